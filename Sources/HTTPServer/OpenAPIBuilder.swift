@@ -1,0 +1,100 @@
+// Builds an OpenAPI 3.1 document from the registered routes, so the document is the code.
+
+public struct OpenAPIBuilder: Sendable {
+    public var title: String
+    public var version: String
+    public var description: String
+    /// Shared schemas referenced as `#/components/schemas/NAME`.
+    public var schemas: [(String, JSONValue)]
+
+    public init(title: String, version: String, description: String, schemas: [(String, JSONValue)] = []) {
+        self.title = title
+        self.version = version
+        self.description = description
+        self.schemas = schemas
+    }
+
+    public func document(for routes: [Route]) -> JSONValue {
+        var paths: [(String, [(String, JSONValue)])] = []
+        for route in routes {
+            guard let operation = route.operation else { continue }
+            let entry = (route.method.rawValue.lowercased(), describe(operation))
+            if let index = paths.firstIndex(where: { $0.0 == route.template }) {
+                paths[index].1.append(entry)
+            } else {
+                paths.append((route.template, [entry]))
+            }
+        }
+        let problem: JSONValue = [
+            "type": "object",
+            "required": ["title", "status"],
+            "properties": [
+                "type": ["type": "string"],
+                "title": ["type": "string"],
+                "status": ["type": "integer"],
+                "detail": ["type": "string"],
+                "request_id": ["type": "string"],
+                "errors": [
+                    "type": "array",
+                    "items": [
+                        "type": "object",
+                        "required": ["field", "detail"],
+                        "properties": ["field": ["type": "string"], "detail": ["type": "string"]],
+                    ],
+                ],
+            ],
+        ]
+        return [
+            "openapi": "3.1.0",
+            "info": ["title": .string(title), "version": .string(version), "description": .string(description)],
+            "paths": .object(paths.map { ($0.0, .object($0.1)) }),
+            "components": [
+                "schemas": .object([("Problem", problem)] + schemas),
+                "securitySchemes": [
+                    "bearer": ["type": "http", "scheme": "bearer", "description": "A Purser API token (`pur_…`)."],
+                ],
+            ],
+        ]
+    }
+
+    private func describe(_ operation: Operation) -> JSONValue {
+        var fields: [(String, JSONValue)] = [
+            ("operationId", .string(operation.id)),
+            ("summary", .string(operation.summary)),
+        ]
+        if !operation.tags.isEmpty { fields.append(("tags", .array(operation.tags.map { .string($0) }))) }
+        if !operation.parameters.isEmpty {
+            fields.append(("parameters", .array(operation.parameters.map { parameter in
+                [
+                    "name": .string(parameter.name),
+                    "in": .string(parameter.location.rawValue),
+                    "required": .bool(parameter.required),
+                    "description": .string(parameter.description),
+                    "schema": parameter.schema,
+                ]
+            })))
+        }
+        if let body = operation.requestBody {
+            fields.append(("requestBody", ["required": true, "content": ["application/json": ["schema": body]]]))
+        }
+        fields.append(("responses", .object(operation.responses.map { response in
+            var doc: [(String, JSONValue)] = [("description", .string(response.description))]
+            if let mediaType = response.mediaType {
+                let schema: JSONValue = response.schema ?? ["type": "string"]
+                let media: JSONValue = ["schema": schema]
+                doc.append(("content", .object([(mediaType, media)])))
+            }
+            if !response.headers.isEmpty {
+                let header: JSONValue = ["schema": ["type": "string"]]
+                doc.append(("headers", .object(response.headers.map { ($0, header) })))
+            }
+            return (String(response.status), .object(doc))
+        })))
+        if let scopes = operation.scopes {
+            fields.append(("security", [.object([("bearer", .array(scopes.map { .string($0) }))])]))
+        } else {
+            fields.append(("security", []))
+        }
+        return .object(fields)
+    }
+}

@@ -1,0 +1,24 @@
+// Request identifiers: the caller's `X-Request-Id` when it is sane, else one of ours.
+import Synchronization
+
+enum RequestID {
+    private static let prefix: String = {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next() as UInt32, radix: 16)
+    }()
+    private static let counter = Atomic<UInt64>(0)
+
+    /// Short, unique per process and cheap: a random per-process prefix and a counter.
+    static func next() -> String {
+        let value = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        return prefix + "-" + String(value, radix: 16)
+    }
+
+    /// Accepts up to 64 characters of letters, digits, `.`, `_`, `-`; anything else could poison logs.
+    static func accepts(_ candidate: String) -> Bool {
+        !candidate.isEmpty && candidate.utf8.count <= 64 && candidate.utf8.allSatisfy { byte in
+            (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
+                || byte == 45 || byte == 46 || byte == 95
+        }
+    }
+}

@@ -1,0 +1,43 @@
+// What a handler answers: a status, header fields and a body held in memory or streamed.
+
+public struct Response: Sendable {
+    public var status: HTTPStatus
+    public var headers: HTTPHeaders
+    public var body: Body
+
+    public enum Body: Sendable {
+        case bytes([UInt8])
+        /// Produced chunk by chunk as the client reads, for exports too large to hold;
+        /// `nil` ends the body. Runs on the server's I/O threads, so each call must be quick.
+        case stream(@Sendable () throws -> [UInt8]?)
+    }
+
+    public init(status: HTTPStatus = .ok, headers: HTTPHeaders = .init(), body: Body = .bytes([])) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public init(status: HTTPStatus = .ok, contentType: String, body: [UInt8]) {
+        self.init(status: status, headers: HTTPHeaders([("Content-Type", contentType)]), body: .bytes(body))
+    }
+
+    public static func text(_ text: String, status: HTTPStatus = .ok) -> Response {
+        Response(status: status, contentType: "text/plain; charset=utf-8", body: Array(text.utf8))
+    }
+
+    public static func html(_ html: String, status: HTTPStatus = .ok) -> Response {
+        Response(status: status, contentType: "text/html; charset=utf-8", body: Array(html.utf8))
+    }
+
+    /// A redirect to `location` (303 so that a POST is followed by a GET).
+    public static func redirect(to location: String, status: HTTPStatus = .seeOther) -> Response {
+        Response(status: status, headers: HTTPHeaders([("Location", location)]))
+    }
+
+    /// The body bytes when held in memory; empty for a stream.
+    public var bodyBytes: [UInt8] {
+        if case .bytes(let bytes) = body { return bytes }
+        return []
+    }
+}

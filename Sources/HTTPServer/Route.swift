@@ -1,0 +1,57 @@
+// A route: method, path template, handler, and what the server and the API document need to know of it.
+
+public typealias Handler = @Sendable (Request) throws -> Response
+
+public struct Route: Sendable {
+    public let method: HTTPMethod
+    /// `/api/v1/requests/{id}`: literal segments and `{name}` parameters.
+    public let template: String
+    public let handler: Handler
+    public let options: RouteOptions
+    /// How the route appears in the OpenAPI document; nil keeps it out (pages, static files).
+    public let operation: Operation?
+
+    public init(_ method: HTTPMethod, _ template: String, options: RouteOptions = RouteOptions(),
+                operation: Operation? = nil, handler: @escaping Handler) {
+        self.method = method
+        self.template = template
+        self.handler = handler
+        self.options = options
+        self.operation = operation
+    }
+
+    var segments: [Segment] { Segment.parse(template) }
+}
+
+public struct RouteOptions: Sendable {
+    /// Largest request body accepted, in bytes; larger ones are refused with 413 before they are read.
+    public var bodyLimit: Int?
+    /// Media types a body may have (`application/json`); anything else is a 415. Nil accepts any.
+    public var accepts: [String]?
+    /// The handler never blocks (no database, no I/O): run it on the I/O thread instead of
+    /// suspending the connection and handing it to the worker threads.
+    public var runsInline: Bool
+
+    public init(bodyLimit: Int? = nil, accepts: [String]? = nil, runsInline: Bool = false) {
+        self.bodyLimit = bodyLimit
+        self.accepts = accepts
+        self.runsInline = runsInline
+    }
+
+    public static let inline = RouteOptions(runsInline: true)
+    public static let json = RouteOptions(accepts: ["application/json"])
+}
+
+enum Segment: Equatable {
+    case literal(String)
+    case parameter(String)
+
+    static func parse(_ template: String) -> [Segment] {
+        template.split(separator: "/", omittingEmptySubsequences: true).map { part in
+            if part.hasPrefix("{") && part.hasSuffix("}") {
+                return .parameter(String(part.dropFirst().dropLast()))
+            }
+            return .literal(String(part))
+        }
+    }
+}

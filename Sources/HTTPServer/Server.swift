@@ -1,0 +1,289 @@
+// The HTTP server: libmicrohttpd's epoll pool reads requests; routes that may block run on our
+// worker threads while their connection is suspended (see docs/architecture.md for why).
+import CMicroHTTPD
+import CMicroHTTPDShim
+import Foundation
+import Logging
+import Synchronization
+
+public enum ServerError: Error, CustomStringConvertible {
+    case cannotListen(host: String, port: Int)
+    public var description: String {
+        switch self {
+        case .cannotListen(let host, let port): "cannot listen on \(host):\(port) (address in use or not numeric)"
+        }
+    }
+}
+
+public final class Server: @unchecked Sendable {
+    public let configuration: ServerConfiguration
+    public let router: Router
+    let metrics: MetricsRegistry?
+    let proxies: TrustedProxies
+    let workers: WorkerPool
+    private let chain: Next
+    private let inFlight = Atomic<Int>(0)
+    private let daemon = Mutex<SuspendedConnection?>(nil)
+    public private(set) var port: Int = 0
+
+    public init(configuration: ServerConfiguration, router: Router, middleware: [any Middleware] = [],
+                metrics: MetricsRegistry? = nil) {
+        self.configuration = configuration
+        self.router = router
+        self.metrics = metrics
+        self.proxies = TrustedProxies(configuration.trustedProxies)
+        self.workers = WorkerPool(threads: configuration.workerThreads, name: "http-worker")
+        var next: Next = { request in try Server.dispatch(request) }
+        for layer in middleware.reversed() {
+            let inner = next
+            next = { request in try layer.handle(request, next: inner) }
+        }
+        self.chain = next
+    }
+
+    /// Binds and starts answering; throws when the address cannot be bound.
+    public func start() throws {
+        let opaqueSelf = Unmanaged.passUnretained(self).toOpaque()
+        let started: OpaquePointer? = configuration.host.withCString { host in
+            var config = purser_mhd_config()
+            config.host = host
+            config.port = UInt16(clamping: configuration.port)
+            config.threads = UInt32(max(1, configuration.ioThreads))
+            config.connection_limit = UInt32(configuration.connectionLimit)
+            config.connection_timeout = UInt32(configuration.connectionTimeout)
+            config.connection_memory_limit = 64 * 1024
+            config.handler = { cls, connection, url, method, _, upload, uploadSize, slot in
+                let server = Unmanaged<Server>.fromOpaque(cls!).takeUnretainedValue()
+                return server.access(connection!, url: url!, method: method!, upload: upload, uploadSize: uploadSize!, slot: slot!)
+            }
+            config.handler_cls = opaqueSelf
+            config.completed = { cls, _, slot, _ in
+                guard let slot, let raw = slot.pointee else { return }
+                Unmanaged<Exchange>.fromOpaque(raw).release()
+                slot.pointee = nil
+                let server = Unmanaged<Server>.fromOpaque(cls!).takeUnretainedValue()
+                server.inFlight.subtract(1, ordering: .relaxed)
+            }
+            config.completed_cls = opaqueSelf
+            return purser_mhd_start(&config)
+        }
+        guard let started else { throw ServerError.cannotListen(host: configuration.host, port: configuration.port) }
+        let handle = SuspendedConnection(pointer: started)
+        daemon.withLock { $0 = handle }
+        port = Int(purser_mhd_port(started))
+    }
+
+    /// Requests received and not yet fully answered.
+    public var requestsInFlight: Int { inFlight.load(ordering: .relaxed) }
+
+    /// Stops accepting connections, lets requests in flight finish up to the drain deadline,
+    /// then closes every connection and ends the worker threads.
+    public func shutdown() {
+        guard let running = daemon.withLock({ value -> SuspendedConnection? in defer { value = nil }; return value })?.pointer else {
+            return
+        }
+        let listener = MHD_quiesce_daemon(running)
+        if listener >= 0 { close(listener) }
+        let deadline = ContinuousClock.now + configuration.drainDeadline
+        while inFlight.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        MHD_stop_daemon(running)
+        workers.shutdown()
+    }
+
+    // MARK: - libmicrohttpd's access handler
+
+    private func access(_ connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+                        upload: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>,
+                        slot: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> MHD_Result {
+        guard let raw = slot.pointee else {
+            // First call: only the headers have arrived. Answering now would close the connection,
+            // so refuse here only what must never be read further (bad framing, a body over the limit).
+            let exchange = begin(connection, url: url, method: method)
+            slot.pointee = Unmanaged.passRetained(exchange).toOpaque()
+            inFlight.add(1, ordering: .relaxed)
+            if case .rejected = exchange.resolution {
+                return queue(respond(to: exchange), on: connection)
+            }
+            return .YES
+        }
+        let exchange = Unmanaged<Exchange>.fromOpaque(raw).takeUnretainedValue()
+        if uploadSize.pointee > 0 {
+            let count = uploadSize.pointee
+            uploadSize.pointee = 0
+            if exchange.tooLarge || exchange.body.count + count > exchange.bodyLimit {
+                // A chunked body has no declared length: drop it as it comes, and give up on
+                // the connection if the client keeps sending far past the limit.
+                exchange.tooLarge = true
+                exchange.body = []
+                exchange.discarded += count
+                return exchange.discarded > exchange.bodyLimit * 4 + 65536 ? .NO : .YES
+            }
+            if let upload {
+                upload.withMemoryRebound(to: UInt8.self, capacity: count) {
+                    exchange.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: count))
+                }
+            }
+            return .YES
+        }
+        if let response = exchange.pendingResponse {
+            exchange.pendingResponse = nil
+            return queue(response, on: connection)
+        }
+        if exchange.tooLarge {
+            exchange.resolution = .rejected(tooLarge(limit: exchange.bodyLimit))
+        }
+        if case .route(let route) = exchange.resolution, !route.options.runsInline {
+            MHD_suspend_connection(connection)
+            let suspended = SuspendedConnection(pointer: connection)
+            workers.submit { [self] in
+                exchange.pendingResponse = respond(to: exchange)
+                MHD_resume_connection(suspended.pointer)
+            }
+            return .YES
+        }
+        return queue(respond(to: exchange), on: connection)
+    }
+
+    private func begin(_ connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>) -> Exchange {
+        let headers = HTTPHeaders(Self.values(of: connection, kind: .HEADER_KIND))
+        let query = QueryParameters(Self.values(of: connection, kind: .GET_ARGUMENT_KIND))
+        var address = [CChar](repeating: 0, count: 64)
+        let peer = purser_mhd_client_address(connection, &address, address.count) == 0
+            ? String(decoding: address.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown"
+        let requestMethod = HTTPMethod(rawValue: String(cString: method))
+        let path = String(cString: url)
+        var limit = configuration.bodyLimit
+        var resolution: Resolution
+        var pathParameters: [String: String] = [:]
+        switch router.match(requestMethod, path) {
+        case .found(let route, let parameters):
+            limit = route.options.bodyLimit ?? limit
+            resolution = .route(route)
+            pathParameters = parameters
+        case .methodNotAllowed(let allowed): resolution = .methodNotAllowed(allowed)
+        case .notFound: resolution = .notFound
+        }
+        if let problem = Framing.problem(in: headers) {
+            resolution = .rejected(HTTPError(.badRequest, detail: problem, closesConnection: true))
+        } else if let declared = headers["Content-Length"].flatMap(Int.init), declared > limit {
+            resolution = .rejected(tooLarge(limit: limit))
+        }
+        let exchange = Exchange(method: requestMethod, path: path, headers: headers, query: query, peer: peer,
+                                resolution: resolution, bodyLimit: limit)
+        exchange.pathParameters = pathParameters
+        return exchange
+    }
+
+    private func tooLarge(limit: Int) -> HTTPError {
+        HTTPError(.contentTooLarge, detail: "The request body is larger than the \(limit) bytes this route accepts.",
+                  closesConnection: true)
+    }
+
+    private static func values(of connection: OpaquePointer, kind: MHD_ValueKind) -> [(name: String, value: String)] {
+        var fields: [(name: String, value: String)] = []
+        withUnsafeMutablePointer(to: &fields) { pointer in
+            _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
+                let list = cls!.assumingMemoryBound(to: [(name: String, value: String)].self)
+                list.pointee.append((key.map { String(cString: $0) } ?? "", value.map { String(cString: $0) } ?? ""))
+                return .YES
+            }, pointer)
+        }
+        return fields
+    }
+
+    // MARK: - Answering
+
+    /// Runs the middleware chain for a complete request and finishes the answer: request id,
+    /// security headers, metrics and the access log apply to every response, errors included.
+    func respond(to exchange: Exchange) -> Response {
+        var request = Request(method: exchange.method, path: exchange.path, query: exchange.query,
+                              headers: exchange.headers, body: exchange.body,
+                              clientAddress: proxies.client(peer: exchange.peer, headers: exchange.headers))
+        exchange.body = []
+        request.requestID = exchange.headers["X-Request-Id"].flatMap { RequestID.accepts($0) ? $0 : nil } ?? RequestID.next()
+        request.resolution = exchange.resolution
+        var routeLabel = "unmatched"
+        if case .route(let route) = exchange.resolution {
+            routeLabel = route.template
+            request.routeTemplate = route.template
+            request.pathParameters = exchange.pathParameters
+        }
+        var response: Response
+        do {
+            response = try chain(request)
+        } catch {
+            response = errorResponse(for: error, request: request)
+        }
+        response.headers.set("X-Request-Id", request.requestID)
+        configuration.securityHeaders.apply(to: &response.headers)
+        let elapsed = exchange.started.duration(to: .now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        metrics?.observeRequest(route: routeLabel, method: request.method.rawValue, status: response.status.rawValue,
+                                seconds: seconds)
+        configuration.logger.info("request", metadata: [
+            "request_id": .string(request.requestID),
+            "method": .string(request.method.rawValue),
+            "route": .string(routeLabel),
+            "status": .stringConvertible(response.status.rawValue),
+            "duration_ms": .string(String(format: "%.3f", seconds * 1000)),
+            "client": .string(request.clientAddress),
+        ])
+        return response
+    }
+
+    /// The one seam where errors become answers.
+    func errorResponse(for error: any Error, request: Request) -> Response {
+        let problem: Problem
+        var extra = HTTPHeaders()
+        var closes = false
+        if let known = error as? any HTTPResponseError {
+            problem = Problem(status: known.status, title: known.title, detail: known.detail,
+                              fieldErrors: known.fieldErrors, requestID: request.requestID)
+            extra = known.headers
+            closes = (known as? HTTPError)?.closesConnection ?? false
+        } else {
+            configuration.logger.error("unhandled error", metadata: [
+                "request_id": .string(request.requestID),
+                "route": .string(request.routeTemplate ?? request.path),
+                "error": .string(String(reflecting: error)),
+            ])
+            problem = Problem(status: .internalServerError, title: "Internal Server Error",
+                              detail: "Something went wrong on our side. Quote the request id when you report it.",
+                              fieldErrors: [], requestID: request.requestID)
+        }
+        var response = configuration.errorRenderer(problem, request)
+        for field in extra { response.headers.set(field.name, field.value) }
+        if closes { response.headers.set("Connection", "close") }
+        return response
+    }
+
+    /// The end of the middleware chain: the route's handler, or the error routing decided on.
+    static func dispatch(_ request: Request) throws -> Response {
+        switch request.resolution {
+        case .route(let route):
+            if let accepted = route.options.accepts, !request.body.isEmpty || request.headers.contains("Content-Type") {
+                guard let type = request.contentType, accepted.contains(type) else {
+                    throw HTTPError(.unsupportedMediaType,
+                                    detail: "Send the body as \(accepted.joined(separator: " or ")).")
+                }
+            }
+            return try route.handler(request)
+        case .notFound:
+            throw HTTPError(.notFound, detail: "There is nothing at \(request.path).")
+        case .methodNotAllowed(let allowed):
+            let list = allowed.map(\.rawValue).joined(separator: ", ")
+            throw HTTPError(.methodNotAllowed, detail: "\(request.method.rawValue) is not allowed here; use \(list).",
+                            headers: HTTPHeaders([("Allow", list)]))
+        case .rejected(let error):
+            throw error
+        }
+    }
+}
+
+/// A libmicrohttpd pointer handed across threads: a suspended connection a worker only resumes,
+/// or the daemon itself.
+struct SuspendedConnection: @unchecked Sendable {
+    let pointer: OpaquePointer
+}

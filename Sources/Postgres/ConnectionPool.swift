@@ -1,0 +1,144 @@
+// A bounded pool of connections shared by every thread of a node. Blocking by design: callers
+// are worker threads of our own, never Swift's cooperative pool or libmicrohttpd's I/O threads.
+import Foundation
+
+public final class ConnectionPool: @unchecked Sendable {
+    public let url: String
+    public let size: Int
+    /// How long a caller waits for a free connection before `PostgresError.poolTimeout`.
+    public let checkoutTimeout: Duration
+    /// Run on every new connection (e.g. `SET ROLE`), before it is first handed out.
+    private let setup: (@Sendable (Connection) throws -> Void)?
+
+    private let condition = NSCondition()
+    private var idle: [Connection] = []
+    private var open = 0
+    private var waiting = 0
+    private var closed = false
+
+    public init(url: String, size: Int = 10, checkoutTimeout: Duration = .seconds(5),
+                setup: (@Sendable (Connection) throws -> Void)? = nil) {
+        self.url = url
+        self.size = max(1, size)
+        self.checkoutTimeout = checkoutTimeout
+        self.setup = setup
+    }
+
+    public struct Statistics: Sendable {
+        public let inUse: Int
+        public let idle: Int
+        public let waiting: Int
+    }
+
+    public var statistics: Statistics {
+        condition.lock()
+        defer { condition.unlock() }
+        return Statistics(inUse: open - idle.count, idle: idle.count, waiting: waiting)
+    }
+
+    /// Lends a connection to `body`. When the connection turns out to have died while idle (the
+    /// server restarted), the work runs again once on a fresh connection: nothing had reached the server.
+    public func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let connection = try checkout()
+            do {
+                let value = try body(connection)
+                checkin(connection)
+                return value
+            } catch let error as PostgresError where error.isConnectionLoss || !connection.isHealthy {
+                let diedIdle = connection.statementsSinceCheckout <= 1
+                discard(connection)
+                if diedIdle && attempt == 1 { continue }
+                throw error
+            } catch {
+                checkin(connection)
+                throw error
+            }
+        }
+    }
+
+    /// Runs one statement on a pooled connection.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> Rows {
+        try withConnection { try $0.query(sql, parameters) }
+    }
+
+    /// Closes idle connections and refuses new checkouts; connections in use close when returned.
+    public func close() {
+        condition.lock()
+        closed = true
+        let toClose = idle
+        idle.removeAll()
+        open -= toClose.count
+        condition.broadcast()
+        condition.unlock()
+        _ = toClose
+    }
+
+    private func checkout() throws -> Connection {
+        let deadline = Date().addingTimeInterval(Double(checkoutTimeout.components.seconds)
+            + Double(checkoutTimeout.components.attoseconds) / 1e18)
+        condition.lock()
+        while true {
+            if closed {
+                condition.unlock()
+                throw PostgresError(kind: .closed, message: "the connection pool is closed")
+            }
+            if let connection = idle.popLast() {
+                condition.unlock()
+                if connection.isHealthy {
+                    connection.statementsSinceCheckout = 0
+                    return connection
+                }
+                condition.lock()
+                open -= 1
+                continue
+            }
+            if open < size {
+                open += 1
+                condition.unlock()
+                do {
+                    let connection = try Connection(url: url)
+                    try setup?(connection)
+                    connection.statementsSinceCheckout = 0
+                    return connection
+                } catch {
+                    condition.lock()
+                    open -= 1
+                    condition.signal()
+                    condition.unlock()
+                    throw error
+                }
+            }
+            waiting += 1
+            let signalled = condition.wait(until: deadline)
+            waiting -= 1
+            if !signalled && idle.isEmpty && open >= size {
+                condition.unlock()
+                throw PostgresError(kind: .poolTimeout,
+                                    message: "no database connection became free within \(checkoutTimeout)")
+            }
+        }
+    }
+
+    private func checkin(_ connection: Connection) {
+        condition.lock()
+        if closed || !connection.isHealthy {
+            open -= 1
+        } else {
+            connection.lastUsed = .now
+            idle.append(connection)
+        }
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func discard(_ connection: Connection) {
+        condition.lock()
+        open -= 1
+        condition.signal()
+        condition.unlock()
+    }
+}

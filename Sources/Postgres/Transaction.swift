@@ -1,0 +1,41 @@
+// Transactions as closures: commit on return, roll back on throw, run again on serialization
+// failure or deadlock (the closure must therefore only touch the database and its own values).
+import Foundation
+
+public enum IsolationLevel: String, Sendable {
+    case readCommitted = "READ COMMITTED"
+    case repeatableRead = "REPEATABLE READ"
+    case serializable = "SERIALIZABLE"
+}
+
+extension ConnectionPool {
+    /// Runs `body` in one transaction; retries it up to `attempts` times when PostgreSQL reports a
+    /// serialization failure (40001) or deadlock (40P01), with a short randomised pause between tries.
+    public func transaction<T>(isolation: IsolationLevel = .readCommitted, attempts: Int = 3,
+                               _ body: (Connection) throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try withConnection { connection in try connection.transaction(isolation: isolation, body) }
+            } catch let error as PostgresError where error.isTransient && attempt < attempts {
+                Thread.sleep(forTimeInterval: Double.random(in: 0.005...0.02) * Double(attempt))
+            }
+        }
+    }
+}
+
+extension Connection {
+    /// One transaction on this connection; no retry (the pool's `transaction` retries).
+    public func transaction<T>(isolation: IsolationLevel = .readCommitted, _ body: (Connection) throws -> T) throws -> T {
+        try execute(isolation == .readCommitted ? "BEGIN" : "BEGIN ISOLATION LEVEL \(isolation.rawValue)")
+        do {
+            let value = try body(self)
+            try execute("COMMIT")
+            return value
+        } catch {
+            if isHealthy { try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+}
