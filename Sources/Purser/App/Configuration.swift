@@ -1,0 +1,116 @@
+// Purser's settings, from environment variables (twelve-factor) with flags on top, checked at start.
+import Foundation
+import Logging
+
+public struct Configuration: Sendable {
+    public var listenHost = "127.0.0.1"
+    public var listenPort = 8080
+    /// Where `/metrics` is served; never the public address. Nil turns it off.
+    public var metricsHost: String? = "127.0.0.1"
+    public var metricsPort = 9464
+    public var databaseURL: String?
+    public var poolSize = 10
+    public var logLevel: Logger.Level = .info
+    /// The address people reach Purser at; links in mail use it, and `https` turns on Secure cookies and HSTS.
+    public var publicURL: URL?
+    public var trustedProxies: [String] = []
+    /// 32 bytes for AES-256-GCM, sealing secrets at rest (used from the identity issue on).
+    public var masterKey: [UInt8]?
+    /// Folder holding `Templates/`, `Public/` and `migrations/`.
+    public var root: URL
+    public var ioThreads = 2
+    public var workerThreads = 32
+    public var connectionLimit = 2048
+    public var bodyLimit = 1 << 20
+
+    public init(root: URL) { self.root = root }
+
+    public var isHTTPS: Bool { publicURL?.scheme == "https" }
+    public var templatesFolder: URL { root.appendingPathComponent("Templates") }
+    public var publicFolder: URL { root.appendingPathComponent("Public") }
+    public var migrationsFolder: URL { root.appendingPathComponent("migrations") }
+    public var effectivePublicURL: String {
+        publicURL?.absoluteString ?? "http://\(listenHost.contains(":") ? "[\(listenHost)]" : listenHost):\(listenPort)"
+    }
+
+    /// Reads the environment; returns the configuration and one line per problem found.
+    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment,
+                            root: URL? = nil) -> (Configuration, [String]) {
+        var problems: [String] = []
+        var config = Configuration(root: root ?? defaultRoot(environment))
+        if let listen = environment["PURSER_LISTEN"] {
+            if let (host, port) = parseAddress(listen) { config.listenHost = host; config.listenPort = port }
+            else { problems.append("PURSER_LISTEN=\(listen): expected HOST:PORT with a numeric address, e.g. 127.0.0.1:8080") }
+        }
+        if let metrics = environment["PURSER_METRICS_LISTEN"] {
+            if metrics == "off" { config.metricsHost = nil }
+            else if let (host, port) = parseAddress(metrics) { config.metricsHost = host; config.metricsPort = port }
+            else { problems.append("PURSER_METRICS_LISTEN=\(metrics): expected HOST:PORT or off") }
+        }
+        if let url = environment["DATABASE_URL"], !url.isEmpty {
+            if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") || url.contains("=") { config.databaseURL = url }
+            else { problems.append("DATABASE_URL: expected postgres://user@host:port/database or a libpq conninfo string") }
+        }
+        integer(environment, "PURSER_POOL_SIZE", 1...500, &config.poolSize, &problems)
+        integer(environment, "PURSER_WORKER_THREADS", 1...1024, &config.workerThreads, &problems)
+        integer(environment, "PURSER_IO_THREADS", 1...64, &config.ioThreads, &problems)
+        integer(environment, "PURSER_CONNECTION_LIMIT", 1...100_000, &config.connectionLimit, &problems)
+        integer(environment, "PURSER_BODY_LIMIT", 1024...(1 << 30), &config.bodyLimit, &problems)
+        if let level = environment["PURSER_LOG_LEVEL"] {
+            if let parsed = Logger.Level(rawValue: level.lowercased()) { config.logLevel = parsed }
+            else { problems.append("PURSER_LOG_LEVEL=\(level): expected trace, debug, info, notice, warning, error or critical") }
+        }
+        if let text = environment["PURSER_PUBLIC_URL"] {
+            if let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil {
+                config.publicURL = url
+            } else {
+                problems.append("PURSER_PUBLIC_URL=\(text): expected an absolute http or https URL")
+            }
+        }
+        if let proxies = environment["PURSER_TRUSTED_PROXIES"] {
+            config.trustedProxies = proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+        }
+        if let key = environment["PURSER_MASTER_KEY"] {
+            // Never echo the key itself.
+            if let bytes = Data(base64Encoded: key), bytes.count == 32 { config.masterKey = Array(bytes) }
+            else { problems.append("PURSER_MASTER_KEY: expected 32 random bytes in base64 (openssl rand -base64 32)") }
+        }
+        for folder in [config.templatesFolder, config.publicFolder, config.migrationsFolder] {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                problems.append("PURSER_ROOT: \(folder.path) is missing (run from the checkout or set PURSER_ROOT)")
+            }
+        }
+        return (config, problems)
+    }
+
+    /// `HOST:PORT`, `[v6]:PORT` or `:PORT` (all IPv4 addresses).
+    public static func parseAddress(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "0.0.0.0" }
+        if host == "localhost" { host = "127.0.0.1" }
+        let isNumeric = host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy { UInt8($0) != nil }
+        guard isNumeric || host.contains(":") else { return nil }
+        return (host, port)
+    }
+
+    static func defaultRoot(_ environment: [String: String]) -> URL {
+        if let root = environment["PURSER_ROOT"] { return URL(fileURLWithPath: root) }
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        if FileManager.default.fileExists(atPath: cwd.appendingPathComponent("Templates").path) { return cwd }
+        // An installed binary: /app/bin/purser looks in /app.
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        return executable.deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    private static func integer(_ environment: [String: String], _ name: String, _ range: ClosedRange<Int>,
+                                _ value: inout Int, _ problems: inout [String]) {
+        guard let text = environment[name] else { return }
+        if let parsed = Int(text), range.contains(parsed) { value = parsed }
+        else { problems.append("\(name)=\(text): expected a whole number from \(range.lowerBound) to \(range.upperBound)") }
+    }
+}

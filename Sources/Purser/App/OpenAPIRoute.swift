@@ -1,0 +1,24 @@
+// `/api/openapi.json`: the document built from the registered routes at start.
+import HTTPServer
+
+enum OpenAPIRoute {
+    static let path = "/api/openapi.json"
+
+    static let operation = Operation(
+        id: "getOpenAPIDocument", summary: "This OpenAPI 3.1 document.", tags: ["api"],
+        responses: [.init(200, "The document.", mediaType: "application/json", schema: ["type": "object"])])
+
+    static let builder = OpenAPIBuilder(
+        title: "Purser API", version: PurserVersion.current,
+        description: "The JSON API of Purser, the portal for managed AI services: service requests, "
+            + "deployment approvals, access grants, SLAs and costs. Errors are RFC 9457 problem documents.")
+
+    /// Adds the document's route; call last, so the document covers every route.
+    static func register(in router: inout Router) {
+        let routes = router.routes + [Route(.get, path, operation: operation) { _ in Response() }]
+        let bytes = builder.document(for: routes).serialized()
+        router.add(.get, path, options: .inline, operation: operation) { _ in
+            Response(status: .ok, contentType: "application/json", body: bytes)
+        }
+    }
+}

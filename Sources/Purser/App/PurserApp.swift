@@ -1,0 +1,89 @@
+// Wires Purser together: database pool, templates, routes, the public server and the metrics server.
+import Foundation
+import HTTPServer
+import Logging
+import Postgres
+
+public final class PurserApp: Sendable {
+    public let configuration: Configuration
+    public let pool: ConnectionPool
+    public let metrics: MetricsRegistry
+    public let server: Server
+    public let metricsServer: Server?
+    public let migrator: Migrator
+    let logger: Logger
+
+    public init(configuration: Configuration, databaseURL: String, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        migrator = Migrator(files: try MigrationFile.load(from: configuration.migrationsFolder))
+        pool = ConnectionPool(url: databaseURL, size: configuration.poolSize)
+        metrics = MetricsRegistry()
+        let site = Site(templates: try Templates(folder: configuration.templatesFolder),
+                        staticFiles: try StaticFiles(folder: configuration.publicFolder))
+
+        var router = Router()
+        HomePage.register(in: &router, site: site)
+        HealthRoutes.register(in: &router, pool: pool, migrator: migrator)
+        router.addPrefix(site.staticFiles.prefix, site.staticFiles.route)
+        OpenAPIRoute.register(in: &router)
+
+        let serverConfiguration = ServerConfiguration(
+            host: configuration.listenHost, port: configuration.listenPort,
+            ioThreads: configuration.ioThreads, workerThreads: configuration.workerThreads,
+            connectionLimit: configuration.connectionLimit, bodyLimit: configuration.bodyLimit,
+            trustedProxies: configuration.trustedProxies,
+            securityHeaders: SecurityHeaders(strictTransportSecurity:
+                configuration.isHTTPS ? "max-age=63072000; includeSubDomains" : nil),
+            logger: logger,
+            errorRenderer: { problem, request in site.render(problem, for: request) })
+        server = Server(configuration: serverConfiguration, router: router,
+                        middleware: [DatabaseErrorMapping()], metrics: metrics)
+
+        if let host = configuration.metricsHost {
+            var metricsRouter = Router()
+            let registry = metrics
+            metricsRouter.add(.get, "/metrics", options: .inline) { _ in
+                Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                         body: Array(registry.render().utf8))
+            }
+            var metricsConfiguration = ServerConfiguration(host: host, port: configuration.metricsPort, ioThreads: 1,
+                                                           workerThreads: 1, connectionLimit: 64, logger: logger)
+            metricsConfiguration.drainDeadline = .seconds(1)
+            metricsServer = Server(configuration: metricsConfiguration, router: metricsRouter)
+        } else {
+            metricsServer = nil
+        }
+        registerGauges()
+    }
+
+    public func start() throws {
+        try server.start()
+        try metricsServer?.start()
+    }
+
+    /// Drains the public server, stops the metrics server and closes the pool.
+    public func shutdown() {
+        server.shutdown()
+        metricsServer?.shutdown()
+        pool.close()
+    }
+
+    private func registerGauges() {
+        let pool = self.pool
+        let workers = server
+        metrics.register(name: "purser_build_info", help: "Build information; the value is always 1.") {
+            [.init([("version", PurserVersion.current)], 1)]
+        }
+        metrics.register(name: "purser_db_pool_connections", help: "Database connections by state.") {
+            let stats = pool.statistics
+            return [.init([("state", "in_use")], Double(stats.inUse)), .init([("state", "idle")], Double(stats.idle))]
+        }
+        metrics.register(name: "purser_db_pool_waiters", help: "Callers waiting for a free database connection.") {
+            [.init([], Double(pool.statistics.waiting))]
+        }
+        metrics.register(name: "purser_http_requests_in_flight", help: "Requests received and not yet answered.") {
+            [.init([], Double(workers.requestsInFlight))]
+        }
+    }
+}

@@ -1,0 +1,40 @@
+// Liveness and readiness for load balancers and orchestrators.
+import HTTPServer
+import Postgres
+
+enum HealthRoutes {
+    static func register(in router: inout Router, pool: ConnectionPool, migrator: Migrator) {
+        // Answered on the I/O thread without touching the database: it must answer while queries are slow.
+        router.add(.get, "/healthz", options: .inline, operation: Operation(
+            id: "getHealth", summary: "Liveness: 200 while the process runs.", tags: ["operations"],
+            responses: [.init(200, "The process is alive.", mediaType: "application/json", schema: statusSchema)])
+        ) { _ in
+            Response(status: .ok, contentType: "application/json", body: Array(#"{"status":"ok"}"#.utf8))
+        }
+        router.add(.get, "/readyz", operation: Operation(
+            id: "getReadiness", summary: "Readiness: 200 when the database answers and migrations are current.",
+            tags: ["operations"],
+            responses: [
+                .init(200, "Ready to serve.", mediaType: "application/json", schema: statusSchema),
+                .problem(503, "The database is unreachable or migrations are pending."),
+            ])
+        ) { _ in
+            let current: Bool
+            do {
+                current = try pool.withConnection { try migrator.isCurrent($0) }
+            } catch {
+                throw HTTPError(.serviceUnavailable, detail: "The database is not answering.",
+                                headers: HTTPHeaders([("Retry-After", "5")]))
+            }
+            guard current else {
+                throw HTTPError(.serviceUnavailable, detail: "Migrations are pending: run `purser migrate`.",
+                                headers: HTTPHeaders([("Retry-After", "5")]))
+            }
+            return Response(status: .ok, contentType: "application/json", body: Array(#"{"status":"ready"}"#.utf8))
+        }
+    }
+
+    static let statusSchema: JSONValue = [
+        "type": "object", "required": ["status"], "properties": ["status": ["type": "string"]],
+    ]
+}

@@ -1,0 +1,33 @@
+// What every page handler needs: templates, asset URLs and the layout around a page.
+import HTTPServer
+
+public struct Site: Sendable {
+    public let templates: Templates
+    public let staticFiles: StaticFiles
+
+    public func layout(title: String) -> LayoutModel {
+        LayoutModel(title: title, stylesheet: staticFiles.url(for: "css/purser.css"),
+                    script: staticFiles.url(for: "js/purser.js"))
+    }
+
+    public func page(_ template: String, title: String, _ model: some Sendable, status: HTTPStatus = .ok) -> Response {
+        templates.page(template, model, layout: layout(title: title), status: status)
+    }
+
+    /// API callers and probes get problem+json; people in a browser get the page in the layout.
+    public func render(_ problem: Problem, for request: Request) -> Response {
+        if request.path.hasPrefix("/api/") || request.path == "/healthz" || request.path == "/readyz" {
+            return Problem.problemResponse(problem)
+        }
+        let model = ErrorPage(status: problem.status.rawValue, title: problem.title,
+                              detail: problem.detail ?? "", requestID: problem.requestID)
+        return page("error", title: problem.title, model, status: problem.status)
+    }
+}
+
+struct ErrorPage: Sendable {
+    let status: Int
+    let title: String
+    let detail: String
+    let requestID: String
+}

@@ -1,0 +1,47 @@
+// Mustache templates from Templates/, rendered inside the shared layout.
+import Foundation
+import HTTPServer
+import Mustache
+
+public struct Templates: Sendable {
+    private let library: MustacheLibrary
+
+    /// Loads every `.mustache` file under `folder`, named by its relative path without the extension
+    /// (`requests/show`), so partials can be included as `{{> requests/row}}`.
+    public init(folder: URL) throws {
+        var library = MustacheLibrary()
+        let root = folder.standardizedFileURL.path
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        while let relative = enumerator?.nextObject() as? String {
+            guard relative.hasSuffix(".mustache") else { continue }
+            let text = try String(contentsOfFile: root + "/" + relative, encoding: .utf8)
+            try library.register(text, named: String(relative.dropLast(".mustache".count)))
+        }
+        self.library = library
+    }
+
+    /// Renders `template` with `page`, then the layout around it.
+    public func page(_ template: String, _ page: some Sendable, layout: LayoutModel, status: HTTPStatus = .ok) -> Response {
+        guard let content = library.render(page, withTemplate: template) else {
+            return .text("Template \(template) is missing.", status: .internalServerError)
+        }
+        var model = layout
+        model.content = content
+        let html = library.render(model, withTemplate: "layout") ?? content
+        return .html(html, status: status)
+    }
+}
+
+/// What the shared layout shows around every page.
+public struct LayoutModel: Sendable {
+    public var title: String
+    public var stylesheet: String
+    public var script: String
+    public var content = ""
+
+    public init(title: String, stylesheet: String, script: String) {
+        self.title = title
+        self.stylesheet = stylesheet
+        self.script = script
+    }
+}
