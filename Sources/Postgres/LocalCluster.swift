@@ -118,13 +118,19 @@ public struct LocalCluster: Sendable {
             process.arguments = arguments
         }
         process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        let output = Pipe()
+        // Output goes to a file, not a pipe: the server that pg_ctl starts inherits the descriptors
+        // and would hold a pipe open for its whole life.
+        let capture = FileManager.default.temporaryDirectory.appendingPathComponent("purser-pg-\(UUID().uuidString).out")
+        FileManager.default.createFile(atPath: capture.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: capture) }
+        let output = try FileHandle(forWritingTo: capture)
         process.standardOutput = output
         process.standardError = output
+        process.standardInput = FileHandle.nullDevice
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        try? output.close()
+        let text = (try? String(contentsOf: capture, encoding: .utf8)) ?? ""
         guard process.terminationStatus == 0 else {
             throw ClusterError.commandFailed(([program] + arguments).joined(separator: " "), output: text)
         }
