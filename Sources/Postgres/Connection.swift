@@ -18,8 +18,8 @@ public final class Connection: @unchecked Sendable {
         }
         self.handle = handle
         guard PQstatus(handle) == CONNECTION_OK else {
+            // deinit runs PQfinish: every stored property is set, so a throw here still deinitialises.
             let message = String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
-            PQfinish(handle)
             throw PostgresError(kind: .connection, message: message)
         }
         // Notices (e.g. "relation already exists, skipping") are not errors; keep them off stderr.

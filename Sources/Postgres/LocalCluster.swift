@@ -109,30 +109,16 @@ public struct LocalCluster: Sendable {
 
     @discardableResult
     private func run(_ program: String, _ arguments: [String], asServer: Bool = true) throws -> String {
-        let process = Process()
-        if asServer, let runAs {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", runAs, "--", program] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: program)
-            process.arguments = arguments
-        }
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
+        let argv = asServer && runAs != nil ? ["/usr/sbin/runuser", "-u", runAs!, "--", program] + arguments
+                                            : [program] + arguments
         // Output goes to a file, not a pipe: the server that pg_ctl starts inherits the descriptors
         // and would hold a pipe open for its whole life.
         let capture = FileManager.default.temporaryDirectory.appendingPathComponent("purser-pg-\(UUID().uuidString).out")
-        FileManager.default.createFile(atPath: capture.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: capture) }
-        let output = try FileHandle(forWritingTo: capture)
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try? output.close()
+        let status = try Spawn.run(argv, output: capture.path)
         let text = (try? String(contentsOf: capture, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
-            throw ClusterError.commandFailed(([program] + arguments).joined(separator: " "), output: text)
+        guard status == 0 else {
+            throw ClusterError.commandFailed(argv.joined(separator: " "), output: text)
         }
         return text
     }
@@ -150,7 +136,8 @@ public struct LocalCluster: Sendable {
     }
 
     static func reachable(_ folder: URL, by account: String) -> Bool {
-        (try? capture("/usr/sbin/runuser", ["-u", account, "--", "test", "-x", folder.deletingLastPathComponent().path])) != nil
+        (try? Spawn.run(["/usr/sbin/runuser", "-u", account, "--", "test", "-x", folder.deletingLastPathComponent().path],
+                        output: "/dev/null")) == 0
     }
 
     private static func capture(_ program: String, _ arguments: [String]) throws -> String {
