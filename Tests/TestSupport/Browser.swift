@@ -1,0 +1,95 @@
+// Headless Chromium driven over WebDriver (chromedriver on loopback), for page tests.
+import Foundation
+import HTTPClient
+
+public final class Browser: @unchecked Sendable {
+    private let driver: Process
+    private let driverURL: String
+    private let session: String
+    private let client: HTTPClient
+
+    /// Starts chromedriver on a free port and opens a headless session that records console messages.
+    public init() throws {
+        let chromedriver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let chromedriver else { throw TestSetupError("chromedriver is missing: `make test` installs chromium-driver") }
+        let port = RawHTTP.freePort()
+        driver = Process()
+        driver.executableURL = URL(fileURLWithPath: chromedriver)
+        driver.arguments = ["--port=\(port)", "--allowed-ips=127.0.0.1"]
+        driver.standardOutput = FileHandle.nullDevice
+        driver.standardError = FileHandle.nullDevice
+        try driver.run()
+        driverURL = "http://127.0.0.1:\(port)"
+        var options = HTTPClient.Options()
+        options.totalTimeout = .seconds(60)
+        client = HTTPClient(options: options)
+        var ready = false
+        for _ in 0..<100 where !ready {
+            if let status = try? client.get(driverURL + "/status"), status.status == 200 { ready = true } else {
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+        guard ready else {
+            driver.terminate()
+            throw TestSetupError("chromedriver did not start on port \(port)")
+        }
+        let capabilities: [String: Any] = ["capabilities": ["alwaysMatch": [
+            "browserName": "chrome",
+            "goog:chromeOptions": [
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1280,900"],
+            ],
+            "goog:loggingPrefs": ["browser": "ALL"],
+        ]]]
+        let created = try Self.call(client, "POST", driverURL + "/session", capabilities)
+        guard let value = created["value"] as? [String: Any], let id = value["sessionId"] as? String else {
+            driver.terminate()
+            throw TestSetupError("chromedriver refused the session: \(created)")
+        }
+        session = id
+    }
+
+    deinit {
+        _ = try? client.delete("\(driverURL)/session/\(session)")
+        driver.terminate()
+        driver.waitUntilExit()
+    }
+
+    public func open(_ url: String) throws {
+        _ = try command("POST", "url", ["url": url])
+    }
+
+    /// Runs `script` in the page and returns its result.
+    public func evaluate(_ script: String) throws -> Any? {
+        try command("POST", "execute/sync", ["script": script, "args": []])["value"] ?? nil
+    }
+
+    /// Console messages at level SEVERE (errors, failed loads, CSP violations).
+    public func consoleErrors() throws -> [String] {
+        let entries = try command("POST", "se/log", ["type": "browser"])["value"] as? [[String: Any]] ?? []
+        return entries.filter { ($0["level"] as? String) == "SEVERE" }.compactMap { $0["message"] as? String }
+    }
+
+    /// Saves a PNG of the viewport to `file`.
+    public func screenshot(to file: URL) throws {
+        guard let encoded = try command("GET", "screenshot", nil)["value"] as? String,
+              let data = Data(base64Encoded: encoded) else { throw TestSetupError("no screenshot returned") }
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try data.write(to: file)
+    }
+
+    private func command(_ method: String, _ path: String, _ body: [String: Any]?) throws -> [String: Any] {
+        try Self.call(client, method, "\(driverURL)/session/\(session)/\(path)", body)
+    }
+
+    private static func call(_ client: HTTPClient, _ method: String, _ url: String, _ body: [String: Any]?) throws -> [String: Any] {
+        let bytes = try body.map { Array(try JSONSerialization.data(withJSONObject: $0)) }
+        let response = try client.send(ClientRequest(method: method, url: url,
+                                                     headers: [("Content-Type", "application/json")], body: bytes))
+        let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
+        if response.status >= 400 { throw TestSetupError("WebDriver \(method) \(url) → \(response.status): \(object)") }
+        return object
+    }
+}

@@ -1,0 +1,45 @@
+// Purser itself, started on ephemeral ports against a database of its own, called over the socket.
+import Foundation
+import HTTPClient
+import HTTPServer
+import Logging
+import Purser
+
+public final class TestApp: @unchecked Sendable {
+    public let database: TestDatabase
+    public let app: PurserApp
+    public let baseURL: String
+    public let metricsURL: String
+    public let client: HTTPClient
+
+    public init(database: TestDatabase? = nil, configure: (inout Configuration) -> Void = { _ in }) throws {
+        self.database = try database ?? TestDatabase()
+        var configuration = Configuration(root: TestEnvironment.root)
+        configuration.listenPort = 0
+        configuration.metricsPort = 0
+        configuration.workerThreads = 8
+        configuration.poolSize = 4
+        configure(&configuration)
+        app = try PurserApp(configuration: configuration, databaseURL: self.database.url, logger: quietLogger)
+        try app.start()
+        baseURL = "http://127.0.0.1:\(app.server.port)"
+        metricsURL = "http://127.0.0.1:\(app.metricsServer?.port ?? 0)"
+        var options = HTTPClient.Options()
+        options.totalTimeout = .seconds(20)
+        client = HTTPClient(options: options)
+    }
+
+    deinit { app.shutdown() }
+
+    public func get(_ path: String, headers: [(name: String, value: String)] = []) throws -> ClientResponse {
+        try client.get(baseURL + path, headers: headers)
+    }
+
+    public func send(_ method: String, _ path: String, headers: [(name: String, value: String)] = [],
+                     body: [UInt8]? = nil) throws -> ClientResponse {
+        try client.send(ClientRequest(method: method, url: baseURL + path, headers: headers, body: body))
+    }
+}
+
+/// A logger that drops everything, so test output stays readable.
+public let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `make test`: installs what the tests need, starts a throwaway PostgreSQL, migrates a template
+# database, runs `swift test` against it, and stops the cluster whatever happens.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export PATH="/opt/swift/usr/bin:$PATH"
+
+scripts/install-packages.sh $(cat scripts/packages-build.txt) $(cat scripts/packages-test.txt)
+scripts/python-tools.sh
+
+echo "Building…"
+swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Linking|Write|Wrapping|Planning)' || true
+swift build --build-tests >/dev/null  # fail here, with the compiler's message, if the build failed
+
+cluster=$(mktemp -d /tmp/purser-test-XXXXXX)
+chmod 755 "$cluster"
+trap 'scripts/test-cluster.sh stop "$cluster"' EXIT
+admin_url=$(scripts/test-cluster.sh start "$cluster")
+psql -q -d "$admin_url" -c "CREATE DATABASE purser_template"
+template_url=${admin_url/\/postgres\?//purser_template?}
+DATABASE_URL=$template_url PURSER_ROOT=$root .build/debug/purser migrate
+
+export PURSER_TEST_DATABASE_URL=$admin_url
+export PURSER_TEST_TEMPLATE=purser_template
+export PURSER_TEST_ROOT=$root
+export PURSER_TEST_VENV=$root/.venv
+export PURSER_TEST_ARTIFACTS=$root/.build/test-artifacts
+mkdir -p "$PURSER_TEST_ARTIFACTS"
+swift test --skip-build "$@"
