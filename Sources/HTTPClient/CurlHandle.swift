@@ -40,8 +40,9 @@ final class CurlHandle {
             curl_slist_free_all(resolveList)
         }
         for field in request.headers {
-            guard !field.name.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }),
-                  !field.value.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+            // Bytes, not Characters: "\r\n" is one Character and would slip past a Character test.
+            guard !field.name.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 58 }),
+                  !field.value.utf8.contains(where: { $0 == 13 || $0 == 10 }) else {
                 throw HTTPClientError(kind: .invalidRequest, message: "header \(field.name) contains a line break")
             }
             headerList = curl_slist_append(headerList, "\(field.name): \(field.value)")

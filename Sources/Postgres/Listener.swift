@@ -5,6 +5,11 @@ import Foundation
 public struct Notification: Sendable, Equatable {
     public let channel: String
     public let payload: String
+
+    public init(channel: String, payload: String) {
+        self.channel = channel
+        self.payload = payload
+    }
 }
 
 public final class Listener: @unchecked Sendable {
