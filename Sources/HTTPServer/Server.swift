@@ -79,15 +79,15 @@ public final class Server: @unchecked Sendable {
     /// Stops accepting connections, lets requests in flight finish up to the drain deadline,
     /// then closes every connection and ends the worker threads.
     public func shutdown() {
-        guard let running = daemon.withLock({ value -> SuspendedConnection? in defer { value = nil }; return value })?.pointer else {
-            return
-        }
+        guard let running = daemon.withLock({ $0?.pointer }) else { return }
         let listener = MHD_quiesce_daemon(running)
         if listener >= 0 { close(listener) }
         let deadline = ContinuousClock.now + configuration.drainDeadline
         while inFlight.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
             Thread.sleep(forTimeInterval: 0.01)
         }
+        // Cleared under the lock workers resume under, so no worker touches the daemon once it stops.
+        daemon.withLock { $0 = nil }
         MHD_stop_daemon(running)
         workers.shutdown()
     }
@@ -139,7 +139,10 @@ public final class Server: @unchecked Sendable {
             let suspended = SuspendedConnection(pointer: connection)
             workers.submit { [self] in
                 exchange.pendingResponse = respond(to: exchange)
-                MHD_resume_connection(suspended.pointer)
+                // After a shutdown whose drain deadline passed, the daemon is gone: nothing to resume.
+                daemon.withLock { running in
+                    if running != nil { MHD_resume_connection(suspended.pointer) }
+                }
             }
             return .YES
         }

@@ -3,7 +3,7 @@ import Foundation
 import HTTPClient
 
 public final class Browser: @unchecked Sendable {
-    private let driver: Process
+    private let driver: BackgroundProcess
     private let driverURL: String
     private let session: String
     private let client: HTTPClient
@@ -14,12 +14,7 @@ public final class Browser: @unchecked Sendable {
             .first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let chromedriver else { throw TestSetupError("chromedriver is missing: `make test` installs chromium-driver") }
         let port = RawHTTP.freePort()
-        driver = Process()
-        driver.executableURL = URL(fileURLWithPath: chromedriver)
-        driver.arguments = ["--port=\(port)", "--allowed-ips=127.0.0.1"]
-        driver.standardOutput = FileHandle.nullDevice
-        driver.standardError = FileHandle.nullDevice
-        try driver.run()
+        driver = try BackgroundProcess([chromedriver, "--port=\(port)", "--allowed-ips=127.0.0.1"])
         driverURL = "http://127.0.0.1:\(port)"
         var options = HTTPClient.Options()
         options.totalTimeout = .seconds(60)
@@ -31,7 +26,7 @@ public final class Browser: @unchecked Sendable {
             }
         }
         guard ready else {
-            driver.terminate()
+            driver.stop()
             throw TestSetupError("chromedriver did not start on port \(port)")
         }
         let capabilities: [String: Any] = ["capabilities": ["alwaysMatch": [
@@ -45,7 +40,7 @@ public final class Browser: @unchecked Sendable {
         ]]]
         let created = try Self.call(client, "POST", driverURL + "/session", capabilities)
         guard let value = created["value"] as? [String: Any], let id = value["sessionId"] as? String else {
-            driver.terminate()
+            driver.stop()
             throw TestSetupError("chromedriver refused the session: \(created)")
         }
         session = id
@@ -53,8 +48,8 @@ public final class Browser: @unchecked Sendable {
 
     deinit {
         _ = try? client.delete("\(driverURL)/session/\(session)")
-        driver.terminate()
-        driver.waitUntilExit()
+        // chromedriver does not always end on SIGTERM; its browser is gone with the session.
+        driver.stop(signal: SIGKILL)
     }
 
     public func open(_ url: String) throws {

@@ -67,6 +67,9 @@ public struct Migrator: Sendable {
     /// Refuses to run when an applied file's checksum differs from the one recorded.
     @discardableResult
     public func migrate(_ connection: Connection) throws -> [Int] {
+        // The lock comes first: even CREATE TABLE IF NOT EXISTS races when two nodes run it at once.
+        try connection.queryOnce("SELECT pg_advisory_lock($1)", [Self.lockKey])
+        defer { _ = try? connection.queryOnce("SELECT pg_advisory_unlock($1)", [Self.lockKey]) }
         try connection.execute("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version bigint PRIMARY KEY,
@@ -74,8 +77,6 @@ public struct Migrator: Sendable {
                 checksum text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now())
             """)
-        try connection.queryOnce("SELECT pg_advisory_lock($1)", [Self.lockKey])
-        defer { _ = try? connection.queryOnce("SELECT pg_advisory_unlock($1)", [Self.lockKey]) }
         let applied = try appliedChecksums(connection)
         try verify(applied)
         var done: [Int] = []

@@ -7,7 +7,7 @@ public struct Site: Sendable {
 
     public func layout(title: String) -> LayoutModel {
         LayoutModel(title: title, stylesheet: staticFiles.url(for: "css/purser.css"),
-                    script: staticFiles.url(for: "js/purser.js"))
+                    script: staticFiles.url(for: "js/purser.js"), icon: staticFiles.url(for: "img/purser.svg"))
     }
 
     public func page(_ template: String, title: String, _ model: some Sendable, status: HTTPStatus = .ok) -> Response {

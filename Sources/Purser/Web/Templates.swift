@@ -37,11 +37,13 @@ public struct LayoutModel: Sendable {
     public var title: String
     public var stylesheet: String
     public var script: String
+    public var icon: String
     public var content = ""
 
-    public init(title: String, stylesheet: String, script: String) {
+    public init(title: String, stylesheet: String, script: String, icon: String) {
         self.title = title
         self.stylesheet = stylesheet
         self.script = script
+        self.icon = icon
     }
 }

@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The document is validated by a real OpenAPI validator, and the running server is checked
+/// against it by schemathesis, so the two cannot drift apart.
+@Suite struct OpenAPITests {
+    @Test func theDocumentIsValidOpenAPI31() throws {
+        let app = try TestApp()
+        let response = try app.get("/api/openapi.json")
+        #expect(response.status == 200)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UUID().uuidString).json")
+        try Data(response.body).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let python = try TestEnvironment.venvBin("python")
+        let result = try Subprocess.run(python, ["-c", """
+            import json, sys
+            from openapi_spec_validator import validate
+            from openapi_spec_validator.validation import OpenAPIV31SpecValidator
+            document = json.load(open(sys.argv[1]))
+            validate(document, cls=OpenAPIV31SpecValidator)
+            assert document["openapi"] == "3.1.0"
+            print("valid", len(document["paths"]))
+            """, file.path])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("valid"))
+    }
+
+    @Test func everyDocumentedPathIsARegisteredRoute() throws {
+        let app = try TestApp()
+        let document = try JSONSerialization.jsonObject(with: Data(try app.get("/api/openapi.json").body)) as? [String: Any]
+        let paths = try #require(document?["paths"] as? [String: [String: Any]])
+        #expect(Set(paths.keys).isSuperset(of: ["/healthz", "/readyz", "/api/openapi.json"]))
+        let registered = Set(app.app.server.router.routes.map { "\($0.method.rawValue.lowercased()) \($0.template)" })
+        for (path, operations) in paths {
+            for method in operations.keys {
+                #expect(registered.contains("\(method) \(path)"), "\(method) \(path) is documented but not routed")
+            }
+        }
+        for route in app.app.server.router.routes where route.template.hasPrefix("/api/") {
+            #expect(route.operation != nil, "\(route.template) is routed but not documented")
+        }
+    }
+
+    @Test func theServerConformsToTheDocument() throws {
+        let app = try TestApp()
+        let schemathesis = try TestEnvironment.venvBin("schemathesis")
+        let result = try Subprocess.run(schemathesis, [
+            "run", app.baseURL + "/api/openapi.json", "--checks", "all", "--workers", "1",
+            "--max-examples", "25", "--max-time", "30",
+        ], environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "SCHEMATHESIS_TELEMETRY": "false"])
+        #expect(result.status == 0, "\(result.output.suffix(4000))")
+    }
+}
