@@ -1,0 +1,51 @@
+import Foundation
+import HTTPServer
+import Testing
+import TestSupport
+
+@Suite struct ConnectionLimitsTests {
+    @Test func anIdleOrSlowClientIsDisconnectedAfterTheTimeout() throws {
+        let server = try TestServer(configuration: ServerConfiguration(connectionTimeout: 1)) { router in
+            router.add(.get, "/ok", options: .inline) { _ in .text("ok") }
+        }
+        // Half a request line, then silence: the server gives up instead of holding the connection.
+        let start = ContinuousClock.now
+        let response = try RawHTTP.exchange(port: server.port, Array("GET /ok HTTP/1.1\r\nHo".utf8), timeout: .seconds(10))
+        #expect(response.isEmpty)
+        #expect(start.duration(to: .now) < .seconds(8), "closed by the server, not by the test's own timeout")
+    }
+
+    @Test func connectionsPastTheLimitAreRefused() throws {
+        let server = try TestServer(configuration: ServerConfiguration(ioThreads: 1, connectionLimit: 2)) { router in
+            router.add(.get, "/ok", options: .inline) { _ in .text("ok") }
+        }
+        let held = try (0..<2).map { _ in try OpenConnection(port: server.port) }
+        Thread.sleep(forTimeInterval: 0.2)
+        let refused = try RawHTTP.exchange(port: server.port, Array("GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8))
+        #expect(refused.isEmpty, "the third connection is closed unanswered")
+        withExtendedLifetime(held) {}
+        _ = held.map { $0.close() }
+        Thread.sleep(forTimeInterval: 0.2)
+        let answered = try RawHTTP.exchange(port: server.port, Array("GET /ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8))
+        #expect(answered.hasPrefix("HTTP/1.1 200"))
+    }
+}
+
+/// A TCP connection kept open without sending anything.
+final class OpenConnection {
+    private let socket: Int32
+
+    init(port: Int) throws {
+        socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestSetupError("connect failed") }
+    }
+
+    func close() { Foundation.close(socket) }
+}
