@@ -72,6 +72,17 @@ public struct JSONWriter: Sendable {
     /// Appends `text` as a JSON string literal, escaping quotes, backslashes and control characters.
     public static func appendQuoted(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most values need no escaping: copy them whole, straight from the string's storage.
+        var text = text
+        let copied: Bool = text.withUTF8 { bytes in
+            for byte in bytes where byte < 0x20 || byte == 34 || byte == 92 { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])

@@ -16,6 +16,20 @@ public final class MetricsRegistry: Sendable {
         var buckets = [UInt64](repeating: 0, count: MetricsRegistry.bucketBounds.count)
         var count: UInt64 = 0
         var sum: Double = 0
+
+        mutating func record(bucket: Int?, seconds: Double) {
+            if let bucket { buckets[bucket] += 1 }
+            count += 1
+            sum += seconds
+        }
+
+        func adding(_ other: Histogram) -> Histogram {
+            var total = self
+            for index in buckets.indices { total.buckets[index] += other.buckets[index] }
+            total.count += other.count
+            total.sum += other.sum
+            return total
+        }
     }
 
     public struct Sample: Sendable {
@@ -34,13 +48,19 @@ public final class MetricsRegistry: Sendable {
         let read: @Sendable () -> [Sample]
     }
 
-    private struct State {
+    private struct Counts {
         var requests: [RequestKey: UInt64] = [:]
         var durations: [String: Histogram] = [:]
-        var gauges: [Gauge] = []
     }
 
-    private let state = Mutex(State())
+    /// Requests are counted in one of several shards, picked by thread, so the I/O threads rarely
+    /// contend; a scrape adds the shards up.
+    private final class Shard: Sendable {
+        let counts = Locked(Counts())
+    }
+
+    private let shards: [Shard] = (0..<8).map { _ in Shard() }
+    private let gauges = Locked<[Gauge]>([])
 
     public init() {}
 
@@ -48,24 +68,28 @@ public final class MetricsRegistry: Sendable {
     /// so the number of series stays bounded whatever clients send.
     public func observeRequest(route: String, method: String, status: Int, seconds: Double) {
         let index = Self.bucketBounds.firstIndex { seconds <= $0 }
-        state.withLock { state in
-            state.requests[RequestKey(route: route, method: method, status: status), default: 0] += 1
-            var histogram = state.durations[route] ?? Histogram()
-            if let index { histogram.buckets[index] += 1 }
-            histogram.count += 1
-            histogram.sum += seconds
-            state.durations[route] = histogram
+        let shard = shards[Int(UInt(bitPattern: pthread_self().hashValue) >> 4) % shards.count]
+        shard.counts.withLock { counts in
+            counts.requests[RequestKey(route: route, method: method, status: status), default: 0] += 1
+            counts.durations[route, default: Histogram()].record(bucket: index, seconds: seconds)
         }
     }
 
     /// Adds a metric whose samples are read when `/metrics` is scraped; `type` is `gauge` or `counter`.
     public func register(name: String, help: String, type: String = "gauge", read: @escaping @Sendable () -> [Sample]) {
-        state.withLock { $0.gauges.append(Gauge(name: name, help: help, type: type, read: read)) }
+        gauges.withLock { $0.append(Gauge(name: name, help: help, type: type, read: read)) }
     }
 
     /// The Prometheus text exposition format (version 0.0.4).
     public func render() -> String {
-        let (requests, durations, gauges) = state.withLock { ($0.requests, $0.durations, $0.gauges) }
+        var requests: [RequestKey: UInt64] = [:]
+        var durations: [String: Histogram] = [:]
+        for shard in shards {
+            let counts = shard.counts.withLock { $0 }
+            requests.merge(counts.requests, uniquingKeysWith: +)
+            durations.merge(counts.durations) { $0.adding($1) }
+        }
+        let gauges = self.gauges.withLock { $0 }
         var out = "# HELP http_requests_total Requests answered, by route template, method and status.\n"
         out += "# TYPE http_requests_total counter\n"
         for (key, count) in requests.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {

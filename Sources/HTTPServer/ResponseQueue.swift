@@ -23,7 +23,10 @@ extension Server {
         guard let handle else { return .NO }
         defer { MHD_destroy_response(handle) }
         for field in response.headers where !field.name.caseInsensitiveEquals("Content-Length") {
-            _ = MHD_add_response_header(handle, field.name, field.value)
+            // Explicit withCString: the implicit String-to-pointer conversion copies into a new array.
+            _ = field.name.withCString { name in
+                field.value.withCString { value in MHD_add_response_header(handle, name, value) }
+            }
         }
         return MHD_queue_response(connection, UInt32(response.status.rawValue), handle)
     }

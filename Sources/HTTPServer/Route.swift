@@ -2,7 +2,9 @@
 
 public typealias Handler = @Sendable (Request) throws -> Response
 
-public struct Route: Sendable {
+/// A class, not a struct: it travels with every request, and one reference is cheaper to pass
+/// than its closure and documentation fields.
+public final class Route: Sendable {
     public let method: HTTPMethod
     /// `/api/v1/requests/{id}`: literal segments and `{name}` parameters.
     public let template: String

@@ -41,7 +41,7 @@ public struct Router: Sendable {
 
     public func match(_ method: HTTPMethod, _ path: String) -> Match {
         let lookup = method == .head ? .get : method
-        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        let trimmed = path.utf8.count > 1 && path.utf8.last == UInt8(ascii: "/") ? String(path.dropLast()) : path
         if let byMethod = literal[trimmed] {
             return pick(byMethod, lookup, [:])
         }

@@ -1,7 +1,8 @@
 // Headers every response carries, whatever produced it (handler, error, static file).
 
 public struct SecurityHeaders: Sendable {
-    /// No inline script or style: only files from this origin; no framing by anyone.
+    /// No inline script or style: only files from this origin; no framing by anyone
+    /// (`frame-ancestors 'none'` supersedes X-Frame-Options, so that header is not sent).
     public var contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         + "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     public var referrerPolicy = "strict-origin-when-cross-origin"
@@ -16,7 +17,6 @@ public struct SecurityHeaders: Sendable {
         if !headers.contains("Content-Security-Policy") { headers.add("Content-Security-Policy", contentSecurityPolicy) }
         headers.add("X-Content-Type-Options", "nosniff")
         headers.add("Referrer-Policy", referrerPolicy)
-        headers.add("X-Frame-Options", "DENY")
         if let strictTransportSecurity { headers.add("Strict-Transport-Security", strictTransportSecurity) }
     }
 }

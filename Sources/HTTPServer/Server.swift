@@ -21,9 +21,14 @@ public final class Server: @unchecked Sendable {
     let metrics: MetricsRegistry?
     let proxies: TrustedProxies
     let workers: WorkerPool
+    let accessLog: any AccessLog
     private let chain: Next
     private let inFlight = Atomic<Int>(0)
-    private let daemon = Mutex<SuspendedConnection?>(nil)
+    private let stopped = Atomic<Bool>(false)
+    private var isRunning: Bool { !stopped.load(ordering: .acquiring) }
+    private let daemon = Locked<SuspendedConnection?>(nil)
+    /// Workers resume connections under the read side; shutdown stops the daemon under the write side.
+    private let daemonLifetime = ReadWriteLock()
     public private(set) var port: Int = 0
 
     public init(configuration: ServerConfiguration, router: Router, middleware: [any Middleware] = [],
@@ -33,6 +38,7 @@ public final class Server: @unchecked Sendable {
         self.metrics = metrics
         self.proxies = TrustedProxies(configuration.trustedProxies)
         self.workers = WorkerPool(threads: configuration.workerThreads, name: "http-worker")
+        self.accessLog = configuration.accessLog ?? LoggerAccessLog(logger: configuration.logger)
         var next: Next = { request in try Server.dispatch(request) }
         for layer in middleware.reversed() {
             let inner = next
@@ -51,7 +57,8 @@ public final class Server: @unchecked Sendable {
             config.threads = UInt32(max(1, configuration.ioThreads))
             config.connection_limit = UInt32(configuration.connectionLimit)
             config.connection_timeout = UInt32(configuration.connectionTimeout)
-            config.connection_memory_limit = 64 * 1024
+            // libmicrohttpd clears this pool for every request: keep it no larger than headers need.
+            config.connection_memory_limit = 16 * 1024
             config.handler = { cls, connection, url, method, _, upload, uploadSize, slot in
                 let server = Unmanaged<Server>.fromOpaque(cls!).takeUnretainedValue()
                 return server.access(connection!, url: url!, method: method!, upload: upload, uploadSize: uploadSize!, slot: slot!)
@@ -87,7 +94,10 @@ public final class Server: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.01)
         }
         // Cleared under the lock workers resume under, so no worker touches the daemon once it stops.
-        daemon.withLock { $0 = nil }
+        daemonLifetime.writing {
+            daemon.withLock { $0 = nil }
+            stopped.store(true, ordering: .releasing)
+        }
         MHD_stop_daemon(running)
         workers.shutdown()
     }
@@ -140,8 +150,8 @@ public final class Server: @unchecked Sendable {
             workers.submit { [self] in
                 exchange.pendingResponse = respond(to: exchange)
                 // After a shutdown whose drain deadline passed, the daemon is gone: nothing to resume.
-                daemon.withLock { running in
-                    if running != nil { MHD_resume_connection(suspended.pointer) }
+                daemonLifetime.reading {
+                    if isRunning { MHD_resume_connection(suspended.pointer) }
                 }
             }
             return .YES
@@ -219,20 +229,16 @@ public final class Server: @unchecked Sendable {
         } catch {
             response = errorResponse(for: error, request: request)
         }
-        response.headers.set("X-Request-Id", request.requestID)
+        response.headers.reserveCapacity(response.headers.fields.count + 6)
+        response.headers.add("X-Request-Id", request.requestID)
         configuration.securityHeaders.apply(to: &response.headers)
         let elapsed = exchange.started.duration(to: .now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let micros = Int(elapsed.components.seconds) * 1_000_000 + Int(elapsed.components.attoseconds / 1_000_000_000_000)
         metrics?.observeRequest(route: routeLabel, method: request.method.rawValue, status: response.status.rawValue,
-                                seconds: seconds)
-        configuration.logger.info("request", metadata: [
-            "request_id": .string(request.requestID),
-            "method": .string(request.method.rawValue),
-            "route": .string(routeLabel),
-            "status": .stringConvertible(response.status.rawValue),
-            "duration_ms": .string(String(format: "%.3f", seconds * 1000)),
-            "client": .string(request.clientAddress),
-        ])
+                                seconds: Double(micros) / 1_000_000)
+        accessLog.record(AccessLogEntry(requestID: request.requestID, method: request.method.rawValue, route: routeLabel,
+                                        status: response.status.rawValue, durationMicroseconds: micros,
+                                        client: request.clientAddress))
         return response
     }
 

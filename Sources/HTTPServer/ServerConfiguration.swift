@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var trustedProxies: [String]
     public var securityHeaders: SecurityHeaders
     public var logger: Logger
+    /// Where the one line per request goes; nil writes it through `logger`.
+    public var accessLog: (any AccessLog)?
     /// Renders problems; the default writes problem+json. Purser passes one that draws HTML pages for browsers.
     public var errorRenderer: @Sendable (Problem, Request) -> Response
     /// Longest time `shutdown` waits for requests in flight.
@@ -27,7 +29,7 @@ public struct ServerConfiguration: Sendable {
     public init(host: String = "127.0.0.1", port: Int = 8080, ioThreads: Int = 2, workerThreads: Int = 16,
                 connectionLimit: Int = 1024, connectionTimeout: Int = 30, bodyLimit: Int = 1 << 20,
                 trustedProxies: [String] = [], securityHeaders: SecurityHeaders = SecurityHeaders(),
-                logger: Logger = Logger(label: "http"),
+                logger: Logger = Logger(label: "http"), accessLog: (any AccessLog)? = nil,
                 errorRenderer: @escaping @Sendable (Problem, Request) -> Response = { problem, _ in Problem.problemResponse(problem) },
                 drainDeadline: Duration = .seconds(10)) {
         self.host = host
@@ -40,6 +42,7 @@ public struct ServerConfiguration: Sendable {
         self.trustedProxies = trustedProxies
         self.securityHeaders = securityHeaders
         self.logger = logger
+        self.accessLog = accessLog
         self.errorRenderer = errorRenderer
         self.drainDeadline = drainDeadline
     }

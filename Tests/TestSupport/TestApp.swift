@@ -19,6 +19,7 @@ public final class TestApp: @unchecked Sendable {
         configuration.metricsPort = 0
         configuration.workerThreads = 8
         configuration.poolSize = 4
+        configuration.logLevel = .error
         configure(&configuration)
         app = try PurserApp(configuration: configuration, databaseURL: self.database.url, logger: quietLogger)
         try app.start()

@@ -19,7 +19,7 @@ public struct Configuration: Sendable {
     /// Folder holding `Templates/`, `Public/` and `migrations/`.
     public var root: URL
     public var ioThreads = 2
-    public var workerThreads = 32
+    public var workerThreads = 16
     public var connectionLimit = 2048
     public var bodyLimit = 1 << 20
 

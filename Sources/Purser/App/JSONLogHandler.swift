@@ -46,27 +46,62 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    private static func timestamp() -> String {
+    static func timestamp() -> String {
+        String(decoding: timestampBytes(), as: UTF8.self)
+    }
+
+    /// `2026-11-23T09:14:03.123Z` as bytes, built without intermediate strings (it runs per request).
+    static func timestampBytes() -> [UInt8] {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var parts = tm()
-        var seconds = now.tv_sec
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int = 2) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        // Civil date from days since the epoch (Howard Hinnant's algorithm); gmtime_r takes a lock.
+        let days = Int(now.tv_sec) / 86400
+        let secondsOfDay = Int(now.tv_sec) % 86400
+        let z = days + 719468
+        let era = z / 146097
+        let dayOfEra = z - era * 146097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                out.append(UInt8(48 + rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
         }
-        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T\(pad(parts.tm_hour)):"
-            + "\(pad(parts.tm_min)):\(pad(parts.tm_sec)).\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
+        digits(year, 4); out.append(45)
+        digits(month, 2); out.append(45)
+        digits(day, 2); out.append(84)
+        digits(secondsOfDay / 3600, 2); out.append(58)
+        digits(secondsOfDay / 60 % 60, 2); out.append(58)
+        digits(secondsOfDay % 60, 2); out.append(46)
+        digits(Int(now.tv_nsec) / 1_000_000, 3); out.append(90)
+        return out
     }
 }
 
-/// Where log lines go: a buffer flushed to a file descriptor by a background thread.
+/// Where log lines go: buffers flushed to a file descriptor by a background thread. Threads append
+/// to one of several buffers, picked by thread, so that the I/O threads rarely wait on each other.
 public final class LogSink: Sendable {
     public static let standardOutput = LogSink(descriptor: 1)
 
+    private final class Shard: Sendable {
+        let buffer = Locked<[UInt8]>([])
+    }
+
     private let descriptor: Int32
-    private let buffer = Mutex<[UInt8]>([])
+    private let shards: [Shard] = (0..<8).map { _ in Shard() }
+    /// Serialises writes to the descriptor so lines from different shards never interleave.
+    private let writing = Locked<Void>(())
 
     init(descriptor: Int32) {
         self.descriptor = descriptor
@@ -81,7 +116,8 @@ public final class LogSink: Sendable {
     }
 
     func write(_ line: [UInt8], urgent: Bool) {
-        let full = buffer.withLock { pending in
+        let shard = shards[Int(UInt(bitPattern: pthread_self().hashValue) >> 4) % shards.count]
+        let full = shard.buffer.withLock { pending in
             pending.append(contentsOf: line)
             return pending.count > 32 * 1024
         }
@@ -90,18 +126,22 @@ public final class LogSink: Sendable {
 
     /// Writes whatever is buffered; call before the process exits.
     public func flush() {
-        let pending = buffer.withLock { pending -> [UInt8] in
-            let taken = pending
-            pending.removeAll(keepingCapacity: true)
-            return taken
-        }
-        guard !pending.isEmpty else { return }
-        pending.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = Foundation.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written <= 0 { break }
-                offset += written
+        writing.withLock { _ in
+            for shard in shards {
+                let pending = shard.buffer.withLock { pending -> [UInt8] in
+                    let taken = pending
+                    pending.removeAll(keepingCapacity: true)
+                    return taken
+                }
+                guard !pending.isEmpty else { continue }
+                pending.withUnsafeBytes { raw in
+                    var offset = 0
+                    while offset < raw.count {
+                        let written = Foundation.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                        if written <= 0 { break }
+                        offset += written
+                    }
+                }
             }
         }
     }

@@ -35,7 +35,7 @@ public final class PurserApp: Sendable {
             trustedProxies: configuration.trustedProxies,
             securityHeaders: SecurityHeaders(strictTransportSecurity:
                 configuration.isHTTPS ? "max-age=63072000; includeSubDomains" : nil),
-            logger: logger,
+            logger: logger, accessLog: configuration.logLevel <= .info ? JSONAccessLog(sink: .standardOutput) : nil,
             errorRenderer: { problem, request in site.render(problem, for: request) })
         server = Server(configuration: serverConfiguration, router: router,
                         middleware: [DatabaseErrorMapping()], metrics: metrics)

@@ -9,7 +9,7 @@ enum HealthRoutes {
             id: "getHealth", summary: "Liveness: 200 while the process runs.", tags: ["operations"],
             responses: [.init(200, "The process is alive.", mediaType: "application/json", schema: statusSchema)])
         ) { _ in
-            Response(status: .ok, contentType: "application/json", body: Array(#"{"status":"ok"}"#.utf8))
+            Response(status: .ok, contentType: "application/json", body: alive)
         }
         router.add(.get, "/readyz", operation: Operation(
             id: "getReadiness", summary: "Readiness: 200 when the database answers and migrations are current.",
@@ -33,6 +33,8 @@ enum HealthRoutes {
             return Response(status: .ok, contentType: "application/json", body: Array(#"{"status":"ready"}"#.utf8))
         }
     }
+
+    static let alive = Array(#"{"status":"ok"}"#.utf8)
 
     static let statusSchema: JSONValue = [
         "type": "object", "required": ["status"], "properties": ["status": ["type": "string"]],
