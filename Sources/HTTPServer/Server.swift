@@ -162,9 +162,9 @@ public final class Server: @unchecked Sendable {
     private func begin(_ connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>) -> Exchange {
         let headers = HTTPHeaders(Self.values(of: connection, kind: .HEADER_KIND))
         let query = QueryParameters(Self.values(of: connection, kind: .GET_ARGUMENT_KIND))
-        var address = [CChar](repeating: 0, count: 64)
-        let peer = purser_mhd_client_address(connection, &address, address.count) == 0
-            ? String(decoding: address.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown"
+        let peer = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
+            purser_mhd_client_address(connection, buffer.baseAddress, 64) == 0 ? String(cString: buffer.baseAddress!) : "unknown"
+        }
         let requestMethod = HTTPMethod(rawValue: String(cString: method))
         let path = String(cString: url)
         var limit = configuration.bodyLimit

@@ -46,7 +46,18 @@ int purser_mhd_client_address(struct MHD_Connection *connection, char *out, size
     if (info == NULL || info->client_addr == NULL) return -1;
     const struct sockaddr *addr = info->client_addr;
     if (addr->sa_family == AF_INET) {
-        return inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, out, (socklen_t)size) ? 0 : -1;
+        /* inet_ntop goes through sprintf; this runs for every request, so format the octets here. */
+        const unsigned char *octets = (const unsigned char *)&((const struct sockaddr_in *)addr)->sin_addr;
+        size_t at = 0;
+        if (size < 16) return -1;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = octets[i];
+            if (v >= 100) out[at++] = (char)('0' + v / 100);
+            if (v >= 10) out[at++] = (char)('0' + v / 10 % 10);
+            out[at++] = (char)('0' + v % 10);
+            out[at++] = i < 3 ? '.' : '\0';
+        }
+        return 0;
     }
     if (addr->sa_family == AF_INET6) {
         return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, out, (socklen_t)size) ? 0 : -1;

@@ -116,12 +116,18 @@ public final class LogSink: Sendable {
     }
 
     func write(_ line: [UInt8], urgent: Bool) {
+        append { $0.append(contentsOf: line) }
+        if urgent { flush() }
+    }
+
+    /// Lets `writeLine` append one line straight into a buffer (no intermediate copy).
+    func append(_ writeLine: (inout [UInt8]) -> Void) {
         let shard = shards[Int(UInt(bitPattern: pthread_self().hashValue) >> 4) % shards.count]
         let full = shard.buffer.withLock { pending in
-            pending.append(contentsOf: line)
+            writeLine(&pending)
             return pending.count > 32 * 1024
         }
-        if urgent || full { flush() }
+        if full { flush() }
     }
 
     /// Writes whatever is buffered; call before the process exits.
