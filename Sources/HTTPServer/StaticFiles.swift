@@ -54,11 +54,12 @@ public struct StaticFiles: Sendable {
     }
 
     func serve(_ request: Request) throws -> Response {
-        let relative = String(request.path.dropFirst(prefix.count))
-        guard !relative.split(separator: "/").contains(".."), let file = files[relative] else {
+        // Only names loaded at start are served, so `..`, encoded or not, can never reach the disk.
+        guard let file = files[String(request.path.utf8.dropFirst(prefix.utf8.count))!] else {
             throw HTTPError(.notFound, detail: "There is no file at \(request.path).")
         }
         var headers = HTTPHeaders([
+            ("Content-Type", file.contentType),
             ("ETag", file.etag),
             ("Cache-Control", file.fingerprinted ? "public, max-age=31536000, immutable" : "public, no-cache"),
         ])
@@ -68,7 +69,6 @@ public struct StaticFiles: Sendable {
            }) {
             return Response(status: .notModified, headers: headers)
         }
-        headers.add("Content-Type", file.contentType)
         return Response(status: .ok, headers: headers, body: .bytes(file.bytes))
     }
 
