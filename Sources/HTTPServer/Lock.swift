@@ -40,3 +40,9 @@ final class ReadWriteLock: @unchecked Sendable {
         return try body()
     }
 }
+
+/// Which of `count` shards the calling thread uses: threads spread over shards without hashing.
+public func shardIndex(count: Int) -> Int {
+    // pthread_t is the address of the thread's descriptor; its low bits are alignment.
+    Int((UInt(pthread_self()) >> 12) % UInt(count))
+}

@@ -68,7 +68,7 @@ public final class MetricsRegistry: Sendable {
     /// so the number of series stays bounded whatever clients send.
     public func observeRequest(route: String, method: String, status: Int, seconds: Double) {
         let index = Self.bucketBounds.firstIndex { seconds <= $0 }
-        let shard = shards[Int(UInt(bitPattern: pthread_self().hashValue) >> 4) % shards.count]
+        let shard = shards[shardIndex(count: shards.count)]
         shard.counts.withLock { counts in
             counts.requests[RequestKey(route: route, method: method, status: status), default: 0] += 1
             counts.durations[route, default: Histogram()].record(bucket: index, seconds: seconds)

@@ -2,16 +2,24 @@
 import Synchronization
 
 enum RequestID {
-    private static let prefix: String = {
+    private static let prefix: [UInt8] = {
         var generator = SystemRandomNumberGenerator()
-        return String(generator.next() as UInt32, radix: 16)
+        return Array((String(generator.next() as UInt32, radix: 16) + "-").utf8)
     }()
+    private static let hexDigits = Array("0123456789abcdef".utf8)
     private static let counter = Atomic<UInt64>(0)
 
     /// Short, unique per process and cheap: a random per-process prefix and a counter.
     static func next() -> String {
         let value = counter.wrappingAdd(1, ordering: .relaxed).newValue
-        return prefix + "-" + String(value, radix: 16)
+        let width = max(1, (64 - value.leadingZeroBitCount + 3) / 4)
+        return String(unsafeUninitializedCapacity: prefix.count + width) { buffer in
+            for (index, byte) in prefix.enumerated() { buffer[index] = byte }
+            for digit in 0..<width {
+                buffer[prefix.count + width - 1 - digit] = hexDigits[Int((value >> (UInt64(digit) * 4)) & 0xF)]
+            }
+            return prefix.count + width
+        }
     }
 
     /// Accepts up to 64 characters of letters, digits, `.`, `_`, `-`; anything else could poison logs.

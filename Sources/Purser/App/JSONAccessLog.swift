@@ -14,10 +14,9 @@ struct JSONAccessLog: AccessLog {
     private static let client = Array(#","client":"#.utf8)
 
     func record(_ entry: AccessLogEntry) {
-        let time = JSONLogHandler.timestampBytes()
         sink.append { line in
             line.append(contentsOf: Self.opening)
-            line.append(contentsOf: time)
+            JSONLogHandler.appendTimestamp(to: &line)
             line.append(contentsOf: Self.fixed)
             JSONWriter.appendQuoted(entry.requestID, to: &line)
             line.append(contentsOf: Self.method)

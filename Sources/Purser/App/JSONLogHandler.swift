@@ -47,11 +47,13 @@ public struct JSONLogHandler: LogHandler {
     }
 
     static func timestamp() -> String {
-        String(decoding: timestampBytes(), as: UTF8.self)
+        var bytes = [UInt8]()
+        appendTimestamp(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// `2026-11-23T09:14:03.123Z` as bytes, built without intermediate strings (it runs per request).
-    static func timestampBytes() -> [UInt8] {
+    /// Appends `2026-11-23T09:14:03.123Z`, built without intermediate strings (it runs per request).
+    static func appendTimestamp(to out: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         // Civil date from days since the epoch (Howard Hinnant's algorithm); gmtime_r takes a lock.
@@ -66,8 +68,6 @@ public struct JSONLogHandler: LogHandler {
         let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
         let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        var out = [UInt8]()
-        out.reserveCapacity(24)
         func digits(_ value: Int, _ width: Int) {
             var divisor = 1
             for _ in 1..<width { divisor *= 10 }
@@ -85,7 +85,6 @@ public struct JSONLogHandler: LogHandler {
         digits(secondsOfDay / 60 % 60, 2); out.append(58)
         digits(secondsOfDay % 60, 2); out.append(46)
         digits(Int(now.tv_nsec) / 1_000_000, 3); out.append(90)
-        return out
     }
 }
 
@@ -122,7 +121,7 @@ public final class LogSink: Sendable {
 
     /// Lets `writeLine` append one line straight into a buffer (no intermediate copy).
     func append(_ writeLine: (inout [UInt8]) -> Void) {
-        let shard = shards[Int(UInt(bitPattern: pthread_self().hashValue) >> 4) % shards.count]
+        let shard = shards[shardIndex(count: shards.count)]
         let full = shard.buffer.withLock { pending in
             writeLine(&pending)
             return pending.count > 32 * 1024
