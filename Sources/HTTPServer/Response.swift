@@ -10,6 +10,8 @@ public struct Response: Sendable {
         /// Produced chunk by chunk as the client reads, for exports too large to hold;
         /// `nil` ends the body. Runs on the server's I/O threads, so each call must be quick.
         case stream(@Sendable () throws -> [UInt8]?)
+        /// Built once and queued as is; the response's own header fields are not sent.
+        case cached(CachedResponse)
     }
 
     public init(status: HTTPStatus = .ok, headers: HTTPHeaders = .init(), body: Body = .bytes([])) {
@@ -37,7 +39,15 @@ public struct Response: Sendable {
 
     /// The body bytes when held in memory; empty for a stream.
     public var bodyBytes: [UInt8] {
-        if case .bytes(let bytes) = body { return bytes }
-        return []
+        switch body {
+        case .bytes(let bytes): bytes
+        case .cached(let cached): cached.body
+        case .stream: []
+        }
+    }
+
+    /// A response that answers with `cached` every time.
+    public init(cached: CachedResponse) {
+        self.init(status: cached.status, headers: cached.headers, body: .cached(cached))
     }
 }

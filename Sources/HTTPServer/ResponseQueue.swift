@@ -5,6 +5,9 @@ extension Server {
     func queue(_ response: Response, on connection: OpaquePointer) -> MHD_Result {
         let handle: OpaquePointer?
         switch response.body {
+        case .cached(let cached):
+            guard let prepared = cached.prepared(with: configuration.securityHeaders) else { return .NO }
+            return MHD_queue_response(connection, UInt32(response.status.rawValue), prepared)
         case .bytes(let bytes):
             handle = bytes.withUnsafeBytes { buffer in
                 MHD_create_response_from_buffer(buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress),

@@ -229,9 +229,13 @@ public final class Server: @unchecked Sendable {
         } catch {
             response = errorResponse(for: error, request: request)
         }
-        response.headers.reserveCapacity(response.headers.fields.count + 6)
-        response.headers.add("X-Request-Id", request.requestID)
-        configuration.securityHeaders.apply(to: &response.headers)
+        if case .cached = response.body {
+            // Built once with the security headers; nothing per request is added.
+        } else {
+            response.headers.reserveCapacity(response.headers.fields.count + 6)
+            response.headers.add("X-Request-Id", request.requestID)
+            configuration.securityHeaders.apply(to: &response.headers)
+        }
         let elapsed = exchange.started.duration(to: .now)
         let micros = Int(elapsed.components.seconds) * 1_000_000 + Int(elapsed.components.attoseconds / 1_000_000_000_000)
         metrics?.observeRequest(route: routeLabel, method: request.method.rawValue, status: response.status.rawValue,

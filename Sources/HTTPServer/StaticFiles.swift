@@ -6,10 +6,20 @@ import Foundation
 
 public struct StaticFiles: Sendable {
     struct File: Sendable {
-        let bytes: [UInt8]
-        let contentType: String
         let etag: String
-        let fingerprinted: Bool
+        let full: CachedResponse
+        let notModified: CachedResponse
+
+        init(bytes: [UInt8], contentType: String, etag: String, fingerprinted: Bool) {
+            self.etag = etag
+            let headers = HTTPHeaders([
+                ("Content-Type", contentType),
+                ("ETag", etag),
+                ("Cache-Control", fingerprinted ? "public, max-age=31536000, immutable" : "public, no-cache"),
+            ])
+            full = CachedResponse(status: .ok, headers: headers, body: bytes)
+            notModified = CachedResponse(status: .notModified, headers: headers)
+        }
     }
 
     public let prefix: String
@@ -58,18 +68,13 @@ public struct StaticFiles: Sendable {
         guard let file = files[String(request.path.utf8.dropFirst(prefix.utf8.count))!] else {
             throw HTTPError(.notFound, detail: "There is no file at \(request.path).")
         }
-        var headers = HTTPHeaders([
-            ("Content-Type", file.contentType),
-            ("ETag", file.etag),
-            ("Cache-Control", file.fingerprinted ? "public, max-age=31536000, immutable" : "public, no-cache"),
-        ])
         if let candidates = request.headers["If-None-Match"],
            candidates == "*" || candidates.split(separator: ",").contains(where: {
                $0.trimmingWhitespace.replacingOccurrences(of: "W/", with: "") == file.etag
            }) {
-            return Response(status: .notModified, headers: headers)
+            return Response(cached: file.notModified)
         }
-        return Response(status: .ok, headers: headers, body: .bytes(file.bytes))
+        return Response(cached: file.full)
     }
 
     static func fingerprintedName(_ relative: String, digest: String) -> String {

@@ -23,6 +23,8 @@ import TestSupport
         #expect(css.status == 200)
         #expect(css.header("Content-Type") == "text/css; charset=utf-8")
         #expect(css.text == "body { color: black; }")
+        #expect(css.header("Content-Security-Policy")?.contains("frame-ancestors 'none'") == true)
+        #expect(css.header("X-Content-Type-Options") == "nosniff")
         #expect(try server.send("GET", "/static/logo.svg").header("Content-Type") == "image/svg+xml")
     }
 
@@ -32,6 +34,8 @@ import TestSupport
         let second = try server.send("GET", "/static/css/site.css", headers: [("If-None-Match", etag)])
         #expect(second.status == 304)
         #expect(second.body.isEmpty)
+        #expect(second.header("ETag") == etag)
+        #expect(second.header("X-Content-Type-Options") == "nosniff")
         let changed = try server.send("GET", "/static/css/site.css", headers: [("If-None-Match", "\"other\"")])
         #expect(changed.status == 200)
     }
