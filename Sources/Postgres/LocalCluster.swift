@@ -115,7 +115,7 @@ public struct LocalCluster: Sendable {
         // and would hold a pipe open for its whole life.
         let capture = FileManager.default.temporaryDirectory.appendingPathComponent("purser-pg-\(UUID().uuidString).out")
         defer { try? FileManager.default.removeItem(at: capture) }
-        let status = try Spawn.run(argv, output: capture.path)
+        let status = try ChildProcess.run(argv, output: capture.path)
         let text = (try? String(contentsOf: capture, encoding: .utf8)) ?? ""
         guard status == 0 else {
             throw ClusterError.commandFailed(argv.joined(separator: " "), output: text)
@@ -136,7 +136,7 @@ public struct LocalCluster: Sendable {
     }
 
     static func reachable(_ folder: URL, by account: String) -> Bool {
-        (try? Spawn.run(["/usr/sbin/runuser", "-u", account, "--", "test", "-x", folder.deletingLastPathComponent().path],
+        (try? ChildProcess.run(["/usr/sbin/runuser", "-u", account, "--", "test", "-x", folder.deletingLastPathComponent().path],
                         output: "/dev/null")) == 0
     }
 

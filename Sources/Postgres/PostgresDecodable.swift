@@ -61,8 +61,9 @@ extension Array: PostgresDecodable where Element: PostgresDecodable {
     }
 }
 
-/// `timestamptz` text in the ISO style with the session in UTC (`2026-11-23 09:14:03.123456+00`).
-enum Timestamp {
+/// `timestamptz` text in the ISO style with the session in UTC (`2026-11-23 09:14:03.123456+00`),
+/// and the calendar arithmetic behind it (public for other writers of UTC timestamps, such as logs).
+public enum Timestamp {
     static func parse(_ text: String) -> Date? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 19 else { return nil }
@@ -125,7 +126,8 @@ enum Timestamp {
         return era * 146097 + doe - 719468
     }
 
-    static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
+    /// (year, month, day) of the proleptic Gregorian date `days` after 1970-01-01.
+    public static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719468
         let era = (z >= 0 ? z : z - 146096) / 146097
         let doe = z - era * 146097

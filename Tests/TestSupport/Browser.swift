@@ -1,9 +1,10 @@
 // Headless Chromium driven over WebDriver (chromedriver on loopback), for page tests.
 import Foundation
+import Postgres
 import HTTPClient
 
 public final class Browser: @unchecked Sendable {
-    private let driver: BackgroundProcess
+    private let driver: ChildProcess
     private let driverURL: String
     private let session: String
     private let client: HTTPClient
@@ -14,7 +15,7 @@ public final class Browser: @unchecked Sendable {
             .first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let chromedriver else { throw TestSetupError("chromedriver is missing: `make test` installs chromium-driver") }
         let port = RawHTTP.freePort()
-        driver = try BackgroundProcess([chromedriver, "--port=\(port)", "--allowed-ips=127.0.0.1"])
+        driver = try ChildProcess([chromedriver, "--port=\(port)", "--allowed-ips=127.0.0.1"])
         driverURL = "http://127.0.0.1:\(port)"
         var options = HTTPClient.Options()
         options.totalTimeout = .seconds(60)

@@ -1,5 +1,6 @@
 // Runs a command for a test and returns its exit status and output.
 import Foundation
+import Postgres
 
 public struct CommandResult: Sendable {
     public let status: Int32
@@ -11,7 +12,7 @@ public enum Subprocess {
     public static func run(_ program: String, _ arguments: [String], environment: [String: String]? = nil) throws -> CommandResult {
         let capture = FileManager.default.temporaryDirectory.appendingPathComponent("purser-test-\(UUID().uuidString).out")
         defer { try? FileManager.default.removeItem(at: capture) }
-        let process = try BackgroundProcess([program] + arguments, environment: environment, output: capture.path)
+        let process = try ChildProcess([program] + arguments, environment: environment, output: capture.path)
         let status = process.wait()
         let output = (try? String(contentsOf: capture, encoding: .utf8)) ?? ""
         return CommandResult(status: status, output: output)

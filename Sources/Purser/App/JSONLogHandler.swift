@@ -3,6 +3,7 @@
 import Foundation
 import HTTPServer
 import Logging
+import Postgres
 import Synchronization
 
 public struct JSONLogHandler: LogHandler {
@@ -56,18 +57,9 @@ public struct JSONLogHandler: LogHandler {
     static func appendTimestamp(to out: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        // Civil date from days since the epoch (Howard Hinnant's algorithm); gmtime_r takes a lock.
-        let days = Int(now.tv_sec) / 86400
+        // Calendar arithmetic rather than gmtime_r, which takes a process-wide lock.
         let secondsOfDay = Int(now.tv_sec) % 86400
-        let z = days + 719468
-        let era = z / 146097
-        let dayOfEra = z - era * 146097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = Timestamp.civilFromDays(Int(now.tv_sec) / 86400)
         func digits(_ value: Int, _ width: Int) {
             var divisor = 1
             for _ in 1..<width { divisor *= 10 }

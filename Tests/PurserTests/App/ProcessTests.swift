@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 import HTTPClient
 import Testing
 import TestSupport
@@ -43,7 +44,7 @@ import TestSupport
         environment["PURSER_METRICS_LISTEN"] = "127.0.0.1:\(RawHTTP.freePort())"
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: log) }
-        let process = try BackgroundProcess([TestEnvironment.purserBinary.path, "serve"], environment: environment,
+        let process = try ChildProcess([TestEnvironment.purserBinary.path, "serve"], environment: environment,
                                             output: log.path)
         var up = false
         for _ in 0..<100 where !up {
