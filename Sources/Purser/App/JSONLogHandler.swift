@@ -23,20 +23,21 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
-                    file: String, function: String, line: UInt) {
+    public func log(event: LogEvent) {
         var json = JSONWriter()
         json.object { object in
             object.field("time", Self.timestamp())
-            object.field("level", level.rawValue)
+            object.field("level", event.level.rawValue)
             object.field("logger", label)
-            object.field("message", message.description)
-            for (key, value) in metadata where extra?[key] == nil { object.field(key, Self.text(value)) }
-            for (key, value) in extra ?? [:] { object.field(key, Self.text(value)) }
+            object.field("message", event.message.description)
+            let extra = event.metadata ?? [:]
+            for (key, value) in metadata where extra[key] == nil { object.field(key, Self.text(value)) }
+            for (key, value) in extra { object.field(key, Self.text(value)) }
+            if let error = event.error { object.field("error", String(describing: error)) }
         }
         var bytes = json.bytes
         bytes.append(10)
-        sink.write(bytes, urgent: level >= .warning)
+        sink.write(bytes, urgent: event.level >= .warning)
     }
 
     private static func text(_ value: Logger.Metadata.Value) -> String {
