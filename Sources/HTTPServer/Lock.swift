@@ -1,6 +1,7 @@
 // Locks for hot paths. pthread mutexes sleep at once when contended; Synchronization.Mutex spins
 // first, which on two cores burns the time the holder needs to finish.
 import Foundation
+import Synchronization
 
 /// A mutual-exclusion lock around a value.
 public final class Locked<Value>: @unchecked Sendable {
@@ -45,4 +46,29 @@ final class ReadWriteLock: @unchecked Sendable {
 public func shardIndex(count: Int) -> Int {
     // pthread_t is the address of the thread's descriptor; its low bits are alignment.
     Int((UInt(pthread_self()) >> 12) % UInt(count))
+}
+
+/// A counter split across threads: each thread adds to its own slot (no cache line bouncing
+/// between I/O threads on every request); reading sums the slots.
+public final class ShardedCounter: Sendable {
+    private final class Slot: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    private let slots: [Slot] = (0..<8).map { _ in Slot() }
+
+    public init() {}
+
+    public func add(_ delta: Int) {
+        slots[shardIndex(count: slots.count)].value.add(delta, ordering: .relaxed)
+    }
+
+    /// The sum; exact when no thread is adding at the same time.
+    public var total: Int { slots.reduce(0) { $0 + $1.value.load(ordering: .relaxed) } }
+
+    /// Adds one to the calling thread's slot and returns (slot, its new value): unique pairs.
+    func next() -> (slot: Int, value: Int) {
+        let index = shardIndex(count: slots.count)
+        return (index, slots[index].value.add(1, ordering: .relaxed).newValue)
+    }
 }

@@ -2,23 +2,29 @@
 import Synchronization
 
 enum RequestID {
+    /// A random per-process prefix, so ids from several nodes do not collide.
     private static let prefix: [UInt8] = {
         var generator = SystemRandomNumberGenerator()
-        return Array((String(generator.next() as UInt32, radix: 16) + "-").utf8)
+        return Array(String(generator.next() as UInt32, radix: 16).utf8)
     }()
     private static let hexDigits = Array("0123456789abcdef".utf8)
-    private static let counter = Atomic<UInt64>(0)
+    private static let counter = ShardedCounter()
 
-    /// Short, unique per process and cheap: a random per-process prefix and a counter.
+    /// Short, unique per process and cheap: `<prefix><slot>-<count>` in hex, where each thread
+    /// counts in its own slot (no shared counter for the I/O threads to contend on).
     static func next() -> String {
-        let value = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        let (slot, count) = counter.next()
+        let value = UInt64(count)
         let width = max(1, (64 - value.leadingZeroBitCount + 3) / 4)
-        return String(unsafeUninitializedCapacity: prefix.count + width) { buffer in
+        return String(unsafeUninitializedCapacity: prefix.count + 2 + width) { buffer in
             for (index, byte) in prefix.enumerated() { buffer[index] = byte }
+            buffer[prefix.count] = hexDigits[slot & 0xF]
+            buffer[prefix.count + 1] = UInt8(ascii: "-")
+            let start = prefix.count + 2
             for digit in 0..<width {
-                buffer[prefix.count + width - 1 - digit] = hexDigits[Int((value >> (UInt64(digit) * 4)) & 0xF)]
+                buffer[start + width - 1 - digit] = hexDigits[Int((value >> (UInt64(digit) * 4)) & 0xF)]
             }
-            return prefix.count + width
+            return start + width
         }
     }
 

@@ -23,7 +23,9 @@ public final class Server: @unchecked Sendable {
     let workers: WorkerPool
     let accessLog: any AccessLog
     private let chain: Next
-    private let inFlight = Atomic<Int>(0)
+    /// Requests received and not yet completed; counted per I/O thread (a request begins and
+    /// completes on the thread that owns its connection).
+    private let inFlight = ShardedCounter()
     private let stopped = Atomic<Bool>(false)
     private var isRunning: Bool { !stopped.load(ordering: .acquiring) }
     private let daemon = Locked<SuspendedConnection?>(nil)
@@ -69,7 +71,7 @@ public final class Server: @unchecked Sendable {
                 Unmanaged<Exchange>.fromOpaque(raw).release()
                 slot.pointee = nil
                 let server = Unmanaged<Server>.fromOpaque(cls!).takeUnretainedValue()
-                server.inFlight.subtract(1, ordering: .relaxed)
+                server.inFlight.add(-1)
             }
             config.completed_cls = opaqueSelf
             return purser_mhd_start(&config)
@@ -81,7 +83,7 @@ public final class Server: @unchecked Sendable {
     }
 
     /// Requests received and not yet fully answered.
-    public var requestsInFlight: Int { inFlight.load(ordering: .relaxed) }
+    public var requestsInFlight: Int { inFlight.total }
 
     /// Stops accepting connections, lets requests in flight finish up to the drain deadline,
     /// then closes every connection and ends the worker threads.
@@ -90,7 +92,7 @@ public final class Server: @unchecked Sendable {
         let listener = MHD_quiesce_daemon(running)
         if listener >= 0 { close(listener) }
         let deadline = ContinuousClock.now + configuration.drainDeadline
-        while inFlight.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
+        while inFlight.total > 0 && ContinuousClock.now < deadline {
             Thread.sleep(forTimeInterval: 0.01)
         }
         // Cleared under the lock workers resume under, so no worker touches the daemon once it stops.
@@ -112,7 +114,7 @@ public final class Server: @unchecked Sendable {
             // so refuse here only what must never be read further (bad framing, a body over the limit).
             let exchange = begin(connection, url: url, method: method)
             slot.pointee = Unmanaged.passRetained(exchange).toOpaque()
-            inFlight.add(1, ordering: .relaxed)
+            inFlight.add(1)
             if case .rejected = exchange.resolution {
                 return queue(respond(to: exchange), on: connection)
             }
