@@ -35,10 +35,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "HTTPClient", dependencies: ["CCurl", "CCurlShim"]),
+        .target(name: "Argon2", dependencies: ["CArgon2"]),
 
         // The domain, one folder per feature.
         .target(name: "Purser", dependencies: [
-            "HTTPServer", "Postgres", "HTTPClient", "CArgon2",
+            "HTTPServer", "Postgres", "HTTPClient", "Argon2",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Mustache", package: "swift-mustache"),
