@@ -25,7 +25,7 @@ import TestSupport
                 group.leave()
             }
         }
-        Thread.sleep(forTimeInterval: 0.3)
+        #expect(waitUntil { server.server.requestsInFlight == 6 }, "all six slow requests reached their handler")
         // All six slow requests are still held; health checks on new connections answer anyway.
         for _ in 0..<5 {
             let health = try HTTPClient().get(server.baseURL + "/healthz")
@@ -51,8 +51,7 @@ import TestSupport
             result.set(try? server.send("GET", "/slow"))
             done.signal()
         }
-        Thread.sleep(forTimeInterval: 0.3)
-        #expect(server.server.requestsInFlight == 1)
+        #expect(waitUntil { server.server.requestsInFlight == 1 })
         Thread.detachNewThread {
             Thread.sleep(forTimeInterval: 0.3)
             gate.open()
@@ -64,6 +63,15 @@ import TestSupport
         // The listener is gone: new connections are refused.
         #expect(throws: (any Error).self) { try HTTPClient().get(server.baseURL + "/slow") }
     }
+}
+
+/// Polls `condition` for up to five seconds.
+func waitUntil(_ condition: () -> Bool) -> Bool {
+    for _ in 0..<500 {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.01)
+    }
+    return condition()
 }
 
 /// Blocks callers until opened.
