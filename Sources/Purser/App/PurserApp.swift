@@ -6,7 +6,8 @@ import Postgres
 
 public final class PurserApp: Sendable {
     public let configuration: Configuration
-    public let pool: ConnectionPool
+    public let database: Database
+    public var pool: ConnectionPool { database.pool }
     public let metrics: MetricsRegistry
     public let server: Server
     public let metricsServer: Server?
@@ -17,7 +18,8 @@ public final class PurserApp: Sendable {
         self.configuration = configuration
         self.logger = logger
         migrator = Migrator(files: try MigrationFile.load(from: configuration.migrationsFolder))
-        pool = ConnectionPool(url: databaseURL, size: configuration.poolSize)
+        database = Database(url: databaseURL, size: configuration.poolSize)
+        let pool = database.pool
         metrics = MetricsRegistry()
         let site = Site(templates: try Templates(folder: configuration.templatesFolder),
                         staticFiles: try StaticFiles(folder: configuration.publicFolder))

@@ -22,6 +22,10 @@ enum HealthRoutes {
             let current: Bool
             do {
                 current = try pool.withConnection { try migrator.isCurrent($0) }
+            } catch let error as PostgresError where error.kind == .server {
+                // The server answered: schema_migrations is missing or not yet readable by the
+                // application role, which the first migrations create.
+                current = false
             } catch {
                 throw HTTPError(.serviceUnavailable, detail: "The database is not answering.",
                                 headers: HTTPHeaders([("Retry-After", "5")]))

@@ -1,0 +1,43 @@
+// The database as features use it: pooled connections working as purser_app, and transactions that
+// name their tenant, so row-level security shows each transaction only that tenant's rows.
+import Foundation
+import Postgres
+
+public struct Database: Sendable {
+    /// The role every pooled connection works as. It owns no tables, so row-level security applies.
+    public static let applicationRole = "purser_app"
+
+    public let pool: ConnectionPool
+
+    /// A pool whose connections switch to the application role before first use.
+    public init(url: String, size: Int) {
+        pool = ConnectionPool(url: url, size: size) { connection in
+            try connection.execute("SET ROLE \(Database.applicationRole)")
+        }
+    }
+
+    /// One transaction in which tenant-owned tables show and accept only `tenant`'s rows.
+    public func inTenant<T>(_ tenant: UUID, _ body: (Connection) throws -> T) throws -> T {
+        try pool.transaction { tx in
+            try tx.setLocal("purser.tenant_id", tenant.postgresText)
+            return try body(tx)
+        }
+    }
+
+    /// One transaction for provider staff, whose policy reaches across tenants. Callers check the
+    /// staff member's permission first; this only opens the wall for the transaction.
+    public func asStaff<T>(_ body: (Connection) throws -> T) throws -> T {
+        try pool.transaction { tx in
+            try tx.setLocal("purser.staff", "on")
+            return try body(tx)
+        }
+    }
+
+    /// One transaction that sees the memberships of `user` in every tenant (to list their tenants).
+    public func asUser<T>(_ user: UUID, _ body: (Connection) throws -> T) throws -> T {
+        try pool.transaction { tx in
+            try tx.setLocal("purser.user_id", user.postgresText)
+            return try body(tx)
+        }
+    }
+}
