@@ -11,6 +11,7 @@ public enum IsolationLevel: String, Sendable {
 extension ConnectionPool {
     /// Runs `body` in one transaction; retries it up to `attempts` times when PostgreSQL reports a
     /// serialization failure (40001) or deadlock (40P01), with a short randomised pause between tries.
+    @discardableResult
     public func transaction<T>(isolation: IsolationLevel = .readCommitted, attempts: Int = 3,
                                _ body: (Connection) throws -> T) throws -> T {
         var attempt = 0

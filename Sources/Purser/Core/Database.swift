@@ -17,6 +17,7 @@ public struct Database: Sendable {
     }
 
     /// One transaction in which tenant-owned tables show and accept only `tenant`'s rows.
+    @discardableResult
     public func inTenant<T>(_ tenant: UUID, _ body: (Connection) throws -> T) throws -> T {
         try pool.transaction { tx in
             try tx.setLocal("purser.tenant_id", tenant.postgresText)
@@ -26,6 +27,7 @@ public struct Database: Sendable {
 
     /// One transaction for provider staff, whose policy reaches across tenants. Callers check the
     /// staff member's permission first; this only opens the wall for the transaction.
+    @discardableResult
     public func asStaff<T>(_ body: (Connection) throws -> T) throws -> T {
         try pool.transaction { tx in
             try tx.setLocal("purser.staff", "on")
@@ -34,6 +36,7 @@ public struct Database: Sendable {
     }
 
     /// One transaction that sees the memberships of `user` in every tenant (to list their tenants).
+    @discardableResult
     public func asUser<T>(_ user: UUID, _ body: (Connection) throws -> T) throws -> T {
         try pool.transaction { tx in
             try tx.setLocal("purser.user_id", user.postgresText)

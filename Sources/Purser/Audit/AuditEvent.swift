@@ -1,0 +1,47 @@
+// One audited fact: who did what to which thing, when, why and from where, with the values
+// before and after. Every feature writes these through AuditLog.record, in its own transaction.
+import Foundation
+import Postgres
+
+public struct AuditEvent: Sendable {
+    public enum ActorKind: String, Sendable { case user, token, staff, system }
+
+    /// Nil for events that belong to no tenant (a staff sign-in, an unknown email).
+    public var tenant: UUID?
+    public var actorKind: ActorKind
+    public var actorID: UUID?
+    /// Dotted lower-case verb phrase: `tenant.create`, `session.sign_in_failed`.
+    public var action: String
+    public var targetType: String?
+    public var targetID: String?
+    public var reason: String?
+    public var requestID: String?
+    public var address: String?
+    public var userAgent: String?
+    public var before: JSONText?
+    public var after: JSONText?
+
+    public init(tenant: UUID?, actorKind: ActorKind, actorID: UUID?, action: String, targetType: String? = nil,
+                targetID: String? = nil, reason: String? = nil, requestID: String? = nil, address: String? = nil,
+                userAgent: String? = nil, before: JSONText? = nil, after: JSONText? = nil) {
+        self.tenant = tenant
+        self.actorKind = actorKind
+        self.actorID = actorID
+        self.action = action
+        self.targetType = targetType
+        self.targetID = targetID
+        self.reason = reason
+        self.requestID = requestID
+        self.address = address
+        self.userAgent = userAgent
+        self.before = before
+        self.after = after
+    }
+}
+
+/// What verifying a chain found.
+public enum AuditVerdict: Sendable, Equatable {
+    case intact(events: Int, checkpoints: Int)
+    /// The first row (by sequence) where the chain does not hold, and why.
+    case broken(sequence: Int64, reason: String)
+}

@@ -1,0 +1,150 @@
+// Writing and verifying the hash-chained audit log. The content hash is computed by PostgreSQL
+// from the stored values (so jsonb's own normal form is what gets hashed), with one canonical
+// expression used both when writing and when verifying.
+import Crypto
+import Foundation
+import Postgres
+
+public enum AuditLog {
+    /// The chain of events that belong to no tenant.
+    public static let providerChain = "provider"
+    static let genesis = Bytea([UInt8](repeating: 0, count: 32))
+
+    public static func chain(for tenant: UUID?) -> String {
+        tenant.map { $0.postgresText } ?? providerChain
+    }
+
+    /// The bytes hashed for an event row aliased `e`: every field length-prefixed (`null` for NULL),
+    /// so no two different rows share a canonical form.
+    static let canonical: String = {
+        let fields = [
+            "e.chain", "e.sequence::text", "e.id::text", "e.tenant_id::text",
+            "((extract(epoch FROM e.occurred_at) * 1000000)::bigint)::text", "e.actor_kind", "e.actor_id::text",
+            "e.action", "e.target_type", "e.target_id", "e.reason", "e.request_id", "e.address", "e.user_agent",
+            "e.before::text", "e.after::text",
+        ]
+        let parts = fields.map { "coalesce(length(\($0))::text || ':' || \($0), 'null')" }
+        return "convert_to(" + parts.joined(separator: " || '|' || ") + ", 'UTF8')"
+    }()
+
+    /// Appends `event` to its tenant's chain inside `tx` (the caller's transaction, so the event
+    /// commits or rolls back with the change it records); returns its sequence number. Concurrent
+    /// writers to one chain queue on the chain's head row.
+    @discardableResult
+    public static func record(_ event: AuditEvent, in tx: Connection) throws -> Int64 {
+        let chain = chain(for: event.tenant)
+        try tx.query("""
+            INSERT INTO audit_chains (chain, tenant_id, last_sequence, last_hash) VALUES ($1, $2, 0, $3)
+            ON CONFLICT (chain) DO NOTHING
+            """, [chain, event.tenant, genesis])
+        let head = try tx.query("SELECT last_sequence, last_hash FROM audit_chains WHERE chain = $1 FOR UPDATE", [chain])
+        guard let row = head.first else {
+            throw PostgresError(kind: .server, sqlState: "42501", message: "the audit chain \(chain) is not visible here")
+        }
+        let sequence = try row.require(0, as: Int64.self) + 1
+        let previous = try row.require(1, as: Bytea.self)
+        let values: [(any PostgresEncodable)?] = [
+            chain, sequence, UUID.v7(), event.tenant, event.actorKind.rawValue, event.actorID, event.action,
+            event.targetType, event.targetID, event.reason, event.requestID, event.address, event.userAgent,
+            event.before, event.after,
+        ]
+        // The hash is computed over the values as PostgreSQL will store them (jsonb in its normal
+        // form); now() is the transaction's start, the same in both statements.
+        let hash = try tx.query("""
+            SELECT sha256($16::bytea || \(canonical))
+            FROM (VALUES ($1::text, $2::bigint, $3::uuid, $4::uuid, now(), $5::text, $6::uuid, $7::text, $8::text,
+                          $9::text, $10::text, $11::text, $12::text, $13::text, $14::jsonb, $15::jsonb))
+                 AS e (chain, sequence, id, tenant_id, occurred_at, actor_kind, actor_id, action, target_type,
+                       target_id, reason, request_id, address, user_agent, before, after)
+            """, values + [previous])[0].require(0, as: Bytea.self)
+        // No RETURNING: a transaction may write events that its row-level policy does not let it read.
+        try tx.query("""
+            INSERT INTO audit_events (chain, sequence, id, tenant_id, occurred_at, actor_kind, actor_id, action,
+                                      target_type, target_id, reason, request_id, address, user_agent, before, after,
+                                      previous_hash, hash)
+            VALUES ($1, $2, $3, $4, now(), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17)
+            """, values + [previous, hash])
+        try tx.query("UPDATE audit_chains SET last_sequence = $2, last_hash = $3 WHERE chain = $1", [chain, sequence, hash])
+        return sequence
+    }
+
+    /// Signs the head of `chain` with the master key; returns the sequence signed (0 for an empty or
+    /// unseen chain). Run it where every chain is visible: a staff transaction or the owner's connection.
+    @discardableResult
+    public static func checkpoint(_ chain: String, keyring: Keyring, in tx: Connection) throws -> Int64 {
+        guard let head = try tx.query("SELECT last_sequence, last_hash FROM audit_chains WHERE chain = $1", [chain]).first else {
+            return 0
+        }
+        let sequence = try head.require(0, as: Int64.self)
+        let hash = try head.require(1, as: Bytea.self)
+        let (keyID, tag) = keyring.authenticate(checkpointMessage(chain, sequence, hash))
+        try tx.query("""
+            INSERT INTO audit_checkpoints (chain, sequence, hash, key_id, tag) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (chain, sequence) DO NOTHING
+            """, [chain, sequence, hash, keyID, Bytea(tag)])
+        return sequence
+    }
+
+    /// Every chain name, for verifying them all.
+    public static func chains(in tx: Connection) throws -> [String] {
+        try tx.query("SELECT chain FROM audit_chains ORDER BY chain").map { try $0.require(0, as: String.self) }
+    }
+
+    /// Recomputes every hash of `chain`, checks the links, the head and every signed checkpoint.
+    /// Run it with a connection that sees every row (the owner's, or a staff transaction).
+    public static func verify(_ chain: String, keyring: Keyring, in tx: Connection) throws -> AuditVerdict {
+        let rows = try tx.query("""
+            SELECT e.sequence, e.previous_hash, e.hash, sha256(e.previous_hash || \(canonical))
+            FROM audit_events e WHERE e.chain = $1 ORDER BY e.sequence
+            """, [chain])
+        var expectedSequence: Int64 = 1
+        var previousHash = genesis
+        var hashes: [Int64: Bytea] = [:]
+        for row in rows {
+            let sequence = try row.require(0, as: Int64.self)
+            let storedPrevious = try row.require(1, as: Bytea.self)
+            let stored = try row.require(2, as: Bytea.self)
+            let recomputed = try row.require(3, as: Bytea.self)
+            if sequence != expectedSequence {
+                return .broken(sequence: expectedSequence, reason: "row \(expectedSequence) is missing (next is \(sequence))")
+            }
+            if storedPrevious != previousHash {
+                return .broken(sequence: sequence, reason: "row \(sequence) does not link to the row before it")
+            }
+            if stored != recomputed {
+                return .broken(sequence: sequence, reason: "row \(sequence) was changed after it was written")
+            }
+            hashes[sequence] = stored
+            previousHash = stored
+            expectedSequence += 1
+        }
+        let last = expectedSequence - 1
+        if let head = try tx.query("SELECT last_sequence, last_hash FROM audit_chains WHERE chain = $1", [chain]).first {
+            let headSequence = try head.require(0, as: Int64.self)
+            let headHash = try head.require(1, as: Bytea.self)
+            if headSequence != last || (last > 0 && headHash != previousHash) {
+                return .broken(sequence: min(headSequence, last + 1),
+                               reason: "the chain's head says \(headSequence) rows, \(last) remain")
+            }
+        }
+        let checkpoints = try tx.query("SELECT sequence, hash, key_id, tag FROM audit_checkpoints WHERE chain = $1 ORDER BY sequence",
+                                       [chain])
+        for checkpoint in checkpoints {
+            let sequence = try checkpoint.require(0, as: Int64.self)
+            let hash = try checkpoint.require(1, as: Bytea.self)
+            let keyID = try checkpoint.require(2, as: String.self)
+            let tag = try checkpoint.require(3, as: Bytea.self)
+            guard keyring.verify(checkpointMessage(chain, sequence, hash), keyID: keyID, tag: tag.bytes) else {
+                return .broken(sequence: sequence, reason: "the checkpoint at row \(sequence) is not signed by the master key")
+            }
+            if sequence > 0 && hashes[sequence] != hash {
+                return .broken(sequence: sequence, reason: "row \(sequence) differs from the signed checkpoint (history was rewritten)")
+            }
+        }
+        return .intact(events: rows.count, checkpoints: checkpoints.count)
+    }
+
+    static func checkpointMessage(_ chain: String, _ sequence: Int64, _ hash: Bytea) -> [UInt8] {
+        Array("purser-audit-checkpoint|\(chain)|\(sequence)|\(hash.postgresText)".utf8)
+    }
+}
