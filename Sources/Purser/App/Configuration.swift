@@ -14,8 +14,9 @@ public struct Configuration: Sendable {
     /// The address people reach Purser at; links in mail use it, and `https` turns on Secure cookies and HSTS.
     public var publicURL: URL?
     public var trustedProxies: [String] = []
-    /// 32 bytes for AES-256-GCM, sealing secrets at rest (used from the identity issue on).
-    public var masterKey: [UInt8]?
+    /// Keys for sealing secrets at rest and signing audit checkpoints: one 32-byte key in base64,
+    /// or `id:base64,id:base64` whose first key seals and signs and all of which open and verify.
+    public var masterKey: Keyring?
     /// Folder holding `Templates/`, `Public/` and `migrations/`.
     public var root: URL
     public var ioThreads = 2
@@ -73,8 +74,8 @@ public struct Configuration: Sendable {
         }
         if let key = environment["PURSER_MASTER_KEY"] {
             // Never echo the key itself.
-            if let bytes = Data(base64Encoded: key), bytes.count == 32 { config.masterKey = Array(bytes) }
-            else { problems.append("PURSER_MASTER_KEY: expected 32 random bytes in base64 (openssl rand -base64 32)") }
+            do { config.masterKey = try Keyring(parsing: key) }
+            catch { problems.append("\(error)") }
         }
         for folder in [config.templatesFolder, config.publicFolder, config.migrationsFolder] {
             var isDirectory: ObjCBool = false

@@ -1,0 +1,8 @@
+// `purser admin …`: operator tasks, one file per task.
+import ArgumentParser
+
+struct Admin: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Operator tasks.",
+        subcommands: [VerifyAudit.self, CheckpointAudit.self])
+}
