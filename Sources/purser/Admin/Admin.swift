@@ -4,5 +4,5 @@ import ArgumentParser
 struct Admin: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Operator tasks.",
-        subcommands: [VerifyAudit.self, CheckpointAudit.self])
+        subcommands: [CreateTenant.self, CreateUser.self, CreateStaff.self, VerifyAudit.self, CheckpointAudit.self])
 }

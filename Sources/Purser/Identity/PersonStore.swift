@@ -1,0 +1,101 @@
+// Creating people: customer users (a membership in a tenant with a role) and provider staff.
+// Passwords are checked against the policy and hashed before the transaction opens (hashing is slow).
+import Foundation
+import HTTPServer
+import Postgres
+
+public struct NewPerson: Sendable {
+    public var email: String
+    public var name: String
+    /// Nil creates the account as invited: it cannot sign in until a password is set.
+    public var password: String?
+
+    public init(email: String, name: String, password: String? = nil) {
+        self.email = email
+        self.name = name
+        self.password = password
+    }
+
+    var normalizedEmail: String { email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+
+    func validate() throws {
+        var errors: [FieldError] = []
+        let email = normalizedEmail
+        if email.count > 254 || email.range(of: #"^[^@\s]+@[^@\s]+\.[^@\s]+$"#, options: .regularExpression) == nil {
+            errors.append(FieldError(field: "email", detail: "give an email address such as ada@example.com"))
+        }
+        let trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmedName.isEmpty || trimmedName.count > 200 {
+            errors.append(FieldError(field: "name", detail: "give a name of 1–200 characters"))
+        }
+        if let password, let problem = PasswordPolicy.problem(with: password, email: email, name: trimmedName) {
+            errors.append(FieldError(field: "password", detail: problem))
+        }
+        if !errors.isEmpty { throw ValidationError(errors) }
+    }
+}
+
+public struct PersonStore: Sendable {
+    let database: Database
+    let hasher: PasswordHasher
+
+    public init(database: Database, hasher: PasswordHasher) {
+        self.database = database
+        self.hasher = hasher
+    }
+
+    /// Makes `person` a member of `tenant` with `role`, creating the account if the email is new.
+    /// An email already used elsewhere gets the same answer as a new one (no tenant learns who
+    /// uses another); an existing member of this tenant is a 422 on `email`.
+    public func addMember(_ person: NewPerson, tenant: UUID, role: CustomerRole,
+                          by actor: AuditEvent.ActorKind, actorID: UUID?, reason: String?) throws -> UUID {
+        try person.validate()
+        let hash = try person.password.map { try hasher.hash($0) }
+        return try database.inTenant(tenant) { tx in
+            let user = try upsertUser(person, hash: hash, staffRole: nil, tx)
+            let added = try tx.query("""
+                INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
+                """, [tenant, user, role.rawValue]).affected
+            guard added == 1 else { throw ValidationError(field: "email", "this person is already a member") }
+            try AuditLog.record(AuditEvent(
+                tenant: tenant, actorKind: actor, actorID: actorID, action: "membership.create", targetType: "user",
+                targetID: user.postgresText, reason: reason,
+                after: try JSONText(encoding: ["email": person.normalizedEmail, "role": role.rawValue])), in: tx)
+            return user
+        }
+    }
+
+    /// Creates a provider staff account; recorded in the provider chain.
+    public func addStaff(_ person: NewPerson, role: StaffRole, by actor: AuditEvent.ActorKind, actorID: UUID?,
+                         reason: String?) throws -> UUID {
+        try person.validate()
+        let hash = try person.password.map { try hasher.hash($0) }
+        return try database.pool.transaction { tx in
+            let user = try upsertUser(person, hash: hash, staffRole: role, tx)
+            try AuditLog.record(AuditEvent(
+                tenant: nil, actorKind: actor, actorID: actorID, action: "staff.create", targetType: "user",
+                targetID: user.postgresText, reason: reason,
+                after: try JSONText(encoding: ["email": person.normalizedEmail, "staff_role": role.rawValue])), in: tx)
+            return user
+        }
+    }
+
+    /// The account for the email: created when new; an existing one is left as it is, except that
+    /// a staff role is granted when asked for.
+    private func upsertUser(_ person: NewPerson, hash: String?, staffRole: StaffRole?, _ tx: Connection) throws -> UUID {
+        let inserted = try tx.query("""
+            INSERT INTO users (id, email, name, password_hash, staff_role, status)
+            VALUES ($1, $2, $3, $4, $5, CASE WHEN $4::text IS NULL THEN 'invited' ELSE 'active' END)
+            ON CONFLICT (lower(email)) DO NOTHING
+            RETURNING id
+            """, [UUID.v7(), person.normalizedEmail, person.name.trimmingCharacters(in: .whitespacesAndNewlines), hash,
+                  staffRole?.rawValue])
+        if let row = inserted.first { return try row.require(0, as: UUID.self) }
+        let existing = try tx.query("SELECT id FROM users WHERE lower(email) = $1", [person.normalizedEmail])[0].require(0, as: UUID.self)
+        if let staffRole {
+            try tx.query("UPDATE users SET staff_role = $2, updated_at = now(), version = version + 1 WHERE id = $1",
+                         [existing, staffRole.rawValue])
+        }
+        return existing
+    }
+}

@@ -1,0 +1,82 @@
+// Creating tenants: validation shared by every caller, the row, and its audit event, in one transaction.
+import Foundation
+import HTTPServer
+import Postgres
+
+public struct NewTenant: Sendable, Codable {
+    public var slug: String
+    public var name: String
+    /// Uppercase prefix of request numbers (ACME-42); derived from the slug when nil.
+    public var key: String?
+    public var plan: String
+    public var timeZone: String
+
+    public init(slug: String, name: String, key: String? = nil, plan: String = "standard", timeZone: String = "UTC") {
+        self.slug = slug
+        self.name = name
+        self.key = key
+        self.plan = plan
+        self.timeZone = timeZone
+    }
+
+    /// The key people will say out loud: given, or the slug's letters and digits, uppercased.
+    var effectiveKey: String {
+        key ?? String(slug.uppercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber) }.prefix(10))
+    }
+
+    func validate() throws {
+        var errors: [FieldError] = []
+        if slug.range(of: "^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$", options: .regularExpression) == nil {
+            errors.append(FieldError(field: "slug", detail: "use 1–40 lowercase letters, digits and inner hyphens"))
+        }
+        let trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmedName.isEmpty || trimmedName.count > 200 {
+            errors.append(FieldError(field: "name", detail: "give a name of 1–200 characters"))
+        }
+        if effectiveKey.range(of: "^[A-Z][A-Z0-9]{1,9}$", options: .regularExpression) == nil {
+            errors.append(FieldError(field: "key", detail: "use 2–10 uppercase letters and digits, starting with a letter"))
+        }
+        if TimeZone(identifier: timeZone) == nil {
+            errors.append(FieldError(field: "time_zone", detail: "use an IANA time zone such as Europe/Zurich"))
+        }
+        if !errors.isEmpty { throw ValidationError(errors) }
+    }
+}
+
+public struct TenantStore: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Creates the tenant and records it in the new tenant's audit chain; a slug or key in use is a 422
+    /// naming the field.
+    public func create(_ tenant: NewTenant, by actor: AuditEvent.ActorKind, actorID: UUID?, reason: String?) throws -> UUID {
+        try tenant.validate()
+        let id = UUID.v7()
+        do {
+            try database.inTenant(id) { tx in
+                guard !(try tx.query("SELECT 1 FROM plans WHERE id = $1", [tenant.plan])).isEmpty else {
+                    throw ValidationError(field: "plan", "there is no plan '\(tenant.plan)'")
+                }
+                try tx.query("""
+                    INSERT INTO tenants (id, slug, key, name, plan_id, time_zone) VALUES ($1, $2, $3, $4, $5, $6)
+                    """, [id, tenant.slug, tenant.effectiveKey, tenant.name.trimmingCharacters(in: .whitespacesAndNewlines),
+                          tenant.plan, tenant.timeZone])
+                try AuditLog.record(AuditEvent(
+                    tenant: id, actorKind: actor, actorID: actorID, action: "tenant.create", targetType: "tenant",
+                    targetID: id.postgresText, reason: reason,
+                    after: try JSONText(encoding: ["slug": tenant.slug, "key": tenant.effectiveKey, "name": tenant.name,
+                                                   "plan": tenant.plan, "time_zone": tenant.timeZone])), in: tx)
+            }
+        } catch let error as PostgresError where error.isUniqueViolation {
+            let field = error.constraint == "tenants_key_key" ? "key" : "slug"
+            throw ValidationError(field: field, "another tenant already uses this \(field)")
+        }
+        return id
+    }
+
+    /// The tenant's id for a slug, or nil.
+    public func id(slug: String) throws -> UUID? {
+        try database.pool.query("SELECT id FROM tenants WHERE slug = $1", [slug]).first?.require(0, as: UUID.self)
+    }
+}
