@@ -31,12 +31,10 @@ struct CreateUser: ParsableCommand {
 
     @OptionGroup var options: CommonOptions
     @Option(help: "The tenant's slug.") var tenant: String
-    @Option var email: String
-    @Option var name: String
-    @Option(help: "tenant_admin, approver, requester or viewer.") var role: String
-    @Flag(help: "Read the password from standard input (one trailing newline is removed).") var passwordStdin = false
+    @OptionGroup var person: PersonOptions
 
     func run() throws {
+        let role = person.role
         guard let customerRole = CustomerRole(rawValue: role) else {
             throw ArgumentParser.ValidationError("--role must be one of \(CustomerRole.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -44,13 +42,12 @@ struct CreateUser: ParsableCommand {
         guard let tenantID = try TenantStore(database: database).id(slug: tenant) else {
             throw ArgumentParser.ValidationError("there is no tenant '\(tenant)'")
         }
-        let person = NewPerson(email: email, name: name, password: passwordStdin ? AdminSetup.readPassword() : nil)
         let id = try AdminSetup.reporting {
             try PersonStore(database: database, hasher: try PasswordHasher()).addMember(
-                person, tenant: tenantID, role: customerRole, by: .system, actorID: nil, reason: "purser admin create-user")
+                person.newPerson(), tenant: tenantID, role: customerRole, by: .system, actorID: nil,
+                reason: "purser admin create-user")
         }
-        print("Added \(email) to \(tenant) as \(role) (\(id.uuidString.lowercased()))."
-              + (passwordStdin ? "" : " No password is set yet."))
+        print("Added \(person.email) to \(tenant) as \(role) (\(id.uuidString.lowercased()))." + person.passwordNote)
     }
 }
 
@@ -58,24 +55,35 @@ struct CreateStaff: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create-staff", abstract: "Create a provider staff account.")
 
     @OptionGroup var options: CommonOptions
-    @Option var email: String
-    @Option var name: String
-    @Option(help: "cse, platform_engineer or provider_admin.") var role: String
-    @Flag(help: "Read the password from standard input (one trailing newline is removed).") var passwordStdin = false
+    @OptionGroup var person: PersonOptions
 
     func run() throws {
+        let role = person.role
         guard let staffRole = StaffRole(rawValue: role) else {
             throw ArgumentParser.ValidationError("--role must be one of \(StaffRole.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let database = try AdminSetup.database(options)
-        let person = NewPerson(email: email, name: name, password: passwordStdin ? AdminSetup.readPassword() : nil)
         let id = try AdminSetup.reporting {
             try PersonStore(database: database, hasher: try PasswordHasher()).addStaff(
-                person, role: staffRole, by: .system, actorID: nil, reason: "purser admin create-staff")
+                person.newPerson(), role: staffRole, by: .system, actorID: nil, reason: "purser admin create-staff")
         }
-        print("Created staff account \(email) as \(role) (\(id.uuidString.lowercased()))."
-              + (passwordStdin ? "" : " No password is set yet."))
+        print("Created staff account \(person.email) as \(role) (\(id.uuidString.lowercased()))." + person.passwordNote)
     }
+}
+
+/// Who is being created: shared by create-user and create-staff.
+struct PersonOptions: ParsableArguments {
+    @Option var email: String
+    @Option var name: String
+    @Option(help: "Customer: tenant_admin, approver, requester or viewer. Staff: cse, platform_engineer or provider_admin.")
+    var role: String
+    @Flag(help: "Read the password from standard input (one trailing newline is removed).") var passwordStdin = false
+
+    func newPerson() -> NewPerson {
+        NewPerson(email: email, name: name, password: passwordStdin ? AdminSetup.readPassword() : nil)
+    }
+
+    var passwordNote: String { passwordStdin ? "" : " No password is set yet." }
 }
 
 enum AdminSetup {
