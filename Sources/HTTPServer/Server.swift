@@ -85,6 +85,9 @@ public final class Server: @unchecked Sendable {
     /// Requests received and not yet fully answered.
     public var requestsInFlight: Int { inFlight.total }
 
+    /// Requests waiting for a worker thread.
+    public var workerBacklog: Int { workers.backlog }
+
     /// Stops accepting connections, lets requests in flight finish up to the drain deadline,
     /// then closes every connection and ends the worker threads.
     public func shutdown() {

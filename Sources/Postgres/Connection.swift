@@ -9,7 +9,6 @@ public final class Connection: @unchecked Sendable {
     /// Statements run since the pool handed this connection out; a loss on the first means
     /// it died while idle, so the work can safely go to a new connection.
     var statementsSinceCheckout = 0
-    var lastUsed = ContinuousClock.now
 
     /// Connects with a libpq URI or conninfo string; the session runs in UTC with ISO dates.
     public init(url: String) throws {

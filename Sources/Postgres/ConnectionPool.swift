@@ -128,7 +128,6 @@ public final class ConnectionPool: @unchecked Sendable {
         if closed || !connection.isHealthy {
             open -= 1
         } else {
-            connection.lastUsed = .now
             idle.append(connection)
         }
         condition.signal()

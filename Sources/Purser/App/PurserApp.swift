@@ -87,5 +87,8 @@ public final class PurserApp: Sendable {
         metrics.register(name: "purser_http_requests_in_flight", help: "Requests received and not yet answered.") {
             [.init([], Double(workers.requestsInFlight))]
         }
+        metrics.register(name: "purser_http_worker_backlog", help: "Requests waiting for a worker thread.") {
+            [.init([], Double(workers.workerBacklog))]
+        }
     }
 }

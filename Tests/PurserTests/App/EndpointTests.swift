@@ -61,6 +61,7 @@ import TestSupport
         #expect(text.contains("http_request_duration_seconds_bucket"))
         #expect(text.contains(#"purser_db_pool_connections{state="idle"}"#))
         #expect(text.contains("purser_db_pool_waiters"))
+        #expect(text.contains("purser_http_worker_backlog 0"))
         #expect(text.contains(#"purser_build_info{version=""#))
     }
 
