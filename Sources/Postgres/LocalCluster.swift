@@ -68,7 +68,13 @@ public struct LocalCluster: Sendable {
     public func start() throws {
         try FileManager.default.createDirectory(at: socketFolder, withIntermediateDirectories: true)
         if let runAs {
-            try run("/bin/chown", ["-R", runAs, folder.path], asServer: false)
+            // Only what the server uses: other files in the folder (a master key) stay private.
+            try run("/bin/chown", [runAs, folder.path], asServer: false)
+            try FileManager.default.createDirectory(at: dataFolder, withIntermediateDirectories: true)
+            try run("/bin/chown", ["-R", runAs, dataFolder.path, socketFolder.path], asServer: false)
+            if FileManager.default.fileExists(atPath: logFile.path) {
+                try run("/bin/chown", [runAs, logFile.path], asServer: false)
+            }
         }
         if !isInitialized {
             try run(binaries.appendingPathComponent("initdb").path,

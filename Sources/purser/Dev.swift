@@ -29,6 +29,9 @@ struct Dev: ParsableCommand {
             configuration.databaseURL = local.url()
             cluster = local
         }
+        if configuration.masterKey == nil {
+            configuration.masterKey = try DevMasterKey.loadOrCreate(in: URL(fileURLWithPath: dataFolder))
+        }
         do {
             let connection = try Connection(url: configuration.databaseURL!)
             let applied = try Migrator(files: try MigrationFile.load(from: configuration.migrationsFolder)).migrate(connection)
@@ -42,6 +45,7 @@ struct Dev: ParsableCommand {
                   API document: http://\(configuration.listenHost):\(app.server.port)/api/openapi.json
                   Metrics:      \(configuration.metricsHost.map { "http://\($0):\(configuration.metricsPort)/metrics" } ?? "off")
                   Database:     \(configuration.databaseURL!)
+                  Master key:   \(ProcessInfo.processInfo.environment["PURSER_MASTER_KEY"] == nil ? "\(dataFolder)/master.key (export PURSER_MASTER_KEY=$(cat \(dataFolder)/master.key) for purser admin)" : "from PURSER_MASTER_KEY")
                 Press Ctrl-C to stop.
 
                 """)
@@ -56,5 +60,23 @@ struct Dev: ParsableCommand {
         LogSink.standardOutput.flush()
         try cluster?.stop()
         print("Stopped.")
+    }
+}
+
+/// Without PURSER_MASTER_KEY, `purser dev` keeps a generated key beside its cluster (mode 0600),
+/// so sealed secrets and signed audit checkpoints survive restarts.
+enum DevMasterKey {
+    static func loadOrCreate(in folder: URL) throws -> Keyring {
+        let file = folder.appendingPathComponent("master.key")
+        if let text = try? String(contentsOf: file, encoding: .utf8) {
+            return try Keyring(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let text = Keyring.generateText()
+        guard FileManager.default.createFile(atPath: file.path, contents: Data((text + "\n").utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path])
+        }
+        return try Keyring(parsing: text)
     }
 }
