@@ -1,0 +1,83 @@
+// What each role may do: one table, read by every permission check (`try principal.require(.x)`),
+// and mirrored in docs/security.md. Least privilege: a role gets what its work needs, no more.
+import Foundation
+import HTTPServer
+
+public enum Permission: String, CaseIterable, Sendable {
+    case requestsRead = "requests.read"
+    case requestsCreate = "requests.create"
+    case requestsComment = "requests.comment"
+    /// Triage: assign, set priority and state, internal notes.
+    case requestsManage = "requests.manage"
+    case deploymentsRead = "deployments.read"
+    case deploymentsRequest = "deployments.request"
+    case deploymentsApprove = "deployments.approve"
+    case accessRequest = "access.request"
+    case accessApprove = "access.approve"
+    case costsRead = "costs.read"
+    case reportsRead = "reports.read"
+    case auditRead = "audit.read"
+    case tenantUsersManage = "tenant.users.manage"
+    case tenantSettingsManage = "tenant.settings.manage"
+    case tenantsManage = "tenants.manage"
+    case providersManage = "providers.manage"
+    case jobsManage = "jobs.manage"
+}
+
+extension CustomerRole {
+    /// Each customer role includes the one below it: viewer ⊂ requester ⊂ approver ⊂ tenant_admin.
+    public var permissions: Set<Permission> {
+        switch self {
+        case .viewer: [.requestsRead, .deploymentsRead, .costsRead, .reportsRead]
+        case .requester: CustomerRole.viewer.permissions.union([.requestsCreate, .requestsComment, .deploymentsRequest,
+                                                                .accessRequest])
+        case .approver: CustomerRole.requester.permissions.union([.deploymentsApprove, .accessApprove])
+        case .tenantAdmin: CustomerRole.approver.permissions.union([.auditRead, .tenantUsersManage, .tenantSettingsManage])
+        }
+    }
+}
+
+extension StaffRole {
+    /// Staff work across tenants; approving a customer's deployment or access stays with the customer.
+    public var permissions: Set<Permission> {
+        switch self {
+        case .cse: [.requestsRead, .requestsCreate, .requestsComment, .requestsManage, .deploymentsRead, .costsRead,
+                    .reportsRead, .auditRead, .accessRequest]
+        case .platformEngineer: StaffRole.cse.permissions.union([.deploymentsRequest, .providersManage, .jobsManage])
+        case .providerAdmin: StaffRole.platformEngineer.permissions.union([.tenantsManage, .tenantUsersManage,
+                                                                            .tenantSettingsManage])
+        }
+    }
+}
+
+/// A permission the caller lacks: 403, naming it (the caller may ask for it).
+public struct Forbidden: HTTPResponseError, Equatable {
+    public let permission: Permission
+    public var status: HTTPStatus { .forbidden }
+    public var detail: String? { "You need the permission \(permission.rawValue) for this." }
+}
+
+/// Who is asking, and with which role in the tenant at hand (named so as not to shadow Swift's `Actor`).
+public struct Principal: Sendable, Equatable {
+    public let user: UUID
+    /// The role in the current tenant, for a customer.
+    public let tenantRole: CustomerRole?
+    public let staffRole: StaffRole?
+
+    public init(user: UUID, tenantRole: CustomerRole?, staffRole: StaffRole?) {
+        self.user = user
+        self.tenantRole = tenantRole
+        self.staffRole = staffRole
+    }
+
+    public var permissions: Set<Permission> {
+        (tenantRole?.permissions ?? []).union(staffRole?.permissions ?? [])
+    }
+
+    public func can(_ permission: Permission) -> Bool { permissions.contains(permission) }
+
+    /// Throws `Forbidden` unless the actor holds `permission`; the one way handlers check access.
+    public func require(_ permission: Permission) throws {
+        guard can(permission) else { throw Forbidden(permission: permission) }
+    }
+}
