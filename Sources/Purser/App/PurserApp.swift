@@ -12,6 +12,8 @@ public final class PurserApp: Sendable {
     public let server: Server
     public let metricsServer: Server?
     public let migrator: Migrator
+    public let tokens: TokenStore
+    private let revocations: RevocationListener
     let logger: Logger
 
     public init(configuration: Configuration, databaseURL: String, logger: Logger) throws {
@@ -27,6 +29,8 @@ public final class PurserApp: Sendable {
         var router = Router()
         HomePage.register(in: &router, site: site)
         HealthRoutes.register(in: &router, pool: pool, migrator: migrator)
+        tokens = TokenStore(database: database)
+        MeAPI.register(in: &router, tokens: tokens)
         router.addPrefix(site.staticFiles.prefix, site.staticFiles.route)
         OpenAPIRoute.register(in: &router)
 
@@ -56,10 +60,12 @@ public final class PurserApp: Sendable {
         } else {
             metricsServer = nil
         }
+        revocations = RevocationListener(url: databaseURL, tokens: tokens, logger: logger)
         registerGauges()
     }
 
     public func start() throws {
+        revocations.start()
         try server.start()
         try metricsServer?.start()
     }
@@ -68,6 +74,7 @@ public final class PurserApp: Sendable {
     public func shutdown() {
         server.shutdown()
         metricsServer?.shutdown()
+        revocations.stop()
         pool.close()
     }
 

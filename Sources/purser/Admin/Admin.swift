@@ -4,5 +4,6 @@ import ArgumentParser
 struct Admin: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Operator tasks.",
-        subcommands: [CreateTenant.self, CreateUser.self, CreateStaff.self, VerifyAudit.self, CheckpointAudit.self])
+        subcommands: [CreateTenant.self, CreateUser.self, CreateStaff.self, CreateToken.self, VerifyAudit.self,
+                      CheckpointAudit.self])
 }

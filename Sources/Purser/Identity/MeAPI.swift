@@ -1,0 +1,50 @@
+// GET /api/v1/me: who the token speaks for, in which tenant, with which roles and scopes.
+import Foundation
+import HTTPServer
+import Postgres
+
+enum MeAPI {
+    static let schema: JSONValue = [
+        "type": "object",
+        "required": ["user", "tenant", "staff_role", "token"],
+        "properties": [
+            "user": ["type": "object", "required": ["id", "email", "name"], "properties": [
+                "id": ["type": "string", "format": "uuid"], "email": ["type": "string"], "name": ["type": "string"],
+            ]],
+            "tenant": ["type": ["object", "null"], "required": ["id", "role"], "properties": [
+                "id": ["type": "string", "format": "uuid"],
+                "role": ["type": "string", "enum": .array(CustomerRole.allCases.map { .string($0.rawValue) })],
+            ]],
+            "staff_role": ["type": ["string", "null"]],
+            "token": ["type": "object", "required": ["id", "scopes", "expires_at"], "properties": [
+                "id": ["type": "string", "format": "uuid"],
+                "scopes": ["type": "array", "items": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })]],
+                "expires_at": ["type": "string", "format": "date-time"],
+            ]],
+        ],
+    ]
+
+    static func register(in router: inout Router, tokens: TokenStore) {
+        router.add(.get, "/api/v1/me", operation: Operation(
+            id: "getMe", summary: "The caller: user, tenant and role, staff role, and the token's scopes.", tags: ["identity"],
+            responses: [
+                .init(200, "The caller.", schema: schema),
+                .problem(401, "No token, or a malformed, unknown, expired or revoked one."),
+            ],
+            scopes: [])
+        ) { request in
+            let caller = try tokens.authenticate(request)
+            let body: JSONValue = [
+                "user": ["id": .string(caller.user.postgresText), "email": .string(caller.email), "name": .string(caller.name)],
+                "tenant": caller.tenant.map { ["id": .string($0.postgresText), "role": .string(caller.tenantRole?.rawValue ?? "")] } ?? .null,
+                "staff_role": caller.staffRole.map { .string($0.rawValue) } ?? .null,
+                "token": [
+                    "id": .string(caller.tokenID.postgresText),
+                    "scopes": .array(caller.scopes.map { .string($0.rawValue) }),
+                    "expires_at": .string(caller.expiresAt.formatted(.iso8601)),
+                ],
+            ]
+            return Response(status: .ok, contentType: "application/json", body: body.serialized())
+        }
+    }
+}

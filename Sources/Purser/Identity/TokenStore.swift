@@ -1,0 +1,179 @@
+// API tokens: created (shown once), authenticated on every API request without a query per request
+// (a cache whose entries every node drops at once on revocation, through NOTIFY), last use recorded
+// at most once a minute per token, revoked.
+import Crypto
+import Foundation
+import HTTPServer
+import Postgres
+
+/// Who a valid token speaks for.
+public struct TokenIdentity: Sendable, Equatable {
+    public let tokenID: UUID
+    public let user: UUID
+    public let email: String
+    public let name: String
+    /// The tenant a customer token is bound to; nil for a staff token.
+    public let tenant: UUID?
+    public let tenantRole: CustomerRole?
+    public let staffRole: StaffRole?
+    public let scopes: [Scope]
+    public let expiresAt: Date
+}
+
+/// A missing, malformed, unknown, expired or revoked token: 401 with `WWW-Authenticate`.
+public struct Unauthenticated: HTTPResponseError {
+    public let why: String
+    public var status: HTTPStatus { .unauthorized }
+    public var detail: String? { why }
+    public var headers: HTTPHeaders {
+        HTTPHeaders([("WWW-Authenticate", #"Bearer realm="purser", error="invalid_token""#)])
+    }
+}
+
+/// A valid token without the scope a route needs: 403 naming the scope.
+public struct MissingScope: HTTPResponseError, Equatable {
+    public let scope: Scope
+    public var status: HTTPStatus { .forbidden }
+    public var detail: String? { "This token lacks the scope \(scope.rawValue)." }
+}
+
+public final class TokenStore: Sendable {
+    /// The channel on which every node hears that a token was revoked.
+    public static let revocationChannel = "purser_token_revoked"
+
+    let database: Database
+    private struct CacheEntry {
+        let identity: TokenIdentity
+        let secretHash: [UInt8]
+        var lastUseRecorded: Date?
+        let loadedAt: Date
+    }
+    /// Revocations arrive by NOTIFY at once; entries are also reloaded after this long, bounding
+    /// what a node that missed a notice (while reconnecting) can keep believing.
+    static let cacheLifetime: TimeInterval = 300
+    private let cache = Locked<[String: CacheEntry]>([:])
+    private let now: @Sendable () -> Date
+
+    public init(database: Database, now: @escaping @Sendable () -> Date = Date.init) {
+        self.database = database
+        self.now = now
+    }
+
+    /// Creates a token for `user`; returns it once, in full. Audited in the tenant's chain.
+    public func create(user: UUID, tenant: UUID?, name: String, scopes: [Scope], lifetime: TimeInterval,
+                       by actorKind: AuditEvent.ActorKind, actorID: UUID?) throws -> (id: UUID, token: String) {
+        guard !scopes.isEmpty else { throw ValidationError(field: "scopes", "name at least one scope") }
+        guard lifetime > 0, lifetime <= 366 * 86400 else { throw ValidationError(field: "expires", "choose 1 day to 1 year") }
+        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...100).contains(name.count) else { throw ValidationError(field: "name", "give a name of 1–100 characters") }
+        let secret = APITokenSecret.generate()
+        let id = UUID.v7()
+        let expires = now().addingTimeInterval(lifetime)
+        let write = { (tx: Connection) in
+            try tx.query("""
+                INSERT INTO api_tokens (id, lookup, secret_hash, user_id, tenant_id, name, scopes, expires_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                """, [id, secret.lookup, Bytea(secret.secretHash), user, tenant, name, scopes.map(\.rawValue), expires])
+            try AuditLog.record(AuditEvent(
+                tenant: tenant, actorKind: actorKind, actorID: actorID, action: "token.create", targetType: "api_token",
+                targetID: id.postgresText, after: try JSONText(encoding: ["name": name, "scopes": scopes.map(\.rawValue).joined(separator: " ")])),
+                in: tx)
+        }
+        if let tenant { try database.inTenant(tenant, write) } else { try database.pool.transaction(write) }
+        return (id, secret.text)
+    }
+
+    /// Revokes the token; every node drops it from its cache when the transaction commits.
+    public func revoke(_ id: UUID, by actorKind: AuditEvent.ActorKind, actorID: UUID?) throws {
+        let tenant = try database.pool.query("SELECT tenant_id FROM api_tokens WHERE id = $1", [id]).first?
+            .decode(0, as: UUID.self)
+        let write = { (tx: Connection) in
+            let lookup = try tx.query("UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING lookup",
+                                      [id]).first?.require(0, as: String.self)
+            guard let lookup else { return }
+            try tx.notify(Self.revocationChannel, payload: lookup)
+            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: actorKind, actorID: actorID, action: "token.revoke",
+                                           targetType: "api_token", targetID: id.postgresText), in: tx)
+        }
+        if let tenant { try database.inTenant(tenant, write) } else { try database.pool.transaction(write) }
+        forget(lookup: nil, id: id)
+    }
+
+    /// Drops cached entries (called for each revocation notice, from any node).
+    public func forget(lookup: String?, id: UUID? = nil) {
+        cache.withLock { entries in
+            if let lookup { entries[lookup] = nil }
+            if let id { entries = entries.filter { $0.value.identity.tokenID != id } }
+        }
+    }
+
+    /// Drops every cached entry (after a gap in hearing revocations).
+    public func forgetAll() {
+        cache.withLock { $0.removeAll() }
+    }
+
+    /// The identity behind an `Authorization: Bearer …` header. Session cookies never count here.
+    public func authenticate(_ request: Request, requiring scope: Scope? = nil) throws -> TokenIdentity {
+        guard let header = request.headers["Authorization"] else { throw Unauthenticated(why: "Send a token: Authorization: Bearer pur_…") }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", let secret = APITokenSecret(text: String(parts[1])) else {
+            throw Unauthenticated(why: "The Authorization header does not hold a Purser token.")
+        }
+        let identity = try lookUp(secret)
+        if let scope, !identity.scopes.contains(scope) { throw MissingScope(scope: scope) }
+        return identity
+    }
+
+    private func lookUp(_ secret: APITokenSecret) throws -> TokenIdentity {
+        let hash = secret.secretHash
+        let moment = now()
+        var entry = cache.withLock { $0[secret.lookup] }
+        if let cached = entry, moment.timeIntervalSince(cached.loadedAt) > Self.cacheLifetime { entry = nil }
+        if entry == nil {
+            entry = try load(secret.lookup)
+            if let loaded = entry { cache.withLock { $0[secret.lookup] = loaded } }
+        }
+        // Constant-time comparison of the secret's hash: timing reveals nothing of a guess.
+        guard let found = entry, found.secretHash.count == hash.count,
+              zip(found.secretHash, hash).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else {
+            throw Unauthenticated(why: "The token is not valid.")
+        }
+        guard found.identity.expiresAt > moment else { throw Unauthenticated(why: "The token has expired.") }
+        try recordUse(secret.lookup, found, at: moment)
+        return found.identity
+    }
+
+    private func load(_ lookup: String) throws -> CacheEntry? {
+        guard let row = try database.pool.query("""
+            SELECT t.id, t.secret_hash, t.user_id, u.email, u.name, t.tenant_id, u.staff_role, t.scopes, t.expires_at,
+                   t.last_used_at
+            FROM api_tokens t JOIN users u ON u.id = t.user_id
+            WHERE t.lookup = $1 AND t.revoked_at IS NULL AND u.status = 'active'
+            """, [lookup]).first else { return nil }
+        let user = try row.require(2, as: UUID.self)
+        let tenant = try row.decode(5, as: UUID.self)
+        var tenantRole: CustomerRole?
+        if let tenant {
+            // A customer token speaks only while its owner is still a member of its tenant.
+            let role = try database.inTenant(tenant) { tx in
+                try tx.query("SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2", [tenant, user]).first?
+                    .decode(0, as: String.self)
+            }
+            guard let role, let parsed = CustomerRole(rawValue: role) else { return nil }
+            tenantRole = parsed
+        }
+        let identity = TokenIdentity(
+            tokenID: try row.require(0), user: user, email: try row.require(3), name: try row.require(4), tenant: tenant,
+            tenantRole: tenantRole, staffRole: try row.decode(6, as: String.self).flatMap(StaffRole.init(rawValue:)),
+            scopes: try row.require(7, as: [String].self).compactMap(Scope.init(rawValue:)), expiresAt: try row.require(8))
+        return CacheEntry(identity: identity, secretHash: try row.require(1, as: Bytea.self).bytes,
+                          lastUseRecorded: try row.decode(9, as: Date.self), loadedAt: now())
+    }
+
+    /// Writes last_used_at at most once a minute per token, never once per request.
+    private func recordUse(_ lookup: String, _ entry: CacheEntry, at moment: Date) throws {
+        if let last = entry.lastUseRecorded, moment.timeIntervalSince(last) < 60 { return }
+        cache.withLock { $0[lookup]?.lastUseRecorded = moment }
+        try database.pool.query("UPDATE api_tokens SET last_used_at = $2 WHERE lookup = $1", [lookup, moment])
+    }
+}
