@@ -28,6 +28,18 @@ import TestSupport
             .require(0, as: String.self)
         #expect(try PasswordHasherCheck.verify("copper kettle sings at dawn", hash), "the trailing newline was removed")
 
+        let token = try Subprocess.run(binary, ["admin", "create-token", "--email", "ada@acme.test", "--tenant", "acme",
+                                                "--scopes", "requests:read,costs:read", "--expires", "7d"], environment: environment)
+        #expect(token.status == 0, "\(token.output)")
+        let printed = token.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(printed.hasPrefix("pur_") && printed.count == 60)
+        let app = try TestApp(database: database)
+        #expect(try app.get("/api/v1/me", headers: [("Authorization", "Bearer \(printed)")]).status == 200)
+        let badScope = try Subprocess.run(binary, ["admin", "create-token", "--email", "ada@acme.test", "--tenant", "acme",
+                                                   "--scopes", "everything"], environment: environment)
+        #expect(badScope.status != 0)
+        #expect(badScope.output.contains("unknown scope 'everything'"))
+
         let weak = try Subprocess.run("/bin/sh", ["-c", "echo password1234 | \"$0\" admin create-user --tenant acme --email bob@acme.test --name Bob --role viewer --password-stdin",
                                                   binary], environment: environment)
         #expect(weak.status == 1)
