@@ -31,6 +31,13 @@ psql -q -d "$admin_url" -c "CREATE DATABASE purser_bench"
 db_url=${admin_url/\/postgres\?//purser_bench?}
 DATABASE_URL=$db_url .build/release/purser migrate >/dev/null
 
+# A tenant, a person and a token for the authenticated route.
+purser=.build/release/purser
+DATABASE_URL=$db_url $purser admin create-tenant --slug bench --name "Bench" --plan enterprise >/dev/null
+DATABASE_URL=$db_url $purser admin create-user --tenant bench --email bench@bench.test --name Bench --role viewer >/dev/null
+psql -q -d "$db_url" -c "UPDATE users SET status = 'active' WHERE email = 'bench@bench.test'"
+token=$(DATABASE_URL=$db_url $purser admin create-token --email bench@bench.test --tenant bench --scopes requests:read --expires 1d)
+
 reference_port=18081
 purser_port=18080
 DATABASE_URL=$db_url "$reference_dir/limit" $reference_port 2 2>"$out/limit.log" &
@@ -53,7 +60,9 @@ asset=$(curl -fsS "http://127.0.0.1:$purser_port/" | grep -oE '/static/js/purser
 # Prints "requests_per_second p99_ms" for one wrk run.
 measure() {
   local report
-  report=$(wrk -t2 -c"$connections" -d"$duration" --latency "$1")
+  local auth=()
+  [[ "$1" == */api/v1/me ]] && auth=(-H "Authorization: Bearer $token")
+  report=$(wrk -t2 -c"$connections" -d"$duration" --latency "${auth[@]}" "$1")
   echo "$report" >>"$out/wrk.log"
   local rps p99
   rps=$(echo "$report" | awk '/^Requests\/sec:/ {print $2}')
@@ -76,7 +85,8 @@ for round in $(seq 1 "$rounds"); do
       "healthz http://127.0.0.1:$purser_port/healthz" \
       "static http://127.0.0.1:$purser_port$asset" \
       "ref_items http://127.0.0.1:$reference_port/api/items" \
-      "readyz http://127.0.0.1:$purser_port/readyz"; do
+      "readyz http://127.0.0.1:$purser_port/readyz" \
+      "me http://127.0.0.1:$purser_port/api/v1/me"; do
     read -r name url <<<"$target"
     read -r r p <<<"$(measure "$url")"
     rps[$name]="${rps[$name]:-} $r"
@@ -84,7 +94,7 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-for name in ref_plain healthz static ref_items readyz; do
+for name in ref_plain healthz static ref_items readyz me; do
   declare "${name}=$(median "${rps[$name]}")"
   declare "${name}_p99=$(median "${p99[$name]}")"
 done
@@ -99,6 +109,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
   echo "| purser static JS (fingerprinted, $(curl -fsS -o /dev/null -w "%{size_download}" "http://127.0.0.1:$purser_port$asset") B) | $static | $static_p99 | $(ratio "$static" "$ref_plain") | $(ratio "$static_p99" "$ref_plain_p99") | ≥ 0.8×, p99 ≤ 1.25× |"
   echo "| reference /api/items | $ref_items | $ref_items_p99 | 1.00 | 1.00 | |"
   echo "| purser /readyz | $readyz | $readyz_p99 | $(ratio "$readyz" "$ref_items") | $(ratio "$readyz_p99" "$ref_items_p99") | ≥ 0.7× |"
+  echo "| purser /api/v1/me (bearer token, worker thread) | $me | $me_p99 | $(ratio "$me" "$healthz") of /healthz | | ≥ 0.8× of /healthz |"
   echo
   echo "Purser RSS: $idle_rss MB idle, $peak_rss MB peak during the run (targets: < 64 MB, < 256 MB)."
   echo "Medians of $rounds interleaved rounds of wrk -t2 -c$connections -d$duration --latency, loopback, $(nproc) cores, $(date -u +%Y-%m-%d)."

@@ -16,6 +16,8 @@ public struct Request: Sendable {
     public internal(set) var routeTemplate: String?
     /// An identifier for this request, echoed in `X-Request-Id` and every log line.
     public internal(set) var requestID: String = ""
+    /// False while the handler runs on an I/O thread: it must not block, and throws `WouldBlock` instead.
+    public internal(set) var mayBlock = true
     /// What routing decided; the end of the middleware chain acts on it.
     var resolution: Resolution = .notFound
 

@@ -33,14 +33,19 @@ public struct RouteOptions: Sendable {
     /// The handler never blocks (no database, no I/O): run it on the I/O thread instead of
     /// suspending the connection and handing it to the worker threads.
     public var runsInline: Bool
+    /// Try the handler on the I/O thread (`Request.mayBlock` false); when it throws `WouldBlock`
+    /// (its answer needs the database this time), run it again on a worker thread.
+    public var triesInline: Bool
 
-    public init(bodyLimit: Int? = nil, accepts: [String]? = nil, runsInline: Bool = false) {
+    public init(bodyLimit: Int? = nil, accepts: [String]? = nil, runsInline: Bool = false, triesInline: Bool = false) {
         self.bodyLimit = bodyLimit
         self.accepts = accepts
         self.runsInline = runsInline
+        self.triesInline = triesInline
     }
 
     public static let inline = RouteOptions(runsInline: true)
+    public static let inlineFirst = RouteOptions(triesInline: true)
     public static let json = RouteOptions(accepts: ["application/json"])
 }
 
@@ -56,4 +61,10 @@ enum Segment: Equatable {
             return .literal(String(part))
         }
     }
+}
+
+/// Thrown by a handler running on an I/O thread (`request.mayBlock == false`) before it does
+/// anything, when answering would block; the server runs it again on a worker thread.
+public struct WouldBlock: Error {
+    public init() {}
 }

@@ -119,7 +119,8 @@ public final class Server: @unchecked Sendable {
             slot.pointee = Unmanaged.passRetained(exchange).toOpaque()
             inFlight.add(1)
             if case .rejected = exchange.resolution {
-                return queue(respond(to: exchange), on: connection)
+                // With mayBlock true the answer is never nil.
+                return queue(respond(to: exchange, mayBlock: true)!, on: connection)
             }
             return .YES
         }
@@ -149,19 +150,27 @@ public final class Server: @unchecked Sendable {
         if exchange.tooLarge {
             exchange.resolution = .rejected(tooLarge(limit: exchange.bodyLimit))
         }
-        if case .route(let route) = exchange.resolution, !route.options.runsInline {
-            MHD_suspend_connection(connection)
-            let suspended = SuspendedConnection(pointer: connection)
-            workers.submit { [self] in
-                exchange.pendingResponse = respond(to: exchange)
-                // After a shutdown whose drain deadline passed, the daemon is gone: nothing to resume.
-                daemonLifetime.reading {
-                    if isRunning { MHD_resume_connection(suspended.pointer) }
-                }
-            }
-            return .YES
+        if case .route(let route) = exchange.resolution, !route.options.runsInline, !route.options.triesInline {
+            return dispatchToWorker(exchange, connection)
         }
-        return queue(respond(to: exchange), on: connection)
+        guard let response = respond(to: exchange, mayBlock: false) else {
+            return dispatchToWorker(exchange, connection)
+        }
+        return queue(response, on: connection)
+    }
+
+    /// Suspends the connection and answers on a worker thread, which resumes it when done.
+    private func dispatchToWorker(_ exchange: Exchange, _ connection: OpaquePointer) -> MHD_Result {
+        MHD_suspend_connection(connection)
+        let suspended = SuspendedConnection(pointer: connection)
+        workers.submit { [self] in
+            exchange.pendingResponse = respond(to: exchange, mayBlock: true)
+            // After a shutdown whose drain deadline passed, the daemon is gone: nothing to resume.
+            daemonLifetime.reading {
+                if isRunning { MHD_resume_connection(suspended.pointer) }
+            }
+        }
+        return .YES
     }
 
     private func begin(_ connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>) -> Exchange {
@@ -215,11 +224,13 @@ public final class Server: @unchecked Sendable {
 
     /// Runs the middleware chain for a complete request and finishes the answer: request id,
     /// security headers, metrics and the access log apply to every response, errors included.
-    func respond(to exchange: Exchange) -> Response {
+    /// Nil only when `mayBlock` is false and the handler threw `WouldBlock`: nothing was answered,
+    /// logged or counted, and the caller runs it again on a worker thread.
+    func respond(to exchange: Exchange, mayBlock: Bool) -> Response? {
         var request = Request(method: exchange.method, path: exchange.path, query: exchange.query,
                               headers: exchange.headers, body: exchange.body,
                               clientAddress: proxies.client(peer: exchange.peer, headers: exchange.headers))
-        exchange.body = []
+        request.mayBlock = mayBlock
         request.requestID = exchange.headers["X-Request-Id"].flatMap { RequestID.accepts($0) ? $0 : nil } ?? RequestID.next()
         request.resolution = exchange.resolution
         var routeLabel = "unmatched"
@@ -231,6 +242,8 @@ public final class Server: @unchecked Sendable {
         var response: Response
         do {
             response = try chain(request)
+        } catch is WouldBlock where !mayBlock {
+            return nil
         } catch {
             response = errorResponse(for: error, request: request)
         }

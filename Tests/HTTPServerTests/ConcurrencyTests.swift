@@ -97,3 +97,19 @@ final class ResultBox: @unchecked Sendable {
     func set(_ value: ClientResponse?) { lock.lock(); stored = value; lock.unlock() }
     var value: ClientResponse? { lock.lock(); defer { lock.unlock() }; return stored }
 }
+
+@Suite struct InlineFirstTests {
+    @Test func aHandlerThatWouldBlockMovesToAWorkerThread() throws {
+        let seen = Locked<[Bool]>([])
+        let server = try TestServer { router in
+            router.add(.get, "/maybe", options: .inlineFirst) { request in
+                seen.withLock { $0.append(request.mayBlock) }
+                if !request.mayBlock && request.query["cached"] == nil { throw WouldBlock() }
+                return .text(request.mayBlock ? "worker" : "inline")
+            }
+        }
+        #expect(try server.send("GET", "/maybe?cached=1").text == "inline")
+        #expect(try server.send("GET", "/maybe").text == "worker")
+        #expect(seen.withLock { $0 } == [false, false, true])
+    }
+}

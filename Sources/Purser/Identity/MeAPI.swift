@@ -25,7 +25,8 @@ enum MeAPI {
     ]
 
     static func register(in router: inout Router, tokens: TokenStore) {
-        router.add(.get, "/api/v1/me", operation: Operation(
+        // Inline first: a cached token answers on the I/O thread; a miss moves to a worker.
+        router.add(.get, "/api/v1/me", options: .inlineFirst, operation: Operation(
             id: "getMe", summary: "The caller: user, tenant and role, staff role, and the token's scopes.", tags: ["identity"],
             responses: [
                 .init(200, "The caller.", schema: schema),

@@ -119,17 +119,19 @@ public final class TokenStore: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer", let secret = APITokenSecret(text: String(parts[1])) else {
             throw Unauthenticated(why: "The Authorization header does not hold a Purser token.")
         }
-        let identity = try lookUp(secret)
+        let identity = try lookUp(secret, mayBlock: request.mayBlock)
         if let scope, !identity.scopes.contains(scope) { throw MissingScope(scope: scope) }
         return identity
     }
 
-    private func lookUp(_ secret: APITokenSecret) throws -> TokenIdentity {
+    /// With `mayBlock` false (an I/O thread) a cache miss or a due last-use write throws `WouldBlock`.
+    private func lookUp(_ secret: APITokenSecret, mayBlock: Bool) throws -> TokenIdentity {
         let hash = secret.secretHash
         let moment = now()
         var entry = cache.withLock { $0[secret.lookup] }
         if let cached = entry, moment.timeIntervalSince(cached.loadedAt) > Self.cacheLifetime { entry = nil }
         if entry == nil {
+            guard mayBlock else { throw WouldBlock() }
             entry = try load(secret.lookup)
             if let loaded = entry { cache.withLock { $0[secret.lookup] = loaded } }
         }
@@ -139,6 +141,8 @@ public final class TokenStore: Sendable {
             throw Unauthenticated(why: "The token is not valid.")
         }
         guard found.identity.expiresAt > moment else { throw Unauthenticated(why: "The token has expired.") }
+        if let last = found.lastUseRecorded, moment.timeIntervalSince(last) < 60 { return found.identity }
+        guard mayBlock else { throw WouldBlock() }
         try recordUse(secret.lookup, found, at: moment)
         return found.identity
     }
@@ -172,7 +176,6 @@ public final class TokenStore: Sendable {
 
     /// Writes last_used_at at most once a minute per token, never once per request.
     private func recordUse(_ lookup: String, _ entry: CacheEntry, at moment: Date) throws {
-        if let last = entry.lastUseRecorded, moment.timeIntervalSince(last) < 60 { return }
         cache.withLock { $0[lookup]?.lastUseRecorded = moment }
         try database.pool.query("UPDATE api_tokens SET last_used_at = $2 WHERE lookup = $1", [lookup, moment])
     }
