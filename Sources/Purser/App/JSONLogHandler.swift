@@ -54,30 +54,11 @@ public struct JSONLogHandler: LogHandler {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Appends `2026-11-23T09:14:03.123Z`, built without intermediate strings (it runs per request).
+    /// Appends the current time as `2026-11-23T09:14:03.123Z`.
     static func appendTimestamp(to out: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        // Calendar arithmetic rather than gmtime_r, which takes a process-wide lock.
-        let secondsOfDay = Int(now.tv_sec) % 86400
-        let (year, month, day) = Timestamp.civilFromDays(Int(now.tv_sec) / 86400)
-        func digits(_ value: Int, _ width: Int) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                out.append(UInt8(48 + rest / divisor % 10))
-                rest %= divisor
-                divisor /= 10
-            }
-        }
-        digits(year, 4); out.append(45)
-        digits(month, 2); out.append(45)
-        digits(day, 2); out.append(84)
-        digits(secondsOfDay / 3600, 2); out.append(58)
-        digits(secondsOfDay / 60 % 60, 2); out.append(58)
-        digits(secondsOfDay % 60, 2); out.append(46)
-        digits(Int(now.tv_nsec) / 1_000_000, 3); out.append(90)
+        RFC3339.append(seconds: Int(now.tv_sec), milliseconds: Int(now.tv_nsec) / 1_000_000, to: &out)
     }
 }
 

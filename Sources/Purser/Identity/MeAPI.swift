@@ -42,7 +42,7 @@ enum MeAPI {
                 "token": [
                     "id": .string(caller.tokenID.postgresText),
                     "scopes": .array(caller.scopes.map { .string($0.rawValue) }),
-                    "expires_at": .string(caller.expiresAt.formatted(.iso8601)),
+                    "expires_at": .string(RFC3339.string(caller.expiresAt)),
                 ],
             ]
             return Response(status: .ok, contentType: "application/json", body: body.serialized())
