@@ -14,7 +14,27 @@ extension Int32: PostgresEncodable { public var postgresText: String { String(se
 extension Int16: PostgresEncodable { public var postgresText: String { String(self) } }
 extension Double: PostgresEncodable { public var postgresText: String { String(self) } }
 extension Bool: PostgresEncodable { public var postgresText: String { self ? "t" : "f" } }
-extension UUID: PostgresEncodable { public var postgresText: String { uuidString.lowercased() } }
+extension UUID: PostgresEncodable {
+    /// Lowercase canonical text, written directly (uuidString goes through sprintf and then needs lowercasing).
+    public var postgresText: String {
+        let digits = Array("0123456789abcdef".utf8)
+        return withUnsafeBytes(of: uuid) { raw in
+            String(unsafeUninitializedCapacity: 36) { out in
+                var at = 0
+                for (index, byte) in raw.enumerated() {
+                    if index == 4 || index == 6 || index == 8 || index == 10 {
+                        out[at] = UInt8(ascii: "-")
+                        at += 1
+                    }
+                    out[at] = digits[Int(byte >> 4)]
+                    out[at + 1] = digits[Int(byte & 0xF)]
+                    at += 2
+                }
+                return at
+            }
+        }
+    }
+}
 extension Date: PostgresEncodable { public var postgresText: String { Timestamp.format(self) } }
 
 /// A JSON document for a `json`/`jsonb` parameter or column, kept as its text.

@@ -64,3 +64,12 @@ import TestSupport
         #expect(prepared == 1)
     }
 }
+
+@Suite struct UUIDTextTests {
+    @Test func uuidTextIsTheLowercaseCanonicalForm() {
+        for _ in 0..<100 {
+            let id = UUID()
+            #expect(id.postgresText == id.uuidString.lowercased())
+        }
+    }
+}

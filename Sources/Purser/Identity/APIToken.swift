@@ -23,12 +23,14 @@ public struct APITokenSecret: Sendable, Equatable {
 
     /// Nil when `text` is not shaped like a Purser token (then it cannot be one).
     public init?(text: String) {
-        let parts = text.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "pur", parts[1].count == 12, parts[2].count == 43,
-              parts[1].allSatisfy({ ("a"..."z").contains($0) || ("2"..."7").contains($0) }),
-              parts[2].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        // Checked as bytes: Character properties are far slower, and this runs per API request.
+        let bytes = Array(text.utf8)
+        guard bytes.count == 4 + 12 + 1 + 43, bytes.starts(with: Array("pur_".utf8)), bytes[16] == UInt8(ascii: "_"),
+              bytes[4..<16].allSatisfy({ (97...122).contains($0) || (50...55).contains($0) }),
+              bytes[17...].allSatisfy({ (97...122).contains($0) || (65...90).contains($0) || (48...57).contains($0)
+                                          || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") })
         else { return nil }
-        self.init(lookup: String(parts[1]), secret: String(parts[2]))
+        self.init(lookup: String(decoding: bytes[4..<16], as: UTF8.self), secret: String(decoding: bytes[17...], as: UTF8.self))
     }
 
     init(lookup: String, secret: String) {
