@@ -24,6 +24,10 @@ enum MeAPI {
         ],
     ]
 
+    /// Rendered bodies by identity: an identity never changes while it is cached, and a new one
+    /// (a changed role, a reloaded token) is a new key. Bounded by emptying it when full.
+    static let rendered = Locked<[TokenIdentity: [UInt8]]>([:])
+
     static func register(in router: inout Router, tokens: TokenStore) {
         // Inline first: a cached token answers on the I/O thread; a miss moves to a worker.
         router.add(.get, "/api/v1/me", options: .inlineFirst, operation: Operation(
@@ -35,6 +39,9 @@ enum MeAPI {
             scopes: [])
         ) { request in
             let caller = try tokens.authenticate(request)
+            if let cached = rendered.withLock({ $0[caller] }) {
+                return Response(status: .ok, contentType: "application/json", body: cached)
+            }
             let body: JSONValue = [
                 "user": ["id": .string(caller.user.postgresText), "email": .string(caller.email), "name": .string(caller.name)],
                 "tenant": caller.tenant.map { ["id": .string($0.postgresText), "role": .string(caller.tenantRole?.rawValue ?? "")] } ?? .null,
@@ -45,7 +52,12 @@ enum MeAPI {
                     "expires_at": .string(RFC3339.string(caller.expiresAt)),
                 ],
             ]
-            return Response(status: .ok, contentType: "application/json", body: body.serialized())
+            let bytes = body.serialized()
+            rendered.withLock { cache in
+                if cache.count >= 10_000 { cache.removeAll() }
+                cache[caller] = bytes
+            }
+            return Response(status: .ok, contentType: "application/json", body: bytes)
         }
     }
 }

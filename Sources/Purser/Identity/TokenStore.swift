@@ -7,7 +7,7 @@ import HTTPServer
 import Postgres
 
 /// Who a valid token speaks for.
-public struct TokenIdentity: Sendable, Equatable {
+public struct TokenIdentity: Sendable, Hashable {
     public let tokenID: UUID
     public let user: UUID
     public let email: String
