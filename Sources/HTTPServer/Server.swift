@@ -26,10 +26,9 @@ public final class Server: @unchecked Sendable {
     /// Requests received and not yet completed; counted per I/O thread (a request begins and
     /// completes on the thread that owns its connection).
     private let inFlight = ShardedCounter()
-    private let stopped = Atomic<Bool>(false)
-    private var isRunning: Bool { !stopped.load(ordering: .acquiring) }
-    private let daemon = Locked<SuspendedConnection?>(nil)
-    /// Workers resume connections under the read side; shutdown stops the daemon under the write side.
+    /// The running daemon, nil before start and after shutdown. Read under the read side of
+    /// `daemonLifetime` (workers resuming connections), written under its write side.
+    private var daemon: OpaquePointer?
     private let daemonLifetime = ReadWriteLock()
     public private(set) var port: Int = 0
 
@@ -77,8 +76,7 @@ public final class Server: @unchecked Sendable {
             return purser_mhd_start(&config)
         }
         guard let started else { throw ServerError.cannotListen(host: configuration.host, port: configuration.port) }
-        let handle = SuspendedConnection(pointer: started)
-        daemon.withLock { $0 = handle }
+        daemonLifetime.writing { daemon = started }
         port = Int(purser_mhd_port(started))
     }
 
@@ -91,7 +89,7 @@ public final class Server: @unchecked Sendable {
     /// Stops accepting connections, lets requests in flight finish up to the drain deadline,
     /// then closes every connection and ends the worker threads.
     public func shutdown() {
-        guard let running = daemon.withLock({ $0?.pointer }) else { return }
+        guard let running = daemonLifetime.reading({ daemon }) else { return }
         let listener = MHD_quiesce_daemon(running)
         if listener >= 0 { close(listener) }
         let deadline = ContinuousClock.now + configuration.drainDeadline
@@ -99,10 +97,7 @@ public final class Server: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.01)
         }
         // Cleared under the lock workers resume under, so no worker touches the daemon once it stops.
-        daemonLifetime.writing {
-            daemon.withLock { $0 = nil }
-            stopped.store(true, ordering: .releasing)
-        }
+        daemonLifetime.writing { daemon = nil }
         MHD_stop_daemon(running)
         workers.shutdown()
     }
@@ -167,7 +162,7 @@ public final class Server: @unchecked Sendable {
             exchange.pendingResponse = respond(to: exchange, mayBlock: true)
             // After a shutdown whose drain deadline passed, the daemon is gone: nothing to resume.
             daemonLifetime.reading {
-                if isRunning { MHD_resume_connection(suspended.pointer) }
+                if daemon != nil { MHD_resume_connection(suspended.pointer) }
             }
         }
         return .YES
@@ -313,8 +308,7 @@ public final class Server: @unchecked Sendable {
     }
 }
 
-/// A libmicrohttpd pointer handed across threads: a suspended connection a worker only resumes,
-/// or the daemon itself.
+/// A suspended libmicrohttpd connection handed to a worker thread, which only resumes it.
 struct SuspendedConnection: @unchecked Sendable {
     let pointer: OpaquePointer
 }

@@ -61,6 +61,16 @@ public final class ChildProcess: @unchecked Sendable {
         return code
     }
 
+    /// Runs `argv` to completion; returns its exit status and what it wrote to stdout and stderr.
+    /// Output goes through a file, not a pipe: a daemon the program starts (pg_ctl's server)
+    /// inherits the descriptors and would hold a pipe open for its whole life.
+    public static func output(_ argv: [String], environment: [String: String]? = nil) throws -> (status: Int32, text: String) {
+        let capture = FileManager.default.temporaryDirectory.appendingPathComponent("purser-run-\(UUID().uuidString).out")
+        defer { try? FileManager.default.removeItem(at: capture) }
+        let status = try run(argv, environment: environment, output: capture.path)
+        return (status, (try? String(contentsOf: capture, encoding: .utf8)) ?? "")
+    }
+
     /// Runs `argv` to completion; returns its exit status.
     public static func run(_ argv: [String], environment: [String: String]? = nil, output: String = "/dev/null") throws -> Int32 {
         try ChildProcess(argv, environment: environment, output: output).wait()

@@ -117,12 +117,7 @@ public struct LocalCluster: Sendable {
     private func run(_ program: String, _ arguments: [String], asServer: Bool = true) throws -> String {
         let argv = asServer && runAs != nil ? ["/usr/sbin/runuser", "-u", runAs!, "--", program] + arguments
                                             : [program] + arguments
-        // Output goes to a file, not a pipe: the server that pg_ctl starts inherits the descriptors
-        // and would hold a pipe open for its whole life.
-        let capture = FileManager.default.temporaryDirectory.appendingPathComponent("purser-pg-\(UUID().uuidString).out")
-        defer { try? FileManager.default.removeItem(at: capture) }
-        let status = try ChildProcess.run(argv, output: capture.path)
-        let text = (try? String(contentsOf: capture, encoding: .utf8)) ?? ""
+        let (status, text) = try ChildProcess.output(argv)
         guard status == 0 else {
             throw ClusterError.commandFailed(argv.joined(separator: " "), output: text)
         }
@@ -131,7 +126,7 @@ public struct LocalCluster: Sendable {
 
     static func findBinaries() -> URL? {
         var candidates: [String] = []
-        if let output = try? Self.capture("/bin/sh", ["-c", "pg_config --bindir 2>/dev/null"]) {
+        if let (status, output) = try? ChildProcess.output(["/bin/sh", "-c", "pg_config --bindir 2>/dev/null"]), status == 0 {
             candidates.append(output.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         let root = "/usr/lib/postgresql"
@@ -144,19 +139,5 @@ public struct LocalCluster: Sendable {
     static func reachable(_ folder: URL, by account: String) -> Bool {
         (try? ChildProcess.run(["/usr/sbin/runuser", "-u", account, "--", "test", "-x", folder.deletingLastPathComponent().path],
                         output: "/dev/null")) == 0
-    }
-
-    private static func capture(_ program: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ClusterError.commandFailed(program, output: "") }
-        return String(decoding: data, as: UTF8.self)
     }
 }
