@@ -42,7 +42,7 @@ reference_port=18081
 purser_port=18080
 DATABASE_URL=$db_url "$reference_dir/limit" $reference_port 2 2>"$out/limit.log" &
 pids+=($!)
-DATABASE_URL=$db_url PURSER_LISTEN=127.0.0.1:$purser_port PURSER_METRICS_LISTEN=127.0.0.1:18464 \
+DATABASE_URL=$db_url PURSER_MASTER_KEY=$(openssl rand -base64 32) PURSER_LISTEN=127.0.0.1:$purser_port PURSER_METRICS_LISTEN=127.0.0.1:18464 \
   .build/release/purser serve >/dev/null 2>"$out/purser.log" &
 purser_pid=$!
 pids+=($purser_pid)

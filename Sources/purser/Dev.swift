@@ -37,6 +37,7 @@ struct Dev: ParsableCommand {
             let applied = try Migrator(files: try MigrationFile.load(from: configuration.migrationsFolder)).migrate(connection)
             if !applied.isEmpty { print("Applied \(applied.count) migration(s).") }
             let app = try PurserApp(configuration: configuration, databaseURL: configuration.databaseURL!, logger: logger)
+            let logins = try DemoData.seed(database: app.database, hasher: app.hasher, keyring: configuration.masterKey!)
             try app.start()
             LogSink.standardOutput.flush()
             print("""
@@ -46,6 +47,10 @@ struct Dev: ParsableCommand {
                   Metrics:      \(configuration.metricsHost.map { "http://\($0):\(configuration.metricsPort)/metrics" } ?? "off")
                   Database:     \(configuration.databaseURL!)
                   Master key:   \(ProcessInfo.processInfo.environment["PURSER_MASTER_KEY"] == nil ? "\(dataFolder)/master.key (export PURSER_MASTER_KEY=$(cat \(dataFolder)/master.key) for purser admin)" : "from PURSER_MASTER_KEY")
+
+                Sign in at http://\(configuration.listenHost):\(app.server.port)/sign-in with password \(DemoData.password):
+                \(logins.map { "  " + $0.email.padding(toLength: 24, withPad: " ", startingAt: 0) + $0.role.padding(toLength: 19, withPad: " ", startingAt: 0) + ($0.secondFactor ? "code: purser dev-code \($0.email)" : "") }.joined(separator: "\n"))
+
                 Press Ctrl-C to stop.
 
                 """)
@@ -78,5 +83,32 @@ enum DevMasterKey {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path])
         }
         return try Keyring(parsing: text)
+    }
+}
+
+/// `purser dev-code EMAIL`: the current second-factor code of a demo account (development only).
+struct DevCode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev-code", abstract: "Print the current second-factor code of an account (development only).")
+
+    @Argument(help: "The account's email.")
+    var email: String
+
+    @Option(help: "The folder purser dev uses.")
+    var dataFolder = ".purser"
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let folder = URL(fileURLWithPath: dataFolder)
+        let url = try environment["DATABASE_URL"] ?? LocalCluster(preferred: folder).url()
+        let keyring = try environment["PURSER_MASTER_KEY"].map { try Keyring(parsing: $0) }
+            ?? DevMasterKey.loadOrCreate(in: folder)
+        let database = Database(url: url, size: 1)
+        defer { database.pool.close() }
+        guard let code = try DemoData.currentCode(email: email, database: database, keyring: keyring) else {
+            FileHandle.standardError.write(Data("purser: \(email) has no second factor\n".utf8))
+            throw ExitCode(1)
+        }
+        print(code)
     }
 }

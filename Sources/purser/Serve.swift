@@ -11,7 +11,7 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         Startup.blockTerminationSignals()
-        let configuration = try Startup.configuration(options, requireDatabase: true)
+        let configuration = try Startup.configuration(options, requireDatabase: true, requireMasterKey: true)
         let logger = Startup.logger(configuration)
         let app = try PurserApp(configuration: configuration, databaseURL: configuration.databaseURL!, logger: logger)
         try app.start()

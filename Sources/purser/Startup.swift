@@ -31,12 +31,14 @@ struct CommonOptions: ParsableArguments {
 
 enum Startup {
     /// Loads and checks the configuration; prints one line per problem and exits 2 when there are any.
-    static func configuration(_ options: CommonOptions, requireDatabase: Bool) throws -> Configuration {
+    static func configuration(_ options: CommonOptions, requireDatabase: Bool,
+                              requireMasterKey: Bool = false) throws -> Configuration {
         let (configuration, found) = Configuration.load(environment: options.environment())
         var problems = found
         if requireDatabase && configuration.databaseURL == nil {
             problems.append("DATABASE_URL is not set (purser dev starts a private PostgreSQL when it is unset)")
         }
+        if requireMasterKey && configuration.masterKey == nil { problems.append(MissingMasterKey().description) }
         guard problems.isEmpty else {
             for problem in problems { FileHandle.standardError.write(Data("purser: \(problem)\n".utf8)) }
             throw ExitCode(2)

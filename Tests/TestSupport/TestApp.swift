@@ -20,6 +20,7 @@ public final class TestApp: @unchecked Sendable {
         configuration.workerThreads = 8
         configuration.poolSize = 4
         configuration.logLevel = .error
+        configuration.masterKey = TestEnvironment.keyring
         configure(&configuration)
         app = try PurserApp(configuration: configuration, databaseURL: self.database.url, logger: quietLogger)
         try app.start()

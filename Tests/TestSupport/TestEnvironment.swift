@@ -1,5 +1,6 @@
 // What `make test` hands the tests: the throwaway cluster, the migrated template and tool paths.
 import Foundation
+import Purser
 
 public struct TestSetupError: Error, CustomStringConvertible {
     public let description: String
@@ -44,6 +45,10 @@ public enum TestEnvironment {
     public static var purserBinary: URL {
         root.appendingPathComponent(".build/debug/purser")
     }
+
+    /// A fixed master key for the tests (never used outside them).
+    public static let masterKeyText = "test:" + Data((0..<32).map { UInt8($0) }).base64EncodedString()
+    public static let keyring: Keyring = try! Keyring(parsing: masterKeyText)
 
     /// Replaces the database name in a libpq URL (`postgresql:///NAME?host=…`).
     public static func url(_ adminURL: String, database: String) -> String {

@@ -23,6 +23,9 @@ public struct Configuration: Sendable {
     public var workerThreads = 16
     public var connectionLimit = 2048
     public var bodyLimit = 1 << 20
+    /// A session ends after this long without a request, and after the lifetime in any case.
+    public var sessionIdleMinutes = 30
+    public var sessionHours = 12
 
     public init(root: URL) { self.root = root }
 
@@ -57,6 +60,8 @@ public struct Configuration: Sendable {
         integer(environment, "PURSER_IO_THREADS", 1...64, &config.ioThreads, &problems)
         integer(environment, "PURSER_CONNECTION_LIMIT", 1...100_000, &config.connectionLimit, &problems)
         integer(environment, "PURSER_BODY_LIMIT", 1024...(1 << 30), &config.bodyLimit, &problems)
+        integer(environment, "PURSER_SESSION_IDLE_MINUTES", 1...1440, &config.sessionIdleMinutes, &problems)
+        integer(environment, "PURSER_SESSION_HOURS", 1...720, &config.sessionHours, &problems)
         if let level = environment["PURSER_LOG_LEVEL"] {
             if let parsed = Logger.Level(rawValue: level.lowercased()) { config.logLevel = parsed }
             else { problems.append("PURSER_LOG_LEVEL=\(level): expected trace, debug, info, notice, warning, error or critical") }

@@ -4,6 +4,14 @@ import HTTPServer
 import Logging
 import Postgres
 
+/// Serving needs the master key: it seals second-factor secrets and signs form tokens.
+public struct MissingMasterKey: Error, CustomStringConvertible {
+    public init() {}
+    public var description: String {
+        "PURSER_MASTER_KEY is not set (32 bytes in base64, or id:base64,…; purser dev makes one in .purser/master.key)"
+    }
+}
+
 public final class PurserApp: Sendable {
     public let configuration: Configuration
     public let database: Database
@@ -13,10 +21,13 @@ public final class PurserApp: Sendable {
     public let metricsServer: Server?
     public let migrator: Migrator
     public let tokens: TokenStore
+    public let sessions: SessionStore
+    public let hasher: PasswordHasher
     private let revocations: RevocationListener
     let logger: Logger
 
     public init(configuration: Configuration, databaseURL: String, logger: Logger) throws {
+        guard let keyring = configuration.masterKey else { throw MissingMasterKey() }
         self.configuration = configuration
         self.logger = logger
         migrator = Migrator(files: try MigrationFile.load(from: configuration.migrationsFolder))
@@ -31,6 +42,29 @@ public final class PurserApp: Sendable {
         HealthRoutes.register(in: &router, pool: pool, migrator: migrator)
         tokens = TokenStore(database: database)
         MeAPI.register(in: &router, tokens: tokens)
+
+        var sessionSettings = SessionSettings()
+        sessionSettings.idleTimeout = TimeInterval(configuration.sessionIdleMinutes * 60)
+        sessionSettings.absoluteLifetime = TimeInterval(configuration.sessionHours * 3600)
+        sessionSettings.secureCookies = configuration.isHTTPS
+        sessions = SessionStore(database: database, settings: sessionSettings)
+        hasher = try PasswordHasher()
+        let secondFactor = SecondFactor(database: database, keyring: keyring)
+        let signIn = SignIn(database: database, sessions: sessions, hasher: hasher, throttle: SignInThrottle(),
+                            secondFactor: secondFactor)
+        let auth = WebAuth(sessions: sessions, database: database, keyring: keyring)
+        let passwords = Passwords(database: database, hasher: hasher, sessions: sessions)
+        let publicURL = configuration.effectivePublicURL.hasSuffix("/")
+            ? String(configuration.effectivePublicURL.dropLast()) : configuration.effectivePublicURL
+        SignInPages.register(in: &router, site: site, auth: auth, signIn: signIn)
+        AccountPages.register(in: &router, site: site, auth: auth, tokens: tokens, passwords: passwords, signIn: signIn)
+        TwoFactorPages.register(in: &router, site: site, auth: auth, secondFactor: secondFactor, signIn: signIn)
+        LinkPages.register(in: &router, site: site, auth: auth, passwords: passwords)
+        TenantPages.register(in: &router, site: site, auth: auth, memberships: Memberships(database: database),
+                             publicURL: publicURL)
+        StaffPages.register(in: &router, site: site, auth: auth, tenants: TenantStore(database: database),
+                            database: database, publicURL: publicURL)
+        AuditPages.register(in: &router, site: site, auth: auth, database: database)
         router.addPrefix(site.staticFiles.prefix, site.staticFiles.route)
         OpenAPIRoute.register(in: &router)
 

@@ -45,3 +45,28 @@ public enum AuditVerdict: Sendable, Equatable {
     /// The first row (by sequence) where the chain does not hold, and why.
     case broken(sequence: Int64, reason: String)
 }
+
+/// Where a request came from, as the audit log records it.
+public struct RequestOrigin: Sendable {
+    public var requestID: String?
+    public var address: String?
+    public var userAgent: String?
+
+    public init(requestID: String? = nil, address: String? = nil, userAgent: String? = nil) {
+        self.requestID = requestID
+        self.address = address
+        self.userAgent = userAgent
+    }
+}
+
+extension AuditEvent {
+    /// The event with the request's id, address and user agent filled in.
+    public func from(_ origin: RequestOrigin?) -> AuditEvent {
+        guard let origin else { return self }
+        var event = self
+        event.requestID = origin.requestID
+        event.address = origin.address
+        event.userAgent = origin.userAgent.map { String($0.prefix(300)) }
+        return event
+    }
+}

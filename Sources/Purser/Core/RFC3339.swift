@@ -4,6 +4,14 @@ import Foundation
 import Postgres
 
 public enum RFC3339 {
+    /// Parses `2026-11-23T15:04:05Z` (fractional seconds and offsets allowed); nil otherwise.
+    public static func date(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
     public static func string(_ date: Date) -> String {
         var bytes = [UInt8]()
         append(date, to: &bytes)

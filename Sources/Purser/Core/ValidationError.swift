@@ -4,11 +4,18 @@ import HTTPServer
 
 public struct ValidationError: HTTPResponseError, Equatable, CustomStringConvertible {
     public let fieldErrors: [FieldError]
+    /// 422, or 409 when the value collides with one that exists (a member already invited).
+    public let status: HTTPStatus
 
-    public init(_ fieldErrors: [FieldError]) { self.fieldErrors = fieldErrors }
-    public init(field: String, _ detail: String) { self.init([FieldError(field: field, detail: detail)]) }
+    public init(_ fieldErrors: [FieldError], status: HTTPStatus = .unprocessableContent) {
+        self.fieldErrors = fieldErrors
+        self.status = status
+    }
 
-    public var status: HTTPStatus { .unprocessableContent }
+    public init(field: String, _ detail: String, status: HTTPStatus = .unprocessableContent) {
+        self.init([FieldError(field: field, detail: detail)], status: status)
+    }
+
     public var detail: String? { "Some values need another look." }
     public var description: String { fieldErrors.map { "\($0.field): \($0.detail)" }.joined(separator: "\n") }
 }

@@ -1,6 +1,5 @@
 // The token string: `pur_<lookup>_<secret>`. The lookup (12 base32 characters, 60 random bits)
 // finds the row; the secret (32 random bytes, base64url) is stored only as its SHA-256.
-import Crypto
 import Foundation
 
 public struct APITokenSecret: Sendable, Equatable {
@@ -11,14 +10,8 @@ public struct APITokenSecret: Sendable, Equatable {
     public var text: String { "pur_\(lookup)_\(secret)" }
 
     public static func generate() -> APITokenSecret {
-        var generator = SystemRandomNumberGenerator()
-        let lookupBytes = (0..<8).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let secretBytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let lookup = String(Base32.encode(lookupBytes).lowercased().prefix(12))
-        let secret = Data(secretBytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-        return APITokenSecret(lookup: lookup, secret: secret)
+        let lookup = String(Base32.encode(RandomSecret.bytes(8)).lowercased().prefix(12))
+        return APITokenSecret(lookup: lookup, secret: RandomSecret.base64url(32))
     }
 
     /// Nil when `text` is not shaped like a Purser token (then it cannot be one).
@@ -38,5 +31,5 @@ public struct APITokenSecret: Sendable, Equatable {
         self.secret = secret
     }
 
-    var secretHash: [UInt8] { Array(SHA256.hash(data: Array(secret.utf8))) }
+    var secretHash: [UInt8] { RandomSecret.hash(secret) }
 }

@@ -52,7 +52,7 @@ public struct PersonStore: Sendable {
         try person.validate()
         let hash = try person.password.map { try hasher.hash($0) }
         return try database.inTenant(tenant) { tx in
-            let user = try upsertUser(person, hash: hash, staffRole: nil, tx)
+            let user = try Self.upsertUser(person, hash: hash, staffRole: nil, tx)
             let added = try tx.query("""
                 INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
                 """, [tenant, user, role.rawValue]).affected
@@ -71,7 +71,7 @@ public struct PersonStore: Sendable {
         try person.validate()
         let hash = try person.password.map { try hasher.hash($0) }
         return try database.pool.transaction { tx in
-            let user = try upsertUser(person, hash: hash, staffRole: role, tx)
+            let user = try Self.upsertUser(person, hash: hash, staffRole: role, tx)
             try AuditLog.record(AuditEvent(
                 tenant: nil, actorKind: actor, actorID: actorID, action: "staff.create", targetType: "user",
                 targetID: user.postgresText, reason: reason,
@@ -82,7 +82,7 @@ public struct PersonStore: Sendable {
 
     /// The account for the email: created when new; an existing one is left as it is, except that
     /// a staff role is granted when asked for.
-    private func upsertUser(_ person: NewPerson, hash: String?, staffRole: StaffRole?, _ tx: Connection) throws -> UUID {
+    static func upsertUser(_ person: NewPerson, hash: String?, staffRole: StaffRole?, _ tx: Connection) throws -> UUID {
         let inserted = try tx.query("""
             INSERT INTO users (id, email, name, password_hash, staff_role, status)
             VALUES ($1, $2, $3, $4, $5, CASE WHEN $4::text IS NULL THEN 'invited' ELSE 'active' END)

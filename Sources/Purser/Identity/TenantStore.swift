@@ -79,4 +79,49 @@ public struct TenantStore: Sendable {
     public func id(slug: String) throws -> UUID? {
         try database.pool.query("SELECT id FROM tenants WHERE slug = $1", [slug]).first?.require(0, as: UUID.self)
     }
+
+    /// Every tenant with its member count, by name (for staff).
+    public func list() throws -> [TenantSummary] {
+        try database.asStaff { tx in
+            try tx.query("""
+                SELECT t.id, t.slug, t.key, t.name, t.plan_id, t.status, t.created_at,
+                       (SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id AND m.status = 'active')
+                FROM tenants t ORDER BY lower(t.name) LIMIT 5000
+                """).map { row in
+                TenantSummary(id: try row.require(0), slug: try row.require(1), key: try row.require(2), name: try row.require(3),
+                              plan: try row.require(4), status: try row.require(5), createdAt: try row.require(6),
+                              members: try row.require(7))
+            }
+        }
+    }
+
+    /// Suspends or reactivates a tenant. Suspending shuts its members out at once: pages stop
+    /// showing it, and every node drops its tokens from their caches.
+    public func setStatus(slug: String, active: Bool, by actor: UUID, origin: RequestOrigin?) throws {
+        guard let id = try id(slug: slug) else { throw HTTPError(.notFound) }
+        let status = active ? "active" : "suspended"
+        try database.inTenant(id) { tx in
+            let before = try tx.query("SELECT status FROM tenants WHERE id = $1 FOR UPDATE", [id])[0].require(0, as: String.self)
+            guard before != status else { return }
+            try tx.query("UPDATE tenants SET status = $2, version = version + 1 WHERE id = $1", [id, status])
+            for row in try tx.query("SELECT lookup FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL", [id]) {
+                try tx.notify(TokenStore.revocationChannel, payload: try row.require(0, as: String.self))
+            }
+            try AuditLog.record(AuditEvent(
+                tenant: id, actorKind: .staff, actorID: actor, action: active ? "tenant.activate" : "tenant.suspend",
+                targetType: "tenant", targetID: id.postgresText, before: try JSONText(encoding: ["status": before]),
+                after: try JSONText(encoding: ["status": status])).from(origin), in: tx)
+        }
+    }
+}
+
+public struct TenantSummary: Sendable {
+    public let id: UUID
+    public let slug: String
+    public let key: String
+    public let name: String
+    public let plan: String
+    public let status: String
+    public let createdAt: Date
+    public let members: Int
 }

@@ -20,6 +20,18 @@ public struct TokenIdentity: Sendable, Hashable {
     public let expiresAt: Date
 }
 
+/// One token as its owner sees it listed (never the secret).
+public struct TokenSummary: Sendable {
+    public let id: UUID
+    public let name: String
+    public let tenantName: String?
+    public let scopes: [String]
+    public let createdAt: Date
+    public let expiresAt: Date
+    public let lastUsedAt: Date?
+    public let revokedAt: Date?
+}
+
 /// A missing, malformed, unknown, expired or revoked token: 401 with `WWW-Authenticate`.
 public struct Unauthenticated: HTTPResponseError {
     public let why: String
@@ -61,7 +73,8 @@ public final class TokenStore: Sendable {
 
     /// Creates a token for `user`; returns it once, in full. Audited in the tenant's chain.
     public func create(user: UUID, tenant: UUID?, name: String, scopes: [Scope], lifetime: TimeInterval,
-                       by actorKind: AuditEvent.ActorKind, actorID: UUID?) throws -> (id: UUID, token: String) {
+                       by actorKind: AuditEvent.ActorKind, actorID: UUID?,
+                       origin: RequestOrigin? = nil) throws -> (id: UUID, token: String) {
         guard !scopes.isEmpty else { throw ValidationError(field: "scopes", "name at least one scope") }
         guard lifetime > 0, lifetime <= 366 * 86400 else { throw ValidationError(field: "expires", "choose 1 day to 1 year") }
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -76,27 +89,56 @@ public final class TokenStore: Sendable {
                 """, [id, secret.lookup, Bytea(secret.secretHash), user, tenant, name, scopes.map(\.rawValue), expires])
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actorKind: actorKind, actorID: actorID, action: "token.create", targetType: "api_token",
-                targetID: id.postgresText, after: try JSONText(encoding: ["name": name, "scopes": scopes.map(\.rawValue).joined(separator: " ")])),
-                in: tx)
+                targetID: id.postgresText, after: try JSONText(encoding: ["name": name, "scopes": scopes.map(\.rawValue).joined(separator: " ")]))
+                .from(origin), in: tx)
         }
         if let tenant { try database.inTenant(tenant, write) } else { try database.pool.transaction(write) }
         return (id, secret.text)
     }
 
-    /// Revokes the token; every node drops it from its cache when the transaction commits.
-    public func revoke(_ id: UUID, by actorKind: AuditEvent.ActorKind, actorID: UUID?) throws {
-        let tenant = try database.pool.query("SELECT tenant_id FROM api_tokens WHERE id = $1", [id]).first?
-            .decode(0, as: UUID.self)
+    /// Revokes the token (only if `owner` holds it, when given: anyone else's is a 404); every node
+    /// drops it from its cache when the transaction commits.
+    public func revoke(_ id: UUID, owner: UUID? = nil, by actorKind: AuditEvent.ActorKind, actorID: UUID?,
+                       origin: RequestOrigin? = nil) throws {
+        guard let row = try database.pool.query("SELECT tenant_id, user_id FROM api_tokens WHERE id = $1", [id]).first,
+              try owner == nil || row.require(1, as: UUID.self) == owner else { throw HTTPError(.notFound) }
+        let tenant = try row.decode(0, as: UUID.self)
         let write = { (tx: Connection) in
             let lookup = try tx.query("UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING lookup",
                                       [id]).first?.require(0, as: String.self)
             guard let lookup else { return }
             try tx.notify(Self.revocationChannel, payload: lookup)
             try AuditLog.record(AuditEvent(tenant: tenant, actorKind: actorKind, actorID: actorID, action: "token.revoke",
-                                           targetType: "api_token", targetID: id.postgresText), in: tx)
+                                           targetType: "api_token", targetID: id.postgresText).from(origin), in: tx)
         }
         if let tenant { try database.inTenant(tenant, write) } else { try database.pool.transaction(write) }
         forget(lookup: nil, id: id)
+    }
+
+    /// Revokes every live token of `user` (only those bound to `tenant` when given) inside `tx`;
+    /// every node drops them when `tx` commits. Returns how many were revoked.
+    @discardableResult
+    public static func revokeAll(user: UUID, tenant: UUID? = nil, in tx: Connection) throws -> Int {
+        let lookups = try tx.query("""
+            UPDATE api_tokens SET revoked_at = now()
+            WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR tenant_id = $2)
+            RETURNING lookup
+            """, [user, tenant]).map { try $0.require(0, as: String.self) }
+        for lookup in lookups { try tx.notify(revocationChannel, payload: lookup) }
+        return lookups.count
+    }
+
+    /// The person's tokens, newest first, revoked and expired ones included (for the account page).
+    public func list(user: UUID) throws -> [TokenSummary] {
+        try database.pool.query("""
+            SELECT t.id, t.name, tn.name, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
+            FROM api_tokens t LEFT JOIN tenants tn ON tn.id = t.tenant_id
+            WHERE t.user_id = $1 ORDER BY t.created_at DESC LIMIT 200
+            """, [user]).map { row in
+            TokenSummary(id: try row.require(0), name: try row.require(1), tenantName: try row.decode(2),
+                         scopes: try row.require(3), createdAt: try row.require(4), expiresAt: try row.require(5),
+                         lastUsedAt: try row.decode(6), revokedAt: try row.decode(7))
+        }
     }
 
     /// Drops cached entries (called for each revocation notice, from any node).
@@ -151,8 +193,9 @@ public final class TokenStore: Sendable {
         guard let row = try database.pool.query("""
             SELECT t.id, t.secret_hash, t.user_id, u.email, u.name, t.tenant_id, u.staff_role, t.scopes, t.expires_at,
                    t.last_used_at
-            FROM api_tokens t JOIN users u ON u.id = t.user_id
+            FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN tenants tn ON tn.id = t.tenant_id
             WHERE t.lookup = $1 AND t.revoked_at IS NULL AND u.status = 'active'
+              AND (t.tenant_id IS NULL OR tn.status = 'active')
             """, [lookup]).first else { return nil }
         let user = try row.require(2, as: UUID.self)
         let tenant = try row.decode(5, as: UUID.self)
@@ -160,7 +203,8 @@ public final class TokenStore: Sendable {
         if let tenant {
             // A customer token speaks only while its owner is still a member of its tenant.
             let role = try database.inTenant(tenant) { tx in
-                try tx.query("SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2", [tenant, user]).first?
+                try tx.query("SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2 AND status = 'active'",
+                         [tenant, user]).first?
                     .decode(0, as: String.self)
             }
             guard let role, let parsed = CustomerRole(rawValue: role) else { return nil }

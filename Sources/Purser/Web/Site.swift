@@ -10,8 +10,14 @@ public struct Site: Sendable {
                     script: staticFiles.url(for: "js/purser.js"), icon: staticFiles.url(for: "img/purser.svg"))
     }
 
-    public func page(_ template: String, title: String, _ model: some Sendable, status: HTTPStatus = .ok) -> Response {
-        templates.page(template, model, layout: layout(title: title), status: status)
+    public func page(_ template: String, title: String, _ model: some Sendable, status: HTTPStatus = .ok,
+                     visitor: Visitor? = nil, tenant: TenantMembership? = nil) -> Response {
+        var layout = layout(title: title)
+        layout.account = visitor.map { LayoutAccount($0, current: tenant) }
+        var response = templates.page(template, model, layout: layout, status: status)
+        // Pages for a signed-in person are theirs alone: never stored by a shared cache or the back button's disk cache.
+        if visitor != nil { response.headers.set("Cache-Control", "no-store") }
+        return response
     }
 
     /// API callers and probes get problem+json; people in a browser get the page in the layout.

@@ -39,11 +39,39 @@ public struct LayoutModel: Sendable {
     public var script: String
     public var icon: String
     public var content = ""
+    /// Who is signed in, with the tenant switcher; nil for a visitor who is not.
+    public var account: LayoutAccount?
 
     public init(title: String, stylesheet: String, script: String, icon: String) {
         self.title = title
         self.stylesheet = stylesheet
         self.script = script
         self.icon = icon
+    }
+}
+
+/// The signed-in person as the layout shows them: name, sign-out form, tenant switcher.
+public struct LayoutAccount: Sendable {
+    public struct Tenant: Sendable {
+        let slug: String
+        let name: String
+        let current: Bool
+    }
+
+    let name: String
+    let email: String
+    let formToken: String
+    let isStaff: Bool
+    let tenants: [Tenant]
+    let currentTenant: Tenant?
+    var switcher: Bool { tenants.count > 1 }
+
+    init(_ visitor: Visitor, current: TenantMembership?) {
+        name = visitor.session.name
+        email = visitor.session.email
+        formToken = visitor.formToken
+        isStaff = visitor.isStaff
+        tenants = visitor.tenants.map { Tenant(slug: $0.slug, name: $0.name, current: $0.id == current?.id) }
+        currentTenant = current.map { Tenant(slug: $0.slug, name: $0.name, current: true) }
     }
 }

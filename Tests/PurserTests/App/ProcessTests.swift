@@ -17,7 +17,7 @@ import TestSupport
         let result = try Subprocess.run(TestEnvironment.purserBinary.path, ["serve"], environment: environment)
         #expect(result.status == 2)
         let lines = result.output.split(separator: "\n")
-        #expect(lines.count == 3, "listen, pool size and the missing DATABASE_URL: \(result.output)")
+        #expect(lines.count == 4, "listen, pool size, the missing DATABASE_URL and master key: \(result.output)")
         #expect(lines.allSatisfy { $0.hasPrefix("purser: ") })
     }
 
@@ -41,6 +41,7 @@ import TestSupport
         var environment = baseEnvironment
         environment["DATABASE_URL"] = database.url
         environment["PURSER_LISTEN"] = "127.0.0.1:\(port)"
+        environment["PURSER_MASTER_KEY"] = TestEnvironment.masterKeyText
         environment["PURSER_METRICS_LISTEN"] = "127.0.0.1:\(RawHTTP.freePort())"
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: log) }

@@ -1,0 +1,65 @@
+// What `purser dev` puts in an empty database: a demo tenant with one person per customer role,
+// and one staff member per staff role, all with the same printed password. People whose role
+// requires a second factor get one already set up; `purser dev-code EMAIL` prints its current code.
+import Foundation
+import Postgres
+
+public enum DemoData {
+    public static let password = "purser-demo-passphrase"
+    public static let tenantSlug = "acme"
+
+    public struct Login: Sendable {
+        public let email: String
+        public let role: String
+        public let secondFactor: Bool
+    }
+
+    public static let customers: [(email: String, name: String, role: CustomerRole)] = [
+        ("admin@acme.test", "Ada Admin", .tenantAdmin),
+        ("approver@acme.test", "Abe Approver", .approver),
+        ("requester@acme.test", "Rita Requester", .requester),
+        ("viewer@acme.test", "Vic Viewer", .viewer),
+    ]
+    public static let staff: [(email: String, name: String, role: StaffRole)] = [
+        ("cse@purser.test", "Cass Success", .cse),
+        ("platform@purser.test", "Pat Platform", .platformEngineer),
+        ("admin@purser.test", "Paula Provider", .providerAdmin),
+    ]
+
+    /// Seeds the demo data unless the demo tenant exists; returns the logins either way.
+    @discardableResult
+    public static func seed(database: Database, hasher: PasswordHasher, keyring: Keyring) throws -> [Login] {
+        let tenants = TenantStore(database: database)
+        if try tenants.id(slug: tenantSlug) == nil {
+            let tenant = try tenants.create(NewTenant(slug: tenantSlug, name: "Acme Bank", key: "ACME", plan: "premium",
+                                                      timeZone: "Europe/Zurich"),
+                                            by: .system, actorID: nil, reason: "demo data")
+            let people = PersonStore(database: database, hasher: hasher)
+            for person in customers {
+                let user = try people.addMember(NewPerson(email: person.email, name: person.name, password: password),
+                                                tenant: tenant, role: person.role, by: .system, actorID: nil, reason: "demo data")
+                if person.role == .tenantAdmin { try enableSecondFactor(user, database: database, keyring: keyring) }
+            }
+            for person in staff {
+                let user = try people.addStaff(NewPerson(email: person.email, name: person.name, password: password),
+                                               role: person.role, by: .system, actorID: nil, reason: "demo data")
+                try enableSecondFactor(user, database: database, keyring: keyring)
+            }
+        }
+        return customers.map { Login(email: $0.email, role: $0.role.rawValue, secondFactor: $0.role == .tenantAdmin) }
+            + staff.map { Login(email: $0.email, role: $0.role.rawValue, secondFactor: true) }
+    }
+
+    static func enableSecondFactor(_ user: UUID, database: Database, keyring: Keyring) throws {
+        let sealed = try keyring.seal(TOTP.generate().secret, context: SecondFactor.context(user))
+        try database.pool.query("UPDATE users SET totp_secret = $2, totp_enabled_at = now() WHERE id = $1", [user, sealed.text])
+    }
+
+    /// The current code of `email`'s second factor (development only: it reads the sealed secret).
+    public static func currentCode(email: String, database: Database, keyring: Keyring) throws -> String? {
+        guard let row = try database.pool.query("SELECT id, totp_secret FROM users WHERE lower(email) = lower($1)", [email]).first,
+              let text = try row.decode(1, as: String.self), let sealed = SealedValue(text: text) else { return nil }
+        let user = try row.require(0, as: UUID.self)
+        return TOTP(secret: try keyring.open(sealed, context: SecondFactor.context(user))).code(at: Date())
+    }
+}

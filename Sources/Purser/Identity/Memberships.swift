@@ -1,0 +1,138 @@
+// A tenant's people, as its admins manage them: invite, change a role, deactivate. Taking a role
+// away (a change or a deactivation) ends the person's sessions and revokes their tokens for the
+// tenant on every node; the tenant always keeps at least one active admin.
+import Foundation
+import HTTPServer
+import Postgres
+
+public struct Member: Sendable {
+    public let user: UUID
+    public let email: String
+    public let name: String
+    public let role: CustomerRole
+    /// `active`, `pending` (invited, not yet accepted) or `deactivated`.
+    public let status: String
+    public let since: Date
+}
+
+public struct Memberships: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Every member of `tenant`, active first, then by email.
+    public func list(tenant: UUID) throws -> [Member] {
+        try database.inTenant(tenant) { tx in
+            try tx.query("""
+                SELECT m.user_id, u.email, u.name, m.role, m.status, m.created_at
+                FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1
+                ORDER BY m.status = 'active' DESC, m.status, lower(u.email) LIMIT 1000
+                """, [tenant]).map { row in
+                Member(user: try row.require(0), email: try row.require(1), name: try row.require(2),
+                       role: CustomerRole(rawValue: try row.require(3)) ?? .viewer, status: try row.require(4),
+                       since: try row.require(5))
+            }
+        }
+    }
+
+    /// Invites `person` with `role`: a pending membership and a one-time link (returned, to hand
+    /// over). A new email gets an invited account; an email known elsewhere gets the same answer,
+    /// so no tenant learns who uses another. An existing member is a 409 on `email`.
+    public func invite(_ person: NewPerson, role: CustomerRole, tenant: UUID, by actor: UUID,
+                       origin: RequestOrigin) throws -> String {
+        var person = person
+        person.password = nil
+        try person.validate()
+        return try database.inTenant(tenant) { tx in
+            let user = try PersonStore.upsertUser(person, hash: nil, staffRole: nil, tx)
+            let existing = try tx.query("SELECT status FROM memberships WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE",
+                                        [tenant, user]).first?.require(0, as: String.self)
+            switch existing {
+            case "active", "pending":
+                throw ValidationError(field: "email", "this person is already a member or invited", status: .conflict)
+            case "deactivated":
+                try tx.query("""
+                    UPDATE memberships SET status = 'pending', role = $3, updated_at = now() WHERE tenant_id = $1 AND user_id = $2
+                    """, [tenant, user, role.rawValue])
+            default:
+                try tx.query("INSERT INTO memberships (tenant_id, user_id, role, status) VALUES ($1, $2, $3, 'pending')",
+                             [tenant, user, role.rawValue])
+            }
+            let link = try OneTimeLinks.issue(.invite, user: user, tenant: tenant, createdBy: actor, in: tx)
+            try AuditLog.record(AuditEvent(
+                tenant: tenant, actorKind: .user, actorID: actor, action: "membership.invite", targetType: "user",
+                targetID: user.postgresText,
+                after: try JSONText(encoding: ["email": person.normalizedEmail, "role": role.rawValue])).from(origin), in: tx)
+            return link
+        }
+    }
+
+    /// Gives `user` a new role in `tenant`. Any change is a privilege change: the person's sessions
+    /// end and their tokens for this tenant are revoked.
+    public func changeRole(user: UUID, to role: CustomerRole, tenant: UUID, by actor: UUID, origin: RequestOrigin) throws {
+        try database.inTenant(tenant) { tx in
+            let before = try lockedMembership(user, tenant, tx)
+            guard before.role != role.rawValue else { return }
+            if before.role == CustomerRole.tenantAdmin.rawValue && before.status == "active" {
+                try requireAnotherAdmin(besides: user, tenant, tx)
+            }
+            try tx.query("UPDATE memberships SET role = $3, updated_at = now() WHERE tenant_id = $1 AND user_id = $2",
+                         [tenant, user, role.rawValue])
+            try endAccess(user, tenant, tx)
+            try AuditLog.record(AuditEvent(
+                tenant: tenant, actorKind: .user, actorID: actor, action: "membership.role_change", targetType: "user",
+                targetID: user.postgresText, before: try JSONText(encoding: ["role": before.role]),
+                after: try JSONText(encoding: ["role": role.rawValue])).from(origin), in: tx)
+        }
+    }
+
+    /// Deactivates `user`'s membership (kept for history); sessions end, tenant tokens are revoked.
+    public func deactivate(user: UUID, tenant: UUID, by actor: UUID, origin: RequestOrigin) throws {
+        try database.inTenant(tenant) { tx in
+            let before = try lockedMembership(user, tenant, tx)
+            guard before.status != "deactivated" else { return }
+            if before.role == CustomerRole.tenantAdmin.rawValue && before.status == "active" {
+                try requireAnotherAdmin(besides: user, tenant, tx)
+            }
+            try tx.query("""
+                UPDATE memberships SET status = 'deactivated', updated_at = now() WHERE tenant_id = $1 AND user_id = $2
+                """, [tenant, user])
+            try tx.query("UPDATE one_time_links SET used_at = now() WHERE user_id = $1 AND tenant_id = $2 AND used_at IS NULL",
+                         [user, tenant])
+            try endAccess(user, tenant, tx)
+            try AuditLog.record(AuditEvent(
+                tenant: tenant, actorKind: .user, actorID: actor, action: "membership.deactivate", targetType: "user",
+                targetID: user.postgresText, before: try JSONText(encoding: ["status": before.status]),
+                after: try JSONText(encoding: ["status": "deactivated"])).from(origin), in: tx)
+        }
+    }
+
+    /// Turns an invited membership active (the invitation was accepted). The tenant must be set in `tx`.
+    static func activatePending(user: UUID, tenant: UUID, in tx: Connection) throws {
+        try tx.query("""
+            UPDATE memberships SET status = 'active', updated_at = now()
+            WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending'
+            """, [tenant, user])
+    }
+
+    private func lockedMembership(_ user: UUID, _ tenant: UUID, _ tx: Connection) throws -> (role: String, status: String) {
+        guard let row = try tx.query("SELECT role, status FROM memberships WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE",
+                                     [tenant, user]).first else { throw HTTPError(.notFound) }
+        return (try row.require(0), try row.require(1))
+    }
+
+    private func requireAnotherAdmin(besides user: UUID, _ tenant: UUID, _ tx: Connection) throws {
+        let others = try tx.query("""
+            SELECT count(*) FROM memberships
+            WHERE tenant_id = $1 AND user_id <> $2 AND role = 'tenant_admin' AND status = 'active'
+            """, [tenant, user])[0].require(0, as: Int.self)
+        guard others > 0 else {
+            throw ValidationError(field: "role", "the tenant needs another active tenant admin first", status: .conflict)
+        }
+    }
+
+    private func endAccess(_ user: UUID, _ tenant: UUID, _ tx: Connection) throws {
+        try tx.query("UPDATE sessions SET ended_at = now() WHERE user_id = $1 AND ended_at IS NULL", [user])
+        try TokenStore.revokeAll(user: user, tenant: tenant, in: tx)
+    }
+}

@@ -1,0 +1,62 @@
+// Links that work once: an invitation (choose a password, or accept a membership) and a password
+// reset. The token in the URL is 256 random bits; only its SHA-256 is stored.
+import Foundation
+import HTTPServer
+import Postgres
+
+/// What a live link is for.
+public struct OneTimeLink: Sendable {
+    public enum Purpose: String, Sendable { case invite, reset }
+
+    public let id: UUID
+    public let purpose: Purpose
+    public let user: UUID
+    public let email: String
+    public let name: String
+    /// Whether the person already has a password (then an invitation is accepted by signing in).
+    public let hasPassword: Bool
+    public let tenant: UUID?
+    public let tenantName: String?
+}
+
+/// An unknown, used or expired link: one answer for all three.
+public struct LinkNotValid: HTTPResponseError {
+    public var status: HTTPStatus { .notFound }
+    public var title: String { "This link no longer works" }
+    public var detail: String? { "It was used already, it expired, or it was never issued. Ask for a new one." }
+}
+
+public enum OneTimeLinks {
+    public static let inviteLifetime: TimeInterval = 7 * 86400
+    public static let resetLifetime: TimeInterval = 3600
+
+    /// Issues a link inside `tx`; returns the path to hand to the person (`/links/<token>`).
+    public static func issue(_ purpose: OneTimeLink.Purpose, user: UUID, tenant: UUID?, createdBy: UUID?,
+                             in tx: Connection) throws -> String {
+        let token = RandomSecret.base64url(32)
+        let lifetime = purpose == .invite ? inviteLifetime : resetLifetime
+        try tx.query("""
+            INSERT INTO one_time_links (id, token_hash, user_id, tenant_id, purpose, created_by, expires_at)
+            VALUES ($1, $2, $3, $4, $5, $6, now() + $7 * interval '1 second')
+            """, [UUID.v7(), Bytea(RandomSecret.hash(token)), user, tenant, purpose.rawValue, createdBy, lifetime])
+        return "/links/" + token
+    }
+
+    /// The live link for `token`, locked for the rest of `tx` when `lock` is set.
+    public static func find(_ token: String, lock: Bool = false, in tx: Connection) throws -> OneTimeLink {
+        guard RandomSecret.isWellFormed(token) else { throw LinkNotValid() }
+        guard let row = try tx.query("""
+            SELECT l.id, l.purpose, l.user_id, u.email, u.name, u.password_hash IS NOT NULL, l.tenant_id, t.name
+            FROM one_time_links l JOIN users u ON u.id = l.user_id LEFT JOIN tenants t ON t.id = l.tenant_id
+            WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > now() AND u.status <> 'deactivated'
+            \(lock ? "FOR UPDATE OF l" : "")
+            """, [Bytea(RandomSecret.hash(token))]).first else { throw LinkNotValid() }
+        return OneTimeLink(id: try row.require(0), purpose: OneTimeLink.Purpose(rawValue: try row.require(1)) ?? .reset,
+                           user: try row.require(2), email: try row.require(3), name: try row.require(4),
+                           hasPassword: try row.require(5), tenant: try row.decode(6), tenantName: try row.decode(7))
+    }
+
+    static func markUsed(_ link: OneTimeLink, in tx: Connection) throws {
+        try tx.query("UPDATE one_time_links SET used_at = now() WHERE id = $1", [link.id])
+    }
+}

@@ -1,0 +1,97 @@
+// Changing a password (knowing the old one) and setting one through a one-time link. Either way the
+// person's other sessions end and their API tokens are revoked on every node in the same
+// transaction: whoever knew the old password keeps nothing.
+import Foundation
+import HTTPServer
+import Postgres
+
+public struct Passwords: Sendable {
+    let database: Database
+    let hasher: PasswordHasher
+    let sessions: SessionStore
+
+    public init(database: Database, hasher: PasswordHasher, sessions: SessionStore) {
+        self.database = database
+        self.hasher = hasher
+        self.sessions = sessions
+    }
+
+    /// Checks `current`, sets `new`, ends every other session and token; returns a fresh session
+    /// replacing the current one.
+    public func change(_ session: Session, current: String, new: String, confirmation: String,
+                       origin: RequestOrigin) throws -> (id: UUID, token: String) {
+        let stored = try database.pool.query("SELECT password_hash FROM users WHERE id = $1", [session.user]).first?
+            .decode(0, as: String.self)
+        guard try hasher.verify(current, against: stored) else {
+            throw ValidationError(field: "current_password", "that is not your current password")
+        }
+        let hash = try checkedHash(new, confirmation: confirmation, email: session.email, name: session.name)
+        return try database.pool.transaction { tx in
+            try tx.query("UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now() WHERE id = $1",
+                         [session.user, hash])
+            let ended = try sessions.endAll(user: session.user, except: session.id, in: tx)
+            let revoked = try TokenStore.revokeAll(user: session.user, in: tx)
+            let fresh = try sessions.rotate(session.id, user: session.user, stage: .signedIn, address: origin.address,
+                                            userAgent: origin.userAgent, in: tx)
+            try AuditLog.record(AuditEvent(
+                tenant: nil, actorKind: .user, actorID: session.user, action: "user.password_change", targetType: "user",
+                targetID: session.user.postgresText,
+                after: try JSONText(encoding: ["sessions_ended": String(ended), "tokens_revoked": String(revoked)])).from(origin),
+                in: tx)
+            return fresh
+        }
+    }
+
+    /// Sets a password through an invitation or reset link (used up by it), activates the account
+    /// and any invited membership, and ends the person's sessions and tokens.
+    public func set(linkToken: String, new: String, confirmation: String, origin: RequestOrigin) throws -> OneTimeLink {
+        let link = try database.pool.transaction { tx in try OneTimeLinks.find(linkToken, in: tx) }
+        if link.purpose == .invite && link.hasPassword {
+            throw ValidationError(field: "password", "this account has a password already: sign in to accept the invitation")
+        }
+        let hash = try checkedHash(new, confirmation: confirmation, email: link.email, name: link.name)
+        return try database.pool.transaction { tx in
+            // Locked and looked up again: two tabs submitting the same link succeed once.
+            let link = try OneTimeLinks.find(linkToken, lock: true, in: tx)
+            // The invitation's tenant, for its membership and its audit chain.
+            if let tenant = link.tenant { try tx.setLocal("purser.tenant_id", tenant.postgresText) }
+            try tx.query("""
+                UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now(),
+                       status = CASE WHEN status = 'invited' THEN 'active' ELSE status END
+                WHERE id = $1
+                """, [link.user, hash])
+            try OneTimeLinks.markUsed(link, in: tx)
+            try sessions.endAll(user: link.user, in: tx)
+            try TokenStore.revokeAll(user: link.user, in: tx)
+            if let tenant = link.tenant { try Memberships.activatePending(user: link.user, tenant: tenant, in: tx) }
+            try AuditLog.record(AuditEvent(
+                tenant: link.tenant, actorKind: .user, actorID: link.user,
+                action: link.purpose == .invite ? "user.invitation_accept" : "user.password_reset",
+                targetType: "user", targetID: link.user.postgresText).from(origin), in: tx)
+            return link
+        }
+    }
+
+    /// A signed-in person accepts an invitation addressed to them.
+    public func acceptInvitation(linkToken: String, session: Session, origin: RequestOrigin) throws -> OneTimeLink {
+        try database.pool.transaction { tx in
+            let link = try OneTimeLinks.find(linkToken, lock: true, in: tx)
+            guard link.purpose == .invite, link.user == session.user, let tenant = link.tenant else { throw LinkNotValid() }
+            try tx.setLocal("purser.tenant_id", tenant.postgresText)
+            try OneTimeLinks.markUsed(link, in: tx)
+            try Memberships.activatePending(user: link.user, tenant: tenant, in: tx)
+            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: .user, actorID: link.user,
+                                           action: "user.invitation_accept", targetType: "user",
+                                           targetID: link.user.postgresText).from(origin), in: tx)
+            return link
+        }
+    }
+
+    private func checkedHash(_ new: String, confirmation: String, email: String, name: String) throws -> String {
+        if let problem = PasswordPolicy.problem(with: new, email: email, name: name) {
+            throw ValidationError(field: "new_password", problem)
+        }
+        guard new == confirmation else { throw ValidationError(field: "confirmation", "the two passwords differ") }
+        return try hasher.hash(new)
+    }
+}

@@ -1,0 +1,111 @@
+// Signing in: throttle check, the password (or the decoy hash, so an unknown email costs the same
+// time), the audit record either way, and a new session. The second factor, when on, completes it.
+import Foundation
+import HTTPServer
+import Postgres
+
+/// The one answer for an unknown email, a wrong password and a deactivated account.
+public struct SignInRefused: HTTPResponseError {
+    public init() {}
+    public var status: HTTPStatus { .unauthorized }
+    public var detail: String? { "The email or password is not right." }
+}
+
+public final class SignIn: Sendable {
+    public let sessions: SessionStore
+    let database: Database
+    let hasher: PasswordHasher
+    let throttle: SignInThrottle
+    let secondFactor: SecondFactor
+
+    public init(database: Database, sessions: SessionStore, hasher: PasswordHasher, throttle: SignInThrottle,
+                secondFactor: SecondFactor) {
+        self.database = database
+        self.sessions = sessions
+        self.hasher = hasher
+        self.throttle = throttle
+        self.secondFactor = secondFactor
+    }
+
+    /// Checks the email and password; returns the new session (at the second-factor stage when the
+    /// person has one). Throws `SignInThrottled` (429) or `SignInRefused` (401).
+    public func signIn(email rawEmail: String, password: String, origin: RequestOrigin) throws
+        -> (id: UUID, token: String, stage: Session.Stage) {
+        let email = String(rawEmail.trimmingCharacters(in: .whitespacesAndNewlines).lowercased().prefix(254))
+        let address = origin.address ?? "unknown"
+        try database.pool.transaction { tx in try throttle.check(email: email, address: address, in: tx) }
+        let row = try database.pool.query("""
+            SELECT id, password_hash, status, totp_enabled_at IS NOT NULL FROM users WHERE lower(email) = $1
+            """, [email]).first
+        let user = try row?.require(0, as: UUID.self)
+        let active = try row?.require(2, as: String.self) == "active"
+        let stored = active ? try row?.decode(1, as: String.self) : nil
+        guard !password.isEmpty, password.utf8.count <= 1024, try hasher.verify(password, against: stored) else {
+            try database.pool.transaction { tx in
+                try throttle.recordFailure(email: email, address: address, in: tx)
+                try AuditLog.record(AuditEvent(
+                    tenant: nil, actorKind: user == nil ? .system : .user, actorID: user, action: "session.sign_in_failed",
+                    targetType: user == nil ? "email" : "user", targetID: user?.postgresText ?? email).from(origin), in: tx)
+            }
+            throw SignInRefused()
+        }
+        let userID = user!
+        let stage: Session.Stage = try row!.require(3, as: Bool.self) ? .secondFactor : .signedIn
+        let rehash = stored.map(hasher.needsRehash) == true ? try hasher.hash(password) : nil
+        return try database.pool.transaction { tx in
+            try throttle.recordSuccess(email: email, in: tx)
+            if let rehash { try tx.query("UPDATE users SET password_hash = $2 WHERE id = $1", [userID, rehash]) }
+            let session = try sessions.create(user: userID, stage: stage, address: origin.address,
+                                              userAgent: origin.userAgent, in: tx)
+            try AuditLog.record(AuditEvent(
+                tenant: nil, actorKind: .user, actorID: userID, action: "session.sign_in", targetType: "session",
+                targetID: session.id.postgresText, after: try JSONText(encoding: ["stage": stage.rawValue])).from(origin), in: tx)
+            return (session.id, session.token, stage)
+        }
+    }
+
+    /// Completes a sign-in with a TOTP or recovery code: the session is replaced by a fresh one
+    /// (new token). A wrong code counts as a failed sign-in.
+    public func completeSecondFactor(_ session: Session, code: String, origin: RequestOrigin) throws -> (id: UUID, token: String) {
+        let address = origin.address ?? "unknown"
+        try database.pool.transaction { tx in try throttle.check(email: session.email, address: address, in: tx) }
+        let rotated = try database.pool.transaction { tx -> (id: UUID, token: String)? in
+            guard try secondFactor.accept(code, user: session.user, in: tx) else { return nil }
+            let fresh = try sessions.rotate(session.id, user: session.user, stage: .signedIn, address: origin.address,
+                                            userAgent: origin.userAgent, in: tx)
+            try throttle.recordSuccess(email: session.email, in: tx)
+            try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: session.user,
+                                           action: "session.second_factor", targetType: "session",
+                                           targetID: fresh.id.postgresText).from(origin), in: tx)
+            return fresh
+        }
+        if let rotated { return rotated }
+        try database.pool.transaction { tx in
+            try throttle.recordFailure(email: session.email, address: address, in: tx)
+            try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: session.user,
+                                           action: "session.second_factor_failed", targetType: "session",
+                                           targetID: session.id.postgresText).from(origin), in: tx)
+        }
+        throw ValidationError(field: "code", "that code is not right (or was already used)")
+    }
+
+    /// Signs out: ends this session.
+    public func signOut(_ session: Session, origin: RequestOrigin) throws {
+        try database.pool.transaction { tx in
+            try sessions.end(session.id, in: tx)
+            try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: session.user, action: "session.sign_out",
+                                           targetType: "session", targetID: session.id.postgresText).from(origin), in: tx)
+        }
+    }
+
+    /// "Sign out everywhere": ends every session of the person, this one included.
+    public func signOutEverywhere(_ session: Session, origin: RequestOrigin) throws {
+        try database.pool.transaction { tx in
+            let ended = try sessions.endAll(user: session.user, in: tx)
+            try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: session.user,
+                                           action: "session.sign_out_everywhere", targetType: "user",
+                                           targetID: session.user.postgresText,
+                                           after: try JSONText(encoding: ["sessions_ended": String(ended)])).from(origin), in: tx)
+        }
+    }
+}

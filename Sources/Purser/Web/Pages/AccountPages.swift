@@ -1,0 +1,159 @@
+// The account page: password, sessions (end one, sign out everywhere) and API tokens (create —
+// shown once — and revoke).
+import Foundation
+import HTTPServer
+
+enum AccountPages {
+    struct SessionRow: Sendable {
+        let id: String
+        let started: String
+        let lastSeen: String
+        let address: String
+        let userAgent: String
+        let current: Bool
+    }
+
+    struct TokenRow: Sendable {
+        let id: String
+        let name: String
+        let tenant: String
+        let scopes: String
+        let created: String
+        let expires: String
+        let lastUsed: String
+        let state: String
+        let live: Bool
+    }
+
+    struct Option: Sendable {
+        let value: String
+        let label: String
+    }
+
+    struct Page: Sendable {
+        let formToken: String
+        let name: String
+        let email: String
+        let secondFactorOn: Bool
+        let secondFactorRequired: Bool
+        let sessions: [SessionRow]
+        let tokens: [TokenRow]
+        let scopes: [Option]
+        let tenants: [Option]
+        let staff: Bool
+        var newToken: String?
+        var message: String?
+        var errors: [FieldError] = []
+    }
+
+    static let lifetimes: [(days: Int, label: String)] = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "1 year")]
+
+    static func register(in router: inout Router, site: Site, auth: WebAuth, tokens: TokenStore, passwords: Passwords,
+                         signIn: SignIn) {
+        let formOptions = RouteOptions(bodyLimit: 16 * 1024, accepts: ["application/x-www-form-urlencoded"])
+        let sessions = signIn.sessions
+
+        @Sendable func render(_ visitor: Visitor, newToken: String? = nil, message: String? = nil, errors: [FieldError] = [],
+                    status: HTTPStatus = .ok) throws -> Response {
+            let page = Page(
+                formToken: visitor.formToken, name: visitor.session.name, email: visitor.session.email,
+                secondFactorOn: visitor.session.totpEnabled,
+                secondFactorRequired: SecondFactor.isRequired(staffRole: visitor.session.staffRole,
+                                                              roles: visitor.tenants.compactMap(\.role)),
+                sessions: try sessions.list(user: visitor.user).map {
+                    SessionRow(id: $0.id.postgresText, started: DisplayTime.format($0.createdAt),
+                               lastSeen: DisplayTime.format($0.lastSeenAt), address: $0.address ?? "",
+                               userAgent: $0.userAgent ?? "", current: $0.id == visitor.session.id)
+                },
+                tokens: try tokens.list(user: visitor.user).map { token in
+                    let state = token.revokedAt != nil ? "revoked" : (token.expiresAt < Date() ? "expired" : "active")
+                    return TokenRow(id: token.id.postgresText, name: token.name, tenant: token.tenantName ?? "staff (any tenant)",
+                                    scopes: token.scopes.joined(separator: " "), created: DisplayTime.format(token.createdAt),
+                                    expires: DisplayTime.format(token.expiresAt), lastUsed: DisplayTime.format(token.lastUsedAt),
+                                    state: state, live: state == "active")
+                },
+                scopes: Scope.allCases.map { Option(value: $0.rawValue, label: $0.rawValue) },
+                tenants: visitor.tenants.map { Option(value: $0.slug, label: $0.name) },
+                staff: visitor.isStaff, newToken: newToken, message: message, errors: errors)
+            return site.page("account", title: "Your account", page, status: status, visitor: visitor)
+        }
+
+        router.add(.get, "/account") { request in
+            let changed = request.query["changed"] == "password"
+            return try render(try auth.signedIn(request), message: changed
+                ? "Your password was changed. Your other sessions have ended and your API tokens were revoked." : nil)
+        }
+
+        router.add(.post, "/account/password", options: formOptions) { request in
+            let visitor = try auth.signedIn(request)
+            let form = try auth.form(request, from: visitor)
+            do {
+                let fresh = try passwords.change(visitor.session, current: form["current_password"] ?? "",
+                                                 new: form["new_password"] ?? "", confirmation: form["confirmation"] ?? "",
+                                                 origin: RequestOrigin(request))
+                var response = Response.redirect(to: "/account?changed=password")
+                response.setCookie(sessions.cookie(fresh.token))
+                return response
+            } catch let error as ValidationError {
+                return try render(visitor, errors: error.fieldErrors, status: error.status)
+            }
+        }
+
+        router.add(.post, "/account/sessions/{id}/end", options: formOptions) { request in
+            let visitor = try auth.signedIn(request)
+            _ = try auth.form(request, from: visitor)
+            let id = try request.uuidParameter("id")
+            guard try sessions.list(user: visitor.user).contains(where: { $0.id == id }) else { throw HTTPError(.notFound) }
+            try signIn.database.pool.transaction { tx in
+                try sessions.end(id, in: tx)
+                try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: visitor.user, action: "session.end",
+                                               targetType: "session", targetID: id.postgresText)
+                    .from(RequestOrigin(request)), in: tx)
+            }
+            return .redirect(to: id == visitor.session.id ? "/sign-in" : "/account")
+        }
+
+        router.add(.post, "/account/sessions/end-all", options: formOptions) { request in
+            let visitor = try auth.signedIn(request)
+            _ = try auth.form(request, from: visitor)
+            try signIn.signOutEverywhere(visitor.session, origin: RequestOrigin(request))
+            var response = Response.redirect(to: "/sign-in")
+            response.setCookie(sessions.clearingCookie())
+            return response
+        }
+
+        router.add(.post, "/account/tokens", options: formOptions) { request in
+            let visitor = try auth.signedIn(request)
+            let form = try auth.form(request, from: visitor)
+            do {
+                var scopes: [Scope] = []
+                for name in form.all("scope") {
+                    guard let scope = Scope(rawValue: name) else { throw ValidationError(field: "scopes", "there is no scope \(name)") }
+                    scopes.append(scope)
+                }
+                guard let days = Int(form["expires_days"] ?? ""), lifetimes.contains(where: { $0.days == days }) else {
+                    throw ValidationError(field: "expires", "choose one of the offered lifetimes")
+                }
+                let slug = form["tenant"] ?? ""
+                let tenant = visitor.tenants.first { $0.slug == slug }
+                if tenant == nil && !(visitor.isStaff && slug.isEmpty) {
+                    throw ValidationError(field: "tenant", "choose one of your tenants")
+                }
+                let created = try tokens.create(user: visitor.user, tenant: tenant?.id, name: form["name"] ?? "",
+                                                scopes: scopes, lifetime: TimeInterval(days * 86400), by: .user,
+                                                actorID: visitor.user, origin: RequestOrigin(request))
+                return try render(visitor, newToken: created.token, status: .created)
+            } catch let error as ValidationError {
+                return try render(visitor, errors: error.fieldErrors, status: error.status)
+            }
+        }
+
+        router.add(.post, "/account/tokens/{id}/revoke", options: formOptions) { request in
+            let visitor = try auth.signedIn(request)
+            _ = try auth.form(request, from: visitor)
+            try tokens.revoke(try request.uuidParameter("id"), owner: visitor.user, by: .user, actorID: visitor.user,
+                              origin: RequestOrigin(request))
+            return .redirect(to: "/account")
+        }
+    }
+}

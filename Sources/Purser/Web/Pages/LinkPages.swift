@@ -1,0 +1,64 @@
+// One-time links: an invitation or a password reset. A person without a password chooses one; a
+// person who has one accepts an invitation by signing in as themselves.
+import Foundation
+import HTTPServer
+
+enum LinkPages {
+    struct Page: Sendable {
+        let token: String
+        let formToken: String
+        let email: String
+        let invite: Bool
+        let tenantName: String?
+        let choosePassword: Bool
+        let signedInAsInvitee: Bool
+        var errors: [FieldError] = []
+        var message: String?
+    }
+
+    static func register(in router: inout Router, site: Site, auth: WebAuth, passwords: Passwords) {
+        let formOptions = RouteOptions(bodyLimit: 16 * 1024, accepts: ["application/x-www-form-urlencoded"])
+
+        @Sendable func render(_ request: Request, token: String, errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
+            let link = try auth.database.pool.transaction { tx in try OneTimeLinks.find(token, in: tx) }
+            let visitor = try auth.visitor(request)
+            let pre = auth.preSession(request)
+            let choose = !(link.purpose == .invite && link.hasPassword)
+            let page = Page(token: token, formToken: visitor?.formToken ?? pre.token, email: link.email,
+                            invite: link.purpose == .invite, tenantName: link.tenantName, choosePassword: choose,
+                            signedInAsInvitee: visitor?.user == link.user && visitor?.session.stage == .signedIn,
+                            errors: errors)
+            var response = site.page("link", title: link.purpose == .invite ? "Invitation" : "Choose a new password", page,
+                                     status: status, visitor: visitor)
+            if let cookie = pre.cookie { response.setCookie(cookie) }
+            response.headers.set("Cache-Control", "no-store")
+            // The token is in the path: keep it out of Referer headers sent to anything the page links to.
+            response.headers.set("Referrer-Policy", "no-referrer")
+            return response
+        }
+
+        router.add(.get, "/links/{token}") { request in
+            try render(request, token: try request.parameter("token"))
+        }
+
+        router.add(.post, "/links/{token}", options: formOptions) { request in
+            let token = try request.parameter("token")
+            if let visitor = try auth.visitor(request), visitor.session.stage == .signedIn,
+               try request.form()["accept"] == "1" {
+                _ = try auth.form(request, from: visitor)
+                let link = try passwords.acceptInvitation(linkToken: token, session: visitor.session, origin: RequestOrigin(request))
+                let slug = try auth.database.pool.query("SELECT slug FROM tenants WHERE id = $1", [link.tenant])
+                    .first?.require(0, as: String.self)
+                throw Redirect(to: slug.map { "/t/\($0)/" } ?? "/start")
+            }
+            let form = try auth.preSessionForm(request)
+            do {
+                let link = try passwords.set(linkToken: token, new: form["new_password"] ?? "",
+                                             confirmation: form["confirmation"] ?? "", origin: RequestOrigin(request))
+                throw Redirect(to: "/sign-in?done=" + (link.purpose == .invite ? "invite" : "reset"))
+            } catch let error as ValidationError {
+                return try render(request, token: token, errors: error.fieldErrors, status: error.status)
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+// Signing in and out: the email-and-password form, the second-factor step, sign-out, and the
+// landing page that sends a signed-in person to their work.
+import Foundation
+import HTTPServer
+
+enum SignInPages {
+    struct Form: Sendable {
+        let formToken: String
+        let email: String
+        let back: String
+        let message: String?
+        var notice: String?
+    }
+
+    struct SecondFactorForm: Sendable {
+        let formToken: String
+        let back: String
+        let message: String?
+    }
+
+    static func register(in router: inout Router, site: Site, auth: WebAuth, signIn: SignIn) {
+        let formOptions = RouteOptions(bodyLimit: 16 * 1024, accepts: ["application/x-www-form-urlencoded"])
+
+        router.add(.get, "/sign-in") { request in
+            let back = BackPath.sanitize(request.query["back"]) ?? ""
+            if let visitor = try auth.visitor(request), visitor.session.stage == .signedIn {
+                throw Redirect(to: back.isEmpty ? "/start" : back)
+            }
+            let notice: String? = switch request.query["done"] {
+            case "invite": "Your password is set. Sign in to start."
+            case "reset": "Your new password is set. Sign in with it."
+            default: nil
+            }
+            return signInForm(request, site: site, auth: auth, email: "", back: back, message: nil, notice: notice, status: .ok)
+        }
+
+        router.add(.post, "/sign-in", options: formOptions) { request in
+            let form = try auth.preSessionForm(request)
+            let email = form["email"] ?? ""
+            let back = BackPath.sanitize(form["back"]) ?? ""
+            do {
+                let session = try signIn.signIn(email: email, password: form["password"] ?? "", origin: RequestOrigin(request))
+                let next = session.stage == .secondFactor
+                    ? "/sign-in/two-factor" + (back.isEmpty ? "" : "?back=" + WebAuth.escape(back))
+                    : (back.isEmpty ? "/start" : back)
+                var response = Response.redirect(to: next)
+                response.setCookie(signIn.sessions.cookie(session.token))
+                return response
+            } catch let refused as SignInRefused {
+                return signInForm(request, site: site, auth: auth, email: email, back: back, message: refused.detail,
+                                  status: refused.status)
+            } catch let throttled as SignInThrottled {
+                var response = signInForm(request, site: site, auth: auth, email: email, back: back,
+                                          message: throttled.detail, status: throttled.status)
+                response.headers.set("Retry-After", String(throttled.retryAfter))
+                return response
+            }
+        }
+
+        router.add(.get, "/sign-in/two-factor") { request in
+            guard let visitor = try auth.visitor(request) else { throw Redirect(to: "/sign-in") }
+            let back = BackPath.sanitize(request.query["back"]) ?? ""
+            guard visitor.session.stage == .secondFactor else { throw Redirect(to: back.isEmpty ? "/start" : back) }
+            return site.page("sign-in-two-factor", title: "Second factor",
+                             SecondFactorForm(formToken: visitor.formToken, back: back, message: nil))
+        }
+
+        router.add(.post, "/sign-in/two-factor", options: formOptions) { request in
+            guard let visitor = try auth.visitor(request), visitor.session.stage == .secondFactor else {
+                throw Redirect(to: "/sign-in")
+            }
+            let form = try auth.form(request, from: visitor)
+            let back = BackPath.sanitize(form["back"]) ?? ""
+            do {
+                let fresh = try signIn.completeSecondFactor(visitor.session, code: form["code"] ?? "",
+                                                            origin: RequestOrigin(request))
+                var response = Response.redirect(to: back.isEmpty ? "/start" : back)
+                response.setCookie(signIn.sessions.cookie(fresh.token))
+                return response
+            } catch let error as ValidationError {
+                return site.page("sign-in-two-factor", title: "Second factor",
+                                 SecondFactorForm(formToken: visitor.formToken, back: back,
+                                                  message: error.fieldErrors.first?.detail), status: .unprocessableContent)
+            } catch let throttled as SignInThrottled {
+                var response = site.page("sign-in-two-factor", title: "Second factor",
+                                         SecondFactorForm(formToken: visitor.formToken, back: back, message: throttled.detail),
+                                         status: throttled.status)
+                response.headers.set("Retry-After", String(throttled.retryAfter))
+                return response
+            }
+        }
+
+        router.add(.post, "/sign-out", options: formOptions) { request in
+            var response = Response.redirect(to: "/sign-in")
+            response.setCookie(signIn.sessions.clearingCookie())
+            guard let visitor = try auth.visitor(request) else { return response }
+            _ = try auth.form(request, from: visitor)
+            try signIn.signOut(visitor.session, origin: RequestOrigin(request))
+            return response
+        }
+
+        // Where a person lands after signing in: their tenant, the staff pages, or their account.
+        router.add(.get, "/start") { request in
+            let visitor = try auth.signedIn(request)
+            if visitor.isStaff { throw Redirect(to: "/staff/") }
+            if let first = visitor.tenants.first { throw Redirect(to: "/t/\(first.slug)/") }
+            throw Redirect(to: "/account")
+        }
+    }
+
+    private static func signInForm(_ request: Request, site: Site, auth: WebAuth, email: String, back: String,
+                                   message: String?, notice: String? = nil, status: HTTPStatus) -> Response {
+        let pre = auth.preSession(request)
+        var response = site.page("sign-in", title: "Sign in",
+                                 Form(formToken: pre.token, email: email, back: back, message: message, notice: notice),
+                                 status: status)
+        if let cookie = pre.cookie { response.setCookie(cookie) }
+        response.headers.set("Cache-Control", "no-store")
+        return response
+    }
+}

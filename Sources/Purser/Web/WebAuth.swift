@@ -1,0 +1,115 @@
+// The pages' side of identity: the session cookie read into a Visitor, the redirects that send
+// people to sign in (and back), the second-factor gates, form tokens on every POST, and the
+// tenant named in `/t/{slug}/…` resolved to one the person may see — any other is a 404.
+import Crypto
+import Foundation
+import HTTPServer
+import Postgres
+
+public final class WebAuth: Sendable {
+    public static let preSessionCookie = "purser_pre"
+    let sessions: SessionStore
+    let database: Database
+    let keyring: Keyring
+
+    public init(sessions: SessionStore, database: Database, keyring: Keyring) {
+        self.sessions = sessions
+        self.database = database
+        self.keyring = keyring
+    }
+
+    /// The visitor behind the session cookie, or nil.
+    public func visitor(_ request: Request) throws -> Visitor? {
+        guard let token = request.cookie(SessionStore.cookieName), !token.isEmpty else { return nil }
+        return try visitor(sessionToken: token)
+    }
+
+    /// The visitor for a session token (a cookie's value, or one just issued).
+    public func visitor(sessionToken token: String) throws -> Visitor? {
+        guard let session = try sessions.find(token: token) else { return nil }
+        let tenants = try database.asUser(session.user) { tx in
+            try tx.query("""
+                SELECT t.id, t.slug, t.key, t.name, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+                WHERE m.user_id = $1 AND m.status = 'active' AND t.status = 'active' ORDER BY t.name
+                """, [session.user]).map { row in
+                TenantMembership(id: try row.require(0), slug: try row.require(1), key: try row.require(2),
+                                 name: try row.require(3), role: CustomerRole(rawValue: try row.require(4)))
+            }
+        }
+        return Visitor(session: session, tenants: tenants, formToken: formToken(binding: "session|" + session.id.postgresText))
+    }
+
+    /// The signed-in visitor; anyone else is sent to sign in and brought back. A session still owing
+    /// its second factor goes to that step; one that must set up a second factor goes there.
+    public func signedIn(_ request: Request, allowEnrolment: Bool = false) throws -> Visitor {
+        guard let visitor = try visitor(request) else {
+            var headers: [(name: String, value: String)] = []
+            if request.cookie(SessionStore.cookieName) != nil {
+                headers.append(("Set-Cookie", sessions.clearingCookie().headerValue))
+            }
+            let back = request.method == .get ? request.pathWithQuery : "/"
+            throw Redirect(to: "/sign-in?back=" + Self.escape(back), headers: headers)
+        }
+        if visitor.session.stage == .secondFactor { throw Redirect(to: "/sign-in/two-factor") }
+        if visitor.mustEnrolSecondFactor && !allowEnrolment { throw Redirect(to: "/account/two-factor") }
+        return visitor
+    }
+
+    /// The form fields of a POST from `visitor`'s session, after checking its form token.
+    public func form(_ request: Request, from visitor: Visitor) throws -> QueryParameters {
+        let form = try request.form()
+        guard let sent = form["csrf"], constantTimeEquals(sent, visitor.formToken) else { throw FormExpired() }
+        return form
+    }
+
+    /// The tenant named by the route's `{tenant}` segment, if the visitor may see it: a member, or
+    /// staff. Anything else is a 404 — the same answer as a tenant that does not exist.
+    public func tenant(_ request: Request, for visitor: Visitor) throws -> TenantMembership {
+        let slug = try request.parameter("tenant")
+        if let membership = visitor.tenants.first(where: { $0.slug == slug }) { return membership }
+        guard visitor.isStaff, let row = try database.pool.query(
+            "SELECT id, slug, key, name FROM tenants WHERE slug = $1", [slug]).first else { throw HTTPError(.notFound) }
+        return TenantMembership(id: try row.require(0), slug: try row.require(1), key: try row.require(2),
+                                name: try row.require(3), role: nil)
+    }
+
+    // MARK: Before a session exists (the sign-in form)
+
+    /// A form token for the sign-in form, bound to a random pre-session cookie, so that another
+    /// site cannot sign a browser in to an account of its choosing.
+    public func preSession(_ request: Request) -> (token: String, cookie: SetCookie?) {
+        if let existing = request.cookie(Self.preSessionCookie), RandomSecret.isWellFormed(existing) {
+            return (formToken(binding: "pre|" + existing), nil)
+        }
+        let value = RandomSecret.base64url(32)
+        return (formToken(binding: "pre|" + value),
+                SetCookie(name: Self.preSessionCookie, value: value, secure: sessions.settings.secureCookies))
+    }
+
+    /// The sign-in form's fields after checking its token against the pre-session cookie.
+    public func preSessionForm(_ request: Request) throws -> QueryParameters {
+        let form = try request.form()
+        guard let cookie = request.cookie(Self.preSessionCookie), RandomSecret.isWellFormed(cookie),
+              let sent = form["csrf"], constantTimeEquals(sent, formToken(binding: "pre|" + cookie)) else {
+            throw FormExpired()
+        }
+        return form
+    }
+
+    private func formToken(binding: String) -> String {
+        RandomSecret.encodeBase64url(keyring.authenticate(Array(("purser-form|" + binding).utf8)).tag)
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~/"))) ?? "/"
+    }
+}
+
+extension Request {
+    /// The path with its query string, as the browser asked for it.
+    var pathWithQuery: String {
+        query.pairs.isEmpty ? path : path + "?" + query.pairs.map {
+            WebAuth.escape($0.name) + "=" + WebAuth.escape($0.value)
+        }.joined(separator: "&")
+    }
+}
