@@ -41,7 +41,10 @@ public final class PurserApp: Sendable {
         HomePage.register(in: &router, site: site)
         HealthRoutes.register(in: &router, pool: pool, migrator: migrator)
         tokens = TokenStore(database: database)
-        MeAPI.register(in: &router, tokens: tokens)
+        let gate = APIGate(tokens: tokens, limiter: RateLimiter(database: database),
+                           idempotency: IdempotencyStore(database: database), database: database)
+        MeAPI.register(in: &router, gate: gate)
+        TokensAPI.register(in: &router, gate: gate, tokens: tokens)
 
         var sessionSettings = SessionSettings()
         sessionSettings.idleTimeout = TimeInterval(configuration.sessionIdleMinutes * 60)
@@ -78,7 +81,7 @@ public final class PurserApp: Sendable {
             logger: logger, accessLog: configuration.logLevel <= .info ? JSONAccessLog(sink: .standardOutput) : nil,
             errorRenderer: { problem, request in site.render(problem, for: request) })
         server = Server(configuration: serverConfiguration, router: router,
-                        middleware: [DatabaseErrorMapping()], metrics: metrics)
+                        middleware: [DatabaseErrorMapping(), DenialAudit(database: database, logger: logger)], metrics: metrics)
 
         if let host = configuration.metricsHost {
             var metricsRouter = Router()

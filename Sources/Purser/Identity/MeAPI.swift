@@ -13,7 +13,7 @@ enum MeAPI {
             ]],
             "tenant": ["type": ["object", "null"], "required": ["id", "role"], "properties": [
                 "id": ["type": "string", "format": "uuid"],
-                "role": ["type": "string", "enum": .array(CustomerRole.allCases.map { .string($0.rawValue) })],
+                "role": ["type": ["string", "null"], "enum": .array(CustomerRole.allCases.map { .string($0.rawValue) } + [.null])],
             ]],
             "staff_role": ["type": ["string", "null"]],
             "token": ["type": "object", "required": ["id", "scopes", "expires_at"], "properties": [
@@ -26,38 +26,51 @@ enum MeAPI {
 
     /// Rendered bodies by identity: an identity never changes while it is cached, and a new one
     /// (a changed role, a reloaded token) is a new key. Bounded by emptying it when full.
-    static let rendered = Locked<[TokenIdentity: [UInt8]]>([:])
+    static let rendered = Locked<[RenderKey: [UInt8]]>([:])
 
-    static func register(in router: inout Router, tokens: TokenStore) {
+    struct RenderKey: Hashable {
+        let identity: TokenIdentity
+        let tenant: UUID?
+    }
+
+    static func register(in router: inout Router, gate: APIGate) {
         // Inline first: a cached token answers on the I/O thread; a miss moves to a worker.
         router.add(.get, "/api/v1/me", options: .inlineFirst, operation: Operation(
             id: "getMe", summary: "The caller: user, tenant and role, staff role, and the token's scopes.", tags: ["identity"],
             responses: [
                 .init(200, "The caller.", schema: schema),
                 .problem(401, "No token, or a malformed, unknown, expired or revoked one."),
+                .problem(404, "A tenant the token cannot see."),
+                .problem(429, "The token's or the tenant's rate limit is used up."),
             ],
             scopes: [])
         ) { request in
-            let caller = try tokens.authenticate(request)
-            if let cached = rendered.withLock({ $0[caller] }) {
-                return Response(status: .ok, contentType: "application/json", body: cached)
+            try gate.handle(request, scope: nil) { caller in
+                let key = RenderKey(identity: caller.identity, tenant: caller.tenant)
+                if let cached = rendered.withLock({ $0[key] }) {
+                    return Response(status: .ok, contentType: "application/json", body: cached)
+                }
+                let identity = caller.identity
+                let body: JSONValue = [
+                    "user": ["id": .string(identity.user.postgresText), "email": .string(identity.email),
+                             "name": .string(identity.name)],
+                    "tenant": caller.tenant.map {
+                        ["id": .string($0.postgresText), "role": identity.tenantRole.map { .string($0.rawValue) } ?? .null]
+                    } ?? .null,
+                    "staff_role": identity.staffRole.map { .string($0.rawValue) } ?? .null,
+                    "token": [
+                        "id": .string(identity.tokenID.postgresText),
+                        "scopes": .array(identity.scopes.map { .string($0.rawValue) }),
+                        "expires_at": .string(RFC3339.string(identity.expiresAt)),
+                    ],
+                ]
+                let bytes = body.serialized()
+                rendered.withLock { cache in
+                    if cache.count >= 10_000 { cache.removeAll() }
+                    cache[key] = bytes
+                }
+                return Response(status: .ok, contentType: "application/json", body: bytes)
             }
-            let body: JSONValue = [
-                "user": ["id": .string(caller.user.postgresText), "email": .string(caller.email), "name": .string(caller.name)],
-                "tenant": caller.tenant.map { ["id": .string($0.postgresText), "role": .string(caller.tenantRole?.rawValue ?? "")] } ?? .null,
-                "staff_role": caller.staffRole.map { .string($0.rawValue) } ?? .null,
-                "token": [
-                    "id": .string(caller.tokenID.postgresText),
-                    "scopes": .array(caller.scopes.map { .string($0.rawValue) }),
-                    "expires_at": .string(RFC3339.string(caller.expiresAt)),
-                ],
-            ]
-            let bytes = body.serialized()
-            rendered.withLock { cache in
-                if cache.count >= 10_000 { cache.removeAll() }
-                cache[caller] = bytes
-            }
-            return Response(status: .ok, contentType: "application/json", body: bytes)
         }
     }
 }

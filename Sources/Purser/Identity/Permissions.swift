@@ -53,6 +53,9 @@ extension StaffRole {
 /// A permission the caller lacks: 403, naming it (the caller may ask for it).
 public struct Forbidden: HTTPResponseError, Equatable {
     public let permission: Permission
+    /// Who was refused, and in which tenant: the denial is audited.
+    public var user: UUID?
+    public var tenant: UUID?
     public var status: HTTPStatus { .forbidden }
     public var detail: String? { "You need the permission \(permission.rawValue) for this." }
 }
@@ -63,11 +66,14 @@ public struct Principal: Sendable, Equatable {
     /// The role in the current tenant, for a customer.
     public let tenantRole: CustomerRole?
     public let staffRole: StaffRole?
+    /// The tenant at hand, if any.
+    public let tenant: UUID?
 
-    public init(user: UUID, tenantRole: CustomerRole?, staffRole: StaffRole?) {
+    public init(user: UUID, tenantRole: CustomerRole?, staffRole: StaffRole?, tenant: UUID? = nil) {
         self.user = user
         self.tenantRole = tenantRole
         self.staffRole = staffRole
+        self.tenant = tenant
     }
 
     public var permissions: Set<Permission> {
@@ -78,6 +84,6 @@ public struct Principal: Sendable, Equatable {
 
     /// Throws `Forbidden` unless the actor holds `permission`; the one way handlers check access.
     public func require(_ permission: Permission) throws {
-        guard can(permission) else { throw Forbidden(permission: permission) }
+        guard can(permission) else { throw Forbidden(permission: permission, user: user, tenant: tenant) }
     }
 }

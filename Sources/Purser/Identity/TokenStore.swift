@@ -18,6 +18,9 @@ public struct TokenIdentity: Sendable, Hashable {
     public let staffRole: StaffRole?
     public let scopes: [Scope]
     public let expiresAt: Date
+    /// Requests a minute this token may make, and its tenant altogether (from the tenant's plan).
+    public let requestsPerMinute: Int
+    public let tenantRequestsPerMinute: Int?
 }
 
 /// One token as its owner sees it listed (never the secret).
@@ -45,6 +48,16 @@ public struct Unauthenticated: HTTPResponseError {
 /// A valid token without the scope a route needs: 403 naming the scope.
 public struct MissingScope: HTTPResponseError, Equatable {
     public let scope: Scope
+    /// The token refused, and its tenant: the denial is audited.
+    public var tokenID: UUID?
+    public var tenant: UUID?
+
+    public init(scope: Scope, tokenID: UUID? = nil, tenant: UUID? = nil) {
+        self.scope = scope
+        self.tokenID = tokenID
+        self.tenant = tenant
+    }
+
     public var status: HTTPStatus { .forbidden }
     public var detail: String? { "This token lacks the scope \(scope.rawValue)." }
 }
@@ -63,6 +76,8 @@ public final class TokenStore: Sendable {
     /// Revocations arrive by NOTIFY at once; entries are also reloaded after this long, bounding
     /// what a node that missed a notice (while reconnecting) can keep believing.
     static let cacheLifetime: TimeInterval = 300
+    /// A staff token belongs to no tenant and so to no plan.
+    static let staffRequestsPerMinute = 6000
     private let cache = Locked<[String: CacheEntry]>([:])
     private let now: @Sendable () -> Date
 
@@ -162,7 +177,10 @@ public final class TokenStore: Sendable {
             throw Unauthenticated(why: "The Authorization header does not hold a Purser token.")
         }
         let identity = try lookUp(secret, mayBlock: request.mayBlock)
-        if let scope, !identity.scopes.contains(scope) { throw MissingScope(scope: scope) }
+        if let scope, !identity.scopes.contains(scope) {
+            guard request.mayBlock else { throw WouldBlock() }
+            throw MissingScope(scope: scope, tokenID: identity.tokenID, tenant: identity.tenant)
+        }
         return identity
     }
 
@@ -192,8 +210,9 @@ public final class TokenStore: Sendable {
     private func load(_ lookup: String) throws -> CacheEntry? {
         guard let row = try database.pool.query("""
             SELECT t.id, t.secret_hash, t.user_id, u.email, u.name, t.tenant_id, u.staff_role, t.scopes, t.expires_at,
-                   t.last_used_at
+                   t.last_used_at, p.api_requests_per_minute, p.tenant_requests_per_minute
             FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN tenants tn ON tn.id = t.tenant_id
+                 LEFT JOIN plans p ON p.id = tn.plan_id
             WHERE t.lookup = $1 AND t.revoked_at IS NULL AND u.status = 'active'
               AND (t.tenant_id IS NULL OR tn.status = 'active')
             """, [lookup]).first else { return nil }
@@ -213,7 +232,9 @@ public final class TokenStore: Sendable {
         let identity = TokenIdentity(
             tokenID: try row.require(0), user: user, email: try row.require(3), name: try row.require(4), tenant: tenant,
             tenantRole: tenantRole, staffRole: try row.decode(6, as: String.self).flatMap(StaffRole.init(rawValue:)),
-            scopes: try row.require(7, as: [String].self).compactMap(Scope.init(rawValue:)), expiresAt: try row.require(8))
+            scopes: try row.require(7, as: [String].self).compactMap(Scope.init(rawValue:)), expiresAt: try row.require(8),
+            requestsPerMinute: try row.decode(10, as: Int.self) ?? Self.staffRequestsPerMinute,
+            tenantRequestsPerMinute: try row.decode(11, as: Int.self))
         return CacheEntry(identity: identity, secretHash: try row.require(1, as: Bytea.self).bytes,
                           lastUseRecorded: try row.decode(9, as: Date.self), loadedAt: now())
     }

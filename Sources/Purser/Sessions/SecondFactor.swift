@@ -16,7 +16,7 @@ public struct SecondFactor: Sendable {
         self.now = now
     }
 
-    static func context(_ user: UUID) -> String { "totp:" + user.postgresText }
+    public static func context(_ user: UUID) -> String { "totp:" + user.postgresText }
 
     /// Staff and tenant admins must use a second factor; others may.
     public static func isRequired(staffRole: StaffRole?, roles: [CustomerRole]) -> Bool {

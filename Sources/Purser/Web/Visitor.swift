@@ -30,7 +30,7 @@ public struct Visitor: Sendable {
 
     /// The principal for a tenant page: the member's role there, and any staff role.
     public func principal(in tenant: TenantMembership?) -> Principal {
-        Principal(user: session.user, tenantRole: tenant?.role, staffRole: session.staffRole)
+        Principal(user: session.user, tenantRole: tenant?.role, staffRole: session.staffRole, tenant: tenant?.id)
     }
 }
 

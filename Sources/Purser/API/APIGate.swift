@@ -1,0 +1,118 @@
+// The one way into an API handler: the bearer token (never a cookie), its scope, the tenant the
+// request is about (a customer token's own; a staff token names it with `?tenant=slug`), the rate
+// limits of the token and its tenant, and Idempotency-Key on POST. Handlers get an APICaller.
+import Foundation
+import HTTPServer
+import Postgres
+
+/// Who is calling the API, for which tenant, with which permissions.
+public struct APICaller: Sendable {
+    public let identity: TokenIdentity
+    public let tenant: UUID?
+
+    public var principal: Principal {
+        Principal(user: identity.user, tenantRole: identity.tenantRole, staffRole: identity.staffRole, tenant: tenant)
+    }
+
+    public func require(_ permission: Permission) throws { try principal.require(permission) }
+}
+
+public final class APIGate: Sendable {
+    public enum TenantNeed: Sendable { case none, required }
+
+    let tokens: TokenStore
+    let limiter: RateLimiter
+    let idempotency: IdempotencyStore
+    let database: Database
+    private let slugs = Locked<[String: (id: UUID, loaded: Date)]>([:])
+    private let purgeCounter = Locked(0)
+
+    public init(tokens: TokenStore, limiter: RateLimiter, idempotency: IdempotencyStore, database: Database) {
+        self.tokens = tokens
+        self.limiter = limiter
+        self.idempotency = idempotency
+        self.database = database
+    }
+
+    /// The `tenant` query parameter, documented on every route that takes it.
+    public static let tenantParameter = Operation.Parameter(
+        "tenant", in: .query, description: "The tenant's slug. Staff tokens must name it; a customer token's own tenant is implied.")
+
+    /// Runs `body` for an authenticated, permitted, rate-limited caller and adds the RateLimit
+    /// fields to its answer. On an I/O thread, anything that needs the database throws WouldBlock.
+    public func handle(_ request: Request, scope: Scope?, tenant need: TenantNeed = .none,
+                       _ body: (APICaller) throws -> Response) throws -> Response {
+        let identity = try tokens.authenticate(request, requiring: scope)
+        let tenant = try resolveTenant(request, identity, need)
+        var state = try limiter.take("token:" + identity.tokenID.postgresText, perMinute: identity.requestsPerMinute,
+                                     what: "token's", mayBlock: request.mayBlock)
+        if let bound = identity.tenant, let perMinute = identity.tenantRequestsPerMinute {
+            let shared = try limiter.take("tenant:" + bound.postgresText, perMinute: perMinute, what: "tenant's",
+                                          mayBlock: request.mayBlock)
+            if shared.remaining < state.remaining { state = shared }
+        }
+        let caller = APICaller(identity: identity, tenant: tenant)
+        var response: Response
+        if request.method == .post, let key = try IdempotencyStore.key(request) {
+            guard request.mayBlock else { throw WouldBlock() }
+            response = try idempotent(request, key: key, owner: "token:" + identity.tokenID.postgresText) { try body(caller) }
+        } else {
+            response = try body(caller)
+        }
+        for field in state.headers { response.headers.set(field.name, field.value) }
+        return response
+    }
+
+    private func idempotent(_ request: Request, key: String, owner: String, _ body: () throws -> Response) throws -> Response {
+        let route = request.method.rawValue + " " + (request.routeTemplate ?? request.path)
+        switch try idempotency.begin(owner: owner, route: route, key: key, body: request.body) {
+        case .replay(let response): return response
+        case .proceed: break
+        }
+        if purgeCounter.withLock({ $0 += 1; return $0 % 1000 == 0 }) { try? idempotency.purgeExpired() }
+        do {
+            let response = try body()
+            try idempotency.finish(owner: owner, route: route, key: key, response: response)
+            return response
+        } catch let error as HTTPResponseError where error.status.rawValue < 500 {
+            // A refusal is an answer too: the retry gets the same one.
+            let problem = Problem(status: error.status, title: error.title, detail: error.detail,
+                                  fieldErrors: error.fieldErrors, requestID: request.requestID)
+            try idempotency.finish(owner: owner, route: route, key: key, response: Problem.problemResponse(problem))
+            throw error
+        } catch {
+            try? idempotency.finish(owner: owner, route: route, key: key, response: nil)
+            throw error
+        }
+    }
+
+    private func resolveTenant(_ request: Request, _ identity: TokenIdentity, _ need: TenantNeed) throws -> UUID? {
+        let named = request.query["tenant"]
+        if let bound = identity.tenant {
+            // A customer token speaks for its own tenant; naming another finds nothing there.
+            if let named, try slugID(named, mayBlock: request.mayBlock) != bound { throw HTTPError(.notFound) }
+            return bound
+        }
+        guard let named, !named.isEmpty else {
+            if need == .required {
+                throw HTTPError(.badRequest, detail: "A staff token names the tenant: add ?tenant=<slug>.")
+            }
+            return nil
+        }
+        guard let id = try slugID(named, mayBlock: request.mayBlock) else { throw HTTPError(.notFound) }
+        return id
+    }
+
+    /// A tenant's id by slug, cached for a minute (slugs never change).
+    private func slugID(_ slug: String, mayBlock: Bool) throws -> UUID? {
+        if let cached = slugs.withLock({ $0[slug] }), Date().timeIntervalSince(cached.loaded) < 60 { return cached.id }
+        guard mayBlock else { throw WouldBlock() }
+        guard let id = try database.pool.query("SELECT id FROM tenants WHERE slug = $1", [slug]).first?.require(0, as: UUID.self)
+        else { return nil }
+        slugs.withLock { all in
+            if all.count > 10_000 { all.removeAll() }
+            all[slug] = (id, Date())
+        }
+        return id
+    }
+}

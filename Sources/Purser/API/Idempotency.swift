@@ -1,0 +1,92 @@
+// Idempotency-Key on POST: the first response for (caller, route, key) is kept for 24 hours and
+// replayed for a retry with the same body. The same key with another body is a 422; a retry while
+// the first request still runs is a 409. A first attempt that failed with a 5xx keeps nothing, so
+// it can be retried.
+import Crypto
+import Foundation
+import HTTPServer
+import Postgres
+
+public struct IdempotencyStore: Sendable {
+    public static let lifetime: TimeInterval = 86400
+    /// A first attempt silent this long is taken as abandoned (its node died) and may be redone.
+    static let abandonedAfter: TimeInterval = 300
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    enum Start {
+        case proceed
+        case replay(Response)
+    }
+
+    struct KeyInUse: HTTPResponseError {
+        var status: HTTPStatus { .conflict }
+        var detail: String? { "A request with this Idempotency-Key is still being processed; retry when it has finished." }
+        var headers: HTTPHeaders { HTTPHeaders([("Retry-After", "1")]) }
+    }
+
+    struct KeyReused: HTTPResponseError {
+        var status: HTTPStatus { .unprocessableContent }
+        var detail: String? { "This Idempotency-Key was used with a different request body; use a new key for a new request." }
+    }
+
+    /// Validates the header: 1–255 visible ASCII characters.
+    static func key(_ request: Request) throws -> String? {
+        guard let key = request.headers["Idempotency-Key"] else { return nil }
+        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw HTTPError(.badRequest, detail: "Idempotency-Key must be 1–255 visible ASCII characters.")
+        }
+        return key
+    }
+
+    func begin(owner: String, route: String, key: String, body: [UInt8]) throws -> Start {
+        let hash = Bytea(Array(SHA256.hash(data: body)))
+        return try database.pool.transaction { tx in
+            let inserted = try tx.query("""
+                INSERT INTO idempotency_keys (owner, route, key, request_hash) VALUES ($1, $2, $3, $4)
+                ON CONFLICT DO NOTHING
+                """, [owner, route, key, hash]).affected
+            if inserted == 1 { return .proceed }
+            let row = try tx.query("""
+                SELECT request_hash, status, content_type, body, extract(epoch FROM now() - created_at)
+                FROM idempotency_keys WHERE owner = $1 AND route = $2 AND key = $3 FOR UPDATE
+                """, [owner, route, key])[0]
+            let age = try row.require(4, as: Double.self)
+            let status = try row.decode(1, as: Int.self)
+            if age > Self.lifetime || (status == nil && age > Self.abandonedAfter) {
+                try tx.query("""
+                    UPDATE idempotency_keys SET request_hash = $4, status = NULL, content_type = NULL, body = NULL, created_at = now()
+                    WHERE owner = $1 AND route = $2 AND key = $3
+                    """, [owner, route, key, hash])
+                return .proceed
+            }
+            guard try row.require(0, as: Bytea.self) == hash else { throw KeyReused() }
+            guard let status else { throw KeyInUse() }
+            var response = Response(status: HTTPStatus(status), contentType: try row.decode(2, as: String.self) ?? "application/json",
+                                    body: try row.decode(3, as: Bytea.self)?.bytes ?? [])
+            response.headers.add("Idempotent-Replayed", "true")
+            return .replay(response)
+        }
+    }
+
+    /// Keeps `response` for replay, or forgets the key when the request failed on our side.
+    func finish(owner: String, route: String, key: String, response: Response?) throws {
+        guard let response, response.status.rawValue < 500 else {
+            try database.pool.query("DELETE FROM idempotency_keys WHERE owner = $1 AND route = $2 AND key = $3",
+                                    [owner, route, key])
+            return
+        }
+        try database.pool.query("""
+            UPDATE idempotency_keys SET status = $4, content_type = $5, body = $6 WHERE owner = $1 AND route = $2 AND key = $3
+            """, [owner, route, key, response.status.rawValue, response.headers["Content-Type"], Bytea(response.bodyBytes)])
+    }
+
+    /// Removes keys older than a day (a bounded batch; run now and then).
+    public func purgeExpired() throws {
+        try database.pool.query("""
+            DELETE FROM idempotency_keys WHERE ctid IN (
+                SELECT ctid FROM idempotency_keys WHERE created_at < now() - $1 * interval '1 second' LIMIT 1000)
+            """, [Self.lifetime])
+    }
+}

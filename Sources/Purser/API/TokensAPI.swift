@@ -1,0 +1,140 @@
+// /api/v1/tokens: a client lists, creates and revokes its owner's tokens. A token can only make
+// tokens with a subset of its own scopes, bound to its own tenant, so no token can widen itself.
+import Foundation
+import HTTPServer
+import Postgres
+
+enum TokensAPI {
+    struct NewToken: Decodable {
+        let name: String
+        let scopes: [String]
+        let expiresInDays: Int
+
+        enum CodingKeys: String, CodingKey {
+            case name, scopes
+            case expiresInDays = "expires_in_days"
+        }
+    }
+
+    static let tokenSchema: JSONValue = [
+        "type": "object", "required": ["id", "name", "tenant", "scopes", "created_at", "expires_at", "last_used_at", "state"],
+        "properties": [
+            "id": ["type": "string", "format": "uuid"], "name": ["type": "string"],
+            "tenant": ["type": ["string", "null"], "description": "The tenant's name; null for a staff token."],
+            "scopes": ["type": "array", "items": ["type": "string"]],
+            "created_at": ["type": "string", "format": "date-time"], "expires_at": ["type": "string", "format": "date-time"],
+            "last_used_at": ["type": ["string", "null"], "format": "date-time"],
+            "state": ["type": "string", "enum": ["active", "expired", "revoked"]],
+        ],
+    ]
+
+    static let newTokenSchema: JSONValue = [
+        "type": "object", "required": ["name", "scopes", "expires_in_days"], "additionalProperties": false,
+        "properties": [
+            "name": ["type": "string", "minLength": 1, "maxLength": 100],
+            "scopes": ["type": "array", "minItems": 1, "items": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })]],
+            "expires_in_days": ["type": "integer", "minimum": 1, "maximum": 366],
+        ],
+    ]
+
+    static func register(in router: inout Router, gate: APIGate, tokens: TokenStore) {
+        router.add(.get, "/api/v1/tokens", operation: Operation(
+            id: "listTokens", summary: "The calling token's owner's tokens, newest first (never their secrets).",
+            tags: ["identity"],
+            responses: [
+                .init(200, "The tokens.", schema: ["type": "object", "required": ["items"],
+                                                   "properties": ["items": ["type": "array", "items": tokenSchema]]]),
+                .problem(401, "No valid token."), .problem(429, "Rate limit used up."),
+            ], scopes: [])
+        ) { request in
+            try gate.handle(request, scope: nil) { caller in
+                let items = try tokens.list(user: caller.identity.user).map(json)
+                return .json(["items": .array(items)])
+            }
+        }
+
+        router.add(.post, "/api/v1/tokens", options: .json, operation: Operation(
+            id: "createToken", summary: "Create a token for the caller's owner, with a subset of the caller's scopes. The token is in the answer once.",
+            tags: ["identity"], parameters: [idempotencyParameter], requestBody: newTokenSchema,
+            responses: [
+                .init(201, "The new token; `token` is shown only here.", schema: [
+                    "type": "object", "required": ["id", "token", "scopes", "expires_at"],
+                    "properties": ["id": ["type": "string", "format": "uuid"], "token": ["type": "string"],
+                                   "scopes": ["type": "array", "items": ["type": "string"]],
+                                   "expires_at": ["type": "string", "format": "date-time"]],
+                ]),
+                .problem(400, "Malformed JSON."), .problem(401, "No valid token."),
+                .problem(403, "A scope the calling token lacks."), .problem(409, "The same Idempotency-Key is still running."),
+                .problem(422, "Invalid values, or an Idempotency-Key reused with another body."),
+                .problem(429, "Rate limit used up."),
+            ], scopes: [])
+        ) { request in
+            try gate.handle(request, scope: nil) { caller in
+                let input = try request.decode(NewToken.self)
+                var scopes: [Scope] = []
+                for name in input.scopes {
+                    guard let scope = Scope(rawValue: name) else {
+                        throw ValidationError(field: "scopes", "there is no scope \(name)")
+                    }
+                    guard caller.identity.scopes.contains(scope) else {
+                        throw MissingScope(scope: scope, tokenID: caller.identity.tokenID, tenant: caller.identity.tenant)
+                    }
+                    if !scopes.contains(scope) { scopes.append(scope) }
+                }
+                guard (1...366).contains(input.expiresInDays) else {
+                    throw ValidationError(field: "expires_in_days", "choose 1 to 366 days")
+                }
+                let created = try tokens.create(
+                    user: caller.identity.user, tenant: caller.identity.tenant, name: input.name, scopes: scopes,
+                    lifetime: TimeInterval(input.expiresInDays * 86400), by: .token, actorID: caller.identity.tokenID,
+                    origin: RequestOrigin(request))
+                var response = Response.json([
+                    "id": .string(created.id.postgresText), "token": .string(created.token),
+                    "scopes": .array(scopes.map { .string($0.rawValue) }),
+                    "expires_at": .string(RFC3339.string(Date().addingTimeInterval(TimeInterval(input.expiresInDays * 86400)))),
+                ], status: .created)
+                response.headers.set("Location", "/api/v1/tokens/" + created.id.postgresText)
+                return response
+            }
+        }
+
+        router.add(.delete, "/api/v1/tokens/{id}", operation: Operation(
+            id: "revokeToken", summary: "Revoke one of the owner's tokens; every node stops accepting it at once.",
+            tags: ["identity"],
+            parameters: [.init("id", in: .path, schema: ["type": "string", "format": "uuid"], description: "The token's id.")],
+            responses: [
+                .init(204, "Revoked (or already revoked)."), .problem(401, "No valid token."),
+                .problem(404, "No such token of the owner's."), .problem(429, "Rate limit used up."),
+            ], scopes: [])
+        ) { request in
+            try gate.handle(request, scope: nil) { caller in
+                try tokens.revoke(try request.uuidParameter("id"), owner: caller.identity.user, by: .token,
+                                  actorID: caller.identity.tokenID, origin: RequestOrigin(request))
+                return Response(status: .noContent)
+            }
+        }
+    }
+
+    static let idempotencyParameter = Operation.Parameter(
+        "Idempotency-Key", in: .header,
+        schema: ["type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"],
+        description: "Makes a retry safe: the first answer for this key is replayed for 24 hours.")
+
+    static func json(_ token: TokenSummary) -> JSONValue {
+        let state = token.revokedAt != nil ? "revoked" : (token.expiresAt < Date() ? "expired" : "active")
+        return [
+            "id": .string(token.id.postgresText), "name": .string(token.name),
+            "tenant": token.tenantName.map { .string($0) } ?? .null,
+            "scopes": .array(token.scopes.map { .string($0) }),
+            "created_at": .string(RFC3339.string(token.createdAt)), "expires_at": .string(RFC3339.string(token.expiresAt)),
+            "last_used_at": token.lastUsedAt.map { .string(RFC3339.string($0)) } ?? .null, "state": .string(state),
+        ]
+    }
+}
+
+extension Response {
+    /// A JSON answer.
+    static func json(_ value: JSONValue, status: HTTPStatus = .ok) -> Response {
+        Response(status: status, contentType: "application/json", body: value.serialized())
+    }
+}

@@ -1,0 +1,58 @@
+// A tenant with one person per role, and staff, each with a known password, made through the same
+// stores the product uses.
+import Foundation
+import Postgres
+import Purser
+
+public struct People: Sendable {
+    public static let password = "correct horse battery staple"
+    public let tenant: UUID
+    public let slug: String
+    public let users: [String: UUID]
+
+    /// Creates tenant `slug` with `<role>@<slug>.test` for every customer role, plus staff
+    /// `<role>@staff.test` when `staff` is set. Second factors are left off.
+    public init(_ app: TestApp, slug: String = "acme", staff: Bool = false) throws {
+        let database = app.app.database
+        tenant = try TenantStore(database: database).create(NewTenant(slug: slug, name: slug.capitalized + " Bank"),
+                                                            by: .system, actorID: nil, reason: nil)
+        self.slug = slug
+        let store = PersonStore(database: database, hasher: app.app.hasher)
+        var users: [String: UUID] = [:]
+        for role in CustomerRole.allCases {
+            let email = "\(role.rawValue)@\(slug).test"
+            users[email] = try store.addMember(NewPerson(email: email, name: role.rawValue, password: Self.password),
+                                               tenant: tenant, role: role, by: .system, actorID: nil, reason: nil)
+        }
+        if staff {
+            for role in StaffRole.allCases {
+                let email = "\(role.rawValue)@staff.test"
+                users[email] = try store.addStaff(NewPerson(email: email, name: role.rawValue, password: Self.password),
+                                                  role: role, by: .system, actorID: nil, reason: nil)
+            }
+        }
+        self.users = users
+    }
+
+    public func id(_ email: String) -> UUID { users[email]! }
+}
+
+extension People {
+    /// Turns on `email`'s second factor with a fresh secret, as if set up on the account page.
+    public func enableSecondFactor(_ email: String, in app: TestApp) throws -> TOTP {
+        let user = id(email)
+        let totp = TOTP.generate()
+        let sealed = try TestEnvironment.keyring.seal(totp.secret, context: SecondFactor.context(user))
+        try app.database.connect().query("UPDATE users SET totp_secret = $2, totp_enabled_at = now() WHERE id = $1",
+                                         [user, sealed.text])
+        return totp
+    }
+
+    /// A browser signed in as `email`, through the second factor when one is on.
+    public func signedIn(_ email: String, in app: TestApp, totp: TOTP? = nil) throws -> WebVisitor {
+        let browser = WebVisitor(app)
+        let response = try browser.signIn(email, Self.password) { totp?.code(at: Date()) ?? "" }
+        guard response.status == 303 else { throw TestSetupError("sign-in as \(email) answered \(response.status)") }
+        return browser
+    }
+}
