@@ -113,9 +113,13 @@ CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
 -- oldest rows and remembers the last purged row's hash, from which verification continues.
 ALTER TABLE tenants ADD COLUMN audit_retention_days integer NOT NULL DEFAULT 2557
     CHECK (audit_retention_days BETWEEN 30 AND 36600);
+-- The purge point is signed under the master key, so nobody with database access alone can pass
+-- off a deletion of recent rows as retention.
 ALTER TABLE audit_chains
     ADD COLUMN purged_through bigint NOT NULL DEFAULT 0,
-    ADD COLUMN purged_hash bytea;
+    ADD COLUMN purged_hash bytea,
+    ADD COLUMN purge_key_id text,
+    ADD COLUMN purge_tag bytea;
 
 GRANT SELECT, INSERT, UPDATE ON sessions, one_time_links TO purser_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON sign_in_throttle, recovery_codes, rate_limit_buckets, idempotency_keys TO purser_app;

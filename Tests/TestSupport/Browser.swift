@@ -62,6 +62,30 @@ public final class Browser: @unchecked Sendable {
         try command("POST", "execute/sync", ["script": script, "args": []])["value"] ?? nil
     }
 
+    /// Polls `condition` (a script returning true when ready) for up to `timeout` seconds.
+    public func wait(for condition: String, timeout: TimeInterval = 10) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if (try? evaluate("return Boolean(\(condition))")) as? Bool == true { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw TestSetupError("timed out waiting for \(condition)")
+    }
+
+    /// Types `value` into the field matched by `selector`, as a person would (the value, then an input event).
+    public func fill(_ selector: String, _ value: String) throws {
+        _ = try command("POST", "execute/sync", ["script": """
+            const field = document.querySelector(arguments[0]);
+            field.value = arguments[1];
+            field.dispatchEvent(new Event('input', {bubbles: true}));
+            """, "args": [selector, value]])
+    }
+
+    /// Clicks the element matched by `selector`.
+    public func click(_ selector: String) throws {
+        _ = try command("POST", "execute/sync", ["script": "document.querySelector(arguments[0]).click()", "args": [selector]])
+    }
+
     /// Console messages at level SEVERE (errors, failed loads, CSP violations).
     public func consoleErrors() throws -> [String] {
         let entries = try command("POST", "se/log", ["type": "browser"])["value"] as? [[String: Any]] ?? []

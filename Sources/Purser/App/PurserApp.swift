@@ -38,7 +38,6 @@ public final class PurserApp: Sendable {
                         staticFiles: try StaticFiles(folder: configuration.publicFolder))
 
         var router = Router()
-        HomePage.register(in: &router, site: site)
         HealthRoutes.register(in: &router, pool: pool, migrator: migrator)
         tokens = TokenStore(database: database)
         let gate = APIGate(tokens: tokens, limiter: RateLimiter(database: database),
@@ -59,6 +58,7 @@ public final class PurserApp: Sendable {
         let passwords = Passwords(database: database, hasher: hasher, sessions: sessions)
         let publicURL = configuration.effectivePublicURL.hasSuffix("/")
             ? String(configuration.effectivePublicURL.dropLast()) : configuration.effectivePublicURL
+        HomePage.register(in: &router, site: site, auth: auth)
         SignInPages.register(in: &router, site: site, auth: auth, signIn: signIn)
         AccountPages.register(in: &router, site: site, auth: auth, tokens: tokens, passwords: passwords, signIn: signIn)
         TwoFactorPages.register(in: &router, site: site, auth: auth, secondFactor: secondFactor, signIn: signIn)

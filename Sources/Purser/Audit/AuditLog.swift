@@ -99,6 +99,20 @@ public enum AuditLog {
             """, [chain])
         var expectedSequence: Int64 = 1
         var previousHash = genesis
+        // After a retention purge the chain continues from the last purged row, whose position
+        // and hash were signed when it was purged.
+        if let purge = try tx.query("""
+            SELECT purged_through, purged_hash, purge_key_id, purge_tag FROM audit_chains WHERE chain = $1 AND purged_through > 0
+            """, [chain]).first {
+            let through = try purge.require(0, as: Int64.self)
+            let hash = try purge.require(1, as: Bytea.self)
+            guard let keyID = try purge.decode(2, as: String.self), let tag = try purge.decode(3, as: Bytea.self),
+                  keyring.verify(purgeMessage(chain, through, hash), keyID: keyID, tag: tag.bytes) else {
+                return .broken(sequence: through, reason: "the retention purge up to row \(through) is not signed by the master key")
+            }
+            expectedSequence = through + 1
+            previousHash = hash
+        }
         var hashes: [Int64: Bytea] = [:]
         for row in rows {
             let sequence = try row.require(0, as: Int64.self)
@@ -142,6 +156,35 @@ public enum AuditLog {
             }
         }
         return .intact(events: rows.count, checkpoints: checkpoints.count)
+    }
+
+    /// Removes the rows of `chain` older than `days` (retention), keeping what remains verifiable:
+    /// the last removed row's sequence and hash are kept and signed, and the purge itself is
+    /// recorded in the chain. Needs the owner's connection (the application may not delete).
+    /// Returns how many rows were removed.
+    @discardableResult
+    public static func purge(_ chain: String, olderThanDays days: Int, keyring: Keyring, in tx: Connection) throws -> Int {
+        guard let head = try tx.query("SELECT tenant_id FROM audit_chains WHERE chain = $1 FOR UPDATE", [chain]).first else { return 0 }
+        let tenant = try head.decode(0, as: UUID.self)
+        guard let cutoff = try tx.query("""
+            SELECT max(sequence) FROM audit_events WHERE chain = $1 AND occurred_at < now() - $2 * interval '1 day'
+            """, [chain, days]).first?.decode(0, as: Int64.self) else { return 0 }
+        let hash = try tx.query("SELECT hash FROM audit_events WHERE chain = $1 AND sequence = $2", [chain, cutoff])[0]
+            .require(0, as: Bytea.self)
+        let removed = try tx.query("DELETE FROM audit_events WHERE chain = $1 AND sequence <= $2", [chain, cutoff]).affected
+        try tx.query("DELETE FROM audit_checkpoints WHERE chain = $1 AND sequence <= $2", [chain, cutoff])
+        let (keyID, tag) = keyring.authenticate(purgeMessage(chain, cutoff, hash))
+        try tx.query("""
+            UPDATE audit_chains SET purged_through = $2, purged_hash = $3, purge_key_id = $4, purge_tag = $5 WHERE chain = $1
+            """, [chain, cutoff, hash, keyID, Bytea(tag)])
+        try record(AuditEvent(tenant: tenant, actorKind: .system, actorID: nil, action: "audit.purge", targetType: "audit_chain",
+                              targetID: chain, reason: "retention: events older than \(days) days",
+                              after: try JSONText(encoding: ["purged_through": String(cutoff), "rows": String(removed)])), in: tx)
+        return removed
+    }
+
+    static func purgeMessage(_ chain: String, _ sequence: Int64, _ hash: Bytea) -> [UInt8] {
+        Array("purser-audit-purge|\(chain)|\(sequence)|\(hash.postgresText)".utf8)
     }
 
     static func checkpointMessage(_ chain: String, _ sequence: Int64, _ hash: Bytea) -> [UInt8] {

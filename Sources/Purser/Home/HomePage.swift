@@ -1,16 +1,25 @@
-// The front page: what Purser is, and where its API is described.
+// The front page: what Purser is, and where its API is described; for a signed-in person, the
+// way to their work.
 import HTTPServer
 
 enum HomePage {
     struct Model: Sendable {
         let version: String
         let apiDocument: String
+        let signedIn: Bool
     }
 
-    static func register(in router: inout Router, site: Site) {
-        // Rendering is CPU only, so it runs inline.
-        router.add(.get, "/", options: .inline) { _ in
-            site.page("home", title: "Purser", Model(version: PurserVersion.current, apiDocument: "/api/openapi.json"))
+    static func register(in router: inout Router, site: Site, auth: WebAuth) {
+        // Rendering is CPU only: without a session cookie it answers on the I/O thread; with one,
+        // it moves to a worker to look the session up.
+        router.add(.get, "/", options: .inlineFirst) { request in
+            var visitor: Visitor?
+            if request.cookie(SessionStore.cookieName) != nil {
+                guard request.mayBlock else { throw WouldBlock() }
+                visitor = try auth.visitor(request)
+            }
+            let model = Model(version: PurserVersion.current, apiDocument: "/api/openapi.json", signedIn: visitor != nil)
+            return site.page("home", title: "Purser", model, visitor: visitor)
         }
     }
 }

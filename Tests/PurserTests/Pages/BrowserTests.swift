@@ -23,4 +23,34 @@ import TestSupport
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
         #expect(png.count > 10_000)
     }
+
+    @Test func signInCreateATokenAndSeeItOnce() throws {
+        let app = try TestApp()
+        _ = try People(app)
+        let browser = try Browser()
+        try browser.open(app.baseURL + "/account")
+        try browser.wait(for: "location.pathname === '/sign-in'")
+        try browser.fill("#email", "requester@acme.test")
+        try browser.fill("#password", People.password)
+        try browser.click("form[action='/sign-in'] button[type=submit]")
+        // Back where the person was going.
+        try browser.wait(for: "location.pathname === '/account' && document.querySelector('#token-name')")
+        #expect(try browser.evaluate("return document.querySelector('.who').textContent") as? String == "requester")
+        try browser.fill("#token-name", "laptop script")
+        try browser.click("input[name=scope][value='requests:read']")
+        try browser.click("form[action='/account/tokens'] button[type=submit]")
+        try browser.wait(for: "document.querySelector('#token-value')")
+        let token = try #require(try browser.evaluate("return document.querySelector('#token-value').textContent") as? String)
+        #expect(token.hasPrefix("pur_"))
+        let me = try app.get("/api/v1/me", headers: [("Authorization", "Bearer \(token)")])
+        #expect(me.status == 200)
+        try browser.screenshot(to: TestEnvironment.artifacts.appendingPathComponent("token-once.png"))
+        // Shown once: a fresh visit lists the token by name, never its value.
+        try browser.open(app.baseURL + "/account")
+        try browser.wait(for: "document.querySelector('#token-name')")
+        let html = try #require(try browser.evaluate("return document.documentElement.outerHTML") as? String)
+        #expect(!html.contains(token))
+        #expect(html.contains("laptop script"))
+        #expect(try browser.consoleErrors() == [])
+    }
 }
