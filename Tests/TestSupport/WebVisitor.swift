@@ -5,13 +5,24 @@ import HTTPClient
 import Purser
 
 public final class WebVisitor: @unchecked Sendable {
-    public let app: TestApp
+    public let baseURL: String
+    private let client: HTTPClient
     public private(set) var cookies: [String: String] = [:]
     public let address: String?
 
     public init(_ app: TestApp, address: String? = nil) {
-        self.app = app
+        self.baseURL = app.baseURL
+        self.client = app.client
         self.address = address
+    }
+
+    /// A visitor of any Purser, by its address (`http://127.0.0.1:8080`).
+    public init(baseURL: String) {
+        self.baseURL = baseURL
+        var options = HTTPClient.Options()
+        options.totalTimeout = .seconds(20)
+        self.client = HTTPClient(options: options)
+        self.address = nil
     }
 
     private var cookieHeader: [(name: String, value: String)] {
@@ -35,7 +46,7 @@ public final class WebVisitor: @unchecked Sendable {
 
     @discardableResult
     public func get(_ path: String) throws -> ClientResponse {
-        let response = try app.get(path, headers: cookieHeader)
+        let response = try client.get(baseURL + path, headers: cookieHeader)
         remember(response)
         return response
     }
@@ -49,8 +60,9 @@ public final class WebVisitor: @unchecked Sendable {
             all.append(("csrf", formToken.isEmpty ? try self.formToken(on: page ?? path) : formToken))
         }
         let body = all.map { Self.encode($0.0) + "=" + Self.encode($0.1) }.joined(separator: "&")
-        let response = try app.send("POST", path, headers: cookieHeader + [("Content-Type", "application/x-www-form-urlencoded")],
-                                    body: Array(body.utf8))
+        let response = try client.send(ClientRequest(
+            method: "POST", url: baseURL + path,
+            headers: cookieHeader + [("Content-Type", "application/x-www-form-urlencoded")], body: Array(body.utf8)))
         remember(response)
         return response
     }

@@ -25,6 +25,7 @@ import TestSupport
                 if !ready { Thread.sleep(forTimeInterval: 0.1) }
             }
             #expect(ready, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            if run == 1 { try signInWithPrintedLogins(port: port, log: log, folder: folder) }
             #expect(dev.stop(signal: SIGINT) == 0)
             let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             #expect(output.contains(run == 1 ? "Creating PostgreSQL" : "Starting PostgreSQL"))
@@ -37,6 +38,33 @@ import TestSupport
         }
         #expect(keys[0] == keys[1])
         #expect(!LocalClusterCheck.isRunning(folder))
+    }
+}
+
+extension DevCommandTests {
+    /// The logins `purser dev` prints work: a viewer with the password, a tenant admin through the
+    /// second factor with a code from `purser dev-code`.
+    func signInWithPrintedLogins(port: Int, log: URL, folder: URL) throws {
+        var output = ""
+        for _ in 0..<50 where !output.contains("Press Ctrl-C") {
+            output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if !output.contains("Press Ctrl-C") { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        let password = try #require(WebVisitor.firstMatch(#"with password (\S+):"#, in: output))
+        #expect(output.contains("viewer@acme.test") && output.contains("admin@purser.test"))
+        let base = "http://127.0.0.1:\(port)"
+        let viewer = WebVisitor(baseURL: base)
+        #expect(try viewer.signIn("viewer@acme.test", password).status == 303)
+        #expect(try viewer.get("/t/acme/").status == 200)
+        let admin = WebVisitor(baseURL: base)
+        let signedIn = try admin.signIn("admin@acme.test", password) {
+            let code = try Subprocess.run(TestEnvironment.purserBinary.path, ["dev-code", "admin@acme.test", "--data-folder", folder.path],
+                                          environment: ["PATH": "/usr/bin:/bin:/usr/sbin", "PURSER_ROOT": TestEnvironment.root.path])
+            #expect(code.status == 0, "\(code.output)")
+            return code.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(signedIn.header("Location") == "/start")
+        #expect(try admin.get("/t/acme/members").status == 200)
     }
 }
 
