@@ -21,8 +21,17 @@ public enum Argon2id {
         public var description: String { String(cString: argon2_error_message(code)) }
     }
 
+    /// libargon2 mallocs its m KiB per call. glibc raises its mmap threshold after the first such
+    /// block is freed, after which every worker thread's arena keeps its own 19 MiB block for good
+    /// (hundreds of MiB after a burst of sign-ins). A fixed threshold keeps blocks this large on
+    /// mmap, returned to the system as each hash ends. Set once, before the first hash.
+    private static let fixedMmapThreshold: Void = {
+        _ = mallopt(M_MMAP_THRESHOLD, 1 << 20)
+    }()
+
     /// The standard encoded form, `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`, with a 32-byte hash.
     public static func hash(_ password: [UInt8], salt: [UInt8], parameters: Parameters = Parameters()) throws -> String {
+        _ = fixedMmapThreshold
         let hashLength = 32
         let encodedLength = argon2_encodedlen(parameters.iterations, parameters.memoryKiB, parameters.parallelism,
                                               UInt32(salt.count), UInt32(hashLength), Argon2_id)
@@ -40,6 +49,7 @@ public enum Argon2id {
 
     /// Whether `password` matches `encoded`; false for a mismatch or an unreadable hash.
     public static func verify(_ password: [UInt8], encoded: String) -> Bool {
+        _ = fixedMmapThreshold
         let result = password.withUnsafeBytes { passwordBytes in
             argon2id_verify(encoded, passwordBytes.baseAddress, password.count)
         }

@@ -23,7 +23,7 @@ public final class Connection: @unchecked Sendable {
         }
         // Notices (e.g. "relation already exists, skipping") are not errors; keep them off stderr.
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
-        try execute("SET TIME ZONE 'UTC'; SET datestyle TO 'ISO, YMD'; SET intervalstyle TO 'iso_8601'")
+        try execute("SET TIME ZONE 'UTC'; SET datestyle TO 'ISO, YMD'; SET intervalstyle TO 'iso_8601'; SET standard_conforming_strings TO on")
     }
 
     deinit { PQfinish(handle) }

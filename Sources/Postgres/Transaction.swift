@@ -13,12 +13,13 @@ extension ConnectionPool {
     /// serialization failure (40001) or deadlock (40P01), with a short randomised pause between tries.
     @discardableResult
     public func transaction<T>(isolation: IsolationLevel = .readCommitted, attempts: Int = 3,
+                               settings: [(name: String, value: String)] = [],
                                _ body: (Connection) throws -> T) throws -> T {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try withConnection { connection in try connection.transaction(isolation: isolation, body) }
+                return try withConnection { connection in try connection.transaction(isolation: isolation, settings: settings, body) }
             } catch let error as PostgresError where error.isTransient && attempt < attempts {
                 Thread.sleep(forTimeInterval: Double.random(in: 0.005...0.02) * Double(attempt))
             }
@@ -28,8 +29,15 @@ extension ConnectionPool {
 
 extension Connection {
     /// One transaction on this connection; no retry (the pool's `transaction` retries).
-    public func transaction<T>(isolation: IsolationLevel = .readCommitted, _ body: (Connection) throws -> T) throws -> T {
-        try execute(isolation == .readCommitted ? "BEGIN" : "BEGIN ISOLATION LEVEL \(isolation.rawValue)")
+    /// `settings` are set for the transaction only (`set_config(name, value, true)`), sent with
+    /// BEGIN in one round trip.
+    public func transaction<T>(isolation: IsolationLevel = .readCommitted, settings: [(name: String, value: String)] = [],
+                               _ body: (Connection) throws -> T) throws -> T {
+        var begin = isolation == .readCommitted ? "BEGIN" : "BEGIN ISOLATION LEVEL \(isolation.rawValue)"
+        for setting in settings {
+            begin += "; SELECT set_config(\(Self.literal(setting.name)), \(Self.literal(setting.value)), true)"
+        }
+        try execute(begin)
         do {
             let value = try body(self)
             try execute("COMMIT")
@@ -40,3 +48,12 @@ extension Connection {
         }
     }
 }
+
+extension Connection {
+    /// A string literal for SQL text: single quotes doubled (standard_conforming_strings is on,
+    /// PostgreSQL's default since 9.1, so backslashes are plain characters). NUL cannot be sent.
+    static func literal(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "\0", with: "").replacingOccurrences(of: "'", with: "''") + "'"
+    }
+}
+

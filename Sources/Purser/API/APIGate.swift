@@ -44,11 +44,10 @@ public final class APIGate: Sendable {
                        _ body: (APICaller) throws -> Response) throws -> Response {
         let identity = try tokens.authenticate(request, requiring: scope)
         let tenant = try resolveTenant(request, identity, need)
-        var state = try limiter.take("token:" + identity.tokenID.postgresText, perMinute: identity.requestsPerMinute,
+        var state = try limiter.take(identity.tokenBucket, perMinute: identity.requestsPerMinute,
                                      what: "token's", mayBlock: request.mayBlock)
-        if let bound = identity.tenant, let perMinute = identity.tenantRequestsPerMinute {
-            let shared = try limiter.take("tenant:" + bound.postgresText, perMinute: perMinute, what: "tenant's",
-                                          mayBlock: request.mayBlock)
+        if let bucket = identity.tenantBucket, let perMinute = identity.tenantRequestsPerMinute {
+            let shared = try limiter.take(bucket, perMinute: perMinute, what: "tenant's", mayBlock: request.mayBlock)
             if shared.remaining < state.remaining { state = shared }
         }
         let caller = APICaller(identity: identity, tenant: tenant)
@@ -59,7 +58,8 @@ public final class APIGate: Sendable {
         } else {
             response = try body(caller)
         }
-        for field in state.headers { response.headers.set(field.name, field.value) }
+        // The handler's answer never carries these itself.
+        for field in state.headers { response.headers.add(field.name, field.value) }
         return response
     }
 

@@ -19,28 +19,19 @@ public struct Database: Sendable {
     /// One transaction in which tenant-owned tables show and accept only `tenant`'s rows.
     @discardableResult
     public func inTenant<T>(_ tenant: UUID, _ body: (Connection) throws -> T) throws -> T {
-        try pool.transaction { tx in
-            try tx.setLocal("purser.tenant_id", tenant.postgresText)
-            return try body(tx)
-        }
+        try pool.transaction(settings: [("purser.tenant_id", tenant.postgresText)], body)
     }
 
     /// One transaction for provider staff, whose policy reaches across tenants. Callers check the
     /// staff member's permission first; this only opens the wall for the transaction.
     @discardableResult
     public func asStaff<T>(_ body: (Connection) throws -> T) throws -> T {
-        try pool.transaction { tx in
-            try tx.setLocal("purser.staff", "on")
-            return try body(tx)
-        }
+        try pool.transaction(settings: [("purser.staff", "on")], body)
     }
 
     /// One transaction that sees the memberships of `user` in every tenant (to list their tenants).
     @discardableResult
     public func asUser<T>(_ user: UUID, _ body: (Connection) throws -> T) throws -> T {
-        try pool.transaction { tx in
-            try tx.setLocal("purser.user_id", user.postgresText)
-            return try body(tx)
-        }
+        try pool.transaction(settings: [("purser.user_id", user.postgresText)], body)
     }
 }

@@ -26,10 +26,12 @@ enum MeAPI {
 
     /// Rendered bodies by identity: an identity never changes while it is cached, and a new one
     /// (a changed role, a reloaded token) is a new key. Bounded by emptying it when full.
-    static let rendered = Locked<[RenderKey: [UInt8]]>([:])
+    static let rendered = Locked<[RenderKey: (identity: TokenIdentity, body: [UInt8])]>([:])
 
+    /// Keyed by token and tenant (two UUIDs hash quickly); a hit counts only when the identity
+    /// it was rendered for is still the token's identity (a reload may have changed a role).
     struct RenderKey: Hashable {
-        let identity: TokenIdentity
+        let token: UUID
         let tenant: UUID?
     }
 
@@ -46,9 +48,9 @@ enum MeAPI {
             scopes: [])
         ) { request in
             try gate.handle(request, scope: nil) { caller in
-                let key = RenderKey(identity: caller.identity, tenant: caller.tenant)
-                if let cached = rendered.withLock({ $0[key] }) {
-                    return Response(status: .ok, contentType: "application/json", body: cached)
+                let key = RenderKey(token: caller.identity.tokenID, tenant: caller.tenant)
+                if let cached = rendered.withLock({ $0[key] }), cached.identity == caller.identity {
+                    return Response(status: .ok, contentType: "application/json", body: cached.body)
                 }
                 let identity = caller.identity
                 let body: JSONValue = [
@@ -67,7 +69,7 @@ enum MeAPI {
                 let bytes = body.serialized()
                 rendered.withLock { cache in
                     if cache.count >= 10_000 { cache.removeAll() }
-                    cache[key] = bytes
+                    cache[key] = (identity, bytes)
                 }
                 return Response(status: .ok, contentType: "application/json", body: bytes)
             }

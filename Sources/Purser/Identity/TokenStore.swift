@@ -21,6 +21,9 @@ public struct TokenIdentity: Sendable, Hashable {
     /// Requests a minute this token may make, and its tenant altogether (from the tenant's plan).
     public let requestsPerMinute: Int
     public let tenantRequestsPerMinute: Int?
+    /// The rate-limit buckets' keys, made once when the token is loaded rather than per request.
+    public let tokenBucket: String
+    public let tenantBucket: String?
 }
 
 /// One token as its owner sees it listed (never the secret).
@@ -234,7 +237,9 @@ public final class TokenStore: Sendable {
             tenantRole: tenantRole, staffRole: try row.decode(6, as: String.self).flatMap(StaffRole.init(rawValue:)),
             scopes: try row.require(7, as: [String].self).compactMap(Scope.init(rawValue:)), expiresAt: try row.require(8),
             requestsPerMinute: try row.decode(10, as: Int.self) ?? Self.staffRequestsPerMinute,
-            tenantRequestsPerMinute: try row.decode(11, as: Int.self))
+            tenantRequestsPerMinute: try row.decode(11, as: Int.self),
+            tokenBucket: "token:" + (try row.require(0, as: UUID.self)).postgresText,
+            tenantBucket: tenant.map { "tenant:" + $0.postgresText })
         return CacheEntry(identity: identity, secretHash: try row.require(1, as: Bytea.self).bytes,
                           lastUseRecorded: try row.decode(9, as: Date.self), loadedAt: now())
     }
