@@ -50,6 +50,9 @@ CREATE TABLE one_time_links (
     user_id uuid NOT NULL REFERENCES users (id),
     tenant_id uuid REFERENCES tenants (id),
     purpose text NOT NULL CHECK (purpose IN ('invite', 'reset')),
+    -- An invitation may set a password only on the account it created; anyone who had an account
+    -- already accepts by signing in, so an invitation can never take an account over.
+    creates_account boolean NOT NULL DEFAULT false,
     created_by uuid REFERENCES users (id),
     created_at timestamptz NOT NULL DEFAULT now(),
     expires_at timestamptz NOT NULL,
@@ -59,9 +62,17 @@ CREATE INDEX one_time_links_user ON one_time_links (user_id);
 
 -- An invitation to someone who already has an account elsewhere waits as a pending membership;
 -- a tenant admin deactivates a membership rather than deleting it, so history keeps its names.
+-- A pending member is listed under the name the inviter typed, so an invitation never shows a
+-- tenant the name someone uses elsewhere.
 ALTER TABLE memberships
     ADD COLUMN status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'pending', 'deactivated')),
+    ADD COLUMN invited_name text CHECK (length(invited_name) BETWEEN 1 AND 200),
     ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
+
+-- A token made by another token (through the API) ends with it: revoking the parent revokes its
+-- children, and a child never outlives its parent.
+ALTER TABLE api_tokens ADD COLUMN parent_id uuid REFERENCES api_tokens (id);
+CREATE INDEX api_tokens_parent ON api_tokens (parent_id) WHERE parent_id IS NOT NULL;
 
 -- Rate limits: a per-token limit and a larger per-tenant one, both per minute, from the plan.
 ALTER TABLE plans ADD COLUMN tenant_requests_per_minute integer;

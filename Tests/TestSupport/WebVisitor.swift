@@ -67,10 +67,12 @@ public final class WebVisitor: @unchecked Sendable {
         return response
     }
 
-    /// The form token in the first form of the page at `path`.
+    /// The form token of the last form on the page at `path` (the page's own form, after the
+    /// layout's sign-out form).
     public func formToken(on path: String) throws -> String {
         let page = try get(path)
-        guard let token = Self.firstMatch(#"name="csrf" value="([^"]+)""#, in: page.text) else {
+        guard let token = page.text.components(separatedBy: #"name="csrf" value=""#).dropFirst().last?
+            .split(separator: "\"", maxSplits: 1).first.map(String.init) else {
             throw TestSetupError("no form token on \(path) (status \(page.status))")
         }
         return token

@@ -1,7 +1,8 @@
 // Idempotency-Key on POST: the first response for (caller, route, key) is kept for 24 hours and
 // replayed for a retry with the same body. The same key with another body is a 422; a retry while
 // the first request still runs is a 409. A first attempt that failed with a 5xx keeps nothing, so
-// it can be retried.
+// it can be retried. Stored answers are sealed under the master key: some hold secrets shown once
+// (a new API token), which must not sit readable in the database.
 import Crypto
 import Foundation
 import HTTPServer
@@ -12,8 +13,16 @@ public struct IdempotencyStore: Sendable {
     /// A first attempt silent this long is taken as abandoned (its node died) and may be redone.
     static let abandonedAfter: TimeInterval = 300
     let database: Database
+    let keyring: Keyring
 
-    public init(database: Database) { self.database = database }
+    public init(database: Database, keyring: Keyring) {
+        self.database = database
+        self.keyring = keyring
+    }
+
+    static func context(_ owner: String, _ route: String, _ key: String) -> String {
+        "idempotency|\(owner)|\(route)|\(key)"
+    }
 
     enum Start {
         case proceed
@@ -63,8 +72,11 @@ public struct IdempotencyStore: Sendable {
             }
             guard try row.require(0, as: Bytea.self) == hash else { throw KeyReused() }
             guard let status else { throw KeyInUse() }
+            let stored = try row.decode(3, as: Bytea.self)?.bytes ?? []
+            guard let sealed = SealedValue(text: String(decoding: stored, as: UTF8.self)) else { throw KeyInUse() }
+            let body = try keyring.open(sealed, context: Self.context(owner, route, key))
             var response = Response(status: HTTPStatus(status), contentType: try row.decode(2, as: String.self) ?? "application/json",
-                                    body: try row.decode(3, as: Bytea.self)?.bytes ?? [])
+                                    body: body)
             response.headers.add("Idempotent-Replayed", "true")
             return .replay(response)
         }
@@ -79,7 +91,8 @@ public struct IdempotencyStore: Sendable {
         }
         try database.pool.query("""
             UPDATE idempotency_keys SET status = $4, content_type = $5, body = $6 WHERE owner = $1 AND route = $2 AND key = $3
-            """, [owner, route, key, response.status.rawValue, response.headers["Content-Type"], Bytea(response.bodyBytes)])
+            """, [owner, route, key, response.status.rawValue, response.headers["Content-Type"],
+                  Bytea(Array(try keyring.seal(response.bodyBytes, context: Self.context(owner, route, key)).text.utf8))])
     }
 
     /// Removes keys older than a day (a bounded batch; run now and then).

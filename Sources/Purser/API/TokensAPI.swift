@@ -39,7 +39,7 @@ enum TokensAPI {
 
     static func register(in router: inout Router, gate: APIGate, tokens: TokenStore) {
         router.add(.get, "/api/v1/tokens", operation: Operation(
-            id: "listTokens", summary: "The calling token's owner's tokens, newest first (never their secrets).",
+            id: "listTokens", summary: "The owner's tokens bound as the calling token is (its tenant, or staff), newest first, never their secrets.",
             tags: ["identity"],
             responses: [
                 .init(200, "The tokens.", schema: ["type": "object", "required": ["items"],
@@ -48,13 +48,13 @@ enum TokensAPI {
             ], scopes: [])
         ) { request in
             try gate.handle(request, scope: nil) { caller in
-                let items = try tokens.list(user: caller.identity.user).map(json)
+                let items = try tokens.list(user: caller.identity.user, binding: .boundTo(caller.identity.tenant)).map(json)
                 return .json(["items": .array(items)])
             }
         }
 
         router.add(.post, "/api/v1/tokens", options: .json, operation: Operation(
-            id: "createToken", summary: "Create a token for the caller's owner, with a subset of the caller's scopes. The token is in the answer once.",
+            id: "createToken", summary: "Create a token for the caller's owner with a subset of the caller's scopes; it expires no later than the caller and is revoked with it. The token is in the answer once.",
             tags: ["identity"], parameters: [idempotencyParameter], requestBody: newTokenSchema,
             responses: [
                 .init(201, "The new token; `token` is shown only here.", schema: [
@@ -87,11 +87,11 @@ enum TokensAPI {
                 let created = try tokens.create(
                     user: caller.identity.user, tenant: caller.identity.tenant, name: input.name, scopes: scopes,
                     lifetime: TimeInterval(input.expiresInDays * 86400), by: .token, actorID: caller.identity.tokenID,
-                    origin: RequestOrigin(request))
+                    origin: RequestOrigin(request), parent: caller.identity.tokenID, notAfter: caller.identity.expiresAt)
                 var response = Response.json([
                     "id": .string(created.id.postgresText), "token": .string(created.token),
                     "scopes": .array(scopes.map { .string($0.rawValue) }),
-                    "expires_at": .string(RFC3339.string(Date().addingTimeInterval(TimeInterval(input.expiresInDays * 86400)))),
+                    "expires_at": .string(RFC3339.string(created.expiresAt)),
                 ], status: .created)
                 response.headers.set("Location", "/api/v1/tokens/" + created.id.postgresText)
                 return response
@@ -99,7 +99,7 @@ enum TokensAPI {
         }
 
         router.add(.delete, "/api/v1/tokens/{id}", operation: Operation(
-            id: "revokeToken", summary: "Revoke one of the owner's tokens; every node stops accepting it at once.",
+            id: "revokeToken", summary: "Revoke one of the owner's tokens (and the tokens made from it); every node stops accepting them at once.",
             tags: ["identity"],
             parameters: [.init("id", in: .path, schema: ["type": "string", "format": "uuid"], description: "The token's id.")],
             responses: [
@@ -108,7 +108,8 @@ enum TokensAPI {
             ], scopes: [])
         ) { request in
             try gate.handle(request, scope: nil) { caller in
-                try tokens.revoke(try request.uuidParameter("id"), owner: caller.identity.user, by: .token,
+                try tokens.revoke(try request.uuidParameter("id"), owner: caller.identity.user,
+                                  binding: .boundTo(caller.identity.tenant), by: .token,
                                   actorID: caller.identity.tokenID, origin: RequestOrigin(request))
                 return Response(status: .noContent)
             }

@@ -41,7 +41,7 @@ public final class PurserApp: Sendable {
         HealthRoutes.register(in: &router, pool: pool, migrator: migrator)
         tokens = TokenStore(database: database)
         let gate = APIGate(tokens: tokens, limiter: RateLimiter(database: database),
-                           idempotency: IdempotencyStore(database: database), database: database)
+                           idempotency: IdempotencyStore(database: database, keyring: keyring), database: database)
         MeAPI.register(in: &router, gate: gate)
         TokensAPI.register(in: &router, gate: gate, tokens: tokens)
 

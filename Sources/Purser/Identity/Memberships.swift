@@ -24,7 +24,8 @@ public struct Memberships: Sendable {
     public func list(tenant: UUID) throws -> [Member] {
         try database.inTenant(tenant) { tx in
             try tx.query("""
-                SELECT m.user_id, u.email, u.name, m.role, m.status, m.created_at
+                SELECT m.user_id, u.email, CASE WHEN m.status = 'pending' THEN coalesce(m.invited_name, u.email) ELSE u.name END,
+                       m.role, m.status, m.created_at
                 FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1
                 ORDER BY m.status = 'active' DESC, m.status, lower(u.email) LIMIT 1000
                 """, [tenant]).map { row in
@@ -44,7 +45,8 @@ public struct Memberships: Sendable {
         person.password = nil
         try person.validate()
         return try database.inTenant(tenant) { tx in
-            let user = try PersonStore.upsertUser(person, hash: nil, staffRole: nil, tx)
+            let (user, created) = try PersonStore.upsertUser(person, hash: nil, tx)
+            let typedName = person.name.trimmingCharacters(in: .whitespacesAndNewlines)
             let existing = try tx.query("SELECT status FROM memberships WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE",
                                         [tenant, user]).first?.require(0, as: String.self)
             switch existing {
@@ -52,13 +54,16 @@ public struct Memberships: Sendable {
                 throw ValidationError(field: "email", "this person is already a member or invited", status: .conflict)
             case "deactivated":
                 try tx.query("""
-                    UPDATE memberships SET status = 'pending', role = $3, updated_at = now() WHERE tenant_id = $1 AND user_id = $2
-                    """, [tenant, user, role.rawValue])
+                    UPDATE memberships SET status = 'pending', role = $3, invited_name = $4, updated_at = now()
+                    WHERE tenant_id = $1 AND user_id = $2
+                    """, [tenant, user, role.rawValue, typedName])
             default:
-                try tx.query("INSERT INTO memberships (tenant_id, user_id, role, status) VALUES ($1, $2, $3, 'pending')",
-                             [tenant, user, role.rawValue])
+                try tx.query("""
+                    INSERT INTO memberships (tenant_id, user_id, role, status, invited_name) VALUES ($1, $2, $3, 'pending', $4)
+                    """, [tenant, user, role.rawValue, typedName])
             }
-            let link = try OneTimeLinks.issue(.invite, user: user, tenant: tenant, createdBy: actor, in: tx)
+            let link = try OneTimeLinks.issue(.invite, user: user, tenant: tenant, createdBy: actor, createsAccount: created,
+                                              in: tx)
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actorKind: .user, actorID: actor, action: "membership.invite", targetType: "user",
                 targetID: user.postgresText,
@@ -78,7 +83,8 @@ public struct Memberships: Sendable {
             }
             try tx.query("UPDATE memberships SET role = $3, updated_at = now() WHERE tenant_id = $1 AND user_id = $2",
                          [tenant, user, role.rawValue])
-            try endAccess(user, tenant, tx)
+            // Only a membership in use carries privileges to take back; a pending one changes quietly.
+            if before.status == "active" { try endAccess(user, tenant, tx) }
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actorKind: .user, actorID: actor, action: "membership.role_change", targetType: "user",
                 targetID: user.postgresText, before: try JSONText(encoding: ["role": before.role]),
@@ -99,7 +105,7 @@ public struct Memberships: Sendable {
                 """, [tenant, user])
             try tx.query("UPDATE one_time_links SET used_at = now() WHERE user_id = $1 AND tenant_id = $2 AND used_at IS NULL",
                          [user, tenant])
-            try endAccess(user, tenant, tx)
+            if before.status == "active" { try endAccess(user, tenant, tx) }
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actorKind: .user, actorID: actor, action: "membership.deactivate", targetType: "user",
                 targetID: user.postgresText, before: try JSONText(encoding: ["status": before.status]),
@@ -122,10 +128,12 @@ public struct Memberships: Sendable {
     }
 
     private func requireAnotherAdmin(besides user: UUID, _ tenant: UUID, _ tx: Connection) throws {
+        // Every active admin row is locked before counting, so two admins demoting each other at
+        // once are serialised and the second sees the first's change.
         let others = try tx.query("""
-            SELECT count(*) FROM memberships
-            WHERE tenant_id = $1 AND user_id <> $2 AND role = 'tenant_admin' AND status = 'active'
-            """, [tenant, user])[0].require(0, as: Int.self)
+            SELECT user_id FROM memberships
+            WHERE tenant_id = $1 AND role = 'tenant_admin' AND status = 'active' ORDER BY user_id FOR UPDATE
+            """, [tenant]).filter { try $0.require(0, as: UUID.self) != user }.count
         guard others > 0 else {
             throw ValidationError(field: "role", "the tenant needs another active tenant admin first", status: .conflict)
         }

@@ -52,11 +52,11 @@ public struct PersonStore: Sendable {
         try person.validate()
         let hash = try person.password.map { try hasher.hash($0) }
         return try database.inTenant(tenant) { tx in
-            let user = try Self.upsertUser(person, hash: hash, staffRole: nil, tx)
+            let user = try Self.upsertUser(person, hash: hash, tx).id
             let added = try tx.query("""
                 INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
                 """, [tenant, user, role.rawValue]).affected
-            guard added == 1 else { throw ValidationError(field: "email", "this person is already a member") }
+            guard added == 1 else { throw ValidationError(field: "email", "this person is already a member", status: .conflict) }
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actorKind: actor, actorID: actorID, action: "membership.create", targetType: "user",
                 targetID: user.postgresText, reason: reason,
@@ -71,7 +71,17 @@ public struct PersonStore: Sendable {
         try person.validate()
         let hash = try person.password.map { try hasher.hash($0) }
         return try database.pool.transaction { tx in
-            let user = try Self.upsertUser(person, hash: hash, staffRole: role, tx)
+            let (user, created) = try Self.upsertUser(person, hash: hash, tx)
+            // Staff accounts are made new (or are staff already): an account that began elsewhere
+            // (an invitation, a customer) may be controlled by someone else and never becomes staff.
+            let staffRole = try tx.query("SELECT staff_role FROM users WHERE id = $1 FOR UPDATE", [user])[0]
+                .decode(0, as: String.self)
+            guard created || staffRole != nil else {
+                throw ValidationError(field: "email", "a customer account already uses this email; staff accounts must be new",
+                                      status: .conflict)
+            }
+            try tx.query("UPDATE users SET staff_role = $2, updated_at = now(), version = version + 1 WHERE id = $1",
+                         [user, role.rawValue])
             try AuditLog.record(AuditEvent(
                 tenant: nil, actorKind: actor, actorID: actorID, action: "staff.create", targetType: "user",
                 targetID: user.postgresText, reason: reason,
@@ -80,22 +90,17 @@ public struct PersonStore: Sendable {
         }
     }
 
-    /// The account for the email: created when new; an existing one is left as it is, except that
-    /// a staff role is granted when asked for.
-    static func upsertUser(_ person: NewPerson, hash: String?, staffRole: StaffRole?, _ tx: Connection) throws -> UUID {
+    /// The account for the email: created when new (`created`), otherwise left exactly as it is.
+    static func upsertUser(_ person: NewPerson, hash: String?, _ tx: Connection) throws -> (id: UUID, created: Bool) {
         let inserted = try tx.query("""
-            INSERT INTO users (id, email, name, password_hash, staff_role, status)
-            VALUES ($1, $2, $3, $4, $5, CASE WHEN $4::text IS NULL THEN 'invited' ELSE 'active' END)
+            INSERT INTO users (id, email, name, password_hash, status)
+            VALUES ($1, $2, $3, $4, CASE WHEN $4::text IS NULL THEN 'invited' ELSE 'active' END)
             ON CONFLICT (lower(email)) DO NOTHING
             RETURNING id
-            """, [UUID.v7(), person.normalizedEmail, person.name.trimmingCharacters(in: .whitespacesAndNewlines), hash,
-                  staffRole?.rawValue])
-        if let row = inserted.first { return try row.require(0, as: UUID.self) }
-        let existing = try tx.query("SELECT id FROM users WHERE lower(email) = $1", [person.normalizedEmail])[0].require(0, as: UUID.self)
-        if let staffRole {
-            try tx.query("UPDATE users SET staff_role = $2, updated_at = now(), version = version + 1 WHERE id = $1",
-                         [existing, staffRole.rawValue])
-        }
-        return existing
+            """, [UUID.v7(), person.normalizedEmail, person.name.trimmingCharacters(in: .whitespacesAndNewlines), hash])
+        if let row = inserted.first { return (try row.require(0, as: UUID.self), true) }
+        let existing = try tx.query("SELECT id FROM users WHERE lower(email) = $1", [person.normalizedEmail])[0]
+            .require(0, as: UUID.self)
+        return (existing, false)
     }
 }

@@ -90,44 +90,55 @@ public final class TokenStore: Sendable {
     }
 
     /// Creates a token for `user`; returns it once, in full. Audited in the tenant's chain.
+    /// A token made by another token names it as `parent`: it expires no later than the parent
+    /// (`notAfter`) and is revoked with it.
     public func create(user: UUID, tenant: UUID?, name: String, scopes: [Scope], lifetime: TimeInterval,
-                       by actorKind: AuditEvent.ActorKind, actorID: UUID?,
-                       origin: RequestOrigin? = nil) throws -> (id: UUID, token: String) {
+                       by actorKind: AuditEvent.ActorKind, actorID: UUID?, origin: RequestOrigin? = nil,
+                       parent: UUID? = nil, notAfter: Date? = nil) throws -> (id: UUID, token: String, expiresAt: Date) {
         guard !scopes.isEmpty else { throw ValidationError(field: "scopes", "name at least one scope") }
         guard lifetime > 0, lifetime <= 366 * 86400 else { throw ValidationError(field: "expires", "choose 1 day to 1 year") }
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...100).contains(name.count) else { throw ValidationError(field: "name", "give a name of 1–100 characters") }
         let secret = APITokenSecret.generate()
         let id = UUID.v7()
-        let expires = now().addingTimeInterval(lifetime)
+        let expires = min(now().addingTimeInterval(lifetime), notAfter ?? .distantFuture)
         let write = { (tx: Connection) in
             try tx.query("""
-                INSERT INTO api_tokens (id, lookup, secret_hash, user_id, tenant_id, name, scopes, expires_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                """, [id, secret.lookup, Bytea(secret.secretHash), user, tenant, name, scopes.map(\.rawValue), expires])
+                INSERT INTO api_tokens (id, lookup, secret_hash, user_id, tenant_id, name, scopes, expires_at, parent_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                """, [id, secret.lookup, Bytea(secret.secretHash), user, tenant, name, scopes.map(\.rawValue), expires, parent])
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actorKind: actorKind, actorID: actorID, action: "token.create", targetType: "api_token",
                 targetID: id.postgresText, after: try JSONText(encoding: ["name": name, "scopes": scopes.map(\.rawValue).joined(separator: " ")]))
                 .from(origin), in: tx)
         }
         if let tenant { try database.inTenant(tenant, write) } else { try database.pool.transaction(write) }
-        return (id, secret.text)
+        return (id, secret.text, expires)
     }
 
     /// Revokes the token (only if `owner` holds it, when given: anyone else's is a 404); every node
     /// drops it from its cache when the transaction commits.
-    public func revoke(_ id: UUID, owner: UUID? = nil, by actorKind: AuditEvent.ActorKind, actorID: UUID?,
-                       origin: RequestOrigin? = nil) throws {
+    public func revoke(_ id: UUID, owner: UUID? = nil, binding: Binding = .any, by actorKind: AuditEvent.ActorKind,
+                       actorID: UUID?, origin: RequestOrigin? = nil) throws {
         guard let row = try database.pool.query("SELECT tenant_id, user_id FROM api_tokens WHERE id = $1", [id]).first,
-              try owner == nil || row.require(1, as: UUID.self) == owner else { throw HTTPError(.notFound) }
+              try owner == nil || row.require(1, as: UUID.self) == owner,
+              binding.admits(try row.decode(0, as: UUID.self)) else { throw HTTPError(.notFound) }
         let tenant = try row.decode(0, as: UUID.self)
         let write = { (tx: Connection) in
-            let lookup = try tx.query("UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING lookup",
-                                      [id]).first?.require(0, as: String.self)
-            guard let lookup else { return }
-            try tx.notify(Self.revocationChannel, payload: lookup)
+            // The token and every token made from it, however deep.
+            let lookups = try tx.query("""
+                WITH RECURSIVE family AS (
+                    SELECT id FROM api_tokens WHERE id = $1
+                    UNION SELECT t.id FROM api_tokens t JOIN family f ON t.parent_id = f.id)
+                UPDATE api_tokens SET revoked_at = now() WHERE id IN (SELECT id FROM family) AND revoked_at IS NULL
+                RETURNING lookup
+                """, [id]).map { try $0.require(0, as: String.self) }
+            guard !lookups.isEmpty else { return }
+            for lookup in lookups { try tx.notify(Self.revocationChannel, payload: lookup) }
             try AuditLog.record(AuditEvent(tenant: tenant, actorKind: actorKind, actorID: actorID, action: "token.revoke",
-                                           targetType: "api_token", targetID: id.postgresText).from(origin), in: tx)
+                                           targetType: "api_token", targetID: id.postgresText,
+                                           after: try JSONText(encoding: ["tokens_revoked": String(lookups.count)])).from(origin),
+                                in: tx)
         }
         if let tenant { try database.inTenant(tenant, write) } else { try database.pool.transaction(write) }
         forget(lookup: nil, id: id)
@@ -146,13 +157,25 @@ public final class TokenStore: Sendable {
         return lookups.count
     }
 
-    /// The person's tokens, newest first, revoked and expired ones included (for the account page).
-    public func list(user: UUID) throws -> [TokenSummary] {
+    /// Which tokens a caller may see and revoke: any of the owner's (the account page), or only
+    /// those bound as the calling token is (a token sees its own tenant's tokens, or staff tokens).
+    public enum Binding: Sendable {
+        case any
+        case boundTo(UUID?)
+
+        func admits(_ tenant: UUID?) -> Bool {
+            if case .boundTo(let bound) = self { return bound == tenant }
+            return true
+        }
+    }
+
+    /// The person's tokens, newest first, revoked and expired ones included.
+    public func list(user: UUID, binding: Binding = .any) throws -> [TokenSummary] {
         try database.pool.query("""
-            SELECT t.id, t.name, tn.name, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
+            SELECT t.id, t.name, tn.name, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, t.tenant_id
             FROM api_tokens t LEFT JOIN tenants tn ON tn.id = t.tenant_id
             WHERE t.user_id = $1 ORDER BY t.created_at DESC LIMIT 200
-            """, [user]).map { row in
+            """, [user]).filter { binding.admits(try $0.decode(8, as: UUID.self)) }.map { row in
             TokenSummary(id: try row.require(0), name: try row.require(1), tenantName: try row.decode(2),
                          scopes: try row.require(3), createdAt: try row.require(4), expiresAt: try row.require(5),
                          lastUsedAt: try row.decode(6), revokedAt: try row.decode(7))

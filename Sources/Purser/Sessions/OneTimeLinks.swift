@@ -13,10 +13,16 @@ public struct OneTimeLink: Sendable {
     public let user: UUID
     public let email: String
     public let name: String
-    /// Whether the person already has a password (then an invitation is accepted by signing in).
+    /// Whether the person already has a password.
     public let hasPassword: Bool
+    /// Whether the invitation created the account (only then may it set the account's password).
+    public let createsAccount: Bool
     public let tenant: UUID?
     public let tenantName: String?
+
+    /// A reset sets a password; an invitation does only for the account it created and that has
+    /// none yet. Anyone else accepts an invitation by signing in as themselves.
+    public var setsPassword: Bool { purpose == .reset || (createsAccount && !hasPassword) }
 }
 
 /// An unknown, used or expired link: one answer for all three.
@@ -32,13 +38,14 @@ public enum OneTimeLinks {
 
     /// Issues a link inside `tx`; returns the path to hand to the person (`/links/<token>`).
     public static func issue(_ purpose: OneTimeLink.Purpose, user: UUID, tenant: UUID?, createdBy: UUID?,
-                             in tx: Connection) throws -> String {
+                             createsAccount: Bool = false, in tx: Connection) throws -> String {
         let token = RandomSecret.base64url(32)
         let lifetime = purpose == .invite ? inviteLifetime : resetLifetime
         try tx.query("""
-            INSERT INTO one_time_links (id, token_hash, user_id, tenant_id, purpose, created_by, expires_at)
-            VALUES ($1, $2, $3, $4, $5, $6, now() + $7 * interval '1 second')
-            """, [UUID.v7(), Bytea(RandomSecret.hash(token)), user, tenant, purpose.rawValue, createdBy, lifetime])
+            INSERT INTO one_time_links (id, token_hash, user_id, tenant_id, purpose, created_by, creates_account, expires_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 second')
+            """, [UUID.v7(), Bytea(RandomSecret.hash(token)), user, tenant, purpose.rawValue, createdBy, createsAccount,
+                  lifetime])
         return "/links/" + token
     }
 
@@ -46,14 +53,16 @@ public enum OneTimeLinks {
     public static func find(_ token: String, lock: Bool = false, in tx: Connection) throws -> OneTimeLink {
         guard RandomSecret.isWellFormed(token) else { throw LinkNotValid() }
         guard let row = try tx.query("""
-            SELECT l.id, l.purpose, l.user_id, u.email, u.name, u.password_hash IS NOT NULL, l.tenant_id, t.name
+            SELECT l.id, l.purpose, l.user_id, u.email, u.name, u.password_hash IS NOT NULL, l.tenant_id, t.name,
+                   l.creates_account
             FROM one_time_links l JOIN users u ON u.id = l.user_id LEFT JOIN tenants t ON t.id = l.tenant_id
             WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > now() AND u.status <> 'deactivated'
             \(lock ? "FOR UPDATE OF l" : "")
             """, [Bytea(RandomSecret.hash(token))]).first else { throw LinkNotValid() }
         return OneTimeLink(id: try row.require(0), purpose: OneTimeLink.Purpose(rawValue: try row.require(1)) ?? .reset,
                            user: try row.require(2), email: try row.require(3), name: try row.require(4),
-                           hasPassword: try row.require(5), tenant: try row.decode(6), tenantName: try row.decode(7))
+                           hasPassword: try row.require(5), createsAccount: try row.require(8), tenant: try row.decode(6),
+                           tenantName: try row.decode(7))
     }
 
     static func markUsed(_ link: OneTimeLink, in tx: Connection) throws {

@@ -46,13 +46,14 @@ public struct Passwords: Sendable {
     /// and any invited membership, and ends the person's sessions and tokens.
     public func set(linkToken: String, new: String, confirmation: String, origin: RequestOrigin) throws -> OneTimeLink {
         let link = try database.pool.transaction { tx in try OneTimeLinks.find(linkToken, in: tx) }
-        if link.purpose == .invite && link.hasPassword {
-            throw ValidationError(field: "password", "this account has a password already: sign in to accept the invitation")
+        guard link.setsPassword else {
+            throw ValidationError(field: "new_password", "this invitation is accepted by signing in to your account")
         }
         let hash = try checkedHash(new, confirmation: confirmation, email: link.email, name: link.name)
         return try database.pool.transaction { tx in
             // Locked and looked up again: two tabs submitting the same link succeed once.
             let link = try OneTimeLinks.find(linkToken, lock: true, in: tx)
+            guard link.setsPassword else { throw LinkNotValid() }
             // The invitation's tenant, for its membership and its audit chain.
             if let tenant = link.tenant { try tx.setLocal("purser.tenant_id", tenant.postgresText) }
             try tx.query("""

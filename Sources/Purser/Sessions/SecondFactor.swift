@@ -100,8 +100,9 @@ public struct SecondFactor: Sendable {
     }
 
     /// Turns the second factor off (only for people who need not have one; callers check).
-    public func disable(user: UUID, audit: AuditEvent) throws {
+    public func disable(user: UUID, audit: AuditEvent, check: (Connection) throws -> Void = { _ in }) throws {
         try database.pool.transaction { tx in
+            try check(tx)
             try tx.query("UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1", [user])
             try tx.query("DELETE FROM recovery_codes WHERE user_id = $1", [user])
             try AuditLog.record(audit, in: tx)

@@ -33,7 +33,8 @@ public final class SignIn: Sendable {
         -> (id: UUID, token: String, stage: Session.Stage) {
         let email = String(rawEmail.trimmingCharacters(in: .whitespacesAndNewlines).lowercased().prefix(254))
         let address = origin.address ?? "unknown"
-        try database.pool.transaction { tx in try throttle.check(email: email, address: address, in: tx) }
+        let account = SignInThrottle.emailKey(email)
+        try database.pool.transaction { tx in try throttle.check(account: account, address: address, in: tx) }
         let row = try database.pool.query("""
             SELECT id, password_hash, status, totp_enabled_at IS NOT NULL FROM users WHERE lower(email) = $1
             """, [email]).first
@@ -42,7 +43,7 @@ public final class SignIn: Sendable {
         let stored = active ? try row?.decode(1, as: String.self) : nil
         guard !password.isEmpty, password.utf8.count <= 1024, try hasher.verify(password, against: stored) else {
             try database.pool.transaction { tx in
-                try throttle.recordFailure(email: email, address: address, in: tx)
+                try throttle.recordFailure(account: account, address: address, in: tx)
                 try AuditLog.record(AuditEvent(
                     tenant: nil, actorKind: user == nil ? .system : .user, actorID: user, action: "session.sign_in_failed",
                     targetType: user == nil ? "email" : "user", targetID: user?.postgresText ?? email).from(origin), in: tx)
@@ -53,7 +54,7 @@ public final class SignIn: Sendable {
         let stage: Session.Stage = try row!.require(3, as: Bool.self) ? .secondFactor : .signedIn
         let rehash = stored.map(hasher.needsRehash) == true ? try hasher.hash(password) : nil
         return try database.pool.transaction { tx in
-            try throttle.recordSuccess(email: email, in: tx)
+            try throttle.recordSuccess(account: account, in: tx)
             if let rehash { try tx.query("UPDATE users SET password_hash = $2 WHERE id = $1", [userID, rehash]) }
             let session = try sessions.create(user: userID, stage: stage, address: origin.address,
                                               userAgent: origin.userAgent, in: tx)
@@ -65,28 +66,32 @@ public final class SignIn: Sendable {
     }
 
     /// Completes a sign-in with a TOTP or recovery code: the session is replaced by a fresh one
-    /// (new token). A wrong code counts as a failed sign-in.
+    /// (new token). Wrong codes are counted per person on a key of their own, which a right
+    /// password does not clear; attempts for one person are serialised on their row, so parallel
+    /// guesses cannot slip past the count.
     public func completeSecondFactor(_ session: Session, code: String, origin: RequestOrigin) throws -> (id: UUID, token: String) {
+        let key = SignInThrottle.secondFactorKey(session.user)
         let address = origin.address ?? "unknown"
-        try database.pool.transaction { tx in try throttle.check(email: session.email, address: address, in: tx) }
         let rotated = try database.pool.transaction { tx -> (id: UUID, token: String)? in
-            guard try secondFactor.accept(code, user: session.user, in: tx) else { return nil }
+            try tx.query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", [session.user])
+            try throttle.check(account: key, address: address, in: tx)
+            guard try secondFactor.accept(code, user: session.user, in: tx) else {
+                try throttle.recordFailure(account: key, address: address, in: tx)
+                try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: session.user,
+                                               action: "session.second_factor_failed", targetType: "session",
+                                               targetID: session.id.postgresText).from(origin), in: tx)
+                return nil
+            }
             let fresh = try sessions.rotate(session.id, user: session.user, stage: .signedIn, address: origin.address,
                                             userAgent: origin.userAgent, in: tx)
-            try throttle.recordSuccess(email: session.email, in: tx)
+            try throttle.recordSuccess(account: key, in: tx)
             try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: session.user,
                                            action: "session.second_factor", targetType: "session",
                                            targetID: fresh.id.postgresText).from(origin), in: tx)
             return fresh
         }
-        if let rotated { return rotated }
-        try database.pool.transaction { tx in
-            try throttle.recordFailure(email: session.email, address: address, in: tx)
-            try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: session.user,
-                                           action: "session.second_factor_failed", targetType: "session",
-                                           targetID: session.id.postgresText).from(origin), in: tx)
-        }
-        throw ValidationError(field: "code", "that code is not right (or was already used)")
+        guard let rotated else { throw ValidationError(field: "code", "that code is not right (or was already used)") }
+        return rotated
     }
 
     /// Signs out: ends this session.

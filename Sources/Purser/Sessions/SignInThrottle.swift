@@ -28,23 +28,25 @@ public struct SignInThrottle: Sendable {
 
     public init() {}
 
-    static func accountKey(_ email: String) -> String { "account:" + String(email.prefix(254)) }
+    /// `email:<address typed>` for passwords, `second_factor:<user id>` for second-factor codes.
+    static func emailKey(_ email: String) -> String { "email:" + String(email.prefix(254)) }
+    static func secondFactorKey(_ user: UUID) -> String { "second_factor:" + user.postgresText }
     static func addressKey(_ address: String) -> String { "address:" + String(address.prefix(64)) }
 
-    /// Throws `SignInThrottled` while either key waits.
-    func check(email: String, address: String, in tx: Connection) throws {
+    /// Throws `SignInThrottled` while the account's key (see `emailKey`) or the address waits.
+    func check(account: String, address: String, in tx: Connection) throws {
         let rows = try tx.query("""
             SELECT ceil(extract(epoch FROM max(blocked_until) - now()))::integer FROM sign_in_throttle
             WHERE key IN ($1, $2) AND blocked_until > now()
-            """, [Self.accountKey(email), Self.addressKey(address)])
+            """, [account, Self.addressKey(address)])
         if let seconds = try rows.first?.decode(0, as: Int.self) {
             throw SignInThrottled(retryAfter: max(1, seconds))
         }
     }
 
     /// Counts a failure against both keys, starting or lengthening their waits past the threshold.
-    func recordFailure(email: String, address: String, in tx: Connection) throws {
-        for (key, threshold) in [(Self.accountKey(email), accountThreshold), (Self.addressKey(address), addressThreshold)] {
+    func recordFailure(account: String, address: String, in tx: Connection) throws {
+        for (key, threshold) in [(account, accountThreshold), (Self.addressKey(address), addressThreshold)] {
             let failures = try tx.query("""
                 INSERT INTO sign_in_throttle AS t (key, failures, last_failure_at) VALUES ($1, 1, now())
                 ON CONFLICT (key) DO UPDATE SET
@@ -61,7 +63,7 @@ public struct SignInThrottle: Sendable {
     }
 
     /// A correct password clears the account's count (not the address's).
-    func recordSuccess(email: String, in tx: Connection) throws {
-        try tx.query("DELETE FROM sign_in_throttle WHERE key = $1", [Self.accountKey(email)])
+    func recordSuccess(account: String, in tx: Connection) throws {
+        try tx.query("DELETE FROM sign_in_throttle WHERE key = $1", [account])
     }
 }

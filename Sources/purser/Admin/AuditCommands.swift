@@ -20,7 +20,11 @@ struct VerifyAudit: ParsableCommand {
         let chains = try AuditAccess.chains(tenant, connection)
         var broken = false
         for chain in chains {
-            switch try AuditLog.verify(chain.name, keyring: keyring, in: connection) {
+            // One snapshot for the whole chain: events written meanwhile are not half seen.
+            let verdict = try connection.transaction(isolation: .repeatableRead) {
+                try AuditLog.verify(chain.name, keyring: keyring, in: $0)
+            }
+            switch verdict {
             case .intact(let events, let checkpoints):
                 print("\(chain.label): intact (\(events) events, \(checkpoints) signed checkpoints)")
             case .broken(let sequence, let reason):

@@ -78,13 +78,15 @@ struct ResetLink: ParsableCommand {
 struct RotateMasterKey: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate-master-key",
-        abstract: "Re-encrypt every sealed secret under the first key of PURSER_MASTER_KEY.")
+        abstract: "Re-encrypt every sealed secret and re-sign audit checkpoints under the first key of PURSER_MASTER_KEY.")
 
     @OptionGroup var options: CommonOptions
 
     func run() throws {
         let (connection, keyring) = try AuditAccess.open(options)
-        let count = try connection.transaction { tx in try MasterKeyRotation.reseal(keyring: keyring, in: tx) }
-        print("Re-sealed \(count) secret(s) under key \(keyring.keys[0].id).")
+        let (sealed, signed) = try connection.transaction { tx in
+            (try MasterKeyRotation.reseal(keyring: keyring, in: tx), try MasterKeyRotation.resignAudit(keyring: keyring, in: tx))
+        }
+        print("Re-sealed \(sealed) secret(s) and re-signed \(signed) audit signature(s) under key \(keyring.keys[0].id).")
     }
 }

@@ -85,11 +85,15 @@ import TestSupport
         let app = try TestApp()
         let people = try People(app)
         let totp = try people.enableSecondFactor("tenant_admin@acme.test", in: app)
+        #expect(try Subprocess.run(binary, ["admin", "checkpoint-audit"], environment: environment(app.database)).status == 0)
         let newKey = Keyring.generateText(id: "k2")
         let rotated = try Subprocess.run(binary, ["admin", "rotate-master-key"],
                                          environment: environment(app.database, key: newKey + "," + TestEnvironment.masterKeyText))
         #expect(rotated.status == 0, "\(rotated.output)")
-        #expect(rotated.output.contains("Re-sealed 1 secret(s) under key k2."))
+        #expect(rotated.output.contains("Re-sealed 1 secret(s) and re-signed 1 audit signature(s) under key k2."))
+        // The old key can go: every checkpoint verifies under the new one alone.
+        let verified = try Subprocess.run(binary, ["admin", "verify-audit"], environment: environment(app.database, key: newKey))
+        #expect(verified.status == 0, "\(verified.output)")
         let stored = try app.database.connect().query("SELECT totp_secret FROM users WHERE totp_secret IS NOT NULL")[0]
             .require(0, as: String.self)
         #expect(stored.hasPrefix("k2."))

@@ -20,7 +20,7 @@ import TestSupport
         try app.database.connect().query("UPDATE users SET status = 'active' WHERE id = $1", [ada])
     }
 
-    func token(_ scopes: [Scope] = [.requestsRead], lifetime: TimeInterval = 3600) throws -> (id: UUID, token: String) {
+    func token(_ scopes: [Scope] = [.requestsRead], lifetime: TimeInterval = 3600) throws -> (id: UUID, token: String, expiresAt: Date) {
         try app.app.tokens.create(user: ada, tenant: acme, name: "ci", scopes: scopes, lifetime: lifetime, by: .system, actorID: nil)
     }
 

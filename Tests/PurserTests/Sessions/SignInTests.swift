@@ -174,4 +174,16 @@ import TestSupport
         #expect(response.status == 401)
         #expect(response.header("WWW-Authenticate")?.hasPrefix("Bearer") == true)
     }
+
+    @Test func signingInAgainReplacesTheBrowsersSession() throws {
+        let browser = WebVisitor(app)
+        let formToken = try browser.formToken(on: "/sign-in")
+        try browser.signIn("viewer@acme.test", People.password)
+        let first = try #require(browser.cookies["purser_session"])
+        // The sign-in form of before, sent again with another account (signed in, /sign-in redirects).
+        try browser.post("/sign-in", [("email", "requester@acme.test"), ("password", People.password)], formToken: formToken)
+        #expect(browser.cookies["purser_session"] != first)
+        #expect(try app.get("/account", headers: [("Cookie", "purser_session=\(first)")]).status == 303)
+        #expect(try browser.get("/account").text.contains("requester@acme.test"))
+    }
 }

@@ -6,7 +6,9 @@ import HTTPServer
 enum LinkPages {
     struct Page: Sendable {
         let token: String
-        let formToken: String
+        /// The set-password form is checked against the pre-session cookie, the accept form against the session.
+        let preFormToken: String
+        let sessionFormToken: String
         let email: String
         let invite: Bool
         let tenantName: String?
@@ -21,12 +23,12 @@ enum LinkPages {
 
         @Sendable func render(_ request: Request, token: String, errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
             let link = try auth.database.pool.transaction { tx in try OneTimeLinks.find(token, in: tx) }
-            let visitor = try auth.visitor(request)
+            // A session still owing its second factor is no one yet.
+            let visitor = try auth.visitor(request).flatMap { $0.session.stage == .signedIn ? $0 : nil }
             let pre = auth.preSession(request)
-            let choose = !(link.purpose == .invite && link.hasPassword)
-            let page = Page(token: token, formToken: visitor?.formToken ?? pre.token, email: link.email,
-                            invite: link.purpose == .invite, tenantName: link.tenantName, choosePassword: choose,
-                            signedInAsInvitee: visitor?.user == link.user && visitor?.session.stage == .signedIn,
+            let page = Page(token: token, preFormToken: pre.token, sessionFormToken: visitor?.formToken ?? "",
+                            email: link.email, invite: link.purpose == .invite, tenantName: link.tenantName,
+                            choosePassword: link.setsPassword, signedInAsInvitee: visitor?.user == link.user,
                             errors: errors)
             var response = site.page("link", title: link.purpose == .invite ? "Invitation" : "Choose a new password", page,
                                      status: status, visitor: visitor)

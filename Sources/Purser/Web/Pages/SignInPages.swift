@@ -40,6 +40,8 @@ enum SignInPages {
             let back = BackPath.sanitize(form["back"]) ?? ""
             do {
                 let session = try signIn.signIn(email: email, password: form["password"] ?? "", origin: RequestOrigin(request))
+                // A session this browser held before (perhaps someone else's) ends with the new one's start.
+                if let previous = try auth.visitor(request) { try signIn.signOut(previous.session, origin: RequestOrigin(request)) }
                 let next = session.stage == .secondFactor
                     ? "/sign-in/two-factor" + (back.isEmpty ? "" : "?back=" + WebAuth.escape(back))
                     : (back.isEmpty ? "/start" : back)

@@ -3,6 +3,7 @@
 // off for people whose role does not require it.
 import Foundation
 import HTTPServer
+import Postgres
 
 enum TwoFactorPages {
     struct Page: Sendable {
@@ -47,9 +48,12 @@ enum TwoFactorPages {
                 let codes = try secondFactor.confirm(user: visitor.user, code: form["code"] ?? "", audit: AuditEvent(
                     tenant: nil, actorKind: .user, actorID: visitor.user, action: "user.second_factor_enable",
                     targetType: "user", targetID: visitor.user.postgresText).from(origin))
+                // Every other session began before the second factor existed: they end.
                 let fresh = try signIn.database.pool.transaction { tx in
-                    try signIn.sessions.rotate(visitor.session.id, user: visitor.user, stage: .signedIn,
-                                               address: origin.address, userAgent: origin.userAgent, in: tx)
+                    let fresh = try signIn.sessions.rotate(visitor.session.id, user: visitor.user, stage: .signedIn,
+                                                           address: origin.address, userAgent: origin.userAgent, in: tx)
+                    try signIn.sessions.endAll(user: visitor.user, except: fresh.id, in: tx)
+                    return fresh
                 }
                 guard let rotated = try auth.visitor(sessionToken: fresh.token) else { throw Redirect(to: "/sign-in") }
                 var response = try render(rotated, enabled: true, recoveryCodes: codes)
@@ -60,32 +64,51 @@ enum TwoFactorPages {
             }
         }
 
+        /// Changing the second factor takes a current code: a session alone (perhaps an old one on
+        /// someone else's screen) cannot.
+        @Sendable func requireCode(_ form: QueryParameters, _ visitor: Visitor, _ tx: Connection) throws {
+            guard try secondFactor.accept(form["code"] ?? "", user: visitor.user, in: tx) else {
+                throw ValidationError(field: "code", "enter a current code from your app (or a recovery code)")
+            }
+        }
+
         router.add(.post, "/account/two-factor/recovery-codes", options: formOptions) { request in
             let visitor = try auth.signedIn(request)
-            _ = try auth.form(request, from: visitor)
+            let form = try auth.form(request, from: visitor)
             guard visitor.session.totpEnabled else { throw Redirect(to: "/account/two-factor") }
-            let codes = try signIn.database.pool.transaction { tx in
-                let codes = try secondFactor.replaceRecoveryCodes(user: visitor.user, in: tx)
-                try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: visitor.user,
-                                               action: "user.recovery_codes_replace", targetType: "user",
-                                               targetID: visitor.user.postgresText).from(RequestOrigin(request)), in: tx)
-                return codes
+            do {
+                let codes = try signIn.database.pool.transaction { tx in
+                    try requireCode(form, visitor, tx)
+                    let codes = try secondFactor.replaceRecoveryCodes(user: visitor.user, in: tx)
+                    try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: visitor.user,
+                                                   action: "user.recovery_codes_replace", targetType: "user",
+                                                   targetID: visitor.user.postgresText).from(RequestOrigin(request)), in: tx)
+                    return codes
+                }
+                return try render(visitor, enabled: true, recoveryCodes: codes)
+            } catch let error as ValidationError {
+                return try render(visitor, enabled: true, errors: error.fieldErrors, status: error.status)
             }
-            return try render(visitor, enabled: true, recoveryCodes: codes)
         }
 
         router.add(.post, "/account/two-factor/disable", options: formOptions) { request in
             let visitor = try auth.signedIn(request)
-            _ = try auth.form(request, from: visitor)
+            let form = try auth.form(request, from: visitor)
             guard !SecondFactor.isRequired(staffRole: visitor.session.staffRole, roles: visitor.tenants.compactMap(\.role)) else {
                 return try render(visitor, enabled: true, errors: [FieldError(field: "second factor",
                                                                              detail: "your role requires it, so it stays on")],
                                   status: .conflict)
             }
-            try secondFactor.disable(user: visitor.user, audit: AuditEvent(
-                tenant: nil, actorKind: .user, actorID: visitor.user, action: "user.second_factor_disable",
-                targetType: "user", targetID: visitor.user.postgresText).from(RequestOrigin(request)))
-            return .redirect(to: "/account")
+            do {
+                try secondFactor.disable(user: visitor.user, audit: AuditEvent(
+                    tenant: nil, actorKind: .user, actorID: visitor.user, action: "user.second_factor_disable",
+                    targetType: "user", targetID: visitor.user.postgresText).from(RequestOrigin(request))) { tx in
+                    try requireCode(form, visitor, tx)
+                }
+                return .redirect(to: "/account")
+            } catch let error as ValidationError {
+                return try render(visitor, enabled: true, errors: error.fieldErrors, status: error.status)
+            }
         }
     }
 
