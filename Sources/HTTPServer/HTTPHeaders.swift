@@ -42,13 +42,30 @@ public struct HTTPHeaders: Sendable, Sequence {
 
 extension String {
     /// ASCII case-insensitive comparison, as header names and media types need.
-    func caseInsensitiveEquals(_ other: String) -> Bool {
+    public func caseInsensitiveEquals(_ other: String) -> Bool {
         let a = utf8, b = other.utf8
         guard a.count == b.count else { return false }
+        // Native strings are contiguous: compare their bytes directly (this runs for every header
+        // lookup of every request); other strings take the iterator path.
+        if let result = a.withContiguousStorageIfAvailable({ x in
+            b.withContiguousStorageIfAvailable { y in Self.asciiCaseInsensitiveEquals(x, y) }
+        }), let equal = result {
+            return equal
+        }
         for (x, y) in zip(a, b) where x != y {
             let lx = x >= 65 && x <= 90 ? x + 32 : x
             let ly = y >= 65 && y <= 90 ? y + 32 : y
             if lx != ly { return false }
+        }
+        return true
+    }
+
+    private static func asciiCaseInsensitiveEquals(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
+        for index in 0..<x.count {
+            let a = x[index], b = y[index]
+            if a == b { continue }
+            // Equal ignoring case only when both are the same ASCII letter.
+            guard a | 0x20 == b | 0x20, (97...122).contains(a | 0x20) else { return false }
         }
         return true
     }

@@ -44,12 +44,7 @@ public final class APIGate: Sendable {
                        _ body: (APICaller) throws -> Response) throws -> Response {
         let identity = try tokens.authenticate(request, requiring: scope)
         let tenant = try resolveTenant(request, identity, need)
-        var state = try limiter.take(identity.tokenBucket, perMinute: identity.requestsPerMinute,
-                                     what: "token's", mayBlock: request.mayBlock)
-        if let bucket = identity.tenantBucket, let perMinute = identity.tenantRequestsPerMinute {
-            let shared = try limiter.take(bucket, perMinute: perMinute, what: "tenant's", mayBlock: request.mayBlock)
-            if shared.remaining < state.remaining { state = shared }
-        }
+        let state = try limiter.take(identity.buckets, mayBlock: request.mayBlock)
         let caller = APICaller(identity: identity, tenant: tenant)
         var response: Response
         if request.method == .post, let key = try IdempotencyStore.key(request) {

@@ -58,16 +58,51 @@ public final class RateLimiter: Sendable {
     /// Tokens leased at once: a fiftieth of a minute's limit (at least one).
     static func leaseSize(_ perMinute: Int) -> Int { max(1, perMinute / 50) }
 
+    /// One bucket a request spends from.
+    public struct Bucket: Sendable, Hashable {
+        let key: String
+        let perMinute: Int
+        let what: String
+    }
+
+    /// Spends one token from each bucket and returns the tightest state. The common case — every
+    /// bucket holds a live lease — takes one lock and no query; otherwise each bucket is taken in turn.
+    public func take(_ buckets: [Bucket], mayBlock: Bool) throws -> RateLimitState {
+        let moment = now()
+        let local: RateLimitState? = leases.withLock { all in
+            for bucket in buckets {
+                guard let lease = all[bucket.key], lease.tokens > 0, lease.expires > moment else { return nil }
+            }
+            var tightest: RateLimitState?
+            for bucket in buckets {
+                all[bucket.key]!.tokens -= 1
+                let state = Self.state(all[bucket.key]!, perMinute: bucket.perMinute)
+                if tightest == nil || state.remaining < tightest!.remaining { tightest = state }
+            }
+            return tightest
+        }
+        if let local { return local }
+        var tightest: RateLimitState?
+        for bucket in buckets {
+            let state = try take(bucket.key, perMinute: bucket.perMinute, what: bucket.what, mayBlock: mayBlock)
+            if tightest == nil || state.remaining < tightest!.remaining { tightest = state }
+        }
+        guard let tightest else { throw HTTPError(.internalServerError) }
+        return tightest
+    }
+
+    private static func state(_ lease: Lease, perMinute: Int) -> RateLimitState {
+        let remaining = max(0, Int(lease.sharedRemaining) + lease.tokens)
+        return RateLimitState(limit: perMinute, remaining: remaining,
+                              resetSeconds: Int(ceil(Double(perMinute - remaining) / (Double(perMinute) / 60))))
+    }
+
     /// Spends one token from bucket `key` (`perMinute` a minute); throws `RateLimited` when none is
     /// left, and `WouldBlock` when `mayBlock` is false and a lease must be fetched.
-    public func take(_ key: String, perMinute: Int, what: String, mayBlock: Bool) throws -> RateLimitState {
+    func take(_ key: String, perMinute: Int, what: String, mayBlock: Bool) throws -> RateLimitState {
         let moment = now()
         let rate = Double(perMinute) / 60
-        func state(_ lease: Lease) -> RateLimitState {
-            let remaining = max(0, Int(lease.sharedRemaining) + lease.tokens)
-            return RateLimitState(limit: perMinute, remaining: remaining,
-                                  resetSeconds: Int(ceil(Double(perMinute - remaining) / rate)))
-        }
+        func state(_ lease: Lease) -> RateLimitState { Self.state(lease, perMinute: perMinute) }
         enum Local { case spent(RateLimitState), empty(RateLimitState, Int), fetch }
         let local: Local = leases.withLock { all in
             guard var lease = all[key] else { return .fetch }

@@ -18,12 +18,10 @@ public struct TokenIdentity: Sendable, Hashable {
     public let staffRole: StaffRole?
     public let scopes: [Scope]
     public let expiresAt: Date
-    /// Requests a minute this token may make, and its tenant altogether (from the tenant's plan).
-    public let requestsPerMinute: Int
-    public let tenantRequestsPerMinute: Int?
-    /// The rate-limit buckets' keys, made once when the token is loaded rather than per request.
-    public let tokenBucket: String
-    public let tenantBucket: String?
+    /// The rate-limit buckets this token spends from (its own, and its tenant's, with the limits of
+    /// the tenant's plan), made once when
+    /// the token is loaded rather than per request.
+    public let buckets: [RateLimiter.Bucket]
 }
 
 /// One token as its owner sees it listed (never the secret).
@@ -198,8 +196,9 @@ public final class TokenStore: Sendable {
     /// The identity behind an `Authorization: Bearer …` header. Session cookies never count here.
     public func authenticate(_ request: Request, requiring scope: Scope? = nil) throws -> TokenIdentity {
         guard let header = request.headers["Authorization"] else { throw Unauthenticated(why: "Send a token: Authorization: Bearer pur_…") }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", let secret = APITokenSecret(text: String(parts[1])) else {
+        // `Bearer <token>`, the scheme in any case (RFC 9110 §11.1).
+        guard header.utf8.count > 7, String(header.utf8.prefix(7))?.caseInsensitiveEquals("Bearer ") == true,
+              let secret = APITokenSecret(text: String(header.utf8.dropFirst(7))!) else {
             throw Unauthenticated(why: "The Authorization header does not hold a Purser token.")
         }
         let identity = try lookUp(secret, mayBlock: request.mayBlock)
@@ -259,12 +258,19 @@ public final class TokenStore: Sendable {
             tokenID: try row.require(0), user: user, email: try row.require(3), name: try row.require(4), tenant: tenant,
             tenantRole: tenantRole, staffRole: try row.decode(6, as: String.self).flatMap(StaffRole.init(rawValue:)),
             scopes: try row.require(7, as: [String].self).compactMap(Scope.init(rawValue:)), expiresAt: try row.require(8),
-            requestsPerMinute: try row.decode(10, as: Int.self) ?? Self.staffRequestsPerMinute,
-            tenantRequestsPerMinute: try row.decode(11, as: Int.self),
-            tokenBucket: "token:" + (try row.require(0, as: UUID.self)).postgresText,
-            tenantBucket: tenant.map { "tenant:" + $0.postgresText })
+            buckets: Self.buckets(token: try row.require(0), tenant: tenant, perMinute: try row.decode(10, as: Int.self),
+                                  tenantPerMinute: try row.decode(11, as: Int.self)))
         return CacheEntry(identity: identity, secretHash: try row.require(1, as: Bytea.self).bytes,
                           lastUseRecorded: try row.decode(9, as: Date.self), loadedAt: now())
+    }
+
+    static func buckets(token: UUID, tenant: UUID?, perMinute: Int?, tenantPerMinute: Int?) -> [RateLimiter.Bucket] {
+        var buckets = [RateLimiter.Bucket(key: "token:" + token.postgresText, perMinute: perMinute ?? staffRequestsPerMinute,
+                                          what: "token's")]
+        if let tenant, let tenantPerMinute {
+            buckets.append(RateLimiter.Bucket(key: "tenant:" + tenant.postgresText, perMinute: tenantPerMinute, what: "tenant's"))
+        }
+        return buckets
     }
 
     /// Writes last_used_at at most once a minute per token, never once per request.
