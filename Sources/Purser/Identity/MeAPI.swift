@@ -28,8 +28,8 @@ enum MeAPI {
     /// (a changed role, a reloaded token) is a new key. Bounded by emptying it when full.
     static let rendered = Locked<[RenderKey: (identity: TokenIdentity, body: [UInt8])]>([:])
 
-    /// Keyed by token and tenant (two UUIDs hash quickly); a hit counts only when the identity
-    /// it was rendered for is still the token's identity (a reload may have changed a role).
+    /// Keyed by token and tenant (two UUIDs hash quickly); a hit counts only when it was rendered
+    /// for the very identity object the token resolves to now (a reload may have changed a role).
     struct RenderKey: Hashable {
         let token: UUID
         let tenant: UUID?
@@ -49,7 +49,7 @@ enum MeAPI {
         ) { request in
             try gate.handle(request, scope: nil) { caller in
                 let key = RenderKey(token: caller.identity.tokenID, tenant: caller.tenant)
-                if let cached = rendered.withLock({ $0[key] }), cached.identity == caller.identity {
+                if let cached = rendered.withLock({ $0[key] }), cached.identity === caller.identity {
                     return Response(status: .ok, contentType: "application/json", body: cached.body)
                 }
                 let identity = caller.identity

@@ -6,8 +6,10 @@ import Foundation
 import HTTPServer
 import Postgres
 
-/// Who a valid token speaks for.
-public struct TokenIdentity: Sendable, Hashable {
+/// Who a valid token speaks for. A class: it is handed along every API request, and one
+/// reference costs one retain where a struct of strings and arrays costs a dozen. Immutable; a
+/// reloaded token is a new object, so identity (`===`) tells whether anything may have changed.
+public final class TokenIdentity: Sendable {
     public let tokenID: UUID
     public let user: UUID
     public let email: String
@@ -19,9 +21,22 @@ public struct TokenIdentity: Sendable, Hashable {
     public let scopes: [Scope]
     public let expiresAt: Date
     /// The rate-limit buckets this token spends from (its own, and its tenant's, with the limits of
-    /// the tenant's plan), made once when
-    /// the token is loaded rather than per request.
+    /// the tenant's plan), made once when the token is loaded rather than per request.
     public let buckets: [RateLimiter.Bucket]
+
+    init(tokenID: UUID, user: UUID, email: String, name: String, tenant: UUID?, tenantRole: CustomerRole?,
+         staffRole: StaffRole?, scopes: [Scope], expiresAt: Date, buckets: [RateLimiter.Bucket]) {
+        self.tokenID = tokenID
+        self.user = user
+        self.email = email
+        self.name = name
+        self.tenant = tenant
+        self.tenantRole = tenantRole
+        self.staffRole = staffRole
+        self.scopes = scopes
+        self.expiresAt = expiresAt
+        self.buckets = buckets
+    }
 }
 
 /// One token as its owner sees it listed (never the secret).
@@ -71,6 +86,9 @@ public final class TokenStore: Sendable {
     private struct CacheEntry {
         let identity: TokenIdentity
         let secretHash: [UInt8]
+        /// The secret once it matched the stored hash: later requests compare bytes (constant
+        /// time) instead of hashing again. Held only in this node's memory, as long as the entry.
+        var verifiedSecret: [UInt8]?
         var lastUseRecorded: Date?
         let loadedAt: Date
     }
@@ -211,7 +229,6 @@ public final class TokenStore: Sendable {
 
     /// With `mayBlock` false (an I/O thread) a cache miss or a due last-use write throws `WouldBlock`.
     private func lookUp(_ secret: APITokenSecret, mayBlock: Bool) throws -> TokenIdentity {
-        let hash = secret.secretHash
         let moment = now()
         var entry = cache.withLock { $0[secret.lookup] }
         if let cached = entry, moment.timeIntervalSince(cached.loadedAt) > Self.cacheLifetime { entry = nil }
@@ -220,9 +237,14 @@ public final class TokenStore: Sendable {
             entry = try load(secret.lookup)
             if let loaded = entry { cache.withLock { $0[secret.lookup] = loaded } }
         }
-        // Constant-time comparison of the secret's hash: timing reveals nothing of a guess.
-        guard let found = entry, found.secretHash.count == hash.count,
-              zip(found.secretHash, hash).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else {
+        guard let found = entry else { throw Unauthenticated(why: "The token is not valid.") }
+        // Constant-time comparisons: timing reveals nothing of a guess.
+        let presented = Array(secret.secret.utf8)
+        if let verified = found.verifiedSecret, Self.equal(verified, presented) {
+            // Seen and verified before.
+        } else if Self.equal(found.secretHash, secret.secretHash) {
+            cache.withLock { $0[secret.lookup]?.verifiedSecret = presented }
+        } else {
             throw Unauthenticated(why: "The token is not valid.")
         }
         guard found.identity.expiresAt > moment else { throw Unauthenticated(why: "The token has expired.") }
@@ -230,6 +252,10 @@ public final class TokenStore: Sendable {
         guard mayBlock else { throw WouldBlock() }
         try recordUse(secret.lookup, found, at: moment)
         return found.identity
+    }
+
+    private static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.count == b.count && zip(a, b).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0
     }
 
     private func load(_ lookup: String) throws -> CacheEntry? {
