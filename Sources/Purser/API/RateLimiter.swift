@@ -36,7 +36,7 @@ public struct RateLimited: HTTPResponseError {
 }
 
 public final class RateLimiter: Sendable {
-    private struct Lease {
+    fileprivate struct Lease {
         var tokens: Int
         var expires: Date
         /// What the shared bucket held after this lease was taken.
@@ -46,7 +46,6 @@ public final class RateLimiter: Sendable {
     }
 
     static let leaseLifetime: TimeInterval = 2
-    private let leases = Locked<[String: Lease]>([:])
     private let database: Database
     private let now: @Sendable () -> Date
 
@@ -58,33 +57,47 @@ public final class RateLimiter: Sendable {
     /// Tokens leased at once: a fiftieth of a minute's limit (at least one).
     static func leaseSize(_ perMinute: Int) -> Int { max(1, perMinute / 50) }
 
-    /// One bucket a request spends from.
-    public struct Bucket: Sendable, Hashable {
+    /// One bucket and this node's lease on it. Tokens hold references to their buckets (made once
+    /// when the token is loaded), so spending needs no lookup by name — only the bucket's own lock.
+    public final class Bucket: Sendable {
         let key: String
         let perMinute: Int
         let what: String
+        fileprivate let lease = Locked<Lease?>(nil)
+
+        init(key: String, perMinute: Int, what: String) {
+            self.key = key
+            self.perMinute = perMinute
+            self.what = what
+        }
+    }
+
+    private let registry = Locked<[String: Bucket]>([:])
+
+    /// The bucket called `key` (`token:<id>`, `tenant:<id>`), shared by everything that spends from
+    /// it on this node; a changed limit (a new plan) starts a new one.
+    public func bucket(_ key: String, perMinute: Int, what: String) -> Bucket {
+        registry.withLock { all in
+            if let existing = all[key], existing.perMinute == perMinute { return existing }
+            if all.count > 100_000 { all.removeAll() }
+            let bucket = Bucket(key: key, perMinute: perMinute, what: what)
+            all[key] = bucket
+            return bucket
+        }
     }
 
     /// Spends one token from each bucket and returns the tightest state. The common case — every
-    /// bucket holds a live lease — takes one lock and no query; otherwise each bucket is taken in turn.
+    /// bucket holds a live lease — touches only the buckets' own locks and no query. When a lease
+    /// must be fetched and `mayBlock` is false, nothing is spent and `WouldBlock` is thrown.
     public func take(_ buckets: [Bucket], mayBlock: Bool) throws -> RateLimitState {
         let moment = now()
-        let local: RateLimitState? = leases.withLock { all in
-            for bucket in buckets {
-                guard let lease = all[bucket.key], lease.tokens > 0, lease.expires > moment else { return nil }
-            }
-            var tightest: RateLimitState?
-            for bucket in buckets {
-                all[bucket.key]!.tokens -= 1
-                let state = Self.state(all[bucket.key]!, perMinute: bucket.perMinute)
-                if tightest == nil || state.remaining < tightest!.remaining { tightest = state }
-            }
-            return tightest
+        let allLive = buckets.allSatisfy { bucket in
+            bucket.lease.withLock { lease in lease.map { $0.tokens > 0 && $0.expires > moment } ?? false }
         }
-        if let local { return local }
+        if !allLive && !mayBlock { throw WouldBlock() }
         var tightest: RateLimitState?
         for bucket in buckets {
-            let state = try take(bucket.key, perMinute: bucket.perMinute, what: bucket.what, mayBlock: mayBlock)
+            let state = try take(bucket, mayBlock: mayBlock)
             if tightest == nil || state.remaining < tightest!.remaining { tightest = state }
         }
         guard let tightest else { throw HTTPError(.internalServerError) }
@@ -97,46 +110,43 @@ public final class RateLimiter: Sendable {
                               resetSeconds: Int(ceil(Double(perMinute - remaining) / (Double(perMinute) / 60))))
     }
 
-    /// Spends one token from bucket `key` (`perMinute` a minute); throws `RateLimited` when none is
-    /// left, and `WouldBlock` when `mayBlock` is false and a lease must be fetched.
-    func take(_ key: String, perMinute: Int, what: String, mayBlock: Bool) throws -> RateLimitState {
+    /// Spends one token from `bucket`; throws `RateLimited` when none is left, and `WouldBlock` when
+    /// `mayBlock` is false and a lease must be fetched.
+    func take(_ bucket: Bucket, mayBlock: Bool) throws -> RateLimitState {
         let moment = now()
+        let perMinute = bucket.perMinute
         let rate = Double(perMinute) / 60
         func state(_ lease: Lease) -> RateLimitState { Self.state(lease, perMinute: perMinute) }
         enum Local { case spent(RateLimitState), empty(RateLimitState, Int), fetch }
-        let local: Local = leases.withLock { all in
-            guard var lease = all[key] else { return .fetch }
+        let local: Local = bucket.lease.withLock { current in
+            guard var lease = current else { return .fetch }
             if let until = lease.emptyUntil, until > moment {
                 return .empty(state(lease), Int(ceil(until.timeIntervalSince(moment))))
             }
             guard lease.tokens > 0, lease.expires > moment else { return .fetch }
             lease.tokens -= 1
-            all[key] = lease
+            current = lease
             return .spent(state(lease))
         }
         switch local {
         case .spent(let state): return state
-        case .empty(let state, let wait): throw RateLimited(state: state, retryAfter: max(1, wait), what: what)
+        case .empty(let state, let wait): throw RateLimited(state: state, retryAfter: max(1, wait), what: bucket.what)
         case .fetch: break
         }
         guard mayBlock else { throw WouldBlock() }
         let row = try database.pool.query("SELECT granted, remaining FROM rate_limit_take($1, $2, $3, $4)",
-                                          [key, Double(perMinute), rate, Self.leaseSize(perMinute)])[0]
+                                          [bucket.key, Double(perMinute), rate, Self.leaseSize(perMinute)])[0]
         let granted = try row.require(0, as: Int.self)
         let remaining = try row.require(1, as: Double.self)
         if granted == 0 {
             let wait = (1 - remaining) / rate
-            let lease = Lease(tokens: 0, expires: moment, sharedRemaining: remaining,
-                              emptyUntil: moment.addingTimeInterval(wait))
-            leases.withLock { $0[key] = lease }
-            throw RateLimited(state: state(lease), retryAfter: max(1, Int(ceil(wait))), what: what)
+            let lease = Lease(tokens: 0, expires: moment, sharedRemaining: remaining, emptyUntil: moment.addingTimeInterval(wait))
+            bucket.lease.withLock { $0 = lease }
+            throw RateLimited(state: state(lease), retryAfter: max(1, Int(ceil(wait))), what: bucket.what)
         }
         let lease = Lease(tokens: granted - 1, expires: moment.addingTimeInterval(Self.leaseLifetime),
                           sharedRemaining: remaining, emptyUntil: nil)
-        leases.withLock { all in
-            if all.count > 100_000 { all.removeAll() }
-            all[key] = lease
-        }
+        bucket.lease.withLock { $0 = lease }
         return state(lease)
     }
 }

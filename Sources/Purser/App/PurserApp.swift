@@ -39,8 +39,9 @@ public final class PurserApp: Sendable {
 
         var router = Router()
         HealthRoutes.register(in: &router, pool: pool, migrator: migrator)
-        tokens = TokenStore(database: database)
-        let gate = APIGate(tokens: tokens, limiter: RateLimiter(database: database),
+        let limiter = RateLimiter(database: database)
+        tokens = TokenStore(database: database, limiter: limiter)
+        let gate = APIGate(tokens: tokens, limiter: limiter,
                            idempotency: IdempotencyStore(database: database, keyring: keyring), database: database)
         MeAPI.register(in: &router, gate: gate)
         TokensAPI.register(in: &router, gate: gate, tokens: tokens)

@@ -83,6 +83,7 @@ public final class TokenStore: Sendable {
     public static let revocationChannel = "purser_token_revoked"
 
     let database: Database
+    let limiter: RateLimiter
     private struct CacheEntry {
         let identity: TokenIdentity
         let secretHash: [UInt8]
@@ -100,8 +101,9 @@ public final class TokenStore: Sendable {
     private let cache = Locked<[String: CacheEntry]>([:])
     private let now: @Sendable () -> Date
 
-    public init(database: Database, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(database: Database, limiter: RateLimiter? = nil, now: @escaping @Sendable () -> Date = Date.init) {
         self.database = database
+        self.limiter = limiter ?? RateLimiter(database: database)
         self.now = now
     }
 
@@ -284,17 +286,17 @@ public final class TokenStore: Sendable {
             tokenID: try row.require(0), user: user, email: try row.require(3), name: try row.require(4), tenant: tenant,
             tenantRole: tenantRole, staffRole: try row.decode(6, as: String.self).flatMap(StaffRole.init(rawValue:)),
             scopes: try row.require(7, as: [String].self).compactMap(Scope.init(rawValue:)), expiresAt: try row.require(8),
-            buckets: Self.buckets(token: try row.require(0), tenant: tenant, perMinute: try row.decode(10, as: Int.self),
-                                  tenantPerMinute: try row.decode(11, as: Int.self)))
+            buckets: buckets(token: try row.require(0), tenant: tenant, perMinute: try row.decode(10, as: Int.self),
+                             tenantPerMinute: try row.decode(11, as: Int.self)))
         return CacheEntry(identity: identity, secretHash: try row.require(1, as: Bytea.self).bytes,
                           lastUseRecorded: try row.decode(9, as: Date.self), loadedAt: now())
     }
 
-    static func buckets(token: UUID, tenant: UUID?, perMinute: Int?, tenantPerMinute: Int?) -> [RateLimiter.Bucket] {
-        var buckets = [RateLimiter.Bucket(key: "token:" + token.postgresText, perMinute: perMinute ?? staffRequestsPerMinute,
-                                          what: "token's")]
+    private func buckets(token: UUID, tenant: UUID?, perMinute: Int?, tenantPerMinute: Int?) -> [RateLimiter.Bucket] {
+        var buckets = [limiter.bucket("token:" + token.postgresText, perMinute: perMinute ?? Self.staffRequestsPerMinute,
+                                      what: "token's")]
         if let tenant, let tenantPerMinute {
-            buckets.append(RateLimiter.Bucket(key: "tenant:" + tenant.postgresText, perMinute: tenantPerMinute, what: "tenant's"))
+            buckets.append(limiter.bucket("tenant:" + tenant.postgresText, perMinute: tenantPerMinute, what: "tenant's"))
         }
         return buckets
     }
