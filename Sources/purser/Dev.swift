@@ -49,7 +49,7 @@ struct Dev: ParsableCommand {
                   Master key:   \(ProcessInfo.processInfo.environment["PURSER_MASTER_KEY"] == nil ? "\(dataFolder)/master.key (export PURSER_MASTER_KEY=$(cat \(dataFolder)/master.key) for purser admin)" : "from PURSER_MASTER_KEY")
 
                 Sign in at http://\(configuration.listenHost):\(app.server.port)/sign-in with password \(DemoData.password):
-                \(logins.map { "  " + $0.email.padding(toLength: 24, withPad: " ", startingAt: 0) + $0.role.padding(toLength: 19, withPad: " ", startingAt: 0) + ($0.secondFactor ? "code: purser dev-code \($0.email)" : "") }.joined(separator: "\n"))
+                \(logins.map { "  " + $0.email.padding(toLength: 24, withPad: " ", startingAt: 0) + $0.role.padding(toLength: 19, withPad: " ", startingAt: 0) + ($0.secondFactor ? "code: \(CommandLine.arguments[0]) dev-code \($0.email)" : "") }.joined(separator: "\n"))
 
                 Press Ctrl-C to stop.
 
