@@ -35,11 +35,17 @@ public final class MetricsRegistry: Sendable {
     public struct Sample: Sendable {
         public let labels: [(String, String)]
         public let value: Double
-        public init(_ labels: [(String, String)] = [], _ value: Double) {
+        /// Appended to the metric's name: `_bucket`, `_sum`, `_count` for a histogram's series.
+        public let suffix: String
+        public init(_ labels: [(String, String)] = [], _ value: Double, suffix: String = "") {
             self.labels = labels
             self.value = value
+            self.suffix = suffix
         }
     }
+
+    /// Bucket bounds of the request-duration histogram, in seconds, for other histograms to share.
+    public static var durationBounds: [Double] { bucketBounds }
 
     private struct Gauge {
         let name: String
@@ -75,7 +81,8 @@ public final class MetricsRegistry: Sendable {
         }
     }
 
-    /// Adds a metric whose samples are read when `/metrics` is scraped; `type` is `gauge` or `counter`.
+    /// Adds a metric whose samples are read when `/metrics` is scraped; `type` is `gauge`,
+    /// `counter` or `histogram` (whose samples carry the `_bucket`, `_sum`, `_count` suffixes).
     public func register(name: String, help: String, type: String = "gauge", read: @escaping @Sendable () -> [Sample]) {
         gauges.withLock { $0.append(Gauge(name: name, help: help, type: type, read: read)) }
     }
@@ -112,7 +119,8 @@ public final class MetricsRegistry: Sendable {
             for sample in gauge.read() {
                 let labels = sample.labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",")
                 let value = sample.value == sample.value.rounded() ? String(Int64(sample.value)) : String(sample.value)
-                out += labels.isEmpty ? "\(gauge.name) \(value)\n" : "\(gauge.name){\(labels)} \(value)\n"
+                let name = gauge.name + sample.suffix
+                out += labels.isEmpty ? "\(name) \(value)\n" : "\(name){\(labels)} \(value)\n"
             }
         }
         return out

@@ -39,6 +39,9 @@ struct Dev: ParsableCommand {
             let app = try PurserApp(configuration: configuration, databaseURL: configuration.databaseURL!, logger: logger)
             let logins = try DemoData.seed(database: app.database, hasher: app.hasher, keyring: configuration.masterKey!)
             try app.start()
+            // Background jobs run in the same process.
+            let worker = try JobRunner.start(configuration: configuration, logger: logger)
+            worker.register(metrics: app.metrics)
             LogSink.standardOutput.flush()
             print("""
 
@@ -58,6 +61,7 @@ struct Dev: ParsableCommand {
             _ = Startup.waitForSignal()
             print("Stopping…")
             app.shutdown()
+            worker.stop()
         } catch {
             try? cluster?.stop()
             throw error

@@ -8,5 +8,5 @@ struct PurserCommand: ParsableCommand {
         commandName: "purser",
         abstract: "The portal a managed-AI-services provider runs for its customers.",
         version: PurserVersion.current,
-        subcommands: [Serve.self, Migrate.self, Dev.self, DevCode.self, Admin.self])
+        subcommands: [Serve.self, Work.self, Migrate.self, Dev.self, DevCode.self, Admin.self])
 }

@@ -33,7 +33,13 @@ enum Startup {
     /// Loads and checks the configuration; prints one line per problem and exits 2 when there are any.
     static func configuration(_ options: CommonOptions, requireDatabase: Bool,
                               requireMasterKey: Bool = false) throws -> Configuration {
-        let (configuration, found) = Configuration.load(environment: options.environment())
+        try configuration(environment: options.environment(), requireDatabase: requireDatabase,
+                          requireMasterKey: requireMasterKey)
+    }
+
+    static func configuration(environment: [String: String], requireDatabase: Bool,
+                              requireMasterKey: Bool = false) throws -> Configuration {
+        let (configuration, found) = Configuration.load(environment: environment)
         var problems = found
         if requireDatabase && configuration.databaseURL == nil {
             problems.append("DATABASE_URL is not set (purser dev starts a private PostgreSQL when it is unset)")

@@ -96,7 +96,9 @@ public struct IdempotencyStore: Sendable {
     }
 
     /// Removes keys older than a day (a bounded batch; run now and then).
-    public func purgeExpired() throws {
+    public func purgeExpired() throws { try Self.purgeExpired(database) }
+
+    static func purgeExpired(_ database: Database) throws {
         try database.pool.query("""
             DELETE FROM idempotency_keys WHERE ctid IN (
                 SELECT ctid FROM idempotency_keys WHERE created_at < now() - $1 * interval '1 second' LIMIT 1000)

@@ -26,6 +26,10 @@ public struct Configuration: Sendable {
     /// A session ends after this long without a request, and after the lifetime in any case.
     public var sessionIdleMinutes = 30
     public var sessionHours = 12
+    /// `purser work`: handler threads, jobs claimed at once per thread, and the lease on a claim.
+    public var workConcurrency = 2
+    public var jobBatchSize = 100
+    public var jobLeaseSeconds = 30
 
     public init(root: URL) { self.root = root }
 
@@ -62,6 +66,9 @@ public struct Configuration: Sendable {
         integer(environment, "PURSER_BODY_LIMIT", 1024...(1 << 30), &config.bodyLimit, &problems)
         integer(environment, "PURSER_SESSION_IDLE_MINUTES", 1...1440, &config.sessionIdleMinutes, &problems)
         integer(environment, "PURSER_SESSION_HOURS", 1...720, &config.sessionHours, &problems)
+        integer(environment, "PURSER_WORK_CONCURRENCY", 1...256, &config.workConcurrency, &problems)
+        integer(environment, "PURSER_JOB_BATCH_SIZE", 1...1000, &config.jobBatchSize, &problems)
+        integer(environment, "PURSER_JOB_LEASE_SECONDS", 2...3600, &config.jobLeaseSeconds, &problems)
         if let level = environment["PURSER_LOG_LEVEL"] {
             if let parsed = Logger.Level(rawValue: level.lowercased()) { config.logLevel = parsed }
             else { problems.append("PURSER_LOG_LEVEL=\(level): expected trace, debug, info, notice, warning, error or critical") }
@@ -118,5 +125,14 @@ public struct Configuration: Sendable {
         guard let text = environment[name] else { return }
         if let parsed = Int(text), range.contains(parsed) { value = parsed }
         else { problems.append("\(name)=\(text): expected a whole number from \(range.lowerBound) to \(range.upperBound)") }
+    }
+
+    /// The worker's settings from the configuration.
+    public var jobWorkerSettings: JobWorker.Settings {
+        var settings = JobWorker.Settings()
+        settings.concurrency = workConcurrency
+        settings.batchSize = jobBatchSize
+        settings.lease = TimeInterval(jobLeaseSeconds)
+        return settings
     }
 }

@@ -84,19 +84,9 @@ public final class PurserApp: Sendable {
         server = Server(configuration: serverConfiguration, router: router,
                         middleware: [DatabaseErrorMapping(), DenialAudit(database: database, logger: logger)], metrics: metrics)
 
-        if let host = configuration.metricsHost {
-            var metricsRouter = Router()
-            let registry = metrics
-            metricsRouter.add(.get, "/metrics", options: .inline) { _ in
-                Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                         body: Array(registry.render().utf8))
-            }
-            var metricsConfiguration = ServerConfiguration(host: host, port: configuration.metricsPort, ioThreads: 1,
-                                                           workerThreads: 1, connectionLimit: 64, logger: logger)
-            metricsConfiguration.drainDeadline = .seconds(1)
-            metricsServer = Server(configuration: metricsConfiguration, router: metricsRouter)
-        } else {
-            metricsServer = nil
+        let registry = metrics
+        metricsServer = configuration.metricsHost.map {
+            MetricsEndpoint.server(host: $0, port: configuration.metricsPort, registry: registry, logger: logger)
         }
         revocations = RevocationListener(url: databaseURL, tokens: tokens, logger: logger)
         registerGauges()

@@ -9,10 +9,11 @@ public struct Database: Sendable {
 
     public let pool: ConnectionPool
 
-    /// A pool whose connections switch to the application role before first use.
-    public init(url: String, size: Int) {
+    /// A pool whose connections switch to the application role before first use. A worker's pool
+    /// (`worker: true`) also sees every job, whatever its tenant (`purser.worker` for the session).
+    public init(url: String, size: Int, worker: Bool = false) {
         pool = ConnectionPool(url: url, size: size) { connection in
-            try connection.execute("SET ROLE \(Database.applicationRole)")
+            try connection.execute("SET ROLE \(Database.applicationRole)" + (worker ? "; SET purser.worker = 'on'" : ""))
         }
     }
 
