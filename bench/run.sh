@@ -117,6 +117,33 @@ sign_in_p99=$(echo "$sign_in_report" | awk '$1 == "99%" {print $2}')
 sign_in_refused=$(echo "$sign_in_report" | awk '/Non-2xx or 3xx responses:/ {print $5}')
 sessions_made=$(psql -qtA -d "$db_url" -c "SELECT count(*) FROM sessions")
 
+# The job queue, beside the peer (PgQueuer) on the same PostgreSQL. The HTTP server stays up but
+# idle; no `purser work` runs while these measure.
+peer_dir=${PEER_DIR:-$root/../shared/bench/peer-pgqueuer}
+queue_jobs=${BENCH_QUEUE_JOBS:-20000}
+peer_report=$(DATABASE_URL=$db_url "$peer_dir/run" "$queue_jobs" 2>&1 | tee -a "$out/queue.log" | grep -E '^(enqueue|burn-down):' || true)
+peer_enqueue=$(echo "$peer_report" | awk '/^enqueue:/ {gsub(",", "", $2); if ($2 > m) m = $2} END {print m + 0}')
+peer_burn=$(echo "$peer_report" | awk '/^burn-down:/ {gsub(",", "", $2); if ($2 > m) m = $2} END {print m + 0}')
+queue_report=$(DATABASE_URL=$db_url $purser admin measure-queue --jobs "$queue_jobs" --concurrency 2 | tee -a "$out/queue.log")
+queue_enqueue=$(echo "$queue_report" | awk '/^enqueue:/ {print $2}')
+queue_burn=$(echo "$queue_report" | awk '/^burn-down:/ {print $2}')
+queue_p50=$(echo "$queue_report" | awk '/^pickup:/ {print $3}')
+queue_p99=$(echo "$queue_report" | awk '/^pickup:/ {print $6}')
+# 10,000 jobs, four worker processes: every job runs exactly once.
+DATABASE_URL=$db_url $purser admin enqueue-noop --jobs 10000 >/dev/null
+workers=()
+for n in 1 2 3 4; do
+  DATABASE_URL=$db_url PURSER_METRICS_LISTEN=off PURSER_LOG_LEVEL=warning $purser work >>"$out/workers.log" 2>&1 &
+  workers+=($!)
+done
+for _ in $(seq 1 600); do
+  [ "$(psql -qtA -d "$db_url" -c "SELECT count(*) FROM jobs WHERE kind = 'system.noop' AND state <> 'succeeded'")" = 0 ] && break
+  sleep 0.1
+done
+for pid in "${workers[@]}"; do kill -TERM "$pid"; done
+wait "${workers[@]}" 2>/dev/null || true
+exactly_once=$(psql -qtA -d "$db_url" -c "SELECT count(*) FILTER (WHERE state = 'succeeded' AND attempts = 1) || ' of ' || count(*) || ' jobs succeeded on their first attempt' FROM jobs WHERE kind = 'system.noop'")
+
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 for name in ref_plain healthz static ref_items readyz me; do
   declare "${name}=$(median "${rps[$name]}")"
@@ -136,6 +163,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
   echo "| purser /api/v1/me (bearer token; cached, so answered inline) | $me | $me_p99 | $(ratio "$me" "$healthz") of /healthz | | ≥ 0.8× of /healthz |"
   echo
   echo "Sign-ins: $sign_ins a second (p99 $sign_in_p99, ${sign_in_refused:-0} not answered 303, $sessions_made sessions made), wrk -t2 -c4 posting the sign-in form; argon2id m=19456 KiB, t=2, p=1, two hashes at a time."
+  echo
+  echo "| queue | Purser | PgQueuer (best of its two settings) | ratio | target |"
+  echo "| --- | ---: | ---: | ---: | --- |"
+  echo "| enqueue, batches of 1,000 (jobs/s) | $queue_enqueue | $peer_enqueue | $(ratio "$queue_enqueue" "$peer_enqueue") | ≥ 1× |"
+  echo "| burn-down of $queue_jobs no-op jobs, 2 threads (jobs/s) | $queue_burn | $peer_burn | $(ratio "$queue_burn" "$peer_burn") | ≥ 1.2× |"
+  echo
+  echo "Pickup latency (commit of the enqueue → handler start, idle queue, 200 jobs): p50 $queue_p50 ms, p99 $queue_p99 ms (target p99 < 10 ms)."
+  echo "Four \`purser work\` processes, 10,000 jobs: $exactly_once."
   echo
   echo "Purser RSS: $idle_rss MB idle, $peak_rss MB peak during the run (targets: < 64 MB, < 256 MB)."
   echo "Medians of $rounds interleaved rounds of wrk -t2 -c$connections -d$duration --latency, loopback, $(nproc) cores, $(date -u +%Y-%m-%d)."
