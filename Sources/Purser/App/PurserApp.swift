@@ -69,6 +69,7 @@ public final class PurserApp: Sendable {
         StaffPages.register(in: &router, site: site, auth: auth, tenants: TenantStore(database: database),
                             database: database, publicURL: publicURL)
         AuditPages.register(in: &router, site: site, auth: auth, database: database)
+        JobPages.register(in: &router, site: site, auth: auth, jobs: JobAdministration(database: database))
         router.addPrefix(site.staticFiles.prefix, site.staticFiles.route)
         OpenAPIRoute.register(in: &router)
 
