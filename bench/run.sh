@@ -133,7 +133,7 @@ queue_p99=$(echo "$queue_report" | awk '/^pickup:/ {print $6}')
 DATABASE_URL=$db_url $purser admin enqueue-noop --jobs 10000 >/dev/null
 workers=()
 for n in 1 2 3 4; do
-  DATABASE_URL=$db_url PURSER_METRICS_LISTEN=off PURSER_LOG_LEVEL=warning $purser work >>"$out/workers.log" 2>&1 &
+  DATABASE_URL=$db_url PURSER_MASTER_KEY=$(openssl rand -base64 32) PURSER_METRICS_LISTEN=off PURSER_LOG_LEVEL=warning $purser work >>"$out/workers.log" 2>&1 &
   workers+=($!)
 done
 for _ in $(seq 1 600); do

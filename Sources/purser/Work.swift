@@ -20,7 +20,7 @@ struct Work: ParsableCommand {
         // Beside `serve` on one machine: metrics on the next port unless told otherwise.
         if environment["PURSER_METRICS_LISTEN"] == nil { environment["PURSER_METRICS_LISTEN"] = "127.0.0.1:9465" }
         if let concurrency { environment["PURSER_WORK_CONCURRENCY"] = String(concurrency) }
-        let configuration = try Startup.configuration(environment: environment, requireDatabase: true)
+        let configuration = try Startup.configuration(environment: environment, requireDatabase: true, requireMasterKey: true)
         let logger = Startup.logger(configuration, label: "purser.work")
         let worker = try JobRunner.start(configuration: configuration, logger: logger)
         let metrics = MetricsRegistry()

@@ -1,5 +1,6 @@
 // Purser's settings, from environment variables (twelve-factor) with flags on top, checked at start.
 import Foundation
+import HTTPClient
 import Logging
 
 public struct Configuration: Sendable {
@@ -30,6 +31,15 @@ public struct Configuration: Sendable {
     public var workConcurrency = 2
     public var jobBatchSize = 100
     public var jobLeaseSeconds = 30
+    /// Outgoing mail: `smtp://[user:password@]host:port` (STARTTLS required; `?tls=optional` or
+    /// `?tls=none` for a local relay) or `smtps://…`. Nil: email deliveries wait until one is set.
+    public var mailServer: MailServer?
+    public var mailFrom: String?
+    /// Notification destinations: plain http allowed (tests, development), and non-public
+    /// addresses let through (CIDRs; tests).
+    public var allowHTTPDestinations = false
+    public var allowedDestinations: [String] = []
+    public var breakerCoolDownSeconds = 60
 
     public init(root: URL) { self.root = root }
 
@@ -69,6 +79,16 @@ public struct Configuration: Sendable {
         integer(environment, "PURSER_WORK_CONCURRENCY", 1...256, &config.workConcurrency, &problems)
         integer(environment, "PURSER_JOB_BATCH_SIZE", 1...1000, &config.jobBatchSize, &problems)
         integer(environment, "PURSER_JOB_LEASE_SECONDS", 2...3600, &config.jobLeaseSeconds, &problems)
+        integer(environment, "PURSER_BREAKER_COOLDOWN_SECONDS", 1...86400, &config.breakerCoolDownSeconds, &problems)
+        if let smtp = environment["SMTP_URL"], !smtp.isEmpty {
+            if let server = Self.parseMailServer(smtp) { config.mailServer = server }
+            else { problems.append("SMTP_URL: expected smtp://[user:password@]host:port[?tls=required|optional|none] or smtps://…") }
+        }
+        config.mailFrom = environment["PURSER_MAIL_FROM"]
+        if let allow = environment["PURSER_ALLOW_HTTP_DESTINATIONS"] { config.allowHTTPDestinations = ["1", "true", "yes"].contains(allow.lowercased()) }
+        if let allowed = environment["PURSER_DESTINATION_ALLOW"] {
+            config.allowedDestinations = allowed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
         if let level = environment["PURSER_LOG_LEVEL"] {
             if let parsed = Logger.Level(rawValue: level.lowercased()) { config.logLevel = parsed }
             else { problems.append("PURSER_LOG_LEVEL=\(level): expected trace, debug, info, notice, warning, error or critical") }
@@ -134,5 +154,22 @@ public struct Configuration: Sendable {
         settings.batchSize = jobBatchSize
         settings.lease = TimeInterval(jobLeaseSeconds)
         return settings
+    }
+
+    static func parseMailServer(_ text: String) -> MailServer? {
+        guard let url = URLComponents(string: text), let scheme = url.scheme, ["smtp", "smtps"].contains(scheme),
+              let host = url.host, !host.isEmpty else { return nil }
+        let tls = url.queryItems?.first { $0.name == "tls" }?.value ?? "required"
+        let security: MailServer.Security
+        switch (scheme, tls) {
+        case ("smtps", _): security = .implicitTLS
+        case (_, "required"): security = .startTLS
+        case (_, "optional"): security = .startTLSIfOffered
+        case (_, "none"): security = .none
+        default: return nil
+        }
+        let port = url.port ?? (scheme == "smtps" ? 465 : 587)
+        return MailServer(url: "\(scheme)://\(host):\(port)", security: security, username: url.user?.removingPercentEncoding,
+                          password: url.password?.removingPercentEncoding)
     }
 }

@@ -11,7 +11,9 @@ struct DatabaseErrorMapping: Middleware {
             if error.isUniqueViolation {
                 throw HTTPError(.conflict, detail: "That already exists.")
             }
-            if error.isCheckViolation || error.isNotNullViolation || error.isForeignKeyViolation {
+            // Class 22, data exceptions: a value PostgreSQL cannot take (a NUL in text, a number out of range).
+            if error.isCheckViolation || error.isNotNullViolation || error.isForeignKeyViolation
+                || error.sqlState?.hasPrefix("22") == true {
                 throw HTTPError(.unprocessableContent, detail: "The values break a rule of the data.")
             }
             if error.kind == .connection || error.kind == .poolTimeout || error.kind == .closed {

@@ -116,7 +116,9 @@ public final class TokenStore: Sendable {
         guard !scopes.isEmpty else { throw ValidationError(field: "scopes", "name at least one scope") }
         guard lifetime > 0, lifetime <= 366 * 86400 else { throw ValidationError(field: "expires", "choose 1 day to 1 year") }
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...100).contains(name.count) else { throw ValidationError(field: "name", "give a name of 1–100 characters") }
+        guard (1...100).contains(name.count), !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw ValidationError(field: "name", "give a name of 1–100 characters, without control characters")
+        }
         let secret = APITokenSecret.generate()
         let id = UUID.v7()
         let expires = min(now().addingTimeInterval(lifetime), notAfter ?? .distantFuture)

@@ -5,8 +5,9 @@ import Logging
 import Postgres
 
 public enum JobRunner {
-    public static func start(configuration: Configuration, handlers: JobHandlers = .standard, logger: Logger) throws -> JobWorker {
+    public static func start(configuration: Configuration, handlers: JobHandlers? = nil, logger: Logger) throws -> JobWorker {
         guard let url = configuration.databaseURL else { throw MissingDatabaseURL() }
+        let handlers = try handlers ?? standardHandlers(configuration)
         let worker = JobWorker(url: url, handlers: handlers, settings: configuration.jobWorkerSettings, logger: logger)
         try worker.database.pool.transaction { tx in
             for schedule in Schedules.standard { try Schedules.ensure(schedule, in: tx) }
@@ -17,5 +18,20 @@ public enum JobRunner {
 
     public struct MissingDatabaseURL: Error, CustomStringConvertible {
         public var description: String { "DATABASE_URL is not set" }
+    }
+
+    /// The standard handlers and the notification deliveries, set up from the configuration.
+    public static func standardHandlers(_ configuration: Configuration) throws -> JobHandlers {
+        var handlers = JobHandlers.standard
+        guard let keyring = configuration.masterKey else { throw MissingMasterKey() }
+        let publicURL = configuration.effectivePublicURL.hasSuffix("/")
+            ? String(configuration.effectivePublicURL.dropLast()) : configuration.effectivePublicURL
+        let from = configuration.mailFrom ?? "purser@" + (configuration.publicURL?.host ?? "localhost")
+        Delivery.register(into: &handlers, settings: NotificationSettings(
+            mailServer: configuration.mailServer,
+            composer: MailComposer(templates: try Templates(folder: configuration.templatesFolder), from: from, publicURL: publicURL),
+            destinations: DestinationPolicy(allowHTTP: configuration.allowHTTPDestinations, allowed: configuration.allowedDestinations),
+            breaker: Breaker(coolDown: TimeInterval(configuration.breakerCoolDownSeconds)), keyring: keyring))
+        return handlers
     }
 }

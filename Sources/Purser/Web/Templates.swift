@@ -20,6 +20,11 @@ public struct Templates: Sendable {
         self.library = library
     }
 
+    /// Renders `template` alone (an email part); nil when there is no such template.
+    public func render(_ template: String, _ model: some Sendable) -> String? {
+        library.render(model, withTemplate: template)
+    }
+
     /// Renders `template` with `page`, then the layout around it.
     public func page(_ template: String, _ page: some Sendable, layout: LayoutModel, status: HTTPStatus = .ok) -> Response {
         guard let content = library.render(page, withTemplate: template) else {

@@ -31,14 +31,6 @@ import TestSupport
         return (try row.require(0), try row.require(1), try row.decode(2))
     }
 
-    func waitUntil(_ seconds: TimeInterval = 20, _ condition: () throws -> Bool) throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return try condition()
-    }
 
     @Test func aJobCommitsOrRollsBackWithItsChange() throws {
         struct Boom: Error {}

@@ -19,7 +19,8 @@ import TestSupport
     func worker(_ extra: [String: String] = [:]) throws -> (ChildProcess, URL) {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("work-\(UUID().uuidString).log")
         var environment = ["PATH": "/usr/bin:/bin", "PURSER_ROOT": TestEnvironment.root.path, "DATABASE_URL": database.url,
-                           "PURSER_METRICS_LISTEN": "off", "PURSER_JOB_LEASE_SECONDS": "2"]
+                           "PURSER_METRICS_LISTEN": "off", "PURSER_JOB_LEASE_SECONDS": "2",
+                           "PURSER_MASTER_KEY": TestEnvironment.masterKeyText]
         environment.merge(extra) { $1 }
         return (try ChildProcess([TestEnvironment.purserBinary.path, "work"], environment: environment, output: log.path), log)
     }
@@ -29,14 +30,6 @@ import TestSupport
         return (try row.require(0), try row.require(1))
     }
 
-    func waitUntil(_ seconds: TimeInterval, _ condition: () throws -> Bool) throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return try condition()
-    }
 
     @Test func aKilledWorkersJobRunsAgainAfterItsLease() throws {
         let id = try db.pool.transaction { tx in

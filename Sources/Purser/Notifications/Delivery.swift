@@ -1,0 +1,235 @@
+// The `notify.deliver` job: sends one delivery to its channel (email over SMTP, Slack, Teams,
+// PagerDuty Events v2, or a webhook signed with HMAC-SHA256), logs the attempt, and leaves the
+// retry to the queue's backoff. The channel's breaker keeps a dead endpoint from being hammered.
+import Crypto
+import Foundation
+import HTTPClient
+import HTTPServer
+import Postgres
+
+public struct NotificationSettings: Sendable {
+    public var mailServer: MailServer?
+    public var composer: MailComposer
+    public var destinations: DestinationPolicy
+    public var breaker: Breaker
+    public var keyring: Keyring
+    public var pagerDutyURL = "https://events.pagerduty.com/v2/enqueue"
+
+    public init(mailServer: MailServer?, composer: MailComposer, destinations: DestinationPolicy, breaker: Breaker,
+                keyring: Keyring) {
+        self.mailServer = mailServer
+        self.composer = composer
+        self.destinations = destinations
+        self.breaker = breaker
+        self.keyring = keyring
+    }
+}
+
+/// Why an attempt failed, and whether trying again can help.
+struct DeliveryFailure: Error, CustomStringConvertible {
+    let description: String
+    let status: Int?
+    let permanent: Bool
+}
+
+public enum Delivery {
+    static func channelSecretContext(_ channel: UUID) -> String { "notification-channel:" + channel.postgresText }
+
+    public static func register(into handlers: inout JobHandlers, settings: NotificationSettings) {
+        handlers.register(Outbox.deliverKind) { context in try deliver(context, settings) }
+    }
+
+    struct Loaded {
+        let id: UUID
+        let tenant: UUID
+        let channel: UUID?
+        let kind: String
+        let destination: String
+        let secret: String?
+        let message: NotificationMessage
+        let attempts: Int
+    }
+
+    static func deliver(_ context: JobContext, _ settings: NotificationSettings) throws {
+        struct Payload: Decodable { let delivery: UUID }
+        let id = try context.job.decode(Payload.self).delivery
+        let database = context.database
+        guard let delivery = try load(id, database: database, keyring: settings.keyring) else { return }
+        let attempt = delivery.attempts + 1
+        if let channel = delivery.channel {
+            let admitted = try database.pool.transaction { tx in try settings.breaker.admits(channel, tenant: delivery.tenant, in: tx) }
+            guard admitted else {
+                try finish(delivery, attempt: attempt, outcome: "breaker_open", status: nil, error: "the channel's breaker is open",
+                           milliseconds: 0, dead: context.job.attempt >= context.job.maxAttempts, database: database, settings: settings)
+                throw DeliveryFailure(description: "the channel's breaker is open; waiting for its cool-down", status: nil, permanent: false)
+            }
+        }
+        let started = Date()
+        do {
+            let status = try send(delivery, settings: settings)
+            try finish(delivery, attempt: attempt, outcome: "delivered", status: status, error: nil,
+                       milliseconds: Int(Date().timeIntervalSince(started) * 1000), dead: false, database: database, settings: settings)
+        } catch let failure as DeliveryFailure {
+            let dead = failure.permanent || context.job.attempt >= context.job.maxAttempts
+            try finish(delivery, attempt: attempt, outcome: failure.permanent ? "refused" : "failed", status: failure.status,
+                       error: failure.description, milliseconds: Int(Date().timeIntervalSince(started) * 1000), dead: dead,
+                       database: database, settings: settings)
+            if failure.permanent { throw PermanentJobFailure(failure.description) }
+            throw failure
+        }
+    }
+
+    static func load(_ id: UUID, database: Database, keyring: Keyring) throws -> Loaded? {
+        guard let row = try database.pool.query("""
+            SELECT d.id, d.tenant_id, d.channel_id, d.kind, coalesce(c.target, d.destination), c.secret, d.message::text,
+                   d.attempts
+            FROM notification_deliveries d LEFT JOIN notification_channels c ON c.id = d.channel_id
+            WHERE d.id = $1 AND d.state = 'pending'
+            """, [id]).first else { return nil }
+        let channel = try row.decode(2, as: UUID.self)
+        var secret: String?
+        if let channel, let text = try row.decode(5, as: String.self), let sealed = SealedValue(text: text) {
+            secret = String(decoding: try keyring.open(sealed, context: channelSecretContext(channel)), as: UTF8.self)
+        }
+        return Loaded(id: try row.require(0), tenant: try row.require(1), channel: channel, kind: try row.require(3),
+                      destination: try row.require(4), secret: secret,
+                      message: try JSONText(try row.require(6, as: String.self)).decode(NotificationMessage.self),
+                      attempts: try row.require(7))
+    }
+
+    /// Logs the attempt and the delivery's new state, and tells the breaker, in one transaction.
+    static func finish(_ delivery: Loaded, attempt: Int, outcome: String, status: Int?, error: String?, milliseconds: Int,
+                       dead: Bool, database: Database, settings: NotificationSettings) throws {
+        try database.pool.transaction { tx in
+            try tx.query("""
+                INSERT INTO notification_attempts (delivery_id, tenant_id, attempt, outcome, status, error, milliseconds)
+                VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING
+                """, [delivery.id, delivery.tenant, attempt, outcome, status, error.map { String($0.prefix(1000)) }, milliseconds])
+            let state = outcome == "delivered" ? "delivered" : (dead ? "dead" : "pending")
+            try tx.query("""
+                UPDATE notification_deliveries SET state = $2, attempts = $3, last_error = $4, last_status = $5,
+                       delivered_at = CASE WHEN $2 = 'delivered' THEN now() END
+                WHERE id = $1
+                """, [delivery.id, state, attempt, error, status])
+            if let channel = delivery.channel, outcome != "breaker_open" {
+                try settings.breaker.record(success: outcome == "delivered", channel: channel, in: tx)
+            }
+        }
+    }
+
+    // MARK: Channels
+
+    /// Sends and returns the status (HTTP status, or 250 for mail accepted).
+    static func send(_ delivery: Loaded, settings: NotificationSettings) throws -> Int {
+        let message = delivery.message
+        switch delivery.kind {
+        case "email":
+            guard let server = settings.mailServer else {
+                throw DeliveryFailure(description: "no mail server is configured (SMTP_URL)", status: nil, permanent: false)
+            }
+            let recipients = delivery.destination.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+            var sent = 0
+            for recipient in recipients {
+                let bytes = settings.composer.compose(message, to: recipient, deliveryID: delivery.id,
+                                                      optional: delivery.channel == nil)
+                do {
+                    try MailClient.send(bytes, from: settings.composer.from, to: [recipient], via: server)
+                    sent += 1
+                } catch let error as MailError {
+                    // 5xx: the server refuses (an unknown recipient); trying again will not help.
+                    throw DeliveryFailure(description: error.description, status: error.replyCode,
+                                          permanent: (500...599).contains(error.replyCode))
+                }
+            }
+            return sent > 0 ? 250 : 0
+        case "slack":
+            return try post(["text": .string("*\(message.subject)*\n\(message.text)" + (message.url.map { "\n\($0)" } ?? ""))],
+                            to: delivery.destination, headers: [], settings: settings)
+        case "teams":
+            return try post([
+                "@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": .string(message.subject),
+                "title": .string(message.subject), "text": .string(message.text + (message.url.map { "\n\n\($0)" } ?? "")),
+            ], to: delivery.destination, headers: [], settings: settings)
+        case "pagerduty":
+            guard let routingKey = delivery.secret else {
+                throw DeliveryFailure(description: "the channel has no routing key", status: nil, permanent: true)
+            }
+            var body: [(String, JSONValue)] = [
+                ("routing_key", .string(routingKey)), ("event_action", .string(message.action.rawValue)),
+                ("dedup_key", .string(message.dedupKey)),
+            ]
+            if message.action == .trigger {
+                let severity = message.severity == .info ? "info" : message.severity.rawValue
+                body.append(("payload", ["summary": .string(String(message.subject.prefix(1024))), "source": "purser",
+                                         "severity": .string(severity)]))
+                if let url = message.url { body.append(("links", [["href": .string(url), "text": "Open in Purser"]])) }
+            }
+            return try post(.object(body), to: delivery.destination, headers: [], settings: settings)
+        case "webhook":
+            guard let secret = delivery.secret else {
+                throw DeliveryFailure(description: "the channel has no signing secret", status: nil, permanent: true)
+            }
+            let payload: JSONValue = [
+                "id": .string(delivery.id.postgresText), "event": .string(message.event), "subject": .string(message.subject),
+                "text": .string(message.text), "url": message.url.map { .string($0) } ?? .null,
+                "tenant": .string(delivery.tenant.postgresText), "dedup_key": .string(message.dedupKey),
+            ]
+            let bytes = payload.serialized()
+            return try post(bytes: bytes, to: delivery.destination, headers: [
+                ("Purser-Signature", WebhookSignature.header(secret: secret, body: bytes, at: Date())),
+                ("Purser-Event", message.event), ("Purser-Delivery", delivery.id.postgresText),
+            ], settings: settings)
+        default:
+            throw DeliveryFailure(description: "unknown channel kind \(delivery.kind)", status: nil, permanent: true)
+        }
+    }
+
+    static func post(_ body: JSONValue, to url: String, headers: [(name: String, value: String)],
+                     settings: NotificationSettings) throws -> Int {
+        try post(bytes: body.serialized(), to: url, headers: headers, settings: settings)
+    }
+
+    static func post(bytes: [UInt8], to url: String, headers: [(name: String, value: String)],
+                     settings: NotificationSettings) throws -> Int {
+        let checked: CheckedDestination
+        do {
+            checked = try Destinations.check(url, policy: settings.destinations)
+        } catch let refused as RefusedDestination {
+            throw DeliveryFailure(description: "refused: \(refused.description)", status: nil, permanent: true)
+        } catch {
+            throw DeliveryFailure(description: "\(error)", status: nil, permanent: false)
+        }
+        var options = HTTPClient.Options()
+        options.connectTimeout = .seconds(5)
+        options.totalTimeout = .seconds(15)
+        options.maxResponseBytes = 64 * 1024
+        options.followRedirects = false
+        options.resolve = [checked.pin]
+        do {
+            let response = try HTTPClient(options: options).send(ClientRequest(
+                method: "POST", url: checked.url,
+                headers: [("Content-Type", "application/json"), ("User-Agent", "Purser/\(PurserVersion.current)")] + headers,
+                body: bytes))
+            guard (200...299).contains(response.status) else {
+                // 4xx other than timeouts and throttling: the receiver will not change its mind.
+                let permanent = (400...499).contains(response.status) && ![408, 429].contains(response.status)
+                throw DeliveryFailure(description: "answered \(response.status)", status: response.status, permanent: permanent)
+            }
+            return response.status
+        } catch let error as HTTPClientError {
+            throw DeliveryFailure(description: error.description, status: nil, permanent: false)
+        }
+    }
+}
+
+/// `Purser-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. Receivers
+/// recompute it, compare in constant time, and refuse a `t` more than five minutes old.
+public enum WebhookSignature {
+    public static func header(secret: String, body: [UInt8], at date: Date) -> String {
+        let timestamp = String(Int(date.timeIntervalSince1970))
+        let mac = HMAC<SHA256>.authenticationCode(for: Array((timestamp + ".").utf8) + body,
+                                                  using: SymmetricKey(data: Array(secret.utf8)))
+        return "t=\(timestamp),v1=" + mac.map { String(format: "%02x", $0) }.joined()
+    }
+}

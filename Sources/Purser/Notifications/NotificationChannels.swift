@@ -1,0 +1,118 @@
+// A tenant's channels: where its notifications go and which events each receives. Secrets (a
+// webhook's signing secret, a PagerDuty routing key) are sealed under the master key.
+import Foundation
+import HTTPServer
+import Postgres
+
+public struct NewChannel: Sendable {
+    public var kind: String
+    public var name: String
+    public var target: String
+    public var secret: String?
+    public var events: [String]
+
+    public init(kind: String, name: String, target: String, secret: String? = nil, events: [String]) {
+        self.kind = kind
+        self.name = name
+        self.target = target
+        self.secret = secret
+        self.events = events
+    }
+}
+
+public struct ChannelSummary: Sendable {
+    public let id: UUID
+    public let kind: String
+    public let name: String
+    public let target: String
+    public let events: [String]
+    public let breaker: String
+}
+
+public struct NotificationChannels: Sendable {
+    let database: Database
+    let keyring: Keyring
+    let policy: DestinationPolicy
+
+    public init(database: Database, keyring: Keyring, policy: DestinationPolicy) {
+        self.database = database
+        self.keyring = keyring
+        self.policy = policy
+    }
+
+    public func create(_ channel: NewChannel, tenant: UUID, by actor: UUID, origin: RequestOrigin?) throws -> UUID {
+        var errors: [FieldError] = []
+        let name = channel.name.trimmingCharacters(in: .whitespaces)
+        let target = channel.target.trimmingCharacters(in: .whitespaces)
+        if !["email", "slack", "teams", "pagerduty", "webhook"].contains(channel.kind) {
+            errors.append(FieldError(field: "kind", detail: "choose email, slack, teams, pagerduty or webhook"))
+        }
+        if name.isEmpty || name.count > 100 { errors.append(FieldError(field: "name", detail: "give a name of 1–100 characters")) }
+        if channel.kind == "email" {
+            let addresses = target.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if addresses.isEmpty || addresses.contains(where: { $0.range(of: #"^[^@\s<>,]+@[^@\s<>,]+\.[^@\s<>,]+$"#, options: .regularExpression) == nil }) {
+                errors.append(FieldError(field: "target", detail: "give email addresses separated by commas"))
+            }
+        } else {
+            do { _ = try Destinations.check(target, policy: policy) }
+            catch let refused as RefusedDestination { errors.append(FieldError(field: "target", detail: refused.description)) }
+            catch { errors.append(FieldError(field: "target", detail: "\(error)")) }
+        }
+        if ["webhook", "pagerduty"].contains(channel.kind) && (channel.secret ?? "").count < 16 {
+            errors.append(FieldError(field: "secret", detail: channel.kind == "webhook"
+                ? "give a signing secret of at least 16 characters" : "give the integration's routing key"))
+        }
+        if channel.events.isEmpty || !channel.events.allSatisfy(NotificationEvents.isKnown) {
+            errors.append(FieldError(field: "events", detail: "choose at least one known event"))
+        }
+        if !errors.isEmpty { throw ValidationError(errors) }
+        let id = UUID.v7()
+        let sealed = try channel.secret.flatMap { $0.isEmpty ? nil : try keyring.seal(Array($0.utf8), context: Delivery.channelSecretContext(id)).text }
+        try database.inTenant(tenant) { tx in
+            try tx.query("""
+                INSERT INTO notification_channels (id, tenant_id, kind, name, target, secret, events) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                """, [id, tenant, channel.kind, name, target, sealed, channel.events])
+            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: .user, actorID: actor, action: "notification_channel.create",
+                                           targetType: "notification_channel", targetID: id.postgresText,
+                                           after: try JSONText(encoding: ["kind": channel.kind, "name": name, "target": target,
+                                                                          "events": channel.events.joined(separator: " ")])).from(origin), in: tx)
+        }
+        return id
+    }
+
+    public func list(tenant: UUID) throws -> [ChannelSummary] {
+        try database.inTenant(tenant) { tx in
+            try tx.query("""
+                SELECT c.id, c.kind, c.name, c.target, c.events, coalesce(b.state, 'closed')
+                FROM notification_channels c LEFT JOIN notification_breakers b ON b.channel_id = c.id
+                WHERE c.tenant_id = $1 ORDER BY c.created_at
+                """, [tenant]).map {
+                ChannelSummary(id: try $0.require(0), kind: try $0.require(1), name: try $0.require(2), target: try $0.require(3),
+                               events: try $0.require(4), breaker: try $0.require(5))
+            }
+        }
+    }
+
+    public func delete(_ id: UUID, tenant: UUID, by actor: UUID, origin: RequestOrigin?) throws {
+        try database.inTenant(tenant) { tx in
+            guard try tx.query("DELETE FROM notification_channels WHERE id = $1 AND tenant_id = $2", [id, tenant]).affected == 1 else {
+                throw HTTPError(.notFound)
+            }
+            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: .user, actorID: actor, action: "notification_channel.delete",
+                                           targetType: "notification_channel", targetID: id.postgresText).from(origin), in: tx)
+        }
+    }
+
+    /// Sends a `test` event to one channel.
+    public func sendTest(_ id: UUID, tenant: UUID, tenantName: String) throws {
+        try database.inTenant(tenant) { tx in
+            guard let row = try tx.query("SELECT kind, target FROM notification_channels WHERE id = $1", [id]).first else {
+                throw HTTPError(.notFound)
+            }
+            let message = NotificationMessage(event: "test", subject: "Test notification from Purser",
+                                              text: "This is a test of a notification channel of \(tenantName).")
+            try Outbox.deliver(tx, tenant: tenant, channel: id, kind: try row.require(0), destination: try row.require(1),
+                               message: message)
+        }
+    }
+}

@@ -1,0 +1,46 @@
+// What a notification says, whatever the channel: an event name, a subject, plain text, a link,
+// and for PagerDuty a severity, an action and the key that ties trigger, acknowledge and resolve.
+import Foundation
+
+public struct NotificationMessage: Codable, Sendable, Equatable {
+    public enum Severity: String, Codable, Sendable { case info, warning, error, critical }
+    public enum Action: String, Codable, Sendable { case trigger, acknowledge, resolve }
+
+    public var event: String
+    public var subject: String
+    public var text: String
+    public var url: String?
+    public var severity: Severity
+    public var action: Action
+    /// Ties PagerDuty's trigger, acknowledge and resolve of one incident; also the webhook's event id.
+    public var dedupKey: String
+
+    public init(event: String, subject: String, text: String, url: String? = nil, severity: Severity = .info,
+                action: Action = .trigger, dedupKey: String? = nil) {
+        self.event = event
+        self.subject = subject
+        self.text = text
+        self.url = url
+        self.severity = severity
+        self.action = action
+        self.dedupKey = dedupKey ?? UUID.v7().postgresText
+    }
+}
+
+/// The events people and channels can subscribe to.
+public enum NotificationEvents {
+    public static let catalogue: [(name: String, description: String)] = [
+        ("request.created", "A service request was filed"),
+        ("request.updated", "A service request changed state or got a reply"),
+        ("sla.at_risk", "An SLA target is about to be missed"),
+        ("sla.breached", "An SLA target was missed"),
+        ("deployment.approval_needed", "A deployment waits for approval"),
+        ("deployment.finished", "A deployment finished or rolled back"),
+        ("access.requested", "Someone asked for access"),
+        ("cost.budget_exceeded", "A budget was exceeded"),
+        ("membership.invited", "Someone was invited"),
+        ("test", "A test sent from the notifications page"),
+    ]
+
+    public static func isKnown(_ name: String) -> Bool { name == "*" || catalogue.contains { $0.name == name } }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import HTTPClient
+import Postgres
+@testable import Purser
+import Testing
+import TestSupport
+
+/// Notifications delivered by the worker to real peers on loopback: an SMTP server (aiosmtpd),
+/// a webhook receiver that checks signatures with Python's hmac, a PagerDuty-shaped receiver;
+/// refused destinations, and a breaker that opens and closes.
+@Suite(.serialized) struct DeliveryTests {
+    let app: TestApp
+    let people: People
+    let smtp: PythonPeer
+    let receiver: PythonPeer
+    let mailFolder: URL
+    let receiverLog: URL
+    static let secret = "whsec-test-0123456789abcdef"
+
+    init() throws {
+        mailFolder = FileManager.default.temporaryDirectory.appendingPathComponent("mail-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: mailFolder, withIntermediateDirectories: true)
+        receiverLog = FileManager.default.temporaryDirectory.appendingPathComponent("hooks-\(UUID().uuidString).jsonl")
+        smtp = try PythonPeer("smtp_sink.py", arguments: [mailFolder.path])
+        receiver = try PythonPeer("webhook_receiver.py", arguments: [receiverLog.path, Self.secret])
+        let smtpPort = smtp.port
+        app = try TestApp { configuration in
+            configuration.mailServer = MailServer(url: "smtp://127.0.0.1:\(smtpPort)", security: .none)
+            configuration.mailFrom = "purser@bank.test"
+            configuration.publicURL = URL(string: "https://purser.bank.test")
+            configuration.allowHTTPDestinations = true
+            configuration.allowedDestinations = ["127.0.0.1/32"]
+            configuration.breakerCoolDownSeconds = 1
+        }
+        people = try People(app)
+    }
+
+    func worker() throws -> JobWorker {
+        var settings = app.app.configuration.jobWorkerSettings
+        settings.retryBase = 0.05
+        settings.pollInterval = 0.1
+        var configuration = app.app.configuration
+        configuration.databaseURL = app.database.url
+        let worker = JobWorker(url: app.database.url, handlers: try JobRunner.standardHandlers(configuration), settings: settings,
+                               logger: quietLogger)
+        worker.start()
+        return worker
+    }
+
+    var channels: NotificationChannels {
+        NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring,
+                             policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"]))
+    }
+
+    func deliveries() throws -> [(state: String, attempts: Int, error: String?)] {
+        try app.database.connect().query("SELECT state, attempts, last_error FROM notification_deliveries ORDER BY created_at").map {
+            (try $0.require(0), try $0.require(1), try $0.decode(2))
+        }
+    }
+
+
+    func received() -> [[String: Any]] {
+        ((try? String(contentsOf: receiverLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    @Test func anEmailArrivesWithItsHeadersAndBothParts() throws {
+        let viewer = people.id("viewer@acme.test")
+        try app.app.database.inTenant(people.tenant) { tx in
+            try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(
+                event: "request.created", subject: "Neue Anfrage: Modell läuft nicht", text: "ACME-42 was filed.",
+                url: "https://purser.bank.test/t/acme/requests/42"), people: [viewer])
+            try Outbox.email(tx, tenant: people.tenant, to: "nobody@refuse.test",
+                             message: NotificationMessage(event: "membership.invited", subject: "Invitation", text: "Join us"))
+        }
+        let worker = try worker()
+        defer { worker.stop() }
+        let arrived = try waitUntil { (try? FileManager.default.contentsOfDirectory(atPath: mailFolder.path))?.contains("001.eml") == true }
+        #expect(arrived)
+        // Parsed by Python's email package, not by Purser.
+        let parsed = try Subprocess.run(try TestEnvironment.venvBin("python"), ["-c", """
+            import email, email.policy, json, sys
+            m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
+            parts = {p.get_content_type(): p.get_content() for p in m.walk() if not p.is_multipart()}
+            print(json.dumps({"subject": m["Subject"], "from": m["From"], "to": m["To"], "id": m["Message-ID"],
+                              "date": m["Date"], "unsubscribe": m["List-Unsubscribe"], "type": m.get_content_type(),
+                              "text": parts.get("text/plain", ""), "html": parts.get("text/html", "")}))
+            """, mailFolder.appendingPathComponent("001.eml").path])
+        let mail = try #require(try JSONSerialization.jsonObject(with: Data(parsed.output.utf8)) as? [String: String], "\(parsed.output)")
+        #expect(mail["subject"] == "Neue Anfrage: Modell läuft nicht")
+        #expect(mail["from"] == "purser@bank.test" && mail["to"] == "viewer@acme.test")
+        #expect(mail["id"]?.hasSuffix("@bank.test>") == true)
+        #expect(mail["date"]?.hasSuffix("+0000") == true)
+        #expect(mail["unsubscribe"] == "<https://purser.bank.test/account#notifications>")
+        #expect(mail["type"] == "multipart/alternative")
+        #expect(mail["text"]?.contains("ACME-42 was filed.") == true && mail["text"]?.contains("https://purser.bank.test/t/acme/requests/42") == true)
+        #expect(mail["html"]?.contains("<a href=\"https://purser.bank.test/t/acme/requests/42\"") == true)
+        // The refused recipient ends dead with the server's reason, at once.
+        let settled = try waitUntil { try deliveries().allSatisfy { $0.state != "pending" } }
+        #expect(settled)
+        let states = try deliveries()
+        #expect(states[0].state == "delivered")
+        #expect(states[1].state == "dead" && states[1].attempts == 1 && states[1].error?.contains("550") == true, "\(states)")
+    }
+
+    @Test func webhooksAreSignedAndPagerDutyGetsItsDedupKey() throws {
+        let admin = people.id("tenant_admin@acme.test")
+        let base = "http://127.0.0.1:\(receiver.port)"
+        _ = try channels.create(NewChannel(kind: "webhook", name: "SIEM", target: base + "/hook", secret: Self.secret,
+                                           events: ["request.created"]), tenant: people.tenant, by: admin, origin: nil)
+        _ = try channels.create(NewChannel(kind: "pagerduty", name: "On call", target: base + "/v2/enqueue",
+                                           secret: "R0UTINGKEY0123456789abcdef", events: ["*"]), tenant: people.tenant, by: admin, origin: nil)
+        _ = try channels.create(NewChannel(kind: "slack", name: "Slack", target: base + "/slack", events: ["sla.breached"]),
+                                tenant: people.tenant, by: admin, origin: nil)
+        try app.app.database.inTenant(people.tenant) { tx in
+            try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(
+                event: "request.created", subject: "ACME-7 filed", text: "A request", severity: .warning, dedupKey: "ACME-7"))
+        }
+        let worker = try worker()
+        defer { worker.stop() }
+        #expect(try waitUntil { received().count >= 2 })
+        let hook = try #require(received().first { ($0["path"] as? String) == "/hook" })
+        #expect(hook["signature_valid"] as? Bool == true)
+        #expect((hook["headers"] as? [String: String])?["purser-event"] == "request.created")
+        let pager = try #require(received().first { ($0["path"] as? String) == "/v2/enqueue" })
+        let event = try #require(try JSONSerialization.jsonObject(with: Data((pager["body"] as! String).utf8)) as? [String: Any])
+        #expect(event["dedup_key"] as? String == "ACME-7")
+        #expect(event["event_action"] as? String == "trigger")
+        #expect(event["routing_key"] as? String == "R0UTINGKEY0123456789abcdef")
+        #expect((event["payload"] as? [String: Any])?["severity"] as? String == "warning")
+        #expect(!received().contains { ($0["path"] as? String) == "/slack" }, "the Slack channel did not subscribe to this event")
+        // The routing key and signing secret are sealed in the database.
+        let secrets = try app.database.connect().query("SELECT secret FROM notification_channels WHERE secret IS NOT NULL")
+            .map { try $0.require(0, as: String.self) }
+        #expect(secrets.count == 2 && !secrets.contains { $0.contains("R0UTINGKEY") || $0.contains("whsec") })
+    }
+
+    @Test func privateAddressesAreRefused() throws {
+        let policy = DestinationPolicy(allowHTTP: true)
+        for url in ["http://127.0.0.1/x", "https://10.0.0.5/x", "http://169.254.169.254/latest/meta-data/", "http://[::1]/x",
+                    "http://localhost/x", "https://[fd00:ec2::254]/", "http://0.0.0.0/", "https://192.168.1.1/"] {
+            #expect(throws: RefusedDestination.self, "\(url)") { try Destinations.check(url, policy: policy) }
+        }
+        #expect(throws: RefusedDestination.self) { try Destinations.check("http://93.184.215.14/", policy: DestinationPolicy()) }
+        #expect(throws: RefusedDestination.self) { try Destinations.check("https://user:pw@93.184.215.14/", policy: policy) }
+        let pinned = try Destinations.check("https://93.184.215.14:8443/hook", policy: DestinationPolicy())
+        #expect(pinned.pin == "93.184.215.14:8443:93.184.215.14")
+        // Saving such a channel is a form message, not a channel.
+        #expect(throws: ValidationError.self) {
+            try NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring, policy: DestinationPolicy())
+                .create(NewChannel(kind: "slack", name: "x", target: "https://169.254.169.254/", events: ["*"]),
+                        tenant: people.tenant, by: people.id("tenant_admin@acme.test"), origin: nil)
+        }
+    }
+
+    @Test func aFailingDestinationOpensItsBreakerWhichLaterCloses() throws {
+        let base = "http://127.0.0.1:\(receiver.port)"
+        let channel = try channels.create(NewChannel(kind: "slack", name: "Flaky", target: base + "/fail", events: ["*"]),
+                                          tenant: people.tenant, by: people.id("tenant_admin@acme.test"), origin: nil)
+        try app.app.database.inTenant(people.tenant) { tx in
+            for n in 0..<3 {
+                try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(event: "sla.breached", subject: "n\(n)", text: "x"))
+            }
+        }
+        let worker = try worker()
+        defer { worker.stop() }
+        let opened = try waitUntil {
+            try app.database.connect().query("SELECT state FROM notification_breakers WHERE channel_id = $1", [channel]).first?
+                .require(0, as: String.self) == "open"
+        }
+        #expect(opened)
+        let refusedWhileOpen = try waitUntil {
+            try app.database.connect().query("SELECT count(*) FROM notification_attempts WHERE outcome = 'breaker_open'")[0]
+                .require(0, as: Int.self) > 0
+        }
+        #expect(refusedWhileOpen, "deliveries wait without trying while the breaker is open")
+        let failures = try app.database.connect().query("SELECT count(*) FROM notification_attempts WHERE outcome = 'failed'")[0]
+            .require(0, as: Int.self)
+        #expect(failures >= 5)
+        // The endpoint recovers; after the cool-down a trial succeeds and closes the breaker.
+        try app.database.connect().query("UPDATE notification_channels SET target = $2 WHERE id = $1", [channel, base + "/ok"])
+        let closed = try waitUntil(30) {
+            try app.database.connect().query("SELECT state FROM notification_breakers WHERE channel_id = $1", [channel]).first?
+                .require(0, as: String.self) == "closed"
+        }
+        #expect(closed)
+        let allDelivered = try waitUntil(30) { try deliveries().allSatisfy { $0.state == "delivered" } }
+        let final = try deliveries()
+        #expect(allDelivered, "\(final)")
+    }
+}
