@@ -65,11 +65,16 @@ public final class PurserApp: Sendable {
         TwoFactorPages.register(in: &router, site: site, auth: auth, secondFactor: secondFactor, signIn: signIn)
         LinkPages.register(in: &router, site: site, auth: auth, passwords: passwords)
         TenantPages.register(in: &router, site: site, auth: auth, memberships: Memberships(database: database),
-                             publicURL: publicURL)
+                             publicURL: publicURL, emailInvites: configuration.mailServer != nil)
         StaffPages.register(in: &router, site: site, auth: auth, tenants: TenantStore(database: database),
                             database: database, publicURL: publicURL)
         AuditPages.register(in: &router, site: site, auth: auth, database: database)
         JobPages.register(in: &router, site: site, auth: auth, jobs: JobAdministration(database: database))
+        NotificationPages.register(in: &router, site: site, auth: auth, channels: NotificationChannels(
+            database: database, keyring: keyring,
+            policy: DestinationPolicy(allowHTTP: configuration.allowHTTPDestinations, allowed: configuration.allowedDestinations)),
+            database: database)
+        NotificationsAPI.register(in: &router, gate: gate, database: database)
         router.addPrefix(site.staticFiles.prefix, site.staticFiles.route)
         OpenAPIRoute.register(in: &router)
 

@@ -39,8 +39,9 @@ public struct Memberships: Sendable {
     /// Invites `person` with `role`: a pending membership and a one-time link (returned, to hand
     /// over). A new email gets an invited account; an email known elsewhere gets the same answer,
     /// so no tenant learns who uses another. An existing member is a 409 on `email`.
+    /// With `emailing` (the public URL and the tenant's name) the link is also emailed to the person.
     public func invite(_ person: NewPerson, role: CustomerRole, tenant: UUID, by actor: UUID,
-                       origin: RequestOrigin) throws -> String {
+                       origin: RequestOrigin, emailing: (publicURL: String, tenantName: String)? = nil) throws -> String {
         var person = person
         person.password = nil
         try person.validate()
@@ -64,6 +65,12 @@ public struct Memberships: Sendable {
             }
             let link = try OneTimeLinks.issue(.invite, user: user, tenant: tenant, createdBy: actor, createsAccount: created,
                                               in: tx)
+            if let emailing {
+                try Outbox.email(tx, tenant: tenant, to: person.normalizedEmail, message: NotificationMessage(
+                    event: "membership.invited", subject: "You are invited to \(emailing.tenantName) on Purser",
+                    text: "\(typedName), you are invited to work with \(emailing.tenantName) on Purser as \(role.rawValue). "
+                        + "The link works once, for seven days.", url: emailing.publicURL + link))
+            }
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actorKind: .user, actorID: actor, action: "membership.invite", targetType: "user",
                 targetID: user.postgresText,

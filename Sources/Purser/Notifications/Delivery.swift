@@ -132,7 +132,7 @@ public enum Delivery {
             var sent = 0
             for recipient in recipients {
                 let bytes = settings.composer.compose(message, to: recipient, deliveryID: delivery.id,
-                                                      optional: delivery.channel == nil)
+                                                      optional: message.chosen)
                 do {
                     try MailClient.send(bytes, from: settings.composer.from, to: [recipient], via: server)
                     sent += 1

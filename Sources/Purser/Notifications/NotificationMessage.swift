@@ -14,6 +14,9 @@ public struct NotificationMessage: Codable, Sendable, Equatable {
     public var action: Action
     /// Ties PagerDuty's trigger, acknowledge and resolve of one incident; also the webhook's event id.
     public var dedupKey: String
+    /// Sent because the person chose this event (so the email offers List-Unsubscribe), rather
+    /// than mail they must get (an invitation).
+    public var chosen = false
 
     public init(event: String, subject: String, text: String, url: String? = nil, severity: Severity = .info,
                 action: Action = .trigger, dedupKey: String? = nil) {

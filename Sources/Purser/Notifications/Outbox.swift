@@ -26,7 +26,9 @@ public enum Outbox {
                 SELECT u.email FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id AND p.tenant_id = $2
                 WHERE u.id = ANY($1::uuid[]) AND u.status = 'active' AND (p.events IS NULL OR $3 = ANY(p.events))
                 """, [people.map(\.postgresText), tenant, message.event]) {
-                try deliver(tx, tenant: tenant, channel: nil, kind: "email", destination: try row.require(0), message: message)
+                var chosen = message
+                chosen.chosen = true
+                try deliver(tx, tenant: tenant, channel: nil, kind: "email", destination: try row.require(0), message: chosen)
                 count += 1
             }
         }

@@ -53,11 +53,25 @@ import TestSupport
     }
 
     func deliveries() throws -> [(state: String, attempts: Int, error: String?)] {
-        try app.database.connect().query("SELECT state, attempts, last_error FROM notification_deliveries ORDER BY created_at").map {
+        try app.database.connect().query("SELECT state, attempts, last_error FROM notification_deliveries ORDER BY created_at, id").map {
             (try $0.require(0), try $0.require(1), try $0.decode(2))
         }
     }
 
+
+    /// A message the SMTP server accepted, parsed by Python's email package (not by Purser).
+    func parsedMail(_ name: String) throws -> [String: String] {
+        let parsed = try Subprocess.run(try TestEnvironment.venvBin("python"), ["-c", """
+            import email, email.policy, json, sys
+            m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
+            parts = {p.get_content_type(): p.get_content() for p in m.walk() if not p.is_multipart()}
+            fields = {"subject": m["Subject"], "from": m["From"], "to": m["To"], "id": m["Message-ID"],
+                      "date": m["Date"], "unsubscribe": m["List-Unsubscribe"], "type": m.get_content_type(),
+                      "text": parts.get("text/plain", ""), "html": parts.get("text/html", "")}
+            print(json.dumps({k: str(v) for k, v in fields.items() if v is not None}))
+            """, mailFolder.appendingPathComponent(name).path])
+        return try #require(try JSONSerialization.jsonObject(with: Data(parsed.output.utf8)) as? [String: String], "\(parsed.output)")
+    }
 
     func received() -> [[String: Any]] {
         ((try? String(contentsOf: receiverLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
@@ -78,16 +92,7 @@ import TestSupport
         defer { worker.stop() }
         let arrived = try waitUntil { (try? FileManager.default.contentsOfDirectory(atPath: mailFolder.path))?.contains("001.eml") == true }
         #expect(arrived)
-        // Parsed by Python's email package, not by Purser.
-        let parsed = try Subprocess.run(try TestEnvironment.venvBin("python"), ["-c", """
-            import email, email.policy, json, sys
-            m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
-            parts = {p.get_content_type(): p.get_content() for p in m.walk() if not p.is_multipart()}
-            print(json.dumps({"subject": m["Subject"], "from": m["From"], "to": m["To"], "id": m["Message-ID"],
-                              "date": m["Date"], "unsubscribe": m["List-Unsubscribe"], "type": m.get_content_type(),
-                              "text": parts.get("text/plain", ""), "html": parts.get("text/html", "")}))
-            """, mailFolder.appendingPathComponent("001.eml").path])
-        let mail = try #require(try JSONSerialization.jsonObject(with: Data(parsed.output.utf8)) as? [String: String], "\(parsed.output)")
+        let mail = try parsedMail("001.eml")
         #expect(mail["subject"] == "Neue Anfrage: Modell läuft nicht")
         #expect(mail["from"] == "purser@bank.test" && mail["to"] == "viewer@acme.test")
         #expect(mail["id"]?.hasSuffix("@bank.test>") == true)
@@ -188,5 +193,86 @@ import TestSupport
         let allDelivered = try waitUntil(30) { try deliveries().allSatisfy { $0.state == "delivered" } }
         let final = try deliveries()
         #expect(allDelivered, "\(final)")
+    }
+
+    @Test func invitationsAreEmailedAndPeopleChooseTheirEmails() throws {
+        let admin = try people.signedIn("tenant_admin@acme.test", in: app,
+                                        totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
+        #expect(try admin.post("/t/acme/members", [("email", "newcomer@acme.test"), ("name", "Nia"), ("role", "viewer")],
+                               from: "/t/acme/members").status == 201)
+        // The viewer turns request.created off.
+        let viewer = try people.signedIn("viewer@acme.test", in: app)
+        #expect(try viewer.post("/account/notifications", [("tenant", "acme"), ("event", "sla.breached")], from: "/account").status == 303)
+        try app.app.database.inTenant(people.tenant) { tx in
+            try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(event: "request.created", subject: "s", text: "t"),
+                              people: [people.id("viewer@acme.test"), people.id("requester@acme.test")])
+        }
+        let worker = try worker()
+        defer { worker.stop() }
+        let arrived = try waitUntil { ((try? FileManager.default.contentsOfDirectory(atPath: mailFolder.path)) ?? []).count >= 2 }
+        #expect(arrived)
+        let names = try FileManager.default.contentsOfDirectory(atPath: mailFolder.path).sorted()
+        let mails = try names.map { try String(contentsOf: mailFolder.appendingPathComponent($0), encoding: .utf8) }
+        #expect(mails.contains { $0.contains("X-Envelope-To: newcomer@acme.test") })
+        #expect(mails.contains { $0.contains("X-Envelope-To: requester@acme.test") })
+        #expect(!mails.contains { $0.contains("X-Envelope-To: viewer@acme.test") }, "the viewer turned this event off")
+        let invitation = try parsedMail(try #require(names.first { name in
+            (try? String(contentsOf: mailFolder.appendingPathComponent(name), encoding: .utf8))?.contains("X-Envelope-To: newcomer@") == true
+        }))
+        #expect(invitation["subject"] == "You are invited to Acme Bank on Purser")
+        #expect(invitation["text"]?.contains("https://purser.bank.test/links/") == true)
+        #expect(invitation["unsubscribe"] == nil, "an invitation is not mail one can unsubscribe from")
+    }
+
+    @Test func badEndpointsEndInRecordedFailures() throws {
+        let base = "http://127.0.0.1:\(receiver.port)"
+        for path in ["/redirect", "/big"] {
+            _ = try channels.create(NewChannel(kind: "teams", name: path, target: base + path, events: ["*"]),
+                                    tenant: people.tenant, by: people.id("tenant_admin@acme.test"), origin: nil)
+        }
+        try app.app.database.inTenant(people.tenant) { tx in
+            try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(event: "test", subject: "s", text: "t"))
+        }
+        let worker = try worker()
+        defer { worker.stop() }
+        let logged = try waitUntil {
+            try app.database.connect().query("SELECT count(DISTINCT delivery_id) FROM notification_attempts WHERE outcome = 'failed'")[0]
+                .require(0, as: Int.self) == 2
+        }
+        #expect(logged)
+        let errors = try app.database.connect().query("SELECT error FROM notification_attempts WHERE outcome = 'failed'")
+            .map { try $0.require(0, as: String.self) }
+        #expect(errors.contains { $0.contains("answered 302") }, "a redirect is not followed: \(errors)")
+        #expect(errors.contains { $0.contains("over 65536 bytes") }, "a huge answer is cut off: \(errors)")
+        // The API shows the log to a token with notifications:read.
+        let token = try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "n",
+                                              scopes: [.notificationsRead], lifetime: 3600, by: .system, actorID: nil).token
+        let response = try app.get("/api/v1/notifications/deliveries?limit=1", headers: [("Authorization", "Bearer \(token)")])
+        #expect(response.status == 200)
+        let body = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+        #expect((body["items"] as? [[String: Any]])?.count == 1)
+        let next = try #require(body["next"] as? String)
+        let second = try app.get("/api/v1/notifications/deliveries?limit=1&before=\(next)", headers: [("Authorization", "Bearer \(token)")])
+        #expect(((try JSONSerialization.jsonObject(with: Data(second.body)) as? [String: Any])?["items"] as? [[String: Any]])?.count == 1)
+        #expect(try app.get("/api/v1/notifications/deliveries", headers: [("Authorization", "Bearer \(try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "x", scopes: [.requestsRead], lifetime: 3600, by: .system, actorID: nil).token)")]).status == 403)
+    }
+
+    @Test func channelsAreManagedOnTheTenantsPage() throws {
+        let admin = try people.signedIn("tenant_admin@acme.test", in: app,
+                                        totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
+        let refused = try admin.post("/t/acme/notifications/channels", [("kind", "webhook"), ("name", "Meta"),
+            ("target", "http://169.254.169.254/latest"), ("secret", "0123456789abcdef0"), ("event", "*")], from: "/t/acme/notifications")
+        #expect(refused.status == 422)
+        #expect(refused.text.contains("not a public address"))
+        let added = try admin.post("/t/acme/notifications/channels", [("kind", "webhook"), ("name", "SIEM"),
+            ("target", "http://127.0.0.1:\(receiver.port)/hook"), ("secret", Self.secret), ("event", "test")], from: "/t/acme/notifications")
+        #expect(added.status == 201)
+        let id = try #require(WebVisitor.firstMatch(#"/notifications/channels/([0-9a-f-]{36})/test"#, in: added.text))
+        #expect(try admin.post("/t/acme/notifications/channels/\(id)/test", [], from: "/t/acme/notifications").status == 200)
+        let worker = try worker()
+        defer { worker.stop() }
+        #expect(try waitUntil { received().contains { ($0["path"] as? String) == "/hook" && $0["signature_valid"] as? Bool == true } })
+        let viewer = try people.signedIn("viewer@acme.test", in: app)
+        #expect(try viewer.get("/t/acme/notifications").status == 403)
     }
 }

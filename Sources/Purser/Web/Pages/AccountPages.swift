@@ -41,6 +41,7 @@ enum AccountPages {
         let scopes: [Option]
         let tenants: [Option]
         let staff: Bool
+        let notifications: [NotificationPages.Preferences]
         var newToken: String?
         var message: String?
         var errors: [FieldError] = []
@@ -74,14 +75,18 @@ enum AccountPages {
                 },
                 scopes: Scope.allCases.map { Option(value: $0.rawValue, label: $0.rawValue) },
                 tenants: visitor.tenants.map { Option(value: $0.slug, label: $0.name) },
-                staff: visitor.isStaff, newToken: newToken, message: message, errors: errors)
+                staff: visitor.isStaff, notifications: try NotificationPages.preferences(for: visitor, database: signIn.database),
+                newToken: newToken, message: message, errors: errors)
             return site.page("account", title: "Your account", page, status: status, visitor: visitor)
         }
 
         router.add(.get, "/account") { request in
-            let changed = request.query["changed"] == "password"
-            return try render(try auth.signedIn(request), message: changed
-                ? "Your password was changed. Your other sessions have ended and your API tokens were revoked." : nil)
+            let message: String? = switch request.query["changed"] {
+            case "password": "Your password was changed. Your other sessions have ended and your API tokens were revoked."
+            case "notifications": "Your email choices are saved."
+            default: nil
+            }
+            return try render(try auth.signedIn(request), message: message)
         }
 
         router.add(.post, "/account/password", options: formOptions) { request in

@@ -11,6 +11,7 @@ enum TenantPages {
         let role: String
         let permissions: [String]
         let canManageUsers: Bool
+        let canManageSettings: Bool
         let canReadAudit: Bool
     }
 
@@ -43,7 +44,9 @@ enum TenantPages {
         var errors: [FieldError] = []
     }
 
-    static func register(in router: inout Router, site: Site, auth: WebAuth, memberships: Memberships, publicURL: String) {
+    /// `emailInvites`: invitations are also emailed (a mail server is configured).
+    static func register(in router: inout Router, site: Site, auth: WebAuth, memberships: Memberships, publicURL: String,
+                         emailInvites: Bool) {
         let formOptions = RouteOptions(bodyLimit: 16 * 1024, accepts: ["application/x-www-form-urlencoded"])
 
         router.add(.get, "/t/{tenant}") { request in
@@ -54,7 +57,8 @@ enum TenantPages {
                 tenantName: tenant.name, tenantKey: tenant.key, slug: tenant.slug,
                 role: tenant.role?.rawValue ?? visitor.session.staffRole.map { "staff: \($0.rawValue)" } ?? "",
                 permissions: principal.permissions.map(\.rawValue).sorted(),
-                canManageUsers: principal.can(.tenantUsersManage), canReadAudit: principal.can(.auditRead))
+                canManageUsers: principal.can(.tenantUsersManage), canManageSettings: principal.can(.tenantSettingsManage),
+                canReadAudit: principal.can(.auditRead))
             return site.page("tenant", title: tenant.name, model, visitor: visitor, tenant: tenant)
         }
 
@@ -95,7 +99,8 @@ enum TenantPages {
                 }
                 let email = form["email"] ?? ""
                 let path = try memberships.invite(NewPerson(email: email, name: form["name"] ?? ""), role: role,
-                                                  tenant: tenant.id, by: visitor.user, origin: RequestOrigin(request))
+                                                  tenant: tenant.id, by: visitor.user, origin: RequestOrigin(request),
+                                                  emailing: emailInvites ? (publicURL, tenant.name) : nil)
                 return try render(visitor, tenant, inviteLink: publicURL + path, invitedEmail: email, status: .created)
             } catch let error as ValidationError {
                 return try render(visitor, tenant, errors: error.fieldErrors, status: error.status)

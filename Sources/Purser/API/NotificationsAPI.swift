@@ -1,0 +1,74 @@
+// GET /api/v1/notifications/deliveries: the tenant's delivery log, newest first, keyset-paged.
+import Foundation
+import HTTPServer
+import Postgres
+
+enum NotificationsAPI {
+    static let deliverySchema: JSONValue = [
+        "type": "object",
+        "required": ["id", "kind", "destination", "event", "subject", "state", "attempts", "last_error", "last_status",
+                     "created_at", "delivered_at"],
+        "properties": [
+            "id": ["type": "string", "format": "uuid"],
+            "kind": ["type": "string", "enum": ["email", "slack", "teams", "pagerduty", "webhook"]],
+            "destination": ["type": "string"], "event": ["type": "string"], "subject": ["type": "string"],
+            "state": ["type": "string", "enum": ["pending", "delivered", "dead"]],
+            "attempts": ["type": "integer"], "last_error": ["type": ["string", "null"]],
+            "last_status": ["type": ["integer", "null"]],
+            "created_at": ["type": "string", "format": "date-time"],
+            "delivered_at": ["type": ["string", "null"], "format": "date-time"],
+        ],
+    ]
+
+    static func register(in router: inout Router, gate: APIGate, database: Database) {
+        router.add(.get, "/api/v1/notifications/deliveries", operation: Operation(
+            id: "listNotificationDeliveries", summary: "The tenant's notification deliveries and their outcome, newest first.",
+            tags: ["notifications"],
+            parameters: [
+                APIGate.tenantParameter,
+                .init("before", in: .query, schema: ["type": "string", "format": "uuid"],
+                      description: "Continue after this delivery (the `next` of the previous page)."),
+                .init("limit", in: .query, schema: ["type": "integer", "minimum": 1, "maximum": 200],
+                      description: "Deliveries per page (default 50)."),
+            ],
+            responses: [
+                .init(200, "A page of deliveries.", schema: [
+                    "type": "object", "required": ["items", "next"],
+                    "properties": ["items": ["type": "array", "items": deliverySchema],
+                                   "next": ["type": ["string", "null"], "format": "uuid"]],
+                ]),
+                .problem(400, "A malformed parameter, or a staff token without ?tenant."), .problem(401, "No valid token."),
+                .problem(403, "The token lacks notifications:read."), .problem(404, "No such tenant for this token."),
+                .problem(429, "Rate limit used up."),
+            ], scopes: [Scope.notificationsRead.rawValue])
+        ) { request in
+            try gate.handle(request, scope: .notificationsRead, tenant: .required) { caller in
+                guard let tenant = caller.tenant else { throw HTTPError(.badRequest, detail: "Name the tenant with ?tenant=<slug>.") }
+                try caller.require(.reportsRead)
+                var before: UUID?
+                if let text = request.query["before"] {
+                    guard let id = UUID(uuidString: text) else { throw HTTPError(.badRequest, detail: "before must be a delivery id.") }
+                    before = id
+                }
+                var limit = 50
+                if let text = request.query["limit"] {
+                    guard let value = Int(text), (1...200).contains(value) else {
+                        throw HTTPError(.badRequest, detail: "limit must be a whole number from 1 to 200.")
+                    }
+                    limit = value
+                }
+                let page = try DeliveryLog.page(tenant: tenant, before: before, limit: limit + 1, database: database)
+                let items = page.prefix(limit).map { record -> JSONValue in [
+                    "id": .string(record.id.postgresText), "kind": .string(record.kind), "destination": .string(record.destination),
+                    "event": .string(record.event), "subject": .string(record.subject), "state": .string(record.state),
+                    "attempts": .number(Double(record.attempts)), "last_error": record.lastError.map { .string($0) } ?? .null,
+                    "last_status": record.lastStatus.map { .number(Double($0)) } ?? .null,
+                    "created_at": .string(RFC3339.string(record.createdAt)),
+                    "delivered_at": record.deliveredAt.map { .string(RFC3339.string($0)) } ?? .null,
+                ] }
+                let next: JSONValue = page.count > limit ? .string(page[limit - 1].id.postgresText) : .null
+                return .json(["items": .array(Array(items)), "next": next])
+            }
+        }
+    }
+}
