@@ -184,6 +184,33 @@ import TestSupport
 }
 
 extension JobQueueTests {
+    @Test func sideEffectsHappenOncePerJobAndMetricsShowTheQueue() throws {
+        let effects = Locked(0)
+        let runs = Locked(0)
+        var handlers = JobHandlers()
+        struct Crash: Error {}
+        handlers.register("test.effect") { context in
+            try context.once("send") { effects.withLock { $0 += 1 } }
+            try context.onceInTransaction("row") { tx in try tx.query("SELECT 1") }
+            // The first run fails after its effects; the retry must not repeat them.
+            if runs.withLock({ $0 += 1; return $0 }) == 1 { throw Crash() }
+        }
+        let id = try db.pool.transaction { try JobQueue.enqueue($0, kind: "test.effect")! }
+        let worker = JobWorker(url: database.url, handlers: handlers, settings: settings(), logger: quietLogger)
+        let registry = MetricsRegistry()
+        worker.register(metrics: registry)
+        worker.start()
+        defer { worker.stop() }
+        #expect(try waitUntil { try state(id).state == "succeeded" })
+        #expect(runs.withLock { $0 } == 2)
+        #expect(effects.withLock { $0 } == 1, "the effect was recorded once and skipped on the retry")
+        let metrics = registry.render()
+        #expect(metrics.contains(#"purser_jobs{kind="test.effect",state="succeeded"} 1"#))
+        #expect(metrics.contains(#"purser_jobs_finished_total{kind="test.effect",outcome="failed"} 1"#))
+        #expect(metrics.contains(#"purser_job_duration_seconds_count{kind="test.effect"} 2"#))
+        #expect(metrics.contains("purser_jobs_oldest_queued_seconds 0"))
+    }
+
     func settings(batchSize: Int) -> JobWorker.Settings {
         var settings = settings()
         settings.batchSize = batchSize
