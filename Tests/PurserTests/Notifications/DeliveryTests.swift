@@ -90,7 +90,7 @@ import TestSupport
         }
         let worker = try worker()
         defer { worker.stop() }
-        let arrived = try waitUntil { (try? FileManager.default.contentsOfDirectory(atPath: mailFolder.path))?.contains("001.eml") == true }
+        let arrived = waitUntil { (try? FileManager.default.contentsOfDirectory(atPath: mailFolder.path))?.contains("001.eml") == true }
         #expect(arrived)
         let mail = try parsedMail("001.eml")
         #expect(mail["subject"] == "Neue Anfrage: Modell läuft nicht")
@@ -124,7 +124,7 @@ import TestSupport
         }
         let worker = try worker()
         defer { worker.stop() }
-        #expect(try waitUntil { received().count >= 2 })
+        #expect(waitUntil { received().count >= 2 })
         let hook = try #require(received().first { ($0["path"] as? String) == "/hook" })
         #expect(hook["signature_valid"] as? Bool == true)
         #expect((hook["headers"] as? [String: String])?["purser-event"] == "request.created")
@@ -209,7 +209,7 @@ import TestSupport
         }
         let worker = try worker()
         defer { worker.stop() }
-        let arrived = try waitUntil { ((try? FileManager.default.contentsOfDirectory(atPath: mailFolder.path)) ?? []).count >= 2 }
+        let arrived = waitUntil { ((try? FileManager.default.contentsOfDirectory(atPath: mailFolder.path)) ?? []).count >= 2 }
         #expect(arrived)
         let names = try FileManager.default.contentsOfDirectory(atPath: mailFolder.path).sorted()
         let mails = try names.map { try String(contentsOf: mailFolder.appendingPathComponent($0), encoding: .utf8) }
@@ -271,7 +271,7 @@ import TestSupport
         #expect(try admin.post("/t/acme/notifications/channels/\(id)/test", [], from: "/t/acme/notifications").status == 200)
         let worker = try worker()
         defer { worker.stop() }
-        #expect(try waitUntil { received().contains { ($0["path"] as? String) == "/hook" && $0["signature_valid"] as? Bool == true } })
+        #expect(waitUntil { received().contains { ($0["path"] as? String) == "/hook" && $0["signature_valid"] as? Bool == true } })
         let viewer = try people.signedIn("viewer@acme.test", in: app)
         #expect(try viewer.get("/t/acme/notifications").status == 403)
     }
