@@ -1,0 +1,19 @@
+// Per-tenant request numbers (ACME-42): the tenant's counter row is locked and incremented in the
+// filing transaction, so concurrent filings queue on it, and a filing that rolls back gives its
+// number back — no gaps, no duplicates.
+import Foundation
+import Postgres
+
+public enum RequestNumbers {
+    /// The next number of `tenant`, inside `tx` (which must have the tenant set).
+    public static func next(tenant: UUID, in tx: Connection) throws -> Int {
+        try tx.query("""
+            INSERT INTO request_counters (tenant_id, last_number) VALUES ($1, 1)
+            ON CONFLICT (tenant_id) DO UPDATE SET last_number = request_counters.last_number + 1
+            RETURNING last_number
+            """, [tenant])[0].require(0, as: Int.self)
+    }
+
+    /// `ACME-42`.
+    public static func display(key: String, number: Int) -> String { "\(key)-\(number)" }
+}
