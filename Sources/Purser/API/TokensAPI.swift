@@ -31,7 +31,7 @@ enum TokensAPI {
     static let newTokenSchema: JSONValue = [
         "type": "object", "required": ["name", "scopes", "expires_in_days"], "additionalProperties": false,
         "properties": [
-            "name": ["type": "string", "minLength": 1, "maxLength": 100],
+            "name": ["type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"],
             "scopes": ["type": "array", "minItems": 1, "items": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })]],
             "expires_in_days": ["type": "integer", "minimum": 1, "maximum": 366],
         ],

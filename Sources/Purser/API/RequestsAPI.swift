@@ -1,0 +1,184 @@
+// /api/v1/requests: file, list, read and change service requests. Reads and writes are the
+// tenant's own (row-level security); changes name the version they read (If-Match → 412 when
+// stale); POST takes Idempotency-Key through the gate.
+import Foundation
+import HTTPServer
+import Postgres
+
+enum RequestsAPI {
+    static let requestSchema: JSONValue = [
+        "type": "object",
+        "required": ["id", "number", "subject", "description", "type", "priority", "state", "requester", "assignee", "group",
+                     "tags", "created_at", "updated_at"],
+        "properties": [
+            "id": ["type": "string", "format": "uuid"], "number": ["type": "string", "examples": ["ACME-42"]],
+            "subject": ["type": "string"], "description": ["type": "string"],
+            "type": ["type": "string", "enum": .array(RequestType.allCases.map { .string($0.rawValue) })],
+            "priority": ["type": "string", "enum": .array(RequestPriority.allCases.map { .string($0.rawValue) })],
+            "state": ["type": "string", "enum": .array(RequestState.allCases.map { .string($0.rawValue) })],
+            "requester": ["type": "object", "required": ["id", "name"], "properties": [
+                "id": ["type": "string", "format": "uuid"], "name": ["type": "string"]]],
+            "assignee": ["type": ["object", "null"], "required": ["id", "name"], "properties": [
+                "id": ["type": "string", "format": "uuid"], "name": ["type": "string"]]],
+            "group": ["type": ["string", "null"]], "tags": ["type": "array", "items": ["type": "string"]],
+            "created_at": ["type": "string", "format": "date-time"], "updated_at": ["type": "string", "format": "date-time"],
+        ],
+    ]
+
+    static func json(_ request: ServiceRequest) -> JSONValue {
+        [
+            "id": .string(request.id.postgresText), "number": .string(request.number), "subject": .string(request.subject),
+            "description": .string(request.description), "type": .string(request.type), "priority": .string(request.priority),
+            "state": .string(request.state),
+            "requester": ["id": .string(request.requester.id.postgresText), "name": .string(request.requester.name)],
+            "assignee": request.assignee.map { ["id": .string($0.id.postgresText), "name": .string($0.name)] } ?? .null,
+            "group": request.group.map { .string($0) } ?? .null, "tags": .array(request.tags.map { .string($0) }),
+            "created_at": .string(RFC3339.string(request.createdAt)), "updated_at": .string(RFC3339.string(request.updatedAt)),
+        ]
+    }
+
+    static func answer(_ request: ServiceRequest, status: HTTPStatus = .ok) -> Response {
+        var response = Response.json(json(request), status: status)
+        response.headers.set("ETag", request.etag)
+        return response
+    }
+
+    static let idParameter = HTTPServer.Operation.Parameter("id", in: .path, description: "The request's id (UUID) or number (ACME-42).")
+    static let common: [HTTPServer.Operation.ResponseDoc] = [
+        .problem(401, "No valid token."), .problem(403, "A missing scope or permission."),
+        .problem(404, "No such request in this tenant."), .problem(429, "Rate limit used up."),
+    ]
+
+    static func register(in router: inout Router, gate: APIGate, store: RequestStore) {
+        router.add(.post, "/api/v1/requests", options: .json, operation: Operation(
+            id: "createRequest", summary: "File a service request.", tags: ["requests"],
+            parameters: [APIGate.tenantParameter, TokensAPI.idempotencyParameter],
+            requestBody: [
+                "type": "object", "required": ["subject", "type", "priority"], "additionalProperties": false,
+                "properties": [
+                    "subject": ["type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"],
+                    "description": ["type": "string", "maxLength": 50000, "pattern": "^[^\\u0000]*$"],
+                    "type": ["type": "string", "enum": .array(RequestType.allCases.map { .string($0.rawValue) })],
+                    "priority": ["type": "string", "enum": .array(RequestPriority.allCases.map { .string($0.rawValue) })],
+                ],
+            ],
+            responses: [.init(201, "The request.", schema: requestSchema, headers: ["Location", "ETag"]),
+                        .problem(400, "Malformed JSON."), .problem(409, "The same Idempotency-Key is still running."),
+                        .problem(422, "Invalid values, or an Idempotency-Key reused with another body.")] + common,
+            scopes: [Scope.requestsWrite.rawValue])
+        ) { request in
+            try gate.handle(request, scope: .requestsWrite, tenant: .required) { caller in
+                guard let tenant = caller.tenant else { throw HTTPError(.badRequest) }
+                try caller.require(.requestsCreate)
+                let created = try store.create(try request.decode(NewRequest.self), tenant: tenant, requester: caller.identity.user,
+                                               actor: .token, actorID: caller.identity.tokenID, origin: RequestOrigin(request))
+                var response = answer(created, status: .created)
+                response.headers.set("Location", "/api/v1/requests/" + created.id.postgresText)
+                return response
+            }
+        }
+
+        router.add(.get, "/api/v1/requests", operation: Operation(
+            id: "listRequests", summary: "The tenant's requests, newest first, filtered, a page at a time.", tags: ["requests"],
+            parameters: [
+                APIGate.tenantParameter,
+                .init("state", in: .query, schema: ["type": "string", "enum": .array(RequestState.allCases.map { .string($0.rawValue) })],
+                      description: "Only this state."),
+                .init("priority", in: .query, schema: ["type": "string", "enum": .array(RequestPriority.allCases.map { .string($0.rawValue) })],
+                      description: "Only this priority."),
+                .init("type", in: .query, schema: ["type": "string", "enum": .array(RequestType.allCases.map { .string($0.rawValue) })],
+                      description: "Only this type."),
+                .init("assignee", in: .query,
+                      schema: ["type": "string", "pattern": "^(me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"],
+                      description: "`me`, or a staff member's id."),
+                .init("q", in: .query, schema: ["type": "string", "maxLength": 200], description: "Text in the subject or description."),
+                .init("limit", in: .query, schema: ["type": "integer", "minimum": 1, "maximum": 100], description: "Page size (20)."),
+                .init("cursor", in: .query, schema: ["type": "string", "format": "uuid"], description: "`next_cursor` of the previous page."),
+            ],
+            responses: [.init(200, "A page.", schema: ["type": "object", "required": ["items", "next_cursor"], "properties": [
+                "items": ["type": "array", "items": requestSchema], "next_cursor": ["type": ["string", "null"]]]]),
+                        .problem(400, "A malformed parameter.")] + common,
+            scopes: [Scope.requestsRead.rawValue])
+        ) { request in
+            try gate.handle(request, scope: .requestsRead, tenant: .required) { caller in
+                guard let tenant = caller.tenant else { throw HTTPError(.badRequest) }
+                try caller.require(.requestsRead)
+                var filter = RequestStore.Filter()
+                if let state = request.query["state"] {
+                    guard RequestState(rawValue: state) != nil else { throw HTTPError(.badRequest, detail: "Unknown state \(state).") }
+                    filter.states = [state]
+                }
+                if let priority = request.query["priority"] {
+                    guard RequestPriority(rawValue: priority) != nil else { throw HTTPError(.badRequest, detail: "Use P1–P4.") }
+                    filter.priority = priority
+                }
+                if let type = request.query["type"] {
+                    guard RequestType(rawValue: type) != nil else { throw HTTPError(.badRequest, detail: "Unknown type \(type).") }
+                    filter.type = type
+                }
+                if let assignee = request.query["assignee"] {
+                    guard let id = assignee == "me" ? caller.identity.user : UUID(uuidString: assignee) else {
+                        throw HTTPError(.badRequest, detail: "assignee is `me` or a staff member's id.")
+                    }
+                    filter.assignee = id
+                }
+                if let text = request.query["q"], text.count > 200 { throw HTTPError(.badRequest, detail: "q is at most 200 characters.") }
+                filter.text = request.query["q"].flatMap { $0.isEmpty ? nil : $0 }
+                let limit = try request.query["limit"].map { text -> Int in
+                    guard let value = Int(text), (1...100).contains(value) else {
+                        throw HTTPError(.badRequest, detail: "limit is a whole number from 1 to 100.")
+                    }
+                    return value
+                } ?? 20
+                let cursor = try request.query["cursor"].map { text -> UUID in
+                    guard let id = UUID(uuidString: text) else { throw HTTPError(.badRequest, detail: "cursor is not one Purser gave.") }
+                    return id
+                }
+                let page = try store.list(tenant: tenant, filter: filter, cursor: cursor, limit: limit + 1)
+                let items = page.prefix(limit)
+                return .json(["items": .array(items.map(json)),
+                              "next_cursor": page.count > limit ? .string(items.last!.id.postgresText) : .null])
+            }
+        }
+
+        router.add(.get, "/api/v1/requests/{id}", operation: Operation(
+            id: "getRequest", summary: "One request.", tags: ["requests"], parameters: [APIGate.tenantParameter, idParameter],
+            responses: [.init(200, "The request.", schema: requestSchema, headers: ["ETag"])] + common,
+            scopes: [Scope.requestsRead.rawValue])
+        ) { request in
+            try gate.handle(request, scope: .requestsRead, tenant: .required) { caller in
+                guard let tenant = caller.tenant else { throw HTTPError(.badRequest) }
+                try caller.require(.requestsRead)
+                guard let found = try store.find(try request.parameter("id"), tenant: tenant) else { throw HTTPError(.notFound) }
+                return answer(found)
+            }
+        }
+
+        router.add(.patch, "/api/v1/requests/{id}", options: .json, operation: Operation(
+            id: "updateRequest", summary: "Change a request's subject, priority, state or assignee; send the ETag you read as If-Match.",
+            tags: ["requests"],
+            parameters: [APIGate.tenantParameter, idParameter,
+                         .init("If-Match", in: .header, description: "The ETag of the version the change is based on.")],
+            requestBody: ["type": "object", "additionalProperties": false, "properties": [
+                "subject": ["type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"],
+                "priority": ["type": "string", "enum": .array(RequestPriority.allCases.map { .string($0.rawValue) })],
+                "state": ["type": "string", "enum": .array(RequestState.allCases.map { .string($0.rawValue) })],
+                "assignee_id": ["type": "string", "format": "uuid"],
+            ]],
+            responses: [.init(200, "The request as changed.", schema: requestSchema, headers: ["ETag"]),
+                        .problem(400, "Malformed JSON."), .problem(412, "The request changed since the given ETag."),
+                        .problem(422, "A value or a state change the workflow forbids (the allowed next states are named).")] + common,
+            scopes: [Scope.requestsWrite.rawValue])
+        ) { request in
+            try gate.handle(request, scope: .requestsWrite, tenant: .required) { caller in
+                guard let tenant = caller.tenant else { throw HTTPError(.badRequest) }
+                try caller.require(.requestsComment)
+                guard let found = try store.find(try request.parameter("id"), tenant: tenant) else { throw HTTPError(.notFound) }
+                let updated = try store.update(found.id, tenant: tenant, change: try request.decode(RequestStore.Change.self),
+                                               expected: request.headers["If-Match"], principal: caller.principal,
+                                               actor: .token, actorID: caller.identity.tokenID, origin: RequestOrigin(request))
+                return answer(updated)
+            }
+        }
+    }
+}

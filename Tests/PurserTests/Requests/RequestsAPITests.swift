@@ -1,0 +1,96 @@
+import Foundation
+import HTTPClient
+import Postgres
+@testable import Purser
+import Testing
+import TestSupport
+
+/// /api/v1/requests over the real server: filing with a number, reading by id or number, lists
+/// with filters and cursors, changes guarded by If-Match and the workflow, and the tenant wall.
+@Suite struct RequestsAPITests {
+    let app: TestApp
+    let people: People
+
+    init() throws {
+        app = try TestApp()
+        people = try People(app, staff: true)
+    }
+
+    func token(_ email: String, _ scopes: [Scope] = [.requestsRead, .requestsWrite], tenant: UUID?? = .none) throws -> String {
+        try app.app.tokens.create(user: people.id(email), tenant: tenant ?? people.tenant, name: "t", scopes: scopes,
+                                  lifetime: 3600, by: .system, actorID: nil).token
+    }
+
+    func call(_ method: String, _ path: String, _ token: String, body: String? = nil,
+              headers: [(name: String, value: String)] = []) throws -> (ClientResponse, [String: Any]) {
+        var all = [("Authorization", "Bearer \(token)")] + headers
+        if body != nil { all.append(("Content-Type", "application/json")) }
+        let response = try app.send(method, path, headers: all, body: body.map { Array($0.utf8) })
+        return (response, ((try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]) ?? [:])
+    }
+
+    @Test func fileReadListAndChange() throws {
+        let requester = try token("requester@acme.test")
+        let (created, body) = try call("POST", "/api/v1/requests", requester,
+                                       body: #"{"subject": "Endpoint slow", "description": "p95 over 2 s since 09:00", "type": "incident", "priority": "P2"}"#)
+        #expect(created.status == 201, "\(body)")
+        #expect(body["number"] as? String == "ACME-1")
+        #expect(body["state"] as? String == "new")
+        #expect((body["requester"] as? [String: Any])?["name"] as? String == "requester")
+        let id = try #require(body["id"] as? String)
+        #expect(created.header("Location") == "/api/v1/requests/\(id)")
+        let etag = try #require(created.header("ETag"))
+        #expect(try call("GET", "/api/v1/requests/ACME-1", requester).0.status == 200)
+        #expect(try call("GET", "/api/v1/requests/acme-1", requester).1["id"] as? String == id)
+        _ = try call("POST", "/api/v1/requests", requester, body: #"{"subject": "How do I rotate keys?", "type": "question", "priority": "P4"}"#)
+        _ = try call("POST", "/api/v1/requests", requester, body: #"{"subject": "Deploy v2", "type": "deployment", "priority": "P3"}"#)
+        let page = try call("GET", "/api/v1/requests?limit=2", requester).1
+        #expect((page["items"] as? [[String: Any]])?.map { $0["number"] as? String } == ["ACME-3", "ACME-2"])
+        let cursor = try #require(page["next_cursor"] as? String)
+        let rest = try call("GET", "/api/v1/requests?limit=2&cursor=\(cursor)", requester).1
+        #expect((rest["items"] as? [[String: Any]])?.map { $0["number"] as? String } == ["ACME-1"])
+        #expect(rest["next_cursor"] is NSNull)
+        #expect(((try call("GET", "/api/v1/requests?type=question&q=rotate", requester).1["items"]) as? [[String: Any]])?.count == 1)
+
+        // A change based on the version read; a stale one is refused with the current ETag.
+        let (opened, openedBody) = try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"state": "open"}"#,
+                                            headers: [("If-Match", etag)])
+        #expect(opened.status == 200, "\(openedBody)")
+        #expect(openedBody["state"] as? String == "open")
+        let stale = try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"state": "resolved"}"#, headers: [("If-Match", etag)])
+        #expect(stale.0.status == 412)
+        #expect(stale.0.header("ETag") == opened.header("ETag"))
+        let forbidden = try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"state": "closed"}"#)
+        #expect(forbidden.0.status == 422)
+        #expect(((forbidden.1["errors"] as? [[String: Any]])?.first?["detail"] as? String) == "a open request can become: pending_customer, resolved")
+        // Triage is for staff: a customer cannot change priority.
+        #expect(try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"priority": "P1"}"#).0.status == 403)
+        let cse = try token("cse@staff.test", tenant: .some(nil))
+        let triaged = try call("PATCH", "/api/v1/requests/\(id)?tenant=acme", cse,
+                               body: "{\"priority\": \"P1\", \"assignee_id\": \"\(people.id("cse@staff.test").postgresText)\"}")
+        #expect(triaged.0.status == 200, "\(triaged.1)")
+        #expect((triaged.1["assignee"] as? [String: Any])?["name"] as? String == "cse")
+        let audited = try app.database.connect().query("SELECT count(*) FROM audit_events WHERE action LIKE 'request.%'")[0]
+            .require(0, as: Int.self)
+        #expect(audited == 5, "three filings, two changes")
+    }
+
+    @Test func badInputAndOtherTenantsRequests() throws {
+        let requester = try token("requester@acme.test")
+        let bad = try call("POST", "/api/v1/requests", requester, body: #"{"subject": "", "type": "outage", "priority": "P9"}"#)
+        #expect(bad.0.status == 422)
+        #expect(Set((bad.1["errors"] as? [[String: Any]])?.compactMap { $0["field"] as? String } ?? []) == ["subject", "type", "priority"])
+        let id = try #require(try call("POST", "/api/v1/requests", requester,
+                                       body: #"{"subject": "Ours", "type": "question", "priority": "P4"}"#).1["id"] as? String)
+        let globex = try People(app, slug: "globex")
+        let outsider = try app.app.tokens.create(user: globex.id("tenant_admin@globex.test"), tenant: globex.tenant, name: "t",
+                                                 scopes: [.requestsRead, .requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+        #expect(try call("GET", "/api/v1/requests/\(id)", outsider).0.status == 404)
+        #expect(try call("GET", "/api/v1/requests/ACME-1", outsider).0.status == 404)
+        #expect(try call("PATCH", "/api/v1/requests/\(id)", outsider, body: #"{"state": "open"}"#).0.status == 404)
+        #expect(((try call("GET", "/api/v1/requests", outsider).1["items"]) as? [[String: Any]])?.isEmpty == true)
+        let viewer = try token("viewer@acme.test")
+        #expect(try call("POST", "/api/v1/requests", viewer, body: #"{"subject": "x", "type": "question", "priority": "P4"}"#).0.status == 403)
+        #expect(try call("GET", "/api/v1/requests?limit=500", requester).0.status == 400)
+    }
+}
