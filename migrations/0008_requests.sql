@@ -30,7 +30,20 @@ CREATE TABLE requests (
 CREATE INDEX requests_tenant_recent ON requests (tenant_id, created_at DESC, id DESC);
 CREATE INDEX requests_queue ON requests (state, priority, created_at DESC) WHERE state IN ('new', 'open', 'pending_customer');
 
+-- The conversation: public replies, and internal notes that customers never see (pages, API, email).
+CREATE TABLE request_comments (
+    tenant_id uuid NOT NULL REFERENCES tenants (id),
+    id uuid PRIMARY KEY,
+    request_id uuid NOT NULL REFERENCES requests (id),
+    author_id uuid NOT NULL REFERENCES users (id),
+    body text NOT NULL CHECK (length(body) BETWEEN 1 AND 50000),
+    internal boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX request_comments_request ON request_comments (request_id, created_at);
+
 GRANT SELECT, INSERT, UPDATE ON request_counters, requests TO purser_app;
+GRANT SELECT, INSERT ON request_comments TO purser_app;
 
 ALTER TABLE request_counters ENABLE ROW LEVEL SECURITY;
 ALTER TABLE request_counters FORCE ROW LEVEL SECURITY;
@@ -39,6 +52,13 @@ ALTER TABLE requests FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_rows ON request_counters
     USING (tenant_id = nullif(current_setting('purser.tenant_id', true), '')::uuid OR current_setting('purser.staff', true) = 'on')
     WITH CHECK (tenant_id = nullif(current_setting('purser.tenant_id', true), '')::uuid OR current_setting('purser.staff', true) = 'on');
+ALTER TABLE request_comments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE request_comments FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_rows ON request_comments
+    USING (tenant_id = nullif(current_setting('purser.tenant_id', true), '')::uuid
+           OR current_setting('purser.staff', true) = 'on' OR current_setting('purser.worker', true) = 'on')
+    WITH CHECK (tenant_id = nullif(current_setting('purser.tenant_id', true), '')::uuid
+                OR current_setting('purser.staff', true) = 'on' OR current_setting('purser.worker', true) = 'on');
 CREATE POLICY tenant_rows ON requests
     USING (tenant_id = nullif(current_setting('purser.tenant_id', true), '')::uuid
            OR current_setting('purser.staff', true) = 'on' OR current_setting('purser.worker', true) = 'on')

@@ -15,6 +15,19 @@ extension Request {
         }
     }
 
+    /// Decodes a JSON object body that may carry only `fields`; any other field is a 400 naming it,
+    /// so a misspelt field is never silently ignored.
+    public func decode<T: Decodable>(_ type: T.Type, fields: Set<String>) throws -> T {
+        if let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] {
+            let unknown = object.keys.filter { !fields.contains($0) }.sorted()
+            if let first = unknown.first {
+                throw HTTPError(.badRequest, title: "Unknown field", detail: "'\(first)' is not a field of this request.",
+                                fieldErrors: unknown.map { FieldError(field: $0, detail: "is not a field of this request") })
+            }
+        }
+        return try decode(type)
+    }
+
     /// Fields of an `application/x-www-form-urlencoded` body (or of the query, for a GET form).
     public func form() throws -> QueryParameters {
         if method == .get { return query }

@@ -49,7 +49,35 @@ enum RequestsAPI {
         .problem(404, "No such request in this tenant."), .problem(429, "Rate limit used up."),
     ]
 
-    static func register(in router: inout Router, gate: APIGate, store: RequestStore) {
+    static let commentSchema: JSONValue = [
+        "type": "object", "required": ["id", "author", "body", "internal", "created_at"],
+        "properties": [
+            "id": ["type": "string", "format": "uuid"],
+            "author": ["type": "object", "required": ["id", "name"], "properties": [
+                "id": ["type": "string", "format": "uuid"], "name": ["type": "string"]]],
+            "body": ["type": "string"], "internal": ["type": "boolean"], "created_at": ["type": "string", "format": "date-time"],
+        ],
+    ]
+
+    static func json(_ comment: RequestComment) -> JSONValue {
+        ["id": .string(comment.id.postgresText),
+         "author": ["id": .string(comment.author.id.postgresText), "name": .string(comment.author.name)],
+         "body": .string(comment.body), "internal": .bool(comment.isInternal), "created_at": .string(RFC3339.string(comment.createdAt))]
+    }
+
+    /// The gate, the caller's tenant, the permission, and the request named in the path (by id or
+    /// number; another tenant's is not found) — what every route on one request starts with.
+    static func onRequest(_ request: Request, gate: APIGate, store: RequestStore, scope: Scope, permission: Permission,
+                          _ body: (APICaller, UUID, ServiceRequest) throws -> Response) throws -> Response {
+        try gate.handle(request, scope: scope, tenant: .required) { caller in
+            guard let tenant = caller.tenant else { throw HTTPError(.badRequest) }
+            try caller.require(permission)
+            guard let found = try store.find(try request.parameter("id"), tenant: tenant) else { throw HTTPError(.notFound) }
+            return try body(caller, tenant, found)
+        }
+    }
+
+    static func register(in router: inout Router, gate: APIGate, store: RequestStore, comments: RequestComments) {
         router.add(.post, "/api/v1/requests", options: .json, operation: Operation(
             id: "createRequest", summary: "File a service request.", tags: ["requests"],
             parameters: [APIGate.tenantParameter, TokensAPI.idempotencyParameter],
@@ -70,7 +98,7 @@ enum RequestsAPI {
             try gate.handle(request, scope: .requestsWrite, tenant: .required) { caller in
                 guard let tenant = caller.tenant else { throw HTTPError(.badRequest) }
                 try caller.require(.requestsCreate)
-                let created = try store.create(try request.decode(NewRequest.self), tenant: tenant, requester: caller.identity.user,
+                let created = try store.create(try request.decode(NewRequest.self, fields: ["subject", "description", "type", "priority"]), tenant: tenant, requester: caller.identity.user,
                                                actor: .token, actorID: caller.identity.tokenID, origin: RequestOrigin(request))
                 var response = answer(created, status: .created)
                 response.headers.set("Location", "/api/v1/requests/" + created.id.postgresText)
@@ -146,11 +174,8 @@ enum RequestsAPI {
             responses: [.init(200, "The request.", schema: requestSchema, headers: ["ETag"])] + common,
             scopes: [Scope.requestsRead.rawValue])
         ) { request in
-            try gate.handle(request, scope: .requestsRead, tenant: .required) { caller in
-                guard let tenant = caller.tenant else { throw HTTPError(.badRequest) }
-                try caller.require(.requestsRead)
-                guard let found = try store.find(try request.parameter("id"), tenant: tenant) else { throw HTTPError(.notFound) }
-                return answer(found)
+            try onRequest(request, gate: gate, store: store, scope: .requestsRead, permission: .requestsRead) { _, _, found in
+                answer(found)
             }
         }
 
@@ -170,14 +195,50 @@ enum RequestsAPI {
                         .problem(422, "A value or a state change the workflow forbids (the allowed next states are named).")] + common,
             scopes: [Scope.requestsWrite.rawValue])
         ) { request in
-            try gate.handle(request, scope: .requestsWrite, tenant: .required) { caller in
-                guard let tenant = caller.tenant else { throw HTTPError(.badRequest) }
-                try caller.require(.requestsComment)
-                guard let found = try store.find(try request.parameter("id"), tenant: tenant) else { throw HTTPError(.notFound) }
-                let updated = try store.update(found.id, tenant: tenant, change: try request.decode(RequestStore.Change.self),
+            try onRequest(request, gate: gate, store: store, scope: .requestsWrite, permission: .requestsComment) { caller, tenant, found in
+                let updated = try store.update(found.id, tenant: tenant, change: try request.decode(RequestStore.Change.self,
+                                                                                       fields: ["subject", "priority", "state", "assignee_id"]),
                                                expected: request.headers["If-Match"], principal: caller.principal,
                                                actor: .token, actorID: caller.identity.tokenID, origin: RequestOrigin(request))
                 return answer(updated)
+            }
+        }
+
+        router.add(.post, "/api/v1/requests/{id}/comments", options: .json, operation: Operation(
+            id: "createRequestComment", summary: "Reply on a request, or (staff) add an internal note customers never see.",
+            tags: ["requests"], parameters: [APIGate.tenantParameter, idParameter, TokensAPI.idempotencyParameter],
+            requestBody: ["type": "object", "required": ["body"], "additionalProperties": false, "properties": [
+                "body": ["type": "string", "minLength": 1, "maxLength": 50000, "pattern": "^[^\\u0000]*\\S[^\\u0000]*$"],
+                "internal": ["type": "boolean"]]],
+            responses: [.init(201, "The comment.", schema: commentSchema), .problem(400, "Malformed JSON."),
+                        .problem(409, "The same Idempotency-Key is still running."),
+                        .problem(422, "An empty body, or an Idempotency-Key reused with another body.")] + common,
+            scopes: [Scope.requestsWrite.rawValue])
+        ) { request in
+            try onRequest(request, gate: gate, store: store, scope: .requestsWrite, permission: .requestsComment) { caller, tenant, found in
+                struct Input: Decodable {
+                    let body: String
+                    let isInternal: Bool?
+                    enum CodingKeys: String, CodingKey { case body, isInternal = "internal" }
+                }
+                let input = try request.decode(Input.self, fields: ["body", "internal"])
+                let comment = try comments.add(to: found.id, tenant: tenant, body: input.body, isInternal: input.isInternal ?? false,
+                                               principal: caller.principal, actor: .token, actorID: caller.identity.tokenID,
+                                               origin: RequestOrigin(request))
+                return .json(json(comment), status: .created)
+            }
+        }
+
+        router.add(.get, "/api/v1/requests/{id}/comments", operation: Operation(
+            id: "listRequestComments", summary: "The conversation, oldest first; internal notes only for staff.", tags: ["requests"],
+            parameters: [APIGate.tenantParameter, idParameter],
+            responses: [.init(200, "The comments.", schema: ["type": "object", "required": ["items"], "properties": [
+                "items": ["type": "array", "items": commentSchema]]])] + common,
+            scopes: [Scope.requestsRead.rawValue])
+        ) { request in
+            try onRequest(request, gate: gate, store: store, scope: .requestsRead, permission: .requestsRead) { caller, tenant, found in
+                let thread = try comments.thread(of: found.id, tenant: tenant, includeInternal: caller.principal.can(.requestsManage))
+                return .json(["items": .array(thread.map(json))])
             }
         }
     }

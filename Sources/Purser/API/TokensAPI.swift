@@ -70,7 +70,7 @@ enum TokensAPI {
             ], scopes: [])
         ) { request in
             try gate.handle(request, scope: nil) { caller in
-                let input = try request.decode(NewToken.self)
+                let input = try request.decode(NewToken.self, fields: ["name", "scopes", "expires_in_days"])
                 var scopes: [Scope] = []
                 for name in input.scopes {
                     guard let scope = Scope(rawValue: name) else {

@@ -75,7 +75,8 @@ public final class PurserApp: Sendable {
             policy: DestinationPolicy(allowHTTP: configuration.allowHTTPDestinations, allowed: configuration.allowedDestinations)),
             database: database)
         NotificationsAPI.register(in: &router, gate: gate, database: database)
-        RequestsAPI.register(in: &router, gate: gate, store: RequestStore(database: database))
+        RequestsAPI.register(in: &router, gate: gate, store: RequestStore(database: database),
+                             comments: RequestComments(database: database))
         router.addPrefix(site.staticFiles.prefix, site.staticFiles.route)
         OpenAPIRoute.register(in: &router)
 

@@ -92,5 +92,33 @@ import TestSupport
         let viewer = try token("viewer@acme.test")
         #expect(try call("POST", "/api/v1/requests", viewer, body: #"{"subject": "x", "type": "question", "priority": "P4"}"#).0.status == 403)
         #expect(try call("GET", "/api/v1/requests?limit=500", requester).0.status == 400)
+        let misspelt = try call("POST", "/api/v1/requests", requester,
+                                body: #"{"subject": "x", "type": "question", "priority": "P4", "priorty": "P1"}"#)
+        #expect(misspelt.0.status == 400)
+        #expect(misspelt.1["detail"] as? String == "'priorty' is not a field of this request.")
+    }
+
+    @Test func internalNotesNeverReachCustomers() throws {
+        let requester = try token("requester@acme.test")
+        let id = try #require(try call("POST", "/api/v1/requests", requester,
+                                       body: #"{"subject": "Quota", "type": "question", "priority": "P3"}"#).1["id"] as? String)
+        let cse = try token("cse@staff.test", tenant: .some(nil))
+        #expect(try call("POST", "/api/v1/requests/\(id)/comments?tenant=acme", cse,
+                         body: #"{"body": "Customer is on the old plan; check billing first", "internal": true}"#).0.status == 201)
+        #expect(try call("POST", "/api/v1/requests/\(id)/comments?tenant=acme", cse,
+                         body: #"{"body": "Looking into it"}"#).0.status == 201)
+        // A customer cannot write an internal note, and never reads one.
+        #expect(try call("POST", "/api/v1/requests/\(id)/comments", requester, body: #"{"body": "x", "internal": true}"#).0.status == 403)
+        let customerView = try call("GET", "/api/v1/requests/\(id)/comments", requester)
+        let bodies = (customerView.1["items"] as? [[String: Any]])?.compactMap { $0["body"] as? String } ?? []
+        #expect(bodies == ["Looking into it"])
+        #expect(!String(decoding: customerView.0.body, as: UTF8.self).contains("billing"))
+        let staffView = try call("GET", "/api/v1/requests/\(id)/comments?tenant=acme", cse)
+        #expect((staffView.1["items"] as? [[String: Any]])?.count == 2)
+        // A customer's reply to a request waiting on them reopens it.
+        _ = try call("PATCH", "/api/v1/requests/\(id)?tenant=acme", cse, body: #"{"state": "pending_customer"}"#)
+        #expect(try call("POST", "/api/v1/requests/\(id)/comments", requester, body: #"{"body": "Here are the logs"}"#).0.status == 201)
+        #expect(try call("GET", "/api/v1/requests/\(id)", requester).1["state"] as? String == "open")
+        #expect(try call("POST", "/api/v1/requests/\(id)/comments", requester, body: #"{"body": "   "}"#).0.status == 422)
     }
 }

@@ -1,0 +1,65 @@
+// The conversation on a request: public replies, and internal notes that only staff write and
+// only staff read — a customer's reads never include them, whatever the route.
+import Foundation
+import HTTPServer
+import Postgres
+
+public struct RequestComment: Sendable {
+    public let id: UUID
+    public let author: (id: UUID, name: String)
+    public let body: String
+    public let isInternal: Bool
+    public let createdAt: Date
+}
+
+public struct RequestComments: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Adds a reply or (staff only) an internal note; a customer's reply to a request waiting on
+    /// them moves it back to open. Audited.
+    public func add(to request: UUID, tenant: UUID, body: String, isInternal: Bool, principal: Principal,
+                    actor: AuditEvent.ActorKind, actorID: UUID?, origin: RequestOrigin?) throws -> RequestComment {
+        let text = body.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty, text.count <= 50000, !text.unicodeScalars.contains("\u{0}") else {
+            throw ValidationError(field: "body", "write 1–50,000 characters")
+        }
+        try principal.require(.requestsComment)
+        // Internal notes are the provider's: a customer asking for one is refused as if it did not exist.
+        if isInternal { try principal.require(.requestsManage) }
+        return try database.inTenant(tenant) { tx in
+            guard let state = try tx.query("SELECT state FROM requests WHERE id = $1 FOR UPDATE", [request]).first?
+                .require(0, as: String.self) else { throw HTTPError(.notFound) }
+            let id = UUID.v7()
+            try tx.query("""
+                INSERT INTO request_comments (tenant_id, id, request_id, author_id, body, internal) VALUES ($1, $2, $3, $4, $5, $6)
+                """, [tenant, id, request, principal.user, text, isInternal])
+            if !isInternal && principal.staffRole == nil && state == RequestState.pendingCustomer.rawValue {
+                try tx.query("UPDATE requests SET state = 'open', updated_at = now(), version = version + 1 WHERE id = $1", [request])
+            } else {
+                try tx.query("UPDATE requests SET updated_at = now(), version = version + 1 WHERE id = $1", [request])
+            }
+            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: actor, actorID: actorID,
+                                           action: isInternal ? "request.note" : "request.reply", targetType: "request",
+                                           targetID: request.postgresText,
+                                           after: try JSONText(encoding: ["comment": id.postgresText])).from(origin), in: tx)
+            let name = try tx.query("SELECT name FROM users WHERE id = $1", [principal.user])[0].require(0, as: String.self)
+            return RequestComment(id: id, author: (principal.user, name), body: text, isInternal: isInternal, createdAt: Date())
+        }
+    }
+
+    /// The thread, oldest first; internal notes only for staff.
+    public func thread(of request: UUID, tenant: UUID, includeInternal: Bool) throws -> [RequestComment] {
+        try database.inTenant(tenant) { tx in
+            try tx.query("""
+                SELECT c.id, c.author_id, u.name, c.body, c.internal, c.created_at
+                FROM request_comments c JOIN users u ON u.id = c.author_id
+                WHERE c.request_id = $1 AND ($2 OR NOT c.internal) ORDER BY c.created_at, c.id LIMIT 1000
+                """, [request, includeInternal]).map {
+                RequestComment(id: try $0.require(0), author: (try $0.require(1), try $0.require(2)), body: try $0.require(3),
+                               isInternal: try $0.require(4), createdAt: try $0.require(5))
+            }
+        }
+    }
+}
