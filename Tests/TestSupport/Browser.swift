@@ -86,6 +86,15 @@ public final class Browser: @unchecked Sendable {
         _ = try command("POST", "execute/sync", ["script": "document.querySelector(arguments[0]).click()", "args": [selector]])
     }
 
+    /// Opens `url`, which sends a signed-out person to the sign-in page, and signs in there.
+    public func signIn(at url: String, as email: String, password: String) throws {
+        try open(url)
+        try wait(for: "location.pathname === '/sign-in'")
+        try fill("#email", email)
+        try fill("#password", password)
+        try click("form[action='/sign-in'] button[type=submit]")
+    }
+
     /// Console messages at level SEVERE (errors, failed loads, CSP violations).
     public func consoleErrors() throws -> [String] {
         let entries = try command("POST", "se/log", ["type": "browser"])["value"] as? [[String: Any]] ?? []

@@ -77,6 +77,8 @@ public final class PurserApp: Sendable {
         NotificationsAPI.register(in: &router, gate: gate, database: database)
         RequestsAPI.register(in: &router, gate: gate, store: RequestStore(database: database),
                              comments: RequestComments(database: database))
+        RequestPages.register(in: &router, site: site, auth: auth, store: RequestStore(database: database),
+                              comments: RequestComments(database: database))
         router.addPrefix(site.staticFiles.prefix, site.staticFiles.route)
         OpenAPIRoute.register(in: &router)
 

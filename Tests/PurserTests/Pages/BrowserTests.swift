@@ -28,11 +28,7 @@ import TestSupport
         let app = try TestApp()
         _ = try People(app)
         let browser = try Browser()
-        try browser.open(app.baseURL + "/account")
-        try browser.wait(for: "location.pathname === '/sign-in'")
-        try browser.fill("#email", "requester@acme.test")
-        try browser.fill("#password", People.password)
-        try browser.click("form[action='/sign-in'] button[type=submit]")
+        try browser.signIn(at: app.baseURL + "/account", as: "requester@acme.test", password: People.password)
         // Back where the person was going.
         try browser.wait(for: "location.pathname === '/account' && document.querySelector('#token-name')")
         #expect(try browser.evaluate("return document.querySelector('.who').textContent") as? String == "requester")
@@ -52,5 +48,34 @@ import TestSupport
         #expect(!html.contains(token))
         #expect(html.contains("laptop script"))
         #expect(try browser.consoleErrors() == [])
+    }
+
+    @Test func aCustomerFilesACSERepliesAndTheCustomerSeesTheReply() throws {
+        let app = try TestApp()
+        let people = try People(app, staff: true)
+        let browser = try Browser()
+        try browser.signIn(at: app.baseURL + "/t/acme/requests/new", as: "requester@acme.test", password: People.password)
+        try browser.wait(for: "location.pathname === '/t/acme/requests/new' && document.querySelector('#r-subject')")
+        try browser.fill("#r-subject", "Endpoint slow")
+        try browser.fill("#r-description", "p95 is **over 2 s** since 09:00")
+        _ = try browser.evaluate("document.querySelector('#r-priority').value = 'P2'; return true")
+        try browser.click("form[action='/t/acme/requests'] button[type=submit]")
+        try browser.wait(for: "location.pathname === '/t/acme/requests/ACME-1'")
+        #expect(try browser.evaluate("return document.querySelector('section.panel strong').textContent") as? String == "over 2 s")
+
+        // A customer success engineer answers, and leaves a note for colleagues.
+        let cse = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))
+        #expect(try cse.post("/t/acme/requests/ACME-1/comments", [("body", "Looking into it now")], from: "/t/acme/requests/ACME-1").status == 303)
+        #expect(try cse.post("/t/acme/requests/ACME-1/comments", [("body", "Likely the old node pool"), ("internal", "1")],
+                             from: "/t/acme/requests/ACME-1").status == 303)
+        #expect(try cse.get("/t/acme/requests/ACME-1").text.contains("Likely the old node pool"))
+
+        try browser.open(app.baseURL + "/t/acme/requests/ACME-1")
+        try browser.wait(for: "document.querySelector('#conversation')")
+        let conversation = try #require(try browser.evaluate("return document.querySelector('#conversation').textContent") as? String)
+        #expect(conversation.contains("Looking into it now"))
+        #expect(!conversation.contains("Likely the old node pool"), "internal notes never reach the customer")
+        #expect(try browser.consoleErrors() == [])
+        try browser.screenshot(to: TestEnvironment.artifacts.appendingPathComponent("request-reply.png"))
     }
 }

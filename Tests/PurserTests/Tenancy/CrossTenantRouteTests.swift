@@ -21,7 +21,9 @@ import TestSupport
             // The visitor's own tenant answers (so a 404 elsewhere is the wall, not a broken route) …
             if route.method == .get {
                 let own = try visitor.get(CrossTenant.path(route, tenant: "acme"))
-                #expect(own.status != 404 || route.template.contains("{user}"), "\(route.template) works in acme")
+                // (A route naming a thing as well as the tenant finds nothing under a random id even at home.)
+                let names = route.template.split(separator: "/").filter { $0.hasPrefix("{") }.count
+                #expect(own.status != 404 || names > 1, "\(route.template) works in acme")
             }
             // … another tenant, and one that does not exist, answer the same 404.
             for slug in ["globex", "no-such-tenant"] {

@@ -1,0 +1,155 @@
+// A tenant's service requests as pages: the list, the form to file one, and a request with its
+// conversation (replies for everyone; internal notes shown to and written by staff only).
+import Foundation
+import HTTPServer
+
+enum RequestPages {
+    struct Row: Sendable {
+        let number: String
+        let subject: String
+        let type: String
+        let priority: String
+        let state: String
+        let updated: String
+    }
+
+    struct ListPage: Sendable {
+        let slug: String
+        let tenantName: String
+        let rows: [Row]
+        let nextPage: String?
+        let canCreate: Bool
+    }
+
+    struct Option: Sendable {
+        let value: String
+        let label: String
+    }
+
+    struct NewPage: Sendable {
+        let formToken: String
+        let slug: String
+        let types: [Option]
+        let priorities: [Option]
+        let subject: String
+        let description: String
+        var errors: [FieldError] = []
+    }
+
+    struct CommentView: Sendable {
+        let author: String
+        let when: String
+        let html: String
+        let isInternal: Bool
+    }
+
+    struct ShowPage: Sendable {
+        let formToken: String
+        let slug: String
+        let number: String
+        let subject: String
+        let descriptionHTML: String
+        let type: String
+        let priority: String
+        let state: String
+        let requester: String
+        let assignee: String
+        let created: String
+        let comments: [CommentView]
+        let staff: Bool
+        let canReply: Bool
+        var errors: [FieldError] = []
+    }
+
+    static func register(in router: inout Router, site: Site, auth: WebAuth, store: RequestStore, comments: RequestComments) {
+        let formOptions = RouteOptions(bodyLimit: 256 * 1024, accepts: ["application/x-www-form-urlencoded"])
+
+        @Sendable func context(_ request: Request) throws -> (Visitor, TenantMembership, Principal) {
+            let visitor = try auth.signedIn(request)
+            let tenant = try auth.tenant(request, for: visitor)
+            let principal = visitor.principal(in: tenant)
+            try principal.require(.requestsRead)
+            return (visitor, tenant, principal)
+        }
+
+        router.add(.get, "/t/{tenant}/requests") { request in
+            let (visitor, tenant, principal) = try context(request)
+            let cursor = request.query["after"].flatMap(UUID.init(uuidString:))
+            let page = try store.list(tenant: tenant.id, filter: RequestStore.Filter(), cursor: cursor, limit: 51)
+            let rows = page.prefix(50).map {
+                Row(number: $0.number, subject: $0.subject, type: $0.type, priority: $0.priority,
+                    state: $0.state.replacingOccurrences(of: "_", with: " "), updated: DisplayTime.format($0.updatedAt))
+            }
+            return site.page("requests", title: "Requests · \(tenant.name)", ListPage(
+                slug: tenant.slug, tenantName: tenant.name, rows: rows,
+                nextPage: page.count > 50 ? "/t/\(tenant.slug)/requests?after=\(page[49].id.postgresText)" : nil,
+                canCreate: principal.can(.requestsCreate)), visitor: visitor, tenant: tenant)
+        }
+
+        @Sendable func newForm(_ visitor: Visitor, _ tenant: TenantMembership, subject: String = "", description: String = "",
+                               errors: [FieldError] = [], status: HTTPStatus = .ok) -> Response {
+            site.page("request-new", title: "New request", NewPage(
+                formToken: visitor.formToken, slug: tenant.slug,
+                types: RequestType.allCases.map { Option(value: $0.rawValue, label: $0.rawValue.capitalized) },
+                priorities: RequestPriority.allCases.map { Option(value: $0.rawValue, label: "\($0.rawValue) — \($0.meaning)") },
+                subject: subject, description: description, errors: errors), status: status, visitor: visitor, tenant: tenant)
+        }
+
+        router.add(.get, "/t/{tenant}/requests/new") { request in
+            let (visitor, tenant, principal) = try context(request)
+            try principal.require(.requestsCreate)
+            return newForm(visitor, tenant)
+        }
+
+        router.add(.post, "/t/{tenant}/requests", options: formOptions) { request in
+            let (visitor, tenant, principal) = try context(request)
+            try principal.require(.requestsCreate)
+            let form = try auth.form(request, from: visitor)
+            do {
+                let created = try store.create(NewRequest(subject: form["subject"] ?? "", description: form["description"],
+                                                          type: form["type"] ?? "", priority: form["priority"] ?? ""),
+                                               tenant: tenant.id, requester: visitor.user, actor: .user, actorID: visitor.user,
+                                               origin: RequestOrigin(request))
+                return .redirect(to: "/t/\(tenant.slug)/requests/\(created.number)")
+            } catch let error as ValidationError {
+                return newForm(visitor, tenant, subject: form["subject"] ?? "", description: form["description"] ?? "",
+                               errors: error.fieldErrors, status: error.status)
+            }
+        }
+
+        @Sendable func show(_ request: Request, _ visitor: Visitor, _ tenant: TenantMembership, _ principal: Principal,
+                            errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
+            guard let found = try store.find(try request.parameter("number"), tenant: tenant.id) else { throw HTTPError(.notFound) }
+            let staff = principal.can(.requestsManage)
+            let thread = try comments.thread(of: found.id, tenant: tenant.id, includeInternal: staff).map {
+                CommentView(author: $0.author.name, when: DisplayTime.format($0.createdAt), html: Markdown.html($0.body),
+                            isInternal: $0.isInternal)
+            }
+            return site.page("request", title: "\(found.number) · \(found.subject)", ShowPage(
+                formToken: visitor.formToken, slug: tenant.slug, number: found.number, subject: found.subject,
+                descriptionHTML: Markdown.html(found.description), type: found.type, priority: found.priority,
+                state: found.state.replacingOccurrences(of: "_", with: " "), requester: found.requester.name,
+                assignee: found.assignee?.name ?? "unassigned", created: DisplayTime.format(found.createdAt), comments: thread,
+                staff: staff, canReply: principal.can(.requestsComment), errors: errors), status: status, visitor: visitor, tenant: tenant)
+        }
+
+        router.add(.get, "/t/{tenant}/requests/{number}") { request in
+            let (visitor, tenant, principal) = try context(request)
+            return try show(request, visitor, tenant, principal)
+        }
+
+        router.add(.post, "/t/{tenant}/requests/{number}/comments", options: formOptions) { request in
+            let (visitor, tenant, principal) = try context(request)
+            let form = try auth.form(request, from: visitor)
+            let number = try request.parameter("number")
+            guard let found = try store.find(number, tenant: tenant.id) else { throw HTTPError(.notFound) }
+            do {
+                _ = try comments.add(to: found.id, tenant: tenant.id, body: form["body"] ?? "", isInternal: form["internal"] == "1",
+                                     principal: principal, actor: .user, actorID: visitor.user, origin: RequestOrigin(request))
+                return .redirect(to: "/t/\(tenant.slug)/requests/\(found.number)#conversation")
+            } catch let error as ValidationError {
+                return try show(request, visitor, tenant, principal, errors: error.fieldErrors, status: error.status)
+            }
+        }
+    }
+}
