@@ -75,10 +75,11 @@ public final class PurserApp: Sendable {
             policy: DestinationPolicy(allowHTTP: configuration.allowHTTPDestinations, allowed: configuration.allowedDestinations)),
             database: database)
         NotificationsAPI.register(in: &router, gate: gate, database: database)
-        RequestsAPI.register(in: &router, gate: gate, store: RequestStore(database: database),
-                             comments: RequestComments(database: database))
-        RequestPages.register(in: &router, site: site, auth: auth, store: RequestStore(database: database),
-                              comments: RequestComments(database: database))
+        let notices = RequestNotices(publicURL: publicURL)
+        let requests = RequestStore(database: database, notices: notices)
+        let conversation = RequestComments(database: database, notices: notices)
+        RequestsAPI.register(in: &router, gate: gate, store: requests, comments: conversation)
+        RequestPages.register(in: &router, site: site, auth: auth, store: requests, comments: conversation)
         router.addPrefix(site.staticFiles.prefix, site.staticFiles.route)
         OpenAPIRoute.register(in: &router)
 

@@ -15,7 +15,12 @@ public struct RequestComment: Sendable {
 public struct RequestComments: Sendable {
     let database: Database
 
-    public init(database: Database) { self.database = database }
+    let notices: RequestNotices?
+
+    public init(database: Database, notices: RequestNotices? = nil) {
+        self.database = database
+        self.notices = notices
+    }
 
     /// Adds a reply or (staff only) an internal note; a customer's reply to a request waiting on
     /// them moves it back to open. Audited.
@@ -45,6 +50,10 @@ public struct RequestComments: Sendable {
                                            targetID: request.postgresText,
                                            after: try JSONText(encoding: ["comment": id.postgresText])).from(origin), in: tx)
             let name = try tx.query("SELECT name FROM users WHERE id = $1", [principal.user])[0].require(0, as: String.self)
+            // Staff's public replies reach the requester; internal notes reach no customer.
+            if !isInternal && principal.staffRole != nil {
+                try notices?.replied(request: request, tenant: tenant, author: name, body: text, in: tx)
+            }
             return RequestComment(id: id, author: (principal.user, name), body: text, isInternal: isInternal, createdAt: Date())
         }
     }

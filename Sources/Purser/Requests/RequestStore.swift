@@ -70,7 +70,13 @@ public struct StaleVersion: HTTPResponseError {
 public struct RequestStore: Sendable {
     let database: Database
 
-    public init(database: Database) { self.database = database }
+    /// Nil: the store tells nobody (tools, tests of the store alone).
+    let notices: RequestNotices?
+
+    public init(database: Database, notices: RequestNotices? = nil) {
+        self.database = database
+        self.notices = notices
+    }
 
     static let columns = """
         r.id, t.key, r.number, r.subject, r.description, r.type, r.priority, r.state, r.requester_id, q.name,
@@ -107,7 +113,9 @@ public struct RequestStore: Sendable {
                 tenant: tenant, actorKind: actor, actorID: actorID, action: "request.create", targetType: "request",
                 targetID: id.postgresText,
                 after: try JSONText(encoding: ["subject": new.subject, "type": new.type, "priority": new.priority])).from(origin), in: tx)
-            return try Self.decode(tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.id = $1", [id])[0])
+            let created = try Self.decode(tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.id = $1", [id])[0])
+            try notices?.filed(created, tenant: tenant, in: tx)
+            return created
         }
     }
 
@@ -218,7 +226,9 @@ public struct RequestStore: Sendable {
             try AuditLog.record(AuditEvent(tenant: tenant, actorKind: actor, actorID: actorID, action: "request.update",
                                            targetType: "request", targetID: id.postgresText, before: try JSONText(encoding: before),
                                            after: try JSONText(encoding: after)).from(origin), in: tx)
-            return try Self.decode(tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.id = $1", [id])[0])
+            let updated = try Self.decode(tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.id = $1", [id])[0])
+            if updated.state != current.state { try notices?.stateChanged(updated, tenant: tenant, in: tx) }
+            return updated
         }
     }
 }

@@ -32,7 +32,7 @@ import TestSupport
             configuration.allowedDestinations = ["127.0.0.1/32"]
             configuration.breakerCoolDownSeconds = 1
         }
-        people = try People(app)
+        people = try People(app, staff: true)
     }
 
     func worker() throws -> JobWorker {
@@ -274,5 +274,32 @@ import TestSupport
         #expect(waitUntil { received().contains { ($0["path"] as? String) == "/hook" && $0["signature_valid"] as? Bool == true } })
         let viewer = try people.signedIn("viewer@acme.test", in: app)
         #expect(try viewer.get("/t/acme/notifications").status == 403)
+    }
+
+    @Test func aRequestsRequesterHearsOfRepliesButNotOfNotes() throws {
+        let requester = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "r",
+                                                  scopes: [.requestsRead, .requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+        let cse = try app.app.tokens.create(user: people.id("cse@staff.test"), tenant: nil, name: "c",
+                                            scopes: [.requestsRead, .requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+        func post(_ path: String, _ token: String, _ body: String) throws -> Int {
+            try app.send("POST", path, headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+                         body: Array(body.utf8)).status
+        }
+        #expect(try post("/api/v1/requests", requester, #"{"subject": "Quota raise", "type": "change", "priority": "P3"}"#) == 201)
+        #expect(try post("/api/v1/requests/ACME-1/comments?tenant=acme", cse, #"{"body": "Secret: the old pool", "internal": true}"#) == 201)
+        #expect(try post("/api/v1/requests/ACME-1/comments?tenant=acme", cse, #"{"body": "Done, please check"}"#) == 201)
+        let worker = try worker()
+        defer { worker.stop() }
+        let arrived = waitUntil { ((try? FileManager.default.contentsOfDirectory(atPath: mailFolder.path)) ?? []).count >= 1 }
+        #expect(arrived)
+        Thread.sleep(forTimeInterval: 0.5)
+        let names = try FileManager.default.contentsOfDirectory(atPath: mailFolder.path).sorted()
+        #expect(names.count == 1, "one reply, one email; the note sent nothing")
+        let mail = try parsedMail(try #require(names.first))
+        #expect(mail["to"] == "requester@acme.test")
+        #expect(mail["subject"] == "ACME-1: cse replied")
+        #expect(mail["text"]?.contains("Done, please check") == true)
+        #expect(mail["text"]?.contains("https://purser.bank.test/t/acme/requests/ACME-1") == true)
+        #expect(mail["text"]?.contains("old pool") == false && mail["html"]?.contains("old pool") == false)
     }
 }

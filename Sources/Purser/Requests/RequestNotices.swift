@@ -1,0 +1,43 @@
+// What a request tells people, through the outbox in the change's own transaction: a new request
+// to the tenant's channels subscribed to request.created; a public reply and a state change to
+// the requester (by email, if they want it) and to channels subscribed to request.updated.
+// Internal notes tell no customer anything.
+import Foundation
+import Postgres
+
+public struct RequestNotices: Sendable {
+    /// Purser's public address, for the links back to the request page.
+    let publicURL: String
+
+    public init(publicURL: String) { self.publicURL = publicURL }
+
+    func link(_ tx: Connection, tenant: UUID, number: String) throws -> String {
+        let slug = try tx.query("SELECT slug FROM tenants WHERE id = $1", [tenant])[0].require(0, as: String.self)
+        return "\(publicURL)/t/\(slug)/requests/\(number)"
+    }
+
+    func filed(_ request: ServiceRequest, tenant: UUID, in tx: Connection) throws {
+        try Outbox.notify(tx, tenant: tenant, message: NotificationMessage(
+            event: "request.created", subject: "\(request.number) filed: \(request.subject)",
+            text: "\(request.requester.name) filed a \(request.priority) \(request.type) request.",
+            url: try link(tx, tenant: tenant, number: request.number),
+            severity: request.priority == "P1" ? .critical : (request.priority == "P2" ? .error : .info),
+            dedupKey: request.id.postgresText))
+    }
+
+    func replied(request: UUID, tenant: UUID, author: String, body: String, in tx: Connection) throws {
+        let row = try tx.query("""
+            SELECT t.key, r.number, r.subject, r.requester_id FROM requests r JOIN tenants t ON t.id = r.tenant_id WHERE r.id = $1
+            """, [request])[0]
+        let number = RequestNumbers.display(key: try row.require(0), number: try row.require(1))
+        try Outbox.notify(tx, tenant: tenant, message: NotificationMessage(
+            event: "request.updated", subject: "\(number): \(author) replied", text: String(body.prefix(2000)),
+            url: try link(tx, tenant: tenant, number: number)), people: [try row.require(3, as: UUID.self)])
+    }
+
+    func stateChanged(_ request: ServiceRequest, tenant: UUID, in tx: Connection) throws {
+        try Outbox.notify(tx, tenant: tenant, message: NotificationMessage(
+            event: "request.updated", subject: "\(request.number) is now \(request.state.replacingOccurrences(of: "_", with: " "))",
+            text: request.subject, url: try link(tx, tenant: tenant, number: request.number)), people: [request.requester.id])
+    }
+}
