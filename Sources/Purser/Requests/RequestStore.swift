@@ -160,6 +160,24 @@ public struct RequestStore: Sendable {
         }
     }
 
+    /// The staff queue: requests of every tenant (or one), newest first, after `cursor`. Run for staff only.
+    public func queue(tenantSlug: String?, filter: Filter, unassigned: Bool, cursor: UUID?, limit: Int) throws
+        -> [(request: ServiceRequest, tenantSlug: String, tenantName: String)] {
+        try database.asStaff { tx in
+            try tx.query("""
+                SELECT \(Self.columns), t.slug, t.name FROM \(Self.joins)
+                WHERE ($1::text IS NULL OR t.slug = $1)
+                  AND (cardinality($2::text[]) = 0 OR r.state = ANY($2::text[]))
+                  AND ($3::text IS NULL OR r.priority = $3) AND ($4::text IS NULL OR r.type = $4)
+                  AND ($5::uuid IS NULL OR r.assignee_id = $5) AND (NOT $6 OR r.assignee_id IS NULL)
+                  AND ($7::uuid IS NULL OR (r.created_at, r.id) < (SELECT created_at, id FROM requests WHERE id = $7))
+                ORDER BY r.created_at DESC, r.id DESC LIMIT $8
+                """, [tenantSlug, filter.states, filter.priority, filter.type, filter.assignee, unassigned, cursor, limit]).map {
+                (try Self.decode($0), try $0.require(18, as: String.self), try $0.require(19, as: String.self))
+            }
+        }
+    }
+
     public struct Change: Sendable, Decodable {
         public var subject: String?
         public var priority: String?

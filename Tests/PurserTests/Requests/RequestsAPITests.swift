@@ -121,4 +121,23 @@ import TestSupport
         #expect(try call("GET", "/api/v1/requests/\(id)", requester).1["state"] as? String == "open")
         #expect(try call("POST", "/api/v1/requests/\(id)/comments", requester, body: #"{"body": "   "}"#).0.status == 422)
     }
+
+    @Test func theStaffQueueSpansTenantsAndFilters() throws {
+        let globex = try People(app, slug: "globex")
+        _ = try call("POST", "/api/v1/requests", try token("requester@acme.test"),
+                     body: #"{"subject": "Acme outage", "type": "incident", "priority": "P1"}"#)
+        let theirs = try app.app.tokens.create(user: globex.id("requester@globex.test"), tenant: globex.tenant, name: "t",
+                                               scopes: [.requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+        _ = try call("POST", "/api/v1/requests", theirs, body: #"{"subject": "Globex question", "type": "question", "priority": "P4"}"#)
+        let cse = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))
+        let all = try cse.get("/staff/requests")
+        #expect(all.status == 200)
+        #expect(all.text.contains("ACME-1") && all.text.contains("GLOBEX-1"))
+        let acme = try cse.get("/staff/requests?tenant=acme")
+        #expect(acme.text.contains("Acme outage") && !acme.text.contains("Globex question"))
+        let urgent = try cse.get("/staff/requests?priority=P1&unassigned=1")
+        #expect(urgent.text.contains("ACME-1") && !urgent.text.contains("GLOBEX-1"))
+        #expect(try cse.get("/staff/requests?priority=P9").status == 422)
+        #expect(try people.signedIn("viewer@acme.test", in: app).get("/staff/requests").status == 404)
+    }
 }

@@ -61,7 +61,77 @@ enum RequestPages {
         var errors: [FieldError] = []
     }
 
+    struct QueueRow: Sendable {
+        let link: String
+        let number: String
+        let tenant: String
+        let subject: String
+        let priority: String
+        let state: String
+        let assignee: String
+        let updated: String
+    }
+
+    struct QueuePage: Sendable {
+        let rows: [QueueRow]
+        let tenant: String
+        let priority: String
+        let type: String
+        let state: String
+        let mine: Bool
+        let unassigned: Bool
+        let nextPage: String?
+        var errors: [FieldError] = []
+    }
+
     static func register(in router: inout Router, site: Site, auth: WebAuth, store: RequestStore, comments: RequestComments) {
+        // The staff queue across tenants, filtered, newest first, a page at a time.
+        router.add(.get, "/staff/requests") { request in
+            let visitor = try auth.signedIn(request)
+            guard visitor.isStaff else { throw HTTPError(.notFound) }
+            try visitor.principal(in: nil).require(.requestsRead)
+            let query = request.query
+            var filter = RequestStore.Filter()
+            var errors: [FieldError] = []
+            let state = query["state"] ?? "active"
+            switch state {
+            case "active": filter.states = ["new", "open", "pending_customer"]
+            case "any", "": break
+            default:
+                if RequestState(rawValue: state) != nil { filter.states = [state] }
+                else { errors.append(FieldError(field: "state", detail: "choose a state")) }
+            }
+            if let priority = query["priority"], !priority.isEmpty {
+                if RequestPriority(rawValue: priority) != nil { filter.priority = priority }
+                else { errors.append(FieldError(field: "priority", detail: "choose P1–P4")) }
+            }
+            if let type = query["type"], !type.isEmpty {
+                if RequestType(rawValue: type) != nil { filter.type = type }
+                else { errors.append(FieldError(field: "type", detail: "choose a type")) }
+            }
+            if query["mine"] == "1" { filter.assignee = visitor.user }
+            let tenant = query["tenant"].flatMap { $0.isEmpty ? nil : $0 }
+            let cursor = query["after"].flatMap(UUID.init(uuidString:))
+            let page = errors.isEmpty
+                ? try store.queue(tenantSlug: tenant, filter: filter, unassigned: query["unassigned"] == "1", cursor: cursor, limit: 51)
+                : []
+            let rows = page.prefix(50).map { entry in
+                QueueRow(link: "/t/\(entry.tenantSlug)/requests/\(entry.request.number)", number: entry.request.number,
+                         tenant: entry.tenantName, subject: entry.request.subject, priority: entry.request.priority,
+                         state: entry.request.state.replacingOccurrences(of: "_", with: " "),
+                         assignee: entry.request.assignee?.name ?? "—", updated: DisplayTime.format(entry.request.updatedAt))
+            }
+            var next: String?
+            if page.count > 50 {
+                let kept = query.pairs.filter { $0.name != "after" }.map { WebAuth.escape($0.name) + "=" + WebAuth.escape($0.value) }
+                next = "/staff/requests?" + (kept + ["after=" + page[49].request.id.postgresText]).joined(separator: "&")
+            }
+            return site.page("staff-requests", title: "Request queue", QueuePage(
+                rows: rows, tenant: tenant ?? "", priority: filter.priority ?? "", type: filter.type ?? "", state: state,
+                mine: query["mine"] == "1", unassigned: query["unassigned"] == "1", nextPage: next, errors: errors),
+                status: errors.isEmpty ? .ok : .unprocessableContent, visitor: visitor)
+        }
+
         let formOptions = RouteOptions(bodyLimit: 256 * 1024, accepts: ["application/x-www-form-urlencoded"])
 
         @Sendable func context(_ request: Request) throws -> (Visitor, TenantMembership, Principal) {
