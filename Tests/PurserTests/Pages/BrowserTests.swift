@@ -62,6 +62,8 @@ import TestSupport
         try browser.click("form[action='/t/acme/requests'] button[type=submit]")
         try browser.wait(for: "location.pathname === '/t/acme/requests/ACME-1'")
         #expect(try browser.evaluate("return document.querySelector('section.panel strong').textContent") as? String == "over 2 s")
+        // The type left at its default: a question.
+        #expect((try browser.evaluate("return document.querySelector('p.muted').textContent") as? String)?.contains("P2 question") == true)
 
         // A customer success engineer answers, and leaves a note for colleagues.
         let cse = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))

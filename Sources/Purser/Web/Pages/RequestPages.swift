@@ -24,6 +24,7 @@ enum RequestPages {
     struct Option: Sendable {
         let value: String
         let label: String
+        var selected = false
     }
 
     struct NewPage: Sendable {
@@ -160,8 +161,11 @@ enum RequestPages {
                                errors: [FieldError] = [], status: HTTPStatus = .ok) -> Response {
             site.page("request-new", title: "New request", NewPage(
                 formToken: visitor.formToken, slug: tenant.slug,
-                types: RequestType.allCases.map { Option(value: $0.rawValue, label: $0.rawValue.capitalized) },
-                priorities: RequestPriority.allCases.map { Option(value: $0.rawValue, label: "\($0.rawValue) — \($0.meaning)") },
+                // A question at P3 unless the person says otherwise: the least alarming choice is the default.
+                types: RequestType.allCases.map { Option(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0 == .question) },
+                priorities: RequestPriority.allCases.map {
+                    Option(value: $0.rawValue, label: "\($0.rawValue) — \($0.meaning)", selected: $0 == .p3)
+                },
                 subject: subject, description: description, errors: errors), status: status, visitor: visitor, tenant: tenant)
         }
 
