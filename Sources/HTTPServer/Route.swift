@@ -47,6 +47,8 @@ public struct RouteOptions: Sendable {
     public static let inline = RouteOptions(runsInline: true)
     public static let inlineFirst = RouteOptions(triesInline: true)
     public static let json = RouteOptions(accepts: ["application/json"])
+    /// An HTML form post: url-encoded, at most 16 KiB.
+    public static let form = RouteOptions(bodyLimit: 16 * 1024, accepts: ["application/x-www-form-urlencoded"])
 }
 
 enum Segment: Equatable {

@@ -58,6 +58,15 @@ public final class APIGate: Sendable {
         return response
     }
 
+    /// `handle` for a route about one tenant: the body gets the tenant the gate resolved.
+    public func handleInTenant(_ request: Request, scope: Scope?, _ body: (APICaller, UUID) throws -> Response) throws -> Response {
+        try handle(request, scope: scope, tenant: .required) { caller in
+            // `.required` has resolved a tenant or thrown; this only unwraps it.
+            guard let tenant = caller.tenant else { throw HTTPError(.badRequest, detail: "Name the tenant with ?tenant=<slug>.") }
+            return try body(caller, tenant)
+        }
+    }
+
     private func idempotent(_ request: Request, key: String, owner: String, _ body: () throws -> Response) throws -> Response {
         let route = request.method.rawValue + " " + (request.routeTemplate ?? request.path)
         switch try idempotency.begin(owner: owner, route: route, key: key, body: request.body) {

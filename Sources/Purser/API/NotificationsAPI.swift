@@ -42,8 +42,7 @@ enum NotificationsAPI {
                 .problem(429, "Rate limit used up."),
             ], scopes: [Scope.notificationsRead.rawValue])
         ) { request in
-            try gate.handle(request, scope: .notificationsRead, tenant: .required) { caller in
-                guard let tenant = caller.tenant else { throw HTTPError(.badRequest, detail: "Name the tenant with ?tenant=<slug>.") }
+            try gate.handleInTenant(request, scope: .notificationsRead) { caller, tenant in
                 try caller.require(.reportsRead)
                 var before: UUID?
                 if let text = request.query["before"] {

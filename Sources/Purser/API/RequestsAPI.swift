@@ -69,8 +69,7 @@ enum RequestsAPI {
     /// number; another tenant's is not found) — what every route on one request starts with.
     static func onRequest(_ request: Request, gate: APIGate, store: RequestStore, scope: Scope, permission: Permission,
                           _ body: (APICaller, UUID, ServiceRequest) throws -> Response) throws -> Response {
-        try gate.handle(request, scope: scope, tenant: .required) { caller in
-            guard let tenant = caller.tenant else { throw HTTPError(.badRequest) }
+        try gate.handleInTenant(request, scope: scope) { caller, tenant in
             try caller.require(permission)
             guard let found = try store.find(try request.parameter("id"), tenant: tenant) else { throw HTTPError(.notFound) }
             return try body(caller, tenant, found)
@@ -95,8 +94,7 @@ enum RequestsAPI {
                         .problem(422, "Invalid values, or an Idempotency-Key reused with another body.")] + common,
             scopes: [Scope.requestsWrite.rawValue])
         ) { request in
-            try gate.handle(request, scope: .requestsWrite, tenant: .required) { caller in
-                guard let tenant = caller.tenant else { throw HTTPError(.badRequest) }
+            try gate.handleInTenant(request, scope: .requestsWrite) { caller, tenant in
                 try caller.require(.requestsCreate)
                 let created = try store.create(try request.decode(NewRequest.self, fields: ["subject", "description", "type", "priority"]), tenant: tenant, requester: caller.identity.user,
                                                actor: .token, actorID: caller.identity.tokenID, origin: RequestOrigin(request))
@@ -128,8 +126,7 @@ enum RequestsAPI {
                         .problem(400, "A malformed parameter.")] + common,
             scopes: [Scope.requestsRead.rawValue])
         ) { request in
-            try gate.handle(request, scope: .requestsRead, tenant: .required) { caller in
-                guard let tenant = caller.tenant else { throw HTTPError(.badRequest) }
+            try gate.handleInTenant(request, scope: .requestsRead) { caller, tenant in
                 try caller.require(.requestsRead)
                 var filter = RequestStore.Filter()
                 if let state = request.query["state"] {

@@ -147,7 +147,7 @@ public struct Memberships: Sendable {
     }
 
     private func endAccess(_ user: UUID, _ tenant: UUID, _ tx: Connection) throws {
-        try tx.query("UPDATE sessions SET ended_at = now() WHERE user_id = $1 AND ended_at IS NULL", [user])
+        try SessionStore.endAll(user: user, in: tx)
         try TokenStore.revokeAll(user: user, tenant: tenant, in: tx)
     }
 }

@@ -29,7 +29,7 @@ public struct Passwords: Sendable {
         return try database.pool.transaction { tx in
             try tx.query("UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now() WHERE id = $1",
                          [session.user, hash])
-            let ended = try sessions.endAll(user: session.user, except: session.id, in: tx)
+            let ended = try SessionStore.endAll(user: session.user, except: session.id, in: tx)
             let revoked = try TokenStore.revokeAll(user: session.user, in: tx)
             let fresh = try sessions.rotate(session.id, user: session.user, stage: .signedIn, address: origin.address,
                                             userAgent: origin.userAgent, in: tx)
@@ -62,7 +62,7 @@ public struct Passwords: Sendable {
                 WHERE id = $1
                 """, [link.user, hash])
             try OneTimeLinks.markUsed(link, in: tx)
-            try sessions.endAll(user: link.user, in: tx)
+            try SessionStore.endAll(user: link.user, in: tx)
             try TokenStore.revokeAll(user: link.user, in: tx)
             if let tenant = link.tenant { try Memberships.activatePending(user: link.user, tenant: tenant, in: tx) }
             try AuditLog.record(AuditEvent(

@@ -102,7 +102,7 @@ public final class SessionStore: Sendable {
 
     /// Ends every session of `user` except `keep`; returns how many ended.
     @discardableResult
-    public func endAll(user: UUID, except keep: UUID? = nil, in tx: Connection) throws -> Int {
+    public static func endAll(user: UUID, except keep: UUID? = nil, in tx: Connection) throws -> Int {
         try tx.query("""
             UPDATE sessions SET ended_at = now()
             WHERE user_id = $1 AND ended_at IS NULL AND ($2::uuid IS NULL OR id <> $2)

@@ -106,7 +106,7 @@ public final class SignIn: Sendable {
     /// "Sign out everywhere": ends every session of the person, this one included.
     public func signOutEverywhere(_ session: Session, origin: RequestOrigin) throws {
         try database.pool.transaction { tx in
-            let ended = try sessions.endAll(user: session.user, in: tx)
+            let ended = try SessionStore.endAll(user: session.user, in: tx)
             try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: session.user,
                                            action: "session.sign_out_everywhere", targetType: "user",
                                            targetID: session.user.postgresText,

@@ -55,6 +55,13 @@ public final class WebAuth: Sendable {
         return visitor
     }
 
+    /// A signed-in staff member; for anyone else the staff pages do not exist (404).
+    public func staff(_ request: Request) throws -> Visitor {
+        let visitor = try signedIn(request)
+        guard visitor.isStaff else { throw HTTPError(.notFound) }
+        return visitor
+    }
+
     /// The form fields of a POST from `visitor`'s session, after checking its form token.
     public func form(_ request: Request, from visitor: Visitor) throws -> QueryParameters {
         let form = try request.form()

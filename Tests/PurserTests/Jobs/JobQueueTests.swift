@@ -86,8 +86,6 @@ import TestSupport
         #expect(ids.count == 2000)
         #expect(Set(ids).count == 2000, "no job ran twice")
         #expect(try db.pool.query("SELECT max(attempts) FROM jobs")[0].require(0, as: Int.self) == 1)
-        let owners = try db.pool.query("SELECT count(DISTINCT lease_owner) FROM jobs").first
-        _ = owners
     }
 
     @Test func failuresRetryWithBackoffThenSucceedOrDie() throws {

@@ -51,7 +51,6 @@ enum AccountPages {
 
     static func register(in router: inout Router, site: Site, auth: WebAuth, tokens: TokenStore, passwords: Passwords,
                          signIn: SignIn) {
-        let formOptions = RouteOptions(bodyLimit: 16 * 1024, accepts: ["application/x-www-form-urlencoded"])
         let sessions = signIn.sessions
 
         @Sendable func render(_ visitor: Visitor, newToken: String? = nil, message: String? = nil, errors: [FieldError] = [],
@@ -89,7 +88,7 @@ enum AccountPages {
             return try render(try auth.signedIn(request), message: message)
         }
 
-        router.add(.post, "/account/password", options: formOptions) { request in
+        router.add(.post, "/account/password", options: .form) { request in
             let visitor = try auth.signedIn(request)
             let form = try auth.form(request, from: visitor)
             do {
@@ -104,7 +103,7 @@ enum AccountPages {
             }
         }
 
-        router.add(.post, "/account/sessions/{id}/end", options: formOptions) { request in
+        router.add(.post, "/account/sessions/{id}/end", options: .form) { request in
             let visitor = try auth.signedIn(request)
             _ = try auth.form(request, from: visitor)
             let id = try request.uuidParameter("id")
@@ -118,7 +117,7 @@ enum AccountPages {
             return .redirect(to: id == visitor.session.id ? "/sign-in" : "/account")
         }
 
-        router.add(.post, "/account/sessions/end-all", options: formOptions) { request in
+        router.add(.post, "/account/sessions/end-all", options: .form) { request in
             let visitor = try auth.signedIn(request)
             _ = try auth.form(request, from: visitor)
             try signIn.signOutEverywhere(visitor.session, origin: RequestOrigin(request))
@@ -127,7 +126,7 @@ enum AccountPages {
             return response
         }
 
-        router.add(.post, "/account/tokens", options: formOptions) { request in
+        router.add(.post, "/account/tokens", options: .form) { request in
             let visitor = try auth.signedIn(request)
             let form = try auth.form(request, from: visitor)
             do {
@@ -153,7 +152,7 @@ enum AccountPages {
             }
         }
 
-        router.add(.post, "/account/tokens/{id}/revoke", options: formOptions) { request in
+        router.add(.post, "/account/tokens/{id}/revoke", options: .form) { request in
             let visitor = try auth.signedIn(request)
             _ = try auth.form(request, from: visitor)
             try tokens.revoke(try request.uuidParameter("id"), owner: visitor.user, by: .user, actorID: visitor.user,

@@ -52,8 +52,7 @@ enum AuditPages {
         }
 
         @Sendable func staffSource(_ request: Request) throws -> (Visitor, Source) {
-            let visitor = try auth.signedIn(request)
-            guard visitor.isStaff else { throw HTTPError(.notFound) }
+            let visitor = try auth.staff(request)
             try visitor.principal(in: nil).require(.auditRead)
             let requested = request.query["chain"] ?? ""
             var chain = AuditLog.providerChain

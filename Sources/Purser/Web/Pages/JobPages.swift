@@ -31,11 +31,9 @@ enum JobPages {
     }
 
     static func register(in router: inout Router, site: Site, auth: WebAuth, jobs: JobAdministration) {
-        let formOptions = RouteOptions(bodyLimit: 16 * 1024, accepts: ["application/x-www-form-urlencoded"])
 
         @Sendable func staff(_ request: Request) throws -> Visitor {
-            let visitor = try auth.signedIn(request)
-            guard visitor.isStaff else { throw HTTPError(.notFound) }
+            let visitor = try auth.staff(request)
             try visitor.principal(in: nil).require(.jobsManage)
             return visitor
         }
@@ -63,7 +61,7 @@ enum JobPages {
         router.add(.get, "/admin/jobs") { _ in .redirect(to: "/staff/jobs", status: .movedPermanently) }
 
         for (action, verb) in [("retry", "queued again"), ("cancel", "cancelled")] {
-            router.add(.post, "/staff/jobs/{id}/\(action)", options: formOptions) { request in
+            router.add(.post, "/staff/jobs/{id}/\(action)", options: .form) { request in
                 let visitor = try staff(request)
                 _ = try auth.form(request, from: visitor)
                 guard let id = Int64(try request.parameter("id")) else { throw HTTPError(.notFound) }

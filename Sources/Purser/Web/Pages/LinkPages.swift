@@ -19,7 +19,6 @@ enum LinkPages {
     }
 
     static func register(in router: inout Router, site: Site, auth: WebAuth, passwords: Passwords) {
-        let formOptions = RouteOptions(bodyLimit: 16 * 1024, accepts: ["application/x-www-form-urlencoded"])
 
         @Sendable func render(_ request: Request, token: String, errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
             let link = try auth.database.pool.transaction { tx in try OneTimeLinks.find(token, in: tx) }
@@ -43,7 +42,7 @@ enum LinkPages {
             try render(request, token: try request.parameter("token"))
         }
 
-        router.add(.post, "/links/{token}", options: formOptions) { request in
+        router.add(.post, "/links/{token}", options: .form) { request in
             let token = try request.parameter("token")
             if let visitor = try auth.visitor(request), visitor.session.stage == .signedIn,
                try request.form()["accept"] == "1" {

@@ -44,7 +44,6 @@ enum NotificationPages {
     }
 
     static func register(in router: inout Router, site: Site, auth: WebAuth, channels: NotificationChannels, database: Database) {
-        let formOptions = RouteOptions(bodyLimit: 16 * 1024, accepts: ["application/x-www-form-urlencoded"])
 
         @Sendable func admin(_ request: Request) throws -> (Visitor, TenantMembership) {
             let visitor = try auth.signedIn(request)
@@ -80,7 +79,7 @@ enum NotificationPages {
             return try render(request, visitor, tenant)
         }
 
-        router.add(.post, "/t/{tenant}/notifications/channels", options: formOptions) { request in
+        router.add(.post, "/t/{tenant}/notifications/channels", options: .form) { request in
             let (visitor, tenant) = try admin(request)
             let form = try auth.form(request, from: visitor)
             do {
@@ -94,14 +93,14 @@ enum NotificationPages {
             }
         }
 
-        router.add(.post, "/t/{tenant}/notifications/channels/{id}/test", options: formOptions) { request in
+        router.add(.post, "/t/{tenant}/notifications/channels/{id}/test", options: .form) { request in
             let (visitor, tenant) = try admin(request)
             _ = try auth.form(request, from: visitor)
             try channels.sendTest(try request.uuidParameter("id"), tenant: tenant.id, tenantName: tenant.name)
             return try render(request, visitor, tenant, message: "A test notification is on its way; its outcome appears below.")
         }
 
-        router.add(.post, "/t/{tenant}/notifications/channels/{id}/delete", options: formOptions) { request in
+        router.add(.post, "/t/{tenant}/notifications/channels/{id}/delete", options: .form) { request in
             let (visitor, tenant) = try admin(request)
             _ = try auth.form(request, from: visitor)
             try channels.delete(try request.uuidParameter("id"), tenant: tenant.id, by: visitor.user, origin: RequestOrigin(request))
@@ -109,7 +108,7 @@ enum NotificationPages {
         }
 
         // A person's own choice of emails, per tenant.
-        router.add(.post, "/account/notifications", options: formOptions) { request in
+        router.add(.post, "/account/notifications", options: .form) { request in
             let visitor = try auth.signedIn(request)
             let form = try auth.form(request, from: visitor)
             guard let tenant = visitor.tenants.first(where: { $0.slug == form["tenant"] }) else { throw HTTPError(.notFound) }

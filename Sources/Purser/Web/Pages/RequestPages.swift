@@ -88,8 +88,7 @@ enum RequestPages {
     static func register(in router: inout Router, site: Site, auth: WebAuth, store: RequestStore, comments: RequestComments) {
         // The staff queue across tenants, filtered, newest first, a page at a time.
         router.add(.get, "/staff/requests") { request in
-            let visitor = try auth.signedIn(request)
-            guard visitor.isStaff else { throw HTTPError(.notFound) }
+            let visitor = try auth.staff(request)
             try visitor.principal(in: nil).require(.requestsRead)
             let query = request.query
             var filter = RequestStore.Filter()
@@ -175,7 +174,7 @@ enum RequestPages {
             return newForm(visitor, tenant)
         }
 
-        router.add(.post, "/t/{tenant}/requests", options: formOptions) { request in
+        router.add(.post, "/t/{tenant}/requests", options: .form) { request in
             let (visitor, tenant, principal) = try context(request)
             try principal.require(.requestsCreate)
             let form = try auth.form(request, from: visitor)
@@ -212,7 +211,7 @@ enum RequestPages {
             return try show(request, visitor, tenant, principal)
         }
 
-        router.add(.post, "/t/{tenant}/requests/{number}/comments", options: formOptions) { request in
+        router.add(.post, "/t/{tenant}/requests/{number}/comments", options: .form) { request in
             let (visitor, tenant, principal) = try context(request)
             let form = try auth.form(request, from: visitor)
             let number = try request.parameter("number")

@@ -19,7 +19,6 @@ enum SignInPages {
     }
 
     static func register(in router: inout Router, site: Site, auth: WebAuth, signIn: SignIn) {
-        let formOptions = RouteOptions(bodyLimit: 16 * 1024, accepts: ["application/x-www-form-urlencoded"])
 
         router.add(.get, "/sign-in") { request in
             let back = BackPath.sanitize(request.query["back"]) ?? ""
@@ -34,7 +33,7 @@ enum SignInPages {
             return signInForm(request, site: site, auth: auth, email: "", back: back, message: nil, notice: notice, status: .ok)
         }
 
-        router.add(.post, "/sign-in", options: formOptions) { request in
+        router.add(.post, "/sign-in", options: .form) { request in
             let form = try auth.preSessionForm(request)
             let email = form["email"] ?? ""
             let back = BackPath.sanitize(form["back"]) ?? ""
@@ -67,7 +66,7 @@ enum SignInPages {
                              SecondFactorForm(formToken: visitor.formToken, back: back, message: nil))
         }
 
-        router.add(.post, "/sign-in/two-factor", options: formOptions) { request in
+        router.add(.post, "/sign-in/two-factor", options: .form) { request in
             guard let visitor = try auth.visitor(request), visitor.session.stage == .secondFactor else {
                 throw Redirect(to: "/sign-in")
             }
@@ -92,7 +91,7 @@ enum SignInPages {
             }
         }
 
-        router.add(.post, "/sign-out", options: formOptions) { request in
+        router.add(.post, "/sign-out", options: .form) { request in
             var response = Response.redirect(to: "/sign-in")
             response.setCookie(signIn.sessions.clearingCookie())
             guard let visitor = try auth.visitor(request) else { return response }

@@ -28,14 +28,7 @@ enum StaffPages {
 
     static func register(in router: inout Router, site: Site, auth: WebAuth, tenants: TenantStore, database: Database,
                          publicURL: String) {
-        let formOptions = RouteOptions(bodyLimit: 16 * 1024, accepts: ["application/x-www-form-urlencoded"])
 
-        @Sendable func staff(_ request: Request) throws -> Visitor {
-            let visitor = try auth.signedIn(request)
-            // Not a staff member: the staff pages do not exist for them.
-            guard visitor.isStaff else { throw HTTPError(.notFound) }
-            return visitor
-        }
 
         @Sendable func render(_ visitor: Visitor, resetLink: String? = nil, resetEmail: String? = nil, message: String? = nil,
                     errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
@@ -49,10 +42,10 @@ enum StaffPages {
             return site.page("staff", title: "Tenants", page, status: status, visitor: visitor)
         }
 
-        router.add(.get, "/staff") { request in try render(try staff(request)) }
+        router.add(.get, "/staff") { request in try render(try auth.staff(request)) }
 
-        router.add(.post, "/staff/tenants", options: formOptions) { request in
-            let visitor = try staff(request)
+        router.add(.post, "/staff/tenants", options: .form) { request in
+            let visitor = try auth.staff(request)
             let form = try auth.form(request, from: visitor)
             try visitor.principal(in: nil).require(.tenantsManage)
             do {
@@ -67,8 +60,8 @@ enum StaffPages {
             }
         }
 
-        router.add(.post, "/staff/tenants/{slug}/status", options: formOptions) { request in
-            let visitor = try staff(request)
+        router.add(.post, "/staff/tenants/{slug}/status", options: .form) { request in
+            let visitor = try auth.staff(request)
             let form = try auth.form(request, from: visitor)
             try visitor.principal(in: nil).require(.tenantsManage)
             try tenants.setStatus(slug: try request.parameter("slug"), active: form["status"] == "active", by: visitor.user,
@@ -76,8 +69,8 @@ enum StaffPages {
             return .redirect(to: "/staff/")
         }
 
-        router.add(.post, "/staff/reset-links", options: formOptions) { request in
-            let visitor = try staff(request)
+        router.add(.post, "/staff/reset-links", options: .form) { request in
+            let visitor = try auth.staff(request)
             let form = try auth.form(request, from: visitor)
             try visitor.principal(in: nil).require(.tenantUsersManage)
             let email = (form["email"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()

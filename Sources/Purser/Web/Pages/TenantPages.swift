@@ -47,7 +47,6 @@ enum TenantPages {
     /// `emailInvites`: invitations are also emailed (a mail server is configured).
     static func register(in router: inout Router, site: Site, auth: WebAuth, memberships: Memberships, publicURL: String,
                          emailInvites: Bool) {
-        let formOptions = RouteOptions(bodyLimit: 16 * 1024, accepts: ["application/x-www-form-urlencoded"])
 
         router.add(.get, "/t/{tenant}") { request in
             let visitor = try auth.signedIn(request)
@@ -90,7 +89,7 @@ enum TenantPages {
             return try render(visitor, tenant)
         }
 
-        router.add(.post, "/t/{tenant}/members", options: formOptions) { request in
+        router.add(.post, "/t/{tenant}/members", options: .form) { request in
             let (visitor, tenant) = try admin(request)
             let form = try auth.form(request, from: visitor)
             do {
@@ -107,7 +106,7 @@ enum TenantPages {
             }
         }
 
-        router.add(.post, "/t/{tenant}/members/{user}/role", options: formOptions) { request in
+        router.add(.post, "/t/{tenant}/members/{user}/role", options: .form) { request in
             let (visitor, tenant) = try admin(request)
             let form = try auth.form(request, from: visitor)
             let user = try request.uuidParameter("user")
@@ -124,7 +123,7 @@ enum TenantPages {
             }
         }
 
-        router.add(.post, "/t/{tenant}/members/{user}/deactivate", options: formOptions) { request in
+        router.add(.post, "/t/{tenant}/members/{user}/deactivate", options: .form) { request in
             let (visitor, tenant) = try admin(request)
             _ = try auth.form(request, from: visitor)
             let user = try request.uuidParameter("user")

@@ -19,7 +19,6 @@ enum TwoFactorPages {
     }
 
     static func register(in router: inout Router, site: Site, auth: WebAuth, secondFactor: SecondFactor, signIn: SignIn) {
-        let formOptions = RouteOptions(bodyLimit: 16 * 1024, accepts: ["application/x-www-form-urlencoded"])
 
         @Sendable func render(_ visitor: Visitor, enabled: Bool, recoveryCodes: [String] = [], errors: [FieldError] = [],
                     status: HTTPStatus = .ok) throws -> Response {
@@ -40,7 +39,7 @@ enum TwoFactorPages {
         }
 
         // Confirms set-up with a first code; the session is replaced (its privileges changed).
-        router.add(.post, "/account/two-factor", options: formOptions) { request in
+        router.add(.post, "/account/two-factor", options: .form) { request in
             let visitor = try auth.signedIn(request, allowEnrolment: true)
             let form = try auth.form(request, from: visitor)
             let origin = RequestOrigin(request)
@@ -52,7 +51,7 @@ enum TwoFactorPages {
                 let fresh = try signIn.database.pool.transaction { tx in
                     let fresh = try signIn.sessions.rotate(visitor.session.id, user: visitor.user, stage: .signedIn,
                                                            address: origin.address, userAgent: origin.userAgent, in: tx)
-                    try signIn.sessions.endAll(user: visitor.user, except: fresh.id, in: tx)
+                    try SessionStore.endAll(user: visitor.user, except: fresh.id, in: tx)
                     return fresh
                 }
                 guard let rotated = try auth.visitor(sessionToken: fresh.token) else { throw Redirect(to: "/sign-in") }
@@ -72,7 +71,7 @@ enum TwoFactorPages {
             }
         }
 
-        router.add(.post, "/account/two-factor/recovery-codes", options: formOptions) { request in
+        router.add(.post, "/account/two-factor/recovery-codes", options: .form) { request in
             let visitor = try auth.signedIn(request)
             let form = try auth.form(request, from: visitor)
             guard visitor.session.totpEnabled else { throw Redirect(to: "/account/two-factor") }
@@ -91,7 +90,7 @@ enum TwoFactorPages {
             }
         }
 
-        router.add(.post, "/account/two-factor/disable", options: formOptions) { request in
+        router.add(.post, "/account/two-factor/disable", options: .form) { request in
             let visitor = try auth.signedIn(request)
             let form = try auth.form(request, from: visitor)
             guard !SecondFactor.isRequired(staffRole: visitor.session.staffRole, roles: visitor.tenants.compactMap(\.role)) else {
