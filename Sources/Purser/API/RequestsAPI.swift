@@ -9,7 +9,7 @@ enum RequestsAPI {
     static let requestSchema: JSONValue = [
         "type": "object",
         "required": ["id", "number", "subject", "description", "type", "priority", "state", "requester", "assignee", "group",
-                     "tags", "created_at", "updated_at"],
+                     "tags", "escalated", "sla", "created_at", "updated_at"],
         "properties": [
             "id": ["type": "string", "format": "uuid"], "number": ["type": "string", "examples": ["ACME-42"]],
             "subject": ["type": "string"], "description": ["type": "string"],
@@ -20,7 +20,12 @@ enum RequestsAPI {
                 "id": ["type": "string", "format": "uuid"], "name": ["type": "string"]]],
             "assignee": ["type": ["object", "null"], "required": ["id", "name"], "properties": [
                 "id": ["type": "string", "format": "uuid"], "name": ["type": "string"]]],
-            "group": ["type": ["string", "null"]], "tags": ["type": "array", "items": ["type": "string"]],
+            "group": ["type": ["object", "null"], "required": ["id", "name"], "properties": [
+                "id": ["type": "string", "format": "uuid"], "name": ["type": "string"]]],
+            "tags": ["type": "array", "items": ["type": "string"]],
+            "escalated": ["type": "boolean"],
+            "sla": ["type": "object", "description": "The SLA clocks: first_response, resolution and (deployments) deployment.",
+                    "additionalProperties": clockSchema],
             "created_at": ["type": "string", "format": "date-time"], "updated_at": ["type": "string", "format": "date-time"],
         ],
     ]
@@ -32,9 +37,38 @@ enum RequestsAPI {
             "state": .string(request.state),
             "requester": ["id": .string(request.requester.id.postgresText), "name": .string(request.requester.name)],
             "assignee": request.assignee.map { ["id": .string($0.id.postgresText), "name": .string($0.name)] } ?? .null,
-            "group": request.group.map { .string($0) } ?? .null, "tags": .array(request.tags.map { .string($0) }),
+            "group": request.group.map { ["id": .string($0.id.postgresText), "name": .string($0.name)] } ?? .null,
+            "tags": .array(request.tags.map { .string($0) }), "escalated": .bool(request.escalated), "sla": sla(request.clocks),
             "created_at": .string(RFC3339.string(request.createdAt)), "updated_at": .string(RFC3339.string(request.updatedAt)),
         ]
+    }
+
+    static let clockSchema: JSONValue = [
+        "type": "object", "required": ["state", "due_at", "breached", "breached_at", "target_seconds", "business"],
+        "properties": [
+            "state": ["type": "string", "enum": ["running", "paused", "stopped"]],
+            "due_at": ["type": ["string", "null"], "format": "date-time", "description": "When it falls due if it keeps running."],
+            "breached": ["type": "boolean"],
+            "breached_at": ["type": ["string", "null"], "format": "date-time"],
+            "target_seconds": ["type": "number", "description": "The target, in working seconds of its calendar."],
+            "used_seconds": ["type": "number", "description": "Working time used when it paused or stopped."],
+            "business": ["type": "boolean", "description": "Counts business hours only."],
+        ],
+    ]
+
+    static func sla(_ clocks: RequestClocks) -> JSONValue {
+        .object(SLAClockKind.allCases.compactMap { kind in
+            guard let clock = clocks[kind] else { return nil }
+            var fields: [(String, JSONValue)] = [
+                ("state", .string(clock.state.rawValue)), ("due_at", clock.dueAt.map { .string(RFC3339.string($0)) } ?? .null),
+                ("breached", .bool(clock.breachedAt != nil)),
+                ("breached_at", clock.breachedAt.map { .string(RFC3339.string($0)) } ?? .null),
+                ("target_seconds", .number(clock.clock.target.rounded())), ("business", .bool(clock.isBusiness)),
+            ]
+            // A running clock's use grows with the calendar; a paused or stopped one's is fixed.
+            if clock.state != .running { fields.append(("used_seconds", .number(clock.clock.used(at: Date(), calendar: .aroundTheClock).rounded()))) }
+            return (kind.rawValue, .object(fields))
+        })
     }
 
     static func answer(_ request: ServiceRequest, status: HTTPStatus = .ok) -> Response {
@@ -118,6 +152,10 @@ enum RequestsAPI {
                       schema: ["type": "string", "pattern": "^(me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"],
                       description: "`me`, or a staff member's id."),
                 .init("q", in: .query, schema: ["type": "string", "maxLength": 200], description: "Text in the subject or description."),
+                .init("breached", in: .query, schema: ["type": "string", "enum": ["true", "false"]],
+                      description: "`true`: only requests that missed an SLA target."),
+                .init("sort", in: .query, schema: ["type": "string", "enum": ["newest", "due"]],
+                      description: "`newest` (default) or `due`: soonest SLA due time first, only requests with a running clock."),
                 .init("limit", in: .query, schema: ["type": "integer", "minimum": 1, "maximum": 100], description: "Page size (20)."),
                 .init("cursor", in: .query, schema: ["type": "string", "format": "uuid"], description: "`next_cursor` of the previous page."),
             ],
@@ -128,7 +166,7 @@ enum RequestsAPI {
         ) { request in
             try gate.handleInTenant(request, scope: .requestsRead) { caller, tenant in
                 try caller.require(.requestsRead)
-                var filter = RequestStore.Filter()
+                var filter = RequestQuery()
                 if let state = request.query["state"] {
                     guard RequestState(rawValue: state) != nil else { throw HTTPError(.badRequest, detail: "Unknown state \(state).") }
                     filter.states = [state]
@@ -155,11 +193,19 @@ enum RequestsAPI {
                     }
                     return value
                 } ?? 20
-                let cursor = try request.query["cursor"].map { text -> UUID in
+                filter.after = try request.query["cursor"].map { text -> UUID in
                     guard let id = UUID(uuidString: text) else { throw HTTPError(.badRequest, detail: "cursor is not one Purser gave.") }
                     return id
                 }
-                let page = try store.list(tenant: tenant, filter: filter, cursor: cursor, limit: limit + 1)
+                if let sort = request.query["sort"] {
+                    guard let order = RequestQuery.Sort(rawValue: sort) else { throw HTTPError(.badRequest, detail: "sort is newest or due.") }
+                    filter.sort = order
+                }
+                if let breached = request.query["breached"] {
+                    guard breached == "true" || breached == "false" else { throw HTTPError(.badRequest, detail: "breached is true or false.") }
+                    filter.breached = breached == "true"
+                }
+                let page = try store.list(tenant: tenant, query: filter, limit: limit + 1)
                 let items = page.prefix(limit)
                 return .json(["items": .array(items.map(json)),
                               "next_cursor": page.count > limit ? .string(items.last!.id.postgresText) : .null])
@@ -177,7 +223,8 @@ enum RequestsAPI {
         }
 
         router.add(.patch, "/api/v1/requests/{id}", options: .json, operation: Operation(
-            id: "updateRequest", summary: "Change a request's subject, priority, state or assignee; send the ETag you read as If-Match.",
+            id: "updateRequest",
+            summary: "Change a request's subject, priority, state, assignee, group or tags; send the ETag you read as If-Match.",
             tags: ["requests"],
             parameters: [APIGate.tenantParameter, idParameter,
                          .init("If-Match", in: .header, description: "The ETag of the version the change is based on.")],
@@ -185,7 +232,8 @@ enum RequestsAPI {
                 "subject": ["type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"],
                 "priority": ["type": "string", "enum": .array(RequestPriority.allCases.map { .string($0.rawValue) })],
                 "state": ["type": "string", "enum": .array(RequestState.allCases.map { .string($0.rawValue) })],
-                "assignee_id": ["type": "string", "format": "uuid"],
+                "assignee_id": ["type": "string", "format": "uuid"], "group_id": ["type": "string", "format": "uuid"],
+                "tags": ["type": "array", "maxItems": 20, "items": ["type": "string", "pattern": "^[a-z0-9_.:-]{1,40}$"]],
             ]],
             responses: [.init(200, "The request as changed.", schema: requestSchema, headers: ["ETag"]),
                         .problem(400, "Malformed JSON."), .problem(412, "The request changed since the given ETag."),
@@ -194,7 +242,8 @@ enum RequestsAPI {
         ) { request in
             try onRequest(request, gate: gate, store: store, scope: .requestsWrite, permission: .requestsComment) { caller, tenant, found in
                 let updated = try store.update(found.id, tenant: tenant, change: try request.decode(RequestStore.Change.self,
-                                                                                       fields: ["subject", "priority", "state", "assignee_id"]),
+                                                                                       fields: ["subject", "priority", "state", "assignee_id",
+                                                                                                "group_id", "tags"]),
                                                expected: request.headers["If-Match"], principal: caller.principal,
                                                actor: .token, actorID: caller.identity.tokenID, origin: RequestOrigin(request))
                 return answer(updated)

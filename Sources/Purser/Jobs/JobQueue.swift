@@ -52,4 +52,17 @@ public enum JobQueue {
     public static func cancel(_ tx: Connection, key: String) throws -> Bool {
         try tx.query("DELETE FROM jobs WHERE unique_key = $1 AND state IN ('queued', 'failed')", [key]).affected == 1
     }
+
+    /// Moves the pending job `id` to run at `date`; false when it has started, finished or gone.
+    @discardableResult
+    public static func reschedule(_ tx: Connection, id: Int64, at date: Date) throws -> Bool {
+        let moved = try tx.query("UPDATE jobs SET run_at = $2 WHERE id = $1 AND state IN ('queued', 'failed')", [id, date]).affected == 1
+        if moved { try tx.notify(channel, payload: "reschedule") }
+        return moved
+    }
+
+    /// Removes the job `id` if it has not started.
+    public static func cancel(_ tx: Connection, id: Int64) throws {
+        try tx.query("DELETE FROM jobs WHERE id = $1 AND state IN ('queued', 'failed')", [id])
+    }
 }

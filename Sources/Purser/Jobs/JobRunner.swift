@@ -32,6 +32,7 @@ public enum JobRunner {
             composer: MailComposer(templates: try Templates(folder: configuration.templatesFolder), from: from, publicURL: publicURL),
             destinations: DestinationPolicy(allowHTTP: configuration.allowHTTPDestinations, allowed: configuration.allowedDestinations),
             breaker: Breaker(coolDown: TimeInterval(configuration.breakerCoolDownSeconds)), keyring: keyring))
+        SLAChecks.register(into: &handlers, notices: RequestNotices(publicURL: publicURL))
         return handlers
     }
 }

@@ -40,10 +40,19 @@ public struct RequestComments: Sendable {
             try tx.query("""
                 INSERT INTO request_comments (tenant_id, id, request_id, author_id, body, internal) VALUES ($1, $2, $3, $4, $5, $6)
                 """, [tenant, id, request, principal.user, text, isInternal])
-            if !isInternal && principal.staffRole == nil && state == RequestState.pendingCustomer.rawValue {
+            let customerAnswered = !isInternal && principal.staffRole == nil && state == RequestState.pendingCustomer.rawValue
+            if customerAnswered {
                 try tx.query("UPDATE requests SET state = 'open', updated_at = now(), version = version + 1 WHERE id = $1", [request])
             } else {
                 try tx.query("UPDATE requests SET updated_at = now(), version = version + 1 WHERE id = $1", [request])
+            }
+            // The customer's answer resumes the clocks; staff's first public reply is the first response.
+            if customerAnswered || (!isInternal && principal.staffRole != nil) {
+                let now = Date()
+                try RequestSLA.update(tx, tenant: tenant, request: request) { clocks, policy, _ in
+                    if customerAnswered { clocks.moved(from: state, to: RequestState.open.rawValue, at: now, policy: policy) }
+                    else { clocks.responded(at: now, policy: policy) }
+                }
             }
             try AuditLog.record(AuditEvent(tenant: tenant, actorKind: actor, actorID: actorID,
                                            action: isInternal ? "request.note" : "request.reply", targetType: "request",

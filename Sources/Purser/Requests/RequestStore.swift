@@ -14,12 +14,15 @@ public struct ServiceRequest: Sendable {
     public let state: String
     public let requester: (id: UUID, name: String)
     public let assignee: (id: UUID, name: String)?
-    public let group: String?
+    public let group: (id: UUID, name: String)?
     public let tags: [String]
     public let createdAt: Date
     public let updatedAt: Date
     public let resolvedAt: Date?
     public let version: Int
+    public let clocks: RequestClocks
+    /// A clock was breached and the request raised to its group's lead.
+    public let escalated: Bool
 
     /// The ETag of this version.
     public var etag: String { "\"v\(version)\"" }
@@ -80,22 +83,29 @@ public struct RequestStore: Sendable {
 
     static let columns = """
         r.id, t.key, r.number, r.subject, r.description, r.type, r.priority, r.state, r.requester_id, q.name,
-        r.assignee_id, a.name, r.group_name, r.tags, r.created_at, r.updated_at, r.resolved_at, r.version
+        r.assignee_id, a.name, r.group_id, g.name, r.tags, r.created_at, r.updated_at, r.resolved_at, r.version, r.sla::text,
+        r.escalated
         """
     static let joins = """
         requests r JOIN tenants t ON t.id = r.tenant_id JOIN users q ON q.id = r.requester_id
-        LEFT JOIN users a ON a.id = r.assignee_id
+        LEFT JOIN users a ON a.id = r.assignee_id LEFT JOIN request_groups g ON g.id = r.group_id
         """
+    /// Columns after `columns` start here.
+    static let nextColumn = 21
 
     static func decode(_ row: Row) throws -> ServiceRequest {
         let assignee = try row.decode(10, as: UUID.self)
+        let group = try row.decode(12, as: UUID.self)
         return ServiceRequest(
             id: try row.require(0), number: RequestNumbers.display(key: try row.require(1), number: try row.require(2)),
             subject: try row.require(3), description: try row.require(4), type: try row.require(5), priority: try row.require(6),
             state: try row.require(7), requester: (try row.require(8), try row.require(9)),
-            assignee: try assignee.map { ($0, try row.require(11, as: String.self)) }, group: try row.decode(12),
-            tags: try row.require(13), createdAt: try row.require(14), updatedAt: try row.require(15),
-            resolvedAt: try row.decode(16), version: try row.require(17))
+            assignee: try assignee.map { ($0, try row.require(11, as: String.self)) },
+            group: try group.map { ($0, try row.require(13, as: String.self)) },
+            tags: try row.require(14), createdAt: try row.require(15), updatedAt: try row.require(16),
+            resolvedAt: try row.decode(17), version: try row.require(18),
+            clocks: try JSONDecoder().decode(RequestClocks.self, from: Data(try row.require(19, as: String.self).utf8)),
+            escalated: try row.require(20))
     }
 
     public func create(_ new: NewRequest, tenant: UUID, requester: UUID, actor: AuditEvent.ActorKind, actorID: UUID?,
@@ -104,17 +114,23 @@ public struct RequestStore: Sendable {
         return try database.inTenant(tenant) { tx in
             let number = try RequestNumbers.next(tenant: tenant, in: tx)
             let id = UUID.v7()
+            let filedAt = Date()
+            let clocks = RequestClocks.filed(type: new.type, priority: new.priority, at: filedAt,
+                                             policy: try RequestSLA.policy(tx, tenant: tenant))
+            let job = try RequestSLA.schedule(tx, tenant: tenant, request: id, clocks: clocks, job: nil)
+            let group = try RequestGroups.route(tx, type: new.type)
             try tx.query("""
-                INSERT INTO requests (tenant_id, id, number, subject, description, type, priority, requester_id)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                INSERT INTO requests (tenant_id, id, number, subject, description, type, priority, requester_id, group_id,
+                                      sla, sla_due_at, sla_job_id, created_at, updated_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $13)
                 """, [tenant, id, number, new.subject.trimmingCharacters(in: .whitespacesAndNewlines), new.description ?? "",
-                      new.type, new.priority, requester])
+                      new.type, new.priority, requester, group?.id, try JSONText(encoding: clocks), clocks.earliestDue, job, filedAt])
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actorKind: actor, actorID: actorID, action: "request.create", targetType: "request",
                 targetID: id.postgresText,
                 after: try JSONText(encoding: ["subject": new.subject, "type": new.type, "priority": new.priority])).from(origin), in: tx)
             let created = try Self.decode(tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.id = $1", [id])[0])
-            try notices?.filed(created, tenant: tenant, in: tx)
+            try notices?.filed(created, tenant: tenant, group: group?.people ?? [], in: tx)
             return created
         }
     }
@@ -133,67 +149,37 @@ public struct RequestStore: Sendable {
         }
     }
 
-    public struct Filter: Sendable {
-        public var states: [String] = []
-        public var priority: String?
-        public var type: String?
-        public var assignee: UUID?
-        public var text: String?
-        public init() {}
-    }
-
-    /// Newest first, `limit` at a time after `cursor` (the last id of the previous page).
-    public func list(tenant: UUID, filter: Filter, cursor: UUID?, limit: Int) throws -> [ServiceRequest] {
-        try database.inTenant(tenant) { tx in
-            try tx.query("""
-                SELECT \(Self.columns) FROM \(Self.joins)
-                WHERE r.tenant_id = $1
-                  AND (cardinality($2::text[]) = 0 OR r.state = ANY($2::text[]))
-                  AND ($3::text IS NULL OR r.priority = $3) AND ($4::text IS NULL OR r.type = $4)
-                  AND ($5::uuid IS NULL OR r.assignee_id = $5)
-                  AND ($6::text IS NULL OR r.subject ILIKE '%' || $6 || '%' OR r.description ILIKE '%' || $6 || '%')
-                  AND ($7::uuid IS NULL OR (r.created_at, r.id) < (SELECT created_at, id FROM requests WHERE id = $7 AND tenant_id = $1))
-                ORDER BY r.created_at DESC, r.id DESC LIMIT $8
-                """, [tenant, filter.states, filter.priority, filter.type, filter.assignee,
-                      filter.text.map { $0.replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") },
-                      cursor, limit]).map(Self.decode)
-        }
-    }
-
-    /// The staff queue: requests of every tenant (or one), newest first, after `cursor`. Run for staff only.
-    public func queue(tenantSlug: String?, filter: Filter, unassigned: Bool, cursor: UUID?, limit: Int) throws
-        -> [(request: ServiceRequest, tenantSlug: String, tenantName: String)] {
-        try database.asStaff { tx in
-            try tx.query("""
-                SELECT \(Self.columns), t.slug, t.name FROM \(Self.joins)
-                WHERE ($1::text IS NULL OR t.slug = $1)
-                  AND (cardinality($2::text[]) = 0 OR r.state = ANY($2::text[]))
-                  AND ($3::text IS NULL OR r.priority = $3) AND ($4::text IS NULL OR r.type = $4)
-                  AND ($5::uuid IS NULL OR r.assignee_id = $5) AND (NOT $6 OR r.assignee_id IS NULL)
-                  AND ($7::uuid IS NULL OR (r.created_at, r.id) < (SELECT created_at, id FROM requests WHERE id = $7))
-                ORDER BY r.created_at DESC, r.id DESC LIMIT $8
-                """, [tenantSlug, filter.states, filter.priority, filter.type, filter.assignee, unassigned, cursor, limit]).map {
-                (try Self.decode($0), try $0.require(18, as: String.self), try $0.require(19, as: String.self))
-            }
-        }
-    }
-
     public struct Change: Sendable, Decodable {
         public var subject: String?
         public var priority: String?
         public var state: String?
         public var assigneeID: UUID?
+        public var groupID: UUID?
+        public var tags: [String]?
 
         enum CodingKeys: String, CodingKey {
-            case subject, priority, state
+            case subject, priority, state, tags
             case assigneeID = "assignee_id"
+            case groupID = "group_id"
         }
 
-        public init(subject: String? = nil, priority: String? = nil, state: String? = nil, assigneeID: UUID? = nil) {
+        public init(subject: String? = nil, priority: String? = nil, state: String? = nil, assigneeID: UUID? = nil,
+                    groupID: UUID? = nil, tags: [String]? = nil) {
             self.subject = subject
             self.priority = priority
             self.state = state
             self.assigneeID = assigneeID
+            self.groupID = groupID
+            self.tags = tags
+        }
+
+        /// Tags: up to 20, each 1–40 lower-case letters, digits, `-`, `_`, `.` or `:`.
+        static func tagProblem(_ tags: [String]) -> FieldError? {
+            let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-_.:")
+            guard tags.count <= 20, tags.allSatisfy({ (1...40).contains($0.count) && $0.allSatisfy(allowed.contains) }) else {
+                return FieldError(field: "tags", detail: "up to 20 tags of 1–40 lower-case letters, digits, - _ . or :")
+            }
+            return nil
         }
     }
 
@@ -214,6 +200,7 @@ public struct RequestStore: Sendable {
                subject.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || subject.count > 200 || NewRequest.hasControl(subject) {
                 errors.append(FieldError(field: "subject", detail: "give a subject of 1–200 characters"))
             }
+            if let tags = change.tags, let problem = Change.tagProblem(tags) { errors.append(problem) }
             if !errors.isEmpty { throw ValidationError(errors) }
             if let state = change.state {
                 guard let to = RequestState(rawValue: state), let from = RequestState(rawValue: current.state) else {
@@ -221,18 +208,31 @@ public struct RequestStore: Sendable {
                 }
                 try RequestWorkflow.check(from: from, to: to, resolvedAt: current.resolvedAt)
             }
-            if change.assigneeID != nil || change.priority != nil { try principal.require(.requestsManage) }
+            if change.assigneeID != nil || change.priority != nil || change.groupID != nil || change.tags != nil {
+                try principal.require(.requestsManage)
+            }
+            if let group = change.groupID, try tx.query("SELECT 1 FROM request_groups WHERE id = $1", [group]).isEmpty {
+                throw ValidationError(field: "group_id", "no such group")
+            }
             if let assignee = change.assigneeID {
                 let staff = try tx.query("SELECT 1 FROM users WHERE id = $1 AND staff_role IS NOT NULL AND status = 'active'", [assignee])
                 guard !staff.isEmpty else { throw ValidationError(field: "assignee_id", "assign to an active staff member") }
             }
             try tx.query("""
                 UPDATE requests SET subject = coalesce($2, subject), priority = coalesce($3, priority), state = coalesce($4, state),
-                       assignee_id = coalesce($5, assignee_id), updated_at = now(), version = version + 1,
+                       assignee_id = coalesce($5, assignee_id), group_id = coalesce($6, group_id), tags = coalesce($7, tags),
+                       updated_at = now(), version = version + 1,
                        resolved_at = CASE WHEN $4 = 'resolved' THEN now() WHEN $4 IS NULL THEN resolved_at ELSE NULL END
                 WHERE id = $1
                 """, [id, change.subject?.trimmingCharacters(in: .whitespacesAndNewlines), change.priority, change.state,
-                      change.assigneeID])
+                      change.assigneeID, change.groupID, change.tags.map { Array(Set($0)).sorted() }])
+            let now = Date()
+            try RequestSLA.update(tx, tenant: tenant, request: id) { clocks, policy, filedAt in
+                if let priority = change.priority, priority != current.priority {
+                    clocks.retarget(priority: priority, filedAt: filedAt, policy: policy)
+                }
+                if let state = change.state, state != current.state { clocks.moved(from: current.state, to: state, at: now, policy: policy) }
+            }
             var before: [String: String] = [:], after: [String: String] = [:]
             if let subject = change.subject { before["subject"] = current.subject; after["subject"] = subject }
             if let priority = change.priority { before["priority"] = current.priority; after["priority"] = priority }
@@ -240,6 +240,14 @@ public struct RequestStore: Sendable {
             if let assignee = change.assigneeID {
                 before["assignee_id"] = current.assignee?.id.postgresText ?? ""
                 after["assignee_id"] = assignee.postgresText
+            }
+            if let group = change.groupID {
+                before["group_id"] = current.group?.id.postgresText ?? ""
+                after["group_id"] = group.postgresText
+            }
+            if let tags = change.tags {
+                before["tags"] = current.tags.joined(separator: ",")
+                after["tags"] = Array(Set(tags)).sorted().joined(separator: ",")
             }
             try AuditLog.record(AuditEvent(tenant: tenant, actorKind: actor, actorID: actorID, action: "request.update",
                                            targetType: "request", targetID: id.postgresText, before: try JSONText(encoding: before),

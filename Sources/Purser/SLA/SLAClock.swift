@@ -19,6 +19,14 @@ public struct SLAClock: Sendable, Equatable, Codable {
         since = startedAt
     }
 
+    /// A clock as stored.
+    public init(target: TimeInterval, used: TimeInterval, state: State, since: Date) {
+        self.target = target
+        self.used = used
+        self.state = state
+        self.since = since
+    }
+
     /// Working seconds used up to `date`.
     public func used(at date: Date, calendar: BusinessCalendar) -> TimeInterval {
         state == .running ? used + calendar.workingSeconds(from: since, to: date) : used
@@ -45,6 +53,13 @@ public struct SLAClock: Sendable, Equatable, Codable {
 
     public mutating func resume(at date: Date) {
         guard state == .paused else { return }
+        state = .running
+        since = date
+    }
+
+    /// A stopped clock counting again (the request was reopened): the time used so far still counts.
+    public mutating func restart(at date: Date) {
+        guard state == .stopped else { return }
         state = .running
         since = date
     }

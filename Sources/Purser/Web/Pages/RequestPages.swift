@@ -91,7 +91,7 @@ enum RequestPages {
             let visitor = try auth.staff(request)
             try visitor.principal(in: nil).require(.requestsRead)
             let query = request.query
-            var filter = RequestStore.Filter()
+            var filter = RequestQuery()
             var errors: [FieldError] = []
             let state = query["state"] ?? "active"
             switch state {
@@ -110,11 +110,11 @@ enum RequestPages {
                 else { errors.append(FieldError(field: "type", detail: "choose a type")) }
             }
             if query["mine"] == "1" { filter.assignee = visitor.user }
-            let tenant = query["tenant"].flatMap { $0.isEmpty ? nil : $0 }
-            let cursor = query["after"].flatMap(UUID.init(uuidString:))
-            let page = errors.isEmpty
-                ? try store.queue(tenantSlug: tenant, filter: filter, unassigned: query["unassigned"] == "1", cursor: cursor, limit: 51)
-                : []
+            filter.unassigned = query["unassigned"] == "1"
+            filter.tenantSlug = query["tenant"].flatMap { $0.isEmpty ? nil : $0 }
+            filter.after = query["after"].flatMap(UUID.init(uuidString:))
+            let tenant = filter.tenantSlug
+            let page = errors.isEmpty ? try store.queue(filter, limit: 51) : []
             let rows = page.prefix(50).map { entry in
                 QueueRow(link: "/t/\(entry.tenantSlug)/requests/\(entry.request.number)", number: entry.request.number,
                          tenant: entry.tenantName, subject: entry.request.subject, priority: entry.request.priority,
@@ -144,8 +144,9 @@ enum RequestPages {
 
         router.add(.get, "/t/{tenant}/requests") { request in
             let (visitor, tenant, principal) = try context(request)
-            let cursor = request.query["after"].flatMap(UUID.init(uuidString:))
-            let page = try store.list(tenant: tenant.id, filter: RequestStore.Filter(), cursor: cursor, limit: 51)
+            var query = RequestQuery()
+            query.after = request.query["after"].flatMap(UUID.init(uuidString:))
+            let page = try store.list(tenant: tenant.id, query: query, limit: 51)
             let rows = page.prefix(50).map {
                 Row(number: $0.number, subject: $0.subject, type: $0.type, priority: $0.priority,
                     state: $0.state.replacingOccurrences(of: "_", with: " "), updated: DisplayTime.format($0.updatedAt))
