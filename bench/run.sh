@@ -17,6 +17,7 @@ swift build -c release --product purser 2>&1 | tail -n 1
 
 out=$root/bench/out
 mkdir -p "$out"
+: >"$out/results.md"
 cluster=$(mktemp -d /tmp/purser-bench-XXXXXX)
 chmod 755 "$cluster"
 pids=()
@@ -47,7 +48,9 @@ reference_port=18081
 purser_port=18080
 DATABASE_URL=$db_url "$reference_dir/limit" $reference_port 2 2>"$out/limit.log" &
 pids+=($!)
-DATABASE_URL=$db_url PURSER_MASTER_KEY=$(openssl rand -base64 32) PURSER_LISTEN=127.0.0.1:$purser_port PURSER_METRICS_LISTEN=127.0.0.1:18464 \
+# bench/requests.sh starts a second server on the same key (to read its access log).
+master_key=$(openssl rand -base64 32)
+DATABASE_URL=$db_url PURSER_MASTER_KEY=$master_key PURSER_LISTEN=127.0.0.1:$purser_port PURSER_METRICS_LISTEN=127.0.0.1:18464 \
   .build/release/purser serve >/dev/null 2>"$out/purser.log" &
 purser_pid=$!
 pids+=($purser_pid)
@@ -144,6 +147,12 @@ for pid in "${workers[@]}"; do kill -TERM "$pid"; done
 wait "${workers[@]}" 2>/dev/null || true
 exactly_once=$(psql -qtA -d "$db_url" -c "SELECT count(*) FILTER (WHERE state = 'succeeded' AND attempts = 1) || ' of ' || count(*) || ' jobs succeeded on their first attempt' FROM jobs WHERE kind = 'system.noop'")
 
+# Service requests: 100,000 seeded, the list API and the staff queue beside /api/items, server
+# times of the queue's filters, the create rate; appends its own tables to results.md.
+BENCH_DB_URL=$db_url PURSER=$root/$purser PURSER_PORT=$purser_port REFERENCE_PORT=$reference_port \
+  PURSER_MASTER_KEY=$master_key BENCH_OUT=$out BENCH_DURATION=$duration BENCH_CONNECTIONS=$connections \
+  BENCH_ROUNDS=$rounds bench/requests.sh
+
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 for name in ref_plain healthz static ref_items readyz me; do
   declare "${name}=$(median "${rps[$name]}")"
@@ -174,4 +183,4 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
   echo
   echo "Purser RSS: $idle_rss MB idle, $peak_rss MB peak during the run (targets: < 64 MB, < 256 MB)."
   echo "Medians of $rounds interleaved rounds of wrk -t2 -c$connections -d$duration --latency, loopback, $(nproc) cores, $(date -u +%Y-%m-%d)."
-} | tee "$out/results.md"
+} | tee -a "$out/results.md"

@@ -52,7 +52,7 @@ public enum RequestWorkflow {
             let allowed = from.next.map(\.rawValue).joined(separator: ", ")
             throw ValidationError(field: "state", allowed.isEmpty
                 ? "a \(from.rawValue) request cannot change state"
-                : "a \(from.rawValue) request can become: \(allowed)")
+                : "\(from == .open ? "an" : "a") \(from.rawValue.replacingOccurrences(of: "_", with: " ")) request can become: \(allowed)")
         }
         if from == .resolved && to == .open, let resolvedAt, now.timeIntervalSince(resolvedAt) > reopenWindow {
             throw ValidationError(field: "state", "the request was resolved more than 14 days ago; file a new one")

@@ -11,21 +11,18 @@ import TestSupport
 @Suite(.serialized) struct DeliveryTests {
     let app: TestApp
     let people: People
-    let smtp: PythonPeer
+    let mail: MailSink
     let receiver: PythonPeer
-    let mailFolder: URL
     let receiverLog: URL
     static let secret = "whsec-test-0123456789abcdef"
 
     init() throws {
-        mailFolder = FileManager.default.temporaryDirectory.appendingPathComponent("mail-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: mailFolder, withIntermediateDirectories: true)
         receiverLog = FileManager.default.temporaryDirectory.appendingPathComponent("hooks-\(UUID().uuidString).jsonl")
-        smtp = try PythonPeer("smtp_sink.py", arguments: [mailFolder.path])
+        mail = try MailSink()
         receiver = try PythonPeer("webhook_receiver.py", arguments: [receiverLog.path, Self.secret])
-        let smtpPort = smtp.port
+        let mailServer = mail.server
         app = try TestApp { configuration in
-            configuration.mailServer = MailServer(url: "smtp://127.0.0.1:\(smtpPort)", security: .none)
+            configuration.mailServer = mailServer
             configuration.mailFrom = "purser@bank.test"
             configuration.publicURL = URL(string: "https://purser.bank.test")
             configuration.allowHTTPDestinations = true
@@ -35,17 +32,7 @@ import TestSupport
         people = try People(app, staff: true)
     }
 
-    func worker() throws -> JobWorker {
-        var settings = app.app.configuration.jobWorkerSettings
-        settings.retryBase = 0.05
-        settings.pollInterval = 0.1
-        var configuration = app.app.configuration
-        configuration.databaseURL = app.database.url
-        let worker = JobWorker(url: app.database.url, handlers: try JobRunner.standardHandlers(configuration), settings: settings,
-                               logger: quietLogger)
-        worker.start()
-        return worker
-    }
+    func worker() throws -> JobWorker { try app.startWorker() }
 
     var channels: NotificationChannels {
         NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring,
@@ -58,20 +45,6 @@ import TestSupport
         }
     }
 
-
-    /// A message the SMTP server accepted, parsed by Python's email package (not by Purser).
-    func parsedMail(_ name: String) throws -> [String: String] {
-        let parsed = try Subprocess.run(try TestEnvironment.venvBin("python"), ["-c", """
-            import email, email.policy, json, sys
-            m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
-            parts = {p.get_content_type(): p.get_content() for p in m.walk() if not p.is_multipart()}
-            fields = {"subject": m["Subject"], "from": m["From"], "to": m["To"], "id": m["Message-ID"],
-                      "date": m["Date"], "unsubscribe": m["List-Unsubscribe"], "type": m.get_content_type(),
-                      "text": parts.get("text/plain", ""), "html": parts.get("text/html", "")}
-            print(json.dumps({k: str(v) for k, v in fields.items() if v is not None}))
-            """, mailFolder.appendingPathComponent(name).path])
-        return try #require(try JSONSerialization.jsonObject(with: Data(parsed.output.utf8)) as? [String: String], "\(parsed.output)")
-    }
 
     func received() -> [[String: Any]] {
         ((try? String(contentsOf: receiverLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
@@ -90,17 +63,17 @@ import TestSupport
         }
         let worker = try worker()
         defer { worker.stop() }
-        let arrived = waitUntil { (try? FileManager.default.contentsOfDirectory(atPath: mailFolder.path))?.contains("001.eml") == true }
+        let arrived = waitUntil { mail.names().contains("001.eml") }
         #expect(arrived)
-        let mail = try parsedMail("001.eml")
-        #expect(mail["subject"] == "Neue Anfrage: Modell läuft nicht")
-        #expect(mail["from"] == "purser@bank.test" && mail["to"] == "viewer@acme.test")
-        #expect(mail["id"]?.hasSuffix("@bank.test>") == true)
-        #expect(mail["date"]?.hasSuffix("+0000") == true)
-        #expect(mail["unsubscribe"] == "<https://purser.bank.test/account#notifications>")
-        #expect(mail["type"] == "multipart/alternative")
-        #expect(mail["text"]?.contains("ACME-42 was filed.") == true && mail["text"]?.contains("https://purser.bank.test/t/acme/requests/42") == true)
-        #expect(mail["html"]?.contains("<a href=\"https://purser.bank.test/t/acme/requests/42\"") == true)
+        let message = try mail.parsed("001.eml")
+        #expect(message["subject"] == "Neue Anfrage: Modell läuft nicht")
+        #expect(message["from"] == "purser@bank.test" && message["to"] == "viewer@acme.test")
+        #expect(message["id"]?.hasSuffix("@bank.test>") == true)
+        #expect(message["date"]?.hasSuffix("+0000") == true)
+        #expect(message["unsubscribe"] == "<https://purser.bank.test/account#notifications>")
+        #expect(message["type"] == "multipart/alternative")
+        #expect(message["text"]?.contains("ACME-42 was filed.") == true && message["text"]?.contains("https://purser.bank.test/t/acme/requests/42") == true)
+        #expect(message["html"]?.contains("<a href=\"https://purser.bank.test/t/acme/requests/42\"") == true)
         // The refused recipient ends dead with the server's reason, at once.
         let settled = try waitUntil { try deliveries().allSatisfy { $0.state != "pending" } }
         #expect(settled)
@@ -209,15 +182,15 @@ import TestSupport
         }
         let worker = try worker()
         defer { worker.stop() }
-        let arrived = waitUntil { ((try? FileManager.default.contentsOfDirectory(atPath: mailFolder.path)) ?? []).count >= 2 }
+        let arrived = waitUntil { mail.names().count >= 2 }
         #expect(arrived)
-        let names = try FileManager.default.contentsOfDirectory(atPath: mailFolder.path).sorted()
-        let mails = try names.map { try String(contentsOf: mailFolder.appendingPathComponent($0), encoding: .utf8) }
+        let names = mail.names()
+        let mails = try names.map { try mail.raw($0) }
         #expect(mails.contains { $0.contains("X-Envelope-To: newcomer@acme.test") })
         #expect(mails.contains { $0.contains("X-Envelope-To: requester@acme.test") })
         #expect(!mails.contains { $0.contains("X-Envelope-To: viewer@acme.test") }, "the viewer turned this event off")
-        let invitation = try parsedMail(try #require(names.first { name in
-            (try? String(contentsOf: mailFolder.appendingPathComponent(name), encoding: .utf8))?.contains("X-Envelope-To: newcomer@") == true
+        let invitation = try mail.parsed(try #require(names.first { name in
+            (try? mail.raw(name))?.contains("X-Envelope-To: newcomer@") == true
         }))
         #expect(invitation["subject"] == "You are invited to Acme Bank on Purser")
         #expect(invitation["text"]?.contains("https://purser.bank.test/links/") == true)
@@ -290,16 +263,16 @@ import TestSupport
         #expect(try post("/api/v1/requests/ACME-1/comments?tenant=acme", cse, #"{"body": "Done, please check"}"#) == 201)
         let worker = try worker()
         defer { worker.stop() }
-        let arrived = waitUntil { ((try? FileManager.default.contentsOfDirectory(atPath: mailFolder.path)) ?? []).count >= 1 }
+        let arrived = waitUntil { mail.names().count >= 1 }
         #expect(arrived)
         Thread.sleep(forTimeInterval: 0.5)
-        let names = try FileManager.default.contentsOfDirectory(atPath: mailFolder.path).sorted()
+        let names = mail.names()
         #expect(names.count == 1, "one reply, one email; the note sent nothing")
-        let mail = try parsedMail(try #require(names.first))
-        #expect(mail["to"] == "requester@acme.test")
-        #expect(mail["subject"] == "ACME-1: cse replied")
-        #expect(mail["text"]?.contains("Done, please check") == true)
-        #expect(mail["text"]?.contains("https://purser.bank.test/t/acme/requests/ACME-1") == true)
-        #expect(mail["text"]?.contains("old pool") == false && mail["html"]?.contains("old pool") == false)
+        let message = try mail.parsed(try #require(names.first))
+        #expect(message["to"] == "requester@acme.test")
+        #expect(message["subject"] == "ACME-1: cse replied")
+        #expect(message["text"]?.contains("Done, please check") == true)
+        #expect(message["text"]?.contains("https://purser.bank.test/t/acme/requests/ACME-1") == true)
+        #expect(message["text"]?.contains("old pool") == false && message["html"]?.contains("old pool") == false)
     }
 }

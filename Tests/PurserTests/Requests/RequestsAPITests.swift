@@ -62,7 +62,7 @@ import TestSupport
         #expect(stale.0.header("ETag") == opened.header("ETag"))
         let forbidden = try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"state": "closed"}"#)
         #expect(forbidden.0.status == 422)
-        #expect(((forbidden.1["errors"] as? [[String: Any]])?.first?["detail"] as? String) == "a open request can become: pending_customer, resolved")
+        #expect(((forbidden.1["errors"] as? [[String: Any]])?.first?["detail"] as? String) == "an open request can become: pending_customer, resolved")
         // Triage is for staff: a customer cannot change priority.
         #expect(try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"priority": "P1"}"#).0.status == 403)
         let cse = try token("cse@staff.test", tenant: .some(nil))

@@ -1,0 +1,43 @@
+// Reading and setting a tenant's SLA policy. Only provider staff set one; each change is audited
+// with the policy before and after. Requests already filed keep their clocks' targets; the new
+// calendar counts their business time from the next change on.
+import Foundation
+import HTTPServer
+import Postgres
+
+public struct SLAPolicies: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// The policy in force for `tenant`, and whether it is the tenant's own (rather than inherited).
+    public func effective(tenant: UUID) throws -> (policy: SLAPolicy, own: Bool) {
+        try database.inTenant(tenant) { tx in
+            let own = try !tx.query("SELECT 1 FROM sla_policies WHERE tenant_id = $1", [tenant]).isEmpty
+            return (try RequestSLA.policy(tx, tenant: tenant), own)
+        }
+    }
+
+    /// Sets the tenant's own policy (nil: back to the plan's).
+    public func set(_ policy: SLAPolicy?, tenant: UUID, actorID: UUID?, origin: RequestOrigin?) throws {
+        if let policy {
+            let problems = policy.problems()
+            if !problems.isEmpty { throw ValidationError(problems) }
+        }
+        try database.asStaff { tx in
+            let before = try tx.query("SELECT policy::text FROM sla_policies WHERE tenant_id = $1", [tenant]).first?.decode(0, as: String.self)
+            if let policy {
+                try tx.query("""
+                    INSERT INTO sla_policies (tenant_id, policy) VALUES ($1, $2::jsonb)
+                    ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy, updated_at = now()
+                    """, [tenant, try JSONText(encoding: policy)])
+            } else {
+                try tx.query("DELETE FROM sla_policies WHERE tenant_id = $1", [tenant])
+            }
+            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: .staff, actorID: actorID, action: "sla.policy_set",
+                                           targetType: "tenant", targetID: tenant.postgresText,
+                                           before: before.map(JSONText.init(_:)),
+                                           after: try policy.map { try JSONText(encoding: $0) }).from(origin), in: tx)
+        }
+    }
+}
