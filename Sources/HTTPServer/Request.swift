@@ -66,6 +66,9 @@ public struct QueryParameters: Sendable {
 
     public init(_ pairs: [(name: String, value: String)] = []) { self.pairs = pairs }
 
+    /// Parses a query string or url-encoded form (`a=1&b=two+words`).
+    public init(parsing text: String) { self = FormDecoding.parse(text) }
+
     public subscript(name: String) -> String? { pairs.first { $0.name == name }?.value }
 
     public func all(_ name: String) -> [String] { pairs.filter { $0.name == name }.map(\.value) }

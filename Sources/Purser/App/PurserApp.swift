@@ -79,7 +79,11 @@ public final class PurserApp: Sendable {
         let requests = RequestStore(database: database, notices: notices)
         let conversation = RequestComments(database: database, notices: notices)
         RequestsAPI.register(in: &router, gate: gate, store: requests, comments: conversation)
-        RequestPages.register(in: &router, site: site, auth: auth, store: requests, comments: conversation)
+        let desk = RequestDesk(store: requests, comments: conversation, watchers: RequestWatchers(database: database),
+                               activity: RequestActivity(database: database), groups: RequestGroups(database: database),
+                               attachments: RequestAttachments(database: database))
+        RequestPages.register(in: &router, site: site, auth: auth, desk: desk)
+        QueuePages.register(in: &router, site: site, auth: auth, desk: desk, views: SavedViews(database: database))
         router.addPrefix(site.staticFiles.prefix, site.staticFiles.route)
         OpenAPIRoute.register(in: &router)
 

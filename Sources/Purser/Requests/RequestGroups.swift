@@ -85,4 +85,12 @@ public struct RequestGroups: Sendable {
             return id
         }
     }
+
+    /// Active staff, by name: who requests can be assigned to.
+    public func staffMembers() throws -> [(id: UUID, name: String)] {
+        try database.asStaff { tx in
+            try tx.query("SELECT id, name FROM users WHERE staff_role IS NOT NULL AND status = 'active' ORDER BY name, id LIMIT 500")
+                .map { (try $0.require(0), try $0.require(1)) }
+        }
+    }
 }

@@ -135,6 +135,11 @@ public struct RequestStore: Sendable {
         }
     }
 
+    /// The tenant a request belongs to (staff reach across tenants).
+    public func tenant(of request: UUID) throws -> UUID? {
+        try database.asStaff { tx in try tx.query("SELECT tenant_id FROM requests WHERE id = $1", [request]).first?.require(0) }
+    }
+
     /// By UUID or by number (`ACME-42`); nil when the tenant has no such request.
     public func find(_ reference: String, tenant: UUID) throws -> ServiceRequest? {
         try database.inTenant(tenant) { tx in

@@ -65,8 +65,13 @@ public final class WebAuth: Sendable {
     /// The form fields of a POST from `visitor`'s session, after checking its form token.
     public func form(_ request: Request, from visitor: Visitor) throws -> QueryParameters {
         let form = try request.form()
-        guard let sent = form["csrf"], constantTimeEquals(sent, visitor.formToken) else { throw FormExpired() }
+        try checkFormToken(form["csrf"], for: visitor)
         return form
+    }
+
+    /// Checks a form token sent another way (a multipart upload's `csrf` part).
+    public func checkFormToken(_ sent: String?, for visitor: Visitor) throws {
+        guard let sent, constantTimeEquals(sent, visitor.formToken) else { throw FormExpired() }
     }
 
     /// The tenant named by the route's `{tenant}` segment, if the visitor may see it: a member, or

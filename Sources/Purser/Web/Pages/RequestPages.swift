@@ -44,6 +44,53 @@ enum RequestPages {
         let isInternal: Bool
     }
 
+    /// One SLA clock as the page shows it: time left, overdue, paused, met or missed.
+    struct ClockView: Sendable {
+        let label: String
+        let status: String
+        /// ok, warn, late or done: how the status is coloured.
+        let tone: String
+
+        init(_ kind: SLAClockKind, _ clock: RequestClock, now: Date) {
+            label = kind.label
+            switch clock.state {
+            case .stopped:
+                status = clock.breachedAt == nil ? "met" : "missed"
+                tone = clock.breachedAt == nil ? "done" : "late"
+            case .paused:
+                status = "paused, waiting on the customer · \(DisplayTime.duration(max(0, clock.clock.target - clock.clock.used(at: now, calendar: .aroundTheClock)))) left"
+                tone = "ok"
+            case .running:
+                let due = clock.dueAt ?? now
+                if due <= now {
+                    status = "overdue by \(DisplayTime.duration(now.timeIntervalSince(due))) (due \(DisplayTime.format(due)))"
+                    tone = "late"
+                } else {
+                    status = "\(DisplayTime.duration(due.timeIntervalSince(now))) left · due \(DisplayTime.format(due))"
+                    tone = clock.warnedAt == nil ? "ok" : "warn"
+                }
+            }
+        }
+
+        static func all(_ clocks: RequestClocks, now: Date = Date()) -> [ClockView] {
+            SLAClockKind.allCases.compactMap { kind in clocks[kind].map { ClockView(kind, $0, now: now) } }
+        }
+    }
+
+    struct ActivityView: Sendable {
+        let when: String
+        let who: String
+        let summary: String
+    }
+
+    /// What staff change on a request: priority, assignee, group and tags.
+    struct TriageForm: Sendable {
+        let priorities: [Option]
+        let assignees: [Option]
+        let groups: [Option]
+        let tags: String
+    }
+
     struct ShowPage: Sendable {
         let formToken: String
         let slug: String
@@ -55,85 +102,35 @@ enum RequestPages {
         let state: String
         let requester: String
         let assignee: String
+        let group: String
+        let tags: [String]
+        let escalated: Bool
         let created: String
+        let version: String
+        let clocks: [ClockView]
         let comments: [CommentView]
         let staff: Bool
         let canReply: Bool
+        /// The current state and those it may move to.
+        let states: [Option]
+        let triage: TriageForm?
+        let watching: Bool
+        let watchers: String
+        let activity: [ActivityView]
+        let attachments: [AttachmentView]
         var errors: [FieldError] = []
     }
 
-    struct QueueRow: Sendable {
+    struct AttachmentView: Sendable {
         let link: String
-        let number: String
-        let tenant: String
-        let subject: String
-        let priority: String
-        let state: String
-        let assignee: String
-        let updated: String
+        let filename: String
+        let size: String
+        let who: String
+        let when: String
     }
 
-    struct QueuePage: Sendable {
-        let rows: [QueueRow]
-        let tenant: String
-        let priority: String
-        let type: String
-        let state: String
-        let mine: Bool
-        let unassigned: Bool
-        let nextPage: String?
-        var errors: [FieldError] = []
-    }
-
-    static func register(in router: inout Router, site: Site, auth: WebAuth, store: RequestStore, comments: RequestComments) {
-        // The staff queue across tenants, filtered, newest first, a page at a time.
-        router.add(.get, "/staff/requests") { request in
-            let visitor = try auth.staff(request)
-            try visitor.principal(in: nil).require(.requestsRead)
-            let query = request.query
-            var filter = RequestQuery()
-            var errors: [FieldError] = []
-            let state = query["state"] ?? "active"
-            switch state {
-            case "active": filter.states = ["new", "open", "pending_customer"]
-            case "any", "": break
-            default:
-                if RequestState(rawValue: state) != nil { filter.states = [state] }
-                else { errors.append(FieldError(field: "state", detail: "choose a state")) }
-            }
-            if let priority = query["priority"], !priority.isEmpty {
-                if RequestPriority(rawValue: priority) != nil { filter.priority = priority }
-                else { errors.append(FieldError(field: "priority", detail: "choose P1–P4")) }
-            }
-            if let type = query["type"], !type.isEmpty {
-                if RequestType(rawValue: type) != nil { filter.type = type }
-                else { errors.append(FieldError(field: "type", detail: "choose a type")) }
-            }
-            if query["mine"] == "1" { filter.assignee = visitor.user }
-            filter.unassigned = query["unassigned"] == "1"
-            filter.tenantSlug = query["tenant"].flatMap { $0.isEmpty ? nil : $0 }
-            filter.after = query["after"].flatMap(UUID.init(uuidString:))
-            let tenant = filter.tenantSlug
-            let page = errors.isEmpty ? try store.queue(filter, limit: 51) : []
-            let rows = page.prefix(50).map { entry in
-                QueueRow(link: "/t/\(entry.tenantSlug)/requests/\(entry.request.number)", number: entry.request.number,
-                         tenant: entry.tenantName, subject: entry.request.subject, priority: entry.request.priority,
-                         state: entry.request.state.replacingOccurrences(of: "_", with: " "),
-                         assignee: entry.request.assignee?.name ?? "—", updated: DisplayTime.format(entry.request.updatedAt))
-            }
-            var next: String?
-            if page.count > 50 {
-                let kept = query.pairs.filter { $0.name != "after" }.map { WebAuth.escape($0.name) + "=" + WebAuth.escape($0.value) }
-                next = "/staff/requests?" + (kept + ["after=" + page[49].request.id.postgresText]).joined(separator: "&")
-            }
-            return site.page("staff-requests", title: "Request queue", QueuePage(
-                rows: rows, tenant: tenant ?? "", priority: filter.priority ?? "", type: filter.type ?? "", state: state,
-                mine: query["mine"] == "1", unassigned: query["unassigned"] == "1", nextPage: next, errors: errors),
-                status: errors.isEmpty ? .ok : .unprocessableContent, visitor: visitor)
-        }
-
-        let formOptions = RouteOptions(bodyLimit: 256 * 1024, accepts: ["application/x-www-form-urlencoded"])
-
+    static func register(in router: inout Router, site: Site, auth: WebAuth, desk: RequestDesk) {
+        let store = desk.store, comments = desk.comments
         @Sendable func context(_ request: Request) throws -> (Visitor, TenantMembership, Principal) {
             let visitor = try auth.signedIn(request)
             let tenant = try auth.tenant(request, for: visitor)
@@ -199,12 +196,42 @@ enum RequestPages {
                 CommentView(author: $0.author.name, when: DisplayTime.format($0.createdAt), html: Markdown.html($0.body),
                             isInternal: $0.isInternal)
             }
+            let watchers = try desk.watchers.list(request: found.id, tenant: tenant.id)
+            let current = RequestState(rawValue: found.state) ?? .new
+            var triage: TriageForm?
+            if staff {
+                let people = try desk.groups.staffMembers()
+                triage = TriageForm(
+                    priorities: RequestPriority.allCases.map { Option(value: $0.rawValue, label: $0.rawValue, selected: $0.rawValue == found.priority) },
+                    assignees: [Option(value: "", label: "unassigned", selected: found.assignee == nil)] + people.map {
+                        Option(value: $0.id.postgresText, label: $0.name, selected: $0.id == found.assignee?.id)
+                    },
+                    groups: [Option(value: "", label: "no group", selected: found.group == nil)] + (try desk.groups.all()).map {
+                        Option(value: $0.id.postgresText, label: $0.name, selected: $0.id == found.group?.id)
+                    },
+                    tags: found.tags.joined(separator: ", "))
+            }
             return site.page("request", title: "\(found.number) · \(found.subject)", ShowPage(
                 formToken: visitor.formToken, slug: tenant.slug, number: found.number, subject: found.subject,
                 descriptionHTML: Markdown.html(found.description), type: found.type, priority: found.priority,
                 state: found.state.replacingOccurrences(of: "_", with: " "), requester: found.requester.name,
-                assignee: found.assignee?.name ?? "unassigned", created: DisplayTime.format(found.createdAt), comments: thread,
-                staff: staff, canReply: principal.can(.requestsComment), errors: errors), status: status, visitor: visitor, tenant: tenant)
+                assignee: found.assignee?.name ?? "unassigned", group: found.group?.name ?? "no group", tags: found.tags,
+                escalated: found.escalated, created: DisplayTime.format(found.createdAt), version: found.etag,
+                clocks: ClockView.all(found.clocks), comments: thread, staff: staff, canReply: principal.can(.requestsComment),
+                states: ([current] + current.next).map {
+                    Option(value: $0.rawValue, label: $0.rawValue.replacingOccurrences(of: "_", with: " "), selected: $0 == current)
+                },
+                triage: triage, watching: watchers.contains { $0.id == visitor.user },
+                watchers: watchers.map(\.name).joined(separator: ", "),
+                activity: try desk.activity.entries(of: found.id, tenant: tenant.id, includeInternal: staff).map {
+                    ActivityView(when: DisplayTime.format($0.when), who: $0.who, summary: $0.summary)
+                },
+                attachments: try desk.attachments.list(request: found.id, tenant: tenant.id).map {
+                    AttachmentView(link: "/t/\(tenant.slug)/requests/\(found.number)/attachments/\($0.id.postgresText)", filename: $0.filename,
+                                   size: ByteCountFormatter.string(fromByteCount: Int64($0.size), countStyle: .file), who: $0.uploadedBy,
+                                   when: DisplayTime.format($0.createdAt))
+                },
+                errors: errors), status: status, visitor: visitor, tenant: tenant)
         }
 
         router.add(.get, "/t/{tenant}/requests/{number}") { request in
@@ -224,6 +251,110 @@ enum RequestPages {
             } catch let error as ValidationError {
                 return try show(request, visitor, tenant, principal, errors: error.fieldErrors, status: error.status)
             }
+        }
+
+        // State for anyone who may reply; priority, assignee, group and tags for staff. Only what
+        // the form changed is sent, based on the version the page showed.
+        router.add(.post, "/t/{tenant}/requests/{number}/update", options: .form) { request in
+            let (visitor, tenant, principal) = try context(request)
+            try principal.require(.requestsComment)
+            let form = try auth.form(request, from: visitor)
+            guard let found = try store.find(try request.parameter("number"), tenant: tenant.id) else { throw HTTPError(.notFound) }
+            var change = RequestStore.Change()
+            if let state = form["state"], state != found.state { change.state = state }
+            if principal.can(.requestsManage) {
+                if let priority = form["priority"], priority != found.priority { change.priority = priority }
+                if let assignee = form["assignee"], !assignee.isEmpty, assignee != found.assignee?.id.postgresText {
+                    guard let id = UUID(uuidString: assignee) else {
+                        return try show(request, visitor, tenant, principal, errors: [FieldError(field: "assignee", detail: "choose a person")],
+                                        status: .unprocessableContent)
+                    }
+                    change.assigneeID = id
+                }
+                if let group = form["group"], !group.isEmpty, group != found.group?.id.postgresText {
+                    guard let id = UUID(uuidString: group) else {
+                        return try show(request, visitor, tenant, principal, errors: [FieldError(field: "group", detail: "choose a group")],
+                                        status: .unprocessableContent)
+                    }
+                    change.groupID = id
+                }
+                if let text = form["tags"] {
+                    let tags = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+                    if Set(tags) != Set(found.tags) { change.tags = tags }
+                }
+            }
+            do {
+                _ = try store.update(found.id, tenant: tenant.id, change: change, expected: form["version"], principal: principal,
+                                     actor: .user, actorID: visitor.user, origin: RequestOrigin(request))
+                return .redirect(to: "/t/\(tenant.slug)/requests/\(found.number)")
+            } catch let error as ValidationError {
+                return try show(request, visitor, tenant, principal, errors: error.fieldErrors, status: error.status)
+            } catch is StaleVersion {
+                return try show(request, visitor, tenant, principal, errors: [FieldError(
+                    field: "version", detail: "Someone changed this request while you had it open; here it is as it is now. Make your change again.")],
+                    status: .conflict)
+            }
+        }
+
+        registerAttachments(in: &router, auth: auth, desk: desk) { request, errors, status in
+            let (visitor, tenant, principal) = try context(request)
+            return try show(request, visitor, tenant, principal, errors: errors, status: status)
+        }
+
+        router.add(.post, "/t/{tenant}/requests/{number}/watch", options: .form) { request in
+            let (visitor, tenant, _) = try context(request)
+            let form = try auth.form(request, from: visitor)
+            guard let found = try store.find(try request.parameter("number"), tenant: tenant.id) else { throw HTTPError(.notFound) }
+            try desk.watchers.set(form["watch"] == "1", user: visitor.user, request: found.id, tenant: tenant.id,
+                                  actor: visitor.isStaff ? .staff : .user, origin: RequestOrigin(request))
+            return .redirect(to: "/t/\(tenant.slug)/requests/\(found.number)")
+        }
+    }
+}
+
+/// Everything the request pages work with.
+struct RequestDesk: Sendable {
+    let store: RequestStore
+    let comments: RequestComments
+    let watchers: RequestWatchers
+    let activity: RequestActivity
+    let groups: RequestGroups
+    let attachments: RequestAttachments
+}
+
+extension RequestPages {
+    /// Upload (a multipart form from the request page) and download of a request's files.
+    static func registerAttachments(in router: inout Router, auth: WebAuth, desk: RequestDesk,
+                                    show: @escaping @Sendable (Request, [FieldError], HTTPStatus) throws -> Response) {
+        router.add(.post, "/t/{tenant}/requests/{number}/attachments",
+                   options: RouteOptions(bodyLimit: RequestAttachments.sizeLimit + 64 * 1024, accepts: ["multipart/form-data"])) { request in
+            let visitor = try auth.signedIn(request)
+            let tenant = try auth.tenant(request, for: visitor)
+            let principal = visitor.principal(in: tenant)
+            try principal.require(.requestsComment)
+            let form = try MultipartForm(request)
+            try auth.checkFormToken(form["csrf"]?.text, for: visitor)
+            guard let found = try desk.store.find(try request.parameter("number"), tenant: tenant.id) else { throw HTTPError(.notFound) }
+            guard let file = form["file"], let filename = file.filename, !filename.isEmpty else {
+                return try show(request, [FieldError(field: "file", detail: "choose a file")], .unprocessableContent)
+            }
+            do {
+                _ = try desk.attachments.add(to: found.id, tenant: tenant.id, filename: filename,
+                                             contentType: file.contentType ?? "application/octet-stream", data: file.data,
+                                             principal: principal, actor: visitor.isStaff ? .staff : .user, actorID: visitor.user,
+                                             origin: RequestOrigin(request))
+                return .redirect(to: "/t/\(tenant.slug)/requests/\(found.number)#files")
+            } catch let error as ValidationError {
+                return try show(request, error.fieldErrors, error.status)
+            }
+        }
+
+        router.add(.get, "/t/{tenant}/requests/{number}/attachments/{id}") { request in
+            let visitor = try auth.signedIn(request)
+            let tenant = try auth.tenant(request, for: visitor)
+            try visitor.principal(in: tenant).require(.requestsRead)
+            guard let found = try desk.store.find(try request.parameter("number"), tenant: tenant.id) else { throw HTTPError(.notFound) }
+            return try desk.attachments.download(try request.uuidParameter("id"), request: found.id, tenant: tenant.id)
         }
     }
 }

@@ -1,0 +1,127 @@
+// Files on a request (logs, screenshots, configs), kept in PostgreSQL with the request so that
+// backups, row-level security and deletion treat them alike. Only listed types are taken, and
+// the bytes must look like the type claimed (an "image/png" that is really HTML is refused);
+// they are always served as downloads, never rendered in Purser's origin.
+import Crypto
+import Foundation
+import HTTPServer
+import Postgres
+
+public struct RequestAttachment: Sendable {
+    public let id: UUID
+    public let filename: String
+    public let contentType: String
+    public let size: Int
+    public let sha256: String
+    public let uploadedBy: String
+    public let createdAt: Date
+}
+
+public struct RequestAttachments: Sendable {
+    /// 10 MiB a file.
+    public static let sizeLimit = 10 * 1024 * 1024
+
+    /// The types taken, each with how its bytes must begin (nil: text, which must be UTF-8 without NUL).
+    static let allowed: [String: [[UInt8]]?] = [
+        "text/plain": nil, "text/csv": nil, "application/json": nil, "application/x-yaml": nil, "text/yaml": nil,
+        "text/markdown": nil, "application/x-ndjson": nil,
+        "image/png": [[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]],
+        "image/jpeg": [[0xFF, 0xD8, 0xFF]],
+        "image/gif": [Array("GIF87a".utf8), Array("GIF89a".utf8)],
+        "image/webp": [Array("RIFF".utf8)],
+        "application/pdf": [Array("%PDF-".utf8)],
+        "application/zip": [[0x50, 0x4B, 0x03, 0x04], [0x50, 0x4B, 0x05, 0x06]],
+        "application/gzip": [[0x1F, 0x8B]],
+    ]
+
+    public static var allowedTypes: [String] { allowed.keys.sorted() }
+
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Why these bytes may not be stored as `contentType`, or nil when they may.
+    static func problem(filename: String, contentType: String, data: [UInt8]) -> FieldError? {
+        if data.isEmpty { return FieldError(field: "file", detail: "the file is empty") }
+        if data.count > sizeLimit { return FieldError(field: "file", detail: "files are at most 10 MiB") }
+        let name = filename.trimmingCharacters(in: .whitespaces)
+        if name.isEmpty || name.count > 200 || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            || name.contains("/") || name.contains("\\") {
+            return FieldError(field: "filename", detail: "give a file name of 1–200 characters without / or \\")
+        }
+        guard let signatures = allowed[contentType] else {
+            return FieldError(field: "file", detail: "\(contentType) files are not taken; send one of " + allowedTypes.joined(separator: ", "))
+        }
+        if let signatures {
+            guard signatures.contains(where: { data.starts(with: $0) }) else {
+                return FieldError(field: "file", detail: "the file's content is not \(contentType)")
+            }
+        } else if data.contains(0) || String(validating: data, as: UTF8.self) == nil {
+            return FieldError(field: "file", detail: "a \(contentType) file must be UTF-8 text")
+        }
+        return nil
+    }
+
+    /// Stores a file on the request; audited.
+    public func add(to request: UUID, tenant: UUID, filename: String, contentType: String, data: [UInt8], principal: Principal,
+                    actor: AuditEvent.ActorKind, actorID: UUID?, origin: RequestOrigin?) throws -> RequestAttachment {
+        try principal.require(.requestsComment)
+        let type = contentType.lowercased()
+        if let problem = Self.problem(filename: filename, contentType: type, data: data) {
+            throw ValidationError([problem], status: problem.detail.hasPrefix("files are at most") ? .contentTooLarge : .unprocessableContent)
+        }
+        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let name = filename.trimmingCharacters(in: .whitespaces)
+        return try database.inTenant(tenant) { tx in
+            guard !(try tx.query("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", [request]).isEmpty) else { throw HTTPError(.notFound) }
+            let id = UUID.v7()
+            try tx.query("""
+                INSERT INTO request_attachments (tenant_id, id, request_id, filename, content_type, size, sha256, content, uploaded_by)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                """, [tenant, id, request, name, type, data.count, digest, Bytea(data), principal.user])
+            try tx.query("UPDATE requests SET updated_at = now(), version = version + 1 WHERE id = $1", [request])
+            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: actor, actorID: actorID, action: "request.attach",
+                                           targetType: "request", targetID: request.postgresText,
+                                           after: try JSONText(encoding: ["attachment": id.postgresText, "filename": name,
+                                                                          "sha256": digest])).from(origin), in: tx)
+            let uploader = try tx.query("SELECT name FROM users WHERE id = $1", [principal.user])[0].require(0, as: String.self)
+            return RequestAttachment(id: id, filename: name, contentType: type, size: data.count, sha256: digest, uploadedBy: uploader,
+                                     createdAt: Date())
+        }
+    }
+
+    public func list(request: UUID, tenant: UUID) throws -> [RequestAttachment] {
+        try database.inTenant(tenant) { tx in
+            try tx.query("""
+                SELECT a.id, a.filename, a.content_type, a.size, a.sha256, u.name, a.created_at
+                FROM request_attachments a JOIN users u ON u.id = a.uploaded_by WHERE a.request_id = $1 ORDER BY a.created_at, a.id
+                """, [request]).map {
+                RequestAttachment(id: try $0.require(0), filename: try $0.require(1), contentType: try $0.require(2), size: try $0.require(3),
+                                  sha256: try $0.require(4), uploadedBy: try $0.require(5), createdAt: try $0.require(6))
+            }
+        }
+    }
+
+    /// The file as a download: its own type, `attachment` disposition, sandboxed, never cached by others.
+    public func download(_ id: UUID, request: UUID, tenant: UUID) throws -> Response {
+        guard let row = try database.inTenant(tenant, { tx in
+            try tx.query("SELECT filename, content_type, content FROM request_attachments WHERE id = $1 AND request_id = $2",
+                         [id, request]).first
+        }) else { throw HTTPError(.notFound) }
+        let filename: String = try row.require(0)
+        let bytes: Bytea = try row.require(2)
+        var response = Response(status: .ok, contentType: try row.require(1), body: bytes.bytes)
+        response.headers.set("Content-Disposition", Self.disposition(filename))
+        response.headers.set("Content-Security-Policy", "sandbox; default-src 'none'")
+        response.headers.set("Cache-Control", "private, no-store")
+        return response
+    }
+
+    /// `attachment; filename="…"` with an ASCII fallback and the exact name as RFC 5987 UTF-8.
+    static func disposition(_ filename: String) -> String {
+        let fallback = String(filename.unicodeScalars.map { $0.isASCII && $0 != "\"" && $0 != "\\" && $0.value >= 0x20 ? Character($0) : "_" })
+        let exact = filename.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn:
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$&+-.^_`|~")) ?? fallback
+        return "attachment; filename=\"\(fallback)\"; filename*=UTF-8''\(exact)"
+    }
+}

@@ -1,0 +1,34 @@
+// People who follow a request: they hear of its public replies as the requester does.
+import Foundation
+import Postgres
+
+public struct RequestWatchers: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Starts (`watching`) or stops `user` watching; audited when it changes anything.
+    public func set(_ watching: Bool, user: UUID, request: UUID, tenant: UUID, actor: AuditEvent.ActorKind,
+                    origin: RequestOrigin?) throws {
+        try database.inTenant(tenant) { tx in
+            let changed = watching
+                ? try tx.query("""
+                    INSERT INTO request_watchers (tenant_id, request_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
+                    """, [tenant, request, user]).affected
+                : try tx.query("DELETE FROM request_watchers WHERE request_id = $1 AND user_id = $2", [request, user]).affected
+            guard changed == 1 else { return }
+            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: actor, actorID: user,
+                                           action: watching ? "request.watch" : "request.unwatch", targetType: "request",
+                                           targetID: request.postgresText).from(origin), in: tx)
+        }
+    }
+
+    /// The watchers' ids and names, by name.
+    public func list(request: UUID, tenant: UUID) throws -> [(id: UUID, name: String)] {
+        try database.inTenant(tenant) { tx in
+            try tx.query("""
+                SELECT u.id, u.name FROM request_watchers w JOIN users u ON u.id = w.user_id WHERE w.request_id = $1 ORDER BY u.name
+                """, [request]).map { (try $0.require(0), try $0.require(1)) }
+        }
+    }
+}
