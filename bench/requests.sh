@@ -2,11 +2,11 @@
 # The service-request benchmark, run by bench/run.sh once Purser (`purser serve`) and the reference
 # server are up on their throwaway database. It
 #   1. seeds 100,000 requests over 50 tenants with about three comments each (bench/requests-seed.sql),
-#   2. measures GET /api/v1/requests?limit=20 (bearer token, row-level security) and the staff queue
+#   2. reads server times of the staff queue's filters, the customer list and the customer's page
+#      from the access log of a second `purser serve` (same database and key, idle, log to a file),
+#   3. measures GET /api/v1/requests?limit=20 (bearer token, row-level security) and the staff queue
 #      page GET /staff/requests (staff session) with wrk, in interleaved rounds beside the
 #      reference's /api/items (20 rows): medians of the rounds, as ratios to the reference,
-#   3. reads server times of the staff queue's filters, the customer list and the customer's page
-#      from the access log of a second `purser serve` (same database and key, idle, log to a file),
 #   4. measures filing requests (POST /api/v1/requests) with wrk for the run's duration and counts
 #      the rows, their SLA jobs and the jobs made,
 # and appends its tables to bench/out/results.md.
@@ -131,7 +131,7 @@ items=$(curl -fsS -H "$bearer" "$base/api/v1/requests?limit=20" | python3 -c 'im
 expect_200 "$base/staff/requests" -H "$staff_cookie"
 expect_200 "$base/t/co01/requests" -H "$customer_cookie"
 
-# --- 3. Server times -----------------------------------------------------------------------------
+# --- 2. Server times -----------------------------------------------------------------------------
 # A second server on the same database and key, idle but for these requests, its access log (one
 # JSON line per request on standard output) in a file; each request is tagged with X-Request-Id.
 # It starts afresh for each URL, and there is no warm-up per URL: the first answers count too.
@@ -214,7 +214,7 @@ for route in "${timed_routes[@]}"; do
   [ -n "${time_median[${route%%|*}]:-}" ] || die "no access-log lines for ${route%%|*} (see $timing_log)"
 done
 
-# --- 2. Throughput beside the reference ----------------------------------------------------------
+# --- 3. Throughput beside the reference ----------------------------------------------------------
 # Prints "requests_per_second p99_ms errors" for one wrk run of URL with the given header fields
 # (errors: answers of 400 and above, which wrk counts as answers all the same).
 measure() {
@@ -313,6 +313,6 @@ row() {  # label key
   row "customer GET /api/v1/requests?limit=20 (co01, the largest tenant)" customer-api
   row "customer page /t/co01/requests" customer-page
   echo
-  echo "Filing requests: $create_rate a second ($created made in $create_seconds s, ${create_refused:-0} answered other than 2xx/3xx), wrk -t2 -c8 posting JSON with the bearer token; $with_job of them with a pending SLA job, $((jobs_after - jobs_before)) sla.* jobs enqueued (target ≥ 500/s, each with its SLA job)."
+  echo "Filing requests: $create_rate a second ($created made in $create_seconds s, ${create_refused:-0} answered 400 or above), wrk -t2 -c8 posting JSON with the bearer token; $with_job of them with a pending SLA job, $((jobs_after - jobs_before)) sla.* jobs enqueued (target ≥ 500/s, each with its SLA job)."
   echo "Medians of $rounds interleaved rounds of wrk -t2 -c$connections -d$duration --latency, loopback, $(nproc) cores, $(date -u +%Y-%m-%d)."
 } | tee -a "$results"

@@ -75,7 +75,8 @@ public struct OpenAPIBuilder: Sendable {
             })))
         }
         if let body = operation.requestBody {
-            fields.append(("requestBody", ["required": true, "content": ["application/json": ["schema": body]]]))
+            fields.append(("requestBody", ["required": true,
+                                           "content": .object(operation.requestContentTypes.map { ($0, ["schema": body]) })]))
         }
         fields.append(("responses", .object(operation.responses.map { response in
             var doc: [(String, JSONValue)] = [("description", .string(response.description))]

@@ -7,13 +7,17 @@ public struct Operation: Sendable {
     public var parameters: [Parameter]
     /// JSON Schema of the request body, when the route takes one.
     public var requestBody: JSONValue?
+    /// The body's media types (JSON unless said otherwise; a file upload lists the types it takes).
+    public var requestContentTypes: [String]
     /// Status → (description, media type, JSON Schema or nil for no body).
     public var responses: [ResponseDoc]
     /// Bearer scopes the route needs; nil for a public route.
     public var scopes: [String]?
 
     public init(id: String, summary: String, tags: [String] = [], parameters: [Parameter] = [],
-                requestBody: JSONValue? = nil, responses: [ResponseDoc], scopes: [String]? = nil) {
+                requestBody: JSONValue? = nil, requestContentTypes: [String] = ["application/json"], responses: [ResponseDoc],
+                scopes: [String]? = nil) {
+        self.requestContentTypes = requestContentTypes
         self.id = id
         self.summary = summary
         self.tags = tags

@@ -67,6 +67,19 @@ public final class WebVisitor: @unchecked Sendable {
         return response
     }
 
+    /// Uploads `file` as a browser's multipart form would, encoded by curl (not by Purser's code):
+    /// the form token from `page`, the file in the field `file` with `type`. Returns the status.
+    public func upload(_ path: String, file: URL, type: String, from page: String) throws -> Int {
+        let token = try formToken(on: page)
+        let cookie = cookieHeader.map(\.value).joined(separator: "; ")
+        let result = try Subprocess.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Cookie: \(cookie)",
+                                                          "-F", "csrf=\(token)", "-F", "file=@\(file.path);type=\(type)", baseURL + path])
+        guard let status = Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw TestSetupError("curl said: \(result.output)")
+        }
+        return status
+    }
+
     /// The form token of the last form on the page at `path` (the page's own form, after the
     /// layout's sign-out form).
     public func formToken(on path: String) throws -> String {

@@ -110,6 +110,72 @@ enum RequestsAPI {
         }
     }
 
+    static let attachmentSchema: JSONValue = [
+        "type": "object", "required": ["id", "filename", "content_type", "size", "sha256", "uploaded_by", "created_at"],
+        "properties": [
+            "id": ["type": "string", "format": "uuid"], "filename": ["type": "string"], "content_type": ["type": "string"],
+            "size": ["type": "integer"], "sha256": ["type": "string"], "uploaded_by": ["type": "string"],
+            "created_at": ["type": "string", "format": "date-time"],
+        ],
+    ]
+
+    static func json(_ attachment: RequestAttachment) -> JSONValue {
+        ["id": .string(attachment.id.postgresText), "filename": .string(attachment.filename),
+         "content_type": .string(attachment.contentType), "size": .number(Double(attachment.size)), "sha256": .string(attachment.sha256),
+         "uploaded_by": .string(attachment.uploadedBy), "created_at": .string(RFC3339.string(attachment.createdAt))]
+    }
+
+    /// Files: the body is the file itself, its type in Content-Type, its name in `?filename=`.
+    static func registerAttachments(in router: inout Router, gate: APIGate, store: RequestStore, attachments: RequestAttachments) {
+        router.add(.post, "/api/v1/requests/{id}/attachments", options: RouteOptions(bodyLimit: RequestAttachments.sizeLimit),
+                   operation: Operation(
+            id: "createRequestAttachment", summary: "Attach a file: the body is the file, Content-Type its type, `filename` its name.",
+            tags: ["requests"],
+            parameters: [APIGate.tenantParameter, idParameter,
+                         .init("filename", in: .query, required: true, schema: ["type": "string", "minLength": 1, "maxLength": 200],
+                               description: "The file's name.")],
+            requestBody: ["type": "string", "format": "binary"], requestContentTypes: RequestAttachments.allowedTypes,
+            responses: [.init(201, "The attachment.", schema: attachmentSchema), .problem(413, "Over 10 MiB."),
+                        .problem(415, "No Content-Type."),
+                        .problem(422, "A type not taken, content that is not what the type says, or a bad name.")] + common,
+            scopes: [Scope.requestsWrite.rawValue])
+        ) { request in
+            try onRequest(request, gate: gate, store: store, scope: .requestsWrite, permission: .requestsComment) { caller, tenant, found in
+                guard let type = request.contentType else { throw HTTPError(.unsupportedMediaType, detail: "Send the file's Content-Type.") }
+                let added = try attachments.add(to: found.id, tenant: tenant, filename: request.query["filename"] ?? "", contentType: type,
+                                                data: request.body, principal: caller.principal, actor: .token,
+                                                actorID: caller.identity.tokenID, origin: RequestOrigin(request))
+                var response = Response.json(json(added), status: .created)
+                response.headers.set("Location", "/api/v1/requests/\(found.id.postgresText)/attachments/\(added.id.postgresText)")
+                return response
+            }
+        }
+
+        router.add(.get, "/api/v1/requests/{id}/attachments", operation: Operation(
+            id: "listRequestAttachments", summary: "The request's files, oldest first.", tags: ["requests"],
+            parameters: [APIGate.tenantParameter, idParameter],
+            responses: [.init(200, "The files.", schema: ["type": "object", "required": ["items"], "properties": [
+                "items": ["type": "array", "items": attachmentSchema]]])] + common,
+            scopes: [Scope.requestsRead.rawValue])
+        ) { request in
+            try onRequest(request, gate: gate, store: store, scope: .requestsRead, permission: .requestsRead) { _, tenant, found in
+                .json(["items": .array(try attachments.list(request: found.id, tenant: tenant).map(json))])
+            }
+        }
+
+        router.add(.get, "/api/v1/requests/{id}/attachments/{attachment}", operation: Operation(
+            id: "getRequestAttachment", summary: "Download a file (Content-Disposition: attachment).", tags: ["requests"],
+            parameters: [APIGate.tenantParameter, idParameter,
+                         .init("attachment", in: .path, schema: ["type": "string", "format": "uuid"], description: "The file's id.")],
+            responses: [.init(200, "The file's bytes, as uploaded.")] + common,
+            scopes: [Scope.requestsRead.rawValue])
+        ) { request in
+            try onRequest(request, gate: gate, store: store, scope: .requestsRead, permission: .requestsRead) { _, tenant, found in
+                try attachments.download(try request.uuidParameter("attachment"), request: found.id, tenant: tenant)
+            }
+        }
+    }
+
     static func register(in router: inout Router, gate: APIGate, store: RequestStore, comments: RequestComments) {
         router.add(.post, "/api/v1/requests", options: .json, operation: Operation(
             id: "createRequest", summary: "File a service request.", tags: ["requests"],

@@ -79,6 +79,7 @@ public final class PurserApp: Sendable {
         let requests = RequestStore(database: database, notices: notices)
         let conversation = RequestComments(database: database, notices: notices)
         RequestsAPI.register(in: &router, gate: gate, store: requests, comments: conversation)
+        RequestsAPI.registerAttachments(in: &router, gate: gate, store: requests, attachments: RequestAttachments(database: database))
         let desk = RequestDesk(store: requests, comments: conversation, watchers: RequestWatchers(database: database),
                                activity: RequestActivity(database: database), groups: RequestGroups(database: database),
                                attachments: RequestAttachments(database: database))

@@ -23,11 +23,15 @@ public struct Database: Sendable {
         try pool.transaction(settings: [("purser.tenant_id", tenant.postgresText)], body)
     }
 
+    /// The role staff transactions work as: purser_app's privileges, and a policy on every
+    /// tenant-owned table that lets every row through (migration 0010 says why).
+    public static let staffRole = "purser_staff"
+
     /// One transaction for provider staff, whose policy reaches across tenants. Callers check the
     /// staff member's permission first; this only opens the wall for the transaction.
     @discardableResult
     public func asStaff<T>(_ body: (Connection) throws -> T) throws -> T {
-        try pool.transaction(settings: [("purser.staff", "on")], body)
+        try pool.transaction(settings: [("purser.staff", "on"), ("role", Self.staffRole)], body)
     }
 
     /// One transaction that sees the memberships of `user` in every tenant (to list their tenants).

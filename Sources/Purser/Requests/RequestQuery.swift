@@ -36,7 +36,8 @@ public struct RequestQuery: Sendable {
             parameters.append(value)
             return "$\(first + parameters.count - 1)"
         }
-        if let tenantSlug { conditions.append("t.slug = \(parameter(tenantSlug))") }
+        // By id, so that the (tenant, newest) index answers rather than a walk over every tenant.
+        if let tenantSlug { conditions.append("r.tenant_id = (SELECT id FROM tenants WHERE slug = \(parameter(tenantSlug)))") }
         if !states.isEmpty { conditions.append("r.state = ANY(\(parameter(states))::text[])") }
         if let priority { conditions.append("r.priority = \(parameter(priority))") }
         if let type { conditions.append("r.type = \(parameter(type))") }

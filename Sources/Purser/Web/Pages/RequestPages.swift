@@ -327,7 +327,8 @@ extension RequestPages {
     static func registerAttachments(in router: inout Router, auth: WebAuth, desk: RequestDesk,
                                     show: @escaping @Sendable (Request, [FieldError], HTTPStatus) throws -> Response) {
         router.add(.post, "/t/{tenant}/requests/{number}/attachments",
-                   options: RouteOptions(bodyLimit: RequestAttachments.sizeLimit + 64 * 1024, accepts: ["multipart/form-data"])) { request in
+                   // The media type is checked by MultipartForm after the tenant: another tenant's route is a 404 whatever is sent.
+                   options: RouteOptions(bodyLimit: RequestAttachments.sizeLimit + 64 * 1024)) { request in
             let visitor = try auth.signedIn(request)
             let tenant = try auth.tenant(request, for: visitor)
             let principal = visitor.principal(in: tenant)
