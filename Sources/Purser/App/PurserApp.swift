@@ -85,6 +85,8 @@ public final class PurserApp: Sendable {
                                attachments: RequestAttachments(database: database))
         RequestPages.register(in: &router, site: site, auth: auth, desk: desk)
         QueuePages.register(in: &router, site: site, auth: auth, desk: desk, views: SavedViews(database: database))
+        ReportPages.register(in: &router, site: site, auth: auth, database: database)
+        ReportsAPI.register(in: &router, gate: gate, database: database)
         router.addPrefix(site.staticFiles.prefix, site.staticFiles.route)
         OpenAPIRoute.register(in: &router)
 
