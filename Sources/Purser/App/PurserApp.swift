@@ -86,6 +86,7 @@ public final class PurserApp: Sendable {
         RequestPages.register(in: &router, site: site, auth: auth, desk: desk)
         QueuePages.register(in: &router, site: site, auth: auth, desk: desk, views: SavedViews(database: database))
         ReportPages.register(in: &router, site: site, auth: auth, database: database)
+        SLAPages.register(in: &router, site: site, auth: auth, policies: SLAPolicies(database: database), groups: desk.groups)
         ReportsAPI.register(in: &router, gate: gate, database: database)
         router.addPrefix(site.staticFiles.prefix, site.staticFiles.route)
         OpenAPIRoute.register(in: &router)

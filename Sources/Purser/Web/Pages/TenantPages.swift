@@ -13,6 +13,7 @@ enum TenantPages {
         let canManageUsers: Bool
         let canManageSettings: Bool
         let canReadAudit: Bool
+        let canReadReports: Bool
     }
 
     struct MemberRow: Sendable {
@@ -57,7 +58,7 @@ enum TenantPages {
                 role: tenant.role?.rawValue ?? visitor.session.staffRole.map { "staff: \($0.rawValue)" } ?? "",
                 permissions: principal.permissions.map(\.rawValue).sorted(),
                 canManageUsers: principal.can(.tenantUsersManage), canManageSettings: principal.can(.tenantSettingsManage),
-                canReadAudit: principal.can(.auditRead))
+                canReadAudit: principal.can(.auditRead), canReadReports: principal.can(.reportsRead))
             return site.page("tenant", title: tenant.name, model, visitor: visitor, tenant: tenant)
         }
 
