@@ -251,7 +251,7 @@ enum RequestsAPI {
                     }
                     filter.assignee = id
                 }
-                if let text = request.query["q"], text.count > 200 { throw HTTPError(.badRequest, detail: "q is at most 200 characters.") }
+                if let text = request.query["q"], text.unicodeScalars.count > 200 { throw HTTPError(.badRequest, detail: "q is at most 200 characters.") }
                 filter.text = request.query["q"].flatMap { $0.isEmpty ? nil : $0 }
                 let limit = try request.query["limit"].map { text -> Int in
                     guard let value = Int(text), (1...100).contains(value) else {

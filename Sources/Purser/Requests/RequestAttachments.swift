@@ -45,7 +45,7 @@ public struct RequestAttachments: Sendable {
         if data.isEmpty { return FieldError(field: "file", detail: "the file is empty") }
         if data.count > sizeLimit { return FieldError(field: "file", detail: "files are at most 10 MiB") }
         let name = filename.trimmingCharacters(in: .whitespaces)
-        if name.isEmpty || name.count > 200 || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        if name.isEmpty || name.unicodeScalars.count > 200 || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
             || name.contains("/") || name.contains("\\") {
             return FieldError(field: "filename", detail: "give a file name of 1–200 characters without / or \\")
         }

@@ -27,7 +27,7 @@ public struct RequestComments: Sendable {
     public func add(to request: UUID, tenant: UUID, body: String, isInternal: Bool, principal: Principal,
                     actor: AuditEvent.ActorKind, actorID: UUID?, origin: RequestOrigin?) throws -> RequestComment {
         let text = body.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty, text.count <= 50000, !text.unicodeScalars.contains("\u{0}") else {
+        guard !text.isEmpty, text.unicodeScalars.count <= 50000, !text.unicodeScalars.contains("\u{0}") else {
             throw ValidationError(field: "body", "write 1–50,000 characters")
         }
         try principal.require(.requestsComment)

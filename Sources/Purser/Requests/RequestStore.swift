@@ -44,10 +44,10 @@ public struct NewRequest: Sendable, Decodable {
     func validate() throws {
         var errors: [FieldError] = []
         let subject = self.subject.trimmingCharacters(in: .whitespacesAndNewlines)
-        if subject.isEmpty || subject.count > 200 || Self.hasControl(subject) {
+        if subject.isEmpty || subject.unicodeScalars.count > 200 || Self.hasControl(subject) {
             errors.append(FieldError(field: "subject", detail: "give a subject of 1–200 characters, on one line"))
         }
-        if (description ?? "").count > 50000 || (description ?? "").unicodeScalars.contains("\u{0}") {
+        if (description ?? "").unicodeScalars.count > 50000 || (description ?? "").unicodeScalars.contains("\u{0}") {
             errors.append(FieldError(field: "description", detail: "keep it under 50,000 characters, without NUL"))
         }
         if RequestType(rawValue: type) == nil {
@@ -202,7 +202,7 @@ public struct RequestStore: Sendable {
                 errors.append(FieldError(field: "priority", detail: "use P1, P2, P3 or P4"))
             }
             if let subject = change.subject,
-               subject.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || subject.count > 200 || NewRequest.hasControl(subject) {
+               subject.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || subject.unicodeScalars.count > 200 || NewRequest.hasControl(subject) {
                 errors.append(FieldError(field: "subject", detail: "give a subject of 1–200 characters"))
             }
             if let tags = change.tags, let problem = Change.tagProblem(tags) { errors.append(problem) }

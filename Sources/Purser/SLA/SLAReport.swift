@@ -58,7 +58,7 @@ public struct SLAReport: Sendable {
         public init(parameters: QueryParameters, now: Date = Date()) throws {
             var errors: [FieldError] = []
             func day(_ name: String) -> Date? {
-                guard let text = parameters[name], !text.isEmpty else { return nil }
+                guard let text = parameters[name] else { return nil }
                 guard let date = RFC3339.date(text + "T00:00:00Z") else {
                     errors.append(FieldError(field: name, detail: "a date like 2026-11-01"))
                     return nil
