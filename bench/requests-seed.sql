@@ -106,11 +106,21 @@ SELECT tenant_id, id, number,
        CASE WHEN n % 10 = 0 THEN ARRAY['billing'] WHEN n % 10 = 1 THEN ARRAY['gpu', 'quota'] ELSE '{}' END,
        created_at,
        CASE WHEN active THEN created_at + random() * (now() - created_at) ELSE resolved_at END,
-       resolved_at, 1 + n % 4, '{}',
-       CASE WHEN active AND breached THEN now() - r_due * interval '3 days'
-            WHEN active THEN now() + (r_due * 6 - 3) * interval '1 day' END,
-       breached
-FROM seed_requests;
+       resolved_at, 1 + n % 4,
+       -- Clocks shaped as the engine stores them, so that lists decode what production lists decode.
+       jsonb_build_object(
+           'first_response', jsonb_build_object('target', 3600, 'used', 1200, 'state', 'stopped', 'business', false,
+                                                'since', extract(epoch FROM created_at + interval '20 minutes')),
+           'resolution', jsonb_build_object('target', 28800, 'used', CASE WHEN active THEN 3600 ELSE 20000 END,
+                                            'state', CASE WHEN active THEN 'running' ELSE 'stopped' END, 'business', true,
+                                            'since', extract(epoch FROM created_at))
+               || CASE WHEN active THEN jsonb_build_object('due_at', extract(epoch FROM due), 'warning_at',
+                                                            extract(epoch FROM due - interval '2 hours')) ELSE '{}' END
+               || CASE WHEN breached THEN jsonb_build_object('breached_at', extract(epoch FROM due)) ELSE '{}' END),
+       due, breached
+FROM (SELECT *, CASE WHEN active AND breached THEN now() - r_due * interval '3 days'
+                     WHEN active THEN now() + (r_due * 6 - 3) * interval '1 day' END AS due
+      FROM seed_requests) s;
 
 INSERT INTO request_counters (tenant_id, last_number)
 SELECT tenant_id, max(number) FROM seed_requests GROUP BY tenant_id

@@ -45,6 +45,7 @@ public enum DemoData {
                                                role: person.role, by: .system, actorID: nil, reason: "demo data")
                 try enableSecondFactor(user, database: database, keyring: keyring)
             }
+            try DemoRequests.seed(database: database, tenant: tenant)
         }
         return customers.map { Login(email: $0.email, role: $0.role.rawValue, secondFactor: $0.role == .tenantAdmin) }
             + staff.map { Login(email: $0.email, role: $0.role.rawValue, secondFactor: true) }

@@ -104,7 +104,7 @@ public struct RequestStore: Sendable {
             group: try group.map { ($0, try row.require(13, as: String.self)) },
             tags: try row.require(14), createdAt: try row.require(15), updatedAt: try row.require(16),
             resolvedAt: try row.decode(17), version: try row.require(18),
-            clocks: try JSONDecoder().decode(RequestClocks.self, from: Data(try row.require(19, as: String.self).utf8)),
+            clocks: try StoredClocks.decode(try row.require(19, as: String.self)),
             escalated: try row.require(20))
     }
 
@@ -211,7 +211,8 @@ public struct RequestStore: Sendable {
                 guard let to = RequestState(rawValue: state), let from = RequestState(rawValue: current.state) else {
                     throw ValidationError(field: "state", "use one of " + RequestState.allCases.map(\.rawValue).joined(separator: ", "))
                 }
-                try RequestWorkflow.check(from: from, to: to, resolvedAt: current.resolvedAt)
+                let reopenDays = from == .resolved ? try RequestSLA.policy(tx, tenant: tenant).reopenWindow : 14
+                try RequestWorkflow.check(from: from, to: to, resolvedAt: current.resolvedAt, reopenDays: reopenDays)
             }
             if change.assigneeID != nil || change.priority != nil || change.groupID != nil || change.tags != nil {
                 try principal.require(.requestsManage)

@@ -42,11 +42,9 @@ public enum RequestPriority: String, Sendable, Codable, CaseIterable {
 }
 
 public enum RequestWorkflow {
-    /// How long after resolving a request its requester may reopen it.
-    public static let reopenWindow: TimeInterval = 14 * 86400
-
     /// Checks the move from `from` to `to`; a refused move is a 422 on `state` naming what is allowed.
-    public static func check(from: RequestState, to: RequestState, resolvedAt: Date?, now: Date = Date()) throws {
+    /// A resolved request may be reopened for `reopenDays` days (the tenant's service levels say how many).
+    public static func check(from: RequestState, to: RequestState, resolvedAt: Date?, reopenDays: Int = 14, now: Date = Date()) throws {
         guard from != to else { return }
         guard from.next.contains(to) else {
             let allowed = from.next.map(\.rawValue).joined(separator: ", ")
@@ -54,8 +52,8 @@ public enum RequestWorkflow {
                 ? "a \(from.rawValue) request cannot change state"
                 : "\(from == .open ? "an" : "a") \(from.rawValue.replacingOccurrences(of: "_", with: " ")) request can become: \(allowed)")
         }
-        if from == .resolved && to == .open, let resolvedAt, now.timeIntervalSince(resolvedAt) > reopenWindow {
-            throw ValidationError(field: "state", "the request was resolved more than 14 days ago; file a new one")
+        if from == .resolved && to == .open, let resolvedAt, now.timeIntervalSince(resolvedAt) > TimeInterval(reopenDays) * 86400 {
+            throw ValidationError(field: "state", "the request was resolved more than \(reopenDays) days ago; file a new one")
         }
     }
 }

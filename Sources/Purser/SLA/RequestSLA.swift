@@ -3,6 +3,7 @@
 // locked). The job runs at the next warning or due time, exactly: it is moved whenever the
 // clocks move, and removed when nothing is pending.
 import Foundation
+import HTTPServer
 import Postgres
 
 public enum RequestSLA {
@@ -14,7 +15,21 @@ public enum RequestSLA {
             SELECT coalesce(s.policy, p.sla_policy)::text FROM tenants t JOIN plans p ON p.id = t.plan_id
             LEFT JOIN sla_policies s ON s.tenant_id = t.id WHERE t.id = $1
             """, [tenant]).first?.decode(0, as: String.self)
-        guard let text, let policy = try? JSONDecoder().decode(SLAPolicy.self, from: Data(text.utf8)) else { return .standard }
+        guard let text else { return .standard }
+        return decoded(text)
+    }
+
+    /// Policies decoded from their stored text, by that text: the same text is the same policy, so
+    /// filing a request reads one row and skips JSONDecoder. A handful of distinct texts exist.
+    private static let decodedPolicies = Locked([String: SLAPolicy]())
+
+    static func decoded(_ text: String) -> SLAPolicy {
+        if let known = decodedPolicies.withLock({ $0[text] }) { return known }
+        let policy = (try? JSONDecoder().decode(SLAPolicy.self, from: Data(text.utf8))) ?? .standard
+        decodedPolicies.withLock { cache in
+            if cache.count >= 1000 { cache.removeAll() }
+            cache[text] = policy
+        }
         return policy
     }
 
@@ -50,7 +65,7 @@ public enum RequestSLA {
         guard let row = try tx.query("SELECT sla::text, sla_job_id, created_at FROM requests WHERE id = $1", [request]).first else {
             return nil
         }
-        let clocks = try JSONDecoder().decode(RequestClocks.self, from: Data(try row.require(0, as: String.self).utf8))
+        let clocks = try StoredClocks.decode(try row.require(0, as: String.self))
         return Stored(clocks: clocks, job: try row.decode(1), filedAt: try row.require(2), policy: try policy(tx, tenant: tenant))
     }
 

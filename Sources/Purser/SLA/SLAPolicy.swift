@@ -77,9 +77,15 @@ public struct SLAPolicy: Sendable, Equatable, Codable {
     /// A deployment-type request is live within this of being filed.
     public var deployment: SLATarget
     public var escalation: Escalation
+    /// How many days after resolving a request its requester may reopen it (nil: 14).
+    public var reopenDays: Int?
+
+    /// The reopen window in days.
+    public var reopenWindow: Int { reopenDays ?? 14 }
 
     enum CodingKeys: String, CodingKey {
         case timeZone = "time_zone", hours, holidays, warningShare = "warning_share", targets, deployment, escalation
+        case reopenDays = "reopen_days"
     }
 
     /// Purser's own: P1 15 min / 4 h around the clock, P2 1 h / 8 business hours, P3 4 business
@@ -94,7 +100,7 @@ public struct SLAPolicy: Sendable, Equatable, Codable {
             "P3": Targets(firstResponse: SLATarget(4, .businessHours), resolution: SLATarget(3, .businessDays)),
             "P4": Targets(firstResponse: SLATarget(1, .businessDays), resolution: SLATarget(5, .businessDays)),
         ],
-        deployment: SLATarget(4, .hours), escalation: .raise)
+        deployment: SLATarget(4, .hours), escalation: .raise, reopenDays: 14)
 
     /// The business calendar (a valid policy always has a known zone).
     public var calendar: BusinessCalendar {
@@ -149,6 +155,7 @@ public struct SLAPolicy: Sendable, Equatable, Codable {
             }
         }
         if deployment.amount < 1 { errors.append(FieldError(field: "deployment", detail: "a target is at least 1")) }
+        if !(0...365).contains(reopenWindow) { errors.append(FieldError(field: "reopen_days", detail: "reopen within 0–365 days")) }
         return errors
     }
 }

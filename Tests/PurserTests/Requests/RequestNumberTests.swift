@@ -49,5 +49,7 @@ import TestSupport
         #expect(throws: ValidationError.self) {
             try RequestWorkflow.check(from: .resolved, to: .open, resolvedAt: Date().addingTimeInterval(-15 * 86400))
         }
+        // A tenant whose service levels allow 30 days.
+        try RequestWorkflow.check(from: .resolved, to: .open, resolvedAt: Date().addingTimeInterval(-15 * 86400), reopenDays: 30)
     }
 }

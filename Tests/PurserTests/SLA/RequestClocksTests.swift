@@ -84,6 +84,20 @@ import Testing
         // Stored and read back as the database keeps it.
         let stored = try! JSONEncoder().encode(clocks)
         #expect(try! JSONDecoder().decode(RequestClocks.self, from: stored) == clocks)
+        #expect(StoredClocks.parse(Array(stored)) == clocks, "the list's own reader agrees with JSONDecoder")
+    }
+
+    @Test func theListReaderTakesPostgreSQLsSpellingAndRefusesOtherShapes() throws {
+        // jsonb prints keys by length, with spaces after colons and commas.
+        let printed = #"{"resolution": {"used": 0, "since": 1795000000.25, "state": "running", "target": 1000, "due_at": 1795001000.25, "business": false, "warning_at": 1795000500.25}}"#
+        let clocks = try #require(StoredClocks.parse(Array(printed.utf8)))
+        #expect(clocks[.resolution]?.dueAt == Date(timeIntervalSince1970: 1_795_001_000.25))
+        #expect(clocks[.resolution]?.state == .running && clocks[.resolution]?.isBusiness == false)
+        #expect(try StoredClocks.decode(printed) == JSONDecoder().decode(RequestClocks.self, from: Data(printed.utf8)))
+        #expect(StoredClocks.parse(Array("{}".utf8)) == RequestClocks())
+        for broken in [#"{"resolution": {"used": 0}}"#, #"{"resolution": []}"#, #"{"a"b": {}}"#, "{", #"{"resolution": {"used": 1e}} x"#] {
+            #expect(StoredClocks.parse(Array(broken.utf8)) == nil, "\(broken)")
+        }
     }
 
     @Test func businessTargetsCountWorkingTimeOnly() {

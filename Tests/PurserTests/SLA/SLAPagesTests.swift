@@ -21,7 +21,7 @@ import TestSupport
     func fields(timeZone: String = "Europe/Zurich", p1First: String = "30") -> [(String, String)] {
         var fields: [(String, String)] = [("time_zone", timeZone), ("start", "08:00"), ("end", "18:00"), ("holidays", "2026-12-25\n2026-12-26"),
                                           ("warning_percent", "80"), ("escalation", "reassign"), ("deployment_amount", "2"),
-                                          ("deployment_unit", "hours")]
+                                          ("deployment_unit", "hours"), ("reopen_days", "30")]
         fields += (1...5).map { ("day", String($0)) }
         for priority in ["P1", "P2", "P3", "P4"] {
             fields += [("\(priority)_first_amount", priority == "P1" ? p1First : "2"), ("\(priority)_first_unit", priority == "P1" ? "minutes" : "business_hours"),
@@ -45,7 +45,7 @@ import TestSupport
         #expect(policy.targets["P1"]?.firstResponse == SLATarget(30, .minutes))
         #expect(policy.targets["P3"]?.resolution == SLATarget(3, .businessDays))
         #expect(policy.hours["1"] == [BusinessCalendar.Span(start: 480, end: 1080)] && policy.hours["6"] == nil)
-        #expect(policy.escalation == .reassign)
+        #expect(policy.escalation == .reassign && policy.reopenWindow == 30)
         #expect(try customer.get("/t/acme/sla").text.contains("30 minutes"))
 
         let bad = try admin.post("/t/acme/sla", fields(timeZone: "Mars/Olympus", p1First: "zero"), from: "/t/acme/sla")

@@ -39,6 +39,7 @@ enum SLAPages {
         let deploymentUnits: [RequestPages.Option]
         let deploymentLabel: String
         let escalations: [RequestPages.Option]
+        let reopenDays: Int
         var errors: [FieldError] = []
     }
 
@@ -76,7 +77,7 @@ enum SLAPages {
                                               selected: policy.escalation == .raise),
                           RequestPages.Option(value: "reassign", label: "give the request to the group lead",
                                               selected: policy.escalation == .reassign)],
-            errors: errors)
+            reopenDays: policy.reopenWindow, errors: errors)
     }
 
     /// The policy the form describes; problems are named by field.
@@ -105,7 +106,8 @@ enum SLAPages {
             holidays: (form["holidays"] ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty },
             warningShare: Double(form["warning_percent"] ?? "").map { $0 / 100 } ?? -1, targets: targets,
-            deployment: target("deployment"), escalation: SLAPolicy.Escalation(rawValue: form["escalation"] ?? "") ?? .raise)
+            deployment: target("deployment"), escalation: SLAPolicy.Escalation(rawValue: form["escalation"] ?? "") ?? .raise,
+            reopenDays: Int(form["reopen_days"] ?? "") ?? -1)
         errors += policy.problems()
         if !errors.isEmpty { throw ValidationError(errors) }
         return policy
