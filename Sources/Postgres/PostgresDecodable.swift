@@ -12,7 +12,44 @@ extension Int64: PostgresDecodable { public init?(postgresText: String) { self.i
 extension Int32: PostgresDecodable { public init?(postgresText: String) { self.init(postgresText) } }
 extension Int16: PostgresDecodable { public init?(postgresText: String) { self.init(postgresText) } }
 extension Double: PostgresDecodable { public init?(postgresText: String) { self.init(postgresText) } }
-extension UUID: PostgresDecodable { public init?(postgresText: String) { self.init(uuidString: postgresText) } }
+extension UUID: PostgresDecodable {
+    /// PostgreSQL prints uuids as 36 lower-case characters; those are read directly (Foundation's
+    /// parser goes through sscanf, a visible cost in lists), other spellings the Foundation way.
+    public init?(postgresText: String) {
+        guard let uuid = Self.canonical(postgresText) ?? UUID(uuidString: postgresText) else { return nil }
+        self = uuid
+    }
+
+    static func canonical(_ text: String) -> UUID? {
+        var text = text
+        return text.withUTF8 { bytes -> UUID? in
+            guard bytes.count == 36 else { return nil }
+            func nibble(_ c: UInt8) -> UInt8? {
+                switch c {
+                case 48...57: c - 48
+                case 97...102: c - 87
+                case 65...70: c - 55
+                default: nil
+                }
+            }
+            var out = [UInt8](repeating: 0, count: 16)
+            var index = 0, byte = 0
+            while index < 36 {
+                if index == 8 || index == 13 || index == 18 || index == 23 {
+                    guard bytes[index] == UInt8(ascii: "-") else { return nil }
+                    index += 1
+                    continue
+                }
+                guard let high = nibble(bytes[index]), let low = nibble(bytes[index + 1]) else { return nil }
+                out[byte] = high << 4 | low
+                byte += 1
+                index += 2
+            }
+            return UUID(uuid: (out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8], out[9], out[10], out[11],
+                               out[12], out[13], out[14], out[15]))
+        }
+    }
+}
 extension Date: PostgresDecodable {
     public init?(postgresText: String) {
         guard let date = Timestamp.parse(postgresText) else { return nil }

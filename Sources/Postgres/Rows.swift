@@ -28,29 +28,42 @@ public final class Rows: @unchecked Sendable, RandomAccessCollection {
 
 /// One row: columns by position or by name, decoded to the type asked for.
 public struct Row: Sendable {
-    let rows: Rows
-    let index: Int32
+    @usableFromInline let rows: Rows
+    @usableFromInline let index: Int32
 
-    /// The value at `column`, or nil for SQL NULL; throws when the text is not a `T`.
-    public func decode<T: PostgresDecodable>(_ column: Int, as type: T.Type = T.self) throws -> T? {
+    /// The text at `column`, or nil for SQL NULL.
+    @usableFromInline
+    func text(_ column: Int) throws -> String? {
         let result = rows.result
         let position = Int32(column)
         guard position >= 0, position < PQnfields(result) else {
             throw PostgresError(kind: .decoding, message: "no column \(column) in the result")
         }
         if PQgetisnull(result, index, position) == 1 { return nil }
-        let text = String(cString: PQgetvalue(result, index, position))
-        guard let value = T(postgresText: text) else {
-            throw PostgresError(kind: .decoding, message: "column \(column) holds '\(text.prefix(64))', not a \(T.self)")
-        }
+        return String(cString: PQgetvalue(result, index, position))
+    }
+
+    @usableFromInline
+    static func notA(_ type: String, column: Int, text: String?) -> PostgresError {
+        PostgresError(kind: .decoding, message: text.map { "column \(column) holds '\($0.prefix(64))', not a \(type)" }
+            ?? "column \(column) is NULL, expected a \(type)")
+    }
+
+    // Inlinable so that callers get a copy specialised to the type they read: decoding every
+    // column of every row through the generic entry point cost a tenth of a list's CPU.
+
+    /// The value at `column`, or nil for SQL NULL; throws when the text is not a `T`.
+    @inlinable
+    public func decode<T: PostgresDecodable>(_ column: Int, as type: T.Type = T.self) throws -> T? {
+        guard let text = try text(column) else { return nil }
+        guard let value = T(postgresText: text) else { throw Self.notA("\(T.self)", column: column, text: text) }
         return value
     }
 
     /// The value at `column`, which must not be NULL.
+    @inlinable
     public func require<T: PostgresDecodable>(_ column: Int, as type: T.Type = T.self) throws -> T {
-        guard let value = try decode(column, as: T.self) else {
-            throw PostgresError(kind: .decoding, message: "column \(column) is NULL, expected a \(T.self)")
-        }
+        guard let value = try decode(column, as: T.self) else { throw Self.notA("\(T.self)", column: column, text: nil) }
         return value
     }
 

@@ -47,11 +47,17 @@ public final class APIGate: Sendable {
         let state = try limiter.take(identity.buckets, mayBlock: request.mayBlock)
         let caller = APICaller(identity: identity, tenant: tenant)
         var response: Response
-        if request.method == .post, let key = try IdempotencyStore.key(request) {
-            guard request.mayBlock else { throw WouldBlock() }
-            response = try idempotent(request, key: key, owner: "token:" + identity.tokenID.postgresText) { try body(caller) }
-        } else {
-            response = try body(caller)
+        do {
+            if request.method == .post, let key = try IdempotencyStore.key(request) {
+                guard request.mayBlock else { throw WouldBlock() }
+                response = try idempotent(request, key: key, owner: "token:" + identity.tokenID.postgresText) { try body(caller) }
+            } else {
+                response = try body(caller)
+            }
+        } catch let error as WouldBlock {
+            // Run again on a worker, which takes its own token: this one goes back, so a request counts once.
+            limiter.giveBack(identity.buckets)
+            throw error
         }
         // The handler's answer never carries these itself.
         for field in state.headers { response.headers.add(field.name, field.value) }

@@ -89,6 +89,16 @@ public final class RateLimiter: Sendable {
     /// Spends one token from each bucket and returns the tightest state. The common case — every
     /// bucket holds a live lease — touches only the buckets' own locks and no query. When a lease
     /// must be fetched and `mayBlock` is false, nothing is spent and `WouldBlock` is thrown.
+    /// Returns the token just taken from each bucket: its request is about to run again on a
+    /// worker (`WouldBlock`), where it takes one anew.
+    func giveBack(_ buckets: [Bucket]) {
+        for bucket in buckets {
+            bucket.lease.withLock { lease in
+                if lease != nil { lease!.tokens += 1 }
+            }
+        }
+    }
+
     public func take(_ buckets: [Bucket], mayBlock: Bool) throws -> RateLimitState {
         let moment = now()
         let allLive = buckets.allSatisfy { bucket in

@@ -176,7 +176,8 @@ enum RequestsAPI {
         }
     }
 
-    static func register(in router: inout Router, gate: APIGate, store: RequestStore, comments: RequestComments) {
+    static func register(in router: inout Router, gate: APIGate, store: RequestStore, comments: RequestComments,
+                         lists: RequestListCache? = nil) {
         router.add(.post, "/api/v1/requests", options: .json, operation: Operation(
             id: "createRequest", summary: "File a service request.", tags: ["requests"],
             parameters: [APIGate.tenantParameter, TokensAPI.idempotencyParameter],
@@ -204,7 +205,9 @@ enum RequestsAPI {
             }
         }
 
-        router.add(.get, "/api/v1/requests", operation: Operation(
+        // Inline first: an answer this node remembers is served on the I/O thread; building one
+        // moves to a worker (RequestListCache says when a remembered answer may be served).
+        router.add(.get, "/api/v1/requests", options: .inlineFirst, operation: Operation(
             id: "listRequests", summary: "The tenant's requests, newest first, filtered, a page at a time.", tags: ["requests"],
             parameters: [
                 APIGate.tenantParameter,
@@ -271,10 +274,21 @@ enum RequestsAPI {
                     guard breached == "true" || breached == "false" else { throw HTTPError(.badRequest, detail: "breached is true or false.") }
                     filter.breached = breached == "true"
                 }
+                let key = [tenant.postgresText, filter.states.joined(separator: ","), filter.priority ?? "", filter.type ?? "",
+                           filter.assignee?.postgresText ?? "", filter.text ?? "", String(limit), filter.after?.postgresText ?? "",
+                           filter.sort.rawValue, String(filter.breached)].joined(separator: "|")
+                if let remembered = lists?.answer(key, tenant: tenant) {
+                    return Response(status: .ok, contentType: "application/json", body: remembered)
+                }
+                guard request.mayBlock else { throw WouldBlock() }
+                let generation = lists?.generation(of: tenant)
                 let page = try store.list(tenant: tenant, query: filter, limit: limit + 1)
                 let items = page.prefix(limit)
-                return .json(["items": .array(items.map(json)),
-                              "next_cursor": page.count > limit ? .string(items.last!.id.postgresText) : .null])
+                let body = JSONValue.object([("items", .array(items.map(json))),
+                                             ("next_cursor", page.count > limit ? .string(items.last!.id.postgresText) : .null)])
+                    .serialized()
+                if let generation { lists?.keep(body, for: key, tenant: tenant, generation: generation) }
+                return Response(status: .ok, contentType: "application/json", body: body)
             }
         }
 

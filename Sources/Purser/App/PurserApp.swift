@@ -23,7 +23,9 @@ public final class PurserApp: Sendable {
     public let tokens: TokenStore
     public let sessions: SessionStore
     public let hasher: PasswordHasher
-    private let revocations: RevocationListener
+    private let notices: NoticeListener
+    /// Answers of request lists, dropped when the tenant's requests change.
+    public let requestLists: RequestListCache
     let logger: Logger
 
     public init(configuration: Configuration, databaseURL: String, logger: Logger) throws {
@@ -75,14 +77,17 @@ public final class PurserApp: Sendable {
             policy: DestinationPolicy(allowHTTP: configuration.allowHTTPDestinations, allowed: configuration.allowedDestinations)),
             database: database)
         NotificationsAPI.register(in: &router, gate: gate, database: database)
-        let notices = RequestNotices(publicURL: publicURL)
-        let requests = RequestStore(database: database, notices: notices)
-        let conversation = RequestComments(database: database, notices: notices)
-        RequestsAPI.register(in: &router, gate: gate, store: requests, comments: conversation)
-        RequestsAPI.registerAttachments(in: &router, gate: gate, store: requests, attachments: RequestAttachments(database: database))
+        let requestLists = RequestListCache()
+        self.requestLists = requestLists
+        let requestNotices = RequestNotices(publicURL: publicURL)
+        let requests = RequestStore(database: database, notices: requestNotices, lists: requestLists)
+        let conversation = RequestComments(database: database, notices: requestNotices, lists: requestLists)
+        let attachments = RequestAttachments(database: database, lists: requestLists)
+        RequestsAPI.register(in: &router, gate: gate, store: requests, comments: conversation, lists: requestLists)
+        RequestsAPI.registerAttachments(in: &router, gate: gate, store: requests, attachments: attachments)
         let desk = RequestDesk(store: requests, comments: conversation, watchers: RequestWatchers(database: database),
                                activity: RequestActivity(database: database), groups: RequestGroups(database: database),
-                               attachments: RequestAttachments(database: database))
+                               attachments: attachments)
         RequestPages.register(in: &router, site: site, auth: auth, desk: desk)
         QueuePages.register(in: &router, site: site, auth: auth, desk: desk, views: SavedViews(database: database))
         ReportPages.register(in: &router, site: site, auth: auth, database: database)
@@ -107,12 +112,17 @@ public final class PurserApp: Sendable {
         metricsServer = configuration.metricsHost.map {
             MetricsEndpoint.server(host: $0, port: configuration.metricsPort, registry: registry, logger: logger)
         }
-        revocations = RevocationListener(url: databaseURL, tokens: tokens, logger: logger)
+        notices = NoticeListener(url: databaseURL, subscriptions: [
+            // Anything revoked while not listening may still be cached: start clean when connected.
+            NoticeListener.Subscription(channel: TokenStore.revocationChannel, notice: { [tokens] in tokens.forget(lookup: $0) },
+                                        connected: { [tokens] connected in if connected { tokens.forgetAll() } }),
+            requestLists.subscription,
+        ], logger: logger)
         registerGauges()
     }
 
     public func start() throws {
-        revocations.start()
+        notices.start()
         try server.start()
         try metricsServer?.start()
     }
@@ -121,7 +131,7 @@ public final class PurserApp: Sendable {
     public func shutdown() {
         server.shutdown()
         metricsServer?.shutdown()
-        revocations.stop()
+        notices.stop()
         pool.close()
     }
 

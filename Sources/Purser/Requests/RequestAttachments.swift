@@ -37,8 +37,12 @@ public struct RequestAttachments: Sendable {
     public static var allowedTypes: [String] { allowed.keys.sorted() }
 
     let database: Database
+    let lists: RequestListCache?
 
-    public init(database: Database) { self.database = database }
+    public init(database: Database, lists: RequestListCache? = nil) {
+        self.database = database
+        self.lists = lists
+    }
 
     /// Why these bytes may not be stored as `contentType`, or nil when they may.
     static func problem(filename: String, contentType: String, data: [UInt8]) -> FieldError? {
@@ -72,6 +76,7 @@ public struct RequestAttachments: Sendable {
         }
         let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
         let name = filename.trimmingCharacters(in: .whitespaces)
+        defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
             guard !(try tx.query("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", [request]).isEmpty) else { throw HTTPError(.notFound) }
             let id = UUID.v7()

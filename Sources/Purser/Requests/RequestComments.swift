@@ -16,10 +16,12 @@ public struct RequestComments: Sendable {
     let database: Database
 
     let notices: RequestNotices?
+    let lists: RequestListCache?
 
-    public init(database: Database, notices: RequestNotices? = nil) {
+    public init(database: Database, notices: RequestNotices? = nil, lists: RequestListCache? = nil) {
         self.database = database
         self.notices = notices
+        self.lists = lists
     }
 
     /// Adds a reply or (staff only) an internal note; a customer's reply to a request waiting on
@@ -33,6 +35,7 @@ public struct RequestComments: Sendable {
         try principal.require(.requestsComment)
         // Internal notes are the provider's: a customer asking for one is refused as if it did not exist.
         if isInternal { try principal.require(.requestsManage) }
+        defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
             guard let state = try tx.query("SELECT state FROM requests WHERE id = $1 FOR UPDATE", [request]).first?
                 .require(0, as: String.self) else { throw HTTPError(.notFound) }

@@ -76,9 +76,13 @@ public struct RequestStore: Sendable {
     /// Nil: the store tells nobody (tools, tests of the store alone).
     let notices: RequestNotices?
 
-    public init(database: Database, notices: RequestNotices? = nil) {
+    /// This node's remembered list answers, dropped for a tenant as soon as one of its requests changes.
+    let lists: RequestListCache?
+
+    public init(database: Database, notices: RequestNotices? = nil, lists: RequestListCache? = nil) {
         self.database = database
         self.notices = notices
+        self.lists = lists
     }
 
     static let columns = """
@@ -111,6 +115,7 @@ public struct RequestStore: Sendable {
     public func create(_ new: NewRequest, tenant: UUID, requester: UUID, actor: AuditEvent.ActorKind, actorID: UUID?,
                        origin: RequestOrigin?) throws -> ServiceRequest {
         try new.validate()
+        defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
             let number = try RequestNumbers.next(tenant: tenant, in: tx)
             let id = UUID.v7()
@@ -191,7 +196,8 @@ public struct RequestStore: Sendable {
     /// Applies `change` if the request is still at `expected` (an ETag); audited with before and after.
     public func update(_ id: UUID, tenant: UUID, change: Change, expected: String?, principal: Principal,
                        actor: AuditEvent.ActorKind, actorID: UUID?, origin: RequestOrigin?) throws -> ServiceRequest {
-        try database.inTenant(tenant) { tx in
+        defer { lists?.changed(tenant) }
+        return try database.inTenant(tenant) { tx in
             guard let row = try tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.id = $1 FOR UPDATE OF r", [id]).first else {
                 throw HTTPError(.notFound)
             }

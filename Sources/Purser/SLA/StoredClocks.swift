@@ -25,23 +25,31 @@ enum StoredClocks {
         if scanner.take(UInt8(ascii: "}")) { return scanner.atEnd ? clocks : nil }
         repeat {
             guard let name = scanner.string(), scanner.take(UInt8(ascii: ":")), scanner.take(UInt8(ascii: "{")) else { return nil }
-            var fields: [String: Value] = [:]
+            var target: Double?, used: Double?, state: SLAClock.State?, business: Bool?
+            var since: Date?, dueAt: Date?, warningAt: Date?, warnedAt: Date?, breachedAt: Date?
             if !scanner.take(UInt8(ascii: "}")) {
                 repeat {
                     guard let key = scanner.string(), scanner.take(UInt8(ascii: ":")), let value = scanner.value() else { return nil }
-                    fields[key] = value
+                    switch (key, value) {
+                    case ("target", .number(let number)): target = number
+                    case ("used", .number(let number)): used = number
+                    case ("state", .string(let text)): state = SLAClock.State(rawValue: text)
+                    case ("business", .bool(let flag)): business = flag
+                    case ("since", .number(let number)): since = Date(timeIntervalSince1970: number)
+                    case ("due_at", .number(let number)): dueAt = Date(timeIntervalSince1970: number)
+                    case ("warning_at", .number(let number)): warningAt = Date(timeIntervalSince1970: number)
+                    case ("warned_at", .number(let number)): warnedAt = Date(timeIntervalSince1970: number)
+                    case ("breached_at", .number(let number)): breachedAt = Date(timeIntervalSince1970: number)
+                    default: break
+                    }
                 } while scanner.take(UInt8(ascii: ","))
                 guard scanner.take(UInt8(ascii: "}")) else { return nil }
             }
             guard let kind = SLAClockKind(rawValue: name) else { continue }
-            func number(_ key: String) -> Double? { if case .number(let value)? = fields[key] { value } else { nil } }
-            func date(_ key: String) -> Date? { number(key).map(Date.init(timeIntervalSince1970:)) }
-            guard let target = number("target"), let used = number("used"), case .string(let stateText)? = fields["state"],
-                  let state = SLAClock.State(rawValue: stateText), case .bool(let business)? = fields["business"] else { return nil }
+            guard let target, let used, let state, let business else { return nil }
             clocks.clocks[kind] = RequestClock(
-                clock: SLAClock(target: target, used: used, state: state, since: date("since") ?? Date(timeIntervalSince1970: 0)),
-                isBusiness: business, dueAt: date("due_at"), warningAt: date("warning_at"), warnedAt: date("warned_at"),
-                breachedAt: date("breached_at"))
+                clock: SLAClock(target: target, used: used, state: state, since: since ?? Date(timeIntervalSince1970: 0)),
+                isBusiness: business, dueAt: dueAt, warningAt: warningAt, warnedAt: warnedAt, breachedAt: breachedAt)
         } while scanner.take(UInt8(ascii: ","))
         guard scanner.take(UInt8(ascii: "}")), scanner.atEnd else { return nil }
         return clocks

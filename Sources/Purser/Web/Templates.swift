@@ -22,17 +22,17 @@ public struct Templates: Sendable {
 
     /// Renders `template` alone (an email part); nil when there is no such template.
     public func render(_ template: String, _ model: some Sendable) -> String? {
-        library.render(model, withTemplate: template)
+        library.render(TemplateModel.flatten(model), withTemplate: template)
     }
 
     /// Renders `template` with `page`, then the layout around it.
     public func page(_ template: String, _ page: some Sendable, layout: LayoutModel, status: HTTPStatus = .ok) -> Response {
-        guard let content = library.render(page, withTemplate: template) else {
+        guard let content = library.render(TemplateModel.flatten(page), withTemplate: template) else {
             return .text("Template \(template) is missing.", status: .internalServerError)
         }
         var model = layout
         model.content = content
-        let html = library.render(model, withTemplate: "layout") ?? content
+        let html = library.render(TemplateModel.flatten(model), withTemplate: "layout") ?? content
         return .html(html, status: status)
     }
 }
