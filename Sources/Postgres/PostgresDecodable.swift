@@ -24,14 +24,7 @@ extension UUID: PostgresDecodable {
         var text = text
         return text.withUTF8 { bytes -> UUID? in
             guard bytes.count == 36 else { return nil }
-            func nibble(_ c: UInt8) -> UInt8? {
-                switch c {
-                case 48...57: c - 48
-                case 97...102: c - 87
-                case 65...70: c - 55
-                default: nil
-                }
-            }
+            let nibble = Hex.nibble
             var out = [UInt8](repeating: 0, count: 16)
             var index = 0, byte = 0
             while index < 36 {

@@ -97,14 +97,7 @@ public struct Bytea: PostgresEncodable, PostgresDecodable, Equatable {
     public init?(postgresText: String) {
         let utf8 = Array(postgresText.utf8)
         guard utf8.count >= 2, utf8.count % 2 == 0, utf8[0] == UInt8(ascii: "\\"), utf8[1] == UInt8(ascii: "x") else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 48...57: c - 48
-            case 97...102: c - 87
-            case 65...70: c - 55
-            default: nil
-            }
-        }
+        let nibble = Hex.nibble
         var bytes: [UInt8] = []
         bytes.reserveCapacity((utf8.count - 2) / 2)
         var index = 2
@@ -114,5 +107,18 @@ public struct Bytea: PostgresEncodable, PostgresDecodable, Equatable {
             index += 2
         }
         self.bytes = bytes
+    }
+}
+
+/// Hexadecimal digits, as bytea and uuid texts spell them.
+enum Hex {
+    /// The value of one hex digit (either case), or nil.
+    static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: c - 48
+        case 97...102: c - 87
+        case 65...70: c - 55
+        default: nil
+        }
     }
 }

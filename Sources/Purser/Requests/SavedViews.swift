@@ -16,10 +16,12 @@ public struct SavedViews: Sendable {
     public init(database: Database) { self.database = database }
 
     public func list(user: UUID) throws -> [SavedView] {
-        try database.asStaff { tx in
-            try tx.query("SELECT id, name, query FROM saved_views WHERE user_id = $1 ORDER BY name LIMIT 100", [user]).map {
-                SavedView(id: try $0.require(0), name: try $0.require(1), query: try $0.require(2))
-            }
+        try database.asStaff { tx in try list(user: user, in: tx) }
+    }
+
+    func list(user: UUID, in tx: Connection) throws -> [SavedView] {
+        try tx.query("SELECT id, name, query FROM saved_views WHERE user_id = $1 ORDER BY name LIMIT 100", [user]).map {
+            SavedView(id: try $0.require(0), name: try $0.require(1), query: try $0.require(2))
         }
     }
 
