@@ -77,6 +77,20 @@ extension Array: PostgresEncodable where Element: PostgresEncodable {
     }
 }
 
+/// An array whose elements may be NULL (`{"a",NULL}`), for unnest() over optional columns.
+public struct NullableArray<Element: PostgresEncodable>: PostgresEncodable {
+    public let elements: [Element?]
+    public init(_ elements: [Element?]) { self.elements = elements }
+
+    public var postgresText: String {
+        "{" + elements.map { element in
+            guard let element else { return "NULL" }
+            let text = [element].postgresText
+            return String(text.dropFirst().dropLast())
+        }.joined(separator: ",") + "}"
+    }
+}
+
 /// A `bytea` value; sent and read in PostgreSQL's hex form (`\x0a1b…`).
 public struct Bytea: PostgresEncodable, PostgresDecodable, Equatable {
     public let bytes: [UInt8]

@@ -32,40 +32,49 @@ public enum AuditLog {
     /// writers to one chain queue on the chain's head row.
     @discardableResult
     public static func record(_ event: AuditEvent, in tx: Connection) throws -> Int64 {
-        let chain = chain(for: event.tenant)
+        if let sequence = try append(event, in: tx) { return sequence }
+        // The chain's first event: make its head (at the genesis hash), then append.
         try tx.query("""
             INSERT INTO audit_chains (chain, tenant_id, last_sequence, last_hash) VALUES ($1, $2, 0, $3)
             ON CONFLICT (chain) DO NOTHING
-            """, [chain, event.tenant, genesis])
-        let head = try tx.query("SELECT last_sequence, last_hash FROM audit_chains WHERE chain = $1 FOR UPDATE", [chain])
-        guard let row = head.first else {
-            throw PostgresError(kind: .server, sqlState: "42501", message: "the audit chain \(chain) is not visible here")
+            """, [chain(for: event.tenant), event.tenant, genesis])
+        guard let sequence = try append(event, in: tx) else {
+            throw PostgresError(kind: .server, sqlState: "42501", message: "the audit chain \(chain(for: event.tenant)) is not visible here")
         }
-        let sequence = try row.require(0, as: Int64.self) + 1
-        let previous = try row.require(1, as: Bytea.self)
-        let values: [(any PostgresEncodable)?] = [
-            chain, sequence, UUID.v7(), event.tenant, event.actorKind.rawValue, event.actorID, event.action,
-            event.targetType, event.targetID, event.reason, event.requestID, event.address, event.userAgent,
-            event.before, event.after,
-        ]
-        // The hash is computed over the values as PostgreSQL will store them (jsonb in its normal
-        // form); now() is the transaction's start, the same in both statements.
-        let hash = try tx.query("""
-            SELECT sha256($16::bytea || \(canonical))
-            FROM (VALUES ($1::text, $2::bigint, $3::uuid, $4::uuid, now(), $5::text, $6::uuid, $7::text, $8::text,
-                          $9::text, $10::text, $11::text, $12::text, $13::text, $14::jsonb, $15::jsonb))
-                 AS e (chain, sequence, id, tenant_id, occurred_at, actor_kind, actor_id, action, target_type,
-                       target_id, reason, request_id, address, user_agent, before, after)
-            """, values + [previous])[0].require(0, as: Bytea.self)
-        // No RETURNING: a transaction may write events that its row-level policy does not let it read.
-        try tx.query("""
-            INSERT INTO audit_events (chain, sequence, id, tenant_id, occurred_at, actor_kind, actor_id, action,
-                                      target_type, target_id, reason, request_id, address, user_agent, before, after,
-                                      previous_hash, hash)
-            VALUES ($1, $2, $3, $4, now(), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17)
-            """, values + [previous, hash])
-        try tx.query("UPDATE audit_chains SET last_sequence = $2, last_hash = $3 WHERE chain = $1", [chain, sequence, hash])
         return sequence
+    }
+
+    /// One statement (one round trip, so the chain's head stays locked for as short a time as
+    /// possible): lock the head, hash the event over the values as PostgreSQL stores them (jsonb
+    /// in its normal form; now() is the transaction's start) chained to the head's hash, store it,
+    /// move the head. Nil when the chain has no head yet.
+    private static func append(_ event: AuditEvent, in tx: Connection) throws -> Int64? {
+        let values: [(any PostgresEncodable)?] = [
+            chain(for: event.tenant), UUID.v7(), event.tenant, event.actorKind.rawValue, event.actorID, event.action,
+            event.targetType, event.targetID, event.reason, event.requestID, event.address, event.userAgent, event.before, event.after,
+        ]
+        // No RETURNING from the events: a transaction may write events its row-level policy does not let it read.
+        return try tx.query("""
+            WITH head AS (SELECT last_sequence, last_hash FROM audit_chains WHERE chain = $1 FOR UPDATE),
+            e AS (
+                SELECT v.*, head.last_sequence + 1 AS sequence, head.last_hash AS previous_hash
+                FROM head, (VALUES ($1::text, $2::uuid, $3::uuid, now(), $4::text, $5::uuid, $6::text, $7::text, $8::text,
+                                    $9::text, $10::text, $11::text, $12::text, $13::jsonb, $14::jsonb))
+                     AS v (chain, id, tenant_id, occurred_at, actor_kind, actor_id, action, target_type, target_id, reason,
+                           request_id, address, user_agent, before, after)
+            ),
+            hashed AS (SELECT e.*, sha256(e.previous_hash || \(canonical)) AS hash FROM e),
+            stored AS (
+                INSERT INTO audit_events (chain, sequence, id, tenant_id, occurred_at, actor_kind, actor_id, action,
+                                          target_type, target_id, reason, request_id, address, user_agent, before, after,
+                                          previous_hash, hash)
+                SELECT chain, sequence, id, tenant_id, occurred_at, actor_kind, actor_id, action, target_type, target_id,
+                       reason, request_id, address, user_agent, before, after, previous_hash, hash
+                FROM hashed
+            )
+            UPDATE audit_chains c SET last_sequence = hashed.sequence, last_hash = hashed.hash FROM hashed WHERE c.chain = $1
+            RETURNING hashed.sequence
+            """, values).first?.require(0, as: Int64.self)
     }
 
     /// Signs the head of `chain` with the master key; returns the sequence signed (0 for an empty or

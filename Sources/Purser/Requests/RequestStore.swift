@@ -117,13 +117,15 @@ public struct RequestStore: Sendable {
         try new.validate()
         defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
-            let number = try RequestNumbers.next(tenant: tenant, in: tx)
             let id = UUID.v7()
             let filedAt = Date()
             let clocks = RequestClocks.filed(type: new.type, priority: new.priority, at: filedAt,
                                              policy: try RequestSLA.policy(tx, tenant: tenant))
             let job = try RequestSLA.schedule(tx, tenant: tenant, request: id, clocks: clocks, job: nil)
             let group = try RequestGroups.route(tx, type: new.type)
+            // The number last: its counter row stays locked until commit, and concurrent filings of
+            // the tenant wait for it, so the work that needs no number is done before.
+            let number = try RequestNumbers.next(tenant: tenant, in: tx)
             try tx.query("""
                 INSERT INTO requests (tenant_id, id, number, subject, description, type, priority, requester_id, group_id,
                                       sla, sla_due_at, sla_job_id, created_at, updated_at)
