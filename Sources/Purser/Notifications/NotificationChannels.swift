@@ -111,8 +111,8 @@ public struct NotificationChannels: Sendable {
             }
             let message = NotificationMessage(event: "test", subject: "Test notification from Purser",
                                               text: "This is a test of a notification channel of \(tenantName).")
-            try Outbox.deliver(tx, tenant: tenant, to: [Outbox.Destination(channel: id, kind: try row.require(0),
-                                                                         address: try row.require(1), message: message)])
+            try Outbox.deliver(tx, tenant: tenant, message: message, to: [
+                Outbox.Destination(channel: id, kind: try row.require(0), address: try row.require(1), chosen: false)])
         }
     }
 }

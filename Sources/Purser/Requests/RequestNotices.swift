@@ -13,17 +13,24 @@ public struct RequestNotices: Sendable {
     public init(publicURL: String) { self.publicURL = publicURL }
 
     func link(_ tx: Connection, tenant: UUID, number: String) throws -> String {
-        let slug = try tx.query("SELECT slug FROM tenants WHERE id = $1", [tenant])[0].require(0, as: String.self)
-        return "\(publicURL)/t/\(slug)/requests/\(number)"
+        link(slug: try tx.query("SELECT slug FROM tenants WHERE id = $1", [tenant])[0].require(0, as: String.self), number: number)
     }
 
-    func filed(_ request: ServiceRequest, tenant: UUID, group: [UUID], in tx: Connection) throws {
-        try Outbox.notify(tx, tenant: tenant, message: NotificationMessage(
+    func link(slug: String, number: String) -> String { "\(publicURL)/t/\(slug)/requests/\(number)" }
+
+    /// Who hears of a new request (the tenant's subscribed channels, the group's people): found
+    /// before the filing takes its number, so the tenant's counter is held for less.
+    func audience(tenant: UUID, group: [UUID], in tx: Connection) throws -> [Outbox.Destination] {
+        try Outbox.destinations(tx, tenant: tenant, event: "request.created", people: group)
+    }
+
+    func filed(_ request: ServiceRequest, tenant: UUID, slug: String, to audience: [Outbox.Destination], in tx: Connection) throws {
+        try Outbox.deliver(tx, tenant: tenant, message: NotificationMessage(
             event: "request.created", subject: "\(request.number) filed: \(request.subject)",
             text: "\(request.requester.name) filed a \(request.priority) \(request.type) request.",
-            url: try link(tx, tenant: tenant, number: request.number),
+            url: link(slug: slug, number: request.number),
             severity: request.priority == "P1" ? .critical : (request.priority == "P2" ? .error : .info),
-            dedupKey: request.id.postgresText), people: group)
+            dedupKey: request.id.postgresText), to: audience)
     }
 
     func replied(request: UUID, tenant: UUID, author: String, body: String, in tx: Connection) throws {

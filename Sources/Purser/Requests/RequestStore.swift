@@ -123,21 +123,33 @@ public struct RequestStore: Sendable {
                                              policy: try RequestSLA.policy(tx, tenant: tenant))
             let job = try RequestSLA.schedule(tx, tenant: tenant, request: id, clocks: clocks, job: nil)
             let group = try RequestGroups.route(tx, type: new.type)
+            let context = try tx.query("""
+                SELECT t.key, t.slug, u.name, g.name FROM tenants t JOIN users u ON u.id = $2
+                LEFT JOIN request_groups g ON g.id = $3 WHERE t.id = $1
+                """, [tenant, requester, group?.id])[0]
+            let audience = try notices?.audience(tenant: tenant, group: group?.people ?? [], in: tx)
             // The number last: its counter row stays locked until commit, and concurrent filings of
             // the tenant wait for it, so the work that needs no number is done before.
             let number = try RequestNumbers.next(tenant: tenant, in: tx)
+            let subject = new.subject.trimmingCharacters(in: .whitespacesAndNewlines)
             try tx.query("""
                 INSERT INTO requests (tenant_id, id, number, subject, description, type, priority, requester_id, group_id,
                                       sla, sla_due_at, sla_job_id, created_at, updated_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $13)
-                """, [tenant, id, number, new.subject.trimmingCharacters(in: .whitespacesAndNewlines), new.description ?? "",
-                      new.type, new.priority, requester, group?.id, try JSONText(encoding: clocks), clocks.earliestDue, job, filedAt])
+                """, [tenant, id, number, subject, new.description ?? "", new.type, new.priority, requester, group?.id,
+                      try JSONText(encoding: clocks), clocks.earliestDue, job, filedAt])
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actorKind: actor, actorID: actorID, action: "request.create", targetType: "request",
                 targetID: id.postgresText,
                 after: try JSONText(encoding: ["subject": new.subject, "type": new.type, "priority": new.priority])).from(origin), in: tx)
-            let created = try Self.decode(tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.id = $1", [id])[0])
-            try notices?.filed(created, tenant: tenant, group: group?.people ?? [], in: tx)
+            let groupName: String? = try context.decode(3)
+            let created = ServiceRequest(
+                id: id, number: RequestNumbers.display(key: try context.require(0), number: number), subject: subject,
+                description: new.description ?? "", type: new.type, priority: new.priority, state: RequestState.new.rawValue,
+                requester: (requester, try context.require(2)), assignee: nil,
+                group: group.flatMap { found in groupName.map { (found.id, $0) } }, tags: [], createdAt: filedAt, updatedAt: filedAt,
+                resolvedAt: nil, version: 1, clocks: clocks, escalated: false)
+            if let audience { try notices?.filed(created, tenant: tenant, slug: try context.require(1), to: audience, in: tx) }
             return created
         }
     }
