@@ -5,13 +5,19 @@ import Foundation
 import Postgres
 
 public enum RequestNumbers {
-    /// The next number of `tenant`, inside `tx` (which must have the tenant set).
-    public static func next(tenant: UUID, in tx: Connection) throws -> Int {
-        try tx.query("""
+    /// The statement that takes the next number of tenant `$1`, as a CTE `number (last_number)`
+    /// for the statement that uses it (one round trip while the counter is held).
+    public static let nextNumber = """
+        number AS (
             INSERT INTO request_counters (tenant_id, last_number) VALUES ($1, 1)
             ON CONFLICT (tenant_id) DO UPDATE SET last_number = request_counters.last_number + 1
             RETURNING last_number
-            """, [tenant])[0].require(0, as: Int.self)
+        )
+        """
+
+    /// The next number of `tenant`, inside `tx` (which must have the tenant set).
+    public static func next(tenant: UUID, in tx: Connection) throws -> Int {
+        try tx.query("WITH \(nextNumber) SELECT last_number FROM number", [tenant])[0].require(0, as: Int.self)
     }
 
     /// `ACME-42`.

@@ -130,14 +130,15 @@ public struct RequestStore: Sendable {
             let audience = try notices?.audience(tenant: tenant, group: group?.people ?? [], in: tx)
             // The number last: its counter row stays locked until commit, and concurrent filings of
             // the tenant wait for it, so the work that needs no number is done before.
-            let number = try RequestNumbers.next(tenant: tenant, in: tx)
             let subject = new.subject.trimmingCharacters(in: .whitespacesAndNewlines)
-            try tx.query("""
+            let number = try tx.query("""
+                WITH \(RequestNumbers.nextNumber)
                 INSERT INTO requests (tenant_id, id, number, subject, description, type, priority, requester_id, group_id,
                                       sla, sla_due_at, sla_job_id, created_at, updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $13)
-                """, [tenant, id, number, subject, new.description ?? "", new.type, new.priority, requester, group?.id,
-                      try JSONText(encoding: clocks), clocks.earliestDue, job, filedAt])
+                SELECT $1, $2, number.last_number, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $12 FROM number
+                RETURNING number
+                """, [tenant, id, subject, new.description ?? "", new.type, new.priority, requester, group?.id,
+                      try JSONText(encoding: clocks), clocks.earliestDue, job, filedAt])[0].require(0, as: Int.self)
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actorKind: actor, actorID: actorID, action: "request.create", targetType: "request",
                 targetID: id.postgresText,
