@@ -86,10 +86,10 @@ public final class PurserApp: Sendable {
         RequestsAPI.register(in: &router, gate: gate, store: requests, comments: conversation, lists: requestLists)
         RequestsAPI.registerAttachments(in: &router, gate: gate, store: requests, attachments: attachments)
         let desk = RequestDesk(store: requests, comments: conversation, watchers: RequestWatchers(database: database),
-                               activity: RequestActivity(database: database), groups: RequestGroups(database: database),
+                               activity: RequestActivity(database: database), groups: RequestGroups(database: database, lists: requestLists),
                                attachments: attachments)
         RequestPages.register(in: &router, site: site, auth: auth, desk: desk)
-        QueuePages.register(in: &router, site: site, auth: auth, desk: desk, views: SavedViews(database: database))
+        QueuePages.register(in: &router, site: site, auth: auth, desk: desk, views: SavedViews(database: database, lists: requestLists))
         ReportPages.register(in: &router, site: site, auth: auth, database: database)
         SLAPages.register(in: &router, site: site, auth: auth, policies: SLAPolicies(database: database), groups: desk.groups)
         ReportsAPI.register(in: &router, gate: gate, database: database)

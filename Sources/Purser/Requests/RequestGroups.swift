@@ -14,8 +14,13 @@ public struct RequestGroup: Sendable {
 
 public struct RequestGroups: Sendable {
     let database: Database
+    /// Raised when groups change, so remembered queue pages (which offer them) are not served.
+    let lists: RequestListCache?
 
-    public init(database: Database) { self.database = database }
+    public init(database: Database, lists: RequestListCache? = nil) {
+        self.database = database
+        self.lists = lists
+    }
 
     /// The group new requests of `type` go to (the first by name), with its lead and members.
     static func route(_ tx: Connection, type: String) throws -> (id: UUID, people: [UUID])? {
@@ -56,6 +61,7 @@ public struct RequestGroups: Sendable {
             errors.append(FieldError(field: "types", detail: "\(unknown) is not a request type"))
         }
         if !errors.isEmpty { throw ValidationError(errors) }
+        defer { lists?.changed(RequestListCache.everyTenant) }
         return try database.asStaff { tx in
             func staff(_ emails: [String], field: String) throws -> [UUID] {
                 let found = try tx.query("""

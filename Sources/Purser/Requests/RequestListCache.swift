@@ -35,6 +35,10 @@ public final class RequestListCache: Sendable {
     }
 
     public static let channel = "purser_requests_changed"
+
+    /// A pseudo-tenant whose generation rises with every tenant's: for answers that span tenants
+    /// (the staff queue), and for changes to what the queue offers (groups, saved views).
+    public static let everyTenant = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
     private let state = Locked(State())
     private let capacity: Int
 
@@ -67,7 +71,10 @@ public final class RequestListCache: Sendable {
 
     /// The tenant's requests changed (a write on this node, or a notice from PostgreSQL).
     public func changed(_ tenant: UUID) {
-        state.withLock { state in state.generations[tenant, default: 0] &+= 1 }
+        state.withLock { state in
+            state.generations[tenant, default: 0] &+= 1
+            if tenant != Self.everyTenant { state.generations[Self.everyTenant, default: 0] &+= 1 }
+        }
     }
 
     /// A notice's payload: the tenant's id (anything else: start clean).

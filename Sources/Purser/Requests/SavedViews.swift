@@ -12,8 +12,13 @@ public struct SavedView: Sendable {
 
 public struct SavedViews: Sendable {
     let database: Database
+    /// Raised when views change, so remembered queue pages (which list them) are not served.
+    let lists: RequestListCache?
 
-    public init(database: Database) { self.database = database }
+    public init(database: Database, lists: RequestListCache? = nil) {
+        self.database = database
+        self.lists = lists
+    }
 
     public func list(user: UUID) throws -> [SavedView] {
         try database.asStaff { tx in try list(user: user, in: tx) }
@@ -34,6 +39,7 @@ public struct SavedViews: Sendable {
         let kept = query.pairs.filter { Self.parameters.contains($0.name) && !$0.value.isEmpty }
         let text = kept.map { WebAuth.escape($0.name) + "=" + WebAuth.escape($0.value) }.joined(separator: "&")
         guard text.count <= 1000 else { throw ValidationError(field: "name", "that view is too long to keep") }
+        defer { lists?.changed(RequestListCache.everyTenant) }
         try database.asStaff { tx in
             try tx.query("""
                 INSERT INTO saved_views (id, user_id, name, query) VALUES ($1, $2, $3, $4)
@@ -43,6 +49,7 @@ public struct SavedViews: Sendable {
     }
 
     public func delete(_ id: UUID, user: UUID) throws {
+        defer { lists?.changed(RequestListCache.everyTenant) }
         try database.asStaff { tx in _ = try tx.query("DELETE FROM saved_views WHERE id = $1 AND user_id = $2", [id, user]) }
     }
 

@@ -57,4 +57,29 @@ import TestSupport
         try app.database.connect().query("UPDATE requests SET subject = 'Renamed elsewhere' WHERE number = 1")
         #expect(waitUntil(5) { ((try? list()) ?? "").contains("Renamed elsewhere") })
     }
+
+    @Test func theStaffQueueShowsEveryChangeAtOnce() throws {
+        let app = try TestApp()
+        let people = try People(app, staff: true)
+        let token = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "t",
+                                              scopes: [.requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+        func file(_ subject: String) throws {
+            _ = try app.send("POST", "/api/v1/requests", headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+                             body: Array(#"{"subject": "\#(subject)", "type": "question", "priority": "P4"}"#.utf8))
+        }
+        #expect(waitUntil(5) { app.app.requestLists.generation(of: people.tenant) != nil })
+        let cse = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))
+        try file("Before")
+        let first = try cse.get("/staff/requests")
+        #expect(first.text.contains("Before") && first.header("Cache-Control") == "no-store")
+        try file("After")
+        #expect(try cse.get("/staff/requests").text.contains("After"), "this node's write")
+        try app.database.connect().query("UPDATE requests SET subject = 'Changed by a worker' WHERE number = 1")
+        #expect(waitUntil(5) { ((try? cse.get("/staff/requests").text) ?? "").contains("Changed by a worker") }, "a notice")
+        // Another person's session never gets this one's page (its form token is this session's).
+        let other = try people.signedIn("platform_engineer@staff.test", in: app,
+                                        totp: try people.enableSecondFactor("platform_engineer@staff.test", in: app))
+        let theirs = try cse.formToken(on: "/staff/requests")
+        #expect(try !other.get("/staff/requests").text.contains(theirs))
+    }
 }

@@ -128,6 +128,26 @@ enum QueuePages {
         router.add(.get, "/staff/requests") { request in
             let visitor = try auth.staff(request)
             try visitor.principal(in: nil).require(.requestsRead)
+            // A page already rendered for this session and query is served while no request has
+            // changed anywhere and the minute is the same (its times left are shown to the minute).
+            let minute = Int(Date().timeIntervalSince1970 / 60)
+            let key = "queue|\(visitor.session.id.postgresText)|\(minute)|" + request.query.pairs.map { $0.name + "=" + $0.value }
+                .joined(separator: "&")
+            let lists = desk.store.lists
+            if let page = lists?.answer(key, tenant: RequestListCache.everyTenant) {
+                var response = Response(status: .ok, contentType: "text/html; charset=utf-8", body: page)
+                response.headers.set("Cache-Control", "no-store")
+                return response
+            }
+            let generation = lists?.generation(of: RequestListCache.everyTenant)
+            let response = try queuePage(request, visitor)
+            if response.status == .ok, let generation {
+                lists?.keep(response.bodyBytes, for: key, tenant: RequestListCache.everyTenant, generation: generation)
+            }
+            return response
+        }
+
+        @Sendable func queuePage(_ request: Request, _ visitor: Visitor) throws -> Response {
             let query = request.query
             let (filter, errors) = filters(query, visitor: visitor)
             let page = errors.isEmpty ? try desk.store.queue(filter, limit: 51) : []
