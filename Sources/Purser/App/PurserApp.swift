@@ -57,7 +57,8 @@ public final class PurserApp: Sendable {
         let secondFactor = SecondFactor(database: database, keyring: keyring)
         let signIn = SignIn(database: database, sessions: sessions, hasher: hasher, throttle: SignInThrottle(),
                             secondFactor: secondFactor)
-        let auth = WebAuth(sessions: sessions, database: database, keyring: keyring)
+        let visitors = VisitorCache()
+        let auth = WebAuth(sessions: sessions, database: database, keyring: keyring, visitors: visitors)
         let passwords = Passwords(database: database, hasher: hasher, sessions: sessions)
         let publicURL = configuration.effectivePublicURL.hasSuffix("/")
             ? String(configuration.effectivePublicURL.dropLast()) : configuration.effectivePublicURL
@@ -117,6 +118,7 @@ public final class PurserApp: Sendable {
             NoticeListener.Subscription(channel: TokenStore.revocationChannel, notice: { [tokens] in tokens.forget(lookup: $0) },
                                         connected: { [tokens] connected in if connected { tokens.forgetAll() } }),
             requestLists.subscription,
+            visitors.subscription,
         ], logger: logger)
         registerGauges()
     }

@@ -40,7 +40,7 @@ public final class SessionStore: Sendable {
     public static let cookieName = "purser_session"
     public let settings: SessionSettings
     let database: Database
-    private let now: @Sendable () -> Date
+    let now: @Sendable () -> Date
 
     public init(database: Database, settings: SessionSettings, now: @escaping @Sendable () -> Date = Date.init) {
         self.database = database
@@ -65,12 +65,15 @@ public final class SessionStore: Sendable {
 
     /// The session for a cookie value, or nil when it is unknown, ended, idle too long or past its
     /// lifetime. Records activity at most once a minute.
-    public func find(token: String) throws -> Session? {
+    public func find(token: String) throws -> Session? { try found(token: token)?.session }
+
+    /// `find`, with the session's absolute end and its activity stamp as it now stands.
+    func found(token: String) throws -> (session: Session, expiresAt: Date, lastSeen: Date)? {
         guard RandomSecret.isWellFormed(token) else { return nil }
         let moment = now()
         guard let row = try database.pool.query("""
             SELECT s.id, s.user_id, u.email, u.name, u.staff_role, s.stage, u.totp_enabled_at IS NOT NULL,
-                   s.created_at, s.last_seen_at
+                   s.created_at, s.last_seen_at, s.expires_at
             FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND s.last_seen_at > $3
               AND u.status = 'active'
@@ -81,11 +84,12 @@ public final class SessionStore: Sendable {
             staffRole: try row.decode(4, as: String.self).flatMap(StaffRole.init(rawValue:)),
             stage: Session.Stage(rawValue: try row.require(5)) ?? .secondFactor, totpEnabled: try row.require(6),
             createdAt: try row.require(7))
-        let lastSeen = try row.require(8, as: Date.self)
+        var lastSeen = try row.require(8, as: Date.self)
         if moment.timeIntervalSince(lastSeen) >= 60 {
             try database.pool.query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1", [session.id, moment])
+            lastSeen = moment
         }
-        return session
+        return (session, try row.require(9), lastSeen)
     }
 
     /// Ends `old` and starts a fresh session for the same person (after the second factor, a

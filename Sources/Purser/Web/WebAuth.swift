@@ -11,22 +11,41 @@ public final class WebAuth: Sendable {
     let sessions: SessionStore
     let database: Database
     let keyring: Keyring
+    /// Visitors this node remembers until a notice says they changed (nil: read every time).
+    let visitors: VisitorCache?
 
-    public init(sessions: SessionStore, database: Database, keyring: Keyring) {
+    public convenience init(sessions: SessionStore, database: Database, keyring: Keyring) {
+        self.init(sessions: sessions, database: database, keyring: keyring, visitors: nil)
+    }
+
+    init(sessions: SessionStore, database: Database, keyring: Keyring, visitors: VisitorCache?) {
         self.sessions = sessions
         self.database = database
         self.keyring = keyring
+        self.visitors = visitors
     }
 
     /// The visitor behind the session cookie, or nil.
     public func visitor(_ request: Request) throws -> Visitor? {
         guard let token = request.cookie(SessionStore.cookieName), !token.isEmpty else { return nil }
-        return try visitor(sessionToken: token)
+        return try visitor(sessionToken: token, mayBlock: request.mayBlock)
     }
 
-    /// The visitor for a session token (a cookie's value, or one just issued).
-    public func visitor(sessionToken token: String) throws -> Visitor? {
-        guard let session = try sessions.find(token: token) else { return nil }
+    /// The visitor for a session token (a cookie's value, or one just issued). A remembered one
+    /// is answered without the database while its session is within its lifetime and its
+    /// activity stamp is less than a minute old; otherwise (WouldBlock on an I/O thread) it is read.
+    public func visitor(sessionToken token: String, mayBlock: Bool = true) throws -> Visitor? {
+        guard RandomSecret.isWellFormed(token) else { return nil }
+        let key = RandomSecret.encodeBase64url(RandomSecret.hash(token))
+        let moment = sessions.now()
+        if let entry = visitors?.entry(key), entry.expiresAt > moment,
+           moment.timeIntervalSince(entry.lastSeen) < min(60, sessions.settings.idleTimeout) {
+            return entry.visitor
+        }
+        guard mayBlock else { throw WouldBlock() }
+        let generation = visitors?.generation()
+        guard let found = try sessions.found(token: token) else { return nil }
+        let session = found.session
         let tenants = try database.asUser(session.user) { tx in
             try tx.query("""
                 SELECT t.id, t.slug, t.key, t.name, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id
@@ -36,7 +55,12 @@ public final class WebAuth: Sendable {
                                  name: try row.require(3), role: CustomerRole(rawValue: try row.require(4)))
             }
         }
-        return Visitor(session: session, tenants: tenants, formToken: formToken(binding: "session|" + session.id.postgresText))
+        let visitor = Visitor(session: session, tenants: tenants, formToken: formToken(binding: "session|" + session.id.postgresText))
+        if let generation {
+            visitors?.keep(VisitorCache.Entry(visitor: visitor, expiresAt: found.expiresAt, lastSeen: found.lastSeen), for: key,
+                           generation: generation)
+        }
+        return visitor
     }
 
     /// The signed-in visitor; anyone else is sent to sign in and brought back. A session still owing

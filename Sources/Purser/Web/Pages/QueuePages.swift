@@ -125,7 +125,9 @@ enum QueuePages {
     }
 
     static func register(in router: inout Router, site: Site, auth: WebAuth, desk: RequestDesk, views: SavedViews) {
-        router.add(.get, "/staff/requests") { request in
+        // Inline first: a remembered visitor with a remembered page is answered on the I/O thread;
+        // anything that needs the database moves to a worker.
+        router.add(.get, "/staff/requests", options: .inlineFirst) { request in
             let visitor = try auth.staff(request)
             try visitor.principal(in: nil).require(.requestsRead)
             // A page already rendered for this session and query is served while no request has
@@ -139,6 +141,7 @@ enum QueuePages {
                 response.headers.set("Cache-Control", "no-store")
                 return response
             }
+            guard request.mayBlock else { throw WouldBlock() }
             let generation = lists?.generation(of: RequestListCache.everyTenant)
             let response = try queuePage(request, visitor)
             if response.status == .ok, let generation {
