@@ -203,12 +203,20 @@ public final class Server: @unchecked Sendable {
                   closesConnection: true)
     }
 
+    /// Names and values with their lengths as libmicrohttpd decoded them: a `%00` in a query value
+    /// stays in the value (read as a C string, everything after it would silently vanish).
     private static func values(of connection: OpaquePointer, kind: MHD_ValueKind) -> [(name: String, value: String)] {
         var fields: [(name: String, value: String)] = []
         withUnsafeMutablePointer(to: &fields) { pointer in
-            _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
+            _ = MHD_get_connection_values_n(connection, kind, { cls, _, key, keySize, value, valueSize in
                 let list = cls!.assumingMemoryBound(to: [(name: String, value: String)].self)
-                list.pointee.append((key.map { String(cString: $0) } ?? "", value.map { String(cString: $0) } ?? ""))
+                func text(_ start: UnsafePointer<CChar>?, _ count: Int) -> String {
+                    guard let start else { return "" }
+                    return start.withMemoryRebound(to: UInt8.self, capacity: count) {
+                        String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
+                    }
+                }
+                list.pointee.append((text(key, keySize), text(value, valueSize)))
                 return .YES
             }, pointer)
         }

@@ -220,7 +220,8 @@ enum RequestsAPI {
                 .init("assignee", in: .query,
                       schema: ["type": "string", "pattern": "^(me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"],
                       description: "`me`, or a staff member's id."),
-                .init("q", in: .query, schema: ["type": "string", "maxLength": 200], description: "Text in the subject or description."),
+                .init("q", in: .query, schema: ["type": "string", "maxLength": 200, "pattern": "^[^\\u0000]*$"],
+                      description: "Text in the subject or description."),
                 .init("breached", in: .query, schema: ["type": "string", "enum": ["true", "false"]],
                       description: "`true`: only requests that missed an SLA target."),
                 .init("sort", in: .query, schema: ["type": "string", "enum": ["newest", "due"]],
@@ -254,7 +255,9 @@ enum RequestsAPI {
                     }
                     filter.assignee = id
                 }
-                if let text = request.query["q"], text.unicodeScalars.count > 200 { throw HTTPError(.badRequest, detail: "q is at most 200 characters.") }
+                if let text = request.query["q"], text.unicodeScalars.count > 200 || text.utf8.contains(0) {
+                    throw HTTPError(.badRequest, detail: "q is at most 200 characters, without NUL.")
+                }
                 filter.text = request.query["q"].flatMap { $0.isEmpty ? nil : $0 }
                 let limit = try request.query["limit"].map { text -> Int in
                     guard let value = Int(text), (1...100).contains(value) else {

@@ -80,6 +80,9 @@ import TestSupport
         let bad = try call("POST", "/api/v1/requests", requester, body: #"{"subject": "", "type": "outage", "priority": "P9"}"#)
         #expect(bad.0.status == 422)
         #expect(Set((bad.1["errors"] as? [[String: Any]])?.compactMap { $0["field"] as? String } ?? []) == ["subject", "type", "priority"])
+        // A NUL in a query value reaches the handler whole (not cut at the NUL) and is refused.
+        #expect(try call("GET", "/api/v1/requests?q=slow%00" + String(repeating: "x", count: 250), requester).0.status == 400)
+        #expect(try call("GET", "/api/v1/requests?q=a%00b", requester).0.status == 400)
         let id = try #require(try call("POST", "/api/v1/requests", requester,
                                        body: #"{"subject": "Ours", "type": "question", "priority": "P4"}"#).1["id"] as? String)
         let globex = try People(app, slug: "globex")
