@@ -57,3 +57,17 @@ final class NoticeListener: Sendable {
         }
     }
 }
+
+/// Something kept in memory that a channel's notices change: told each notice, and told when the
+/// listener connects or loses its connection (changes may have gone unheard in between).
+protocol NoticeSubscriber: AnyObject, Sendable {
+    static var channel: String { get }
+    func heard(_ payload: String)
+    func listening(_ connected: Bool)
+}
+
+extension NoticeSubscriber {
+    var subscription: NoticeListener.Subscription {
+        NoticeListener.Subscription(channel: Self.channel, notice: { [self] in heard($0) }, connected: { [self] in listening($0) })
+    }
+}

@@ -14,7 +14,7 @@
 import Foundation
 import HTTPServer
 
-public final class RequestListCache: Sendable {
+public final class RequestListCache: NoticeSubscriber {
     public struct Generation: Sendable, Equatable {
         let tenant: UInt64
         let epoch: UInt64
@@ -91,9 +91,5 @@ public final class RequestListCache: Sendable {
             state.epoch &+= 1
             state.entries.removeAll()
         }
-    }
-
-    var subscription: NoticeListener.Subscription {
-        NoticeListener.Subscription(channel: Self.channel, notice: { [self] in heard($0) }, connected: { [self] in listening($0) })
     }
 }

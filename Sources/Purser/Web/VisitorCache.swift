@@ -9,7 +9,7 @@
 import Foundation
 import HTTPServer
 
-final class VisitorCache: Sendable {
+final class VisitorCache: NoticeSubscriber {
     struct Entry {
         let visitor: Visitor
         let expiresAt: Date
@@ -58,15 +58,19 @@ final class VisitorCache: Sendable {
         }
     }
 
+    /// Forgets every visitor; any read already under way is not kept.
+    func forgetAll() {
+        state.withLock { state in
+            state.generation &+= 1
+            state.entries.removeAll()
+        }
+    }
+
     func listening(_ connected: Bool) {
         state.withLock { state in
             state.listening = connected
             state.generation &+= 1
             state.entries.removeAll()
         }
-    }
-
-    var subscription: NoticeListener.Subscription {
-        NoticeListener.Subscription(channel: Self.channel, notice: { [self] in heard($0) }, connected: { [self] in listening($0) })
     }
 }
