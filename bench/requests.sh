@@ -270,8 +270,12 @@ read -r jobs_before < <(sql "SELECT count(*) FROM jobs WHERE kind LIKE 'sla.%'")
 create_report=$(wrk -t2 -c8 -d"$duration" -s "$out/requests-create.lua" -H "$bearer" -H "Content-Type: application/json" \
   "$base/api/v1/requests")
 echo "$create_report" >>"$out/wrk-requests.log"
-create_seconds=$(awk '/requests in/ {v=$4; sub(/,$/, "", v); if (v ~ /ms$/) {sub(/ms$/, "", v); v=v/1000} else if (v ~ /m$/) {sub(/m$/, "", v); v=v*60} else {sub(/s$/, "", v)}; print v}' <<<"$create_report")
-create_refused=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$create_report")
+# "seconds refused" of a wrk report: how long it ran, and how many answers were 400 or above.
+run_summary() {
+  awk '/requests in/ {v=$4; sub(/,$/, "", v); if (v ~ /ms$/) {sub(/ms$/, "", v); v=v/1000} else if (v ~ /m$/) {sub(/m$/, "", v); v=v*60} else {sub(/s$/, "", v)}; s=v}
+       /Non-2xx or 3xx responses:/ {r=$5} END {print s, r + 0}' <<<"$1"
+}
+read -r create_seconds create_refused <<<"$(run_summary "$create_report")"
 sleep 0.5   # the last answers' transactions
 read -r created with_job jobs_after < <(sql "
   SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.id = r.sla_job_id AND j.kind LIKE 'sla.%')),
@@ -307,8 +311,7 @@ LUA
 } >"$out/requests-spread.lua"
 spread_report=$(wrk -t2 -c8 -d"$duration" -s "$out/requests-spread.lua" "$base/api/v1/requests")
 echo "$spread_report" >>"$out/wrk-requests.log"
-spread_seconds=$(awk '/requests in/ {v=$4; sub(/,$/, "", v); if (v ~ /ms$/) {sub(/ms$/, "", v); v=v/1000} else if (v ~ /m$/) {sub(/m$/, "", v); v=v*60} else {sub(/s$/, "", v)}; print v}' <<<"$spread_report")
-spread_refused=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$spread_report")
+read -r spread_seconds spread_refused <<<"$(run_summary "$spread_report")"
 sleep 0.5
 read -r spread_created spread_with_job < <(sql "
   SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.id = r.sla_job_id AND j.kind LIKE 'sla.%'))

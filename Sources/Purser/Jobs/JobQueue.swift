@@ -24,18 +24,15 @@ public enum JobQueue {
         return id
     }
 
-    /// Enqueues many jobs of one kind in one statement (payloads as JSON texts, with unique keys
-    /// when given, one per payload); returns how many.
+    /// Enqueues many jobs of one kind in one statement (payloads as JSON texts); returns how many.
     @discardableResult
-    public static func enqueueMany(_ tx: Connection, kind: String, payloads: [JSONText], uniqueKeys: [String]? = nil,
-                                   tenant: UUID? = nil, maxAttempts: Int = 10, timeout: TimeInterval = 60) throws -> Int {
+    public static func enqueueMany(_ tx: Connection, kind: String, payloads: [JSONText], tenant: UUID? = nil,
+                                   maxAttempts: Int = 10, timeout: TimeInterval = 60) throws -> Int {
         guard !payloads.isEmpty else { return 0 }
         let count = try tx.query("""
-            INSERT INTO jobs (kind, payload, tenant_id, unique_key, max_attempts, timeout_seconds)
-            SELECT $1, j.payload::jsonb, $3, j.unique_key, $4, $5 FROM unnest($2::text[], $6::text[]) AS j (payload, unique_key)
-            ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running', 'failed') DO NOTHING
-            """, [kind, payloads.map(\.text), tenant, maxAttempts, Int(timeout.rounded(.up)),
-                  NullableArray(uniqueKeys ?? [String?](repeating: nil, count: payloads.count))]).affected
+            INSERT INTO jobs (kind, payload, tenant_id, max_attempts, timeout_seconds)
+            SELECT $1, p::jsonb, $3, $4, $5 FROM unnest($2::text[]) AS p
+            """, [kind, payloads.map(\.text), tenant, maxAttempts, Int(timeout.rounded(.up))]).affected
         try tx.notify(channel, payload: kind)
         return count
     }

@@ -17,7 +17,7 @@ public struct RequestActivity: Sendable {
 
     public func entries(of request: UUID, tenant: UUID, includeInternal: Bool) throws -> [ActivityEntry] {
         try database.inTenant(tenant) { tx in
-            try tx.query("""
+            let events = try tx.query("""
                 SELECT e.occurred_at, e.actor_kind, coalesce(u.name, tu.name), e.action, e.before::text, e.after::text
                 FROM audit_events e
                 LEFT JOIN users u ON e.actor_kind IN ('user', 'staff') AND u.id = e.actor_id
@@ -25,11 +25,19 @@ public struct RequestActivity: Sendable {
                 WHERE e.target_type = 'request' AND e.target_id = $1 AND ($2 OR e.action <> 'request.note')
                 ORDER BY e.occurred_at, e.sequence LIMIT 500
                 """, [request.postgresText, includeInternal]).map { row in
-                let kind: String = try row.require(1)
-                let name: String? = try row.decode(2)
-                return ActivityEntry(when: try row.require(0), who: name ?? (kind == "system" ? "Purser" : "someone"),
-                                     summary: Self.describe(action: try row.require(3), before: Self.fields(try row.decode(4)),
-                                                            after: Self.fields(try row.decode(5)), names: try Self.names(tx, row)))
+                (when: try row.require(0, as: Date.self), kind: try row.require(1, as: String.self), name: try row.decode(2, as: String.self),
+                 action: try row.require(3, as: String.self), before: Self.fields(try row.decode(4)), after: Self.fields(try row.decode(5)))
+            }
+            // The people and groups the changes mention by id, named in one query for the whole history.
+            let ids = Set(events.flatMap { Array($0.before.values) + Array($0.after.values) }.compactMap(UUID.init(uuidString:)))
+            let names = ids.isEmpty ? [:] : Dictionary(try tx.query("""
+                SELECT id::text, name FROM users WHERE id = ANY($1::uuid[])
+                UNION ALL SELECT id::text, name FROM request_groups WHERE id = ANY($1::uuid[])
+                """, [Array(ids)]).map { (try $0.require(0, as: String.self), try $0.require(1, as: String.self)) },
+                uniquingKeysWith: { first, _ in first })
+            return events.map { event in
+                ActivityEntry(when: event.when, who: event.name ?? (event.kind == "system" ? "Purser" : "someone"),
+                              summary: Self.describe(action: event.action, before: event.before, after: event.after, names: names))
             }
         }
     }
@@ -37,15 +45,6 @@ public struct RequestActivity: Sendable {
     static func fields(_ text: String?) -> [String: String] {
         guard let text, let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return [:] }
         return object.compactMapValues { $0 as? String }
-    }
-
-    /// Names for the people a change mentions by id (assignees).
-    static func names(_ tx: Connection, _ row: Row) throws -> [String: String] {
-        let ids = (Array(fields(try row.decode(4)).values) + Array(fields(try row.decode(5)).values)).compactMap(UUID.init(uuidString:))
-        guard !ids.isEmpty else { return [:] }
-        return Dictionary(try tx.query("""
-            SELECT id::text, name FROM users WHERE id = ANY($1::uuid[]) UNION ALL SELECT id::text, name FROM request_groups WHERE id = ANY($1::uuid[])
-            """, [ids]).map { (try $0.require(0, as: String.self), try $0.require(1, as: String.self)) }, uniquingKeysWith: { first, _ in first })
     }
 
     static func describe(action: String, before: [String: String], after: [String: String], names: [String: String]) -> String {

@@ -93,24 +93,18 @@ public struct RequestGroups: Sendable {
     }
 
     /// Active staff, by name: who requests can be assigned to.
-    public func staffMembers() throws -> [(id: UUID, name: String)] {
-        try database.asStaff(Self.staff)
-    }
-
-    static func staff(_ tx: Connection) throws -> [(id: UUID, name: String)] {
-        try tx.query("SELECT id, name FROM users WHERE staff_role IS NOT NULL AND status = 'active' ORDER BY name, id LIMIT 500")
-            .map { (try $0.require(0), try $0.require(1)) }
-    }
-
-    /// What the queue's filters offer, in one transaction: staff by name, groups (id and name) and
-    /// `user`'s saved views.
-    func queueChoices(views: SavedViews, user: UUID) throws
+    /// Who a request can be given to and which groups it can go to, by name, in one transaction;
+    /// with `user`'s saved views when `views` is given (the queue's filters offer all three).
+    func choices(views: SavedViews? = nil, user: UUID? = nil) throws
         -> (staff: [(id: UUID, name: String)], groups: [(id: UUID, name: String)], views: [SavedView]) {
         try database.asStaff { tx in
-            let staff = try Self.staff(tx)
+            let staff = try tx.query("""
+                SELECT id, name FROM users WHERE staff_role IS NOT NULL AND status = 'active' ORDER BY name, id LIMIT 500
+                """).map { (id: try $0.require(0, as: UUID.self), name: try $0.require(1, as: String.self)) }
             let groups = try tx.query("SELECT id, name FROM request_groups ORDER BY name").map {
                 (id: try $0.require(0, as: UUID.self), name: try $0.require(1, as: String.self))
             }
+            guard let views, let user else { return (staff, groups, []) }
             return (staff, groups, try views.list(user: user, in: tx))
         }
     }

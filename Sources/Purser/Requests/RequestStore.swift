@@ -253,12 +253,15 @@ public struct RequestStore: Sendable {
                 WHERE id = $1
                 """, [id, change.subject?.trimmingCharacters(in: .whitespacesAndNewlines), change.priority, change.state,
                       change.assigneeID, change.groupID, change.tags.map { Array(Set($0)).sorted() }])
-            let now = Date()
-            try RequestSLA.update(tx, tenant: tenant, request: id) { clocks, policy, filedAt in
-                if let priority = change.priority, priority != current.priority {
-                    clocks.retarget(priority: priority, filedAt: filedAt, policy: policy)
+            // Only a new priority or state moves the clocks; other changes leave them (and their job) be.
+            let newPriority = change.priority.flatMap { $0 == current.priority ? nil : $0 }
+            let newState = change.state.flatMap { $0 == current.state ? nil : $0 }
+            if newPriority != nil || newState != nil {
+                let now = Date()
+                try RequestSLA.update(tx, tenant: tenant, request: id) { clocks, policy, filedAt in
+                    if let newPriority { clocks.retarget(priority: newPriority, filedAt: filedAt, policy: policy) }
+                    if let newState { clocks.moved(from: current.state, to: newState, at: now, policy: policy) }
                 }
-                if let state = change.state, state != current.state { clocks.moved(from: current.state, to: state, at: now, policy: policy) }
             }
             var before: [String: String] = [:], after: [String: String] = [:]
             if let subject = change.subject { before["subject"] = current.subject; after["subject"] = subject }

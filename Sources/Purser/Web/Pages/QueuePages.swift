@@ -98,8 +98,8 @@ enum QueuePages {
 
     /// The SLA column: the soonest running clock's time left, or overdue, or how it ended.
     static func slaSummary(_ clocks: RequestClocks, now: Date) -> (text: String, tone: String) {
-        let running = SLAClockKind.allCases.compactMap { kind in clocks[kind].flatMap { $0.state == .running ? ($0, kind) : nil } }
-        if let (clock, _) = running.min(by: { ($0.0.dueAt ?? .distantFuture) < ($1.0.dueAt ?? .distantFuture) }), let due = clock.dueAt {
+        let running = clocks.clocks.values.filter { $0.state == .running && $0.dueAt != nil }
+        if let clock = running.min(by: { $0.dueAt! < $1.dueAt! }), let due = clock.dueAt {
             if due <= now { return ("overdue \(DisplayTime.duration(now.timeIntervalSince(due)))", "late") }
             return ("\(DisplayTime.duration(due.timeIntervalSince(now))) left", clock.warnedAt == nil ? "ok" : "warn")
         }
@@ -166,7 +166,7 @@ enum QueuePages {
             let kept = query.pairs.filter { $0.name != "after" }.map { WebAuth.escape($0.name) + "=" + WebAuth.escape($0.value) }
             var next: String?
             if page.count > 50 { next = "/staff/requests?" + (kept + ["after=" + page[49].request.id.postgresText]).joined(separator: "&") }
-            let (staff, groups, saved) = try desk.groups.queueChoices(views: views, user: visitor.user)
+            let (staff, groups, saved) = try desk.groups.choices(views: views, user: visitor.user)
             return site.page("staff-requests", title: "Request queue", Page(
                 formToken: visitor.formToken, rowsHTML: rowsHTML(Array(rows)), tenant: filter.tenantSlug ?? "",
                 states: options([("active", "active"), ("any", "any")] + RequestState.allCases.map {

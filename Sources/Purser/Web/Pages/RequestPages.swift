@@ -200,13 +200,13 @@ enum RequestPages {
             let current = RequestState(rawValue: found.state) ?? .new
             var triage: TriageForm?
             if staff {
-                let people = try desk.groups.staffMembers()
+                let (people, groups, _) = try desk.groups.choices()
                 triage = TriageForm(
                     priorities: RequestPriority.allCases.map { Option(value: $0.rawValue, label: $0.rawValue, selected: $0.rawValue == found.priority) },
                     assignees: [Option(value: "", label: "unassigned", selected: found.assignee == nil)] + people.map {
                         Option(value: $0.id.postgresText, label: $0.name, selected: $0.id == found.assignee?.id)
                     },
-                    groups: [Option(value: "", label: "no group", selected: found.group == nil)] + (try desk.groups.all()).map {
+                    groups: [Option(value: "", label: "no group", selected: found.group == nil)] + groups.map {
                         Option(value: $0.id.postgresText, label: $0.name, selected: $0.id == found.group?.id)
                     },
                     tags: found.tags.joined(separator: ", "))
