@@ -1,4 +1,7 @@
 // GET /api/v1/notifications/deliveries: the tenant's delivery log, newest first, keyset-paged.
+// It is the notifications page's log, so it asks what the page asks (tenant.settings.manage), and
+// shows destinations as the page does: a URL as scheme and host only, e-mail addresses whole only
+// to tenant admins and staff.
 import Foundation
 import HTTPServer
 import Postgres
@@ -11,7 +14,9 @@ enum NotificationsAPI {
         "properties": [
             "id": ["type": "string", "format": "uuid"],
             "kind": ["type": "string", "enum": ["email", "slack", "teams", "pagerduty", "webhook"]],
-            "destination": ["type": "string"], "event": ["type": "string"], "subject": ["type": "string"],
+            "destination": ["type": "string", "description":
+                "Scheme and host of a URL; e-mail addresses, shown as …@domain except to tenant admins and staff."],
+            "event": ["type": "string"], "subject": ["type": "string"],
             "state": ["type": "string", "enum": ["pending", "delivered", "dead"]],
             "attempts": ["type": "integer"], "last_error": ["type": ["string", "null"]],
             "last_status": ["type": ["integer", "null"]],
@@ -38,12 +43,13 @@ enum NotificationsAPI {
                                    "next": ["type": ["string", "null"], "format": "uuid"]],
                 ]),
                 .problem(400, "A malformed parameter, or a staff token without ?tenant."), .problem(401, "No valid token."),
-                .problem(403, "The token lacks notifications:read."), .problem(404, "No such tenant for this token."),
+                .problem(403, "The token lacks notifications:read, or its owner tenant.settings.manage."), .problem(404, "No such tenant for this token."),
                 .problem(429, "Rate limit used up."),
             ], scopes: [Scope.notificationsRead.rawValue])
         ) { request in
             try gate.handleInTenant(request, scope: .notificationsRead) { caller, tenant in
-                try caller.require(.reportsRead)
+                try caller.require(.tenantSettingsManage)
+                let addressesVisible = DestinationRedaction.addressesVisible(to: caller.principal)
                 var before: UUID?
                 if let text = request.query["before"] {
                     guard let id = UUID(uuidString: text) else { throw HTTPError(.badRequest, detail: "before must be a delivery id.") }
@@ -58,7 +64,7 @@ enum NotificationsAPI {
                 }
                 let page = try DeliveryLog.page(tenant: tenant, before: before, limit: limit + 1, database: database)
                 let items = page.prefix(limit).map { record -> JSONValue in [
-                    "id": .string(record.id.postgresText), "kind": .string(record.kind), "destination": .string(record.destination),
+                    "id": .string(record.id.postgresText), "kind": .string(record.kind), "destination": .string(DestinationRedaction.shown(record.destination, kind: record.kind, addressesVisible: addressesVisible)),
                     "event": .string(record.event), "subject": .string(record.subject), "state": .string(record.state),
                     "attempts": .number(Double(record.attempts)), "last_error": record.lastError.map { .string($0) } ?? .null,
                     "last_status": record.lastStatus.map { .number(Double($0)) } ?? .null,

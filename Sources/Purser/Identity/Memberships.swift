@@ -99,7 +99,9 @@ public struct Memberships: Sendable {
         }
     }
 
-    /// Deactivates `user`'s membership (kept for history); sessions end, tenant tokens are revoked.
+    /// Deactivates `user`'s membership (kept for history); sessions end, tenant tokens are revoked,
+    /// and they stop watching the tenant's requests (mail already composed for them is not sent:
+    /// the worker checks the membership again).
     public func deactivate(user: UUID, tenant: UUID, by actor: UUID, origin: RequestOrigin) throws {
         try database.inTenant(tenant) { tx in
             let before = try lockedMembership(user, tenant, tx)
@@ -112,11 +114,12 @@ public struct Memberships: Sendable {
                 """, [tenant, user])
             try tx.query("UPDATE one_time_links SET used_at = now() WHERE user_id = $1 AND tenant_id = $2 AND used_at IS NULL",
                          [user, tenant])
+            let unwatched = try tx.query("DELETE FROM request_watchers WHERE tenant_id = $1 AND user_id = $2", [tenant, user]).affected
             if before.status == "active" { try endAccess(user, tenant, tx) }
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actorKind: .user, actorID: actor, action: "membership.deactivate", targetType: "user",
                 targetID: user.postgresText, before: try JSONText(encoding: ["status": before.status]),
-                after: try JSONText(encoding: ["status": "deactivated"])).from(origin), in: tx)
+                after: try JSONText(encoding: ["status": "deactivated", "watches_removed": String(unwatched)])).from(origin), in: tx)
         }
     }
 

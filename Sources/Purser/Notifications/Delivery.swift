@@ -1,6 +1,8 @@
 // The `notify.deliver` job: sends one delivery to its channel (email over SMTP, Slack, Teams,
 // PagerDuty Events v2, or a webhook signed with HMAC-SHA256), logs the attempt, and leaves the
 // retry to the queue's backoff. The channel's breaker keeps a dead endpoint from being hammered.
+// A URL channel's destination is opened from its sealed target only here, to send; mail for a
+// person is sent only while that person still belongs to the tenant.
 import Crypto
 import Foundation
 import HTTPClient
@@ -33,10 +35,9 @@ struct DeliveryFailure: Error, CustomStringConvertible {
 }
 
 public enum Delivery {
-    static func channelSecretContext(_ channel: UUID) -> String { "notification-channel:" + channel.postgresText }
-
     public static func register(into handlers: inout JobHandlers, settings: NotificationSettings) {
         handlers.register(Outbox.deliverKind) { context in try deliver(context, settings) }
+        ChannelTargets.register(into: &handlers, keyring: settings.keyring)
     }
 
     struct Loaded {
@@ -44,10 +45,13 @@ public enum Delivery {
         let tenant: UUID
         let channel: UUID?
         let kind: String
+        /// Where it goes, whole (a URL opened from its channel's sealed target): never logged or shown.
         let destination: String
         let secret: String?
         let message: NotificationMessage
         let attempts: Int
+        /// The person mail is for, if it is for a person.
+        let recipient: UUID?
     }
 
     static func deliver(_ context: JobContext, _ settings: NotificationSettings) throws {
@@ -56,6 +60,13 @@ public enum Delivery {
         let database = context.database
         guard let delivery = try load(id, database: database, keyring: settings.keyring) else { return }
         let attempt = delivery.attempts + 1
+        if let recipient = delivery.recipient, try !belongs(recipient, to: delivery.tenant, database: database) {
+            // Composed while they belonged; they have left (or lost their account) since.
+            try finish(delivery, attempt: attempt, outcome: "refused", status: nil,
+                       error: "not sent: the recipient no longer belongs to this tenant", milliseconds: 0, dead: true,
+                       database: database, settings: settings)
+            return
+        }
         if let channel = delivery.channel {
             let admitted = try database.pool.transaction { tx in try settings.breaker.admits(channel, tenant: delivery.tenant, in: tx) }
             guard admitted else {
@@ -81,25 +92,45 @@ public enum Delivery {
 
     static func load(_ id: UUID, database: Database, keyring: Keyring) throws -> Loaded? {
         guard let row = try database.pool.query("""
-            SELECT d.id, d.tenant_id, d.channel_id, d.kind, coalesce(c.target, d.destination), c.secret, d.message::text,
-                   d.attempts
+            SELECT d.id, d.tenant_id, d.channel_id, d.kind, d.destination, c.secret, d.message::text, d.attempts, c.target,
+                   c.sealed_target, d.recipient_id
             FROM notification_deliveries d LEFT JOIN notification_channels c ON c.id = d.channel_id
             WHERE d.id = $1 AND d.state = 'pending'
             """, [id]).first else { return nil }
-        let channel = try row.decode(2, as: UUID.self)
+        let kind = try row.require(3, as: String.self)
+        var destination = try row.require(4, as: String.self)
         var secret: String?
-        if let channel, let text = try row.decode(5, as: String.self), let sealed = SealedValue(text: text) {
-            secret = String(decoding: try keyring.open(sealed, context: channelSecretContext(channel)), as: UTF8.self)
+        if let channel = try row.decode(2, as: UUID.self), let target = try row.decode(8, as: String.self) {
+            destination = try ChannelTargets.destination(kind: kind, target: target, sealed: try row.decode(9), channel: channel,
+                                                         keyring: keyring)
+            if let sealed = try row.decode(5, as: String.self) {
+                secret = String(decoding: try SealedColumn.channelSecret.open(sealed, row: channel, keyring: keyring), as: UTF8.self)
+            }
+        } else if ChannelTargets.isURL(kind) {
+            // The log keeps only scheme and host; the whole URL left with its channel.
+            destination = ""
         }
-        return Loaded(id: try row.require(0), tenant: try row.require(1), channel: channel, kind: try row.require(3),
-                      destination: try row.require(4), secret: secret,
+        return Loaded(id: try row.require(0), tenant: try row.require(1), channel: try row.decode(2), kind: kind,
+                      destination: destination, secret: secret,
                       message: try JSONText(try row.require(6, as: String.self)).decode(NotificationMessage.self),
-                      attempts: try row.require(7))
+                      attempts: try row.require(7), recipient: try row.decode(10))
+    }
+
+    /// Whether `person` may still hear about `tenant`'s work (Outbox.belongs), read in a
+    /// transaction of the tenant, whose memberships the worker sees only there.
+    static func belongs(_ person: UUID, to tenant: UUID, database: Database) throws -> Bool {
+        try database.inTenant(tenant) { tx in
+            try tx.query("SELECT \(Outbox.belongs("u", tenant: "$2")) FROM users u WHERE u.id = $1", [person, tenant])
+                .first?.require(0, as: Bool.self) ?? false
+        }
     }
 
     /// Logs the attempt and the delivery's new state, and tells the breaker, in one transaction.
     static func finish(_ delivery: Loaded, attempt: Int, outcome: String, status: Int?, error: String?, milliseconds: Int,
                        dead: Bool, database: Database, settings: NotificationSettings) throws {
+        // An error may quote the URL it failed on; the log shows no more of it than the delivery does.
+        let error = ChannelTargets.isURL(delivery.kind) && !delivery.destination.isEmpty
+            ? error?.replacingOccurrences(of: delivery.destination, with: DestinationRedaction.url(delivery.destination)) : error
         try database.pool.transaction { tx in
             try tx.query("""
                 INSERT INTO notification_attempts (delivery_id, tenant_id, attempt, outcome, status, error, milliseconds)
@@ -122,6 +153,9 @@ public enum Delivery {
     /// Sends and returns the status (HTTP status, or 250 for mail accepted).
     static func send(_ delivery: Loaded, settings: NotificationSettings) throws -> Int {
         let message = delivery.message
+        if ChannelTargets.isURL(delivery.kind) && delivery.destination.isEmpty {
+            throw DeliveryFailure(description: "the channel was removed", status: nil, permanent: true)
+        }
         switch delivery.kind {
         case "email":
             guard let server = settings.mailServer else {

@@ -1,5 +1,7 @@
 // A tenant's channels: where its notifications go and which events each receives. Secrets (a
-// webhook's signing secret, a PagerDuty routing key) are sealed under the master key.
+// webhook's signing secret, a PagerDuty routing key) and a URL channel's whole URL (a Slack or Teams
+// webhook URL is a credential; see ChannelTargets) are sealed under the master key; what is shown
+// and audited of a URL is its scheme and host.
 import Foundation
 import HTTPServer
 import Postgres
@@ -24,6 +26,7 @@ public struct ChannelSummary: Sendable {
     public let id: UUID
     public let kind: String
     public let name: String
+    /// Scheme and host of a URL; an email channel's addresses.
     public let target: String
     public let events: [String]
     public let breaker: String
@@ -67,14 +70,16 @@ public struct NotificationChannels: Sendable {
         }
         if !errors.isEmpty { throw ValidationError(errors) }
         let id = UUID.v7()
-        let sealed = try channel.secret.flatMap { $0.isEmpty ? nil : try keyring.seal(Array($0.utf8), context: Delivery.channelSecretContext(id)).text }
+        let sealed = try channel.secret.flatMap { $0.isEmpty ? nil : try SealedColumn.channelSecret.seal(Array($0.utf8), row: id, keyring: keyring) }
+        let stored = try ChannelTargets.stored(target, kind: channel.kind, channel: id, keyring: keyring)
         try database.inTenant(tenant) { tx in
             try tx.query("""
-                INSERT INTO notification_channels (id, tenant_id, kind, name, target, secret, events) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                """, [id, tenant, channel.kind, name, target, sealed, channel.events])
+                INSERT INTO notification_channels (id, tenant_id, kind, name, target, sealed_target, secret, events)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                """, [id, tenant, channel.kind, name, stored.shown, stored.sealed, sealed, channel.events])
             try AuditLog.record(AuditEvent(tenant: tenant, actorKind: .user, actorID: actor, action: "notification_channel.create",
                                            targetType: "notification_channel", targetID: id.postgresText,
-                                           after: try JSONText(encoding: ["kind": channel.kind, "name": name, "target": target,
+                                           after: try JSONText(encoding: ["kind": channel.kind, "name": name, "target": stored.shown,
                                                                           "events": channel.events.joined(separator: " ")])).from(origin), in: tx)
         }
         return id
@@ -87,7 +92,9 @@ public struct NotificationChannels: Sendable {
                 FROM notification_channels c LEFT JOIN notification_breakers b ON b.channel_id = c.id
                 WHERE c.tenant_id = $1 ORDER BY c.created_at
                 """, [tenant]).map {
-                ChannelSummary(id: try $0.require(0), kind: try $0.require(1), name: try $0.require(2), target: try $0.require(3),
+                // Redacted again on the way out: a channel saved before sealing holds its URL until the worker seals it.
+                ChannelSummary(id: try $0.require(0), kind: try $0.require(1), name: try $0.require(2),
+                               target: DestinationRedaction.shown(try $0.require(3), kind: try $0.require(1), addressesVisible: true),
                                events: try $0.require(4), breaker: try $0.require(5))
             }
         }

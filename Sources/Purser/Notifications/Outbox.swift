@@ -4,6 +4,10 @@
 // Finding the destinations and recording the deliveries are one statement each, however many
 // destinations there are, and a feature may find them early (before it takes a lock) and record
 // the deliveries late (when the message can be written).
+// Mail goes only to people who still belong to the tenant (an active membership) or are active
+// staff: checked here when the mail is composed and again by the worker when it is sent. The log
+// keeps no more of a URL destination than its scheme and host (the whole URL is sealed with its
+// channel).
 import Foundation
 import Postgres
 
@@ -17,6 +21,9 @@ public enum Outbox {
         let address: String
         /// Mail a person chose to get (so it offers List-Unsubscribe), rather than mail they must get.
         let chosen: Bool
+        /// The person the mail is for, who must still belong to the tenant when it is sent; nil for
+        /// a channel or a bare address (an invitation).
+        var recipient: UUID? = nil
     }
 
     /// Records deliveries of `message` to every enabled channel of `tenant` subscribed to its event,
@@ -29,18 +36,30 @@ public enum Outbox {
         return found.count
     }
 
-    /// The channels subscribed to `event`, and the addresses of `people` who want it, in one statement.
+    /// The channels subscribed to `event`, and the addresses of `people` who want it and still
+    /// belong to the tenant (or are active staff), in one statement.
     static func destinations(_ tx: Connection, tenant: UUID, event: String, people: [UUID]) throws -> [Destination] {
         try tx.query("""
-            SELECT id, kind, target, false FROM notification_channels
+            SELECT id, kind, target, false, NULL::uuid FROM notification_channels
             WHERE tenant_id = $1 AND enabled AND ($2 = ANY(events) OR '*' = ANY(events))
             UNION ALL
-            SELECT NULL, 'email', u.email, true FROM users u
+            SELECT NULL, 'email', u.email, true, u.id FROM users u
             LEFT JOIN notification_preferences p ON p.user_id = u.id AND p.tenant_id = $1
-            WHERE u.id = ANY($3::uuid[]) AND u.status = 'active' AND (p.events IS NULL OR $2 = ANY(p.events))
+            WHERE u.id = ANY($3::uuid[]) AND \(belongs("u", tenant: "$1")) AND (p.events IS NULL OR $2 = ANY(p.events))
             """, [tenant, event, people]).map {
-            Destination(channel: try $0.decode(0), kind: try $0.require(1), address: try $0.require(2), chosen: try $0.require(3))
+            Destination(channel: try $0.decode(0), kind: try $0.require(1), address: try $0.require(2), chosen: try $0.require(3),
+                        recipient: try $0.decode(4))
         }
+    }
+
+    /// The SQL condition that the person of `users` row `alias` may hear about `tenant`'s work:
+    /// an active account that is active staff or holds an active membership in the tenant. The
+    /// worker checks it again when it sends.
+    static func belongs(_ alias: String, tenant: String) -> String {
+        """
+        \(alias).status = 'active' AND (\(alias).staff_role IS NOT NULL OR EXISTS (
+            SELECT 1 FROM memberships m WHERE m.tenant_id = \(tenant) AND m.user_id = \(alias).id AND m.status = 'active'))
+        """
     }
 
     /// One email to one address (an invitation), whatever anyone's preferences.
@@ -56,9 +75,10 @@ public enum Outbox {
         let plain = try JSONText(encoding: message).text, marked = try JSONText(encoding: chosen).text
         try tx.query("""
             WITH d AS (
-                INSERT INTO notification_deliveries (id, tenant_id, channel_id, kind, destination, event, subject, message)
-                SELECT d.id, $1, d.channel, d.kind, d.destination, $6, $7, d.message::jsonb
-                FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $8::text[]) AS d (id, channel, kind, destination, message)
+                INSERT INTO notification_deliveries (id, tenant_id, channel_id, kind, destination, event, subject, message, recipient_id)
+                SELECT d.id, $1, d.channel, d.kind, d.destination, $6, $7, d.message::jsonb, d.recipient
+                FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $8::text[], $11::uuid[])
+                     AS d (id, channel, kind, destination, message, recipient)
                 RETURNING id
             ), j AS (
                 INSERT INTO jobs (kind, payload, tenant_id, unique_key, max_attempts, timeout_seconds)
@@ -67,7 +87,9 @@ public enum Outbox {
             )
             SELECT pg_notify($10, $9) FROM (SELECT count(*) FROM j) AS made
             """, [tenant, destinations.map { _ in UUID.v7() }, NullableArray(destinations.map(\.channel)), destinations.map(\.kind),
-                  destinations.map { String($0.address.prefix(2000)) }, message.event, message.subject,
-                  destinations.map { $0.chosen ? marked : plain }, deliverKind, JobQueue.channel])
+                  destinations.map { ChannelTargets.isURL($0.kind) ? DestinationRedaction.url($0.address) : String($0.address.prefix(2000)) },
+                  message.event, message.subject,
+                  destinations.map { $0.chosen ? marked : plain }, deliverKind, JobQueue.channel,
+                  NullableArray(destinations.map(\.recipient))])
     }
 }

@@ -157,7 +157,8 @@ import TestSupport
             .require(0, as: Int.self)
         #expect(failures >= 5)
         // The endpoint recovers; after the cool-down a trial succeeds and closes the breaker.
-        try app.database.connect().query("UPDATE notification_channels SET target = $2 WHERE id = $1", [channel, base + "/ok"])
+        let recovered = try SealedColumn.channelTarget.seal(Array((base + "/ok").utf8), row: channel, keyring: TestEnvironment.keyring)
+        try app.database.connect().query("UPDATE notification_channels SET sealed_target = $2 WHERE id = $1", [channel, recovered])
         let closed = try waitUntil(30) {
             try app.database.connect().query("SELECT state FROM notification_breakers WHERE channel_id = $1", [channel]).first?
                 .require(0, as: String.self) == "closed"
@@ -217,8 +218,8 @@ import TestSupport
             .map { try $0.require(0, as: String.self) }
         #expect(errors.contains { $0.contains("answered 302") }, "a redirect is not followed: \(errors)")
         #expect(errors.contains { $0.contains("over 65536 bytes") }, "a huge answer is cut off: \(errors)")
-        // The API shows the log to a token with notifications:read.
-        let token = try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "n",
+        // The API shows the log to a tenant admin's token with notifications:read.
+        let token = try app.app.tokens.create(user: people.id("tenant_admin@acme.test"), tenant: people.tenant, name: "n",
                                               scopes: [.notificationsRead], lifetime: 3600, by: .system, actorID: nil).token
         let response = try app.get("/api/v1/notifications/deliveries?limit=1", headers: [("Authorization", "Bearer \(token)")])
         #expect(response.status == 200)

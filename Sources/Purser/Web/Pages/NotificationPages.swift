@@ -1,5 +1,6 @@
 // /t/{tenant}/notifications: a tenant admin's channels (add, test, remove, breaker state) and the
 // delivery log; /account/notifications: which events a person wants by email, per tenant.
+// A URL destination is shown as scheme and host only, once saved (the whole URL is sealed).
 import Foundation
 import HTTPServer
 import Postgres
@@ -56,6 +57,7 @@ enum NotificationPages {
                               errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
             let before = request.query["before"].flatMap(UUID.init(uuidString:))
             let page = try DeliveryLog.page(tenant: tenant.id, before: before, limit: 51, database: database)
+            let addressesVisible = DestinationRedaction.addressesVisible(to: visitor.principal(in: tenant))
             let model = Page(
                 formToken: visitor.formToken, slug: tenant.slug, tenantName: tenant.name,
                 channels: try channels.list(tenant: tenant.id).map {
@@ -63,7 +65,8 @@ enum NotificationPages {
                                events: $0.events.joined(separator: " "), breaker: $0.breaker)
                 },
                 deliveries: page.prefix(50).map {
-                    DeliveryRow(created: DisplayTime.format($0.createdAt), kind: $0.kind, destination: $0.destination,
+                    DeliveryRow(created: DisplayTime.format($0.createdAt), kind: $0.kind,
+                                destination: DestinationRedaction.shown($0.destination, kind: $0.kind, addressesVisible: addressesVisible),
                                 event: $0.event, subject: $0.subject, state: $0.state, attempts: $0.attempts,
                                 error: $0.lastError ?? "")
                 },
