@@ -46,7 +46,8 @@ public enum DestinationRedaction {
         }.joined(separator: ", ")
     }
 
-    /// A destination of a channel or delivery of `kind` as `viewer` may see it.
+    /// A destination of a channel or delivery of `kind` as it may be shown: a URL as scheme and
+    /// host always, addresses whole only when `addressesVisible`.
     public static func shown(_ destination: String, kind: String, addressesVisible: Bool) -> String {
         if kind == "email" { return addressesVisible ? destination : addresses(destination) }
         return url(destination)
