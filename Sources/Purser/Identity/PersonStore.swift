@@ -21,7 +21,7 @@ public struct NewPerson: Sendable {
     func validate() throws {
         var errors: [FieldError] = []
         let email = normalizedEmail
-        if email.count > 254 || email.range(of: #"^[^@\s]+@[^@\s]+\.[^@\s]+$"#, options: .regularExpression) == nil {
+        if !EmailAddress.isValid(email) {
             errors.append(FieldError(field: "email", detail: "give an email address such as ada@example.com"))
         }
         let trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)
