@@ -17,6 +17,9 @@ public struct MultipartForm: Sendable {
 
     public let parts: [Part]
 
+    /// The most bytes of headers one part may have (browsers send well under 1 KiB).
+    static let partHeaderLimit = 8 * 1024
+
     public subscript(name: String) -> Part? { parts.first { $0.name == name } }
 
     /// Parses `request`'s body; 400 when it is not well-formed multipart/form-data.
@@ -50,7 +53,12 @@ public struct MultipartForm: Sendable {
             if body.count >= position + 2 && body[position] == 45 && body[position + 1] == 45 { return parts }
             guard body.count >= position + 2, body[position] == 13, body[position + 1] == 10 else { throw malformed }
             position += 2
-            guard let headerEnd = find([13, 10, 13, 10], in: body, from: position) else { throw malformed }
+            // A part's headers are a line or two; looking no further than `partHeaderLimit` keeps a hostile
+            // body from spending seconds in the character-by-character header parsing below.
+            guard let headerEnd = find([13, 10, 13, 10], in: body, from: position, before: position + partHeaderLimit + 4) else {
+                throw body.count - position > partHeaderLimit + 4
+                    ? HTTPError(.badRequest, detail: "A part of the form has more than 8 KiB of headers.") : malformed
+            }
             let headers = String(decoding: body[position..<headerEnd], as: UTF8.self)
             let contentStart = headerEnd + 4
             guard let next = find([13, 10] + delimiter, in: body, from: contentStart) else { throw malformed }
@@ -104,11 +112,13 @@ public struct MultipartForm: Sendable {
         return result
     }
 
-    static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-        guard !needle.isEmpty, haystack.count >= needle.count, start <= haystack.count - needle.count else { return nil }
+    /// The first `needle` at or after `start` that ends by `end` (by default, the end of `haystack`).
+    static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int, before end: Int = .max) -> Int? {
+        let end = min(end, haystack.count)
+        guard !needle.isEmpty, end >= needle.count, start <= end - needle.count else { return nil }
         let first = needle[0]
         var index = start
-        let last = haystack.count - needle.count
+        let last = end - needle.count
         return haystack.withUnsafeBufferPointer { bytes in
             needle.withUnsafeBufferPointer { pattern in
                 while index <= last {
