@@ -52,10 +52,7 @@ public struct NotificationChannels: Sendable {
         }
         if name.isEmpty || name.count > 100 { errors.append(FieldError(field: "name", detail: "give a name of 1–100 characters")) }
         if channel.kind == "email" {
-            let addresses = target.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            if addresses.isEmpty || addresses.contains(where: { $0.range(of: #"^[^@\s<>,]+@[^@\s<>,]+\.[^@\s<>,]+$"#, options: .regularExpression) == nil }) {
-                errors.append(FieldError(field: "target", detail: "give email addresses separated by commas"))
-            }
+            if let problem = EmailAddress.problem(inList: target) { errors.append(FieldError(field: "target", detail: problem)) }
         } else {
             do { _ = try Destinations.check(target, policy: policy) }
             catch let refused as RefusedDestination { errors.append(FieldError(field: "target", detail: refused.description)) }
