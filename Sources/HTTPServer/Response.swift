@@ -8,7 +8,8 @@ public struct Response: Sendable {
     public enum Body: Sendable {
         case bytes([UInt8])
         /// Produced chunk by chunk as the client reads, for exports too large to hold;
-        /// `nil` ends the body. Runs on the server's I/O threads, so each call must be quick.
+        /// `nil` ends the body. Called on the worker threads, one call at a time and a little
+        /// ahead of the client, so it may block (read a database).
         case stream(@Sendable () throws -> [UInt8]?)
         /// Built once and queued as is; the response's own header fields are not sent.
         case cached(CachedResponse)

@@ -1,4 +1,4 @@
-// Hands a Response to libmicrohttpd: copies a memory body, or streams one through a reader callback.
+// Hands a Response to libmicrohttpd: copies a memory body, or streams one produced on the worker threads.
 import CMicroHTTPD
 
 extension Server {
@@ -14,14 +14,19 @@ extension Server {
                                                 .RESPMEM_MUST_COPY)
             }
         case .stream(let next):
-            let reader = StreamReader(next: next)
+            // Produced on the worker threads, ahead of the client (WorkerStream).
+            let stream = WorkerStream(next: next, server: self, connection: connection)
             handle = MHD_create_response_from_callback(
                 UInt64.max, 32 * 1024,
                 { cls, _, buffer, max in
-                    Unmanaged<StreamReader>.fromOpaque(cls!).takeUnretainedValue().read(into: buffer!, max: max)
+                    Unmanaged<WorkerStream>.fromOpaque(cls!).takeUnretainedValue().read(into: buffer!, max: max)
                 },
-                Unmanaged.passRetained(reader).toOpaque(),
-                { cls in Unmanaged<StreamReader>.fromOpaque(cls!).release() })
+                Unmanaged.passRetained(stream).toOpaque(),
+                { cls in
+                    let stream = Unmanaged<WorkerStream>.fromOpaque(cls!)
+                    stream.takeUnretainedValue().release()
+                    stream.release()
+                })
         }
         guard let handle else { return .NO }
         defer { MHD_destroy_response(handle) }
@@ -32,32 +37,5 @@ extension Server {
             }
         }
         return MHD_queue_response(connection, UInt32(response.status.rawValue), handle)
-    }
-}
-
-/// Feeds a streamed body to libmicrohttpd in pieces of at most `max` bytes.
-final class StreamReader: @unchecked Sendable {
-    private let next: @Sendable () throws -> [UInt8]?
-    private var pending: [UInt8] = []
-    private var offset = 0
-
-    init(next: @escaping @Sendable () throws -> [UInt8]?) { self.next = next }
-
-    func read(into buffer: UnsafeMutablePointer<CChar>, max: Int) -> Int {
-        while offset == pending.count {
-            do {
-                guard let chunk = try next() else { return MHD_CONTENT_READER_END_OF_STREAM }
-                pending = chunk
-                offset = 0
-            } catch {
-                return MHD_CONTENT_READER_END_WITH_ERROR
-            }
-        }
-        let count = min(max, pending.count - offset)
-        pending.withUnsafeBufferPointer { source in
-            UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + offset, byteCount: count)
-        }
-        offset += count
-        return count
     }
 }

@@ -160,12 +160,17 @@ public final class Server: @unchecked Sendable {
         let suspended = SuspendedConnection(pointer: connection)
         workers.submit { [self] in
             exchange.pendingResponse = respond(to: exchange, mayBlock: true)
-            // After a shutdown whose drain deadline passed, the daemon is gone: nothing to resume.
-            daemonLifetime.reading {
-                if daemon != nil { MHD_resume_connection(suspended.pointer) }
-            }
+            resume(suspended)
         }
         return .YES
+    }
+
+    /// Resumes a connection suspended for a worker (an answer, or a streamed body's next piece).
+    /// After a shutdown whose drain deadline passed, the daemon is gone: nothing to resume.
+    func resume(_ connection: SuspendedConnection) {
+        daemonLifetime.reading {
+            if daemon != nil { MHD_resume_connection(connection.pointer) }
+        }
     }
 
     private func begin(_ connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>) -> Exchange {

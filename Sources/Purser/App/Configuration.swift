@@ -40,6 +40,8 @@ public struct Configuration: Sendable {
     public var allowHTTPDestinations = false
     public var allowedDestinations: [String] = []
     public var breakerCoolDownSeconds = 60
+    /// `verify-audit`: rows may wait this long for a checkpoint (the schedule takes one hourly).
+    public var auditCheckpointMaxAgeHours = 3
 
     public init(root: URL) { self.root = root }
 
@@ -80,6 +82,7 @@ public struct Configuration: Sendable {
         integer(environment, "PURSER_JOB_BATCH_SIZE", 1...1000, &config.jobBatchSize, &problems)
         integer(environment, "PURSER_JOB_LEASE_SECONDS", 2...3600, &config.jobLeaseSeconds, &problems)
         integer(environment, "PURSER_BREAKER_COOLDOWN_SECONDS", 1...86400, &config.breakerCoolDownSeconds, &problems)
+        integer(environment, "PURSER_AUDIT_CHECKPOINT_MAX_AGE_HOURS", 1...8784, &config.auditCheckpointMaxAgeHours, &problems)
         if let smtp = environment["SMTP_URL"], !smtp.isEmpty {
             if let server = Self.parseMailServer(smtp) { config.mailServer = server }
             else { problems.append("SMTP_URL: expected smtp://[user:password@]host:port[?tls=required|optional|none] or smtps://…") }

@@ -77,37 +77,25 @@ public enum AuditLog {
             """, values).first?.require(0, as: Int64.self)
     }
 
-    /// Signs the head of `chain` with the master key; returns the sequence signed (0 for an empty or
-    /// unseen chain). Run it where every chain is visible: a staff transaction or the owner's connection.
-    @discardableResult
-    public static func checkpoint(_ chain: String, keyring: Keyring, in tx: Connection) throws -> Int64 {
-        guard let head = try tx.query("SELECT last_sequence, last_hash FROM audit_chains WHERE chain = $1", [chain]).first else {
-            return 0
-        }
-        let sequence = try head.require(0, as: Int64.self)
-        let hash = try head.require(1, as: Bytea.self)
-        let (keyID, tag) = keyring.authenticate(checkpointMessage(chain, sequence, hash))
-        try tx.query("""
-            INSERT INTO audit_checkpoints (chain, sequence, hash, key_id, tag) VALUES ($1, $2, $3, $4, $5)
-            ON CONFLICT (chain, sequence) DO NOTHING
-            """, [chain, sequence, hash, keyID, Bytea(tag)])
-        return sequence
-    }
-
     /// Every chain name, for verifying them all.
     public static func chains(in tx: Connection) throws -> [String] {
         try tx.query("SELECT chain FROM audit_chains ORDER BY chain").map { try $0.require(0, as: String.self) }
     }
 
-    /// Recomputes every hash of `chain`, checks the links, the head and every signed checkpoint.
-    /// Run it with a connection that sees every row (the owner's, or a staff transaction).
-    public static func verify(_ chain: String, keyring: Keyring, in tx: Connection) throws -> AuditVerdict {
+    /// Recomputes every hash of `chain`, checks the links, the head and the chain's checkpoints
+    /// (numbered without gaps, each signed and following the one before, each matching its row),
+    /// and with `freshness`, that no row has waited longer than allowed for a checkpoint. Run it
+    /// with a connection that sees every row (the owner's, or a staff transaction).
+    public static func verify(_ chain: String, keyring: Keyring, freshness: CheckpointFreshness? = nil,
+                              in tx: Connection) throws -> AuditVerdict {
         let rows = try tx.query("""
             SELECT e.sequence, e.previous_hash, e.hash, sha256(e.previous_hash || \(canonical))
             FROM audit_events e WHERE e.chain = $1 ORDER BY e.sequence
             """, [chain])
         var expectedSequence: Int64 = 1
         var previousHash = genesis
+        var purgedThrough: Int64 = 0
+        var purgedHash: Bytea?
         // After a retention purge the chain continues from the last purged row, whose position
         // and hash were signed when it was purged.
         if let purge = try tx.query("""
@@ -121,6 +109,8 @@ public enum AuditLog {
             }
             expectedSequence = through + 1
             previousHash = hash
+            purgedThrough = through
+            purgedHash = hash
         }
         var hashes: [Int64: Bytea] = [:]
         for row in rows {
@@ -150,26 +140,24 @@ public enum AuditLog {
                                reason: "the chain's head says \(headSequence) rows, \(last) remain")
             }
         }
-        let checkpoints = try tx.query("SELECT sequence, hash, key_id, tag FROM audit_checkpoints WHERE chain = $1 ORDER BY sequence",
-                                       [chain])
-        for checkpoint in checkpoints {
-            let sequence = try checkpoint.require(0, as: Int64.self)
-            let hash = try checkpoint.require(1, as: Bytea.self)
-            let keyID = try checkpoint.require(2, as: String.self)
-            let tag = try checkpoint.require(3, as: Bytea.self)
-            guard keyring.verify(checkpointMessage(chain, sequence, hash), keyID: keyID, tag: tag.bytes) else {
-                return .broken(sequence: sequence, reason: "the checkpoint at row \(sequence) is not signed by the master key")
-            }
-            if sequence > 0 && hashes[sequence] != hash {
-                return .broken(sequence: sequence, reason: "row \(sequence) differs from the signed checkpoint (history was rewritten)")
-            }
+        let checkpoints = try AuditCheckpoint.all(chain, in: tx)
+        if let broken = ChainCheckpoints.check(checkpoints, hashes: hashes, purgedThrough: purgedThrough, purgedHash: purgedHash,
+                                               keyring: keyring) {
+            return broken
+        }
+        if let freshness, let stale = try ChainCheckpoints.stale(chain, newest: checkpoints.last, headSequence: last,
+                                                                 purgedThrough: purgedThrough, freshness: freshness,
+                                                                 keyring: keyring, in: tx) {
+            return stale
         }
         return .intact(events: rows.count, checkpoints: checkpoints.count)
     }
 
     /// Removes the rows of `chain` older than `days` (retention), keeping what remains verifiable:
     /// the last removed row's sequence and hash are kept and signed, and the purge itself is
-    /// recorded in the chain. Needs the owner's connection (the application may not delete).
+    /// recorded in the chain. Checkpoints stay (signed sets list them, and later checkpoints
+    /// follow them); those at purged rows are no longer compared with rows. Needs the owner's
+    /// connection (the application may not delete).
     /// Returns how many rows were removed.
     @discardableResult
     public static func purge(_ chain: String, olderThanDays days: Int, keyring: Keyring, in tx: Connection) throws -> Int {
@@ -181,7 +169,6 @@ public enum AuditLog {
         let hash = try tx.query("SELECT hash FROM audit_events WHERE chain = $1 AND sequence = $2", [chain, cutoff])[0]
             .require(0, as: Bytea.self)
         let removed = try tx.query("DELETE FROM audit_events WHERE chain = $1 AND sequence <= $2", [chain, cutoff]).affected
-        try tx.query("DELETE FROM audit_checkpoints WHERE chain = $1 AND sequence <= $2", [chain, cutoff])
         let (keyID, tag) = keyring.authenticate(purgeMessage(chain, cutoff, hash))
         try tx.query("""
             UPDATE audit_chains SET purged_through = $2, purged_hash = $3, purge_key_id = $4, purge_tag = $5 WHERE chain = $1
@@ -196,6 +183,7 @@ public enum AuditLog {
         Array("purser-audit-purge|\(chain)|\(sequence)|\(hash.postgresText)".utf8)
     }
 
+    /// What a checkpoint of format 1 (before migration 0015) signed.
     static func checkpointMessage(_ chain: String, _ sequence: Int64, _ hash: Bytea) -> [UInt8] {
         Array("purser-audit-checkpoint|\(chain)|\(sequence)|\(hash.postgresText)".utf8)
     }

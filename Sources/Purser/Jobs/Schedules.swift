@@ -102,5 +102,7 @@ public enum Schedules {
     /// The schedules every installation has.
     public static let standard: [Schedule] = [
         Schedule(name: "system.purge", kind: "system.purge", recurrence: .at(hour: 3, minute: 17, weekday: nil, timeZone: "UTC")),
+        // Hourly, so that verify-audit can hold chains to PURSER_AUDIT_CHECKPOINT_MAX_AGE_HOURS.
+        Schedule(name: AuditCheckpointJob.kind, kind: AuditCheckpointJob.kind, recurrence: .every(seconds: 3600)),
     ]
 }

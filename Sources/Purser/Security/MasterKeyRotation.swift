@@ -21,19 +21,8 @@ public enum MasterKeyRotation {
     /// report. Returns how many were re-signed.
     public static func resignAudit(keyring: Keyring, in tx: Connection) throws -> Int {
         let current = keyring.keys[0].id
-        var changed = 0
-        for row in try tx.query("""
-            SELECT chain, sequence, hash, key_id, tag FROM audit_checkpoints WHERE key_id <> $1 FOR UPDATE
-            """, [current]) {
-            let chain = try row.require(0, as: String.self), sequence = try row.require(1, as: Int64.self)
-            let hash = try row.require(2, as: Bytea.self)
-            guard keyring.verify(AuditLog.checkpointMessage(chain, sequence, hash), keyID: try row.require(3),
-                                 tag: try row.require(4, as: Bytea.self).bytes) else { continue }
-            let (keyID, tag) = keyring.authenticate(AuditLog.checkpointMessage(chain, sequence, hash))
-            try tx.query("UPDATE audit_checkpoints SET key_id = $3, tag = $4 WHERE chain = $1 AND sequence = $2",
-                         [chain, sequence, keyID, Bytea(tag)])
-            changed += 1
-        }
+        // Checkpoints and checkpoint sets: each format signs its own message.
+        var changed = try AuditCheckpoints.resign(keyring: keyring, in: tx)
         for row in try tx.query("""
             SELECT chain, purged_through, purged_hash, purge_key_id, purge_tag FROM audit_chains
             WHERE purged_through > 0 AND purge_key_id <> $1 FOR UPDATE

@@ -5,6 +5,6 @@ struct Admin: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Operator tasks.",
         subcommands: [CreateTenant.self, CreateUser.self, CreateStaff.self, CreateToken.self, VerifyAudit.self,
-                      CheckpointAudit.self, PurgeAudit.self, SetAuditRetention.self, ResetLink.self, RotateMasterKey.self,
-                      MeasureQueue.self, EnqueueNoop.self])
+                      CheckpointAudit.self, ExportCheckpoints.self, PurgeAudit.self, SetAuditRetention.self, ResetLink.self,
+                      RotateMasterKey.self, MeasureQueue.self, EnqueueNoop.self])
 }

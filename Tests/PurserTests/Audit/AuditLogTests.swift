@@ -31,7 +31,7 @@ import TestSupport
 
     @Test func aWrittenChainVerifies() throws {
         for n in 1...5 { try db.inTenant(acme) { try AuditLog.record(try event("request.update", n), in: $0) } }
-        try db.asStaff { try AuditLog.checkpoint(AuditLog.chain(for: acme), keyring: keyring, in: $0) }
+        try db.asStaff { try AuditCheckpoints.take(keyring: keyring, in: $0) }
         #expect(try verdict() == .intact(events: 5, checkpoints: 1))
     }
 
@@ -75,7 +75,7 @@ import TestSupport
     @Test func rewrittenHistoryWithRecomputedHashesFailsTheSignedCheckpoint() throws {
         let chain = AuditLog.chain(for: acme)
         for n in 1...3 { try db.inTenant(acme) { try AuditLog.record(try event("request.update", n), in: $0) } }
-        try db.asStaff { try AuditLog.checkpoint(chain, keyring: keyring, in: $0) }
+        try db.asStaff { try AuditCheckpoints.take(keyring: keyring, in: $0) }
         // Someone with database access edits row 2 and recomputes every hash after it, head included.
         try owner.query("UPDATE audit_events SET reason = 'rewritten' WHERE chain = $1 AND sequence = 2", [chain])
         for sequence in 2...3 {

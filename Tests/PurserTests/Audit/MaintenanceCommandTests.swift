@@ -90,7 +90,12 @@ import TestSupport
         let rotated = try Subprocess.run(binary, ["admin", "rotate-master-key"],
                                          environment: environment(app.database, key: newKey + "," + TestEnvironment.masterKeyText))
         #expect(rotated.status == 0, "\(rotated.output)")
-        #expect(rotated.output.contains("Re-sealed 1 secret(s) and re-signed 1 audit signature(s) under key k2."))
+        // Every checkpoint (the tenant's chain and the provider chain recording the run) and the checkpoint set.
+        let signatures = try app.database.connect().query("""
+            SELECT (SELECT count(*) FROM audit_checkpoints) + (SELECT count(*) FROM audit_checkpoint_sets)
+            """)[0].require(0, as: Int.self)
+        #expect(signatures == 3)
+        #expect(rotated.output.contains("Re-sealed 1 secret(s) and re-signed \(signatures) audit signature(s) under key k2."))
         // The old key can go: every checkpoint verifies under the new one alone.
         let verified = try Subprocess.run(binary, ["admin", "verify-audit"], environment: environment(app.database, key: newKey))
         #expect(verified.status == 0, "\(verified.output)")

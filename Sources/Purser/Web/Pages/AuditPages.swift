@@ -147,7 +147,8 @@ enum AuditPages {
                          visitor: visitor, tenant: tenant)
     }
 
-    /// The filtered chain as CSV, fetched 500 rows at a time as the client reads.
+    /// The filtered chain as CSV, fetched 500 rows at a time on the worker threads, a little ahead
+    /// of the client (the server's stream never reads the database on an I/O thread).
     static func csv(_ request: Request, source: Source, filename: String) throws -> Response {
         let filter = try filter(request)
         let cursor = Locked<(before: Int64?, started: Bool, done: Bool)>((nil, false, false))
