@@ -37,7 +37,7 @@ public final class Server: @unchecked Sendable {
         self.configuration = configuration
         self.router = router
         self.metrics = metrics
-        self.proxies = TrustedProxies(configuration.trustedProxies)
+        self.proxies = TrustedProxies(configuration.trustedProxies, header: configuration.forwardedHeader)
         self.workers = WorkerPool(threads: configuration.workerThreads, name: "http-worker")
         self.accessLog = configuration.accessLog ?? LoggerAccessLog(logger: configuration.logger)
         var next: Next = { request in try Server.dispatch(request) }

@@ -15,8 +15,10 @@ public struct ServerConfiguration: Sendable {
     public var connectionTimeout: Int
     /// Default largest body, in bytes; a route may allow more.
     public var bodyLimit: Int
-    /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed (addresses or CIDR blocks).
+    /// Peers whose forwarding header is believed (IPv4 or IPv6 addresses or CIDR blocks).
     public var trustedProxies: [String]
+    /// The one header those proxies write the client's address into.
+    public var forwardedHeader: ForwardedHeader
     public var securityHeaders: SecurityHeaders
     public var logger: Logger
     /// Where the one line per request goes; nil writes it through `logger`.
@@ -28,7 +30,7 @@ public struct ServerConfiguration: Sendable {
 
     public init(host: String = "127.0.0.1", port: Int = 8080, ioThreads: Int = 2, workerThreads: Int = 16,
                 connectionLimit: Int = 1024, connectionTimeout: Int = 30, bodyLimit: Int = 1 << 20,
-                trustedProxies: [String] = [], securityHeaders: SecurityHeaders = SecurityHeaders(),
+                trustedProxies: [String] = [], forwardedHeader: ForwardedHeader = .xForwardedFor, securityHeaders: SecurityHeaders = SecurityHeaders(),
                 logger: Logger = Logger(label: "http"), accessLog: (any AccessLog)? = nil,
                 errorRenderer: @escaping @Sendable (Problem, Request) -> Response = { problem, _ in Problem.problemResponse(problem) },
                 drainDeadline: Duration = .seconds(10)) {
@@ -40,6 +42,7 @@ public struct ServerConfiguration: Sendable {
         self.connectionTimeout = connectionTimeout
         self.bodyLimit = bodyLimit
         self.trustedProxies = trustedProxies
+        self.forwardedHeader = forwardedHeader
         self.securityHeaders = securityHeaders
         self.logger = logger
         self.accessLog = accessLog

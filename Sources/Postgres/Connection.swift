@@ -9,6 +9,8 @@ public final class Connection: @unchecked Sendable {
     /// Statements run since the pool handed this connection out; a loss on the first means
     /// it died while idle, so the work can safely go to a new connection.
     var statementsSinceCheckout = 0
+    /// What this connection's work notified, for the node that did it (see LocalNotifications).
+    let localNotifications = LocalNotifications()
 
     /// Connects with a libpq URI or conninfo string; the session runs in UTC with ISO dates.
     public init(url: String) throws {
@@ -21,8 +23,8 @@ public final class Connection: @unchecked Sendable {
             let message = String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
             throw PostgresError(kind: .connection, message: message)
         }
-        // Notices (e.g. "relation already exists, skipping") are not errors; keep them off stderr.
-        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        // The box is a stored property: it lives until deinit has finished the handle.
+        localNotifications.receive(on: handle)
         try execute("SET TIME ZONE 'UTC'; SET datestyle TO 'ISO, YMD'; SET intervalstyle TO 'iso_8601'; SET standard_conforming_strings TO on")
     }
 
@@ -73,6 +75,7 @@ public final class Connection: @unchecked Sendable {
     /// Sends `NOTIFY channel, payload` (delivered when the transaction commits).
     public func notify(_ channel: String, payload: String = "") throws {
         try query("SELECT pg_notify($1, $2)", [channel, payload])
+        localNotifications.append(Notification(channel: channel, payload: payload))
     }
 
     /// Loads rows with `COPY … FROM STDIN` (text format); returns the number of rows copied.

@@ -9,6 +9,10 @@ public final class ConnectionPool: @unchecked Sendable {
     public let checkoutTimeout: Duration
     /// Run on every new connection (e.g. `SET ROLE`), before it is first handed out.
     private let setup: (@Sendable (Connection) throws -> Void)?
+    /// Told what a lent connection's work notified (see LocalNotifications), once the connection is
+    /// back: after its transactions committed, before the borrower goes on; with the channels on
+    /// which some were too many to keep.
+    private let localNotifications: (@Sendable ([Notification], Set<String>) -> Void)?
 
     private let condition = NSCondition()
     private var idle: [Connection] = []
@@ -17,11 +21,13 @@ public final class ConnectionPool: @unchecked Sendable {
     private var closed = false
 
     public init(url: String, size: Int = 10, checkoutTimeout: Duration = .seconds(5),
-                setup: (@Sendable (Connection) throws -> Void)? = nil) {
+                setup: (@Sendable (Connection) throws -> Void)? = nil,
+                localNotifications: (@Sendable ([Notification], Set<String>) -> Void)? = nil) {
         self.url = url
         self.size = max(1, size)
         self.checkoutTimeout = checkoutTimeout
         self.setup = setup
+        self.localNotifications = localNotifications
     }
 
     public struct Statistics: Sendable {
@@ -45,18 +51,27 @@ public final class ConnectionPool: @unchecked Sendable {
             let connection = try checkout()
             do {
                 let value = try body(connection)
-                checkin(connection)
+                giveBack(connection)
                 return value
             } catch let error as PostgresError where error.isConnectionLoss || !connection.isHealthy {
                 let diedIdle = connection.statementsSinceCheckout <= 1
-                discard(connection)
+                giveBack(connection, broken: true)
                 if diedIdle && attempt == 1 { continue }
                 throw error
             } catch {
-                checkin(connection)
+                giveBack(connection)
                 throw error
             }
         }
+    }
+
+    /// Returns a lent connection, then tells `localNotifications` what its work notified (taken
+    /// first, even with nobody to tell: once back, the connection is someone else's).
+    private func giveBack(_ connection: Connection, broken: Bool = false) {
+        let (notifications, overflowed) = connection.localNotifications.take()
+        if broken { discard(connection) } else { checkin(connection) }
+        guard let localNotifications, !notifications.isEmpty || !overflowed.isEmpty else { return }
+        localNotifications(notifications, overflowed)
     }
 
     /// Runs one statement on a pooled connection.

@@ -2,7 +2,7 @@
 import CPostgres
 import Foundation
 
-public struct Notification: Sendable, Equatable {
+public struct Notification: Sendable, Hashable {
     public let channel: String
     public let payload: String
 

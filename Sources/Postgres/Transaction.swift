@@ -37,12 +37,14 @@ extension Connection {
         for setting in settings {
             begin += "; SELECT set_config(\(Self.literal(setting.name)), \(Self.literal(setting.value)), true)"
         }
+        let notifiedBefore = localNotifications.pending.count
         try execute(begin)
         do {
             let value = try body(self)
             try execute("COMMIT")
             return value
         } catch {
+            localNotifications.truncate(to: notifiedBefore)
             if isHealthy { try? execute("ROLLBACK") }
             throw error
         }

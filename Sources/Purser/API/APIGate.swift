@@ -50,7 +50,9 @@ public final class APIGate: Sendable {
         do {
             if request.method == .post, let key = try IdempotencyStore.key(request) {
                 guard request.mayBlock else { throw WouldBlock() }
-                response = try idempotent(request, key: key, owner: "token:" + identity.tokenID.postgresText) { try body(caller) }
+                response = try idempotent(request, key: key, owner: IdempotencyStore.owner(token: identity.tokenID, tenant: tenant)) {
+                    try body(caller)
+                }
             } else {
                 response = try body(caller)
             }
@@ -74,7 +76,8 @@ public final class APIGate: Sendable {
     }
 
     private func idempotent(_ request: Request, key: String, owner: String, _ body: () throws -> Response) throws -> Response {
-        let route = request.method.rawValue + " " + (request.routeTemplate ?? request.path)
+        // The concrete path, not the route's template: the same key on another {id} is another request.
+        let route = request.method.rawValue + " " + request.path
         switch try idempotency.begin(owner: owner, route: route, key: key, body: request.body) {
         case .replay(let response): return response
         case .proceed: break

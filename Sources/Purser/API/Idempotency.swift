@@ -1,6 +1,6 @@
-// Idempotency-Key on POST: the first response for (caller, route, key) is kept for 24 hours and
-// replayed for a retry with the same body. The same key with another body is a 422; a retry while
-// the first request still runs is a 409. A first attempt that failed with a 5xx keeps nothing, so
+// Idempotency-Key on POST: the first response for (caller and tenant, method and concrete path, key)
+// is kept for 24 hours and replayed for a retry with the same body. The same key with another body
+// is a 422; a retry while the first request still runs is a 409. A first attempt that failed with a 5xx keeps nothing, so
 // it can be retried. Stored answers are sealed under the master key: some hold secrets shown once
 // (a new API token), which must not sit readable in the database.
 import Crypto
@@ -18,6 +18,11 @@ public struct IdempotencyStore: Sendable {
     public init(database: Database, keyring: Keyring) {
         self.database = database
         self.keyring = keyring
+    }
+
+    /// Who a key belongs to: the calling token, and the tenant it acts in (a staff token serves many).
+    static func owner(token: UUID, tenant: UUID?) -> String {
+        "token:" + token.postgresText + (tenant.map { "|tenant:" + $0.postgresText } ?? "")
     }
 
     static func context(_ owner: String, _ route: String, _ key: String) -> String {
@@ -73,8 +78,9 @@ public struct IdempotencyStore: Sendable {
             guard try row.require(0, as: Bytea.self) == hash else { throw KeyReused() }
             guard let status else { throw KeyInUse() }
             let stored = try row.decode(3, as: Bytea.self)?.bytes ?? []
-            guard let sealed = SealedValue(text: String(decoding: stored, as: UTF8.self)) else { throw KeyInUse() }
-            let body = try keyring.open(sealed, context: Self.context(owner, route, key))
+            let text = String(decoding: stored, as: UTF8.self)
+            guard SealedValue(text: text) != nil else { throw KeyInUse() }
+            let body = try SealedColumn.idempotentAnswer.open(text, row: [owner, route, key], keyring: keyring)
             var response = Response(status: HTTPStatus(status), contentType: try row.decode(2, as: String.self) ?? "application/json",
                                     body: body)
             response.headers.add("Idempotent-Replayed", "true")
@@ -92,7 +98,7 @@ public struct IdempotencyStore: Sendable {
         try database.pool.query("""
             UPDATE idempotency_keys SET status = $4, content_type = $5, body = $6 WHERE owner = $1 AND route = $2 AND key = $3
             """, [owner, route, key, response.status.rawValue, response.headers["Content-Type"],
-                  Bytea(Array(try keyring.seal(response.bodyBytes, context: Self.context(owner, route, key)).text.utf8))])
+                  Bytea(Array(try SealedColumn.idempotentAnswer.seal(response.bodyBytes, row: [owner, route, key], keyring: keyring).utf8))])
     }
 
     /// Removes keys older than a day (a bounded batch; run now and then).

@@ -1,6 +1,7 @@
 // Purser's settings, from environment variables (twelve-factor) with flags on top, checked at start.
 import Foundation
 import HTTPClient
+import HTTPServer
 import Logging
 
 public struct Configuration: Sendable {
@@ -15,6 +16,7 @@ public struct Configuration: Sendable {
     /// The address people reach Purser at; links in mail use it, and `https` turns on Secure cookies and HSTS.
     public var publicURL: URL?
     public var trustedProxies: [String] = []
+    public var forwardedHeader: ForwardedHeader = .xForwardedFor
     /// Keys for sealing secrets at rest and signing audit checkpoints: one 32-byte key in base64,
     /// or `id:base64,id:base64` whose first key seals and signs and all of which open and verify.
     public var masterKey: Keyring?
@@ -106,6 +108,13 @@ public struct Configuration: Sendable {
         if let proxies = environment["PURSER_TRUSTED_PROXIES"] {
             config.trustedProxies = proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty }
+            for entry in config.trustedProxies where IPBlock(entry) == nil {
+                problems.append("PURSER_TRUSTED_PROXIES: \(entry) is not an IPv4 or IPv6 address or CIDR block")
+            }
+        }
+        if let header = environment["PURSER_FORWARDED_HEADER"] {
+            if let parsed = ForwardedHeader(rawValue: header.lowercased()) { config.forwardedHeader = parsed }
+            else { problems.append("PURSER_FORWARDED_HEADER=\(header): expected x-forwarded-for or forwarded") }
         }
         if let key = environment["PURSER_MASTER_KEY"] {
             // Never echo the key itself.

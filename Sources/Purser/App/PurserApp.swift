@@ -26,6 +26,8 @@ public final class PurserApp: Sendable {
     private let notices: NoticeListener
     /// Answers of request lists, dropped when the tenant's requests change.
     public let requestLists: RequestListCache
+    /// Signed-in visitors remembered by this node.
+    let visitors: VisitorCache
     let logger: Logger
 
     public init(configuration: Configuration, databaseURL: String, logger: Logger) throws {
@@ -58,6 +60,7 @@ public final class PurserApp: Sendable {
         let signIn = SignIn(database: database, sessions: sessions, hasher: hasher, throttle: SignInThrottle(),
                             secondFactor: secondFactor)
         let visitors = VisitorCache()
+        self.visitors = visitors
         let auth = WebAuth(sessions: sessions, database: database, keyring: keyring, visitors: visitors)
         let passwords = Passwords(database: database, hasher: hasher, sessions: sessions)
         let publicURL = configuration.effectivePublicURL.hasSuffix("/")
@@ -101,26 +104,29 @@ public final class PurserApp: Sendable {
             host: configuration.listenHost, port: configuration.listenPort,
             ioThreads: configuration.ioThreads, workerThreads: configuration.workerThreads,
             connectionLimit: configuration.connectionLimit, bodyLimit: configuration.bodyLimit,
-            trustedProxies: configuration.trustedProxies,
+            trustedProxies: configuration.trustedProxies, forwardedHeader: configuration.forwardedHeader,
             securityHeaders: SecurityHeaders(strictTransportSecurity:
                 configuration.isHTTPS ? "max-age=63072000; includeSubDomains" : nil),
             logger: logger, accessLog: configuration.logLevel <= .info ? JSONAccessLog(sink: .standardOutput) : nil,
             errorRenderer: { problem, request in site.render(problem, for: request) })
         server = Server(configuration: serverConfiguration, router: router,
-                        middleware: [DatabaseErrorMapping(), DenialAudit(database: database, logger: logger),
-                                                 VisitorRefresh(visitors: visitors, tokens: tokens)], metrics: metrics)
+                        middleware: [DatabaseErrorMapping(), DenialAudit(database: database, logger: logger)], metrics: metrics)
 
         let registry = metrics
         metricsServer = configuration.metricsHost.map {
             MetricsEndpoint.server(host: $0, port: configuration.metricsPort, registry: registry, logger: logger)
         }
-        notices = NoticeListener(url: databaseURL, subscriptions: [
+        let subscriptions = [
             // Anything revoked while not listening may still be cached: start clean when connected.
-            NoticeListener.Subscription(channel: TokenStore.revocationChannel, notice: { [tokens] in tokens.forget(lookup: $0) },
+            NoticeListener.Subscription(channel: TokenStore.revocationChannel,
+                                        notice: { [tokens] in $0 == "*" ? tokens.forgetAll() : tokens.forget(lookup: $0) },
                                         connected: { [tokens] connected in if connected { tokens.forgetAll() } }),
             requestLists.subscription,
             visitors.subscription,
-        ], logger: logger)
+        ]
+        notices = NoticeListener(url: databaseURL, subscriptions: subscriptions, logger: logger)
+        // This node's own changes reach the same subscribers before the answer that made them goes out.
+        database.localNotices.add(subscriptions)
         registerGauges()
     }
 

@@ -8,13 +8,18 @@ public struct Database: Sendable {
     public static let applicationRole = "purser_app"
 
     public let pool: ConnectionPool
+    /// What this node's transactions notify, for this node's caches at once (LocalNoticeRelay).
+    let localNotices = LocalNoticeRelay()
 
     /// A pool whose connections switch to the application role before first use. A worker's pool
     /// (`worker: true`) also sees every job, whatever its tenant (`purser.worker` for the session).
+    /// Triggers raise their notices for this node only where `purser.local_notices` is on (migration 0017).
     public init(url: String, size: Int, worker: Bool = false) {
-        pool = ConnectionPool(url: url, size: size) { connection in
-            try connection.execute("SET ROLE \(Database.applicationRole)" + (worker ? "; SET purser.worker = 'on'" : ""))
-        }
+        let relay = localNotices
+        pool = ConnectionPool(url: url, size: size, setup: { connection in
+            try connection.execute("SET ROLE \(Database.applicationRole); SET purser.local_notices = 'on'"
+                                   + (worker ? "; SET purser.worker = 'on'" : ""))
+        }, localNotifications: { notifications, overflowed in relay.deliver(notifications, overflowed: overflowed) })
     }
 
     /// One transaction in which tenant-owned tables show and accept only `tenant`'s rows.

@@ -33,6 +33,7 @@ public enum JobRunner {
             destinations: DestinationPolicy(allowHTTP: configuration.allowHTTPDestinations, allowed: configuration.allowedDestinations),
             breaker: Breaker(coolDown: TimeInterval(configuration.breakerCoolDownSeconds)), keyring: keyring))
         SLAChecks.register(into: &handlers, notices: RequestNotices(publicURL: publicURL))
+        AuditCheckpointJob.register(into: &handlers, keyring: keyring)
         return handlers
     }
 }

@@ -49,29 +49,39 @@ public enum Destinations {
     }
 
     /// False for loopback, private, link-local (cloud metadata lives there), shared, unspecified,
-    /// multicast and reserved ranges, in IPv4 and IPv6 (IPv4-mapped IPv6 judged as IPv4).
+    /// multicast and reserved ranges, in IPv4 and IPv6. An IPv6 address that carries an IPv4 one
+    /// (mapped, compatible, NAT64, 6to4, Teredo) is judged by that IPv4 address too: a gateway on
+    /// the way would deliver it there.
     static func isPublic(_ address: String) -> Bool {
-        guard var bytes = AddressResolver.bytes(of: address) else { return false }
-        if bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
-            bytes = Array(bytes[12..<16])
+        guard let bytes = AddressResolver.bytes(of: address) else { return false }
+        if bytes.count == 4 { return isPublicIPv4(bytes) }
+        let head = Array(bytes[0..<12])
+        // ::ffff:a.b.c.d (mapped), ::a.b.c.d (compatible, which also covers :: and ::1), 64:ff9b::a.b.c.d (NAT64).
+        if head == [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF] || head.allSatisfy({ $0 == 0 })
+            || head == [0x00, 0x64, 0xFF, 0x9B] + [UInt8](repeating: 0, count: 8) {
+            return isPublicIPv4(Array(bytes[12..<16]))
         }
-        if bytes.count == 4 {
-            let (a, b) = (bytes[0], bytes[1])
-            if a == 0 || a == 10 || a == 127 || a >= 224 { return false }
-            if a == 169 && b == 254 { return false }
-            if a == 172 && (16...31).contains(b) { return false }
-            if a == 192 && b == 168 { return false }
-            if a == 100 && (64...127).contains(b) { return false }
-            if a == 192 && b == 0 && bytes[2] == 0 { return false }
-            if a == 198 && (b == 18 || b == 19) { return false }
-            return true
+        if bytes[0] == 0x00 && bytes[1] == 0x64 && bytes[2] == 0xFF && bytes[3] == 0x9B { return false } // 64:ff9b:1::/48, local NAT64
+        if bytes[0] == 0x20 && bytes[1] == 0x02 { return isPublicIPv4(Array(bytes[2..<6])) }               // 2002::/16, 6to4
+        if bytes[0..<4] == [0x20, 0x01, 0x00, 0x00] {                                                     // 2001::/32, Teredo
+            return isPublicIPv4(Array(bytes[4..<8])) && isPublicIPv4(bytes[12..<16].map { $0 ^ 0xFF })
         }
-        if bytes.allSatisfy({ $0 == 0 }) { return false }
-        if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return false }
         if bytes[0] & 0xFE == 0xFC { return false }                 // fc00::/7 unique local (fd00:ec2::254 metadata)
         if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 { return false } // fe80::/10 link-local
         if bytes[0] == 0xFF { return false }                        // multicast
         if bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x0D && bytes[3] == 0xB8 { return false } // documentation
+        return true
+    }
+
+    static func isPublicIPv4(_ bytes: [UInt8]) -> Bool {
+        let (a, b) = (bytes[0], bytes[1])
+        if a == 0 || a == 10 || a == 127 || a >= 224 { return false }
+        if a == 169 && b == 254 { return false }
+        if a == 172 && (16...31).contains(b) { return false }
+        if a == 192 && b == 168 { return false }
+        if a == 100 && (64...127).contains(b) { return false }
+        if a == 192 && b == 0 && bytes[2] == 0 { return false }
+        if a == 198 && (b == 18 || b == 19) { return false }
         return true
     }
 

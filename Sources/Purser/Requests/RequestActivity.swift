@@ -28,12 +28,18 @@ public struct RequestActivity: Sendable {
                 (when: try row.require(0, as: Date.self), kind: try row.require(1, as: String.self), name: try row.decode(2, as: String.self),
                  action: try row.require(3, as: String.self), before: Self.fields(try row.decode(4)), after: Self.fields(try row.decode(5)))
             }
-            // The people and groups the changes mention by id, named in one query for the whole history.
-            let ids = Set(events.flatMap { Array($0.before.values) + Array($0.after.values) }.compactMap(UUID.init(uuidString:)))
+            // The people and groups the changes name in their id fields, in one query for the whole
+            // history. Only those fields: a subject or tag that happens to be some UUID is text, and
+            // only the tenant's members, staff and the provider's groups have names to show here.
+            let ids = Set(events.flatMap { event in
+                Self.namedFields.flatMap { [event.before[$0], event.after[$0]] }.compactMap { $0.flatMap(UUID.init(uuidString:)) }
+            })
             let names = ids.isEmpty ? [:] : Dictionary(try tx.query("""
-                SELECT id::text, name FROM users WHERE id = ANY($1::uuid[])
+                SELECT u.id::text, u.name FROM users u
+                WHERE u.id = ANY($1::uuid[])
+                  AND (u.staff_role IS NOT NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = $2 AND m.user_id = u.id))
                 UNION ALL SELECT id::text, name FROM request_groups WHERE id = ANY($1::uuid[])
-                """, [Array(ids)]).map { (try $0.require(0, as: String.self), try $0.require(1, as: String.self)) },
+                """, [Array(ids), tenant]).map { (try $0.require(0, as: String.self), try $0.require(1, as: String.self)) },
                 uniquingKeysWith: { first, _ in first })
             return events.map { event in
                 ActivityEntry(when: event.when, who: event.name ?? (event.kind == "system" ? "Purser" : "someone"),
@@ -41,6 +47,9 @@ public struct RequestActivity: Sendable {
             }
         }
     }
+
+    /// The audit fields that hold a person's or group's id.
+    static let namedFields = ["assignee_id", "group_id"]
 
     static func fields(_ text: String?) -> [String: String] {
         guard let text, let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return [:] }
@@ -50,7 +59,8 @@ public struct RequestActivity: Sendable {
     static func describe(action: String, before: [String: String], after: [String: String], names: [String: String]) -> String {
         func show(_ field: String, _ value: String?) -> String {
             guard let value, !value.isEmpty else { return "none" }
-            return names[value.lowercased()] ?? value.replacingOccurrences(of: "_", with: " ")
+            if namedFields.contains(field), let name = names[value.lowercased()] { return name }
+            return value.replacingOccurrences(of: "_", with: " ")
         }
         switch action {
         case "request.create": return "filed the request"

@@ -9,13 +9,15 @@ public struct Templates: Sendable {
     /// Loads every `.mustache` file under `folder`, named by its relative path without the extension
     /// (`requests/show`), so partials can be included as `{{> requests/row}}`.
     public init(folder: URL) throws {
+        MustacheContentTypes.register(ScalarHTML(), named: ScalarHTML.name)
         var library = MustacheLibrary()
         let root = folder.standardizedFileURL.path
         let enumerator = FileManager.default.enumerator(atPath: root)
         while let relative = enumerator?.nextObject() as? String {
             guard relative.hasSuffix(".mustache") else { continue }
             let text = try String(contentsOfFile: root + "/" + relative, encoding: .utf8)
-            try library.register(text, named: String(relative.dropLast(".mustache".count)))
+            // Every template escapes its values by Unicode scalar (a template may still name another type).
+            try library.register("{{% CONTENT_TYPE: \(ScalarHTML.name) }}" + text, named: String(relative.dropLast(".mustache".count)))
         }
         self.library = library
     }
@@ -35,6 +37,14 @@ public struct Templates: Sendable {
         let html = library.render(TemplateModel.flatten(model), withTemplate: "layout") ?? content
         return .html(html, status: status)
     }
+}
+
+/// HTML escaping by Unicode scalar. Mustache's own escapes by grapheme cluster, so `"` followed by a
+/// combining mark (U+0301) is one character missing from its table and goes out unescaped, though
+/// the browser still reads the `"` and ends the quoted attribute there.
+struct ScalarHTML: MustacheContentType {
+    static let name = "PURSER_HTML"
+    func escapeText(_ text: String) -> String { Markdown.escape(text) }
 }
 
 /// What the shared layout shows around every page.

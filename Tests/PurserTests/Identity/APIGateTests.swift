@@ -114,7 +114,7 @@ import TestSupport
         let tokenID = try app.database.connect().query("SELECT id FROM api_tokens WHERE name = 't'")[0].require(0, as: UUID.self)
         try app.database.connect().query("""
             INSERT INTO idempotency_keys (owner, route, key, request_hash) VALUES ($1, 'POST /api/v1/tokens', 'key-2', sha256($2::bytea))
-            """, [ "token:" + tokenID.postgresText, Bytea(body)])
+            """, [IdempotencyStore.owner(token: tokenID, tenant: people.tenant), Bytea(body)])
         #expect(try post("key-2", body).status == 409)
         #expect(try post(String(repeating: "k", count: 300), body).status == 400)
         // Without a key, two posts make two tokens.

@@ -1,0 +1,32 @@
+import Foundation
+@testable import Purser
+import Testing
+import TestSupport
+
+/// Template values are escaped by Unicode scalar: an HTML character followed by a combining mark
+/// is still escaped, so a reflected value cannot end a quoted attribute.
+@Suite struct TemplateEscapingTests {
+    let templates: Templates
+
+    init() throws {
+        templates = try Templates(folder: TestEnvironment.root.appendingPathComponent("Templates"))
+    }
+
+    @Test func everySpecialCharacterIsEscapedBeforeACombiningMark() throws {
+        let escaped = ["&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"]
+        for (special, entity) in escaped {
+            let value = special + "\u{301} autofocus onfocus=alert(1) x=" + special + "\u{301}"
+            // The staff queue reflects its tenant filter into a quoted attribute.
+            let html = try #require(templates.render("staff-requests", ["tenant": value]))
+            let field = try #require(html.components(separatedBy: #"name="tenant" value=""#).dropFirst().first)
+            let attribute = String(field.prefix { $0 != "\"" })
+            #expect(attribute == entity + "\u{301} autofocus onfocus=alert(1) x=" + entity + "\u{301}", "\(special)")
+        }
+    }
+
+    @Test func plainTextTemplatesStillTakeTheirValuesAsWritten() throws {
+        // Mail's text part renders with triple braces: nothing escaped there.
+        let text = try #require(templates.render("email/notification.txt", ["subject": "A & B \"quoted\"", "text": "x < y"]))
+        #expect(text.contains("A & B \"quoted\"") && text.contains("x < y"))
+    }
+}
