@@ -13,7 +13,7 @@ ALTER TABLE notification_channels ADD COLUMN sealed_target text;
 -- `purser admin rotate-master-key` seals them). NOT VALID: those rows are let be until then, while
 -- every row written from now on must carry its sealed URL and show no more than scheme://host.
 ALTER TABLE notification_channels ADD CONSTRAINT notification_channels_url_sealed
-    CHECK (kind = 'email' OR (sealed_target IS NOT NULL AND target ~ '^[a-z][a-z0-9+.-]*://[^/?#@[:space:]]*$'))
+    CHECK (kind = 'email' OR (sealed_target IS NOT NULL AND target ~ '^([a-z][a-z0-9+.-]*://)?[^/?#@[:space:]]*$'))
     NOT VALID;
 
 INSERT INTO jobs (kind, unique_key, max_attempts)
@@ -27,7 +27,7 @@ ON CONFLICT DO NOTHING;
 UPDATE notification_deliveries
 SET destination = coalesce(
     lower((substring(destination FROM '^([A-Za-z][A-Za-z0-9+.-]*://)')
-          || substring(destination FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#]*@)?(\[[^]/?#]*\]|[^]/?#:@[]+)'))),
+          || substring(destination FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#]*@)?(\[[^]/?#[:space:]]*\]|[^]/?#:@[:space:]]+)'))),
     'unknown')
 WHERE kind <> 'email';
 

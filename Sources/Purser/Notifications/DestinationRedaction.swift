@@ -31,7 +31,8 @@ public enum DestinationRedaction {
             host = authority
             if let port = host.firstIndex(of: UInt8(ascii: ":")) { host = host[..<port] }
         }
-        guard !host.isEmpty, host.allSatisfy({ isLetter($0) || isDigit($0) || "-._[]:%".utf8.contains($0) }) else {
+        // RFC 3986's host characters (a registered name, or an IP literal in brackets).
+        guard !host.isEmpty, host.allSatisfy({ isLetter($0) || isDigit($0) || "-._~%!$&'()*+,;=[]:".utf8.contains($0) }) else {
             return unreadable
         }
         return (String(decoding: scheme, as: UTF8.self) + "://" + String(decoding: host, as: UTF8.self)).lowercased()
