@@ -106,6 +106,13 @@ public final class APIGate: Sendable {
             if let named, try slugID(named, mayBlock: request.mayBlock) != bound { throw HTTPError(.notFound) }
             return bound
         }
+        // Bound to no tenant and not staff (a customer's token made without one, or an owner no
+        // longer staff): it speaks for no tenant, so every tenant it names is one it cannot find —
+        // the same 404 as a slug that does not exist, and nothing recorded in that tenant's chain.
+        guard identity.staffRole != nil else {
+            if need == .required || !(named ?? "").isEmpty { throw HTTPError(.notFound) }
+            return nil
+        }
         guard let named, !named.isEmpty else {
             if need == .required {
                 throw HTTPError(.badRequest, detail: "A staff token names the tenant: add ?tenant=<slug>.")

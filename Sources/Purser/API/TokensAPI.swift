@@ -1,5 +1,6 @@
 // /api/v1/tokens: a client lists, creates and revokes its owner's tokens. A token can only make
-// tokens with a subset of its own scopes, bound to its own tenant, so no token can widen itself.
+// tokens with a subset of its own scopes that its owner's role can use, bound to its own tenant, so
+// no token can widen itself or its owner.
 import Foundation
 import HTTPServer
 import Postgres
@@ -64,7 +65,7 @@ enum TokensAPI {
                                    "expires_at": ["type": "string", "format": "date-time"]],
                 ]),
                 .problem(400, "Malformed JSON."), .problem(401, "No valid token."),
-                .problem(403, "A scope the calling token lacks."), .problem(409, "The same Idempotency-Key is still running."),
+                .problem(403, "A scope the calling token lacks, or one its owner's role cannot use."), .problem(409, "The same Idempotency-Key is still running."),
                 .problem(422, "Invalid values, or an Idempotency-Key reused with another body."),
                 .problem(429, "Rate limit used up."),
             ], scopes: [])
@@ -79,6 +80,8 @@ enum TokensAPI {
                     guard caller.identity.scopes.contains(scope) else {
                         throw MissingScope(scope: scope, tokenID: caller.identity.tokenID, tenant: caller.identity.tenant)
                     }
+                    // A token made before scopes followed roles may hold one its owner cannot use: not passed on.
+                    try caller.principal.requireUsable(scope)
                     if !scopes.contains(scope) { scopes.append(scope) }
                 }
                 guard (1...366).contains(input.expiresInDays) else {

@@ -14,7 +14,7 @@ enum HomePage {
         // it moves to a worker to look the session up.
         router.add(.get, "/", options: .inlineFirst) { request in
             var visitor: Visitor?
-            if request.cookie(SessionStore.cookieName) != nil {
+            if request.cookie(auth.sessions.sessionCookieName) != nil {
                 guard request.mayBlock else { throw WouldBlock() }
                 visitor = try auth.visitor(request)
             }

@@ -1,18 +1,28 @@
-// Password hashing with argon2id, bounded: at most a few hashes run at once (each takes ~19 MiB
-// and tens of milliseconds of a core), and only a few more may wait, so a burst of sign-ins gets
-// a quick "busy" instead of tying up every worker thread.
+// Password hashing with argon2id, bounded: each hash takes ~19 MiB and tens of milliseconds of a
+// core, so hashes queue in lanes, and an attempt that finds its lane full gets a quick "busy"
+// instead of tying up a worker thread. Sign-ins from anyone share one lane (2 running, 4 more
+// waiting per node); a browser that signed in as a person before (its device cookie names them)
+// signs in as that person through a small lane of its own (1 running, 2 waiting, one place per
+// person), so a flood of sign-ins with made-up emails, which fills the shared lane, cannot keep
+// known people out.
 import Argon2
 import Foundation
 import HTTPServer
 
 public final class PasswordHasher: Sendable {
     public let parameters: Argon2id.Parameters
-    private let slots: DispatchSemaphore
-    private let waiting = Locked(0)
-    private let maxWaiting: Int
+    private let shared: HashLane
+    private let known: HashLane
     /// A hash of a random password, verified against when the account does not exist, so an
     /// unknown email takes as long as a wrong password.
     private let decoy: String
+
+    /// Which lane an attempt queues in.
+    public enum Lane: Sendable, Equatable {
+        case shared
+        /// A sign-in as the person a valid device cookie names.
+        case known(UUID)
+    }
 
     public struct Busy: HTTPResponseError {
         public var status: HTTPStatus { .tooManyRequests }
@@ -20,46 +30,80 @@ public final class PasswordHasher: Sendable {
         public var headers: HTTPHeaders { HTTPHeaders([("Retry-After", "1")]) }
     }
 
-    public init(parameters: Argon2id.Parameters = Argon2id.Parameters(), concurrent: Int = 2, maxWaiting: Int = 16) throws {
+    /// A place held in a lane: taken before an attempt is counted (so a full lane refuses at once,
+    /// costing nothing), given up when the attempt is done. Used by one thread.
+    public final class Place {
+        private let lane: HashLane
+        private let person: UUID?
+        private let hasher: PasswordHasher
+        private var held = true
+
+        fileprivate init(lane: HashLane, person: UUID?, hasher: PasswordHasher) {
+            self.lane = lane
+            self.person = person
+            self.hasher = hasher
+        }
+
+        deinit { leave() }
+
+        /// Checks `password` against `encoded`; with no stored hash it still does the work, then fails.
+        public func verify(_ password: String, against encoded: String?) -> Bool {
+            lane.run {
+                let matches = Argon2id.verify(Array(password.utf8), encoded: encoded ?? hasher.decoy)
+                return encoded != nil && matches
+            }
+        }
+
+        /// A new encoded hash with a fresh 16-byte salt.
+        public func hash(_ password: String) throws -> String {
+            try lane.run { try Argon2id.hash(Array(password.utf8), salt: PasswordHasher.salt(), parameters: hasher.parameters) }
+        }
+
+        /// Gives the place up (again is harmless).
+        public func leave() {
+            guard held else { return }
+            held = false
+            lane.leave(person: person)
+        }
+    }
+
+    public init(parameters: Argon2id.Parameters = Argon2id.Parameters(), concurrent: Int = 2, maxWaiting: Int = 4,
+                knownConcurrent: Int = 1, knownWaiting: Int = 2) throws {
         self.parameters = parameters
-        self.slots = DispatchSemaphore(value: concurrent)
-        self.maxWaiting = maxWaiting
+        shared = HashLane(running: concurrent, places: concurrent + maxWaiting)
+        known = HashLane(running: knownConcurrent, places: knownConcurrent + knownWaiting)
         var generator = SystemRandomNumberGenerator()
         let random = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
         decoy = try Argon2id.hash(random, salt: Self.salt(), parameters: parameters)
     }
 
-    /// A new encoded hash with a fresh 16-byte salt.
-    public func hash(_ password: String) throws -> String {
-        try bounded { try Argon2id.hash(Array(password.utf8), salt: Self.salt(), parameters: parameters) }
+    /// A place in `lane`, or `Busy`. A known person whose lane is full (or who holds its place
+    /// already, a second tab) queues with everyone else.
+    public func admit(_ lane: Lane = .shared) throws -> Place {
+        if case .known(let person) = lane, known.enter(person: person) {
+            return Place(lane: known, person: person, hasher: self)
+        }
+        guard shared.enter(person: nil) else { throw Busy() }
+        return Place(lane: shared, person: nil, hasher: self)
     }
 
-    /// Checks `password` against `encoded`; with no stored hash it still does the work, then fails.
+    /// A new encoded hash with a fresh 16-byte salt, in the shared lane.
+    public func hash(_ password: String) throws -> String {
+        let place = try admit()
+        defer { place.leave() }
+        return try place.hash(password)
+    }
+
+    /// Checks `password` against `encoded` in the shared lane.
     public func verify(_ password: String, against encoded: String?) throws -> Bool {
-        try bounded {
-            let matches = Argon2id.verify(Array(password.utf8), encoded: encoded ?? decoy)
-            return encoded != nil && matches
-        }
+        let place = try admit()
+        defer { place.leave() }
+        return place.verify(password, against: encoded)
     }
 
     /// True when `encoded` was made with weaker parameters than today's (rehash at next sign-in).
     public func needsRehash(_ encoded: String) -> Bool {
         !encoded.hasPrefix("$argon2id$v=19$m=\(parameters.memoryKiB),t=\(parameters.iterations),p=\(parameters.parallelism)$")
-    }
-
-    private func bounded<T>(_ work: () throws -> T) throws -> T {
-        let admitted = waiting.withLock { count -> Bool in
-            guard count < maxWaiting else { return false }
-            count += 1
-            return true
-        }
-        guard admitted else { throw Busy() }
-        slots.wait()
-        defer {
-            slots.signal()
-            waiting.withLock { $0 -= 1 }
-        }
-        return try work()
     }
 
     static func salt() -> [UInt8] {

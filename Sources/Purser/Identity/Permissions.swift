@@ -86,4 +86,16 @@ public struct Principal: Sendable, Equatable {
     public func require(_ permission: Permission) throws {
         guard can(permission) else { throw Forbidden(permission: permission, user: user, tenant: tenant) }
     }
+
+    /// The scopes this principal may give a token: those whose routes check a permission it holds.
+    public var usableScopes: [Scope] { Scope.usable(with: permissions) }
+
+    /// Throws `Forbidden`, naming a permission `scope` stands for, unless this principal may give a
+    /// token that scope (a token never carries more than its owner).
+    public func requireUsable(_ scope: Scope) throws {
+        guard scope.isUsable(with: permissions) else {
+            let lacking = scope.permissions.min { $0.rawValue < $1.rawValue } ?? .tenantsManage
+            throw Forbidden(permission: lacking, user: user, tenant: tenant)
+        }
+    }
 }

@@ -1,4 +1,7 @@
-// What an API token may do. Every API route names its scope in the OpenAPI document.
+// What an API token may do. Every API route names its scope in the OpenAPI document, and each
+// scope stands for the permissions its routes check: a token may carry a scope only when its owner's
+// role (in the token's tenant, or their staff role) holds one of them, so a token never says more
+// than its owner could do on a page. docs/security.md mirrors `permissions`.
 import Foundation
 
 public enum Scope: String, CaseIterable, Sendable, Codable {
@@ -13,7 +16,34 @@ public enum Scope: String, CaseIterable, Sendable, Codable {
     case costsRead = "costs:read"
     case reportsRead = "reports:read"
     case notificationsRead = "notifications:read"
-    case admin
+
+    /// The permissions the scope's routes check. A role holding none of them could use the scope
+    /// for nothing, so it is never offered that scope nor given a token with it.
+    public var permissions: Set<Permission> {
+        switch self {
+        case .requestsRead: [.requestsRead]
+        // Filing needs requests.create, commenting requests.comment.
+        case .requestsWrite: [.requestsCreate, .requestsComment]
+        case .deploymentsRead: [.deploymentsRead]
+        case .deploymentsWrite: [.deploymentsRequest]
+        // An approval decides a deployment or an access request.
+        case .approvalsWrite: [.deploymentsApprove, .accessApprove]
+        case .accessRequest: [.accessRequest]
+        case .accessApprove: [.accessApprove]
+        // Usage is reported by the provider's own gateways, never by a customer.
+        case .usageWrite: [.providersManage]
+        case .costsRead: [.costsRead]
+        case .reportsRead: [.reportsRead]
+        // The delivery log names destinations: what the notifications page shows to tenant admins.
+        case .notificationsRead: [.tenantSettingsManage]
+        }
+    }
+
+    /// Whether someone holding `held` may give a token this scope.
+    public func isUsable(with held: Set<Permission>) -> Bool { !permissions.isDisjoint(with: held) }
+
+    /// The scopes someone holding `held` may give a token, in the order of `allCases`.
+    public static func usable(with held: Set<Permission>) -> [Scope] { allCases.filter { $0.isUsable(with: held) } }
 
     /// Parses `requests:read,requests:write`; nil names the first unknown scope.
     public static func parseList(_ text: String) -> Result<[Scope], UnknownScope> {

@@ -68,4 +68,14 @@ public enum OneTimeLinks {
     static func markUsed(_ link: OneTimeLink, in tx: Connection) throws {
         try tx.query("UPDATE one_time_links SET used_at = now() WHERE id = $1", [link.id])
     }
+
+    /// Ends every open reset link of `user` inside `tx` (when their password is reset or changed,
+    /// a link issued before then must not set another); returns how many ended.
+    @discardableResult
+    static func endResets(user: UUID, in tx: Connection) throws -> Int {
+        try tx.query("""
+            UPDATE one_time_links SET used_at = now()
+            WHERE user_id = $1 AND purpose = 'reset' AND used_at IS NULL AND expires_at > now()
+            """, [user]).affected
+    }
 }

@@ -1,6 +1,7 @@
-// Changing a password (knowing the old one) and setting one through a one-time link. Either way the
-// person's other sessions end and their API tokens are revoked on every node in the same
-// transaction: whoever knew the old password keeps nothing.
+// Changing a password (knowing the old one, checked and counted as a sign-in is) and setting one
+// through a one-time link. Either way the person's other sessions end, their API tokens are revoked
+// on every node and their other reset links end, in the same transaction: whoever knew the old
+// password, or held a link from before, keeps nothing.
 import Foundation
 import HTTPServer
 import Postgres
@@ -9,6 +10,9 @@ public struct Passwords: Sendable {
     let database: Database
     let hasher: PasswordHasher
     let sessions: SessionStore
+    /// Guesses at the current password count where sign-in's count: on the person's email and
+    /// the address, so a stolen session gains no fresh guesses.
+    var throttle = SignInThrottle()
 
     public init(database: Database, hasher: PasswordHasher, sessions: SessionStore) {
         self.database = database
@@ -20,17 +24,15 @@ public struct Passwords: Sendable {
     /// replacing the current one.
     public func change(_ session: Session, current: String, new: String, confirmation: String,
                        origin: RequestOrigin) throws -> (id: UUID, token: String) {
-        let stored = try database.pool.query("SELECT password_hash FROM users WHERE id = $1", [session.user]).first?
-            .decode(0, as: String.self)
-        guard try hasher.verify(current, against: stored) else {
-            throw ValidationError(field: "current_password", "that is not your current password")
-        }
+        try reauthenticate(session, password: current, origin: origin)
         let hash = try checkedHash(new, confirmation: confirmation, email: session.email, name: session.name)
         return try database.pool.transaction { tx in
             try tx.query("UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now() WHERE id = $1",
                          [session.user, hash])
             let ended = try SessionStore.endAll(user: session.user, except: session.id, in: tx)
             let revoked = try TokenStore.revokeAll(user: session.user, in: tx)
+            // A reset link asked for before the change must not undo it.
+            try OneTimeLinks.endResets(user: session.user, in: tx)
             let fresh = try sessions.rotate(session.id, user: session.user, stage: .signedIn, address: origin.address,
                                             userAgent: origin.userAgent, in: tx)
             try AuditLog.record(AuditEvent(
@@ -62,6 +64,8 @@ public struct Passwords: Sendable {
                 WHERE id = $1
                 """, [link.user, hash])
             try OneTimeLinks.markUsed(link, in: tx)
+            // Any other reset link of theirs (asked for twice, or by someone else) ends with this one.
+            try OneTimeLinks.endResets(user: link.user, in: tx)
             try SessionStore.endAll(user: link.user, in: tx)
             try TokenStore.revokeAll(user: link.user, in: tx)
             if let tenant = link.tenant { try Memberships.activatePending(user: link.user, tenant: tenant, in: tx) }
@@ -86,6 +90,38 @@ public struct Passwords: Sendable {
                                            targetID: link.user.postgresText).from(origin), in: tx)
             return link
         }
+    }
+
+    /// Checks the signed-in person's current password as sign-in does: counted before the hash
+    /// against their email and the address (429 once either waits), a right one taking its count
+    /// back, a wrong one audited.
+    func reauthenticate(_ session: Session, password: String, origin: RequestOrigin) throws {
+        let account = SignInThrottle.emailKey(session.email.lowercased())
+        let attempt: SignInThrottle.Attempt
+        do {
+            attempt = try database.pool.transaction { tx in
+                try throttle.begin(account: account, address: origin.address ?? "unknown", in: tx)
+            }
+        } catch let throttled as SignInThrottled {
+            try Reauthentication.audit(.throttled, factor: .password, for: "password_change", session: session, origin: origin,
+                                       database: database)
+            throw throttled
+        }
+        let verdict: Bool
+        do {
+            let stored = try database.pool.query("SELECT password_hash FROM users WHERE id = $1", [session.user]).first?
+                .decode(0, as: String.self)
+            verdict = try !password.isEmpty && password.utf8.count <= 1024 && hasher.verify(password, against: stored)
+        } catch {
+            try? database.pool.transaction { tx in try throttle.withdraw(attempt, in: tx) }
+            throw error
+        }
+        guard verdict else {
+            try Reauthentication.audit(.wrong, factor: .password, for: "password_change", session: session, origin: origin,
+                                       database: database)
+            throw ValidationError(field: "current_password", "that is not your current password")
+        }
+        try database.pool.transaction { tx in try throttle.succeeded(attempt, in: tx) }
     }
 
     private func checkedHash(_ new: String, confirmation: String, email: String, name: String) throws -> String {

@@ -103,10 +103,15 @@ public struct SecondFactor: Sendable {
     public func disable(user: UUID, audit: AuditEvent, check: (Connection) throws -> Void = { _ in }) throws {
         try database.pool.transaction { tx in
             try check(tx)
-            try tx.query("UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1", [user])
-            try tx.query("DELETE FROM recovery_codes WHERE user_id = $1", [user])
-            try AuditLog.record(audit, in: tx)
+            try disable(user: user, audit: audit, in: tx)
         }
+    }
+
+    /// Turns the second factor off inside `tx` (the caller has checked a current code).
+    func disable(user: UUID, audit: AuditEvent, in tx: Connection) throws {
+        try tx.query("UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1", [user])
+        try tx.query("DELETE FROM recovery_codes WHERE user_id = $1", [user])
+        try AuditLog.record(audit, in: tx)
     }
 
     static func normalizeRecoveryCode(_ text: String) -> String {

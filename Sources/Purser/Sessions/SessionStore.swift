@@ -37,6 +37,7 @@ public struct SessionSummary: Sendable {
 }
 
 public final class SessionStore: Sendable {
+    /// The session cookie's name over plain http; under https it is `__Host-purser_session`.
     public static let cookieName = "purser_session"
     public let settings: SessionSettings
     let database: Database
@@ -126,14 +127,29 @@ public final class SessionStore: Sendable {
         }
     }
 
+    /// What a cookie called `base` is named here. Under https it takes the `__Host-` prefix: a
+    /// browser then keeps it only when it came over https with `Secure`, `Path=/` and no `Domain`,
+    /// so neither a plain-http answer nor a sibling subdomain can set or overwrite it.
+    public func cookieName(_ base: String) -> String {
+        settings.secureCookies ? "__Host-" + base : base
+    }
+
+    /// The session cookie's name: `__Host-purser_session` under https, `purser_session` otherwise.
+    public var sessionCookieName: String { cookieName(Self.cookieName) }
+
+    /// A cookie (HttpOnly, SameSite=Lax, Path=/, never a Domain; Secure under https) named for this site.
+    public func setCookie(_ base: String, value: String, maxAge: Int? = nil) -> SetCookie {
+        SetCookie(name: cookieName(base), value: value, maxAge: maxAge, secure: settings.secureCookies)
+    }
+
     /// The Set-Cookie that carries `token`; the browser keeps it until it closes, the server until
     /// the session's idle or absolute end.
     public func cookie(_ token: String) -> SetCookie {
-        SetCookie(name: Self.cookieName, value: token, secure: settings.secureCookies)
+        setCookie(Self.cookieName, value: token)
     }
 
     /// The Set-Cookie that removes the session cookie.
     public func clearingCookie() -> SetCookie {
-        SetCookie(name: Self.cookieName, value: "", maxAge: 0, secure: settings.secureCookies)
+        setCookie(Self.cookieName, value: "", maxAge: 0)
     }
 }

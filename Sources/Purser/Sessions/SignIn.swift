@@ -1,5 +1,6 @@
-// Signing in: throttle check, the password (or the decoy hash, so an unknown email costs the same
-// time), the audit record either way, and a new session. The second factor, when on, completes it.
+// Signing in: a place in the hasher's queue, the attempt counted by the throttle, the password (or
+// the decoy hash, so an unknown email costs the same time), the audit record either way, and a new
+// session. The second factor, when on, completes it.
 import Foundation
 import HTTPServer
 import Postgres
@@ -28,40 +29,61 @@ public final class SignIn: Sendable {
     }
 
     /// Checks the email and password; returns the new session (at the second-factor stage when the
-    /// person has one). Throws `SignInThrottled` (429) or `SignInRefused` (401).
-    public func signIn(email rawEmail: String, password: String, origin: RequestOrigin) throws
-        -> (id: UUID, token: String, stage: Session.Stage) {
+    /// person has one). Throws `SignInThrottled` (429), `PasswordHasher.Busy` (429) or
+    /// `SignInRefused` (401). `knownAs` is the person this browser's device cookie names: a
+    /// sign-in as them queues in the hasher's lane for known people.
+    ///
+    /// The attempt is counted before the hash is checked, so attempts sent at once cannot pass the
+    /// throttle together; a right password takes its count back, and an attempt never judged (the
+    /// hasher too busy, an error) is withdrawn.
+    public func signIn(email rawEmail: String, password: String, origin: RequestOrigin, knownAs device: UUID? = nil) throws
+        -> (id: UUID, token: String, stage: Session.Stage, user: UUID) {
         let email = String(rawEmail.trimmingCharacters(in: .whitespacesAndNewlines).lowercased().prefix(254))
         let address = origin.address ?? "unknown"
-        let account = SignInThrottle.emailKey(email)
-        try database.pool.transaction { tx in try throttle.check(account: account, address: address, in: tx) }
-        let row = try database.pool.query("""
-            SELECT id, password_hash, status, totp_enabled_at IS NOT NULL FROM users WHERE lower(email) = $1
-            """, [email]).first
+        // A place in the hasher first: when the lanes are full the answer costs no query.
+        var place = try hasher.admit(device.map { .known($0) } ?? .shared)
+        defer { place.leave() }
+        let (attempt, row) = try database.pool.transaction { tx in
+            (try throttle.begin(account: SignInThrottle.emailKey(email), address: address, in: tx),
+             try tx.query("SELECT id, password_hash, status, totp_enabled_at IS NOT NULL FROM users WHERE lower(email) = $1",
+                          [email]).first)
+        }
         let user = try row?.require(0, as: UUID.self)
         let active = try row?.require(2, as: String.self) == "active"
         let stored = active ? try row?.decode(1, as: String.self) : nil
-        guard !password.isEmpty, password.utf8.count <= 1024, try hasher.verify(password, against: stored) else {
+        let verdict: Bool
+        let rehash: String?
+        do {
+            // The cookie names someone else: this sign-in waits with everyone.
+            if let device, device != user {
+                place.leave()
+                place = try hasher.admit(.shared)
+            }
+            verdict = !password.isEmpty && password.utf8.count <= 1024 && place.verify(password, against: stored)
+            rehash = verdict && stored.map(hasher.needsRehash) == true ? try place.hash(password) : nil
+        } catch {
+            try? database.pool.transaction { tx in try throttle.withdraw(attempt, in: tx) }
+            throw error
+        }
+        place.leave()
+        guard verdict, let userID = user else {
             try database.pool.transaction { tx in
-                try throttle.recordFailure(account: account, address: address, in: tx)
                 try AuditLog.record(AuditEvent(
                     tenant: nil, actorKind: user == nil ? .system : .user, actorID: user, action: "session.sign_in_failed",
                     targetType: user == nil ? "email" : "user", targetID: user?.postgresText ?? email).from(origin), in: tx)
             }
             throw SignInRefused()
         }
-        let userID = user!
         let stage: Session.Stage = try row!.require(3, as: Bool.self) ? .secondFactor : .signedIn
-        let rehash = stored.map(hasher.needsRehash) == true ? try hasher.hash(password) : nil
         return try database.pool.transaction { tx in
-            try throttle.recordSuccess(account: account, in: tx)
+            try throttle.succeeded(attempt, in: tx)
             if let rehash { try tx.query("UPDATE users SET password_hash = $2 WHERE id = $1", [userID, rehash]) }
             let session = try sessions.create(user: userID, stage: stage, address: origin.address,
                                               userAgent: origin.userAgent, in: tx)
             try AuditLog.record(AuditEvent(
                 tenant: nil, actorKind: .user, actorID: userID, action: "session.sign_in", targetType: "session",
                 targetID: session.id.postgresText, after: try JSONText(encoding: ["stage": stage.rawValue])).from(origin), in: tx)
-            return (session.id, session.token, stage)
+            return (session.id, session.token, stage, userID)
         }
     }
 

@@ -1,5 +1,8 @@
 // Failed sign-ins counted per account and per address in PostgreSQL, so every node sees the same
 // counts. After the threshold, each further failure doubles the wait (30 s, 1 min, 2 min, … 1 h).
+// A password attempt is counted before its hash is checked (`begin`), holding the key's row while
+// it counts, so however many are sent at once no more than the threshold get past; a right
+// password (`succeeded`) or an attempt never judged (`withdraw`) takes back exactly what it added.
 import Foundation
 import HTTPServer
 import Postgres
@@ -31,7 +34,74 @@ public struct SignInThrottle: Sendable {
     /// `email:<address typed>` for passwords, `second_factor:<user id>` for second-factor codes.
     static func emailKey(_ email: String) -> String { "email:" + String(email.prefix(254)) }
     static func secondFactorKey(_ user: UUID) -> String { "second_factor:" + user.postgresText }
-    static func addressKey(_ address: String) -> String { "address:" + String(address.prefix(64)) }
+    /// An IPv6 address counts as its /64 (see `ThrottleAddress`).
+    static func addressKey(_ address: String) -> String { "address:" + ThrottleAddress.canonical(address) }
+
+    /// What `begin` counted against one key: the wait in place before, and the one after (nil when
+    /// none), as PostgreSQL wrote them, so that taking the attempt back restores exactly that.
+    struct Mark: Sendable {
+        let key: String
+        let blockedBefore: String?
+        let blockedAfter: String?
+    }
+
+    /// An attempt counted before it was judged.
+    struct Attempt: Sendable {
+        let account: Mark
+        let address: Mark
+    }
+
+    /// Counts an attempt against the account and the address before the password is checked.
+    /// Each key's row is held for the rest of `tx`, so attempts sent at once are counted one after
+    /// another, and once one of them starts a wait the rest are refused. Throws `SignInThrottled`
+    /// (and counts nothing) while either key waits.
+    func begin(account: String, address: String, in tx: Connection) throws -> Attempt {
+        Attempt(account: try count(account, threshold: accountThreshold, in: tx),
+                address: try count(Self.addressKey(address), threshold: addressThreshold, in: tx))
+    }
+
+    private func count(_ key: String, threshold: Int, in tx: Connection) throws -> Mark {
+        let row = try tx.query("""
+            INSERT INTO sign_in_throttle AS t (key, failures, last_failure_at) VALUES ($1, 0, now())
+            ON CONFLICT (key) DO UPDATE SET key = t.key
+            RETURNING failures, last_failure_at < now() - $2 * interval '1 second',
+                      CASE WHEN blocked_until > now() THEN ceil(extract(epoch FROM blocked_until - now()))::integer END,
+                      blocked_until::text
+            """, [key, window])[0]
+        if let seconds = try row.decode(2, as: Int.self) { throw SignInThrottled(retryAfter: max(1, seconds)) }
+        let failures = try row.require(1, as: Bool.self) ? 1 : try row.require(0, as: Int.self) + 1
+        let delay: Double? = failures >= threshold
+            ? min(longestDelay, firstDelay * pow(2, Double(min(failures - threshold, 20)))) : nil
+        let after = try tx.query("""
+            UPDATE sign_in_throttle SET failures = $2, last_failure_at = now(),
+                   blocked_until = CASE WHEN $3::float8 IS NULL THEN blocked_until ELSE now() + $3 * interval '1 second' END
+            WHERE key = $1 RETURNING blocked_until::text
+            """, [key, failures, delay])[0].decode(0, as: String.self)
+        return Mark(key: key, blockedBefore: try row.decode(3, as: String.self), blockedAfter: after)
+    }
+
+    /// The password was right: the account's count is cleared (as `recordSuccess`), and the
+    /// address's loses this attempt, with the wait it may have started.
+    func succeeded(_ attempt: Attempt, in tx: Connection) throws {
+        try recordSuccess(account: attempt.account.key, in: tx)
+        try takeBack(attempt.address, in: tx)
+    }
+
+    /// The attempt was never judged (the hash queue was full, or something failed): neither key
+    /// keeps it.
+    func withdraw(_ attempt: Attempt, in tx: Connection) throws {
+        try takeBack(attempt.account, in: tx)
+        try takeBack(attempt.address, in: tx)
+    }
+
+    private func takeBack(_ mark: Mark, in tx: Connection) throws {
+        try tx.query("""
+            UPDATE sign_in_throttle SET failures = greatest(failures - 1, 0),
+                   blocked_until = CASE WHEN blocked_until IS NOT DISTINCT FROM $2::timestamptz THEN $3::timestamptz
+                                        ELSE blocked_until END
+            WHERE key = $1
+            """, [mark.key, mark.blockedAfter, mark.blockedBefore])
+    }
 
     /// Throws `SignInThrottled` while the account's key (see `emailKey`) or the address waits.
     func check(account: String, address: String, in tx: Connection) throws {

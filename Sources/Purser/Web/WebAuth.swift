@@ -7,6 +7,7 @@ import HTTPServer
 import Postgres
 
 public final class WebAuth: Sendable {
+    /// The pre-session cookie's name over plain http (`__Host-purser_pre` under https).
     public static let preSessionCookie = "purser_pre"
     let sessions: SessionStore
     let database: Database
@@ -27,7 +28,7 @@ public final class WebAuth: Sendable {
 
     /// The visitor behind the session cookie, or nil.
     public func visitor(_ request: Request) throws -> Visitor? {
-        guard let token = request.cookie(SessionStore.cookieName), !token.isEmpty else { return nil }
+        guard let token = request.cookie(sessions.sessionCookieName), !token.isEmpty else { return nil }
         return try visitor(sessionToken: token, mayBlock: request.mayBlock)
     }
 
@@ -68,7 +69,7 @@ public final class WebAuth: Sendable {
     public func signedIn(_ request: Request, allowEnrolment: Bool = false) throws -> Visitor {
         guard let visitor = try visitor(request) else {
             var headers: [(name: String, value: String)] = []
-            if request.cookie(SessionStore.cookieName) != nil {
+            if request.cookie(sessions.sessionCookieName) != nil {
                 headers.append(("Set-Cookie", sessions.clearingCookie().headerValue))
             }
             let back = request.method == .get ? request.pathWithQuery : "/"
@@ -114,18 +115,18 @@ public final class WebAuth: Sendable {
     /// A form token for the sign-in form, bound to a random pre-session cookie, so that another
     /// site cannot sign a browser in to an account of its choosing.
     public func preSession(_ request: Request) -> (token: String, cookie: SetCookie?) {
-        if let existing = request.cookie(Self.preSessionCookie), RandomSecret.isWellFormed(existing) {
+        if let existing = request.cookie(sessions.cookieName(Self.preSessionCookie)), RandomSecret.isWellFormed(existing) {
             return (formToken(binding: "pre|" + existing), nil)
         }
         let value = RandomSecret.base64url(32)
         return (formToken(binding: "pre|" + value),
-                SetCookie(name: Self.preSessionCookie, value: value, secure: sessions.settings.secureCookies))
+                sessions.setCookie(Self.preSessionCookie, value: value))
     }
 
     /// The sign-in form's fields after checking its token against the pre-session cookie.
     public func preSessionForm(_ request: Request) throws -> QueryParameters {
         let form = try request.form()
-        guard let cookie = request.cookie(Self.preSessionCookie), RandomSecret.isWellFormed(cookie),
+        guard let cookie = request.cookie(sessions.cookieName(Self.preSessionCookie)), RandomSecret.isWellFormed(cookie),
               let sent = form["csrf"], constantTimeEquals(sent, formToken(binding: "pre|" + cookie)) else {
             throw FormExpired()
         }

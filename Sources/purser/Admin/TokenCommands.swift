@@ -1,4 +1,5 @@
-// `purser admin create-token`: an API token for a person, printed once.
+// `purser admin create-token`: an API token for a person, printed once, with only scopes their role
+// can use in the token's tenant (or, for staff, across tenants).
 import ArgumentParser
 import Foundation
 import Postgres
@@ -10,8 +11,9 @@ struct CreateToken: ParsableCommand {
 
     @OptionGroup var options: CommonOptions
     @Option var email: String
-    @Option(help: "The tenant the token is bound to (customers); omit for a staff token.") var tenant: String?
-    @Option(help: "Comma-separated: \(Scope.allCases.map(\.rawValue).joined(separator: ", ")).") var scopes: String
+    @Option(help: "The tenant the token is bound to (customers must name one); omit for a staff token.") var tenant: String?
+    @Option(help: "Comma-separated, among those the person's role can use: \(Scope.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var scopes: String
     @Option(help: "Lifetime: Nd or Nh, at most 366d.") var expires = "30d"
     @Option(help: "A name to recognise the token by.") var name = "created with purser admin"
 
@@ -35,6 +37,17 @@ struct CreateToken: ParsableCommand {
                 throw ArgumentParser.ValidationError("there is no tenant '\(tenant)'")
             }
             tenantID = id
+        }
+        // The token speaks for its owner, never for more: a tenant they belong to (or staff), and
+        // only scopes their role there can use.
+        guard let owner = try TokenOwner.principal(user: user, tenant: tenantID, database: database) else {
+            throw ArgumentParser.ValidationError(tenant.map { "\(email) is not an active member of '\($0)'" }
+                ?? "\(email) is not staff: a customer's token names its tenant with --tenant")
+        }
+        if let beyond = scopeList.first(where: { !$0.isUsable(with: owner.permissions) }) {
+            let needs = beyond.permissions.map(\.rawValue).sorted().joined(separator: " or ")
+            throw ArgumentParser.ValidationError("\(email)'s role cannot use the scope \(beyond.rawValue) (it needs \(needs)); "
+                + "usable: \(owner.usableScopes.map(\.rawValue).joined(separator: ","))")
         }
         let created = try AdminSetup.reporting {
             try TokenStore(database: database).create(user: user, tenant: tenantID, name: name, scopes: scopeList,

@@ -29,12 +29,12 @@ import TestSupport
         let bearer = try token("requester@acme.test", [.requestsRead])
         let response = try app.send("POST", "/api/v1/tokens", headers: [("Authorization", "Bearer \(bearer)"),
                                                                          ("Content-Type", "application/json")],
-                                    body: Array(#"{"name":"wider","scopes":["admin"],"expires_in_days":1}"#.utf8))
+                                    body: Array(#"{"name":"wider","scopes":["requests:write"],"expires_in_days":1}"#.utf8))
         #expect(response.status == 403)
         #expect(response.header("Content-Type") == "application/problem+json")
-        #expect(json(response)["detail"] as? String == "This token lacks the scope admin.")
+        #expect(json(response)["detail"] as? String == "This token lacks the scope requests:write.")
         let denial = try app.database.connect().query("SELECT after->>'lacking', actor_kind FROM audit_events WHERE action = 'access.denied'")
-        #expect(try denial.first?.require(0, as: String.self) == "admin")
+        #expect(try denial.first?.require(0, as: String.self) == "requests:write")
     }
 
     @Test func aStaffTokenNamesItsTenant() throws {

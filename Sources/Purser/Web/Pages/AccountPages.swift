@@ -30,6 +30,18 @@ enum AccountPages {
         let label: String
     }
 
+    /// One "create a token" form per binding the person can give a token (each tenant they belong
+    /// to, and staff), offering only the scopes their role there can use.
+    struct TokenForm: Sendable {
+        /// The tenant's slug; empty for a staff token.
+        let tenant: String
+        let heading: String
+        /// Element ids, unique on the page (the first form keeps the plain ones).
+        let nameID: String
+        let expiresID: String
+        let scopes: [Option]
+    }
+
     struct Page: Sendable {
         let formToken: String
         let name: String
@@ -38,9 +50,7 @@ enum AccountPages {
         let secondFactorRequired: Bool
         let sessions: [SessionRow]
         let tokens: [TokenRow]
-        let scopes: [Option]
-        let tenants: [Option]
-        let staff: Bool
+        let tokenForms: [TokenForm]
         let notifications: [NotificationPages.Preferences]
         var newToken: String?
         var message: String?
@@ -72,9 +82,7 @@ enum AccountPages {
                                     expires: DisplayTime.format(token.expiresAt), lastUsed: DisplayTime.format(token.lastUsedAt),
                                     state: state, live: state == "active")
                 },
-                scopes: Scope.allCases.map { Option(value: $0.rawValue, label: $0.rawValue) },
-                tenants: visitor.tenants.map { Option(value: $0.slug, label: $0.name) },
-                staff: visitor.isStaff, notifications: try NotificationPages.preferences(for: visitor, database: signIn.database),
+                tokenForms: tokenForms(for: visitor), notifications: try NotificationPages.preferences(for: visitor, database: signIn.database),
                 newToken: newToken, message: message, errors: errors)
             return site.page("account", title: "Your account", page, status: status, visitor: visitor)
         }
@@ -100,6 +108,11 @@ enum AccountPages {
                 return response
             } catch let error as ValidationError {
                 return try render(visitor, errors: error.fieldErrors, status: error.status)
+            } catch let throttled as SignInThrottled {
+                var response = try render(visitor, errors: [FieldError(field: "current_password", detail: throttled.detail ?? "")],
+                                          status: throttled.status)
+                response.headers.set("Retry-After", String(throttled.retryAfter))
+                return response
             }
         }
 
@@ -130,11 +143,6 @@ enum AccountPages {
             let visitor = try auth.signedIn(request)
             let form = try auth.form(request, from: visitor)
             do {
-                var scopes: [Scope] = []
-                for name in form.all("scope") {
-                    guard let scope = Scope(rawValue: name) else { throw ValidationError(field: "scopes", "there is no scope \(name)") }
-                    scopes.append(scope)
-                }
                 guard let days = Int(form["expires_days"] ?? ""), lifetimes.contains(where: { $0.days == days }) else {
                     throw ValidationError(field: "expires", "choose one of the offered lifetimes")
                 }
@@ -142,6 +150,16 @@ enum AccountPages {
                 let tenant = visitor.tenants.first { $0.slug == slug }
                 if tenant == nil && !(visitor.isStaff && slug.isEmpty) {
                     throw ValidationError(field: "tenant", "choose one of your tenants")
+                }
+                // Only what the person's role there can use: a token never carries more than its owner.
+                let usable = visitor.principal(in: tenant).usableScopes
+                var scopes: [Scope] = []
+                for name in form.all("scope") {
+                    guard let scope = Scope(rawValue: name) else { throw ValidationError(field: "scopes", "there is no scope \(name)") }
+                    guard usable.contains(scope) else {
+                        throw ValidationError(field: "scopes", "your role \(tenant == nil ? "" : "in \(tenant!.name) ")cannot use \(name)")
+                    }
+                    if !scopes.contains(scope) { scopes.append(scope) }
                 }
                 let created = try tokens.create(user: visitor.user, tenant: tenant?.id, name: form["name"] ?? "",
                                                 scopes: scopes, lifetime: TimeInterval(days * 86400), by: .user,
@@ -159,5 +177,23 @@ enum AccountPages {
                               origin: RequestOrigin(request))
             return .redirect(to: "/account")
         }
+    }
+
+    /// The token forms for `visitor`: staff first (bound to no tenant), then each tenant, each with
+    /// the scopes usable there; a binding where nothing is usable gets no form.
+    static func tokenForms(for visitor: Visitor) -> [TokenForm] {
+        var bindings: [(tenant: TenantMembership?, heading: String)] = []
+        if visitor.isStaff { bindings.append((nil, "A staff token (it names a tenant with ?tenant= on each request)")) }
+        bindings += visitor.tenants.map { ($0, "A token for \($0.name)") }
+        var forms: [TokenForm] = []
+        for binding in bindings {
+            let scopes = visitor.principal(in: binding.tenant).usableScopes
+            guard !scopes.isEmpty else { continue }
+            let suffix = forms.isEmpty ? "" : "-\(forms.count + 1)"
+            forms.append(TokenForm(tenant: binding.tenant?.slug ?? "", heading: binding.heading, nameID: "token-name" + suffix,
+                                   expiresID: "token-expires" + suffix,
+                                   scopes: scopes.map { Option(value: $0.rawValue, label: $0.rawValue) }))
+        }
+        return forms
     }
 }

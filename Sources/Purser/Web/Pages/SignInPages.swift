@@ -38,7 +38,9 @@ enum SignInPages {
             let email = form["email"] ?? ""
             let back = BackPath.sanitize(form["back"]) ?? ""
             do {
-                let session = try signIn.signIn(email: email, password: form["password"] ?? "", origin: RequestOrigin(request))
+                let known = DeviceCookie.person(in: request, keyring: auth.keyring, sessions: signIn.sessions)
+                let session = try signIn.signIn(email: email, password: form["password"] ?? "", origin: RequestOrigin(request),
+                                                knownAs: known)
                 // A session this browser held before (perhaps someone else's) ends with the new one's start.
                 if let previous = try auth.visitor(request) { try signIn.signOut(previous.session, origin: RequestOrigin(request)) }
                 let next = session.stage == .secondFactor
@@ -46,6 +48,15 @@ enum SignInPages {
                     : (back.isEmpty ? "/start" : back)
                 var response = Response.redirect(to: next)
                 response.setCookie(signIn.sessions.cookie(session.token))
+                // Signed in all the way: this browser is now known to be this person's.
+                if session.stage == .signedIn {
+                    response.setCookie(DeviceCookie.cookie(for: session.user, keyring: auth.keyring, sessions: signIn.sessions))
+                }
+                return response
+            } catch let busy as PasswordHasher.Busy {
+                var response = signInForm(request, site: site, auth: auth, email: email, back: back, message: busy.detail,
+                                          status: busy.status)
+                response.headers.set("Retry-After", "1")
                 return response
             } catch let refused as SignInRefused {
                 return signInForm(request, site: site, auth: auth, email: email, back: back, message: refused.detail,
@@ -77,6 +88,7 @@ enum SignInPages {
                                                             origin: RequestOrigin(request))
                 var response = Response.redirect(to: back.isEmpty ? "/start" : back)
                 response.setCookie(signIn.sessions.cookie(fresh.token))
+                response.setCookie(DeviceCookie.cookie(for: visitor.user, keyring: auth.keyring, sessions: signIn.sessions))
                 return response
             } catch let error as ValidationError {
                 return site.page("sign-in-two-factor", title: "Second factor",

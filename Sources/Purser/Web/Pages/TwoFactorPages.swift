@@ -63,30 +63,42 @@ enum TwoFactorPages {
             }
         }
 
-        /// Changing the second factor takes a current code: a session alone (perhaps an old one on
-        /// someone else's screen) cannot.
-        @Sendable func requireCode(_ form: QueryParameters, _ visitor: Visitor, _ tx: Connection) throws {
-            guard try secondFactor.accept(form["code"] ?? "", user: visitor.user, in: tx) else {
-                throw ValidationError(field: "code", "enter a current code from your app (or a recovery code)")
+        /// A refusal shown on the page: a wrong code (422) or a wait (429 with Retry-After).
+        @Sendable func refused(_ visitor: Visitor, _ error: any Error) throws -> Response {
+            switch error {
+            case let invalid as ValidationError:
+                return try render(visitor, enabled: true, errors: invalid.fieldErrors, status: invalid.status)
+            case let throttled as SignInThrottled:
+                var response = try render(visitor, enabled: true, errors: [FieldError(field: "code", detail: throttled.detail ?? "")],
+                                          status: throttled.status)
+                response.headers.set("Retry-After", String(throttled.retryAfter))
+                return response
+            default:
+                throw error
             }
         }
 
+        // Changing the second factor takes a current code — a session alone (perhaps an old one on
+        // someone else's screen) cannot — counted and audited as sign-in's codes are.
         router.add(.post, "/account/two-factor/recovery-codes", options: .form) { request in
             let visitor = try auth.signedIn(request)
             let form = try auth.form(request, from: visitor)
             guard visitor.session.totpEnabled else { throw Redirect(to: "/account/two-factor") }
+            let origin = RequestOrigin(request)
             do {
-                let codes = try signIn.database.pool.transaction { tx in
-                    try requireCode(form, visitor, tx)
+                let codes = try signIn.withCurrentCode(form["code"] ?? "", session: visitor.session, for: "recovery_codes_replace",
+                                                       origin: origin) { tx in
                     let codes = try secondFactor.replaceRecoveryCodes(user: visitor.user, in: tx)
                     try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: visitor.user,
                                                    action: "user.recovery_codes_replace", targetType: "user",
-                                                   targetID: visitor.user.postgresText).from(RequestOrigin(request)), in: tx)
+                                                   targetID: visitor.user.postgresText).from(origin), in: tx)
                     return codes
                 }
                 return try render(visitor, enabled: true, recoveryCodes: codes)
             } catch let error as ValidationError {
-                return try render(visitor, enabled: true, errors: error.fieldErrors, status: error.status)
+                return try refused(visitor, error)
+            } catch let error as SignInThrottled {
+                return try refused(visitor, error)
             }
         }
 
@@ -98,15 +110,19 @@ enum TwoFactorPages {
                                                                              detail: "your role requires it, so it stays on")],
                                   status: .conflict)
             }
+            let origin = RequestOrigin(request)
             do {
-                try secondFactor.disable(user: visitor.user, audit: AuditEvent(
-                    tenant: nil, actorKind: .user, actorID: visitor.user, action: "user.second_factor_disable",
-                    targetType: "user", targetID: visitor.user.postgresText).from(RequestOrigin(request))) { tx in
-                    try requireCode(form, visitor, tx)
+                try signIn.withCurrentCode(form["code"] ?? "", session: visitor.session, for: "second_factor_disable",
+                                           origin: origin) { tx in
+                    try secondFactor.disable(user: visitor.user, audit: AuditEvent(
+                        tenant: nil, actorKind: .user, actorID: visitor.user, action: "user.second_factor_disable",
+                        targetType: "user", targetID: visitor.user.postgresText).from(origin), in: tx)
                 }
                 return .redirect(to: "/account")
             } catch let error as ValidationError {
-                return try render(visitor, enabled: true, errors: error.fieldErrors, status: error.status)
+                return try refused(visitor, error)
+            } catch let error as SignInThrottled {
+                return try refused(visitor, error)
             }
         }
     }

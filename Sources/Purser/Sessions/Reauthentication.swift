@@ -1,0 +1,71 @@
+// Re-authentication on the account page: new recovery codes and turning the second factor off
+// take a current code, a password change the current password. Someone holding a stolen session
+// could otherwise guess a six-digit code in minutes, so these guesses count where sign-in's count —
+// codes on the person's second-factor key (a right password does not clear it), passwords on their
+// email — and on the address, with the same waits; every failure is audited, a refused one too.
+import Foundation
+import HTTPServer
+import Postgres
+
+enum Reauthentication {
+    enum Outcome: String { case wrong, throttled }
+    enum Factor: String { case password, code }
+
+    /// Records a failed re-authentication (`user.reauthentication_failed`) inside `tx`.
+    static func record(_ outcome: Outcome, factor: Factor, for purpose: String, session: Session, origin: RequestOrigin,
+                       in tx: Connection) throws {
+        try AuditLog.record(AuditEvent(
+            tenant: nil, actorKind: .user, actorID: session.user, action: "user.reauthentication_failed", targetType: "user",
+            targetID: session.user.postgresText,
+            after: try JSONText(encoding: ["factor": factor.rawValue, "for": purpose, "outcome": outcome.rawValue,
+                                           "session": session.id.postgresText])).from(origin), in: tx)
+    }
+
+    /// `record` in a transaction of its own.
+    static func audit(_ outcome: Outcome, factor: Factor, for purpose: String, session: Session, origin: RequestOrigin,
+                      database: Database) throws {
+        try database.pool.transaction { tx in
+            try record(outcome, factor: factor, for: purpose, session: session, origin: origin, in: tx)
+        }
+    }
+}
+
+/// How a code check ended: the change made, or a refusal whose count and audit must commit.
+private enum CodeOutcome<T> {
+    case done(T)
+    case wrong
+    case throttled(SignInThrottled)
+}
+
+extension SignIn {
+    /// Runs `change` in one transaction once `code` (from the app, or a recovery code) is accepted
+    /// for the signed-in person. Their row is held first, so guesses sent at once are judged one
+    /// after another against the count. A wrong code is counted and audited (committed) and thrown
+    /// as a `ValidationError` on `code`; while the person or the address waits, `SignInThrottled`.
+    func withCurrentCode<T>(_ code: String, session: Session, for purpose: String, origin: RequestOrigin,
+                            _ change: (Connection) throws -> T) throws -> T {
+        let key = SignInThrottle.secondFactorKey(session.user)
+        let address = origin.address ?? "unknown"
+        let outcome: CodeOutcome<T> = try database.pool.transaction { tx in
+            try tx.query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", [session.user])
+            do {
+                try throttle.check(account: key, address: address, in: tx)
+            } catch let throttled as SignInThrottled {
+                try Reauthentication.record(.throttled, factor: .code, for: purpose, session: session, origin: origin, in: tx)
+                return .throttled(throttled)
+            }
+            guard try secondFactor.accept(code, user: session.user, in: tx) else {
+                try throttle.recordFailure(account: key, address: address, in: tx)
+                try Reauthentication.record(.wrong, factor: .code, for: purpose, session: session, origin: origin, in: tx)
+                return .wrong
+            }
+            try throttle.recordSuccess(account: key, in: tx)
+            return .done(try change(tx))
+        }
+        switch outcome {
+        case .done(let value): return value
+        case .wrong: throw ValidationError(field: "code", "enter a current code from your app (or a recovery code)")
+        case .throttled(let throttled): throw throttled
+        }
+    }
+}
