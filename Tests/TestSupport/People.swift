@@ -42,9 +42,9 @@ extension People {
     public func enableSecondFactor(_ email: String, in app: TestApp) throws -> TOTP {
         let user = id(email)
         let totp = TOTP.generate()
-        let sealed = try TestEnvironment.keyring.seal(totp.secret, context: SecondFactor.context(user))
+        let sealed = try SealedColumn.secondFactor.seal(totp.secret, row: user, keyring: TestEnvironment.keyring)
         try app.database.connect().query("UPDATE users SET totp_secret = $2, totp_enabled_at = now() WHERE id = $1",
-                                         [user, sealed.text])
+                                         [user, sealed])
         return totp
     }
 

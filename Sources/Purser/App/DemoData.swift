@@ -52,15 +52,15 @@ public enum DemoData {
     }
 
     static func enableSecondFactor(_ user: UUID, database: Database, keyring: Keyring) throws {
-        let sealed = try keyring.seal(TOTP.generate().secret, context: SecondFactor.context(user))
-        try database.pool.query("UPDATE users SET totp_secret = $2, totp_enabled_at = now() WHERE id = $1", [user, sealed.text])
+        let sealed = try SealedColumn.secondFactor.seal(TOTP.generate().secret, row: user, keyring: keyring)
+        try database.pool.query("UPDATE users SET totp_secret = $2, totp_enabled_at = now() WHERE id = $1", [user, sealed])
     }
 
     /// The current code of `email`'s second factor (development only: it reads the sealed secret).
     public static func currentCode(email: String, database: Database, keyring: Keyring) throws -> String? {
         guard let row = try database.pool.query("SELECT id, totp_secret FROM users WHERE lower(email) = lower($1)", [email]).first,
-              let text = try row.decode(1, as: String.self), let sealed = SealedValue(text: text) else { return nil }
+              let text = try row.decode(1, as: String.self) else { return nil }
         let user = try row.require(0, as: UUID.self)
-        return TOTP(secret: try keyring.open(sealed, context: SecondFactor.context(user))).code(at: Date())
+        return TOTP(secret: try SealedColumn.secondFactor.open(text, row: user, keyring: keyring)).code(at: Date())
     }
 }

@@ -55,7 +55,7 @@ public final class PurserApp: Sendable {
         sessionSettings.absoluteLifetime = TimeInterval(configuration.sessionHours * 3600)
         sessionSettings.secureCookies = configuration.isHTTPS
         sessions = SessionStore(database: database, settings: sessionSettings)
-        hasher = try PasswordHasher()
+        hasher = try PasswordHasher(workerThreads: configuration.workerThreads)
         let secondFactor = SecondFactor(database: database, keyring: keyring)
         let signIn = SignIn(database: database, sessions: sessions, hasher: hasher, throttle: SignInThrottle(),
                             secondFactor: secondFactor)

@@ -11,8 +11,8 @@ import HTTPServer
 
 public final class PasswordHasher: Sendable {
     public let parameters: Argon2id.Parameters
-    private let shared: HashLane
-    private let known: HashLane
+    let shared: HashLane
+    let known: HashLane
     /// A hash of a random password, verified against when the account does not exist, so an
     /// unknown email takes as long as a wrong password.
     private let decoy: String
@@ -75,6 +75,15 @@ public final class PasswordHasher: Sendable {
         var generator = SystemRandomNumberGenerator()
         let random = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
         decoy = try Argon2id.hash(random, salt: Self.salt(), parameters: parameters)
+    }
+
+    /// Lanes that together hold at most half of the server's `workerThreads` (waiting attempts hold
+    /// a worker thread each), at most the default sizes.
+    public convenience init(workerThreads: Int, parameters: Argon2id.Parameters = Argon2id.Parameters()) throws {
+        let budget = max(2, workerThreads / 2)
+        let known = min(3, max(1, budget / 3))
+        let shared = min(6, budget - known)
+        try self.init(parameters: parameters, concurrent: min(2, shared), maxWaiting: shared - min(2, shared), knownConcurrent: 1, knownWaiting: known - 1)
     }
 
     /// A place in `lane`, or `Busy`. A known person whose lane is full (or who holds its place

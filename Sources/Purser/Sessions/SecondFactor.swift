@@ -30,13 +30,13 @@ public struct SecondFactor: Sendable {
             let row = try tx.query("SELECT totp_secret, totp_enabled_at IS NOT NULL FROM users WHERE id = $1 FOR UPDATE",
                                    [user])[0]
             if try row.require(1, as: Bool.self) { return nil }
-            if let text = try row.decode(0, as: String.self), let sealed = SealedValue(text: text),
-               let secret = try? keyring.open(sealed, context: Self.context(user)) {
+            if let text = try row.decode(0, as: String.self),
+               let secret = try? SealedColumn.secondFactor.open(text, row: user, keyring: keyring) {
                 return TOTP(secret: secret)
             }
             let totp = TOTP.generate()
-            let sealed = try keyring.seal(totp.secret, context: Self.context(user))
-            try tx.query("UPDATE users SET totp_secret = $2 WHERE id = $1", [user, sealed.text])
+            let sealed = try SealedColumn.secondFactor.seal(totp.secret, row: user, keyring: keyring)
+            try tx.query("UPDATE users SET totp_secret = $2 WHERE id = $1", [user, sealed])
             return totp
         }
     }
@@ -46,10 +46,10 @@ public struct SecondFactor: Sendable {
     public func confirm(user: UUID, code: String, audit: AuditEvent) throws -> [String] {
         try database.pool.transaction { tx in
             let row = try tx.query("SELECT totp_secret FROM users WHERE id = $1 AND totp_enabled_at IS NULL FOR UPDATE", [user])
-            guard let text = try row.first?.decode(0, as: String.self), let sealed = SealedValue(text: text) else {
+            guard let text = try row.first?.decode(0, as: String.self) else {
                 throw ValidationError(field: "code", "the second factor is already on, or setup has not started")
             }
-            let totp = TOTP(secret: try keyring.open(sealed, context: Self.context(user)))
+            let totp = TOTP(secret: try SealedColumn.secondFactor.open(text, row: user, keyring: keyring))
             guard let step = totp.matchingStep(code, at: now()) else {
                 throw ValidationError(field: "code", "that code does not match; check the clock of the device and try the next code")
             }
@@ -65,9 +65,8 @@ public struct SecondFactor: Sendable {
     func accept(_ input: String, user: UUID, in tx: Connection) throws -> Bool {
         let trimmed = input.trimmingCharacters(in: .whitespacesAndNewlines)
         let row = try tx.query("SELECT totp_secret, totp_last_step FROM users WHERE id = $1 FOR UPDATE", [user])[0]
-        if trimmed.filter({ !$0.isWhitespace }).count == 6, let text = try row.decode(0, as: String.self),
-           let sealed = SealedValue(text: text) {
-            let totp = TOTP(secret: try keyring.open(sealed, context: Self.context(user)))
+        if trimmed.filter({ !$0.isWhitespace }).count == 6, let text = try row.decode(0, as: String.self) {
+            let totp = TOTP(secret: try SealedColumn.secondFactor.open(text, row: user, keyring: keyring))
             guard let step = totp.matchingStep(trimmed, at: now()) else { return false }
             // A step at or before the last accepted one is a replay.
             if let last = try row.decode(1, as: Int64.self), Int64(step) <= last { return false }

@@ -49,4 +49,13 @@ import Testing
         #expect(done.wait(timeout: .now() + 60) == .success)
         #expect(busy.withLock { $0 } > 0)
     }
+
+    @Test func waitingSignInsNeverHoldMoreThanHalfTheWorkerThreads() throws {
+        for workers in [4, 5, 8, 9, 16, 17, 64, 1024] {
+            let hasher = try PasswordHasher(workerThreads: workers, parameters: Argon2id.Parameters(memoryKiB: 8, iterations: 1, parallelism: 1))
+            #expect(hasher.shared.places + hasher.known.places <= workers / 2, "\(workers) worker threads")
+            #expect(hasher.shared.places >= 1 && hasher.known.places >= 1)
+            #expect(hasher.shared.places <= 6 && hasher.known.places <= 3, "never more than the default sizes")
+        }
+    }
 }
