@@ -64,17 +64,8 @@ final class ExportClient {
     let socket: Int32
 
     init(port: Int, path: String, cookie: String) throws {
-        socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw TestSetupError("connect to port \(port) failed") }
-        let request = "GET \(path) HTTP/1.1\r\nHost: test\r\nCookie: \(cookie)\r\nConnection: close\r\n\r\n"
-        _ = Array(request.utf8).withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        socket = try RawHTTP.connect(port: port)
+        RawHTTP.send(socket, Array("GET \(path) HTTP/1.1\r\nHost: test\r\nCookie: \(cookie)\r\nConnection: close\r\n\r\n".utf8))
     }
 
     deinit { close(socket) }
@@ -82,15 +73,7 @@ final class ExportClient {
     /// The response's head and its de-chunked body, read until the server closes the connection
     /// (30 s without data ends it too).
     func readToEnd() throws -> (head: String, body: String) {
-        var wait = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-        var received = [UInt8]()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = recv(socket, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            received.append(contentsOf: buffer[0..<count])
-        }
+        let received = RawHTTP.readUntilClosed(socket)
         let separator = Array("\r\n\r\n".utf8)
         guard let end = (0...max(0, received.count - 4)).first(where: { Array(received[$0..<min($0 + 4, received.count)]) == separator })
         else { return (String(decoding: received, as: UTF8.self), "") }

@@ -17,19 +17,8 @@ import TestSupport
         /// Opens a connection per request and sends each whole; nothing is read yet.
         init(port: Int, requests: [[UInt8]]) throws {
             for bytes in requests {
-                let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                guard socket >= 0 else { throw TestSetupError("socket() failed") }
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = in_port_t(UInt16(port).bigEndian)
-                address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                let connected = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-                guard connected == 0 else { close(socket); throw TestSetupError("connect failed") }
-                var wait = timeval(tv_sec: 30, tv_usec: 0)
-                setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-                _ = bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                let socket = try RawHTTP.connect(port: port)
+                RawHTTP.send(socket, bytes)
                 sockets.append(socket)
             }
         }
@@ -38,14 +27,7 @@ import TestSupport
         func statuses() -> [Int] {
             defer { sockets.forEach { close($0) }; sockets = [] }
             return sockets.map { socket in
-                var received = [UInt8]()
-                var buffer = [UInt8](repeating: 0, count: 4096)
-                while received.count < 12 {
-                    let count = recv(socket, &buffer, buffer.count, 0)
-                    if count <= 0 { break }
-                    received.append(contentsOf: buffer[0..<count])
-                }
-                let head = String(decoding: received.prefix(12), as: UTF8.self)
+                let head = String(decoding: RawHTTP.readUntilClosed(socket, limit: 12).prefix(12), as: UTF8.self)
                 return head.hasPrefix("HTTP/1.1 ") ? Int(head.dropFirst(9).prefix(3)) ?? 0 : 0
             }
         }
