@@ -67,12 +67,14 @@ struct TrustedProxies: Sendable {
 }
 
 /// An IPv4 or IPv6 address as its 16 bytes (IPv4 mapped into `::ffff:0:0/96`), parsed from the forms
-/// proxies write: bare, `[v6]`, `v4:port` or `[v6]:port`.
-struct IPAddress: Equatable, Sendable {
+/// proxies and sockets write: bare, `[v6]`, `v4:port`, `[v6]:port`, with or without a zone (`%eth0`,
+/// which names an interface, not another host).
+public struct IPAddress: Equatable, Sendable {
     let bytes: [UInt8]
-    let isIPv4: Bool
+    /// An IPv4 address, or one written in IPv6 form (`::ffff:192.0.2.1`).
+    public let isIPv4: Bool
 
-    init?(_ written: String) {
+    public init?(_ written: String) {
         var text = Substring(written.trimmingCharacters(in: .whitespaces))
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else { return nil }
@@ -80,6 +82,7 @@ struct IPAddress: Equatable, Sendable {
         } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
             text = text[..<colon]
         }
+        if let zone = text.firstIndex(of: "%") { text = text[..<zone] }
         guard !text.isEmpty, text.utf8.count <= 45 else { return nil }
         var v4 = in_addr()
         var v6 = in6_addr()
@@ -96,9 +99,21 @@ struct IPAddress: Equatable, Sendable {
     }
 
     /// The address written the usual way (`203.0.113.9`, `2001:db8::1`).
-    var text: String {
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+    public var text: String { Self.text(bytes, isIPv4: isIPv4) }
+
+    /// The IPv6 network of the first `bits` bits, as `2001:db8:1:2::/64` (for an IPv6 address only).
+    public func network(bits: Int) -> String {
+        var masked = bytes
+        for index in masked.indices {
+            let keep = max(0, min(8, bits - index * 8))
+            masked[index] &= keep == 8 ? 0xFF : ~(0xFF >> UInt8(keep))
+        }
+        return Self.text(masked, isIPv4: false) + "/\(bits)"
+    }
+
+    private static func text(_ bytes: [UInt8], isIPv4: Bool) -> String {
         if isIPv4 { return bytes.suffix(4).map(String.init).joined(separator: ".") }
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         var v6 = in6_addr()
         withUnsafeMutableBytes(of: &v6) { $0.copyBytes(from: bytes) }
         guard inet_ntop(AF_INET6, &v6, &buffer, socklen_t(buffer.count)) != nil else { return "" }

@@ -16,17 +16,23 @@ extension Server {
         case .stream(let next):
             // Produced on the worker threads, ahead of the client (WorkerStream).
             let stream = WorkerStream(next: next, server: self, connection: connection)
+            let retained = Unmanaged.passRetained(stream)
             handle = MHD_create_response_from_callback(
                 UInt64.max, 32 * 1024,
                 { cls, _, buffer, max in
                     Unmanaged<WorkerStream>.fromOpaque(cls!).takeUnretainedValue().read(into: buffer!, max: max)
                 },
-                Unmanaged.passRetained(stream).toOpaque(),
+                retained.toOpaque(),
                 { cls in
                     let stream = Unmanaged<WorkerStream>.fromOpaque(cls!)
                     stream.takeUnretainedValue().release()
                     stream.release()
                 })
+            if handle == nil {
+                // No response was made, so its free callback will never run: stop the producer here.
+                stream.release()
+                retained.release()
+            }
         }
         guard let handle else { return .NO }
         defer { MHD_destroy_response(handle) }

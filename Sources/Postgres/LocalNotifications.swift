@@ -15,21 +15,28 @@ final class LocalNotifications {
     /// channels named in `overflowed`, so the receiver knows it missed some there.
     static let limit = 10_000
 
+    /// In the order first sent; a repeat is kept once, as NOTIFY sends a transaction's repeats once
+    /// (ending a person's ten sessions raises ten notices for one person).
     private(set) var pending: [Notification] = []
+    private var seen: Set<Notification> = []
     private(set) var overflowed: Set<String> = []
 
     func append(_ notification: Notification) {
+        guard !seen.contains(notification) else { return }
         if pending.count >= Self.limit { overflowed.insert(notification.channel); return }
         pending.append(notification)
+        seen.insert(notification)
     }
 
     /// Drops what was added after the first `count` (a rolled-back transaction's).
     func truncate(to count: Int) {
-        if pending.count > count { pending.removeSubrange(count...) }
+        guard pending.count > count else { return }
+        for dropped in pending[count...] { seen.remove(dropped) }
+        pending.removeSubrange(count...)
     }
 
     func take() -> (notifications: [Notification], overflowed: Set<String>) {
-        defer { pending.removeAll(); overflowed.removeAll() }
+        defer { pending.removeAll(); seen.removeAll(); overflowed.removeAll() }
         return (pending, overflowed)
     }
 

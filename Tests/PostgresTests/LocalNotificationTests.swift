@@ -48,6 +48,12 @@ final class Heard: @unchecked Sendable {
         heard.withLock { $0.removeAll() }
         try pool.query("UPDATE people SET name = 'Ada' WHERE id = 1")
         #expect(heard.withLock { $0 } == [Postgres.Notification(channel: "people", payload: "1")])
+        // Repeats within one borrowing are told once, as NOTIFY sends them.
+        heard.withLock { $0.removeAll() }
+        try pool.transaction { tx in
+            for _ in 0..<3 { try tx.query("UPDATE people SET name = 'Ada' WHERE id = 1") }
+        }
+        #expect(heard.withLock { $0 } == [Postgres.Notification(channel: "people", payload: "1")])
     }
 
     @Test func rolledBackWorkTellsNobody() throws {

@@ -76,8 +76,7 @@ public final class APIGate: Sendable {
     }
 
     private func idempotent(_ request: Request, key: String, owner: String, _ body: () throws -> Response) throws -> Response {
-        // The concrete path, not the route's template: the same key on another {id} is another request.
-        let route = request.method.rawValue + " " + request.path
+        let route = IdempotencyStore.route(method: request.method.rawValue, path: request.path)
         switch try idempotency.begin(owner: owner, route: route, key: key, body: request.body) {
         case .replay(let response): return response
         case .proceed: break

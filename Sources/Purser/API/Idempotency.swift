@@ -25,6 +25,14 @@ public struct IdempotencyStore: Sendable {
         "token:" + token.postgresText + (tenant.map { "|tenant:" + $0.postgresText } ?? "")
     }
 
+    /// The method and the concrete path, not the route's template: the same key on another {id}
+    /// is another request. A path too long for a key column (the client writes it) is kept as its
+    /// SHA-256, so the key stays within the index's row limit.
+    static func route(method: String, path: String) -> String {
+        guard path.utf8.count > 256 else { return method + " " + path }
+        return method + " sha256:" + SHA256.hash(data: Array(path.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
     static func context(_ owner: String, _ route: String, _ key: String) -> String {
         "idempotency|\(owner)|\(route)|\(key)"
     }

@@ -17,7 +17,8 @@ public struct Database: Sendable {
     public init(url: String, size: Int, worker: Bool = false) {
         let relay = localNotices
         pool = ConnectionPool(url: url, size: size, setup: { connection in
-            try connection.execute("SET ROLE \(Database.applicationRole); SET purser.local_notices = 'on'"
+            // Local notices are NOTICEs: a role or database set to send fewer messages would silence them.
+            try connection.execute("SET ROLE \(Database.applicationRole); SET purser.local_notices = 'on'; SET client_min_messages = notice"
                                    + (worker ? "; SET purser.worker = 'on'" : ""))
         }, localNotifications: { notifications, overflowed in relay.deliver(notifications, overflowed: overflowed) })
     }

@@ -7,6 +7,8 @@ import Postgres
 
 final class LocalNoticeRelay: Sendable {
     private let subscriptions = Locked<[NoticeListener.Subscription]>([])
+    /// Notices handed on so far (what a test can count: LISTEN brings the same changes, later).
+    let delivered = Locked(0)
 
     func add(_ more: [NoticeListener.Subscription]) {
         subscriptions.withLock { $0 += more }
@@ -14,6 +16,7 @@ final class LocalNoticeRelay: Sendable {
 
     func deliver(_ notifications: [Notification], overflowed: Set<String>) {
         let subscriptions = subscriptions.withLock { $0 }
+        delivered.withLock { $0 += notifications.count + overflowed.count }
         // Too many to keep (a statement that changed thousands of people): "*", everyone.
         for subscription in subscriptions where overflowed.contains(subscription.channel) { subscription.notice("*") }
         for notification in notifications {

@@ -1,7 +1,7 @@
 // Password hashing with argon2id, bounded: each hash takes ~19 MiB and tens of milliseconds of a
 // core, so hashes queue in lanes, and an attempt that finds its lane full gets a quick "busy"
-// instead of tying up a worker thread. Sign-ins from anyone share one lane (2 running, 4 more
-// waiting per node); a browser that signed in as a person before (its device cookie names them)
+// instead of tying up a worker thread. Sign-ins from anyone share one lane (2 running, 3 more
+// waiting per node, with 16 worker threads or more); a browser that signed in as a person before (its device cookie names them)
 // signs in as that person through a small lane of its own (1 running, 2 waiting, one place per
 // person), so a flood of sign-ins with made-up emails, which fills the shared lane, cannot keep
 // known people out.
@@ -78,10 +78,11 @@ public final class PasswordHasher: Sendable {
     }
 
     /// Lanes that together hold at most half of the server's `workerThreads` (waiting attempts hold
-    /// a worker thread each), at most the default sizes.
+    /// a worker thread each; below four threads, one place each), at most the default sizes: from
+    /// 16 threads up, 2 running and 3 waiting for everyone, 1 running and 2 waiting for known people.
     public convenience init(workerThreads: Int, parameters: Argon2id.Parameters = Argon2id.Parameters()) throws {
         let budget = max(2, workerThreads / 2)
-        let known = min(3, max(1, budget / 3))
+        let known = min(3, max(1, budget - 5))
         let shared = min(6, budget - known)
         try self.init(parameters: parameters, concurrent: min(2, shared), maxWaiting: shared - min(2, shared), knownConcurrent: 1, knownWaiting: known - 1)
     }

@@ -9,15 +9,35 @@ public enum TokenOwner {
     /// such a token could never speak: a customer's token names a tenant they are an active member
     /// of, and only staff hold a token bound to no tenant.
     public static func principal(user: UUID, tenant: UUID?, database: Database) throws -> Principal? {
-        guard let person = try database.pool.query("SELECT staff_role FROM users WHERE id = $1 AND status = 'active'",
-                                                   [user]).first else { return nil }
+        if let tenant { return try database.inTenant(tenant) { try principal(user: user, tenant: tenant, in: $0) } }
+        return try database.pool.transaction { try principal(user: user, tenant: nil, in: $0) }
+    }
+
+    /// The same, read in `tx` (a transaction of `tenant`, whose memberships it must see).
+    static func principal(user: UUID, tenant: UUID?, in tx: Connection) throws -> Principal? {
+        guard let person = try tx.query("SELECT staff_role FROM users WHERE id = $1 AND status = 'active'", [user]).first
+        else { return nil }
         let staffRole = try person.decode(0, as: String.self).flatMap(StaffRole.init(rawValue:))
         guard let tenant else { return staffRole.map { Principal(user: user, tenantRole: nil, staffRole: $0) } }
-        let role = try database.inTenant(tenant) { tx in
-            try tx.query("SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2 AND status = 'active'",
-                         [tenant, user]).first?.decode(0, as: String.self)
-        }
+        let role = try tx.query("SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2 AND status = 'active'",
+                                [tenant, user]).first?.decode(0, as: String.self)
         guard let role = role.flatMap(CustomerRole.init(rawValue:)) else { return nil }
         return Principal(user: user, tenantRole: role, staffRole: staffRole, tenant: tenant)
+    }
+
+    /// Refuses, as a form message on `scopes` (or `tenant`), a token its owner could not hold: one
+    /// bound where they hold no role, or with a scope their role there cannot use. Every token is
+    /// made through `TokenStore.create`, which asks this in the transaction that writes it.
+    static func check(user: UUID, tenant: UUID?, scopes: [Scope], in tx: Connection) throws {
+        guard let owner = try principal(user: user, tenant: tenant, in: tx) else {
+            throw ValidationError(field: "tenant", tenant == nil
+                ? "only staff hold a token bound to no tenant: name the tenant"
+                : "the owner is not an active member of this tenant")
+        }
+        if let beyond = scopes.first(where: { !$0.isUsable(with: owner.permissions) }) {
+            let needs = beyond.permissions.map(\.rawValue).sorted().joined(separator: " or ")
+            throw ValidationError(field: "scopes", "the owner's role cannot use \(beyond.rawValue) (it needs \(needs)); usable: "
+                                  + owner.usableScopes.map(\.rawValue).joined(separator: ", "))
+        }
     }
 }

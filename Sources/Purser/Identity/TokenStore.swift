@@ -123,6 +123,8 @@ public final class TokenStore: Sendable {
         let id = UUID.v7()
         let expires = min(now().addingTimeInterval(lifetime), notAfter ?? .distantFuture)
         let write = { (tx: Connection) in
+            // A token never carries more than its owner, whoever asks for it.
+            try TokenOwner.check(user: user, tenant: tenant, scopes: scopes, in: tx)
             try tx.query("""
                 INSERT INTO api_tokens (id, lookup, secret_hash, user_id, tenant_id, name, scopes, expires_at, parent_id)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)

@@ -82,11 +82,13 @@ public enum Delivery {
                        milliseconds: Int(Date().timeIntervalSince(started) * 1000), dead: false, database: database, settings: settings)
         } catch let failure as DeliveryFailure {
             let dead = failure.permanent || context.job.attempt >= context.job.maxAttempts
+            // The job's last error and the worker's log see no more of the URL than the delivery log.
+            let shown = shownError(failure.description, for: delivery)
             try finish(delivery, attempt: attempt, outcome: failure.permanent ? "refused" : "failed", status: failure.status,
-                       error: failure.description, milliseconds: Int(Date().timeIntervalSince(started) * 1000), dead: dead,
+                       error: shown, milliseconds: Int(Date().timeIntervalSince(started) * 1000), dead: dead,
                        database: database, settings: settings)
-            if failure.permanent { throw PermanentJobFailure(failure.description) }
-            throw failure
+            if failure.permanent { throw PermanentJobFailure(shown) }
+            throw DeliveryFailure(description: shown, status: failure.status, permanent: false)
         }
     }
 
@@ -125,12 +127,17 @@ public enum Delivery {
         }
     }
 
+    /// An error as it may be kept and shown: one that quotes the URL it failed on shows no more of it
+    /// than the delivery log does.
+    static func shownError(_ error: String, for delivery: Loaded) -> String {
+        guard ChannelTargets.isURL(delivery.kind), !delivery.destination.isEmpty else { return error }
+        return error.replacingOccurrences(of: delivery.destination, with: DestinationRedaction.url(delivery.destination))
+    }
+
     /// Logs the attempt and the delivery's new state, and tells the breaker, in one transaction.
+    /// `error` is already as it may be shown (`shownError`).
     static func finish(_ delivery: Loaded, attempt: Int, outcome: String, status: Int?, error: String?, milliseconds: Int,
                        dead: Bool, database: Database, settings: NotificationSettings) throws {
-        // An error may quote the URL it failed on; the log shows no more of it than the delivery does.
-        let error = ChannelTargets.isURL(delivery.kind) && !delivery.destination.isEmpty
-            ? error?.replacingOccurrences(of: delivery.destination, with: DestinationRedaction.url(delivery.destination)) : error
         try database.pool.transaction { tx in
             try tx.query("""
                 INSERT INTO notification_attempts (delivery_id, tenant_id, attempt, outcome, status, error, milliseconds)

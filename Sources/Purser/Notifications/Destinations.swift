@@ -56,8 +56,10 @@ public enum Destinations {
         guard let bytes = AddressResolver.bytes(of: address) else { return false }
         if bytes.count == 4 { return isPublicIPv4(bytes) }
         let head = Array(bytes[0..<12])
-        // ::ffff:a.b.c.d (mapped), ::a.b.c.d (compatible, which also covers :: and ::1), 64:ff9b::a.b.c.d (NAT64).
-        if head == [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF] || head.allSatisfy({ $0 == 0 })
+        // ::ffff:a.b.c.d (mapped), ::ffff:0:a.b.c.d (translated, SIIT), ::a.b.c.d (compatible, which
+        // also covers :: and ::1), 64:ff9b::a.b.c.d (NAT64).
+        if head == [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF] || head == [UInt8](repeating: 0, count: 8) + [0xFF, 0xFF, 0, 0]
+            || head.allSatisfy({ $0 == 0 })
             || head == [0x00, 0x64, 0xFF, 0x9B] + [UInt8](repeating: 0, count: 8) {
             return isPublicIPv4(Array(bytes[12..<16]))
         }

@@ -39,7 +39,7 @@ public struct SealedColumn: Sendable {
 }
 
 extension SealedColumn {
-    /// A person's TOTP secret, bound to the person (the context is `SecondFactor.context`).
+    /// A person's TOTP secret, bound to the person (`totp:<id>`, as sealed since the first release).
     public static let secondFactor = SealedColumn(table: "users", column: "totp_secret", storage: .text, rowColumns: ["id"]) {
         "totp:" + $0[0]
     }

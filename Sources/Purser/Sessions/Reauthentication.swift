@@ -48,18 +48,20 @@ extension SignIn {
         let address = origin.address ?? "unknown"
         let outcome: CodeOutcome<T> = try database.pool.transaction { tx in
             try tx.query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", [session.user])
+            // Counted before it is judged, on the person's key and the address's, whose rows are held
+            // to the end: guesses from several sessions behind one address are judged one by one.
+            let attempt: SignInThrottle.Attempt
             do {
-                try throttle.check(account: key, address: address, in: tx)
+                attempt = try throttle.begin(account: key, address: address, in: tx)
             } catch let throttled as SignInThrottled {
                 try Reauthentication.record(.throttled, factor: .code, for: purpose, session: session, origin: origin, in: tx)
                 return .throttled(throttled)
             }
             guard try secondFactor.accept(code, user: session.user, in: tx) else {
-                try throttle.recordFailure(account: key, address: address, in: tx)
                 try Reauthentication.record(.wrong, factor: .code, for: purpose, session: session, origin: origin, in: tx)
                 return .wrong
             }
-            try throttle.recordSuccess(account: key, in: tx)
+            try throttle.succeeded(attempt, in: tx)
             return .done(try change(tx))
         }
         switch outcome {

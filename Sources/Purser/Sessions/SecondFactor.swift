@@ -16,8 +16,6 @@ public struct SecondFactor: Sendable {
         self.now = now
     }
 
-    public static func context(_ user: UUID) -> String { "totp:" + user.postgresText }
-
     /// Staff and tenant admins must use a second factor; others may.
     public static func isRequired(staffRole: StaffRole?, roles: [CustomerRole]) -> Bool {
         staffRole != nil || roles.contains(.tenantAdmin)
@@ -96,14 +94,6 @@ public struct SecondFactor: Sendable {
     public func remainingRecoveryCodes(user: UUID) throws -> Int {
         try database.pool.query("SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL", [user])[0]
             .require(0, as: Int.self)
-    }
-
-    /// Turns the second factor off (only for people who need not have one; callers check).
-    public func disable(user: UUID, audit: AuditEvent, check: (Connection) throws -> Void = { _ in }) throws {
-        try database.pool.transaction { tx in
-            try check(tx)
-            try disable(user: user, audit: audit, in: tx)
-        }
     }
 
     /// Turns the second factor off inside `tx` (the caller has checked a current code).

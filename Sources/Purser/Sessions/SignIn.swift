@@ -96,9 +96,10 @@ public final class SignIn: Sendable {
         let address = origin.address ?? "unknown"
         let rotated = try database.pool.transaction { tx -> (id: UUID, token: String)? in
             try tx.query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", [session.user])
-            try throttle.check(account: key, address: address, in: tx)
+            // Counted before it is judged, like a password: guesses from one address for several
+            // people queue on the address's row too.
+            let attempt = try throttle.begin(account: key, address: address, in: tx)
             guard try secondFactor.accept(code, user: session.user, in: tx) else {
-                try throttle.recordFailure(account: key, address: address, in: tx)
                 try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: session.user,
                                                action: "session.second_factor_failed", targetType: "session",
                                                targetID: session.id.postgresText).from(origin), in: tx)
@@ -106,7 +107,7 @@ public final class SignIn: Sendable {
             }
             let fresh = try sessions.rotate(session.id, user: session.user, stage: .signedIn, address: origin.address,
                                             userAgent: origin.userAgent, in: tx)
-            try throttle.recordSuccess(account: key, in: tx)
+            try throttle.succeeded(attempt, in: tx)
             try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: session.user,
                                            action: "session.second_factor", targetType: "session",
                                            targetID: fresh.id.postgresText).from(origin), in: tx)

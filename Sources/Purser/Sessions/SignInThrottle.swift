@@ -103,35 +103,6 @@ public struct SignInThrottle: Sendable {
             """, [mark.key, mark.blockedAfter, mark.blockedBefore])
     }
 
-    /// Throws `SignInThrottled` while the account's key (see `emailKey`) or the address waits.
-    func check(account: String, address: String, in tx: Connection) throws {
-        let rows = try tx.query("""
-            SELECT ceil(extract(epoch FROM max(blocked_until) - now()))::integer FROM sign_in_throttle
-            WHERE key IN ($1, $2) AND blocked_until > now()
-            """, [account, Self.addressKey(address)])
-        if let seconds = try rows.first?.decode(0, as: Int.self) {
-            throw SignInThrottled(retryAfter: max(1, seconds))
-        }
-    }
-
-    /// Counts a failure against both keys, starting or lengthening their waits past the threshold.
-    func recordFailure(account: String, address: String, in tx: Connection) throws {
-        for (key, threshold) in [(account, accountThreshold), (Self.addressKey(address), addressThreshold)] {
-            let failures = try tx.query("""
-                INSERT INTO sign_in_throttle AS t (key, failures, last_failure_at) VALUES ($1, 1, now())
-                ON CONFLICT (key) DO UPDATE SET
-                    failures = CASE WHEN t.last_failure_at < now() - $2 * interval '1 second' THEN 1 ELSE t.failures + 1 END,
-                    last_failure_at = now()
-                RETURNING failures
-                """, [key, window])[0].require(0, as: Int.self)
-            if failures >= threshold {
-                let delay = min(longestDelay, firstDelay * pow(2, Double(min(failures - threshold, 20))))
-                try tx.query("UPDATE sign_in_throttle SET blocked_until = now() + $2 * interval '1 second' WHERE key = $1",
-                             [key, delay])
-            }
-        }
-    }
-
     /// A correct password clears the account's count (not the address's).
     func recordSuccess(account: String, in tx: Connection) throws {
         try tx.query("DELETE FROM sign_in_throttle WHERE key = $1", [account])

@@ -58,14 +58,6 @@ final class VisitorCache: NoticeSubscriber {
         }
     }
 
-    /// Forgets every visitor; any read already under way is not kept.
-    func forgetAll() {
-        state.withLock { state in
-            state.generation &+= 1
-            state.entries.removeAll()
-        }
-    }
-
     func listening(_ connected: Bool) {
         state.withLock { state in
             state.listening = connected

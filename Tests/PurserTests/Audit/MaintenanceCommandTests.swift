@@ -103,7 +103,7 @@ import TestSupport
             .require(0, as: String.self)
         #expect(stored.hasPrefix("k2."))
         let user = people.id("tenant_admin@acme.test")
-        let opened = try Keyring(parsing: newKey).open(try #require(SealedValue(text: stored)), context: SecondFactor.context(user))
+        let opened = try SealedColumn.secondFactor.open(stored, row: user, keyring: Keyring(parsing: newKey))
         #expect(opened == totp.secret)
     }
 }

@@ -47,6 +47,15 @@ import TestSupport
         #expect(try count("SELECT count(*) FROM request_comments") == 2)
     }
 
+    @Test func aVeryLongPathIsAnAnswerNotAServerError() throws {
+        let requester = try token("requester@acme.test", tenant: people.tenant)
+        // The path is the client's to choose; it must not overflow the key's index.
+        let long = "/api/v1/requests/" + String(repeating: "a", count: 8000) + "/comments"
+        let answer = try post(long, requester, key: "long", body: #"{"body": "x"}"#)
+        #expect(answer.status == 404, "\(answer.status) \(answer.json)")
+        #expect(try post(long, requester, key: "long", body: #"{"body": "x"}"#).status == 404)
+    }
+
     @Test func aStaffTokensKeyIsItsOwnInEachTenant() throws {
         _ = try People(app, slug: "globex")
         let staff = try token("cse@staff.test", tenant: nil)

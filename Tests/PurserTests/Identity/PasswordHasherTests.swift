@@ -51,9 +51,9 @@ import Testing
     }
 
     @Test func waitingSignInsNeverHoldMoreThanHalfTheWorkerThreads() throws {
-        for workers in [4, 5, 8, 9, 16, 17, 64, 1024] {
+        for workers in [1, 2, 3, 4, 5, 8, 9, 16, 17, 64, 1024] {
             let hasher = try PasswordHasher(workerThreads: workers, parameters: Argon2id.Parameters(memoryKiB: 8, iterations: 1, parallelism: 1))
-            #expect(hasher.shared.places + hasher.known.places <= workers / 2, "\(workers) worker threads")
+            #expect(hasher.shared.places + hasher.known.places <= max(2, workers / 2), "\(workers) worker threads")
             #expect(hasher.shared.places >= 1 && hasher.known.places >= 1)
             #expect(hasher.shared.places <= 6 && hasher.known.places <= 3, "never more than the default sizes")
         }

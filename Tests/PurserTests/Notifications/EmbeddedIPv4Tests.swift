@@ -7,6 +7,7 @@ import Testing
     @Test func embeddedPrivateAddressesAreNotPublic() {
         for address in ["::127.0.0.1", "::10.0.0.5", "::169.254.169.254",       // IPv4-compatible
                         "::ffff:169.254.169.254", "::ffff:192.168.0.1",           // IPv4-mapped
+                        "::ffff:0:127.0.0.1", "::ffff:0:a9fe:a9fe",               // IPv4-translated (SIIT)
                         "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b::10.1.2.3",  // NAT64
                         "64:ff9b:1::8.8.8.8",                                     // local-use NAT64
                         "2002:7f00:1::", "2002:a9fe:a9fe::1", "2002:c0a8:0101::",   // 6to4

@@ -16,11 +16,13 @@ import TestSupport
         let escaped = ["&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"]
         for (special, entity) in escaped {
             let value = special + "\u{301} autofocus onfocus=alert(1) x=" + special + "\u{301}"
-            // The staff queue reflects its tenant filter into a quoted attribute.
-            let html = try #require(templates.render("staff-requests", ["tenant": value]))
-            let field = try #require(html.components(separatedBy: #"name="tenant" value=""#).dropFirst().first)
-            let attribute = String(field.prefix { $0 != "\"" })
-            #expect(attribute == entity + "\u{301} autofocus onfocus=alert(1) x=" + entity + "\u{301}", "\(special)")
+            // The staff queue and the audit viewer reflect their filters into quoted attributes.
+            for (template, field) in [("staff-requests", "tenant"), ("audit", "actor"), ("audit", "target")] {
+                let html = try #require(templates.render(template, [field: value]))
+                let rest = try #require(html.components(separatedBy: "name=\"\(field)\" value=\"").dropFirst().first)
+                let attribute = String(rest.prefix { $0 != "\"" })
+                #expect(attribute == entity + "\u{301} autofocus onfocus=alert(1) x=" + entity + "\u{301}", "\(template) \(field) \(special)")
+            }
         }
     }
 
