@@ -4,14 +4,26 @@
 import Foundation
 import Postgres
 
-/// How long rows may wait for a checkpoint, and the time to measure from.
+/// How long rows may wait for a checkpoint, the time to measure from, and when the newest validly
+/// signed checkpoint set was taken (it vouches that no chain had unsigned rows then). One value
+/// serves a whole verification, every chain: the set is read once.
 public struct CheckpointFreshness: Sendable {
     public var maxAge: TimeInterval
     public var now: Date
+    /// When the newest checkpoint set was taken, if it is signed by the master key; nil when there is none.
+    public var vouchedBySet: Date?
 
-    public init(maxAge: TimeInterval, now: Date = Date()) {
+    public init(maxAge: TimeInterval, now: Date = Date(), vouchedBySet: Date?) {
         self.maxAge = maxAge
         self.now = now
+        self.vouchedBySet = vouchedBySet
+    }
+
+    /// Reads the newest checkpoint set. Read it before the chains: a set signed meanwhile is then
+    /// left out, which only measures from an earlier time (stricter, never more lenient).
+    public init(maxAge: TimeInterval, now: Date = Date(), keyring: Keyring, in tx: Connection) throws {
+        let set = try AuditCheckpointSet.newest(in: tx)
+        self.init(maxAge: maxAge, now: now, vouchedBySet: set.flatMap { $0.isSigned(by: keyring) ? $0.takenAt : nil })
     }
 
     var description: String {
@@ -64,14 +76,16 @@ enum ChainCheckpoints {
 
     /// Rows after the newest checkpoint that have waited longer than the limit: the schedule should
     /// have signed them. The wait runs from the newest validly signed set (which vouches that no
-    /// chain had unsigned rows at its time) or the chain's newest checkpoint, whichever is later;
-    /// with neither, from the first unsigned row.
+    /// chain had unsigned rows at its time, `freshness.vouchedBySet`) or the chain's newest
+    /// checkpoint, whichever is later; with neither, from the first unsigned row. Only a checkpoint
+    /// of format 2 signs its time: a format-1 checkpoint's `taken_at` could be set to any time
+    /// (the future, turning the rule off), so it does not count.
     static func stale(_ chain: String, newest: AuditCheckpoint?, headSequence: Int64, purgedThrough: Int64,
-                      freshness: CheckpointFreshness, keyring: Keyring, in tx: Connection) throws -> AuditVerdict? {
+                      freshness: CheckpointFreshness, in tx: Connection) throws -> AuditVerdict? {
         let covered = max(newest?.sequence ?? 0, purgedThrough)
         guard headSequence > covered else { return nil }
-        var vouched: [Date] = newest.map { [$0.takenAt] } ?? []
-        if let set = try AuditCheckpointSet.newest(in: tx), set.isSigned(by: keyring) { vouched.append(set.takenAt) }
+        var vouched: [Date] = freshness.vouchedBySet.map { [$0] } ?? []
+        if let newest, newest.format >= 2 { vouched.append(newest.takenAt) }
         let since = try vouched.max() ?? tx.query("SELECT occurred_at FROM audit_events WHERE chain = $1 AND sequence = $2",
                                                    [chain, covered + 1]).first?.require(0, as: Date.self) ?? freshness.now
         guard freshness.now.timeIntervalSince(since) > freshness.maxAge else { return nil }
@@ -90,9 +104,10 @@ public enum AuditCheckpointSets {
     }
 
     /// Checks every set (numbered without gaps, linked, signed), that every checkpoint a set lists
-    /// is still there, unchanged, on a chain that still has its row, and that the newest set lists
-    /// exactly the chains and newest checkpoints the database has. Run it in one snapshot that
-    /// sees every chain (repeatable read, as the owner or staff).
+    /// is still there, unchanged, on a chain that still has its row, that every checkpoint of format
+    /// 2 is listed by a set (so removing every set is found while any such checkpoint remains), and
+    /// that the newest set lists exactly the chains and newest checkpoints the database has. Run it
+    /// in one snapshot that sees every chain (repeatable read, as the owner or staff).
     public static func verify(keyring: Keyring, in tx: Connection) throws -> Verdict {
         var problems: [AuditProblem] = []
         let sets = try AuditCheckpointSet.all(in: tx)
@@ -108,8 +123,9 @@ public enum AuditCheckpointSets {
             }
             previous = set
         }
+        let checkpoints = try AuditCheckpoint.all(in: tx)
         var digests: [String: [Int64: Bytea]] = [:]
-        for checkpoint in try AuditCheckpoint.all(in: tx) { digests[checkpoint.chain, default: [:]][checkpoint.number] = checkpoint.digest }
+        for checkpoint in checkpoints { digests[checkpoint.chain, default: [:]][checkpoint.number] = checkpoint.digest }
         let rows = Set(try tx.query("SELECT chain FROM audit_chains").map { try $0.require(0, as: String.self) })
         var reported = Set<String>()
         for set in sets {
@@ -131,6 +147,27 @@ public enum AuditCheckpointSets {
         }
         for chain in digests.keys.sorted() where !rows.contains(chain) && !reported.contains(chain) {
             problems.append(AuditProblem(chain: chain, reason: "the chain \(chain) has signed checkpoints but no row"))
+            reported.insert(chain)
+        }
+        // Every checkpoint of format 2 was taken with the set that lists it, in one transaction; one
+        // that no set lists means sets were removed (all of them, when there are none left).
+        let listed = Set(sets.flatMap { set in set.movedEntries.map { "\($0.chain) \($0.number)" } })
+        let unlisted = checkpoints.filter { $0.format >= 2 && !listed.contains("\($0.chain) \($0.number)") }
+        if sets.isEmpty, !unlisted.isEmpty {
+            problems.append(AuditProblem(chain: nil, reason: """
+                there is no checkpoint set, yet \(unlisted.count) checkpoints of format 2 are (each was taken with a set): \
+                the sets were removed
+                """))
+        } else {
+            var first: [String: AuditCheckpoint] = [:]
+            for checkpoint in unlisted where first[checkpoint.chain] == nil { first[checkpoint.chain] = checkpoint }
+            for (chain, checkpoint) in first.sorted(by: { $0.key < $1.key }) where !reported.contains(chain) {
+                problems.append(AuditProblem(chain: chain, reason: """
+                    checkpoint \(checkpoint.number) is listed in no checkpoint set (the set that listed it was removed, \
+                    or it was taken outside a set)
+                    """))
+                reported.insert(chain)
+            }
         }
         if let newest = sets.last, problems.isEmpty {
             let heads = try AuditCheckpoint.newest(in: tx)

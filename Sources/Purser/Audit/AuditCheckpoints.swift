@@ -28,13 +28,20 @@ public enum AuditCheckpoints {
         var newest = try AuditCheckpoint.newest(in: tx)
         let previousSet = try AuditCheckpointSet.newest(in: tx)
         let number = (previousSet?.number ?? 0) + 1
-        if try !moved(newest, in: tx).isEmpty {
+        var heads = try moved(newest, in: tx)
+        if !heads.isEmpty {
             try AuditLog.record(AuditEvent(
                 tenant: nil, actorKind: .system, actorID: nil, action: "audit.checkpoint", targetType: "audit_checkpoint_set",
                 targetID: String(number), reason: "signed the heads of the audit chains that moved"), in: tx)
+            // That record moved the provider chain: its new head is signed too.
+            let provider = try tx.query("SELECT last_sequence, last_hash FROM audit_chains WHERE chain = $1",
+                                        [AuditLog.providerChain])[0]
+            heads.removeAll { $0.chain == AuditLog.providerChain }
+            heads.append((AuditLog.providerChain, try provider.require(0, as: Int64.self), try provider.require(1, as: Bytea.self)))
+            heads.sort { $0.chain < $1.chain }
         }
         var taken: [AuditCheckpoint] = []
-        for head in try moved(newest, in: tx) {
+        for head in heads {
             let checkpoint = AuditCheckpoint.signed(chain: head.chain, sequence: head.sequence, hash: head.hash,
                                                     after: newest[head.chain], takenAt: micros, keyring: keyring)
             try checkpoint.insert(in: tx)

@@ -146,8 +146,7 @@ public enum AuditLog {
             return broken
         }
         if let freshness, let stale = try ChainCheckpoints.stale(chain, newest: checkpoints.last, headSequence: last,
-                                                                 purgedThrough: purgedThrough, freshness: freshness,
-                                                                 keyring: keyring, in: tx) {
+                                                                 purgedThrough: purgedThrough, freshness: freshness, in: tx) {
             return stale
         }
         return .intact(events: rows.count, checkpoints: checkpoints.count)

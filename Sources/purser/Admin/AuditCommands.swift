@@ -33,7 +33,9 @@ struct VerifyAudit: ParsableCommand {
         }
         let (connection, keyring) = try AuditAccess.open(options)
         let chains = try AuditAccess.chains(tenant, connection)
-        let freshness = CheckpointFreshness(maxAge: TimeInterval(settings.auditCheckpointMaxAgeHours) * 3600)
+        // The newest checkpoint set is read once, for every chain.
+        let freshness = try CheckpointFreshness(maxAge: TimeInterval(settings.auditCheckpointMaxAgeHours) * 3600,
+                                                keyring: keyring, in: connection)
         var broken = false
         for chain in chains {
             // One snapshot for the whole chain: events written meanwhile are not half seen.

@@ -32,8 +32,12 @@ import TestSupport
         }
     }
 
-    func verdict(_ freshness: CheckpointFreshness) throws -> AuditVerdict {
-        try db.asStaff { try AuditLog.verify(chain, keyring: keyring, freshness: freshness, in: $0) }
+    /// The chain's verdict, the newest checkpoint set read as verify-audit reads it (once, first).
+    func verdict(maxAge: TimeInterval, now: Date) throws -> AuditVerdict {
+        try db.asStaff { tx in
+            let freshness = try CheckpointFreshness(maxAge: maxAge, now: now, keyring: keyring, in: tx)
+            return try AuditLog.verify(chain, keyring: keyring, freshness: freshness, in: tx)
+        }
     }
 
     func verifyAudit(_ extra: [String: String] = [:]) throws -> CommandResult {
@@ -46,12 +50,12 @@ import TestSupport
     @Test func aStaleCheckpointFailsOnlyOnceEventsCameAfterIt() throws {
         let now = Date()
         try db.asStaff { try AuditCheckpoints.take(keyring: keyring, at: now.addingTimeInterval(-5 * 3600), in: $0) }
-        let freshness = CheckpointFreshness(maxAge: 3 * 3600, now: now)
-        #expect(try verdict(freshness) == .intact(events: 3, checkpoints: 1), "nothing happened since: nothing to sign")
+        func verdictNow() throws -> AuditVerdict { try verdict(maxAge: 3 * 3600, now: now) }
+        #expect(try verdictNow() == .intact(events: 3, checkpoints: 1), "nothing happened since: nothing to sign")
         #expect(try verifyAudit().status == 0)
 
         try record(1)
-        guard case .broken(let sequence, let reason) = try verdict(freshness) else {
+        guard case .broken(let sequence, let reason) = try verdictNow() else {
             Issue.record("row 4 has waited five hours for a checkpoint unnoticed")
             return
         }
@@ -64,7 +68,33 @@ import TestSupport
         #expect(try verifyAudit(["PURSER_AUDIT_CHECKPOINT_MAX_AGE_HOURS": "soon"]).status == 2)
 
         try db.asStaff { try AuditCheckpoints.take(keyring: keyring, at: now, in: $0) }
-        #expect(try verdict(freshness) == .intact(events: 4, checkpoints: 2))
+        #expect(try verdictNow() == .intact(events: 4, checkpoints: 2))
+    }
+
+    /// A checkpoint written before migration 0015 (format 1) does not sign its `taken_at`: setting
+    /// it to the future must not turn the age rule off for the rows after it.
+    @Test func anUnsignedCheckpointTimeDoesNotPostponeTheAgeRule() throws {
+        let owner = try database.connect()
+        let head = try owner.query("SELECT last_sequence, last_hash FROM audit_chains WHERE chain = $1", [chain])[0]
+        let sequence = try head.require(0, as: Int64.self)
+        let hash = try head.require(1, as: Bytea.self)
+        let future = Date().addingTimeInterval(10 * 365 * 86400)
+        var legacy = AuditCheckpoint(format: 1, chain: chain, number: 1, sequence: sequence, hash: hash, previousDigest: nil,
+                                     takenAtMicros: AuditCheckpoint.micros(future), keyID: "", tag: Bytea([]))
+        let (keyID, tag) = keyring.authenticate(legacy.message)
+        legacy.keyID = keyID
+        legacy.tag = Bytea(tag)
+        try legacy.insert(in: owner)
+        let later = Date().addingTimeInterval(5 * 3600)
+        #expect(try verdict(maxAge: 3 * 3600, now: later) == .intact(events: 3, checkpoints: 1), "nothing after it to sign")
+
+        try record(1)
+        guard case .broken(let row, let reason) = try verdict(maxAge: 3 * 3600, now: later) else {
+            Issue.record("row 4 waited five hours, yet the checkpoint's unsigned future time hid it")
+            return
+        }
+        #expect(row == 4)
+        #expect(reason.contains("3 hours"), "\(reason)")
     }
 
     @Test func theHourlyScheduleTakesCheckpoints() throws {
@@ -89,7 +119,7 @@ import TestSupport
         #expect(taken)
         let signed = try owner.query("SELECT sequence FROM audit_checkpoints WHERE chain = $1", [chain])
         #expect(try signed.map { try $0.require(0, as: Int64.self) } == [3])
-        #expect(try verdict(CheckpointFreshness(maxAge: 3600, now: Date())) == .intact(events: 3, checkpoints: 1))
+        #expect(try verdict(maxAge: 3600, now: Date()) == .intact(events: 3, checkpoints: 1))
         #expect(try verifyAudit().status == 0)
     }
 }

@@ -57,6 +57,35 @@ import TestSupport
         #expect(verified.output.contains("acme"), "\(verified.output)")
     }
 
+    /// Every set removed, then a chain's checkpoints, and the chain rewritten with recent times (so
+    /// the age rule has nothing to say): the other chains' checkpoints, which no set lists now,
+    /// give it away.
+    @Test func deletingEveryCheckpointSetIsFound() throws {
+        try checkpoint()
+        try record(1)
+        try checkpoint()
+        #expect(try run(["verify-audit"]).status == 0)
+        try owner.query("DELETE FROM audit_checkpoint_sets")
+        try owner.query("DELETE FROM audit_checkpoints WHERE chain = $1", [chain])
+        try owner.query("UPDATE audit_events SET occurred_at = now() WHERE chain = $1", [chain])
+        try AuditTampering.rewrite(owner, chain: chain, sequence: 2)
+        let verified = try run(["verify-audit"])
+        #expect(verified.status == 1, "\(verified.output)")
+        #expect(verified.output.contains("checkpoint sets: BROKEN: there is no checkpoint set, yet 2 checkpoints of format 2 are"),
+                "\(verified.output)")
+    }
+
+    /// The newest set removed: the checkpoints its run took are listed in no set.
+    @Test func aCheckpointNoSetListsIsFound() throws {
+        try checkpoint()
+        try record(1)
+        try checkpoint()
+        try owner.query("DELETE FROM audit_checkpoint_sets WHERE number = 2")
+        let verified = try run(["verify-audit"])
+        #expect(verified.status == 1, "\(verified.output)")
+        #expect(verified.output.contains("acme: BROKEN: checkpoint 2 is listed in no checkpoint set"), "\(verified.output)")
+    }
+
     @Test func deletingAChainsRowIsFound() throws {
         try checkpoint()
         try owner.query("DELETE FROM audit_chains WHERE chain = $1", [chain])
@@ -114,15 +143,29 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: file) }
         let exported = try run(["export-checkpoints"])
         #expect(exported.status == 0)
-        // The copy says row 3 had another hash than the database's checkpoint says.
+        // The copy says row 3 had another hash than the database's checkpoint says, and its digest
+        // is recomputed over that, so the line holds together: only the database can tell.
         let hash = try owner.query("SELECT hash FROM audit_checkpoints WHERE chain = $1 AND sequence = 3", [chain])[0]
             .require(0, as: Bytea.self)
         let other = Bytea(hash.bytes.map { $0 ^ 0xFF })
-        let tampered = exported.output.replacingOccurrences(of: hex(hash), with: hex(other))
-        #expect(tampered != exported.output)
-        try tampered.write(to: file, atomically: true, encoding: .utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var changed = 0
+        let lines = try exported.output.split(separator: "\n").map { line -> String in
+            var record = try JSONDecoder().decode(AuditCheckpointExport.Record.self, from: Data(line.utf8))
+            guard record.chain == chain, record.sequence == 3 else { return String(line) }
+            record.hash = hex(other)
+            record.digest = hex(try #require(record.checkpoint).digest)
+            changed += 1
+            return String(decoding: try encoder.encode(record), as: UTF8.self)
+        }
+        #expect(changed == 1)
+        try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        #expect(try run(["verify-audit"]).status == 0, "the database itself is untouched")
         let against = try run(["verify-audit", "--against", file.path])
         #expect(against.status == 1, "\(against.output)")
+        #expect(against.output.contains("acme: BROKEN: checkpoint 1 differs from the exported copy"), "\(against.output)")
+        #expect(!against.output.contains("digest matches its fields"), "the line is self-consistent: \(against.output)")
     }
 
     func hex(_ value: Bytea) -> String { String(value.postgresText.dropFirst(2)) }
