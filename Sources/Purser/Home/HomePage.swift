@@ -19,7 +19,7 @@ enum HomePage {
                 visitor = try auth.visitor(request)
             }
             let model = Model(version: PurserVersion.current, apiDocument: "/api/openapi.json", signedIn: visitor != nil)
-            return site.page("home", title: "Purser", model, visitor: visitor)
+            return site.page("home/index", title: "Purser", model, visitor: visitor)
         }
     }
 }

@@ -1,5 +1,5 @@
 // An email as a complete RFC 5322 message: multipart/alternative with a text and an HTML part
-// from the templates in Templates/email/, a Message-ID, a Date, UTF-8 subjects (RFC 2047) and,
+// from the templates in Templates/notifications/email/, a Message-ID, a Date, UTF-8 subjects (RFC 2047) and,
 // for mail people chose to receive, List-Unsubscribe pointing at their preferences.
 import Foundation
 
@@ -25,8 +25,8 @@ public struct MailComposer: Sendable {
                         date: Date = Date()) -> [UInt8] {
         let model = Model(subject: message.subject, text: message.text, url: message.url,
                           preferencesURL: publicURL + "/account#notifications")
-        let text = templates.render("email/notification.txt", model) ?? message.text
-        let html = templates.render("email/notification.html", model) ?? ""
+        let text = templates.render("notifications/email/notification.txt", model) ?? message.text
+        let html = templates.render("notifications/email/notification.html", model) ?? ""
         let boundary = "purser-" + deliveryID.postgresText
         let domain = from.split(separator: "@").last.map(String.init) ?? "purser.invalid"
         var headers = [

@@ -59,7 +59,7 @@ enum TenantPages {
                 permissions: principal.permissions.map(\.rawValue).sorted(),
                 canManageUsers: principal.can(.tenantUsersManage), canManageSettings: principal.can(.tenantSettingsManage),
                 canReadAudit: principal.can(.auditRead), canReadReports: principal.can(.reportsRead))
-            return site.page("tenant", title: tenant.name, model, visitor: visitor, tenant: tenant)
+            return site.page("identity/tenant", title: tenant.name, model, visitor: visitor, tenant: tenant)
         }
 
         @Sendable func render(_ visitor: Visitor, _ tenant: TenantMembership, inviteLink: String? = nil, invitedEmail: String? = nil,
@@ -73,7 +73,7 @@ enum TenantPages {
             let page = MembersPage(formToken: visitor.formToken, slug: tenant.slug, tenantName: tenant.name, members: members,
                                    roles: CustomerRole.allCases.map { RoleOption(value: $0.rawValue, selected: $0 == .requester) },
                                    inviteLink: inviteLink, invitedEmail: invitedEmail, message: message, errors: errors)
-            return site.page("tenant-members", title: "People · \(tenant.name)", page, status: status, visitor: visitor,
+            return site.page("identity/members", title: "People · \(tenant.name)", page, status: status, visitor: visitor,
                              tenant: tenant)
         }
 

@@ -84,7 +84,7 @@ enum AccountPages {
                 },
                 tokenForms: tokenForms(for: visitor), notifications: try NotificationPages.preferences(for: visitor, database: signIn.database),
                 newToken: newToken, message: message, errors: errors)
-            return site.page("account", title: "Your account", page, status: status, visitor: visitor)
+            return site.page("sessions/account", title: "Your account", page, status: status, visitor: visitor)
         }
 
         router.add(.get, "/account") { request in

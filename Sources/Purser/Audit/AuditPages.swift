@@ -80,7 +80,7 @@ enum AuditPages {
                                 heading: "Audit log", basePath: "/staff/audit")
             } catch let error as ValidationError {
                 let visitor = try auth.signedIn(request)
-                return site.page("audit", title: "Audit log", Page(
+                return site.page("audit/index", title: "Audit log", Page(
                     heading: "Audit log", basePath: "/staff/audit", actor: "", action: "", target: "", from: "", until: "",
                     chain: request.query["chain"] ?? "", staff: true, rows: [], nextPage: nil, csvLink: "/staff/audit.csv",
                     errors: error.fieldErrors), status: error.status, visitor: visitor)
@@ -143,7 +143,7 @@ enum AuditPages {
                     address: row.address, change: [row.before, row.after].filter { !$0.isEmpty }.joined(separator: " → "))
             },
             nextPage: next, csvLink: basePath + ".csv" + (csvQuery.isEmpty ? "" : "?" + csvQuery), errors: errors)
-        return site.page("audit", title: heading, model, status: errors.isEmpty ? .ok : .unprocessableContent,
+        return site.page("audit/index", title: heading, model, status: errors.isEmpty ? .ok : .unprocessableContent,
                          visitor: visitor, tenant: tenant)
     }
 

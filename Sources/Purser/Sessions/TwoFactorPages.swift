@@ -30,7 +30,7 @@ enum TwoFactorPages {
                             uri: pending?.provisioningURI(account: visitor.session.email, issuer: "Purser"),
                             recoveryCodesLeft: enabled ? try secondFactor.remainingRecoveryCodes(user: visitor.user) : 0,
                             recoveryCodes: recoveryCodes, errors: errors)
-            return site.page("two-factor", title: "Second factor", page, status: status, visitor: visitor)
+            return site.page("sessions/two-factor", title: "Second factor", page, status: status, visitor: visitor)
         }
 
         router.add(.get, "/account/two-factor") { request in

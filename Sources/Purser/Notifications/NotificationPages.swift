@@ -73,7 +73,7 @@ enum NotificationPages {
                 events: NotificationEvents.catalogue.map { EventOption(name: $0.name, description: $0.description, checked: false) },
                 nextPage: page.count > 50 ? "/t/\(tenant.slug)/notifications?before=\(page[49].id.postgresText)" : nil,
                 message: message, errors: errors)
-            return site.page("tenant-notifications", title: "Notifications · \(tenant.name)", model, status: status,
+            return site.page("notifications/channels", title: "Notifications · \(tenant.name)", model, status: status,
                              visitor: visitor, tenant: tenant)
         }
 

@@ -17,7 +17,7 @@ import TestSupport
         for (special, entity) in escaped {
             let value = special + "\u{301} autofocus onfocus=alert(1) x=" + special + "\u{301}"
             // The staff queue and the audit viewer reflect their filters into quoted attributes.
-            for (template, field) in [("staff-requests", "tenant"), ("audit", "actor"), ("audit", "target")] {
+            for (template, field) in [("requests/queue", "tenant"), ("audit/index", "actor"), ("audit/index", "target")] {
                 let html = try #require(templates.render(template, [field: value]))
                 let rest = try #require(html.components(separatedBy: "name=\"\(field)\" value=\"").dropFirst().first)
                 let attribute = String(rest.prefix { $0 != "\"" })
@@ -28,7 +28,7 @@ import TestSupport
 
     @Test func plainTextTemplatesStillTakeTheirValuesAsWritten() throws {
         // Mail's text part renders with triple braces: nothing escaped there.
-        let text = try #require(templates.render("email/notification.txt", ["subject": "A & B \"quoted\"", "text": "x < y"]))
+        let text = try #require(templates.render("notifications/email/notification.txt", ["subject": "A & B \"quoted\"", "text": "x < y"]))
         #expect(text.contains("A & B \"quoted\"") && text.contains("x < y"))
     }
 }

@@ -148,7 +148,7 @@ enum RequestPages {
                 Row(number: $0.number, subject: $0.subject, type: $0.type, priority: $0.priority,
                     state: $0.state.replacingOccurrences(of: "_", with: " "), updated: DisplayTime.format($0.updatedAt))
             }
-            return site.page("requests", title: "Requests · \(tenant.name)", ListPage(
+            return site.page("requests/index", title: "Requests · \(tenant.name)", ListPage(
                 slug: tenant.slug, tenantName: tenant.name, rows: rows,
                 nextPage: page.count > 50 ? "/t/\(tenant.slug)/requests?after=\(page[49].id.postgresText)" : nil,
                 canCreate: principal.can(.requestsCreate)), visitor: visitor, tenant: tenant)
@@ -156,7 +156,7 @@ enum RequestPages {
 
         @Sendable func newForm(_ visitor: Visitor, _ tenant: TenantMembership, subject: String = "", description: String = "",
                                errors: [FieldError] = [], status: HTTPStatus = .ok) -> Response {
-            site.page("request-new", title: "New request", NewPage(
+            site.page("requests/new", title: "New request", NewPage(
                 formToken: visitor.formToken, slug: tenant.slug,
                 // A question at P3 unless the person says otherwise: the least alarming choice is the default.
                 types: RequestType.allCases.map { Option(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0 == .question) },
@@ -211,7 +211,7 @@ enum RequestPages {
                     },
                     tags: found.tags.joined(separator: ", "))
             }
-            return site.page("request", title: "\(found.number) · \(found.subject)", ShowPage(
+            return site.page("requests/show", title: "\(found.number) · \(found.subject)", ShowPage(
                 formToken: visitor.formToken, slug: tenant.slug, number: found.number, subject: found.subject,
                 descriptionHTML: Markdown.html(found.description), type: found.type, priority: found.priority,
                 state: found.state.replacingOccurrences(of: "_", with: " "), requester: found.requester.name,

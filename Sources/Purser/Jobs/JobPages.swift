@@ -51,7 +51,7 @@ enum JobPages {
                 TroubleRow(id: String($0.id), kind: $0.kind, tenant: $0.tenant ?? "—", attempts: $0.attempts, error: $0.error,
                            finished: DisplayTime.format($0.finishedAt))
             }
-            return site.page("staff-jobs", title: "Jobs", Page(formToken: visitor.formToken, counts: counts, troubled: troubled,
+            return site.page("jobs/index", title: "Jobs", Page(formToken: visitor.formToken, counts: counts, troubled: troubled,
                                                                 message: message, errors: errors),
                              status: status, visitor: visitor)
         }

@@ -137,7 +137,7 @@ enum SLAPages {
             let tenant = try auth.tenant(request, for: visitor)
             try visitor.principal(in: tenant).require(.requestsRead)
             let (policy, own) = try policies.effective(tenant: tenant.id)
-            return site.page("sla-policy", title: "Service levels · \(tenant.name)",
+            return site.page("sla/policy", title: "Service levels · \(tenant.name)",
                              page(policy, own: own, canEdit: visitor.principal(in: nil).can(.tenantsManage), tenant: tenant, visitor: visitor),
                              visitor: visitor, tenant: tenant)
         }
@@ -156,14 +156,14 @@ enum SLAPages {
                 return .redirect(to: "/t/\(tenant.slug)/sla")
             } catch let error as ValidationError {
                 let (current, own) = try policies.effective(tenant: tenant.id)
-                return site.page("sla-policy", title: "Service levels · \(tenant.name)",
+                return site.page("sla/policy", title: "Service levels · \(tenant.name)",
                                  page(current, own: own, canEdit: true, tenant: tenant, visitor: visitor, errors: error.fieldErrors),
                                  status: error.status, visitor: visitor, tenant: tenant)
             }
         }
 
         @Sendable func groupsPage(_ visitor: Visitor, _ model: GroupsPage, status: HTTPStatus = .ok) throws -> Response {
-            site.page("staff-groups", title: "Groups", model, status: status, visitor: visitor)
+            site.page("requests/groups", title: "Groups", model, status: status, visitor: visitor)
         }
 
         @Sendable func model(_ visitor: Visitor) throws -> GroupsPage {

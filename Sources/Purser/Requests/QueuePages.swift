@@ -167,7 +167,7 @@ enum QueuePages {
             var next: String?
             if page.count > 50 { next = "/staff/requests?" + (kept + ["after=" + page[49].request.id.postgresText]).joined(separator: "&") }
             let (staff, groups, saved) = try desk.groups.choices(views: views, user: visitor.user)
-            return site.page("staff-requests", title: "Request queue", Page(
+            return site.page("requests/queue", title: "Request queue", Page(
                 formToken: visitor.formToken, rowsHTML: rowsHTML(Array(rows)), tenant: filter.tenantSlug ?? "",
                 states: options([("active", "active"), ("any", "any")] + RequestState.allCases.map {
                     ($0.rawValue, $0.rawValue.replacingOccurrences(of: "_", with: " "))

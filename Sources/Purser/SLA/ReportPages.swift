@@ -102,7 +102,7 @@ enum ReportPages {
         router.add(.get, "/t/{tenant}/reports/sla") { request in
             do {
                 let (report, tenant, visitor) = try tenantReport(request)
-                return site.page("reports-sla", title: "SLA report · \(tenant.name)",
+                return site.page("sla/report", title: "SLA report · \(tenant.name)",
                                  page(report, heading: "SLA report · \(tenant.name)", action: "/t/\(tenant.slug)/reports/sla", request: request),
                                  visitor: visitor, tenant: tenant)
             } catch let error as ValidationError {
@@ -116,7 +116,7 @@ enum ReportPages {
         router.add(.get, "/staff/reports/sla") { request in
             do {
                 let (report, visitor) = try staffReport(request)
-                return site.page("reports-sla", title: "SLA report",
+                return site.page("sla/report", title: "SLA report",
                                  page(report, heading: "SLA report · every tenant", action: "/staff/reports/sla", request: request),
                                  visitor: visitor)
             } catch let error as ValidationError {

@@ -39,7 +39,7 @@ enum StaffPages {
             let page = Page(formToken: visitor.formToken, tenants: rows,
                             canManage: visitor.principal(in: nil).can(.tenantsManage), resetLink: resetLink,
                             resetEmail: resetEmail, message: message, errors: errors)
-            return site.page("staff", title: "Tenants", page, status: status, visitor: visitor)
+            return site.page("identity/staff", title: "Tenants", page, status: status, visitor: visitor)
         }
 
         router.add(.get, "/staff") { request in try render(try auth.staff(request)) }

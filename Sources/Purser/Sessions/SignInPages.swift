@@ -73,7 +73,7 @@ enum SignInPages {
             guard let visitor = try auth.visitor(request) else { throw Redirect(to: "/sign-in") }
             let back = BackPath.sanitize(request.query["back"]) ?? ""
             guard visitor.session.stage == .secondFactor else { throw Redirect(to: back.isEmpty ? "/start" : back) }
-            return site.page("sign-in-two-factor", title: "Second factor",
+            return site.page("sessions/sign-in-two-factor", title: "Second factor",
                              SecondFactorForm(formToken: visitor.formToken, back: back, message: nil))
         }
 
@@ -91,11 +91,11 @@ enum SignInPages {
                 response.setCookie(DeviceCookie.cookie(for: visitor.user, keyring: auth.keyring, sessions: signIn.sessions))
                 return response
             } catch let error as ValidationError {
-                return site.page("sign-in-two-factor", title: "Second factor",
+                return site.page("sessions/sign-in-two-factor", title: "Second factor",
                                  SecondFactorForm(formToken: visitor.formToken, back: back,
                                                   message: error.fieldErrors.first?.detail), status: .unprocessableContent)
             } catch let throttled as SignInThrottled {
-                var response = site.page("sign-in-two-factor", title: "Second factor",
+                var response = site.page("sessions/sign-in-two-factor", title: "Second factor",
                                          SecondFactorForm(formToken: visitor.formToken, back: back, message: throttled.detail),
                                          status: throttled.status)
                 response.headers.set("Retry-After", String(throttled.retryAfter))
@@ -124,7 +124,7 @@ enum SignInPages {
     private static func signInForm(_ request: Request, site: Site, auth: WebAuth, email: String, back: String,
                                    message: String?, notice: String? = nil, status: HTTPStatus) -> Response {
         let pre = auth.preSession(request)
-        var response = site.page("sign-in", title: "Sign in",
+        var response = site.page("sessions/sign-in", title: "Sign in",
                                  Form(formToken: pre.token, email: email, back: back, message: message, notice: notice),
                                  status: status)
         if let cookie = pre.cookie { response.setCookie(cookie) }

@@ -29,7 +29,7 @@ enum LinkPages {
                             email: link.email, invite: link.purpose == .invite, tenantName: link.tenantName,
                             choosePassword: link.setsPassword, signedInAsInvitee: visitor?.user == link.user,
                             errors: errors)
-            var response = site.page("link", title: link.purpose == .invite ? "Invitation" : "Choose a new password", page,
+            var response = site.page("sessions/link", title: link.purpose == .invite ? "Invitation" : "Choose a new password", page,
                                      status: status, visitor: visitor)
             if let cookie = pre.cookie { response.setCookie(cookie) }
             response.headers.set("Cache-Control", "no-store")
