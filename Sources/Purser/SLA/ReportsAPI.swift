@@ -74,7 +74,7 @@ enum ReportsAPI {
         ) { request in
             try gate.handle(request, scope: .reportsRead) { caller in
                 try caller.require(.reportsRead)
-                var query = try SLAReport.Query(parameters: request.query)
+                var query = try SLAReport.Query(parameters: request.query, emptyIsDefault: false)
                 query.tenant = caller.tenant
                 return .json(json(try SLAReport.compute(query, database: database)))
             }

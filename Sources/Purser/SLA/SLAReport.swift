@@ -55,7 +55,9 @@ public struct SLAReport: Sendable {
         }
 
         /// Reads `from`, `to` (dates, `to` inclusive), `group_by` and `period`; the last 30 days by default.
-        public init(parameters: QueryParameters, now: Date = Date()) throws {
+        /// A page's form sends an empty choice for "the default"; the API (`emptyIsDefault: false`)
+        /// refuses an empty value as it refuses any value outside the enumeration.
+        public init(parameters: QueryParameters, now: Date = Date(), emptyIsDefault: Bool = true) throws {
             var errors: [FieldError] = []
             func day(_ name: String) -> Date? {
                 guard let text = parameters[name] else { return nil }
@@ -68,11 +70,11 @@ public struct SLAReport: Sendable {
             let today = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 86400).rounded(.down) * 86400)
             to = (day("to") ?? today).addingTimeInterval(86400)
             from = day("from") ?? to.addingTimeInterval(-30 * 86400)
-            if let text = parameters["group_by"], !text.isEmpty {
+            if let text = parameters["group_by"], !text.isEmpty || !emptyIsDefault {
                 if let grouping = Grouping(rawValue: text) { self.grouping = grouping }
                 else { errors.append(FieldError(field: "group_by", detail: "tenant, priority, type or period")) }
             }
-            if let text = parameters["period"], !text.isEmpty {
+            if let text = parameters["period"], !text.isEmpty || !emptyIsDefault {
                 if let period = Period(rawValue: text) { self.period = period }
                 else { errors.append(FieldError(field: "period", detail: "day, week or month")) }
             }

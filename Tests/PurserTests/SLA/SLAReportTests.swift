@@ -100,6 +100,10 @@ import TestSupport
         #expect(((byMonth["groups"] as? [[String: Any]]) ?? []).compactMap { $0["key"] as? String } == ["2026-10-01", "2026-11-01"])
         let bad = try app.get("/api/v1/reports/sla?from=yesterday&group_by=colour", headers: [("Authorization", "Bearer \(token)")])
         #expect(bad.status == 422)
+        // An empty value is not one of the enumeration either (a page's form reads it as the default).
+        for query in ["period=", "group_by=", "group_by=&period="] {
+            #expect(try app.get("/api/v1/reports/sla?" + query, headers: [("Authorization", "Bearer \(token)")]).status == 422, "\(query)")
+        }
     }
 
     @Test func aCustomerSeesOnlyTheirTenantAndTheCSVAndPageAgree() throws {
