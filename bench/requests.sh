@@ -6,7 +6,8 @@
 #      from the access log of a second `purser serve` (same database and key, idle, log to a file),
 #   3. measures GET /api/v1/requests?limit=20 (bearer token, row-level security) and the staff queue
 #      page GET /staff/requests (staff session) with wrk, in interleaved rounds beside the
-#      reference's /api/items (20 rows): medians of the rounds, as ratios to the reference,
+#      reference's /api/items (20 rows): medians of the rounds, as ratios to the reference; both
+#      also on a second server with PURSER_REMEMBER_ANSWERS=off, which builds every answer,
 #   4. measures filing requests (POST /api/v1/requests) with wrk for the run's duration and counts
 #      the rows, their SLA jobs and the jobs made,
 # and appends its tables to bench/out/results.md.
@@ -217,6 +218,15 @@ for route in "${timed_routes[@]}"; do
 done
 
 # --- 3. Throughput beside the reference ----------------------------------------------------------
+# The second server again (same database and key), now building every answer afresh: beside the
+# remembered figures, what building the answer costs, against the reference's query route.
+DATABASE_URL=$db_url PURSER_MASTER_KEY=$PURSER_MASTER_KEY PURSER_LISTEN=127.0.0.1:$timing_port PURSER_METRICS_LISTEN=off \
+  PURSER_REMEMBER_ANSWERS=off PURSER_LOG_LEVEL=warning "$purser" serve >/dev/null 2>>"$out/requests-purser.log" &
+timing_pid=$!
+built=http://127.0.0.1:$timing_port
+for _ in $(seq 1 100); do curl -fsS -o /dev/null "$built/readyz" 2>/dev/null && break; sleep 0.1; done
+expect_200 "$built/staff/requests" -H "$staff_cookie"
+
 # Prints "requests_per_second p99_ms errors" for one wrk run of URL with the given header fields
 # (errors: answers of 400 and above, which wrk counts as answers all the same).
 measure() {
@@ -234,11 +244,13 @@ measure() {
 declare -A rps p99 errors
 for round in $(seq 1 "$rounds"); do
   echo "requests: round $round of $rounds…"
-  for target in ref_items api_list staff_queue; do
+  for target in ref_items api_list staff_queue api_list_built staff_queue_built; do
     case $target in
       ref_items) read -r r p e <<<"$(measure "$reference/api/items")" ;;
       api_list) read -r r p e <<<"$(measure "$base/api/v1/requests?limit=20" "$bearer")" ;;
       staff_queue) read -r r p e <<<"$(measure "$base/staff/requests" "$staff_cookie")" ;;
+      api_list_built) read -r r p e <<<"$(measure "$built/api/v1/requests?limit=20" "$bearer")" ;;
+      staff_queue_built) read -r r p e <<<"$(measure "$built/staff/requests" "$staff_cookie")" ;;
     esac
     rps[$target]="${rps[$target]:-} $r"
     p99[$target]="${p99[$target]:-} $p"
@@ -248,6 +260,8 @@ done
 # Still signed in, still answering (a session that ended would have turned into 303s).
 expect_200 "$base/staff/requests" -H "$staff_cookie"
 expect_200 "$base/api/v1/requests?limit=20" -H "$bearer"
+expect_200 "$built/staff/requests" -H "$staff_cookie"
+kill "$timing_pid"; wait "$timing_pid" 2>/dev/null || true; timing_pid=
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
@@ -319,7 +333,7 @@ read -r spread_created spread_with_job < <(sql "
 spread_rate=$(awk -v n="$spread_created" -v s="$spread_seconds" 'BEGIN {printf "%.0f", n / s}')
 
 # --- Results -------------------------------------------------------------------------------------
-for name in ref_items api_list staff_queue; do
+for name in ref_items api_list staff_queue api_list_built staff_queue_built; do
   declare "${name}=$(median "${rps[$name]}")"
   declare "${name}_p99=$(median "${p99[$name]}")"
   [ "${errors[$name]}" = 0 ] || echo "requests.sh: $name: ${errors[$name]} answers of 400 or above (see $out/wrk-requests.log)" >&2
@@ -338,6 +352,8 @@ row() {  # label key
   echo "| reference /api/items (20 rows)$(flag ref_items) | $ref_items | $ref_items_p99 | 1.00 | |"
   echo "| purser GET /api/v1/requests?limit=20 (bearer token, row-level security)$(flag api_list) | $api_list | $api_list_p99 | $(ratio "$api_list" "$ref_items") | ≥ 0.7× |"
   echo "| purser GET /staff/requests (HTML queue, 50 rows, staff session)$(flag staff_queue) | $staff_queue | $staff_queue_p99 | $(ratio "$staff_queue" "$ref_items") | ≥ 0.5× |"
+  echo "| the same list, remembering off (PURSER_REMEMBER_ANSWERS=off: built from the database each time)$(flag api_list_built) | $api_list_built | $api_list_built_p99 | $(ratio "$api_list_built" "$ref_items") | |"
+  echo "| the same queue page, remembering off$(flag staff_queue_built) | $staff_queue_built | $staff_queue_built_p99 | $(ratio "$staff_queue_built" "$ref_items") | |"
   echo
   echo "| server time, first page ($samples requests of each, one at a time, on a server started for it; access log) | first answer ms (built from the database) | median ms (later answers, remembered while nothing changes) | max ms | target |"
   echo "| --- | ---: | ---: | ---: | --- |"

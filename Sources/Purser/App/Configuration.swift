@@ -25,6 +25,9 @@ public struct Configuration: Sendable {
     public var ioThreads = 2
     public var workerThreads = 16
     public var connectionLimit = 2048
+    /// Whether request lists and the staff queue page are remembered between changes
+    /// (`PURSER_REMEMBER_ANSWERS=off` builds every answer, for measuring what remembering saves).
+    public var rememberAnswers = true
     public var bodyLimit = 1 << 20
     /// A session ends after this long without a request, and after the lifetime in any case.
     public var sessionIdleMinutes = 30
@@ -85,6 +88,13 @@ public struct Configuration: Sendable {
         integer(environment, "PURSER_JOB_LEASE_SECONDS", 2...3600, &config.jobLeaseSeconds, &problems)
         integer(environment, "PURSER_BREAKER_COOLDOWN_SECONDS", 1...86400, &config.breakerCoolDownSeconds, &problems)
         integer(environment, "PURSER_AUDIT_CHECKPOINT_MAX_AGE_HOURS", 1...8784, &config.auditCheckpointMaxAgeHours, &problems)
+        if let remember = environment["PURSER_REMEMBER_ANSWERS"] {
+            switch remember.lowercased() {
+            case "on": config.rememberAnswers = true
+            case "off": config.rememberAnswers = false
+            default: problems.append("PURSER_REMEMBER_ANSWERS=\(remember): expected on or off")
+            }
+        }
         if let smtp = environment["SMTP_URL"], !smtp.isEmpty {
             if let server = Self.parseMailServer(smtp) { config.mailServer = server }
             else { problems.append("SMTP_URL: expected smtp://[user:password@]host:port[?tls=required|optional|none] or smtps://…") }

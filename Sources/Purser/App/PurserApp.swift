@@ -81,7 +81,7 @@ public final class PurserApp: Sendable {
             policy: DestinationPolicy(allowHTTP: configuration.allowHTTPDestinations, allowed: configuration.allowedDestinations)),
             database: database)
         NotificationsAPI.register(in: &router, gate: gate, database: database)
-        let requestLists = RequestListCache()
+        let requestLists = RequestListCache(capacity: configuration.rememberAnswers ? 10_000 : 0)
         self.requestLists = requestLists
         let requestNotices = RequestNotices(publicURL: publicURL)
         let requests = RequestStore(database: database, notices: requestNotices, lists: requestLists)

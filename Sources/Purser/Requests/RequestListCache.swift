@@ -12,7 +12,7 @@
 // dropped: changes in between went unheard. Another node serves its old answer only for the
 // moment between a commit and the arrival of its notice.
 import Foundation
-import HTTPServer
+import class HTTPServer.Locked
 
 public final class RequestListCache: NoticeSubscriber {
     public struct Generation: Sendable, Equatable {
@@ -42,6 +42,7 @@ public final class RequestListCache: NoticeSubscriber {
     private let state = Locked(State())
     private let capacity: Int
 
+    /// `capacity` 0 remembers nothing: every answer is built (PURSER_REMEMBER_ANSWERS=off).
     public init(capacity: Int = 10_000) { self.capacity = capacity }
 
     /// The tenant's generation now; nil while changes cannot be heard (nothing may be cached).
@@ -62,6 +63,7 @@ public final class RequestListCache: NoticeSubscriber {
 
     /// Keeps `body`, built from data read at `generation`.
     public func keep(_ body: [UInt8], for key: String, tenant: UUID, generation: Generation) {
+        guard capacity > 0 else { return }
         state.withLock { state in
             guard state.listening, generation == Generation(tenant: state.generations[tenant] ?? 0, epoch: state.epoch) else { return }
             if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }

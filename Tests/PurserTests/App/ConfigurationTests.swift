@@ -19,8 +19,11 @@ import TestSupport
             "PURSER_LOG_LEVEL": "loud",
             "PURSER_PUBLIC_URL": "ftp://x",
             "PURSER_MASTER_KEY": "c2hvcnQ=",
+            "PURSER_REMEMBER_ANSWERS": "sometimes",
         ], root: TestEnvironment.root)
-        #expect(problems.count == 5)
+        #expect(problems.count == 6)
+        #expect(problems.contains { $0.hasPrefix("PURSER_REMEMBER_ANSWERS=sometimes") })
+        #expect(Configuration.load(environment: ["PURSER_REMEMBER_ANSWERS": "off"], root: TestEnvironment.root).0.rememberAnswers == false)
         #expect(problems.contains { $0.hasPrefix("PURSER_LISTEN=everywhere") })
         #expect(!problems.joined().contains("c2hvcnQ="), "the key is never echoed")
     }

@@ -34,6 +34,14 @@ import TestSupport
         #expect(cache.answer("k", tenant: tenant) == nil, "a lost connection drops everything")
     }
 
+    @Test func withRememberingOffEveryAnswerIsBuilt() {
+        let cache = RequestListCache(capacity: 0)
+        let tenant = UUID()
+        cache.listening(true)
+        cache.keep([1], for: "k", tenant: tenant, generation: cache.generation(of: tenant)!)
+        #expect(cache.answer("k", tenant: tenant) == nil)
+    }
+
     @Test func writesHereAndElsewhereAreSeenAtOnce() throws {
         let app = try TestApp()
         let people = try People(app)
