@@ -2,7 +2,7 @@
 // pool gets the connection back: after the commit, before the handler's answer goes out. Otherwise
 // a person who signs out everywhere, or loses a role, could have their next click on this node served
 // from its memory before its own notice came round through LISTEN. Other nodes hear it by LISTEN.
-import HTTPServer
+import class HTTPServer.Locked
 import Postgres
 
 final class LocalNoticeRelay: Sendable {

@@ -3,7 +3,7 @@
 // blocks. Subscribers hear when the connection is made and when it is lost: whatever they cache may
 // have changed unheard in between.
 import Foundation
-import HTTPServer
+import class HTTPServer.Locked
 import Logging
 import Postgres
 

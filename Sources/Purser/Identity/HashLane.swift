@@ -2,7 +2,7 @@
 // refused at once. A waiting attempt holds a worker thread, so a lane's places (running and
 // waiting together) stay well below the server's worker threads.
 import Foundation
-import HTTPServer
+import class HTTPServer.Locked
 
 final class HashLane: Sendable {
     private let slots: DispatchSemaphore

@@ -2,7 +2,6 @@
 // away (a change or a deactivation) ends the person's sessions and revokes their tokens for the
 // tenant on every node; the tenant always keeps at least one active admin.
 import Foundation
-import HTTPServer
 import Postgres
 
 public struct Member: Sendable {
@@ -52,7 +51,7 @@ public struct Memberships: Sendable {
                                         [tenant, user]).first?.require(0, as: String.self)
             switch existing {
             case "active", "pending":
-                throw ValidationError(field: "email", "this person is already a member or invited", status: .conflict)
+                throw ValidationError(field: "email", "this person is already a member or invited", refusal: .conflict)
             case "deactivated":
                 try tx.query("""
                     UPDATE memberships SET status = 'pending', role = $3, invited_name = $4, updated_at = now()
@@ -133,7 +132,7 @@ public struct Memberships: Sendable {
 
     private func lockedMembership(_ user: UUID, _ tenant: UUID, _ tx: Connection) throws -> (role: String, status: String) {
         guard let row = try tx.query("SELECT role, status FROM memberships WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE",
-                                     [tenant, user]).first else { throw HTTPError(.notFound) }
+                                     [tenant, user]).first else { throw NotFound() }
         return (try row.require(0), try row.require(1))
     }
 
@@ -145,7 +144,7 @@ public struct Memberships: Sendable {
             WHERE tenant_id = $1 AND role = 'tenant_admin' AND status = 'active' ORDER BY user_id FOR UPDATE
             """, [tenant]).filter { try $0.require(0, as: UUID.self) != user }.count
         guard others > 0 else {
-            throw ValidationError(field: "role", "the tenant needs another active tenant admin first", status: .conflict)
+            throw ValidationError(field: "role", "the tenant needs another active tenant admin first", refusal: .conflict)
         }
     }
 

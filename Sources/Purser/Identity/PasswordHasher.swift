@@ -7,7 +7,6 @@
 // known people out.
 import Argon2
 import Foundation
-import HTTPServer
 
 public final class PasswordHasher: Sendable {
     public let parameters: Argon2id.Parameters
@@ -24,10 +23,10 @@ public final class PasswordHasher: Sendable {
         case known(UUID)
     }
 
-    public struct Busy: HTTPResponseError {
-        public var status: HTTPStatus { .tooManyRequests }
+    public struct Busy: DomainError {
+        public var refusal: Refusal { .tooMany }
         public var detail: String? { "Too many sign-ins at once; try again in a moment." }
-        public var headers: HTTPHeaders { HTTPHeaders([("Retry-After", "1")]) }
+        public var retryAfterSeconds: Int? { 1 }
     }
 
     /// A place held in a lane: taken before an attempt is counted (so a full lane refuses at once,

@@ -1,7 +1,6 @@
 // What each role may do: one table, read by every permission check (`try principal.require(.x)`),
 // and mirrored in docs/security.md. Least privilege: a role gets what its work needs, no more.
 import Foundation
-import HTTPServer
 
 public enum Permission: String, CaseIterable, Sendable {
     case requestsRead = "requests.read"
@@ -51,12 +50,12 @@ extension StaffRole {
 }
 
 /// A permission the caller lacks: 403, naming it (the caller may ask for it).
-public struct Forbidden: HTTPResponseError, Equatable {
+public struct Forbidden: DomainError, Equatable {
     public let permission: Permission
     /// Who was refused, and in which tenant: the denial is audited.
     public var user: UUID?
     public var tenant: UUID?
-    public var status: HTTPStatus { .forbidden }
+    public var refusal: Refusal { .forbidden }
     public var detail: String? { "You need the permission \(permission.rawValue) for this." }
 }
 

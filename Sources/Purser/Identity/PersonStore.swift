@@ -1,7 +1,7 @@
 // Creating people: customer users (a membership in a tenant with a role) and provider staff.
 // Passwords are checked against the policy and hashed before the transaction opens (hashing is slow).
 import Foundation
-import HTTPServer
+import struct HTTPServer.FieldError
 import Postgres
 
 public struct NewPerson: Sendable {
@@ -56,7 +56,7 @@ public struct PersonStore: Sendable {
             let added = try tx.query("""
                 INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
                 """, [tenant, user, role.rawValue]).affected
-            guard added == 1 else { throw ValidationError(field: "email", "this person is already a member", status: .conflict) }
+            guard added == 1 else { throw ValidationError(field: "email", "this person is already a member", refusal: .conflict) }
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actorKind: actor, actorID: actorID, action: "membership.create", targetType: "user",
                 targetID: user.postgresText, reason: reason,
@@ -78,7 +78,7 @@ public struct PersonStore: Sendable {
                 .decode(0, as: String.self)
             guard created || staffRole != nil else {
                 throw ValidationError(field: "email", "a customer account already uses this email; staff accounts must be new",
-                                      status: .conflict)
+                                      refusal: .conflict)
             }
             try tx.query("UPDATE users SET staff_role = $2, updated_at = now(), version = version + 1 WHERE id = $1",
                          [user, role.rawValue])

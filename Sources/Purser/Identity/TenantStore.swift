@@ -1,6 +1,6 @@
 // Creating tenants: validation shared by every caller, the row, and its audit event, in one transaction.
 import Foundation
-import HTTPServer
+import struct HTTPServer.FieldError
 import Postgres
 
 public struct NewTenant: Sendable, Codable {
@@ -98,7 +98,7 @@ public struct TenantStore: Sendable {
     /// Suspends or reactivates a tenant. Suspending shuts its members out at once: pages stop
     /// showing it, and every node drops its tokens from their caches.
     public func setStatus(slug: String, active: Bool, by actor: UUID, origin: RequestOrigin?) throws {
-        guard let id = try id(slug: slug) else { throw HTTPError(.notFound) }
+        guard let id = try id(slug: slug) else { throw NotFound() }
         let status = active ? "active" : "suspended"
         try database.inTenant(id) { tx in
             let before = try tx.query("SELECT status FROM tenants WHERE id = $1 FOR UPDATE", [id])[0].require(0, as: String.self)

@@ -3,7 +3,8 @@
 // at most once a minute per token, revoked.
 import Crypto
 import Foundation
-import HTTPServer
+import class HTTPServer.Locked
+import struct HTTPServer.WouldBlock
 import Postgres
 
 /// Who a valid token speaks for. A class: it is handed along every API request, and one
@@ -51,18 +52,16 @@ public struct TokenSummary: Sendable {
     public let revokedAt: Date?
 }
 
-/// A missing, malformed, unknown, expired or revoked token: 401 with `WWW-Authenticate`.
-public struct Unauthenticated: HTTPResponseError {
+/// A missing, malformed, unknown, expired or revoked token (401 with `WWW-Authenticate` at the seam).
+public struct Unauthenticated: DomainError {
     public let why: String
-    public var status: HTTPStatus { .unauthorized }
+    public init(why: String) { self.why = why }
+    public var refusal: Refusal { .unauthenticated }
     public var detail: String? { why }
-    public var headers: HTTPHeaders {
-        HTTPHeaders([("WWW-Authenticate", #"Bearer realm="purser", error="invalid_token""#)])
-    }
 }
 
-/// A valid token without the scope a route needs: 403 naming the scope.
-public struct MissingScope: HTTPResponseError, Equatable {
+/// A valid token without the scope a route needs (403 at the seam), naming the scope.
+public struct MissingScope: DomainError, Equatable {
     public let scope: Scope
     /// The token refused, and its tenant: the denial is audited.
     public var tokenID: UUID?
@@ -74,7 +73,7 @@ public struct MissingScope: HTTPResponseError, Equatable {
         self.tenant = tenant
     }
 
-    public var status: HTTPStatus { .forbidden }
+    public var refusal: Refusal { .forbidden }
     public var detail: String? { "This token lacks the scope \(scope.rawValue)." }
 }
 
@@ -144,7 +143,7 @@ public final class TokenStore: Sendable {
                        actorID: UUID?, origin: RequestOrigin? = nil) throws {
         guard let row = try database.pool.query("SELECT tenant_id, user_id FROM api_tokens WHERE id = $1", [id]).first,
               try owner == nil || row.require(1, as: UUID.self) == owner,
-              binding.admits(try row.decode(0, as: UUID.self)) else { throw HTTPError(.notFound) }
+              binding.admits(try row.decode(0, as: UUID.self)) else { throw NotFound() }
         let tenant = try row.decode(0, as: UUID.self)
         let write = { (tx: Connection) in
             // The token and every token made from it, however deep.
@@ -217,17 +216,16 @@ public final class TokenStore: Sendable {
         cache.withLock { $0.removeAll() }
     }
 
-    /// The identity behind an `Authorization: Bearer …` header. Session cookies never count here.
-    public func authenticate(_ request: Request, requiring scope: Scope? = nil) throws -> TokenIdentity {
-        guard let header = request.headers["Authorization"] else { throw Unauthenticated(why: "Send a token: Authorization: Bearer pur_…") }
-        // `Bearer <token>`, the scheme in any case (RFC 9110 §11.1).
-        guard header.utf8.count > 7, String(header.utf8.prefix(7))?.caseInsensitiveEquals("Bearer ") == true,
-              let secret = APITokenSecret(text: String(header.utf8.dropFirst(7))!) else {
+    /// The identity behind a token's text (the API gate takes it from `Authorization: Bearer …`;
+    /// session cookies never count). With `mayBlock` false (an I/O thread) a cache miss, a due
+    /// last-use write or a refusal to audit throws `WouldBlock`.
+    public func authenticate(token text: String, requiring scope: Scope? = nil, mayBlock: Bool = true) throws -> TokenIdentity {
+        guard let secret = APITokenSecret(text: text) else {
             throw Unauthenticated(why: "The Authorization header does not hold a Purser token.")
         }
-        let identity = try lookUp(secret, mayBlock: request.mayBlock)
+        let identity = try lookUp(secret, mayBlock: mayBlock)
         if let scope, !identity.scopes.contains(scope) {
-            guard request.mayBlock else { throw WouldBlock() }
+            guard mayBlock else { throw WouldBlock() }
             throw MissingScope(scope: scope, tokenID: identity.tokenID, tenant: identity.tenant)
         }
         return identity

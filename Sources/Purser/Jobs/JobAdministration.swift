@@ -1,7 +1,6 @@
 // What staff see of the queue and may do to it: counts by kind and state, dead jobs with their
 // errors, retrying and cancelling (both audited).
 import Foundation
-import HTTPServer
 import Postgres
 
 public struct JobCount: Sendable {
@@ -68,11 +67,11 @@ public struct JobAdministration: Sendable {
                         _ body: (Connection) throws -> Void) throws {
         try database.asStaff { tx in
             guard let row = try tx.query("SELECT kind, state, tenant_id, attempts FROM jobs WHERE id = $1 FOR UPDATE", [id]).first else {
-                throw HTTPError(.notFound)
+                throw NotFound()
             }
             let state = try row.require(1, as: String.self)
             guard state != "running" else {
-                throw ValidationError(field: "job", "job \(id) is running; wait for it to finish or fail", status: .conflict)
+                throw ValidationError(field: "job", "job \(id) is running; wait for it to finish or fail", refusal: .conflict)
             }
             try body(tx)
             try AuditLog.record(AuditEvent(

@@ -1,6 +1,7 @@
 // What a worker process counts: jobs finished by kind and outcome, and how long handlers took.
 import Foundation
-import HTTPServer
+import class HTTPServer.Locked
+import class HTTPServer.MetricsRegistry
 
 final class JobMetrics: Sendable {
     private struct Counts {

@@ -3,7 +3,8 @@
 // safety net), renews its leases while it works, takes over jobs whose worker stopped answering,
 // fires due schedules, and on stop finishes or hands back what it holds.
 import Foundation
-import HTTPServer
+import class HTTPServer.Locked
+import class HTTPServer.MetricsRegistry
 import Logging
 import Postgres
 

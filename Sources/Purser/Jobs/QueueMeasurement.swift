@@ -2,7 +2,7 @@
 // enqueue rate in batches, burn-down of no-op jobs by a worker with the configured threads, and
 // pickup latency (commit of the enqueue → start of the handler) with an idle queue.
 import Foundation
-import HTTPServer
+import class HTTPServer.Locked
 import Logging
 import Postgres
 

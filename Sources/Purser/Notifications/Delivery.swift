@@ -6,7 +6,7 @@
 import Crypto
 import Foundation
 import HTTPClient
-import HTTPServer
+import enum HTTPServer.JSONValue
 import Postgres
 
 public struct NotificationSettings: Sendable {

@@ -3,7 +3,7 @@
 // webhook URL is a credential; see ChannelTargets) are sealed under the master key; what is shown
 // and audited of a URL is its scheme and host.
 import Foundation
-import HTTPServer
+import struct HTTPServer.FieldError
 import Postgres
 
 public struct NewChannel: Sendable {
@@ -100,7 +100,7 @@ public struct NotificationChannels: Sendable {
     public func delete(_ id: UUID, tenant: UUID, by actor: UUID, origin: RequestOrigin?) throws {
         try database.inTenant(tenant) { tx in
             guard try tx.query("DELETE FROM notification_channels WHERE id = $1 AND tenant_id = $2", [id, tenant]).affected == 1 else {
-                throw HTTPError(.notFound)
+                throw NotFound()
             }
             try AuditLog.record(AuditEvent(tenant: tenant, actorKind: .user, actorID: actor, action: "notification_channel.delete",
                                            targetType: "notification_channel", targetID: id.postgresText).from(origin), in: tx)
@@ -111,7 +111,7 @@ public struct NotificationChannels: Sendable {
     public func sendTest(_ id: UUID, tenant: UUID, tenantName: String) throws {
         try database.inTenant(tenant) { tx in
             guard let row = try tx.query("SELECT kind, target FROM notification_channels WHERE id = $1", [id]).first else {
-                throw HTTPError(.notFound)
+                throw NotFound()
             }
             let message = NotificationMessage(event: "test", subject: "Test notification from Purser",
                                               text: "This is a test of a notification channel of \(tenantName).")

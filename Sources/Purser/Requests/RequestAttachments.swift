@@ -4,7 +4,7 @@
 // they are always served as downloads, never rendered in Purser's origin.
 import Crypto
 import Foundation
-import HTTPServer
+import struct HTTPServer.FieldError
 import Postgres
 
 public struct RequestAttachment: Sendable {
@@ -15,6 +15,13 @@ public struct RequestAttachment: Sendable {
     public let sha256: String
     public let uploadedBy: String
     public let createdAt: Date
+}
+
+/// A stored file's name, type and bytes.
+public struct AttachmentFile: Sendable, Equatable {
+    public let filename: String
+    public let contentType: String
+    public let bytes: [UInt8]
 }
 
 public struct RequestAttachments: Sendable {
@@ -72,13 +79,13 @@ public struct RequestAttachments: Sendable {
         try principal.require(.requestsComment)
         let type = contentType.lowercased()
         if let problem = Self.problem(filename: filename, contentType: type, data: data) {
-            throw ValidationError([problem], status: problem.detail.hasPrefix("files are at most") ? .contentTooLarge : .unprocessableContent)
+            throw ValidationError([problem], refusal: problem.detail.hasPrefix("files are at most") ? .tooLarge : .invalid)
         }
         let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
         let name = filename.trimmingCharacters(in: .whitespaces)
         defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
-            guard !(try tx.query("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", [request]).isEmpty) else { throw HTTPError(.notFound) }
+            guard !(try tx.query("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", [request]).isEmpty) else { throw NotFound() }
             let id = UUID.v7()
             try tx.query("""
                 INSERT INTO request_attachments (tenant_id, id, request_id, filename, content_type, size, sha256, content, uploaded_by)
@@ -107,26 +114,14 @@ public struct RequestAttachments: Sendable {
         }
     }
 
-    /// The file as a download: its own type, `attachment` disposition, sandboxed, never cached by others.
-    public func download(_ id: UUID, request: UUID, tenant: UUID) throws -> Response {
+    /// The file's name, type and bytes, to hand over as a download (`AttachmentDownload`).
+    public func file(_ id: UUID, request: UUID, tenant: UUID) throws -> AttachmentFile {
         guard let row = try database.inTenant(tenant, { tx in
             try tx.query("SELECT filename, content_type, content FROM request_attachments WHERE id = $1 AND request_id = $2",
                          [id, request]).first
-        }) else { throw HTTPError(.notFound) }
-        let filename: String = try row.require(0)
+        }) else { throw NotFound() }
         let bytes: Bytea = try row.require(2)
-        var response = Response(status: .ok, contentType: try row.require(1), body: bytes.bytes)
-        response.headers.set("Content-Disposition", Self.disposition(filename))
-        response.headers.set("Content-Security-Policy", "sandbox; default-src 'none'")
-        response.headers.set("Cache-Control", "private, no-store")
-        return response
+        return AttachmentFile(filename: try row.require(0), contentType: try row.require(1), bytes: bytes.bytes)
     }
 
-    /// `attachment; filename="…"` with an ASCII fallback and the exact name as RFC 5987 UTF-8.
-    static func disposition(_ filename: String) -> String {
-        let fallback = String(filename.unicodeScalars.map { $0.isASCII && $0 != "\"" && $0 != "\\" && $0.value >= 0x20 ? Character($0) : "_" })
-        let exact = filename.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn:
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$&+-.^_`|~")) ?? fallback
-        return "attachment; filename=\"\(fallback)\"; filename*=UTF-8''\(exact)"
-    }
 }

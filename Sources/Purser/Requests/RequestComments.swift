@@ -1,7 +1,6 @@
 // The conversation on a request: public replies, and internal notes that only staff write and
 // only staff read — a customer's reads never include them, whatever the route.
 import Foundation
-import HTTPServer
 import Postgres
 
 public struct RequestComment: Sendable {
@@ -38,7 +37,7 @@ public struct RequestComments: Sendable {
         defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
             guard let state = try tx.query("SELECT state FROM requests WHERE id = $1 FOR UPDATE", [request]).first?
-                .require(0, as: String.self) else { throw HTTPError(.notFound) }
+                .require(0, as: String.self) else { throw NotFound() }
             let id = UUID.v7()
             try tx.query("""
                 INSERT INTO request_comments (tenant_id, id, request_id, author_id, body, internal) VALUES ($1, $2, $3, $4, $5, $6)

@@ -1,7 +1,7 @@
 // Groups (queues) of provider staff, each with a lead: new requests of a group's types go to it,
 // its people hear of them, and a breach is raised to its lead.
 import Foundation
-import HTTPServer
+import struct HTTPServer.FieldError
 import Postgres
 
 public struct RequestGroup: Sendable {

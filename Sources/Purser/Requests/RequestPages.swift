@@ -355,7 +355,7 @@ extension RequestPages {
             let tenant = try auth.tenant(request, for: visitor)
             try visitor.principal(in: tenant).require(.requestsRead)
             guard let found = try desk.store.find(try request.parameter("number"), tenant: tenant.id) else { throw HTTPError(.notFound) }
-            return try desk.attachments.download(try request.uuidParameter("id"), request: found.id, tenant: tenant.id)
+            return AttachmentResponse.download(try desk.attachments.file(try request.uuidParameter("id"), request: found.id, tenant: tenant.id))
         }
     }
 }

@@ -1,7 +1,7 @@
 // Filing, reading, listing and changing service requests, each change audited in the same
 // transaction. Versions guard against lost updates: a change names the version it read.
 import Foundation
-import HTTPServer
+import struct HTTPServer.FieldError
 import Postgres
 
 public struct ServiceRequest: Sendable {
@@ -63,11 +63,11 @@ public struct NewRequest: Sendable, Decodable {
 }
 
 /// The version a change was based on is no longer the current one.
-public struct StaleVersion: HTTPResponseError {
+public struct StaleVersion: DomainError {
+    /// The version that is current now.
     public let current: String
-    public var status: HTTPStatus { .preconditionFailed }
+    public var refusal: Refusal { .changedSince }
     public var detail: String? { "The request changed since you read it (now \(current)); read it again and reapply your change." }
-    public var headers: HTTPHeaders { HTTPHeaders([("ETag", current)]) }
 }
 
 public struct RequestStore: Sendable {
@@ -214,7 +214,7 @@ public struct RequestStore: Sendable {
         defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
             guard let row = try tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.id = $1 FOR UPDATE OF r", [id]).first else {
-                throw HTTPError(.notFound)
+                throw NotFound()
             }
             let current = try Self.decode(row)
             if let expected, expected != current.etag { throw StaleVersion(current: current.etag) }

@@ -2,7 +2,6 @@
 // back from resolved to open within the reopen window. Any other move is refused, naming the
 // moves that are allowed.
 import Foundation
-import HTTPServer
 
 public enum RequestState: String, Sendable, Codable, CaseIterable {
     case new

@@ -171,7 +171,7 @@ enum RequestsAPI {
             scopes: [Scope.requestsRead.rawValue])
         ) { request in
             try onRequest(request, gate: gate, store: store, scope: .requestsRead, permission: .requestsRead) { _, tenant, found in
-                try attachments.download(try request.uuidParameter("attachment"), request: found.id, tenant: tenant)
+                AttachmentResponse.download(try attachments.file(try request.uuidParameter("attachment"), request: found.id, tenant: tenant))
             }
         }
     }

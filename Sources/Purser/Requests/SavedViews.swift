@@ -1,7 +1,7 @@
 // A staff member's named queue filters: the query string of /staff/requests under a name, so a
 // view ("my P1s", "breached in EMEA") is one click away.
 import Foundation
-import HTTPServer
+import struct HTTPServer.QueryParameters
 import Postgres
 
 public struct SavedView: Sendable {

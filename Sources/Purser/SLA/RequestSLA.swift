@@ -3,7 +3,7 @@
 // locked). The job runs at the next warning or due time, exactly: it is moved whenever the
 // clocks move, and removed when nothing is pending.
 import Foundation
-import HTTPServer
+import class HTTPServer.Locked
 import Postgres
 
 public enum RequestSLA {

@@ -2,7 +2,6 @@
 // with the policy before and after. Requests already filed keep their clocks' targets; the new
 // calendar counts their business time from the next change on.
 import Foundation
-import HTTPServer
 import Postgres
 
 public struct SLAPolicies: Sendable {

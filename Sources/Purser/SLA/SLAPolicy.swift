@@ -2,7 +2,7 @@
 // deployment target, the business calendar that business targets count in, when to warn, and
 // what a breach does. A tenant's own policy wins over its plan's, and the plan's over Purser's.
 import Foundation
-import HTTPServer
+import struct HTTPServer.FieldError
 
 public struct SLATarget: Sendable, Equatable, Codable {
     public enum Unit: String, Sendable, Codable, CaseIterable {

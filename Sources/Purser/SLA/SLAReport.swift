@@ -4,7 +4,8 @@
 // response time and the resolution time as the SLA measures them). Clocks still running and not
 // yet breached have no verdict and are left out of the shares; they are counted as open.
 import Foundation
-import HTTPServer
+import struct HTTPServer.FieldError
+import struct HTTPServer.QueryParameters
 import Postgres
 
 public struct SLAReport: Sendable {

@@ -4,7 +4,7 @@
 // throttle, no password and no second factor. A flood of sign-ins with made-up emails fills the
 // shared lane; people who have signed in from their browser before still get in.
 import Foundation
-import HTTPServer
+import struct HTTPServer.SetCookie
 import Postgres
 
 enum DeviceCookie {
@@ -22,10 +22,10 @@ enum DeviceCookie {
         return sessions.setCookie(name, value: value, maxAge: Int(lifetime))
     }
 
-    /// The person the request's device cookie names, when its signature holds under any key of
-    /// the ring and it is within its lifetime; nil otherwise.
-    static func person(in request: Request, keyring: Keyring, sessions: SessionStore, now: Date = Date()) -> UUID? {
-        guard let value = request.cookie(sessions.cookieName(name)), value.utf8.count <= 200 else { return nil }
+    /// The person a device cookie's value names (the page reads it from the request), when its
+    /// signature holds under any key of the ring and it is within its lifetime; nil otherwise.
+    static func person(cookie value: String?, keyring: Keyring, now: Date = Date()) -> UUID? {
+        guard let value, value.utf8.count <= 200 else { return nil }
         let parts = value.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 4, let user = UUID(uuidString: parts[0]), let issued = Int(parts[1]),
               let keyID = decode(parts[2]).map({ String(decoding: $0, as: UTF8.self) }), let tag = decode(parts[3]),

@@ -1,7 +1,6 @@
 // Links that work once: an invitation (choose a password, or accept a membership) and a password
 // reset. The token in the URL is 256 random bits; only its SHA-256 is stored.
 import Foundation
-import HTTPServer
 import Postgres
 
 /// What a live link is for.
@@ -26,9 +25,9 @@ public struct OneTimeLink: Sendable {
 }
 
 /// An unknown, used or expired link: one answer for all three.
-public struct LinkNotValid: HTTPResponseError {
-    public var status: HTTPStatus { .notFound }
-    public var title: String { "This link no longer works" }
+public struct LinkNotValid: DomainError {
+    public var refusal: Refusal { .notFound }
+    public var headline: String? { "This link no longer works" }
     public var detail: String? { "It was used already, it expired, or it was never issued. Ask for a new one." }
 }
 

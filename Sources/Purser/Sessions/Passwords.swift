@@ -3,7 +3,7 @@
 // on every node and their other reset links end, in the same transaction: whoever knew the old
 // password, or held a link from before, keeps nothing.
 import Foundation
-import HTTPServer
+import class HTTPServer.Locked
 import Postgres
 
 public struct Passwords: Sendable {

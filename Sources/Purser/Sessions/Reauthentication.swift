@@ -4,7 +4,6 @@
 // codes on the person's second-factor key (a right password does not clear it), passwords on their
 // email — and on the address, with the same waits; every failure is audited, a refused one too.
 import Foundation
-import HTTPServer
 import Postgres
 
 enum Reauthentication {

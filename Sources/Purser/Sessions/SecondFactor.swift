@@ -2,7 +2,6 @@
 // master key, bound to its user; a time step is accepted once; recovery codes are stored hashed
 // and each works once.
 import Foundation
-import HTTPServer
 import Postgres
 
 public struct SecondFactor: Sendable {

@@ -2,7 +2,7 @@
 // timeout and an absolute lifetime. Every lookup reads the database (no cache), so ending a
 // session takes effect on every node at the next request.
 import Foundation
-import HTTPServer
+import struct HTTPServer.SetCookie
 import Postgres
 
 public struct SessionSettings: Sendable {

@@ -2,13 +2,12 @@
 // the decoy hash, so an unknown email costs the same time), the audit record either way, and a new
 // session. The second factor, when on, completes it.
 import Foundation
-import HTTPServer
 import Postgres
 
 /// The one answer for an unknown email, a wrong password and a deactivated account.
-public struct SignInRefused: HTTPResponseError {
+public struct SignInRefused: DomainError {
     public init() {}
-    public var status: HTTPStatus { .unauthorized }
+    public var refusal: Refusal { .unauthenticated }
     public var detail: String? { "The email or password is not right." }
 }
 

@@ -38,7 +38,7 @@ enum SignInPages {
             let email = form["email"] ?? ""
             let back = BackPath.sanitize(form["back"]) ?? ""
             do {
-                let known = DeviceCookie.person(in: request, keyring: auth.keyring, sessions: signIn.sessions)
+                let known = DeviceCookie.person(cookie: request.cookie(signIn.sessions.cookieName(DeviceCookie.name)), keyring: auth.keyring)
                 let session = try signIn.signIn(email: email, password: form["password"] ?? "", origin: RequestOrigin(request),
                                                 knownAs: known)
                 // A session this browser held before (perhaps someone else's) ends with the new one's start.

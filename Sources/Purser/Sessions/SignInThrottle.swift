@@ -4,15 +4,14 @@
 // it counts, so however many are sent at once no more than the threshold get past; a right
 // password (`succeeded`) or an attempt never judged (`withdraw`) takes back exactly what it added.
 import Foundation
-import HTTPServer
 import Postgres
 
 /// Too many failures: 429 with Retry-After, the same for every account (nothing is revealed).
-public struct SignInThrottled: HTTPResponseError {
+public struct SignInThrottled: DomainError {
     public let retryAfter: Int
-    public var status: HTTPStatus { .tooManyRequests }
+    public var refusal: Refusal { .tooMany }
     public var detail: String? { "Too many failed sign-ins. Try again in \(Self.describe(retryAfter))." }
-    public var headers: HTTPHeaders { HTTPHeaders([("Retry-After", String(retryAfter))]) }
+    public var retryAfterSeconds: Int? { retryAfter }
 
     static func describe(_ seconds: Int) -> String {
         seconds < 90 ? "\(seconds) seconds" : "\((seconds + 59) / 60) minutes"
