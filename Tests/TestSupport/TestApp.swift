@@ -12,7 +12,7 @@ public final class TestApp: @unchecked Sendable {
     public let metricsURL: String
     public let client: HTTPClient
 
-    public init(database: TestDatabase? = nil, configure: (inout Configuration) -> Void = { _ in }) throws {
+    public init(database: TestDatabase? = nil, extraRoutes: [Route] = [], configure: (inout Configuration) -> Void = { _ in }) throws {
         self.database = try database ?? TestDatabase()
         var configuration = Configuration(root: TestEnvironment.root)
         configuration.listenPort = 0
@@ -22,7 +22,7 @@ public final class TestApp: @unchecked Sendable {
         configuration.logLevel = .error
         configuration.masterKey = TestEnvironment.keyring
         configure(&configuration)
-        app = try PurserApp(configuration: configuration, databaseURL: self.database.url, logger: quietLogger)
+        app = try PurserApp(configuration: configuration, databaseURL: self.database.url, logger: quietLogger, extraRoutes: extraRoutes)
         try app.start()
         baseURL = "http://127.0.0.1:\(app.server.port)"
         metricsURL = "http://127.0.0.1:\(app.metricsServer?.port ?? 0)"

@@ -30,7 +30,9 @@ public final class PurserApp: Sendable {
     let visitors: VisitorCache
     let logger: Logger
 
-    public init(configuration: Configuration, databaseURL: String, logger: Logger) throws {
+    /// `extraRoutes` are served beside Purser's own: tests plant routes there (a leaking one, to
+    /// show that the isolation walk catches it).
+    public init(configuration: Configuration, databaseURL: String, logger: Logger, extraRoutes: [Route] = []) throws {
         guard let keyring = configuration.masterKey else { throw MissingMasterKey() }
         self.configuration = configuration
         self.logger = logger
@@ -99,6 +101,7 @@ public final class PurserApp: Sendable {
         ReportsAPI.register(in: &router, gate: gate, database: database)
         router.addPrefix(site.staticFiles.prefix, site.staticFiles.route)
         OpenAPIRoute.register(in: &router)
+        for route in extraRoutes { router.add(route) }
 
         let serverConfiguration = ServerConfiguration(
             host: configuration.listenHost, port: configuration.listenPort,

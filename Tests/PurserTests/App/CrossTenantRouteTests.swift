@@ -1,39 +1,39 @@
 import Foundation
 import HTTPClient
+import HTTPServer
 import Postgres
 @testable import Purser
 import Testing
 import TestSupport
 
-/// Every route that names a tenant, asked by someone of another tenant (even its admin, even
-/// with a valid form token), answers 404 — exactly what a tenant that does not exist answers.
+/// The wall between tenants, walked over every route the server has (IsolationWalk): another
+/// tenant's slug or ids answer 404 — exactly what a tenant that does not exist answers — to pages
+/// and the API alike; the visitor's own tenant answers without a server error and shows nothing of
+/// another's; staff pages do not exist for customers; nothing of the other tenant changes.
 @Suite struct CrossTenantRouteTests {
-    @Test func everyTenantRouteIs404FromAnotherTenant() throws {
+    @Test func everyRouteKeepsToItsTenant() throws {
         let app = try TestApp()
-        let acme = try People(app, slug: "acme")
-        _ = try People(app, slug: "globex")
-        let visitor = try acme.signedIn("tenant_admin@acme.test", in: app,
-                                        totp: try acme.enableSecondFactor("tenant_admin@acme.test", in: app))
-        let formToken = try visitor.formToken(on: "/account")
-        let routes = CrossTenant.tenantRoutes(app)
-        #expect(routes.count >= 7, "the tenant routes: \(routes.map(\.template))")
-        for route in routes {
-            // The visitor's own tenant answers (so a 404 elsewhere is the wall, not a broken route) …
-            if route.method == .get {
-                let own = try visitor.get(CrossTenant.path(route, tenant: "acme"))
-                // (A route naming a thing as well as the tenant finds nothing under a random id even at home.)
-                let names = route.template.split(separator: "/").filter { $0.hasPrefix("{") }.count
-                #expect(own.status != 404 || names > 1, "\(route.template) works in acme")
-            }
-            // … another tenant, and one that does not exist, answer the same 404.
-            for slug in ["globex", "no-such-tenant"] {
-                let answer = try CrossTenant.answerIfNot404(visitor, route, tenant: slug, formToken: formToken)
-                #expect(answer == nil, "\(answer ?? "")")
-            }
-        }
-        // Nothing was written in the other tenant.
-        let globex = try app.database.connect().query("SELECT count(*) FROM memberships m JOIN tenants t ON t.id = m.tenant_id WHERE t.slug = 'globex'")
-        #expect(try globex[0].require(0, as: Int.self) == 4)
+        let walk = try IsolationWalk(app)
+        let routes = app.app.server.router.routes
+        #expect(routes.filter { $0.template.contains("{tenant}") }.count >= 20, "the tenant routes: \(routes.map(\.template))")
+        #expect(routes.filter { $0.template.hasPrefix("/api/v1/") }.count >= 15)
+        let before = try walk.globexState()
+        let problems = try walk.problems(routes: routes)
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+        #expect(try walk.globexState() == before, "nothing of globex changed")
+    }
+
+    /// The walk can fail: a route that answers whatever tenant it is asked about is caught.
+    @Test func theWalkCatchesALeakingRoute() throws {
+        let leak = Route(.get, "/t/{tenant}/leak") { _ in .text("Secret plans of globex") }
+        let app = try TestApp(extraRoutes: [leak])
+        let walk = try IsolationWalk(app)
+        let problems = try walk.problems(routes: [leak])
+        #expect(problems.contains { $0.contains("/t/globex/leak answered 200") }, "\(problems)")
+        #expect(problems.contains { $0.contains("/t/acme/leak shows globex's") }, "\(problems)")
+        // And a route with a parameter it was never taught is a problem, not a skip.
+        let untaught = Route(.get, "/t/{tenant}/things/{thing}") { _ in .text("") }
+        #expect(try walk.problems(routes: [untaught]) == ["teach the walk which id {thing} of /t/{tenant}/things/{thing} is"])
     }
 
     @Test func staffPagesDoNotExistForCustomers() throws {

@@ -1,0 +1,261 @@
+// The wall between tenants, walked over every route the server registered: each is asked with
+// another tenant's slug and ids, as that tenant's neighbours would ask it, and must answer as if
+// the thing did not exist. The walk returns what it found wrong, so a test can also plant a leaking
+// route and see the walk catch it. A route whose path names something the walk cannot fill in is
+// itself a problem: a new route is taught here, never skipped.
+import Foundation
+import HTTPClient
+import HTTPServer
+import Postgres
+import Purser
+
+extension ClientResponse {
+    var parts: (status: Int, body: [UInt8]) { (status, body) }
+}
+
+public struct IsolationWalk {
+    /// The things of one tenant a route may name, made through the API as its people would.
+    public struct Things: Sendable {
+        public let slug: String
+        public let requestID: String
+        public let requestNumber: String
+        public let attachmentID: String
+        public let channelID: String
+        public let memberID: String
+        public let tokenID: String
+        public let sessionID: String
+        /// Text that must never reach a caller of another tenant.
+        public let markers: [String]
+    }
+
+    let app: TestApp
+    public let acme: People
+    public let globex: People
+    public let ours: Things
+    public let theirs: Things
+    let admin: WebVisitor
+    let formToken: String
+    let customerToken: String
+    let staffToken: String
+
+    /// Two tenants, each with a request (a comment, a file), an e-mail channel, a token and a
+    /// session; acme's admin signed in, an acme token with every scope its role can use, and a staff token.
+    public init(_ app: TestApp) throws {
+        self.app = app
+        acme = try People(app, slug: "acme", staff: true)
+        globex = try People(app, slug: "globex")
+        ours = try Self.things(of: acme, in: app)
+        theirs = try Self.things(of: globex, in: app)
+        admin = try acme.signedIn("tenant_admin@acme.test", in: app, totp: try acme.enableSecondFactor("tenant_admin@acme.test", in: app))
+        formToken = try admin.formToken(on: "/account")
+        customerToken = try app.app.tokens.create(
+            user: acme.id("tenant_admin@acme.test"), tenant: acme.tenant, name: "walk",
+            scopes: [.requestsRead, .requestsWrite, .reportsRead, .notificationsRead], lifetime: 3600, by: .system, actorID: nil).token
+        staffToken = try app.app.tokens.create(
+            user: acme.id("provider_admin@staff.test"), tenant: nil, name: "walk",
+            scopes: [.requestsRead, .requestsWrite, .reportsRead, .notificationsRead], lifetime: 3600, by: .system, actorID: nil).token
+    }
+
+    static func things(of people: People, in app: TestApp) throws -> Things {
+        let token = try app.app.tokens.create(user: people.id("tenant_admin@\(people.slug).test"), tenant: people.tenant, name: "own",
+                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, by: .system, actorID: nil)
+        let bearer = [("Authorization", "Bearer \(token.token)"), ("Content-Type", "application/json")]
+        let subject = "Secret plans of \(people.slug)"
+        let filed = try app.send("POST", "/api/v1/requests", headers: bearer,
+                                 body: Array(#"{"subject": "\#(subject)", "type": "question", "priority": "P3"}"#.utf8))
+        guard filed.status == 201, let made = try JSONSerialization.jsonObject(with: Data(filed.body)) as? [String: Any],
+              let id = made["id"] as? String, let number = made["number"] as? String
+        else { throw TestSetupError("filing in \(people.slug) answered \(filed.status)") }
+        _ = try app.send("POST", "/api/v1/requests/\(id)/comments", headers: bearer,
+                         body: Array(#"{"body": "comment of \#(people.slug)"}"#.utf8))
+        let file = try app.send("POST", "/api/v1/requests/\(id)/attachments?filename=notes.txt",
+                                headers: [("Authorization", "Bearer \(token.token)"), ("Content-Type", "text/plain")],
+                                body: Array("notes of \(people.slug)".utf8))
+        guard file.status == 201, let attachment = (try JSONSerialization.jsonObject(with: Data(file.body)) as? [String: Any])?["id"] as? String
+        else { throw TestSetupError("attaching in \(people.slug) answered \(file.status)") }
+        let channel = try NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring, policy: DestinationPolicy())
+            .create(NewChannel(kind: "email", name: "Ops of \(people.slug)", target: "ops@\(people.slug).test", events: ["*"]),
+                    tenant: people.tenant, by: people.id("tenant_admin@\(people.slug).test"), origin: nil)
+        let member = people.id("viewer@\(people.slug).test")
+        _ = try people.signedIn("viewer@\(people.slug).test", in: app)
+        let session = try app.database.connect().query("SELECT id FROM sessions WHERE user_id = $1 AND ended_at IS NULL LIMIT 1", [member])
+        guard let sessionID = try session.first?.require(0, as: UUID.self) else { throw TestSetupError("no session of \(people.slug)") }
+        return Things(slug: people.slug, requestID: id, requestNumber: number, attachmentID: attachment,
+                      channelID: channel.postgresText, memberID: member.postgresText, tokenID: token.id.postgresText,
+                      sessionID: sessionID.postgresText, markers: [subject, "comment of \(people.slug)", "notes of \(people.slug)",
+                                                                    "ops@\(people.slug).test", number])
+    }
+
+    /// `template` with its parameters taken from `things` (and `{tenant}` = `slug`), or nil naming
+    /// a parameter the walk does not know.
+    public static func fill(_ template: String, with things: Things, slug: String) -> Result<String, WalkProblem> {
+        var path: [String] = []
+        for segment in template.split(separator: "/", omittingEmptySubsequences: false).map(String.init) {
+            guard segment.hasPrefix("{") else { path.append(segment); continue }
+            let value: String?
+            switch segment {
+            case "{tenant}": value = slug
+            case "{number}": value = things.requestNumber
+            case "{user}": value = things.memberID
+            case "{attachment}": value = things.attachmentID
+            case "{id}" where template.contains("/attachments/{id}"): value = things.attachmentID
+            case "{id}" where template.contains("/channels/{id}"): value = things.channelID
+            case "{id}" where template.hasPrefix("/api/v1/requests/{id}"): value = things.requestID
+            case "{id}" where template.contains("/tokens/{id}"): value = things.tokenID
+            case "{id}" where template.contains("/sessions/{id}"): value = things.sessionID
+            default: value = nil
+            }
+            guard let value else { return .failure(WalkProblem("teach the walk which id \(segment) of \(template) is")) }
+            path.append(value)
+        }
+        return .success(path.joined(separator: "/"))
+    }
+
+    public struct WalkProblem: Error, CustomStringConvertible, Sendable {
+        public let description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// A plausible body for a POST, PATCH or DELETE of `template`, so that a refusal is about the
+    /// tenant, not about a malformed request.
+    static func body(for route: Route) -> (headers: [(name: String, value: String)], bytes: [UInt8]) {
+        if route.template.hasSuffix("/attachments") && route.template.hasPrefix("/api/") {
+            return ([("Content-Type", "text/plain")], Array("x".utf8))
+        }
+        if route.template.hasPrefix("/api/") {
+            let json: String
+            switch route.template {
+            case "/api/v1/requests/{id}/comments": json = #"{"body": "x"}"#
+            case "/api/v1/requests/{id}": json = #"{"state": "open"}"#
+            case "/api/v1/requests": json = #"{"subject": "x", "type": "question", "priority": "P4"}"#
+            case "/api/v1/tokens": json = #"{"name": "x", "scopes": ["requests:read"], "expires_in_days": 1}"#
+            default: json = "{}"
+            }
+            return ([("Content-Type", "application/json"), ("If-Match", "\"v1\"")], Array(json.utf8))
+        }
+        return ([], [])
+    }
+
+    /// Every problem found: an answer that is not the wall where it should be, a server error where
+    /// a route should simply answer, or another tenant's text in an answer.
+    public func problems(routes: [Route]) throws -> [String] {
+        var found: [String] = []
+        for route in routes {
+            let template = route.template
+            if template.contains("{tenant}") {
+                try pageProblems(route, into: &found)
+            } else if template.hasPrefix("/api/") {
+                try apiProblems(route, into: &found)
+            } else if template.hasPrefix("/staff") {
+                // Staff pages do not exist for customers, not even their tenant admins.
+                let path = template.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+                    segment == "{slug}" ? theirs.slug : segment.hasPrefix("{") ? UUID().uuidString.lowercased() : String(segment)
+                }.joined(separator: "/")
+                let answer = route.method == .get ? try admin.get(path) : try admin.post(path, [], formToken: formToken)
+                if answer.status != 404 { found.append("\(route.method.rawValue) \(path) answered \(answer.status) to a customer") }
+            } else if template.hasPrefix("/account/") && template.contains("{") {
+                // Another person's session or token, named from this person's account: not found, and untouched.
+                switch Self.fill(template, with: theirs, slug: theirs.slug) {
+                case .failure(let problem): found.append(problem.description)
+                case .success(let path):
+                    let answer = try admin.post(path, [], formToken: formToken)
+                    if answer.status != 404 { found.append("\(route.method.rawValue) \(path) answered \(answer.status) for another person") }
+                }
+            } else if route.method == .get && !template.contains("{") {
+                // A route anyone may ask (or one that turns strangers away): no tenant's text in its answer.
+                let answer = try app.get(template)
+                let text = String(decoding: answer.body, as: UTF8.self)
+                for marker in ours.markers + theirs.markers where text.contains(marker) {
+                    found.append("GET \(template) shows \"\(marker)\" to someone not signed in")
+                }
+            }
+        }
+        return found
+    }
+
+    private func pageProblems(_ route: Route, into found: inout [String]) throws {
+        let method = route.method.rawValue
+        func ask(_ path: String) throws -> (status: Int, body: [UInt8]) {
+            if route.method == .get { return try admin.get(path).parts }
+            if route.template.hasSuffix("/attachments") {
+                // A file, as a browser's form sends it: the refusal must be about the tenant, not the encoding.
+                return (try admin.upload(path, file: try Self.sampleFile(), type: "text/plain", from: "/account"), [])
+            }
+            return try admin.post(path, [("role", "viewer"), ("email", "x@example.test"), ("name", "X"), ("body", "x")],
+                                  formToken: formToken).parts
+        }
+        // Another tenant, and one that does not exist, with that tenant's own ids: 404.
+        for (slug, things) in [(theirs.slug, theirs), ("no-such-tenant", theirs)] {
+            switch Self.fill(route.template, with: things, slug: slug) {
+            case .failure(let problem): found.append(problem.description); return
+            case .success(let path):
+                let answer = try ask(path)
+                if answer.status != 404 { found.append("\(method) \(path) answered \(answer.status) to acme's admin") }
+            }
+        }
+        // Our own tenant with another tenant's ids: not found here either.
+        if route.template.split(separator: "/").filter({ $0.hasPrefix("{") }).count > 1,
+           case .success(let path) = Self.fill(route.template, with: theirs, slug: ours.slug) {
+            let answer = try ask(path)
+            if answer.status != 404 { found.append("\(method) \(path) (globex's ids under acme) answered \(answer.status)") }
+        }
+        // Our own tenant and ids: an answer, never a server error.
+        if case .success(let path) = Self.fill(route.template, with: ours, slug: ours.slug) {
+            let answer = try ask(path)
+            if answer.status >= 500 { found.append("\(method) \(path) answered \(answer.status) in acme's own tenant") }
+            let text = String(decoding: answer.body, as: UTF8.self)
+            for marker in theirs.markers where text.contains(marker) { found.append("\(method) \(path) shows globex's \"\(marker)\"") }
+        }
+    }
+
+    private func apiProblems(_ route: Route, into found: inout [String]) throws {
+        let method = route.method.rawValue
+        let (headers, body) = Self.body(for: route)
+        func ask(_ path: String, _ token: String) throws -> ClientResponse {
+            try app.send(method, path, headers: [("Authorization", "Bearer \(token)")] + headers, body: route.method == .get ? nil : body)
+        }
+        let names = route.template.contains("{")
+        if names {
+            guard case .success(let foreign) = Self.fill(route.template, with: theirs, slug: theirs.slug) else {
+                if case .failure(let problem) = Self.fill(route.template, with: theirs, slug: theirs.slug) { found.append(problem.description) }
+                return
+            }
+            // Globex's ids with acme's customer token, and with a staff token acting in acme: not found (or no scope).
+            for (path, token, who) in [(foreign, customerToken, "acme's token"), (foreign + "?tenant=acme", staffToken, "staff in acme")] {
+                let answer = try ask(path, token)
+                if answer.status != 404 && answer.status != 403 { found.append("\(method) \(path) answered \(answer.status) to \(who)") }
+            }
+        }
+        // Acme's own: an answer, never a server error, and nothing of globex's in it.
+        let own: String
+        switch Self.fill(route.template, with: ours, slug: ours.slug) {
+        case .success(let path): own = path
+        case .failure: return
+        }
+        for (path, token) in [(own, customerToken), (own + (own.contains("?") ? "&" : "?") + "tenant=acme", staffToken)] {
+            let answer = try ask(path, token)
+            if answer.status >= 500 { found.append("\(method) \(path) answered \(answer.status)") }
+            let text = String(decoding: answer.body, as: UTF8.self)
+            for marker in theirs.markers where text.contains(marker) { found.append("\(method) \(path) shows globex's \"\(marker)\"") }
+        }
+    }
+
+    static func sampleFile() throws -> URL {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("purser-walk-\(UUID().uuidString).txt")
+        try Data("x".utf8).write(to: file)
+        return file
+    }
+
+    /// What globex holds, to compare before and after the walk: nothing of it may change.
+    public func globexState() throws -> [Int] {
+        let db = try app.database.connect()
+        return try ["SELECT count(*) FROM memberships WHERE tenant_id = $1 AND status = 'active'",
+                    "SELECT count(*) FROM requests WHERE tenant_id = $1",
+                    "SELECT count(*) FROM request_comments WHERE tenant_id = $1",
+                    "SELECT count(*) FROM request_attachments WHERE tenant_id = $1",
+                    "SELECT count(*) FROM notification_channels WHERE tenant_id = $1",
+                    "SELECT count(*) FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL",
+                    "SELECT count(*) FROM sessions s JOIN memberships m ON m.user_id = s.user_id WHERE m.tenant_id = $1 AND s.ended_at IS NULL"]
+            .map { try db.query($0, [globex.tenant])[0].require(0, as: Int.self) }
+    }
+}
