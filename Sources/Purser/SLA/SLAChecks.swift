@@ -26,7 +26,7 @@ public enum SLAChecks {
             for (kind, event, dueAt) in fired {
                 let recorded = try tx.query("""
                     INSERT INTO sla_events (tenant_id, id, request_id, clock, kind, due_at) VALUES ($1, $2, $3, $4, $5, $6)
-                    ON CONFLICT (request_id, clock, kind) DO NOTHING
+                    ON CONFLICT (tenant_id, request_id, clock, kind) DO NOTHING
                     """, [tenant, UUID.v7(), payload.request, kind.rawValue, event.rawValue, dueAt]).affected == 1
                 guard recorded else { continue }
                 let about = SLANotice(request: payload.request, number: number, subject: try row.require(2), priority: try row.require(3),
