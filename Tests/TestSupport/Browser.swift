@@ -95,6 +95,29 @@ public final class Browser: @unchecked Sendable {
         try click("form[action='/sign-in'] button[type=submit]")
     }
 
+    /// Signs in at `url` as `signIn(at:as:password:)` does, then enters `code()` on the second-factor step.
+    public func signIn(at url: String, as email: String, password: String, code: () throws -> String) throws {
+        try signIn(at: url, as: email, password: password)
+        try wait(for: "location.pathname === '/sign-in/two-factor' && document.querySelector('#code')")
+        try fill("#code", try code())
+        try click("form[action='/sign-in/two-factor'] button[type=submit]")
+        try wait(for: "location.pathname !== '/sign-in/two-factor'")
+    }
+
+    /// Lays pages out as on a screen `width` × `height` CSS pixels wide; `mobile` as a phone's
+    /// browser does (the page's viewport meta tag applies, touch input).
+    public func viewport(width: Int, height: Int, mobile: Bool) throws {
+        _ = try Self.call(client, "POST", "\(driverURL)/session/\(session)/goog/cdp/execute", [
+            "cmd": "Emulation.setDeviceMetricsOverride",
+            "params": ["width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile],
+        ])
+    }
+
+    /// Forgets every cookie of the current site: the next page is seen signed out.
+    public func deleteCookies() throws {
+        _ = try command("DELETE", "cookie", nil)
+    }
+
     /// Console messages at level SEVERE (errors, failed loads, CSP violations).
     public func consoleErrors() throws -> [String] {
         let entries = try command("POST", "se/log", ["type": "browser"])["value"] as? [[String: Any]] ?? []

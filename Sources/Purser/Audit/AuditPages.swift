@@ -6,7 +6,7 @@ import HTTPServer
 import Postgres
 
 enum AuditPages {
-    struct Row: Sendable {
+    struct Row: Encodable, Sendable {
         let sequence: String
         let time: String
         let actor: String
@@ -18,7 +18,7 @@ enum AuditPages {
         let change: String
     }
 
-    struct Page: Sendable {
+    struct Page: TemplateModel {
         let heading: String
         let basePath: String
         let actor: String

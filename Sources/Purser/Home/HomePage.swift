@@ -3,7 +3,7 @@
 import HTTPServer
 
 enum HomePage {
-    struct Model: Sendable {
+    struct Model: TemplateModel {
         let version: String
         let apiDocument: String
         let signedIn: Bool

@@ -5,7 +5,7 @@ import HTTPServer
 import Postgres
 
 enum StaffPages {
-    struct TenantRow: Sendable {
+    struct TenantRow: Encodable, Sendable {
         let slug: String
         let key: String
         let name: String
@@ -16,7 +16,7 @@ enum StaffPages {
         let active: Bool
     }
 
-    struct Page: Sendable {
+    struct Page: TemplateModel {
         let formToken: String
         let tenants: [TenantRow]
         let canManage: Bool

@@ -4,7 +4,7 @@ import Foundation
 import HTTPServer
 
 enum TenantPages {
-    struct Overview: Sendable {
+    struct Overview: TemplateModel {
         let tenantName: String
         let tenantKey: String
         let slug: String
@@ -16,7 +16,7 @@ enum TenantPages {
         let canReadReports: Bool
     }
 
-    struct MemberRow: Sendable {
+    struct MemberRow: Encodable, Sendable {
         let id: String
         let email: String
         let name: String
@@ -28,12 +28,12 @@ enum TenantPages {
         let isYou: Bool
     }
 
-    struct RoleOption: Sendable {
+    struct RoleOption: Encodable, Sendable {
         let value: String
         let selected: Bool
     }
 
-    struct MembersPage: Sendable {
+    struct MembersPage: TemplateModel {
         let formToken: String
         let slug: String
         let tenantName: String

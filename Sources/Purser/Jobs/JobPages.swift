@@ -4,7 +4,7 @@ import Foundation
 import HTTPServer
 
 enum JobPages {
-    struct CountRow: Sendable {
+    struct CountRow: Encodable, Sendable {
         let kind: String
         let queued: Int
         let running: Int
@@ -13,7 +13,7 @@ enum JobPages {
         let dead: Int
     }
 
-    struct TroubleRow: Sendable {
+    struct TroubleRow: Encodable, Sendable {
         let id: String
         let kind: String
         let tenant: String
@@ -22,7 +22,7 @@ enum JobPages {
         let finished: String
     }
 
-    struct Page: Sendable {
+    struct Page: TemplateModel {
         let formToken: String
         let counts: [CountRow]
         let troubled: [TroubleRow]

@@ -6,7 +6,7 @@ import HTTPServer
 import Postgres
 
 enum NotificationPages {
-    struct ChannelRow: Sendable {
+    struct ChannelRow: Encodable, Sendable {
         let id: String
         let kind: String
         let name: String
@@ -15,7 +15,7 @@ enum NotificationPages {
         let breaker: String
     }
 
-    struct DeliveryRow: Sendable {
+    struct DeliveryRow: Encodable, Sendable {
         let created: String
         let kind: String
         let destination: String
@@ -26,13 +26,13 @@ enum NotificationPages {
         let error: String
     }
 
-    struct EventOption: Sendable {
+    struct EventOption: Encodable, Sendable {
         let name: String
         let description: String
         let checked: Bool
     }
 
-    struct Page: Sendable {
+    struct Page: TemplateModel {
         let formToken: String
         let slug: String
         let tenantName: String
@@ -127,7 +127,7 @@ enum NotificationPages {
     }
 
     /// The email choices of `visitor` in each of their tenants, for the account page.
-    struct Preferences: Sendable {
+    struct Preferences: Encodable, Sendable {
         let slug: String
         let name: String
         let events: [EventOption]

@@ -19,13 +19,13 @@ enum QueuePages {
         let updated: String
     }
 
-    struct ViewLink: Sendable {
+    struct ViewLink: Encodable, Sendable {
         let id: String
         let name: String
         let link: String
     }
 
-    struct Page: Sendable {
+    struct Page: TemplateModel {
         let formToken: String
         /// The table's rows, written directly (see `rowsHTML`).
         let rowsHTML: String

@@ -4,7 +4,7 @@ import Foundation
 import HTTPServer
 
 enum RequestPages {
-    struct Row: Sendable {
+    struct Row: Encodable, Sendable {
         let number: String
         let subject: String
         let type: String
@@ -13,7 +13,7 @@ enum RequestPages {
         let updated: String
     }
 
-    struct ListPage: Sendable {
+    struct ListPage: TemplateModel {
         let slug: String
         let tenantName: String
         let rows: [Row]
@@ -21,13 +21,13 @@ enum RequestPages {
         let canCreate: Bool
     }
 
-    struct Option: Sendable {
+    struct Option: Encodable, Sendable {
         let value: String
         let label: String
         var selected = false
     }
 
-    struct NewPage: Sendable {
+    struct NewPage: TemplateModel {
         let formToken: String
         let slug: String
         let types: [Option]
@@ -37,7 +37,7 @@ enum RequestPages {
         var errors: [FieldError] = []
     }
 
-    struct CommentView: Sendable {
+    struct CommentView: Encodable, Sendable {
         let author: String
         let when: String
         let html: String
@@ -45,7 +45,7 @@ enum RequestPages {
     }
 
     /// One SLA clock as the page shows it: time left, overdue, paused, met or missed.
-    struct ClockView: Sendable {
+    struct ClockView: Encodable, Sendable {
         let label: String
         let status: String
         /// ok, warn, late or done: how the status is coloured.
@@ -77,21 +77,21 @@ enum RequestPages {
         }
     }
 
-    struct ActivityView: Sendable {
+    struct ActivityView: Encodable, Sendable {
         let when: String
         let who: String
         let summary: String
     }
 
     /// What staff change on a request: priority, assignee, group and tags.
-    struct TriageForm: Sendable {
+    struct TriageForm: Encodable, Sendable {
         let priorities: [Option]
         let assignees: [Option]
         let groups: [Option]
         let tags: String
     }
 
-    struct ShowPage: Sendable {
+    struct ShowPage: TemplateModel {
         let formToken: String
         let slug: String
         let number: String
@@ -121,7 +121,7 @@ enum RequestPages {
         var errors: [FieldError] = []
     }
 
-    struct AttachmentView: Sendable {
+    struct AttachmentView: Encodable, Sendable {
         let link: String
         let filename: String
         let size: String

@@ -4,7 +4,7 @@ import Foundation
 import HTTPServer
 
 enum ReportPages {
-    struct FigureCells: Sendable {
+    struct FigureCells: Encodable, Sendable {
         let clock: String
         let met: Int
         let missed: Int
@@ -24,12 +24,12 @@ enum ReportPages {
         }
     }
 
-    struct RowView: Sendable {
+    struct RowView: Encodable, Sendable {
         let key: String
         let cells: [FigureCells]
     }
 
-    struct BreachView: Sendable {
+    struct BreachView: Encodable, Sendable {
         let number: String
         let link: String
         let subject: String
@@ -38,7 +38,7 @@ enum ReportPages {
         let due: String
     }
 
-    struct Page: Sendable {
+    struct Page: TemplateModel {
         let heading: String
         let action: String
         let from: String

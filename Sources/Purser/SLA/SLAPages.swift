@@ -5,7 +5,7 @@ import Foundation
 import HTTPServer
 
 enum SLAPages {
-    struct TargetRow: Sendable {
+    struct TargetRow: Encodable, Sendable {
         let priority: String
         let meaning: String
         let firstAmount: Int
@@ -16,13 +16,13 @@ enum SLAPages {
         let resolutionLabel: String
     }
 
-    struct Day: Sendable {
+    struct Day: Encodable, Sendable {
         let number: String
         let name: String
         let working: Bool
     }
 
-    struct PolicyPage: Sendable {
+    struct PolicyPage: TemplateModel {
         let formToken: String
         let slug: String
         let tenantName: String
@@ -113,14 +113,14 @@ enum SLAPages {
         return policy
     }
 
-    struct GroupView: Sendable {
+    struct GroupView: Encodable, Sendable {
         let name: String
         let lead: String
         let types: String
         let members: String
     }
 
-    struct GroupsPage: Sendable {
+    struct GroupsPage: TemplateModel {
         let formToken: String
         let groups: [GroupView]
         let canEdit: Bool

@@ -4,7 +4,7 @@ import Foundation
 import HTTPServer
 
 enum AccountPages {
-    struct SessionRow: Sendable {
+    struct SessionRow: Encodable, Sendable {
         let id: String
         let started: String
         let lastSeen: String
@@ -13,7 +13,7 @@ enum AccountPages {
         let current: Bool
     }
 
-    struct TokenRow: Sendable {
+    struct TokenRow: Encodable, Sendable {
         let id: String
         let name: String
         let tenant: String
@@ -25,14 +25,14 @@ enum AccountPages {
         let live: Bool
     }
 
-    struct Option: Sendable {
+    struct Option: Encodable, Sendable {
         let value: String
         let label: String
     }
 
     /// One "create a token" form per binding the person can give a token (each tenant they belong
     /// to, and staff), offering only the scopes their role there can use.
-    struct TokenForm: Sendable {
+    struct TokenForm: Encodable, Sendable {
         /// The tenant's slug; empty for a staff token.
         let tenant: String
         let heading: String
@@ -42,7 +42,7 @@ enum AccountPages {
         let scopes: [Option]
     }
 
-    struct Page: Sendable {
+    struct Page: TemplateModel {
         let formToken: String
         let name: String
         let email: String

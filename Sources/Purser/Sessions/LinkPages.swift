@@ -4,7 +4,7 @@ import Foundation
 import HTTPServer
 
 enum LinkPages {
-    struct Page: Sendable {
+    struct Page: TemplateModel {
         let token: String
         /// The set-password form is checked against the pre-session cookie, the accept form against the session.
         let preFormToken: String

@@ -4,7 +4,7 @@ import Foundation
 import HTTPServer
 
 enum SignInPages {
-    struct Form: Sendable {
+    struct Form: TemplateModel {
         let formToken: String
         let email: String
         let back: String
@@ -12,7 +12,7 @@ enum SignInPages {
         var notice: String?
     }
 
-    struct SecondFactorForm: Sendable {
+    struct SecondFactorForm: TemplateModel {
         let formToken: String
         let back: String
         let message: String?

@@ -6,7 +6,7 @@ import HTTPServer
 import Postgres
 
 enum TwoFactorPages {
-    struct Page: Sendable {
+    struct Page: TemplateModel {
         let formToken: String
         let enabled: Bool
         let required: Bool

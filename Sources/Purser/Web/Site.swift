@@ -10,7 +10,8 @@ public struct Site: Sendable {
                     script: staticFiles.url(for: "js/purser.js"), icon: staticFiles.url(for: "img/purser.svg"))
     }
 
-    public func page(_ template: String, title: String, _ model: some Sendable, status: HTTPStatus = .ok,
+    /// The page `template` with what `model` encodes, inside the layout.
+    public func page(_ template: String, title: String, _ model: some TemplateModel, status: HTTPStatus = .ok,
                      visitor: Visitor? = nil, tenant: TenantMembership? = nil) -> Response {
         var layout = layout(title: title)
         layout.account = visitor.map { LayoutAccount($0, current: tenant) }
@@ -31,7 +32,7 @@ public struct Site: Sendable {
     }
 }
 
-struct ErrorPage: Sendable {
+struct ErrorPage: TemplateModel {
     let status: Int
     let title: String
     let detail: String

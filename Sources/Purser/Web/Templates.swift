@@ -22,19 +22,19 @@ public struct Templates: Sendable {
         self.library = library
     }
 
-    /// Renders `template` alone (an email part); nil when there is no such template.
-    public func render(_ template: String, _ model: some Sendable) -> String? {
-        library.render(TemplateModel.flatten(model), withTemplate: template)
+    /// Renders `template` alone (an email part) with what `model` encodes; nil when there is no such template.
+    public func render(_ template: String, _ model: some TemplateModel) -> String? {
+        library.render(TemplateEncoding.encode(model), withTemplate: template)
     }
 
-    /// Renders `template` with `page`, then the layout around it.
-    public func page(_ template: String, _ page: some Sendable, layout: LayoutModel, status: HTTPStatus = .ok) -> Response {
-        guard let content = library.render(TemplateModel.flatten(page), withTemplate: template) else {
+    /// Renders `template` with what `page` encodes, then the layout around it.
+    public func page(_ template: String, _ page: some TemplateModel, layout: LayoutModel, status: HTTPStatus = .ok) -> Response {
+        guard let content = library.render(TemplateEncoding.encode(page), withTemplate: template) else {
             return .text("Template \(template) is missing.", status: .internalServerError)
         }
         var model = layout
         model.content = content
-        let html = library.render(TemplateModel.flatten(model), withTemplate: "layout") ?? content
+        let html = library.render(TemplateEncoding.encode(model), withTemplate: "layout") ?? content
         return .html(html, status: status)
     }
 }
@@ -48,7 +48,7 @@ struct ScalarHTML: MustacheContentType {
 }
 
 /// What the shared layout shows around every page.
-public struct LayoutModel: Sendable {
+public struct LayoutModel: TemplateModel {
     public var title: String
     public var stylesheet: String
     public var script: String
@@ -66,8 +66,8 @@ public struct LayoutModel: Sendable {
 }
 
 /// The signed-in person as the layout shows them: name, sign-out form, tenant switcher.
-public struct LayoutAccount: Sendable {
-    public struct Tenant: Sendable {
+public struct LayoutAccount: Encodable, Sendable {
+    public struct Tenant: Encodable, Sendable {
         let slug: String
         let name: String
         let current: Bool
@@ -79,7 +79,24 @@ public struct LayoutAccount: Sendable {
     let isStaff: Bool
     let tenants: [Tenant]
     let currentTenant: Tenant?
+    /// The header offers the other tenants: the person belongs to more than one.
     var switcher: Bool { tenants.count > 1 }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, email, formToken, isStaff, tenants, currentTenant, switcher
+    }
+
+    /// Every field, the computed `switcher` included: the layout sees what is encoded here and nothing else.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(email, forKey: .email)
+        try container.encode(formToken, forKey: .formToken)
+        try container.encode(isStaff, forKey: .isStaff)
+        try container.encode(tenants, forKey: .tenants)
+        try container.encodeIfPresent(currentTenant, forKey: .currentTenant)
+        try container.encode(switcher, forKey: .switcher)
+    }
 
     init(_ visitor: Visitor, current: TenantMembership?) {
         name = visitor.session.name

@@ -32,3 +32,6 @@ import TestSupport
         #expect(text.contains("A & B \"quoted\"") && text.contains("x < y"))
     }
 }
+
+/// The tests above render templates with bare dictionaries of strings, which encode as themselves.
+extension Dictionary: TemplateModel where Key == String, Value == String {}
