@@ -14,8 +14,39 @@ public struct OpenAPIBuilder: Sendable {
         self.schemas = schemas
     }
 
+    /// Response headers described once under `#/components/headers` and referred to by name.
+    public static let standardHeaders: [(String, JSONValue)] = [
+        ("ETag", ["description": "The version of the resource; send it back as `If-Match` to change it.",
+                  "schema": ["type": "string"]]),
+        ("Location", ["description": "The URL of the resource just created.", "schema": ["type": "string"]]),
+        ("RateLimit-Limit", ["description": "Requests allowed per minute in the tightest limit that applies.",
+                             "schema": ["type": "integer", "minimum": 0]]),
+        ("RateLimit-Remaining", ["description": "Requests left in that limit's current window.",
+                                 "schema": ["type": "integer", "minimum": 0]]),
+        ("RateLimit-Reset", ["description": "Seconds until that limit is full again.", "schema": ["type": "integer", "minimum": 0]]),
+        ("Retry-After", ["description": "Seconds to wait before trying again.", "schema": ["type": "integer", "minimum": 0]]),
+        ("WWW-Authenticate", ["description": "The authentication scheme expected (`Bearer`).", "schema": ["type": "string"]]),
+    ]
+
+    /// Every named schema the operations refer to, directly or through each other, in the order met.
+    /// Two different schemas under one name are a programming error: the document would lie.
+    public static func components(of operations: [Operation]) -> [(String, JSONValue)] {
+        var found: [(String, JSONValue)] = []
+        func visit(_ component: SchemaComponent) {
+            if let existing = found.first(where: { $0.0 == component.name }) {
+                precondition(existing.1 == component.schema, "two schemas are named \(component.name)")
+                return
+            }
+            found.append((component.name, component.schema))
+            component.uses.forEach(visit)
+        }
+        operations.flatMap(\.components).forEach(visit)
+        return found
+    }
+
     public func document(for routes: [Route]) -> JSONValue {
         var paths: [(String, [(String, JSONValue)])] = []
+        let operations = routes.compactMap(\.operation)
         for route in routes {
             guard let operation = route.operation else { continue }
             let entry = (route.method.rawValue.lowercased(), describe(operation))
@@ -49,7 +80,9 @@ public struct OpenAPIBuilder: Sendable {
             "info": ["title": .string(title), "version": .string(version), "description": .string(description)],
             "paths": .object(paths.map { ($0.0, .object($0.1)) }),
             "components": [
-                "schemas": .object([("Problem", problem)] + schemas),
+                "schemas": .object([("Problem", problem)] + schemas + Self.components(of: operations)
+                    .filter { named in !schemas.contains { $0.0 == named.0 } }),
+                "headers": .object(Self.standardHeaders),
                 "securitySchemes": [
                     "bearer": ["type": "http", "scheme": "bearer", "description": "A Purser API token (`pur_…`)."],
                 ],
@@ -65,13 +98,15 @@ public struct OpenAPIBuilder: Sendable {
         if !operation.tags.isEmpty { fields.append(("tags", .array(operation.tags.map { .string($0) }))) }
         if !operation.parameters.isEmpty {
             fields.append(("parameters", .array(operation.parameters.map { parameter in
-                [
-                    "name": .string(parameter.name),
-                    "in": .string(parameter.location.rawValue),
-                    "required": .bool(parameter.required),
-                    "description": .string(parameter.description),
-                    "schema": parameter.schema,
+                var described: [(String, JSONValue)] = [
+                    ("name", .string(parameter.name)),
+                    ("in", .string(parameter.location.rawValue)),
+                    ("required", .bool(parameter.required)),
+                    ("description", .string(parameter.description)),
+                    ("schema", parameter.schema),
                 ]
+                if parameter.deprecated { described.append(("deprecated", true)) }
+                return .object(described)
             })))
         }
         if let body = operation.requestBody {
@@ -86,8 +121,10 @@ public struct OpenAPIBuilder: Sendable {
                 doc.append(("content", .object([(mediaType, media)])))
             }
             if !response.headers.isEmpty {
-                let header: JSONValue = ["schema": ["type": "string"]]
-                doc.append(("headers", .object(response.headers.map { ($0, header) })))
+                doc.append(("headers", .object(response.headers.map { name in
+                    let known = Self.standardHeaders.contains { $0.0 == name }
+                    return (name, known ? ["$ref": .string("#/components/headers/" + name)] : ["schema": ["type": "string"]])
+                })))
             }
             return (String(response.status), .object(doc))
         })))

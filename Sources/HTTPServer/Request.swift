@@ -21,6 +21,12 @@ public struct Request: Sendable {
     /// What routing decided; the end of the middleware chain acts on it.
     var resolution: Resolution = .notFound
 
+    /// The matched route's OpenAPI operation, when it has one: the parameters it declares it takes.
+    public var operation: Operation? {
+        if case .route(let route) = resolution { return route.operation }
+        return nil
+    }
+
     public init(method: HTTPMethod, path: String, query: QueryParameters = .init(), headers: HTTPHeaders = .init(),
                 body: [UInt8] = [], clientAddress: String = "127.0.0.1") {
         self.method = method

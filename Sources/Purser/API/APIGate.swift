@@ -43,6 +43,7 @@ public final class APIGate: Sendable {
     public func handle(_ request: Request, scope: Scope?, tenant need: TenantNeed = .none,
                        _ body: (APICaller) throws -> Response) throws -> Response {
         let identity = try tokens.authenticate(request, requiring: scope)
+        try Self.checkQuery(request)
         let tenant = try resolveTenant(request, identity, need)
         let state = try limiter.take(identity.buckets, mayBlock: request.mayBlock)
         let caller = APICaller(identity: identity, tenant: tenant)
@@ -72,6 +73,35 @@ public final class APIGate: Sendable {
             // `.required` has resolved a tenant or thrown; this only unwraps it.
             guard let tenant = caller.tenant else { throw HTTPError(.badRequest, detail: "Name the tenant with ?tenant=<slug>.") }
             return try body(caller, tenant)
+        }
+    }
+
+    /// Holds the query to what the route's operation declares, as `decode(_:fields:)` holds a JSON
+    /// body to its fields: a parameter the route does not take is a 400 naming it (a misspelt filter
+    /// would otherwise answer everything), and an empty value for one with an enumeration or a
+    /// format is a 422 naming it (an empty choice is no choice; pages, not the API, read it as "any").
+    static func checkQuery(_ request: Request) throws {
+        guard let operation = request.operation, !request.query.pairs.isEmpty else { return }
+        var unknown: [String] = []
+        var empty: [String] = []
+        for (name, value) in request.query.pairs {
+            guard let declared = operation.queryParameter(name) else {
+                if !unknown.contains(name) { unknown.append(name) }
+                continue
+            }
+            if value.isEmpty, declared.refusesEmpty, !empty.contains(name) { empty.append(name) }
+        }
+        if let first = unknown.first {
+            let taken = operation.parameters.filter { $0.location == .query }.map(\.name)
+            throw HTTPError(.badRequest, title: "Unknown parameter",
+                            detail: "'\(first)' is not a parameter of this route"
+                                + (taken.isEmpty ? "; it takes none." : "; it takes \(taken.joined(separator: ", "))."),
+                            fieldErrors: unknown.map { FieldError(field: $0, detail: "is not a parameter of this route") })
+        }
+        if let first = empty.first {
+            throw HTTPError(.unprocessableContent, title: "Empty parameter",
+                            detail: "'\(first)' is empty; leave it out or give one of its values.",
+                            fieldErrors: empty.map { FieldError(field: $0, detail: "must not be empty") })
         }
     }
 

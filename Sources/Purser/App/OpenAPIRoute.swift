@@ -6,7 +6,14 @@ enum OpenAPIRoute {
 
     static let operation = Operation(
         id: "getOpenAPIDocument", summary: "This OpenAPI 3.1 document.", tags: ["api"],
-        responses: [.init(200, "The document.", mediaType: "application/json", schema: ["type": "object"])])
+        responses: [.init(200, "The document.", component: document)])
+
+    static let document = SchemaComponent("OpenAPIDocument", schema: [
+        "type": "object", "required": ["openapi", "info", "paths"],
+        "description": "An OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0).",
+        "properties": ["openapi": ["type": "string"], "info": ["type": "object"], "paths": ["type": "object"],
+                       "components": ["type": "object"]],
+    ])
 
     static let builder = OpenAPIBuilder(
         title: "Purser API", version: PurserVersion.current,
@@ -15,7 +22,7 @@ enum OpenAPIRoute {
 
     /// Adds the document's route; call last, so the document covers every route.
     static func register(in router: inout Router) {
-        let routes = router.routes + [Route(.get, path, operation: operation) { _ in Response() }]
+        let routes = (router.routes + [Route(.get, path, operation: operation) { _ in Response() }]).map(APIDocumentation.complete)
         let bytes = builder.document(for: routes).serialized()
         router.add(.get, path, options: .inline, operation: operation) { _ in
             Response(status: .ok, contentType: "application/json", body: bytes)

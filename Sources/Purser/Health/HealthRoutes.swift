@@ -7,7 +7,7 @@ enum HealthRoutes {
         // Answered on the I/O thread without touching the database: it must answer while queries are slow.
         router.add(.get, "/healthz", options: .inline, operation: Operation(
             id: "getHealth", summary: "Liveness: 200 while the process runs.", tags: ["operations"],
-            responses: [.init(200, "The process is alive.", mediaType: "application/json", schema: statusSchema)])
+            responses: [.init(200, "The process is alive.", component: status)])
         ) { _ in
             Response(status: .ok, contentType: "application/json", body: alive)
         }
@@ -15,7 +15,7 @@ enum HealthRoutes {
             id: "getReadiness", summary: "Readiness: 200 when the database answers and migrations are current.",
             tags: ["operations"],
             responses: [
-                .init(200, "Ready to serve.", mediaType: "application/json", schema: statusSchema),
+                .init(200, "Ready to serve.", component: status),
                 .problem(503, "The database is unreachable or migrations are pending."),
             ])
         ) { _ in
@@ -40,7 +40,7 @@ enum HealthRoutes {
 
     static let alive = Array(#"{"status":"ok"}"#.utf8)
 
-    static let statusSchema: JSONValue = [
-        "type": "object", "required": ["status"], "properties": ["status": ["type": "string"]],
-    ]
+    static let status = SchemaComponent("Status", schema: [
+        "type": "object", "required": ["status"], "properties": ["status": ["type": "string", "enum": ["ok", "ready"]]],
+    ])
 }

@@ -4,7 +4,7 @@ import HTTPServer
 import Postgres
 
 enum MeAPI {
-    static let schema: JSONValue = [
+    static let me = SchemaComponent("Me", schema: [
         "type": "object",
         "required": ["user", "tenant", "staff_role", "token"],
         "properties": [
@@ -22,7 +22,7 @@ enum MeAPI {
                 "expires_at": ["type": "string", "format": "date-time"],
             ]],
         ],
-    ]
+    ])
 
     /// Rendered bodies by identity: an identity never changes while it is cached, and a new one
     /// (a changed role, a reloaded token) is a new key. Bounded by emptying it when full.
@@ -39,8 +39,9 @@ enum MeAPI {
         // Inline first: a cached token answers on the I/O thread; a miss moves to a worker.
         router.add(.get, "/api/v1/me", options: .inlineFirst, operation: Operation(
             id: "getMe", summary: "The caller: user, tenant and role, staff role, and the token's scopes.", tags: ["identity"],
+            parameters: [APIGate.tenantParameter],
             responses: [
-                .init(200, "The caller.", schema: schema),
+                .init(200, "The caller.", component: me),
                 .problem(401, "No token, or a malformed, unknown, expired or revoked one."),
                 .problem(404, "A tenant the token cannot see."),
                 .problem(429, "The token's or the tenant's rate limit is used up."),

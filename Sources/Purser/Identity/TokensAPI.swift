@@ -17,7 +17,7 @@ enum TokensAPI {
         }
     }
 
-    static let tokenSchema: JSONValue = [
+    static let token = SchemaComponent("Token", schema: [
         "type": "object", "required": ["id", "name", "tenant", "scopes", "created_at", "expires_at", "last_used_at", "state"],
         "properties": [
             "id": ["type": "string", "format": "uuid"], "name": ["type": "string"],
@@ -27,43 +27,50 @@ enum TokensAPI {
             "last_used_at": ["type": ["string", "null"], "format": "date-time"],
             "state": ["type": "string", "enum": ["active", "expired", "revoked"]],
         ],
-    ]
+    ])
 
-    static let newTokenSchema: JSONValue = [
+    static let tokenPage = SchemaComponent.page(
+        "TokenPage", of: token, description: "Every token of the owner's: `next_cursor` is always null.")
+
+    /// The body that asks for a token.
+    static let newToken = SchemaComponent("NewToken", schema: [
         "type": "object", "required": ["name", "scopes", "expires_in_days"], "additionalProperties": false,
         "properties": [
             "name": ["type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"],
             "scopes": ["type": "array", "minItems": 1, "items": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })]],
             "expires_in_days": ["type": "integer", "minimum": 1, "maximum": 366],
         ],
-    ]
+    ])
+
+    /// The answer that creates a token: the only place its secret is ever shown.
+    static let createdToken = SchemaComponent("CreatedToken", schema: [
+        "type": "object", "required": ["id", "token", "scopes", "expires_at"],
+        "properties": ["id": ["type": "string", "format": "uuid"],
+                       "token": ["type": "string", "description": "The secret (`pur_…`), shown only in this answer."],
+                       "scopes": ["type": "array", "items": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })]],
+                       "expires_at": ["type": "string", "format": "date-time"]],
+    ])
 
     static func register(in router: inout Router, gate: APIGate, tokens: TokenStore) {
         router.add(.get, "/api/v1/tokens", operation: Operation(
             id: "listTokens", summary: "The owner's tokens bound as the calling token is (its tenant, or staff), newest first, never their secrets.",
-            tags: ["identity"],
+            tags: ["identity"], parameters: [tenantParameter],
             responses: [
-                .init(200, "The tokens.", schema: ["type": "object", "required": ["items"],
-                                                   "properties": ["items": ["type": "array", "items": tokenSchema]]]),
+                .init(200, "The tokens.", component: tokenPage),
                 .problem(401, "No valid token."), .problem(429, "Rate limit used up."),
             ], scopes: [])
         ) { request in
             try gate.handle(request, scope: nil) { caller in
                 let items = try tokens.list(user: caller.identity.user, binding: .boundTo(caller.identity.tenant)).map(json)
-                return .json(["items": .array(items)])
+                return .json(["items": .array(items), "next_cursor": .null])
             }
         }
 
         router.add(.post, "/api/v1/tokens", options: .json, operation: Operation(
             id: "createToken", summary: "Create a token for the caller's owner with a subset of the caller's scopes; it expires no later than the caller and is revoked with it. The token is in the answer once.",
-            tags: ["identity"], parameters: [idempotencyParameter], requestBody: newTokenSchema,
+            tags: ["identity"], parameters: [tenantParameter, idempotencyParameter], requestComponent: newToken,
             responses: [
-                .init(201, "The new token; `token` is shown only here.", schema: [
-                    "type": "object", "required": ["id", "token", "scopes", "expires_at"],
-                    "properties": ["id": ["type": "string", "format": "uuid"], "token": ["type": "string"],
-                                   "scopes": ["type": "array", "items": ["type": "string"]],
-                                   "expires_at": ["type": "string", "format": "date-time"]],
-                ]),
+                .init(201, "The new token; `token` is shown only here.", component: createdToken, headers: ["Location"]),
                 .problem(400, "Malformed JSON."), .problem(401, "No valid token."),
                 .problem(403, "A scope the calling token lacks, or one its owner's role cannot use."), .problem(409, "The same Idempotency-Key is still running."),
                 .problem(422, "Invalid values, or an Idempotency-Key reused with another body."),
@@ -104,7 +111,7 @@ enum TokensAPI {
         router.add(.delete, "/api/v1/tokens/{id}", operation: Operation(
             id: "revokeToken", summary: "Revoke one of the owner's tokens (and the tokens made from it); every node stops accepting them at once.",
             tags: ["identity"],
-            parameters: [.init("id", in: .path, schema: ["type": "string", "format": "uuid"], description: "The token's id.")],
+            parameters: [tenantParameter, .init("id", in: .path, schema: ["type": "string", "format": "uuid"], description: "The token's id.")],
             responses: [
                 .init(204, "Revoked (or already revoked)."), .problem(401, "No valid token."),
                 .problem(404, "No such token of the owner's."), .problem(429, "Rate limit used up."),
@@ -118,6 +125,13 @@ enum TokensAPI {
             }
         }
     }
+
+    /// `tenant` as the gate reads it on every route: a tenant the token cannot see is a 404. Tokens
+    /// are the owner's whichever tenant is named, so naming one is never needed here.
+    static let tenantParameter = Operation.Parameter(
+        "tenant", in: .query,
+        description: "Optional: a tenant's slug, read by the gate as on every route (one the token cannot see is a 404); "
+            + "it does not change which tokens are meant.")
 
     static let idempotencyParameter = Operation.Parameter(
         "Idempotency-Key", in: .header,

@@ -1,4 +1,5 @@
-// GET /api/v1/notifications/deliveries: the tenant's delivery log, newest first, keyset-paged.
+// GET /api/v1/notifications/deliveries: the tenant's delivery log, newest first, keyset-paged with
+// `cursor`/`next_cursor` like every list (`before`/`next` are their deprecated names, kept one release).
 // It is the notifications page's log, so it asks what the page asks (tenant.settings.manage), and
 // shows destinations as the page does: a URL as scheme and host only, e-mail addresses whole only
 // to tenant admins and staff.
@@ -7,7 +8,7 @@ import HTTPServer
 import Postgres
 
 enum NotificationsAPI {
-    static let deliverySchema: JSONValue = [
+    static let delivery = SchemaComponent("Delivery", schema: [
         "type": "object",
         "required": ["id", "kind", "destination", "event", "subject", "state", "attempts", "last_error", "last_status",
                      "created_at", "delivered_at"],
@@ -23,7 +24,12 @@ enum NotificationsAPI {
             "created_at": ["type": "string", "format": "date-time"],
             "delivered_at": ["type": ["string", "null"], "format": "date-time"],
         ],
-    ]
+    ])
+
+    static let deliveryPage = SchemaComponent.page("DeliveryPage", of: delivery, extra: [
+        ("next", ["type": ["string", "null"], "format": "uuid", "deprecated": true,
+                  "description": "The same as `next_cursor`, under its old name; removed in the next release."]),
+    ])
 
     static func register(in router: inout Router, gate: APIGate, database: Database) {
         router.add(.get, "/api/v1/notifications/deliveries", operation: Operation(
@@ -31,17 +37,15 @@ enum NotificationsAPI {
             tags: ["notifications"],
             parameters: [
                 APIGate.tenantParameter,
+                .init("cursor", in: .query, schema: ["type": "string", "format": "uuid"],
+                      description: "`next_cursor` of the previous page."),
                 .init("before", in: .query, schema: ["type": "string", "format": "uuid"],
-                      description: "Continue after this delivery (the `next` of the previous page)."),
+                      description: "The old name of `cursor`; removed in the next release.", deprecated: true),
                 .init("limit", in: .query, schema: ["type": "integer", "minimum": 1, "maximum": 200],
                       description: "Deliveries per page (default 50)."),
             ],
             responses: [
-                .init(200, "A page of deliveries.", schema: [
-                    "type": "object", "required": ["items", "next"],
-                    "properties": ["items": ["type": "array", "items": deliverySchema],
-                                   "next": ["type": ["string", "null"], "format": "uuid"]],
-                ]),
+                .init(200, "A page of deliveries.", component: deliveryPage),
                 .problem(400, "A malformed parameter, or a staff token without ?tenant."), .problem(401, "No valid token."),
                 .problem(403, "The token lacks notifications:read, or its owner tenant.settings.manage."), .problem(404, "No such tenant for this token."),
                 .problem(429, "Rate limit used up."),
@@ -51,8 +55,16 @@ enum NotificationsAPI {
                 try caller.require(.tenantSettingsManage)
                 let addressesVisible = DestinationRedaction.addressesVisible(to: caller.principal)
                 var before: UUID?
-                if let text = request.query["before"] {
-                    guard let id = UUID(uuidString: text) else { throw HTTPError(.badRequest, detail: "before must be a delivery id.") }
+                for name in ["cursor", "before"] {
+                    guard let text = request.query[name] else { continue }
+                    guard let id = UUID(uuidString: text) else {
+                        throw HTTPError(.badRequest, detail: "\(name) is not one Purser gave.",
+                                        fieldErrors: [FieldError(field: name, detail: "is not one Purser gave")])
+                    }
+                    if let earlier = before, earlier != id {
+                        throw HTTPError(.badRequest, detail: "cursor and before (its old name) disagree; send cursor only.",
+                                        fieldErrors: [FieldError(field: "before", detail: "disagrees with cursor")])
+                    }
                     before = id
                 }
                 var limit = 50
@@ -72,7 +84,7 @@ enum NotificationsAPI {
                     "delivered_at": record.deliveredAt.map { .string(RFC3339.string($0)) } ?? .null,
                 ] }
                 let next: JSONValue = page.count > limit ? .string(page[limit - 1].id.postgresText) : .null
-                return .json(["items": .array(Array(items)), "next": next])
+                return .json(["items": .array(Array(items)), "next_cursor": next, "next": next])
             }
         }
     }

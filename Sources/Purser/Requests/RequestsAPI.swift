@@ -6,7 +6,19 @@ import HTTPServer
 import Postgres
 
 enum RequestsAPI {
-    static let requestSchema: JSONValue = [
+    /// Someone a request names (requester, assignee, a comment's author): the same shape everywhere.
+    static let person = SchemaComponent("Person", schema: [
+        "type": "object", "description": "A person: a requester, an assignee or an author.", "required": ["id", "name"],
+        "properties": ["id": ["type": "string", "format": "uuid"], "name": ["type": "string"]],
+    ])
+
+    /// The staff group a request is with.
+    static let group = SchemaComponent("Group", schema: [
+        "type": "object", "description": "A staff group requests are routed to.", "required": ["id", "name"],
+        "properties": ["id": ["type": "string", "format": "uuid"], "name": ["type": "string"]],
+    ])
+
+    static let request = SchemaComponent("Request", uses: [person, group, clock], schema: [
         "type": "object",
         "required": ["id", "number", "subject", "description", "type", "priority", "state", "requester", "assignee", "group",
                      "tags", "escalated", "sla", "created_at", "updated_at"],
@@ -16,19 +28,40 @@ enum RequestsAPI {
             "type": ["type": "string", "enum": .array(RequestType.allCases.map { .string($0.rawValue) })],
             "priority": ["type": "string", "enum": .array(RequestPriority.allCases.map { .string($0.rawValue) })],
             "state": ["type": "string", "enum": .array(RequestState.allCases.map { .string($0.rawValue) })],
-            "requester": ["type": "object", "required": ["id", "name"], "properties": [
-                "id": ["type": "string", "format": "uuid"], "name": ["type": "string"]]],
-            "assignee": ["type": ["object", "null"], "required": ["id", "name"], "properties": [
-                "id": ["type": "string", "format": "uuid"], "name": ["type": "string"]]],
-            "group": ["type": ["object", "null"], "required": ["id", "name"], "properties": [
-                "id": ["type": "string", "format": "uuid"], "name": ["type": "string"]]],
+            "requester": person.ref,
+            "assignee": person.nullableRef,
+            "group": group.nullableRef,
             "tags": ["type": "array", "items": ["type": "string"]],
             "escalated": ["type": "boolean"],
             "sla": ["type": "object", "description": "The SLA clocks: first_response, resolution and (deployments) deployment.",
-                    "additionalProperties": clockSchema],
+                    "additionalProperties": clock.ref],
             "created_at": ["type": "string", "format": "date-time"], "updated_at": ["type": "string", "format": "date-time"],
         ],
-    ]
+    ])
+
+    static let requestPage = SchemaComponent.page("RequestPage", of: request)
+
+    /// The body that files a request.
+    static let newRequest = SchemaComponent("NewRequest", schema: [
+        "type": "object", "required": ["subject", "type", "priority"], "additionalProperties": false,
+        "properties": [
+            "subject": ["type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"],
+            "description": ["type": "string", "maxLength": 50000, "pattern": "^[^\\u0000]*$"],
+            "type": ["type": "string", "enum": .array(RequestType.allCases.map { .string($0.rawValue) })],
+            "priority": ["type": "string", "enum": .array(RequestPriority.allCases.map { .string($0.rawValue) })],
+        ],
+    ])
+
+    /// The body that changes a request: only the fields sent change.
+    static let requestChange = SchemaComponent("RequestChange", schema: [
+        "type": "object", "additionalProperties": false, "properties": [
+            "subject": ["type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"],
+            "priority": ["type": "string", "enum": .array(RequestPriority.allCases.map { .string($0.rawValue) })],
+            "state": ["type": "string", "enum": .array(RequestState.allCases.map { .string($0.rawValue) })],
+            "assignee_id": ["type": "string", "format": "uuid"], "group_id": ["type": "string", "format": "uuid"],
+            "tags": ["type": "array", "maxItems": 20, "items": ["type": "string", "pattern": "^[a-z0-9_.:-]{1,40}$"]],
+        ],
+    ])
 
     static func json(_ request: ServiceRequest) -> JSONValue {
         [
@@ -43,7 +76,7 @@ enum RequestsAPI {
         ]
     }
 
-    static let clockSchema: JSONValue = [
+    static let clock = SchemaComponent("SLAClock", schema: [
         "type": "object", "required": ["state", "due_at", "breached", "breached_at", "target_seconds", "business"],
         "properties": [
             "state": ["type": "string", "enum": ["running", "paused", "stopped"]],
@@ -54,7 +87,7 @@ enum RequestsAPI {
             "used_seconds": ["type": "number", "description": "Working time used when it paused or stopped."],
             "business": ["type": "boolean", "description": "Counts business hours only."],
         ],
-    ]
+    ])
 
     static func sla(_ clocks: RequestClocks) -> JSONValue {
         .object(SLAClockKind.allCases.compactMap { kind in
@@ -83,15 +116,23 @@ enum RequestsAPI {
         .problem(404, "No such request in this tenant."), .problem(429, "Rate limit used up."),
     ]
 
-    static let commentSchema: JSONValue = [
+    static let comment = SchemaComponent("Comment", uses: [person], schema: [
         "type": "object", "required": ["id", "author", "body", "internal", "created_at"],
         "properties": [
             "id": ["type": "string", "format": "uuid"],
-            "author": ["type": "object", "required": ["id", "name"], "properties": [
-                "id": ["type": "string", "format": "uuid"], "name": ["type": "string"]]],
+            "author": person.ref,
             "body": ["type": "string"], "internal": ["type": "boolean"], "created_at": ["type": "string", "format": "date-time"],
         ],
-    ]
+    ])
+
+    static let commentPage = SchemaComponent.page(
+        "CommentPage", of: comment, description: "The whole conversation: `next_cursor` is always null.")
+
+    static let newComment = SchemaComponent("NewComment", schema: [
+        "type": "object", "required": ["body"], "additionalProperties": false, "properties": [
+            "body": ["type": "string", "minLength": 1, "maxLength": 50000, "pattern": "^[^\\u0000]*\\S[^\\u0000]*$"],
+            "internal": ["type": "boolean"]],
+    ])
 
     static func json(_ comment: RequestComment) -> JSONValue {
         ["id": .string(comment.id.postgresText),
@@ -110,14 +151,17 @@ enum RequestsAPI {
         }
     }
 
-    static let attachmentSchema: JSONValue = [
+    static let attachment = SchemaComponent("Attachment", schema: [
         "type": "object", "required": ["id", "filename", "content_type", "size", "sha256", "uploaded_by", "created_at"],
         "properties": [
             "id": ["type": "string", "format": "uuid"], "filename": ["type": "string"], "content_type": ["type": "string"],
             "size": ["type": "integer"], "sha256": ["type": "string"], "uploaded_by": ["type": "string"],
             "created_at": ["type": "string", "format": "date-time"],
         ],
-    ]
+    ])
+
+    static let attachmentPage = SchemaComponent.page(
+        "AttachmentPage", of: attachment, description: "Every file of the request: `next_cursor` is always null.")
 
     static func json(_ attachment: RequestAttachment) -> JSONValue {
         ["id": .string(attachment.id.postgresText), "filename": .string(attachment.filename),
@@ -135,7 +179,7 @@ enum RequestsAPI {
                          .init("filename", in: .query, required: true, schema: ["type": "string", "minLength": 1, "maxLength": 200],
                                description: "The file's name.")],
             requestBody: ["type": "string", "format": "binary"], requestContentTypes: RequestAttachments.allowedTypes,
-            responses: [.init(201, "The attachment.", schema: attachmentSchema), .problem(413, "Over 10 MiB."),
+            responses: [.init(201, "The attachment.", component: attachment, headers: ["Location"]), .problem(413, "Over 10 MiB."),
                         .problem(415, "No Content-Type."),
                         .problem(422, "A type not taken, content that is not what the type says, or a bad name.")] + common,
             scopes: [Scope.requestsWrite.rawValue])
@@ -154,12 +198,11 @@ enum RequestsAPI {
         router.add(.get, "/api/v1/requests/{id}/attachments", operation: Operation(
             id: "listRequestAttachments", summary: "The request's files, oldest first.", tags: ["requests"],
             parameters: [APIGate.tenantParameter, idParameter],
-            responses: [.init(200, "The files.", schema: ["type": "object", "required": ["items"], "properties": [
-                "items": ["type": "array", "items": attachmentSchema]]])] + common,
+            responses: [.init(200, "The files.", component: attachmentPage)] + common,
             scopes: [Scope.requestsRead.rawValue])
         ) { request in
             try onRequest(request, gate: gate, store: store, scope: .requestsRead, permission: .requestsRead) { _, tenant, found in
-                .json(["items": .array(try attachments.list(request: found.id, tenant: tenant).map(json))])
+                .json(["items": .array(try attachments.list(request: found.id, tenant: tenant).map(json)), "next_cursor": .null])
             }
         }
 
@@ -181,16 +224,8 @@ enum RequestsAPI {
         router.add(.post, "/api/v1/requests", options: .json, operation: Operation(
             id: "createRequest", summary: "File a service request.", tags: ["requests"],
             parameters: [APIGate.tenantParameter, TokensAPI.idempotencyParameter],
-            requestBody: [
-                "type": "object", "required": ["subject", "type", "priority"], "additionalProperties": false,
-                "properties": [
-                    "subject": ["type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"],
-                    "description": ["type": "string", "maxLength": 50000, "pattern": "^[^\\u0000]*$"],
-                    "type": ["type": "string", "enum": .array(RequestType.allCases.map { .string($0.rawValue) })],
-                    "priority": ["type": "string", "enum": .array(RequestPriority.allCases.map { .string($0.rawValue) })],
-                ],
-            ],
-            responses: [.init(201, "The request.", schema: requestSchema, headers: ["Location", "ETag"]),
+            requestComponent: newRequest,
+            responses: [.init(201, "The request.", component: request, headers: ["Location", "ETag"]),
                         .problem(400, "Malformed JSON."), .problem(409, "The same Idempotency-Key is still running."),
                         .problem(422, "Invalid values, or an Idempotency-Key reused with another body.")] + common,
             scopes: [Scope.requestsWrite.rawValue])
@@ -229,8 +264,7 @@ enum RequestsAPI {
                 .init("limit", in: .query, schema: ["type": "integer", "minimum": 1, "maximum": 100], description: "Page size (20)."),
                 .init("cursor", in: .query, schema: ["type": "string", "format": "uuid"], description: "`next_cursor` of the previous page."),
             ],
-            responses: [.init(200, "A page.", schema: ["type": "object", "required": ["items", "next_cursor"], "properties": [
-                "items": ["type": "array", "items": requestSchema], "next_cursor": ["type": ["string", "null"]]]]),
+            responses: [.init(200, "A page.", component: requestPage),
                         .problem(400, "A malformed parameter.")] + common,
             scopes: [Scope.requestsRead.rawValue])
         ) { request in
@@ -297,7 +331,7 @@ enum RequestsAPI {
 
         router.add(.get, "/api/v1/requests/{id}", operation: Operation(
             id: "getRequest", summary: "One request.", tags: ["requests"], parameters: [APIGate.tenantParameter, idParameter],
-            responses: [.init(200, "The request.", schema: requestSchema, headers: ["ETag"])] + common,
+            responses: [.init(200, "The request.", component: request, headers: ["ETag"])] + common,
             scopes: [Scope.requestsRead.rawValue])
         ) { request in
             try onRequest(request, gate: gate, store: store, scope: .requestsRead, permission: .requestsRead) { _, _, found in
@@ -311,14 +345,8 @@ enum RequestsAPI {
             tags: ["requests"],
             parameters: [APIGate.tenantParameter, idParameter,
                          .init("If-Match", in: .header, description: "The ETag of the version the change is based on.")],
-            requestBody: ["type": "object", "additionalProperties": false, "properties": [
-                "subject": ["type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"],
-                "priority": ["type": "string", "enum": .array(RequestPriority.allCases.map { .string($0.rawValue) })],
-                "state": ["type": "string", "enum": .array(RequestState.allCases.map { .string($0.rawValue) })],
-                "assignee_id": ["type": "string", "format": "uuid"], "group_id": ["type": "string", "format": "uuid"],
-                "tags": ["type": "array", "maxItems": 20, "items": ["type": "string", "pattern": "^[a-z0-9_.:-]{1,40}$"]],
-            ]],
-            responses: [.init(200, "The request as changed.", schema: requestSchema, headers: ["ETag"]),
+            requestComponent: requestChange,
+            responses: [.init(200, "The request as changed.", component: request, headers: ["ETag"]),
                         .problem(400, "Malformed JSON."), .problem(412, "The request changed since the given ETag."),
                         .problem(422, "A value or a state change the workflow forbids (the allowed next states are named).")] + common,
             scopes: [Scope.requestsWrite.rawValue])
@@ -336,10 +364,8 @@ enum RequestsAPI {
         router.add(.post, "/api/v1/requests/{id}/comments", options: .json, operation: Operation(
             id: "createRequestComment", summary: "Reply on a request, or (staff) add an internal note customers never see.",
             tags: ["requests"], parameters: [APIGate.tenantParameter, idParameter, TokensAPI.idempotencyParameter],
-            requestBody: ["type": "object", "required": ["body"], "additionalProperties": false, "properties": [
-                "body": ["type": "string", "minLength": 1, "maxLength": 50000, "pattern": "^[^\\u0000]*\\S[^\\u0000]*$"],
-                "internal": ["type": "boolean"]]],
-            responses: [.init(201, "The comment.", schema: commentSchema), .problem(400, "Malformed JSON."),
+            requestComponent: newComment,
+            responses: [.init(201, "The comment.", component: comment), .problem(400, "Malformed JSON."),
                         .problem(409, "The same Idempotency-Key is still running."),
                         .problem(422, "An empty body, or an Idempotency-Key reused with another body.")] + common,
             scopes: [Scope.requestsWrite.rawValue])
@@ -361,13 +387,12 @@ enum RequestsAPI {
         router.add(.get, "/api/v1/requests/{id}/comments", operation: Operation(
             id: "listRequestComments", summary: "The conversation, oldest first; internal notes only for staff.", tags: ["requests"],
             parameters: [APIGate.tenantParameter, idParameter],
-            responses: [.init(200, "The comments.", schema: ["type": "object", "required": ["items"], "properties": [
-                "items": ["type": "array", "items": commentSchema]]])] + common,
+            responses: [.init(200, "The comments.", component: commentPage)] + common,
             scopes: [Scope.requestsRead.rawValue])
         ) { request in
             try onRequest(request, gate: gate, store: store, scope: .requestsRead, permission: .requestsRead) { caller, tenant, found in
                 let thread = try comments.thread(of: found.id, tenant: tenant, includeInternal: caller.principal.can(.requestsManage))
-                return .json(["items": .array(thread.map(json))])
+                return .json(["items": .array(thread.map(json)), "next_cursor": .null])
             }
         }
     }

@@ -5,7 +5,7 @@ import HTTPServer
 import Postgres
 
 enum ReportsAPI {
-    static let figuresSchema: JSONValue = [
+    static let figures = SchemaComponent("SLAFigures", schema: [
         "type": "object", "required": ["met", "missed", "open", "met_percent", "p50_seconds", "p90_seconds"],
         "properties": [
             "met": ["type": "integer"], "missed": ["type": "integer"],
@@ -14,7 +14,31 @@ enum ReportsAPI {
             "p50_seconds": ["type": ["number", "null"], "description": "Median working time counted by ended clocks."],
             "p90_seconds": ["type": ["number", "null"]],
         ],
-    ]
+    ])
+
+    static let breach = SchemaComponent("SLABreach", schema: [
+        "type": "object", "required": ["number", "tenant", "subject", "priority", "clock", "due_at"],
+        "properties": [
+            "number": ["type": "string", "examples": ["ACME-42"]], "tenant": ["type": "string"], "subject": ["type": "string"],
+            "priority": ["type": "string", "enum": .array(RequestPriority.allCases.map { .string($0.rawValue) })],
+            "clock": ["type": "string", "enum": .array(SLAClockKind.allCases.map { .string($0.rawValue) })],
+            "due_at": ["type": "string", "format": "date-time"],
+        ],
+    ])
+
+    static let report = SchemaComponent("SLAReport", uses: [figures, breach], schema: [
+        "type": "object", "required": ["from", "to", "group_by", "period", "groups", "totals", "breaches"],
+        "properties": [
+            "from": ["type": "string", "format": "date"], "to": ["type": "string", "format": "date"],
+            "group_by": ["type": "string", "enum": ["tenant", "priority", "type", "period"]],
+            "period": ["type": "string", "enum": ["day", "week", "month"]],
+            "groups": ["type": "array", "items": ["type": "object", "required": ["key"],
+                                                  "properties": ["key": ["type": "string"]],
+                                                  "additionalProperties": figures.ref]],
+            "totals": ["type": "object", "description": "Figures per clock over every group.", "additionalProperties": figures.ref],
+            "breaches": ["type": "array", "items": breach.ref],
+        ],
+    ])
 
     static func json(_ figures: SLAReport.Figures) -> JSONValue {
         func number(_ value: Double?) -> JSONValue { value.map { .number(($0 * 10).rounded() / 10) } ?? .null }
@@ -41,7 +65,6 @@ enum ReportsAPI {
     }
 
     static func register(in router: inout Router, gate: APIGate, database: Database) {
-        let clocks: JSONValue = ["type": "object", "additionalProperties": figuresSchema]
         router.add(.get, "/api/v1/reports/sla", operation: Operation(
             id: "getSLAReport", summary: "SLA targets met and missed, with response and resolution time percentiles, and the breaches.",
             tags: ["reports"],
@@ -55,18 +78,7 @@ enum ReportsAPI {
                       description: "The bucket when grouping by period (month)."),
             ],
             responses: [
-                .init(200, "The report.", schema: [
-                    "type": "object", "required": ["from", "to", "group_by", "period", "groups", "totals", "breaches"],
-                    "properties": [
-                        "from": ["type": "string", "format": "date"], "to": ["type": "string", "format": "date"],
-                        "group_by": ["type": "string"], "period": ["type": "string"],
-                        "groups": ["type": "array", "items": ["type": "object", "required": ["key"],
-                                                              "properties": ["key": ["type": "string"]],
-                                                              "additionalProperties": figuresSchema]],
-                        "totals": clocks,
-                        "breaches": ["type": "array", "items": ["type": "object"]],
-                    ],
-                ]),
+                .init(200, "The report.", component: report),
                 .problem(401, "No valid token."), .problem(403, "A missing scope or permission."), .problem(404, "No such tenant."),
                 .problem(422, "A bad date, grouping or period."), .problem(429, "Rate limit used up."),
             ],
