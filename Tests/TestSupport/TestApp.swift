@@ -12,7 +12,7 @@ public final class TestApp: @unchecked Sendable {
     public let metricsURL: String
     public let client: HTTPClient
 
-    public init(database: TestDatabase? = nil, extraRoutes: [Route] = [], configure: (inout Configuration) -> Void = { _ in }) throws {
+    public init(database: TestDatabase? = nil, extraRoutes: [TableRoute] = [], configure: (inout Configuration) -> Void = { _ in }) throws {
         self.database = try database ?? TestDatabase()
         var configuration = Configuration(root: TestEnvironment.root)
         configuration.listenPort = 0

@@ -26,32 +26,28 @@ public final class PurserApp: Sendable {
     private let notices: NoticeListener
     /// Answers of request lists, dropped when the tenant's requests change.
     public let requestLists: RequestListCache
+    /// Every route served, with who may call it (Routes.swift).
+    public let routeTable: RouteTable
     /// Signed-in visitors remembered by this node.
     let visitors: VisitorCache
     let logger: Logger
 
     /// `extraRoutes` are served beside Purser's own: tests plant routes there (a leaking one, to
     /// show that the isolation walk catches it).
-    public init(configuration: Configuration, databaseURL: String, logger: Logger, extraRoutes: [Route] = []) throws {
+    public init(configuration: Configuration, databaseURL: String, logger: Logger, extraRoutes: [TableRoute] = []) throws {
         guard let keyring = configuration.masterKey else { throw MissingMasterKey() }
         self.configuration = configuration
         self.logger = logger
         migrator = Migrator(files: try MigrationFile.load(from: configuration.migrationsFolder))
         database = Database(url: databaseURL, size: configuration.poolSize)
-        let pool = database.pool
         metrics = MetricsRegistry()
         let site = Site(templates: try Templates(folder: configuration.templatesFolder),
                         staticFiles: try StaticFiles(folder: configuration.publicFolder))
 
-        var router = Router()
-        HealthRoutes.register(in: &router, pool: pool, migrator: migrator)
         let limiter = RateLimiter(database: database)
         tokens = TokenStore(database: database, limiter: limiter)
         let gate = APIGate(tokens: tokens, limiter: limiter,
                            idempotency: IdempotencyStore(database: database, keyring: keyring), database: database)
-        MeAPI.register(in: &router, gate: gate)
-        TokensAPI.register(in: &router, gate: gate, tokens: tokens)
-
         var sessionSettings = SessionSettings()
         sessionSettings.idleTimeout = TimeInterval(configuration.sessionIdleMinutes * 60)
         sessionSettings.absoluteLifetime = TimeInterval(configuration.sessionHours * 3600)
@@ -64,44 +60,23 @@ public final class PurserApp: Sendable {
         let visitors = VisitorCache()
         self.visitors = visitors
         let auth = WebAuth(sessions: sessions, database: database, keyring: keyring, visitors: visitors)
-        let passwords = Passwords(database: database, hasher: hasher, sessions: sessions)
         let publicURL = configuration.effectivePublicURL.hasSuffix("/")
             ? String(configuration.effectivePublicURL.dropLast()) : configuration.effectivePublicURL
-        HomePage.register(in: &router, site: site, auth: auth)
-        SignInPages.register(in: &router, site: site, auth: auth, signIn: signIn)
-        AccountPages.register(in: &router, site: site, auth: auth, tokens: tokens, passwords: passwords, signIn: signIn)
-        TwoFactorPages.register(in: &router, site: site, auth: auth, secondFactor: secondFactor, signIn: signIn)
-        LinkPages.register(in: &router, site: site, auth: auth, passwords: passwords)
-        TenantPages.register(in: &router, site: site, auth: auth, memberships: Memberships(database: database),
-                             publicURL: publicURL, emailInvites: configuration.mailServer != nil)
-        StaffPages.register(in: &router, site: site, auth: auth, tenants: TenantStore(database: database),
-                            database: database, publicURL: publicURL)
-        AuditPages.register(in: &router, site: site, auth: auth, database: database)
-        JobPages.register(in: &router, site: site, auth: auth, jobs: JobAdministration(database: database))
-        NotificationPages.register(in: &router, site: site, auth: auth, channels: NotificationChannels(
-            database: database, keyring: keyring,
-            policy: DestinationPolicy(allowHTTP: configuration.allowHTTPDestinations, allowed: configuration.allowedDestinations)),
-            database: database)
-        NotificationsAPI.register(in: &router, gate: gate, database: database)
         let requestLists = RequestListCache(capacity: configuration.rememberAnswers ? 10_000 : 0)
         self.requestLists = requestLists
         let requestNotices = RequestNotices(publicURL: publicURL)
         let requests = RequestStore(database: database, notices: requestNotices, lists: requestLists)
         let conversation = RequestComments(database: database, notices: requestNotices, lists: requestLists)
         let attachments = RequestAttachments(database: database, lists: requestLists)
-        RequestsAPI.register(in: &router, gate: gate, store: requests, comments: conversation, lists: requestLists)
-        RequestsAPI.registerAttachments(in: &router, gate: gate, store: requests, attachments: attachments)
         let desk = RequestDesk(store: requests, comments: conversation, watchers: RequestWatchers(database: database),
                                activity: RequestActivity(database: database), groups: RequestGroups(database: database, lists: requestLists),
                                attachments: attachments)
-        RequestPages.register(in: &router, site: site, auth: auth, desk: desk)
-        QueuePages.register(in: &router, site: site, auth: auth, desk: desk, views: SavedViews(database: database, lists: requestLists))
-        ReportPages.register(in: &router, site: site, auth: auth, database: database)
-        SLAPages.register(in: &router, site: site, auth: auth, policies: SLAPolicies(database: database), groups: desk.groups)
-        ReportsAPI.register(in: &router, gate: gate, database: database)
-        router.addPrefix(site.staticFiles.prefix, site.staticFiles.route)
-        OpenAPIRoute.register(in: &router)
-        for route in extraRoutes { router.add(route) }
+        routeTable = Routes.table(Routes.Parts(
+            configuration: configuration, keyring: keyring, database: database, migrator: migrator, site: site, auth: auth, gate: gate,
+            tokens: tokens, signIn: signIn, secondFactor: secondFactor,
+            passwords: Passwords(database: database, hasher: hasher, sessions: sessions), publicURL: publicURL, lists: requestLists,
+            requests: requests, comments: conversation, attachments: attachments, desk: desk), extra: extraRoutes)
+        let router = Routes.router(routeTable, staticFiles: site.staticFiles)
 
         let serverConfiguration = ServerConfiguration(
             host: configuration.listenHost, port: configuration.listenPort,

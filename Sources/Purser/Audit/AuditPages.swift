@@ -42,7 +42,7 @@ enum AuditPages {
         let read: @Sendable (_ body: (Connection) throws -> [AuditRow]) throws -> [AuditRow]
     }
 
-    static func register(in router: inout Router, site: Site, auth: WebAuth, database: Database) {
+    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, database: Database) {
         @Sendable func tenantSource(_ request: Request) throws -> (Visitor, TenantMembership, Source) {
             let visitor = try auth.signedIn(request)
             let tenant = try auth.tenant(request, for: visitor)
@@ -64,16 +64,16 @@ enum AuditPages {
             return (visitor, Source(chain: chain) { body in try database.asStaff(body) })
         }
 
-        router.add(.get, "/t/{tenant}/audit") { request in
+        routes.add(.get, "/t/{tenant}/audit", access: .permission(.auditRead)) { request in
             let (visitor, tenant, source) = try tenantSource(request)
             return try page(request, site: site, visitor: visitor, tenant: tenant, source: source,
                             heading: "Audit log · \(tenant.name)", basePath: "/t/\(tenant.slug)/audit")
         }
-        router.add(.get, "/t/{tenant}/audit.csv") { request in
+        routes.add(.get, "/t/{tenant}/audit.csv", access: .permission(.auditRead)) { request in
             let (_, tenant, source) = try tenantSource(request)
             return try csv(request, source: source, filename: "audit-\(tenant.slug).csv")
         }
-        router.add(.get, "/staff/audit") { request in
+        routes.add(.get, "/staff/audit", access: .permission(.auditRead)) { request in
             do {
                 let (visitor, source) = try staffSource(request)
                 return try page(request, site: site, visitor: visitor, tenant: nil, source: source,
@@ -86,7 +86,7 @@ enum AuditPages {
                     errors: error.fieldErrors), status: error.status, visitor: visitor)
             }
         }
-        router.add(.get, "/staff/audit.csv") { request in
+        routes.add(.get, "/staff/audit.csv", access: .permission(.auditRead)) { request in
             let (_, source) = try staffSource(request)
             return try csv(request, source: source, filename: "audit-\(request.query["chain"] ?? "provider").csv")
         }

@@ -9,10 +9,10 @@ enum HomePage {
         let signedIn: Bool
     }
 
-    static func register(in router: inout Router, site: Site, auth: WebAuth) {
+    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth) {
         // Rendering is CPU only: without a session cookie it answers on the I/O thread; with one,
         // it moves to a worker to look the session up.
-        router.add(.get, "/", options: .inlineFirst) { request in
+        routes.add(.get, "/", access: .everyone, options: .inlineFirst) { request in
             var visitor: Visitor?
             if request.cookie(auth.sessions.sessionCookieName) != nil {
                 guard request.mayBlock else { throw WouldBlock() }

@@ -26,7 +26,7 @@ enum StaffPages {
         var errors: [FieldError] = []
     }
 
-    static func register(in router: inout Router, site: Site, auth: WebAuth, tenants: TenantStore, database: Database,
+    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, tenants: TenantStore, database: Database,
                          publicURL: String) {
 
 
@@ -42,9 +42,9 @@ enum StaffPages {
             return site.page("identity/staff", title: "Tenants", page, status: status, visitor: visitor)
         }
 
-        router.add(.get, "/staff") { request in try render(try auth.staff(request)) }
+        routes.add(.get, "/staff", access: .staff) { request in try render(try auth.staff(request)) }
 
-        router.add(.post, "/staff/tenants", options: .form) { request in
+        routes.add(.post, "/staff/tenants", access: .permission(.tenantsManage), options: .form) { request in
             let visitor = try auth.staff(request)
             let form = try auth.form(request, from: visitor)
             try visitor.principal(in: nil).require(.tenantsManage)
@@ -60,7 +60,7 @@ enum StaffPages {
             }
         }
 
-        router.add(.post, "/staff/tenants/{slug}/status", options: .form) { request in
+        routes.add(.post, "/staff/tenants/{slug}/status", access: .permission(.tenantsManage), options: .form) { request in
             let visitor = try auth.staff(request)
             let form = try auth.form(request, from: visitor)
             try visitor.principal(in: nil).require(.tenantsManage)
@@ -69,7 +69,7 @@ enum StaffPages {
             return .redirect(to: "/staff/")
         }
 
-        router.add(.post, "/staff/reset-links", options: .form) { request in
+        routes.add(.post, "/staff/reset-links", access: .permission(.tenantUsersManage), options: .form) { request in
             let visitor = try auth.staff(request)
             let form = try auth.form(request, from: visitor)
             try visitor.principal(in: nil).require(.tenantUsersManage)

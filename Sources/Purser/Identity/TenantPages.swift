@@ -46,10 +46,10 @@ enum TenantPages {
     }
 
     /// `emailInvites`: invitations are also emailed (a mail server is configured).
-    static func register(in router: inout Router, site: Site, auth: WebAuth, memberships: Memberships, publicURL: String,
+    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, memberships: Memberships, publicURL: String,
                          emailInvites: Bool) {
 
-        router.add(.get, "/t/{tenant}") { request in
+        routes.add(.get, "/t/{tenant}", access: .signedIn) { request in
             let visitor = try auth.signedIn(request)
             let tenant = try auth.tenant(request, for: visitor)
             let principal = visitor.principal(in: tenant)
@@ -85,12 +85,12 @@ enum TenantPages {
             return (visitor, tenant)
         }
 
-        router.add(.get, "/t/{tenant}/members") { request in
+        routes.add(.get, "/t/{tenant}/members", access: .permission(.tenantUsersManage)) { request in
             let (visitor, tenant) = try admin(request)
             return try render(visitor, tenant)
         }
 
-        router.add(.post, "/t/{tenant}/members", options: .form) { request in
+        routes.add(.post, "/t/{tenant}/members", access: .permission(.tenantUsersManage), options: .form) { request in
             let (visitor, tenant) = try admin(request)
             let form = try auth.form(request, from: visitor)
             do {
@@ -107,7 +107,7 @@ enum TenantPages {
             }
         }
 
-        router.add(.post, "/t/{tenant}/members/{user}/role", options: .form) { request in
+        routes.add(.post, "/t/{tenant}/members/{user}/role", access: .permission(.tenantUsersManage), options: .form) { request in
             let (visitor, tenant) = try admin(request)
             let form = try auth.form(request, from: visitor)
             let user = try request.uuidParameter("user")
@@ -124,7 +124,7 @@ enum TenantPages {
             }
         }
 
-        router.add(.post, "/t/{tenant}/members/{user}/deactivate", options: .form) { request in
+        routes.add(.post, "/t/{tenant}/members/{user}/deactivate", access: .permission(.tenantUsersManage), options: .form) { request in
             let (visitor, tenant) = try admin(request)
             _ = try auth.form(request, from: visitor)
             let user = try request.uuidParameter("user")

@@ -30,7 +30,7 @@ enum JobPages {
         var errors: [FieldError] = []
     }
 
-    static func register(in router: inout Router, site: Site, auth: WebAuth, jobs: JobAdministration) {
+    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, jobs: JobAdministration) {
 
         @Sendable func staff(_ request: Request) throws -> Visitor {
             let visitor = try auth.staff(request)
@@ -56,12 +56,12 @@ enum JobPages {
                              status: status, visitor: visitor)
         }
 
-        router.add(.get, "/staff/jobs") { request in try render(try staff(request)) }
+        routes.add(.get, "/staff/jobs", access: .permission(.jobsManage)) { request in try render(try staff(request)) }
         // The address people may know from other tools.
-        router.add(.get, "/admin/jobs") { _ in .redirect(to: "/staff/jobs", status: .movedPermanently) }
+        routes.add(.get, "/admin/jobs", access: .everyone) { _ in .redirect(to: "/staff/jobs", status: .movedPermanently) }
 
         for (action, verb) in [("retry", "queued again"), ("cancel", "cancelled")] {
-            router.add(.post, "/staff/jobs/{id}/\(action)", options: .form) { request in
+            routes.add(.post, "/staff/jobs/{id}/\(action)", access: .permission(.jobsManage), options: .form) { request in
                 let visitor = try staff(request)
                 _ = try auth.form(request, from: visitor)
                 guard let id = Int64(try request.parameter("id")) else { throw HTTPError(.notFound) }

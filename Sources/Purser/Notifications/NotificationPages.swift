@@ -44,7 +44,7 @@ enum NotificationPages {
         var errors: [FieldError] = []
     }
 
-    static func register(in router: inout Router, site: Site, auth: WebAuth, channels: NotificationChannels, database: Database) {
+    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, channels: NotificationChannels, database: Database) {
 
         @Sendable func admin(_ request: Request) throws -> (Visitor, TenantMembership) {
             let visitor = try auth.signedIn(request)
@@ -77,12 +77,12 @@ enum NotificationPages {
                              visitor: visitor, tenant: tenant)
         }
 
-        router.add(.get, "/t/{tenant}/notifications") { request in
+        routes.add(.get, "/t/{tenant}/notifications", access: .permission(.tenantSettingsManage)) { request in
             let (visitor, tenant) = try admin(request)
             return try render(request, visitor, tenant)
         }
 
-        router.add(.post, "/t/{tenant}/notifications/channels", options: .form) { request in
+        routes.add(.post, "/t/{tenant}/notifications/channels", access: .permission(.tenantSettingsManage), options: .form) { request in
             let (visitor, tenant) = try admin(request)
             let form = try auth.form(request, from: visitor)
             do {
@@ -96,14 +96,14 @@ enum NotificationPages {
             }
         }
 
-        router.add(.post, "/t/{tenant}/notifications/channels/{id}/test", options: .form) { request in
+        routes.add(.post, "/t/{tenant}/notifications/channels/{id}/test", access: .permission(.tenantSettingsManage), options: .form) { request in
             let (visitor, tenant) = try admin(request)
             _ = try auth.form(request, from: visitor)
             try channels.sendTest(try request.uuidParameter("id"), tenant: tenant.id, tenantName: tenant.name)
             return try render(request, visitor, tenant, message: "A test notification is on its way; its outcome appears below.")
         }
 
-        router.add(.post, "/t/{tenant}/notifications/channels/{id}/delete", options: .form) { request in
+        routes.add(.post, "/t/{tenant}/notifications/channels/{id}/delete", access: .permission(.tenantSettingsManage), options: .form) { request in
             let (visitor, tenant) = try admin(request)
             _ = try auth.form(request, from: visitor)
             try channels.delete(try request.uuidParameter("id"), tenant: tenant.id, by: visitor.user, origin: RequestOrigin(request))
@@ -111,7 +111,7 @@ enum NotificationPages {
         }
 
         // A person's own choice of emails, per tenant.
-        router.add(.post, "/account/notifications", options: .form) { request in
+        routes.add(.post, "/account/notifications", access: .signedIn, options: .form) { request in
             let visitor = try auth.signedIn(request)
             let form = try auth.form(request, from: visitor)
             guard let tenant = visitor.tenants.first(where: { $0.slug == form["tenant"] }) else { throw HTTPError(.notFound) }

@@ -124,10 +124,10 @@ enum QueuePages {
         return html
     }
 
-    static func register(in router: inout Router, site: Site, auth: WebAuth, desk: RequestDesk, views: SavedViews) {
+    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, desk: RequestDesk, views: SavedViews) {
         // Inline first: a remembered visitor with a remembered page is answered on the I/O thread;
         // anything that needs the database moves to a worker.
-        router.add(.get, "/staff/requests", options: .inlineFirst) { request in
+        routes.add(.get, "/staff/requests", access: .permission(.requestsRead), options: .inlineFirst) { request in
             let visitor = try auth.staff(request)
             try visitor.principal(in: nil).require(.requestsRead)
             // A page already rendered for this session and query is served while no request has
@@ -189,7 +189,7 @@ enum QueuePages {
 
         // Bulk: assign the ticked requests to someone and/or set their priority; each request is
         // changed (and audited) on its own, and the page says how many changed.
-        router.add(.post, "/staff/requests/bulk", options: .form) { request in
+        routes.add(.post, "/staff/requests/bulk", access: .permission(.requestsManage), options: .form) { request in
             let visitor = try auth.staff(request)
             let form = try auth.form(request, from: visitor)
             let principal = visitor.principal(in: nil)
@@ -208,7 +208,7 @@ enum QueuePages {
             return .redirect(to: back)
         }
 
-        router.add(.post, "/staff/requests/views", options: .form) { request in
+        routes.add(.post, "/staff/requests/views", access: .staff, options: .form) { request in
             let visitor = try auth.staff(request)
             let form = try auth.form(request, from: visitor)
             let query = QueryParameters(parsing: form["query"] ?? "")

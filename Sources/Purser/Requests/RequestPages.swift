@@ -129,7 +129,7 @@ enum RequestPages {
         let when: String
     }
 
-    static func register(in router: inout Router, site: Site, auth: WebAuth, desk: RequestDesk) {
+    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, desk: RequestDesk) {
         let store = desk.store, comments = desk.comments
         @Sendable func context(_ request: Request) throws -> (Visitor, TenantMembership, Principal) {
             let visitor = try auth.signedIn(request)
@@ -139,7 +139,7 @@ enum RequestPages {
             return (visitor, tenant, principal)
         }
 
-        router.add(.get, "/t/{tenant}/requests") { request in
+        routes.add(.get, "/t/{tenant}/requests", access: .permission(.requestsRead)) { request in
             let (visitor, tenant, principal) = try context(request)
             var query = RequestQuery()
             query.after = request.query["after"].flatMap(UUID.init(uuidString:))
@@ -166,13 +166,13 @@ enum RequestPages {
                 subject: subject, description: description, errors: errors), status: status, visitor: visitor, tenant: tenant)
         }
 
-        router.add(.get, "/t/{tenant}/requests/new") { request in
+        routes.add(.get, "/t/{tenant}/requests/new", access: .permission(.requestsCreate)) { request in
             let (visitor, tenant, principal) = try context(request)
             try principal.require(.requestsCreate)
             return newForm(visitor, tenant)
         }
 
-        router.add(.post, "/t/{tenant}/requests", options: .form) { request in
+        routes.add(.post, "/t/{tenant}/requests", access: .permission(.requestsCreate), options: .form) { request in
             let (visitor, tenant, principal) = try context(request)
             try principal.require(.requestsCreate)
             let form = try auth.form(request, from: visitor)
@@ -234,12 +234,12 @@ enum RequestPages {
                 errors: errors), status: status, visitor: visitor, tenant: tenant)
         }
 
-        router.add(.get, "/t/{tenant}/requests/{number}") { request in
+        routes.add(.get, "/t/{tenant}/requests/{number}", access: .permission(.requestsRead)) { request in
             let (visitor, tenant, principal) = try context(request)
             return try show(request, visitor, tenant, principal)
         }
 
-        router.add(.post, "/t/{tenant}/requests/{number}/comments", options: .form) { request in
+        routes.add(.post, "/t/{tenant}/requests/{number}/comments", access: .permission(.requestsComment), options: .form) { request in
             let (visitor, tenant, principal) = try context(request)
             let form = try auth.form(request, from: visitor)
             let number = try request.parameter("number")
@@ -255,7 +255,7 @@ enum RequestPages {
 
         // State for anyone who may reply; priority, assignee, group and tags for staff. Only what
         // the form changed is sent, based on the version the page showed.
-        router.add(.post, "/t/{tenant}/requests/{number}/update", options: .form) { request in
+        routes.add(.post, "/t/{tenant}/requests/{number}/update", access: .permission(.requestsComment), options: .form) { request in
             let (visitor, tenant, principal) = try context(request)
             try principal.require(.requestsComment)
             let form = try auth.form(request, from: visitor)
@@ -296,12 +296,12 @@ enum RequestPages {
             }
         }
 
-        registerAttachments(in: &router, auth: auth, desk: desk) { request, errors, status in
+        registerAttachments(in: &routes, auth: auth, desk: desk) { request, errors, status in
             let (visitor, tenant, principal) = try context(request)
             return try show(request, visitor, tenant, principal, errors: errors, status: status)
         }
 
-        router.add(.post, "/t/{tenant}/requests/{number}/watch", options: .form) { request in
+        routes.add(.post, "/t/{tenant}/requests/{number}/watch", access: .permission(.requestsRead), options: .form) { request in
             let (visitor, tenant, _) = try context(request)
             let form = try auth.form(request, from: visitor)
             guard let found = try store.find(try request.parameter("number"), tenant: tenant.id) else { throw HTTPError(.notFound) }
@@ -324,9 +324,9 @@ struct RequestDesk: Sendable {
 
 extension RequestPages {
     /// Upload (a multipart form from the request page) and download of a request's files.
-    static func registerAttachments(in router: inout Router, auth: WebAuth, desk: RequestDesk,
+    static func registerAttachments(in routes: inout RouteTable, auth: WebAuth, desk: RequestDesk,
                                     show: @escaping @Sendable (Request, [FieldError], HTTPStatus) throws -> Response) {
-        router.add(.post, "/t/{tenant}/requests/{number}/attachments",
+        routes.add(.post, "/t/{tenant}/requests/{number}/attachments", access: .permission(.requestsComment),
                    // The media type is checked by MultipartForm after the tenant: another tenant's route is a 404 whatever is sent.
                    options: RouteOptions(bodyLimit: RequestAttachments.sizeLimit + 64 * 1024)) { request in
             let visitor = try auth.signedIn(request)
@@ -350,7 +350,7 @@ extension RequestPages {
             }
         }
 
-        router.add(.get, "/t/{tenant}/requests/{number}/attachments/{id}") { request in
+        routes.add(.get, "/t/{tenant}/requests/{number}/attachments/{id}", access: .permission(.requestsRead)) { request in
             let visitor = try auth.signedIn(request)
             let tenant = try auth.tenant(request, for: visitor)
             try visitor.principal(in: tenant).require(.requestsRead)

@@ -83,7 +83,7 @@ enum ReportPages {
         return response
     }
 
-    static func register(in router: inout Router, site: Site, auth: WebAuth, database: Database) {
+    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, database: Database) {
         @Sendable func tenantReport(_ request: Request) throws -> (SLAReport, TenantMembership, Visitor) {
             let visitor = try auth.signedIn(request)
             let tenant = try auth.tenant(request, for: visitor)
@@ -99,7 +99,7 @@ enum ReportPages {
             return (try SLAReport.compute(try SLAReport.Query(parameters: request.query), database: database), visitor)
         }
 
-        router.add(.get, "/t/{tenant}/reports/sla") { request in
+        routes.add(.get, "/t/{tenant}/reports/sla", access: .permission(.reportsRead)) { request in
             do {
                 let (report, tenant, visitor) = try tenantReport(request)
                 return site.page("sla/report", title: "SLA report · \(tenant.name)",
@@ -109,11 +109,11 @@ enum ReportPages {
                 throw HTTPError(error.status, detail: error.fieldErrors.map { "\($0.field): \($0.detail)" }.joined(separator: "; "))
             }
         }
-        router.add(.get, "/t/{tenant}/reports/sla.csv") { request in
+        routes.add(.get, "/t/{tenant}/reports/sla.csv", access: .permission(.reportsRead)) { request in
             let (report, tenant, _) = try tenantReport(request)
             return csv(report, filename: "sla-\(tenant.slug).csv")
         }
-        router.add(.get, "/staff/reports/sla") { request in
+        routes.add(.get, "/staff/reports/sla", access: .permission(.reportsRead)) { request in
             do {
                 let (report, visitor) = try staffReport(request)
                 return site.page("sla/report", title: "SLA report",
@@ -123,7 +123,7 @@ enum ReportPages {
                 throw HTTPError(error.status, detail: error.fieldErrors.map { "\($0.field): \($0.detail)" }.joined(separator: "; "))
             }
         }
-        router.add(.get, "/staff/reports/sla.csv") { request in
+        routes.add(.get, "/staff/reports/sla.csv", access: .permission(.reportsRead)) { request in
             csv(try staffReport(request).0, filename: "sla.csv")
         }
     }

@@ -131,8 +131,8 @@ enum SLAPages {
         var errors: [FieldError] = []
     }
 
-    static func register(in router: inout Router, site: Site, auth: WebAuth, policies: SLAPolicies, groups: RequestGroups) {
-        router.add(.get, "/t/{tenant}/sla") { request in
+    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, policies: SLAPolicies, groups: RequestGroups) {
+        routes.add(.get, "/t/{tenant}/sla", access: .permission(.requestsRead)) { request in
             let visitor = try auth.signedIn(request)
             let tenant = try auth.tenant(request, for: visitor)
             try visitor.principal(in: tenant).require(.requestsRead)
@@ -142,7 +142,7 @@ enum SLAPages {
                              visitor: visitor, tenant: tenant)
         }
 
-        router.add(.post, "/t/{tenant}/sla", options: .form) { request in
+        routes.add(.post, "/t/{tenant}/sla", access: .permission(.tenantsManage), options: .form) { request in
             let visitor = try auth.staff(request)
             let tenant = try auth.tenant(request, for: visitor)
             try visitor.principal(in: nil).require(.tenantsManage)
@@ -174,13 +174,13 @@ enum SLAPages {
             types: RequestType.allCases.map { RequestPages.Option(value: $0.rawValue, label: $0.rawValue) })
         }
 
-        router.add(.get, "/staff/groups") { request in
+        routes.add(.get, "/staff/groups", access: .permission(.requestsRead)) { request in
             let visitor = try auth.staff(request)
             try visitor.principal(in: nil).require(.requestsRead)
             return try groupsPage(visitor, try model(visitor))
         }
 
-        router.add(.post, "/staff/groups", options: .form) { request in
+        routes.add(.post, "/staff/groups", access: .permission(.tenantsManage), options: .form) { request in
             let visitor = try auth.staff(request)
             try visitor.principal(in: nil).require(.tenantsManage)
             let form = try auth.form(request, from: visitor)

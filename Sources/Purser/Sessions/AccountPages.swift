@@ -59,7 +59,7 @@ enum AccountPages {
 
     static let lifetimes: [(days: Int, label: String)] = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "1 year")]
 
-    static func register(in router: inout Router, site: Site, auth: WebAuth, tokens: TokenStore, passwords: Passwords,
+    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, tokens: TokenStore, passwords: Passwords,
                          signIn: SignIn) {
         let sessions = signIn.sessions
 
@@ -87,7 +87,7 @@ enum AccountPages {
             return site.page("sessions/account", title: "Your account", page, status: status, visitor: visitor)
         }
 
-        router.add(.get, "/account") { request in
+        routes.add(.get, "/account", access: .signedIn) { request in
             let message: String? = switch request.query["changed"] {
             case "password": "Your password was changed. Your other sessions have ended and your API tokens were revoked."
             case "notifications": "Your email choices are saved."
@@ -96,7 +96,7 @@ enum AccountPages {
             return try render(try auth.signedIn(request), message: message)
         }
 
-        router.add(.post, "/account/password", options: .form) { request in
+        routes.add(.post, "/account/password", access: .signedIn, options: .form) { request in
             let visitor = try auth.signedIn(request)
             let form = try auth.form(request, from: visitor)
             do {
@@ -116,7 +116,7 @@ enum AccountPages {
             }
         }
 
-        router.add(.post, "/account/sessions/{id}/end", options: .form) { request in
+        routes.add(.post, "/account/sessions/{id}/end", access: .signedIn, options: .form) { request in
             let visitor = try auth.signedIn(request)
             _ = try auth.form(request, from: visitor)
             let id = try request.uuidParameter("id")
@@ -130,7 +130,7 @@ enum AccountPages {
             return .redirect(to: id == visitor.session.id ? "/sign-in" : "/account")
         }
 
-        router.add(.post, "/account/sessions/end-all", options: .form) { request in
+        routes.add(.post, "/account/sessions/end-all", access: .signedIn, options: .form) { request in
             let visitor = try auth.signedIn(request)
             _ = try auth.form(request, from: visitor)
             try signIn.signOutEverywhere(visitor.session, origin: RequestOrigin(request))
@@ -139,7 +139,7 @@ enum AccountPages {
             return response
         }
 
-        router.add(.post, "/account/tokens", options: .form) { request in
+        routes.add(.post, "/account/tokens", access: .signedIn, options: .form) { request in
             let visitor = try auth.signedIn(request)
             let form = try auth.form(request, from: visitor)
             do {
@@ -166,7 +166,7 @@ enum AccountPages {
             }
         }
 
-        router.add(.post, "/account/tokens/{id}/revoke", options: .form) { request in
+        routes.add(.post, "/account/tokens/{id}/revoke", access: .signedIn, options: .form) { request in
             let visitor = try auth.signedIn(request)
             _ = try auth.form(request, from: visitor)
             try tokens.revoke(try request.uuidParameter("id"), owner: visitor.user, by: .user, actorID: visitor.user,

@@ -18,7 +18,7 @@ enum LinkPages {
         var message: String?
     }
 
-    static func register(in router: inout Router, site: Site, auth: WebAuth, passwords: Passwords) {
+    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, passwords: Passwords) {
 
         @Sendable func render(_ request: Request, token: String, errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
             let link = try auth.database.pool.transaction { tx in try OneTimeLinks.find(token, in: tx) }
@@ -38,11 +38,11 @@ enum LinkPages {
             return response
         }
 
-        router.add(.get, "/links/{token}") { request in
+        routes.add(.get, "/links/{token}", access: .everyone) { request in
             try render(request, token: try request.parameter("token"))
         }
 
-        router.add(.post, "/links/{token}", options: .form) { request in
+        routes.add(.post, "/links/{token}", access: .everyone, options: .form) { request in
             let token = try request.parameter("token")
             if let visitor = try auth.visitor(request), visitor.session.stage == .signedIn,
                try request.form()["accept"] == "1" {

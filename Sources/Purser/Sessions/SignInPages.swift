@@ -18,9 +18,9 @@ enum SignInPages {
         let message: String?
     }
 
-    static func register(in router: inout Router, site: Site, auth: WebAuth, signIn: SignIn) {
+    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, signIn: SignIn) {
 
-        router.add(.get, "/sign-in") { request in
+        routes.add(.get, "/sign-in", access: .everyone) { request in
             let back = BackPath.sanitize(request.query["back"]) ?? ""
             if let visitor = try auth.visitor(request), visitor.session.stage == .signedIn {
                 throw Redirect(to: back.isEmpty ? "/start" : back)
@@ -33,7 +33,7 @@ enum SignInPages {
             return signInForm(request, site: site, auth: auth, email: "", back: back, message: nil, notice: notice, status: .ok)
         }
 
-        router.add(.post, "/sign-in", options: .form) { request in
+        routes.add(.post, "/sign-in", access: .everyone, options: .form) { request in
             let form = try auth.preSessionForm(request)
             let email = form["email"] ?? ""
             let back = BackPath.sanitize(form["back"]) ?? ""
@@ -69,7 +69,7 @@ enum SignInPages {
             }
         }
 
-        router.add(.get, "/sign-in/two-factor") { request in
+        routes.add(.get, "/sign-in/two-factor", access: .everyone) { request in
             guard let visitor = try auth.visitor(request) else { throw Redirect(to: "/sign-in") }
             let back = BackPath.sanitize(request.query["back"]) ?? ""
             guard visitor.session.stage == .secondFactor else { throw Redirect(to: back.isEmpty ? "/start" : back) }
@@ -77,7 +77,7 @@ enum SignInPages {
                              SecondFactorForm(formToken: visitor.formToken, back: back, message: nil))
         }
 
-        router.add(.post, "/sign-in/two-factor", options: .form) { request in
+        routes.add(.post, "/sign-in/two-factor", access: .everyone, options: .form) { request in
             guard let visitor = try auth.visitor(request), visitor.session.stage == .secondFactor else {
                 throw Redirect(to: "/sign-in")
             }
@@ -103,7 +103,7 @@ enum SignInPages {
             }
         }
 
-        router.add(.post, "/sign-out", options: .form) { request in
+        routes.add(.post, "/sign-out", access: .everyone, options: .form) { request in
             var response = Response.redirect(to: "/sign-in")
             response.setCookie(signIn.sessions.clearingCookie())
             guard let visitor = try auth.visitor(request) else { return response }
@@ -113,7 +113,7 @@ enum SignInPages {
         }
 
         // Where a person lands after signing in: their tenant, the staff pages, or their account.
-        router.add(.get, "/start") { request in
+        routes.add(.get, "/start", access: .signedIn) { request in
             let visitor = try auth.signedIn(request)
             if visitor.isStaff { throw Redirect(to: "/staff/") }
             if let first = visitor.tenants.first { throw Redirect(to: "/t/\(first.slug)/") }

@@ -18,7 +18,7 @@ enum TwoFactorPages {
         var errors: [FieldError] = []
     }
 
-    static func register(in router: inout Router, site: Site, auth: WebAuth, secondFactor: SecondFactor, signIn: SignIn) {
+    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, secondFactor: SecondFactor, signIn: SignIn) {
 
         @Sendable func render(_ visitor: Visitor, enabled: Bool, recoveryCodes: [String] = [], errors: [FieldError] = [],
                     status: HTTPStatus = .ok) throws -> Response {
@@ -33,13 +33,13 @@ enum TwoFactorPages {
             return site.page("sessions/two-factor", title: "Second factor", page, status: status, visitor: visitor)
         }
 
-        router.add(.get, "/account/two-factor") { request in
+        routes.add(.get, "/account/two-factor", access: .signedIn) { request in
             let visitor = try auth.signedIn(request, allowEnrolment: true)
             return try render(visitor, enabled: visitor.session.totpEnabled)
         }
 
         // Confirms set-up with a first code; the session is replaced (its privileges changed).
-        router.add(.post, "/account/two-factor", options: .form) { request in
+        routes.add(.post, "/account/two-factor", access: .signedIn, options: .form) { request in
             let visitor = try auth.signedIn(request, allowEnrolment: true)
             let form = try auth.form(request, from: visitor)
             let origin = RequestOrigin(request)
@@ -80,7 +80,7 @@ enum TwoFactorPages {
 
         // Changing the second factor takes a current code — a session alone (perhaps an old one on
         // someone else's screen) cannot — counted and audited as sign-in's codes are.
-        router.add(.post, "/account/two-factor/recovery-codes", options: .form) { request in
+        routes.add(.post, "/account/two-factor/recovery-codes", access: .signedIn, options: .form) { request in
             let visitor = try auth.signedIn(request)
             let form = try auth.form(request, from: visitor)
             guard visitor.session.totpEnabled else { throw Redirect(to: "/account/two-factor") }
@@ -102,7 +102,7 @@ enum TwoFactorPages {
             }
         }
 
-        router.add(.post, "/account/two-factor/disable", options: .form) { request in
+        routes.add(.post, "/account/two-factor/disable", access: .signedIn, options: .form) { request in
             let visitor = try auth.signedIn(request)
             let form = try auth.form(request, from: visitor)
             guard !SecondFactor.isRequired(staffRole: visitor.session.staffRole, roles: visitor.tenants.compactMap(\.role)) else {

@@ -26,7 +26,7 @@ import TestSupport
     /// The walk can fail: a route that answers whatever tenant it is asked about is caught.
     @Test func theWalkCatchesALeakingRoute() throws {
         let leak = Route(.get, "/t/{tenant}/leak") { _ in .text("Secret plans of globex") }
-        let app = try TestApp(extraRoutes: [leak])
+        let app = try TestApp(extraRoutes: [TableRoute(route: leak, access: .permission(.requestsRead))])
         let walk = try IsolationWalk(app)
         let problems = try walk.problems(routes: [leak])
         #expect(problems.contains { $0.contains("/t/globex/leak answered 200") }, "\(problems)")

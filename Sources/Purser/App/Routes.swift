@@ -1,0 +1,92 @@
+// Every route of `purser serve`, block by block: each feature adds its routes to one table, and the
+// router is made from that table here — the one place routes are registered (the metrics listener
+// has its own). Tests read the same table: the isolation walk asks every route, and a route
+// without its API document or scope fails a test.
+import HTTPServer
+import Postgres
+
+enum Routes {
+    /// What the blocks are made of.
+    struct Parts {
+        let configuration: Configuration
+        let keyring: Keyring
+        let database: Database
+        let migrator: Migrator
+        let site: Site
+        let auth: WebAuth
+        let gate: APIGate
+        let tokens: TokenStore
+        let signIn: SignIn
+        let secondFactor: SecondFactor
+        let passwords: Passwords
+        let publicURL: String
+        let lists: RequestListCache
+        let requests: RequestStore
+        let comments: RequestComments
+        let attachments: RequestAttachments
+        let desk: RequestDesk
+    }
+
+    static func table(_ parts: Parts, extra: [TableRoute] = []) -> RouteTable {
+        let (site, auth, gate, database) = (parts.site, parts.auth, parts.gate, parts.database)
+        var routes = RouteTable()
+        adopt(&routes) { HealthRoutes.register(in: &$0, pool: database.pool, migrator: parts.migrator) }
+        adopt(&routes) { OpenAPIRoute.register(in: &$0) }
+        HomePage.register(in: &routes, site: site, auth: auth)
+        // Identity and sessions
+        SignInPages.register(in: &routes, site: site, auth: auth, signIn: parts.signIn)
+        AccountPages.register(in: &routes, site: site, auth: auth, tokens: parts.tokens, passwords: parts.passwords, signIn: parts.signIn)
+        TwoFactorPages.register(in: &routes, site: site, auth: auth, secondFactor: parts.secondFactor, signIn: parts.signIn)
+        LinkPages.register(in: &routes, site: site, auth: auth, passwords: parts.passwords)
+        TenantPages.register(in: &routes, site: site, auth: auth, memberships: Memberships(database: database),
+                             publicURL: parts.publicURL, emailInvites: parts.configuration.mailServer != nil)
+        StaffPages.register(in: &routes, site: site, auth: auth, tenants: TenantStore(database: database),
+                            database: database, publicURL: parts.publicURL)
+        adopt(&routes) { MeAPI.register(in: &$0, gate: gate) }
+        adopt(&routes) { TokensAPI.register(in: &$0, gate: gate, tokens: parts.tokens) }
+        // Audit and background work
+        AuditPages.register(in: &routes, site: site, auth: auth, database: database)
+        JobPages.register(in: &routes, site: site, auth: auth, jobs: JobAdministration(database: database))
+        // Notifications
+        NotificationPages.register(in: &routes, site: site, auth: auth, channels: NotificationChannels(
+            database: database, keyring: parts.keyring,
+            policy: DestinationPolicy(allowHTTP: parts.configuration.allowHTTPDestinations,
+                                      allowed: parts.configuration.allowedDestinations)),
+            database: database)
+        adopt(&routes) { NotificationsAPI.register(in: &$0, gate: gate, database: database) }
+        // Service requests and service levels
+        RequestPages.register(in: &routes, site: site, auth: auth, desk: parts.desk)
+        QueuePages.register(in: &routes, site: site, auth: auth, desk: parts.desk, views: SavedViews(database: database, lists: parts.lists))
+        adopt(&routes) { RequestsAPI.register(in: &$0, gate: gate, store: parts.requests, comments: parts.comments, lists: parts.lists) }
+        adopt(&routes) { RequestsAPI.registerAttachments(in: &$0, gate: gate, store: parts.requests, attachments: parts.attachments) }
+        ReportPages.register(in: &routes, site: site, auth: auth, database: database)
+        SLAPages.register(in: &routes, site: site, auth: auth, policies: SLAPolicies(database: database), groups: parts.desk.groups)
+        adopt(&routes) { ReportsAPI.register(in: &$0, gate: gate, database: database) }
+        for route in extra { routes.add(route.route, access: route.access) }
+        return routes
+    }
+
+    /// Blocks still written against a Router: their routes join the table with the access their API
+    /// document declares (a scope), or as open to everyone when they have none.
+    private static func adopt(_ routes: inout RouteTable, _ register: (inout Router) -> Void) {
+        var router = Router()
+        register(&router)
+        for route in router.routes {
+            if let scopes = route.operation?.scopes, !scopes.isEmpty {
+                routes.add(route, access: .scope(scopes.first.flatMap(Scope.init(rawValue:))))
+            } else if route.template.hasPrefix("/api/v1/") {
+                routes.add(route, access: .scope(nil))
+            } else {
+                routes.add(route, access: .everyone)
+            }
+        }
+    }
+
+    /// The router serving `table`, and the static files under their prefix.
+    static func router(_ table: RouteTable, staticFiles: StaticFiles) -> Router {
+        var router = Router()
+        for entry in table.entries { router.add(entry.route) }
+        router.addPrefix(staticFiles.prefix, staticFiles.route)
+        return router
+    }
+}
