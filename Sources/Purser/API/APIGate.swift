@@ -34,15 +34,22 @@ public final class APIGate: Sendable {
         self.database = database
     }
 
+    /// The scope the matched route declares (RouteTable puts its access into the route's document);
+    /// nil when it takes any valid token.
+    static func declaredScope(_ request: Request) -> Scope? {
+        request.operation?.scopes?.first.flatMap(Scope.init(rawValue:))
+    }
+
     /// The `tenant` query parameter, documented on every route that takes it.
     public static let tenantParameter = Operation.Parameter(
         "tenant", in: .query, description: "The tenant's slug. Staff tokens must name it; a customer token's own tenant is implied.")
 
     /// Runs `body` for an authenticated, permitted, rate-limited caller and adds the RateLimit
     /// fields to its answer. On an I/O thread, anything that needs the database throws WouldBlock.
-    public func handle(_ request: Request, scope: Scope?, tenant need: TenantNeed = .none,
+    /// The scope is the one the route declares in the route table (written into its document).
+    public func handle(_ request: Request, tenant need: TenantNeed = .none,
                        _ body: (APICaller) throws -> Response) throws -> Response {
-        let identity = try tokens.authenticate(request, requiring: scope)
+        let identity = try tokens.authenticate(request, requiring: Self.declaredScope(request))
         try Self.checkQuery(request)
         let tenant = try resolveTenant(request, identity, need)
         let state = try limiter.take(identity.buckets, mayBlock: request.mayBlock)
@@ -68,8 +75,8 @@ public final class APIGate: Sendable {
     }
 
     /// `handle` for a route about one tenant: the body gets the tenant the gate resolved.
-    public func handleInTenant(_ request: Request, scope: Scope?, _ body: (APICaller, UUID) throws -> Response) throws -> Response {
-        try handle(request, scope: scope, tenant: .required) { caller in
+    public func handleInTenant(_ request: Request, _ body: (APICaller, UUID) throws -> Response) throws -> Response {
+        try handle(request, tenant: .required) { caller in
             // `.required` has resolved a tenant or thrown; this only unwraps it.
             guard let tenant = caller.tenant else { throw HTTPError(.badRequest, detail: "Name the tenant with ?tenant=<slug>.") }
             return try body(caller, tenant)

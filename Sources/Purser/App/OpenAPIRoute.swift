@@ -21,10 +21,11 @@ enum OpenAPIRoute {
             + "deployment approvals, access grants, SLAs and costs. Errors are RFC 9457 problem documents.")
 
     /// Adds the document's route; call last, so the document covers every route.
-    static func register(in router: inout Router) {
-        let routes = (router.routes + [Route(.get, path, operation: operation) { _ in Response() }]).map(APIDocumentation.complete)
-        let bytes = builder.document(for: routes).serialized()
-        router.add(.get, path, options: .inline, operation: operation) { _ in
+    static func register(in routes: inout RouteTable) {
+        let documented = (routes.entries.map(\.route) + [Route(.get, path, operation: operation) { _ in Response() }])
+            .map(APIDocumentation.complete)
+        let bytes = builder.document(for: documented).serialized()
+        routes.add(.get, path, access: .everyone, options: .inline, operation: operation) { _ in
             Response(status: .ok, contentType: "application/json", body: bytes)
         }
     }

@@ -30,8 +30,7 @@ enum Routes {
     static func table(_ parts: Parts, extra: [TableRoute] = []) -> RouteTable {
         let (site, auth, gate, database) = (parts.site, parts.auth, parts.gate, parts.database)
         var routes = RouteTable()
-        adopt(&routes) { HealthRoutes.register(in: &$0, pool: database.pool, migrator: parts.migrator) }
-        adopt(&routes) { OpenAPIRoute.register(in: &$0) }
+        HealthRoutes.register(in: &routes, pool: database.pool, migrator: parts.migrator)
         HomePage.register(in: &routes, site: site, auth: auth)
         // Identity and sessions
         SignInPages.register(in: &routes, site: site, auth: auth, signIn: parts.signIn)
@@ -42,8 +41,8 @@ enum Routes {
                              publicURL: parts.publicURL, emailInvites: parts.configuration.mailServer != nil)
         StaffPages.register(in: &routes, site: site, auth: auth, tenants: TenantStore(database: database),
                             database: database, publicURL: parts.publicURL)
-        adopt(&routes) { MeAPI.register(in: &$0, gate: gate) }
-        adopt(&routes) { TokensAPI.register(in: &$0, gate: gate, tokens: parts.tokens) }
+        MeAPI.register(in: &routes, gate: gate)
+        TokensAPI.register(in: &routes, gate: gate, tokens: parts.tokens)
         // Audit and background work
         AuditPages.register(in: &routes, site: site, auth: auth, database: database)
         JobPages.register(in: &routes, site: site, auth: auth, jobs: JobAdministration(database: database))
@@ -53,33 +52,19 @@ enum Routes {
             policy: DestinationPolicy(allowHTTP: parts.configuration.allowHTTPDestinations,
                                       allowed: parts.configuration.allowedDestinations)),
             database: database)
-        adopt(&routes) { NotificationsAPI.register(in: &$0, gate: gate, database: database) }
+        NotificationsAPI.register(in: &routes, gate: gate, database: database)
         // Service requests and service levels
         RequestPages.register(in: &routes, site: site, auth: auth, desk: parts.desk)
         QueuePages.register(in: &routes, site: site, auth: auth, desk: parts.desk, views: SavedViews(database: database, lists: parts.lists))
-        adopt(&routes) { RequestsAPI.register(in: &$0, gate: gate, store: parts.requests, comments: parts.comments, lists: parts.lists) }
-        adopt(&routes) { RequestsAPI.registerAttachments(in: &$0, gate: gate, store: parts.requests, attachments: parts.attachments) }
+        RequestsAPI.register(in: &routes, gate: gate, store: parts.requests, comments: parts.comments, lists: parts.lists)
+        RequestsAPI.registerAttachments(in: &routes, gate: gate, store: parts.requests, attachments: parts.attachments)
         ReportPages.register(in: &routes, site: site, auth: auth, database: database)
         SLAPages.register(in: &routes, site: site, auth: auth, policies: SLAPolicies(database: database), groups: parts.desk.groups)
-        adopt(&routes) { ReportsAPI.register(in: &$0, gate: gate, database: database) }
+        ReportsAPI.register(in: &routes, gate: gate, database: database)
+        // Last: the API document describes every route above.
+        OpenAPIRoute.register(in: &routes)
         for route in extra { routes.add(route.route, access: route.access) }
         return routes
-    }
-
-    /// Blocks still written against a Router: their routes join the table with the access their API
-    /// document declares (a scope), or as open to everyone when they have none.
-    private static func adopt(_ routes: inout RouteTable, _ register: (inout Router) -> Void) {
-        var router = Router()
-        register(&router)
-        for route in router.routes {
-            if let scopes = route.operation?.scopes, !scopes.isEmpty {
-                routes.add(route, access: .scope(scopes.first.flatMap(Scope.init(rawValue:))))
-            } else if route.template.hasPrefix("/api/v1/") {
-                routes.add(route, access: .scope(nil))
-            } else {
-                routes.add(route, access: .everyone)
-            }
-        }
     }
 
     /// The router serving `table`, and the static files under their prefix.

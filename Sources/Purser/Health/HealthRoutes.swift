@@ -3,15 +3,15 @@ import HTTPServer
 import Postgres
 
 enum HealthRoutes {
-    static func register(in router: inout Router, pool: ConnectionPool, migrator: Migrator) {
+    static func register(in routes: inout RouteTable, pool: ConnectionPool, migrator: Migrator) {
         // Answered on the I/O thread without touching the database: it must answer while queries are slow.
-        router.add(.get, "/healthz", options: .inline, operation: Operation(
+        routes.add(.get, "/healthz", access: .everyone, options: .inline, operation: Operation(
             id: "getHealth", summary: "Liveness: 200 while the process runs.", tags: ["operations"],
             responses: [.init(200, "The process is alive.", component: status)])
         ) { _ in
             Response(status: .ok, contentType: "application/json", body: alive)
         }
-        router.add(.get, "/readyz", operation: Operation(
+        routes.add(.get, "/readyz", access: .everyone, operation: Operation(
             id: "getReadiness", summary: "Readiness: 200 when the database answers and migrations are current.",
             tags: ["operations"],
             responses: [

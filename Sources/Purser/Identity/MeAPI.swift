@@ -35,9 +35,9 @@ enum MeAPI {
         let tenant: UUID?
     }
 
-    static func register(in router: inout Router, gate: APIGate) {
+    static func register(in routes: inout RouteTable, gate: APIGate) {
         // Inline first: a cached token answers on the I/O thread; a miss moves to a worker.
-        router.add(.get, "/api/v1/me", options: .inlineFirst, operation: Operation(
+        routes.add(.get, "/api/v1/me", access: .scope(nil), options: .inlineFirst, operation: Operation(
             id: "getMe", summary: "The caller: user, tenant and role, staff role, and the token's scopes.", tags: ["identity"],
             parameters: [APIGate.tenantParameter],
             responses: [
@@ -45,10 +45,9 @@ enum MeAPI {
                 .problem(401, "No token, or a malformed, unknown, expired or revoked one."),
                 .problem(404, "A tenant the token cannot see."),
                 .problem(429, "The token's or the tenant's rate limit is used up."),
-            ],
-            scopes: [])
+            ])
         ) { request in
-            try gate.handle(request, scope: nil) { caller in
+            try gate.handle(request) { caller in
                 let key = RenderKey(token: caller.identity.tokenID, tenant: caller.tenant)
                 if let cached = rendered.withLock({ $0[key] }), cached.identity === caller.identity {
                     return Response(status: .ok, contentType: "application/json", body: cached.body)

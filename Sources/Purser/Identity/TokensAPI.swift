@@ -51,22 +51,22 @@ enum TokensAPI {
                        "expires_at": ["type": "string", "format": "date-time"]],
     ])
 
-    static func register(in router: inout Router, gate: APIGate, tokens: TokenStore) {
-        router.add(.get, "/api/v1/tokens", operation: Operation(
+    static func register(in routes: inout RouteTable, gate: APIGate, tokens: TokenStore) {
+        routes.add(.get, "/api/v1/tokens", access: .scope(nil), operation: Operation(
             id: "listTokens", summary: "The owner's tokens bound as the calling token is (its tenant, or staff), newest first, never their secrets.",
             tags: ["identity"], parameters: [tenantParameter],
             responses: [
                 .init(200, "The tokens.", component: tokenPage),
                 .problem(401, "No valid token."), .problem(429, "Rate limit used up."),
-            ], scopes: [])
+            ])
         ) { request in
-            try gate.handle(request, scope: nil) { caller in
+            try gate.handle(request) { caller in
                 let items = try tokens.list(user: caller.identity.user, binding: .boundTo(caller.identity.tenant)).map(json)
                 return .json(["items": .array(items), "next_cursor": .null])
             }
         }
 
-        router.add(.post, "/api/v1/tokens", options: .json, operation: Operation(
+        routes.add(.post, "/api/v1/tokens", access: .scope(nil), options: .json, operation: Operation(
             id: "createToken", summary: "Create a token for the caller's owner with a subset of the caller's scopes; it expires no later than the caller and is revoked with it. The token is in the answer once.",
             tags: ["identity"], parameters: [tenantParameter, idempotencyParameter], requestComponent: newToken,
             responses: [
@@ -75,9 +75,9 @@ enum TokensAPI {
                 .problem(403, "A scope the calling token lacks, or one its owner's role cannot use."), .problem(409, "The same Idempotency-Key is still running."),
                 .problem(422, "Invalid values, or an Idempotency-Key reused with another body."),
                 .problem(429, "Rate limit used up."),
-            ], scopes: [])
+            ])
         ) { request in
-            try gate.handle(request, scope: nil) { caller in
+            try gate.handle(request) { caller in
                 let input = try request.decode(NewToken.self, fields: ["name", "scopes", "expires_in_days"])
                 var scopes: [Scope] = []
                 for name in input.scopes {
@@ -108,16 +108,16 @@ enum TokensAPI {
             }
         }
 
-        router.add(.delete, "/api/v1/tokens/{id}", operation: Operation(
+        routes.add(.delete, "/api/v1/tokens/{id}", access: .scope(nil), operation: Operation(
             id: "revokeToken", summary: "Revoke one of the owner's tokens (and the tokens made from it); every node stops accepting them at once.",
             tags: ["identity"],
             parameters: [tenantParameter, .init("id", in: .path, schema: ["type": "string", "format": "uuid"], description: "The token's id.")],
             responses: [
                 .init(204, "Revoked (or already revoked)."), .problem(401, "No valid token."),
                 .problem(404, "No such token of the owner's."), .problem(429, "Rate limit used up."),
-            ], scopes: [])
+            ])
         ) { request in
-            try gate.handle(request, scope: nil) { caller in
+            try gate.handle(request) { caller in
                 try tokens.revoke(try request.uuidParameter("id"), owner: caller.identity.user,
                                   binding: .boundTo(caller.identity.tenant), by: .token,
                                   actorID: caller.identity.tokenID, origin: RequestOrigin(request))

@@ -31,8 +31,8 @@ enum NotificationsAPI {
                   "description": "The same as `next_cursor`, under its old name; removed in the next release."]),
     ])
 
-    static func register(in router: inout Router, gate: APIGate, database: Database) {
-        router.add(.get, "/api/v1/notifications/deliveries", operation: Operation(
+    static func register(in routes: inout RouteTable, gate: APIGate, database: Database) {
+        routes.add(.get, "/api/v1/notifications/deliveries", access: .scope(.notificationsRead), operation: Operation(
             id: "listNotificationDeliveries", summary: "The tenant's notification deliveries and their outcome, newest first.",
             tags: ["notifications"],
             parameters: [
@@ -49,9 +49,9 @@ enum NotificationsAPI {
                 .problem(400, "A malformed parameter, or a staff token without ?tenant."), .problem(401, "No valid token."),
                 .problem(403, "The token lacks notifications:read, or its owner tenant.settings.manage."), .problem(404, "No such tenant for this token."),
                 .problem(429, "Rate limit used up."),
-            ], scopes: [Scope.notificationsRead.rawValue])
+            ])
         ) { request in
-            try gate.handleInTenant(request, scope: .notificationsRead) { caller, tenant in
+            try gate.handleInTenant(request) { caller, tenant in
                 try caller.require(.tenantSettingsManage)
                 let addressesVisible = DestinationRedaction.addressesVisible(to: caller.principal)
                 var before: UUID?

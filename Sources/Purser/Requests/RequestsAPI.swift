@@ -142,9 +142,9 @@ enum RequestsAPI {
 
     /// The gate, the caller's tenant, the permission, and the request named in the path (by id or
     /// number; another tenant's is not found) — what every route on one request starts with.
-    static func onRequest(_ request: Request, gate: APIGate, store: RequestStore, scope: Scope, permission: Permission,
+    static func onRequest(_ request: Request, gate: APIGate, store: RequestStore, permission: Permission,
                           _ body: (APICaller, UUID, ServiceRequest) throws -> Response) throws -> Response {
-        try gate.handleInTenant(request, scope: scope) { caller, tenant in
+        try gate.handleInTenant(request) { caller, tenant in
             try caller.require(permission)
             guard let found = try store.find(try request.parameter("id"), tenant: tenant) else { throw HTTPError(.notFound) }
             return try body(caller, tenant, found)
@@ -170,8 +170,8 @@ enum RequestsAPI {
     }
 
     /// Files: the body is the file itself, its type in Content-Type, its name in `?filename=`.
-    static func registerAttachments(in router: inout Router, gate: APIGate, store: RequestStore, attachments: RequestAttachments) {
-        router.add(.post, "/api/v1/requests/{id}/attachments", options: RouteOptions(bodyLimit: RequestAttachments.sizeLimit),
+    static func registerAttachments(in routes: inout RouteTable, gate: APIGate, store: RequestStore, attachments: RequestAttachments) {
+        routes.add(.post, "/api/v1/requests/{id}/attachments", access: .scope(.requestsWrite), options: RouteOptions(bodyLimit: RequestAttachments.sizeLimit),
                    operation: Operation(
             id: "createRequestAttachment", summary: "Attach a file: the body is the file, Content-Type its type, `filename` its name.",
             tags: ["requests"],
@@ -181,10 +181,9 @@ enum RequestsAPI {
             requestBody: ["type": "string", "format": "binary"], requestContentTypes: RequestAttachments.allowedTypes,
             responses: [.init(201, "The attachment.", component: attachment, headers: ["Location"]), .problem(413, "Over 10 MiB."),
                         .problem(415, "No Content-Type."),
-                        .problem(422, "A type not taken, content that is not what the type says, or a bad name.")] + common,
-            scopes: [Scope.requestsWrite.rawValue])
+                        .problem(422, "A type not taken, content that is not what the type says, or a bad name.")] + common)
         ) { request in
-            try onRequest(request, gate: gate, store: store, scope: .requestsWrite, permission: .requestsComment) { caller, tenant, found in
+            try onRequest(request, gate: gate, store: store, permission: .requestsComment) { caller, tenant, found in
                 guard let type = request.contentType else { throw HTTPError(.unsupportedMediaType, detail: "Send the file's Content-Type.") }
                 let added = try attachments.add(to: found.id, tenant: tenant, filename: request.query["filename"] ?? "", contentType: type,
                                                 data: request.body, principal: caller.principal, actor: .token,
@@ -195,42 +194,39 @@ enum RequestsAPI {
             }
         }
 
-        router.add(.get, "/api/v1/requests/{id}/attachments", operation: Operation(
+        routes.add(.get, "/api/v1/requests/{id}/attachments", access: .scope(.requestsRead), operation: Operation(
             id: "listRequestAttachments", summary: "The request's files, oldest first.", tags: ["requests"],
             parameters: [APIGate.tenantParameter, idParameter],
-            responses: [.init(200, "The files.", component: attachmentPage)] + common,
-            scopes: [Scope.requestsRead.rawValue])
+            responses: [.init(200, "The files.", component: attachmentPage)] + common)
         ) { request in
-            try onRequest(request, gate: gate, store: store, scope: .requestsRead, permission: .requestsRead) { _, tenant, found in
+            try onRequest(request, gate: gate, store: store, permission: .requestsRead) { _, tenant, found in
                 .json(["items": .array(try attachments.list(request: found.id, tenant: tenant).map(json)), "next_cursor": .null])
             }
         }
 
-        router.add(.get, "/api/v1/requests/{id}/attachments/{attachment}", operation: Operation(
+        routes.add(.get, "/api/v1/requests/{id}/attachments/{attachment}", access: .scope(.requestsRead), operation: Operation(
             id: "getRequestAttachment", summary: "Download a file (Content-Disposition: attachment).", tags: ["requests"],
             parameters: [APIGate.tenantParameter, idParameter,
                          .init("attachment", in: .path, schema: ["type": "string", "format": "uuid"], description: "The file's id.")],
-            responses: [.init(200, "The file's bytes, as uploaded.")] + common,
-            scopes: [Scope.requestsRead.rawValue])
+            responses: [.init(200, "The file's bytes, as uploaded.")] + common)
         ) { request in
-            try onRequest(request, gate: gate, store: store, scope: .requestsRead, permission: .requestsRead) { _, tenant, found in
+            try onRequest(request, gate: gate, store: store, permission: .requestsRead) { _, tenant, found in
                 AttachmentResponse.download(try attachments.file(try request.uuidParameter("attachment"), request: found.id, tenant: tenant))
             }
         }
     }
 
-    static func register(in router: inout Router, gate: APIGate, store: RequestStore, comments: RequestComments,
+    static func register(in routes: inout RouteTable, gate: APIGate, store: RequestStore, comments: RequestComments,
                          lists: RequestListCache? = nil) {
-        router.add(.post, "/api/v1/requests", options: .json, operation: Operation(
+        routes.add(.post, "/api/v1/requests", access: .scope(.requestsWrite), options: .json, operation: Operation(
             id: "createRequest", summary: "File a service request.", tags: ["requests"],
             parameters: [APIGate.tenantParameter, TokensAPI.idempotencyParameter],
             requestComponent: newRequest,
             responses: [.init(201, "The request.", component: request, headers: ["Location", "ETag"]),
                         .problem(400, "Malformed JSON."), .problem(409, "The same Idempotency-Key is still running."),
-                        .problem(422, "Invalid values, or an Idempotency-Key reused with another body.")] + common,
-            scopes: [Scope.requestsWrite.rawValue])
+                        .problem(422, "Invalid values, or an Idempotency-Key reused with another body.")] + common)
         ) { request in
-            try gate.handleInTenant(request, scope: .requestsWrite) { caller, tenant in
+            try gate.handleInTenant(request) { caller, tenant in
                 try caller.require(.requestsCreate)
                 let created = try store.create(try request.decode(NewRequest.self, fields: ["subject", "description", "type", "priority"]), tenant: tenant, requester: caller.identity.user,
                                                actor: .token, actorID: caller.identity.tokenID, origin: RequestOrigin(request))
@@ -242,7 +238,7 @@ enum RequestsAPI {
 
         // Inline first: an answer this node remembers is served on the I/O thread; building one
         // moves to a worker (RequestListCache says when a remembered answer may be served).
-        router.add(.get, "/api/v1/requests", options: .inlineFirst, operation: Operation(
+        routes.add(.get, "/api/v1/requests", access: .scope(.requestsRead), options: .inlineFirst, operation: Operation(
             id: "listRequests", summary: "The tenant's requests, newest first, filtered, a page at a time.", tags: ["requests"],
             parameters: [
                 APIGate.tenantParameter,
@@ -265,10 +261,9 @@ enum RequestsAPI {
                 .init("cursor", in: .query, schema: ["type": "string", "format": "uuid"], description: "`next_cursor` of the previous page."),
             ],
             responses: [.init(200, "A page.", component: requestPage),
-                        .problem(400, "A malformed parameter.")] + common,
-            scopes: [Scope.requestsRead.rawValue])
+                        .problem(400, "A malformed parameter.")] + common)
         ) { request in
-            try gate.handleInTenant(request, scope: .requestsRead) { caller, tenant in
+            try gate.handleInTenant(request) { caller, tenant in
                 try caller.require(.requestsRead)
                 var filter = RequestQuery()
                 if let state = request.query["state"] {
@@ -329,17 +324,16 @@ enum RequestsAPI {
             }
         }
 
-        router.add(.get, "/api/v1/requests/{id}", operation: Operation(
+        routes.add(.get, "/api/v1/requests/{id}", access: .scope(.requestsRead), operation: Operation(
             id: "getRequest", summary: "One request.", tags: ["requests"], parameters: [APIGate.tenantParameter, idParameter],
-            responses: [.init(200, "The request.", component: request, headers: ["ETag"])] + common,
-            scopes: [Scope.requestsRead.rawValue])
+            responses: [.init(200, "The request.", component: request, headers: ["ETag"])] + common)
         ) { request in
-            try onRequest(request, gate: gate, store: store, scope: .requestsRead, permission: .requestsRead) { _, _, found in
+            try onRequest(request, gate: gate, store: store, permission: .requestsRead) { _, _, found in
                 answer(found)
             }
         }
 
-        router.add(.patch, "/api/v1/requests/{id}", options: .json, operation: Operation(
+        routes.add(.patch, "/api/v1/requests/{id}", access: .scope(.requestsWrite), options: .json, operation: Operation(
             id: "updateRequest",
             summary: "Change a request's subject, priority, state, assignee, group or tags; send the ETag you read as If-Match.",
             tags: ["requests"],
@@ -348,10 +342,9 @@ enum RequestsAPI {
             requestComponent: requestChange,
             responses: [.init(200, "The request as changed.", component: request, headers: ["ETag"]),
                         .problem(400, "Malformed JSON."), .problem(412, "The request changed since the given ETag."),
-                        .problem(422, "A value or a state change the workflow forbids (the allowed next states are named).")] + common,
-            scopes: [Scope.requestsWrite.rawValue])
+                        .problem(422, "A value or a state change the workflow forbids (the allowed next states are named).")] + common)
         ) { request in
-            try onRequest(request, gate: gate, store: store, scope: .requestsWrite, permission: .requestsComment) { caller, tenant, found in
+            try onRequest(request, gate: gate, store: store, permission: .requestsComment) { caller, tenant, found in
                 let updated = try store.update(found.id, tenant: tenant, change: try request.decode(RequestStore.Change.self,
                                                                                        fields: ["subject", "priority", "state", "assignee_id",
                                                                                                 "group_id", "tags"]),
@@ -361,16 +354,15 @@ enum RequestsAPI {
             }
         }
 
-        router.add(.post, "/api/v1/requests/{id}/comments", options: .json, operation: Operation(
+        routes.add(.post, "/api/v1/requests/{id}/comments", access: .scope(.requestsWrite), options: .json, operation: Operation(
             id: "createRequestComment", summary: "Reply on a request, or (staff) add an internal note customers never see.",
             tags: ["requests"], parameters: [APIGate.tenantParameter, idParameter, TokensAPI.idempotencyParameter],
             requestComponent: newComment,
             responses: [.init(201, "The comment.", component: comment), .problem(400, "Malformed JSON."),
                         .problem(409, "The same Idempotency-Key is still running."),
-                        .problem(422, "An empty body, or an Idempotency-Key reused with another body.")] + common,
-            scopes: [Scope.requestsWrite.rawValue])
+                        .problem(422, "An empty body, or an Idempotency-Key reused with another body.")] + common)
         ) { request in
-            try onRequest(request, gate: gate, store: store, scope: .requestsWrite, permission: .requestsComment) { caller, tenant, found in
+            try onRequest(request, gate: gate, store: store, permission: .requestsComment) { caller, tenant, found in
                 struct Input: Decodable {
                     let body: String
                     let isInternal: Bool?
@@ -384,13 +376,12 @@ enum RequestsAPI {
             }
         }
 
-        router.add(.get, "/api/v1/requests/{id}/comments", operation: Operation(
+        routes.add(.get, "/api/v1/requests/{id}/comments", access: .scope(.requestsRead), operation: Operation(
             id: "listRequestComments", summary: "The conversation, oldest first; internal notes only for staff.", tags: ["requests"],
             parameters: [APIGate.tenantParameter, idParameter],
-            responses: [.init(200, "The comments.", component: commentPage)] + common,
-            scopes: [Scope.requestsRead.rawValue])
+            responses: [.init(200, "The comments.", component: commentPage)] + common)
         ) { request in
-            try onRequest(request, gate: gate, store: store, scope: .requestsRead, permission: .requestsRead) { caller, tenant, found in
+            try onRequest(request, gate: gate, store: store, permission: .requestsRead) { caller, tenant, found in
                 let thread = try comments.thread(of: found.id, tenant: tenant, includeInternal: caller.principal.can(.requestsManage))
                 return .json(["items": .array(thread.map(json)), "next_cursor": .null])
             }

@@ -64,8 +64,8 @@ enum ReportsAPI {
         ]
     }
 
-    static func register(in router: inout Router, gate: APIGate, database: Database) {
-        router.add(.get, "/api/v1/reports/sla", operation: Operation(
+    static func register(in routes: inout RouteTable, gate: APIGate, database: Database) {
+        routes.add(.get, "/api/v1/reports/sla", access: .scope(.reportsRead), operation: Operation(
             id: "getSLAReport", summary: "SLA targets met and missed, with response and resolution time percentiles, and the breaches.",
             tags: ["reports"],
             parameters: [
@@ -81,10 +81,9 @@ enum ReportsAPI {
                 .init(200, "The report.", component: report),
                 .problem(401, "No valid token."), .problem(403, "A missing scope or permission."), .problem(404, "No such tenant."),
                 .problem(422, "A bad date, grouping or period."), .problem(429, "Rate limit used up."),
-            ],
-            scopes: [Scope.reportsRead.rawValue])
+            ])
         ) { request in
-            try gate.handle(request, scope: .reportsRead) { caller in
+            try gate.handle(request) { caller in
                 try caller.require(.reportsRead)
                 var query = try SLAReport.Query(parameters: request.query, emptyIsDefault: false)
                 query.tenant = caller.tenant

@@ -21,6 +21,16 @@ import TestSupport
         }
     }
 
+    @Test func routesAreRegisteredInOnePlace() throws {
+        let sources = TestEnvironment.root.appendingPathComponent("Sources/Purser")
+        let files = FileManager.default.enumerator(atPath: sources.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
+        let registering = try files.filter { file in
+            try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8).contains("router.add(")
+        }
+        // The metrics listener is a server of its own.
+        #expect(Set(registering) == ["App/Routes.swift", "App/MetricsEndpoint.swift"], "\(registering.sorted())")
+    }
+
     /// Each tenant page declared for a permission refuses (403) a member of the tenant whose role
     /// lacks it, and does not refuse one whose role holds it.
     @Test func tenantPagesAskForThePermissionTheyDeclare() throws {
