@@ -59,7 +59,8 @@ enum Routes {
         RequestsAPI.register(in: &routes, gate: gate, store: parts.requests, comments: parts.comments, lists: parts.lists)
         RequestsAPI.registerAttachments(in: &routes, gate: gate, store: parts.requests, attachments: parts.attachments)
         ReportPages.register(in: &routes, site: site, auth: auth, database: database)
-        SLAPages.register(in: &routes, site: site, auth: auth, policies: SLAPolicies(database: database), groups: parts.desk.groups)
+        GroupPages.register(in: &routes, site: site, auth: auth, groups: parts.desk.groups)
+        SLAPages.register(in: &routes, site: site, auth: auth, policies: SLAPolicies(database: database))
         ReportsAPI.register(in: &routes, gate: gate, database: database)
         // Last: the API document describes every route above.
         OpenAPIRoute.register(in: &routes)
