@@ -55,4 +55,10 @@ extension People {
         guard response.status == 303 else { throw TestSetupError("sign-in as \(email) answered \(response.status)") }
         return browser
     }
+
+    /// A bearer token of `email` for requests (read and write), in `tenant` (nil: a staff token naming no tenant).
+    public func requestsToken(_ email: String, tenant: UUID?, in app: TestApp) throws -> String {
+        try app.app.tokens.create(user: id(email), tenant: tenant, name: "t", scopes: [.requestsRead, .requestsWrite],
+                                  lifetime: 3600, by: .system, actorID: nil).token
+    }
 }

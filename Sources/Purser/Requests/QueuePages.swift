@@ -1,5 +1,5 @@
 // The staff queue across tenants: filters (tenant, type, priority, state, assignee, group, SLA
-// breached or escalated), newest first or SLA due soonest, keyset paging, saved views, and bulk
+// breached or escalated; read by RequestFilter, as the API reads them), newest first or SLA due soonest, keyset paging, saved views, and bulk
 // assignment or priority for the rows ticked.
 import Foundation
 import HTTPServer
@@ -35,7 +35,8 @@ enum QueuePages {
         let types: [RequestPages.Option]
         let assignees: [RequestPages.Option]
         let groups: [RequestPages.Option]
-        let slas: [RequestPages.Option]
+        let breached: [RequestPages.Option]
+        let escalated: [RequestPages.Option]
         let sorts: [RequestPages.Option]
         let bulkAssignees: [RequestPages.Option]
         let views: [ViewLink]
@@ -44,52 +45,10 @@ enum QueuePages {
         var errors: [FieldError] = []
     }
 
-    /// The queue's filters from the query string, and what was wrong with them.
-    static func filters(_ query: QueryParameters, visitor: Visitor) -> (RequestQuery, [FieldError]) {
-        var filter = RequestQuery()
-        var errors: [FieldError] = []
-        switch query["state"] ?? "active" {
-        case "active": filter.states = ["new", "open", "pending_customer"]
-        case "any", "": break
-        case let state where RequestState(rawValue: state) != nil: filter.states = [state]
-        default: errors.append(FieldError(field: "state", detail: "choose a state"))
-        }
-        if let priority = query["priority"], !priority.isEmpty {
-            if RequestPriority(rawValue: priority) != nil { filter.priority = priority }
-            else { errors.append(FieldError(field: "priority", detail: "choose P1–P4")) }
-        }
-        if let type = query["type"], !type.isEmpty {
-            if RequestType(rawValue: type) != nil { filter.type = type }
-            else { errors.append(FieldError(field: "type", detail: "choose a type")) }
-        }
-        switch query["assignee"] ?? "" {
-        case "": break
-        case "mine": filter.assignee = visitor.user
-        case "unassigned": filter.unassigned = true
-        case let id:
-            if let id = UUID(uuidString: id) { filter.assignee = id }
-            else { errors.append(FieldError(field: "assignee", detail: "choose a person")) }
-        }
-        // The older spellings, kept for links people saved.
-        if query["mine"] == "1" { filter.assignee = visitor.user }
-        if query["unassigned"] == "1" { filter.unassigned = true }
-        if let group = query["group"], !group.isEmpty {
-            if let id = UUID(uuidString: group) { filter.group = id }
-            else { errors.append(FieldError(field: "group", detail: "choose a group")) }
-        }
-        switch query["sla"] ?? "" {
-        case "": break
-        case "breached": filter.breached = true
-        case "escalated": filter.escalated = true
-        default: errors.append(FieldError(field: "sla", detail: "choose breached or escalated"))
-        }
-        if let sort = query["sort"], !sort.isEmpty {
-            if let order = RequestQuery.Sort(rawValue: sort) { filter.sort = order }
-            else { errors.append(FieldError(field: "sort", detail: "sort by newest or due")) }
-        }
-        filter.tenantSlug = query["tenant"].flatMap { $0.isEmpty ? nil : $0 }
-        filter.after = query["after"].flatMap(UUID.init(uuidString:))
-        return (filter, errors)
+    /// The queue's filters from the query string (RequestFilter, the API's names and the older
+    /// ones), and what was wrong with them. The queue opens on the active requests.
+    static func filters(_ query: QueryParameters, visitor: Visitor) -> (RequestFilter, [FieldError]) {
+        RequestFilter.parse(query, for: .page, viewer: visitor.user, states: .active)
     }
 
     static func options(_ values: [(String, String)], selected: String?) -> [RequestPages.Option] {
@@ -130,30 +89,30 @@ enum QueuePages {
         routes.add(.get, "/staff/requests", access: .permission(.requestsRead), options: .inlineFirst) { request in
             let visitor = try auth.staff(request)
             try visitor.principal(in: nil).require(.requestsRead)
-            // A page already rendered for this session and query is served while no request has
+            // A page already rendered for this session and filter is served while no request has
             // changed anywhere and the minute is the same (its times left are shown to the minute).
+            // The page is drawn from the filter alone, so two spellings of one filter share it; a
+            // query with mistakes is never remembered or served from memory.
+            let (filter, errors) = filters(request.query, visitor: visitor)
             let minute = Int(Date().timeIntervalSince1970 / 60)
-            let key = "queue|\(visitor.session.id.postgresText)|\(minute)|" + request.query.pairs.map { $0.name + "=" + $0.value }
-                .joined(separator: "&")
+            let key = errors.isEmpty ? "queue|\(visitor.session.id.postgresText)|\(minute)|" + filter.key : nil
             let lists = desk.store.lists
-            if let page = lists?.answer(key, tenant: RequestListCache.everyTenant) {
+            if let key, let page = lists?.answer(key, tenant: RequestListCache.everyTenant) {
                 var response = Response(status: .ok, contentType: "text/html; charset=utf-8", body: page)
                 response.headers.set("Cache-Control", "no-store")
                 return response
             }
             guard request.mayBlock else { throw WouldBlock() }
             let generation = lists?.generation(of: RequestListCache.everyTenant)
-            let response = try queuePage(request, visitor)
-            if response.status == .ok, let generation {
+            let response = try queuePage(filter, errors, visitor)
+            if response.status == .ok, let key, let generation {
                 lists?.keep(response.bodyBytes, for: key, tenant: RequestListCache.everyTenant, generation: generation)
             }
             return response
         }
 
-        @Sendable func queuePage(_ request: Request, _ visitor: Visitor) throws -> Response {
-            let query = request.query
-            let (filter, errors) = filters(query, visitor: visitor)
-            let page = errors.isEmpty ? try desk.store.queue(filter, limit: 51) : []
+        @Sendable func queuePage(_ filter: RequestFilter, _ errors: [FieldError], _ visitor: Visitor) throws -> Response {
+            let page = errors.isEmpty ? try desk.store.queue(filter.query, limit: 51) : []
             let now = Date()
             let rows = page.prefix(50).map { entry in
                 let sla = slaSummary(entry.request.clocks, now: now)
@@ -163,27 +122,27 @@ enum QueuePages {
                            assignee: entry.request.assignee?.name ?? "—", sla: sla.text, tone: sla.tone,
                            updated: DisplayTime.format(entry.request.updatedAt))
             }
-            let kept = query.pairs.filter { $0.name != "after" }.map { WebAuth.escape($0.name) + "=" + WebAuth.escape($0.value) }
-            var next: String?
-            if page.count > 50 { next = "/staff/requests?" + (kept + ["after=" + page[49].request.id.postgresText]).joined(separator: "&") }
+            // Forms and links write the filter in the API's names, whatever names it came in.
+            let next = page.count > 50 ? filter.nextLink("/staff/requests", after: page[49].request.id, states: .active) : nil
             let (staff, groups, saved) = try desk.groups.choices(views: views, user: visitor.user)
             return site.page("requests/queue", title: "Request queue", Page(
-                formToken: visitor.formToken, rowsHTML: rowsHTML(Array(rows)), tenant: filter.tenantSlug ?? "",
+                formToken: visitor.formToken, rowsHTML: rowsHTML(Array(rows)), tenant: filter.tenant ?? "",
                 states: options([("active", "active"), ("any", "any")] + RequestState.allCases.map {
                     ($0.rawValue, $0.rawValue.replacingOccurrences(of: "_", with: " "))
-                }, selected: query["state"] ?? "active"),
-                priorities: options([("", "any")] + RequestPriority.allCases.map { ($0.rawValue, $0.rawValue) }, selected: query["priority"]),
-                types: options([("", "any")] + RequestType.allCases.map { ($0.rawValue, $0.rawValue) }, selected: query["type"]),
-                assignees: options([("", "anyone"), ("mine", "me"), ("unassigned", "nobody")] + staff.map { ($0.id.postgresText, $0.name) },
-                                   selected: query["assignee"] ?? (query["mine"] == "1" ? "mine" : query["unassigned"] == "1" ? "unassigned" : "")),
-                groups: options([("", "any")] + groups.map { ($0.id.postgresText, $0.name) }, selected: query["group"]),
-                slas: options([("", "any"), ("breached", "breached"), ("escalated", "escalated")], selected: query["sla"]),
-                sorts: options([("newest", "newest first"), ("due", "SLA due soonest")], selected: query["sort"] ?? "newest"),
+                }, selected: filter.states.value),
+                priorities: options([("", "any")] + RequestPriority.allCases.map { ($0.rawValue, $0.rawValue) }, selected: filter.priority?.rawValue),
+                types: options([("", "any")] + RequestType.allCases.map { ($0.rawValue, $0.rawValue) }, selected: filter.type?.rawValue),
+                assignees: options([("", "anyone"), ("me", "me"), ("none", "nobody")] + staff.map { ($0.id.postgresText, $0.name) },
+                                   selected: filter.assignee?.value),
+                groups: options([("", "any")] + groups.map { ($0.id.postgresText, $0.name) }, selected: filter.group?.postgresText),
+                breached: options([("", "any"), ("true", "breached")], selected: filter.breached ? "true" : nil),
+                escalated: options([("", "any"), ("true", "escalated")], selected: filter.escalated ? "true" : nil),
+                sorts: options([("newest", "newest first"), ("due", "SLA due soonest")], selected: filter.sort.rawValue),
                 bulkAssignees: options([("", "—")] + staff.map { ($0.id.postgresText, $0.name) }, selected: nil),
                 views: saved.map {
                     ViewLink(id: $0.id.postgresText, name: $0.name, link: "/staff/requests" + ($0.query.isEmpty ? "" : "?" + $0.query))
                 },
-                here: kept.joined(separator: "&"), nextPage: next, errors: errors),
+                here: filter.pageQuery(states: .active), nextPage: next, errors: errors),
                 status: errors.isEmpty ? .ok : .unprocessableContent, visitor: visitor)
         }
 

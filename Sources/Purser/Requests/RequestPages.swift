@@ -19,6 +19,7 @@ enum RequestPages {
         let rows: [Row]
         let nextPage: String?
         let canCreate: Bool
+        var errors: [FieldError] = []
     }
 
     struct Option: Encodable, Sendable {
@@ -141,17 +142,19 @@ enum RequestPages {
 
         routes.add(.get, "/t/{tenant}/requests", access: .permission(.requestsRead)) { request in
             let (visitor, tenant, principal) = try context(request)
-            var query = RequestQuery()
-            query.after = request.query["after"].flatMap(UUID.init(uuidString:))
-            let page = try store.list(tenant: tenant.id, query: query, limit: 51)
+            // The list's filters, read as the queue and the API read them (RequestFilter); every state unless one is named.
+            var (filter, errors) = RequestFilter.parse(request.query, for: .page, viewer: visitor.user)
+            filter.tenant = nil
+            let page = errors.isEmpty ? try store.list(tenant: tenant.id, query: filter.query, limit: 51) : []
             let rows = page.prefix(50).map {
                 Row(number: $0.number, subject: $0.subject, type: $0.type, priority: $0.priority,
                     state: $0.state.replacingOccurrences(of: "_", with: " "), updated: DisplayTime.format($0.updatedAt))
             }
             return site.page("requests/index", title: "Requests · \(tenant.name)", ListPage(
                 slug: tenant.slug, tenantName: tenant.name, rows: rows,
-                nextPage: page.count > 50 ? "/t/\(tenant.slug)/requests?after=\(page[49].id.postgresText)" : nil,
-                canCreate: principal.can(.requestsCreate)), visitor: visitor, tenant: tenant)
+                nextPage: page.count > 50 ? filter.nextLink("/t/\(tenant.slug)/requests", after: page[49].id) : nil,
+                canCreate: principal.can(.requestsCreate), errors: errors), status: errors.isEmpty ? .ok : .unprocessableContent,
+                visitor: visitor, tenant: tenant)
         }
 
         @Sendable func newForm(_ visitor: Visitor, _ tenant: TenantMembership, subject: String = "", description: String = "",

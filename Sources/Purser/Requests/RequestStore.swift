@@ -41,24 +41,11 @@ public struct NewRequest: Sendable, Decodable {
         self.priority = priority
     }
 
+    /// `RequestRules`, the same for a page's form and the API.
     func validate() throws {
-        var errors: [FieldError] = []
-        let subject = self.subject.trimmingCharacters(in: .whitespacesAndNewlines)
-        if subject.isEmpty || subject.unicodeScalars.count > 200 || Self.hasControl(subject) {
-            errors.append(FieldError(field: "subject", detail: "give a subject of 1–200 characters, on one line"))
-        }
-        if (description ?? "").unicodeScalars.count > 50000 || (description ?? "").unicodeScalars.contains("\u{0}") {
-            errors.append(FieldError(field: "description", detail: "keep it under 50,000 characters, without NUL"))
-        }
-        if RequestType(rawValue: type) == nil {
-            errors.append(FieldError(field: "type", detail: "use one of " + RequestType.allCases.map(\.rawValue).joined(separator: ", ")))
-        }
-        if RequestPriority(rawValue: priority) == nil { errors.append(FieldError(field: "priority", detail: "use P1, P2, P3 or P4")) }
+        let errors = [RequestRules.subject(subject), RequestRules.description(description ?? ""), RequestRules.type(type),
+                      RequestRules.priority(priority)].compactMap { $0 }
         if !errors.isEmpty { throw ValidationError(errors) }
-    }
-
-    static func hasControl(_ text: String) -> Bool {
-        text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 }
 
@@ -219,13 +206,8 @@ public struct RequestStore: Sendable {
             let current = try Self.decode(row)
             if let expected, expected != current.etag { throw StaleVersion(current: current.etag) }
             var errors: [FieldError] = []
-            if let priority = change.priority, RequestPriority(rawValue: priority) == nil {
-                errors.append(FieldError(field: "priority", detail: "use P1, P2, P3 or P4"))
-            }
-            if let subject = change.subject,
-               subject.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || subject.unicodeScalars.count > 200 || NewRequest.hasControl(subject) {
-                errors.append(FieldError(field: "subject", detail: "give a subject of 1–200 characters"))
-            }
+            if let priority = change.priority, let problem = RequestRules.priority(priority) { errors.append(problem) }
+            if let subject = change.subject, let problem = RequestRules.subject(subject) { errors.append(problem) }
             if let tags = change.tags, let problem = Change.tagProblem(tags) { errors.append(problem) }
             if !errors.isEmpty { throw ValidationError(errors) }
             if let state = change.state {

@@ -45,18 +45,15 @@ enum RequestsAPI {
     static let newRequest = SchemaComponent("NewRequest", schema: [
         "type": "object", "required": ["subject", "type", "priority"], "additionalProperties": false,
         "properties": [
-            "subject": ["type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"],
-            "description": ["type": "string", "maxLength": 50000, "pattern": "^[^\\u0000]*$"],
-            "type": ["type": "string", "enum": .array(RequestType.allCases.map { .string($0.rawValue) })],
-            "priority": ["type": "string", "enum": .array(RequestPriority.allCases.map { .string($0.rawValue) })],
+            "subject": RequestRules.subjectSchema, "description": RequestRules.descriptionSchema,
+            "type": RequestRules.typeSchema, "priority": RequestRules.prioritySchema,
         ],
     ])
 
     /// The body that changes a request: only the fields sent change.
     static let requestChange = SchemaComponent("RequestChange", schema: [
         "type": "object", "additionalProperties": false, "properties": [
-            "subject": ["type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"],
-            "priority": ["type": "string", "enum": .array(RequestPriority.allCases.map { .string($0.rawValue) })],
+            "subject": RequestRules.subjectSchema, "priority": RequestRules.prioritySchema,
             "state": ["type": "string", "enum": .array(RequestState.allCases.map { .string($0.rawValue) })],
             "assignee_id": ["type": "string", "format": "uuid"], "group_id": ["type": "string", "format": "uuid"],
             "tags": ["type": "array", "maxItems": 20, "items": ["type": "string", "pattern": "^[a-z0-9_.:-]{1,40}$"]],
@@ -249,12 +246,16 @@ enum RequestsAPI {
                 .init("type", in: .query, schema: ["type": "string", "enum": .array(RequestType.allCases.map { .string($0.rawValue) })],
                       description: "Only this type."),
                 .init("assignee", in: .query,
-                      schema: ["type": "string", "pattern": "^(me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"],
-                      description: "`me`, or a staff member's id."),
+                      schema: ["type": "string",
+                               "pattern": "^(me|none|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"],
+                      description: "`me`, `none` (nobody yet), or a staff member's id."),
+                .init("group", in: .query, schema: ["type": "string", "format": "uuid"], description: "Only requests with this staff group."),
                 .init("q", in: .query, schema: ["type": "string", "maxLength": 200, "pattern": "^[^\\u0000]*$"],
                       description: "Text in the subject or description."),
                 .init("breached", in: .query, schema: ["type": "string", "enum": ["true", "false"]],
                       description: "`true`: only requests that missed an SLA target."),
+                .init("escalated", in: .query, schema: ["type": "string", "enum": ["true", "false"]],
+                      description: "`true`: only requests raised to their group's lead after a breach."),
                 .init("sort", in: .query, schema: ["type": "string", "enum": ["newest", "due"]],
                       description: "`newest` (default) or `due`: soonest SLA due time first, only requests with a running clock."),
                 .init("limit", in: .query, schema: ["type": "integer", "minimum": 1, "maximum": 100], description: "Page size (20)."),
@@ -265,56 +266,19 @@ enum RequestsAPI {
         ) { request in
             try gate.handleInTenant(request) { caller, tenant in
                 try caller.require(.requestsRead)
-                var filter = RequestQuery()
-                if let state = request.query["state"] {
-                    guard RequestState(rawValue: state) != nil else { throw HTTPError(.badRequest, detail: "Unknown state \(state).") }
-                    filter.states = [state]
+                // The filters as the pages read them too (RequestFilter), refused here rather than read as "any".
+                let (filter, errors) = RequestFilter.parse(request.query, for: .api, viewer: caller.identity.user)
+                if let first = errors.first {
+                    throw HTTPError(.badRequest, detail: "\(first.field): \(first.detail)", fieldErrors: errors)
                 }
-                if let priority = request.query["priority"] {
-                    guard RequestPriority(rawValue: priority) != nil else { throw HTTPError(.badRequest, detail: "Use P1–P4.") }
-                    filter.priority = priority
-                }
-                if let type = request.query["type"] {
-                    guard RequestType(rawValue: type) != nil else { throw HTTPError(.badRequest, detail: "Unknown type \(type).") }
-                    filter.type = type
-                }
-                if let assignee = request.query["assignee"] {
-                    guard let id = assignee == "me" ? caller.identity.user : UUID(uuidString: assignee) else {
-                        throw HTTPError(.badRequest, detail: "assignee is `me` or a staff member's id.")
-                    }
-                    filter.assignee = id
-                }
-                if let text = request.query["q"], text.unicodeScalars.count > 200 || text.utf8.contains(0) {
-                    throw HTTPError(.badRequest, detail: "q is at most 200 characters, without NUL.")
-                }
-                filter.text = request.query["q"].flatMap { $0.isEmpty ? nil : $0 }
-                let limit = try request.query["limit"].map { text -> Int in
-                    guard let value = Int(text), (1...100).contains(value) else {
-                        throw HTTPError(.badRequest, detail: "limit is a whole number from 1 to 100.")
-                    }
-                    return value
-                } ?? 20
-                filter.after = try request.query["cursor"].map { text -> UUID in
-                    guard let id = UUID(uuidString: text) else { throw HTTPError(.badRequest, detail: "cursor is not one Purser gave.") }
-                    return id
-                }
-                if let sort = request.query["sort"] {
-                    guard let order = RequestQuery.Sort(rawValue: sort) else { throw HTTPError(.badRequest, detail: "sort is newest or due.") }
-                    filter.sort = order
-                }
-                if let breached = request.query["breached"] {
-                    guard breached == "true" || breached == "false" else { throw HTTPError(.badRequest, detail: "breached is true or false.") }
-                    filter.breached = breached == "true"
-                }
-                let key = [tenant.postgresText, filter.states.joined(separator: ","), filter.priority ?? "", filter.type ?? "",
-                           filter.assignee?.postgresText ?? "", filter.text ?? "", String(limit), filter.after?.postgresText ?? "",
-                           filter.sort.rawValue, String(filter.breached)].joined(separator: "|")
+                let limit = filter.limit
+                let key = tenant.postgresText + "|" + filter.key
                 if let remembered = lists?.answer(key, tenant: tenant) {
                     return Response(status: .ok, contentType: "application/json", body: remembered)
                 }
                 guard request.mayBlock else { throw WouldBlock() }
                 let generation = lists?.generation(of: tenant)
-                let page = try store.list(tenant: tenant, query: filter, limit: limit + 1)
+                let page = try store.list(tenant: tenant, query: filter.query, limit: limit + 1)
                 let items = page.prefix(limit)
                 let body = JSONValue.object([("items", .array(items.map(json))),
                                              ("next_cursor", page.count > limit ? .string(items.last!.id.postgresText) : .null)])

@@ -1,5 +1,6 @@
 // A staff member's named queue filters: the query string of /staff/requests under a name, so a
-// view ("my P1s", "breached in EMEA") is one click away.
+// view ("my P1s", "breached in EMEA") is one click away. Queries are kept as they were written:
+// the queue reads the names it wrote before (RequestFilter), so old views keep working.
 import Foundation
 import struct HTTPServer.QueryParameters
 import Postgres
@@ -53,6 +54,8 @@ public struct SavedViews: Sendable {
         try database.asStaff { tx in _ = try tx.query("DELETE FROM saved_views WHERE id = $1 AND user_id = $2", [id, user]) }
     }
 
-    /// The queue's filter parameters (never a page cursor).
-    static let parameters: Set<String> = ["tenant", "state", "priority", "type", "assignee", "group", "sla", "sort"]
+    /// The queue's filter parameters (RequestFilter's, never a page cursor), and `sla`, the name
+    /// the queue wrote before `breached` and `escalated`: views saved with it are read as they were.
+    static let parameters: Set<String> = ["tenant", "state", "priority", "type", "assignee", "group", "breached", "escalated", "q",
+                                          "sort", "sla"]
 }
