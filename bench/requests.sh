@@ -165,10 +165,10 @@ timed_routes=(
   "queue-tenant|/staff/requests?tenant=$small_tenant|$staff_cookie"
   "queue-open|/staff/requests?state=open|$staff_cookie"
   "queue-p1-incident|/staff/requests?priority=P1&type=incident|$staff_cookie"
-  "queue-unassigned|/staff/requests?assignee=unassigned|$staff_cookie"
-  "queue-mine|/staff/requests?assignee=mine|$staff_cookie"
+  "queue-unassigned|/staff/requests?assignee=none|$staff_cookie"
+  "queue-mine|/staff/requests?assignee=me|$staff_cookie"
   "queue-group|/staff/requests?group=$group_id|$staff_cookie"
-  "queue-breached|/staff/requests?sla=breached|$staff_cookie"
+  "queue-breached|/staff/requests?breached=true|$staff_cookie"
   "queue-due|/staff/requests?sort=due|$staff_cookie"
   "queue-combined|/staff/requests?tenant=co01&state=open&priority=P2&sort=due|$staff_cookie"
   "customer-api|/api/v1/requests?limit=20|$bearer"
@@ -361,10 +361,10 @@ row() {  # label key
   row "staff queue ?tenant=$small_tenant (smallest tenant)" queue-tenant
   row "staff queue ?state=open" queue-open
   row "staff queue ?priority=P1&type=incident" queue-p1-incident
-  row "staff queue ?assignee=unassigned" queue-unassigned
-  row "staff queue ?assignee=mine" queue-mine
+  row "staff queue ?assignee=none" queue-unassigned
+  row "staff queue ?assignee=me" queue-mine
   row "staff queue ?group=(Support)" queue-group
-  row "staff queue ?sla=breached" queue-breached
+  row "staff queue ?breached=true" queue-breached
   row "staff queue ?sort=due" queue-due
   row "staff queue ?tenant=co01&state=open&priority=P2&sort=due" queue-combined
   row "customer GET /api/v1/requests?limit=20 (co01, the largest tenant)" customer-api
