@@ -204,12 +204,14 @@ public struct RequestStore: Sendable {
                 throw NotFound()
             }
             let current = try Self.decode(row)
-            if let expected, expected != current.etag { throw StaleVersion(current: current.etag) }
+            // Values that are wrong whatever the version come first: a malformed change is refused as
+            // such (422), not told to read the request again (412) and then refused anyway.
             var errors: [FieldError] = []
             if let priority = change.priority, let problem = RequestRules.priority(priority) { errors.append(problem) }
             if let subject = change.subject, let problem = RequestRules.subject(subject) { errors.append(problem) }
             if let tags = change.tags, let problem = Change.tagProblem(tags) { errors.append(problem) }
             if !errors.isEmpty { throw ValidationError(errors) }
+            if let expected, expected != current.etag { throw StaleVersion(current: current.etag) }
             if let state = change.state {
                 guard let to = RequestState(rawValue: state), let from = RequestState(rawValue: current.state) else {
                     throw ValidationError(field: "state", "use one of " + RequestState.allCases.map(\.rawValue).joined(separator: ", "))

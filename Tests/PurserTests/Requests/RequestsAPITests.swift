@@ -60,6 +60,9 @@ import TestSupport
         let stale = try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"state": "resolved"}"#, headers: [("If-Match", etag)])
         #expect(stale.0.status == 412)
         #expect(stale.0.header("ETag") == opened.header("ETag"))
+        // A change that is wrong whatever the version is refused as such, not sent to read it again.
+        let malformed = try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"priority": ""}"#, headers: [("If-Match", etag)])
+        #expect(malformed.0.status == 422, "\(malformed.1)")
         let forbidden = try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"state": "closed"}"#)
         #expect(forbidden.0.status == 422)
         #expect(((forbidden.1["errors"] as? [[String: Any]])?.first?["detail"] as? String) == "an open request can become: pending_customer, resolved")
