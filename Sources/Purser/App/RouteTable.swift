@@ -32,8 +32,72 @@ public struct TableRoute: Sendable {
 
 public struct RouteTable: Sendable {
     public private(set) var entries: [TableRoute] = []
+    /// What builds the handlers' contexts: the session for pages, the gate for the API.
+    let auth: WebAuth?
+    let gate: APIGate?
 
-    public init() {}
+    public init(auth: WebAuth? = nil, gate: APIGate? = nil) {
+        self.auth = auth
+        self.gate = gate
+    }
+
+    /// A route anyone may call (signing in, health, the API document); its answers hold no tenant's data.
+    public mutating func everyone(_ method: HTTPMethod, _ page: SitePage, options: RouteOptions = RouteOptions(),
+                                  handler: @escaping Handler) {
+        add(method, page.template, access: .everyone, options: options, handler: handler)
+    }
+
+    /// A signed-in person's own page. `allowEnrolment`: also for a session that must still set up
+    /// its second factor (the pages that do so).
+    public mutating func signedIn(_ method: HTTPMethod, _ page: SitePage, options: RouteOptions = RouteOptions(),
+                                  allowEnrolment: Bool = false, handler: @escaping @Sendable (PageContext) throws -> Response) {
+        let auth = requireAuth()
+        add(method, page.template, access: .signedIn, options: options) { request in
+            try handler(PageContext(request: request, visitor: try auth.signedIn(request, allowEnrolment: allowEnrolment), auth: auth))
+        }
+    }
+
+    /// A staff page: for any staff member, or those whose staff role holds `permission`. Customers
+    /// are told it does not exist (404); staff without the permission are refused (403).
+    public mutating func staff(_ method: HTTPMethod, _ page: SitePage, permission: Permission? = nil,
+                               options: RouteOptions = RouteOptions(), handler: @escaping @Sendable (PageContext) throws -> Response) {
+        let auth = requireAuth()
+        add(method, page.template, access: permission.map { .permission($0) } ?? .staff, options: options) { request in
+            let context = PageContext(request: request, visitor: try auth.staff(request), auth: auth)
+            if let permission { try context.principal.require(permission) }
+            return try handler(context)
+        }
+    }
+
+    /// A page of the tenant its path names, for people holding `permission` there (nil: any member)
+    /// or staff whose role holds it. Another tenant's page, or one that does not exist, is a 404.
+    public mutating func tenant(_ method: HTTPMethod, _ page: SitePage, permission: Permission?,
+                                options: RouteOptions = RouteOptions(), handler: @escaping @Sendable (TenantContext) throws -> Response) {
+        precondition(page.template.hasPrefix("/t/{tenant}"), "a tenant page lives under /t/{tenant}: \(page)")
+        let auth = requireAuth()
+        add(method, page.template, access: permission.map { .permission($0) } ?? .signedIn, options: options) { request in
+            let visitor = try auth.signedIn(request)
+            let context = TenantContext(request: request, visitor: visitor, tenant: try auth.tenant(request, for: visitor), auth: auth)
+            if let permission { try context.principal.require(permission) }
+            return try handler(context)
+        }
+    }
+
+    /// An API route: a bearer token with `scope` (nil: any valid token), through the gate (tenant,
+    /// rate limits, idempotency). The document names the scope; the handler checks permissions.
+    public mutating func api(_ method: HTTPMethod, _ path: APIPath, scope: Scope?, tenant need: APIGate.TenantNeed = .none,
+                             options: RouteOptions = RouteOptions(), operation: Operation,
+                             handler: @escaping @Sendable (APIContext) throws -> Response) {
+        guard let gate else { preconditionFailure("API routes need the table made with the gate") }
+        add(method, path.template, access: .scope(scope), options: options, operation: operation) { request in
+            try gate.handle(request, tenant: need) { caller in try handler(APIContext(request: request, caller: caller)) }
+        }
+    }
+
+    private func requireAuth() -> WebAuth {
+        guard let auth else { preconditionFailure("pages need the table made with the session reader") }
+        return auth
+    }
 
     /// Adds a route; an API route's document names the scope its access declares.
     public mutating func add(_ method: HTTPMethod, _ template: String, access: RouteAccess, options: RouteOptions = RouteOptions(),

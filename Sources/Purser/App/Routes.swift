@@ -29,7 +29,7 @@ enum Routes {
 
     static func table(_ parts: Parts, extra: [TableRoute] = []) -> RouteTable {
         let (site, auth, gate, database) = (parts.site, parts.auth, parts.gate, parts.database)
-        var routes = RouteTable()
+        var routes = RouteTable(auth: auth, gate: gate)
         HealthRoutes.register(in: &routes, pool: database.pool, migrator: parts.migrator)
         HomePage.register(in: &routes, site: site, auth: auth)
         // Identity and sessions

@@ -1,0 +1,228 @@
+// Every path Purser serves, written once. `SitePage` (pages) and `APIPath` (the JSON API) name each
+// route's template — the route table registers them — and `SiteURL` is one link to a page with its
+// values filled in: what templates, redirects, e-mails and `Location` headers carry. No other code
+// writes an app path; a test fails on a literal one in a template.
+import Foundation
+
+/// A page's route template. Segments in braces are filled by `SiteURL`, in order.
+public enum SitePage: String, CaseIterable, Sendable {
+    // Anyone
+    case home = "/"
+    case signIn = "/sign-in"
+    case signInTwoFactor = "/sign-in/two-factor"
+    case signOut = "/sign-out"
+    case link = "/links/{token}"
+    case healthz = "/healthz"
+    case readyz = "/readyz"
+    case apiDocument = "/api/openapi.json"
+    /// The jobs page's address in other tools; answered with a permanent redirect.
+    case adminJobs = "/admin/jobs"
+
+    // A signed-in person's own pages
+    case start = "/start"
+    case account = "/account"
+    case accountPassword = "/account/password"
+    case accountNotifications = "/account/notifications"
+    case accountTokens = "/account/tokens"
+    case accountTokenRevoke = "/account/tokens/{id}/revoke"
+    case accountSessionEnd = "/account/sessions/{id}/end"
+    case accountSessionsEndAll = "/account/sessions/end-all"
+    case twoFactor = "/account/two-factor"
+    case twoFactorDisable = "/account/two-factor/disable"
+    case twoFactorRecoveryCodes = "/account/two-factor/recovery-codes"
+
+    // A tenant's pages
+    case tenant = "/t/{tenant}"
+    case members = "/t/{tenant}/members"
+    case memberRole = "/t/{tenant}/members/{user}/role"
+    case memberDeactivate = "/t/{tenant}/members/{user}/deactivate"
+    case notifications = "/t/{tenant}/notifications"
+    case channels = "/t/{tenant}/notifications/channels"
+    case channelTest = "/t/{tenant}/notifications/channels/{id}/test"
+    case channelDelete = "/t/{tenant}/notifications/channels/{id}/delete"
+    case audit = "/t/{tenant}/audit"
+    case auditCSV = "/t/{tenant}/audit.csv"
+    case requests = "/t/{tenant}/requests"
+    case requestNew = "/t/{tenant}/requests/new"
+    case request = "/t/{tenant}/requests/{number}"
+    case requestComments = "/t/{tenant}/requests/{number}/comments"
+    case requestUpdate = "/t/{tenant}/requests/{number}/update"
+    case requestWatch = "/t/{tenant}/requests/{number}/watch"
+    case requestAttachments = "/t/{tenant}/requests/{number}/attachments"
+    case requestAttachment = "/t/{tenant}/requests/{number}/attachments/{id}"
+    case slaPolicy = "/t/{tenant}/sla"
+    case slaReport = "/t/{tenant}/reports/sla"
+    case slaReportCSV = "/t/{tenant}/reports/sla.csv"
+
+    // Provider staff
+    case staff = "/staff"
+    case staffTenants = "/staff/tenants"
+    case staffTenantStatus = "/staff/tenants/{slug}/status"
+    case staffResetLinks = "/staff/reset-links"
+    case staffRequests = "/staff/requests"
+    case staffRequestsBulk = "/staff/requests/bulk"
+    case staffRequestViews = "/staff/requests/views"
+    case staffGroups = "/staff/groups"
+    case staffAudit = "/staff/audit"
+    case staffAuditCSV = "/staff/audit.csv"
+    case staffJobs = "/staff/jobs"
+    case staffJobRetry = "/staff/jobs/{id}/retry"
+    case staffJobCancel = "/staff/jobs/{id}/cancel"
+    case staffSLAReport = "/staff/reports/sla"
+    case staffSLAReportCSV = "/staff/reports/sla.csv"
+
+    /// The route template, as the router matches it.
+    public var template: String { rawValue }
+
+    /// This page as a link; only for pages whose template has no `{…}` segment.
+    public var url: SiteURL { SiteURL(self) }
+}
+
+/// One link to a page: its values in the template's segments, a query and a fragment.
+public struct SiteURL: Sendable, Hashable, CustomStringConvertible, Encodable {
+    public let page: SitePage
+    private let values: [String]
+    private var query: [Pair] = []
+    private var fragment: String?
+
+    private struct Pair: Sendable, Hashable {
+        let name: String
+        let value: String
+    }
+
+    /// `values` fill the template's `{…}` segments in order; a test holds every constructor below to its template.
+    init(_ page: SitePage, _ values: String...) {
+        self.page = page
+        self.values = values
+    }
+
+    /// The path with its query and fragment, as a link on one of Purser's own pages.
+    public var path: String {
+        var filled = PathTemplate.fill(page.template, values)
+        if !query.isEmpty {
+            filled += "?" + query.map { PathTemplate.escapeQuery($0.name) + "=" + PathTemplate.escapeQuery($0.value) }
+                .joined(separator: "&")
+        }
+        if let fragment { filled += "#" + fragment }
+        return filled
+    }
+
+    public var description: String { path }
+
+    /// The same link with a query parameter added (nil or empty: left out).
+    public func adding(_ name: String, _ value: String?) -> SiteURL {
+        guard let value, !value.isEmpty else { return self }
+        var copy = self
+        copy.query.append(Pair(name: name, value: value))
+        return copy
+    }
+
+    /// The same link to a place on the page.
+    public func at(_ fragment: String) -> SiteURL {
+        var copy = self
+        copy.fragment = fragment
+        return copy
+    }
+
+    /// The link for an e-mail or anything read outside a browser tab on Purser: on the public address.
+    public func absolute(on publicURL: String) -> String { publicURL + path }
+
+    /// Templates and JSON see the path.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(path)
+    }
+
+    /// How many values the template takes (the constructors' test reads it).
+    var valueCount: Int { values.count }
+}
+
+extension SiteURL {
+    // A signed-in person's own pages
+    static func accountTokenRevoke(_ id: UUID) -> SiteURL { SiteURL(.accountTokenRevoke, id.postgresText) }
+    static func accountSessionEnd(_ id: UUID) -> SiteURL { SiteURL(.accountSessionEnd, id.postgresText) }
+    static func link(_ token: String) -> SiteURL { SiteURL(.link, token) }
+    /// The sign-in page, coming back to `back` afterwards.
+    static func signIn(back: String?) -> SiteURL { SitePage.signIn.url.adding("back", back) }
+
+    // A tenant's pages
+    static func tenant(_ slug: String) -> SiteURL { SiteURL(.tenant, slug) }
+    static func members(_ slug: String) -> SiteURL { SiteURL(.members, slug) }
+    static func memberRole(_ slug: String, user: UUID) -> SiteURL { SiteURL(.memberRole, slug, user.postgresText) }
+    static func memberDeactivate(_ slug: String, user: UUID) -> SiteURL { SiteURL(.memberDeactivate, slug, user.postgresText) }
+    static func notifications(_ slug: String) -> SiteURL { SiteURL(.notifications, slug) }
+    static func channels(_ slug: String) -> SiteURL { SiteURL(.channels, slug) }
+    static func channelTest(_ slug: String, id: UUID) -> SiteURL { SiteURL(.channelTest, slug, id.postgresText) }
+    static func channelDelete(_ slug: String, id: UUID) -> SiteURL { SiteURL(.channelDelete, slug, id.postgresText) }
+    static func audit(_ slug: String) -> SiteURL { SiteURL(.audit, slug) }
+    static func auditCSV(_ slug: String) -> SiteURL { SiteURL(.auditCSV, slug) }
+    static func requests(_ slug: String) -> SiteURL { SiteURL(.requests, slug) }
+    static func requestNew(_ slug: String) -> SiteURL { SiteURL(.requestNew, slug) }
+    static func request(_ slug: String, number: String) -> SiteURL { SiteURL(.request, slug, number) }
+    static func requestComments(_ slug: String, number: String) -> SiteURL { SiteURL(.requestComments, slug, number) }
+    static func requestUpdate(_ slug: String, number: String) -> SiteURL { SiteURL(.requestUpdate, slug, number) }
+    static func requestWatch(_ slug: String, number: String) -> SiteURL { SiteURL(.requestWatch, slug, number) }
+    static func requestAttachments(_ slug: String, number: String) -> SiteURL { SiteURL(.requestAttachments, slug, number) }
+    static func requestAttachment(_ slug: String, number: String, id: UUID) -> SiteURL {
+        SiteURL(.requestAttachment, slug, number, id.postgresText)
+    }
+    static func slaPolicy(_ slug: String) -> SiteURL { SiteURL(.slaPolicy, slug) }
+    static func slaReport(_ slug: String) -> SiteURL { SiteURL(.slaReport, slug) }
+    static func slaReportCSV(_ slug: String) -> SiteURL { SiteURL(.slaReportCSV, slug) }
+
+    // Provider staff
+    static func staffTenantStatus(_ slug: String) -> SiteURL { SiteURL(.staffTenantStatus, slug) }
+    static func staffJobRetry(_ id: Int64) -> SiteURL { SiteURL(.staffJobRetry, String(id)) }
+    static func staffJobCancel(_ id: Int64) -> SiteURL { SiteURL(.staffJobCancel, String(id)) }
+}
+
+/// An API route's template; `path(_:)` fills it for `Location` headers and links in answers.
+public enum APIPath: String, CaseIterable, Sendable {
+    case me = "/api/v1/me"
+    case tokens = "/api/v1/tokens"
+    case token = "/api/v1/tokens/{id}"
+    case requests = "/api/v1/requests"
+    case request = "/api/v1/requests/{id}"
+    case requestComments = "/api/v1/requests/{id}/comments"
+    case requestAttachments = "/api/v1/requests/{id}/attachments"
+    case requestAttachment = "/api/v1/requests/{id}/attachments/{attachment}"
+    case deliveries = "/api/v1/notifications/deliveries"
+    case slaReport = "/api/v1/reports/sla"
+
+    public var template: String { rawValue }
+
+    /// The path with the template's `{…}` segments filled in order.
+    public func path(_ values: String...) -> String { PathTemplate.fill(template, values) }
+}
+
+/// Filling `{…}` segments, and escaping what goes into them.
+enum PathTemplate {
+    /// The template's segments in braces, in order.
+    static func names(_ template: String) -> [String] {
+        template.split(separator: "/").compactMap { segment in
+            segment.hasPrefix("{") && segment.hasSuffix("}") ? String(segment.dropFirst().dropLast()) : nil
+        }
+    }
+
+    static func fill(_ template: String, _ values: [String]) -> String {
+        var remaining = values[...]
+        let segments = template.split(separator: "/", omittingEmptySubsequences: false).map { segment -> String in
+            guard segment.hasPrefix("{"), segment.hasSuffix("}"), let value = remaining.popFirst() else { return String(segment) }
+            return escapeSegment(value)
+        }
+        return segments.joined(separator: "/")
+    }
+
+    // ASCII only: `CharacterSet.alphanumerics` would let letters from other scripts through unescaped.
+    private static let unreserved = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+    private static let segmentCharacters = CharacterSet(charactersIn: unreserved)
+    private static let queryCharacters = CharacterSet(charactersIn: unreserved + "/:,")
+
+    static func escapeSegment(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: segmentCharacters) ?? ""
+    }
+
+    static func escapeQuery(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: queryCharacters) ?? ""
+    }
+}
