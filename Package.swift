@@ -49,11 +49,18 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        // Shared by the test targets: databases, a live server, a browser.
-        .target(name: "TestSupport", dependencies: ["Purser", "HTTPClient", "Postgres", "HTTPServer"], path: "Tests/TestSupport"),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient", "TestSupport"]),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
-        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "HTTPServer", "TestSupport"]),
+        // Testing kits. The wrappers' tests use the first two and never build Purser; TestSupport
+        // re-exports both and adds Purser itself, people, a browser and peers.
+        .target(name: "HTTPServerTesting", dependencies: [
+            "HTTPServer", "HTTPClient", .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/HTTPServerTesting"),
+        .target(name: "PostgresTesting", dependencies: ["Postgres"], path: "Tests/PostgresTesting"),
+        .target(name: "TestSupport", dependencies: [
+            "Purser", "HTTPClient", "Postgres", "HTTPServer", "HTTPServerTesting", "PostgresTesting",
+        ], path: "Tests/TestSupport"),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient", "HTTPServerTesting"]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "PostgresTesting"]),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "HTTPServer", "HTTPServerTesting"]),
         .testTarget(name: "PurserTests", dependencies: ["Purser", "TestSupport", "HTTPClient", "Postgres"]),
     ],
     swiftLanguageModes: [.v6]

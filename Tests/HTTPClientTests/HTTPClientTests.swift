@@ -1,8 +1,8 @@
 import Foundation
 import HTTPClient
 import HTTPServer
+import HTTPServerTesting
 import Testing
-import TestSupport
 
 /// The client against Purser's own server on loopback.
 @Suite struct HTTPClientTests {

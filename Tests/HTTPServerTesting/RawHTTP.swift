@@ -2,6 +2,12 @@
 import Foundation
 
 public enum RawHTTP {
+    /// A socket call that failed, with the system's reason.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        init(_ what: String, errno code: Int32 = errno) { description = "\(what): \(String(cString: strerror(code)))" }
+    }
+
     /// Sends `bytes` to 127.0.0.1:`port` and returns everything read until the server closes the
     /// connection or `timeout` passes without data.
     public static func exchange(port: Int, _ bytes: [UInt8], timeout: Duration = .seconds(2)) throws -> String {
@@ -14,7 +20,7 @@ public enum RawHTTP {
     /// A TCP connection to 127.0.0.1:`port` whose reads give up after `timeout` without data.
     public static func connect(port: Int, timeout: Duration = .seconds(30)) throws -> Int32 {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { throw TestSetupError("socket() failed") }
+        guard socket >= 0 else { throw Failure("socket()") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -25,8 +31,9 @@ public enum RawHTTP {
             }
         }
         guard connected == 0 else {
+            let failure = Failure("connect to port \(port)")
             close(socket)
-            throw TestSetupError("connect to port \(port) failed")
+            throw failure
         }
         var wait = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
         setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))

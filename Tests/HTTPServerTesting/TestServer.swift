@@ -2,6 +2,7 @@
 import Foundation
 import HTTPClient
 import HTTPServer
+import Logging
 
 public final class TestServer: @unchecked Sendable {
     public let server: Server
@@ -29,3 +30,6 @@ public final class TestServer: @unchecked Sendable {
         try client.send(ClientRequest(method: method, url: baseURL + path, headers: headers, body: body))
     }
 }
+
+/// A logger that drops everything, so test output stays readable.
+public let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }

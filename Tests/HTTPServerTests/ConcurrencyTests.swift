@@ -1,8 +1,8 @@
 import Foundation
 import HTTPClient
 import HTTPServer
+import HTTPServerTesting
 import Testing
-import TestSupport
 
 /// Slow handlers run on worker threads with their connection suspended, so the I/O threads keep
 /// answering everything else.

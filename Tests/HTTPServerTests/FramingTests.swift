@@ -1,7 +1,7 @@
 import Foundation
 import HTTPServer
+import HTTPServerTesting
 import Testing
-import TestSupport
 
 /// Framing that a proxy in front could read differently must be refused, and the connection closed,
 /// so that nothing after it is taken as a second request (request smuggling).

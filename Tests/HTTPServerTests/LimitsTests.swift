@@ -1,7 +1,7 @@
 import Foundation
 import HTTPServer
+import HTTPServerTesting
 import Testing
-import TestSupport
 
 struct Greeting: Decodable, Sendable {
     let name: String

@@ -1,7 +1,7 @@
 import Foundation
 import HTTPServer
+import HTTPServerTesting
 import Testing
-import TestSupport
 
 @Suite struct RoutingTests {
     let server: TestServer

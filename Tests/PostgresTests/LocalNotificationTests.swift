@@ -1,7 +1,7 @@
 import Foundation
 import Postgres
+import PostgresTesting
 import Testing
-import TestSupport
 
 /// What a lent connection's work notified — by `notify`, or by a trigger's NOTICE with SQLSTATE
 /// PN001 — reaches the pool's receiver when the connection comes back, committed work only.

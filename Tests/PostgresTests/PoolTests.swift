@@ -1,7 +1,7 @@
 import Foundation
 import Postgres
+import PostgresTesting
 import Testing
-import TestSupport
 
 @Suite struct PoolTests {
     @Test func thePoolNeverOpensMoreThanItsSize() throws {

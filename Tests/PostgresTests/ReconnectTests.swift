@@ -1,7 +1,6 @@
 import Foundation
 import Postgres
 import Testing
-import TestSupport
 
 /// A cluster of the test's own, so restarting it disturbs no other test.
 @Suite(.serialized) struct ReconnectTests {

@@ -42,6 +42,3 @@ public final class TestApp: @unchecked Sendable {
         try client.send(ClientRequest(method: method, url: baseURL + path, headers: headers, body: body))
     }
 }
-
-/// A logger that drops everything, so test output stays readable.
-public let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
