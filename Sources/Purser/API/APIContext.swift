@@ -7,12 +7,12 @@ import HTTPServer
 public struct APIContext {
     public let request: Request
     public let caller: APICaller
-    public let actor: Actor
+    public let actor: AuditActor
 
     init(request: Request, caller: APICaller) {
         self.request = request
         self.caller = caller
-        self.actor = Actor(kind: .token, id: caller.identity.tokenID, origin: RequestOrigin(request))
+        self.actor = AuditActor(kind: .token, id: caller.identity.tokenID, origin: RequestOrigin(request))
     }
 
     public var principal: Principal { caller.principal }

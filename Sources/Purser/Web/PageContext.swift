@@ -10,7 +10,7 @@ public struct PageContext {
     public let visitor: Visitor
     /// The visitor's permissions outside any tenant (their staff role, if any).
     public let principal: Principal
-    public let actor: Actor
+    public let actor: AuditActor
     let auth: WebAuth
 
     init(request: Request, visitor: Visitor, auth: WebAuth) {
@@ -32,7 +32,7 @@ public struct TenantContext {
     public let tenant: TenantMembership
     /// The visitor's permissions in this tenant (their role there, and any staff role).
     public let principal: Principal
-    public let actor: Actor
+    public let actor: AuditActor
     let auth: WebAuth
 
     init(request: Request, visitor: Visitor, tenant: TenantMembership, auth: WebAuth) {

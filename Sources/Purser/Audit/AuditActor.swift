@@ -1,10 +1,10 @@
 // Who does something, as the audit log records it: a person, a token, staff or Purser itself, and
-// where the request came from. Handlers get one from their context; stores take it whole instead
-// of an actor kind, an id and an origin threaded one by one.
+// where the request came from (named apart from Swift's `Actor` protocol). Handlers get one from
+// their context; stores take it whole instead of an actor kind, an id and an origin one by one.
 import Foundation
 import Postgres
 
-public struct Actor: Sendable {
+public struct AuditActor: Sendable {
     public let kind: AuditEvent.ActorKind
     public let id: UUID?
     public let origin: RequestOrigin?
@@ -16,17 +16,17 @@ public struct Actor: Sendable {
     }
 
     /// Purser itself: jobs, schedules, the command line.
-    public static let system = Actor(kind: .system, id: nil)
+    public static let system = AuditActor(kind: .system, id: nil)
 
     /// A person acting on a page: staff are recorded as staff wherever they act.
-    public static func person(_ user: UUID, isStaff: Bool, origin: RequestOrigin?) -> Actor {
-        Actor(kind: isStaff ? .staff : .user, id: user, origin: origin)
+    public static func person(_ user: UUID, isStaff: Bool, origin: RequestOrigin?) -> AuditActor {
+        AuditActor(kind: isStaff ? .staff : .user, id: user, origin: origin)
     }
 }
 
 extension AuditEvent {
     /// An event done by `actor`, with its origin filled in.
-    public init(tenant: UUID?, actor: Actor, action: String, targetType: String? = nil, targetID: String? = nil,
+    public init(tenant: UUID?, actor: AuditActor, action: String, targetType: String? = nil, targetID: String? = nil,
                 reason: String? = nil, before: JSONText? = nil, after: JSONText? = nil) {
         self.init(tenant: tenant, actorKind: actor.kind, actorID: actor.id, action: action, targetType: targetType,
                   targetID: targetID, reason: reason, requestID: actor.origin?.requestID, address: actor.origin?.address,
