@@ -70,7 +70,8 @@ public struct RouteTable: Sendable {
     }
 
     /// A page of the tenant its path names, for people holding `permission` there (nil: any member)
-    /// or staff whose role holds it. Another tenant's page, or one that does not exist, is a 404.
+    /// or staff whose role holds it. Another tenant's page, or one that does not exist, is a 404;
+    /// so is a page whose permission only staff hold, to a customer.
     public mutating func tenant(_ method: HTTPMethod, _ page: SitePage, permission: Permission?,
                                 options: RouteOptions = RouteOptions(), handler: @escaping @Sendable (TenantContext) throws -> Response) {
         precondition(page.template.hasPrefix("/t/{tenant}"), "a tenant page lives under /t/{tenant}: \(page)")
@@ -78,7 +79,11 @@ public struct RouteTable: Sendable {
         add(method, page.template, access: permission.map { .permission($0) } ?? .signedIn, options: options) { request in
             let visitor = try auth.signedIn(request)
             let context = TenantContext(request: request, visitor: visitor, tenant: try auth.tenant(request, for: visitor), auth: auth)
-            if let permission { try context.principal.require(permission) }
+            if let permission, !context.principal.can(permission) {
+                // A permission no customer role holds makes a staff page: to customers it does not exist.
+                if !CustomerRole.allCases.contains(where: { $0.permissions.contains(permission) }) { throw HTTPError(.notFound) }
+                try context.principal.require(permission)
+            }
             return try handler(context)
         }
     }
