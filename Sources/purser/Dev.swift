@@ -43,15 +43,16 @@ struct Dev: ParsableCommand {
             let worker = try JobRunner.start(configuration: configuration, logger: logger)
             worker.register(metrics: app.metrics)
             LogSink.standardOutput.flush()
+            let base = "http://\(configuration.listenHost):\(app.server.port)"
             print("""
 
-                Purser \(PurserVersion.current) is running at http://\(configuration.listenHost):\(app.server.port)/
-                  API document: http://\(configuration.listenHost):\(app.server.port)/api/openapi.json
+                Purser \(PurserVersion.current) is running at \(SitePage.home.url.absolute(on: base))
+                  API document: \(SitePage.apiDocument.url.absolute(on: base))
                   Metrics:      \(configuration.metricsHost.map { "http://\($0):\(configuration.metricsPort)/metrics" } ?? "off")
                   Database:     \(configuration.databaseURL!)
                   Master key:   \(ProcessInfo.processInfo.environment["PURSER_MASTER_KEY"] == nil ? "\(dataFolder)/master.key (export PURSER_MASTER_KEY=$(cat \(dataFolder)/master.key) for purser admin)" : "from PURSER_MASTER_KEY")
 
-                Sign in at http://\(configuration.listenHost):\(app.server.port)/sign-in with password \(DemoData.password):
+                Sign in at \(SitePage.signIn.url.absolute(on: base)) with password \(DemoData.password):
                 \(logins.map { "  " + $0.email.padding(toLength: 24, withPad: " ", startingAt: 0) + $0.role.padding(toLength: 19, withPad: " ", startingAt: 0) + ($0.secondFactor ? "code: \(CommandLine.arguments[0]) dev-code \($0.email)" : "") }.joined(separator: "\n"))
 
                 Press Ctrl-C to stop.

@@ -50,15 +50,15 @@ public struct IsolationWalk {
         formToken = try admin.formToken(on: "/account")
         customerToken = try app.app.tokens.create(
             user: acme.id("tenant_admin@acme.test"), tenant: acme.tenant, name: "walk",
-            scopes: [.requestsRead, .requestsWrite, .reportsRead, .notificationsRead], lifetime: 3600, by: .system, actorID: nil).token
+            scopes: [.requestsRead, .requestsWrite, .reportsRead, .notificationsRead], lifetime: 3600, actor: .system).token
         staffToken = try app.app.tokens.create(
             user: acme.id("provider_admin@staff.test"), tenant: nil, name: "walk",
-            scopes: [.requestsRead, .requestsWrite, .reportsRead, .notificationsRead], lifetime: 3600, by: .system, actorID: nil).token
+            scopes: [.requestsRead, .requestsWrite, .reportsRead, .notificationsRead], lifetime: 3600, actor: .system).token
     }
 
     static func things(of people: People, in app: TestApp) throws -> Things {
         let token = try app.app.tokens.create(user: people.id("tenant_admin@\(people.slug).test"), tenant: people.tenant, name: "own",
-                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, by: .system, actorID: nil)
+                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system)
         let bearer = [("Authorization", "Bearer \(token.token)"), ("Content-Type", "application/json")]
         let subject = "Secret plans of \(people.slug)"
         let filed = try app.send("POST", "/api/v1/requests", headers: bearer,

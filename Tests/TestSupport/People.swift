@@ -15,20 +15,20 @@ public struct People: Sendable {
     public init(_ app: TestApp, slug: String = "acme", staff: Bool = false) throws {
         let database = app.app.database
         tenant = try TenantStore(database: database).create(NewTenant(slug: slug, name: slug.capitalized + " Bank"),
-                                                            by: .system, actorID: nil, reason: nil)
+                                                            actor: .system, reason: nil)
         self.slug = slug
         let store = PersonStore(database: database, hasher: app.app.hasher)
         var users: [String: UUID] = [:]
         for role in CustomerRole.allCases {
             let email = "\(role.rawValue)@\(slug).test"
             users[email] = try store.addMember(NewPerson(email: email, name: role.rawValue, password: Self.password),
-                                               tenant: tenant, role: role, by: .system, actorID: nil, reason: nil)
+                                               tenant: tenant, role: role, actor: .system, reason: nil)
         }
         if staff {
             for role in StaffRole.allCases {
                 let email = "\(role.rawValue)@staff.test"
                 users[email] = try store.addStaff(NewPerson(email: email, name: role.rawValue, password: Self.password),
-                                                  role: role, by: .system, actorID: nil, reason: nil)
+                                                  role: role, actor: .system, reason: nil)
             }
         }
         self.users = users
@@ -59,6 +59,6 @@ extension People {
     /// A bearer token of `email` for requests (read and write), in `tenant` (nil: a staff token naming no tenant).
     public func requestsToken(_ email: String, tenant: UUID?, in app: TestApp) throws -> String {
         try app.app.tokens.create(user: id(email), tenant: tenant, name: "t", scopes: [.requestsRead, .requestsWrite],
-                                  lifetime: 3600, by: .system, actorID: nil).token
+                                  lifetime: 3600, actor: .system).token
     }
 }

@@ -33,16 +33,16 @@ public enum DemoData {
         if try tenants.id(slug: tenantSlug) == nil {
             let tenant = try tenants.create(NewTenant(slug: tenantSlug, name: "Acme Bank", key: "ACME", plan: "premium",
                                                       timeZone: "Europe/Zurich"),
-                                            by: .system, actorID: nil, reason: "demo data")
+                                            actor: .system, reason: "demo data")
             let people = PersonStore(database: database, hasher: hasher)
             for person in customers {
                 let user = try people.addMember(NewPerson(email: person.email, name: person.name, password: password),
-                                                tenant: tenant, role: person.role, by: .system, actorID: nil, reason: "demo data")
+                                                tenant: tenant, role: person.role, actor: .system, reason: "demo data")
                 if person.role == .tenantAdmin { try enableSecondFactor(user, database: database, keyring: keyring) }
             }
             for person in staff {
                 let user = try people.addStaff(NewPerson(email: person.email, name: person.name, password: password),
-                                               role: person.role, by: .system, actorID: nil, reason: "demo data")
+                                               role: person.role, actor: .system, reason: "demo data")
                 try enableSecondFactor(user, database: database, keyring: keyring)
             }
             try DemoRequests.seed(database: database, tenant: tenant)

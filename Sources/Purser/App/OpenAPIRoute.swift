@@ -2,8 +2,6 @@
 import HTTPServer
 
 enum OpenAPIRoute {
-    static let path = "/api/openapi.json"
-
     static let operation = Operation(
         id: "getOpenAPIDocument", summary: "This OpenAPI 3.1 document.", tags: ["api"],
         responses: [.init(200, "The document.", component: document)])
@@ -22,10 +20,11 @@ enum OpenAPIRoute {
 
     /// Adds the document's route; call last, so the document covers every route.
     static func register(in routes: inout RouteTable) {
-        let documented = (routes.entries.map(\.route) + [Route(.get, path, operation: operation) { _ in Response() }])
+        let documented = (routes.entries.map(\.route)
+            + [Route(.get, SitePage.apiDocument.template, operation: operation) { _ in Response() }])
             .map(APIDocumentation.complete)
         let bytes = builder.document(for: documented).serialized()
-        routes.add(.get, path, access: .everyone, options: .inline, operation: operation) { _ in
+        routes.everyone(.get, .apiDocument, options: .inline, operation: operation) { _ in
             Response(status: .ok, contentType: "application/json", body: bytes)
         }
     }

@@ -42,9 +42,10 @@ public struct RouteTable: Sendable {
     }
 
     /// A route anyone may call (signing in, health, the API document); its answers hold no tenant's data.
+    /// `operation`: its entry in the API document (health and the document itself have one).
     public mutating func everyone(_ method: HTTPMethod, _ page: SitePage, options: RouteOptions = RouteOptions(),
-                                  handler: @escaping Handler) {
-        add(method, page.template, access: .everyone, options: options, handler: handler)
+                                  operation: Operation? = nil, handler: @escaping Handler) {
+        add(method, page.template, access: .everyone, options: options, operation: operation, handler: handler)
     }
 
     /// A signed-in person's own page. `allowEnrolment`: also for a session that must still set up

@@ -34,15 +34,15 @@ enum Routes {
         HomePage.register(in: &routes, site: site, auth: auth)
         // Identity and sessions
         SignInPages.register(in: &routes, site: site, auth: auth, signIn: parts.signIn)
-        AccountPages.register(in: &routes, site: site, auth: auth, tokens: parts.tokens, passwords: parts.passwords, signIn: parts.signIn)
+        AccountPages.register(in: &routes, site: site, tokens: parts.tokens, passwords: parts.passwords, signIn: parts.signIn)
         TwoFactorPages.register(in: &routes, site: site, auth: auth, secondFactor: parts.secondFactor, signIn: parts.signIn)
         LinkPages.register(in: &routes, site: site, auth: auth, passwords: parts.passwords)
-        TenantPages.register(in: &routes, site: site, auth: auth, memberships: Memberships(database: database),
+        TenantPages.register(in: &routes, site: site, memberships: Memberships(database: database),
                              publicURL: parts.publicURL, emailInvites: parts.configuration.mailServer != nil)
-        StaffPages.register(in: &routes, site: site, auth: auth, tenants: TenantStore(database: database),
-                            database: database, publicURL: parts.publicURL)
-        MeAPI.register(in: &routes, gate: gate)
-        TokensAPI.register(in: &routes, gate: gate, tokens: parts.tokens)
+        StaffPages.register(in: &routes, site: site, tenants: TenantStore(database: database), database: database,
+                            publicURL: parts.publicURL)
+        MeAPI.register(in: &routes)
+        TokensAPI.register(in: &routes, tokens: parts.tokens)
         // Audit and background work
         AuditPages.register(in: &routes, site: site, auth: auth, database: database)
         JobPages.register(in: &routes, site: site, auth: auth, jobs: JobAdministration(database: database))

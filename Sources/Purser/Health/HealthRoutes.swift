@@ -6,13 +6,13 @@ enum HealthRoutes {
     static func register(in routes: inout RouteTable, pool: ConnectionPool, migrator: Migrator) {
         let schemaSeenCurrent = Locked(false)
         // Answered on the I/O thread without touching the database: it must answer while queries are slow.
-        routes.add(.get, "/healthz", access: .everyone, options: .inline, operation: Operation(
+        routes.everyone(.get, .healthz, options: .inline, operation: Operation(
             id: "getHealth", summary: "Liveness: 200 while the process runs.", tags: ["operations"],
             responses: [.init(200, "The process is alive.", component: status)])
         ) { _ in
             Response(status: .ok, contentType: "application/json", body: alive)
         }
-        routes.add(.get, "/readyz", access: .everyone, operation: Operation(
+        routes.everyone(.get, .readyz, operation: Operation(
             id: "getReadiness", summary: "Readiness: 200 when the database answers and migrations are current.",
             tags: ["operations"],
             responses: [

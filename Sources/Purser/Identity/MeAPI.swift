@@ -35,9 +35,9 @@ enum MeAPI {
         let tenant: UUID?
     }
 
-    static func register(in routes: inout RouteTable, gate: APIGate) {
+    static func register(in routes: inout RouteTable) {
         // Inline first: a cached token answers on the I/O thread; a miss moves to a worker.
-        routes.add(.get, "/api/v1/me", access: .scope(nil), options: .inlineFirst, operation: Operation(
+        routes.api(.get, .me, scope: nil, options: .inlineFirst, operation: Operation(
             id: "getMe", summary: "The caller: user, tenant and role, staff role, and the token's scopes.", tags: ["identity"],
             parameters: [APIGate.tenantParameter],
             responses: [
@@ -46,33 +46,32 @@ enum MeAPI {
                 .problem(404, "A tenant the token cannot see."),
                 .problem(429, "The token's or the tenant's rate limit is used up."),
             ])
-        ) { request in
-            try gate.handle(request) { caller in
-                let key = RenderKey(token: caller.identity.tokenID, tenant: caller.tenant)
-                if let cached = rendered.withLock({ $0[key] }), cached.identity === caller.identity {
-                    return Response(status: .ok, contentType: "application/json", body: cached.body)
-                }
-                let identity = caller.identity
-                let body: JSONValue = [
-                    "user": ["id": .string(identity.user.postgresText), "email": .string(identity.email),
-                             "name": .string(identity.name)],
-                    "tenant": caller.tenant.map {
-                        ["id": .string($0.postgresText), "role": identity.tenantRole.map { .string($0.rawValue) } ?? .null]
-                    } ?? .null,
-                    "staff_role": identity.staffRole.map { .string($0.rawValue) } ?? .null,
-                    "token": [
-                        "id": .string(identity.tokenID.postgresText),
-                        "scopes": .array(identity.scopes.map { .string($0.rawValue) }),
-                        "expires_at": .string(RFC3339.string(identity.expiresAt)),
-                    ],
-                ]
-                let bytes = body.serialized()
-                rendered.withLock { cache in
-                    if cache.count >= 10_000 { cache.removeAll() }
-                    cache[key] = (identity, bytes)
-                }
-                return Response(status: .ok, contentType: "application/json", body: bytes)
+        ) { ctx in
+            let caller = ctx.caller
+            let key = RenderKey(token: caller.identity.tokenID, tenant: caller.tenant)
+            if let cached = rendered.withLock({ $0[key] }), cached.identity === caller.identity {
+                return Response(status: .ok, contentType: "application/json", body: cached.body)
             }
+            let identity = caller.identity
+            let body: JSONValue = [
+                "user": ["id": .string(identity.user.postgresText), "email": .string(identity.email),
+                         "name": .string(identity.name)],
+                "tenant": caller.tenant.map {
+                    ["id": .string($0.postgresText), "role": identity.tenantRole.map { .string($0.rawValue) } ?? .null]
+                } ?? .null,
+                "staff_role": identity.staffRole.map { .string($0.rawValue) } ?? .null,
+                "token": [
+                    "id": .string(identity.tokenID.postgresText),
+                    "scopes": .array(identity.scopes.map { .string($0.rawValue) }),
+                    "expires_at": .string(RFC3339.string(identity.expiresAt)),
+                ],
+            ]
+            let bytes = body.serialized()
+            rendered.withLock { cache in
+                if cache.count >= 10_000 { cache.removeAll() }
+                cache[key] = (identity, bytes)
+            }
+            return Response(status: .ok, contentType: "application/json", body: bytes)
         }
     }
 }

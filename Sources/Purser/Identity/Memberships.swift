@@ -39,8 +39,8 @@ public struct Memberships: Sendable {
     /// over). A new email gets an invited account; an email known elsewhere gets the same answer,
     /// so no tenant learns who uses another. An existing member is a 409 on `email`.
     /// With `emailing` (the public URL and the tenant's name) the link is also emailed to the person.
-    public func invite(_ person: NewPerson, role: CustomerRole, tenant: UUID, by actor: UUID,
-                       origin: RequestOrigin, emailing: (publicURL: String, tenantName: String)? = nil) throws -> String {
+    public func invite(_ person: NewPerson, role: CustomerRole, tenant: UUID, actor: AuditActor,
+                       emailing: (publicURL: String, tenantName: String)? = nil) throws -> SiteURL {
         var person = person
         person.password = nil
         try person.validate()
@@ -62,25 +62,24 @@ public struct Memberships: Sendable {
                     INSERT INTO memberships (tenant_id, user_id, role, status, invited_name) VALUES ($1, $2, $3, 'pending', $4)
                     """, [tenant, user, role.rawValue, typedName])
             }
-            let link = try OneTimeLinks.issue(.invite, user: user, tenant: tenant, createdBy: actor, createsAccount: created,
+            let link = try OneTimeLinks.issue(.invite, user: user, tenant: tenant, createdBy: actor.id, createsAccount: created,
                                               in: tx)
             if let emailing {
                 try Outbox.email(tx, tenant: tenant, to: person.normalizedEmail, message: NotificationMessage(
                     event: "membership.invited", subject: "You are invited to \(emailing.tenantName) on Purser",
                     text: "\(typedName), you are invited to work with \(emailing.tenantName) on Purser as \(role.rawValue). "
-                        + "The link works once, for seven days.", url: emailing.publicURL + link))
+                        + "The link works once, for seven days.", url: link.absolute(on: emailing.publicURL)))
             }
             try AuditLog.record(AuditEvent(
-                tenant: tenant, actorKind: .user, actorID: actor, action: "membership.invite", targetType: "user",
-                targetID: user.postgresText,
-                after: try JSONText(encoding: ["email": person.normalizedEmail, "role": role.rawValue])).from(origin), in: tx)
+                tenant: tenant, actor: actor, action: "membership.invite", targetType: "user", targetID: user.postgresText,
+                after: try JSONText(encoding: ["email": person.normalizedEmail, "role": role.rawValue])), in: tx)
             return link
         }
     }
 
     /// Gives `user` a new role in `tenant`. Any change is a privilege change: the person's sessions
     /// end and their tokens for this tenant are revoked.
-    public func changeRole(user: UUID, to role: CustomerRole, tenant: UUID, by actor: UUID, origin: RequestOrigin) throws {
+    public func changeRole(user: UUID, to role: CustomerRole, tenant: UUID, actor: AuditActor) throws {
         try database.inTenant(tenant) { tx in
             let before = try lockedMembership(user, tenant, tx)
             guard before.role != role.rawValue else { return }
@@ -92,16 +91,16 @@ public struct Memberships: Sendable {
             // Only a membership in use carries privileges to take back; a pending one changes quietly.
             if before.status == "active" { try endAccess(user, tenant, tx) }
             try AuditLog.record(AuditEvent(
-                tenant: tenant, actorKind: .user, actorID: actor, action: "membership.role_change", targetType: "user",
+                tenant: tenant, actor: actor, action: "membership.role_change", targetType: "user",
                 targetID: user.postgresText, before: try JSONText(encoding: ["role": before.role]),
-                after: try JSONText(encoding: ["role": role.rawValue])).from(origin), in: tx)
+                after: try JSONText(encoding: ["role": role.rawValue])), in: tx)
         }
     }
 
     /// Deactivates `user`'s membership (kept for history); sessions end, tenant tokens are revoked,
     /// and they stop watching the tenant's requests (mail already composed for them is not sent:
     /// the worker checks the membership again).
-    public func deactivate(user: UUID, tenant: UUID, by actor: UUID, origin: RequestOrigin) throws {
+    public func deactivate(user: UUID, tenant: UUID, actor: AuditActor) throws {
         try database.inTenant(tenant) { tx in
             let before = try lockedMembership(user, tenant, tx)
             guard before.status != "deactivated" else { return }
@@ -116,9 +115,9 @@ public struct Memberships: Sendable {
             let unwatched = try tx.query("DELETE FROM request_watchers WHERE tenant_id = $1 AND user_id = $2", [tenant, user]).affected
             if before.status == "active" { try endAccess(user, tenant, tx) }
             try AuditLog.record(AuditEvent(
-                tenant: tenant, actorKind: .user, actorID: actor, action: "membership.deactivate", targetType: "user",
+                tenant: tenant, actor: actor, action: "membership.deactivate", targetType: "user",
                 targetID: user.postgresText, before: try JSONText(encoding: ["status": before.status]),
-                after: try JSONText(encoding: ["status": "deactivated", "watches_removed": String(unwatched)])).from(origin), in: tx)
+                after: try JSONText(encoding: ["status": "deactivated", "watches_removed": String(unwatched)])), in: tx)
         }
     }
 

@@ -47,8 +47,8 @@ public struct PersonStore: Sendable {
     /// Makes `person` a member of `tenant` with `role`, creating the account if the email is new.
     /// An email already used elsewhere gets the same answer as a new one (no tenant learns who
     /// uses another); an existing member of this tenant is a 422 on `email`.
-    public func addMember(_ person: NewPerson, tenant: UUID, role: CustomerRole,
-                          by actor: AuditEvent.ActorKind, actorID: UUID?, reason: String?) throws -> UUID {
+    public func addMember(_ person: NewPerson, tenant: UUID, role: CustomerRole, actor: AuditActor,
+                          reason: String?) throws -> UUID {
         try person.validate()
         let hash = try person.password.map { try hasher.hash($0) }
         return try database.inTenant(tenant) { tx in
@@ -58,7 +58,7 @@ public struct PersonStore: Sendable {
                 """, [tenant, user, role.rawValue]).affected
             guard added == 1 else { throw ValidationError(field: "email", "this person is already a member", refusal: .conflict) }
             try AuditLog.record(AuditEvent(
-                tenant: tenant, actorKind: actor, actorID: actorID, action: "membership.create", targetType: "user",
+                tenant: tenant, actor: actor, action: "membership.create", targetType: "user",
                 targetID: user.postgresText, reason: reason,
                 after: try JSONText(encoding: ["email": person.normalizedEmail, "role": role.rawValue])), in: tx)
             return user
@@ -66,8 +66,7 @@ public struct PersonStore: Sendable {
     }
 
     /// Creates a provider staff account; recorded in the provider chain.
-    public func addStaff(_ person: NewPerson, role: StaffRole, by actor: AuditEvent.ActorKind, actorID: UUID?,
-                         reason: String?) throws -> UUID {
+    public func addStaff(_ person: NewPerson, role: StaffRole, actor: AuditActor, reason: String?) throws -> UUID {
         try person.validate()
         let hash = try person.password.map { try hasher.hash($0) }
         return try database.pool.transaction { tx in
@@ -83,7 +82,7 @@ public struct PersonStore: Sendable {
             try tx.query("UPDATE users SET staff_role = $2, updated_at = now(), version = version + 1 WHERE id = $1",
                          [user, role.rawValue])
             try AuditLog.record(AuditEvent(
-                tenant: nil, actorKind: actor, actorID: actorID, action: "staff.create", targetType: "user",
+                tenant: nil, actor: actor, action: "staff.create", targetType: "user",
                 targetID: user.postgresText, reason: reason,
                 after: try JSONText(encoding: ["email": person.normalizedEmail, "staff_role": role.rawValue])), in: tx)
             return user

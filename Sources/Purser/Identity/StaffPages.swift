@@ -14,6 +14,8 @@ enum StaffPages {
         let members: Int
         let created: String
         let active: Bool
+        let link: String
+        let statusLink: SiteURL
     }
 
     struct Page: TemplateModel {
@@ -24,61 +26,61 @@ enum StaffPages {
         var resetEmail: String?
         var message: String?
         var errors: [FieldError] = []
+        let queueLink = SitePage.staffRequests.url
+        let groupsLink = SitePage.staffGroups.url
+        let slaReportLink = SitePage.staffSLAReport.url
+        let auditLink = SitePage.staffAudit.url
+        let jobsLink = SitePage.staffJobs.url
+        let newTenantLink = SitePage.staffTenants.url
+        let resetLinksLink = SitePage.staffResetLinks.url
+        /// How a slug appears in addresses, for the new-tenant form's hint.
+        let slugAddress = SiteURL.tenant("slug").homePath
     }
 
-    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, tenants: TenantStore, database: Database,
-                         publicURL: String) {
+    static func register(in routes: inout RouteTable, site: Site, tenants: TenantStore, database: Database, publicURL: String) {
 
-
-        @Sendable func render(_ visitor: Visitor, resetLink: String? = nil, resetEmail: String? = nil, message: String? = nil,
-                    errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
+        @Sendable func render(_ ctx: PageContext, resetLink: String? = nil, resetEmail: String? = nil, message: String? = nil,
+                              errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
             let rows = try tenants.list().map {
                 TenantRow(slug: $0.slug, key: $0.key, name: $0.name, plan: $0.plan, status: $0.status, members: $0.members,
-                          created: DisplayTime.format($0.createdAt), active: $0.status == "active")
+                          created: DisplayTime.format($0.createdAt), active: $0.status == "active",
+                          link: SiteURL.tenant($0.slug).homePath, statusLink: .staffTenantStatus($0.slug))
             }
-            let page = Page(formToken: visitor.formToken, tenants: rows,
-                            canManage: visitor.principal(in: nil).can(.tenantsManage), resetLink: resetLink,
-                            resetEmail: resetEmail, message: message, errors: errors)
-            return site.page("identity/staff", title: "Tenants", page, status: status, visitor: visitor)
+            let page = Page(formToken: ctx.visitor.formToken, tenants: rows, canManage: ctx.principal.can(.tenantsManage),
+                            resetLink: resetLink, resetEmail: resetEmail, message: message, errors: errors)
+            return site.page("identity/staff", title: "Tenants", page, status: status, visitor: ctx.visitor)
         }
 
-        routes.add(.get, "/staff", access: .staff) { request in try render(try auth.staff(request)) }
+        routes.staff(.get, .staff) { ctx in try render(ctx) }
 
-        routes.add(.post, "/staff/tenants", access: .permission(.tenantsManage), options: .form) { request in
-            let visitor = try auth.staff(request)
-            let form = try auth.form(request, from: visitor)
-            try visitor.principal(in: nil).require(.tenantsManage)
+        routes.staff(.post, .staffTenants, permission: .tenantsManage, options: .form) { ctx in
+            let form = try ctx.form()
             do {
                 let key = (form["key"] ?? "").trimmingCharacters(in: .whitespaces)
                 _ = try tenants.create(NewTenant(slug: form["slug"] ?? "", name: form["name"] ?? "",
                                                  key: key.isEmpty ? nil : key.uppercased(),
                                                  plan: form["plan"] ?? "standard", timeZone: form["time_zone"] ?? "UTC"),
-                                       by: .staff, actorID: visitor.user, reason: nil)
-                return try render(visitor, message: "Tenant created.", status: .created)
+                                       actor: ctx.actor, reason: nil)
+                return try render(ctx, message: "Tenant created.", status: .created)
             } catch let error as ValidationError {
-                return try render(visitor, errors: error.fieldErrors, status: error.status)
+                return try render(ctx, errors: error.fieldErrors, status: error.status)
             }
         }
 
-        routes.add(.post, "/staff/tenants/{slug}/status", access: .permission(.tenantsManage), options: .form) { request in
-            let visitor = try auth.staff(request)
-            let form = try auth.form(request, from: visitor)
-            try visitor.principal(in: nil).require(.tenantsManage)
-            try tenants.setStatus(slug: try request.parameter("slug"), active: form["status"] == "active", by: visitor.user,
-                                  origin: RequestOrigin(request))
-            return .redirect(to: "/staff/")
+        routes.staff(.post, .staffTenantStatus, permission: .tenantsManage, options: .form) { ctx in
+            let form = try ctx.form()
+            try tenants.setStatus(slug: try ctx.request.parameter("slug"), active: form["status"] == "active", actor: ctx.actor)
+            return .redirect(to: SitePage.staff.url.homePath)
         }
 
-        routes.add(.post, "/staff/reset-links", access: .permission(.tenantUsersManage), options: .form) { request in
-            let visitor = try auth.staff(request)
-            let form = try auth.form(request, from: visitor)
-            try visitor.principal(in: nil).require(.tenantUsersManage)
+        routes.staff(.post, .staffResetLinks, permission: .tenantUsersManage, options: .form) { ctx in
+            let form = try ctx.form()
             let email = (form["email"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
             do {
-                let path = try ResetLinks.issue(email: email, by: visitor.user, origin: RequestOrigin(request), database: database)
-                return try render(visitor, resetLink: publicURL + path, resetEmail: email, status: .created)
+                let link = try ResetLinks.issue(email: email, actor: ctx.actor, database: database)
+                return try render(ctx, resetLink: link.absolute(on: publicURL), resetEmail: email, status: .created)
             } catch let error as ValidationError {
-                return try render(visitor, errors: error.fieldErrors, status: error.status)
+                return try render(ctx, errors: error.fieldErrors, status: error.status)
             }
         }
     }
@@ -86,17 +88,17 @@ enum StaffPages {
 
 /// Reset links issued by staff or the CLI for a person who forgot their password.
 public enum ResetLinks {
-    public static func issue(email: String, by actor: UUID?, origin: RequestOrigin?, database: Database) throws -> String {
+    /// The link, to hand to the person; `actor` is the staff member who asked, or the system (the command line).
+    public static func issue(email: String, actor: AuditActor, database: Database) throws -> SiteURL {
         try database.pool.transaction { tx in
             guard let user = try tx.query("SELECT id FROM users WHERE lower(email) = lower($1) AND status <> 'deactivated'",
                                           [email]).first?.require(0, as: UUID.self) else {
                 throw ValidationError(field: "email", "no active account has this email")
             }
-            let path = try OneTimeLinks.issue(.reset, user: user, tenant: nil, createdBy: actor, in: tx)
-            try AuditLog.record(AuditEvent(tenant: nil, actorKind: actor == nil ? .system : .staff, actorID: actor,
-                                           action: "user.reset_link_issue", targetType: "user",
-                                           targetID: user.postgresText).from(origin), in: tx)
-            return path
+            let link = try OneTimeLinks.issue(.reset, user: user, tenant: nil, createdBy: actor.id, in: tx)
+            try AuditLog.record(AuditEvent(tenant: nil, actor: actor, action: "user.reset_link_issue", targetType: "user",
+                                           targetID: user.postgresText), in: tx)
+            return link
         }
     }
 }

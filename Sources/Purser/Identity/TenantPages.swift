@@ -7,17 +7,40 @@ enum TenantPages {
     struct Overview: TemplateModel {
         let tenantName: String
         let tenantKey: String
-        let slug: String
         let role: String
         let permissions: [String]
         let canManageUsers: Bool
         let canManageSettings: Bool
         let canReadAudit: Bool
         let canReadReports: Bool
+        let requestsLink: SiteURL
+        let slaPolicyLink: SiteURL
+        let slaReportLink: SiteURL
+        let membersLink: SiteURL
+        let notificationsLink: SiteURL
+        let auditLink: SiteURL
+        let accountLink = SitePage.account.url
+
+        init(_ ctx: TenantContext) {
+            let (tenant, principal) = (ctx.tenant, ctx.principal)
+            tenantName = tenant.name
+            tenantKey = tenant.key
+            role = tenant.role?.rawValue ?? ctx.visitor.session.staffRole.map { "staff: \($0.rawValue)" } ?? ""
+            permissions = principal.permissions.map(\.rawValue).sorted()
+            canManageUsers = principal.can(.tenantUsersManage)
+            canManageSettings = principal.can(.tenantSettingsManage)
+            canReadAudit = principal.can(.auditRead)
+            canReadReports = principal.can(.reportsRead)
+            requestsLink = .requests(tenant.slug)
+            slaPolicyLink = .slaPolicy(tenant.slug)
+            slaReportLink = .slaReport(tenant.slug)
+            membersLink = .members(tenant.slug)
+            notificationsLink = .notifications(tenant.slug)
+            auditLink = .audit(tenant.slug)
+        }
     }
 
     struct MemberRow: Encodable, Sendable {
-        let id: String
         let email: String
         let name: String
         let role: String
@@ -26,6 +49,8 @@ enum TenantPages {
         let active: Bool
         let roles: [RoleOption]
         let isYou: Bool
+        let roleLink: SiteURL
+        let deactivateLink: SiteURL
     }
 
     struct RoleOption: Encodable, Sendable {
@@ -35,10 +60,10 @@ enum TenantPages {
 
     struct MembersPage: TemplateModel {
         let formToken: String
-        let slug: String
         let tenantName: String
         let members: [MemberRow]
         let roles: [RoleOption]
+        let inviteAction: SiteURL
         var inviteLink: String?
         var invitedEmail: String?
         var message: String?
@@ -46,94 +71,73 @@ enum TenantPages {
     }
 
     /// `emailInvites`: invitations are also emailed (a mail server is configured).
-    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, memberships: Memberships, publicURL: String,
+    static func register(in routes: inout RouteTable, site: Site, memberships: Memberships, publicURL: String,
                          emailInvites: Bool) {
 
-        routes.add(.get, "/t/{tenant}", access: .signedIn) { request in
-            let visitor = try auth.signedIn(request)
-            let tenant = try auth.tenant(request, for: visitor)
-            let principal = visitor.principal(in: tenant)
-            let model = Overview(
-                tenantName: tenant.name, tenantKey: tenant.key, slug: tenant.slug,
-                role: tenant.role?.rawValue ?? visitor.session.staffRole.map { "staff: \($0.rawValue)" } ?? "",
-                permissions: principal.permissions.map(\.rawValue).sorted(),
-                canManageUsers: principal.can(.tenantUsersManage), canManageSettings: principal.can(.tenantSettingsManage),
-                canReadAudit: principal.can(.auditRead), canReadReports: principal.can(.reportsRead))
-            return site.page("identity/tenant", title: tenant.name, model, visitor: visitor, tenant: tenant)
+        routes.tenant(.get, .tenant, permission: nil) { ctx in
+            site.page("identity/tenant", title: ctx.tenant.name, Overview(ctx), visitor: ctx.visitor, tenant: ctx.tenant)
         }
 
-        @Sendable func render(_ visitor: Visitor, _ tenant: TenantMembership, inviteLink: String? = nil, invitedEmail: String? = nil,
-                    message: String? = nil, errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
+        @Sendable func render(_ ctx: TenantContext, inviteLink: String? = nil, invitedEmail: String? = nil,
+                              message: String? = nil, errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
+            let (visitor, tenant) = (ctx.visitor, ctx.tenant)
             let members = try memberships.list(tenant: tenant.id).map { member in
-                MemberRow(id: member.user.postgresText, email: member.email, name: member.name, role: member.role.rawValue,
+                MemberRow(email: member.email, name: member.name, role: member.role.rawValue,
                           status: member.status, since: DisplayTime.format(member.since), active: member.status != "deactivated",
                           roles: CustomerRole.allCases.map { RoleOption(value: $0.rawValue, selected: $0 == member.role) },
-                          isYou: member.user == visitor.user)
+                          isYou: member.user == visitor.user, roleLink: .memberRole(tenant.slug, user: member.user),
+                          deactivateLink: .memberDeactivate(tenant.slug, user: member.user))
             }
-            let page = MembersPage(formToken: visitor.formToken, slug: tenant.slug, tenantName: tenant.name, members: members,
+            let page = MembersPage(formToken: visitor.formToken, tenantName: tenant.name, members: members,
                                    roles: CustomerRole.allCases.map { RoleOption(value: $0.rawValue, selected: $0 == .requester) },
-                                   inviteLink: inviteLink, invitedEmail: invitedEmail, message: message, errors: errors)
+                                   inviteAction: .members(tenant.slug), inviteLink: inviteLink, invitedEmail: invitedEmail,
+                                   message: message, errors: errors)
             return site.page("identity/members", title: "People · \(tenant.name)", page, status: status, visitor: visitor,
                              tenant: tenant)
         }
 
-        /// The visitor and tenant of a members page, after the permission check.
-        @Sendable func admin(_ request: Request) throws -> (Visitor, TenantMembership) {
-            let visitor = try auth.signedIn(request)
-            let tenant = try auth.tenant(request, for: visitor)
-            try visitor.principal(in: tenant).require(.tenantUsersManage)
-            return (visitor, tenant)
-        }
+        routes.tenant(.get, .members, permission: .tenantUsersManage) { ctx in try render(ctx) }
 
-        routes.add(.get, "/t/{tenant}/members", access: .permission(.tenantUsersManage)) { request in
-            let (visitor, tenant) = try admin(request)
-            return try render(visitor, tenant)
-        }
-
-        routes.add(.post, "/t/{tenant}/members", access: .permission(.tenantUsersManage), options: .form) { request in
-            let (visitor, tenant) = try admin(request)
-            let form = try auth.form(request, from: visitor)
+        routes.tenant(.post, .members, permission: .tenantUsersManage, options: .form) { ctx in
+            let form = try ctx.form()
             do {
                 guard let role = CustomerRole(rawValue: form["role"] ?? "") else {
                     throw ValidationError(field: "role", "choose a role")
                 }
                 let email = form["email"] ?? ""
-                let path = try memberships.invite(NewPerson(email: email, name: form["name"] ?? ""), role: role,
-                                                  tenant: tenant.id, by: visitor.user, origin: RequestOrigin(request),
-                                                  emailing: emailInvites ? (publicURL, tenant.name) : nil)
-                return try render(visitor, tenant, inviteLink: publicURL + path, invitedEmail: email, status: .created)
+                let link = try memberships.invite(NewPerson(email: email, name: form["name"] ?? ""), role: role,
+                                                  tenant: ctx.tenant.id, actor: ctx.actor,
+                                                  emailing: emailInvites ? (publicURL, ctx.tenant.name) : nil)
+                return try render(ctx, inviteLink: link.absolute(on: publicURL), invitedEmail: email, status: .created)
             } catch let error as ValidationError {
-                return try render(visitor, tenant, errors: error.fieldErrors, status: error.status)
+                return try render(ctx, errors: error.fieldErrors, status: error.status)
             }
         }
 
-        routes.add(.post, "/t/{tenant}/members/{user}/role", access: .permission(.tenantUsersManage), options: .form) { request in
-            let (visitor, tenant) = try admin(request)
-            let form = try auth.form(request, from: visitor)
-            let user = try request.uuidParameter("user")
+        routes.tenant(.post, .memberRole, permission: .tenantUsersManage, options: .form) { ctx in
+            let form = try ctx.form()
+            let user = try ctx.request.uuidParameter("user")
             do {
                 guard let role = CustomerRole(rawValue: form["role"] ?? "") else {
                     throw ValidationError(field: "role", "choose a role")
                 }
-                try memberships.changeRole(user: user, to: role, tenant: tenant.id, by: visitor.user,
-                                           origin: RequestOrigin(request))
-                if user == visitor.user { throw Redirect(to: "/sign-in") }
-                return try render(visitor, tenant, message: "Role changed. Their sessions have ended and their tokens for this tenant were revoked.")
+                try memberships.changeRole(user: user, to: role, tenant: ctx.tenant.id, actor: ctx.actor)
+                if user == ctx.visitor.user { throw Redirect(to: SitePage.signIn.url.path) }
+                return try render(ctx, message: "Role changed. Their sessions have ended and their tokens for this tenant were revoked.")
             } catch let error as ValidationError {
-                return try render(visitor, tenant, errors: error.fieldErrors, status: error.status)
+                return try render(ctx, errors: error.fieldErrors, status: error.status)
             }
         }
 
-        routes.add(.post, "/t/{tenant}/members/{user}/deactivate", access: .permission(.tenantUsersManage), options: .form) { request in
-            let (visitor, tenant) = try admin(request)
-            _ = try auth.form(request, from: visitor)
-            let user = try request.uuidParameter("user")
+        routes.tenant(.post, .memberDeactivate, permission: .tenantUsersManage, options: .form) { ctx in
+            _ = try ctx.form()
+            let user = try ctx.request.uuidParameter("user")
             do {
-                try memberships.deactivate(user: user, tenant: tenant.id, by: visitor.user, origin: RequestOrigin(request))
-                if user == visitor.user { throw Redirect(to: "/sign-in") }
-                return try render(visitor, tenant, message: "Deactivated. Their sessions have ended and their tokens for this tenant were revoked.")
+                try memberships.deactivate(user: user, tenant: ctx.tenant.id, actor: ctx.actor)
+                if user == ctx.visitor.user { throw Redirect(to: SitePage.signIn.url.path) }
+                return try render(ctx, message: "Deactivated. Their sessions have ended and their tokens for this tenant were revoked.")
             } catch let error as ValidationError {
-                return try render(visitor, tenant, errors: error.fieldErrors, status: error.status)
+                return try render(ctx, errors: error.fieldErrors, status: error.status)
             }
         }
     }

@@ -50,7 +50,7 @@ public struct TenantStore: Sendable {
 
     /// Creates the tenant and records it in the new tenant's audit chain; a slug or key in use is a 422
     /// naming the field.
-    public func create(_ tenant: NewTenant, by actor: AuditEvent.ActorKind, actorID: UUID?, reason: String?) throws -> UUID {
+    public func create(_ tenant: NewTenant, actor: AuditActor, reason: String?) throws -> UUID {
         try tenant.validate()
         let id = UUID.v7()
         do {
@@ -63,7 +63,7 @@ public struct TenantStore: Sendable {
                     """, [id, tenant.slug, tenant.effectiveKey, tenant.name.trimmingCharacters(in: .whitespacesAndNewlines),
                           tenant.plan, tenant.timeZone])
                 try AuditLog.record(AuditEvent(
-                    tenant: id, actorKind: actor, actorID: actorID, action: "tenant.create", targetType: "tenant",
+                    tenant: id, actor: actor, action: "tenant.create", targetType: "tenant",
                     targetID: id.postgresText, reason: reason,
                     after: try JSONText(encoding: ["slug": tenant.slug, "key": tenant.effectiveKey, "name": tenant.name,
                                                    "plan": tenant.plan, "time_zone": tenant.timeZone])), in: tx)
@@ -97,7 +97,7 @@ public struct TenantStore: Sendable {
 
     /// Suspends or reactivates a tenant. Suspending shuts its members out at once: pages stop
     /// showing it, and every node drops its tokens from their caches.
-    public func setStatus(slug: String, active: Bool, by actor: UUID, origin: RequestOrigin?) throws {
+    public func setStatus(slug: String, active: Bool, actor: AuditActor) throws {
         guard let id = try id(slug: slug) else { throw NotFound() }
         let status = active ? "active" : "suspended"
         try database.inTenant(id) { tx in
@@ -108,9 +108,9 @@ public struct TenantStore: Sendable {
                 try tx.notify(TokenStore.revocationChannel, payload: try row.require(0, as: String.self))
             }
             try AuditLog.record(AuditEvent(
-                tenant: id, actorKind: .staff, actorID: actor, action: active ? "tenant.activate" : "tenant.suspend",
+                tenant: id, actor: actor, action: active ? "tenant.activate" : "tenant.suspend",
                 targetType: "tenant", targetID: id.postgresText, before: try JSONText(encoding: ["status": before]),
-                after: try JSONText(encoding: ["status": status])).from(origin), in: tx)
+                after: try JSONText(encoding: ["status": status])), in: tx)
         }
     }
 }

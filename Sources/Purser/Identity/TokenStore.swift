@@ -109,8 +109,7 @@ public final class TokenStore: Sendable {
     /// Creates a token for `user`; returns it once, in full. Audited in the tenant's chain.
     /// A token made by another token names it as `parent`: it expires no later than the parent
     /// (`notAfter`) and is revoked with it.
-    public func create(user: UUID, tenant: UUID?, name: String, scopes: [Scope], lifetime: TimeInterval,
-                       by actorKind: AuditEvent.ActorKind, actorID: UUID?, origin: RequestOrigin? = nil,
+    public func create(user: UUID, tenant: UUID?, name: String, scopes: [Scope], lifetime: TimeInterval, actor: AuditActor,
                        parent: UUID? = nil, notAfter: Date? = nil) throws -> (id: UUID, token: String, expiresAt: Date) {
         guard !scopes.isEmpty else { throw ValidationError(field: "scopes", "name at least one scope") }
         guard lifetime > 0, lifetime <= 366 * 86400 else { throw ValidationError(field: "expires", "choose 1 day to 1 year") }
@@ -129,9 +128,8 @@ public final class TokenStore: Sendable {
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                 """, [id, secret.lookup, Bytea(secret.secretHash), user, tenant, name, scopes.map(\.rawValue), expires, parent])
             try AuditLog.record(AuditEvent(
-                tenant: tenant, actorKind: actorKind, actorID: actorID, action: "token.create", targetType: "api_token",
-                targetID: id.postgresText, after: try JSONText(encoding: ["name": name, "scopes": scopes.map(\.rawValue).joined(separator: " ")]))
-                .from(origin), in: tx)
+                tenant: tenant, actor: actor, action: "token.create", targetType: "api_token", targetID: id.postgresText,
+                after: try JSONText(encoding: ["name": name, "scopes": scopes.map(\.rawValue).joined(separator: " ")])), in: tx)
         }
         if let tenant { try database.inTenant(tenant, write) } else { try database.pool.transaction(write) }
         return (id, secret.text, expires)
@@ -139,8 +137,7 @@ public final class TokenStore: Sendable {
 
     /// Revokes the token (only if `owner` holds it, when given: anyone else's is a 404); every node
     /// drops it from its cache when the transaction commits.
-    public func revoke(_ id: UUID, owner: UUID? = nil, binding: Binding = .any, by actorKind: AuditEvent.ActorKind,
-                       actorID: UUID?, origin: RequestOrigin? = nil) throws {
+    public func revoke(_ id: UUID, owner: UUID? = nil, binding: Binding = .any, actor: AuditActor) throws {
         guard let row = try database.pool.query("SELECT tenant_id, user_id FROM api_tokens WHERE id = $1", [id]).first,
               try owner == nil || row.require(1, as: UUID.self) == owner,
               binding.admits(try row.decode(0, as: UUID.self)) else { throw NotFound() }
@@ -156,10 +153,9 @@ public final class TokenStore: Sendable {
                 """, [id]).map { try $0.require(0, as: String.self) }
             guard !lookups.isEmpty else { return }
             for lookup in lookups { try tx.notify(Self.revocationChannel, payload: lookup) }
-            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: actorKind, actorID: actorID, action: "token.revoke",
-                                           targetType: "api_token", targetID: id.postgresText,
-                                           after: try JSONText(encoding: ["tokens_revoked": String(lookups.count)])).from(origin),
-                                in: tx)
+            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "token.revoke", targetType: "api_token",
+                                           targetID: id.postgresText,
+                                           after: try JSONText(encoding: ["tokens_revoked": String(lookups.count)])), in: tx)
         }
         if let tenant { try database.inTenant(tenant, write) } else { try database.pool.transaction(write) }
         forget(lookup: nil, id: id)

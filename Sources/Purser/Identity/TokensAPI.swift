@@ -51,22 +51,21 @@ enum TokensAPI {
                        "expires_at": ["type": "string", "format": "date-time"]],
     ])
 
-    static func register(in routes: inout RouteTable, gate: APIGate, tokens: TokenStore) {
-        routes.add(.get, "/api/v1/tokens", access: .scope(nil), operation: Operation(
+    static func register(in routes: inout RouteTable, tokens: TokenStore) {
+        routes.api(.get, .tokens, scope: nil, operation: Operation(
             id: "listTokens", summary: "The owner's tokens bound as the calling token is (its tenant, or staff), newest first, never their secrets.",
             tags: ["identity"], parameters: [tenantParameter],
             responses: [
                 .init(200, "The tokens.", component: tokenPage),
                 .problem(401, "No valid token."), .problem(429, "Rate limit used up."),
             ])
-        ) { request in
-            try gate.handle(request) { caller in
-                let items = try tokens.list(user: caller.identity.user, binding: .boundTo(caller.identity.tenant)).map(json)
-                return .json(["items": .array(items), "next_cursor": .null])
-            }
+        ) { ctx in
+            let identity = ctx.caller.identity
+            let items = try tokens.list(user: identity.user, binding: .boundTo(identity.tenant)).map(json)
+            return .json(["items": .array(items), "next_cursor": .null])
         }
 
-        routes.add(.post, "/api/v1/tokens", access: .scope(nil), options: .json, operation: Operation(
+        routes.api(.post, .tokens, scope: nil, options: .json, operation: Operation(
             id: "createToken", summary: "Create a token for the caller's owner with a subset of the caller's scopes; it expires no later than the caller and is revoked with it. The token is in the answer once.",
             tags: ["identity"], parameters: [tenantParameter, idempotencyParameter], requestComponent: newToken,
             responses: [
@@ -76,39 +75,38 @@ enum TokensAPI {
                 .problem(422, "Invalid values, or an Idempotency-Key reused with another body."),
                 .problem(429, "Rate limit used up."),
             ])
-        ) { request in
-            try gate.handle(request) { caller in
-                let input = try request.decode(NewToken.self, fields: ["name", "scopes", "expires_in_days"])
-                var scopes: [Scope] = []
-                for name in input.scopes {
-                    guard let scope = Scope(rawValue: name) else {
-                        throw ValidationError(field: "scopes", "there is no scope \(name)")
-                    }
-                    guard caller.identity.scopes.contains(scope) else {
-                        throw MissingScope(scope: scope, tokenID: caller.identity.tokenID, tenant: caller.identity.tenant)
-                    }
-                    // A token made before scopes followed roles may hold one its owner cannot use: not passed on.
-                    try caller.principal.requireUsable(scope)
-                    if !scopes.contains(scope) { scopes.append(scope) }
+        ) { ctx in
+            let identity = ctx.caller.identity
+            let input = try ctx.request.decode(NewToken.self, fields: ["name", "scopes", "expires_in_days"])
+            var scopes: [Scope] = []
+            for name in input.scopes {
+                guard let scope = Scope(rawValue: name) else {
+                    throw ValidationError(field: "scopes", "there is no scope \(name)")
                 }
-                guard (1...366).contains(input.expiresInDays) else {
-                    throw ValidationError(field: "expires_in_days", "choose 1 to 366 days")
+                guard identity.scopes.contains(scope) else {
+                    throw MissingScope(scope: scope, tokenID: identity.tokenID, tenant: identity.tenant)
                 }
-                let created = try tokens.create(
-                    user: caller.identity.user, tenant: caller.identity.tenant, name: input.name, scopes: scopes,
-                    lifetime: TimeInterval(input.expiresInDays * 86400), by: .token, actorID: caller.identity.tokenID,
-                    origin: RequestOrigin(request), parent: caller.identity.tokenID, notAfter: caller.identity.expiresAt)
-                var response = Response.json([
-                    "id": .string(created.id.postgresText), "token": .string(created.token),
-                    "scopes": .array(scopes.map { .string($0.rawValue) }),
-                    "expires_at": .string(RFC3339.string(created.expiresAt)),
-                ], status: .created)
-                response.headers.set("Location", "/api/v1/tokens/" + created.id.postgresText)
-                return response
+                // A token made before scopes followed roles may hold one its owner cannot use: not passed on.
+                try ctx.principal.requireUsable(scope)
+                if !scopes.contains(scope) { scopes.append(scope) }
             }
+            guard (1...366).contains(input.expiresInDays) else {
+                throw ValidationError(field: "expires_in_days", "choose 1 to 366 days")
+            }
+            let created = try tokens.create(
+                user: identity.user, tenant: identity.tenant, name: input.name, scopes: scopes,
+                lifetime: TimeInterval(input.expiresInDays * 86400), actor: ctx.actor, parent: identity.tokenID,
+                notAfter: identity.expiresAt)
+            var response = Response.json([
+                "id": .string(created.id.postgresText), "token": .string(created.token),
+                "scopes": .array(scopes.map { .string($0.rawValue) }),
+                "expires_at": .string(RFC3339.string(created.expiresAt)),
+            ], status: .created)
+            response.headers.set("Location", APIPath.token.path(created.id.postgresText))
+            return response
         }
 
-        routes.add(.delete, "/api/v1/tokens/{id}", access: .scope(nil), operation: Operation(
+        routes.api(.delete, .token, scope: nil, operation: Operation(
             id: "revokeToken", summary: "Revoke one of the owner's tokens (and the tokens made from it); every node stops accepting them at once.",
             tags: ["identity"],
             parameters: [tenantParameter, .init("id", in: .path, schema: ["type": "string", "format": "uuid"], description: "The token's id.")],
@@ -116,13 +114,11 @@ enum TokensAPI {
                 .init(204, "Revoked (or already revoked)."), .problem(401, "No valid token."),
                 .problem(404, "No such token of the owner's."), .problem(429, "Rate limit used up."),
             ])
-        ) { request in
-            try gate.handle(request) { caller in
-                try tokens.revoke(try request.uuidParameter("id"), owner: caller.identity.user,
-                                  binding: .boundTo(caller.identity.tenant), by: .token,
-                                  actorID: caller.identity.tokenID, origin: RequestOrigin(request))
-                return Response(status: .noContent)
-            }
+        ) { ctx in
+            let identity = ctx.caller.identity
+            try tokens.revoke(try ctx.request.uuidParameter("id"), owner: identity.user, binding: .boundTo(identity.tenant),
+                              actor: ctx.actor)
+            return Response(status: .noContent)
         }
     }
 

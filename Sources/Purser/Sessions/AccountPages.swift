@@ -5,16 +5,15 @@ import HTTPServer
 
 enum AccountPages {
     struct SessionRow: Encodable, Sendable {
-        let id: String
         let started: String
         let lastSeen: String
         let address: String
         let userAgent: String
         let current: Bool
+        let endLink: SiteURL
     }
 
     struct TokenRow: Encodable, Sendable {
-        let id: String
         let name: String
         let tenant: String
         let scopes: String
@@ -23,6 +22,7 @@ enum AccountPages {
         let lastUsed: String
         let state: String
         let live: Bool
+        let revokeLink: SiteURL
     }
 
     struct Option: Encodable, Sendable {
@@ -55,12 +55,16 @@ enum AccountPages {
         var newToken: String?
         var message: String?
         var errors: [FieldError] = []
+        let twoFactorLink = SitePage.twoFactor.url
+        let tokensAction = SitePage.accountTokens.url
+        let endAllAction = SitePage.accountSessionsEndAll.url
+        let notificationsAction = SitePage.accountNotifications.url
+        let passwordAction = SitePage.accountPassword.url
     }
 
     static let lifetimes: [(days: Int, label: String)] = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "1 year")]
 
-    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, tokens: TokenStore, passwords: Passwords,
-                         signIn: SignIn) {
+    static func register(in routes: inout RouteTable, site: Site, tokens: TokenStore, passwords: Passwords, signIn: SignIn) {
         let sessions = signIn.sessions
 
         @Sendable func render(_ visitor: Visitor, newToken: String? = nil, message: String? = nil, errors: [FieldError] = [],
@@ -71,39 +75,39 @@ enum AccountPages {
                 secondFactorRequired: SecondFactor.isRequired(staffRole: visitor.session.staffRole,
                                                               roles: visitor.tenants.compactMap(\.role)),
                 sessions: try sessions.list(user: visitor.user).map {
-                    SessionRow(id: $0.id.postgresText, started: DisplayTime.format($0.createdAt),
-                               lastSeen: DisplayTime.format($0.lastSeenAt), address: $0.address ?? "",
-                               userAgent: $0.userAgent ?? "", current: $0.id == visitor.session.id)
+                    SessionRow(started: DisplayTime.format($0.createdAt), lastSeen: DisplayTime.format($0.lastSeenAt),
+                               address: $0.address ?? "", userAgent: $0.userAgent ?? "", current: $0.id == visitor.session.id,
+                               endLink: .accountSessionEnd($0.id))
                 },
                 tokens: try tokens.list(user: visitor.user).map { token in
                     let state = token.revokedAt != nil ? "revoked" : (token.expiresAt < Date() ? "expired" : "active")
-                    return TokenRow(id: token.id.postgresText, name: token.name, tenant: token.tenantName ?? "staff (any tenant)",
+                    return TokenRow(name: token.name, tenant: token.tenantName ?? "staff (any tenant)",
                                     scopes: token.scopes.joined(separator: " "), created: DisplayTime.format(token.createdAt),
                                     expires: DisplayTime.format(token.expiresAt), lastUsed: DisplayTime.format(token.lastUsedAt),
-                                    state: state, live: state == "active")
+                                    state: state, live: state == "active", revokeLink: .accountTokenRevoke(token.id))
                 },
                 tokenForms: tokenForms(for: visitor), notifications: try NotificationPages.preferences(for: visitor, database: signIn.database),
                 newToken: newToken, message: message, errors: errors)
             return site.page("sessions/account", title: "Your account", page, status: status, visitor: visitor)
         }
 
-        routes.add(.get, "/account", access: .signedIn) { request in
-            let message: String? = switch request.query["changed"] {
+        routes.signedIn(.get, .account) { ctx in
+            let message: String? = switch ctx.request.query["changed"] {
             case "password": "Your password was changed. Your other sessions have ended and your API tokens were revoked."
             case "notifications": "Your email choices are saved."
             default: nil
             }
-            return try render(try auth.signedIn(request), message: message)
+            return try render(ctx.visitor, message: message)
         }
 
-        routes.add(.post, "/account/password", access: .signedIn, options: .form) { request in
-            let visitor = try auth.signedIn(request)
-            let form = try auth.form(request, from: visitor)
+        routes.signedIn(.post, .accountPassword, options: .form) { ctx in
+            let visitor = ctx.visitor
+            let form = try ctx.form()
             do {
                 let fresh = try passwords.change(visitor.session, current: form["current_password"] ?? "",
                                                  new: form["new_password"] ?? "", confirmation: form["confirmation"] ?? "",
-                                                 origin: RequestOrigin(request))
-                var response = Response.redirect(to: "/account?changed=password")
+                                                 origin: RequestOrigin(ctx.request))
+                var response = Response.redirect(to: SitePage.account.url.adding("changed", "password").path)
                 response.setCookie(sessions.cookie(fresh.token))
                 return response
             } catch let error as ValidationError {
@@ -116,32 +120,30 @@ enum AccountPages {
             }
         }
 
-        routes.add(.post, "/account/sessions/{id}/end", access: .signedIn, options: .form) { request in
-            let visitor = try auth.signedIn(request)
-            _ = try auth.form(request, from: visitor)
-            let id = try request.uuidParameter("id")
+        routes.signedIn(.post, .accountSessionEnd, options: .form) { ctx in
+            let visitor = ctx.visitor
+            _ = try ctx.form()
+            let id = try ctx.request.uuidParameter("id")
             guard try sessions.list(user: visitor.user).contains(where: { $0.id == id }) else { throw HTTPError(.notFound) }
             try signIn.database.pool.transaction { tx in
                 try sessions.end(id, in: tx)
-                try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: visitor.user, action: "session.end",
-                                               targetType: "session", targetID: id.postgresText)
-                    .from(RequestOrigin(request)), in: tx)
+                try AuditLog.record(AuditEvent(tenant: nil, actor: ctx.actor, action: "session.end", targetType: "session",
+                                               targetID: id.postgresText), in: tx)
             }
-            return .redirect(to: id == visitor.session.id ? "/sign-in" : "/account")
+            return .redirect(to: (id == visitor.session.id ? SitePage.signIn : SitePage.account).url.path)
         }
 
-        routes.add(.post, "/account/sessions/end-all", access: .signedIn, options: .form) { request in
-            let visitor = try auth.signedIn(request)
-            _ = try auth.form(request, from: visitor)
-            try signIn.signOutEverywhere(visitor.session, origin: RequestOrigin(request))
-            var response = Response.redirect(to: "/sign-in")
+        routes.signedIn(.post, .accountSessionsEndAll, options: .form) { ctx in
+            _ = try ctx.form()
+            try signIn.signOutEverywhere(ctx.visitor.session, origin: RequestOrigin(ctx.request))
+            var response = Response.redirect(to: SitePage.signIn.url.path)
             response.setCookie(sessions.clearingCookie())
             return response
         }
 
-        routes.add(.post, "/account/tokens", access: .signedIn, options: .form) { request in
-            let visitor = try auth.signedIn(request)
-            let form = try auth.form(request, from: visitor)
+        routes.signedIn(.post, .accountTokens, options: .form) { ctx in
+            let visitor = ctx.visitor
+            let form = try ctx.form()
             do {
                 guard let days = Int(form["expires_days"] ?? ""), lifetimes.contains(where: { $0.days == days }) else {
                     throw ValidationError(field: "expires", "choose one of the offered lifetimes")
@@ -158,20 +160,17 @@ enum AccountPages {
                     if !scopes.contains(scope) { scopes.append(scope) }
                 }
                 let created = try tokens.create(user: visitor.user, tenant: tenant?.id, name: form["name"] ?? "",
-                                                scopes: scopes, lifetime: TimeInterval(days * 86400), by: .user,
-                                                actorID: visitor.user, origin: RequestOrigin(request))
+                                                scopes: scopes, lifetime: TimeInterval(days * 86400), actor: ctx.actor)
                 return try render(visitor, newToken: created.token, status: .created)
             } catch let error as ValidationError {
                 return try render(visitor, errors: error.fieldErrors, status: error.status)
             }
         }
 
-        routes.add(.post, "/account/tokens/{id}/revoke", access: .signedIn, options: .form) { request in
-            let visitor = try auth.signedIn(request)
-            _ = try auth.form(request, from: visitor)
-            try tokens.revoke(try request.uuidParameter("id"), owner: visitor.user, by: .user, actorID: visitor.user,
-                              origin: RequestOrigin(request))
-            return .redirect(to: "/account")
+        routes.signedIn(.post, .accountTokenRevoke, options: .form) { ctx in
+            _ = try ctx.form()
+            try tokens.revoke(try ctx.request.uuidParameter("id"), owner: ctx.visitor.user, actor: ctx.actor)
+            return .redirect(to: SitePage.account.url.path)
         }
     }
 

@@ -35,9 +35,9 @@ public enum OneTimeLinks {
     public static let inviteLifetime: TimeInterval = 7 * 86400
     public static let resetLifetime: TimeInterval = 3600
 
-    /// Issues a link inside `tx`; returns the path to hand to the person (`/links/<token>`).
+    /// Issues a link inside `tx`; returns the link to hand to the person (`/links/<token>`).
     public static func issue(_ purpose: OneTimeLink.Purpose, user: UUID, tenant: UUID?, createdBy: UUID?,
-                             createsAccount: Bool = false, in tx: Connection) throws -> String {
+                             createsAccount: Bool = false, in tx: Connection) throws -> SiteURL {
         let token = RandomSecret.base64url(32)
         let lifetime = purpose == .invite ? inviteLifetime : resetLifetime
         try tx.query("""
@@ -45,7 +45,7 @@ public enum OneTimeLinks {
             VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 second')
             """, [UUID.v7(), Bytea(RandomSecret.hash(token)), user, tenant, purpose.rawValue, createdBy, createsAccount,
                   lifetime])
-        return "/links/" + token
+        return SiteURL.link(token)
     }
 
     /// The live link for `token`, locked for the rest of `tx` when `lock` is set.

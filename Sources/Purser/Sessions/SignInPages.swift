@@ -10,20 +10,26 @@ enum SignInPages {
         let back: String
         let message: String?
         var notice: String?
+        let action = SitePage.signIn.url
     }
 
     struct SecondFactorForm: TemplateModel {
         let formToken: String
         let back: String
         let message: String?
+        let action = SitePage.signInTwoFactor.url
+        let signOutLink = SitePage.signOut.url
     }
+
+    /// Where a signed-in person goes next: back where they were, or to their work.
+    static func onward(_ back: String) -> String { back.isEmpty ? SitePage.start.url.path : back }
 
     static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, signIn: SignIn) {
 
-        routes.add(.get, "/sign-in", access: .everyone) { request in
+        routes.everyone(.get, .signIn) { request in
             let back = BackPath.sanitize(request.query["back"]) ?? ""
             if let visitor = try auth.visitor(request), visitor.session.stage == .signedIn {
-                throw Redirect(to: back.isEmpty ? "/start" : back)
+                throw Redirect(to: onward(back))
             }
             let notice: String? = switch request.query["done"] {
             case "invite": "Your password is set. Sign in to start."
@@ -33,7 +39,7 @@ enum SignInPages {
             return signInForm(request, site: site, auth: auth, email: "", back: back, message: nil, notice: notice, status: .ok)
         }
 
-        routes.add(.post, "/sign-in", access: .everyone, options: .form) { request in
+        routes.everyone(.post, .signIn, options: .form) { request in
             let form = try auth.preSessionForm(request)
             let email = form["email"] ?? ""
             let back = BackPath.sanitize(form["back"]) ?? ""
@@ -43,9 +49,7 @@ enum SignInPages {
                                                 knownAs: known)
                 // A session this browser held before (perhaps someone else's) ends with the new one's start.
                 if let previous = try auth.visitor(request) { try signIn.signOut(previous.session, origin: RequestOrigin(request)) }
-                let next = session.stage == .secondFactor
-                    ? "/sign-in/two-factor" + (back.isEmpty ? "" : "?back=" + WebAuth.escape(back))
-                    : (back.isEmpty ? "/start" : back)
+                let next = session.stage == .secondFactor ? SiteURL.signInTwoFactor(back: back).path : onward(back)
                 var response = Response.redirect(to: next)
                 response.setCookie(signIn.sessions.cookie(session.token))
                 // Signed in all the way: this browser is now known to be this person's.
@@ -69,24 +73,24 @@ enum SignInPages {
             }
         }
 
-        routes.add(.get, "/sign-in/two-factor", access: .everyone) { request in
-            guard let visitor = try auth.visitor(request) else { throw Redirect(to: "/sign-in") }
+        routes.everyone(.get, .signInTwoFactor) { request in
+            guard let visitor = try auth.visitor(request) else { throw Redirect(to: SitePage.signIn.url.path) }
             let back = BackPath.sanitize(request.query["back"]) ?? ""
-            guard visitor.session.stage == .secondFactor else { throw Redirect(to: back.isEmpty ? "/start" : back) }
+            guard visitor.session.stage == .secondFactor else { throw Redirect(to: onward(back)) }
             return site.page("sessions/sign-in-two-factor", title: "Second factor",
                              SecondFactorForm(formToken: visitor.formToken, back: back, message: nil))
         }
 
-        routes.add(.post, "/sign-in/two-factor", access: .everyone, options: .form) { request in
+        routes.everyone(.post, .signInTwoFactor, options: .form) { request in
             guard let visitor = try auth.visitor(request), visitor.session.stage == .secondFactor else {
-                throw Redirect(to: "/sign-in")
+                throw Redirect(to: SitePage.signIn.url.path)
             }
             let form = try auth.form(request, from: visitor)
             let back = BackPath.sanitize(form["back"]) ?? ""
             do {
                 let fresh = try signIn.completeSecondFactor(visitor.session, code: form["code"] ?? "",
                                                             origin: RequestOrigin(request))
-                var response = Response.redirect(to: back.isEmpty ? "/start" : back)
+                var response = Response.redirect(to: onward(back))
                 response.setCookie(signIn.sessions.cookie(fresh.token))
                 response.setCookie(DeviceCookie.cookie(for: visitor.user, keyring: auth.keyring, sessions: signIn.sessions))
                 return response
@@ -103,8 +107,8 @@ enum SignInPages {
             }
         }
 
-        routes.add(.post, "/sign-out", access: .everyone, options: .form) { request in
-            var response = Response.redirect(to: "/sign-in")
+        routes.everyone(.post, .signOut, options: .form) { request in
+            var response = Response.redirect(to: SitePage.signIn.url.path)
             response.setCookie(signIn.sessions.clearingCookie())
             guard let visitor = try auth.visitor(request) else { return response }
             _ = try auth.form(request, from: visitor)
@@ -113,11 +117,10 @@ enum SignInPages {
         }
 
         // Where a person lands after signing in: their tenant, the staff pages, or their account.
-        routes.add(.get, "/start", access: .signedIn) { request in
-            let visitor = try auth.signedIn(request)
-            if visitor.isStaff { throw Redirect(to: "/staff/") }
-            if let first = visitor.tenants.first { throw Redirect(to: "/t/\(first.slug)/") }
-            throw Redirect(to: "/account")
+        routes.signedIn(.get, .start) { ctx in
+            if ctx.visitor.isStaff { throw Redirect(to: SitePage.staff.url.homePath) }
+            if let first = ctx.visitor.tenants.first { throw Redirect(to: SiteURL.tenant(first.slug).homePath) }
+            throw Redirect(to: SitePage.account.url.path)
         }
     }
 

@@ -16,6 +16,10 @@ enum TwoFactorPages {
         var recoveryCodes: [String] = []
         var message: String?
         var errors: [FieldError] = []
+        let startLink = SitePage.start.url
+        let recoveryCodesAction = SitePage.twoFactorRecoveryCodes.url
+        let disableAction = SitePage.twoFactorDisable.url
+        let enableAction = SitePage.twoFactor.url
     }
 
     static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, secondFactor: SecondFactor, signIn: SignIn) {
@@ -33,20 +37,19 @@ enum TwoFactorPages {
             return site.page("sessions/two-factor", title: "Second factor", page, status: status, visitor: visitor)
         }
 
-        routes.add(.get, "/account/two-factor", access: .signedIn) { request in
-            let visitor = try auth.signedIn(request, allowEnrolment: true)
-            return try render(visitor, enabled: visitor.session.totpEnabled)
+        routes.signedIn(.get, .twoFactor, allowEnrolment: true) { ctx in
+            try render(ctx.visitor, enabled: ctx.visitor.session.totpEnabled)
         }
 
         // Confirms set-up with a first code; the session is replaced (its privileges changed).
-        routes.add(.post, "/account/two-factor", access: .signedIn, options: .form) { request in
-            let visitor = try auth.signedIn(request, allowEnrolment: true)
-            let form = try auth.form(request, from: visitor)
-            let origin = RequestOrigin(request)
+        routes.signedIn(.post, .twoFactor, options: .form, allowEnrolment: true) { ctx in
+            let visitor = ctx.visitor
+            let form = try ctx.form()
+            let origin = RequestOrigin(ctx.request)
             do {
                 let codes = try secondFactor.confirm(user: visitor.user, code: form["code"] ?? "", audit: AuditEvent(
-                    tenant: nil, actorKind: .user, actorID: visitor.user, action: "user.second_factor_enable",
-                    targetType: "user", targetID: visitor.user.postgresText).from(origin))
+                    tenant: nil, actor: ctx.actor, action: "user.second_factor_enable", targetType: "user",
+                    targetID: visitor.user.postgresText))
                 // Every other session began before the second factor existed: they end.
                 let fresh = try signIn.database.pool.transaction { tx in
                     let fresh = try signIn.sessions.rotate(visitor.session.id, user: visitor.user, stage: .signedIn,
@@ -54,7 +57,7 @@ enum TwoFactorPages {
                     try SessionStore.endAll(user: visitor.user, except: fresh.id, in: tx)
                     return fresh
                 }
-                guard let rotated = try auth.visitor(sessionToken: fresh.token) else { throw Redirect(to: "/sign-in") }
+                guard let rotated = try auth.visitor(sessionToken: fresh.token) else { throw Redirect(to: SitePage.signIn.url.path) }
                 var response = try render(rotated, enabled: true, recoveryCodes: codes)
                 response.setCookie(signIn.sessions.cookie(fresh.token))
                 return response
@@ -80,18 +83,16 @@ enum TwoFactorPages {
 
         // Changing the second factor takes a current code — a session alone (perhaps an old one on
         // someone else's screen) cannot — counted and audited as sign-in's codes are.
-        routes.add(.post, "/account/two-factor/recovery-codes", access: .signedIn, options: .form) { request in
-            let visitor = try auth.signedIn(request)
-            let form = try auth.form(request, from: visitor)
-            guard visitor.session.totpEnabled else { throw Redirect(to: "/account/two-factor") }
-            let origin = RequestOrigin(request)
+        routes.signedIn(.post, .twoFactorRecoveryCodes, options: .form) { ctx in
+            let visitor = ctx.visitor
+            let form = try ctx.form()
+            guard visitor.session.totpEnabled else { throw Redirect(to: SitePage.twoFactor.url.path) }
             do {
                 let codes = try signIn.withCurrentCode(form["code"] ?? "", session: visitor.session, for: "recovery_codes_replace",
-                                                       origin: origin) { tx in
+                                                       origin: RequestOrigin(ctx.request)) { tx in
                     let codes = try secondFactor.replaceRecoveryCodes(user: visitor.user, in: tx)
-                    try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: visitor.user,
-                                                   action: "user.recovery_codes_replace", targetType: "user",
-                                                   targetID: visitor.user.postgresText).from(origin), in: tx)
+                    try AuditLog.record(AuditEvent(tenant: nil, actor: ctx.actor, action: "user.recovery_codes_replace",
+                                                   targetType: "user", targetID: visitor.user.postgresText), in: tx)
                     return codes
                 }
                 return try render(visitor, enabled: true, recoveryCodes: codes)
@@ -102,23 +103,22 @@ enum TwoFactorPages {
             }
         }
 
-        routes.add(.post, "/account/two-factor/disable", access: .signedIn, options: .form) { request in
-            let visitor = try auth.signedIn(request)
-            let form = try auth.form(request, from: visitor)
+        routes.signedIn(.post, .twoFactorDisable, options: .form) { ctx in
+            let visitor = ctx.visitor
+            let form = try ctx.form()
             guard !SecondFactor.isRequired(staffRole: visitor.session.staffRole, roles: visitor.tenants.compactMap(\.role)) else {
                 return try render(visitor, enabled: true, errors: [FieldError(field: "second factor",
                                                                              detail: "your role requires it, so it stays on")],
                                   status: .conflict)
             }
-            let origin = RequestOrigin(request)
             do {
                 try signIn.withCurrentCode(form["code"] ?? "", session: visitor.session, for: "second_factor_disable",
-                                           origin: origin) { tx in
+                                           origin: RequestOrigin(ctx.request)) { tx in
                     try secondFactor.disable(user: visitor.user, audit: AuditEvent(
-                        tenant: nil, actorKind: .user, actorID: visitor.user, action: "user.second_factor_disable",
-                        targetType: "user", targetID: visitor.user.postgresText).from(origin), in: tx)
+                        tenant: nil, actor: ctx.actor, action: "user.second_factor_disable", targetType: "user",
+                        targetID: visitor.user.postgresText), in: tx)
                 }
-                return .redirect(to: "/account")
+                return .redirect(to: SitePage.account.url.path)
             } catch let error as ValidationError {
                 return try refused(visitor, error)
             } catch let error as SignInThrottled {

@@ -23,7 +23,8 @@ public struct Site: Sendable {
 
     /// API callers and probes get problem+json; people in a browser get the page in the layout.
     public func render(_ problem: Problem, for request: Request) -> Response {
-        if request.path.hasPrefix("/api/") || request.path == "/healthz" || request.path == "/readyz" {
+        let path = request.path
+        if path.hasPrefix("/api/") || path == SitePage.healthz.template || path == SitePage.readyz.template {
             return Problem.problemResponse(problem)
         }
         let model = ErrorPage(status: problem.status.rawValue, title: problem.title,
@@ -37,4 +38,11 @@ struct ErrorPage: TemplateModel {
     let title: String
     let detail: String
     let requestID: String
+    let homeLink = SitePage.home.url
+}
+
+extension SiteURL {
+    /// A home page's address as the layout, lists and redirects write it, with a trailing slash
+    /// (`/t/acme/`, `/staff/`); the router reads it as the page itself.
+    var homePath: String { path + "/" }
 }

@@ -144,6 +144,8 @@ extension SiteURL {
     static func link(_ token: String) -> SiteURL { SiteURL(.link, token) }
     /// The sign-in page, coming back to `back` afterwards.
     static func signIn(back: String?) -> SiteURL { SitePage.signIn.url.adding("back", back) }
+    /// The second-factor step of signing in, coming back to `back` afterwards.
+    static func signInTwoFactor(back: String?) -> SiteURL { SitePage.signInTwoFactor.url.adding("back", back) }
 
     // A tenant's pages
     static func tenant(_ slug: String) -> SiteURL { SiteURL(.tenant, slug) }

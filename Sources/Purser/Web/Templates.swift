@@ -56,6 +56,9 @@ public struct LayoutModel: TemplateModel {
     public var content = ""
     /// Who is signed in, with the tenant switcher; nil for a visitor who is not.
     public var account: LayoutAccount?
+    let homeLink = SitePage.home.url
+    let apiDocumentLink = SitePage.apiDocument.url
+    let signInLink = SitePage.signIn.url
 
     public init(title: String, stylesheet: String, script: String, icon: String) {
         self.title = title
@@ -68,9 +71,16 @@ public struct LayoutModel: TemplateModel {
 /// The signed-in person as the layout shows them: name, sign-out form, tenant switcher.
 public struct LayoutAccount: Encodable, Sendable {
     public struct Tenant: Encodable, Sendable {
-        let slug: String
         let name: String
         let current: Bool
+        /// The tenant's home.
+        let link: String
+
+        init(_ tenant: TenantMembership, current: Bool) {
+            name = tenant.name
+            self.current = current
+            link = SiteURL.tenant(tenant.slug).homePath
+        }
     }
 
     let name: String
@@ -79,11 +89,14 @@ public struct LayoutAccount: Encodable, Sendable {
     let isStaff: Bool
     let tenants: [Tenant]
     let currentTenant: Tenant?
+    let staffLink = SitePage.staff.url.homePath
+    let accountLink = SitePage.account.url
+    let signOutLink = SitePage.signOut.url
     /// The header offers the other tenants: the person belongs to more than one.
     var switcher: Bool { tenants.count > 1 }
 
     private enum CodingKeys: String, CodingKey {
-        case name, email, formToken, isStaff, tenants, currentTenant, switcher
+        case name, email, formToken, isStaff, tenants, currentTenant, switcher, staffLink, accountLink, signOutLink
     }
 
     /// Every field, the computed `switcher` included: the layout sees what is encoded here and nothing else.
@@ -96,6 +109,9 @@ public struct LayoutAccount: Encodable, Sendable {
         try container.encode(tenants, forKey: .tenants)
         try container.encodeIfPresent(currentTenant, forKey: .currentTenant)
         try container.encode(switcher, forKey: .switcher)
+        try container.encode(staffLink, forKey: .staffLink)
+        try container.encode(accountLink, forKey: .accountLink)
+        try container.encode(signOutLink, forKey: .signOutLink)
     }
 
     init(_ visitor: Visitor, current: TenantMembership?) {
@@ -103,7 +119,7 @@ public struct LayoutAccount: Encodable, Sendable {
         email = visitor.session.email
         formToken = visitor.formToken
         isStaff = visitor.isStaff
-        tenants = visitor.tenants.map { Tenant(slug: $0.slug, name: $0.name, current: $0.id == current?.id) }
-        currentTenant = current.map { Tenant(slug: $0.slug, name: $0.name, current: true) }
+        tenants = visitor.tenants.map { Tenant($0, current: $0.id == current?.id) }
+        currentTenant = current.map { Tenant($0, current: true) }
     }
 }

@@ -72,11 +72,11 @@ public final class WebAuth: Sendable {
             if request.cookie(sessions.sessionCookieName) != nil {
                 headers.append(("Set-Cookie", sessions.clearingCookie().headerValue))
             }
-            let back = request.method == .get ? request.pathWithQuery : "/"
-            throw Redirect(to: "/sign-in?back=" + Self.escape(back), headers: headers)
+            let back = request.method == .get ? request.pathWithQuery : SitePage.home.url.path
+            throw Redirect(to: SiteURL.signIn(back: back).path, headers: headers)
         }
-        if visitor.session.stage == .secondFactor { throw Redirect(to: "/sign-in/two-factor") }
-        if visitor.mustEnrolSecondFactor && !allowEnrolment { throw Redirect(to: "/account/two-factor") }
+        if visitor.session.stage == .secondFactor { throw Redirect(to: SitePage.signInTwoFactor.url.path) }
+        if visitor.mustEnrolSecondFactor && !allowEnrolment { throw Redirect(to: SitePage.twoFactor.url.path) }
         return visitor
     }
 

@@ -67,9 +67,9 @@ struct ResetLink: ParsableCommand {
     func run() throws {
         let configuration = try Startup.configuration(options, requireDatabase: true)
         let database = try AdminSetup.database(options)
-        let path = try AdminSetup.reporting { try ResetLinks.issue(email: email, by: nil, origin: nil, database: database) }
+        let link = try AdminSetup.reporting { try ResetLinks.issue(email: email, actor: .system, database: database) }
         let base = configuration.effectivePublicURL
-        print((base.hasSuffix("/") ? String(base.dropLast()) : base) + path)
+        print(link.absolute(on: base.hasSuffix("/") ? String(base.dropLast()) : base))
     }
 }
 

@@ -20,7 +20,7 @@ struct CreateTenant: ParsableCommand {
         let id = try AdminSetup.reporting {
             try TenantStore(database: database).create(
                 NewTenant(slug: slug, name: name, key: key, plan: plan, timeZone: timeZone),
-                by: .system, actorID: nil, reason: "purser admin create-tenant")
+                actor: .system, reason: "purser admin create-tenant")
         }
         print("Created tenant \(slug) (\(id.uuidString.lowercased())).")
     }
@@ -44,8 +44,7 @@ struct CreateUser: ParsableCommand {
         }
         let id = try AdminSetup.reporting {
             try PersonStore(database: database, hasher: try PasswordHasher()).addMember(
-                person.newPerson(), tenant: tenantID, role: customerRole, by: .system, actorID: nil,
-                reason: "purser admin create-user")
+                person.newPerson(), tenant: tenantID, role: customerRole, actor: .system, reason: "purser admin create-user")
         }
         print("Added \(person.email) to \(tenant) as \(role) (\(id.uuidString.lowercased()))." + person.passwordNote)
     }
@@ -65,7 +64,7 @@ struct CreateStaff: ParsableCommand {
         let database = try AdminSetup.database(options)
         let id = try AdminSetup.reporting {
             try PersonStore(database: database, hasher: try PasswordHasher()).addStaff(
-                person.newPerson(), role: staffRole, by: .system, actorID: nil, reason: "purser admin create-staff")
+                person.newPerson(), role: staffRole, actor: .system, reason: "purser admin create-staff")
         }
         print("Created staff account \(person.email) as \(role) (\(id.uuidString.lowercased()))." + person.passwordNote)
     }

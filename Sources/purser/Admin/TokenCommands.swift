@@ -42,7 +42,7 @@ struct CreateToken: ParsableCommand {
         // belong to (or no tenant, unless staff) and scopes their role there cannot use.
         let created = try AdminSetup.reporting {
             try TokenStore(database: database).create(user: user, tenant: tenantID, name: name, scopes: scopeList,
-                                                      lifetime: lifetime, by: .system, actorID: nil)
+                                                      lifetime: lifetime, actor: .system)
         }
         print(created.token)
     }

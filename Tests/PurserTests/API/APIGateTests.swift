@@ -18,7 +18,7 @@ import TestSupport
 
     func token(_ email: String, _ scopes: [Scope], tenant: Bool = true) throws -> String {
         try app.app.tokens.create(user: people.id(email), tenant: tenant ? people.tenant : nil, name: "t", scopes: scopes,
-                                  lifetime: 3600, by: .system, actorID: nil).token
+                                  lifetime: 3600, actor: .system).token
     }
 
     func json(_ response: ClientResponse) -> [String: Any] {
@@ -125,7 +125,7 @@ import TestSupport
 
     @Test func expiredAndRevokedTokensAre401() throws {
         let created = try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "t",
-                                                scopes: [.requestsRead], lifetime: 3600, by: .system, actorID: nil)
+                                                scopes: [.requestsRead], lifetime: 3600, actor: .system)
         try app.database.connect().query("UPDATE api_tokens SET expires_at = now() - interval '1 minute'")
         app.app.tokens.forgetAll()
         let expired = try app.get("/api/v1/me", headers: [("Authorization", "Bearer \(created.token)")])
@@ -136,7 +136,7 @@ import TestSupport
     @Test func tokensAPIListsAndRevokesOnlyTheOwnersTokens() throws {
         let mine = try token("requester@acme.test", [.requestsRead])
         let theirs = try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "theirs",
-                                               scopes: [.requestsRead], lifetime: 3600, by: .system, actorID: nil)
+                                               scopes: [.requestsRead], lifetime: 3600, actor: .system)
         let list = json(try app.get("/api/v1/tokens", headers: [("Authorization", "Bearer \(mine)")]))
         #expect((list["items"] as? [[String: Any]])?.count == 1)
         let refused = try app.send("DELETE", "/api/v1/tokens/\(theirs.id.postgresText)", headers: [("Authorization", "Bearer \(mine)")])

@@ -18,7 +18,7 @@ import TestSupport
 
     func token(_ email: String, tenant: UUID?) throws -> String {
         try app.app.tokens.create(user: people.id(email), tenant: tenant, name: "t", scopes: [.requestsRead, .requestsWrite],
-                                  lifetime: 3600, by: .system, actorID: nil).token
+                                  lifetime: 3600, actor: .system).token
     }
 
     func post(_ path: String, _ bearer: String, key: String, body: String) throws -> (status: Int, json: [String: Any]) {

@@ -18,7 +18,7 @@ import TestSupport
 
     func token(_ email: String, _ scopes: [Scope], tenant: UUID?) throws -> String {
         try app.app.tokens.create(user: people.id(email), tenant: tenant, name: "q", scopes: scopes,
-                                  lifetime: 3600, by: .system, actorID: nil).token
+                                  lifetime: 3600, actor: .system).token
     }
 
     func call(_ method: String, _ path: String, _ token: String, body: String? = nil,

@@ -14,7 +14,7 @@ import TestSupport
         let app = try TestApp()
         let people = try People(app)
         let token = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "t",
-                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
         let levels = 1_000_000 / (opening.utf8.count + closing.utf8.count)
         let body = #"{"subject": "Deep", "type": "question", "priority": "P4", "description": "#
             + String(repeating: opening, count: levels) + "1" + String(repeating: closing, count: levels) + "}"

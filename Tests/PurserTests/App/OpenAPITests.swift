@@ -50,7 +50,7 @@ import TestSupport
         // (Made with what a requester may hold, then given every scope, as a token from before scopes
         // followed roles could have: the routes' own permission checks still apply.)
         let made = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "schemathesis",
-                                             scopes: [.requestsRead], lifetime: 3600, by: .system, actorID: nil)
+                                             scopes: [.requestsRead], lifetime: 3600, actor: .system)
         try app.database.connect().query("UPDATE api_tokens SET scopes = $2 WHERE id = $1", [made.id, Scope.allCases.map(\.rawValue)])
         let token = made.token
         let schemathesis = try TestEnvironment.venvBin("schemathesis")
@@ -256,7 +256,7 @@ import TestSupport
         let app = try TestApp()
         let people = try People(app)
         let made = try app.app.tokens.create(user: people.id("tenant_admin@acme.test"), tenant: people.tenant, name: "probe",
-                                             scopes: [.requestsRead], lifetime: 3600, by: .system, actorID: nil)
+                                             scopes: [.requestsRead], lifetime: 3600, actor: .system)
         try app.database.connect().query("UPDATE api_tokens SET scopes = $2 WHERE id = $1", [made.id, Scope.allCases.map(\.rawValue)])
         let document = try Self.document(app)
         var probed = 0

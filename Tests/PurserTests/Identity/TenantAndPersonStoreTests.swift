@@ -18,7 +18,7 @@ import TestSupport
     }
 
     @Test func aTenantIsCreatedWithItsKeyAndAudited() throws {
-        let id = try tenants.create(NewTenant(slug: "acme-bank", name: "Acme Bank"), by: .system, actorID: nil, reason: "test")
+        let id = try tenants.create(NewTenant(slug: "acme-bank", name: "Acme Bank"), actor: .system, reason: "test")
         let row = try database.connect().query("SELECT key, plan_id, time_zone FROM tenants WHERE id = $1", [id])[0]
         #expect(try row.require(0, as: String.self) == "ACMEBANK")
         #expect(try row.require(1, as: String.self) == "standard")
@@ -29,23 +29,23 @@ import TestSupport
     @Test func badTenantValuesAreNamedFieldByField() throws {
         let error = #expect(throws: ValidationError.self) {
             try tenants.create(NewTenant(slug: "Not A Slug", name: " ", key: "x", plan: "standard", timeZone: "Mars/Olympus"),
-                               by: .system, actorID: nil, reason: nil)
+                               actor: .system, reason: nil)
         }
         #expect(error?.fieldErrors.map(\.field) == ["slug", "name", "key", "time_zone"])
         let plan = #expect(throws: ValidationError.self) {
-            try tenants.create(NewTenant(slug: "ok", name: "Ok", plan: "gold"), by: .system, actorID: nil, reason: nil)
+            try tenants.create(NewTenant(slug: "ok", name: "Ok", plan: "gold"), actor: .system, reason: nil)
         }
         #expect(plan?.fieldErrors.first?.field == "plan")
     }
 
     @Test func aTakenSlugOrKeyIsRefusedAndNothingHalfWritten() throws {
-        _ = try tenants.create(NewTenant(slug: "acme", name: "Acme"), by: .system, actorID: nil, reason: nil)
+        _ = try tenants.create(NewTenant(slug: "acme", name: "Acme"), actor: .system, reason: nil)
         let slug = #expect(throws: ValidationError.self) {
-            try tenants.create(NewTenant(slug: "acme", name: "Other", key: "OTHER"), by: .system, actorID: nil, reason: nil)
+            try tenants.create(NewTenant(slug: "acme", name: "Other", key: "OTHER"), actor: .system, reason: nil)
         }
         #expect(slug?.fieldErrors.first?.field == "slug")
         let key = #expect(throws: ValidationError.self) {
-            try tenants.create(NewTenant(slug: "acme2", name: "Other", key: "ACME"), by: .system, actorID: nil, reason: nil)
+            try tenants.create(NewTenant(slug: "acme2", name: "Other", key: "ACME"), actor: .system, reason: nil)
         }
         #expect(key?.fieldErrors.first?.field == "key")
         let counts = try database.connect().query("SELECT (SELECT count(*) FROM tenants), (SELECT count(*) FROM audit_chains)")[0]
@@ -54,16 +54,16 @@ import TestSupport
     }
 
     @Test func membersAreAddedOnceAndAnEmailElsewhereLooksNew() throws {
-        let acme = try tenants.create(NewTenant(slug: "acme", name: "Acme"), by: .system, actorID: nil, reason: nil)
-        let globex = try tenants.create(NewTenant(slug: "globex", name: "Globex"), by: .system, actorID: nil, reason: nil)
+        let acme = try tenants.create(NewTenant(slug: "acme", name: "Acme"), actor: .system, reason: nil)
+        let globex = try tenants.create(NewTenant(slug: "globex", name: "Globex"), actor: .system, reason: nil)
         let ada = try people.addMember(NewPerson(email: " Ada@Acme.test ", name: "Ada", password: "copper kettle sings at dawn"),
-                                       tenant: acme, role: .tenantAdmin, by: .system, actorID: nil, reason: nil)
+                                       tenant: acme, role: .tenantAdmin, actor: .system, reason: nil)
         let again = try people.addMember(NewPerson(email: "ada@acme.test", name: "Ada L."), tenant: globex, role: .viewer,
-                                         by: .system, actorID: nil, reason: nil)
+                                         actor: .system, reason: nil)
         #expect(again == ada)
         let duplicate = #expect(throws: ValidationError.self) {
             try people.addMember(NewPerson(email: "ADA@acme.test", name: "Ada"), tenant: acme, role: .viewer,
-                                 by: .system, actorID: nil, reason: nil)
+                                 actor: .system, reason: nil)
         }
         #expect(duplicate?.fieldErrors.first?.field == "email")
         let stored = try database.connect().query("SELECT email, status, password_hash FROM users WHERE id = $1", [ada])[0]
@@ -73,10 +73,10 @@ import TestSupport
     }
 
     @Test func weakPasswordsAndBadEmailsAreRefusedBeforeAnythingIsWritten() throws {
-        let acme = try tenants.create(NewTenant(slug: "acme", name: "Acme"), by: .system, actorID: nil, reason: nil)
+        let acme = try tenants.create(NewTenant(slug: "acme", name: "Acme"), actor: .system, reason: nil)
         let error = #expect(throws: ValidationError.self) {
             try people.addMember(NewPerson(email: "not-an-email", name: "", password: "password1234"), tenant: acme,
-                                 role: .viewer, by: .system, actorID: nil, reason: nil)
+                                 role: .viewer, actor: .system, reason: nil)
         }
         #expect(error?.fieldErrors.map(\.field) == ["email", "name", "password"])
         #expect(try database.connect().query("SELECT count(*) FROM users")[0].require(0, as: Int.self) == 0)
@@ -84,7 +84,7 @@ import TestSupport
 
     @Test func staffAccountsAreRecordedInTheProviderChain() throws {
         let grace = try people.addStaff(NewPerson(email: "grace@provider.test", name: "Grace"), role: .providerAdmin,
-                                        by: .system, actorID: nil, reason: nil)
+                                        actor: .system, reason: nil)
         let row = try database.connect().query("SELECT staff_role, status FROM users WHERE id = $1", [grace])[0]
         #expect(try row.require(0, as: String.self) == "provider_admin")
         #expect(try row.require(1, as: String.self) == "invited")

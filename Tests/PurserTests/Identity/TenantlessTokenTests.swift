@@ -22,7 +22,7 @@ import TestSupport
 
     func bearer(_ email: String, tenant: UUID?) throws -> [(name: String, value: String)] {
         let token = try app.app.tokens.create(user: acme.id(email), tenant: tenant, name: "t", scopes: [.requestsRead, .reportsRead],
-                                              lifetime: 3600, by: .system, actorID: nil)
+                                              lifetime: 3600, actor: .system)
         return [("Authorization", "Bearer \(token.token)")]
     }
 

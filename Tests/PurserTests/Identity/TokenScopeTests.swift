@@ -65,10 +65,10 @@ import TestSupport
         // None can be made now; one from before scopes followed roles: a viewer holding requests:write.
         #expect(throws: ValidationError.self) {
             try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "new",
-                                      scopes: [.requestsRead, .requestsWrite], lifetime: 86400, by: .system, actorID: nil)
+                                      scopes: [.requestsRead, .requestsWrite], lifetime: 86400, actor: .system)
         }
         let legacy = try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "old",
-                                               scopes: [.requestsRead], lifetime: 86400, by: .system, actorID: nil)
+                                               scopes: [.requestsRead], lifetime: 86400, actor: .system)
         try app.database.connect().query("UPDATE api_tokens SET scopes = '{requests:read,requests:write}' WHERE id = $1", [legacy.id])
         func mint(_ scopes: String) throws -> ClientResponse {
             try app.send("POST", "/api/v1/tokens", headers: [("Authorization", "Bearer \(legacy.token)"),
@@ -109,7 +109,7 @@ import TestSupport
     @Test func storedAdminScopesAreDroppedWithoutBreakingTheirTokens() throws {
         let db = try app.database.connect()
         let token = try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "old",
-                                              scopes: [.requestsRead], lifetime: 86400, by: .system, actorID: nil)
+                                              scopes: [.requestsRead], lifetime: 86400, actor: .system)
         try db.query("UPDATE api_tokens SET scopes = ARRAY['requests:read', 'admin'] WHERE id = $1", [token.id])
         let migration = try String(contentsOf: TestEnvironment.root.appendingPathComponent("migrations/0016_no_admin_scope.sql"),
                                    encoding: .utf8)

@@ -14,14 +14,14 @@ import TestSupport
     init() throws {
         app = try TestApp()
         let tenants = TenantStore(database: app.app.database)
-        acme = try tenants.create(NewTenant(slug: "acme", name: "Acme"), by: .system, actorID: nil, reason: nil)
+        acme = try tenants.create(NewTenant(slug: "acme", name: "Acme"), actor: .system, reason: nil)
         ada = try PersonStore(database: app.app.database, hasher: try PasswordHasher()).addMember(
-            NewPerson(email: "ada@acme.test", name: "Ada"), tenant: acme, role: .approver, by: .system, actorID: nil, reason: nil)
+            NewPerson(email: "ada@acme.test", name: "Ada"), tenant: acme, role: .approver, actor: .system, reason: nil)
         try app.database.connect().query("UPDATE users SET status = 'active' WHERE id = $1", [ada])
     }
 
     func token(_ scopes: [Scope] = [.requestsRead], lifetime: TimeInterval = 3600) throws -> (id: UUID, token: String, expiresAt: Date) {
-        try app.app.tokens.create(user: ada, tenant: acme, name: "ci", scopes: scopes, lifetime: lifetime, by: .system, actorID: nil)
+        try app.app.tokens.create(user: ada, tenant: acme, name: "ci", scopes: scopes, lifetime: lifetime, actor: .system)
     }
 
     func me(_ authorization: String?) throws -> ClientResponse {
@@ -64,7 +64,7 @@ import TestSupport
         #expect(try me("Bearer \(created.token)").status == 200, "now cached on this node")
         // Another node: its own pool and store against the same database.
         let otherNode = TokenStore(database: Database(url: app.database.url, size: 1))
-        try otherNode.revoke(created.id, by: .system, actorID: nil)
+        try otherNode.revoke(created.id, actor: .system)
         var status = 200
         for _ in 0..<50 where status == 200 {
             status = try me("Bearer \(created.token)").status

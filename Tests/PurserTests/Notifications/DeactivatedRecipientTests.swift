@@ -43,8 +43,9 @@ import TestSupport
     }
 
     func deactivate(_ email: String) throws {
-        try Memberships(database: app.app.database).deactivate(user: people.id(email), tenant: people.tenant,
-                                                               by: people.id("tenant_admin@acme.test"), origin: RequestOrigin())
+        try Memberships(database: app.app.database).deactivate(
+            user: people.id(email), tenant: people.tenant,
+            actor: .person(people.id("tenant_admin@acme.test"), isStaff: false, origin: RequestOrigin()))
     }
 
     func staffReply(_ request: ServiceRequest) throws {

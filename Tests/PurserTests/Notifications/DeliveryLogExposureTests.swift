@@ -54,13 +54,13 @@ import TestSupport
         }
         func token(_ email: String, tenant: UUID?) throws -> String {
             try app.app.tokens.create(user: people.id(email), tenant: tenant, name: "log", scopes: [.notificationsRead],
-                                      lifetime: 3600, by: .system, actorID: nil).token
+                                      lifetime: 3600, actor: .system).token
         }
         /// A token holding notifications:read though its owner's role cannot use it (one made
         /// before scopes followed roles): the permission check still turns it away.
         func legacyToken(_ email: String, tenant: UUID?) throws -> String {
             let made = try app.app.tokens.create(user: people.id(email), tenant: tenant, name: "old", scopes: [.requestsRead],
-                                                 lifetime: 3600, by: .system, actorID: nil)
+                                                 lifetime: 3600, actor: .system)
             try app.database.connect().query("UPDATE api_tokens SET scopes = '{notifications:read}' WHERE id = $1", [made.id])
             return made.token
         }

@@ -220,7 +220,7 @@ import TestSupport
         #expect(errors.contains { $0.contains("over 65536 bytes") }, "a huge answer is cut off: \(errors)")
         // The API shows the log to a tenant admin's token with notifications:read.
         let token = try app.app.tokens.create(user: people.id("tenant_admin@acme.test"), tenant: people.tenant, name: "n",
-                                              scopes: [.notificationsRead], lifetime: 3600, by: .system, actorID: nil).token
+                                              scopes: [.notificationsRead], lifetime: 3600, actor: .system).token
         let response = try app.get("/api/v1/notifications/deliveries?limit=1", headers: [("Authorization", "Bearer \(token)")])
         #expect(response.status == 200)
         let body = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
@@ -228,7 +228,7 @@ import TestSupport
         let next = try #require(body["next"] as? String)
         let second = try app.get("/api/v1/notifications/deliveries?limit=1&before=\(next)", headers: [("Authorization", "Bearer \(token)")])
         #expect(((try JSONSerialization.jsonObject(with: Data(second.body)) as? [String: Any])?["items"] as? [[String: Any]])?.count == 1)
-        #expect(try app.get("/api/v1/notifications/deliveries", headers: [("Authorization", "Bearer \(try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "x", scopes: [.requestsRead], lifetime: 3600, by: .system, actorID: nil).token)")]).status == 403)
+        #expect(try app.get("/api/v1/notifications/deliveries", headers: [("Authorization", "Bearer \(try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "x", scopes: [.requestsRead], lifetime: 3600, actor: .system).token)")]).status == 403)
     }
 
     @Test func channelsAreManagedOnTheTenantsPage() throws {
@@ -252,9 +252,9 @@ import TestSupport
 
     @Test func aRequestsRequesterHearsOfRepliesButNotOfNotes() throws {
         let requester = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "r",
-                                                  scopes: [.requestsRead, .requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+                                                  scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
         let cse = try app.app.tokens.create(user: people.id("cse@staff.test"), tenant: nil, name: "c",
-                                            scopes: [.requestsRead, .requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+                                            scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
         func post(_ path: String, _ token: String, _ body: String) throws -> Int {
             try app.send("POST", path, headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
                          body: Array(body.utf8)).status

@@ -20,7 +20,7 @@ import TestSupport
         let globex = try People(app, slug: "globex")
         let stranger = globex.id("viewer@globex.test")
         let bearer = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "t",
-                                               scopes: [.requestsRead, .requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+                                               scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
         func call(_ method: String, _ path: String, _ body: String, _ extra: [(String, String)] = []) throws -> ClientResponse {
             try app.send(method, path, headers: [("Authorization", "Bearer \(bearer)"), ("Content-Type", "application/json")] + extra,
                          body: Array(body.utf8))

@@ -24,7 +24,7 @@ import TestSupport
 
     @Test func aRequestOfDeeplyNestedQuotesIsShownAndTheServerLives() throws {
         let token = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "t",
-                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
         let quotes = String(repeating: ">", count: 45_000) + " deep"
         let filed = try call("POST", "/api/v1/requests", token,
                              json: ["subject": "Quotes", "description": quotes, "type": "question", "priority": "P4"])

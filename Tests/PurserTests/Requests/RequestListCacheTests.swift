@@ -46,7 +46,7 @@ import TestSupport
         let app = try TestApp()
         let people = try People(app)
         let token = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "t",
-                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
         let headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
         func list() throws -> String { try app.get("/api/v1/requests?limit=5", headers: headers).text }
         func file(_ subject: String) throws {
@@ -70,7 +70,7 @@ import TestSupport
         let app = try TestApp()
         let people = try People(app, staff: true)
         let token = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "t",
-                                              scopes: [.requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+                                              scopes: [.requestsWrite], lifetime: 3600, actor: .system).token
         func file(_ subject: String) throws {
             _ = try app.send("POST", "/api/v1/requests", headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
                              body: Array(#"{"subject": "\#(subject)", "type": "question", "priority": "P4"}"#.utf8))

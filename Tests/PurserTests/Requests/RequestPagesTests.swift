@@ -20,7 +20,7 @@ import TestSupport
     func file(_ subject: String, priority: String = "P3", type: String = "incident", as email: String = "requester@acme.test") throws
         -> [String: Any] {
         let token = try app.app.tokens.create(user: people.id(email), tenant: people.tenant, name: "t",
-                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
         let response = try app.send("POST", "/api/v1/requests", headers: [("Authorization", "Bearer \(token)"),
                                                                           ("Content-Type", "application/json")],
                                     body: Array(#"{"subject": "\#(subject)", "type": "\#(type)", "priority": "\#(priority)"}"#.utf8))
@@ -90,7 +90,7 @@ import TestSupport
         let filed = try file("Logs attached")
         let id = try #require(filed["id"] as? String)
         let token = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "t",
-                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
         func upload(_ name: String, _ type: String, _ bytes: [UInt8]) throws -> ClientResponse {
             try app.send("POST", "/api/v1/requests/\(id)/attachments?filename=\(name)",
                          headers: [("Authorization", "Bearer \(token)"), ("Content-Type", type)], body: bytes)
@@ -124,7 +124,7 @@ import TestSupport
         // Another tenant's people find nothing there.
         let globex = try People(app, slug: "globex")
         let theirs = try app.app.tokens.create(user: globex.id("tenant_admin@globex.test"), tenant: globex.tenant, name: "t",
-                                               scopes: [.requestsRead], lifetime: 3600, by: .system, actorID: nil).token
+                                               scopes: [.requestsRead], lifetime: 3600, actor: .system).token
         #expect(try app.get("/api/v1/requests/\(id)/attachments", headers: [("Authorization", "Bearer \(theirs)")]).status == 404)
         let listed = try app.get("/api/v1/requests/\(id)/attachments", headers: [("Authorization", "Bearer \(token)")])
         #expect(listed.text.components(separatedBy: "\"sha256\"").count == 3)

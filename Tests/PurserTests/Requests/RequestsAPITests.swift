@@ -18,7 +18,7 @@ import TestSupport
 
     func token(_ email: String, _ scopes: [Scope] = [.requestsRead, .requestsWrite], tenant: UUID?? = .none) throws -> String {
         try app.app.tokens.create(user: people.id(email), tenant: tenant ?? people.tenant, name: "t", scopes: scopes,
-                                  lifetime: 3600, by: .system, actorID: nil).token
+                                  lifetime: 3600, actor: .system).token
     }
 
     func call(_ method: String, _ path: String, _ token: String, body: String? = nil,
@@ -90,7 +90,7 @@ import TestSupport
                                        body: #"{"subject": "Ours", "type": "question", "priority": "P4"}"#).1["id"] as? String)
         let globex = try People(app, slug: "globex")
         let outsider = try app.app.tokens.create(user: globex.id("tenant_admin@globex.test"), tenant: globex.tenant, name: "t",
-                                                 scopes: [.requestsRead, .requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+                                                 scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
         #expect(try call("GET", "/api/v1/requests/\(id)", outsider).0.status == 404)
         #expect(try call("GET", "/api/v1/requests/ACME-1", outsider).0.status == 404)
         #expect(try call("PATCH", "/api/v1/requests/\(id)", outsider, body: #"{"state": "open"}"#).0.status == 404)
@@ -137,7 +137,7 @@ import TestSupport
         _ = try call("POST", "/api/v1/requests", try token("requester@acme.test"),
                      body: #"{"subject": "Acme outage", "type": "incident", "priority": "P1"}"#)
         let theirs = try app.app.tokens.create(user: globex.id("requester@globex.test"), tenant: globex.tenant, name: "t",
-                                               scopes: [.requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+                                               scopes: [.requestsWrite], lifetime: 3600, actor: .system).token
         _ = try call("POST", "/api/v1/requests", theirs, body: #"{"subject": "Globex question", "type": "question", "priority": "P4"}"#)
         let cse = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))
         let all = try cse.get("/staff/requests")

@@ -32,7 +32,7 @@ import TestSupport
 
     func token(_ email: String, staff: Bool = false) throws -> String {
         try app.app.tokens.create(user: people.id(email), tenant: staff ? nil : people.tenant, name: "t",
-                                  scopes: [.requestsRead, .requestsWrite], lifetime: 3600, by: .system, actorID: nil).token
+                                  scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
     }
 
     func call(_ method: String, _ path: String, _ token: String, _ body: String? = nil,

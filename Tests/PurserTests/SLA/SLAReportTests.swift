@@ -63,7 +63,7 @@ import TestSupport
 
     @Test func staffSeeEveryTenantByPriorityWithTheHandWorkedFigures() throws {
         let token = try app.app.tokens.create(user: acme.id("cse@staff.test"), tenant: nil, name: "t", scopes: [.reportsRead],
-                                              lifetime: 3600, by: .system, actorID: nil).token
+                                              lifetime: 3600, actor: .system).token
         let byPriority = try report(token, "from=2026-11-01&to=2026-11-30&group_by=priority")
         // P1 first response: met 600 (acme) and 300 (globex), missed 1200 → 2 of 3 = 66.7 %;
         // median of 300, 600, 1200 = 600; p90 = 600 + 0.8 × (1200 − 600) = 1080.
@@ -108,7 +108,7 @@ import TestSupport
 
     @Test func aCustomerSeesOnlyTheirTenantAndTheCSVAndPageAgree() throws {
         let token = try app.app.tokens.create(user: acme.id("viewer@acme.test"), tenant: acme.tenant, name: "t", scopes: [.reportsRead],
-                                              lifetime: 3600, by: .system, actorID: nil).token
+                                              lifetime: 3600, actor: .system).token
         let mine = try report(token, "from=2026-11-01&to=2026-11-30")
         // Acme's P1 first response: 600 met, 1200 missed → 50 %; median 900; p90 = 600 + 0.9 × 600 = 1140.
         let p1 = group(mine, "P1")

@@ -58,7 +58,7 @@ import TestSupport
 
     func token(_ email: String, scopes: [Scope]) throws -> String {
         try app.app.tokens.create(user: people.id(email), tenant: people.tenant, name: "t", scopes: scopes, lifetime: 3600,
-                                  by: .system, actorID: nil).token
+                                  actor: .system).token
     }
 
     func post(_ server: TestApp, _ path: String, bearer: String, key: String, body: String) throws -> ClientResponse {

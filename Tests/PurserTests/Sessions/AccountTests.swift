@@ -59,7 +59,7 @@ import TestSupport
         try laptop.signIn("viewer@acme.test", People.password)
         try phone.signIn("viewer@acme.test", People.password)
         let token = try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "t",
-                                              scopes: [.requestsRead], lifetime: 3600, by: .system, actorID: nil)
+                                              scopes: [.requestsRead], lifetime: 3600, actor: .system)
         #expect(try me(token.token) == 200)
         let weak = try laptop.post("/account/password", [("current_password", People.password), ("new_password", "password1234"),
                                                          ("confirmation", "password1234")], from: "/account")
@@ -127,7 +127,7 @@ import TestSupport
         try approver.signIn("approver@acme.test", People.password)
         let user = people.id("approver@acme.test")
         let token = try app.app.tokens.create(user: user, tenant: people.tenant, name: "t", scopes: [.approvalsWrite],
-                                              lifetime: 3600, by: .system, actorID: nil)
+                                              lifetime: 3600, actor: .system)
         #expect(try me(token.token) == 200)
         let changed = try admin.post("/t/acme/members/\(user.postgresText)/role", [("role", "viewer")], from: "/t/acme/members")
         #expect(changed.status == 200)

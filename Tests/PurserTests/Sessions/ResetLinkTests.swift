@@ -17,7 +17,7 @@ import TestSupport
     }
 
     func link(_ email: String) throws -> String {
-        try ResetLinks.issue(email: email, by: nil, origin: nil, database: app.app.database)
+        try ResetLinks.issue(email: email, actor: .system, database: app.app.database).path
     }
 
     @Test func aResetEndsTheOtherResetLinks() throws {

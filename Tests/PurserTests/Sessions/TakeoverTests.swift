@@ -25,7 +25,7 @@ import TestSupport
     @Test func anInvitationCannotSetThePasswordOfAnAccountThatExists() throws {
         // A staff account created without a password, waiting for its reset link.
         let staff = try PersonStore(database: app.app.database, hasher: app.app.hasher).addStaff(
-            NewPerson(email: "ops@provider.test", name: "Ops"), role: .providerAdmin, by: .system, actorID: nil, reason: nil)
+            NewPerson(email: "ops@provider.test", name: "Ops"), role: .providerAdmin, actor: .system, reason: nil)
         let admin = try adminBrowser()
         let invited = try admin.post("/t/acme/members", [("email", "ops@provider.test"), ("name", "Who"), ("role", "viewer")],
                                      from: "/t/acme/members")
@@ -50,7 +50,7 @@ import TestSupport
         #expect(throws: ValidationError.self) {
             try PersonStore(database: app.app.database, hasher: app.app.hasher).addStaff(
                 NewPerson(email: "newhire@provider.test", name: "New Hire", password: "a long staff passphrase"),
-                role: .providerAdmin, by: .system, actorID: nil, reason: nil)
+                role: .providerAdmin, actor: .system, reason: nil)
         }
         let role = try app.database.connect().query("SELECT staff_role FROM users WHERE email = 'newhire@provider.test'")[0]
             .decode(0, as: String.self)
@@ -104,7 +104,7 @@ import TestSupport
 
     @Test func aTokenMadeByATokenEndsWithIt() throws {
         let parent = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "parent",
-                                               scopes: [.requestsRead], lifetime: 86400, by: .system, actorID: nil)
+                                               scopes: [.requestsRead], lifetime: 86400, actor: .system)
         let body = Array(#"{"name":"child","scopes":["requests:read"],"expires_in_days":365}"#.utf8)
         let made = try app.send("POST", "/api/v1/tokens", headers: [("Authorization", "Bearer \(parent.token)"),
                                                                     ("Content-Type", "application/json"),
@@ -119,13 +119,13 @@ import TestSupport
         #expect(try app.send("POST", "/api/v1/tokens", headers: [("Authorization", "Bearer \(parent.token)"),
                                                                  ("Content-Type", "application/json"),
                                                                  ("Idempotency-Key", "child-1")], body: body).body == made.body)
-        try app.app.tokens.revoke(parent.id, by: .system, actorID: nil)
+        try app.app.tokens.revoke(parent.id, actor: .system)
         #expect(try app.get("/api/v1/me", headers: [("Authorization", "Bearer \(child)")]).status == 401)
     }
 
     @Test func aResetLinkWorksInABrowserThatIsSignedIn() throws {
         let browser = try people.signedIn("requester@acme.test", in: app)
-        let path = try ResetLinks.issue(email: "requester@acme.test", by: nil, origin: nil, database: app.app.database)
+        let path = try ResetLinks.issue(email: "requester@acme.test", actor: .system, database: app.app.database).path
         #expect(try browser.post(path, [("new_password", "another fine passphrase"), ("confirmation", "another fine passphrase")],
                                  from: path).status == 303)
         #expect(try WebVisitor(app).signIn("requester@acme.test", "another fine passphrase").status == 303)

@@ -88,7 +88,7 @@ import TestSupport
         let globex = try People(app, slug: "globex")
         _ = try PersonStore(database: app.app.database, hasher: app.app.hasher).addMember(
             NewPerson(email: "requester@acme.test", name: "requester", password: People.password), tenant: globex.tenant,
-            role: .viewer, by: .system, actorID: nil, reason: nil)
+            role: .viewer, actor: .system, reason: nil)
         let browser = try Browser()
         try browser.signIn(at: app.baseURL + "/t/acme/requests", as: "requester@acme.test", password: People.password)
         try browser.wait(for: "location.pathname === '/t/acme/requests'")
@@ -141,7 +141,7 @@ import TestSupport
         let staff = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))
         #expect(try staff.post("/t/acme/requests/ACME-1/comments", [("body", "Looking at the node pool now")],
                                from: "/t/acme/requests/ACME-1").status == 303)
-        let resetLink = try ResetLinks.issue(email: "viewer@acme.test", by: nil, origin: nil, database: app.app.database)
+        let resetLink = try ResetLinks.issue(email: "viewer@acme.test", actor: .system, database: app.app.database).path
 
         // Who sees each page: nobody signed in, the tenant's admin, or a provider admin.
         enum Who: String { case visitor, admin, staff }

@@ -67,7 +67,7 @@ import TestSupport
         _ = one
         _ = try PersonStore(database: app.app.database, hasher: app.app.hasher).addMember(
             NewPerson(email: "requester@acme.test", name: "requester", password: People.password), tenant: globex.tenant,
-            role: .viewer, by: .system, actorID: nil, reason: nil)
+            role: .viewer, actor: .system, reason: nil)
 
         let both = WebVisitor(app)
         try both.signIn("requester@acme.test", People.password)
