@@ -8,41 +8,43 @@ enum DemoRequests {
     static func seed(database: Database, tenant: UUID) throws {
         let groups = RequestGroups(database: database)
         try groups.save(name: "Incidents", leadEmail: "platform@purser.test", types: ["incident", "access"],
-                        memberEmails: ["cse@purser.test"], actorID: nil, origin: nil)
+                        memberEmails: ["cse@purser.test"], actor: .system)
         try groups.save(name: "Platform", leadEmail: "platform@purser.test", types: ["deployment", "change"],
-                        memberEmails: ["cse@purser.test"], actorID: nil, origin: nil)
+                        memberEmails: ["cse@purser.test"], actor: .system)
         try groups.save(name: "Customer success", leadEmail: "cse@purser.test", types: ["question"], memberEmails: [],
-                        actorID: nil, origin: nil)
+                        actor: .system)
         var policy = SLAPolicy.standard
         policy.timeZone = "Europe/Zurich"
         policy.hours = Dictionary(uniqueKeysWithValues: (1...5).map { (String($0), [BusinessCalendar.Span(start: 480, end: 1080)]) })
         policy.holidays = ["2026-12-24", "2026-12-25", "2026-12-26", "2027-01-01"]
-        try SLAPolicies(database: database).set(policy, tenant: tenant, actorID: nil, origin: nil)
+        try SLAPolicies(database: database).set(policy, tenant: tenant, actor: .system)
 
         let store = RequestStore(database: database), comments = RequestComments(database: database)
-        func person(_ email: String) throws -> (id: UUID, principal: Principal) {
+        func person(_ email: String) throws -> (actor: AuditActor, principal: Principal) {
             let row = try database.pool.query("SELECT id, staff_role FROM users WHERE email = $1", [email])[0]
             let staffRole = try row.decode(1, as: String.self).flatMap(StaffRole.init(rawValue:))
             let id: UUID = try row.require(0)
-            return (id, Principal(user: id, tenantRole: staffRole == nil ? .requester : nil, staffRole: staffRole, tenant: tenant))
+            return (.person(id, isStaff: staffRole != nil, origin: nil),
+                    Principal(user: id, tenantRole: staffRole == nil ? .requester : nil, staffRole: staffRole, tenant: tenant))
         }
         let rita = try person("requester@acme.test"), cass = try person("cse@purser.test")
         func file(_ subject: String, _ description: String, _ type: String, _ priority: String) throws -> ServiceRequest {
             try store.create(NewRequest(subject: subject, description: description, type: type, priority: priority), tenant: tenant,
-                             requester: rita.id, actor: .user, actorID: rita.id, origin: nil)
+                             requester: rita.principal.user, actor: rita.actor)
         }
-        func reply(_ request: ServiceRequest, _ body: String, by who: (id: UUID, principal: Principal), isInternal: Bool = false) throws {
+        func reply(_ request: ServiceRequest, _ body: String, by who: (actor: AuditActor, principal: Principal),
+                   isInternal: Bool = false) throws {
             _ = try comments.add(to: request.id, tenant: tenant, body: body, isInternal: isInternal, principal: who.principal,
-                                 actor: .user, actorID: who.id, origin: nil)
+                                 actor: who.actor)
         }
         func move(_ request: ServiceRequest, _ change: RequestStore.Change) throws {
-            _ = try store.update(request.id, tenant: tenant, change: change, expected: nil, principal: cass.principal, actor: .staff,
-                                 actorID: cass.id, origin: nil)
+            _ = try store.update(request.id, tenant: tenant, change: change, expected: nil, principal: cass.principal,
+                                 actor: cass.actor)
         }
         let slow = try file("Fraud model endpoint answers slowly",
                             "Since **09:00** the p95 latency of `fraud-scoring-v7` is over 2 s (normally 300 ms).\n\n- region: eu-central\n- traffic: normal",
                             "incident", "P2")
-        try move(slow, RequestStore.Change(state: "open", assigneeID: cass.id))
+        try move(slow, RequestStore.Change(state: "open", assigneeID: cass.principal.user))
         try reply(slow, "Looking into it: the autoscaler is at its maximum. I'll raise the ceiling and report back.", by: cass)
         try reply(slow, "Pool eu-central-2 is saturated by a batch job from another tenant; moving it.", by: cass, isInternal: true)
         let deploy = try file("Deploy fine-tuned credit model v3 to production",

@@ -55,13 +55,13 @@ enum Routes {
         NotificationsAPI.register(in: &routes, gate: gate, database: database)
         // Service requests and service levels
         RequestPages.register(in: &routes, site: site, auth: auth, desk: parts.desk)
-        QueuePages.register(in: &routes, site: site, auth: auth, desk: parts.desk, views: SavedViews(database: database, lists: parts.lists))
-        RequestsAPI.register(in: &routes, gate: gate, store: parts.requests, comments: parts.comments, lists: parts.lists)
-        RequestsAPI.registerAttachments(in: &routes, gate: gate, store: parts.requests, attachments: parts.attachments)
-        ReportPages.register(in: &routes, site: site, auth: auth, database: database)
-        GroupPages.register(in: &routes, site: site, auth: auth, groups: parts.desk.groups)
-        SLAPages.register(in: &routes, site: site, auth: auth, policies: SLAPolicies(database: database))
-        ReportsAPI.register(in: &routes, gate: gate, database: database)
+        QueuePages.register(in: &routes, site: site, desk: parts.desk, views: SavedViews(database: database, lists: parts.lists))
+        RequestsAPI.register(in: &routes, store: parts.requests, comments: parts.comments, lists: parts.lists)
+        RequestsAPI.registerAttachments(in: &routes, store: parts.requests, attachments: parts.attachments)
+        ReportPages.register(in: &routes, site: site, database: database)
+        GroupPages.register(in: &routes, site: site, groups: parts.desk.groups)
+        SLAPages.register(in: &routes, site: site, policies: SLAPolicies(database: database))
+        ReportsAPI.register(in: &routes, database: database)
         // Last: the API document describes every route above.
         OpenAPIRoute.register(in: &routes)
         for route in extra { routes.add(route.route, access: route.access) }

@@ -13,6 +13,7 @@ enum GroupPages {
 
     struct GroupsPage: TemplateModel {
         let formToken: String
+        let groupsLink = SitePage.staffGroups.url
         let groups: [GroupView]
         let canEdit: Bool
         let types: [RequestPages.Option]
@@ -22,42 +23,37 @@ enum GroupPages {
         var errors: [FieldError] = []
     }
 
-    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, groups: RequestGroups) {
+    static func register(in routes: inout RouteTable, site: Site, groups: RequestGroups) {
         @Sendable func groupsPage(_ visitor: Visitor, _ model: GroupsPage, status: HTTPStatus = .ok) throws -> Response {
             site.page("requests/groups", title: "Groups", model, status: status, visitor: visitor)
         }
 
-        @Sendable func model(_ visitor: Visitor) throws -> GroupsPage {
-            GroupsPage(formToken: visitor.formToken, groups: try groups.all().map {
+        @Sendable func model(_ ctx: PageContext) throws -> GroupsPage {
+            GroupsPage(formToken: ctx.visitor.formToken, groups: try groups.all().map {
                 GroupView(name: $0.name, lead: $0.lead?.name ?? "—", types: $0.types.joined(separator: ", "),
                           members: $0.members.map(\.name).joined(separator: ", "))
-            }, canEdit: visitor.principal(in: nil).can(.tenantsManage),
+            }, canEdit: ctx.principal.can(.tenantsManage),
             types: RequestType.allCases.map { RequestPages.Option(value: $0.rawValue, label: $0.rawValue) })
         }
 
-        routes.add(.get, "/staff/groups", access: .permission(.requestsRead)) { request in
-            let visitor = try auth.staff(request)
-            try visitor.principal(in: nil).require(.requestsRead)
-            return try groupsPage(visitor, try model(visitor))
+        routes.staff(.get, .staffGroups, permission: .requestsRead) { ctx in
+            try groupsPage(ctx.visitor, try model(ctx))
         }
 
-        routes.add(.post, "/staff/groups", access: .permission(.tenantsManage), options: .form) { request in
-            let visitor = try auth.staff(request)
-            try visitor.principal(in: nil).require(.tenantsManage)
-            let form = try auth.form(request, from: visitor)
+        routes.staff(.post, .staffGroups, permission: .tenantsManage, options: .form) { ctx in
+            let form = try ctx.form()
             let emails = (form["members"] ?? "").split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
             do {
                 try groups.save(name: form["name"] ?? "", leadEmail: (form["lead"] ?? "").isEmpty ? nil : form["lead"],
-                                types: form.pairs.filter { $0.name == "type" }.map(\.value), memberEmails: emails,
-                                actorID: visitor.user, origin: RequestOrigin(request))
-                return .redirect(to: "/staff/groups")
+                                types: form.pairs.filter { $0.name == "type" }.map(\.value), memberEmails: emails, actor: ctx.actor)
+                return .redirect(to: SitePage.staffGroups.url.path)
             } catch let error as ValidationError {
-                var page = try model(visitor)
+                var page = try model(ctx)
                 page.name = form["name"] ?? ""
                 page.lead = form["lead"] ?? ""
                 page.members = form["members"] ?? ""
                 page.errors = error.fieldErrors
-                return try groupsPage(visitor, page, status: error.status)
+                return try groupsPage(ctx.visitor, page, status: error.status)
             }
         }
     }

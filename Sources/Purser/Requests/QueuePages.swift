@@ -7,7 +7,7 @@ import HTTPServer
 enum QueuePages {
     struct Row: Sendable {
         let key: String
-        let link: String
+        let link: SiteURL
         let number: String
         let tenant: String
         let subject: String
@@ -22,11 +22,14 @@ enum QueuePages {
     struct ViewLink: Encodable, Sendable {
         let id: String
         let name: String
-        let link: String
+        let link: SiteURL
     }
 
     struct Page: TemplateModel {
         let formToken: String
+        let queueLink = SitePage.staffRequests.url
+        let viewsLink = SitePage.staffRequestViews.url
+        let bulkLink = SitePage.staffRequestsBulk.url
         /// The table's rows, written directly (see `rowsHTML`).
         let rowsHTML: String
         let tenant: String
@@ -41,7 +44,7 @@ enum QueuePages {
         let bulkAssignees: [RequestPages.Option]
         let views: [ViewLink]
         let here: String
-        let nextPage: String?
+        let nextPage: SiteURL?
         var errors: [FieldError] = []
     }
 
@@ -76,19 +79,18 @@ enum QueuePages {
         html.reserveCapacity(rows.count * 600)
         for row in rows {
             html += #"<tr><td><input type="checkbox" name="request" value="\#(e(row.key))" aria-label="Select \#(e(row.number))"></td>"#
-            html += #"<td><a href="\#(e(row.link))">\#(e(row.number))</a></td><td>\#(e(row.tenant))</td><td>\#(e(row.subject))</td>"#
+            html += #"<td><a href="\#(e(row.link.path))">\#(e(row.number))</a></td><td>\#(e(row.tenant))</td><td>\#(e(row.subject))</td>"#
             html += #"<td><span class="badge">\#(e(row.priority))</span></td><td>\#(e(row.state))</td><td>\#(e(row.assignee))</td>"#
             html += #"<td class="tone-\#(e(row.tone))">\#(e(row.sla))</td><td>\#(e(row.updated))</td></tr>"# + "\n"
         }
         return html
     }
 
-    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, desk: RequestDesk, views: SavedViews) {
+    static func register(in routes: inout RouteTable, site: Site, desk: RequestDesk, views: SavedViews) {
         // Inline first: a remembered visitor with a remembered page is answered on the I/O thread;
         // anything that needs the database moves to a worker.
-        routes.add(.get, "/staff/requests", access: .permission(.requestsRead), options: .inlineFirst) { request in
-            let visitor = try auth.staff(request)
-            try visitor.principal(in: nil).require(.requestsRead)
+        routes.staff(.get, .staffRequests, permission: .requestsRead, options: .inlineFirst) { ctx in
+            let (request, visitor) = (ctx.request, ctx.visitor)
             // A page already rendered for this session and filter is served while no request has
             // changed anywhere and the minute is the same (its times left are shown to the minute).
             // The page is drawn from the filter alone, so two spellings of one filter share it; a
@@ -116,14 +118,14 @@ enum QueuePages {
             let now = Date()
             let rows = page.prefix(50).map { entry in
                 let sla = slaSummary(entry.request.clocks, now: now)
-                return Row(key: entry.request.id.postgresText, link: "/t/\(entry.tenantSlug)/requests/\(entry.request.number)",
+                return Row(key: entry.request.id.postgresText, link: .request(entry.tenantSlug, number: entry.request.number),
                            number: entry.request.number, tenant: entry.tenantName, subject: entry.request.subject,
                            priority: entry.request.priority, state: entry.request.state.replacingOccurrences(of: "_", with: " "),
                            assignee: entry.request.assignee?.name ?? "—", sla: sla.text, tone: sla.tone,
                            updated: DisplayTime.format(entry.request.updatedAt))
             }
             // Forms and links write the filter in the API's names, whatever names it came in.
-            let next = page.count > 50 ? filter.nextLink("/staff/requests", after: page[49].request.id, states: .active) : nil
+            let next = page.count > 50 ? filter.nextLink(SitePage.staffRequests.url, after: page[49].request.id, states: .active) : nil
             let (staff, groups, saved) = try desk.groups.choices(views: views, user: visitor.user)
             return site.page("requests/queue", title: "Request queue", Page(
                 formToken: visitor.formToken, rowsHTML: rowsHTML(Array(rows)), tenant: filter.tenant ?? "",
@@ -140,7 +142,7 @@ enum QueuePages {
                 sorts: options([("newest", "newest first"), ("due", "SLA due soonest")], selected: filter.sort.rawValue),
                 bulkAssignees: options([("", "—")] + staff.map { ($0.id.postgresText, $0.name) }, selected: nil),
                 views: saved.map {
-                    ViewLink(id: $0.id.postgresText, name: $0.name, link: "/staff/requests" + ($0.query.isEmpty ? "" : "?" + $0.query))
+                    ViewLink(id: $0.id.postgresText, name: $0.name, link: SitePage.staffRequests.url.adding(QueryParameters(parsing: $0.query)))
                 },
                 here: filter.pageQuery(states: .active), nextPage: next, errors: errors),
                 status: errors.isEmpty ? .ok : .unprocessableContent, visitor: visitor)
@@ -148,35 +150,30 @@ enum QueuePages {
 
         // Bulk: assign the ticked requests to someone and/or set their priority; each request is
         // changed (and audited) on its own, and the page says how many changed.
-        routes.add(.post, "/staff/requests/bulk", access: .permission(.requestsManage), options: .form) { request in
-            let visitor = try auth.staff(request)
-            let form = try auth.form(request, from: visitor)
-            let principal = visitor.principal(in: nil)
-            try principal.require(.requestsManage)
+        routes.staff(.post, .staffRequestsBulk, permission: .requestsManage, options: .form) { ctx in
+            let form = try ctx.form()
             let ids = form.pairs.filter { $0.name == "request" }.compactMap { UUID(uuidString: $0.value) }
             var change = RequestStore.Change()
             if let assignee = form["assignee"], !assignee.isEmpty { change.assigneeID = UUID(uuidString: assignee) }
             if let priority = form["priority"], !priority.isEmpty { change.priority = priority }
-            let back = "/staff/requests" + ((form["back"] ?? "").isEmpty ? "" : "?" + (form["back"] ?? ""))
+            let back = SitePage.staffRequests.url.adding(QueryParameters(parsing: form["back"] ?? "")).path
             guard !ids.isEmpty, change.assigneeID != nil || change.priority != nil else { return .redirect(to: back) }
             for id in ids.prefix(100) {
                 guard let tenant = try desk.store.tenant(of: id) else { continue }
-                _ = try desk.store.update(id, tenant: tenant, change: change, expected: nil, principal: principal, actor: .staff,
-                                          actorID: visitor.user, origin: RequestOrigin(request))
+                _ = try desk.store.update(id, tenant: tenant, change: change, expected: nil, principal: ctx.principal, actor: ctx.actor)
             }
             return .redirect(to: back)
         }
 
-        routes.add(.post, "/staff/requests/views", access: .staff, options: .form) { request in
-            let visitor = try auth.staff(request)
-            let form = try auth.form(request, from: visitor)
+        routes.staff(.post, .staffRequestViews, options: .form) { ctx in
+            let form = try ctx.form()
             let query = QueryParameters(parsing: form["query"] ?? "")
             if let delete = form["delete"].flatMap(UUID.init(uuidString:)) {
-                try views.delete(delete, user: visitor.user)
-                return .redirect(to: "/staff/requests")
+                try views.delete(delete, user: ctx.visitor.user)
+                return .redirect(to: SitePage.staffRequests.url.path)
             }
-            try views.save(name: form["name"] ?? "", query: query, user: visitor.user)
-            return .redirect(to: "/staff/requests" + ((form["query"] ?? "").isEmpty ? "" : "?" + (form["query"] ?? "")))
+            try views.save(name: form["name"] ?? "", query: query, user: ctx.visitor.user)
+            return .redirect(to: SitePage.staffRequests.url.adding(query).path)
         }
     }
 }

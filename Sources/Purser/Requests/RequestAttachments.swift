@@ -75,7 +75,7 @@ public struct RequestAttachments: Sendable {
 
     /// Stores a file on the request; audited.
     public func add(to request: UUID, tenant: UUID, filename: String, contentType: String, data: [UInt8], principal: Principal,
-                    actor: AuditEvent.ActorKind, actorID: UUID?, origin: RequestOrigin?) throws -> RequestAttachment {
+                    actor: AuditActor) throws -> RequestAttachment {
         try principal.require(.requestsComment)
         let type = contentType.lowercased()
         if let problem = Self.problem(filename: filename, contentType: type, data: data) {
@@ -92,10 +92,10 @@ public struct RequestAttachments: Sendable {
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                 """, [tenant, id, request, name, type, data.count, digest, Bytea(data), principal.user])
             try tx.query("UPDATE requests SET updated_at = now(), version = version + 1 WHERE id = $1", [request])
-            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: actor, actorID: actorID, action: "request.attach",
+            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "request.attach",
                                            targetType: "request", targetID: request.postgresText,
                                            after: try JSONText(encoding: ["attachment": id.postgresText, "filename": name,
-                                                                          "sha256": digest])).from(origin), in: tx)
+                                                                          "sha256": digest])), in: tx)
             let uploader = try tx.query("SELECT name FROM users WHERE id = $1", [principal.user])[0].require(0, as: String.self)
             return RequestAttachment(id: id, filename: name, contentType: type, size: data.count, sha256: digest, uploadedBy: uploader,
                                      createdAt: Date())

@@ -26,7 +26,7 @@ public struct RequestComments: Sendable {
     /// Adds a reply or (staff only) an internal note; a customer's reply to a request waiting on
     /// them moves it back to open. Audited.
     public func add(to request: UUID, tenant: UUID, body: String, isInternal: Bool, principal: Principal,
-                    actor: AuditEvent.ActorKind, actorID: UUID?, origin: RequestOrigin?) throws -> RequestComment {
+                    actor: AuditActor) throws -> RequestComment {
         let text = body.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty, text.unicodeScalars.count <= 50000, !text.unicodeScalars.contains("\u{0}") else {
             throw ValidationError(field: "body", "write 1–50,000 characters")
@@ -56,10 +56,10 @@ public struct RequestComments: Sendable {
                     else { clocks.responded(at: now, policy: policy) }
                 }
             }
-            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: actor, actorID: actorID,
+            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor,
                                            action: isInternal ? "request.note" : "request.reply", targetType: "request",
                                            targetID: request.postgresText,
-                                           after: try JSONText(encoding: ["comment": id.postgresText])).from(origin), in: tx)
+                                           after: try JSONText(encoding: ["comment": id.postgresText])), in: tx)
             let name = try tx.query("SELECT name FROM users WHERE id = $1", [principal.user])[0].require(0, as: String.self)
             // Staff's public replies reach the requester; internal notes reach no customer.
             if !isInternal && principal.staffRole != nil {

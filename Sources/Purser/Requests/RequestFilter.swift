@@ -191,8 +191,8 @@ public struct RequestFilter: Sendable, Equatable {
 
     /// The filter as a page's links and forms write it, in the API's names, without the cursor;
     /// `states` is what the page shows when no state is named.
-    public func pageQuery(states defaultStates: States = .any) -> String {
-        var pairs: [(String, String)] = []
+    func pagePairs(states defaultStates: States = .any) -> [(name: String, value: String)] {
+        var pairs: [(name: String, value: String)] = []
         if let tenant { pairs.append(("tenant", tenant)) }
         if states != defaultStates { pairs.append(("state", states.value)) }
         if let priority { pairs.append(("priority", priority.rawValue)) }
@@ -203,13 +203,17 @@ public struct RequestFilter: Sendable, Equatable {
         if escalated { pairs.append(("escalated", "true")) }
         if let text { pairs.append(("q", text)) }
         if sort != .newest { pairs.append(("sort", sort.rawValue)) }
-        return pairs.map { WebAuth.escape($0.0) + "=" + WebAuth.escape($0.1) }.joined(separator: "&")
+        return pairs
     }
 
-    /// A link to the page after this one: `path` with the filter and the cursor.
-    public func nextLink(_ path: String, after last: UUID, states defaultStates: States = .any) -> String {
-        let filters = pageQuery(states: defaultStates)
-        return path + "?" + (filters.isEmpty ? "" : filters + "&") + "cursor=" + last.postgresText
+    /// `pagePairs` as a query string, for a form's hidden field.
+    public func pageQuery(states defaultStates: States = .any) -> String {
+        pagePairs(states: defaultStates).map { WebAuth.escape($0.name) + "=" + WebAuth.escape($0.value) }.joined(separator: "&")
+    }
+
+    /// A link to the page after this one: `list` with the filter and the cursor.
+    public func nextLink(_ list: SiteURL, after last: UUID, states defaultStates: States = .any) -> SiteURL {
+        list.adding(QueryParameters(pagePairs(states: defaultStates))).adding("cursor", last.postgresText)
     }
 
     /// Every field of the filter, `me` with the viewer's id: the key of a remembered answer. Two
@@ -235,5 +239,12 @@ extension RequestFilter.Assignee {
         case .nobody: "none"
         case .person(let id): id.postgresText
         }
+    }
+}
+
+extension SiteURL {
+    /// The same link with every pair of `query` added, in order (empty values left out).
+    func adding(_ query: QueryParameters) -> SiteURL {
+        query.pairs.reduce(self) { $0.adding($1.name, $1.value) }
     }
 }

@@ -52,8 +52,7 @@ public struct RequestGroups: Sendable {
     /// Creates a group, or changes the one with that name: its lead, types and members (given by
     /// email; each must be active staff). Audited.
     @discardableResult
-    public func save(name: String, leadEmail: String?, types: [String], memberEmails: [String], actorID: UUID?,
-                     origin: RequestOrigin?) throws -> UUID {
+    public func save(name: String, leadEmail: String?, types: [String], memberEmails: [String], actor: AuditActor) throws -> UUID {
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
         var errors: [FieldError] = []
         if name.isEmpty || name.count > 100 { errors.append(FieldError(field: "name", detail: "give a name of 1–100 characters")) }
@@ -83,11 +82,11 @@ public struct RequestGroups: Sendable {
             try tx.query("""
                 INSERT INTO request_group_members (group_id, user_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING
                 """, [id, members])
-            try AuditLog.record(AuditEvent(tenant: nil, actorKind: .staff, actorID: actorID, action: "group.save", targetType: "group",
+            try AuditLog.record(AuditEvent(tenant: nil, actor: actor, action: "group.save", targetType: "group",
                                            targetID: id.postgresText,
                                            after: try JSONText(encoding: ["name": name, "types": types.joined(separator: ","),
                                                                           "lead": leadEmail ?? "", "members": memberEmails.joined(separator: ",")])
-            ).from(origin), in: tx)
+            ), in: tx)
             return id
         }
     }

@@ -16,7 +16,7 @@ public struct RequestNotices: Sendable {
         link(slug: try tx.query("SELECT slug FROM tenants WHERE id = $1", [tenant])[0].require(0, as: String.self), number: number)
     }
 
-    func link(slug: String, number: String) -> String { "\(publicURL)/t/\(slug)/requests/\(number)" }
+    func link(slug: String, number: String) -> String { SiteURL.request(slug, number: number).absolute(on: publicURL) }
 
     /// Who hears of a new request (the tenant's subscribed channels, the group's people): found
     /// before the filing takes its number, so the tenant's counter is held for less.

@@ -5,6 +5,7 @@ import HTTPServer
 
 enum RequestPages {
     struct Row: Encodable, Sendable {
+        let link: SiteURL
         let number: String
         let subject: String
         let type: String
@@ -14,10 +15,10 @@ enum RequestPages {
     }
 
     struct ListPage: TemplateModel {
-        let slug: String
         let tenantName: String
+        let newLink: SiteURL
         let rows: [Row]
-        let nextPage: String?
+        let nextPage: SiteURL?
         let canCreate: Bool
         var errors: [FieldError] = []
     }
@@ -30,7 +31,7 @@ enum RequestPages {
 
     struct NewPage: TemplateModel {
         let formToken: String
-        let slug: String
+        let createLink: SiteURL
         let types: [Option]
         let priorities: [Option]
         let subject: String
@@ -94,7 +95,10 @@ enum RequestPages {
 
     struct ShowPage: TemplateModel {
         let formToken: String
-        let slug: String
+        let commentsLink: SiteURL
+        let attachmentsLink: SiteURL
+        let updateLink: SiteURL
+        let watchLink: SiteURL
         let number: String
         let subject: String
         let descriptionHTML: String
@@ -123,7 +127,7 @@ enum RequestPages {
     }
 
     struct AttachmentView: Encodable, Sendable {
-        let link: String
+        let link: SiteURL
         let filename: String
         let size: String
         let who: String
@@ -132,68 +136,54 @@ enum RequestPages {
 
     static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, desk: RequestDesk) {
         let store = desk.store, comments = desk.comments
-        @Sendable func context(_ request: Request) throws -> (Visitor, TenantMembership, Principal) {
-            let visitor = try auth.signedIn(request)
-            let tenant = try auth.tenant(request, for: visitor)
-            let principal = visitor.principal(in: tenant)
-            try principal.require(.requestsRead)
-            return (visitor, tenant, principal)
-        }
 
-        routes.add(.get, "/t/{tenant}/requests", access: .permission(.requestsRead)) { request in
-            let (visitor, tenant, principal) = try context(request)
+        routes.tenant(.get, .requests, permission: .requestsRead) { ctx in
+            let tenant = ctx.tenant
             // The list's filters, read as the queue and the API read them (RequestFilter); every state unless one is named.
-            var (filter, errors) = RequestFilter.parse(request.query, for: .page, viewer: visitor.user)
+            var (filter, errors) = RequestFilter.parse(ctx.request.query, for: .page, viewer: ctx.visitor.user)
             filter.tenant = nil
             let page = errors.isEmpty ? try store.list(tenant: tenant.id, query: filter.query, limit: 51) : []
             let rows = page.prefix(50).map {
-                Row(number: $0.number, subject: $0.subject, type: $0.type, priority: $0.priority,
-                    state: $0.state.replacingOccurrences(of: "_", with: " "), updated: DisplayTime.format($0.updatedAt))
+                Row(link: .request(tenant.slug, number: $0.number), number: $0.number, subject: $0.subject, type: $0.type,
+                    priority: $0.priority, state: $0.state.replacingOccurrences(of: "_", with: " "), updated: DisplayTime.format($0.updatedAt))
             }
             return site.page("requests/index", title: "Requests · \(tenant.name)", ListPage(
-                slug: tenant.slug, tenantName: tenant.name, rows: rows,
-                nextPage: page.count > 50 ? filter.nextLink("/t/\(tenant.slug)/requests", after: page[49].id) : nil,
-                canCreate: principal.can(.requestsCreate), errors: errors), status: errors.isEmpty ? .ok : .unprocessableContent,
-                visitor: visitor, tenant: tenant)
+                tenantName: tenant.name, newLink: .requestNew(tenant.slug), rows: rows,
+                nextPage: page.count > 50 ? filter.nextLink(.requests(tenant.slug), after: page[49].id) : nil,
+                canCreate: ctx.principal.can(.requestsCreate), errors: errors), status: errors.isEmpty ? .ok : .unprocessableContent,
+                visitor: ctx.visitor, tenant: tenant)
         }
 
-        @Sendable func newForm(_ visitor: Visitor, _ tenant: TenantMembership, subject: String = "", description: String = "",
+        @Sendable func newForm(_ ctx: TenantContext, subject: String = "", description: String = "",
                                errors: [FieldError] = [], status: HTTPStatus = .ok) -> Response {
             site.page("requests/new", title: "New request", NewPage(
-                formToken: visitor.formToken, slug: tenant.slug,
+                formToken: ctx.visitor.formToken, createLink: .requests(ctx.tenant.slug),
                 // A question at P3 unless the person says otherwise: the least alarming choice is the default.
                 types: RequestType.allCases.map { Option(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0 == .question) },
                 priorities: RequestPriority.allCases.map {
                     Option(value: $0.rawValue, label: "\($0.rawValue) — \($0.meaning)", selected: $0 == .p3)
                 },
-                subject: subject, description: description, errors: errors), status: status, visitor: visitor, tenant: tenant)
+                subject: subject, description: description, errors: errors), status: status, visitor: ctx.visitor, tenant: ctx.tenant)
         }
 
-        routes.add(.get, "/t/{tenant}/requests/new", access: .permission(.requestsCreate)) { request in
-            let (visitor, tenant, principal) = try context(request)
-            try principal.require(.requestsCreate)
-            return newForm(visitor, tenant)
-        }
+        routes.tenant(.get, .requestNew, permission: .requestsCreate) { ctx in newForm(ctx) }
 
-        routes.add(.post, "/t/{tenant}/requests", access: .permission(.requestsCreate), options: .form) { request in
-            let (visitor, tenant, principal) = try context(request)
-            try principal.require(.requestsCreate)
-            let form = try auth.form(request, from: visitor)
+        routes.tenant(.post, .requests, permission: .requestsCreate, options: .form) { ctx in
+            let form = try ctx.form()
             do {
                 let created = try store.create(NewRequest(subject: form["subject"] ?? "", description: form["description"],
                                                           type: form["type"] ?? "", priority: form["priority"] ?? ""),
-                                               tenant: tenant.id, requester: visitor.user, actor: .user, actorID: visitor.user,
-                                               origin: RequestOrigin(request))
-                return .redirect(to: "/t/\(tenant.slug)/requests/\(created.number)")
+                                               tenant: ctx.tenant.id, requester: ctx.visitor.user, actor: ctx.actor)
+                return .redirect(to: SiteURL.request(ctx.tenant.slug, number: created.number).path)
             } catch let error as ValidationError {
-                return newForm(visitor, tenant, subject: form["subject"] ?? "", description: form["description"] ?? "",
+                return newForm(ctx, subject: form["subject"] ?? "", description: form["description"] ?? "",
                                errors: error.fieldErrors, status: error.status)
             }
         }
 
-        @Sendable func show(_ request: Request, _ visitor: Visitor, _ tenant: TenantMembership, _ principal: Principal,
-                            errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
-            guard let found = try store.find(try request.parameter("number"), tenant: tenant.id) else { throw HTTPError(.notFound) }
+        @Sendable func show(_ ctx: TenantContext, errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
+            let (tenant, principal) = (ctx.tenant, ctx.principal)
+            guard let found = try store.find(try ctx.request.parameter("number"), tenant: tenant.id) else { throw HTTPError(.notFound) }
             let staff = principal.can(.requestsManage)
             let thread = try comments.thread(of: found.id, tenant: tenant.id, includeInternal: staff).map {
                 CommentView(author: $0.author.name, when: DisplayTime.format($0.createdAt), html: Markdown.html($0.body),
@@ -214,8 +204,11 @@ enum RequestPages {
                     },
                     tags: found.tags.joined(separator: ", "))
             }
+            let (slug, number) = (tenant.slug, found.number)
             return site.page("requests/show", title: "\(found.number) · \(found.subject)", ShowPage(
-                formToken: visitor.formToken, slug: tenant.slug, number: found.number, subject: found.subject,
+                formToken: ctx.visitor.formToken, commentsLink: .requestComments(slug, number: number),
+                attachmentsLink: .requestAttachments(slug, number: number), updateLink: .requestUpdate(slug, number: number),
+                watchLink: .requestWatch(slug, number: number), number: found.number, subject: found.subject,
                 descriptionHTML: Markdown.html(found.description), type: found.type, priority: found.priority,
                 state: found.state.replacingOccurrences(of: "_", with: " "), requester: found.requester.name,
                 assignee: found.assignee?.name ?? "unassigned", group: found.group?.name ?? "no group", tags: found.tags,
@@ -224,60 +217,52 @@ enum RequestPages {
                 states: ([current] + current.next).map {
                     Option(value: $0.rawValue, label: $0.rawValue.replacingOccurrences(of: "_", with: " "), selected: $0 == current)
                 },
-                triage: triage, watching: watchers.contains { $0.id == visitor.user },
+                triage: triage, watching: watchers.contains { $0.id == ctx.visitor.user },
                 watchers: watchers.map(\.name).joined(separator: ", "),
                 activity: try desk.activity.entries(of: found.id, tenant: tenant.id, includeInternal: staff).map {
                     ActivityView(when: DisplayTime.format($0.when), who: $0.who, summary: $0.summary)
                 },
                 attachments: try desk.attachments.list(request: found.id, tenant: tenant.id).map {
-                    AttachmentView(link: "/t/\(tenant.slug)/requests/\(found.number)/attachments/\($0.id.postgresText)", filename: $0.filename,
+                    AttachmentView(link: .requestAttachment(slug, number: number, id: $0.id), filename: $0.filename,
                                    size: ByteCountFormatter.string(fromByteCount: Int64($0.size), countStyle: .file), who: $0.uploadedBy,
                                    when: DisplayTime.format($0.createdAt))
                 },
-                errors: errors), status: status, visitor: visitor, tenant: tenant)
+                errors: errors), status: status, visitor: ctx.visitor, tenant: tenant)
         }
 
-        routes.add(.get, "/t/{tenant}/requests/{number}", access: .permission(.requestsRead)) { request in
-            let (visitor, tenant, principal) = try context(request)
-            return try show(request, visitor, tenant, principal)
-        }
+        routes.tenant(.get, .request, permission: .requestsRead) { ctx in try show(ctx) }
 
-        routes.add(.post, "/t/{tenant}/requests/{number}/comments", access: .permission(.requestsComment), options: .form) { request in
-            let (visitor, tenant, principal) = try context(request)
-            let form = try auth.form(request, from: visitor)
-            let number = try request.parameter("number")
-            guard let found = try store.find(number, tenant: tenant.id) else { throw HTTPError(.notFound) }
+        routes.tenant(.post, .requestComments, permission: .requestsComment, options: .form) { ctx in
+            let form = try ctx.form()
+            guard let found = try store.find(try ctx.request.parameter("number"), tenant: ctx.tenant.id) else { throw HTTPError(.notFound) }
             do {
-                _ = try comments.add(to: found.id, tenant: tenant.id, body: form["body"] ?? "", isInternal: form["internal"] == "1",
-                                     principal: principal, actor: .user, actorID: visitor.user, origin: RequestOrigin(request))
-                return .redirect(to: "/t/\(tenant.slug)/requests/\(found.number)#conversation")
+                _ = try comments.add(to: found.id, tenant: ctx.tenant.id, body: form["body"] ?? "", isInternal: form["internal"] == "1",
+                                     principal: ctx.principal, actor: ctx.actor)
+                return .redirect(to: SiteURL.request(ctx.tenant.slug, number: found.number).at("conversation").path)
             } catch let error as ValidationError {
-                return try show(request, visitor, tenant, principal, errors: error.fieldErrors, status: error.status)
+                return try show(ctx, errors: error.fieldErrors, status: error.status)
             }
         }
 
         // State for anyone who may reply; priority, assignee, group and tags for staff. Only what
         // the form changed is sent, based on the version the page showed.
-        routes.add(.post, "/t/{tenant}/requests/{number}/update", access: .permission(.requestsComment), options: .form) { request in
-            let (visitor, tenant, principal) = try context(request)
-            try principal.require(.requestsComment)
-            let form = try auth.form(request, from: visitor)
-            guard let found = try store.find(try request.parameter("number"), tenant: tenant.id) else { throw HTTPError(.notFound) }
+        routes.tenant(.post, .requestUpdate, permission: .requestsComment, options: .form) { ctx in
+            let (tenant, principal) = (ctx.tenant, ctx.principal)
+            let form = try ctx.form()
+            guard let found = try store.find(try ctx.request.parameter("number"), tenant: tenant.id) else { throw HTTPError(.notFound) }
             var change = RequestStore.Change()
             if let state = form["state"], state != found.state { change.state = state }
             if principal.can(.requestsManage) {
                 if let priority = form["priority"], priority != found.priority { change.priority = priority }
                 if let assignee = form["assignee"], !assignee.isEmpty, assignee != found.assignee?.id.postgresText {
                     guard let id = UUID(uuidString: assignee) else {
-                        return try show(request, visitor, tenant, principal, errors: [FieldError(field: "assignee", detail: "choose a person")],
-                                        status: .unprocessableContent)
+                        return try show(ctx, errors: [FieldError(field: "assignee", detail: "choose a person")], status: .unprocessableContent)
                     }
                     change.assigneeID = id
                 }
                 if let group = form["group"], !group.isEmpty, group != found.group?.id.postgresText {
                     guard let id = UUID(uuidString: group) else {
-                        return try show(request, visitor, tenant, principal, errors: [FieldError(field: "group", detail: "choose a group")],
-                                        status: .unprocessableContent)
+                        return try show(ctx, errors: [FieldError(field: "group", detail: "choose a group")], status: .unprocessableContent)
                     }
                     change.groupID = id
                 }
@@ -288,29 +273,26 @@ enum RequestPages {
             }
             do {
                 _ = try store.update(found.id, tenant: tenant.id, change: change, expected: form["version"], principal: principal,
-                                     actor: .user, actorID: visitor.user, origin: RequestOrigin(request))
-                return .redirect(to: "/t/\(tenant.slug)/requests/\(found.number)")
+                                     actor: ctx.actor)
+                return .redirect(to: SiteURL.request(tenant.slug, number: found.number).path)
             } catch let error as ValidationError {
-                return try show(request, visitor, tenant, principal, errors: error.fieldErrors, status: error.status)
+                return try show(ctx, errors: error.fieldErrors, status: error.status)
             } catch is StaleVersion {
-                return try show(request, visitor, tenant, principal, errors: [FieldError(
+                return try show(ctx, errors: [FieldError(
                     field: "version", detail: "Someone changed this request while you had it open; here it is as it is now. Make your change again.")],
                     status: .conflict)
             }
         }
 
-        registerAttachments(in: &routes, auth: auth, desk: desk) { request, errors, status in
-            let (visitor, tenant, principal) = try context(request)
-            return try show(request, visitor, tenant, principal, errors: errors, status: status)
+        registerAttachments(in: &routes, auth: auth, desk: desk) { ctx, errors, status in
+            try show(ctx, errors: errors, status: status)
         }
 
-        routes.add(.post, "/t/{tenant}/requests/{number}/watch", access: .permission(.requestsRead), options: .form) { request in
-            let (visitor, tenant, _) = try context(request)
-            let form = try auth.form(request, from: visitor)
-            guard let found = try store.find(try request.parameter("number"), tenant: tenant.id) else { throw HTTPError(.notFound) }
-            try desk.watchers.set(form["watch"] == "1", user: visitor.user, request: found.id, tenant: tenant.id,
-                                  actor: visitor.isStaff ? .staff : .user, origin: RequestOrigin(request))
-            return .redirect(to: "/t/\(tenant.slug)/requests/\(found.number)")
+        routes.tenant(.post, .requestWatch, permission: .requestsRead, options: .form) { ctx in
+            let form = try ctx.form()
+            guard let found = try store.find(try ctx.request.parameter("number"), tenant: ctx.tenant.id) else { throw HTTPError(.notFound) }
+            try desk.watchers.set(form["watch"] == "1", user: ctx.visitor.user, request: found.id, tenant: ctx.tenant.id, actor: ctx.actor)
+            return .redirect(to: SiteURL.request(ctx.tenant.slug, number: found.number).path)
         }
     }
 }
@@ -328,37 +310,30 @@ struct RequestDesk: Sendable {
 extension RequestPages {
     /// Upload (a multipart form from the request page) and download of a request's files.
     static func registerAttachments(in routes: inout RouteTable, auth: WebAuth, desk: RequestDesk,
-                                    show: @escaping @Sendable (Request, [FieldError], HTTPStatus) throws -> Response) {
-        routes.add(.post, "/t/{tenant}/requests/{number}/attachments", access: .permission(.requestsComment),
-                   // The media type is checked by MultipartForm after the tenant: another tenant's route is a 404 whatever is sent.
-                   options: RouteOptions(bodyLimit: RequestAttachments.sizeLimit + 64 * 1024)) { request in
-            let visitor = try auth.signedIn(request)
-            let tenant = try auth.tenant(request, for: visitor)
-            let principal = visitor.principal(in: tenant)
-            try principal.require(.requestsComment)
-            let form = try MultipartForm(request)
-            try auth.checkFormToken(form["csrf"]?.text, for: visitor)
-            guard let found = try desk.store.find(try request.parameter("number"), tenant: tenant.id) else { throw HTTPError(.notFound) }
+                                    show: @escaping @Sendable (TenantContext, [FieldError], HTTPStatus) throws -> Response) {
+        routes.tenant(.post, .requestAttachments, permission: .requestsComment,
+                      // The media type is checked by MultipartForm after the tenant: another tenant's route is a 404 whatever is sent.
+                      options: RouteOptions(bodyLimit: RequestAttachments.sizeLimit + 64 * 1024)) { ctx in
+            let form = try MultipartForm(ctx.request)
+            try auth.checkFormToken(form["csrf"]?.text, for: ctx.visitor)
+            guard let found = try desk.store.find(try ctx.request.parameter("number"), tenant: ctx.tenant.id) else { throw HTTPError(.notFound) }
             guard let file = form["file"], let filename = file.filename, !filename.isEmpty else {
-                return try show(request, [FieldError(field: "file", detail: "choose a file")], .unprocessableContent)
+                return try show(ctx, [FieldError(field: "file", detail: "choose a file")], .unprocessableContent)
             }
             do {
-                _ = try desk.attachments.add(to: found.id, tenant: tenant.id, filename: filename,
+                _ = try desk.attachments.add(to: found.id, tenant: ctx.tenant.id, filename: filename,
                                              contentType: file.contentType ?? "application/octet-stream", data: file.data,
-                                             principal: principal, actor: visitor.isStaff ? .staff : .user, actorID: visitor.user,
-                                             origin: RequestOrigin(request))
-                return .redirect(to: "/t/\(tenant.slug)/requests/\(found.number)#files")
+                                             principal: ctx.principal, actor: ctx.actor)
+                return .redirect(to: SiteURL.request(ctx.tenant.slug, number: found.number).at("files").path)
             } catch let error as ValidationError {
-                return try show(request, error.fieldErrors, error.status)
+                return try show(ctx, error.fieldErrors, error.status)
             }
         }
 
-        routes.add(.get, "/t/{tenant}/requests/{number}/attachments/{id}", access: .permission(.requestsRead)) { request in
-            let visitor = try auth.signedIn(request)
-            let tenant = try auth.tenant(request, for: visitor)
-            try visitor.principal(in: tenant).require(.requestsRead)
-            guard let found = try desk.store.find(try request.parameter("number"), tenant: tenant.id) else { throw HTTPError(.notFound) }
-            return AttachmentResponse.download(try desk.attachments.file(try request.uuidParameter("id"), request: found.id, tenant: tenant.id))
+        routes.tenant(.get, .requestAttachment, permission: .requestsRead) { ctx in
+            guard let found = try desk.store.find(try ctx.request.parameter("number"), tenant: ctx.tenant.id) else { throw HTTPError(.notFound) }
+            return AttachmentResponse.download(try desk.attachments.file(try ctx.request.uuidParameter("id"), request: found.id,
+                                                                         tenant: ctx.tenant.id))
         }
     }
 }

@@ -99,8 +99,7 @@ public struct RequestStore: Sendable {
             escalated: try row.require(20))
     }
 
-    public func create(_ new: NewRequest, tenant: UUID, requester: UUID, actor: AuditEvent.ActorKind, actorID: UUID?,
-                       origin: RequestOrigin?) throws -> ServiceRequest {
+    public func create(_ new: NewRequest, tenant: UUID, requester: UUID, actor: AuditActor) throws -> ServiceRequest {
         try new.validate()
         defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
@@ -127,9 +126,8 @@ public struct RequestStore: Sendable {
                 """, [tenant, id, subject, new.description ?? "", new.type, new.priority, requester, group?.id,
                       try JSONText(encoding: clocks), clocks.earliestDue, job, filedAt])[0].require(0, as: Int.self)
             try AuditLog.record(AuditEvent(
-                tenant: tenant, actorKind: actor, actorID: actorID, action: "request.create", targetType: "request",
-                targetID: id.postgresText,
-                after: try JSONText(encoding: ["subject": new.subject, "type": new.type, "priority": new.priority])).from(origin), in: tx)
+                tenant: tenant, actor: actor, action: "request.create", targetType: "request", targetID: id.postgresText,
+                after: try JSONText(encoding: ["subject": new.subject, "type": new.type, "priority": new.priority])), in: tx)
             let groupName: String? = try context.decode(3)
             let created = ServiceRequest(
                 id: id, number: RequestNumbers.display(key: try context.require(0), number: number), subject: subject,
@@ -197,7 +195,7 @@ public struct RequestStore: Sendable {
 
     /// Applies `change` if the request is still at `expected` (an ETag); audited with before and after.
     public func update(_ id: UUID, tenant: UUID, change: Change, expected: String?, principal: Principal,
-                       actor: AuditEvent.ActorKind, actorID: UUID?, origin: RequestOrigin?) throws -> ServiceRequest {
+                       actor: AuditActor) throws -> ServiceRequest {
         defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
             guard let row = try tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.id = $1 FOR UPDATE OF r", [id]).first else {
@@ -263,9 +261,9 @@ public struct RequestStore: Sendable {
                 before["tags"] = current.tags.joined(separator: ",")
                 after["tags"] = Array(Set(tags)).sorted().joined(separator: ",")
             }
-            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: actor, actorID: actorID, action: "request.update",
+            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "request.update",
                                            targetType: "request", targetID: id.postgresText, before: try JSONText(encoding: before),
-                                           after: try JSONText(encoding: after)).from(origin), in: tx)
+                                           after: try JSONText(encoding: after)), in: tx)
             let updated = try Self.decode(tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.id = $1", [id])[0])
             if updated.state != current.state { try notices?.stateChanged(updated, tenant: tenant, in: tx) }
             return updated

@@ -7,9 +7,8 @@ public struct RequestWatchers: Sendable {
 
     public init(database: Database) { self.database = database }
 
-    /// Starts (`watching`) or stops `user` watching; audited when it changes anything.
-    public func set(_ watching: Bool, user: UUID, request: UUID, tenant: UUID, actor: AuditEvent.ActorKind,
-                    origin: RequestOrigin?) throws {
+    /// Starts (`watching`) or stops `user` watching; audited, as done by `actor`, when it changes anything.
+    public func set(_ watching: Bool, user: UUID, request: UUID, tenant: UUID, actor: AuditActor) throws {
         try database.inTenant(tenant) { tx in
             let changed = watching
                 ? try tx.query("""
@@ -17,9 +16,9 @@ public struct RequestWatchers: Sendable {
                     """, [tenant, request, user]).affected
                 : try tx.query("DELETE FROM request_watchers WHERE request_id = $1 AND user_id = $2", [request, user]).affected
             guard changed == 1 else { return }
-            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: actor, actorID: user,
+            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor,
                                            action: watching ? "request.watch" : "request.unwatch", targetType: "request",
-                                           targetID: request.postgresText).from(origin), in: tx)
+                                           targetID: request.postgresText), in: tx)
         }
     }
 

@@ -137,15 +137,14 @@ enum RequestsAPI {
          "body": .string(comment.body), "internal": .bool(comment.isInternal), "created_at": .string(RFC3339.string(comment.createdAt))]
     }
 
-    /// The gate, the caller's tenant, the permission, and the request named in the path (by id or
-    /// number; another tenant's is not found) — what every route on one request starts with.
-    static func onRequest(_ request: Request, gate: APIGate, store: RequestStore, permission: Permission,
-                          _ body: (APICaller, UUID, ServiceRequest) throws -> Response) throws -> Response {
-        try gate.handleInTenant(request) { caller, tenant in
-            try caller.require(permission)
-            guard let found = try store.find(try request.parameter("id"), tenant: tenant) else { throw HTTPError(.notFound) }
-            return try body(caller, tenant, found)
-        }
+    /// The permission and the request named in the path (by id or number; another tenant's is not
+    /// found) in the caller's tenant — what every route on one request starts with.
+    static func onRequest(_ ctx: APIContext, store: RequestStore, permission: Permission,
+                          _ body: (UUID, ServiceRequest) throws -> Response) throws -> Response {
+        try ctx.require(permission)
+        let tenant = try ctx.tenant
+        guard let found = try store.find(try ctx.request.parameter("id"), tenant: tenant) else { throw HTTPError(.notFound) }
+        return try body(tenant, found)
     }
 
     static let attachment = SchemaComponent("Attachment", schema: [
@@ -167,9 +166,9 @@ enum RequestsAPI {
     }
 
     /// Files: the body is the file itself, its type in Content-Type, its name in `?filename=`.
-    static func registerAttachments(in routes: inout RouteTable, gate: APIGate, store: RequestStore, attachments: RequestAttachments) {
-        routes.add(.post, "/api/v1/requests/{id}/attachments", access: .scope(.requestsWrite), options: RouteOptions(bodyLimit: RequestAttachments.sizeLimit),
-                   operation: Operation(
+    static func registerAttachments(in routes: inout RouteTable, store: RequestStore, attachments: RequestAttachments) {
+        routes.api(.post, .requestAttachments, scope: .requestsWrite, tenant: .required,
+                   options: RouteOptions(bodyLimit: RequestAttachments.sizeLimit), operation: Operation(
             id: "createRequestAttachment", summary: "Attach a file: the body is the file, Content-Type its type, `filename` its name.",
             tags: ["requests"],
             parameters: [APIGate.tenantParameter, idParameter,
@@ -179,63 +178,60 @@ enum RequestsAPI {
             responses: [.init(201, "The attachment.", component: attachment, headers: ["Location"]), .problem(413, "Over 10 MiB."),
                         .problem(415, "No Content-Type."),
                         .problem(422, "A type not taken, content that is not what the type says, or a bad name.")] + common)
-        ) { request in
-            try onRequest(request, gate: gate, store: store, permission: .requestsComment) { caller, tenant, found in
-                guard let type = request.contentType else { throw HTTPError(.unsupportedMediaType, detail: "Send the file's Content-Type.") }
-                let added = try attachments.add(to: found.id, tenant: tenant, filename: request.query["filename"] ?? "", contentType: type,
-                                                data: request.body, principal: caller.principal, actor: .token,
-                                                actorID: caller.identity.tokenID, origin: RequestOrigin(request))
+        ) { ctx in
+            try onRequest(ctx, store: store, permission: .requestsComment) { tenant, found in
+                guard let type = ctx.request.contentType else { throw HTTPError(.unsupportedMediaType, detail: "Send the file's Content-Type.") }
+                let added = try attachments.add(to: found.id, tenant: tenant, filename: ctx.request.query["filename"] ?? "", contentType: type,
+                                                data: ctx.request.body, principal: ctx.principal, actor: ctx.actor)
                 var response = Response.json(json(added), status: .created)
-                response.headers.set("Location", "/api/v1/requests/\(found.id.postgresText)/attachments/\(added.id.postgresText)")
+                response.headers.set("Location", APIPath.requestAttachment.path(found.id.postgresText, added.id.postgresText))
                 return response
             }
         }
 
-        routes.add(.get, "/api/v1/requests/{id}/attachments", access: .scope(.requestsRead), operation: Operation(
+        routes.api(.get, .requestAttachments, scope: .requestsRead, tenant: .required, operation: Operation(
             id: "listRequestAttachments", summary: "The request's files, oldest first.", tags: ["requests"],
             parameters: [APIGate.tenantParameter, idParameter],
             responses: [.init(200, "The files.", component: attachmentPage)] + common)
-        ) { request in
-            try onRequest(request, gate: gate, store: store, permission: .requestsRead) { _, tenant, found in
+        ) { ctx in
+            try onRequest(ctx, store: store, permission: .requestsRead) { tenant, found in
                 .json(["items": .array(try attachments.list(request: found.id, tenant: tenant).map(json)), "next_cursor": .null])
             }
         }
 
-        routes.add(.get, "/api/v1/requests/{id}/attachments/{attachment}", access: .scope(.requestsRead), operation: Operation(
+        routes.api(.get, .requestAttachment, scope: .requestsRead, tenant: .required, operation: Operation(
             id: "getRequestAttachment", summary: "Download a file (Content-Disposition: attachment).", tags: ["requests"],
             parameters: [APIGate.tenantParameter, idParameter,
                          .init("attachment", in: .path, schema: ["type": "string", "format": "uuid"], description: "The file's id.")],
             responses: [.init(200, "The file's bytes, as uploaded.")] + common)
-        ) { request in
-            try onRequest(request, gate: gate, store: store, permission: .requestsRead) { _, tenant, found in
-                AttachmentResponse.download(try attachments.file(try request.uuidParameter("attachment"), request: found.id, tenant: tenant))
+        ) { ctx in
+            try onRequest(ctx, store: store, permission: .requestsRead) { tenant, found in
+                AttachmentResponse.download(try attachments.file(try ctx.request.uuidParameter("attachment"), request: found.id, tenant: tenant))
             }
         }
     }
 
-    static func register(in routes: inout RouteTable, gate: APIGate, store: RequestStore, comments: RequestComments,
+    static func register(in routes: inout RouteTable, store: RequestStore, comments: RequestComments,
                          lists: RequestListCache? = nil) {
-        routes.add(.post, "/api/v1/requests", access: .scope(.requestsWrite), options: .json, operation: Operation(
+        routes.api(.post, .requests, scope: .requestsWrite, tenant: .required, options: .json, operation: Operation(
             id: "createRequest", summary: "File a service request.", tags: ["requests"],
             parameters: [APIGate.tenantParameter, TokensAPI.idempotencyParameter],
             requestComponent: newRequest,
             responses: [.init(201, "The request.", component: request, headers: ["Location", "ETag"]),
                         .problem(400, "Malformed JSON."), .problem(409, "The same Idempotency-Key is still running."),
                         .problem(422, "Invalid values, or an Idempotency-Key reused with another body.")] + common)
-        ) { request in
-            try gate.handleInTenant(request) { caller, tenant in
-                try caller.require(.requestsCreate)
-                let created = try store.create(try request.decode(NewRequest.self, fields: ["subject", "description", "type", "priority"]), tenant: tenant, requester: caller.identity.user,
-                                               actor: .token, actorID: caller.identity.tokenID, origin: RequestOrigin(request))
-                var response = answer(created, status: .created)
-                response.headers.set("Location", "/api/v1/requests/" + created.id.postgresText)
-                return response
-            }
+        ) { ctx in
+            try ctx.require(.requestsCreate)
+            let created = try store.create(try ctx.request.decode(NewRequest.self, fields: ["subject", "description", "type", "priority"]),
+                                           tenant: try ctx.tenant, requester: ctx.caller.identity.user, actor: ctx.actor)
+            var response = answer(created, status: .created)
+            response.headers.set("Location", APIPath.request.path(created.id.postgresText))
+            return response
         }
 
         // Inline first: an answer this node remembers is served on the I/O thread; building one
         // moves to a worker (RequestListCache says when a remembered answer may be served).
-        routes.add(.get, "/api/v1/requests", access: .scope(.requestsRead), options: .inlineFirst, operation: Operation(
+        routes.api(.get, .requests, scope: .requestsRead, tenant: .required, options: .inlineFirst, operation: Operation(
             id: "listRequests", summary: "The tenant's requests, newest first, filtered, a page at a time.", tags: ["requests"],
             parameters: [
                 APIGate.tenantParameter,
@@ -263,41 +259,38 @@ enum RequestsAPI {
             ],
             responses: [.init(200, "A page.", component: requestPage),
                         .problem(400, "A malformed parameter.")] + common)
-        ) { request in
-            try gate.handleInTenant(request) { caller, tenant in
-                try caller.require(.requestsRead)
-                // The filters as the pages read them too (RequestFilter), refused here rather than read as "any".
-                let (filter, errors) = RequestFilter.parse(request.query, for: .api, viewer: caller.identity.user)
-                if let first = errors.first {
-                    throw HTTPError(.badRequest, detail: "\(first.field): \(first.detail)", fieldErrors: errors)
-                }
-                let limit = filter.limit
-                let key = tenant.postgresText + "|" + filter.key
-                if let remembered = lists?.answer(key, tenant: tenant) {
-                    return Response(status: .ok, contentType: "application/json", body: remembered)
-                }
-                guard request.mayBlock else { throw WouldBlock() }
-                let generation = lists?.generation(of: tenant)
-                let page = try store.list(tenant: tenant, query: filter.query, limit: limit + 1)
-                let items = page.prefix(limit)
-                let body = JSONValue.object([("items", .array(items.map(json))),
-                                             ("next_cursor", page.count > limit ? .string(items.last!.id.postgresText) : .null)])
-                    .serialized()
-                if let generation { lists?.keep(body, for: key, tenant: tenant, generation: generation) }
-                return Response(status: .ok, contentType: "application/json", body: body)
+        ) { ctx in
+            try ctx.require(.requestsRead)
+            let (request, tenant) = (ctx.request, try ctx.tenant)
+            // The filters as the pages read them too (RequestFilter), refused here rather than read as "any".
+            let (filter, errors) = RequestFilter.parse(request.query, for: .api, viewer: ctx.caller.identity.user)
+            if let first = errors.first {
+                throw HTTPError(.badRequest, detail: "\(first.field): \(first.detail)", fieldErrors: errors)
             }
+            let limit = filter.limit
+            let key = tenant.postgresText + "|" + filter.key
+            if let remembered = lists?.answer(key, tenant: tenant) {
+                return Response(status: .ok, contentType: "application/json", body: remembered)
+            }
+            guard request.mayBlock else { throw WouldBlock() }
+            let generation = lists?.generation(of: tenant)
+            let page = try store.list(tenant: tenant, query: filter.query, limit: limit + 1)
+            let items = page.prefix(limit)
+            let body = JSONValue.object([("items", .array(items.map(json))),
+                                         ("next_cursor", page.count > limit ? .string(items.last!.id.postgresText) : .null)])
+                .serialized()
+            if let generation { lists?.keep(body, for: key, tenant: tenant, generation: generation) }
+            return Response(status: .ok, contentType: "application/json", body: body)
         }
 
-        routes.add(.get, "/api/v1/requests/{id}", access: .scope(.requestsRead), operation: Operation(
+        routes.api(.get, .request, scope: .requestsRead, tenant: .required, operation: Operation(
             id: "getRequest", summary: "One request.", tags: ["requests"], parameters: [APIGate.tenantParameter, idParameter],
             responses: [.init(200, "The request.", component: request, headers: ["ETag"])] + common)
-        ) { request in
-            try onRequest(request, gate: gate, store: store, permission: .requestsRead) { _, _, found in
-                answer(found)
-            }
+        ) { ctx in
+            try onRequest(ctx, store: store, permission: .requestsRead) { _, found in answer(found) }
         }
 
-        routes.add(.patch, "/api/v1/requests/{id}", access: .scope(.requestsWrite), options: .json, operation: Operation(
+        routes.api(.patch, .request, scope: .requestsWrite, tenant: .required, options: .json, operation: Operation(
             id: "updateRequest",
             summary: "Change a request's subject, priority, state, assignee, group or tags; send the ETag you read as If-Match.",
             tags: ["requests"],
@@ -307,46 +300,43 @@ enum RequestsAPI {
             responses: [.init(200, "The request as changed.", component: request, headers: ["ETag"]),
                         .problem(400, "Malformed JSON."), .problem(412, "The request changed since the given ETag."),
                         .problem(422, "A value or a state change the workflow forbids (the allowed next states are named).")] + common)
-        ) { request in
-            try onRequest(request, gate: gate, store: store, permission: .requestsComment) { caller, tenant, found in
-                let updated = try store.update(found.id, tenant: tenant, change: try request.decode(RequestStore.Change.self,
-                                                                                       fields: ["subject", "priority", "state", "assignee_id",
-                                                                                                "group_id", "tags"]),
-                                               expected: request.headers["If-Match"], principal: caller.principal,
-                                               actor: .token, actorID: caller.identity.tokenID, origin: RequestOrigin(request))
-                return answer(updated)
+        ) { ctx in
+            try onRequest(ctx, store: store, permission: .requestsComment) { tenant, found in
+                let change = try ctx.request.decode(RequestStore.Change.self,
+                                                    fields: ["subject", "priority", "state", "assignee_id", "group_id", "tags"])
+                return answer(try store.update(found.id, tenant: tenant, change: change, expected: ctx.request.headers["If-Match"],
+                                               principal: ctx.principal, actor: ctx.actor))
             }
         }
 
-        routes.add(.post, "/api/v1/requests/{id}/comments", access: .scope(.requestsWrite), options: .json, operation: Operation(
+        routes.api(.post, .requestComments, scope: .requestsWrite, tenant: .required, options: .json, operation: Operation(
             id: "createRequestComment", summary: "Reply on a request, or (staff) add an internal note customers never see.",
             tags: ["requests"], parameters: [APIGate.tenantParameter, idParameter, TokensAPI.idempotencyParameter],
             requestComponent: newComment,
             responses: [.init(201, "The comment.", component: comment), .problem(400, "Malformed JSON."),
                         .problem(409, "The same Idempotency-Key is still running."),
                         .problem(422, "An empty body, or an Idempotency-Key reused with another body.")] + common)
-        ) { request in
-            try onRequest(request, gate: gate, store: store, permission: .requestsComment) { caller, tenant, found in
+        ) { ctx in
+            try onRequest(ctx, store: store, permission: .requestsComment) { tenant, found in
                 struct Input: Decodable {
                     let body: String
                     let isInternal: Bool?
                     enum CodingKeys: String, CodingKey { case body, isInternal = "internal" }
                 }
-                let input = try request.decode(Input.self, fields: ["body", "internal"])
+                let input = try ctx.request.decode(Input.self, fields: ["body", "internal"])
                 let comment = try comments.add(to: found.id, tenant: tenant, body: input.body, isInternal: input.isInternal ?? false,
-                                               principal: caller.principal, actor: .token, actorID: caller.identity.tokenID,
-                                               origin: RequestOrigin(request))
+                                               principal: ctx.principal, actor: ctx.actor)
                 return .json(json(comment), status: .created)
             }
         }
 
-        routes.add(.get, "/api/v1/requests/{id}/comments", access: .scope(.requestsRead), operation: Operation(
+        routes.api(.get, .requestComments, scope: .requestsRead, tenant: .required, operation: Operation(
             id: "listRequestComments", summary: "The conversation, oldest first; internal notes only for staff.", tags: ["requests"],
             parameters: [APIGate.tenantParameter, idParameter],
             responses: [.init(200, "The comments.", component: commentPage)] + common)
-        ) { request in
-            try onRequest(request, gate: gate, store: store, permission: .requestsRead) { caller, tenant, found in
-                let thread = try comments.thread(of: found.id, tenant: tenant, includeInternal: caller.principal.can(.requestsManage))
+        ) { ctx in
+            try onRequest(ctx, store: store, permission: .requestsRead) { tenant, found in
+                let thread = try comments.thread(of: found.id, tenant: tenant, includeInternal: ctx.principal.can(.requestsManage))
                 return .json(["items": .array(thread.map(json)), "next_cursor": .null])
             }
         }

@@ -31,7 +31,7 @@ enum ReportPages {
 
     struct BreachView: Encodable, Sendable {
         let number: String
-        let link: String
+        let link: SiteURL
         let subject: String
         let priority: String
         let clock: String
@@ -40,7 +40,7 @@ enum ReportPages {
 
     struct Page: TemplateModel {
         let heading: String
-        let action: String
+        let action: SiteURL
         let from: String
         let to: String
         let groupings: [RequestPages.Option]
@@ -49,18 +49,18 @@ enum ReportPages {
         let totals: [FigureCells]
         let chart: String
         let breaches: [BreachView]
-        let csvLink: String
+        let csvLink: SiteURL
         var errors: [FieldError] = []
     }
 
-    static func page(_ report: SLAReport, heading: String, action: String, request: Request) -> Page {
+    /// The report page at `action`, its CSV at `csv` (with the same query).
+    static func page(_ report: SLAReport, heading: String, action: SiteURL, csv: SiteURL, request: Request) -> Page {
         let clocks = SLAClockKind.allCases.filter { kind in report.totals[kind] != nil }
         let shown = clocks.isEmpty ? [SLAClockKind.firstResponse, .resolution] : clocks
         let chart = SVGChart.percentBars(
             title: "SLA met, by \(report.query.grouping.rawValue)",
             series: [SVGChart.Series(name: "First response", colour: "#2f6fb0"), SVGChart.Series(name: "Resolution", colour: "#c7791c")],
             groups: report.rows.map { row in (row.key, [row.clocks[.firstResponse]?.metPercent, row.clocks[.resolution]?.metPercent]) })
-        let query = request.query.pairs.map { WebAuth.escape($0.name) + "=" + WebAuth.escape($0.value) }.joined(separator: "&")
         return Page(
             heading: heading, action: action, from: String(RFC3339.string(report.query.from).prefix(10)),
             to: String(RFC3339.string(report.query.to.addingTimeInterval(-86400)).prefix(10)),
@@ -71,10 +71,10 @@ enum ReportPages {
             rows: report.rows.map { row in RowView(key: row.key, cells: shown.map { FigureCells($0, row.clocks[$0]) }) },
             totals: shown.map { FigureCells($0, report.totals[$0]) }, chart: report.rows.isEmpty ? "" : chart,
             breaches: report.breaches.map {
-                BreachView(number: $0.number, link: "/t/\($0.tenant)/requests/\($0.number)", subject: $0.subject, priority: $0.priority,
+                BreachView(number: $0.number, link: .request($0.tenant, number: $0.number), subject: $0.subject, priority: $0.priority,
                            clock: $0.clock.label, due: DisplayTime.format($0.dueAt))
             },
-            csvLink: action + ".csv" + (query.isEmpty ? "" : "?" + query))
+            csvLink: csv.adding(request.query))
     }
 
     static func csv(_ report: SLAReport, filename: String) -> Response {
@@ -83,48 +83,46 @@ enum ReportPages {
         return response
     }
 
-    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, database: Database) {
-        @Sendable func tenantReport(_ request: Request) throws -> (SLAReport, TenantMembership, Visitor) {
-            let visitor = try auth.signedIn(request)
-            let tenant = try auth.tenant(request, for: visitor)
-            try visitor.principal(in: tenant).require(.reportsRead)
-            var query = try SLAReport.Query(parameters: request.query)
-            query.tenant = tenant.id
-            return (try SLAReport.compute(query, database: database), tenant, visitor)
+    static func register(in routes: inout RouteTable, site: Site, database: Database) {
+        @Sendable func tenantReport(_ ctx: TenantContext) throws -> SLAReport {
+            var query = try SLAReport.Query(parameters: ctx.request.query)
+            query.tenant = ctx.tenant.id
+            return try SLAReport.compute(query, database: database)
         }
 
-        @Sendable func staffReport(_ request: Request) throws -> (SLAReport, Visitor) {
-            let visitor = try auth.staff(request)
-            try visitor.principal(in: nil).require(.reportsRead)
-            return (try SLAReport.compute(try SLAReport.Query(parameters: request.query), database: database), visitor)
+        @Sendable func staffReport(_ ctx: PageContext) throws -> SLAReport {
+            try SLAReport.compute(try SLAReport.Query(parameters: ctx.request.query), database: database)
         }
 
-        routes.add(.get, "/t/{tenant}/reports/sla", access: .permission(.reportsRead)) { request in
-            do {
-                let (report, tenant, visitor) = try tenantReport(request)
+        /// A report's mistakes, as the page's error.
+        @Sendable func refusing(_ body: () throws -> Response) throws -> Response {
+            do { return try body() } catch let error as ValidationError {
+                throw HTTPError(error.status, detail: error.fieldErrors.map { "\($0.field): \($0.detail)" }.joined(separator: "; "))
+            }
+        }
+
+        routes.tenant(.get, .slaReport, permission: .reportsRead) { ctx in
+            try refusing {
+                let (report, tenant) = (try tenantReport(ctx), ctx.tenant)
                 return site.page("sla/report", title: "SLA report · \(tenant.name)",
-                                 page(report, heading: "SLA report · \(tenant.name)", action: "/t/\(tenant.slug)/reports/sla", request: request),
-                                 visitor: visitor, tenant: tenant)
-            } catch let error as ValidationError {
-                throw HTTPError(error.status, detail: error.fieldErrors.map { "\($0.field): \($0.detail)" }.joined(separator: "; "))
+                                 page(report, heading: "SLA report · \(tenant.name)", action: .slaReport(tenant.slug),
+                                      csv: .slaReportCSV(tenant.slug), request: ctx.request),
+                                 visitor: ctx.visitor, tenant: tenant)
             }
         }
-        routes.add(.get, "/t/{tenant}/reports/sla.csv", access: .permission(.reportsRead)) { request in
-            let (report, tenant, _) = try tenantReport(request)
-            return csv(report, filename: "sla-\(tenant.slug).csv")
+        routes.tenant(.get, .slaReportCSV, permission: .reportsRead) { ctx in
+            csv(try tenantReport(ctx), filename: "sla-\(ctx.tenant.slug).csv")
         }
-        routes.add(.get, "/staff/reports/sla", access: .permission(.reportsRead)) { request in
-            do {
-                let (report, visitor) = try staffReport(request)
-                return site.page("sla/report", title: "SLA report",
-                                 page(report, heading: "SLA report · every tenant", action: "/staff/reports/sla", request: request),
-                                 visitor: visitor)
-            } catch let error as ValidationError {
-                throw HTTPError(error.status, detail: error.fieldErrors.map { "\($0.field): \($0.detail)" }.joined(separator: "; "))
+        routes.staff(.get, .staffSLAReport, permission: .reportsRead) { ctx in
+            try refusing {
+                site.page("sla/report", title: "SLA report",
+                          page(try staffReport(ctx), heading: "SLA report · every tenant", action: SitePage.staffSLAReport.url,
+                               csv: SitePage.staffSLAReportCSV.url, request: ctx.request),
+                          visitor: ctx.visitor)
             }
         }
-        routes.add(.get, "/staff/reports/sla.csv", access: .permission(.reportsRead)) { request in
-            csv(try staffReport(request).0, filename: "sla.csv")
+        routes.staff(.get, .staffSLAReportCSV, permission: .reportsRead) { ctx in
+            csv(try staffReport(ctx), filename: "sla.csv")
         }
     }
 }

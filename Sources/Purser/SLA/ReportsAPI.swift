@@ -64,8 +64,8 @@ enum ReportsAPI {
         ]
     }
 
-    static func register(in routes: inout RouteTable, gate: APIGate, database: Database) {
-        routes.add(.get, "/api/v1/reports/sla", access: .scope(.reportsRead), operation: Operation(
+    static func register(in routes: inout RouteTable, database: Database) {
+        routes.api(.get, .slaReport, scope: .reportsRead, operation: Operation(
             id: "getSLAReport", summary: "SLA targets met and missed, with response and resolution time percentiles, and the breaches.",
             tags: ["reports"],
             parameters: [
@@ -82,13 +82,11 @@ enum ReportsAPI {
                 .problem(401, "No valid token."), .problem(403, "A missing scope or permission."), .problem(404, "No such tenant."),
                 .problem(422, "A bad date, grouping or period."), .problem(429, "Rate limit used up."),
             ])
-        ) { request in
-            try gate.handle(request) { caller in
-                try caller.require(.reportsRead)
-                var query = try SLAReport.Query(parameters: request.query, emptyIsDefault: false)
-                query.tenant = caller.tenant
-                return .json(json(try SLAReport.compute(query, database: database)))
-            }
+        ) { ctx in
+            try ctx.require(.reportsRead)
+            var query = try SLAReport.Query(parameters: ctx.request.query, emptyIsDefault: false)
+            query.tenant = ctx.caller.tenant
+            return .json(json(try SLAReport.compute(query, database: database)))
         }
     }
 }

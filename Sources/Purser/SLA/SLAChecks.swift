@@ -37,7 +37,7 @@ public enum SLAChecks {
                     try notices.sla(about, tenant: tenant, people: people, in: tx)
                 case .breach:
                     try notices.sla(about, tenant: tenant, people: Array(Set([assignee, lead].compactMap { $0 })), in: tx)
-                    try AuditLog.record(AuditEvent(tenant: tenant, actorKind: .system, actorID: nil, action: "request.sla_breach",
+                    try AuditLog.record(AuditEvent(tenant: tenant, actor: .system, action: "request.sla_breach",
                                                    targetType: "request", targetID: payload.request.postgresText,
                                                    after: try JSONText(encoding: ["clock": kind.rawValue,
                                                                                   "due_at": RFC3339.string(dueAt)])), in: tx)
@@ -68,7 +68,7 @@ public enum SLAChecks {
         guard changed else { return }
         var after = ["escalated": "true"]
         if reassign, let lead { after["assignee_id"] = lead.postgresText }
-        try AuditLog.record(AuditEvent(tenant: tenant, actorKind: .system, actorID: nil, action: "request.escalate",
+        try AuditLog.record(AuditEvent(tenant: tenant, actor: .system, action: "request.escalate",
                                        targetType: "request", targetID: request.postgresText,
                                        before: try JSONText(encoding: ["assignee_id": assignee?.postgresText ?? ""]),
                                        after: try JSONText(encoding: after)), in: tx)

@@ -23,7 +23,7 @@ enum SLAPages {
 
     struct PolicyPage: TemplateModel {
         let formToken: String
-        let slug: String
+        let policyLink: SiteURL
         let tenantName: String
         let own: Bool
         let canEdit: Bool
@@ -59,7 +59,7 @@ enum SLAPages {
         let names = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
         let firstSpan = policy.hours.values.compactMap(\.first).first ?? BusinessCalendar.Span(start: 540, end: 1020)
         return PolicyPage(
-            formToken: visitor.formToken, slug: tenant.slug, tenantName: tenant.name, own: own, canEdit: canEdit,
+            formToken: visitor.formToken, policyLink: .slaPolicy(tenant.slug), tenantName: tenant.name, own: own, canEdit: canEdit,
             timeZone: policy.timeZone,
             days: (1...7).map { Day(number: String($0), name: names[$0 - 1], working: !(policy.hours[String($0)] ?? []).isEmpty) },
             start: clock(firstSpan.start), end: clock(firstSpan.end), holidays: policy.holidays.sorted().joined(separator: "\n"),
@@ -112,36 +112,29 @@ enum SLAPages {
         return policy
     }
 
-    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, policies: SLAPolicies) {
-        routes.add(.get, "/t/{tenant}/sla", access: .permission(.requestsRead)) { request in
-            let visitor = try auth.signedIn(request)
-            let tenant = try auth.tenant(request, for: visitor)
-            try visitor.principal(in: tenant).require(.requestsRead)
-            let (policy, own) = try policies.effective(tenant: tenant.id)
-            return site.page("sla/policy", title: "Service levels · \(tenant.name)",
-                             page(policy, own: own, canEdit: visitor.principal(in: nil).can(.tenantsManage), tenant: tenant, visitor: visitor),
-                             visitor: visitor, tenant: tenant)
+    static func register(in routes: inout RouteTable, site: Site, policies: SLAPolicies) {
+        routes.tenant(.get, .slaPolicy, permission: .requestsRead) { ctx in
+            let (policy, own) = try policies.effective(tenant: ctx.tenant.id)
+            return site.page("sla/policy", title: "Service levels · \(ctx.tenant.name)",
+                             page(policy, own: own, canEdit: ctx.principal.can(.tenantsManage), tenant: ctx.tenant, visitor: ctx.visitor),
+                             visitor: ctx.visitor, tenant: ctx.tenant)
         }
 
-        routes.add(.post, "/t/{tenant}/sla", access: .permission(.tenantsManage), options: .form) { request in
-            let visitor = try auth.staff(request)
-            let tenant = try auth.tenant(request, for: visitor)
-            try visitor.principal(in: nil).require(.tenantsManage)
-            let form = try auth.form(request, from: visitor)
+        routes.tenant(.post, .slaPolicy, permission: .tenantsManage, options: .form) { ctx in
+            let form = try ctx.form()
             if form["inherit"] == "1" {
-                try policies.set(nil, tenant: tenant.id, actorID: visitor.user, origin: RequestOrigin(request))
-                return .redirect(to: "/t/\(tenant.slug)/sla")
+                try policies.set(nil, tenant: ctx.tenant.id, actor: ctx.actor)
+                return .redirect(to: SiteURL.slaPolicy(ctx.tenant.slug).path)
             }
             do {
-                try policies.set(try policy(from: form), tenant: tenant.id, actorID: visitor.user, origin: RequestOrigin(request))
-                return .redirect(to: "/t/\(tenant.slug)/sla")
+                try policies.set(try policy(from: form), tenant: ctx.tenant.id, actor: ctx.actor)
+                return .redirect(to: SiteURL.slaPolicy(ctx.tenant.slug).path)
             } catch let error as ValidationError {
-                let (current, own) = try policies.effective(tenant: tenant.id)
-                return site.page("sla/policy", title: "Service levels · \(tenant.name)",
-                                 page(current, own: own, canEdit: true, tenant: tenant, visitor: visitor, errors: error.fieldErrors),
-                                 status: error.status, visitor: visitor, tenant: tenant)
+                let (current, own) = try policies.effective(tenant: ctx.tenant.id)
+                return site.page("sla/policy", title: "Service levels · \(ctx.tenant.name)",
+                                 page(current, own: own, canEdit: true, tenant: ctx.tenant, visitor: ctx.visitor, errors: error.fieldErrors),
+                                 status: error.status, visitor: ctx.visitor, tenant: ctx.tenant)
             }
         }
-
     }
 }

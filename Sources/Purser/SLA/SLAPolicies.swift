@@ -18,7 +18,7 @@ public struct SLAPolicies: Sendable {
     }
 
     /// Sets the tenant's own policy (nil: back to the plan's).
-    public func set(_ policy: SLAPolicy?, tenant: UUID, actorID: UUID?, origin: RequestOrigin?) throws {
+    public func set(_ policy: SLAPolicy?, tenant: UUID, actor: AuditActor) throws {
         if let policy {
             let problems = policy.problems()
             if !problems.isEmpty { throw ValidationError(problems) }
@@ -33,10 +33,10 @@ public struct SLAPolicies: Sendable {
             } else {
                 try tx.query("DELETE FROM sla_policies WHERE tenant_id = $1", [tenant])
             }
-            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: .staff, actorID: actorID, action: "sla.policy_set",
+            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "sla.policy_set",
                                            targetType: "tenant", targetID: tenant.postgresText,
                                            before: before.map(JSONText.init(_:)),
-                                           after: try policy.map { try JSONText(encoding: $0) }).from(origin), in: tx)
+                                           after: try policy.map { try JSONText(encoding: $0) }), in: tx)
         }
     }
 }

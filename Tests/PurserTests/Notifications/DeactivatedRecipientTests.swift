@@ -33,11 +33,12 @@ import TestSupport
     /// A request filed by the requester, watched by the viewer and the approver.
     func watchedRequest() throws -> ServiceRequest {
         let request = try store.create(NewRequest(subject: "GPU quota", type: "question", priority: "P3"), tenant: people.tenant,
-                                       requester: people.id("requester@acme.test"), actor: .user,
-                                       actorID: people.id("requester@acme.test"), origin: nil)
+                                       requester: people.id("requester@acme.test"),
+                                       actor: .person(people.id("requester@acme.test"), isStaff: false, origin: nil))
         let watchers = RequestWatchers(database: app.app.database)
         for email in ["viewer@acme.test", "approver@acme.test"] {
-            try watchers.set(true, user: people.id(email), request: request.id, tenant: people.tenant, actor: .user, origin: nil)
+            try watchers.set(true, user: people.id(email), request: request.id, tenant: people.tenant,
+                             actor: .person(people.id(email), isStaff: false, origin: nil))
         }
         return request
     }
@@ -50,7 +51,7 @@ import TestSupport
 
     func staffReply(_ request: ServiceRequest) throws {
         _ = try comments.add(to: request.id, tenant: people.tenant, body: "We raised the quota.", isInternal: false, principal: cse,
-                             actor: .staff, actorID: cse.user, origin: nil)
+                             actor: .person(cse.user, isStaff: true, origin: nil))
     }
 
     func emailDeliveries() throws -> [(to: String, state: String, error: String?)] {
@@ -83,7 +84,7 @@ import TestSupport
         // A staff reply (to the requester and watchers) and a state change (to the requester).
         try staffReply(request)
         _ = try store.update(request.id, tenant: people.tenant, change: .init(state: "pending_customer"), expected: nil,
-                             principal: cse, actor: .staff, actorID: cse.user, origin: nil)
+                             principal: cse, actor: .person(cse.user, isStaff: true, origin: nil))
         let recipients = try settledRecipients()
         #expect(recipients == ["approver@acme.test"], "\(recipients)")
         #expect(try emailDeliveries().map(\.to) == ["approver@acme.test"], "nothing is even composed for those who left")

@@ -40,7 +40,7 @@ import TestSupport
         }
         #expect(parse("sla=breached&mine=1", .page).0.pageQuery() == "assignee=me&breached=true")
         #expect(parse("sla=breached&mine=1&after=\(cursor.postgresText)", .page).0
-            .nextLink("/staff/requests", after: cursor) == "/staff/requests?assignee=me&breached=true&cursor=\(cursor.postgresText)")
+            .nextLink(SitePage.staffRequests.url, after: cursor).path == "/staff/requests?assignee=me&breached=true&cursor=\(cursor.postgresText)")
         // The API reads only its own names' values.
         #expect(parse("assignee=mine", .api).1.map(\.field) == ["assignee"])
         #expect(parse("state=active", .api).1.map(\.field) == ["state"])

@@ -27,7 +27,7 @@ import TestSupport
     func setPolicy(_ change: (inout SLAPolicy) -> Void) throws {
         var policy = SLAPolicy.standard
         change(&policy)
-        try SLAPolicies(database: app.app.database).set(policy, tenant: people.tenant, actorID: nil, origin: nil)
+        try SLAPolicies(database: app.app.database).set(policy, tenant: people.tenant, actor: .system)
     }
 
     func token(_ email: String, staff: Bool = false) throws -> String {
@@ -66,7 +66,7 @@ import TestSupport
             policy.targets["P2"] = .init(firstResponse: SLATarget(4, .seconds), resolution: SLATarget(1, .hours))
         }
         try RequestGroups(database: app.app.database).save(name: "Incidents", leadEmail: "platform_engineer@staff.test",
-                                                           types: ["incident"], memberEmails: ["cse@staff.test"], actorID: nil, origin: nil)
+                                                           types: ["incident"], memberEmails: ["cse@staff.test"], actor: .system)
         let worker = try app.startWorker()
         defer { worker.stop() }
         let filed = try call("POST", "/api/v1/requests", try token("requester@acme.test"),

@@ -69,7 +69,7 @@ import TestSupport
         #expect(refused.status == 422 && refused.text.contains("requester@acme.test is not an active staff member"))
         let filed = try RequestStore(database: app.app.database).create(
             NewRequest(subject: "Roll out v3", type: "deployment", priority: "P2"), tenant: people.tenant,
-            requester: people.id("requester@acme.test"), actor: .user, actorID: nil, origin: nil)
+            requester: people.id("requester@acme.test"), actor: AuditActor(kind: .user, id: nil))
         #expect(filed.group?.name == "Platform")
         #expect(filed.clocks[.deployment]?.dueAt != nil)
     }
