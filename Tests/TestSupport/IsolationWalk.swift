@@ -75,7 +75,7 @@ public struct IsolationWalk {
         else { throw TestSetupError("attaching in \(people.slug) answered \(file.status)") }
         let channel = try NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring, policy: DestinationPolicy())
             .create(NewChannel(kind: "email", name: "Ops of \(people.slug)", target: "ops@\(people.slug).test", events: ["*"]),
-                    tenant: people.tenant, by: people.id("tenant_admin@\(people.slug).test"), origin: nil)
+                    tenant: people.tenant, by: .person(people.id("tenant_admin@\(people.slug).test"), isStaff: false, origin: nil))
         let member = people.id("viewer@\(people.slug).test")
         _ = try people.signedIn("viewer@\(people.slug).test", in: app)
         let session = try app.database.connect().query("SELECT id FROM sessions WHERE user_id = $1 AND ended_at IS NULL LIMIT 1", [member])

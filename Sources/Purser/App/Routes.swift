@@ -44,15 +44,15 @@ enum Routes {
         MeAPI.register(in: &routes)
         TokensAPI.register(in: &routes, tokens: parts.tokens)
         // Audit and background work
-        AuditPages.register(in: &routes, site: site, auth: auth, database: database)
-        JobPages.register(in: &routes, site: site, auth: auth, jobs: JobAdministration(database: database))
+        AuditPages.register(in: &routes, site: site, database: database)
+        JobPages.register(in: &routes, site: site, jobs: JobAdministration(database: database))
         // Notifications
-        NotificationPages.register(in: &routes, site: site, auth: auth, channels: NotificationChannels(
+        NotificationPages.register(in: &routes, site: site, channels: NotificationChannels(
             database: database, keyring: parts.keyring,
             policy: DestinationPolicy(allowHTTP: parts.configuration.allowHTTPDestinations,
                                       allowed: parts.configuration.allowedDestinations)),
             database: database)
-        NotificationsAPI.register(in: &routes, gate: gate, database: database)
+        NotificationsAPI.register(in: &routes, database: database)
         // Service requests and service levels
         RequestPages.register(in: &routes, site: site, auth: auth, desk: parts.desk)
         QueuePages.register(in: &routes, site: site, desk: parts.desk, views: SavedViews(database: database, lists: parts.lists))

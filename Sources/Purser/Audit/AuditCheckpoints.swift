@@ -31,7 +31,7 @@ public enum AuditCheckpoints {
         var heads = try moved(newest, in: tx)
         if !heads.isEmpty {
             try AuditLog.record(AuditEvent(
-                tenant: nil, actorKind: .system, actorID: nil, action: "audit.checkpoint", targetType: "audit_checkpoint_set",
+                tenant: nil, actor: .system, action: "audit.checkpoint", targetType: "audit_checkpoint_set",
                 targetID: String(number), reason: "signed the heads of the audit chains that moved"), in: tx)
             // That record moved the provider chain: its new head is signed too.
             let provider = try tx.query("SELECT last_sequence, last_hash FROM audit_chains WHERE chain = $1",

@@ -172,7 +172,7 @@ public enum AuditLog {
         try tx.query("""
             UPDATE audit_chains SET purged_through = $2, purged_hash = $3, purge_key_id = $4, purge_tag = $5 WHERE chain = $1
             """, [chain, cutoff, hash, keyID, Bytea(tag)])
-        try record(AuditEvent(tenant: tenant, actorKind: .system, actorID: nil, action: "audit.purge", targetType: "audit_chain",
+        try record(AuditEvent(tenant: tenant, actor: .system, action: "audit.purge", targetType: "audit_chain",
                               targetID: chain, reason: "retention: events older than \(days) days",
                               after: try JSONText(encoding: ["purged_through": String(cutoff), "rows": String(removed)])), in: tx)
         return removed

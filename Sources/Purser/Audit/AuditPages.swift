@@ -20,7 +20,8 @@ enum AuditPages {
 
     struct Page: TemplateModel {
         let heading: String
-        let basePath: String
+        /// The page itself: the filter form's action.
+        let pageLink: SiteURL
         let actor: String
         let action: String
         let target: String
@@ -29,8 +30,8 @@ enum AuditPages {
         let chain: String
         let staff: Bool
         let rows: [Row]
-        let nextPage: String?
-        let csvLink: String
+        let nextPage: SiteURL?
+        let csvLink: SiteURL
         var errors: [FieldError] = []
     }
 
@@ -42,18 +43,13 @@ enum AuditPages {
         let read: @Sendable (_ body: (Connection) throws -> [AuditRow]) throws -> [AuditRow]
     }
 
-    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, database: Database) {
-        @Sendable func tenantSource(_ request: Request) throws -> (Visitor, TenantMembership, Source) {
-            let visitor = try auth.signedIn(request)
-            let tenant = try auth.tenant(request, for: visitor)
-            try visitor.principal(in: tenant).require(.auditRead)
+    static func register(in routes: inout RouteTable, site: Site, database: Database) {
+        @Sendable func tenantSource(_ tenant: TenantMembership) -> Source {
             let id = tenant.id
-            return (visitor, tenant, Source(chain: AuditLog.chain(for: id)) { body in try database.inTenant(id, body) })
+            return Source(chain: AuditLog.chain(for: id)) { body in try database.inTenant(id, body) }
         }
 
-        @Sendable func staffSource(_ request: Request) throws -> (Visitor, Source) {
-            let visitor = try auth.staff(request)
-            try visitor.principal(in: nil).require(.auditRead)
+        @Sendable func staffSource(_ request: Request) throws -> Source {
             let requested = request.query["chain"] ?? ""
             var chain = AuditLog.providerChain
             if !requested.isEmpty && requested != AuditLog.providerChain {
@@ -61,34 +57,30 @@ enum AuditPages {
                     .require(0, as: UUID.self) else { throw ValidationError(field: "chain", "there is no tenant \(requested)") }
                 chain = AuditLog.chain(for: id)
             }
-            return (visitor, Source(chain: chain) { body in try database.asStaff(body) })
+            return Source(chain: chain) { body in try database.asStaff(body) }
         }
 
-        routes.add(.get, "/t/{tenant}/audit", access: .permission(.auditRead)) { request in
-            let (visitor, tenant, source) = try tenantSource(request)
-            return try page(request, site: site, visitor: visitor, tenant: tenant, source: source,
-                            heading: "Audit log · \(tenant.name)", basePath: "/t/\(tenant.slug)/audit")
+        routes.tenant(.get, .audit, permission: .auditRead) { ctx in
+            try page(ctx.request, site: site, visitor: ctx.visitor, tenant: ctx.tenant, source: tenantSource(ctx.tenant),
+                     heading: "Audit log · \(ctx.tenant.name)", pageLink: .audit(ctx.tenant.slug), csvLink: .auditCSV(ctx.tenant.slug))
         }
-        routes.add(.get, "/t/{tenant}/audit.csv", access: .permission(.auditRead)) { request in
-            let (_, tenant, source) = try tenantSource(request)
-            return try csv(request, source: source, filename: "audit-\(tenant.slug).csv")
+        routes.tenant(.get, .auditCSV, permission: .auditRead) { ctx in
+            try csv(ctx.request, source: tenantSource(ctx.tenant), filename: "audit-\(ctx.tenant.slug).csv")
         }
-        routes.add(.get, "/staff/audit", access: .permission(.auditRead)) { request in
+        routes.staff(.get, .staffAudit, permission: .auditRead) { ctx in
+            let request = ctx.request
             do {
-                let (visitor, source) = try staffSource(request)
-                return try page(request, site: site, visitor: visitor, tenant: nil, source: source,
-                                heading: "Audit log", basePath: "/staff/audit")
+                return try page(request, site: site, visitor: ctx.visitor, tenant: nil, source: try staffSource(request),
+                                heading: "Audit log", pageLink: SitePage.staffAudit.url, csvLink: SitePage.staffAuditCSV.url)
             } catch let error as ValidationError {
-                let visitor = try auth.signedIn(request)
                 return site.page("audit/index", title: "Audit log", Page(
-                    heading: "Audit log", basePath: "/staff/audit", actor: "", action: "", target: "", from: "", until: "",
-                    chain: request.query["chain"] ?? "", staff: true, rows: [], nextPage: nil, csvLink: "/staff/audit.csv",
-                    errors: error.fieldErrors), status: error.status, visitor: visitor)
+                    heading: "Audit log", pageLink: SitePage.staffAudit.url, actor: "", action: "", target: "", from: "", until: "",
+                    chain: request.query["chain"] ?? "", staff: true, rows: [], nextPage: nil, csvLink: SitePage.staffAuditCSV.url,
+                    errors: error.fieldErrors), status: error.status, visitor: ctx.visitor)
             }
         }
-        routes.add(.get, "/staff/audit.csv", access: .permission(.auditRead)) { request in
-            let (_, source) = try staffSource(request)
-            return try csv(request, source: source, filename: "audit-\(request.query["chain"] ?? "provider").csv")
+        routes.staff(.get, .staffAuditCSV, permission: .auditRead) { ctx in
+            try csv(ctx.request, source: try staffSource(ctx.request), filename: "audit-\(ctx.request.query["chain"] ?? "provider").csv")
         }
     }
 
@@ -113,7 +105,7 @@ enum AuditPages {
     }
 
     static func page(_ request: Request, site: Site, visitor: Visitor, tenant: TenantMembership?, source: Source,
-                     heading: String, basePath: String) throws -> Response {
+                     heading: String, pageLink: SiteURL, csvLink: SiteURL) throws -> Response {
         var errors: [FieldError] = []
         var rows: [AuditRow] = []
         let before = request.query["before"].flatMap(Int64.init)
@@ -127,13 +119,11 @@ enum AuditPages {
         }
         let more = rows.count > pageSize
         rows = Array(rows.prefix(pageSize))
-        var query = request.query.pairs.filter { $0.name != "before" }
-        let csvQuery = query.map { WebAuth.escape($0.name) + "=" + WebAuth.escape($0.value) }.joined(separator: "&")
-        if more, let last = rows.last { query.append(("before", String(last.sequence))) }
-        let next = more ? basePath + "?" + query.map { WebAuth.escape($0.name) + "=" + WebAuth.escape($0.value) }
-            .joined(separator: "&") : nil
+        // Links keep the filters asked for; the next page adds where this one ended.
+        let filters = request.query.pairs.filter { $0.name != "before" }
+        func filtered(_ link: SiteURL) -> SiteURL { filters.reduce(link) { $0.adding($1.name, $1.value) } }
         let model = Page(
-            heading: heading, basePath: basePath, actor: request.query["actor"] ?? "", action: request.query["action"] ?? "",
+            heading: heading, pageLink: pageLink, actor: request.query["actor"] ?? "", action: request.query["action"] ?? "",
             target: request.query["target"] ?? "", from: request.query["from"] ?? "", until: request.query["until"] ?? "",
             chain: request.query["chain"] ?? "", staff: tenant == nil,
             rows: rows.map { row in
@@ -142,7 +132,8 @@ enum AuditPages {
                     target: row.targetType.isEmpty ? row.targetID : row.targetType + " " + row.targetID, reason: row.reason,
                     address: row.address, change: [row.before, row.after].filter { !$0.isEmpty }.joined(separator: " → "))
             },
-            nextPage: next, csvLink: basePath + ".csv" + (csvQuery.isEmpty ? "" : "?" + csvQuery), errors: errors)
+            nextPage: more ? rows.last.map { filtered(pageLink).adding("before", String($0.sequence)) } : nil,
+            csvLink: filtered(csvLink), errors: errors)
         return site.page("audit/index", title: heading, model, status: errors.isEmpty ? .ok : .unprocessableContent,
                          visitor: visitor, tenant: tenant)
     }

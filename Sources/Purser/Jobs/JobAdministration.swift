@@ -47,8 +47,8 @@ public struct JobAdministration: Sendable {
     }
 
     /// Queues a dead or failed job again, now, with its attempts counted afresh.
-    public func retry(_ id: Int64, by actor: UUID, origin: RequestOrigin?) throws {
-        try change(id, action: "job.retry", by: actor, origin: origin) { tx in
+    public func retry(_ id: Int64, by actor: AuditActor) throws {
+        try change(id, action: "job.retry", by: actor) { tx in
             try tx.query("""
                 UPDATE jobs SET state = 'queued', attempts = 0, run_at = now(), finished_at = NULL WHERE id = $1
                 """, [id])
@@ -57,14 +57,13 @@ public struct JobAdministration: Sendable {
     }
 
     /// Removes a job that is not running.
-    public func cancel(_ id: Int64, by actor: UUID, origin: RequestOrigin?) throws {
-        try change(id, action: "job.cancel", by: actor, origin: origin) { tx in
+    public func cancel(_ id: Int64, by actor: AuditActor) throws {
+        try change(id, action: "job.cancel", by: actor) { tx in
             try tx.query("DELETE FROM jobs WHERE id = $1", [id])
         }
     }
 
-    private func change(_ id: Int64, action: String, by actor: UUID, origin: RequestOrigin?,
-                        _ body: (Connection) throws -> Void) throws {
+    private func change(_ id: Int64, action: String, by actor: AuditActor, _ body: (Connection) throws -> Void) throws {
         try database.asStaff { tx in
             guard let row = try tx.query("SELECT kind, state, tenant_id, attempts FROM jobs WHERE id = $1 FOR UPDATE", [id]).first else {
                 throw NotFound()
@@ -75,10 +74,9 @@ public struct JobAdministration: Sendable {
             }
             try body(tx)
             try AuditLog.record(AuditEvent(
-                tenant: try row.decode(2), actorKind: .staff, actorID: actor, action: action, targetType: "job",
-                targetID: String(id), before: try JSONText(encoding: ["kind": try row.require(0, as: String.self), "state": state,
-                                                                     "attempts": String(try row.require(3, as: Int.self))])).from(origin),
-                in: tx)
+                tenant: try row.decode(2), actor: actor, action: action, targetType: "job", targetID: String(id),
+                before: try JSONText(encoding: ["kind": try row.require(0, as: String.self), "state": state,
+                                                "attempts": String(try row.require(3, as: Int.self))])), in: tx)
         }
     }
 }

@@ -20,6 +20,8 @@ enum JobPages {
         let attempts: Int
         let error: String
         let finished: String
+        let retryLink: SiteURL
+        let cancelLink: SiteURL
     }
 
     struct Page: TemplateModel {
@@ -30,13 +32,7 @@ enum JobPages {
         var errors: [FieldError] = []
     }
 
-    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, jobs: JobAdministration) {
-
-        @Sendable func staff(_ request: Request) throws -> Visitor {
-            let visitor = try auth.staff(request)
-            try visitor.principal(in: nil).require(.jobsManage)
-            return visitor
-        }
+    static func register(in routes: inout RouteTable, site: Site, jobs: JobAdministration) {
 
         @Sendable func render(_ visitor: Visitor, message: String? = nil, errors: [FieldError] = [],
                               status: HTTPStatus = .ok) throws -> Response {
@@ -49,31 +45,31 @@ enum JobPages {
             }
             let troubled = try jobs.troubled().map {
                 TroubleRow(id: String($0.id), kind: $0.kind, tenant: $0.tenant ?? "—", attempts: $0.attempts, error: $0.error,
-                           finished: DisplayTime.format($0.finishedAt))
+                           finished: DisplayTime.format($0.finishedAt), retryLink: .staffJobRetry($0.id),
+                           cancelLink: .staffJobCancel($0.id))
             }
             return site.page("jobs/index", title: "Jobs", Page(formToken: visitor.formToken, counts: counts, troubled: troubled,
                                                                 message: message, errors: errors),
                              status: status, visitor: visitor)
         }
 
-        routes.add(.get, "/staff/jobs", access: .permission(.jobsManage)) { request in try render(try staff(request)) }
+        routes.staff(.get, .staffJobs, permission: .jobsManage) { ctx in try render(ctx.visitor) }
         // The address people may know from other tools.
-        routes.add(.get, "/admin/jobs", access: .everyone) { _ in .redirect(to: "/staff/jobs", status: .movedPermanently) }
+        routes.everyone(.get, .adminJobs) { _ in .redirect(to: SitePage.staffJobs.url.path, status: .movedPermanently) }
 
-        for (action, verb) in [("retry", "queued again"), ("cancel", "cancelled")] {
-            routes.add(.post, "/staff/jobs/{id}/\(action)", access: .permission(.jobsManage), options: .form) { request in
-                let visitor = try staff(request)
-                _ = try auth.form(request, from: visitor)
-                guard let id = Int64(try request.parameter("id")) else { throw HTTPError(.notFound) }
+        let changes: [(page: SitePage, verb: String, change: @Sendable (Int64, AuditActor) throws -> Void)] = [
+            (.staffJobRetry, "queued again", { try jobs.retry($0, by: $1) }),
+            (.staffJobCancel, "cancelled", { try jobs.cancel($0, by: $1) }),
+        ]
+        for (page, verb, change) in changes {
+            routes.staff(.post, page, permission: .jobsManage, options: .form) { ctx in
+                _ = try ctx.form()
+                guard let id = Int64(try ctx.request.parameter("id")) else { throw HTTPError(.notFound) }
                 do {
-                    if action == "retry" {
-                        try jobs.retry(id, by: visitor.user, origin: RequestOrigin(request))
-                    } else {
-                        try jobs.cancel(id, by: visitor.user, origin: RequestOrigin(request))
-                    }
-                    return try render(visitor, message: "Job \(id) \(verb).")
+                    try change(id, ctx.actor)
+                    return try render(ctx.visitor, message: "Job \(id) \(verb).")
                 } catch let error as ValidationError {
-                    return try render(visitor, errors: error.fieldErrors, status: error.status)
+                    return try render(ctx.visitor, errors: error.fieldErrors, status: error.status)
                 }
             }
         }

@@ -42,7 +42,7 @@ public enum ChannelTargets {
             let target = try row.require(2, as: String.self)
             try tx.query("UPDATE notification_channels SET target = $2, sealed_target = $3 WHERE id = $1", [
                 id, DestinationRedaction.url(target), try SealedColumn.channelTarget.seal(Array(target.utf8), row: id, keyring: keyring)])
-            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: .system, actorID: nil, action: "notification_channel.seal_target",
+            try AuditLog.record(AuditEvent(tenant: tenant, actor: .system, action: "notification_channel.seal_target",
                                            targetType: "notification_channel", targetID: id.postgresText,
                                            after: try JSONText(encoding: ["target": DestinationRedaction.url(target)])), in: tx)
         }

@@ -23,8 +23,8 @@ public struct MailComposer: Sendable {
 
     public func compose(_ message: NotificationMessage, to recipient: String, deliveryID: UUID, optional: Bool,
                         date: Date = Date()) -> [UInt8] {
-        let model = Model(subject: message.subject, text: message.text, url: message.url,
-                          preferencesURL: publicURL + "/account#notifications")
+        let preferencesURL = SitePage.account.url.at("notifications").absolute(on: publicURL)
+        let model = Model(subject: message.subject, text: message.text, url: message.url, preferencesURL: preferencesURL)
         let text = templates.render("notifications/email/notification.txt", model) ?? message.text
         let html = templates.render("notifications/email/notification.html", model) ?? ""
         let boundary = "purser-" + deliveryID.postgresText
@@ -40,7 +40,7 @@ public struct MailComposer: Sendable {
             "Auto-Submitted: auto-generated",
         ]
         if optional {
-            headers.append("List-Unsubscribe: <\(publicURL)/account#notifications>")
+            headers.append("List-Unsubscribe: <\(preferencesURL)>")
         }
         let body = [
             "--\(boundary)",

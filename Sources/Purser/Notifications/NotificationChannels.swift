@@ -43,7 +43,7 @@ public struct NotificationChannels: Sendable {
         self.policy = policy
     }
 
-    public func create(_ channel: NewChannel, tenant: UUID, by actor: UUID, origin: RequestOrigin?) throws -> UUID {
+    public func create(_ channel: NewChannel, tenant: UUID, by actor: AuditActor) throws -> UUID {
         var errors: [FieldError] = []
         let name = channel.name.trimmingCharacters(in: .whitespaces)
         let target = channel.target.trimmingCharacters(in: .whitespaces)
@@ -74,10 +74,10 @@ public struct NotificationChannels: Sendable {
                 INSERT INTO notification_channels (id, tenant_id, kind, name, target, sealed_target, secret, events)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                 """, [id, tenant, channel.kind, name, stored.shown, stored.sealed, sealed, channel.events])
-            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: .user, actorID: actor, action: "notification_channel.create",
+            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "notification_channel.create",
                                            targetType: "notification_channel", targetID: id.postgresText,
                                            after: try JSONText(encoding: ["kind": channel.kind, "name": name, "target": stored.shown,
-                                                                          "events": channel.events.joined(separator: " ")])).from(origin), in: tx)
+                                                                          "events": channel.events.joined(separator: " ")])), in: tx)
         }
         return id
     }
@@ -97,13 +97,13 @@ public struct NotificationChannels: Sendable {
         }
     }
 
-    public func delete(_ id: UUID, tenant: UUID, by actor: UUID, origin: RequestOrigin?) throws {
+    public func delete(_ id: UUID, tenant: UUID, by actor: AuditActor) throws {
         try database.inTenant(tenant) { tx in
             guard try tx.query("DELETE FROM notification_channels WHERE id = $1 AND tenant_id = $2", [id, tenant]).affected == 1 else {
                 throw NotFound()
             }
-            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: .user, actorID: actor, action: "notification_channel.delete",
-                                           targetType: "notification_channel", targetID: id.postgresText).from(origin), in: tx)
+            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "notification_channel.delete",
+                                           targetType: "notification_channel", targetID: id.postgresText), in: tx)
         }
     }
 

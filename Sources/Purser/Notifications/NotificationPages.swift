@@ -13,6 +13,8 @@ enum NotificationPages {
         let target: String
         let events: String
         let breaker: String
+        let testLink: SiteURL
+        let deleteLink: SiteURL
     }
 
     struct DeliveryRow: Encodable, Sendable {
@@ -34,35 +36,31 @@ enum NotificationPages {
 
     struct Page: TemplateModel {
         let formToken: String
-        let slug: String
         let tenantName: String
+        /// Where the form adding a channel posts.
+        let channelsLink: SiteURL
         let channels: [ChannelRow]
         let deliveries: [DeliveryRow]
         let events: [EventOption]
-        let nextPage: String?
+        let nextPage: SiteURL?
         var message: String?
         var errors: [FieldError] = []
     }
 
-    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, channels: NotificationChannels, database: Database) {
+    static func register(in routes: inout RouteTable, site: Site, channels: NotificationChannels, database: Database) {
 
-        @Sendable func admin(_ request: Request) throws -> (Visitor, TenantMembership) {
-            let visitor = try auth.signedIn(request)
-            let tenant = try auth.tenant(request, for: visitor)
-            try visitor.principal(in: tenant).require(.tenantSettingsManage)
-            return (visitor, tenant)
-        }
-
-        @Sendable func render(_ request: Request, _ visitor: Visitor, _ tenant: TenantMembership, message: String? = nil,
-                              errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
-            let before = request.query["before"].flatMap(UUID.init(uuidString:))
+        @Sendable func render(_ ctx: TenantContext, message: String? = nil, errors: [FieldError] = [],
+                              status: HTTPStatus = .ok) throws -> Response {
+            let tenant = ctx.tenant
+            let before = ctx.request.query["before"].flatMap(UUID.init(uuidString:))
             let page = try DeliveryLog.page(tenant: tenant.id, before: before, limit: 51, database: database)
-            let addressesVisible = DestinationRedaction.addressesVisible(to: visitor.principal(in: tenant))
+            let addressesVisible = DestinationRedaction.addressesVisible(to: ctx.principal)
             let model = Page(
-                formToken: visitor.formToken, slug: tenant.slug, tenantName: tenant.name,
+                formToken: ctx.visitor.formToken, tenantName: tenant.name, channelsLink: .channels(tenant.slug),
                 channels: try channels.list(tenant: tenant.id).map {
                     ChannelRow(id: $0.id.postgresText, kind: $0.kind, name: $0.name, target: $0.target,
-                               events: $0.events.joined(separator: " "), breaker: $0.breaker)
+                               events: $0.events.joined(separator: " "), breaker: $0.breaker,
+                               testLink: .channelTest(tenant.slug, id: $0.id), deleteLink: .channelDelete(tenant.slug, id: $0.id))
                 },
                 deliveries: page.prefix(50).map {
                     DeliveryRow(created: DisplayTime.format($0.createdAt), kind: $0.kind,
@@ -71,58 +69,51 @@ enum NotificationPages {
                                 error: $0.lastError ?? "")
                 },
                 events: NotificationEvents.catalogue.map { EventOption(name: $0.name, description: $0.description, checked: false) },
-                nextPage: page.count > 50 ? "/t/\(tenant.slug)/notifications?before=\(page[49].id.postgresText)" : nil,
+                nextPage: page.count > 50 ? SiteURL.notifications(tenant.slug).adding("before", page[49].id.postgresText) : nil,
                 message: message, errors: errors)
             return site.page("notifications/channels", title: "Notifications · \(tenant.name)", model, status: status,
-                             visitor: visitor, tenant: tenant)
+                             visitor: ctx.visitor, tenant: tenant)
         }
 
-        routes.add(.get, "/t/{tenant}/notifications", access: .permission(.tenantSettingsManage)) { request in
-            let (visitor, tenant) = try admin(request)
-            return try render(request, visitor, tenant)
-        }
+        routes.tenant(.get, .notifications, permission: .tenantSettingsManage) { ctx in try render(ctx) }
 
-        routes.add(.post, "/t/{tenant}/notifications/channels", access: .permission(.tenantSettingsManage), options: .form) { request in
-            let (visitor, tenant) = try admin(request)
-            let form = try auth.form(request, from: visitor)
+        routes.tenant(.post, .channels, permission: .tenantSettingsManage, options: .form) { ctx in
+            let form = try ctx.form()
             do {
                 let events = form.all("event")
                 _ = try channels.create(NewChannel(kind: form["kind"] ?? "", name: form["name"] ?? "", target: form["target"] ?? "",
                                                    secret: form["secret"], events: events.contains("*") ? ["*"] : events),
-                                        tenant: tenant.id, by: visitor.user, origin: RequestOrigin(request))
-                return try render(request, visitor, tenant, message: "Channel added.", status: .created)
+                                        tenant: ctx.tenant.id, by: ctx.actor)
+                return try render(ctx, message: "Channel added.", status: .created)
             } catch let error as ValidationError {
-                return try render(request, visitor, tenant, errors: error.fieldErrors, status: error.status)
+                return try render(ctx, errors: error.fieldErrors, status: error.status)
             }
         }
 
-        routes.add(.post, "/t/{tenant}/notifications/channels/{id}/test", access: .permission(.tenantSettingsManage), options: .form) { request in
-            let (visitor, tenant) = try admin(request)
-            _ = try auth.form(request, from: visitor)
-            try channels.sendTest(try request.uuidParameter("id"), tenant: tenant.id, tenantName: tenant.name)
-            return try render(request, visitor, tenant, message: "A test notification is on its way; its outcome appears below.")
+        routes.tenant(.post, .channelTest, permission: .tenantSettingsManage, options: .form) { ctx in
+            _ = try ctx.form()
+            try channels.sendTest(try ctx.request.uuidParameter("id"), tenant: ctx.tenant.id, tenantName: ctx.tenant.name)
+            return try render(ctx, message: "A test notification is on its way; its outcome appears below.")
         }
 
-        routes.add(.post, "/t/{tenant}/notifications/channels/{id}/delete", access: .permission(.tenantSettingsManage), options: .form) { request in
-            let (visitor, tenant) = try admin(request)
-            _ = try auth.form(request, from: visitor)
-            try channels.delete(try request.uuidParameter("id"), tenant: tenant.id, by: visitor.user, origin: RequestOrigin(request))
-            return try render(request, visitor, tenant, message: "Channel removed.")
+        routes.tenant(.post, .channelDelete, permission: .tenantSettingsManage, options: .form) { ctx in
+            _ = try ctx.form()
+            try channels.delete(try ctx.request.uuidParameter("id"), tenant: ctx.tenant.id, by: ctx.actor)
+            return try render(ctx, message: "Channel removed.")
         }
 
         // A person's own choice of emails, per tenant.
-        routes.add(.post, "/account/notifications", access: .signedIn, options: .form) { request in
-            let visitor = try auth.signedIn(request)
-            let form = try auth.form(request, from: visitor)
-            guard let tenant = visitor.tenants.first(where: { $0.slug == form["tenant"] }) else { throw HTTPError(.notFound) }
+        routes.signedIn(.post, .accountNotifications, options: .form) { ctx in
+            let form = try ctx.form()
+            guard let tenant = ctx.visitor.tenants.first(where: { $0.slug == form["tenant"] }) else { throw HTTPError(.notFound) }
             let events = form.all("event").filter { NotificationEvents.isKnown($0) && $0 != "*" }
             try database.inTenant(tenant.id) { tx in
                 try tx.query("""
                     INSERT INTO notification_preferences (tenant_id, user_id, events) VALUES ($1, $2, $3)
                     ON CONFLICT (tenant_id, user_id) DO UPDATE SET events = EXCLUDED.events
-                    """, [tenant.id, visitor.user, events])
+                    """, [tenant.id, ctx.visitor.user, events])
             }
-            return .redirect(to: "/account?changed=notifications#notifications")
+            return .redirect(to: SitePage.account.url.adding("changed", "notifications").at("notifications").path)
         }
     }
 

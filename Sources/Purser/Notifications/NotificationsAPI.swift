@@ -31,8 +31,8 @@ enum NotificationsAPI {
                   "description": "The same as `next_cursor`, under its old name; removed in the next release."]),
     ])
 
-    static func register(in routes: inout RouteTable, gate: APIGate, database: Database) {
-        routes.add(.get, "/api/v1/notifications/deliveries", access: .scope(.notificationsRead), operation: Operation(
+    static func register(in routes: inout RouteTable, database: Database) {
+        routes.api(.get, .deliveries, scope: .notificationsRead, tenant: .required, operation: Operation(
             id: "listNotificationDeliveries", summary: "The tenant's notification deliveries and their outcome, newest first.",
             tags: ["notifications"],
             parameters: [
@@ -50,42 +50,41 @@ enum NotificationsAPI {
                 .problem(403, "The token lacks notifications:read, or its owner tenant.settings.manage."), .problem(404, "No such tenant for this token."),
                 .problem(429, "Rate limit used up."),
             ])
-        ) { request in
-            try gate.handleInTenant(request) { caller, tenant in
-                try caller.require(.tenantSettingsManage)
-                let addressesVisible = DestinationRedaction.addressesVisible(to: caller.principal)
-                var before: UUID?
-                for name in ["cursor", "before"] {
-                    guard let text = request.query[name] else { continue }
-                    guard let id = UUID(uuidString: text) else {
-                        throw HTTPError(.badRequest, detail: "\(name) is not one Purser gave.",
-                                        fieldErrors: [FieldError(field: name, detail: "is not one Purser gave")])
-                    }
-                    if let earlier = before, earlier != id {
-                        throw HTTPError(.badRequest, detail: "cursor and before (its old name) disagree; send cursor only.",
-                                        fieldErrors: [FieldError(field: "before", detail: "disagrees with cursor")])
-                    }
-                    before = id
+        ) { ctx in
+            try ctx.require(.tenantSettingsManage)
+            let request = ctx.request
+            let addressesVisible = DestinationRedaction.addressesVisible(to: ctx.principal)
+            var before: UUID?
+            for name in ["cursor", "before"] {
+                guard let text = request.query[name] else { continue }
+                guard let id = UUID(uuidString: text) else {
+                    throw HTTPError(.badRequest, detail: "\(name) is not one Purser gave.",
+                                    fieldErrors: [FieldError(field: name, detail: "is not one Purser gave")])
                 }
-                var limit = 50
-                if let text = request.query["limit"] {
-                    guard let value = Int(text), (1...200).contains(value) else {
-                        throw HTTPError(.badRequest, detail: "limit must be a whole number from 1 to 200.")
-                    }
-                    limit = value
+                if let earlier = before, earlier != id {
+                    throw HTTPError(.badRequest, detail: "cursor and before (its old name) disagree; send cursor only.",
+                                    fieldErrors: [FieldError(field: "before", detail: "disagrees with cursor")])
                 }
-                let page = try DeliveryLog.page(tenant: tenant, before: before, limit: limit + 1, database: database)
-                let items = page.prefix(limit).map { record -> JSONValue in [
-                    "id": .string(record.id.postgresText), "kind": .string(record.kind), "destination": .string(DestinationRedaction.shown(record.destination, kind: record.kind, addressesVisible: addressesVisible)),
-                    "event": .string(record.event), "subject": .string(record.subject), "state": .string(record.state),
-                    "attempts": .number(Double(record.attempts)), "last_error": record.lastError.map { .string($0) } ?? .null,
-                    "last_status": record.lastStatus.map { .number(Double($0)) } ?? .null,
-                    "created_at": .string(RFC3339.string(record.createdAt)),
-                    "delivered_at": record.deliveredAt.map { .string(RFC3339.string($0)) } ?? .null,
-                ] }
-                let next: JSONValue = page.count > limit ? .string(page[limit - 1].id.postgresText) : .null
-                return .json(["items": .array(Array(items)), "next_cursor": next, "next": next])
+                before = id
             }
+            var limit = 50
+            if let text = request.query["limit"] {
+                guard let value = Int(text), (1...200).contains(value) else {
+                    throw HTTPError(.badRequest, detail: "limit must be a whole number from 1 to 200.")
+                }
+                limit = value
+            }
+            let page = try DeliveryLog.page(tenant: try ctx.tenant, before: before, limit: limit + 1, database: database)
+            let items = page.prefix(limit).map { record -> JSONValue in [
+                "id": .string(record.id.postgresText), "kind": .string(record.kind), "destination": .string(DestinationRedaction.shown(record.destination, kind: record.kind, addressesVisible: addressesVisible)),
+                "event": .string(record.event), "subject": .string(record.subject), "state": .string(record.state),
+                "attempts": .number(Double(record.attempts)), "last_error": record.lastError.map { .string($0) } ?? .null,
+                "last_status": record.lastStatus.map { .number(Double($0)) } ?? .null,
+                "created_at": .string(RFC3339.string(record.createdAt)),
+                "delivered_at": record.deliveredAt.map { .string(RFC3339.string($0)) } ?? .null,
+            ] }
+            let next: JSONValue = page.count > limit ? .string(page[limit - 1].id.postgresText) : .null
+            return .json(["items": .array(Array(items)), "next_cursor": next, "next": next])
         }
     }
 }

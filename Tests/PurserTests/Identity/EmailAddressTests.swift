@@ -57,10 +57,10 @@ import TestSupport
         for target in [tooMany, Self.pathological] {
             #expect(throws: ValidationError(field: "target", "give at most 2,000 characters of email addresses")) {
                 try channels.create(NewChannel(kind: "email", name: "Desk", target: target, events: ["request.created"]),
-                                    tenant: people.tenant, by: admin, origin: nil)
+                                    tenant: people.tenant, by: .person(admin, isStaff: false, origin: nil))
             }
         }
         _ = try channels.create(NewChannel(kind: "email", name: "Desk", target: fits, events: ["request.created"]),
-                                tenant: people.tenant, by: admin, origin: nil)
+                                tenant: people.tenant, by: .person(admin, isStaff: false, origin: nil))
     }
 }

@@ -39,6 +39,9 @@ import TestSupport
                              policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"]))
     }
 
+    /// The tenant admin, adding channels as they would on the notifications page.
+    var tenantAdmin: AuditActor { .person(people.id("tenant_admin@acme.test"), isStaff: false, origin: nil) }
+
     func deliveries() throws -> [(state: String, attempts: Int, error: String?)] {
         try app.database.connect().query("SELECT state, attempts, last_error FROM notification_deliveries ORDER BY created_at, id").map {
             (try $0.require(0), try $0.require(1), try $0.decode(2))
@@ -83,14 +86,13 @@ import TestSupport
     }
 
     @Test func webhooksAreSignedAndPagerDutyGetsItsDedupKey() throws {
-        let admin = people.id("tenant_admin@acme.test")
         let base = "http://127.0.0.1:\(receiver.port)"
         _ = try channels.create(NewChannel(kind: "webhook", name: "SIEM", target: base + "/hook", secret: Self.secret,
-                                           events: ["request.created"]), tenant: people.tenant, by: admin, origin: nil)
+                                           events: ["request.created"]), tenant: people.tenant, by: tenantAdmin)
         _ = try channels.create(NewChannel(kind: "pagerduty", name: "On call", target: base + "/v2/enqueue",
-                                           secret: "R0UTINGKEY0123456789abcdef", events: ["*"]), tenant: people.tenant, by: admin, origin: nil)
+                                           secret: "R0UTINGKEY0123456789abcdef", events: ["*"]), tenant: people.tenant, by: tenantAdmin)
         _ = try channels.create(NewChannel(kind: "slack", name: "Slack", target: base + "/slack", events: ["sla.breached"]),
-                                tenant: people.tenant, by: admin, origin: nil)
+                                tenant: people.tenant, by: tenantAdmin)
         try app.app.database.inTenant(people.tenant) { tx in
             try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(
                 event: "request.created", subject: "ACME-7 filed", text: "A request", severity: .warning, dedupKey: "ACME-7"))
@@ -128,14 +130,14 @@ import TestSupport
         #expect(throws: ValidationError.self) {
             try NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring, policy: DestinationPolicy())
                 .create(NewChannel(kind: "slack", name: "x", target: "https://169.254.169.254/", events: ["*"]),
-                        tenant: people.tenant, by: people.id("tenant_admin@acme.test"), origin: nil)
+                        tenant: people.tenant, by: tenantAdmin)
         }
     }
 
     @Test func aFailingDestinationOpensItsBreakerWhichLaterCloses() throws {
         let base = "http://127.0.0.1:\(receiver.port)"
         let channel = try channels.create(NewChannel(kind: "slack", name: "Flaky", target: base + "/fail", events: ["*"]),
-                                          tenant: people.tenant, by: people.id("tenant_admin@acme.test"), origin: nil)
+                                          tenant: people.tenant, by: tenantAdmin)
         try app.app.database.inTenant(people.tenant) { tx in
             for n in 0..<3 {
                 try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(event: "sla.breached", subject: "n\(n)", text: "x"))
@@ -202,7 +204,7 @@ import TestSupport
         let base = "http://127.0.0.1:\(receiver.port)"
         for path in ["/redirect", "/big"] {
             _ = try channels.create(NewChannel(kind: "teams", name: path, target: base + path, events: ["*"]),
-                                    tenant: people.tenant, by: people.id("tenant_admin@acme.test"), origin: nil)
+                                    tenant: people.tenant, by: tenantAdmin)
         }
         try app.app.database.inTenant(people.tenant) { tx in
             try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(event: "test", subject: "s", text: "t"))

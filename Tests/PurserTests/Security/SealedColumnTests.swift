@@ -45,7 +45,7 @@ import TestSupport
             NewChannel(kind: "slack", name: "Ops", target: base + "/services/T1/B2/slacksecret", events: ["request.created"]),
             NewChannel(kind: "email", name: "Desk", target: "desk@acme.test", events: ["request.created"]),
         ] {
-            _ = try channels.create(channel, tenant: people.tenant, by: admin, origin: nil)
+            _ = try channels.create(channel, tenant: people.tenant, by: .person(admin, isStaff: false, origin: nil))
         }
     }
 
