@@ -74,15 +74,6 @@ public final class APIGate: Sendable {
         return response
     }
 
-    /// `handle` for a route about one tenant: the body gets the tenant the gate resolved.
-    public func handleInTenant(_ request: Request, _ body: (APICaller, UUID) throws -> Response) throws -> Response {
-        try handle(request, tenant: .required) { caller in
-            // `.required` has resolved a tenant or thrown; this only unwraps it.
-            guard let tenant = caller.tenant else { throw HTTPError(.badRequest, detail: "Name the tenant with ?tenant=<slug>.") }
-            return try body(caller, tenant)
-        }
-    }
-
     /// Holds the query to what the route's operation declares, as `decode(_:fields:)` holds a JSON
     /// body to its fields: a parameter the route does not take is a 400 naming it (a misspelt filter
     /// would otherwise answer everything), and an empty value for one with an enumeration or a

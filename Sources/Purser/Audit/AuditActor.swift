@@ -29,7 +29,7 @@ extension AuditEvent {
     public init(tenant: UUID?, actor: AuditActor, action: String, targetType: String? = nil, targetID: String? = nil,
                 reason: String? = nil, before: JSONText? = nil, after: JSONText? = nil) {
         self.init(tenant: tenant, actorKind: actor.kind, actorID: actor.id, action: action, targetType: targetType,
-                  targetID: targetID, reason: reason, requestID: actor.origin?.requestID, address: actor.origin?.address,
-                  userAgent: actor.origin?.userAgent, before: before, after: after)
+                  targetID: targetID, reason: reason, before: before, after: after)
+        self = from(actor.origin)
     }
 }
