@@ -105,8 +105,8 @@ public struct RouteTable: Sendable {
         return auth
     }
 
-    /// Adds a route; an API route's document names the scope its access declares.
-    public mutating func add(_ method: HTTPMethod, _ template: String, access: RouteAccess, options: RouteOptions = RouteOptions(),
+    /// Adds a route by its template; an API route's document names the scope its access declares.
+    private mutating func add(_ method: HTTPMethod, _ template: String, access: RouteAccess, options: RouteOptions = RouteOptions(),
                              operation: Operation? = nil, handler: @escaping Handler) {
         var operation = operation
         if case .scope(let scope) = access { operation?.scopes = scope.map { [$0.rawValue] } ?? [] }
