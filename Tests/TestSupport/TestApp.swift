@@ -12,7 +12,9 @@ public final class TestApp: @unchecked Sendable {
     public let metricsURL: String
     public let client: HTTPClient
 
-    public init(database: TestDatabase? = nil, extraRoutes: [TableRoute] = [], configure: (inout Configuration) -> Void = { _ in }) throws {
+    /// `world`: nil for the live one; `TestApp(clock:)` for one whose clock the test moves.
+    public init(database: TestDatabase? = nil, world: World? = nil, extraRoutes: [TableRoute] = [],
+                configure: (inout Configuration) -> Void = { _ in }) throws {
         self.database = try database ?? TestDatabase()
         var configuration = Configuration(root: TestEnvironment.root)
         configuration.listenPort = 0
@@ -22,13 +24,20 @@ public final class TestApp: @unchecked Sendable {
         configuration.logLevel = .error
         configuration.masterKey = TestEnvironment.keyring
         configure(&configuration)
-        app = try PurserApp(configuration: configuration, databaseURL: self.database.url, logger: quietLogger, extraRoutes: extraRoutes)
+        app = try PurserApp(configuration: configuration, databaseURL: self.database.url, logger: quietLogger, world: world,
+                            extraRoutes: extraRoutes)
         try app.start()
         baseURL = "http://127.0.0.1:\(app.server.port)"
         metricsURL = "http://127.0.0.1:\(app.metricsServer?.port ?? 0)"
         var options = HTTPClient.Options()
         options.totalTimeout = .seconds(20)
         client = HTTPClient(options: options)
+    }
+
+    /// Purser with a clock that stands at `clock`'s time until the test moves it.
+    public convenience init(database: TestDatabase? = nil, clock: SettableClock,
+                            configure: (inout Configuration) -> Void = { _ in }) throws {
+        try self.init(database: database, world: World(clock: clock), configure: configure)
     }
 
     deinit { app.shutdown() }

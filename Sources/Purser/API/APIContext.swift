@@ -5,15 +5,19 @@ import Foundation
 import HTTPServer
 
 public struct APIContext {
+    /// Time and the outside world.
+    public let world: World
     public let request: Request
     public let caller: APICaller
-    public let actor: AuditActor
 
-    init(request: Request, caller: APICaller) {
+    init(world: World, request: Request, caller: APICaller) {
+        self.world = world
         self.request = request
         self.caller = caller
-        self.actor = AuditActor(kind: .token, id: caller.identity.tokenID, origin: RequestOrigin(request))
     }
+
+    /// The token, from the request's origin (made when a change asks for it: most calls only read).
+    public var actor: AuditActor { AuditActor(kind: .token, id: caller.identity.tokenID, origin: RequestOrigin(request)) }
 
     public var principal: Principal { caller.principal }
 

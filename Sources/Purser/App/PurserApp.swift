@@ -14,6 +14,8 @@ public struct MissingMasterKey: Error, CustomStringConvertible {
 
 public final class PurserApp: Sendable {
     public let configuration: Configuration
+    /// Time and the outside world, for everything this node serves.
+    public let world: World
     public let database: Database
     public var pool: ConnectionPool { database.pool }
     public let metrics: MetricsRegistry
@@ -34,9 +36,13 @@ public final class PurserApp: Sendable {
 
     /// `extraRoutes` are served beside Purser's own: tests plant routes there (a leaking one, to
     /// show that the isolation walk catches it).
-    public init(configuration: Configuration, databaseURL: String, logger: Logger, extraRoutes: [TableRoute] = []) throws {
+    /// `world`: nil for the live one (the system clock, the configured SMTP server); tests pass one with a clock they move.
+    public init(configuration: Configuration, databaseURL: String, logger: Logger, world: World? = nil,
+                extraRoutes: [TableRoute] = []) throws {
         guard let keyring = configuration.masterKey else { throw MissingMasterKey() }
         self.configuration = configuration
+        let world = world ?? World.live(configuration)
+        self.world = world
         self.logger = logger
         migrator = Migrator(files: try MigrationFile.load(from: configuration.migrationsFolder))
         database = Database(url: databaseURL, size: configuration.poolSize)
@@ -72,7 +78,8 @@ public final class PurserApp: Sendable {
                                activity: RequestActivity(database: database), groups: RequestGroups(database: database, lists: requestLists),
                                attachments: attachments)
         routeTable = Routes.table(Routes.Parts(
-            configuration: configuration, keyring: keyring, database: database, migrator: migrator, site: site, auth: auth, gate: gate,
+            configuration: configuration, world: world, keyring: keyring, database: database, migrator: migrator, site: site,
+            auth: auth, gate: gate,
             tokens: tokens, signIn: signIn, secondFactor: secondFactor,
             passwords: Passwords(database: database, hasher: hasher, sessions: sessions), publicURL: publicURL, lists: requestLists,
             requests: requests, comments: conversation, attachments: attachments, desk: desk), extra: extraRoutes)

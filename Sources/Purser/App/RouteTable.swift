@@ -32,11 +32,13 @@ public struct TableRoute: Sendable {
 
 public struct RouteTable: Sendable {
     public private(set) var entries: [TableRoute] = []
-    /// What builds the handlers' contexts: the session for pages, the gate for the API.
+    /// What builds the handlers' contexts: the World they carry, the session for pages, the gate for the API.
+    let world: World
     let auth: WebAuth?
     let gate: APIGate?
 
-    public init(auth: WebAuth? = nil, gate: APIGate? = nil) {
+    public init(world: World, auth: WebAuth? = nil, gate: APIGate? = nil) {
+        self.world = world
         self.auth = auth
         self.gate = gate
     }
@@ -52,9 +54,9 @@ public struct RouteTable: Sendable {
     /// its second factor (the pages that do so).
     public mutating func signedIn(_ method: HTTPMethod, _ page: SitePage, options: RouteOptions = RouteOptions(),
                                   allowEnrolment: Bool = false, handler: @escaping @Sendable (PageContext) throws -> Response) {
-        let auth = requireAuth()
+        let (auth, world) = (requireAuth(), world)
         add(method, page.template, access: .signedIn, options: options) { request in
-            try handler(PageContext(request: request, visitor: try auth.signedIn(request, allowEnrolment: allowEnrolment), auth: auth))
+            try handler(PageContext(world: world, request: request, visitor: try auth.signedIn(request, allowEnrolment: allowEnrolment), auth: auth))
         }
     }
 
@@ -62,9 +64,9 @@ public struct RouteTable: Sendable {
     /// are told it does not exist (404); staff without the permission are refused (403).
     public mutating func staff(_ method: HTTPMethod, _ page: SitePage, permission: Permission? = nil,
                                options: RouteOptions = RouteOptions(), handler: @escaping @Sendable (PageContext) throws -> Response) {
-        let auth = requireAuth()
+        let (auth, world) = (requireAuth(), world)
         add(method, page.template, access: permission.map { .permission($0) } ?? .staff, options: options) { request in
-            let context = PageContext(request: request, visitor: try auth.staff(request), auth: auth)
+            let context = PageContext(world: world, request: request, visitor: try auth.staff(request), auth: auth)
             if let permission { try context.principal.require(permission) }
             return try handler(context)
         }
@@ -76,10 +78,10 @@ public struct RouteTable: Sendable {
     public mutating func tenant(_ method: HTTPMethod, _ page: SitePage, permission: Permission?,
                                 options: RouteOptions = RouteOptions(), handler: @escaping @Sendable (TenantContext) throws -> Response) {
         precondition(page.template.hasPrefix("/t/{tenant}"), "a tenant page lives under /t/{tenant}: \(page)")
-        let auth = requireAuth()
+        let (auth, world) = (requireAuth(), world)
         add(method, page.template, access: permission.map { .permission($0) } ?? .signedIn, options: options) { request in
             let visitor = try auth.signedIn(request)
-            let context = TenantContext(request: request, visitor: visitor, tenant: try auth.tenant(request, for: visitor), auth: auth)
+            let context = TenantContext(world: world, request: request, visitor: visitor, tenant: try auth.tenant(request, for: visitor), auth: auth)
             if let permission, !context.principal.can(permission) {
                 // A permission no customer role holds makes a staff page: to customers it does not exist.
                 if !CustomerRole.allCases.contains(where: { $0.permissions.contains(permission) }) { throw HTTPError(.notFound) }
@@ -95,8 +97,9 @@ public struct RouteTable: Sendable {
                              options: RouteOptions = RouteOptions(), operation: Operation,
                              handler: @escaping @Sendable (APIContext) throws -> Response) {
         guard let gate else { preconditionFailure("API routes need the table made with the gate") }
+        let world = world
         add(method, path.template, access: .scope(scope), options: options, operation: operation) { request in
-            try gate.handle(request, tenant: need) { caller in try handler(APIContext(request: request, caller: caller)) }
+            try gate.handle(request, tenant: need) { caller in try handler(APIContext(world: world, request: request, caller: caller)) }
         }
     }
 

@@ -9,6 +9,7 @@ enum Routes {
     /// What the blocks are made of.
     struct Parts {
         let configuration: Configuration
+        let world: World
         let keyring: Keyring
         let database: Database
         let migrator: Migrator
@@ -29,7 +30,7 @@ enum Routes {
 
     static func table(_ parts: Parts, extra: [TableRoute] = []) -> RouteTable {
         let (site, auth, gate, database) = (parts.site, parts.auth, parts.gate, parts.database)
-        var routes = RouteTable(auth: auth, gate: gate)
+        var routes = RouteTable(world: parts.world, auth: auth, gate: gate)
         HealthRoutes.register(in: &routes, pool: database.pool, migrator: parts.migrator)
         HomePage.register(in: &routes, site: site, auth: auth)
         // Identity and sessions

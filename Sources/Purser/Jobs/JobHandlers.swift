@@ -7,6 +7,8 @@ import Postgres
 public struct JobContext: Sendable {
     public let job: Job
     public let database: Database
+    /// Time and the outside world.
+    public let world: World
 
     /// Runs `effect` unless this job already did the effect called `name`, and records it as done
     /// afterwards. For an external effect (a message sent) a crash between the effect and the

@@ -5,10 +5,13 @@ import Logging
 import Postgres
 
 public enum JobRunner {
-    public static func start(configuration: Configuration, handlers: JobHandlers? = nil, logger: Logger) throws -> JobWorker {
+    /// `world`: nil for the live one (the system clock, the configured SMTP server).
+    public static func start(configuration: Configuration, world: World? = nil, handlers: JobHandlers? = nil,
+                             logger: Logger) throws -> JobWorker {
         guard let url = configuration.databaseURL else { throw MissingDatabaseURL() }
         let handlers = try handlers ?? standardHandlers(configuration)
-        let worker = JobWorker(url: url, handlers: handlers, settings: configuration.jobWorkerSettings, logger: logger)
+        let worker = JobWorker(url: url, handlers: handlers, settings: configuration.jobWorkerSettings,
+                               world: world ?? World.live(configuration), logger: logger)
         try worker.database.pool.transaction { tx in
             for schedule in Schedules.standard { try Schedules.ensure(schedule, in: tx) }
         }

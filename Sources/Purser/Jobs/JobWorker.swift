@@ -26,6 +26,8 @@ public final class JobWorker: Sendable {
     }
 
     public let owner: String
+    /// Time and the outside world, for the worker and every job it runs.
+    public let world: World
     let database: Database
     let url: String
     let handlers: JobHandlers
@@ -43,7 +45,10 @@ public final class JobWorker: Sendable {
     /// Threads whose job hung past its timeout: they exit when (if) it returns; a fresh thread replaces each.
     private let abandoned = Locked<Set<Int>>([])
 
-    public init(url: String, handlers: JobHandlers, settings: Settings = Settings(), logger: Logger) {
+    /// `world`: nil for the live one; tests pass one with a clock they move.
+    public init(url: String, handlers: JobHandlers, settings: Settings = Settings(), world: World = World(clock: LiveClock()),
+                logger: Logger) {
+        self.world = world
         self.url = url
         self.handlers = handlers
         self.settings = settings
@@ -154,7 +159,7 @@ public final class JobWorker: Sendable {
             inFlight.withLock { $0[job.id] = (started, job.timeout, thread) }
             var failure: (any Error)?
             if let handler = handlers.handler(for: job.kind) {
-                do { try handler(JobContext(job: job, database: database)) } catch { failure = error }
+                do { try handler(JobContext(job: job, database: database, world: world)) } catch { failure = error }
             } else {
                 failure = PermanentJobFailure("no handler for the kind \(job.kind)")
             }
