@@ -43,14 +43,21 @@ public final class MailSink: Sendable {
 
 extension TestApp {
     /// A job worker with every standard handler, on the app's database, polling briskly; stop it when done.
-    public func startWorker() throws -> JobWorker {
+    /// `world`: by default the app's (its clock, its outbound HTTP and resolver), with mail through
+    /// the configured server when the app's world has no mail of its own. `configure` changes the
+    /// worker's configuration only (a breaker's cool-down).
+    public func startWorker(world: World? = nil, configure: (inout Configuration) -> Void = { _ in }) throws -> JobWorker {
         var settings = app.configuration.jobWorkerSettings
         settings.retryBase = 0.05
         settings.pollInterval = 0.1
         var configuration = app.configuration
         configuration.databaseURL = database.url
+        configure(&configuration)
+        let world = world ?? World(clock: app.world.clock, http: app.world.http,
+                                   mail: app.world.mail ?? configuration.mailServer.map { SMTPSender(server: $0) },
+                                   resolver: app.world.resolver)
         let worker = JobWorker(url: database.url, handlers: try JobRunner.standardHandlers(configuration), settings: settings,
-                               logger: quietLogger)
+                               world: world, logger: quietLogger)
         worker.start()
         return worker
     }

@@ -1,7 +1,8 @@
 // Tenants choose where notifications go, so a destination must not reach inside the provider's
 // network. A URL's host is resolved, every address is checked (private, loopback, link-local,
 // cloud metadata, unspecified, multicast: refused), and the connection is pinned to a checked
-// address (CURLOPT_RESOLVE) so a second lookup cannot change where it goes.
+// address (CURLOPT_RESOLVE) so a second lookup cannot change where it goes. Names are resolved
+// through the World's resolver, the one the caller was handed.
 import Foundation
 import HTTPClient
 
@@ -27,7 +28,7 @@ public struct CheckedDestination: Sendable {
 }
 
 public enum Destinations {
-    public static func check(_ text: String, policy: DestinationPolicy) throws -> CheckedDestination {
+    public static func check(_ text: String, policy: DestinationPolicy, resolver: any NameResolver) throws -> CheckedDestination {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), var host = url.host, !host.isEmpty else {
             throw RefusedDestination(description: "\(text) is not an absolute URL")
         }
@@ -39,7 +40,7 @@ public enum Destinations {
         }
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let port = url.port ?? (scheme == "https" ? 443 : 80)
-        let addresses = try AddressResolver.addresses(of: host)
+        let addresses = try resolver.addresses(of: host)
         guard !addresses.isEmpty else { throw RefusedDestination(description: "\(host) has no address") }
         for address in addresses where !isPublic(address) && !isAllowed(address, policy.allowed) {
             throw RefusedDestination(description: "\(host) resolves to \(address), which is not a public address")

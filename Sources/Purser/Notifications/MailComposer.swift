@@ -1,6 +1,7 @@
 // An email as a complete RFC 5322 message: multipart/alternative with a text and an HTML part
-// from the templates in Templates/notifications/email/, a Message-ID, a Date, UTF-8 subjects (RFC 2047) and,
-// for mail people chose to receive, List-Unsubscribe pointing at their preferences.
+// from the templates in Templates/notifications/email/, a Message-ID, a Date (the World's time
+// when it is sent), UTF-8 subjects (RFC 2047) and, for mail people chose to receive,
+// List-Unsubscribe pointing at their preferences.
 import Foundation
 
 public struct MailComposer: Sendable {
@@ -22,7 +23,7 @@ public struct MailComposer: Sendable {
     }
 
     public func compose(_ message: NotificationMessage, to recipient: String, deliveryID: UUID, optional: Bool,
-                        date: Date = Date()) -> [UInt8] {
+                        date: Date) -> [UInt8] {
         let preferencesURL = SitePage.account.url.at("notifications").absolute(on: publicURL)
         let model = Model(subject: message.subject, text: message.text, url: message.url, preferencesURL: preferencesURL)
         let text = templates.render("notifications/email/notification.txt", model) ?? message.text

@@ -36,11 +36,14 @@ public struct NotificationChannels: Sendable {
     let database: Database
     let keyring: Keyring
     let policy: DestinationPolicy
+    /// The time channels and test deliveries are stamped with, and the resolver a new URL is checked through.
+    let world: World
 
-    public init(database: Database, keyring: Keyring, policy: DestinationPolicy) {
+    public init(database: Database, keyring: Keyring, policy: DestinationPolicy, world: World) {
         self.database = database
         self.keyring = keyring
         self.policy = policy
+        self.world = world
     }
 
     public func create(_ channel: NewChannel, tenant: UUID, by actor: AuditActor) throws -> UUID {
@@ -54,7 +57,7 @@ public struct NotificationChannels: Sendable {
         if channel.kind == "email" {
             if let problem = EmailAddress.problem(inList: target) { errors.append(FieldError(field: "target", detail: problem)) }
         } else {
-            do { _ = try Destinations.check(target, policy: policy) }
+            do { _ = try Destinations.check(target, policy: policy, resolver: world.resolver) }
             catch let refused as RefusedDestination { errors.append(FieldError(field: "target", detail: refused.description)) }
             catch { errors.append(FieldError(field: "target", detail: "\(error)")) }
         }
@@ -66,14 +69,15 @@ public struct NotificationChannels: Sendable {
             errors.append(FieldError(field: "events", detail: "choose at least one known event"))
         }
         if !errors.isEmpty { throw ValidationError(errors) }
-        let id = UUID.v7()
+        let now = world.now
+        let id = UUID.v7(at: now)
         let sealed = try channel.secret.flatMap { $0.isEmpty ? nil : try SealedColumn.channelSecret.seal(Array($0.utf8), row: id, keyring: keyring) }
         let stored = try ChannelTargets.stored(target, kind: channel.kind, channel: id, keyring: keyring)
         try database.inTenant(tenant) { tx in
             try tx.query("""
-                INSERT INTO notification_channels (id, tenant_id, kind, name, target, sealed_target, secret, events)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                """, [id, tenant, channel.kind, name, stored.shown, stored.sealed, sealed, channel.events])
+                INSERT INTO notification_channels (id, tenant_id, kind, name, target, sealed_target, secret, events, created_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                """, [id, tenant, channel.kind, name, stored.shown, stored.sealed, sealed, channel.events, now])
             try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "notification_channel.create",
                                            targetType: "notification_channel", targetID: id.postgresText,
                                            after: try JSONText(encoding: ["kind": channel.kind, "name": name, "target": stored.shown,
@@ -116,7 +120,7 @@ public struct NotificationChannels: Sendable {
             let message = NotificationMessage(event: "test", subject: "Test notification from Purser",
                                               text: "This is a test of a notification channel of \(tenantName).")
             try Outbox.deliver(tx, tenant: tenant, message: message, to: [
-                Outbox.Destination(channel: id, kind: try row.require(0), address: try row.require(1), chosen: false)])
+                Outbox.Destination(channel: id, kind: try row.require(0), address: try row.require(1), chosen: false)], at: world.now)
         }
     }
 }

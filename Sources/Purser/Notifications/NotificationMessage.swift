@@ -26,7 +26,8 @@ public struct NotificationMessage: Codable, Sendable, Equatable {
         self.url = url
         self.severity = severity
         self.action = action
-        self.dedupKey = dedupKey ?? UUID.v7().postgresText
+        // Only unique, never ordered: a random one needs no time of day.
+        self.dedupKey = dedupKey ?? UUID().postgresText
     }
 }
 

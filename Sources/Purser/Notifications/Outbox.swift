@@ -7,7 +7,8 @@
 // Mail goes only to people who still belong to the tenant (an active membership) or are active
 // staff: checked here when the mail is composed and again by the worker when it is sent. The log
 // keeps no more of a URL destination than its scheme and host (the whole URL is sealed with its
-// channel).
+// channel). Deliveries and their jobs are stamped with the caller's `now` (its World's time), so
+// the log orders them and the queue runs them by the same clock.
 import Foundation
 import Postgres
 
@@ -27,12 +28,13 @@ public enum Outbox {
     }
 
     /// Records deliveries of `message` to every enabled channel of `tenant` subscribed to its event,
-    /// and by email to each of `people` who has not turned the event off; returns how many.
+    /// and by email to each of `people` who has not turned the event off, at `now`; returns how many.
     /// `tx` must have the tenant set (or be a worker's).
     @discardableResult
-    public static func notify(_ tx: Connection, tenant: UUID, message: NotificationMessage, people: [UUID] = []) throws -> Int {
+    public static func notify(_ tx: Connection, tenant: UUID, message: NotificationMessage, people: [UUID] = [],
+                              at now: Date) throws -> Int {
         let found = try destinations(tx, tenant: tenant, event: message.event, people: people)
-        try deliver(tx, tenant: tenant, message: message, to: found)
+        try deliver(tx, tenant: tenant, message: message, to: found, at: now)
         return found.count
     }
 
@@ -63,33 +65,38 @@ public enum Outbox {
     }
 
     /// One email to one address (an invitation), whatever anyone's preferences.
-    public static func email(_ tx: Connection, tenant: UUID, to address: String, message: NotificationMessage) throws {
-        try deliver(tx, tenant: tenant, message: message, to: [Destination(channel: nil, kind: "email", address: address, chosen: false)])
+    public static func email(_ tx: Connection, tenant: UUID, to address: String, message: NotificationMessage, at now: Date) throws {
+        try deliver(tx, tenant: tenant, message: message, to: [Destination(channel: nil, kind: "email", address: address, chosen: false)],
+                    at: now)
     }
 
-    /// A delivery row and its job for each destination, and the workers woken: one statement.
-    static func deliver(_ tx: Connection, tenant: UUID, message: NotificationMessage, to destinations: [Destination]) throws {
+    /// A delivery row and its job for each destination, made at `now` and due at once, and the
+    /// workers woken: one statement.
+    static func deliver(_ tx: Connection, tenant: UUID, message: NotificationMessage, to destinations: [Destination],
+                        at now: Date) throws {
         guard !destinations.isEmpty else { return }
         var chosen = message
         chosen.chosen = true
         let plain = try JSONText(encoding: message).text, marked = try JSONText(encoding: chosen).text
         try tx.query("""
             WITH d AS (
-                INSERT INTO notification_deliveries (id, tenant_id, channel_id, kind, destination, event, subject, message, recipient_id)
-                SELECT d.id, $1, d.channel, d.kind, d.destination, $6, $7, d.message::jsonb, d.recipient
+                INSERT INTO notification_deliveries (id, tenant_id, channel_id, kind, destination, event, subject, message, recipient_id,
+                                                     created_at)
+                SELECT d.id, $1, d.channel, d.kind, d.destination, $6, $7, d.message::jsonb, d.recipient, $12::timestamptz
                 FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $8::text[], $11::uuid[])
                      AS d (id, channel, kind, destination, message, recipient)
                 RETURNING id
             ), j AS (
-                INSERT INTO jobs (kind, payload, tenant_id, unique_key, max_attempts, timeout_seconds)
-                SELECT $9, jsonb_build_object('delivery', d.id::text), $1, 'delivery:' || d.id::text, 8, 60 FROM d
+                INSERT INTO jobs (kind, payload, tenant_id, unique_key, max_attempts, timeout_seconds, run_at, created_at)
+                SELECT $9, jsonb_build_object('delivery', d.id::text), $1, 'delivery:' || d.id::text, 8, 60, $12::timestamptz,
+                       $12::timestamptz FROM d
                 RETURNING 1
             )
             SELECT pg_notify($10, $9) FROM (SELECT count(*) FROM j) AS made
-            """, [tenant, destinations.map { _ in UUID.v7() }, NullableArray(destinations.map(\.channel)), destinations.map(\.kind),
+            """, [tenant, destinations.map { _ in UUID.v7(at: now) }, NullableArray(destinations.map(\.channel)), destinations.map(\.kind),
                   destinations.map { ChannelTargets.isURL($0.kind) ? DestinationRedaction.url($0.address) : String($0.address.prefix(2000)) },
                   message.event, message.subject,
                   destinations.map { $0.chosen ? marked : plain }, deliverKind, JobQueue.channel,
-                  NullableArray(destinations.map(\.recipient))])
+                  NullableArray(destinations.map(\.recipient)), now])
     }
 }

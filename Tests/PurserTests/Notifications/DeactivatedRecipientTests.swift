@@ -24,8 +24,8 @@ import TestSupport
         }
         people = try People(app, staff: true)
         let notices = RequestNotices(publicURL: "https://purser.bank.test")
-        store = RequestStore(database: app.app.database, notices: notices)
-        comments = RequestComments(database: app.app.database, notices: notices)
+        store = RequestStore(database: app.app.database, clock: app.app.world.clock, notices: notices)
+        comments = RequestComments(database: app.app.database, clock: app.app.world.clock, notices: notices)
     }
 
     var cse: Principal { Principal(user: people.id("cse@staff.test"), tenantRole: nil, staffRole: .cse, tenant: people.tenant) }
@@ -35,7 +35,7 @@ import TestSupport
         let request = try store.create(NewRequest(subject: "GPU quota", type: "question", priority: "P3"), tenant: people.tenant,
                                        requester: people.id("requester@acme.test"),
                                        actor: .person(people.id("requester@acme.test"), isStaff: false, origin: nil))
-        let watchers = RequestWatchers(database: app.app.database)
+        let watchers = RequestWatchers(database: app.app.database, clock: app.app.world.clock)
         for email in ["viewer@acme.test", "approver@acme.test"] {
             try watchers.set(true, user: people.id(email), request: request.id, tenant: people.tenant,
                              actor: .person(people.id(email), isStaff: false, origin: nil))
@@ -44,7 +44,7 @@ import TestSupport
     }
 
     func deactivate(_ email: String) throws {
-        try Memberships(database: app.app.database).deactivate(
+        try Memberships(database: app.app.database, clock: app.app.world.clock).deactivate(
             user: people.id(email), tenant: people.tenant,
             actor: .person(people.id("tenant_admin@acme.test"), isStaff: false, origin: RequestOrigin()))
     }
@@ -79,7 +79,8 @@ import TestSupport
         let request = try watchedRequest()
         try deactivate("viewer@acme.test")
         try deactivate("requester@acme.test")
-        let watching = try RequestWatchers(database: app.app.database).list(request: request.id, tenant: people.tenant).map(\.id)
+        let watching = try RequestWatchers(database: app.app.database, clock: app.app.world.clock)
+            .list(request: request.id, tenant: people.tenant).map(\.id)
         #expect(watching == [people.id("approver@acme.test")], "deactivation ends their watches")
         // A staff reply (to the requester and watchers) and a state change (to the requester).
         try staffReply(request)

@@ -45,13 +45,13 @@ import TestSupport
         }
         let people = try People(app, staff: true)
         let channels = NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring,
-                                            policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"]))
+                                            policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"]), world: app.app.world)
         _ = try channels.create(NewChannel(kind: "slack", name: "Ops", target: "http://127.0.0.1:9/services/T0001/B0002/XXXXsecretXXXX",
                                            events: ["*"]), tenant: people.tenant,
                                 by: .person(people.id("tenant_admin@acme.test"), isStaff: false, origin: nil))
         try app.app.database.inTenant(people.tenant) { tx in
             try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(event: "request.created", subject: "s", text: "t"),
-                              people: [people.id("viewer@acme.test")])
+                              people: [people.id("viewer@acme.test")], at: app.app.world.now)
         }
         func token(_ email: String, tenant: UUID?) throws -> String {
             try app.app.tokens.create(user: people.id(email), tenant: tenant, name: "log", scopes: [.notificationsRead],

@@ -7,8 +7,10 @@ import TestSupport
 
 /// Notifications delivered by the worker to real peers on loopback: an SMTP server (aiosmtpd),
 /// a webhook receiver that checks signatures with Python's hmac, a PagerDuty-shaped receiver;
-/// refused destinations, and a breaker that opens and closes.
+/// refused destinations, and a breaker that opens and closes. Purser's clock stands at the time
+/// the test began and moves only when a test moves it (past a breaker's cool-down).
 @Suite(.serialized) struct DeliveryTests {
+    let clock = SettableClock(Date())
     let app: TestApp
     let people: People
     let mail: MailSink
@@ -20,34 +22,59 @@ import TestSupport
         receiverLog = FileManager.default.temporaryDirectory.appendingPathComponent("hooks-\(UUID().uuidString).jsonl")
         mail = try MailSink()
         receiver = try PythonPeer("webhook_receiver.py", arguments: [receiverLog.path, Self.secret])
-        let mailServer = mail.server
-        app = try TestApp { configuration in
-            configuration.mailServer = mailServer
+        app = try TestApp(world: World(clock: clock, mail: SMTPSender(server: mail.server))) { configuration in
             configuration.mailFrom = "purser@bank.test"
             configuration.publicURL = URL(string: "https://purser.bank.test")
             configuration.allowHTTPDestinations = true
             configuration.allowedDestinations = ["127.0.0.1/32"]
-            configuration.breakerCoolDownSeconds = 1
+            configuration.breakerCoolDownSeconds = 60
         }
         people = try People(app, staff: true)
     }
 
     func worker() throws -> JobWorker { try app.startWorker() }
 
-    var channels: NotificationChannels {
+    var channels: NotificationChannels { channels(in: app.app.world) }
+
+    func channels(in world: World) -> NotificationChannels {
         NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring,
-                             policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"]))
+                             policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"]), world: world)
     }
 
     /// The tenant admin, adding channels as they would on the notifications page.
     var tenantAdmin: AuditActor { .person(people.id("tenant_admin@acme.test"), isStaff: false, origin: nil) }
 
-    func deliveries() throws -> [(state: String, attempts: Int, error: String?)] {
-        try app.database.connect().query("SELECT state, attempts, last_error FROM notification_deliveries ORDER BY created_at, id").map {
-            (try $0.require(0), try $0.require(1), try $0.decode(2))
-        }
+    func deliveries() throws -> [(state: String, attempts: Int, error: String?, destination: String)] {
+        try app.database.connect().query("""
+            SELECT state, attempts, last_error, destination FROM notification_deliveries ORDER BY created_at, id
+            """).map { (try $0.require(0), try $0.require(1), try $0.decode(2), try $0.require(3)) }
     }
 
+    func breaker(_ channel: UUID) throws -> String? {
+        try app.database.connect().query("SELECT state FROM notification_breakers WHERE channel_id = $1", [channel]).first?
+            .require(0, as: String.self)
+    }
+
+    func attempts(_ outcome: String) throws -> Int {
+        try app.database.connect().query("SELECT count(*) FROM notification_attempts WHERE outcome = $1", [outcome])[0]
+            .require(0, as: Int.self)
+    }
+
+    /// Points a URL channel somewhere else, as a recovered endpoint.
+    func point(_ channel: UUID, to url: String) throws {
+        let sealed = try SealedColumn.channelTarget.seal(Array(url.utf8), row: channel, keyring: TestEnvironment.keyring)
+        try app.database.connect().query("UPDATE notification_channels SET sealed_target = $2 WHERE id = $1", [channel, sealed])
+    }
+
+    /// Moves the clock a second at a time until `condition` holds, looking for half a second after
+    /// each step: a step makes every retry waiting on its backoff due (once), never a cool-down.
+    func retriesUntil(_ condition: () throws -> Bool) throws -> Bool {
+        for _ in 0..<10 {
+            if try waitUntil(0.5, condition) { return true }
+            clock.advance(by: 1)
+        }
+        return try condition()
+    }
 
     func received() -> [[String: Any]] {
         ((try? String(contentsOf: receiverLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
@@ -60,9 +87,10 @@ import TestSupport
         try app.app.database.inTenant(people.tenant) { tx in
             try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(
                 event: "request.created", subject: "Neue Anfrage: Modell läuft nicht", text: "ACME-42 was filed.",
-                url: "https://purser.bank.test/t/acme/requests/42"), people: [viewer])
+                url: "https://purser.bank.test/t/acme/requests/42"), people: [viewer], at: clock.now)
             try Outbox.email(tx, tenant: people.tenant, to: "nobody@refuse.test",
-                             message: NotificationMessage(event: "membership.invited", subject: "Invitation", text: "Join us"))
+                             message: NotificationMessage(event: "membership.invited", subject: "Invitation", text: "Join us"),
+                             at: clock.now)
         }
         let worker = try worker()
         defer { worker.stop() }
@@ -73,6 +101,7 @@ import TestSupport
         #expect(message["from"] == "purser@bank.test" && message["to"] == "viewer@acme.test")
         #expect(message["id"]?.hasSuffix("@bank.test>") == true)
         #expect(message["date"]?.hasSuffix("+0000") == true)
+        #expect(message["date"] == MailComposer.rfc5322Date(clock.now), "the Date header is Purser's clock")
         #expect(message["unsubscribe"] == "<https://purser.bank.test/account#notifications>")
         #expect(message["type"] == "multipart/alternative")
         #expect(message["text"]?.contains("ACME-42 was filed.") == true && message["text"]?.contains("https://purser.bank.test/t/acme/requests/42") == true)
@@ -80,9 +109,12 @@ import TestSupport
         // The refused recipient ends dead with the server's reason, at once.
         let settled = try waitUntil { try deliveries().allSatisfy { $0.state != "pending" } }
         #expect(settled)
+        // Made at one moment of the clock, the two are told apart by where they went.
         let states = try deliveries()
-        #expect(states[0].state == "delivered")
-        #expect(states[1].state == "dead" && states[1].attempts == 1 && states[1].error?.contains("550") == true, "\(states)")
+        let sent = try #require(states.first { $0.destination == "viewer@acme.test" })
+        let refused = try #require(states.first { $0.destination == "nobody@refuse.test" })
+        #expect(sent.state == "delivered")
+        #expect(refused.state == "dead" && refused.attempts == 1 && refused.error?.contains("550") == true, "\(states)")
     }
 
     @Test func webhooksAreSignedAndPagerDutyGetsItsDedupKey() throws {
@@ -95,7 +127,8 @@ import TestSupport
                                 tenant: people.tenant, by: tenantAdmin)
         try app.app.database.inTenant(people.tenant) { tx in
             try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(
-                event: "request.created", subject: "ACME-7 filed", text: "A request", severity: .warning, dedupKey: "ACME-7"))
+                event: "request.created", subject: "ACME-7 filed", text: "A request", severity: .warning, dedupKey: "ACME-7"),
+                at: clock.now)
         }
         let worker = try worker()
         defer { worker.stop() }
@@ -117,58 +150,93 @@ import TestSupport
     }
 
     @Test func privateAddressesAreRefused() throws {
-        let policy = DestinationPolicy(allowHTTP: true)
+        let policy = DestinationPolicy(allowHTTP: true), resolver = app.app.world.resolver
         for url in ["http://127.0.0.1/x", "https://10.0.0.5/x", "http://169.254.169.254/latest/meta-data/", "http://[::1]/x",
                     "http://localhost/x", "https://[fd00:ec2::254]/", "http://0.0.0.0/", "https://192.168.1.1/"] {
-            #expect(throws: RefusedDestination.self, "\(url)") { try Destinations.check(url, policy: policy) }
+            #expect(throws: RefusedDestination.self, "\(url)") { try Destinations.check(url, policy: policy, resolver: resolver) }
         }
-        #expect(throws: RefusedDestination.self) { try Destinations.check("http://93.184.215.14/", policy: DestinationPolicy()) }
-        #expect(throws: RefusedDestination.self) { try Destinations.check("https://user:pw@93.184.215.14/", policy: policy) }
-        let pinned = try Destinations.check("https://93.184.215.14:8443/hook", policy: DestinationPolicy())
+        #expect(throws: RefusedDestination.self) {
+            try Destinations.check("http://93.184.215.14/", policy: DestinationPolicy(), resolver: resolver)
+        }
+        #expect(throws: RefusedDestination.self) {
+            try Destinations.check("https://user:pw@93.184.215.14/", policy: policy, resolver: resolver)
+        }
+        let pinned = try Destinations.check("https://93.184.215.14:8443/hook", policy: DestinationPolicy(), resolver: resolver)
         #expect(pinned.pin == "93.184.215.14:8443:93.184.215.14")
         // Saving such a channel is a form message, not a channel.
         #expect(throws: ValidationError.self) {
-            try NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring, policy: DestinationPolicy())
+            try NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring, policy: DestinationPolicy(),
+                                     world: app.app.world)
                 .create(NewChannel(kind: "slack", name: "x", target: "https://169.254.169.254/", events: ["*"]),
                         tenant: people.tenant, by: tenantAdmin)
         }
     }
 
+    /// The cool-down runs on Purser's clock, which the test moves past it.
     @Test func aFailingDestinationOpensItsBreakerWhichLaterCloses() throws {
         let base = "http://127.0.0.1:\(receiver.port)"
         let channel = try channels.create(NewChannel(kind: "slack", name: "Flaky", target: base + "/fail", events: ["*"]),
                                           tenant: people.tenant, by: tenantAdmin)
         try app.app.database.inTenant(people.tenant) { tx in
             for n in 0..<3 {
-                try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(event: "sla.breached", subject: "n\(n)", text: "x"))
+                try Outbox.notify(tx, tenant: people.tenant,
+                                  message: NotificationMessage(event: "sla.breached", subject: "n\(n)", text: "x"), at: clock.now)
             }
         }
         let worker = try worker()
         defer { worker.stop() }
-        let opened = try waitUntil {
-            try app.database.connect().query("SELECT state FROM notification_breakers WHERE channel_id = $1", [channel]).first?
-                .require(0, as: String.self) == "open"
-        }
+        let opened = try retriesUntil { try breaker(channel) == "open" }
         #expect(opened)
-        let refusedWhileOpen = try waitUntil {
-            try app.database.connect().query("SELECT count(*) FROM notification_attempts WHERE outcome = 'breaker_open'")[0]
-                .require(0, as: Int.self) > 0
-        }
+        let refusedWhileOpen = try retriesUntil { try attempts("breaker_open") > 0 }
         #expect(refusedWhileOpen, "deliveries wait without trying while the breaker is open")
-        let failures = try app.database.connect().query("SELECT count(*) FROM notification_attempts WHERE outcome = 'failed'")[0]
-            .require(0, as: Int.self)
-        #expect(failures >= 5)
+        #expect(try attempts("failed") >= 5)
         // The endpoint recovers; after the cool-down a trial succeeds and closes the breaker.
-        let recovered = try SealedColumn.channelTarget.seal(Array((base + "/ok").utf8), row: channel, keyring: TestEnvironment.keyring)
-        try app.database.connect().query("UPDATE notification_channels SET sealed_target = $2 WHERE id = $1", [channel, recovered])
-        let closed = try waitUntil(30) {
-            try app.database.connect().query("SELECT state FROM notification_breakers WHERE channel_id = $1", [channel]).first?
-                .require(0, as: String.self) == "closed"
-        }
+        try point(channel, to: base + "/ok")
+        #expect(try breaker(channel) == "open", "the cool-down has not passed yet")
+        clock.advance(by: 61)
+        let closed = try retriesUntil { try breaker(channel) == "closed" }
         #expect(closed)
-        let allDelivered = try waitUntil(30) { try deliveries().allSatisfy { $0.state == "delivered" } }
+        let allDelivered = try retriesUntil { try deliveries().allSatisfy { $0.state == "delivered" } }
         let final = try deliveries()
         #expect(allDelivered, "\(final)")
+    }
+
+    /// The live-clock check of the breaker: a one-second cool-down passes in real time.
+    @Test func aBreakerCoolsDownOnTheLiveClock() throws {
+        let live = World(clock: LiveClock())
+        let base = "http://127.0.0.1:\(receiver.port)"
+        let channel = try channels(in: live).create(NewChannel(kind: "slack", name: "Flaky", target: base + "/fail", events: ["*"]),
+                                                    tenant: people.tenant, by: tenantAdmin)
+        // Five at once: their first attempts open the breaker.
+        try app.app.database.inTenant(people.tenant) { tx in
+            for n in 0..<5 {
+                try Outbox.notify(tx, tenant: people.tenant,
+                                  message: NotificationMessage(event: "sla.breached", subject: "n\(n)", text: "x"), at: live.now)
+            }
+        }
+        let worker = try app.startWorker(world: live) { $0.breakerCoolDownSeconds = 1 }
+        defer { worker.stop() }
+        #expect(try waitUntil(5) { try breaker(channel) == "open" })
+        try point(channel, to: base + "/ok")
+        #expect(try waitUntil(5) { try breaker(channel) == "closed" })
+        #expect(try attempts("breaker_open") > 0)
+    }
+
+    @Test func mailWithoutAMailServerIsGivenUpOnceAndSaysWhy() throws {
+        try app.app.database.inTenant(people.tenant) { tx in
+            try Outbox.email(tx, tenant: people.tenant, to: "ana@acme.test",
+                             message: NotificationMessage(event: "membership.invited", subject: "Invitation", text: "Join us"),
+                             at: clock.now)
+        }
+        let worker = try app.startWorker(world: World(clock: clock))
+        defer { worker.stop() }
+        let settled = try waitUntil { try deliveries().allSatisfy { $0.state != "pending" } }
+        #expect(settled)
+        let states = try deliveries()
+        #expect(states.count == 1 && states[0].state == "dead" && states[0].attempts == 1, "\(states)")
+        #expect(states[0].error?.contains("no mail server configured") == true, "\(states)")
+        #expect(try attempts("refused") == 1)
+        #expect(mail.names().isEmpty)
     }
 
     @Test func invitationsAreEmailedAndPeopleChooseTheirEmails() throws {
@@ -181,7 +249,7 @@ import TestSupport
         #expect(try viewer.post("/account/notifications", [("tenant", "acme"), ("event", "sla.breached")], from: "/account").status == 303)
         try app.app.database.inTenant(people.tenant) { tx in
             try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(event: "request.created", subject: "s", text: "t"),
-                              people: [people.id("viewer@acme.test"), people.id("requester@acme.test")])
+                              people: [people.id("viewer@acme.test"), people.id("requester@acme.test")], at: clock.now)
         }
         let worker = try worker()
         defer { worker.stop() }
@@ -207,7 +275,8 @@ import TestSupport
                                     tenant: people.tenant, by: tenantAdmin)
         }
         try app.app.database.inTenant(people.tenant) { tx in
-            try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(event: "test", subject: "s", text: "t"))
+            try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(event: "test", subject: "s", text: "t"),
+                              at: clock.now)
         }
         let worker = try worker()
         defer { worker.stop() }
@@ -268,7 +337,8 @@ import TestSupport
         defer { worker.stop() }
         let arrived = waitUntil { mail.names().count >= 1 }
         #expect(arrived)
-        Thread.sleep(forTimeInterval: 0.5)
+        let settled = try waitUntil { try deliveries().allSatisfy { $0.state != "pending" } }
+        #expect(settled)
         let names = mail.names()
         #expect(names.count == 1, "one reply, one email; the note sent nothing")
         let message = try mail.parsed(try #require(names.first))
