@@ -5,8 +5,8 @@ import Foundation
 import Postgres
 
 enum DemoRequests {
-    static func seed(database: Database, tenant: UUID) throws {
-        let groups = RequestGroups(database: database)
+    static func seed(database: Database, tenant: UUID, clock: any WallClock) throws {
+        let groups = RequestGroups(database: database, clock: clock)
         try groups.save(name: "Incidents", leadEmail: "platform@purser.test", types: ["incident", "access"],
                         memberEmails: ["cse@purser.test"], actor: .system)
         try groups.save(name: "Platform", leadEmail: "platform@purser.test", types: ["deployment", "change"],
@@ -17,9 +17,9 @@ enum DemoRequests {
         policy.timeZone = "Europe/Zurich"
         policy.hours = Dictionary(uniqueKeysWithValues: (1...5).map { (String($0), [BusinessCalendar.Span(start: 480, end: 1080)]) })
         policy.holidays = ["2026-12-24", "2026-12-25", "2026-12-26", "2027-01-01"]
-        try SLAPolicies(database: database).set(policy, tenant: tenant, actor: .system)
+        try SLAPolicies(database: database, clock: clock).set(policy, tenant: tenant, actor: .system)
 
-        let store = RequestStore(database: database), comments = RequestComments(database: database)
+        let store = RequestStore(database: database, clock: clock), comments = RequestComments(database: database, clock: clock)
         func person(_ email: String) throws -> (actor: AuditActor, principal: Principal) {
             let row = try database.pool.query("SELECT id, staff_role FROM users WHERE email = $1", [email])[0]
             let staffRole = try row.decode(1, as: String.self).flatMap(StaffRole.init(rawValue:))

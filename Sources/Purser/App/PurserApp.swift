@@ -71,12 +71,12 @@ public final class PurserApp: Sendable {
         let requestLists = RequestListCache(capacity: configuration.rememberAnswers ? 10_000 : 0)
         self.requestLists = requestLists
         let requestNotices = RequestNotices(publicURL: publicURL)
-        let requests = RequestStore(database: database, notices: requestNotices, lists: requestLists)
-        let conversation = RequestComments(database: database, notices: requestNotices, lists: requestLists)
-        let attachments = RequestAttachments(database: database, lists: requestLists)
-        let desk = RequestDesk(store: requests, comments: conversation, watchers: RequestWatchers(database: database),
-                               activity: RequestActivity(database: database), groups: RequestGroups(database: database, lists: requestLists),
-                               attachments: attachments)
+        let requests = RequestStore(database: database, clock: world.clock, notices: requestNotices, lists: requestLists)
+        let conversation = RequestComments(database: database, clock: world.clock, notices: requestNotices, lists: requestLists)
+        let attachments = RequestAttachments(database: database, clock: world.clock, lists: requestLists)
+        let desk = RequestDesk(store: requests, comments: conversation, watchers: RequestWatchers(database: database, clock: world.clock),
+                               activity: RequestActivity(database: database),
+                               groups: RequestGroups(database: database, clock: world.clock, lists: requestLists), attachments: attachments)
         routeTable = Routes.table(Routes.Parts(
             configuration: configuration, world: world, keyring: keyring, database: database, migrator: migrator, site: site,
             auth: auth, gate: gate,

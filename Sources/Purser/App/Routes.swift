@@ -56,12 +56,13 @@ enum Routes {
         NotificationsAPI.register(in: &routes, database: database)
         // Service requests and service levels
         RequestPages.register(in: &routes, site: site, auth: auth, desk: parts.desk)
-        QueuePages.register(in: &routes, site: site, desk: parts.desk, views: SavedViews(database: database, lists: parts.lists))
+        QueuePages.register(in: &routes, site: site, desk: parts.desk,
+                            views: SavedViews(database: database, clock: parts.world.clock, lists: parts.lists))
         RequestsAPI.register(in: &routes, store: parts.requests, comments: parts.comments, lists: parts.lists)
         RequestsAPI.registerAttachments(in: &routes, store: parts.requests, attachments: parts.attachments)
         ReportPages.register(in: &routes, site: site, database: database)
         GroupPages.register(in: &routes, site: site, groups: parts.desk.groups)
-        SLAPages.register(in: &routes, site: site, policies: SLAPolicies(database: database))
+        SLAPages.register(in: &routes, site: site, policies: SLAPolicies(database: database, clock: parts.world.clock))
         ReportsAPI.register(in: &routes, database: database)
         // Last: the API document describes every route above.
         OpenAPIRoute.register(in: &routes)

@@ -96,7 +96,8 @@ enum QueuePages {
             // The page is drawn from the filter alone, so two spellings of one filter share it; a
             // query with mistakes is never remembered or served from memory.
             let (filter, errors) = filters(request.query, visitor: visitor)
-            let minute = Int(Date().timeIntervalSince1970 / 60)
+            let now = ctx.world.clock.now
+            let minute = Int(now.timeIntervalSince1970 / 60)
             let key = errors.isEmpty ? "queue|\(visitor.session.id.postgresText)|\(minute)|" + filter.key : nil
             let lists = desk.store.lists
             if let key, let page = lists?.answer(key, tenant: RequestListCache.everyTenant) {
@@ -106,16 +107,16 @@ enum QueuePages {
             }
             guard request.mayBlock else { throw WouldBlock() }
             let generation = lists?.generation(of: RequestListCache.everyTenant)
-            let response = try queuePage(filter, errors, visitor)
+            let response = try queuePage(filter, errors, visitor, now: now)
             if response.status == .ok, let key, let generation {
                 lists?.keep(response.bodyBytes, for: key, tenant: RequestListCache.everyTenant, generation: generation)
             }
             return response
         }
 
-        @Sendable func queuePage(_ filter: RequestFilter, _ errors: [FieldError], _ visitor: Visitor) throws -> Response {
+        /// The queue as it stands at `now` (the minute its remembered copy is kept under).
+        @Sendable func queuePage(_ filter: RequestFilter, _ errors: [FieldError], _ visitor: Visitor, now: Date) throws -> Response {
             let page = errors.isEmpty ? try desk.store.queue(filter.query, limit: 51) : []
-            let now = Date()
             let rows = page.prefix(50).map { entry in
                 let sla = slaSummary(entry.request.clocks, now: now)
                 return Row(key: entry.request.id.postgresText, link: .request(entry.tenantSlug, number: entry.request.number),

@@ -44,10 +44,13 @@ public struct RequestAttachments: Sendable {
     public static var allowedTypes: [String] { allowed.keys.sorted() }
 
     let database: Database
+    /// The time of day: the new file and the request's change are stamped with one reading of it.
+    let clock: any WallClock
     let lists: RequestListCache?
 
-    public init(database: Database, lists: RequestListCache? = nil) {
+    public init(database: Database, clock: any WallClock, lists: RequestListCache? = nil) {
         self.database = database
+        self.clock = clock
         self.lists = lists
     }
 
@@ -86,19 +89,21 @@ public struct RequestAttachments: Sendable {
         defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
             guard !(try tx.query("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", [request]).isEmpty) else { throw NotFound() }
-            let id = UUID.v7()
+            let now = clock.now
+            let id = UUID.v7(at: now)
             try tx.query("""
-                INSERT INTO request_attachments (tenant_id, id, request_id, filename, content_type, size, sha256, content, uploaded_by)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                """, [tenant, id, request, name, type, data.count, digest, Bytea(data), principal.user])
-            try tx.query("UPDATE requests SET updated_at = now(), version = version + 1 WHERE id = $1", [request])
+                INSERT INTO request_attachments (tenant_id, id, request_id, filename, content_type, size, sha256, content, uploaded_by,
+                                                 created_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                """, [tenant, id, request, name, type, data.count, digest, Bytea(data), principal.user, now])
+            try tx.query("UPDATE requests SET updated_at = $2, version = version + 1 WHERE id = $1", [request, now])
             try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "request.attach",
                                            targetType: "request", targetID: request.postgresText,
                                            after: try JSONText(encoding: ["attachment": id.postgresText, "filename": name,
-                                                                          "sha256": digest])), in: tx)
+                                                                          "sha256": digest]), at: now), in: tx)
             let uploader = try tx.query("SELECT name FROM users WHERE id = $1", [principal.user])[0].require(0, as: String.self)
             return RequestAttachment(id: id, filename: name, contentType: type, size: data.count, sha256: digest, uploadedBy: uploader,
-                                     createdAt: Date())
+                                     createdAt: now)
         }
     }
 

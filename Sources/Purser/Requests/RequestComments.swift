@@ -13,12 +13,15 @@ public struct RequestComment: Sendable {
 
 public struct RequestComments: Sendable {
     let database: Database
+    /// The time of day: the new row, the request's change and the SLA clocks it moves are stamped with one reading of it.
+    let clock: any WallClock
 
     let notices: RequestNotices?
     let lists: RequestListCache?
 
-    public init(database: Database, notices: RequestNotices? = nil, lists: RequestListCache? = nil) {
+    public init(database: Database, clock: any WallClock, notices: RequestNotices? = nil, lists: RequestListCache? = nil) {
         self.database = database
+        self.clock = clock
         self.notices = notices
         self.lists = lists
     }
@@ -38,19 +41,20 @@ public struct RequestComments: Sendable {
         return try database.inTenant(tenant) { tx in
             guard let state = try tx.query("SELECT state FROM requests WHERE id = $1 FOR UPDATE", [request]).first?
                 .require(0, as: String.self) else { throw NotFound() }
-            let id = UUID.v7()
+            let now = clock.now
+            let id = UUID.v7(at: now)
             try tx.query("""
-                INSERT INTO request_comments (tenant_id, id, request_id, author_id, body, internal) VALUES ($1, $2, $3, $4, $5, $6)
-                """, [tenant, id, request, principal.user, text, isInternal])
+                INSERT INTO request_comments (tenant_id, id, request_id, author_id, body, internal, created_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                """, [tenant, id, request, principal.user, text, isInternal, now])
             let customerAnswered = !isInternal && principal.staffRole == nil && state == RequestState.pendingCustomer.rawValue
             if customerAnswered {
-                try tx.query("UPDATE requests SET state = 'open', updated_at = now(), version = version + 1 WHERE id = $1", [request])
+                try tx.query("UPDATE requests SET state = 'open', updated_at = $2, version = version + 1 WHERE id = $1", [request, now])
             } else {
-                try tx.query("UPDATE requests SET updated_at = now(), version = version + 1 WHERE id = $1", [request])
+                try tx.query("UPDATE requests SET updated_at = $2, version = version + 1 WHERE id = $1", [request, now])
             }
             // The customer's answer resumes the clocks; staff's first public reply is the first response.
             if customerAnswered || (!isInternal && principal.staffRole != nil) {
-                let now = Date()
                 try RequestSLA.update(tx, tenant: tenant, request: request) { clocks, policy, _ in
                     if customerAnswered { clocks.moved(from: state, to: RequestState.open.rawValue, at: now, policy: policy) }
                     else { clocks.responded(at: now, policy: policy) }
@@ -59,13 +63,13 @@ public struct RequestComments: Sendable {
             try AuditLog.record(AuditEvent(tenant: tenant, actor: actor,
                                            action: isInternal ? "request.note" : "request.reply", targetType: "request",
                                            targetID: request.postgresText,
-                                           after: try JSONText(encoding: ["comment": id.postgresText])), in: tx)
+                                           after: try JSONText(encoding: ["comment": id.postgresText]), at: now), in: tx)
             let name = try tx.query("SELECT name FROM users WHERE id = $1", [principal.user])[0].require(0, as: String.self)
             // Staff's public replies reach the requester; internal notes reach no customer.
             if !isInternal && principal.staffRole != nil {
-                try notices?.replied(request: request, tenant: tenant, author: name, body: text, in: tx)
+                try notices?.replied(request: request, tenant: tenant, author: name, body: text, at: now, in: tx)
             }
-            return RequestComment(id: id, author: (principal.user, name), body: text, isInternal: isInternal, createdAt: Date())
+            return RequestComment(id: id, author: (principal.user, name), body: text, isInternal: isInternal, createdAt: now)
         }
     }
 

@@ -14,11 +14,14 @@ public struct RequestGroup: Sendable {
 
 public struct RequestGroups: Sendable {
     let database: Database
+    /// The time of day, for a new group's id and creation.
+    let clock: any WallClock
     /// Raised when groups change, so remembered queue pages (which offer them) are not served.
     let lists: RequestListCache?
 
-    public init(database: Database, lists: RequestListCache? = nil) {
+    public init(database: Database, clock: any WallClock, lists: RequestListCache? = nil) {
         self.database = database
+        self.clock = clock
         self.lists = lists
     }
 
@@ -74,10 +77,11 @@ public struct RequestGroups: Sendable {
             }
             let lead = try leadEmail.map { try staff([$0], field: "lead")[0] }
             let members = try staff(memberEmails, field: "members")
+            let now = clock.now
             let id = try tx.query("""
-                INSERT INTO request_groups (id, name, lead_id, types) VALUES ($1, $2, $3, $4)
+                INSERT INTO request_groups (id, name, lead_id, types, created_at) VALUES ($1, $2, $3, $4, $5)
                 ON CONFLICT (name) DO UPDATE SET lead_id = excluded.lead_id, types = excluded.types RETURNING id
-                """, [UUID.v7(), name, lead, types])[0].require(0, as: UUID.self)
+                """, [UUID.v7(at: now), name, lead, types, now])[0].require(0, as: UUID.self)
             try tx.query("DELETE FROM request_group_members WHERE group_id = $1", [id])
             try tx.query("""
                 INSERT INTO request_group_members (group_id, user_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING
@@ -85,8 +89,8 @@ public struct RequestGroups: Sendable {
             try AuditLog.record(AuditEvent(tenant: nil, actor: actor, action: "group.save", targetType: "group",
                                            targetID: id.postgresText,
                                            after: try JSONText(encoding: ["name": name, "types": types.joined(separator: ","),
-                                                                          "lead": leadEmail ?? "", "members": memberEmails.joined(separator: ",")])
-            ), in: tx)
+                                                                          "lead": leadEmail ?? "", "members": memberEmails.joined(separator: ",")]),
+                                           at: now), in: tx)
             return id
         }
     }

@@ -74,7 +74,7 @@ enum RequestPages {
             }
         }
 
-        static func all(_ clocks: RequestClocks, now: Date = Date()) -> [ClockView] {
+        static func all(_ clocks: RequestClocks, now: Date) -> [ClockView] {
             SLAClockKind.allCases.compactMap { kind in clocks[kind].map { ClockView(kind, $0, now: now) } }
         }
     }
@@ -213,7 +213,8 @@ enum RequestPages {
                 state: found.state.replacingOccurrences(of: "_", with: " "), requester: found.requester.name,
                 assignee: found.assignee?.name ?? "unassigned", group: found.group?.name ?? "no group", tags: found.tags,
                 escalated: found.escalated, created: DisplayTime.format(found.createdAt), version: found.etag,
-                clocks: ClockView.all(found.clocks), comments: thread, staff: staff, canReply: principal.can(.requestsComment),
+                clocks: ClockView.all(found.clocks, now: ctx.world.clock.now), comments: thread, staff: staff,
+                canReply: principal.can(.requestsComment),
                 states: ([current] + current.next).map {
                     Option(value: $0.rawValue, label: $0.rawValue.replacingOccurrences(of: "_", with: " "), selected: $0 == current)
                 },

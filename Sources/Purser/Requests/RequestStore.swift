@@ -60,14 +60,18 @@ public struct StaleVersion: DomainError {
 public struct RequestStore: Sendable {
     let database: Database
 
+    /// The time of day: filing, changes and the SLA clocks they move are stamped with one reading of it.
+    let clock: any WallClock
+
     /// Nil: the store tells nobody (tools, tests of the store alone).
     let notices: RequestNotices?
 
     /// This node's remembered list answers, dropped for a tenant as soon as one of its requests changes.
     let lists: RequestListCache?
 
-    public init(database: Database, notices: RequestNotices? = nil, lists: RequestListCache? = nil) {
+    public init(database: Database, clock: any WallClock, notices: RequestNotices? = nil, lists: RequestListCache? = nil) {
         self.database = database
+        self.clock = clock
         self.notices = notices
         self.lists = lists
     }
@@ -103,8 +107,8 @@ public struct RequestStore: Sendable {
         try new.validate()
         defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
-            let id = UUID.v7()
-            let filedAt = Date()
+            let filedAt = clock.now
+            let id = UUID.v7(at: filedAt)
             let clocks = RequestClocks.filed(type: new.type, priority: new.priority, at: filedAt,
                                              policy: try RequestSLA.policy(tx, tenant: tenant))
             let job = try RequestSLA.schedule(tx, tenant: tenant, request: id, clocks: clocks, job: nil)
@@ -127,7 +131,7 @@ public struct RequestStore: Sendable {
                       try JSONText(encoding: clocks), clocks.earliestDue, job, filedAt])[0].require(0, as: Int.self)
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actor: actor, action: "request.create", targetType: "request", targetID: id.postgresText,
-                after: try JSONText(encoding: ["subject": new.subject, "type": new.type, "priority": new.priority])), in: tx)
+                after: try JSONText(encoding: ["subject": new.subject, "type": new.type, "priority": new.priority]), at: filedAt), in: tx)
             let groupName: String? = try context.decode(3)
             let created = ServiceRequest(
                 id: id, number: RequestNumbers.display(key: try context.require(0), number: number), subject: subject,
@@ -135,7 +139,9 @@ public struct RequestStore: Sendable {
                 requester: (requester, try context.require(2)), assignee: nil,
                 group: group.flatMap { found in groupName.map { (found.id, $0) } }, tags: [], createdAt: filedAt, updatedAt: filedAt,
                 resolvedAt: nil, version: 1, clocks: clocks, escalated: false)
-            if let audience { try notices?.filed(created, tenant: tenant, slug: try context.require(1), to: audience, in: tx) }
+            if let audience {
+                try notices?.filed(created, tenant: tenant, slug: try context.require(1), to: audience, at: filedAt, in: tx)
+            }
             return created
         }
     }
@@ -198,6 +204,7 @@ public struct RequestStore: Sendable {
                        actor: AuditActor) throws -> ServiceRequest {
         defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
+            let now = clock.now
             guard let row = try tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.id = $1 FOR UPDATE OF r", [id]).first else {
                 throw NotFound()
             }
@@ -215,7 +222,7 @@ public struct RequestStore: Sendable {
                     throw ValidationError(field: "state", "use one of " + RequestState.allCases.map(\.rawValue).joined(separator: ", "))
                 }
                 let reopenDays = from == .resolved ? try RequestSLA.policy(tx, tenant: tenant).reopenWindow : 14
-                try RequestWorkflow.check(from: from, to: to, resolvedAt: current.resolvedAt, reopenDays: reopenDays)
+                try RequestWorkflow.check(from: from, to: to, resolvedAt: current.resolvedAt, reopenDays: reopenDays, now: now)
             }
             if change.assigneeID != nil || change.priority != nil || change.groupID != nil || change.tags != nil {
                 try principal.require(.requestsManage)
@@ -230,16 +237,15 @@ public struct RequestStore: Sendable {
             try tx.query("""
                 UPDATE requests SET subject = coalesce($2, subject), priority = coalesce($3, priority), state = coalesce($4, state),
                        assignee_id = coalesce($5, assignee_id), group_id = coalesce($6, group_id), tags = coalesce($7, tags),
-                       updated_at = now(), version = version + 1,
-                       resolved_at = CASE WHEN $4 = 'resolved' THEN now() WHEN $4 IS NULL THEN resolved_at ELSE NULL END
+                       updated_at = $8::timestamptz, version = version + 1,
+                       resolved_at = CASE WHEN $4 = 'resolved' THEN $8 WHEN $4 IS NULL THEN resolved_at ELSE NULL END
                 WHERE id = $1
                 """, [id, change.subject?.trimmingCharacters(in: .whitespacesAndNewlines), change.priority, change.state,
-                      change.assigneeID, change.groupID, change.tags.map { Array(Set($0)).sorted() }])
+                      change.assigneeID, change.groupID, change.tags.map { Array(Set($0)).sorted() }, now])
             // Only a new priority or state moves the clocks; other changes leave them (and their job) be.
             let newPriority = change.priority.flatMap { $0 == current.priority ? nil : $0 }
             let newState = change.state.flatMap { $0 == current.state ? nil : $0 }
             if newPriority != nil || newState != nil {
-                let now = Date()
                 try RequestSLA.update(tx, tenant: tenant, request: id) { clocks, policy, filedAt in
                     if let newPriority { clocks.retarget(priority: newPriority, filedAt: filedAt, policy: policy) }
                     if let newState { clocks.moved(from: current.state, to: newState, at: now, policy: policy) }
@@ -263,9 +269,9 @@ public struct RequestStore: Sendable {
             }
             try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "request.update",
                                            targetType: "request", targetID: id.postgresText, before: try JSONText(encoding: before),
-                                           after: try JSONText(encoding: after)), in: tx)
+                                           after: try JSONText(encoding: after), at: now), in: tx)
             let updated = try Self.decode(tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.id = $1", [id])[0])
-            if updated.state != current.state { try notices?.stateChanged(updated, tenant: tenant, in: tx) }
+            if updated.state != current.state { try notices?.stateChanged(updated, tenant: tenant, at: now, in: tx) }
             return updated
         }
     }

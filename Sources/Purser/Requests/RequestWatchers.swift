@@ -4,8 +4,13 @@ import Postgres
 
 public struct RequestWatchers: Sendable {
     let database: Database
+    /// The time of day, for the audit of who started or stopped watching.
+    let clock: any WallClock
 
-    public init(database: Database) { self.database = database }
+    public init(database: Database, clock: any WallClock) {
+        self.database = database
+        self.clock = clock
+    }
 
     /// Starts (`watching`) or stops `user` watching; audited, as done by `actor`, when it changes anything.
     public func set(_ watching: Bool, user: UUID, request: UUID, tenant: UUID, actor: AuditActor) throws {
@@ -18,7 +23,7 @@ public struct RequestWatchers: Sendable {
             guard changed == 1 else { return }
             try AuditLog.record(AuditEvent(tenant: tenant, actor: actor,
                                            action: watching ? "request.watch" : "request.unwatch", targetType: "request",
-                                           targetID: request.postgresText), in: tx)
+                                           targetID: request.postgresText, at: clock.now), in: tx)
         }
     }
 

@@ -42,8 +42,9 @@ public enum RequestPriority: String, Sendable, Codable, CaseIterable {
 
 public enum RequestWorkflow {
     /// Checks the move from `from` to `to`; a refused move is a 422 on `state` naming what is allowed.
-    /// A resolved request may be reopened for `reopenDays` days (the tenant's service levels say how many).
-    public static func check(from: RequestState, to: RequestState, resolvedAt: Date?, reopenDays: Int = 14, now: Date = Date()) throws {
+    /// A resolved request may be reopened for `reopenDays` days (the tenant's service levels say how many) after
+    /// `resolvedAt`, counted to `now`.
+    public static func check(from: RequestState, to: RequestState, resolvedAt: Date?, reopenDays: Int = 14, now: Date) throws {
         guard from != to else { return }
         guard from.next.contains(to) else {
             let allowed = from.next.map(\.rawValue).joined(separator: ", ")

@@ -95,8 +95,8 @@ enum RequestsAPI {
                 ("breached_at", clock.breachedAt.map { .string(RFC3339.string($0)) } ?? .null),
                 ("target_seconds", .number(clock.clock.target.rounded())), ("business", .bool(clock.isBusiness)),
             ]
-            // A running clock's use grows with the calendar; a paused or stopped one's is fixed.
-            if clock.state != .running { fields.append(("used_seconds", .number(clock.clock.used(at: Date(), calendar: .aroundTheClock).rounded()))) }
+            // A running clock's use grows with the calendar; a paused or stopped one's is fixed: what it banked.
+            if clock.state != .running { fields.append(("used_seconds", .number(clock.clock.used.rounded()))) }
             return (kind.rawValue, .object(fields))
         })
     }

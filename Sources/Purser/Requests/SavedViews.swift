@@ -13,11 +13,14 @@ public struct SavedView: Sendable {
 
 public struct SavedViews: Sendable {
     let database: Database
+    /// The time of day, for a new view's id and creation.
+    let clock: any WallClock
     /// Raised when views change, so remembered queue pages (which list them) are not served.
     let lists: RequestListCache?
 
-    public init(database: Database, lists: RequestListCache? = nil) {
+    public init(database: Database, clock: any WallClock, lists: RequestListCache? = nil) {
         self.database = database
+        self.clock = clock
         self.lists = lists
     }
 
@@ -42,10 +45,11 @@ public struct SavedViews: Sendable {
         guard text.count <= 1000 else { throw ValidationError(field: "name", "that view is too long to keep") }
         defer { lists?.changed(RequestListCache.everyTenant) }
         try database.asStaff { tx in
+            let now = clock.now
             try tx.query("""
-                INSERT INTO saved_views (id, user_id, name, query) VALUES ($1, $2, $3, $4)
+                INSERT INTO saved_views (id, user_id, name, query, created_at) VALUES ($1, $2, $3, $4, $5)
                 ON CONFLICT (user_id, name) DO UPDATE SET query = excluded.query
-                """, [UUID.v7(), user, name, text])
+                """, [UUID.v7(at: now), user, name, text, now])
         }
     }
 

@@ -85,13 +85,13 @@ enum ReportPages {
 
     static func register(in routes: inout RouteTable, site: Site, database: Database) {
         @Sendable func tenantReport(_ ctx: TenantContext) throws -> SLAReport {
-            var query = try SLAReport.Query(parameters: ctx.request.query)
+            var query = try SLAReport.Query(parameters: ctx.request.query, now: ctx.world.clock.now)
             query.tenant = ctx.tenant.id
             return try SLAReport.compute(query, database: database)
         }
 
         @Sendable func staffReport(_ ctx: PageContext) throws -> SLAReport {
-            try SLAReport.compute(try SLAReport.Query(parameters: ctx.request.query), database: database)
+            try SLAReport.compute(try SLAReport.Query(parameters: ctx.request.query, now: ctx.world.clock.now), database: database)
         }
 
         /// A report's mistakes, as the page's error.

@@ -84,7 +84,7 @@ enum ReportsAPI {
             ])
         ) { ctx in
             try ctx.require(.reportsRead)
-            var query = try SLAReport.Query(parameters: ctx.request.query, emptyIsDefault: false)
+            var query = try SLAReport.Query(parameters: ctx.request.query, now: ctx.world.clock.now, emptyIsDefault: false)
             query.tenant = ctx.caller.tenant
             return .json(json(try SLAReport.compute(query, database: database)))
         }

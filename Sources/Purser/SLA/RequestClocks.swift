@@ -47,10 +47,11 @@ extension RequestClock: Codable {
     public init(from decoder: Decoder) throws {
         let values = try decoder.container(keyedBy: CodingKeys.self)
         func date(_ key: CodingKeys) throws -> Date? {
-            try values.decodeIfPresent(Double.self, forKey: key).map(Date.init(timeIntervalSince1970:))
+            try values.decodeIfPresent(Double.self, forKey: key).map { Date(timeIntervalSince1970: $0) }
         }
         clock = SLAClock(target: try values.decode(Double.self, forKey: .target), used: try values.decode(Double.self, forKey: .used),
-                         state: try values.decode(SLAClock.State.self, forKey: .state), since: try date(.since) ?? Date())
+                         state: try values.decode(SLAClock.State.self, forKey: .state),
+                         since: try date(.since) ?? Date(timeIntervalSince1970: 0))
         isBusiness = try values.decode(Bool.self, forKey: .business)
         dueAt = try date(.dueAt)
         warningAt = try date(.warningAt)

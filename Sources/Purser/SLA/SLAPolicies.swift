@@ -6,8 +6,13 @@ import Postgres
 
 public struct SLAPolicies: Sendable {
     let database: Database
+    /// The time of day, for when a policy was set.
+    let clock: any WallClock
 
-    public init(database: Database) { self.database = database }
+    public init(database: Database, clock: any WallClock) {
+        self.database = database
+        self.clock = clock
+    }
 
     /// The policy in force for `tenant`, and whether it is the tenant's own (rather than inherited).
     public func effective(tenant: UUID) throws -> (policy: SLAPolicy, own: Bool) {
@@ -24,19 +29,20 @@ public struct SLAPolicies: Sendable {
             if !problems.isEmpty { throw ValidationError(problems) }
         }
         try database.asStaff { tx in
+            let now = clock.now
             let before = try tx.query("SELECT policy::text FROM sla_policies WHERE tenant_id = $1", [tenant]).first?.decode(0, as: String.self)
             if let policy {
                 try tx.query("""
-                    INSERT INTO sla_policies (tenant_id, policy) VALUES ($1, $2::jsonb)
-                    ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy, updated_at = now()
-                    """, [tenant, try JSONText(encoding: policy)])
+                    INSERT INTO sla_policies (tenant_id, policy, updated_at) VALUES ($1, $2::jsonb, $3)
+                    ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at
+                    """, [tenant, try JSONText(encoding: policy), now])
             } else {
                 try tx.query("DELETE FROM sla_policies WHERE tenant_id = $1", [tenant])
             }
             try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "sla.policy_set",
                                            targetType: "tenant", targetID: tenant.postgresText,
                                            before: before.map(JSONText.init(_:)),
-                                           after: try policy.map { try JSONText(encoding: $0) }), in: tx)
+                                           after: try policy.map { try JSONText(encoding: $0) }, at: now), in: tx)
         }
     }
 }

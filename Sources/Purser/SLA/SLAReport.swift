@@ -55,10 +55,11 @@ public struct SLAReport: Sendable {
             self.to = to
         }
 
-        /// Reads `from`, `to` (dates, `to` inclusive), `group_by` and `period`; the last 30 days by default.
+        /// Reads `from`, `to` (dates, `to` inclusive), `group_by` and `period`; by default the 30 days up
+        /// to `now`'s day, inclusive.
         /// A page's form sends an empty choice for "the default"; the API (`emptyIsDefault: false`)
         /// refuses an empty value as it refuses any value outside the enumeration.
-        public init(parameters: QueryParameters, now: Date = Date(), emptyIsDefault: Bool = true) throws {
+        public init(parameters: QueryParameters, now: Date, emptyIsDefault: Bool = true) throws {
             var errors: [FieldError] = []
             func day(_ name: String) -> Date? {
                 guard let text = parameters[name] else { return nil }

@@ -37,19 +37,20 @@ import TestSupport
     }
 
     @Test func theWorkflowRefusesMovesNamingTheAllowedOnes() throws {
-        try RequestWorkflow.check(from: .new, to: .open, resolvedAt: nil)
-        try RequestWorkflow.check(from: .pendingCustomer, to: .open, resolvedAt: nil)
-        try RequestWorkflow.check(from: .resolved, to: .open, resolvedAt: Date().addingTimeInterval(-86400))
+        let now = Date(timeIntervalSince1970: 1_795_000_000)
+        try RequestWorkflow.check(from: .new, to: .open, resolvedAt: nil, now: now)
+        try RequestWorkflow.check(from: .pendingCustomer, to: .open, resolvedAt: nil, now: now)
+        try RequestWorkflow.check(from: .resolved, to: .open, resolvedAt: now.addingTimeInterval(-86400), now: now)
         #expect(throws: ValidationError(field: "state", "a new request can become: open, pending_customer, resolved")) {
-            try RequestWorkflow.check(from: .new, to: .closed, resolvedAt: nil)
+            try RequestWorkflow.check(from: .new, to: .closed, resolvedAt: nil, now: now)
         }
         #expect(throws: ValidationError(field: "state", "a closed request cannot change state")) {
-            try RequestWorkflow.check(from: .closed, to: .open, resolvedAt: nil)
+            try RequestWorkflow.check(from: .closed, to: .open, resolvedAt: nil, now: now)
         }
         #expect(throws: ValidationError.self) {
-            try RequestWorkflow.check(from: .resolved, to: .open, resolvedAt: Date().addingTimeInterval(-15 * 86400))
+            try RequestWorkflow.check(from: .resolved, to: .open, resolvedAt: now.addingTimeInterval(-15 * 86400), now: now)
         }
         // A tenant whose service levels allow 30 days.
-        try RequestWorkflow.check(from: .resolved, to: .open, resolvedAt: Date().addingTimeInterval(-15 * 86400), reopenDays: 30)
+        try RequestWorkflow.check(from: .resolved, to: .open, resolvedAt: now.addingTimeInterval(-15 * 86400), reopenDays: 30, now: now)
     }
 }

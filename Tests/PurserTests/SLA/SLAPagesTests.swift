@@ -39,7 +39,7 @@ import TestSupport
         let admin = try admin()
         let saved = try admin.post("/t/acme/sla", fields(), from: "/t/acme/sla")
         #expect(saved.status == 303, "\(saved.text)")
-        let (policy, own) = try SLAPolicies(database: app.app.database).effective(tenant: people.tenant)
+        let (policy, own) = try SLAPolicies(database: app.app.database, clock: app.app.world.clock).effective(tenant: people.tenant)
         #expect(own)
         #expect(policy.timeZone == "Europe/Zurich" && policy.holidays == ["2026-12-25", "2026-12-26"] && policy.warningShare == 0.8)
         #expect(policy.targets["P1"]?.firstResponse == SLATarget(30, .minutes))
@@ -52,7 +52,7 @@ import TestSupport
         #expect(bad.status == 422)
         #expect(bad.text.contains("name a time zone such as Europe/Zurich") && bad.text.contains("P1 first"))
         #expect(try admin.post("/t/acme/sla", [("inherit", "1")], from: "/t/acme/sla").status == 303)
-        #expect(try SLAPolicies(database: app.app.database).effective(tenant: people.tenant).own == false)
+        #expect(try SLAPolicies(database: app.app.database, clock: app.app.world.clock).effective(tenant: people.tenant).own == false)
         #expect(try app.database.connect().query("SELECT count(*) FROM audit_events WHERE action = 'sla.policy_set'")[0]
             .require(0, as: Int.self) == 2)
     }
@@ -67,7 +67,7 @@ import TestSupport
         #expect(page.text.contains("<td>Platform</td><td>platform_engineer</td><td>deployment, change</td><td>cse</td>"))
         let refused = try admin.post("/staff/groups", [("name", "Ghosts"), ("members", "requester@acme.test")], from: "/staff/groups")
         #expect(refused.status == 422 && refused.text.contains("requester@acme.test is not an active staff member"))
-        let filed = try RequestStore(database: app.app.database).create(
+        let filed = try RequestStore(database: app.app.database, clock: app.app.world.clock).create(
             NewRequest(subject: "Roll out v3", type: "deployment", priority: "P2"), tenant: people.tenant,
             requester: people.id("requester@acme.test"), actor: AuditActor(kind: .user, id: nil))
         #expect(filed.group?.name == "Platform")

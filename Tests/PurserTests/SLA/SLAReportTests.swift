@@ -12,8 +12,11 @@ import TestSupport
     let acme: People
     let globex: People
 
-    init() throws {
-        app = try TestApp()
+    init() throws { try self.init(clock: nil) }
+
+    /// `clock`: nil for the live one.
+    init(clock settable: SettableClock?) throws {
+        app = try settable.map { try TestApp(clock: $0) } ?? TestApp()
         acme = try People(app, staff: true)
         globex = try People(app, slug: "globex")
         // Clocks as the engine stores them; `used` is the working time each counted.
@@ -32,7 +35,7 @@ import TestSupport
         let sql = try app.database.connect()
         for (number, entry) in fixture.enumerated() {
             let (people, filed, priority, type, first, resolution) = entry
-            let id = UUID.v7()
+            let id = UUID.v7(at: try #require(RFC3339.date(filed + "T10:00:00Z")))
             try sql.query("""
                 INSERT INTO requests (tenant_id, id, number, subject, type, priority, state, requester_id, created_at, sla)
                 VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8::timestamptz, $9::jsonb)
@@ -43,7 +46,7 @@ import TestSupport
                 for clock in ["first_response", "resolution"] {
                     try sql.query("""
                         INSERT INTO sla_events (tenant_id, id, request_id, clock, kind, due_at) VALUES ($1, $2, $3, $4, 'breach', '2026-11-05T11:00:00Z')
-                        """, [people.tenant, UUID.v7(), id, clock])
+                        """, [people.tenant, UUID.v7(at: try #require(RFC3339.date("2026-11-05T11:00:00Z"))), id, clock])
                 }
             }
         }
@@ -128,5 +131,33 @@ import TestSupport
         #expect(page.text.contains("<svg") && page.text.contains("P1: First response 50.0 %, Resolution 50.0 %"))
         #expect(page.text.contains("ACME-2") && !page.text.contains("GLOBEX"))
         #expect(try viewer.get("/t/acme/reports/sla?from=2026-13-01").status == 422)
+    }
+}
+
+/// The report's default period, the 30 days up to today, is counted from Purser's clock.
+@Suite struct SLAReportPeriodTests {
+    let clock: SettableClock
+    let fixture: SLAReportTests
+
+    init() throws {
+        clock = SettableClock(try #require(RFC3339.date("2026-11-08T12:00:00Z")))
+        fixture = try SLAReportTests(clock: clock)
+    }
+
+    @Test func theDefaultPeriodEndsOnTheClocksDay() throws {
+        let token = try fixture.app.app.tokens.create(user: fixture.acme.id("cse@staff.test"), tenant: nil, name: "t",
+                                                      scopes: [.reportsRead], lifetime: 30 * 86400, actor: .system).token
+        func keys(_ report: [String: Any]) -> [String] { ((report["groups"] as? [[String: Any]]) ?? []).compactMap { $0["key"] as? String } }
+        // 10 October to 8 November: the P3 of 20 October and the P1s of 3 and 5 November.
+        let early = try fixture.report(token, "")
+        #expect(early["from"] as? String == "2026-10-10" && early["to"] as? String == "2026-11-08")
+        #expect(keys(early) == ["P1", "P3"])
+        #expect(fixture.figures(fixture.group(early, "P1"), "first_response")["missed"] as? Int == 1)
+        // Thirteen days on: 23 October to 21 November, every request of November and none of October.
+        clock.advance(by: 13 * 86400)
+        let later = try fixture.report(token, "")
+        #expect(later["from"] as? String == "2026-10-23" && later["to"] as? String == "2026-11-21")
+        #expect(keys(later) == ["P1", "P2"])
+        #expect(fixture.figures(fixture.group(later, "P1"), "first_response")["met"] as? Int == 2)
     }
 }
