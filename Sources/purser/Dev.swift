@@ -36,19 +36,37 @@ struct Dev: ParsableCommand {
             let connection = try Connection(url: configuration.databaseURL!)
             let applied = try Migrator(files: try MigrationFile.load(from: configuration.migrationsFolder)).migrate(connection)
             if !applied.isEmpty { print("Applied \(applied.count) migration(s).") }
-            let app = try PurserApp(configuration: configuration, databaseURL: configuration.databaseURL!, logger: logger)
+            // Without SMTP_URL, mail is kept for the development mail pages instead of sent; the
+            // server and the worker share one World, so the pages show what the worker delivered.
+            let world: World
+            if configuration.mailServer == nil {
+                let clock = LiveClock()
+                world = World(clock: clock, mail: MailCatcher(clock: clock, logger: logger))
+            } else {
+                world = World.live(configuration)
+            }
+            let app = try PurserApp(configuration: configuration, databaseURL: configuration.databaseURL!, logger: logger, world: world)
             let logins = try DemoData.seed(database: app.database, hasher: app.hasher, keyring: configuration.masterKey!)
             try app.start()
             // Background jobs run in the same process.
-            let worker = try JobRunner.start(configuration: configuration, logger: logger)
+            let worker = try JobRunner.start(configuration: configuration, world: world, logger: logger)
             worker.register(metrics: app.metrics)
             LogSink.standardOutput.flush()
             let base = "http://\(configuration.listenHost):\(app.server.port)"
+            let mail: String
+            if let server = configuration.mailServer {
+                mail = "sent through \(server.url)"
+                logger.info("mail is sent through SMTP_URL", metadata: ["server": .string(server.url)])
+            } else {
+                mail = "kept here, not sent: \(SitePage.devMail.url.absolute(on: base))"
+                logger.info("mail is kept, not sent (no SMTP_URL)", metadata: ["page": .string(SitePage.devMail.url.absolute(on: base))])
+            }
             print("""
 
                 Purser \(PurserVersion.current) is running at \(SitePage.home.url.absolute(on: base))
                   API document: \(SitePage.apiDocument.url.absolute(on: base))
                   Metrics:      \(configuration.metricsHost.map { "http://\($0):\(configuration.metricsPort)/metrics" } ?? "off")
+                  Mail:         \(mail)
                   Database:     \(configuration.databaseURL!)
                   Master key:   \(ProcessInfo.processInfo.environment["PURSER_MASTER_KEY"] == nil ? "\(dataFolder)/master.key (export PURSER_MASTER_KEY=$(cat \(dataFolder)/master.key) for purser admin)" : "from PURSER_MASTER_KEY")
 

@@ -47,8 +47,10 @@ public final class PurserApp: Sendable {
         migrator = Migrator(files: try MigrationFile.load(from: configuration.migrationsFolder))
         database = Database(url: databaseURL, size: configuration.poolSize)
         metrics = MetricsRegistry()
+        // Mail kept instead of sent (`purser dev` without SMTP_URL): the header links to it.
         let site = Site(templates: try Templates(folder: configuration.templatesFolder),
-                        staticFiles: try StaticFiles(folder: configuration.publicFolder))
+                        staticFiles: try StaticFiles(folder: configuration.publicFolder),
+                        devMailLink: world.mail is MailCatcher ? SitePage.devMail.url : nil)
 
         let limiter = RateLimiter(database: database)
         tokens = TokenStore(database: database, limiter: limiter)

@@ -39,7 +39,7 @@ enum Routes {
         TwoFactorPages.register(in: &routes, site: site, auth: auth, secondFactor: parts.secondFactor, signIn: parts.signIn)
         LinkPages.register(in: &routes, site: site, auth: auth, passwords: parts.passwords)
         TenantPages.register(in: &routes, site: site, memberships: Memberships(database: database),
-                             publicURL: parts.publicURL, emailInvites: parts.configuration.mailServer != nil)
+                             publicURL: parts.publicURL, emailInvites: parts.world.mail != nil)
         StaffPages.register(in: &routes, site: site, tenants: TenantStore(database: database), database: database,
                             publicURL: parts.publicURL)
         MeAPI.register(in: &routes)
@@ -54,6 +54,10 @@ enum Routes {
                                       allowed: parts.configuration.allowedDestinations)),
             database: database)
         NotificationsAPI.register(in: &routes, database: database)
+        // Development only: the mail `purser dev` keeps instead of sending.
+        if let catcher = parts.world.mail as? MailCatcher {
+            DevMailPages.register(in: &routes, site: site, auth: auth, catcher: catcher)
+        }
         // Service requests and service levels
         RequestPages.register(in: &routes, site: site, auth: auth, desk: parts.desk)
         QueuePages.register(in: &routes, site: site, desk: parts.desk,

@@ -70,7 +70,7 @@ enum TenantPages {
         var errors: [FieldError] = []
     }
 
-    /// `emailInvites`: invitations are also emailed (a mail server is configured).
+    /// `emailInvites`: invitations are also emailed (the World has a mail sender: SMTP, or the one `purser dev` keeps).
     static func register(in routes: inout RouteTable, site: Site, memberships: Memberships, publicURL: String,
                          emailInvites: Bool) {
 

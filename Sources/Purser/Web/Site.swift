@@ -4,10 +4,14 @@ import HTTPServer
 public struct Site: Sendable {
     public let templates: Templates
     public let staticFiles: StaticFiles
+    /// The header's link to the development mail pages, where `purser dev` keeps mail.
+    var devMailLink: SiteURL? = nil
 
     public func layout(title: String) -> LayoutModel {
-        LayoutModel(title: title, stylesheet: staticFiles.url(for: "css/purser.css"),
-                    script: staticFiles.url(for: "js/purser.js"), icon: staticFiles.url(for: "img/purser.svg"))
+        var layout = LayoutModel(title: title, stylesheet: staticFiles.url(for: "css/purser.css"),
+                                 script: staticFiles.url(for: "js/purser.js"), icon: staticFiles.url(for: "img/purser.svg"))
+        layout.devMailLink = devMailLink
+        return layout
     }
 
     /// The page `template` with what `model` encodes, inside the layout.

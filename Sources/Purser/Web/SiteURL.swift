@@ -71,6 +71,11 @@ public enum SitePage: String, CaseIterable, Sendable {
     case staffSLAReport = "/staff/reports/sla"
     case staffSLAReportCSV = "/staff/reports/sla.csv"
 
+    // Development only: mail `purser dev` kept instead of sending (DevMailPages)
+    case devMail = "/dev/mail"
+    case devMailMessage = "/dev/mail/{id}"
+    case devMailHTML = "/dev/mail/{id}/html"
+
     /// The route template, as the router matches it.
     public var template: String { rawValue }
 
@@ -176,6 +181,10 @@ extension SiteURL {
     static func staffTenantStatus(_ slug: String) -> SiteURL { SiteURL(.staffTenantStatus, slug) }
     static func staffJobRetry(_ id: Int64) -> SiteURL { SiteURL(.staffJobRetry, String(id)) }
     static func staffJobCancel(_ id: Int64) -> SiteURL { SiteURL(.staffJobCancel, String(id)) }
+
+    // Development only
+    static func devMailMessage(_ id: Int) -> SiteURL { SiteURL(.devMailMessage, String(id)) }
+    static func devMailHTML(_ id: Int) -> SiteURL { SiteURL(.devMailHTML, String(id)) }
 }
 
 /// An API route's template; `path(_:)` fills it for `Location` headers and links in answers.

@@ -56,6 +56,8 @@ public struct LayoutModel: TemplateModel {
     public var content = ""
     /// Who is signed in, with the tenant switcher; nil for a visitor who is not.
     public var account: LayoutAccount?
+    /// The development mail pages, where `purser dev` keeps mail; nil everywhere else.
+    public var devMailLink: SiteURL?
     let homeLink = SitePage.home.url
     let apiDocumentLink = SitePage.apiDocument.url
     let signInLink = SitePage.signIn.url

@@ -26,6 +26,7 @@ import TestSupport
             }
             #expect(ready, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
             if run == 1 { try signInWithPrintedLogins(port: port, log: log, folder: folder) }
+            if run == 1 { try mailIsKeptForTheMailPage(port: port, log: log) }
             #expect(dev.stop(signal: SIGINT) == 0)
             let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             #expect(output.contains(run == 1 ? "Creating PostgreSQL" : "Starting PostgreSQL"))
@@ -65,6 +66,17 @@ extension DevCommandTests {
         }
         #expect(signedIn.header("Location") == "/start")
         #expect(try admin.get("/t/acme/members").status == 200)
+    }
+}
+
+extension DevCommandTests {
+    /// Without SMTP_URL, `purser dev` keeps mail: the banner names the mail page, which answers.
+    func mailIsKeptForTheMailPage(port: Int, log: URL) throws {
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(output.contains("Mail:         kept here, not sent: http://127.0.0.1:\(port)/dev/mail"), "\(output)")
+        let page = try HTTPClient().get("http://127.0.0.1:\(port)/dev/mail")
+        #expect(page.status == 200)
+        #expect(page.text.contains("Mail (dev)"))
     }
 }
 

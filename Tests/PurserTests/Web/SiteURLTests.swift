@@ -19,9 +19,16 @@ import TestSupport
             .requestComments("acme", number: "ACME-12"), .requestUpdate("acme", number: "ACME-12"),
             .requestWatch("acme", number: "ACME-12"), .requestAttachments("acme", number: "ACME-12"),
             .requestAttachment("acme", number: "ACME-12", id: id), .slaPolicy("acme"), .slaReport("acme"), .slaReportCSV("acme"),
-            .staffTenantStatus("acme"), .staffJobRetry(42), .staffJobCancel(42),
+            .staffTenantStatus("acme"), .staffJobRetry(42), .staffJobCancel(42), .devMailMessage(3), .devMailHTML(3),
         ] + SitePage.allCases.filter { PathTemplate.names($0.template).isEmpty }.map(\.url)
     }()
+
+    /// Purser serving every page there is: the development mail pages are served only where mail
+    /// is kept instead of sent (`purser dev` without SMTP_URL), so this app keeps its mail.
+    static func appServingEveryPage() throws -> TestApp {
+        let clock = LiveClock()
+        return try TestApp(world: World(clock: clock, mail: MailCatcher(clock: clock)))
+    }
 
     @Test func everyConstructorFillsEachSegmentOfItsTemplate() {
         for url in Self.samples {
@@ -31,7 +38,7 @@ import TestSupport
     }
 
     @Test func everyLinkLeadsToTheRouteOfItsPage() throws {
-        let app = try TestApp()
+        let app = try Self.appServingEveryPage()
         var router = Router()
         for entry in app.app.routeTable.entries { router.add(entry.route) }
         for url in Self.samples {
@@ -50,11 +57,15 @@ import TestSupport
     /// The table and the two enumerations name the same routes: no route with a template of its own,
     /// no case nobody serves.
     @Test func everyRouteIsAPageOrAnAPIPath() throws {
-        let app = try TestApp()
+        let app = try Self.appServingEveryPage()
         let served = Set(app.app.routeTable.entries.map(\.route.template))
         let named = Set(SitePage.allCases.map(\.template)).union(APIPath.allCases.map(\.template))
         #expect(served.subtracting(named).isEmpty, "routes without a SitePage or APIPath case: \(served.subtracting(named).sorted())")
         #expect(named.subtracting(served).isEmpty, "cases no route serves: \(named.subtracting(served).sorted())")
+        // Where mail is sent (or not at all), the development pages are not served, and nothing else is missing.
+        let sending = try TestApp(database: app.database)
+        let development = Set([SitePage.devMail, .devMailMessage, .devMailHTML].map(\.template))
+        #expect(served.subtracting(sending.app.routeTable.entries.map(\.route.template)) == development)
     }
 
     @Test func valuesAreEscapedWhereTheyGo() {
