@@ -46,7 +46,8 @@ struct Dev: ParsableCommand {
                 world = World.live(configuration)
             }
             let app = try PurserApp(configuration: configuration, databaseURL: configuration.databaseURL!, logger: logger, world: world)
-            let logins = try DemoData.seed(database: app.database, hasher: app.hasher, keyring: configuration.masterKey!)
+            let logins = try DemoData.seed(database: app.database, hasher: app.hasher, keyring: configuration.masterKey!,
+                                           clock: app.world.clock)
             try app.start()
             // Background jobs run in the same process.
             let worker = try JobRunner.start(configuration: configuration, world: world, logger: logger)
@@ -128,7 +129,7 @@ struct DevCode: ParsableCommand {
             ?? DevMasterKey.loadOrCreate(in: folder)
         let database = Database(url: url, size: 1)
         defer { database.pool.close() }
-        guard let code = try DemoData.currentCode(email: email, database: database, keyring: keyring) else {
+        guard let code = try DemoData.currentCode(email: email, database: database, keyring: keyring, at: LiveClock().now) else {
             FileHandle.standardError.write(Data("purser: \(email) has no second factor\n".utf8))
             throw ExitCode(1)
         }

@@ -14,10 +14,11 @@ public struct People: Sendable {
     /// `<role>@staff.test` when `staff` is set. Second factors are left off.
     public init(_ app: TestApp, slug: String = "acme", staff: Bool = false) throws {
         let database = app.app.database
-        tenant = try TenantStore(database: database).create(NewTenant(slug: slug, name: slug.capitalized + " Bank"),
+        let clock = app.app.world.clock
+        tenant = try TenantStore(database: database, clock: clock).create(NewTenant(slug: slug, name: slug.capitalized + " Bank"),
                                                             actor: .system, reason: nil)
         self.slug = slug
-        let store = PersonStore(database: database, hasher: app.app.hasher)
+        let store = PersonStore(database: database, hasher: app.app.hasher, clock: clock)
         var users: [String: UUID] = [:]
         for role in CustomerRole.allCases {
             let email = "\(role.rawValue)@\(slug).test"
@@ -48,10 +49,10 @@ extension People {
         return totp
     }
 
-    /// A browser signed in as `email`, through the second factor when one is on.
+    /// A browser signed in as `email`, through the second factor when one is on (its code at the app's time).
     public func signedIn(_ email: String, in app: TestApp, totp: TOTP? = nil) throws -> WebVisitor {
         let browser = WebVisitor(app)
-        let response = try browser.signIn(email, Self.password) { totp?.code(at: Date()) ?? "" }
+        let response = try browser.signIn(email, Self.password) { totp?.code(at: app.app.world.now) ?? "" }
         guard response.status == 303 else { throw TestSetupError("sign-in as \(email) answered \(response.status)") }
         return browser
     }

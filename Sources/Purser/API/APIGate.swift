@@ -24,7 +24,8 @@ public final class APIGate: Sendable {
     let limiter: RateLimiter
     let idempotency: IdempotencyStore
     let database: Database
-    private let slugs = Locked<[String: (id: UUID, loaded: Date)]>([:])
+    /// Slugs read lately, with when (a monotonic instant: how long an entry is kept is a duration).
+    private let slugs = Locked<[String: (id: UUID, loaded: ContinuousClock.Instant)]>([:])
     private let purgeCounter = Locked(0)
 
     public init(tokens: TokenStore, limiter: RateLimiter, idempotency: IdempotencyStore, database: Database) {
@@ -152,13 +153,13 @@ public final class APIGate: Sendable {
 
     /// A tenant's id by slug, cached for a minute (slugs never change).
     private func slugID(_ slug: String, mayBlock: Bool) throws -> UUID? {
-        if let cached = slugs.withLock({ $0[slug] }), Date().timeIntervalSince(cached.loaded) < 60 { return cached.id }
+        if let cached = slugs.withLock({ $0[slug] }), cached.loaded.duration(to: .now) < .seconds(60) { return cached.id }
         guard mayBlock else { throw WouldBlock() }
         guard let id = try database.pool.query("SELECT id FROM tenants WHERE slug = $1", [slug]).first?.require(0, as: UUID.self)
         else { return nil }
         slugs.withLock { all in
             if all.count > 10_000 { all.removeAll() }
-            all[slug] = (id, Date())
+            all[slug] = (id, ContinuousClock.now)
         }
         return id
     }

@@ -14,10 +14,13 @@ public struct IdempotencyStore: Sendable {
     static let abandonedAfter: TimeInterval = 300
     let database: Database
     let keyring: Keyring
+    /// The time of day keys are kept from and judged by.
+    let clock: any WallClock
 
-    public init(database: Database, keyring: Keyring) {
+    public init(database: Database, keyring: Keyring, clock: any WallClock) {
         self.database = database
         self.keyring = keyring
+        self.clock = clock
     }
 
     /// Who a key belongs to: the calling token, and the tenant it acts in (a staff token serves many).
@@ -65,22 +68,23 @@ public struct IdempotencyStore: Sendable {
     func begin(owner: String, route: String, key: String, body: [UInt8]) throws -> Start {
         let hash = Bytea(Array(SHA256.hash(data: body)))
         return try database.pool.transaction { tx in
+            let now = clock.now
             let inserted = try tx.query("""
-                INSERT INTO idempotency_keys (owner, route, key, request_hash) VALUES ($1, $2, $3, $4)
+                INSERT INTO idempotency_keys (owner, route, key, request_hash, created_at) VALUES ($1, $2, $3, $4, $5)
                 ON CONFLICT DO NOTHING
-                """, [owner, route, key, hash]).affected
+                """, [owner, route, key, hash, now]).affected
             if inserted == 1 { return .proceed }
             let row = try tx.query("""
-                SELECT request_hash, status, content_type, body, extract(epoch FROM now() - created_at)
+                SELECT request_hash, status, content_type, body, extract(epoch FROM $4::timestamptz - created_at)
                 FROM idempotency_keys WHERE owner = $1 AND route = $2 AND key = $3 FOR UPDATE
-                """, [owner, route, key])[0]
+                """, [owner, route, key, now])[0]
             let age = try row.require(4, as: Double.self)
             let status = try row.decode(1, as: Int.self)
             if age > Self.lifetime || (status == nil && age > Self.abandonedAfter) {
                 try tx.query("""
-                    UPDATE idempotency_keys SET request_hash = $4, status = NULL, content_type = NULL, body = NULL, created_at = now()
+                    UPDATE idempotency_keys SET request_hash = $4, status = NULL, content_type = NULL, body = NULL, created_at = $5
                     WHERE owner = $1 AND route = $2 AND key = $3
-                    """, [owner, route, key, hash])
+                    """, [owner, route, key, hash, now])
                 return .proceed
             }
             guard try row.require(0, as: Bytea.self) == hash else { throw KeyReused() }
@@ -110,12 +114,13 @@ public struct IdempotencyStore: Sendable {
     }
 
     /// Removes keys older than a day (a bounded batch; run now and then).
-    public func purgeExpired() throws { try Self.purgeExpired(database) }
+    public func purgeExpired() throws { try Self.purgeExpired(database, at: clock.now) }
 
-    static func purgeExpired(_ database: Database) throws {
+    /// Removes keys older than a day at `now` (a bounded batch).
+    static func purgeExpired(_ database: Database, at now: Date) throws {
         try database.pool.query("""
             DELETE FROM idempotency_keys WHERE ctid IN (
-                SELECT ctid FROM idempotency_keys WHERE created_at < now() - $1 * interval '1 second' LIMIT 1000)
-            """, [Self.lifetime])
+                SELECT ctid FROM idempotency_keys WHERE created_at < $1 LIMIT 1000)
+            """, [now.addingTimeInterval(-Self.lifetime)])
     }
 }

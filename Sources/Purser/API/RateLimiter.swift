@@ -1,6 +1,7 @@
-// Token buckets shared by every `serve` node. The bucket lives in PostgreSQL (rate_limit_take);
+// Token buckets shared by every `serve` node. The bucket lives in PostgreSQL (rate_limit_buckets);
 // a node takes tokens from it in small leases and spends them locally, so the shared row is
 // written once per lease, not once per request, and a request with a live lease needs no query.
+// The bucket refills by the World's clock, so a test that moves its clock refills it.
 //
 // Accuracy across nodes: every admitted request spent a token taken from the shared bucket, so
 // all nodes together never admit more than the bucket allows (capacity = one minute's limit,
@@ -47,11 +48,12 @@ public final class RateLimiter: Sendable {
 
     static let leaseLifetime: TimeInterval = 2
     private let database: Database
-    private let now: @Sendable () -> Date
+    /// The time of day leases run out and buckets refill by.
+    private let clock: any WallClock
 
-    public init(database: Database, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(database: Database, clock: any WallClock) {
         self.database = database
-        self.now = now
+        self.clock = clock
     }
 
     /// Tokens leased at once: a fiftieth of a minute's limit (at least one).
@@ -100,7 +102,7 @@ public final class RateLimiter: Sendable {
     }
 
     public func take(_ buckets: [Bucket], mayBlock: Bool) throws -> RateLimitState {
-        let moment = now()
+        let moment = clock.now
         let allLive = buckets.allSatisfy { bucket in
             bucket.lease.withLock { lease in lease.map { $0.tokens > 0 && $0.expires > moment } ?? false }
         }
@@ -123,7 +125,7 @@ public final class RateLimiter: Sendable {
     /// Spends one token from `bucket`; throws `RateLimited` when none is left, and `WouldBlock` when
     /// `mayBlock` is false and a lease must be fetched.
     func take(_ bucket: Bucket, mayBlock: Bool) throws -> RateLimitState {
-        let moment = now()
+        let moment = clock.now
         let perMinute = bucket.perMinute
         let rate = Double(perMinute) / 60
         func state(_ lease: Lease) -> RateLimitState { Self.state(lease, perMinute: perMinute) }
@@ -144,10 +146,8 @@ public final class RateLimiter: Sendable {
         case .fetch: break
         }
         guard mayBlock else { throw WouldBlock() }
-        let row = try database.pool.query("SELECT granted, remaining FROM rate_limit_take($1, $2, $3, $4)",
-                                          [bucket.key, Double(perMinute), rate, Self.leaseSize(perMinute)])[0]
-        let granted = try row.require(0, as: Int.self)
-        let remaining = try row.require(1, as: Double.self)
+        let (granted, remaining) = try lease(bucket.key, capacity: Double(perMinute), perSecond: rate,
+                                             want: Self.leaseSize(perMinute), at: moment)
         if granted == 0 {
             let wait = (1 - remaining) / rate
             let lease = Lease(tokens: 0, expires: moment, sharedRemaining: remaining, emptyUntil: moment.addingTimeInterval(wait))
@@ -158,5 +158,28 @@ public final class RateLimiter: Sendable {
                           sharedRemaining: remaining, emptyUntil: nil)
         bucket.lease.withLock { $0 = lease }
         return state(lease)
+    }
+
+    /// Takes up to `want` tokens from the shared bucket `key` (full when new, refilled at
+    /// `perSecond` since it was last written, up to `capacity`) at `now`; returns how many were
+    /// granted and what the bucket holds after. The row is held while it is read and written, so
+    /// nodes taking leases at once take them one after another. Its stamp never moves back, so a
+    /// node whose clock is behind another's refills nothing twice.
+    private func lease(_ key: String, capacity: Double, perSecond: Double, want: Int,
+                       at now: Date) throws -> (granted: Int, remaining: Double) {
+        try database.pool.transaction { tx in
+            let row = try tx.query("""
+                INSERT INTO rate_limit_buckets AS b (key, tokens, updated_at) VALUES ($1, $2, $3)
+                ON CONFLICT (key) DO UPDATE SET key = b.key
+                RETURNING tokens, updated_at
+                """, [key, capacity, now])[0]
+            let stamp = try row.require(1, as: Date.self)
+            let available = min(capacity, try row.require(0, as: Double.self) + max(0, now.timeIntervalSince(stamp)) * perSecond)
+            let granted = max(0, min(want, Int(available.rounded(.down))))
+            let remaining = available - Double(granted)
+            try tx.query("UPDATE rate_limit_buckets SET tokens = $2, updated_at = $3 WHERE key = $1",
+                         [key, remaining, max(now, stamp)])
+            return (granted, remaining)
+        }
     }
 }

@@ -26,41 +26,41 @@ public enum DemoData {
         ("admin@purser.test", "Paula Provider", .providerAdmin),
     ]
 
-    /// Seeds the demo data unless the demo tenant exists; returns the logins either way.
+    /// Seeds the demo data unless the demo tenant exists, stamped by `clock`; returns the logins either way.
     @discardableResult
-    public static func seed(database: Database, hasher: PasswordHasher, keyring: Keyring) throws -> [Login] {
-        let tenants = TenantStore(database: database)
+    public static func seed(database: Database, hasher: PasswordHasher, keyring: Keyring, clock: any WallClock) throws -> [Login] {
+        let tenants = TenantStore(database: database, clock: clock)
         if try tenants.id(slug: tenantSlug) == nil {
             let tenant = try tenants.create(NewTenant(slug: tenantSlug, name: "Acme Bank", key: "ACME", plan: "premium",
                                                       timeZone: "Europe/Zurich"),
                                             actor: .system, reason: "demo data")
-            let people = PersonStore(database: database, hasher: hasher)
+            let people = PersonStore(database: database, hasher: hasher, clock: clock)
             for person in customers {
                 let user = try people.addMember(NewPerson(email: person.email, name: person.name, password: password),
                                                 tenant: tenant, role: person.role, actor: .system, reason: "demo data")
-                if person.role == .tenantAdmin { try enableSecondFactor(user, database: database, keyring: keyring) }
+                if person.role == .tenantAdmin { try enableSecondFactor(user, database: database, keyring: keyring, at: clock.now) }
             }
             for person in staff {
                 let user = try people.addStaff(NewPerson(email: person.email, name: person.name, password: password),
                                                role: person.role, actor: .system, reason: "demo data")
-                try enableSecondFactor(user, database: database, keyring: keyring)
+                try enableSecondFactor(user, database: database, keyring: keyring, at: clock.now)
             }
-            try DemoRequests.seed(database: database, tenant: tenant)
+            try DemoRequests.seed(database: database, tenant: tenant, clock: clock)
         }
         return customers.map { Login(email: $0.email, role: $0.role.rawValue, secondFactor: $0.role == .tenantAdmin) }
             + staff.map { Login(email: $0.email, role: $0.role.rawValue, secondFactor: true) }
     }
 
-    static func enableSecondFactor(_ user: UUID, database: Database, keyring: Keyring) throws {
+    static func enableSecondFactor(_ user: UUID, database: Database, keyring: Keyring, at now: Date) throws {
         let sealed = try SealedColumn.secondFactor.seal(TOTP.generate().secret, row: user, keyring: keyring)
-        try database.pool.query("UPDATE users SET totp_secret = $2, totp_enabled_at = now() WHERE id = $1", [user, sealed])
+        try database.pool.query("UPDATE users SET totp_secret = $2, totp_enabled_at = $3 WHERE id = $1", [user, sealed, now])
     }
 
-    /// The current code of `email`'s second factor (development only: it reads the sealed secret).
-    public static func currentCode(email: String, database: Database, keyring: Keyring) throws -> String? {
+    /// The code of `email`'s second factor at `now` (development only: it reads the sealed secret).
+    public static func currentCode(email: String, database: Database, keyring: Keyring, at now: Date) throws -> String? {
         guard let row = try database.pool.query("SELECT id, totp_secret FROM users WHERE lower(email) = lower($1)", [email]).first,
               let text = try row.decode(1, as: String.self) else { return nil }
         let user = try row.require(0, as: UUID.self)
-        return TOTP(secret: try SealedColumn.secondFactor.open(text, row: user, keyring: keyring)).code(at: Date())
+        return TOTP(secret: try SealedColumn.secondFactor.open(text, row: user, keyring: keyring)).code(at: now)
     }
 }

@@ -52,18 +52,18 @@ public final class PurserApp: Sendable {
                         staticFiles: try StaticFiles(folder: configuration.publicFolder),
                         devMailLink: world.mail is MailCatcher ? SitePage.devMail.url : nil)
 
-        let limiter = RateLimiter(database: database)
-        tokens = TokenStore(database: database, limiter: limiter)
+        let limiter = RateLimiter(database: database, clock: world.clock)
+        tokens = TokenStore(database: database, clock: world.clock, limiter: limiter)
         let gate = APIGate(tokens: tokens, limiter: limiter,
-                           idempotency: IdempotencyStore(database: database, keyring: keyring), database: database)
+                           idempotency: IdempotencyStore(database: database, keyring: keyring, clock: world.clock), database: database)
         var sessionSettings = SessionSettings()
         sessionSettings.idleTimeout = TimeInterval(configuration.sessionIdleMinutes * 60)
         sessionSettings.absoluteLifetime = TimeInterval(configuration.sessionHours * 3600)
         sessionSettings.secureCookies = configuration.isHTTPS
-        sessions = SessionStore(database: database, settings: sessionSettings)
+        sessions = SessionStore(database: database, settings: sessionSettings, clock: world.clock)
         hasher = try PasswordHasher(workerThreads: configuration.workerThreads)
-        let secondFactor = SecondFactor(database: database, keyring: keyring)
-        let signIn = SignIn(database: database, sessions: sessions, hasher: hasher, throttle: SignInThrottle(),
+        let secondFactor = SecondFactor(database: database, keyring: keyring, clock: world.clock)
+        let signIn = SignIn(database: database, sessions: sessions, hasher: hasher, throttle: SignInThrottle(clock: world.clock),
                             secondFactor: secondFactor)
         let visitors = VisitorCache()
         self.visitors = visitors

@@ -16,8 +16,13 @@ public struct Member: Sendable {
 
 public struct Memberships: Sendable {
     let database: Database
+    /// The time of day memberships change and invitations run out by.
+    let clock: any WallClock
 
-    public init(database: Database) { self.database = database }
+    public init(database: Database, clock: any WallClock) {
+        self.database = database
+        self.clock = clock
+    }
 
     /// Every member of `tenant`, active first, then by email.
     public func list(tenant: UUID) throws -> [Member] {
@@ -45,7 +50,8 @@ public struct Memberships: Sendable {
         person.password = nil
         try person.validate()
         return try database.inTenant(tenant) { tx in
-            let (user, created) = try PersonStore.upsertUser(person, hash: nil, tx)
+            let now = clock.now
+            let (user, created) = try PersonStore.upsertUser(person, hash: nil, at: now, tx)
             let typedName = person.name.trimmingCharacters(in: .whitespacesAndNewlines)
             let existing = try tx.query("SELECT status FROM memberships WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE",
                                         [tenant, user]).first?.require(0, as: String.self)
@@ -54,25 +60,26 @@ public struct Memberships: Sendable {
                 throw ValidationError(field: "email", "this person is already a member or invited", refusal: .conflict)
             case "deactivated":
                 try tx.query("""
-                    UPDATE memberships SET status = 'pending', role = $3, invited_name = $4, updated_at = now()
+                    UPDATE memberships SET status = 'pending', role = $3, invited_name = $4, updated_at = $5
                     WHERE tenant_id = $1 AND user_id = $2
-                    """, [tenant, user, role.rawValue, typedName])
+                    """, [tenant, user, role.rawValue, typedName, now])
             default:
                 try tx.query("""
-                    INSERT INTO memberships (tenant_id, user_id, role, status, invited_name) VALUES ($1, $2, $3, 'pending', $4)
-                    """, [tenant, user, role.rawValue, typedName])
+                    INSERT INTO memberships (tenant_id, user_id, role, status, invited_name, created_at)
+                    VALUES ($1, $2, $3, 'pending', $4, $5)
+                    """, [tenant, user, role.rawValue, typedName, now])
             }
             let link = try OneTimeLinks.issue(.invite, user: user, tenant: tenant, createdBy: actor.id, createsAccount: created,
-                                              in: tx)
+                                              at: now, in: tx)
             if let emailing {
                 try Outbox.email(tx, tenant: tenant, to: person.normalizedEmail, message: NotificationMessage(
                     event: "membership.invited", subject: "You are invited to \(emailing.tenantName) on Purser",
                     text: "\(typedName), you are invited to work with \(emailing.tenantName) on Purser as \(role.rawValue). "
-                        + "The link works once, for seven days.", url: link.absolute(on: emailing.publicURL)))
+                        + "The link works once, for seven days.", url: link.absolute(on: emailing.publicURL)), at: now)
             }
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actor: actor, action: "membership.invite", targetType: "user", targetID: user.postgresText,
-                after: try JSONText(encoding: ["email": person.normalizedEmail, "role": role.rawValue])), in: tx)
+                after: try JSONText(encoding: ["email": person.normalizedEmail, "role": role.rawValue]), at: now), in: tx)
             return link
         }
     }
@@ -86,14 +93,15 @@ public struct Memberships: Sendable {
             if before.role == CustomerRole.tenantAdmin.rawValue && before.status == "active" {
                 try requireAnotherAdmin(besides: user, tenant, tx)
             }
-            try tx.query("UPDATE memberships SET role = $3, updated_at = now() WHERE tenant_id = $1 AND user_id = $2",
-                         [tenant, user, role.rawValue])
+            let now = clock.now
+            try tx.query("UPDATE memberships SET role = $3, updated_at = $4 WHERE tenant_id = $1 AND user_id = $2",
+                         [tenant, user, role.rawValue, now])
             // Only a membership in use carries privileges to take back; a pending one changes quietly.
-            if before.status == "active" { try endAccess(user, tenant, tx) }
+            if before.status == "active" { try endAccess(user, tenant, at: now, tx) }
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actor: actor, action: "membership.role_change", targetType: "user",
                 targetID: user.postgresText, before: try JSONText(encoding: ["role": before.role]),
-                after: try JSONText(encoding: ["role": role.rawValue])), in: tx)
+                after: try JSONText(encoding: ["role": role.rawValue]), at: now), in: tx)
         }
     }
 
@@ -107,26 +115,27 @@ public struct Memberships: Sendable {
             if before.role == CustomerRole.tenantAdmin.rawValue && before.status == "active" {
                 try requireAnotherAdmin(besides: user, tenant, tx)
             }
+            let now = clock.now
             try tx.query("""
-                UPDATE memberships SET status = 'deactivated', updated_at = now() WHERE tenant_id = $1 AND user_id = $2
-                """, [tenant, user])
-            try tx.query("UPDATE one_time_links SET used_at = now() WHERE user_id = $1 AND tenant_id = $2 AND used_at IS NULL",
-                         [user, tenant])
+                UPDATE memberships SET status = 'deactivated', updated_at = $3 WHERE tenant_id = $1 AND user_id = $2
+                """, [tenant, user, now])
+            try tx.query("UPDATE one_time_links SET used_at = $3 WHERE user_id = $1 AND tenant_id = $2 AND used_at IS NULL",
+                         [user, tenant, now])
             let unwatched = try tx.query("DELETE FROM request_watchers WHERE tenant_id = $1 AND user_id = $2", [tenant, user]).affected
-            if before.status == "active" { try endAccess(user, tenant, tx) }
+            if before.status == "active" { try endAccess(user, tenant, at: now, tx) }
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actor: actor, action: "membership.deactivate", targetType: "user",
                 targetID: user.postgresText, before: try JSONText(encoding: ["status": before.status]),
-                after: try JSONText(encoding: ["status": "deactivated", "watches_removed": String(unwatched)])), in: tx)
+                after: try JSONText(encoding: ["status": "deactivated", "watches_removed": String(unwatched)]), at: now), in: tx)
         }
     }
 
-    /// Turns an invited membership active (the invitation was accepted). The tenant must be set in `tx`.
-    static func activatePending(user: UUID, tenant: UUID, in tx: Connection) throws {
+    /// Turns an invited membership active (the invitation was accepted at `now`). The tenant must be set in `tx`.
+    static func activatePending(user: UUID, tenant: UUID, at now: Date, in tx: Connection) throws {
         try tx.query("""
-            UPDATE memberships SET status = 'active', updated_at = now()
+            UPDATE memberships SET status = 'active', updated_at = $3
             WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending'
-            """, [tenant, user])
+            """, [tenant, user, now])
     }
 
     private func lockedMembership(_ user: UUID, _ tenant: UUID, _ tx: Connection) throws -> (role: String, status: String) {
@@ -147,8 +156,8 @@ public struct Memberships: Sendable {
         }
     }
 
-    private func endAccess(_ user: UUID, _ tenant: UUID, _ tx: Connection) throws {
-        try SessionStore.endAll(user: user, in: tx)
-        try TokenStore.revokeAll(user: user, tenant: tenant, in: tx)
+    private func endAccess(_ user: UUID, _ tenant: UUID, at now: Date, _ tx: Connection) throws {
+        try SessionStore.endAll(user: user, at: now, in: tx)
+        try TokenStore.revokeAll(user: user, tenant: tenant, at: now, in: tx)
     }
 }

@@ -38,10 +38,13 @@ public struct NewPerson: Sendable {
 public struct PersonStore: Sendable {
     let database: Database
     let hasher: PasswordHasher
+    /// The time of day accounts and memberships are made at.
+    let clock: any WallClock
 
-    public init(database: Database, hasher: PasswordHasher) {
+    public init(database: Database, hasher: PasswordHasher, clock: any WallClock) {
         self.database = database
         self.hasher = hasher
+        self.clock = clock
     }
 
     /// Makes `person` a member of `tenant` with `role`, creating the account if the email is new.
@@ -52,15 +55,16 @@ public struct PersonStore: Sendable {
         try person.validate()
         let hash = try person.password.map { try hasher.hash($0) }
         return try database.inTenant(tenant) { tx in
-            let user = try Self.upsertUser(person, hash: hash, tx).id
+            let now = clock.now
+            let user = try Self.upsertUser(person, hash: hash, at: now, tx).id
             let added = try tx.query("""
-                INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
-                """, [tenant, user, role.rawValue]).affected
+                INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING
+                """, [tenant, user, role.rawValue, now]).affected
             guard added == 1 else { throw ValidationError(field: "email", "this person is already a member", refusal: .conflict) }
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actor: actor, action: "membership.create", targetType: "user",
                 targetID: user.postgresText, reason: reason,
-                after: try JSONText(encoding: ["email": person.normalizedEmail, "role": role.rawValue])), in: tx)
+                after: try JSONText(encoding: ["email": person.normalizedEmail, "role": role.rawValue]), at: now), in: tx)
             return user
         }
     }
@@ -70,7 +74,8 @@ public struct PersonStore: Sendable {
         try person.validate()
         let hash = try person.password.map { try hasher.hash($0) }
         return try database.pool.transaction { tx in
-            let (user, created) = try Self.upsertUser(person, hash: hash, tx)
+            let now = clock.now
+            let (user, created) = try Self.upsertUser(person, hash: hash, at: now, tx)
             // Staff accounts are made new (or are staff already): an account that began elsewhere
             // (an invitation, a customer) may be controlled by someone else and never becomes staff.
             let staffRole = try tx.query("SELECT staff_role FROM users WHERE id = $1 FOR UPDATE", [user])[0]
@@ -79,24 +84,25 @@ public struct PersonStore: Sendable {
                 throw ValidationError(field: "email", "a customer account already uses this email; staff accounts must be new",
                                       refusal: .conflict)
             }
-            try tx.query("UPDATE users SET staff_role = $2, updated_at = now(), version = version + 1 WHERE id = $1",
-                         [user, role.rawValue])
+            try tx.query("UPDATE users SET staff_role = $2, updated_at = $3, version = version + 1 WHERE id = $1",
+                         [user, role.rawValue, now])
             try AuditLog.record(AuditEvent(
                 tenant: nil, actor: actor, action: "staff.create", targetType: "user",
                 targetID: user.postgresText, reason: reason,
-                after: try JSONText(encoding: ["email": person.normalizedEmail, "staff_role": role.rawValue])), in: tx)
+                after: try JSONText(encoding: ["email": person.normalizedEmail, "staff_role": role.rawValue]), at: now), in: tx)
             return user
         }
     }
 
-    /// The account for the email: created when new (`created`), otherwise left exactly as it is.
-    static func upsertUser(_ person: NewPerson, hash: String?, _ tx: Connection) throws -> (id: UUID, created: Bool) {
+    /// The account for the email: created at `now` when new (`created`), otherwise left exactly as it is.
+    static func upsertUser(_ person: NewPerson, hash: String?, at now: Date, _ tx: Connection) throws -> (id: UUID, created: Bool) {
         let inserted = try tx.query("""
-            INSERT INTO users (id, email, name, password_hash, status)
-            VALUES ($1, $2, $3, $4, CASE WHEN $4::text IS NULL THEN 'invited' ELSE 'active' END)
+            INSERT INTO users (id, email, name, password_hash, status, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, CASE WHEN $4::text IS NULL THEN 'invited' ELSE 'active' END, $5, $5)
             ON CONFLICT (lower(email)) DO NOTHING
             RETURNING id
-            """, [UUID.v7(), person.normalizedEmail, person.name.trimmingCharacters(in: .whitespacesAndNewlines), hash])
+            """, [UUID.v7(at: now), person.normalizedEmail, person.name.trimmingCharacters(in: .whitespacesAndNewlines), hash,
+                  now])
         if let row = inserted.first { return (try row.require(0, as: UUID.self), true) }
         let existing = try tx.query("SELECT id FROM users WHERE lower(email) = $1", [person.normalizedEmail])[0]
             .require(0, as: UUID.self)

@@ -77,7 +77,7 @@ enum StaffPages {
             let form = try ctx.form()
             let email = (form["email"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
             do {
-                let link = try ResetLinks.issue(email: email, actor: ctx.actor, database: database)
+                let link = try ResetLinks.issue(email: email, actor: ctx.actor, database: database, at: ctx.world.now)
                 return try render(ctx, resetLink: link.absolute(on: publicURL), resetEmail: email, status: .created)
             } catch let error as ValidationError {
                 return try render(ctx, errors: error.fieldErrors, status: error.status)
@@ -88,16 +88,17 @@ enum StaffPages {
 
 /// Reset links issued by staff or the CLI for a person who forgot their password.
 public enum ResetLinks {
-    /// The link, to hand to the person; `actor` is the staff member who asked, or the system (the command line).
-    public static func issue(email: String, actor: AuditActor, database: Database) throws -> SiteURL {
+    /// The link issued at `now`, to hand to the person; `actor` is the staff member who asked, or
+    /// the system (the command line).
+    public static func issue(email: String, actor: AuditActor, database: Database, at now: Date) throws -> SiteURL {
         try database.pool.transaction { tx in
             guard let user = try tx.query("SELECT id FROM users WHERE lower(email) = lower($1) AND status <> 'deactivated'",
                                           [email]).first?.require(0, as: UUID.self) else {
                 throw ValidationError(field: "email", "no active account has this email")
             }
-            let link = try OneTimeLinks.issue(.reset, user: user, tenant: nil, createdBy: actor.id, in: tx)
+            let link = try OneTimeLinks.issue(.reset, user: user, tenant: nil, createdBy: actor.id, at: now, in: tx)
             try AuditLog.record(AuditEvent(tenant: nil, actor: actor, action: "user.reset_link_issue", targetType: "user",
-                                           targetID: user.postgresText), in: tx)
+                                           targetID: user.postgresText, at: now), in: tx)
             return link
         }
     }

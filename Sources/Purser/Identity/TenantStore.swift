@@ -45,28 +45,34 @@ public struct NewTenant: Sendable, Codable {
 
 public struct TenantStore: Sendable {
     let database: Database
+    /// The time of day tenants are made at.
+    let clock: any WallClock
 
-    public init(database: Database) { self.database = database }
+    public init(database: Database, clock: any WallClock) {
+        self.database = database
+        self.clock = clock
+    }
 
     /// Creates the tenant and records it in the new tenant's audit chain; a slug or key in use is a 422
     /// naming the field.
     public func create(_ tenant: NewTenant, actor: AuditActor, reason: String?) throws -> UUID {
         try tenant.validate()
-        let id = UUID.v7()
+        let now = clock.now
+        let id = UUID.v7(at: now)
         do {
             try database.inTenant(id) { tx in
                 guard !(try tx.query("SELECT 1 FROM plans WHERE id = $1", [tenant.plan])).isEmpty else {
                     throw ValidationError(field: "plan", "there is no plan '\(tenant.plan)'")
                 }
                 try tx.query("""
-                    INSERT INTO tenants (id, slug, key, name, plan_id, time_zone) VALUES ($1, $2, $3, $4, $5, $6)
+                    INSERT INTO tenants (id, slug, key, name, plan_id, time_zone, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
                     """, [id, tenant.slug, tenant.effectiveKey, tenant.name.trimmingCharacters(in: .whitespacesAndNewlines),
-                          tenant.plan, tenant.timeZone])
+                          tenant.plan, tenant.timeZone, now])
                 try AuditLog.record(AuditEvent(
                     tenant: id, actor: actor, action: "tenant.create", targetType: "tenant",
                     targetID: id.postgresText, reason: reason,
                     after: try JSONText(encoding: ["slug": tenant.slug, "key": tenant.effectiveKey, "name": tenant.name,
-                                                   "plan": tenant.plan, "time_zone": tenant.timeZone])), in: tx)
+                                                   "plan": tenant.plan, "time_zone": tenant.timeZone]), at: now), in: tx)
             }
         } catch let error as PostgresError where error.isUniqueViolation {
             let field = error.constraint == "tenants_key_key" ? "key" : "slug"
@@ -110,7 +116,7 @@ public struct TenantStore: Sendable {
             try AuditLog.record(AuditEvent(
                 tenant: id, actor: actor, action: active ? "tenant.activate" : "tenant.suspend",
                 targetType: "tenant", targetID: id.postgresText, before: try JSONText(encoding: ["status": before]),
-                after: try JSONText(encoding: ["status": status])), in: tx)
+                after: try JSONText(encoding: ["status": status]), at: clock.now), in: tx)
         }
     }
 }

@@ -98,12 +98,13 @@ public final class TokenStore: Sendable {
     /// A staff token belongs to no tenant and so to no plan.
     static let staffRequestsPerMinute = 6000
     private let cache = Locked<[String: CacheEntry]>([:])
-    private let now: @Sendable () -> Date
+    /// The time of day tokens are issued, judged and revoked by.
+    let clock: any WallClock
 
-    public init(database: Database, limiter: RateLimiter? = nil, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(database: Database, clock: any WallClock, limiter: RateLimiter? = nil) {
         self.database = database
-        self.limiter = limiter ?? RateLimiter(database: database)
-        self.now = now
+        self.clock = clock
+        self.limiter = limiter ?? RateLimiter(database: database, clock: clock)
     }
 
     /// Creates a token for `user`; returns it once, in full. Audited in the tenant's chain.
@@ -118,18 +119,21 @@ public final class TokenStore: Sendable {
             throw ValidationError(field: "name", "give a name of 1–100 characters, without control characters")
         }
         let secret = APITokenSecret.generate()
-        let id = UUID.v7()
-        let expires = min(now().addingTimeInterval(lifetime), notAfter ?? .distantFuture)
+        let now = clock.now
+        let id = UUID.v7(at: now)
+        let expires = min(now.addingTimeInterval(lifetime), notAfter ?? .distantFuture)
         let write = { (tx: Connection) in
             // A token never carries more than its owner, whoever asks for it.
             try TokenOwner.check(user: user, tenant: tenant, scopes: scopes, in: tx)
             try tx.query("""
-                INSERT INTO api_tokens (id, lookup, secret_hash, user_id, tenant_id, name, scopes, expires_at, parent_id)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                """, [id, secret.lookup, Bytea(secret.secretHash), user, tenant, name, scopes.map(\.rawValue), expires, parent])
+                INSERT INTO api_tokens (id, lookup, secret_hash, user_id, tenant_id, name, scopes, created_at, expires_at, parent_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                """, [id, secret.lookup, Bytea(secret.secretHash), user, tenant, name, scopes.map(\.rawValue), now, expires,
+                      parent])
             try AuditLog.record(AuditEvent(
                 tenant: tenant, actor: actor, action: "token.create", targetType: "api_token", targetID: id.postgresText,
-                after: try JSONText(encoding: ["name": name, "scopes": scopes.map(\.rawValue).joined(separator: " ")])), in: tx)
+                after: try JSONText(encoding: ["name": name, "scopes": scopes.map(\.rawValue).joined(separator: " ")]), at: now),
+                in: tx)
         }
         if let tenant { try database.inTenant(tenant, write) } else { try database.pool.transaction(write) }
         return (id, secret.text, expires)
@@ -142,34 +146,36 @@ public final class TokenStore: Sendable {
               try owner == nil || row.require(1, as: UUID.self) == owner,
               binding.admits(try row.decode(0, as: UUID.self)) else { throw NotFound() }
         let tenant = try row.decode(0, as: UUID.self)
+        let now = clock.now
         let write = { (tx: Connection) in
             // The token and every token made from it, however deep.
             let lookups = try tx.query("""
                 WITH RECURSIVE family AS (
                     SELECT id FROM api_tokens WHERE id = $1
                     UNION SELECT t.id FROM api_tokens t JOIN family f ON t.parent_id = f.id)
-                UPDATE api_tokens SET revoked_at = now() WHERE id IN (SELECT id FROM family) AND revoked_at IS NULL
+                UPDATE api_tokens SET revoked_at = $2 WHERE id IN (SELECT id FROM family) AND revoked_at IS NULL
                 RETURNING lookup
-                """, [id]).map { try $0.require(0, as: String.self) }
+                """, [id, now]).map { try $0.require(0, as: String.self) }
             guard !lookups.isEmpty else { return }
             for lookup in lookups { try tx.notify(Self.revocationChannel, payload: lookup) }
             try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "token.revoke", targetType: "api_token",
                                            targetID: id.postgresText,
-                                           after: try JSONText(encoding: ["tokens_revoked": String(lookups.count)])), in: tx)
+                                           after: try JSONText(encoding: ["tokens_revoked": String(lookups.count)]), at: now),
+                                in: tx)
         }
         if let tenant { try database.inTenant(tenant, write) } else { try database.pool.transaction(write) }
         forget(lookup: nil, id: id)
     }
 
-    /// Revokes every live token of `user` (only those bound to `tenant` when given) inside `tx`;
-    /// every node drops them when `tx` commits. Returns how many were revoked.
+    /// Revokes every live token of `user` (only those bound to `tenant` when given) inside `tx`,
+    /// stamped `now`; every node drops them when `tx` commits. Returns how many were revoked.
     @discardableResult
-    public static func revokeAll(user: UUID, tenant: UUID? = nil, in tx: Connection) throws -> Int {
+    public static func revokeAll(user: UUID, tenant: UUID? = nil, at now: Date, in tx: Connection) throws -> Int {
         let lookups = try tx.query("""
-            UPDATE api_tokens SET revoked_at = now()
+            UPDATE api_tokens SET revoked_at = $3
             WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR tenant_id = $2)
             RETURNING lookup
-            """, [user, tenant]).map { try $0.require(0, as: String.self) }
+            """, [user, tenant, now]).map { try $0.require(0, as: String.self) }
         for lookup in lookups { try tx.notify(revocationChannel, payload: lookup) }
         return lookups.count
     }
@@ -229,7 +235,7 @@ public final class TokenStore: Sendable {
 
     /// With `mayBlock` false (an I/O thread) a cache miss or a due last-use write throws `WouldBlock`.
     private func lookUp(_ secret: APITokenSecret, mayBlock: Bool) throws -> TokenIdentity {
-        let moment = now()
+        let moment = clock.now
         var entry = cache.withLock { $0[secret.lookup] }
         if let cached = entry, moment.timeIntervalSince(cached.loadedAt) > Self.cacheLifetime { entry = nil }
         if entry == nil {
@@ -287,7 +293,7 @@ public final class TokenStore: Sendable {
             buckets: buckets(token: try row.require(0), tenant: tenant, perMinute: try row.decode(10, as: Int.self),
                              tenantPerMinute: try row.decode(11, as: Int.self)))
         return CacheEntry(identity: identity, secretHash: try row.require(1, as: Bytea.self).bytes,
-                          lastUseRecorded: try row.decode(9, as: Date.self), loadedAt: now())
+                          lastUseRecorded: try row.decode(9, as: Date.self), loadedAt: clock.now)
     }
 
     private func buckets(token: UUID, tenant: UUID?, perMinute: Int?, tenantPerMinute: Int?) -> [RateLimiter.Bucket] {

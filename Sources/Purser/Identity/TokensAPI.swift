@@ -61,7 +61,8 @@ enum TokensAPI {
             ])
         ) { ctx in
             let identity = ctx.caller.identity
-            let items = try tokens.list(user: identity.user, binding: .boundTo(identity.tenant)).map(json)
+            let now = ctx.world.now
+            let items = try tokens.list(user: identity.user, binding: .boundTo(identity.tenant)).map { json($0, at: now) }
             return .json(["items": .array(items), "next_cursor": .null])
         }
 
@@ -134,8 +135,9 @@ enum TokensAPI {
         schema: ["type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"],
         description: "Makes a retry safe: the first answer for this key is replayed for 24 hours.")
 
-    static func json(_ token: TokenSummary) -> JSONValue {
-        let state = token.revokedAt != nil ? "revoked" : (token.expiresAt < Date() ? "expired" : "active")
+    /// `token` as the API shows it, its state as it stands at `now`.
+    static func json(_ token: TokenSummary, at now: Date) -> JSONValue {
+        let state = token.revokedAt != nil ? "revoked" : (token.expiresAt < now ? "expired" : "active")
         return [
             "id": .string(token.id.postgresText), "name": .string(token.name),
             "tenant": token.tenantName.map { .string($0) } ?? .null,

@@ -69,6 +69,7 @@ enum AccountPages {
 
         @Sendable func render(_ visitor: Visitor, newToken: String? = nil, message: String? = nil, errors: [FieldError] = [],
                     status: HTTPStatus = .ok) throws -> Response {
+            let now = sessions.clock.now
             let page = Page(
                 formToken: visitor.formToken, name: visitor.session.name, email: visitor.session.email,
                 secondFactorOn: visitor.session.totpEnabled,
@@ -80,7 +81,7 @@ enum AccountPages {
                                endLink: .accountSessionEnd($0.id))
                 },
                 tokens: try tokens.list(user: visitor.user).map { token in
-                    let state = token.revokedAt != nil ? "revoked" : (token.expiresAt < Date() ? "expired" : "active")
+                    let state = token.revokedAt != nil ? "revoked" : (token.expiresAt < now ? "expired" : "active")
                     return TokenRow(name: token.name, tenant: token.tenantName ?? "staff (any tenant)",
                                     scopes: token.scopes.joined(separator: " "), created: DisplayTime.format(token.createdAt),
                                     expires: DisplayTime.format(token.expiresAt), lastUsed: DisplayTime.format(token.lastUsedAt),
@@ -106,7 +107,7 @@ enum AccountPages {
             do {
                 let fresh = try passwords.change(visitor.session, current: form["current_password"] ?? "",
                                                  new: form["new_password"] ?? "", confirmation: form["confirmation"] ?? "",
-                                                 origin: RequestOrigin(ctx.request))
+                                                 actor: ctx.actor)
                 var response = Response.redirect(to: SitePage.account.url.adding("changed", "password").path)
                 response.setCookie(sessions.cookie(fresh.token))
                 return response
@@ -128,14 +129,14 @@ enum AccountPages {
             try signIn.database.pool.transaction { tx in
                 try sessions.end(id, in: tx)
                 try AuditLog.record(AuditEvent(tenant: nil, actor: ctx.actor, action: "session.end", targetType: "session",
-                                               targetID: id.postgresText), in: tx)
+                                               targetID: id.postgresText, at: ctx.world.now), in: tx)
             }
             return .redirect(to: (id == visitor.session.id ? SitePage.signIn : SitePage.account).url.path)
         }
 
         routes.signedIn(.post, .accountSessionsEndAll, options: .form) { ctx in
             _ = try ctx.form()
-            try signIn.signOutEverywhere(ctx.visitor.session, origin: RequestOrigin(ctx.request))
+            try signIn.signOutEverywhere(ctx.visitor.session, actor: ctx.actor)
             var response = Response.redirect(to: SitePage.signIn.url.path)
             response.setCookie(sessions.clearingCookie())
             return response

@@ -13,9 +13,9 @@ enum DeviceCookie {
     static let lifetime: TimeInterval = 90 * 86400
 
     /// The Set-Cookie naming `user` (`<user>.<issued>.<key id>.<tag>`, the tag an HMAC under the
-    /// master key's first key).
-    static func cookie(for user: UUID, keyring: Keyring, sessions: SessionStore, now: Date = Date()) -> SetCookie {
-        let issued = String(Int(now.timeIntervalSince1970))
+    /// master key's first key), issued at the sessions' time.
+    static func cookie(for user: UUID, keyring: Keyring, sessions: SessionStore) -> SetCookie {
+        let issued = String(Int(sessions.clock.now.timeIntervalSince1970))
         let signed = keyring.authenticate(message(user, issued))
         let value = [user.postgresText, issued, RandomSecret.encodeBase64url(Array(signed.keyID.utf8)),
                      RandomSecret.encodeBase64url(signed.tag)].joined(separator: ".")
@@ -23,8 +23,8 @@ enum DeviceCookie {
     }
 
     /// The person a device cookie's value names (the page reads it from the request), when its
-    /// signature holds under any key of the ring and it is within its lifetime; nil otherwise.
-    static func person(cookie value: String?, keyring: Keyring, now: Date = Date()) -> UUID? {
+    /// signature holds under any key of the ring and it is within its lifetime at `now`; nil otherwise.
+    static func person(cookie value: String?, keyring: Keyring, at now: Date) -> UUID? {
         guard let value, value.utf8.count <= 200 else { return nil }
         let parts = value.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 4, let user = UUID(uuidString: parts[0]), let issued = Int(parts[1]),

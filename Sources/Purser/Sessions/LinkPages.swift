@@ -24,7 +24,7 @@ enum LinkPages {
     static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, passwords: Passwords) {
 
         @Sendable func render(_ request: Request, token: String, errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
-            let found = try auth.database.pool.transaction { tx in try OneTimeLinks.find(token, in: tx) }
+            let found = try auth.database.pool.transaction { tx in try OneTimeLinks.find(token, at: passwords.clock.now, in: tx) }
             // A session still owing its second factor is no one yet.
             let visitor = try auth.visitor(request).flatMap { $0.session.stage == .signedIn ? $0 : nil }
             let pre = auth.preSession(request)
@@ -52,7 +52,7 @@ enum LinkPages {
             if let visitor = try auth.visitor(request), visitor.session.stage == .signedIn,
                try request.form()["accept"] == "1" {
                 _ = try auth.form(request, from: visitor)
-                let link = try passwords.acceptInvitation(linkToken: token, session: visitor.session, origin: RequestOrigin(request))
+                let link = try passwords.acceptInvitation(linkToken: token, session: visitor.session, actor: visitor.actor(request))
                 let slug = try auth.database.pool.query("SELECT slug FROM tenants WHERE id = $1", [link.tenant])
                     .first?.require(0, as: String.self)
                 throw Redirect(to: slug.map { SiteURL.tenant($0).homePath } ?? SitePage.start.url.path)

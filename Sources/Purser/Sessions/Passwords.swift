@@ -12,34 +12,38 @@ public struct Passwords: Sendable {
     let sessions: SessionStore
     /// Guesses at the current password count where sign-in's count: on the person's email and
     /// the address, so a stolen session gains no fresh guesses.
-    var throttle = SignInThrottle()
+    let throttle: SignInThrottle
+    /// The time of day passwords are changed and links judged by.
+    var clock: any WallClock { sessions.clock }
 
     public init(database: Database, hasher: PasswordHasher, sessions: SessionStore) {
         self.database = database
         self.hasher = hasher
         self.sessions = sessions
+        throttle = SignInThrottle(clock: sessions.clock)
     }
 
-    /// Checks `current`, sets `new`, ends every other session and token; returns a fresh session
-    /// replacing the current one.
+    /// `actor`, the signed-in person of `session`, checks `current` and sets `new`; every other
+    /// session and token ends. Returns a fresh session replacing the current one.
     public func change(_ session: Session, current: String, new: String, confirmation: String,
-                       origin: RequestOrigin) throws -> (id: UUID, token: String) {
-        try reauthenticate(session, password: current, origin: origin)
+                       actor: AuditActor) throws -> (id: UUID, token: String) {
+        try reauthenticate(session, password: current, actor: actor)
         let hash = try checkedHash(new, confirmation: confirmation, email: session.email, name: session.name)
+        let origin = actor.origin ?? RequestOrigin()
         return try database.pool.transaction { tx in
-            try tx.query("UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now() WHERE id = $1",
-                         [session.user, hash])
-            let ended = try SessionStore.endAll(user: session.user, except: session.id, in: tx)
-            let revoked = try TokenStore.revokeAll(user: session.user, in: tx)
+            let now = clock.now
+            try tx.query("UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1",
+                         [session.user, hash, now])
+            let ended = try SessionStore.endAll(user: session.user, except: session.id, at: now, in: tx)
+            let revoked = try TokenStore.revokeAll(user: session.user, at: now, in: tx)
             // A reset link asked for before the change must not undo it.
-            try OneTimeLinks.endResets(user: session.user, in: tx)
+            try OneTimeLinks.endResets(user: session.user, at: now, in: tx)
             let fresh = try sessions.rotate(session.id, user: session.user, stage: .signedIn, address: origin.address,
                                             userAgent: origin.userAgent, in: tx)
             try AuditLog.record(AuditEvent(
-                tenant: nil, actorKind: .user, actorID: session.user, action: "user.password_change", targetType: "user",
+                tenant: nil, actor: actor, action: "user.password_change", targetType: "user",
                 targetID: session.user.postgresText,
-                after: try JSONText(encoding: ["sessions_ended": String(ended), "tokens_revoked": String(revoked)])).from(origin),
-                in: tx)
+                after: try JSONText(encoding: ["sessions_ended": String(ended), "tokens_revoked": String(revoked)]), at: now), in: tx)
             return fresh
         }
     }
@@ -47,47 +51,49 @@ public struct Passwords: Sendable {
     /// Sets a password through an invitation or reset link (used up by it), activates the account
     /// and any invited membership, and ends the person's sessions and tokens.
     public func set(linkToken: String, new: String, confirmation: String, origin: RequestOrigin) throws -> OneTimeLink {
-        let link = try database.pool.transaction { tx in try OneTimeLinks.find(linkToken, in: tx) }
+        let link = try database.pool.transaction { tx in try OneTimeLinks.find(linkToken, at: clock.now, in: tx) }
         guard link.setsPassword else {
             throw ValidationError(field: "new_password", "this invitation is accepted by signing in to your account")
         }
         let hash = try checkedHash(new, confirmation: confirmation, email: link.email, name: link.name)
         return try database.pool.transaction { tx in
             // Locked and looked up again: two tabs submitting the same link succeed once.
-            let link = try OneTimeLinks.find(linkToken, lock: true, in: tx)
+            let now = clock.now
+            let link = try OneTimeLinks.find(linkToken, lock: true, at: now, in: tx)
             guard link.setsPassword else { throw LinkNotValid() }
             // The invitation's tenant, for its membership and its audit chain.
             if let tenant = link.tenant { try tx.setLocal("purser.tenant_id", tenant.postgresText) }
             try tx.query("""
-                UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now(),
+                UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3,
                        status = CASE WHEN status = 'invited' THEN 'active' ELSE status END
                 WHERE id = $1
-                """, [link.user, hash])
-            try OneTimeLinks.markUsed(link, in: tx)
+                """, [link.user, hash, now])
+            try OneTimeLinks.markUsed(link, at: now, in: tx)
             // Any other reset link of theirs (asked for twice, or by someone else) ends with this one.
-            try OneTimeLinks.endResets(user: link.user, in: tx)
-            try SessionStore.endAll(user: link.user, in: tx)
-            try TokenStore.revokeAll(user: link.user, in: tx)
-            if let tenant = link.tenant { try Memberships.activatePending(user: link.user, tenant: tenant, in: tx) }
+            try OneTimeLinks.endResets(user: link.user, at: now, in: tx)
+            try SessionStore.endAll(user: link.user, at: now, in: tx)
+            try TokenStore.revokeAll(user: link.user, at: now, in: tx)
+            if let tenant = link.tenant { try Memberships.activatePending(user: link.user, tenant: tenant, at: now, in: tx) }
+            // No session yet: the link's person, as sign-in records them (staff as staff).
             try AuditLog.record(AuditEvent(
-                tenant: link.tenant, actorKind: .user, actorID: link.user,
+                tenant: link.tenant, actor: .person(link.user, isStaff: link.staff, origin: origin),
                 action: link.purpose == .invite ? "user.invitation_accept" : "user.password_reset",
-                targetType: "user", targetID: link.user.postgresText).from(origin), in: tx)
+                targetType: "user", targetID: link.user.postgresText, at: now), in: tx)
             return link
         }
     }
 
-    /// A signed-in person accepts an invitation addressed to them.
-    public func acceptInvitation(linkToken: String, session: Session, origin: RequestOrigin) throws -> OneTimeLink {
+    /// `actor`, the signed-in person of `session`, accepts an invitation addressed to them.
+    public func acceptInvitation(linkToken: String, session: Session, actor: AuditActor) throws -> OneTimeLink {
         try database.pool.transaction { tx in
-            let link = try OneTimeLinks.find(linkToken, lock: true, in: tx)
+            let now = clock.now
+            let link = try OneTimeLinks.find(linkToken, lock: true, at: now, in: tx)
             guard link.purpose == .invite, link.user == session.user, let tenant = link.tenant else { throw LinkNotValid() }
             try tx.setLocal("purser.tenant_id", tenant.postgresText)
-            try OneTimeLinks.markUsed(link, in: tx)
-            try Memberships.activatePending(user: link.user, tenant: tenant, in: tx)
-            try AuditLog.record(AuditEvent(tenant: tenant, actorKind: .user, actorID: link.user,
-                                           action: "user.invitation_accept", targetType: "user",
-                                           targetID: link.user.postgresText).from(origin), in: tx)
+            try OneTimeLinks.markUsed(link, at: now, in: tx)
+            try Memberships.activatePending(user: link.user, tenant: tenant, at: now, in: tx)
+            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "user.invitation_accept", targetType: "user",
+                                           targetID: link.user.postgresText, at: now), in: tx)
             return link
         }
     }
@@ -95,16 +101,16 @@ public struct Passwords: Sendable {
     /// Checks the signed-in person's current password as sign-in does: counted before the hash
     /// against their email and the address (429 once either waits), a right one taking its count
     /// back, a wrong one audited.
-    func reauthenticate(_ session: Session, password: String, origin: RequestOrigin) throws {
+    func reauthenticate(_ session: Session, password: String, actor: AuditActor) throws {
         let account = SignInThrottle.emailKey(session.email.lowercased())
         let attempt: SignInThrottle.Attempt
         do {
             attempt = try database.pool.transaction { tx in
-                try throttle.begin(account: account, address: origin.address ?? "unknown", in: tx)
+                try throttle.begin(account: account, address: actor.origin?.address ?? "unknown", in: tx)
             }
         } catch let throttled as SignInThrottled {
-            try Reauthentication.audit(.throttled, factor: .password, for: "password_change", session: session, origin: origin,
-                                       database: database)
+            try Reauthentication.audit(.throttled, factor: .password, for: "password_change", session: session, actor: actor,
+                                       at: clock.now, database: database)
             throw throttled
         }
         let verdict: Bool
@@ -117,8 +123,8 @@ public struct Passwords: Sendable {
             throw error
         }
         guard verdict else {
-            try Reauthentication.audit(.wrong, factor: .password, for: "password_change", session: session, origin: origin,
-                                       database: database)
+            try Reauthentication.audit(.wrong, factor: .password, for: "password_change", session: session, actor: actor,
+                                       at: clock.now, database: database)
             throw ValidationError(field: "current_password", "that is not your current password")
         }
         try database.pool.transaction { tx in try throttle.succeeded(attempt, in: tx) }

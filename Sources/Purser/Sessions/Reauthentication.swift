@@ -10,21 +10,22 @@ enum Reauthentication {
     enum Outcome: String { case wrong, throttled }
     enum Factor: String { case password, code }
 
-    /// Records a failed re-authentication (`user.reauthentication_failed`) inside `tx`.
-    static func record(_ outcome: Outcome, factor: Factor, for purpose: String, session: Session, origin: RequestOrigin,
-                       in tx: Connection) throws {
+    /// Records a failed re-authentication (`user.reauthentication_failed`) by `actor`, the
+    /// session's person, at `now` inside `tx`.
+    static func record(_ outcome: Outcome, factor: Factor, for purpose: String, session: Session, actor: AuditActor,
+                       at now: Date, in tx: Connection) throws {
         try AuditLog.record(AuditEvent(
-            tenant: nil, actorKind: .user, actorID: session.user, action: "user.reauthentication_failed", targetType: "user",
+            tenant: nil, actor: actor, action: "user.reauthentication_failed", targetType: "user",
             targetID: session.user.postgresText,
             after: try JSONText(encoding: ["factor": factor.rawValue, "for": purpose, "outcome": outcome.rawValue,
-                                           "session": session.id.postgresText])).from(origin), in: tx)
+                                           "session": session.id.postgresText]), at: now), in: tx)
     }
 
     /// `record` in a transaction of its own.
-    static func audit(_ outcome: Outcome, factor: Factor, for purpose: String, session: Session, origin: RequestOrigin,
-                      database: Database) throws {
+    static func audit(_ outcome: Outcome, factor: Factor, for purpose: String, session: Session, actor: AuditActor,
+                      at now: Date, database: Database) throws {
         try database.pool.transaction { tx in
-            try record(outcome, factor: factor, for: purpose, session: session, origin: origin, in: tx)
+            try record(outcome, factor: factor, for: purpose, session: session, actor: actor, at: now, in: tx)
         }
     }
 }
@@ -38,14 +39,16 @@ private enum CodeOutcome<T> {
 
 extension SignIn {
     /// Runs `change` in one transaction once `code` (from the app, or a recovery code) is accepted
-    /// for the signed-in person. Their row is held first, so guesses sent at once are judged one
-    /// after another against the count. A wrong code is counted and audited (committed) and thrown
-    /// as a `ValidationError` on `code`; while the person or the address waits, `SignInThrottled`.
-    func withCurrentCode<T>(_ code: String, session: Session, for purpose: String, origin: RequestOrigin,
+    /// for `actor`, the signed-in person of `session`. Their row is held first, so guesses sent at
+    /// once are judged one after another against the count. A wrong code is counted and audited
+    /// (committed) and thrown as a `ValidationError` on `code`; while the person or the address
+    /// waits, `SignInThrottled`.
+    func withCurrentCode<T>(_ code: String, session: Session, for purpose: String, actor: AuditActor,
                             _ change: (Connection) throws -> T) throws -> T {
         let key = SignInThrottle.secondFactorKey(session.user)
-        let address = origin.address ?? "unknown"
+        let address = actor.origin?.address ?? "unknown"
         let outcome: CodeOutcome<T> = try database.pool.transaction { tx in
+            let now = sessions.clock.now
             try tx.query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", [session.user])
             // Counted before it is judged, on the person's key and the address's, whose rows are held
             // to the end: guesses from several sessions behind one address are judged one by one.
@@ -53,11 +56,12 @@ extension SignIn {
             do {
                 attempt = try throttle.begin(account: key, address: address, in: tx)
             } catch let throttled as SignInThrottled {
-                try Reauthentication.record(.throttled, factor: .code, for: purpose, session: session, origin: origin, in: tx)
+                try Reauthentication.record(.throttled, factor: .code, for: purpose, session: session, actor: actor, at: now,
+                                            in: tx)
                 return .throttled(throttled)
             }
             guard try secondFactor.accept(code, user: session.user, in: tx) else {
-                try Reauthentication.record(.wrong, factor: .code, for: purpose, session: session, origin: origin, in: tx)
+                try Reauthentication.record(.wrong, factor: .code, for: purpose, session: session, actor: actor, at: now, in: tx)
                 return .wrong
             }
             try throttle.succeeded(attempt, in: tx)

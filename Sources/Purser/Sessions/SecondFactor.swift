@@ -7,12 +7,13 @@ import Postgres
 public struct SecondFactor: Sendable {
     let database: Database
     let keyring: Keyring
-    let now: @Sendable () -> Date
+    /// The time of day codes are judged by (their 30-second steps).
+    let clock: any WallClock
 
-    public init(database: Database, keyring: Keyring, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(database: Database, keyring: Keyring, clock: any WallClock) {
         self.database = database
         self.keyring = keyring
-        self.now = now
+        self.clock = clock
     }
 
     /// Staff and tenant admins must use a second factor; others may.
@@ -47,10 +48,11 @@ public struct SecondFactor: Sendable {
                 throw ValidationError(field: "code", "the second factor is already on, or setup has not started")
             }
             let totp = TOTP(secret: try SealedColumn.secondFactor.open(text, row: user, keyring: keyring))
-            guard let step = totp.matchingStep(code, at: now()) else {
+            let now = clock.now
+            guard let step = totp.matchingStep(code, at: now) else {
                 throw ValidationError(field: "code", "that code does not match; check the clock of the device and try the next code")
             }
-            try tx.query("UPDATE users SET totp_enabled_at = now(), totp_last_step = $2 WHERE id = $1", [user, Int64(step)])
+            try tx.query("UPDATE users SET totp_enabled_at = $3, totp_last_step = $2 WHERE id = $1", [user, Int64(step), now])
             let codes = try replaceRecoveryCodes(user: user, in: tx)
             try AuditLog.record(audit, in: tx)
             return codes
@@ -61,10 +63,11 @@ public struct SecondFactor: Sendable {
     /// now used up).
     func accept(_ input: String, user: UUID, in tx: Connection) throws -> Bool {
         let trimmed = input.trimmingCharacters(in: .whitespacesAndNewlines)
+        let now = clock.now
         let row = try tx.query("SELECT totp_secret, totp_last_step FROM users WHERE id = $1 FOR UPDATE", [user])[0]
         if trimmed.filter({ !$0.isWhitespace }).count == 6, let text = try row.decode(0, as: String.self) {
             let totp = TOTP(secret: try SealedColumn.secondFactor.open(text, row: user, keyring: keyring))
-            guard let step = totp.matchingStep(trimmed, at: now()) else { return false }
+            guard let step = totp.matchingStep(trimmed, at: now) else { return false }
             // A step at or before the last accepted one is a replay.
             if let last = try row.decode(1, as: Int64.self), Int64(step) <= last { return false }
             try tx.query("UPDATE users SET totp_last_step = $2 WHERE id = $1", [user, Int64(step)])
@@ -73,17 +76,19 @@ public struct SecondFactor: Sendable {
         let normalized = Self.normalizeRecoveryCode(trimmed)
         guard normalized.count == 12 else { return false }
         return try tx.query("""
-            UPDATE recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL
-            """, [user, Bytea(RandomSecret.hash(normalized))]).affected == 1
+            UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL
+            """, [user, Bytea(RandomSecret.hash(normalized)), now]).affected == 1
     }
 
     /// Ten new recovery codes (`xxxx-xxxx-xxxx`, 60 random bits each); the old ones stop working.
     func replaceRecoveryCodes(user: UUID, in tx: Connection) throws -> [String] {
         try tx.query("DELETE FROM recovery_codes WHERE user_id = $1", [user])
         var codes: [String] = []
+        let now = clock.now
         for _ in 0..<10 {
             let raw = String(Base32.encode(RandomSecret.bytes(8)).lowercased().prefix(12))
-            try tx.query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)", [user, Bytea(RandomSecret.hash(raw))])
+            try tx.query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)",
+                         [user, Bytea(RandomSecret.hash(raw)), now])
             let chars = Array(raw)
             codes.append(String(chars[0..<4]) + "-" + String(chars[4..<8]) + "-" + String(chars[8..<12]))
         }

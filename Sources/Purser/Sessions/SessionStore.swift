@@ -41,20 +41,21 @@ public final class SessionStore: Sendable {
     public static let cookieName = "purser_session"
     public let settings: SessionSettings
     let database: Database
-    let now: @Sendable () -> Date
+    /// The time of day every session is started, judged and ended by.
+    let clock: any WallClock
 
-    public init(database: Database, settings: SessionSettings, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(database: Database, settings: SessionSettings, clock: any WallClock) {
         self.database = database
         self.settings = settings
-        self.now = now
+        self.clock = clock
     }
 
     /// Starts a session inside `tx`; returns its id and the token for the cookie (shown nowhere else).
     public func create(user: UUID, stage: Session.Stage, address: String?, userAgent: String?,
                        in tx: Connection) throws -> (id: UUID, token: String) {
         let token = RandomSecret.base64url(32)
-        let id = UUID.v7()
-        let moment = now()
+        let moment = clock.now
+        let id = UUID.v7(at: moment)
         try tx.query("""
             INSERT INTO sessions (id, token_hash, user_id, stage, created_at, last_seen_at, expires_at, address, user_agent)
             VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)
@@ -71,7 +72,7 @@ public final class SessionStore: Sendable {
     /// `find`, with the session's absolute end and its activity stamp as it now stands.
     func found(token: String) throws -> (session: Session, expiresAt: Date, lastSeen: Date)? {
         guard RandomSecret.isWellFormed(token) else { return nil }
-        let moment = now()
+        let moment = clock.now
         guard let row = try database.pool.query("""
             SELECT s.id, s.user_id, u.email, u.name, u.staff_role, s.stage, u.totp_enabled_at IS NOT NULL,
                    s.created_at, s.last_seen_at, s.expires_at
@@ -97,26 +98,32 @@ public final class SessionStore: Sendable {
     /// password change, a new privilege), so a token seen before the change is worthless after it.
     public func rotate(_ old: UUID, user: UUID, stage: Session.Stage, address: String?, userAgent: String?,
                        in tx: Connection) throws -> (id: UUID, token: String) {
-        try tx.query("UPDATE sessions SET ended_at = now() WHERE id = $1 AND ended_at IS NULL", [old])
+        try end(old, in: tx)
         return try create(user: user, stage: stage, address: address, userAgent: userAgent, in: tx)
     }
 
     public func end(_ id: UUID, in tx: Connection) throws {
-        try tx.query("UPDATE sessions SET ended_at = now() WHERE id = $1 AND ended_at IS NULL", [id])
+        try tx.query("UPDATE sessions SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL", [id, clock.now])
     }
 
-    /// Ends every session of `user` except `keep`; returns how many ended.
+    /// Ends every session of `user` except `keep`, stamped `now`; returns how many ended.
     @discardableResult
-    public static func endAll(user: UUID, except keep: UUID? = nil, in tx: Connection) throws -> Int {
+    public static func endAll(user: UUID, except keep: UUID? = nil, at now: Date, in tx: Connection) throws -> Int {
         try tx.query("""
-            UPDATE sessions SET ended_at = now()
+            UPDATE sessions SET ended_at = $3
             WHERE user_id = $1 AND ended_at IS NULL AND ($2::uuid IS NULL OR id <> $2)
-            """, [user, keep]).affected
+            """, [user, keep, now]).affected
+    }
+
+    /// `endAll` at this store's time.
+    @discardableResult
+    public func endAll(user: UUID, except keep: UUID? = nil, in tx: Connection) throws -> Int {
+        try Self.endAll(user: user, except: keep, at: clock.now, in: tx)
     }
 
     /// The person's live sessions, newest first.
     public func list(user: UUID) throws -> [SessionSummary] {
-        let moment = now()
+        let moment = clock.now
         return try database.pool.query("""
             SELECT id, created_at, last_seen_at, address, user_agent FROM sessions
             WHERE user_id = $1 AND ended_at IS NULL AND expires_at > $2 AND last_seen_at > $3

@@ -44,10 +44,13 @@ public final class SignIn: Sendable {
         defer { place.leave() }
         let (attempt, row) = try database.pool.transaction { tx in
             (try throttle.begin(account: SignInThrottle.emailKey(email), address: address, in: tx),
-             try tx.query("SELECT id, password_hash, status, totp_enabled_at IS NOT NULL FROM users WHERE lower(email) = $1",
-                          [email]).first)
+             try tx.query("""
+                SELECT id, password_hash, status, totp_enabled_at IS NOT NULL, staff_role IS NOT NULL FROM users WHERE lower(email) = $1
+                """, [email]).first)
         }
         let user = try row?.require(0, as: UUID.self)
+        // The account's person, as the audit log records them: staff as staff.
+        let person = try row.map { AuditActor.person(try $0.require(0), isStaff: try $0.require(4), origin: origin) }
         let active = try row?.require(2, as: String.self) == "active"
         let stored = active ? try row?.decode(1, as: String.self) : nil
         let verdict: Bool
@@ -65,11 +68,11 @@ public final class SignIn: Sendable {
             throw error
         }
         place.leave()
-        guard verdict, let userID = user else {
+        guard verdict, let userID = user, let person else {
             try database.pool.transaction { tx in
                 try AuditLog.record(AuditEvent(
-                    tenant: nil, actorKind: user == nil ? .system : .user, actorID: user, action: "session.sign_in_failed",
-                    targetType: user == nil ? "email" : "user", targetID: user?.postgresText ?? email).from(origin), in: tx)
+                    tenant: nil, actor: person ?? AuditActor(kind: .system, id: nil, origin: origin), action: "session.sign_in_failed",
+                    targetType: user == nil ? "email" : "user", targetID: user?.postgresText ?? email, at: sessions.clock.now), in: tx)
             }
             throw SignInRefused()
         }
@@ -80,18 +83,19 @@ public final class SignIn: Sendable {
             let session = try sessions.create(user: userID, stage: stage, address: origin.address,
                                               userAgent: origin.userAgent, in: tx)
             try AuditLog.record(AuditEvent(
-                tenant: nil, actorKind: .user, actorID: userID, action: "session.sign_in", targetType: "session",
-                targetID: session.id.postgresText, after: try JSONText(encoding: ["stage": stage.rawValue])).from(origin), in: tx)
+                tenant: nil, actor: person, action: "session.sign_in", targetType: "session", targetID: session.id.postgresText,
+                after: try JSONText(encoding: ["stage": stage.rawValue]), at: sessions.clock.now), in: tx)
             return (session.id, session.token, stage, userID)
         }
     }
 
-    /// Completes a sign-in with a TOTP or recovery code: the session is replaced by a fresh one
-    /// (new token). Wrong codes are counted per person on a key of their own, which a right
-    /// password does not clear; attempts for one person are serialised on their row, so parallel
-    /// guesses cannot slip past the count.
-    public func completeSecondFactor(_ session: Session, code: String, origin: RequestOrigin) throws -> (id: UUID, token: String) {
+    /// `actor`, the person of `session`, completes a sign-in with a TOTP or recovery code: the
+    /// session is replaced by a fresh one (new token). Wrong codes are counted per person on a key
+    /// of their own, which a right password does not clear; attempts for one person are serialised
+    /// on their row, so parallel guesses cannot slip past the count.
+    public func completeSecondFactor(_ session: Session, code: String, actor: AuditActor) throws -> (id: UUID, token: String) {
         let key = SignInThrottle.secondFactorKey(session.user)
+        let origin = actor.origin ?? RequestOrigin()
         let address = origin.address ?? "unknown"
         let rotated = try database.pool.transaction { tx -> (id: UUID, token: String)? in
             try tx.query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", [session.user])
@@ -99,40 +103,39 @@ public final class SignIn: Sendable {
             // people queue on the address's row too.
             let attempt = try throttle.begin(account: key, address: address, in: tx)
             guard try secondFactor.accept(code, user: session.user, in: tx) else {
-                try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: session.user,
-                                               action: "session.second_factor_failed", targetType: "session",
-                                               targetID: session.id.postgresText).from(origin), in: tx)
+                try AuditLog.record(AuditEvent(tenant: nil, actor: actor, action: "session.second_factor_failed",
+                                               targetType: "session", targetID: session.id.postgresText, at: sessions.clock.now),
+                                    in: tx)
                 return nil
             }
             let fresh = try sessions.rotate(session.id, user: session.user, stage: .signedIn, address: origin.address,
                                             userAgent: origin.userAgent, in: tx)
             try throttle.succeeded(attempt, in: tx)
-            try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: session.user,
-                                           action: "session.second_factor", targetType: "session",
-                                           targetID: fresh.id.postgresText).from(origin), in: tx)
+            try AuditLog.record(AuditEvent(tenant: nil, actor: actor, action: "session.second_factor", targetType: "session",
+                                           targetID: fresh.id.postgresText, at: sessions.clock.now), in: tx)
             return fresh
         }
         guard let rotated else { throw ValidationError(field: "code", "that code is not right (or was already used)") }
         return rotated
     }
 
-    /// Signs out: ends this session.
-    public func signOut(_ session: Session, origin: RequestOrigin) throws {
+    /// `actor` signs out: their session ends.
+    public func signOut(_ session: Session, actor: AuditActor) throws {
         try database.pool.transaction { tx in
             try sessions.end(session.id, in: tx)
-            try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: session.user, action: "session.sign_out",
-                                           targetType: "session", targetID: session.id.postgresText).from(origin), in: tx)
+            try AuditLog.record(AuditEvent(tenant: nil, actor: actor, action: "session.sign_out",
+                                           targetType: "session", targetID: session.id.postgresText, at: sessions.clock.now), in: tx)
         }
     }
 
-    /// "Sign out everywhere": ends every session of the person, this one included.
-    public func signOutEverywhere(_ session: Session, origin: RequestOrigin) throws {
+    /// "Sign out everywhere": `actor` ends every session of theirs, this one included.
+    public func signOutEverywhere(_ session: Session, actor: AuditActor) throws {
         try database.pool.transaction { tx in
-            let ended = try SessionStore.endAll(user: session.user, in: tx)
-            try AuditLog.record(AuditEvent(tenant: nil, actorKind: .user, actorID: session.user,
-                                           action: "session.sign_out_everywhere", targetType: "user",
+            let ended = try sessions.endAll(user: session.user, in: tx)
+            try AuditLog.record(AuditEvent(tenant: nil, actor: actor, action: "session.sign_out_everywhere", targetType: "user",
                                            targetID: session.user.postgresText,
-                                           after: try JSONText(encoding: ["sessions_ended": String(ended)])).from(origin), in: tx)
+                                           after: try JSONText(encoding: ["sessions_ended": String(ended)]), at: sessions.clock.now),
+                                in: tx)
         }
     }
 }

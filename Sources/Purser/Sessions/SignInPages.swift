@@ -44,11 +44,12 @@ enum SignInPages {
             let email = form["email"] ?? ""
             let back = BackPath.sanitize(form["back"]) ?? ""
             do {
-                let known = DeviceCookie.person(cookie: request.cookie(signIn.sessions.cookieName(DeviceCookie.name)), keyring: auth.keyring)
+                let known = DeviceCookie.person(cookie: request.cookie(signIn.sessions.cookieName(DeviceCookie.name)),
+                                                keyring: auth.keyring, at: signIn.sessions.clock.now)
                 let session = try signIn.signIn(email: email, password: form["password"] ?? "", origin: RequestOrigin(request),
                                                 knownAs: known)
                 // A session this browser held before (perhaps someone else's) ends with the new one's start.
-                if let previous = try auth.visitor(request) { try signIn.signOut(previous.session, origin: RequestOrigin(request)) }
+                if let previous = try auth.visitor(request) { try signIn.signOut(previous.session, actor: previous.actor(request)) }
                 let next = session.stage == .secondFactor ? SiteURL.signInTwoFactor(back: back).path : onward(back)
                 var response = Response.redirect(to: next)
                 response.setCookie(signIn.sessions.cookie(session.token))
@@ -88,8 +89,7 @@ enum SignInPages {
             let form = try auth.form(request, from: visitor)
             let back = BackPath.sanitize(form["back"]) ?? ""
             do {
-                let fresh = try signIn.completeSecondFactor(visitor.session, code: form["code"] ?? "",
-                                                            origin: RequestOrigin(request))
+                let fresh = try signIn.completeSecondFactor(visitor.session, code: form["code"] ?? "", actor: visitor.actor(request))
                 var response = Response.redirect(to: onward(back))
                 response.setCookie(signIn.sessions.cookie(fresh.token))
                 response.setCookie(DeviceCookie.cookie(for: visitor.user, keyring: auth.keyring, sessions: signIn.sessions))
@@ -112,7 +112,7 @@ enum SignInPages {
             response.setCookie(signIn.sessions.clearingCookie())
             guard let visitor = try auth.visitor(request) else { return response }
             _ = try auth.form(request, from: visitor)
-            try signIn.signOut(visitor.session, origin: RequestOrigin(request))
+            try signIn.signOut(visitor.session, actor: visitor.actor(request))
             return response
         }
 

@@ -27,8 +27,10 @@ public struct SignInThrottle: Sendable {
     public var window: TimeInterval = 3600
     public var firstDelay: TimeInterval = 30
     public var longestDelay: TimeInterval = 3600
+    /// The time of day failures are stamped and waits are judged by.
+    let clock: any WallClock
 
-    public init() {}
+    public init(clock: any WallClock) { self.clock = clock }
 
     /// `email:<address typed>` for passwords, `second_factor:<user id>` for second-factor codes.
     static func emailKey(_ email: String) -> String { "email:" + String(email.prefix(254)) }
@@ -60,22 +62,22 @@ public struct SignInThrottle: Sendable {
     }
 
     private func count(_ key: String, threshold: Int, in tx: Connection) throws -> Mark {
+        let now = clock.now
         let row = try tx.query("""
-            INSERT INTO sign_in_throttle AS t (key, failures, last_failure_at) VALUES ($1, 0, now())
+            INSERT INTO sign_in_throttle AS t (key, failures, last_failure_at) VALUES ($1, 0, $2)
             ON CONFLICT (key) DO UPDATE SET key = t.key
-            RETURNING failures, last_failure_at < now() - $2 * interval '1 second',
-                      CASE WHEN blocked_until > now() THEN ceil(extract(epoch FROM blocked_until - now()))::integer END,
+            RETURNING failures, last_failure_at < $3,
+                      CASE WHEN blocked_until > $2 THEN ceil(extract(epoch FROM blocked_until - $2::timestamptz))::integer END,
                       blocked_until::text
-            """, [key, window])[0]
+            """, [key, now, now.addingTimeInterval(-window)])[0]
         if let seconds = try row.decode(2, as: Int.self) { throw SignInThrottled(retryAfter: max(1, seconds)) }
         let failures = try row.require(1, as: Bool.self) ? 1 : try row.require(0, as: Int.self) + 1
         let delay: Double? = failures >= threshold
             ? min(longestDelay, firstDelay * pow(2, Double(min(failures - threshold, 20)))) : nil
         let after = try tx.query("""
-            UPDATE sign_in_throttle SET failures = $2, last_failure_at = now(),
-                   blocked_until = CASE WHEN $3::float8 IS NULL THEN blocked_until ELSE now() + $3 * interval '1 second' END
+            UPDATE sign_in_throttle SET failures = $2, last_failure_at = $3, blocked_until = coalesce($4, blocked_until)
             WHERE key = $1 RETURNING blocked_until::text
-            """, [key, failures, delay])[0].decode(0, as: String.self)
+            """, [key, failures, now, delay.map { now.addingTimeInterval($0) }])[0].decode(0, as: String.self)
         return Mark(key: key, blockedBefore: try row.decode(3, as: String.self), blockedAfter: after)
     }
 

@@ -49,12 +49,12 @@ enum TwoFactorPages {
             do {
                 let codes = try secondFactor.confirm(user: visitor.user, code: form["code"] ?? "", audit: AuditEvent(
                     tenant: nil, actor: ctx.actor, action: "user.second_factor_enable", targetType: "user",
-                    targetID: visitor.user.postgresText))
+                    targetID: visitor.user.postgresText, at: ctx.world.now))
                 // Every other session began before the second factor existed: they end.
                 let fresh = try signIn.database.pool.transaction { tx in
                     let fresh = try signIn.sessions.rotate(visitor.session.id, user: visitor.user, stage: .signedIn,
                                                            address: origin.address, userAgent: origin.userAgent, in: tx)
-                    try SessionStore.endAll(user: visitor.user, except: fresh.id, in: tx)
+                    try signIn.sessions.endAll(user: visitor.user, except: fresh.id, in: tx)
                     return fresh
                 }
                 guard let rotated = try auth.visitor(sessionToken: fresh.token) else { throw Redirect(to: SitePage.signIn.url.path) }
@@ -89,10 +89,10 @@ enum TwoFactorPages {
             guard visitor.session.totpEnabled else { throw Redirect(to: SitePage.twoFactor.url.path) }
             do {
                 let codes = try signIn.withCurrentCode(form["code"] ?? "", session: visitor.session, for: "recovery_codes_replace",
-                                                       origin: RequestOrigin(ctx.request)) { tx in
+                                                       actor: ctx.actor) { tx in
                     let codes = try secondFactor.replaceRecoveryCodes(user: visitor.user, in: tx)
                     try AuditLog.record(AuditEvent(tenant: nil, actor: ctx.actor, action: "user.recovery_codes_replace",
-                                                   targetType: "user", targetID: visitor.user.postgresText), in: tx)
+                                                   targetType: "user", targetID: visitor.user.postgresText, at: ctx.world.now), in: tx)
                     return codes
                 }
                 return try render(visitor, enabled: true, recoveryCodes: codes)
@@ -113,10 +113,10 @@ enum TwoFactorPages {
             }
             do {
                 try signIn.withCurrentCode(form["code"] ?? "", session: visitor.session, for: "second_factor_disable",
-                                           origin: RequestOrigin(ctx.request)) { tx in
+                                           actor: ctx.actor) { tx in
                     try secondFactor.disable(user: visitor.user, audit: AuditEvent(
                         tenant: nil, actor: ctx.actor, action: "user.second_factor_disable", targetType: "user",
-                        targetID: visitor.user.postgresText), in: tx)
+                        targetID: visitor.user.postgresText, at: ctx.world.now), in: tx)
                 }
                 return .redirect(to: SitePage.account.url.path)
             } catch let error as ValidationError {

@@ -26,7 +26,7 @@ public struct PageContext {
     public func form() throws -> QueryParameters { try auth.form(request, from: visitor) }
 
     /// The visitor, as the audit log records them (made when a change asks for it).
-    public var actor: AuditActor { .person(visitor.user, isStaff: visitor.isStaff, origin: RequestOrigin(request)) }
+    public var actor: AuditActor { visitor.actor(request) }
 }
 
 /// A page of one tenant, `/t/{tenant}/…`: a member there, or staff.
@@ -52,5 +52,5 @@ public struct TenantContext {
     public func form() throws -> QueryParameters { try auth.form(request, from: visitor) }
 
     /// The visitor, as the audit log records them (made when a change asks for it).
-    public var actor: AuditActor { .person(visitor.user, isStaff: visitor.isStaff, origin: RequestOrigin(request)) }
+    public var actor: AuditActor { visitor.actor(request) }
 }

@@ -32,6 +32,11 @@ public struct Visitor: Sendable {
     public func principal(in tenant: TenantMembership?) -> Principal {
         Principal(user: session.user, tenantRole: tenant?.role, staffRole: session.staffRole, tenant: tenant?.id)
     }
+
+    /// The visitor acting through `request`, as the audit log records them (staff as staff).
+    public func actor(_ request: Request) -> AuditActor {
+        .person(user, isStaff: isStaff, origin: RequestOrigin(request))
+    }
 }
 
 /// A page that needs a signed-in person redirects to the sign-in page, which comes back here.

@@ -38,7 +38,7 @@ public final class WebAuth: Sendable {
     public func visitor(sessionToken token: String, mayBlock: Bool = true) throws -> Visitor? {
         guard RandomSecret.isWellFormed(token) else { return nil }
         let key = RandomSecret.encodeBase64url(RandomSecret.hash(token))
-        let moment = sessions.now()
+        let moment = sessions.clock.now
         if let entry = visitors?.entry(key), entry.expiresAt > moment,
            moment.timeIntervalSince(entry.lastSeen) < min(60, sessions.settings.idleTimeout) {
             return entry.visitor

@@ -18,7 +18,7 @@ struct CreateTenant: ParsableCommand {
     func run() throws {
         let database = try AdminSetup.database(options)
         let id = try AdminSetup.reporting {
-            try TenantStore(database: database).create(
+            try TenantStore(database: database, clock: AdminSetup.clock).create(
                 NewTenant(slug: slug, name: name, key: key, plan: plan, timeZone: timeZone),
                 actor: .system, reason: "purser admin create-tenant")
         }
@@ -39,11 +39,11 @@ struct CreateUser: ParsableCommand {
             throw ArgumentParser.ValidationError("--role must be one of \(CustomerRole.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let database = try AdminSetup.database(options)
-        guard let tenantID = try TenantStore(database: database).id(slug: tenant) else {
+        guard let tenantID = try TenantStore(database: database, clock: AdminSetup.clock).id(slug: tenant) else {
             throw ArgumentParser.ValidationError("there is no tenant '\(tenant)'")
         }
         let id = try AdminSetup.reporting {
-            try PersonStore(database: database, hasher: try PasswordHasher()).addMember(
+            try PersonStore(database: database, hasher: try PasswordHasher(), clock: AdminSetup.clock).addMember(
                 person.newPerson(), tenant: tenantID, role: customerRole, actor: .system, reason: "purser admin create-user")
         }
         print("Added \(person.email) to \(tenant) as \(role) (\(id.uuidString.lowercased()))." + person.passwordNote)
@@ -63,7 +63,7 @@ struct CreateStaff: ParsableCommand {
         }
         let database = try AdminSetup.database(options)
         let id = try AdminSetup.reporting {
-            try PersonStore(database: database, hasher: try PasswordHasher()).addStaff(
+            try PersonStore(database: database, hasher: try PasswordHasher(), clock: AdminSetup.clock).addStaff(
                 person.newPerson(), role: staffRole, actor: .system, reason: "purser admin create-staff")
         }
         print("Created staff account \(person.email) as \(role) (\(id.uuidString.lowercased()))." + person.passwordNote)
@@ -86,6 +86,9 @@ struct PersonOptions: ParsableArguments {
 }
 
 enum AdminSetup {
+    /// The command line's time of day: the system's.
+    static let clock: any WallClock = LiveClock()
+
     static func database(_ options: CommonOptions) throws -> Database {
         let configuration = try Startup.configuration(options, requireDatabase: true)
         return Database(url: configuration.databaseURL!, size: 1)

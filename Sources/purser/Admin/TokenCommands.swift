@@ -33,7 +33,7 @@ struct CreateToken: ParsableCommand {
         }
         var tenantID: UUID?
         if let tenant {
-            guard let id = try TenantStore(database: database).id(slug: tenant) else {
+            guard let id = try TenantStore(database: database, clock: AdminSetup.clock).id(slug: tenant) else {
                 throw ArgumentParser.ValidationError("there is no tenant '\(tenant)'")
             }
             tenantID = id
@@ -41,7 +41,7 @@ struct CreateToken: ParsableCommand {
         // The token speaks for its owner, never for more: the store refuses a tenant they do not
         // belong to (or no tenant, unless staff) and scopes their role there cannot use.
         let created = try AdminSetup.reporting {
-            try TokenStore(database: database).create(user: user, tenant: tenantID, name: name, scopes: scopeList,
+            try TokenStore(database: database, clock: AdminSetup.clock).create(user: user, tenant: tenantID, name: name, scopes: scopeList,
                                                       lifetime: lifetime, actor: .system)
         }
         print(created.token)

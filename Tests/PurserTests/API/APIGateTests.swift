@@ -6,19 +6,31 @@ import Testing
 import TestSupport
 
 /// What every API route goes through: scopes, staff tokens naming a tenant, rate limits shared
-/// by nodes, and Idempotency-Key.
+/// by nodes (refilled as time passes), and Idempotency-Key (kept for a day).
 @Suite struct APIGateTests {
+    /// Purser's time of day here: it stands still until a test moves it.
+    let clock = SettableClock(Date())
     let app: TestApp
     let people: People
 
     init() throws {
-        app = try TestApp()
+        app = try TestApp(clock: clock)
         people = try People(app, staff: true)
     }
 
-    func token(_ email: String, _ scopes: [Scope], tenant: Bool = true) throws -> String {
+    func token(_ email: String, _ scopes: [Scope], tenant: Bool = true, lifetime: TimeInterval = 3600) throws -> String {
         try app.app.tokens.create(user: people.id(email), tenant: tenant ? people.tenant : nil, name: "t", scopes: scopes,
-                                  lifetime: 3600, actor: .system).token
+                                  lifetime: lifetime, actor: .system).token
+    }
+
+    func me(_ bearer: String, on node: TestApp? = nil) throws -> ClientResponse {
+        try (node ?? app).get("/api/v1/me", headers: [("Authorization", "Bearer \(bearer)")])
+    }
+
+    /// A POST creating a child token of `bearer`'s under Idempotency-Key `key`.
+    func createToken(_ bearer: String, key: String, _ body: [UInt8]) throws -> ClientResponse {
+        try app.send("POST", "/api/v1/tokens", headers: [("Authorization", "Bearer \(bearer)"), ("Content-Type", "application/json"),
+                                                         ("Idempotency-Key", key)], body: body)
     }
 
     func json(_ response: ClientResponse) -> [String: Any] {
@@ -55,7 +67,7 @@ import TestSupport
     @Test func rateLimitsAnswer429WithHeadersAndHoldAcrossNodes() throws {
         // A plan of 10 requests a minute; two nodes share one database.
         try app.database.connect().query("UPDATE plans SET api_requests_per_minute = 10, tenant_requests_per_minute = 100")
-        let second = try TestApp(database: app.database)
+        let second = try TestApp(database: app.database, clock: clock)
         let bearer = try token("viewer@acme.test", [.requestsRead])
         var statuses: [Int] = []
         var last: ClientResponse?
@@ -80,6 +92,44 @@ import TestSupport
         // Another token of the same tenant has a bucket of its own.
         #expect(try app.get("/api/v1/me", headers: [("Authorization", "Bearer \(try token("approver@acme.test", [.requestsRead]))")])
             .status == 200)
+    }
+
+    @Test func aBucketRefillsAsTimePasses() throws {
+        // Ten requests a minute: one more every six seconds.
+        try app.database.connect().query("UPDATE plans SET api_requests_per_minute = 10, tenant_requests_per_minute = 100")
+        let bearer = try token("viewer@acme.test", [.requestsRead], lifetime: 86400)
+        var ok = 0
+        while try me(bearer).status == 200 { ok += 1 }
+        #expect(ok == 10)
+        let refused = try me(bearer)
+        #expect(refused.status == 429)
+        #expect(refused.header("Retry-After") == "6")
+        clock.advance(by: 3)
+        #expect(try me(bearer).status == 429, "half a token is none")
+        clock.advance(by: 4)
+        #expect(try me(bearer).status == 200)
+        #expect(try me(bearer).status == 429)
+        // A quiet minute fills the bucket again, never beyond its size.
+        clock.advance(by: 3600)
+        ok = 0
+        while try me(bearer).status == 200 { ok += 1 }
+        #expect(ok == 10)
+    }
+
+    /// The live-clock check of refilling: a bucket of one request a second, emptied, really waited on.
+    @Test func aBucketRefillsOnTheLiveClock() throws {
+        let live = try TestApp()
+        let customers = try People(live)
+        try live.database.connect().query("UPDATE plans SET api_requests_per_minute = 60, tenant_requests_per_minute = 600")
+        let bearer = try live.app.tokens.create(user: customers.id("viewer@acme.test"), tenant: customers.tenant, name: "t",
+                                                scopes: [.requestsRead], lifetime: 3600, actor: .system).token
+        #expect(try me(bearer, on: live).status == 200)
+        try live.database.connect().query("UPDATE rate_limit_buckets SET tokens = 0, updated_at = now() WHERE key LIKE 'token:%'")
+        let refused = try me(bearer, on: live)
+        #expect(refused.status == 429)
+        #expect(refused.header("Retry-After") == "1")
+        Thread.sleep(forTimeInterval: 1.1)
+        #expect(try me(bearer, on: live).status == 200)
     }
 
     @Test func theTenantsBucketIsSharedByItsTokens() throws {
@@ -123,11 +173,37 @@ import TestSupport
         #expect(try plain().status == 201 && plain().status == 201)
     }
 
+    @Test func idempotencyKeysAreKeptForADayAndAnAbandonedFirstAttemptForFiveMinutes() throws {
+        let bearer = try token("requester@acme.test", [.requestsRead, .requestsWrite], lifetime: 3 * 86400)
+        let body = Array(#"{"name":"child","scopes":["requests:read"],"expires_in_days":7}"#.utf8)
+        let other = Array(#"{"name":"other","scopes":["requests:read"],"expires_in_days":7}"#.utf8)
+        let first = try createToken(bearer, key: "key-1", body)
+        #expect(first.status == 201)
+        clock.advance(by: 86400 - 60)
+        #expect(try createToken(bearer, key: "key-1", body).header("Idempotent-Replayed") == "true", "kept all day")
+        #expect(try createToken(bearer, key: "key-1", other).status == 422)
+        clock.advance(by: 120)
+        let later = try createToken(bearer, key: "key-1", other)
+        #expect(later.status == 201, "a day on, the key is free for a new request")
+        #expect(later.header("Idempotent-Replayed") == nil)
+        // A first attempt that never answered (its node died) holds its key for five minutes.
+        let tokenID = try app.database.connect().query("SELECT id FROM api_tokens WHERE name = 't'")[0].require(0, as: UUID.self)
+        try app.database.connect().query("""
+            INSERT INTO idempotency_keys (owner, route, key, request_hash, created_at)
+            VALUES ($1, 'POST /api/v1/tokens', 'key-2', sha256($2::bytea), $3)
+            """, [IdempotencyStore.owner(token: tokenID, tenant: people.tenant), Bytea(body), clock.now])
+        #expect(try createToken(bearer, key: "key-2", body).status == 409)
+        clock.advance(by: 240)
+        #expect(try createToken(bearer, key: "key-2", body).status == 409)
+        clock.advance(by: 120)
+        #expect(try createToken(bearer, key: "key-2", body).status == 201)
+    }
+
     @Test func expiredAndRevokedTokensAre401() throws {
         let created = try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "t",
                                                 scopes: [.requestsRead], lifetime: 3600, actor: .system)
-        try app.database.connect().query("UPDATE api_tokens SET expires_at = now() - interval '1 minute'")
-        app.app.tokens.forgetAll()
+        #expect(try app.get("/api/v1/me", headers: [("Authorization", "Bearer \(created.token)")]).status == 200)
+        clock.advance(by: 3660)
         let expired = try app.get("/api/v1/me", headers: [("Authorization", "Bearer \(created.token)")])
         #expect(expired.status == 401)
         #expect(json(expired)["detail"] as? String == "The token has expired.")

@@ -13,8 +13,9 @@ import TestSupport
     init() throws {
         database = try TestDatabase()
         db = Database(url: database.url, size: 2)
-        tenants = TenantStore(database: db)
-        people = PersonStore(database: db, hasher: try PasswordHasher())
+        let clock = SettableClock(Date(timeIntervalSince1970: 1_800_000_000))
+        tenants = TenantStore(database: db, clock: clock)
+        people = PersonStore(database: db, hasher: try PasswordHasher(), clock: clock)
     }
 
     @Test func aTenantIsCreatedWithItsKeyAndAudited() throws {

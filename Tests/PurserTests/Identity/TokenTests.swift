@@ -7,25 +7,34 @@ import Testing
 import TestSupport
 
 @Suite struct TokenTests {
+    /// Purser's time of day here: it stands still until a test moves it.
+    let clock = SettableClock(Date())
     let app: TestApp
     let acme: UUID
     let ada: UUID
 
     init() throws {
-        app = try TestApp()
-        let tenants = TenantStore(database: app.app.database)
-        acme = try tenants.create(NewTenant(slug: "acme", name: "Acme"), actor: .system, reason: nil)
-        ada = try PersonStore(database: app.app.database, hasher: try PasswordHasher()).addMember(
+        app = try TestApp(clock: clock)
+        (acme, ada) = try Self.ada(in: app)
+    }
+
+    /// Tenant acme with Ada, an approver there.
+    static func ada(in app: TestApp) throws -> (tenant: UUID, user: UUID) {
+        let clock = app.app.world.clock
+        let acme = try TenantStore(database: app.app.database, clock: clock).create(NewTenant(slug: "acme", name: "Acme"),
+                                                                                   actor: .system, reason: nil)
+        let ada = try PersonStore(database: app.app.database, hasher: try PasswordHasher(), clock: clock).addMember(
             NewPerson(email: "ada@acme.test", name: "Ada"), tenant: acme, role: .approver, actor: .system, reason: nil)
         try app.database.connect().query("UPDATE users SET status = 'active' WHERE id = $1", [ada])
+        return (acme, ada)
     }
 
     func token(_ scopes: [Scope] = [.requestsRead], lifetime: TimeInterval = 3600) throws -> (id: UUID, token: String, expiresAt: Date) {
         try app.app.tokens.create(user: ada, tenant: acme, name: "ci", scopes: scopes, lifetime: lifetime, actor: .system)
     }
 
-    func me(_ authorization: String?) throws -> ClientResponse {
-        try app.get("/api/v1/me", headers: authorization.map { [("Authorization", $0)] } ?? [])
+    func me(_ authorization: String?, on app: TestApp? = nil) throws -> ClientResponse {
+        try (app ?? self.app).get("/api/v1/me", headers: authorization.map { [("Authorization", $0)] } ?? [])
     }
 
     @Test func meDescribesTheCaller() throws {
@@ -53,24 +62,34 @@ import TestSupport
     }
 
     @Test func anExpiredTokenIsRefused() throws {
-        let created = try token(lifetime: 1)
+        let created = try token(lifetime: 3600)
         #expect(try me("Bearer \(created.token)").status == 200)
+        clock.advance(by: 3599)
+        #expect(try me("Bearer \(created.token)").status == 200, "still within its lifetime (and cached)")
+        clock.advance(by: 2)
+        let expired = try me("Bearer \(created.token)")
+        #expect(expired.status == 401)
+        #expect(expired.text.contains("The token has expired."))
+    }
+
+    /// The live-clock check of expiry: a token of one second on the system clock, really waited out.
+    @Test func anExpiredTokenIsRefusedOnTheLiveClock() throws {
+        let live = try TestApp()
+        let (tenant, user) = try Self.ada(in: live)
+        let created = try live.app.tokens.create(user: user, tenant: tenant, name: "ci", scopes: [.requestsRead], lifetime: 1,
+                                                 actor: .system)
+        #expect(try me("Bearer \(created.token)", on: live).status == 200)
         Thread.sleep(forTimeInterval: 1.2)
-        #expect(try me("Bearer \(created.token)").status == 401)
+        #expect(try me("Bearer \(created.token)", on: live).status == 401)
     }
 
     @Test func aRevocationOnAnotherNodeTakesEffectAtOnce() throws {
         let created = try token()
         #expect(try me("Bearer \(created.token)").status == 200, "now cached on this node")
         // Another node: its own pool and store against the same database.
-        let otherNode = TokenStore(database: Database(url: app.database.url, size: 1))
+        let otherNode = TokenStore(database: Database(url: app.database.url, size: 1), clock: clock)
         try otherNode.revoke(created.id, actor: .system)
-        var status = 200
-        for _ in 0..<50 where status == 200 {
-            status = try me("Bearer \(created.token)").status
-            if status == 200 { Thread.sleep(forTimeInterval: 0.05) }
-        }
-        #expect(status == 401)
+        #expect(waitUntil(2.5) { (try? me("Bearer \(created.token)").status) == 401 })
     }
 
     @Test func scopesAreCheckedAndNamed() throws {

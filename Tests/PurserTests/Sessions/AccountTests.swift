@@ -54,6 +54,28 @@ import TestSupport
         #expect(try me(value) == 401)
     }
 
+    @Test func staffActingOnTheirOwnAccountAreRecordedAsStaff() throws {
+        let staff = try People(app, slug: "globex", staff: true)
+        let browser = try staff.signedIn("cse@staff.test", in: app, totp: try staff.enableSecondFactor("cse@staff.test", in: app))
+        #expect(try browser.post("/account/password", [("current_password", People.password), ("new_password", "a much better passphrase"),
+                                                       ("confirmation", "a much better passphrase")], from: "/account").status == 303)
+        #expect(try browser.post("/account/sessions/end-all", [], from: "/account").status == 303)
+        try WebVisitor(app).signIn("viewer@acme.test", People.password)
+        func kinds(_ email: String) throws -> [String: Set<String>] {
+            var kinds: [String: Set<String>] = [:]
+            for row in try app.database.connect().query("SELECT action, actor_kind FROM audit_events WHERE actor_id = $1",
+                                                        [people.users[email] ?? staff.id(email)]) {
+                kinds[try row.require(0), default: []].insert(try row.require(1))
+            }
+            return kinds
+        }
+        let cse = try kinds("cse@staff.test")
+        for action in ["session.sign_in", "session.second_factor", "user.password_change", "session.sign_out_everywhere"] {
+            #expect(cse[action] == ["staff"], "\(action): \(cse)")
+        }
+        #expect(try kinds("viewer@acme.test")["session.sign_in"] == ["user"])
+    }
+
     @Test func aPasswordChangeEndsOtherSessionsAndTokens() throws {
         let laptop = WebVisitor(app), phone = WebVisitor(app)
         try laptop.signIn("viewer@acme.test", People.password)

@@ -24,7 +24,7 @@ import TestSupport
 
     @Test func anInvitationCannotSetThePasswordOfAnAccountThatExists() throws {
         // A staff account created without a password, waiting for its reset link.
-        let staff = try PersonStore(database: app.app.database, hasher: app.app.hasher).addStaff(
+        let staff = try PersonStore(database: app.app.database, hasher: app.app.hasher, clock: app.app.world.clock).addStaff(
             NewPerson(email: "ops@provider.test", name: "Ops"), role: .providerAdmin, actor: .system, reason: nil)
         let admin = try adminBrowser()
         let invited = try admin.post("/t/acme/members", [("email", "ops@provider.test"), ("name", "Who"), ("role", "viewer")],
@@ -48,7 +48,7 @@ import TestSupport
         #expect(try admin.post("/t/acme/members", [("email", "newhire@provider.test"), ("name", "N"), ("role", "viewer")],
                                from: "/t/acme/members").status == 201)
         #expect(throws: ValidationError.self) {
-            try PersonStore(database: app.app.database, hasher: app.app.hasher).addStaff(
+            try PersonStore(database: app.app.database, hasher: app.app.hasher, clock: app.app.world.clock).addStaff(
                 NewPerson(email: "newhire@provider.test", name: "New Hire", password: "a long staff passphrase"),
                 role: .providerAdmin, actor: .system, reason: nil)
         }
@@ -125,7 +125,8 @@ import TestSupport
 
     @Test func aResetLinkWorksInABrowserThatIsSignedIn() throws {
         let browser = try people.signedIn("requester@acme.test", in: app)
-        let path = try ResetLinks.issue(email: "requester@acme.test", actor: .system, database: app.app.database).path
+        let path = try ResetLinks.issue(email: "requester@acme.test", actor: .system, database: app.app.database,
+                                        at: app.app.world.now).path
         #expect(try browser.post(path, [("new_password", "another fine passphrase"), ("confirmation", "another fine passphrase")],
                                  from: path).status == 303)
         #expect(try WebVisitor(app).signIn("requester@acme.test", "another fine passphrase").status == 303)

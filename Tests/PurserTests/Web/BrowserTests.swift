@@ -86,7 +86,7 @@ import TestSupport
         let app = try TestApp()
         _ = try People(app, slug: "acme")
         let globex = try People(app, slug: "globex")
-        _ = try PersonStore(database: app.app.database, hasher: app.app.hasher).addMember(
+        _ = try PersonStore(database: app.app.database, hasher: app.app.hasher, clock: app.app.world.clock).addMember(
             NewPerson(email: "requester@acme.test", name: "requester", password: People.password), tenant: globex.tenant,
             role: .viewer, actor: .system, reason: nil)
         let browser = try Browser()
@@ -141,7 +141,8 @@ import TestSupport
         let staff = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))
         #expect(try staff.post("/t/acme/requests/ACME-1/comments", [("body", "Looking at the node pool now")],
                                from: "/t/acme/requests/ACME-1").status == 303)
-        let resetLink = try ResetLinks.issue(email: "viewer@acme.test", actor: .system, database: app.app.database).path
+        let resetLink = try ResetLinks.issue(email: "viewer@acme.test", actor: .system, database: app.app.database,
+                                             at: app.app.world.now).path
 
         // Who sees each page: nobody signed in, the tenant's admin, or a provider admin.
         enum Who: String { case visitor, admin, staff }

@@ -65,7 +65,7 @@ import TestSupport
         let globex = try People(app, slug: "globex")
         let one = try People(app, slug: "initech")
         _ = one
-        _ = try PersonStore(database: app.app.database, hasher: app.app.hasher).addMember(
+        _ = try PersonStore(database: app.app.database, hasher: app.app.hasher, clock: app.app.world.clock).addMember(
             NewPerson(email: "requester@acme.test", name: "requester", password: People.password), tenant: globex.tenant,
             role: .viewer, actor: .system, reason: nil)
 
