@@ -73,8 +73,8 @@ public struct IsolationWalk {
                                 body: Array("notes of \(people.slug)".utf8))
         guard file.status == 201, let attachment = (try JSONSerialization.jsonObject(with: Data(file.body)) as? [String: Any])?["id"] as? String
         else { throw TestSetupError("attaching in \(people.slug) answered \(file.status)") }
-        let channel = try NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring, policy: DestinationPolicy())
-            .create(NewChannel(kind: "email", name: "Ops of \(people.slug)", target: "ops@\(people.slug).test", events: ["*"]),
+        let channel = try NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring, policy: DestinationPolicy(),
+                                               world: app.app.world).create(NewChannel(kind: "email", name: "Ops of \(people.slug)", target: "ops@\(people.slug).test", events: ["*"]),
                     tenant: people.tenant, by: .person(people.id("tenant_admin@\(people.slug).test"), isStaff: false, origin: nil))
         let member = people.id("viewer@\(people.slug).test")
         _ = try people.signedIn("viewer@\(people.slug).test", in: app)

@@ -8,6 +8,8 @@ import Postgres
 
 struct DenialAudit: Middleware {
     let database: Database
+    /// When each refusal happened.
+    let clock: any WallClock
     let logger: Logger
 
     func handle(_ request: Request, next: Next) throws -> Response {
@@ -26,7 +28,7 @@ struct DenialAudit: Middleware {
         guard request.mayBlock else { return }
         let event = AuditEvent(tenant: tenant, actorKind: actorKind, actorID: actorID, action: "access.denied",
                                targetType: "route", targetID: request.method.rawValue + " " + (request.routeTemplate ?? request.path),
-                               after: try? JSONText(encoding: ["lacking": lacking])).from(RequestOrigin(request))
+                               after: try? JSONText(encoding: ["lacking": lacking]), at: clock.now).from(RequestOrigin(request))
         do {
             if let tenant { try database.inTenant(tenant) { try AuditLog.record(event, in: $0) } }
             else { try database.pool.transaction { try AuditLog.record(event, in: $0) } }

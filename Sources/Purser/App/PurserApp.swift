@@ -97,7 +97,7 @@ public final class PurserApp: Sendable {
             logger: logger, accessLog: configuration.logLevel <= .info ? JSONAccessLog(sink: .standardOutput) : nil,
             errorRenderer: { problem, request in site.render(problem, for: request) })
         server = Server(configuration: serverConfiguration, router: router,
-                        middleware: [DatabaseErrorMapping(), DenialAudit(database: database, logger: logger)], metrics: metrics)
+                        middleware: [DatabaseErrorMapping(), DenialAudit(database: database, clock: world.clock, logger: logger)], metrics: metrics)
 
         let registry = metrics
         metricsServer = configuration.metricsHost.map {

@@ -12,7 +12,7 @@ public enum AuditCheckpointJob {
         handlers.register(kind) { (context: JobContext) throws -> Void in
             // Staff: the run reads every tenant's chain head.
             let _: AuditCheckpoints.Run = try context.database.asStaff { tx in
-                try AuditCheckpoints.take(keyring: keyring, in: tx)
+                try AuditCheckpoints.take(keyring: keyring, at: context.world.now, in: tx)
             }
         }
     }

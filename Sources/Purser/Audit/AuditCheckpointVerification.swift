@@ -13,7 +13,7 @@ public struct CheckpointFreshness: Sendable {
     /// When the newest checkpoint set was taken, if it is signed by the master key; nil when there is none.
     public var vouchedBySet: Date?
 
-    public init(maxAge: TimeInterval, now: Date = Date(), vouchedBySet: Date?) {
+    public init(maxAge: TimeInterval, now: Date, vouchedBySet: Date?) {
         self.maxAge = maxAge
         self.now = now
         self.vouchedBySet = vouchedBySet
@@ -21,7 +21,7 @@ public struct CheckpointFreshness: Sendable {
 
     /// Reads the newest checkpoint set. Read it before the chains: a set signed meanwhile is then
     /// left out, which only measures from an earlier time (stricter, never more lenient).
-    public init(maxAge: TimeInterval, now: Date = Date(), keyring: Keyring, in tx: Connection) throws {
+    public init(maxAge: TimeInterval, now: Date, keyring: Keyring, in tx: Connection) throws {
         let set = try AuditCheckpointSet.newest(in: tx)
         self.init(maxAge: maxAge, now: now, vouchedBySet: set.flatMap { $0.isSigned(by: keyring) ? $0.takenAt : nil })
     }

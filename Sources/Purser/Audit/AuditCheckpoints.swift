@@ -22,7 +22,7 @@ public enum AuditCheckpoints {
     /// chain is visible: a staff transaction or the owner's connection. When any chain moved, the
     /// run is recorded in the provider chain (and that record is covered by this run's checkpoint).
     @discardableResult
-    public static func take(keyring: Keyring, at time: Date = Date(), in tx: Connection) throws -> Run {
+    public static func take(keyring: Keyring, at time: Date, in tx: Connection) throws -> Run {
         try tx.query("SELECT pg_advisory_xact_lock($1)", [lockKey])
         let micros = AuditCheckpoint.micros(time)
         var newest = try AuditCheckpoint.newest(in: tx)
@@ -32,7 +32,7 @@ public enum AuditCheckpoints {
         if !heads.isEmpty {
             try AuditLog.record(AuditEvent(
                 tenant: nil, actor: .system, action: "audit.checkpoint", targetType: "audit_checkpoint_set",
-                targetID: String(number), reason: "signed the heads of the audit chains that moved"), in: tx)
+                targetID: String(number), reason: "signed the heads of the audit chains that moved", at: time), in: tx)
             // That record moved the provider chain: its new head is signed too.
             let provider = try tx.query("SELECT last_sequence, last_hash FROM audit_chains WHERE chain = $1",
                                         [AuditLog.providerChain])[0]

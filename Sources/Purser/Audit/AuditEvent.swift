@@ -20,10 +20,12 @@ public struct AuditEvent: Sendable {
     public var userAgent: String?
     public var before: JSONText?
     public var after: JSONText?
+    /// When it happened: the clock's now where the change is made (the event's `occurred_at`).
+    public var occurredAt: Date
 
     public init(tenant: UUID?, actorKind: ActorKind, actorID: UUID?, action: String, targetType: String? = nil,
                 targetID: String? = nil, reason: String? = nil, requestID: String? = nil, address: String? = nil,
-                userAgent: String? = nil, before: JSONText? = nil, after: JSONText? = nil) {
+                userAgent: String? = nil, before: JSONText? = nil, after: JSONText? = nil, at occurredAt: Date) {
         self.tenant = tenant
         self.actorKind = actorKind
         self.actorID = actorID
@@ -36,6 +38,7 @@ public struct AuditEvent: Sendable {
         self.userAgent = userAgent
         self.before = before
         self.after = after
+        self.occurredAt = occurredAt
     }
 }
 

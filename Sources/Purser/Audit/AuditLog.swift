@@ -46,19 +46,20 @@ public enum AuditLog {
 
     /// One statement (one round trip, so the chain's head stays locked for as short a time as
     /// possible): lock the head, hash the event over the values as PostgreSQL stores them (jsonb
-    /// in its normal form; now() is the transaction's start) chained to the head's hash, store it,
-    /// move the head. Nil when the chain has no head yet.
+    /// in its normal form, the time in microseconds) chained to the head's hash, store it, move
+    /// the head. Nil when the chain has no head yet.
     private static func append(_ event: AuditEvent, in tx: Connection) throws -> Int64? {
         let values: [(any PostgresEncodable)?] = [
-            chain(for: event.tenant), UUID.v7(), event.tenant, event.actorKind.rawValue, event.actorID, event.action,
-            event.targetType, event.targetID, event.reason, event.requestID, event.address, event.userAgent, event.before, event.after,
+            chain(for: event.tenant), UUID.v7(at: event.occurredAt), event.tenant, event.actorKind.rawValue, event.actorID,
+            event.action, event.targetType, event.targetID, event.reason, event.requestID, event.address, event.userAgent,
+            event.before, event.after, event.occurredAt,
         ]
         // No RETURNING from the events: a transaction may write events its row-level policy does not let it read.
         return try tx.query("""
             WITH head AS (SELECT last_sequence, last_hash FROM audit_chains WHERE chain = $1 FOR UPDATE),
             e AS (
                 SELECT v.*, head.last_sequence + 1 AS sequence, head.last_hash AS previous_hash
-                FROM head, (VALUES ($1::text, $2::uuid, $3::uuid, now(), $4::text, $5::uuid, $6::text, $7::text, $8::text,
+                FROM head, (VALUES ($1::text, $2::uuid, $3::uuid, $15::timestamptz, $4::text, $5::uuid, $6::text, $7::text, $8::text,
                                     $9::text, $10::text, $11::text, $12::text, $13::jsonb, $14::jsonb))
                      AS v (chain, id, tenant_id, occurred_at, actor_kind, actor_id, action, target_type, target_id, reason,
                            request_id, address, user_agent, before, after)
@@ -152,19 +153,19 @@ public enum AuditLog {
         return .intact(events: rows.count, checkpoints: checkpoints.count)
     }
 
-    /// Removes the rows of `chain` older than `days` (retention), keeping what remains verifiable:
-    /// the last removed row's sequence and hash are kept and signed, and the purge itself is
-    /// recorded in the chain. Checkpoints stay (signed sets list them, and later checkpoints
+    /// Removes the rows of `chain` older than `days` before `now` (retention), keeping what remains
+    /// verifiable: the last removed row's sequence and hash are kept and signed, and the purge
+    /// itself is recorded in the chain. Checkpoints stay (signed sets list them, and later checkpoints
     /// follow them); those at purged rows are no longer compared with rows. Needs the owner's
     /// connection (the application may not delete).
     /// Returns how many rows were removed.
     @discardableResult
-    public static func purge(_ chain: String, olderThanDays days: Int, keyring: Keyring, in tx: Connection) throws -> Int {
+    public static func purge(_ chain: String, olderThanDays days: Int, keyring: Keyring, now: Date, in tx: Connection) throws -> Int {
         guard let head = try tx.query("SELECT tenant_id FROM audit_chains WHERE chain = $1 FOR UPDATE", [chain]).first else { return 0 }
         let tenant = try head.decode(0, as: UUID.self)
         guard let cutoff = try tx.query("""
-            SELECT max(sequence) FROM audit_events WHERE chain = $1 AND occurred_at < now() - $2 * interval '1 day'
-            """, [chain, days]).first?.decode(0, as: Int64.self) else { return 0 }
+            SELECT max(sequence) FROM audit_events WHERE chain = $1 AND occurred_at < $3::timestamptz - $2 * interval '1 day'
+            """, [chain, days, now]).first?.decode(0, as: Int64.self) else { return 0 }
         let hash = try tx.query("SELECT hash FROM audit_events WHERE chain = $1 AND sequence = $2", [chain, cutoff])[0]
             .require(0, as: Bytea.self)
         let removed = try tx.query("DELETE FROM audit_events WHERE chain = $1 AND sequence <= $2", [chain, cutoff]).affected
@@ -174,7 +175,8 @@ public enum AuditLog {
             """, [chain, cutoff, hash, keyID, Bytea(tag)])
         try record(AuditEvent(tenant: tenant, actor: .system, action: "audit.purge", targetType: "audit_chain",
                               targetID: chain, reason: "retention: events older than \(days) days",
-                              after: try JSONText(encoding: ["purged_through": String(cutoff), "rows": String(removed)])), in: tx)
+                              after: try JSONText(encoding: ["purged_through": String(cutoff), "rows": String(removed)]), at: now),
+                         in: tx)
         return removed
     }
 

@@ -21,12 +21,13 @@ public struct Job: Sendable {
 public struct JobOptions: Sendable {
     public var tenant: UUID?
     public var uniqueKey: String?
-    public var runAt: Date?
+    /// When the job becomes due: the clock's now for at once.
+    public var runAt: Date
     public var priority: Int16 = 0
     public var maxAttempts = 10
     public var timeout: TimeInterval = 60
 
-    public init(tenant: UUID? = nil, uniqueKey: String? = nil, runAt: Date? = nil, priority: Int16 = 0,
+    public init(tenant: UUID? = nil, uniqueKey: String? = nil, runAt: Date, priority: Int16 = 0,
                 maxAttempts: Int = 10, timeout: TimeInterval = 60) {
         self.tenant = tenant
         self.uniqueKey = uniqueKey

@@ -20,8 +20,12 @@ public struct DeadJob: Sendable {
 
 public struct JobAdministration: Sendable {
     let database: Database
+    let clock: any WallClock
 
-    public init(database: Database) { self.database = database }
+    public init(database: Database, clock: any WallClock) {
+        self.database = database
+        self.clock = clock
+    }
 
     public func counts() throws -> [JobCount] {
         try database.asStaff { tx in
@@ -48,22 +52,24 @@ public struct JobAdministration: Sendable {
 
     /// Queues a dead or failed job again, now, with its attempts counted afresh.
     public func retry(_ id: Int64, by actor: AuditActor) throws {
-        try change(id, action: "job.retry", by: actor) { tx in
+        try change(id, action: "job.retry", by: actor) { tx, now in
             try tx.query("""
-                UPDATE jobs SET state = 'queued', attempts = 0, run_at = now(), finished_at = NULL WHERE id = $1
-                """, [id])
+                UPDATE jobs SET state = 'queued', attempts = 0, run_at = $2, finished_at = NULL WHERE id = $1
+                """, [id, now])
             try tx.notify(JobQueue.channel, payload: "retry")
         }
     }
 
     /// Removes a job that is not running.
     public func cancel(_ id: Int64, by actor: AuditActor) throws {
-        try change(id, action: "job.cancel", by: actor) { tx in
+        try change(id, action: "job.cancel", by: actor) { tx, _ in
             try tx.query("DELETE FROM jobs WHERE id = $1", [id])
         }
     }
 
-    private func change(_ id: Int64, action: String, by actor: AuditActor, _ body: (Connection) throws -> Void) throws {
+    /// Changes job `id` (with the clock's now) and records it, unless the job is running.
+    private func change(_ id: Int64, action: String, by actor: AuditActor, _ body: (Connection, Date) throws -> Void) throws {
+        let now = clock.now
         try database.asStaff { tx in
             guard let row = try tx.query("SELECT kind, state, tenant_id, attempts FROM jobs WHERE id = $1 FOR UPDATE", [id]).first else {
                 throw NotFound()
@@ -72,11 +78,11 @@ public struct JobAdministration: Sendable {
             guard state != "running" else {
                 throw ValidationError(field: "job", "job \(id) is running; wait for it to finish or fail", refusal: .conflict)
             }
-            try body(tx)
+            try body(tx, now)
             try AuditLog.record(AuditEvent(
                 tenant: try row.decode(2), actor: actor, action: action, targetType: "job", targetID: String(id),
                 before: try JSONText(encoding: ["kind": try row.require(0, as: String.self), "state": state,
-                                                "attempts": String(try row.require(3, as: Int.self))])), in: tx)
+                                                "attempts": String(try row.require(3, as: Int.self))]), at: now), in: tx)
         }
     }
 }

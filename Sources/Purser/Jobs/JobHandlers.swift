@@ -53,22 +53,23 @@ public struct JobHandlers: Sendable {
     public var kinds: [String] { handlers.keys.sorted() }
 
     /// The kinds every installation has: `system.noop` (measures the queue), `system.sleep`
-    /// (holds a worker for `{"seconds": n}`, for diagnostics), `system.purge` (removes finished
-    /// jobs older than a week and idempotency keys older than a day).
+    /// (holds a worker for `{"seconds": n}` of its clock, for diagnostics), `system.purge` (removes
+    /// finished jobs older than a week and idempotency keys older than a day).
     public static var standard: JobHandlers {
         var handlers = JobHandlers()
         handlers.register("system.noop") { _ in }
         handlers.register("system.sleep") { context in
             struct Sleep: Decodable { let seconds: Double }
             let seconds = (try? context.job.decode(Sleep.self).seconds) ?? 1
-            Thread.sleep(forTimeInterval: min(max(seconds, 0), 3600))
+            let clock = context.world.clock
+            clock.wait(until: clock.now.addingTimeInterval(min(max(seconds, 0), 3600)), on: Interrupt()) { false }
         }
         handlers.register("system.purge") { context in
             try context.database.pool.query("""
                 DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('succeeded', 'dead')
-                                              AND finished_at < now() - interval '7 days' LIMIT 10000)
-                """)
-            try IdempotencyStore.purgeExpired(context.database)
+                                              AND finished_at < $1::timestamptz - interval '7 days' LIMIT 10000)
+                """, [context.world.now])
+            try IdempotencyStore.purgeExpired(context.database, at: context.world.now)
         }
         return handlers
     }

@@ -11,10 +11,10 @@ public enum JobQueue {
     /// Enqueues one job in `tx`; returns its id, or nil when `uniqueKey` names a job still pending.
     @discardableResult
     public static func enqueue(_ tx: Connection, kind: String, payload: JSONText = JSONText("{}"),
-                               options: JobOptions = JobOptions()) throws -> Int64? {
+                               options: JobOptions) throws -> Int64? {
         let rows = try tx.query("""
             INSERT INTO jobs (kind, payload, tenant_id, unique_key, run_at, priority, max_attempts, timeout_seconds)
-            VALUES ($1, $2::jsonb, $3, $4, coalesce($5, now()), $6, $7, $8)
+            VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7, $8)
             ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running', 'failed') DO NOTHING
             RETURNING id
             """, [kind, payload, options.tenant, options.uniqueKey, options.runAt, Int(options.priority), options.maxAttempts,
@@ -24,15 +24,16 @@ public enum JobQueue {
         return id
     }
 
-    /// Enqueues many jobs of one kind in one statement (payloads as JSON texts); returns how many.
+    /// Enqueues many jobs of one kind in one statement (payloads as JSON texts), due at `runAt`;
+    /// returns how many.
     @discardableResult
-    public static func enqueueMany(_ tx: Connection, kind: String, payloads: [JSONText], tenant: UUID? = nil,
+    public static func enqueueMany(_ tx: Connection, kind: String, payloads: [JSONText], runAt: Date, tenant: UUID? = nil,
                                    maxAttempts: Int = 10, timeout: TimeInterval = 60) throws -> Int {
         guard !payloads.isEmpty else { return 0 }
         let count = try tx.query("""
-            INSERT INTO jobs (kind, payload, tenant_id, max_attempts, timeout_seconds)
-            SELECT $1, p::jsonb, $3, $4, $5 FROM unnest($2::text[]) AS p
-            """, [kind, payloads.map(\.text), tenant, maxAttempts, Int(timeout.rounded(.up))]).affected
+            INSERT INTO jobs (kind, payload, tenant_id, max_attempts, timeout_seconds, run_at)
+            SELECT $1, p::jsonb, $3, $4, $5, $6 FROM unnest($2::text[]) AS p
+            """, [kind, payloads.map(\.text), tenant, maxAttempts, Int(timeout.rounded(.up)), runAt]).affected
         try tx.notify(channel, payload: kind)
         return count
     }

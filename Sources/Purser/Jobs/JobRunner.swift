@@ -13,7 +13,7 @@ public enum JobRunner {
         let worker = JobWorker(url: url, handlers: handlers, settings: configuration.jobWorkerSettings,
                                world: world ?? World.live(configuration), logger: logger)
         try worker.database.pool.transaction { tx in
-            for schedule in Schedules.standard { try Schedules.ensure(schedule, in: tx) }
+            for schedule in Schedules.standard { try Schedules.ensure(schedule, in: tx, now: worker.world.now) }
         }
         worker.start()
         return worker
@@ -31,7 +31,6 @@ public enum JobRunner {
             ? String(configuration.effectivePublicURL.dropLast()) : configuration.effectivePublicURL
         let from = configuration.mailFrom ?? "purser@" + (configuration.publicURL?.host ?? "localhost")
         Delivery.register(into: &handlers, settings: NotificationSettings(
-            mailServer: configuration.mailServer,
             composer: MailComposer(templates: try Templates(folder: configuration.templatesFolder), from: from, publicURL: publicURL),
             destinations: DestinationPolicy(allowHTTP: configuration.allowHTTPDestinations, allowed: configuration.allowedDestinations),
             breaker: Breaker(coolDown: TimeInterval(configuration.breakerCoolDownSeconds)), keyring: keyring))

@@ -1,7 +1,8 @@
 // `purser work`: claims jobs in batches with FOR UPDATE SKIP LOCKED, runs their handlers on a
 // few threads, and records the outcomes in batches. It wakes on NOTIFY (a slow poll remains as a
 // safety net), renews its leases while it works, takes over jobs whose worker stopped answering,
-// fires due schedules, and on stop finishes or hands back what it holds.
+// fires due schedules, and on stop finishes or hands back what it holds. It stamps, compares and
+// waits by its world's clock, so moving a test clock wakes it at once.
 import Foundation
 import class HTTPServer.Locked
 import class HTTPServer.MetricsRegistry
@@ -34,9 +35,12 @@ public final class JobWorker: Sendable {
     let settings: Settings
     let logger: Logger
     let metrics = JobMetrics()
-    private let wakeup = Wakeup()
+    /// Wakes idle threads and housekeeping: a NOTIFY, a lease taken over, `stop`, a moved test clock.
+    private let interrupt = Interrupt()
     private let running = Locked(false)
-    /// Jobs a thread is running now, with when each started and its timeout.
+    /// Whether the listener holds its LISTEN connection (NOTIFYs reach idle threads).
+    private let listening = Locked(false)
+    /// Jobs a thread is running now, with when each started (the clock's time) and its timeout.
     private let inFlight = Locked<[Int64: (started: Date, timeout: TimeInterval, thread: Int)]>([:])
     /// Threads that have returned; `stop` waits for them.
     private let exited = DispatchSemaphore(value: 0)
@@ -45,7 +49,7 @@ public final class JobWorker: Sendable {
     /// Threads whose job hung past its timeout: they exit when (if) it returns; a fresh thread replaces each.
     private let abandoned = Locked<Set<Int>>([])
 
-    /// `world`: nil for the live one; tests pass one with a clock they move.
+    /// `world`: the live one by default; tests pass one with a clock they move.
     public init(url: String, handlers: JobHandlers, settings: Settings = Settings(), world: World = World(clock: LiveClock()),
                 logger: Logger) {
         self.world = world
@@ -66,11 +70,12 @@ public final class JobWorker: Sendable {
                                        Double(try $0.require(2, as: Int.self)))
             }) ?? []
         }
+        let clock = world.clock
         registry.register(name: "purser_jobs_oldest_queued_seconds", help: "Age of the oldest due job not yet claimed.") {
             let age = try? database.pool.query("""
-                SELECT coalesce(extract(epoch FROM now() - min(run_at)), 0) FROM jobs
-                WHERE state IN ('queued', 'failed') AND run_at <= now()
-                """).first?.require(0, as: Double.self)
+                SELECT coalesce(extract(epoch FROM $1::timestamptz - min(run_at)), 0) FROM jobs
+                WHERE state IN ('queued', 'failed') AND run_at <= $1
+                """, [clock.now]).first?.require(0, as: Double.self)
             return [.init([], age ?? 0)]
         }
     }
@@ -89,10 +94,10 @@ public final class JobWorker: Sendable {
             defer { running = false }
             return running
         }) else { return }
-        wakeup.signalAll()
-        let deadline = Date().addingTimeInterval(settings.drainDeadline)
+        interrupt.signal()
+        let deadline = DispatchTime.now() + settings.drainDeadline
         let threads = threadCount.withLock { $0 }
-        for _ in 0..<threads where exited.wait(timeout: .now() + max(0, deadline.timeIntervalSinceNow)) == .timedOut {
+        for _ in 0..<threads where exited.wait(timeout: deadline) == .timedOut {
             break
         }
         do {
@@ -109,6 +114,11 @@ public final class JobWorker: Sendable {
     }
 
     private var isRunning: Bool { running.withLock { $0 } }
+
+    /// True once NOTIFYs can wake this worker.
+    var isListening: Bool { listening.withLock { $0 } }
+
+    private var clock: any WallClock { world.clock }
 
     private func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) {
         let thread = Thread(block: body)
@@ -132,31 +142,40 @@ public final class JobWorker: Sendable {
 
     private func execute(_ index: Int) {
         while isRunning && !abandoned.withLock({ $0.contains(index) }) {
-            let seen = wakeup.current
+            let seen = interrupt.current
+            let now = clock.now
             let batch: [Job]
             do {
-                batch = try claim()
+                batch = try claim(at: now)
             } catch {
                 logger.warning("claiming jobs failed", metadata: ["error": .string("\(error)")])
-                wakeup.wait(after: seen, timeout: settings.pollInterval)
+                idle(after: seen, since: now)
                 continue
             }
             if batch.isEmpty {
-                wakeup.wait(after: seen, timeout: settings.pollInterval)
+                idle(after: seen, since: now)
                 continue
             }
             run(batch, thread: index)
         }
     }
 
+    /// Waits for a signal newer than `seen` (a NOTIFY, `stop`, a moved test clock) or a poll
+    /// interval after `since`, the time the last claim looked at: a clock moved past it meanwhile
+    /// ends the wait at once.
+    private func idle(after seen: Int, since: Date) {
+        clock.wait(until: since.addingTimeInterval(settings.pollInterval), on: interrupt) { interrupt.generation != seen }
+    }
+
     /// Runs a claimed batch; successes are recorded together (every 50 ms at most), failures one by one.
     private func run(_ batch: [Job], thread: Int) {
         var succeeded: [Int64] = []
-        var lastFlush = Date()
+        var lastFlush = ContinuousClock.now
         for job in batch {
             guard isRunning, !abandoned.withLock({ $0.contains(thread) }) else { break }
-            let started = Date()
-            inFlight.withLock { $0[job.id] = (started, job.timeout, thread) }
+            let started = ContinuousClock.now
+            inFlight.withLock { $0[job.id] = (clock.now, job.timeout, thread) }
+            logger.debug("job started", metadata: ["job": .stringConvertible(job.id), "kind": .string(job.kind)])
             var failure: (any Error)?
             if let handler = handlers.handler(for: job.kind) {
                 do { try handler(JobContext(job: job, database: database, world: world)) } catch { failure = error }
@@ -164,7 +183,7 @@ public final class JobWorker: Sendable {
                 failure = PermanentJobFailure("no handler for the kind \(job.kind)")
             }
             inFlight.withLock { $0[job.id] = nil }
-            let seconds = Date().timeIntervalSince(started)
+            let seconds = (ContinuousClock.now - started) / .seconds(1)
             if abandoned.withLock({ $0.contains(thread) }) {
                 logger.warning("a job returned after its timeout; its outcome is dropped", metadata: ["job": .stringConvertible(job.id)])
                 break
@@ -176,26 +195,26 @@ public final class JobWorker: Sendable {
                 metrics.record(kind: job.kind, outcome: "succeeded", seconds: seconds)
                 succeeded.append(job.id)
             }
-            if Date().timeIntervalSince(lastFlush) > 0.05 {
+            if ContinuousClock.now - lastFlush > .milliseconds(50) {
                 complete(succeeded)
                 succeeded.removeAll(keepingCapacity: true)
-                lastFlush = Date()
+                lastFlush = ContinuousClock.now
             }
         }
         complete(succeeded)
     }
 
-    /// Claims up to a batch of due jobs; each claim counts as an attempt.
-    private func claim() throws -> [Job] {
+    /// Claims up to a batch of jobs due at `now`; each claim counts as an attempt.
+    private func claim(at now: Date) throws -> [Job] {
         try database.pool.query("""
             WITH next AS (
-                SELECT id FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= now()
+                SELECT id FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= $4::timestamptz
                 ORDER BY priority DESC, run_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
             UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, lease_owner = $2,
-                   lease_expires_at = now() + $3 * interval '1 second', started_at = now()
+                   lease_expires_at = $4::timestamptz + $3 * interval '1 second', started_at = $4::timestamptz
             FROM next WHERE j.id = next.id
             RETURNING j.id, j.kind, j.payload::text, j.tenant_id, j.attempts, j.max_attempts, j.timeout_seconds
-            """, [settings.batchSize, owner, settings.lease]).map { row in
+            """, [settings.batchSize, owner, settings.lease, now]).map { row in
             Job(id: try row.require(0), kind: try row.require(1), payload: JSONText(try row.require(2, as: String.self)),
                 tenant: try row.decode(3), attempt: try row.require(4), maxAttempts: try row.require(5),
                 timeout: TimeInterval(try row.require(6, as: Int.self)))
@@ -206,10 +225,10 @@ public final class JobWorker: Sendable {
         guard !ids.isEmpty else { return }
         do {
             try database.pool.query("""
-                UPDATE jobs SET state = 'succeeded', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
+                UPDATE jobs SET state = 'succeeded', finished_at = $3, lease_owner = NULL, lease_expires_at = NULL,
                        last_error = NULL
                 WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND state = 'running'
-                """, [ids.map { String($0) }, owner])
+                """, [ids.map { String($0) }, owner, clock.now])
         } catch {
             // The jobs ran; their leases will run out and they run again (handlers are idempotent).
             logger.error("could not record finished jobs", metadata: ["error": .string("\(error)"), "jobs": .stringConvertible(ids.count)])
@@ -225,9 +244,11 @@ public final class JobWorker: Sendable {
         do {
             try database.pool.query("""
                 UPDATE jobs SET state = $3, last_error = $4, lease_owner = NULL, lease_expires_at = NULL,
-                       run_at = now() + $5 * interval '1 second', finished_at = CASE WHEN $3 = 'dead' THEN now() END
+                       run_at = $6::timestamptz + $5 * interval '1 second',
+                       finished_at = CASE WHEN $3 = 'dead' THEN $6::timestamptz END
                 WHERE id = $1 AND lease_owner = $2 AND state = 'running'
-                """, [job.id, owner, dead ? "dead" : "failed", message, Self.backoff(attempt: job.attempt, base: settings.retryBase)])
+                """, [job.id, owner, dead ? "dead" : "failed", message, Self.backoff(attempt: job.attempt, base: settings.retryBase),
+                      clock.now])
             logger.warning(dead ? "job is dead" : "job failed; it will be retried", metadata: [
                 "job": .stringConvertible(job.id), "kind": .string(job.kind), "attempt": .stringConvertible(job.attempt),
                 "error": .string(message),
@@ -249,22 +270,26 @@ public final class JobWorker: Sendable {
         var listener: Listener?
         while isRunning {
             do {
-                if listener == nil { listener = try Listener(url: url, channels: [JobQueue.channel]) }
-                if !(try listener!.wait(timeout: .milliseconds(500))).isEmpty { wakeup.signalAll() }
+                if listener == nil {
+                    listener = try Listener(url: url, channels: [JobQueue.channel])
+                    listening.withLock { $0 = true }
+                }
+                if !(try listener!.wait(timeout: .milliseconds(500))).isEmpty { interrupt.signal() }
             } catch {
                 logger.warning("job listener lost its connection; polling until it is back", metadata: ["error": .string("\(error)")])
                 listener = nil
+                listening.withLock { $0 = false }
                 Thread.sleep(forTimeInterval: 1)
             }
         }
     }
 
-    /// Every second: renew this worker's leases (except jobs past their timeout, which are left to
-    /// expire and be retried elsewhere), take over expired leases, and fire due schedules.
+    /// Every second of the clock: renew this worker's leases (except jobs past their timeout, which
+    /// are left to expire and be retried elsewhere), take over expired leases, and fire due schedules.
     private func housekeep() {
         var lastRenewal = Date.distantPast
         while isRunning {
-            let now = Date()
+            let now = clock.now
             let overdue = inFlight.withLock { jobs in
                 jobs.filter { now.timeIntervalSince($0.value.started) > $0.value.timeout }
             }
@@ -272,17 +297,18 @@ public final class JobWorker: Sendable {
             do {
                 if now.timeIntervalSince(lastRenewal) >= settings.lease / 3 {
                     try database.pool.query("""
-                        UPDATE jobs SET lease_expires_at = now() + $2 * interval '1 second'
+                        UPDATE jobs SET lease_expires_at = $4::timestamptz + $2 * interval '1 second'
                         WHERE lease_owner = $1 AND state = 'running' AND NOT (id = ANY($3::bigint[]))
-                        """, [owner, settings.lease, overdue.keys.map { String($0) }])
+                        """, [owner, settings.lease, overdue.keys.map { String($0) }, now])
                     lastRenewal = now
                 }
-                try reclaimExpired()
-                try Schedules.fireDue(database)
+                try reclaimExpired(at: now)
+                try Schedules.fireDue(database, now: now)
             } catch {
                 logger.warning("job housekeeping failed", metadata: ["error": .string("\(error)")])
             }
-            Thread.sleep(forTimeInterval: min(1, settings.lease / 3))
+            // Measured from `now`: a clock moved during the round starts the next one at once.
+            clock.wait(until: now.addingTimeInterval(min(1, settings.lease / 3)), on: interrupt) { !isRunning }
         }
     }
 
@@ -298,21 +324,31 @@ public final class JobWorker: Sendable {
         }
     }
 
-    /// Jobs whose worker stopped renewing: failed (retried) or, out of attempts, dead.
-    private func reclaimExpired() throws {
+    /// Jobs whose worker stopped renewing by `now`: failed (retried) or, out of attempts, dead.
+    private func reclaimExpired(at now: Date) throws {
         let rows = try database.pool.query("""
             WITH expired AS (
-                SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED)
+                SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < $1::timestamptz FOR UPDATE SKIP LOCKED)
             UPDATE jobs j SET state = CASE WHEN j.attempts >= j.max_attempts THEN 'dead' ELSE 'failed' END,
-                   last_error = 'the worker running it stopped answering (its lease ran out)', run_at = now(),
+                   last_error = 'the worker running it stopped answering (its lease ran out)', run_at = $1::timestamptz,
                    lease_owner = NULL, lease_expires_at = NULL,
-                   finished_at = CASE WHEN j.attempts >= j.max_attempts THEN now() END
+                   finished_at = CASE WHEN j.attempts >= j.max_attempts THEN $1::timestamptz END
             FROM expired WHERE j.id = expired.id
             RETURNING j.id
-            """)
+            """, [now])
         if !rows.isEmpty {
             logger.warning("took over jobs whose leases ran out", metadata: ["jobs": .stringConvertible(rows.count)])
-            wakeup.signalAll()
+            interrupt.signal()
         }
+    }
+}
+
+extension Interrupt {
+    /// The number of signals so far: a waiter reads it before looking for work, and a signal after
+    /// that (even one sent before it waits) ends its wait.
+    var current: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return generation
     }
 }

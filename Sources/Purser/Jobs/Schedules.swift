@@ -40,9 +40,9 @@ public struct Schedule: Sendable, Equatable {
 }
 
 public enum Schedules {
-    /// Creates or updates `schedule` (its next run computed from now); a changed recurrence takes
+    /// Creates or updates `schedule` (its next run computed from `now`); a changed recurrence takes
     /// effect from its next run.
-    public static func ensure(_ schedule: Schedule, in tx: Connection, now: Date = Date()) throws {
+    public static func ensure(_ schedule: Schedule, in tx: Connection, now: Date) throws {
         var every: Int?, time: String?, weekday: Int?, zone = "UTC"
         switch schedule.recurrence {
         case .every(let seconds): every = seconds
@@ -65,10 +65,11 @@ public enum Schedules {
             """, [schedule.name, schedule.kind, schedule.payload, every, time, weekday, zone, schedule.nextRun(after: now)])
     }
 
-    /// Fires every due schedule this worker can lock: enqueues its job (keyed by schedule and due
-    /// time, so even a replay cannot double it) and moves its next run past now. Returns how many fired.
+    /// Fires every schedule due at `now` this worker can lock: enqueues its job, due at `now` (keyed
+    /// by schedule and due time, so even a replay cannot double it), and moves its next run past
+    /// `now`. Returns how many fired.
     @discardableResult
-    public static func fireDue(_ database: Database, now: Date = Date()) throws -> Int {
+    public static func fireDue(_ database: Database, now: Date) throws -> Int {
         try database.pool.transaction { tx in
             let due = try tx.query("""
                 SELECT name, kind, payload::text, every_seconds, extract(hour FROM at_time)::int, extract(minute FROM at_time)::int,
@@ -89,7 +90,7 @@ public enum Schedules {
                                         recurrence: recurrence)
                 let dueAt = try row.require(8, as: Date.self)
                 try JobQueue.enqueue(tx, kind: schedule.kind, payload: schedule.payload, options: JobOptions(
-                    uniqueKey: "schedule:\(name):\(Int64((dueAt.timeIntervalSince1970 * 1000).rounded()))"))
+                    uniqueKey: "schedule:\(name):\(Int64((dueAt.timeIntervalSince1970 * 1000).rounded()))", runAt: now))
                 // Missed periods (every worker was down) are skipped, not run in a burst.
                 var next = schedule.nextRun(after: dueAt)
                 while next <= now { next = schedule.nextRun(after: next) }

@@ -60,8 +60,13 @@ public struct Migrator: Sendable {
     /// An arbitrary constant shared by every node: the key of the advisory lock.
     static let lockKey = 7_201_905_518_446_001
     public let files: [MigrationFile]
+    /// What each file's record is stamped with.
+    let clock: any WallClock
 
-    public init(files: [MigrationFile]) { self.files = files }
+    public init(files: [MigrationFile], clock: any WallClock = LiveClock()) {
+        self.files = files
+        self.clock = clock
+    }
 
     /// Applies every pending file; returns the versions it applied (empty when up to date).
     /// Refuses to run when an applied file's checksum differs from the one recorded.
@@ -75,7 +80,7 @@ public struct Migrator: Sendable {
                 version bigint PRIMARY KEY,
                 name text NOT NULL,
                 checksum text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now())
+                applied_at timestamptz NOT NULL)
             """)
         let applied = try appliedChecksums(connection)
         try verify(applied)
@@ -84,8 +89,8 @@ public struct Migrator: Sendable {
             do {
                 try connection.transaction { tx in
                     try tx.execute(file.sql)
-                    try tx.queryOnce("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                                     [file.version, file.name, file.checksum])
+                    try tx.queryOnce("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+                                     [file.version, file.name, file.checksum, clock.now])
                 }
             } catch let error as PostgresError {
                 throw MigrationError.failed(file: fileName(file), message: error.description)

@@ -28,10 +28,10 @@ public enum ChannelTargets {
     }
 
     /// Seals every URL channel whose target is still in the clear (only `tenant`'s, when named),
-    /// and records each in its tenant's audit chain; returns how many. Without `tenant`, `tx` must
-    /// see every tenant's rows (the owner's connection).
+    /// and records each in its tenant's audit chain at `now`; returns how many. Without `tenant`,
+    /// `tx` must see every tenant's rows (the owner's connection).
     @discardableResult
-    public static func sealPlaintext(keyring: Keyring, in tx: Connection, tenant only: UUID? = nil) throws -> Int {
+    public static func sealPlaintext(keyring: Keyring, at now: Date, in tx: Connection, tenant only: UUID? = nil) throws -> Int {
         let rows = try tx.query("""
             SELECT id, tenant_id, target FROM notification_channels
             WHERE kind <> 'email' AND sealed_target IS NULL AND ($1::uuid IS NULL OR tenant_id = $1)
@@ -44,7 +44,8 @@ public enum ChannelTargets {
                 id, DestinationRedaction.url(target), try SealedColumn.channelTarget.seal(Array(target.utf8), row: id, keyring: keyring)])
             try AuditLog.record(AuditEvent(tenant: tenant, actor: .system, action: "notification_channel.seal_target",
                                            targetType: "notification_channel", targetID: id.postgresText,
-                                           after: try JSONText(encoding: ["target": DestinationRedaction.url(target)])), in: tx)
+                                           after: try JSONText(encoding: ["target": DestinationRedaction.url(target)]), at: now),
+                                in: tx)
         }
         return rows.count
     }
@@ -57,7 +58,9 @@ public enum ChannelTargets {
                 SELECT DISTINCT tenant_id FROM notification_channels WHERE kind <> 'email' AND sealed_target IS NULL
                 """).map { try $0.require(0, as: UUID.self) }
             for tenant in tenants {
-                try context.database.inTenant(tenant) { tx in _ = try sealPlaintext(keyring: keyring, in: tx, tenant: tenant) }
+                try context.database.inTenant(tenant) { tx in
+                    _ = try sealPlaintext(keyring: keyring, at: context.world.now, in: tx, tenant: tenant)
+                }
             }
         }
     }

@@ -81,7 +81,8 @@ public struct NotificationChannels: Sendable {
             try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "notification_channel.create",
                                            targetType: "notification_channel", targetID: id.postgresText,
                                            after: try JSONText(encoding: ["kind": channel.kind, "name": name, "target": stored.shown,
-                                                                          "events": channel.events.joined(separator: " ")])), in: tx)
+                                                                          "events": channel.events.joined(separator: " ")]),
+                                           at: now), in: tx)
         }
         return id
     }
@@ -107,7 +108,7 @@ public struct NotificationChannels: Sendable {
                 throw NotFound()
             }
             try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "notification_channel.delete",
-                                           targetType: "notification_channel", targetID: id.postgresText), in: tx)
+                                           targetType: "notification_channel", targetID: id.postgresText, at: world.now), in: tx)
         }
     }
 

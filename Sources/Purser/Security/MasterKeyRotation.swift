@@ -5,11 +5,12 @@ import Foundation
 import Postgres
 
 public enum MasterKeyRotation {
-    /// Seals what is still stored in the clear (channel targets saved before they were sealed),
-    /// then re-seals every value of every registered column not already under the first key;
-    /// returns how many values changed. Run with a connection that sees every row (the owner's).
-    public static func reseal(keyring: Keyring, in tx: Connection) throws -> Int {
-        var changed = try ChannelTargets.sealPlaintext(keyring: keyring, in: tx)
+    /// Seals what is still stored in the clear (channel targets saved before they were sealed,
+    /// audited at `now`), then re-seals every value of every registered column not already under
+    /// the first key; returns how many values changed. Run with a connection that sees every row
+    /// (the owner's).
+    public static func reseal(keyring: Keyring, at now: Date, in tx: Connection) throws -> Int {
+        var changed = try ChannelTargets.sealPlaintext(keyring: keyring, at: now, in: tx)
         for column in SealedColumn.all {
             changed += try column.reseal(keyring: keyring, in: tx)
         }

@@ -35,7 +35,7 @@ struct VerifyAudit: ParsableCommand {
         let chains = try AuditAccess.chains(tenant, connection)
         // The newest checkpoint set is read once, for every chain.
         let freshness = try CheckpointFreshness(maxAge: TimeInterval(settings.auditCheckpointMaxAgeHours) * 3600,
-                                                keyring: keyring, in: connection)
+                                                now: AdminSetup.clock.now, keyring: keyring, in: connection)
         var broken = false
         for chain in chains {
             // One snapshot for the whole chain: events written meanwhile are not half seen.
@@ -93,7 +93,7 @@ struct CheckpointAudit: ParsableCommand {
 
     func run() throws {
         let (connection, keyring) = try AuditAccess.open(options)
-        let run = try connection.transaction { try AuditCheckpoints.take(keyring: keyring, in: $0) }
+        let run = try connection.transaction { try AuditCheckpoints.take(keyring: keyring, at: AdminSetup.clock.now, in: $0) }
         let signed = Dictionary(try connection.query("""
             SELECT DISTINCT ON (chain) chain, sequence FROM audit_checkpoints ORDER BY chain, number DESC
             """).map { (try $0.require(0, as: String.self), try $0.require(1, as: Int64.self)) }) { first, _ in first }

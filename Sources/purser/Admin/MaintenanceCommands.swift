@@ -22,7 +22,9 @@ struct PurgeAudit: ParsableCommand {
                 SELECT coalesce((SELECT audit_retention_days FROM tenants t JOIN audit_chains c ON c.tenant_id = t.id
                                  WHERE c.chain = $1), 2557)
                 """, [chain.name])[0].require(0, as: Int.self)
-            let removed = try connection.transaction { try AuditLog.purge(chain.name, olderThanDays: days, keyring: keyring, in: $0) }
+            let removed = try connection.transaction {
+                try AuditLog.purge(chain.name, olderThanDays: days, keyring: keyring, now: AdminSetup.clock.now, in: $0)
+            }
             print("\(chain.label): kept \(days) days, removed \(removed) events")
         }
     }
@@ -40,7 +42,7 @@ struct SetAuditRetention: ParsableCommand {
     func run() throws {
         guard (30...36600).contains(days) else { throw ArgumentParser.ValidationError("--days takes 30 to 36600") }
         let database = try AdminSetup.database(options)
-        guard let id = try TenantStore(database: database).id(slug: tenant) else {
+        guard let id = try TenantStore(database: database, clock: AdminSetup.clock).id(slug: tenant) else {
             throw ArgumentParser.ValidationError("there is no tenant '\(tenant)'")
         }
         try database.inTenant(id) { tx in
@@ -50,7 +52,7 @@ struct SetAuditRetention: ParsableCommand {
             try AuditLog.record(AuditEvent(
                 tenant: id, actorKind: .system, actorID: nil, action: "tenant.audit_retention_change", targetType: "tenant",
                 targetID: id.postgresText, before: try JSONText(encoding: ["days": String(before)]),
-                after: try JSONText(encoding: ["days": String(days)])), in: tx)
+                after: try JSONText(encoding: ["days": String(days)]), at: AdminSetup.clock.now), in: tx)
         }
         print("\(tenant): audit events are kept \(days) days")
     }
@@ -67,7 +69,9 @@ struct ResetLink: ParsableCommand {
     func run() throws {
         let configuration = try Startup.configuration(options, requireDatabase: true)
         let database = try AdminSetup.database(options)
-        let link = try AdminSetup.reporting { try ResetLinks.issue(email: email, actor: .system, database: database) }
+        let link = try AdminSetup.reporting {
+            try ResetLinks.issue(email: email, actor: .system, database: database, at: AdminSetup.clock.now)
+        }
         let base = configuration.effectivePublicURL
         print(link.absolute(on: base.hasSuffix("/") ? String(base.dropLast()) : base))
     }
@@ -85,7 +89,8 @@ struct RotateMasterKey: ParsableCommand {
     func run() throws {
         let (connection, keyring) = try AuditAccess.open(options)
         let (sealed, signed) = try connection.transaction { tx in
-            (try MasterKeyRotation.reseal(keyring: keyring, in: tx), try MasterKeyRotation.resignAudit(keyring: keyring, in: tx))
+            (try MasterKeyRotation.reseal(keyring: keyring, at: AdminSetup.clock.now, in: tx),
+             try MasterKeyRotation.resignAudit(keyring: keyring, in: tx))
         }
         print("Re-sealed \(sealed) secret(s) and re-signed \(signed) audit signature(s) under key \(keyring.keys[0].id).")
     }

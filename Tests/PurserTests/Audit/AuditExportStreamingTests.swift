@@ -16,7 +16,8 @@ import TestSupport
             for index in 0..<events {
                 try AuditLog.record(AuditEvent(tenant: people.tenant, actorKind: .system, actorID: nil, action: "request.update",
                                                targetType: "request", targetID: "ACME-\(index)",
-                                               reason: String(repeating: "long enough to fill pages ", count: 4)), in: tx)
+                                               reason: String(repeating: "long enough to fill pages ", count: 4),
+                                               at: app.app.world.now), in: tx)
             }
         }
         let browser = try people.signedIn("tenant_admin@acme.test", in: app,

@@ -10,6 +10,7 @@ import TestSupport
     let owner: Connection
     let keyring: Keyring
     let acme = UUID.v7()
+    let clock = SettableClock(Date())
 
     init() throws {
         database = try TestDatabase()
@@ -22,7 +23,8 @@ import TestSupport
     func event(_ action: String, _ n: Int = 0) throws -> AuditEvent {
         AuditEvent(tenant: acme, actorKind: .user, actorID: UUID.v7(), action: action, targetType: "request",
                    targetID: "ACME-\(n)", reason: "line one\nline | two", requestID: "req-\(n)", address: "203.0.113.9",
-                   userAgent: "test", before: JSONText(#"{"b": 1, "a": [1, 2.50]}"#), after: JSONText(#"{"state":"open"}"#))
+                   userAgent: "test", before: JSONText(#"{"b": 1, "a": [1, 2.50]}"#), after: JSONText(#"{"state":"open"}"#),
+                   at: clock.now)
     }
 
     func verdict() throws -> AuditVerdict {
@@ -31,8 +33,19 @@ import TestSupport
 
     @Test func aWrittenChainVerifies() throws {
         for n in 1...5 { try db.inTenant(acme) { try AuditLog.record(try event("request.update", n), in: $0) } }
-        try db.asStaff { try AuditCheckpoints.take(keyring: keyring, in: $0) }
+        try db.asStaff { try AuditCheckpoints.take(keyring: keyring, at: clock.now, in: $0) }
         #expect(try verdict() == .intact(events: 5, checkpoints: 1))
+    }
+
+    @Test func anEventHappensAtTheTimeItCarries() throws {
+        let noon = try #require(RFC3339.date("2026-11-23T12:00:00.123456Z"))
+        var stamped = try event("request.update")
+        stamped.occurredAt = noon
+        try db.inTenant(acme) { try AuditLog.record(stamped, in: $0) }
+        let occurredAt = try owner.query("SELECT occurred_at FROM audit_events WHERE chain = $1", [AuditLog.chain(for: acme)])[0]
+            .require(0, as: Date.self)
+        #expect(abs(occurredAt.timeIntervalSince(noon)) < 0.000_001)
+        #expect(try verdict() == .intact(events: 1, checkpoints: 0))
     }
 
     @Test func eventsRollBackWithTheChangeTheyRecord() throws {
@@ -75,7 +88,7 @@ import TestSupport
     @Test func rewrittenHistoryWithRecomputedHashesFailsTheSignedCheckpoint() throws {
         let chain = AuditLog.chain(for: acme)
         for n in 1...3 { try db.inTenant(acme) { try AuditLog.record(try event("request.update", n), in: $0) } }
-        try db.asStaff { try AuditCheckpoints.take(keyring: keyring, in: $0) }
+        try db.asStaff { try AuditCheckpoints.take(keyring: keyring, at: clock.now, in: $0) }
         // Someone with database access edits row 2 and recomputes every hash after it, head included.
         try owner.query("UPDATE audit_events SET reason = 'rewritten' WHERE chain = $1 AND sequence = 2", [chain])
         for sequence in 2...3 {
@@ -102,7 +115,7 @@ import TestSupport
     @Test func eventsWithoutATenantFormTheProviderChain() throws {
         try db.pool.transaction { tx in
             try AuditLog.record(AuditEvent(tenant: nil, actorKind: .system, actorID: nil, action: "session.sign_in_failed",
-                                           reason: "unknown email"), in: tx)
+                                           reason: "unknown email", at: clock.now), in: tx)
         }
         #expect(try AuditLog.verify(AuditLog.providerChain, keyring: keyring, in: owner) == .intact(events: 1, checkpoints: 0))
         #expect(try db.inTenant(acme) { try $0.query("SELECT count(*) FROM audit_events")[0].require(0, as: Int.self) } == 0)

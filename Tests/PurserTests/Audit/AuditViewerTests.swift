@@ -26,7 +26,7 @@ import TestSupport
                 try AuditLog.record(AuditEvent(tenant: people.tenant, actorKind: .user, actorID: admin,
                                                action: index % 2 == 0 ? "request.create" : "request.comment",
                                                targetType: "request", targetID: "ACME-\(index)",
-                                               reason: index == 59 ? "=cmd|' /C calc'!A0" : nil), in: tx)
+                                               reason: index == 59 ? "=cmd|' /C calc'!A0" : nil, at: app.app.world.now), in: tx)
             }
         }
         let browser = try people.signedIn("tenant_admin@acme.test", in: app,

@@ -33,7 +33,7 @@ import TestSupport
         for n in 1...count {
             try db.inTenant(acme) { tx in
                 try AuditLog.record(AuditEvent(tenant: acme, actorKind: .user, actorID: nil, action: "request.update",
-                                               targetID: "ACME-\(n)"), in: tx)
+                                               targetID: "ACME-\(n)", at: Date()), in: tx)
             }
         }
     }

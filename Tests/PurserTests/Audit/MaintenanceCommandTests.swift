@@ -22,13 +22,14 @@ import TestSupport
         try app.app.database.inTenant(people.tenant) { tx in
             for n in 1...5 {
                 try AuditLog.record(AuditEvent(tenant: people.tenant, actorKind: .system, actorID: nil, action: "request.update",
-                                               targetID: "ACME-\(n)"), in: tx)
+                                               targetID: "ACME-\(n)", at: app.app.world.now), in: tx)
             }
         }
         // The tenant keeps 30 days; the first six events (the tenant, its four members, one update) are older.
         try owner.query("UPDATE tenants SET audit_retention_days = 30")
-        try owner.query("UPDATE audit_events SET occurred_at = now() - interval '40 days' WHERE tenant_id = $1 AND sequence <= 6",
-                        [people.tenant])
+        try owner.query("""
+            UPDATE audit_events SET occurred_at = $2::timestamptz - interval '40 days' WHERE tenant_id = $1 AND sequence <= 6
+            """, [people.tenant, app.app.world.now])
         // Re-hash the back-dated rows as if they had been written then (the test's own time travel).
         try rehash(owner, chain: people.tenant.postgresText)
         let env = environment(app.database)

@@ -17,7 +17,7 @@ import TestSupport
         for n in 1...3 {
             try db.inTenant(acme) { tx in
                 try AuditLog.record(AuditEvent(tenant: acme, actorKind: .user, actorID: nil, action: "request.update",
-                                               targetID: "ACME-\(n)"), in: tx)
+                                               targetID: "ACME-\(n)", at: Date()), in: tx)
             }
         }
         let environment = ["PATH": "/usr/bin:/bin", "PURSER_ROOT": TestEnvironment.root.path,

@@ -49,7 +49,7 @@ import TestSupport
         let app = try TestApp()
         let people = try People(app)
         let channels = NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring,
-                                            policy: DestinationPolicy(allowHTTP: false, allowed: []))
+                                            policy: DestinationPolicy(allowHTTP: false, allowed: []), world: app.app.world)
         let admin = people.id("tenant_admin@acme.test")
         let addresses = (0..<100).map { String(format: "person%04d@acme.test", $0) }
         let fits = addresses.prefix(95).joined(separator: ","), tooMany = addresses.prefix(96).joined(separator: ",")

@@ -6,7 +6,8 @@ import TestSupport
 
 /// `purser work` as a process: killed with SIGKILL mid-job, the job runs again once its lease
 /// runs out; stopped with SIGTERM, it finishes what it runs, hands back what it only claimed, and
-/// exits 0.
+/// exits 0. A process cannot share a test's clock: these are the live-clock checks of the
+/// worker's lease and drain (JobQueueTests moves a clock instead).
 @Suite struct WorkCommandTests {
     let database: TestDatabase
     let db: Database
@@ -33,7 +34,7 @@ import TestSupport
 
     @Test func aKilledWorkersJobRunsAgainAfterItsLease() throws {
         let id = try db.pool.transaction { tx in
-            try JobQueue.enqueue(tx, kind: "system.sleep", payload: JSONText(#"{"seconds": 2}"#))!
+            try JobQueue.enqueue(tx, kind: "system.sleep", payload: JSONText(#"{"seconds": 1}"#), options: JobOptions(runAt: Date()))!
         }
         let (first, log) = try worker()
         defer { try? FileManager.default.removeItem(at: log) }
@@ -43,7 +44,8 @@ import TestSupport
         #expect(try job(id) == ("running", 1), "the killed worker's claim stands until its lease runs out")
         let (second, secondLog) = try worker()
         defer { try? FileManager.default.removeItem(at: secondLog) }
-        let done = try waitUntil(20) { try job(id).state == "succeeded" }
+        // Live clock: the 2 s lease (the shortest allowed) runs out, then the job holds the worker 1 s.
+        let done = try waitUntil(10) { try job(id).state == "succeeded" }
         #expect(done)
         #expect(try job(id).attempts == 2, "it ran once more, not more")
         #expect(second.stop(signal: SIGTERM) == 0)
@@ -51,13 +53,19 @@ import TestSupport
 
     @Test func sigtermFinishesTheRunningJobAndHandsBackTheRest() throws {
         let ids = try db.pool.transaction { tx in
-            try (0..<4).map { _ in try JobQueue.enqueue(tx, kind: "system.sleep", payload: JSONText(#"{"seconds": 1.5}"#))! }
+            try (0..<4).map { _ in
+                try JobQueue.enqueue(tx, kind: "system.sleep", payload: JSONText(#"{"seconds": 1}"#), options: JobOptions(runAt: Date()))!
+            }
         }
-        let (process, log) = try worker(["PURSER_WORK_CONCURRENCY": "1", "PURSER_JOB_BATCH_SIZE": "10"])
+        let (process, log) = try worker(["PURSER_WORK_CONCURRENCY": "1", "PURSER_JOB_BATCH_SIZE": "10", "PURSER_LOG_LEVEL": "debug"])
         defer { try? FileManager.default.removeItem(at: log) }
-        let started = try waitUntil(15) { try job(ids[0]).state == "running" }
+        // Claimed together; the first is in its handler once the worker says so.
+        let started = try waitUntil(15) {
+            (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n")
+                .contains { $0.contains(#""message":"job started""#) && $0.contains(#""job":"\#(ids[0])""#) } == true
+        }
         #expect(started)
-        Thread.sleep(forTimeInterval: 0.3)
+        #expect(try job(ids[0]).state == "running")
         #expect(process.stop(signal: SIGTERM) == 0)
         let states = try ids.map { try job($0) }
         #expect(states[0] == ("succeeded", 1), "\(states)")

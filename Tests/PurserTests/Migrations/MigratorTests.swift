@@ -86,10 +86,11 @@ import TestSupport
         let database = try TestDatabase(migrated: false)
         let connection = try database.connect()
         #expect(try migrator().status(connection).allSatisfy { $0.appliedAt == nil })
-        try Migrator(files: Array(try MigrationFile.load(from: folder).prefix(1))).migrate(connection)
+        let noon = try #require(RFC3339.date("2026-11-23T12:00:00Z"))
+        try Migrator(files: Array(try MigrationFile.load(from: folder).prefix(1)), clock: SettableClock(noon)).migrate(connection)
         let status = try migrator().status(connection)
         #expect(status.map(\.version) == [1, 2])
-        #expect(status[0].appliedAt != nil && status[1].appliedAt == nil)
+        #expect(status[0].appliedAt == noon && status[1].appliedAt == nil, "applied at the migrator's time")
     }
 
     @Test func badFileNamesAreRefused() throws {

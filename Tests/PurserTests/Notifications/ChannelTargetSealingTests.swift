@@ -136,7 +136,7 @@ import TestSupport
     @Test func keyRotationSealsWhatTheWorkerHasNotYet() throws {
         let (database, _, channel) = try legacyDatabase()
         let owner = try database.connect()
-        let changed = try owner.transaction { tx in try MasterKeyRotation.reseal(keyring: TestEnvironment.keyring, in: tx) }
+        let changed = try owner.transaction { tx in try MasterKeyRotation.reseal(keyring: TestEnvironment.keyring, at: Date(), in: tx) }
         #expect(changed == 1)
         let row = try owner.query("SELECT target, sealed_target FROM notification_channels WHERE id = $1", [channel])[0]
         #expect(try row.require(0, as: String.self) == "http://127.0.0.1")

@@ -37,7 +37,7 @@ import TestSupport
     /// Channels of every kind, each URL on the local receiver.
     func makeChannels(keyring: Keyring) throws {
         let channels = NotificationChannels(database: app.app.database, keyring: keyring,
-                                            policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"]))
+                                            policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"]), world: app.app.world)
         let admin = people.id("tenant_admin@acme.test"), base = "http://127.0.0.1:\(receiver.port)"
         for channel in [
             NewChannel(kind: "webhook", name: "SIEM", target: base + "/hook", secret: Self.signingSecret, events: ["request.created"]),
@@ -52,7 +52,7 @@ import TestSupport
     func notify() throws {
         try app.app.database.inTenant(people.tenant) { tx in
             try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(
-                event: "request.created", subject: "ACME-9 filed", text: "A request", dedupKey: "ACME-9"))
+                event: "request.created", subject: "ACME-9 filed", text: "A request", dedupKey: "ACME-9"), at: app.app.world.now)
         }
     }
 
@@ -112,7 +112,8 @@ import TestSupport
 
         let newKey = Keyring.generateText(id: "k2")
         let changed = try app.database.connect().transaction { tx in
-            try MasterKeyRotation.reseal(keyring: try Keyring(parsing: newKey + "," + TestEnvironment.masterKeyText), in: tx)
+            try MasterKeyRotation.reseal(keyring: try Keyring(parsing: newKey + "," + TestEnvironment.masterKeyText),
+                                         at: app.app.world.now, in: tx)
         }
         #expect(changed == 7, "a second factor, two channel secrets, three sealed URLs and a kept answer; counted \(changed)")
         #expect(try StoredValueScan.columns(matching: StoredValueScan.sealedPattern(keyID: TestEnvironment.keyring.keys[0].id),
