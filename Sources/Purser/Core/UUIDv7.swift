@@ -4,7 +4,8 @@ import Foundation
 
 extension UUID {
     /// A version 7 UUID: 48 bits of Unix milliseconds, then random bits.
-    public static func v7(at date: Date = Date()) -> UUID {
+    /// `date` is the clock's time of the row it names (the World's clock, never the system's).
+    public static func v7(at date: Date) -> UUID {
         var generator = SystemRandomNumberGenerator()
         let milliseconds = UInt64(max(0, date.timeIntervalSince1970 * 1000))
         var bytes = [UInt8](repeating: 0, count: 16)
