@@ -20,13 +20,8 @@ public final class Browser: @unchecked Sendable {
         var options = HTTPClient.Options()
         options.totalTimeout = .seconds(60)
         client = HTTPClient(options: options)
-        var ready = false
-        for _ in 0..<100 where !ready {
-            if let status = try? client.get(driverURL + "/status"), status.status == 200 { ready = true } else {
-                Thread.sleep(forTimeInterval: 0.1)
-            }
-        }
-        guard ready else {
+        let (client, driverURL) = (client, driverURL)
+        guard waitUntil(10, { (try? client.get(driverURL + "/status"))?.status == 200 }) else {
             driver.stop()
             throw TestSetupError("chromedriver did not start on port \(port)")
         }
@@ -64,12 +59,9 @@ public final class Browser: @unchecked Sendable {
 
     /// Polls `condition` (a script returning true when ready) for up to `timeout` seconds.
     public func wait(for condition: String, timeout: TimeInterval = 10) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if (try? evaluate("return Boolean(\(condition))")) as? Bool == true { return }
-            Thread.sleep(forTimeInterval: 0.1)
+        if !waitUntil(timeout, { (try? evaluate("return Boolean(\(condition))")) as? Bool == true }) {
+            throw TestSetupError("timed out waiting for \(condition)")
         }
-        throw TestSetupError("timed out waiting for \(condition)")
     }
 
     /// Types `value` into the field matched by `selector`, as a person would (the value, then an input event).

@@ -14,10 +14,11 @@ public final class PythonPeer: @unchecked Sendable {
         process = try ChildProcess([try TestEnvironment.venvBin("python"), "-u", path] + arguments,
                                    environment: ["PATH": "/usr/bin:/bin"], output: output.path)
         var port: Int?
-        for _ in 0..<200 where port == nil {
+        let output = output
+        _ = waitUntil(10) {
             let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
             port = text.split(separator: "\n").first.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            if port == nil { Thread.sleep(forTimeInterval: 0.05) }
+            return port != nil
         }
         guard let port else {
             _ = process.stop(signal: SIGKILL)

@@ -19,11 +19,7 @@ import TestSupport
                 [TestEnvironment.purserBinary.path, "dev", "--data-folder", folder.path, "--listen", "127.0.0.1:\(port)",
                  "--metrics-listen", "off", "--log-level", "warning"],
                 environment: ["PATH": "/usr/bin:/bin:/usr/sbin", "PURSER_ROOT": TestEnvironment.root.path], output: log.path)
-            var ready = false
-            for _ in 0..<600 where !ready {
-                ready = (try? HTTPClient().get("http://127.0.0.1:\(port)/readyz"))?.status == 200
-                if !ready { Thread.sleep(forTimeInterval: 0.1) }
-            }
+            let ready = waitUntil(60) { (try? HTTPClient().get("http://127.0.0.1:\(port)/readyz"))?.status == 200 }
             #expect(ready, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
             if run == 1 { try signInWithPrintedLogins(port: port, log: log, folder: folder) }
             if run == 1 { try mailIsKeptForTheMailPage(port: port, log: log) }
@@ -47,9 +43,9 @@ extension DevCommandTests {
     /// second factor with a code from `purser dev-code`.
     func signInWithPrintedLogins(port: Int, log: URL, folder: URL) throws {
         var output = ""
-        for _ in 0..<50 where !output.contains("Press Ctrl-C") {
+        _ = waitUntil(5) {
             output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if !output.contains("Press Ctrl-C") { Thread.sleep(forTimeInterval: 0.1) }
+            return output.contains("Press Ctrl-C")
         }
         let password = try #require(WebVisitor.firstMatch(#"with password (\S+):"#, in: output))
         #expect(output.contains("viewer@acme.test") && output.contains("admin@purser.test"))

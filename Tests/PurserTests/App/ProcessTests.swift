@@ -47,11 +47,7 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: log) }
         let process = try ChildProcess([TestEnvironment.purserBinary.path, "serve"], environment: environment,
                                             output: log.path)
-        var up = false
-        for _ in 0..<100 where !up {
-            up = (try? HTTPClient().get("http://127.0.0.1:\(port)/healthz"))?.status == 200
-            if !up { Thread.sleep(forTimeInterval: 0.1) }
-        }
+        let up = waitUntil(10) { (try? HTTPClient().get("http://127.0.0.1:\(port)/healthz"))?.status == 200 }
         #expect(up)
         #expect(try HTTPClient().get("http://127.0.0.1:\(port)/readyz").status == 200)
         #expect(process.stop(signal: SIGTERM) == 0)
