@@ -33,14 +33,16 @@ public enum Argon2id {
     public static func hash(_ password: [UInt8], salt: [UInt8], parameters: Parameters = Parameters()) throws -> String {
         _ = fixedMmapThreshold
         let hashLength = 32
-        let encodedLength = argon2_encodedlen(parameters.iterations, parameters.memoryKiB, parameters.parallelism,
-                                              UInt32(salt.count), UInt32(hashLength), Argon2_id)
+        let encodedLength = argon2_encodedlen(
+            parameters.iterations, parameters.memoryKiB, parameters.parallelism,
+            UInt32(salt.count), UInt32(hashLength), Argon2_id)
         var encoded = [CChar](repeating: 0, count: encodedLength)
         let result = password.withUnsafeBytes { passwordBytes in
             salt.withUnsafeBytes { saltBytes in
-                argon2id_hash_encoded(parameters.iterations, parameters.memoryKiB, parameters.parallelism,
-                                      passwordBytes.baseAddress, password.count, saltBytes.baseAddress, salt.count,
-                                      hashLength, &encoded, encodedLength)
+                argon2id_hash_encoded(
+                    parameters.iterations, parameters.memoryKiB, parameters.parallelism,
+                    passwordBytes.baseAddress, password.count, saltBytes.baseAddress, salt.count,
+                    hashLength, &encoded, encodedLength)
             }
         }
         guard result == ARGON2_OK.rawValue else { throw Failure(code: result) }

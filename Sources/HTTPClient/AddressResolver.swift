@@ -25,8 +25,10 @@ public enum AddressResolver {
         var cursor: UnsafeMutablePointer<addrinfo>? = first
         while let entry = cursor {
             var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-            if getnameinfo(entry.pointee.ai_addr, entry.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0,
-                           NI_NUMERICHOST) == 0 {
+            if getnameinfo(
+                entry.pointee.ai_addr, entry.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0,
+                NI_NUMERICHOST) == 0
+            {
                 let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 if !found.contains(text) { found.append(text) }
             }

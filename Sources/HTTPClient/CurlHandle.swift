@@ -42,7 +42,8 @@ final class CurlHandle {
         for field in request.headers {
             // Bytes, not Characters: "\r\n" is one Character and would slip past a Character test.
             guard !field.name.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 58 }),
-                  !field.value.utf8.contains(where: { $0 == 13 || $0 == 10 }) else {
+                !field.value.utf8.contains(where: { $0 == 13 || $0 == 10 })
+            else {
                 throw HTTPClientError(kind: .invalidRequest, message: "header \(field.name) contains a line break")
             }
             headerList = curl_slist_append(headerList, "\(field.name): \(field.value)")
@@ -66,34 +67,38 @@ final class CurlHandle {
         _ = purser_curl_set_pointer(handle, CURLOPT_PROTOCOLS_STR, "http,https")
         _ = purser_curl_set_pointer(handle, CURLOPT_HTTPHEADER, headerList)
         if resolveList != nil { _ = purser_curl_set_pointer(handle, CURLOPT_RESOLVE, resolveList) }
-        _ = purser_curl_set_write_function(handle, CURLOPT_WRITEFUNCTION, { data, size, count, user in
-            let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
-            let length = size * count
-            if sink.body.count + length > sink.limit {
-                sink.exceeded = true
-                return 0
-            }
-            data!.withMemoryRebound(to: UInt8.self, capacity: length) {
-                sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
-            }
-            return length
-        })
+        _ = purser_curl_set_write_function(
+            handle, CURLOPT_WRITEFUNCTION,
+            { data, size, count, user in
+                let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
+                let length = size * count
+                if sink.body.count + length > sink.limit {
+                    sink.exceeded = true
+                    return 0
+                }
+                data!.withMemoryRebound(to: UInt8.self, capacity: length) {
+                    sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+                }
+                return length
+            })
         _ = purser_curl_set_pointer(handle, CURLOPT_WRITEDATA, sinkPointer)
-        _ = purser_curl_set_write_function(handle, CURLOPT_HEADERFUNCTION, { data, size, count, user in
-            let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
-            let length = size * count
-            let line = data!.withMemoryRebound(to: UInt8.self, capacity: length) {
-                String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-            }
-            if line.hasPrefix("HTTP/") {
-                sink.headers.removeAll()  // a new response (after 100 Continue or a redirect)
-            } else if let colon = line.firstIndex(of: ":") {
-                let name = String(line[..<colon])
-                let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-                sink.headers.append((name, value))
-            }
-            return length
-        })
+        _ = purser_curl_set_write_function(
+            handle, CURLOPT_HEADERFUNCTION,
+            { data, size, count, user in
+                let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
+                let length = size * count
+                let line = data!.withMemoryRebound(to: UInt8.self, capacity: length) {
+                    String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+                }
+                if line.hasPrefix("HTTP/") {
+                    sink.headers.removeAll()  // a new response (after 100 Continue or a redirect)
+                } else if let colon = line.firstIndex(of: ":") {
+                    let name = String(line[..<colon])
+                    let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+                    sink.headers.append((name, value))
+                }
+                return length
+            })
         _ = purser_curl_set_pointer(handle, CURLOPT_HEADERDATA, sinkPointer)
 
         let code: CURLcode = withExtendedLifetime(sink) {
@@ -112,13 +117,14 @@ final class CurlHandle {
                 throw HTTPClientError(kind: .tooLarge, message: "response body over \(options.maxResponseBytes) bytes")
             }
             let message = String(cString: curl_easy_strerror(code))
-            let kind: HTTPClientError.Kind = switch code {
-            case CURLE_OPERATION_TIMEDOUT: .timeout
-            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR: .connection
-            case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION: .tls
-            case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL: .invalidRequest
-            default: .other
-            }
+            let kind: HTTPClientError.Kind =
+                switch code {
+                case CURLE_OPERATION_TIMEDOUT: .timeout
+                case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR: .connection
+                case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION: .tls
+                case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL: .invalidRequest
+                default: .other
+                }
             throw HTTPClientError(kind: kind, message: message)
         }
         var status = 0

@@ -51,13 +51,15 @@ public enum MailClient {
         _ = purser_curl_set_pointer(handle, CURLOPT_URL, server.url)
         _ = purser_curl_set_pointer(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps")
         _ = purser_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
-        _ = purser_curl_set_long(handle, CURLOPT_TIMEOUT_MS,
-                                 Int(server.timeout.components.seconds) * 1000 + Int(server.timeout.components.attoseconds / 1_000_000_000_000_000))
-        let tls: Int = switch server.security {
-        case .none: Int(CURLUSESSL_NONE.rawValue)
-        case .startTLSIfOffered: Int(CURLUSESSL_TRY.rawValue)
-        case .startTLS, .implicitTLS: Int(CURLUSESSL_ALL.rawValue)
-        }
+        _ = purser_curl_set_long(
+            handle, CURLOPT_TIMEOUT_MS,
+            Int(server.timeout.components.seconds) * 1000 + Int(server.timeout.components.attoseconds / 1_000_000_000_000_000))
+        let tls: Int =
+            switch server.security {
+            case .none: Int(CURLUSESSL_NONE.rawValue)
+            case .startTLSIfOffered: Int(CURLUSESSL_TRY.rawValue)
+            case .startTLS, .implicitTLS: Int(CURLUSESSL_ALL.rawValue)
+            }
         _ = purser_curl_set_long(handle, CURLOPT_USE_SSL, tls)
         _ = purser_curl_set_long(handle, CURLOPT_SSL_VERIFYPEER, server.verifyTLS ? 1 : 0)
         _ = purser_curl_set_long(handle, CURLOPT_SSL_VERIFYHOST, server.verifyTLS ? 2 : 0)
@@ -68,18 +70,20 @@ public enum MailClient {
         _ = purser_curl_set_long(handle, CURLOPT_UPLOAD, 1)
         _ = purser_curl_set_off(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(message.count))
         // The read callback has the write callback's C signature.
-        _ = purser_curl_set_write_function(handle, CURLOPT_READFUNCTION, { buffer, size, count, user in
-            let source = Unmanaged<Source>.fromOpaque(user!).takeUnretainedValue()
-            let length = min(size * count, source.bytes.count - source.offset)
-            guard length > 0 else { return 0 }
-            source.bytes.withUnsafeBytes { bytes in
-                buffer!.withMemoryRebound(to: UInt8.self, capacity: length) {
-                    $0.update(from: bytes.baseAddress!.advanced(by: source.offset).assumingMemoryBound(to: UInt8.self), count: length)
+        _ = purser_curl_set_write_function(
+            handle, CURLOPT_READFUNCTION,
+            { buffer, size, count, user in
+                let source = Unmanaged<Source>.fromOpaque(user!).takeUnretainedValue()
+                let length = min(size * count, source.bytes.count - source.offset)
+                guard length > 0 else { return 0 }
+                source.bytes.withUnsafeBytes { bytes in
+                    buffer!.withMemoryRebound(to: UInt8.self, capacity: length) {
+                        $0.update(from: bytes.baseAddress!.advanced(by: source.offset).assumingMemoryBound(to: UInt8.self), count: length)
+                    }
                 }
-            }
-            source.offset += length
-            return length
-        })
+                source.offset += length
+                return length
+            })
         _ = purser_curl_set_pointer(handle, CURLOPT_READDATA, sourcePointer)
         let code = withExtendedLifetime(source) { curl_easy_perform(handle) }
         var reply = 0

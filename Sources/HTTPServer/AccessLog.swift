@@ -21,13 +21,15 @@ public struct LoggerAccessLog: AccessLog {
     public init(logger: Logger) { self.logger = logger }
 
     public func record(_ entry: AccessLogEntry) {
-        logger.info("request", metadata: [
-            "request_id": .string(entry.requestID),
-            "method": .string(entry.method),
-            "route": .string(entry.route),
-            "status": .stringConvertible(entry.status),
-            "duration_us": .stringConvertible(entry.durationMicroseconds),
-            "client": .string(entry.client),
-        ])
+        logger.info(
+            "request",
+            metadata: [
+                "request_id": .string(entry.requestID),
+                "method": .string(entry.method),
+                "route": .string(entry.route),
+                "status": .stringConvertible(entry.status),
+                "duration_us": .stringConvertible(entry.durationMicroseconds),
+                "client": .string(entry.client),
+            ])
     }
 }

@@ -25,8 +25,9 @@ public final class CachedResponse: @unchecked Sendable {
         handle.withLock { existing in
             if let existing { return existing }
             let created = body.withUnsafeBytes { buffer in
-                MHD_create_response_from_buffer(buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress),
-                                                .RESPMEM_MUST_COPY)
+                MHD_create_response_from_buffer(
+                    buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress),
+                    .RESPMEM_MUST_COPY)
             }
             guard let created else { return nil }
             var fields = headers

@@ -19,8 +19,10 @@ final class Exchange: @unchecked Sendable {
     /// Set by a worker before it resumes the connection; queued on the next call.
     var pendingResponse: Response?
 
-    init(method: HTTPMethod, path: String, headers: HTTPHeaders, query: QueryParameters, peer: String,
-         resolution: Resolution, bodyLimit: Int) {
+    init(
+        method: HTTPMethod, path: String, headers: HTTPHeaders, query: QueryParameters, peer: String,
+        resolution: Resolution, bodyLimit: Int
+    ) {
         self.method = method
         self.path = path
         self.headers = headers

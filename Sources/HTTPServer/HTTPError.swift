@@ -41,8 +41,10 @@ public struct HTTPError: HTTPResponseError, Sendable, CustomStringConvertible {
     /// Close the connection after answering (ambiguous framing: nothing after it can be trusted).
     public var closesConnection: Bool
 
-    public init(_ status: HTTPStatus, title: String? = nil, detail: String? = nil, fieldErrors: [FieldError] = [],
-                headers: HTTPHeaders = HTTPHeaders(), closesConnection: Bool = false) {
+    public init(
+        _ status: HTTPStatus, title: String? = nil, detail: String? = nil, fieldErrors: [FieldError] = [],
+        headers: HTTPHeaders = HTTPHeaders(), closesConnection: Bool = false
+    ) {
         self.status = status
         self.title = title ?? status.reasonPhrase
         self.detail = detail
@@ -83,7 +85,9 @@ public struct Problem: Sendable, Equatable {
             if !fieldErrors.isEmpty {
                 $0.array("errors") { list in
                     for error in fieldErrors {
-                        list.object { $0.field("field", error.field); $0.field("detail", error.detail) }
+                        list.object {
+                            $0.field("field", error.field); $0.field("detail", error.detail)
+                        }
                     }
                 }
             }

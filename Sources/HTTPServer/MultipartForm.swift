@@ -25,7 +25,8 @@ public struct MultipartForm: Sendable {
     /// Parses `request`'s body; 400 when it is not well-formed multipart/form-data.
     public init(_ request: Request) throws {
         guard request.contentType == "multipart/form-data",
-              let header = request.headers["Content-Type"], let boundary = Self.boundary(header) else {
+            let header = request.headers["Content-Type"], let boundary = Self.boundary(header)
+        else {
             throw HTTPError(.badRequest, detail: "Send the form as multipart/form-data with a boundary.")
         }
         parts = try Self.parse(request.body, boundary: boundary)
@@ -35,7 +36,8 @@ public struct MultipartForm: Sendable {
         for parameter in contentType.split(separator: ";").dropFirst() {
             let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard pair.count == 2, pair[0].lowercased() == "boundary" else { continue }
-            let value = pair[1].hasPrefix("\"") && pair[1].hasSuffix("\"") && pair[1].count >= 2
+            let value =
+                pair[1].hasPrefix("\"") && pair[1].hasSuffix("\"") && pair[1].count >= 2
                 ? String(pair[1].dropFirst().dropLast()) : pair[1]
             return (1...70).contains(value.utf8.count) ? value : nil
         }
@@ -96,10 +98,15 @@ public struct MultipartForm: Sendable {
                 var escaped = false
                 while let character = rest.first {
                     rest = rest.dropFirst()
-                    if escaped { text.append(character); escaped = false }
-                    else if character == "\\" { escaped = true }
-                    else if character == "\"" { break }
-                    else { text.append(character) }
+                    if escaped {
+                        text.append(character); escaped = false
+                    } else if character == "\\" {
+                        escaped = true
+                    } else if character == "\"" {
+                        break
+                    } else {
+                        text.append(character)
+                    }
                 }
             } else {
                 let end = rest.firstIndex(of: ";") ?? rest.endIndex

@@ -16,13 +16,28 @@ public struct OpenAPIBuilder: Sendable {
 
     /// Response headers described once under `#/components/headers` and referred to by name.
     public static let standardHeaders: [(String, JSONValue)] = [
-        ("ETag", ["description": "The version of the resource; send it back as `If-Match` to change it.",
-                  "schema": ["type": "string"]]),
+        (
+            "ETag",
+            [
+                "description": "The version of the resource; send it back as `If-Match` to change it.",
+                "schema": ["type": "string"],
+            ]
+        ),
         ("Location", ["description": "The URL of the resource just created.", "schema": ["type": "string"]]),
-        ("RateLimit-Limit", ["description": "Requests allowed per minute in the tightest limit that applies.",
-                             "schema": ["type": "integer", "minimum": 0]]),
-        ("RateLimit-Remaining", ["description": "Requests left in that limit's current window.",
-                                 "schema": ["type": "integer", "minimum": 0]]),
+        (
+            "RateLimit-Limit",
+            [
+                "description": "Requests allowed per minute in the tightest limit that applies.",
+                "schema": ["type": "integer", "minimum": 0],
+            ]
+        ),
+        (
+            "RateLimit-Remaining",
+            [
+                "description": "Requests left in that limit's current window.",
+                "schema": ["type": "integer", "minimum": 0],
+            ]
+        ),
         ("RateLimit-Reset", ["description": "Seconds until that limit is full again.", "schema": ["type": "integer", "minimum": 0]]),
         ("Retry-After", ["description": "Seconds to wait before trying again.", "schema": ["type": "integer", "minimum": 0]]),
         ("WWW-Authenticate", ["description": "The authentication scheme expected (`Bearer`).", "schema": ["type": "string"]]),
@@ -80,11 +95,13 @@ public struct OpenAPIBuilder: Sendable {
             "info": ["title": .string(title), "version": .string(version), "description": .string(description)],
             "paths": .object(paths.map { ($0.0, .object($0.1)) }),
             "components": [
-                "schemas": .object([("Problem", problem)] + schemas + Self.components(of: operations)
-                    .filter { named in !schemas.contains { $0.0 == named.0 } }),
+                "schemas": .object(
+                    [("Problem", problem)] + schemas
+                        + Self.components(of: operations)
+                        .filter { named in !schemas.contains { $0.0 == named.0 } }),
                 "headers": .object(Self.standardHeaders),
                 "securitySchemes": [
-                    "bearer": ["type": "http", "scheme": "bearer", "description": "A Purser API token (`pur_…`)."],
+                    "bearer": ["type": "http", "scheme": "bearer", "description": "A Purser API token (`pur_…`)."]
                 ],
             ],
         ]
@@ -97,37 +114,61 @@ public struct OpenAPIBuilder: Sendable {
         ]
         if !operation.tags.isEmpty { fields.append(("tags", .array(operation.tags.map { .string($0) }))) }
         if !operation.parameters.isEmpty {
-            fields.append(("parameters", .array(operation.parameters.map { parameter in
-                var described: [(String, JSONValue)] = [
-                    ("name", .string(parameter.name)),
-                    ("in", .string(parameter.location.rawValue)),
-                    ("required", .bool(parameter.required)),
-                    ("description", .string(parameter.description)),
-                    ("schema", parameter.schema),
-                ]
-                if parameter.deprecated { described.append(("deprecated", true)) }
-                return .object(described)
-            })))
+            fields.append(
+                (
+                    "parameters",
+                    .array(
+                        operation.parameters.map { parameter in
+                            var described: [(String, JSONValue)] = [
+                                ("name", .string(parameter.name)),
+                                ("in", .string(parameter.location.rawValue)),
+                                ("required", .bool(parameter.required)),
+                                ("description", .string(parameter.description)),
+                                ("schema", parameter.schema),
+                            ]
+                            if parameter.deprecated { described.append(("deprecated", true)) }
+                            return .object(described)
+                        })
+                ))
         }
         if let body = operation.requestBody {
-            fields.append(("requestBody", ["required": true,
-                                           "content": .object(operation.requestContentTypes.map { ($0, ["schema": body]) })]))
+            fields.append(
+                (
+                    "requestBody",
+                    [
+                        "required": true,
+                        "content": .object(operation.requestContentTypes.map { ($0, ["schema": body]) }),
+                    ]
+                ))
         }
-        fields.append(("responses", .object(operation.responses.map { response in
-            var doc: [(String, JSONValue)] = [("description", .string(response.description))]
-            if let mediaType = response.mediaType {
-                let schema: JSONValue = response.schema ?? ["type": "string"]
-                let media: JSONValue = ["schema": schema]
-                doc.append(("content", .object([(mediaType, media)])))
-            }
-            if !response.headers.isEmpty {
-                doc.append(("headers", .object(response.headers.map { name in
-                    let known = Self.standardHeaders.contains { $0.0 == name }
-                    return (name, known ? ["$ref": .string("#/components/headers/" + name)] : ["schema": ["type": "string"]])
-                })))
-            }
-            return (String(response.status), .object(doc))
-        })))
+        fields.append(
+            (
+                "responses",
+                .object(
+                    operation.responses.map { response in
+                        var doc: [(String, JSONValue)] = [("description", .string(response.description))]
+                        if let mediaType = response.mediaType {
+                            let schema: JSONValue = response.schema ?? ["type": "string"]
+                            let media: JSONValue = ["schema": schema]
+                            doc.append(("content", .object([(mediaType, media)])))
+                        }
+                        if !response.headers.isEmpty {
+                            doc.append(
+                                (
+                                    "headers",
+                                    .object(
+                                        response.headers.map { name in
+                                            let known = Self.standardHeaders.contains { $0.0 == name }
+                                            return (
+                                                name,
+                                                known ? ["$ref": .string("#/components/headers/" + name)] : ["schema": ["type": "string"]]
+                                            )
+                                        })
+                                ))
+                        }
+                        return (String(response.status), .object(doc))
+                    })
+            ))
         if let scopes = operation.scopes {
             fields.append(("security", [.object([("bearer", .array(scopes.map { .string($0) }))])]))
         } else {

@@ -16,10 +16,12 @@ public struct Operation: Sendable {
     /// Bearer scopes the route needs; nil for a public route.
     public var scopes: [String]?
 
-    public init(id: String, summary: String, tags: [String] = [], parameters: [Parameter] = [],
-                requestBody: JSONValue? = nil, requestComponent: SchemaComponent? = nil,
-                requestContentTypes: [String] = ["application/json"], responses: [ResponseDoc],
-                scopes: [String]? = nil) {
+    public init(
+        id: String, summary: String, tags: [String] = [], parameters: [Parameter] = [],
+        requestBody: JSONValue? = nil, requestComponent: SchemaComponent? = nil,
+        requestContentTypes: [String] = ["application/json"], responses: [ResponseDoc],
+        scopes: [String]? = nil
+    ) {
         self.requestContentTypes = requestContentTypes
         self.id = id
         self.summary = summary
@@ -51,8 +53,10 @@ public struct Operation: Sendable {
         /// Still taken, but on its way out: the document marks it `deprecated`.
         public var deprecated: Bool
 
-        public init(_ name: String, in location: Location, required: Bool = false, schema: JSONValue = ["type": "string"],
-                    description: String, deprecated: Bool = false) {
+        public init(
+            _ name: String, in location: Location, required: Bool = false, schema: JSONValue = ["type": "string"],
+            description: String, deprecated: Bool = false
+        ) {
             self.name = name
             self.location = location
             self.required = location == .path ? true : required
@@ -77,8 +81,10 @@ public struct Operation: Sendable {
         /// Response header names the answer carries (`ETag`, `Location`, `Retry-After`).
         public var headers: [String]
 
-        public init(_ status: Int, _ description: String, mediaType: String? = "application/json", schema: JSONValue? = nil,
-                    headers: [String] = []) {
+        public init(
+            _ status: Int, _ description: String, mediaType: String? = "application/json", schema: JSONValue? = nil,
+            headers: [String] = []
+        ) {
             self.status = status
             self.description = description
             self.mediaType = schema == nil && mediaType == "application/json" ? nil : mediaType
@@ -87,8 +93,10 @@ public struct Operation: Sendable {
         }
 
         /// An answer whose body is a named schema, referenced from `#/components/schemas`.
-        public init(_ status: Int, _ description: String, mediaType: String = "application/json", component: SchemaComponent,
-                    headers: [String] = []) {
+        public init(
+            _ status: Int, _ description: String, mediaType: String = "application/json", component: SchemaComponent,
+            headers: [String] = []
+        ) {
             self.init(status, description, mediaType: mediaType, schema: component.ref, headers: headers)
             self.component = component
         }
@@ -121,15 +129,27 @@ public final class SchemaComponent: Sendable {
     public var nullableRef: JSONValue { ["anyOf": [ref, ["type": "null"]]] }
 
     /// A page of a list: `{"items": [...], "next_cursor": ... or null}`; pass `next_cursor` back as `cursor`.
-    public static func page(_ name: String, of item: SchemaComponent, description: String? = nil,
-                            extra: [(String, JSONValue)] = []) -> SchemaComponent {
+    public static func page(
+        _ name: String, of item: SchemaComponent, description: String? = nil,
+        extra: [(String, JSONValue)] = []
+    ) -> SchemaComponent {
         var fields: [(String, JSONValue)] = [("type", "object"), ("required", ["items", "next_cursor"])]
         if let description { fields.append(("description", .string(description))) }
-        fields.append(("properties", .object([
-            ("items", ["type": "array", "items": item.ref]),
-            ("next_cursor", ["type": ["string", "null"],
-                             "description": "Pass as `cursor` for the next page; null on the last page."]),
-        ] + extra)))
+        fields.append(
+            (
+                "properties",
+                .object(
+                    [
+                        ("items", ["type": "array", "items": item.ref]),
+                        (
+                            "next_cursor",
+                            [
+                                "type": ["string", "null"],
+                                "description": "Pass as `cursor` for the next page; null on the last page.",
+                            ]
+                        ),
+                    ] + extra)
+            ))
         return SchemaComponent(name, uses: [item], schema: .object(fields))
     }
 }

@@ -27,8 +27,10 @@ public struct Request: Sendable {
         return nil
     }
 
-    public init(method: HTTPMethod, path: String, query: QueryParameters = .init(), headers: HTTPHeaders = .init(),
-                body: [UInt8] = [], clientAddress: String = "127.0.0.1") {
+    public init(
+        method: HTTPMethod, path: String, query: QueryParameters = .init(), headers: HTTPHeaders = .init(),
+        body: [UInt8] = [], clientAddress: String = "127.0.0.1"
+    ) {
         self.method = method
         self.path = path
         self.query = query

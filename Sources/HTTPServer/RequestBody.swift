@@ -10,8 +10,9 @@ extension Request {
         do {
             return try decoder.decode(T.self, from: Data(body))
         } catch let error as DecodingError {
-            throw HTTPError(.badRequest, title: "Malformed JSON", detail: Self.explain(error),
-                            fieldErrors: Self.field(of: error).map { [$0] } ?? [])
+            throw HTTPError(
+                .badRequest, title: "Malformed JSON", detail: Self.explain(error),
+                fieldErrors: Self.field(of: error).map { [$0] } ?? [])
         }
     }
 
@@ -21,8 +22,9 @@ extension Request {
         if let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] {
             let unknown = object.keys.filter { !fields.contains($0) }.sorted()
             if let first = unknown.first {
-                throw HTTPError(.badRequest, title: "Unknown field", detail: "'\(first)' is not a field of this request.",
-                                fieldErrors: unknown.map { FieldError(field: $0, detail: "is not a field of this request") })
+                throw HTTPError(
+                    .badRequest, title: "Unknown field", detail: "'\(first)' is not a field of this request.",
+                    fieldErrors: unknown.map { FieldError(field: $0, detail: "is not a field of this request") })
             }
         }
         return try decode(type)

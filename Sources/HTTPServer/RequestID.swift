@@ -30,9 +30,10 @@ enum RequestID {
 
     /// Accepts up to 64 characters of letters, digits, `.`, `_`, `-`; anything else could poison logs.
     static func accepts(_ candidate: String) -> Bool {
-        !candidate.isEmpty && candidate.utf8.count <= 64 && candidate.utf8.allSatisfy { byte in
-            (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
-                || byte == 45 || byte == 46 || byte == 95
-        }
+        !candidate.isEmpty && candidate.utf8.count <= 64
+            && candidate.utf8.allSatisfy { byte in
+                (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
+                    || byte == 45 || byte == 46 || byte == 95
+            }
     }
 }

@@ -10,8 +10,9 @@ extension Server {
             return MHD_queue_response(connection, UInt32(response.status.rawValue), prepared)
         case .bytes(let bytes):
             handle = bytes.withUnsafeBytes { buffer in
-                MHD_create_response_from_buffer(buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress),
-                                                .RESPMEM_MUST_COPY)
+                MHD_create_response_from_buffer(
+                    buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress),
+                    .RESPMEM_MUST_COPY)
             }
         case .stream(let next):
             // Produced on the worker threads, ahead of the client (WorkerStream).

@@ -13,8 +13,10 @@ public final class Route: Sendable {
     /// How the route appears in the OpenAPI document; nil keeps it out (pages, static files).
     public let operation: Operation?
 
-    public init(_ method: HTTPMethod, _ template: String, options: RouteOptions = RouteOptions(),
-                operation: Operation? = nil, handler: @escaping Handler) {
+    public init(
+        _ method: HTTPMethod, _ template: String, options: RouteOptions = RouteOptions(),
+        operation: Operation? = nil, handler: @escaping Handler
+    ) {
         self.method = method
         self.template = template
         self.handler = handler

@@ -23,8 +23,10 @@ public struct Router: Sendable {
         }
     }
 
-    public mutating func add(_ method: HTTPMethod, _ template: String, options: RouteOptions = RouteOptions(),
-                             operation: Operation? = nil, handler: @escaping Handler) {
+    public mutating func add(
+        _ method: HTTPMethod, _ template: String, options: RouteOptions = RouteOptions(),
+        operation: Operation? = nil, handler: @escaping Handler
+    ) {
         add(Route(method, template, options: options, operation: operation, handler: handler))
     }
 

@@ -3,7 +3,8 @@
 public struct SecurityHeaders: Sendable {
     /// No inline script or style: only files from this origin; no framing by anyone
     /// (`frame-ancestors 'none'` supersedes X-Frame-Options, so that header is not sent).
-    public var contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    public var contentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         + "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     public var referrerPolicy = "strict-origin-when-cross-origin"
     /// Sent only when Purser is reached over HTTPS.

@@ -32,8 +32,10 @@ public final class Server: @unchecked Sendable {
     private let daemonLifetime = ReadWriteLock()
     public private(set) var port: Int = 0
 
-    public init(configuration: ServerConfiguration, router: Router, middleware: [any Middleware] = [],
-                metrics: MetricsRegistry? = nil) {
+    public init(
+        configuration: ServerConfiguration, router: Router, middleware: [any Middleware] = [],
+        metrics: MetricsRegistry? = nil
+    ) {
         self.configuration = configuration
         self.router = router
         self.metrics = metrics
@@ -104,9 +106,11 @@ public final class Server: @unchecked Sendable {
 
     // MARK: - libmicrohttpd's access handler
 
-    private func access(_ connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
-                        upload: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>,
-                        slot: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> MHD_Result {
+    private func access(
+        _ connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+        upload: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>,
+        slot: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    ) -> MHD_Result {
         guard let raw = slot.pointee else {
             // First call: only the headers have arrived. Answering now would close the connection,
             // so refuse here only what must never be read further (bad framing, a body over the limit).
@@ -197,15 +201,17 @@ public final class Server: @unchecked Sendable {
         } else if let declared = headers["Content-Length"].flatMap(Int.init), declared > limit {
             resolution = .rejected(tooLarge(limit: limit))
         }
-        let exchange = Exchange(method: requestMethod, path: path, headers: headers, query: query, peer: peer,
-                                resolution: resolution, bodyLimit: limit)
+        let exchange = Exchange(
+            method: requestMethod, path: path, headers: headers, query: query, peer: peer,
+            resolution: resolution, bodyLimit: limit)
         exchange.pathParameters = pathParameters
         return exchange
     }
 
     private func tooLarge(limit: Int) -> HTTPError {
-        HTTPError(.contentTooLarge, detail: "The request body is larger than the \(limit) bytes this route accepts.",
-                  closesConnection: true)
+        HTTPError(
+            .contentTooLarge, detail: "The request body is larger than the \(limit) bytes this route accepts.",
+            closesConnection: true)
     }
 
     /// Names and values with their lengths as libmicrohttpd decoded them: a `%00` in a query value
@@ -213,17 +219,19 @@ public final class Server: @unchecked Sendable {
     private static func values(of connection: OpaquePointer, kind: MHD_ValueKind) -> [(name: String, value: String)] {
         var fields: [(name: String, value: String)] = []
         withUnsafeMutablePointer(to: &fields) { pointer in
-            _ = MHD_get_connection_values_n(connection, kind, { cls, _, key, keySize, value, valueSize in
-                let list = cls!.assumingMemoryBound(to: [(name: String, value: String)].self)
-                func text(_ start: UnsafePointer<CChar>?, _ count: Int) -> String {
-                    guard let start else { return "" }
-                    return start.withMemoryRebound(to: UInt8.self, capacity: count) {
-                        String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
+            _ = MHD_get_connection_values_n(
+                connection, kind,
+                { cls, _, key, keySize, value, valueSize in
+                    let list = cls!.assumingMemoryBound(to: [(name: String, value: String)].self)
+                    func text(_ start: UnsafePointer<CChar>?, _ count: Int) -> String {
+                        guard let start else { return "" }
+                        return start.withMemoryRebound(to: UInt8.self, capacity: count) {
+                            String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
+                        }
                     }
-                }
-                list.pointee.append((text(key, keySize), text(value, valueSize)))
-                return .YES
-            }, pointer)
+                    list.pointee.append((text(key, keySize), text(value, valueSize)))
+                    return .YES
+                }, pointer)
         }
         return fields
     }
@@ -235,9 +243,10 @@ public final class Server: @unchecked Sendable {
     /// Nil only when `mayBlock` is false and the handler threw `WouldBlock`: nothing was answered,
     /// logged or counted, and the caller runs it again on a worker thread.
     func respond(to exchange: Exchange, mayBlock: Bool) -> Response? {
-        var request = Request(method: exchange.method, path: exchange.path, query: exchange.query,
-                              headers: exchange.headers, body: exchange.body,
-                              clientAddress: proxies.client(peer: exchange.peer, headers: exchange.headers))
+        var request = Request(
+            method: exchange.method, path: exchange.path, query: exchange.query,
+            headers: exchange.headers, body: exchange.body,
+            clientAddress: proxies.client(peer: exchange.peer, headers: exchange.headers))
         request.mayBlock = mayBlock
         request.requestID = exchange.headers["X-Request-Id"].flatMap { RequestID.accepts($0) ? $0 : nil } ?? RequestID.next()
         request.resolution = exchange.resolution
@@ -264,11 +273,14 @@ public final class Server: @unchecked Sendable {
         }
         let elapsed = exchange.started.duration(to: .now)
         let micros = Int(elapsed.components.seconds) * 1_000_000 + Int(elapsed.components.attoseconds / 1_000_000_000_000)
-        metrics?.observeRequest(route: routeLabel, method: request.method.rawValue, status: response.status.rawValue,
-                                seconds: Double(micros) / 1_000_000)
-        accessLog.record(AccessLogEntry(requestID: request.requestID, method: request.method.rawValue, route: routeLabel,
-                                        status: response.status.rawValue, durationMicroseconds: micros,
-                                        client: request.clientAddress))
+        metrics?.observeRequest(
+            route: routeLabel, method: request.method.rawValue, status: response.status.rawValue,
+            seconds: Double(micros) / 1_000_000)
+        accessLog.record(
+            AccessLogEntry(
+                requestID: request.requestID, method: request.method.rawValue, route: routeLabel,
+                status: response.status.rawValue, durationMicroseconds: micros,
+                client: request.clientAddress))
         return response
     }
 
@@ -278,19 +290,23 @@ public final class Server: @unchecked Sendable {
         var extra = HTTPHeaders()
         var closes = false
         if let known = error as? any HTTPResponseError {
-            problem = Problem(status: known.status, title: known.title, detail: known.detail,
-                              fieldErrors: known.fieldErrors, requestID: request.requestID)
+            problem = Problem(
+                status: known.status, title: known.title, detail: known.detail,
+                fieldErrors: known.fieldErrors, requestID: request.requestID)
             extra = known.headers
             closes = (known as? HTTPError)?.closesConnection ?? false
         } else {
-            configuration.logger.error("unhandled error", metadata: [
-                "request_id": .string(request.requestID),
-                "route": .string(request.routeTemplate ?? request.path),
-                "error": .string(String(reflecting: error)),
-            ])
-            problem = Problem(status: .internalServerError, title: "Internal Server Error",
-                              detail: "Something went wrong on our side. Quote the request id when you report it.",
-                              fieldErrors: [], requestID: request.requestID)
+            configuration.logger.error(
+                "unhandled error",
+                metadata: [
+                    "request_id": .string(request.requestID),
+                    "route": .string(request.routeTemplate ?? request.path),
+                    "error": .string(String(reflecting: error)),
+                ])
+            problem = Problem(
+                status: .internalServerError, title: "Internal Server Error",
+                detail: "Something went wrong on our side. Quote the request id when you report it.",
+                fieldErrors: [], requestID: request.requestID)
         }
         var response = configuration.errorRenderer(problem, request)
         for field in extra { response.headers.set(field.name, field.value) }
@@ -304,8 +320,9 @@ public final class Server: @unchecked Sendable {
         case .route(let route):
             if let accepted = route.options.accepts, !request.body.isEmpty || request.headers.contains("Content-Type") {
                 guard let type = request.contentType, accepted.contains(type) else {
-                    throw HTTPError(.unsupportedMediaType,
-                                    detail: "Send the body as \(accepted.joined(separator: " or ")).")
+                    throw HTTPError(
+                        .unsupportedMediaType,
+                        detail: "Send the body as \(accepted.joined(separator: " or ")).")
                 }
             }
             return try route.handler(request)
@@ -313,8 +330,9 @@ public final class Server: @unchecked Sendable {
             throw HTTPError(.notFound, detail: "There is nothing at \(request.path).")
         case .methodNotAllowed(let allowed):
             let list = allowed.map(\.rawValue).joined(separator: ", ")
-            throw HTTPError(.methodNotAllowed, detail: "\(request.method.rawValue) is not allowed here; use \(list).",
-                            headers: HTTPHeaders([("Allow", list)]))
+            throw HTTPError(
+                .methodNotAllowed, detail: "\(request.method.rawValue) is not allowed here; use \(list).",
+                headers: HTTPHeaders([("Allow", list)]))
         case .rejected(let error):
             throw error
         }

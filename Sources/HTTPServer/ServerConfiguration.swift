@@ -28,12 +28,15 @@ public struct ServerConfiguration: Sendable {
     /// Longest time `shutdown` waits for requests in flight.
     public var drainDeadline: Duration
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, ioThreads: Int = 2, workerThreads: Int = 16,
-                connectionLimit: Int = 1024, connectionTimeout: Int = 30, bodyLimit: Int = 1 << 20,
-                trustedProxies: [String] = [], forwardedHeader: ForwardedHeader = .xForwardedFor, securityHeaders: SecurityHeaders = SecurityHeaders(),
-                logger: Logger = Logger(label: "http"), accessLog: (any AccessLog)? = nil,
-                errorRenderer: @escaping @Sendable (Problem, Request) -> Response = { problem, _ in Problem.problemResponse(problem) },
-                drainDeadline: Duration = .seconds(10)) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, ioThreads: Int = 2, workerThreads: Int = 16,
+        connectionLimit: Int = 1024, connectionTimeout: Int = 30, bodyLimit: Int = 1 << 20,
+        trustedProxies: [String] = [], forwardedHeader: ForwardedHeader = .xForwardedFor,
+        securityHeaders: SecurityHeaders = SecurityHeaders(),
+        logger: Logger = Logger(label: "http"), accessLog: (any AccessLog)? = nil,
+        errorRenderer: @escaping @Sendable (Problem, Request) -> Response = { problem, _ in Problem.problemResponse(problem) },
+        drainDeadline: Duration = .seconds(10)
+    ) {
         self.host = host
         self.port = port
         self.ioThreads = ioThreads

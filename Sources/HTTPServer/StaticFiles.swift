@@ -38,7 +38,7 @@ public struct StaticFiles: Sendable {
             let full = root + "/" + relative
             var isDirectory: ObjCBool = false
             guard !relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }),
-                  FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue
+                FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue
             else { continue }
             let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: full)))
             let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
@@ -69,9 +69,11 @@ public struct StaticFiles: Sendable {
             throw HTTPError(.notFound, detail: "There is no file at \(request.path).")
         }
         if let candidates = request.headers["If-None-Match"],
-           candidates == "*" || candidates.split(separator: ",").contains(where: {
-               $0.trimmingWhitespace.replacingOccurrences(of: "W/", with: "") == file.etag
-           }) {
+            candidates == "*"
+                || candidates.split(separator: ",").contains(where: {
+                    $0.trimmingWhitespace.replacingOccurrences(of: "W/", with: "") == file.etag
+                })
+        {
             return Response(cached: file.notModified)
         }
         return Response(cached: file.full)
@@ -79,7 +81,8 @@ public struct StaticFiles: Sendable {
 
     static func fingerprintedName(_ relative: String, digest: String) -> String {
         guard let dot = relative.lastIndex(of: "."), relative[dot...].count > 1,
-              !relative[dot...].contains("/") else { return relative + "." + digest }
+            !relative[dot...].contains("/")
+        else { return relative + "." + digest }
         return relative[..<dot] + "." + digest + relative[dot...]
     }
 

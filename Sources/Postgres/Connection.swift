@@ -25,7 +25,8 @@ public final class Connection: @unchecked Sendable {
         }
         // The box is a stored property: it lives until deinit has finished the handle.
         localNotifications.receive(on: handle)
-        try execute("SET TIME ZONE 'UTC'; SET datestyle TO 'ISO, YMD'; SET intervalstyle TO 'iso_8601'; SET standard_conforming_strings TO on")
+        try execute(
+            "SET TIME ZONE 'UTC'; SET datestyle TO 'ISO, YMD'; SET intervalstyle TO 'iso_8601'; SET standard_conforming_strings TO on")
     }
 
     deinit { PQfinish(handle) }
@@ -141,12 +142,15 @@ public final class Connection: @unchecked Sendable {
     }
 
     func connectionError() -> PostgresError {
-        PostgresError(kind: .connection,
-                      message: String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines))
+        PostgresError(
+            kind: .connection,
+            message: String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    private func withParameters<R>(_ parameters: [(any PostgresEncodable)?],
-                                   _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    private func withParameters<R>(
+        _ parameters: [(any PostgresEncodable)?],
+        _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R
+    ) -> R {
         if parameters.isEmpty { return body(nil) }
         // One buffer holds every value, NUL-terminated, so the pointers stay valid for the call.
         var storage = [CChar]()

@@ -20,9 +20,11 @@ public final class ConnectionPool: @unchecked Sendable {
     private var waiting = 0
     private var closed = false
 
-    public init(url: String, size: Int = 10, checkoutTimeout: Duration = .seconds(5),
-                setup: (@Sendable (Connection) throws -> Void)? = nil,
-                localNotifications: (@Sendable ([Notification], Set<String>) -> Void)? = nil) {
+    public init(
+        url: String, size: Int = 10, checkoutTimeout: Duration = .seconds(5),
+        setup: (@Sendable (Connection) throws -> Void)? = nil,
+        localNotifications: (@Sendable ([Notification], Set<String>) -> Void)? = nil
+    ) {
         self.url = url
         self.size = max(1, size)
         self.checkoutTimeout = checkoutTimeout
@@ -93,8 +95,9 @@ public final class ConnectionPool: @unchecked Sendable {
     }
 
     private func checkout() throws -> Connection {
-        let deadline = Date().addingTimeInterval(Double(checkoutTimeout.components.seconds)
-            + Double(checkoutTimeout.components.attoseconds) / 1e18)
+        let deadline = Date().addingTimeInterval(
+            Double(checkoutTimeout.components.seconds)
+                + Double(checkoutTimeout.components.attoseconds) / 1e18)
         condition.lock()
         while true {
             if closed {
@@ -132,8 +135,9 @@ public final class ConnectionPool: @unchecked Sendable {
             waiting -= 1
             if !signalled && idle.isEmpty && open >= size {
                 condition.unlock()
-                throw PostgresError(kind: .poolTimeout,
-                                    message: "no database connection became free within \(checkoutTimeout)")
+                throw PostgresError(
+                    kind: .poolTimeout,
+                    message: "no database connection became free within \(checkoutTimeout)")
             }
         }
     }

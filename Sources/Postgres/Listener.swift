@@ -55,8 +55,10 @@ public final class Listener: @unchecked Sendable {
     private func drain(_ connection: Connection) -> [Notification] {
         var received: [Notification] = []
         while let notice = PQnotifies(connection.handle) {
-            received.append(Notification(channel: String(cString: notice.pointee.relname),
-                                         payload: String(cString: notice.pointee.extra)))
+            received.append(
+                Notification(
+                    channel: String(cString: notice.pointee.relname),
+                    payload: String(cString: notice.pointee.extra)))
             PQfreemem(notice)
         }
         return received

@@ -47,7 +47,7 @@ public struct LocalCluster: Sendable {
         var folder = preferred.standardizedFileURL
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         if isRoot && !Self.reachable(folder, by: "postgres") {
-            let digest = folder.path.utf8.reduce(UInt64(1469598103934665603)) { ($0 ^ UInt64($1)) &* 1099511628211 }
+            let digest = folder.path.utf8.reduce(UInt64(1_469_598_103_934_665_603)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
             folder = URL(fileURLWithPath: "/var/tmp/purser-\(String(digest, radix: 16).prefix(12))")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         }
@@ -77,15 +77,18 @@ public struct LocalCluster: Sendable {
             }
         }
         if !isInitialized {
-            try run(binaries.appendingPathComponent("initdb").path,
-                    ["-D", dataFolder.path, "-U", user, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
+            try run(
+                binaries.appendingPathComponent("initdb").path,
+                ["-D", dataFolder.path, "-U", user, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
         }
         if !isRunning {
-            try run(binaries.appendingPathComponent("pg_ctl").path, [
-                "-D", dataFolder.path, "-l", logFile.path, "-w", "-t", "60",
-                "-o", "-k \(socketFolder.path) -c listen_addresses='' -p \(port) -c fsync=off -c max_connections=200",
-                "start",
-            ])
+            try run(
+                binaries.appendingPathComponent("pg_ctl").path,
+                [
+                    "-D", dataFolder.path, "-l", logFile.path, "-w", "-t", "60",
+                    "-o", "-k \(socketFolder.path) -c listen_addresses='' -p \(port) -c fsync=off -c max_connections=200",
+                    "start",
+                ])
         }
         let admin = try Connection(url: url(database: "postgres"))
         let exists = try admin.queryOnce("SELECT 1 FROM pg_database WHERE datname = $1", [database])
@@ -106,17 +109,21 @@ public struct LocalCluster: Sendable {
 
     /// Stops and starts the server again, as an operator's restart would.
     public func restart() throws {
-        try run(binaries.appendingPathComponent("pg_ctl").path, [
-            "-D", dataFolder.path, "-m", "fast", "-w", "-l", logFile.path,
-            "-o", "-k \(socketFolder.path) -c listen_addresses='' -p \(port) -c fsync=off -c max_connections=200",
-            "restart",
-        ])
+        try run(
+            binaries.appendingPathComponent("pg_ctl").path,
+            [
+                "-D", dataFolder.path, "-m", "fast", "-w", "-l", logFile.path,
+                "-o", "-k \(socketFolder.path) -c listen_addresses='' -p \(port) -c fsync=off -c max_connections=200",
+                "restart",
+            ])
     }
 
     @discardableResult
     private func run(_ program: String, _ arguments: [String], asServer: Bool = true) throws -> String {
-        let argv = asServer && runAs != nil ? ["/usr/sbin/runuser", "-u", runAs!, "--", program] + arguments
-                                            : [program] + arguments
+        let argv =
+            asServer && runAs != nil
+            ? ["/usr/sbin/runuser", "-u", runAs!, "--", program] + arguments
+            : [program] + arguments
         let (status, text) = try ChildProcess.output(argv)
         guard status == 0 else {
             throw ClusterError.commandFailed(argv.joined(separator: " "), output: text)
@@ -137,7 +144,8 @@ public struct LocalCluster: Sendable {
     }
 
     static func reachable(_ folder: URL, by account: String) -> Bool {
-        (try? ChildProcess.run(["/usr/sbin/runuser", "-u", account, "--", "test", "-x", folder.deletingLastPathComponent().path],
-                        output: "/dev/null")) == 0
+        (try? ChildProcess.run(
+            ["/usr/sbin/runuser", "-u", account, "--", "test", "-x", folder.deletingLastPathComponent().path],
+            output: "/dev/null")) == 0
     }
 }

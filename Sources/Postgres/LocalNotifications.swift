@@ -43,14 +43,16 @@ final class LocalNotifications {
     /// Installs the receiver of the server's notices on `handle`: those with our SQLSTATE are kept,
     /// the rest ("relation already exists, skipping") are not errors and go nowhere.
     func receive(on handle: OpaquePointer) {
-        PQsetNoticeReceiver(handle, { context, result in
-            guard let context, let result,
-                  let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))), String(cString: state) == LocalNotifications.sqlState,
-                  let channel = PQresultErrorField(result, Int32(UInt8(ascii: "M")))
-            else { return }
-            let payload = PQresultErrorField(result, Int32(UInt8(ascii: "D"))).map { String(cString: $0) } ?? ""
-            Unmanaged<LocalNotifications>.fromOpaque(context).takeUnretainedValue()
-                .append(Notification(channel: String(cString: channel), payload: payload))
-        }, Unmanaged.passUnretained(self).toOpaque())
+        PQsetNoticeReceiver(
+            handle,
+            { context, result in
+                guard let context, let result,
+                    let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))), String(cString: state) == LocalNotifications.sqlState,
+                    let channel = PQresultErrorField(result, Int32(UInt8(ascii: "M")))
+                else { return }
+                let payload = PQresultErrorField(result, Int32(UInt8(ascii: "D"))).map { String(cString: $0) } ?? ""
+                Unmanaged<LocalNotifications>.fromOpaque(context).takeUnretainedValue()
+                    .append(Notification(channel: String(cString: channel), payload: payload))
+            }, Unmanaged.passUnretained(self).toOpaque())
     }
 }

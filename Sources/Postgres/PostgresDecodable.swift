@@ -38,8 +38,11 @@ extension UUID: PostgresDecodable {
                 byte += 1
                 index += 2
             }
-            return UUID(uuid: (out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8], out[9], out[10], out[11],
-                               out[12], out[13], out[14], out[15]))
+            return UUID(
+                uuid: (
+                    out[0], out[1], out[2], out[3], out[4], out[5], out[6], out[7], out[8], out[9], out[10], out[11],
+                    out[12], out[13], out[14], out[15]
+                ))
         }
     }
 }
@@ -107,7 +110,8 @@ public enum Timestamp {
             return value
         }
         guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
-              let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2) else { return nil }
+            let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2)
+        else { return nil }
         var index = 19
         var fraction = 0.0
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {

@@ -83,11 +83,12 @@ public struct NullableArray<Element: PostgresEncodable>: PostgresEncodable {
     public init(_ elements: [Element?]) { self.elements = elements }
 
     public var postgresText: String {
-        "{" + elements.map { element in
-            guard let element else { return "NULL" }
-            let text = [element].postgresText
-            return String(text.dropFirst().dropLast())
-        }.joined(separator: ",") + "}"
+        "{"
+            + elements.map { element in
+                guard let element else { return "NULL" }
+                let text = [element].postgresText
+                return String(text.dropFirst().dropLast())
+            }.joined(separator: ",") + "}"
     }
 }
 

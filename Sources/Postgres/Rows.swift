@@ -45,8 +45,10 @@ public struct Row: Sendable {
 
     @usableFromInline
     static func notA(_ type: String, column: Int, text: String?) -> PostgresError {
-        PostgresError(kind: .decoding, message: text.map { "column \(column) holds '\($0.prefix(64))', not a \(type)" }
-            ?? "column \(column) is NULL, expected a \(type)")
+        PostgresError(
+            kind: .decoding,
+            message: text.map { "column \(column) holds '\($0.prefix(64))', not a \(type)" }
+                ?? "column \(column) is NULL, expected a \(type)")
     }
 
     // Inlinable so that callers get a copy specialised to the type they read: decoding every

@@ -12,9 +12,11 @@ extension ConnectionPool {
     /// Runs `body` in one transaction; retries it up to `attempts` times when PostgreSQL reports a
     /// serialization failure (40001) or deadlock (40P01), with a short randomised pause between tries.
     @discardableResult
-    public func transaction<T>(isolation: IsolationLevel = .readCommitted, attempts: Int = 3,
-                               settings: [(name: String, value: String)] = [],
-                               _ body: (Connection) throws -> T) throws -> T {
+    public func transaction<T>(
+        isolation: IsolationLevel = .readCommitted, attempts: Int = 3,
+        settings: [(name: String, value: String)] = [],
+        _ body: (Connection) throws -> T
+    ) throws -> T {
         var attempt = 0
         while true {
             attempt += 1
@@ -31,8 +33,10 @@ extension Connection {
     /// One transaction on this connection; no retry (the pool's `transaction` retries).
     /// `settings` are set for the transaction only (`set_config(name, value, true)`), sent with
     /// BEGIN in one round trip.
-    public func transaction<T>(isolation: IsolationLevel = .readCommitted, settings: [(name: String, value: String)] = [],
-                               _ body: (Connection) throws -> T) throws -> T {
+    public func transaction<T>(
+        isolation: IsolationLevel = .readCommitted, settings: [(name: String, value: String)] = [],
+        _ body: (Connection) throws -> T
+    ) throws -> T {
         var begin = isolation == .readCommitted ? "BEGIN" : "BEGIN ISOLATION LEVEL \(isolation.rawValue)"
         for setting in settings {
             begin += "; SELECT set_config(\(Self.literal(setting.name)), \(Self.literal(setting.value)), true)"
@@ -58,4 +62,3 @@ extension Connection {
         "'" + text.replacingOccurrences(of: "\0", with: "").replacingOccurrences(of: "'", with: "''") + "'"
     }
 }
-

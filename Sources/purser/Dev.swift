@@ -7,7 +7,8 @@ import Postgres
 import Purser
 
 struct Dev: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run Purser for development, with its own PostgreSQL unless DATABASE_URL is set.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run Purser for development, with its own PostgreSQL unless DATABASE_URL is set.")
 
     @OptionGroup var options: CommonOptions
 
@@ -46,8 +47,9 @@ struct Dev: ParsableCommand {
                 world = World.live(configuration)
             }
             let app = try PurserApp(configuration: configuration, databaseURL: configuration.databaseURL!, logger: logger, world: world)
-            let logins = try DemoData.seed(database: app.database, hasher: app.hasher, keyring: configuration.masterKey!,
-                                           clock: app.world.clock)
+            let logins = try DemoData.seed(
+                database: app.database, hasher: app.hasher, keyring: configuration.masterKey!,
+                clock: app.world.clock)
             try app.start()
             // Background jobs run in the same process.
             let worker = try JobRunner.start(configuration: configuration, world: world, logger: logger)
@@ -62,7 +64,8 @@ struct Dev: ParsableCommand {
                 mail = "kept here, not sent: \(SitePage.devMail.url.absolute(on: base))"
                 logger.info("mail is kept, not sent (no SMTP_URL)", metadata: ["page": .string(SitePage.devMail.url.absolute(on: base))])
             }
-            print("""
+            print(
+                """
 
                 Purser \(PurserVersion.current) is running at \(SitePage.home.url.absolute(on: base))
                   API document: \(SitePage.apiDocument.url.absolute(on: base))
@@ -102,8 +105,11 @@ enum DevMasterKey {
         }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let text = Keyring.generateText()
-        guard FileManager.default.createFile(atPath: file.path, contents: Data((text + "\n").utf8),
-                                             attributes: [.posixPermissions: 0o600]) else {
+        guard
+            FileManager.default.createFile(
+                atPath: file.path, contents: Data((text + "\n").utf8),
+                attributes: [.posixPermissions: 0o600])
+        else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path])
         }
         return try Keyring(parsing: text)
@@ -125,7 +131,8 @@ struct DevCode: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let folder = URL(fileURLWithPath: dataFolder)
         let url = try environment["DATABASE_URL"] ?? LocalCluster(preferred: folder).url()
-        let keyring = try environment["PURSER_MASTER_KEY"].map { try Keyring(parsing: $0) }
+        let keyring =
+            try environment["PURSER_MASTER_KEY"].map { try Keyring(parsing: $0) }
             ?? DevMasterKey.loadOrCreate(in: folder)
         let database = Database(url: url, size: 1)
         defer { database.pool.close() }

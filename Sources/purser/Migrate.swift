@@ -22,13 +22,17 @@ struct Migrate: ParsableCommand {
                     let digits = String(entry.version)
                     let version = String(repeating: "0", count: max(0, 4 - digits.count)) + digits
                     let state = entry.appliedAt.map { "applied \($0.formatted(.iso8601))" } ?? "pending"
-                    print("\(version)  \(entry.name.padding(toLength: 32, withPad: " ", startingAt: 0))  \(state)"
-                          + (entry.checksumMatches ? "" : "  CHANGED SINCE APPLIED"))
+                    print(
+                        "\(version)  \(entry.name.padding(toLength: 32, withPad: " ", startingAt: 0))  \(state)"
+                            + (entry.checksumMatches ? "" : "  CHANGED SINCE APPLIED"))
                 }
                 return
             }
             let applied = try migrator.migrate(connection)
-            print(applied.isEmpty ? "Migrations are current." : "Applied \(applied.count) migration(s): \(applied.map(String.init).joined(separator: ", ")).")
+            print(
+                applied.isEmpty
+                    ? "Migrations are current."
+                    : "Applied \(applied.count) migration(s): \(applied.map(String.init).joined(separator: ", ")).")
         } catch let error as MigrationError {
             FileHandle.standardError.write(Data("purser: \(error)\n".utf8))
             throw ExitCode(1)

@@ -15,11 +15,13 @@ struct Serve: ParsableCommand {
         let logger = Startup.logger(configuration)
         let app = try PurserApp(configuration: configuration, databaseURL: configuration.databaseURL!, logger: logger)
         try app.start()
-        logger.notice("serving", metadata: [
-            "url": .string(configuration.effectivePublicURL),
-            "listen": .string("\(configuration.listenHost):\(app.server.port)"),
-            "version": .string(PurserVersion.current),
-        ])
+        logger.notice(
+            "serving",
+            metadata: [
+                "url": .string(configuration.effectivePublicURL),
+                "listen": .string("\(configuration.listenHost):\(app.server.port)"),
+                "version": .string(PurserVersion.current),
+            ])
         let signal = Startup.waitForSignal()
         logger.notice("draining", metadata: ["signal": .string(signal), "in_flight": .stringConvertible(app.server.requestsInFlight)])
         app.shutdown()

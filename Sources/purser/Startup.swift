@@ -31,14 +31,19 @@ struct CommonOptions: ParsableArguments {
 
 enum Startup {
     /// Loads and checks the configuration; prints one line per problem and exits 2 when there are any.
-    static func configuration(_ options: CommonOptions, requireDatabase: Bool,
-                              requireMasterKey: Bool = false) throws -> Configuration {
-        try configuration(environment: options.environment(), requireDatabase: requireDatabase,
-                          requireMasterKey: requireMasterKey)
+    static func configuration(
+        _ options: CommonOptions, requireDatabase: Bool,
+        requireMasterKey: Bool = false
+    ) throws -> Configuration {
+        try configuration(
+            environment: options.environment(), requireDatabase: requireDatabase,
+            requireMasterKey: requireMasterKey)
     }
 
-    static func configuration(environment: [String: String], requireDatabase: Bool,
-                              requireMasterKey: Bool = false) throws -> Configuration {
+    static func configuration(
+        environment: [String: String], requireDatabase: Bool,
+        requireMasterKey: Bool = false
+    ) throws -> Configuration {
         let (configuration, found) = Configuration.load(environment: environment)
         var problems = found
         if requireDatabase && configuration.databaseURL == nil {

@@ -29,8 +29,12 @@ struct Work: ParsableCommand {
             MetricsEndpoint.server(host: $0, port: configuration.metricsPort, registry: metrics, logger: logger)
         }
         try metricsServer?.start()
-        logger.notice("working", metadata: ["owner": .string(worker.owner),
-                                            "concurrency": .stringConvertible(configuration.workConcurrency)])
+        logger.notice(
+            "working",
+            metadata: [
+                "owner": .string(worker.owner),
+                "concurrency": .stringConvertible(configuration.workConcurrency),
+            ])
         let signal = Startup.waitForSignal()
         logger.notice("stopping", metadata: ["signal": .string(signal)])
         worker.stop()

@@ -17,8 +17,11 @@ import Testing
                     return response
                 }
             }
-            router.add(.get, "/big") { _ in Response(status: .ok, contentType: "application/octet-stream",
-                                                    body: Array(repeating: 7, count: 2 << 20)) }
+            router.add(.get, "/big") { _ in
+                Response(
+                    status: .ok, contentType: "application/octet-stream",
+                    body: Array(repeating: 7, count: 2 << 20))
+            }
             router.add(.get, "/slow") { _ in
                 Thread.sleep(forTimeInterval: 2)
                 return .text("late")

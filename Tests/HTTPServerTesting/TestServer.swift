@@ -10,8 +10,10 @@ public final class TestServer: @unchecked Sendable {
     public let client: HTTPClient
     public var port: Int { server.port }
 
-    public init(configuration: ServerConfiguration = ServerConfiguration(), middleware: [any Middleware] = [],
-                metrics: MetricsRegistry? = nil, routes: (inout Router) -> Void) throws {
+    public init(
+        configuration: ServerConfiguration = ServerConfiguration(), middleware: [any Middleware] = [],
+        metrics: MetricsRegistry? = nil, routes: (inout Router) -> Void
+    ) throws {
         var router = Router()
         routes(&router)
         var configuration = configuration
@@ -25,8 +27,10 @@ public final class TestServer: @unchecked Sendable {
 
     deinit { server.shutdown() }
 
-    public func send(_ method: String, _ path: String, headers: [(name: String, value: String)] = [],
-                     body: [UInt8]? = nil) throws -> ClientResponse {
+    public func send(
+        _ method: String, _ path: String, headers: [(name: String, value: String)] = [],
+        body: [UInt8]? = nil
+    ) throws -> ClientResponse {
         try client.send(ClientRequest(method: method, url: baseURL + path, headers: headers, body: body))
     }
 }

@@ -25,13 +25,15 @@ import Testing
     }
 
     @Test func twoContentLengthHeadersAreRefused() throws {
-        try expectRefused("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\n"
-            + "abcdGET /secret HTTP/1.1\r\nHost: t\r\n\r\n")
+        try expectRefused(
+            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\n"
+                + "abcdGET /secret HTTP/1.1\r\nHost: t\r\n\r\n")
     }
 
     @Test func contentLengthWithTransferEncodingIsRefused() throws {
-        try expectRefused("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
-            + "0\r\n\r\nGET /secret HTTP/1.1\r\nHost: t\r\n\r\n")
+        try expectRefused(
+            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "0\r\n\r\nGET /secret HTTP/1.1\r\nHost: t\r\n\r\n")
     }
 
     @Test func whitespaceBeforeTheColonIsRefused() throws {
@@ -39,7 +41,8 @@ import Testing
     }
 
     @Test func wellFramedPipelinedRequestsAreAnsweredInOrder() throws {
-        let raw = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nabcd"
+        let raw =
+            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nabcd"
             + "GET /secret HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
         let response = try RawHTTP.exchange(port: server.port, Array(raw.utf8))
         #expect(response.components(separatedBy: "HTTP/1.1 200").count == 3)

@@ -24,8 +24,9 @@ struct Greeting: Decodable, Sendable {
     }
 
     @Test func aBodyOverTheLimitIsRefusedWith413() throws {
-        let response = try server.send("POST", "/greet", headers: [("Content-Type", "application/json")],
-                                       body: Array(repeating: UInt8(ascii: "x"), count: 5000))
+        let response = try server.send(
+            "POST", "/greet", headers: [("Content-Type", "application/json")],
+            body: Array(repeating: UInt8(ascii: "x"), count: 5000))
         #expect(response.status == 413)
         #expect(response.header("Content-Type") == "application/problem+json")
     }
@@ -40,49 +41,56 @@ struct Greeting: Decodable, Sendable {
 
     @Test func aChunkedBodyOverTheLimitIs413() throws {
         let chunk = String(repeating: "y", count: 2000)
-        let raw = "POST /greet HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        let raw =
+            "POST /greet HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
             + "Connection: close\r\n\r\n" + String(chunk.count, radix: 16) + "\r\n" + chunk + "\r\n0\r\n\r\n"
         let response = try RawHTTP.exchange(port: server.port, Array(raw.utf8))
         #expect(response.hasPrefix("HTTP/1.1 413"))
     }
 
     @Test func aRouteMayAcceptALargerBody() throws {
-        let response = try server.send("POST", "/upload", headers: [("Content-Type", "application/octet-stream")],
-                                       body: Array(repeating: 1, count: 50_000))
+        let response = try server.send(
+            "POST", "/upload", headers: [("Content-Type", "application/octet-stream")],
+            body: Array(repeating: 1, count: 50_000))
         #expect(response.status == 200)
         #expect(response.text == "got 50000")
     }
 
     @Test func theWrongContentTypeIs415() throws {
-        let response = try server.send("POST", "/greet", headers: [("Content-Type", "text/plain")],
-                                       body: Array(#"{"name":"a","count":1}"#.utf8))
+        let response = try server.send(
+            "POST", "/greet", headers: [("Content-Type", "text/plain")],
+            body: Array(#"{"name":"a","count":1}"#.utf8))
         #expect(response.status == 415)
     }
 
     @Test func malformedJSONIs400NamingTheProblem() throws {
-        let response = try server.send("POST", "/greet", headers: [("Content-Type", "application/json")],
-                                       body: Array(#"{"name": "a", "count": }"#.utf8))
+        let response = try server.send(
+            "POST", "/greet", headers: [("Content-Type", "application/json")],
+            body: Array(#"{"name": "a", "count": }"#.utf8))
         #expect(response.status == 400)
         #expect(response.text.contains("not valid JSON"))
     }
 
     @Test func aMissingOrMistypedFieldIsNamed() throws {
-        let missing = try server.send("POST", "/greet", headers: [("Content-Type", "application/json; charset=utf-8")],
-                                      body: Array(#"{"name": "a"}"#.utf8))
+        let missing = try server.send(
+            "POST", "/greet", headers: [("Content-Type", "application/json; charset=utf-8")],
+            body: Array(#"{"name": "a"}"#.utf8))
         #expect(missing.status == 400)
         let problem = try JSONSerialization.jsonObject(with: Data(missing.body)) as? [String: Any]
         let errors = problem?["errors"] as? [[String: String]]
         #expect(errors?.first?["field"] == "count")
-        let mistyped = try server.send("POST", "/greet", headers: [("Content-Type", "application/json")],
-                                       body: Array(#"{"name": "a", "count": "three"}"#.utf8))
+        let mistyped = try server.send(
+            "POST", "/greet", headers: [("Content-Type", "application/json")],
+            body: Array(#"{"name": "a", "count": "three"}"#.utf8))
         #expect(mistyped.status == 400)
         #expect(mistyped.text.contains("count"))
         #expect(mistyped.text.contains("an integer"))
     }
 
     @Test func aValidBodyIsDecoded() throws {
-        let response = try server.send("POST", "/greet", headers: [("Content-Type", "application/json")],
-                                       body: Array(#"{"name": "Ada", "count": 2}"#.utf8))
+        let response = try server.send(
+            "POST", "/greet", headers: [("Content-Type", "application/json")],
+            body: Array(#"{"name": "Ada", "count": 2}"#.utf8))
         #expect(response.status == 200)
         #expect(response.text == "hello Ada × 2")
     }

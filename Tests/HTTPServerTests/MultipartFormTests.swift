@@ -14,10 +14,14 @@ import Testing
     }
 
     @Test func fieldsAndFilesAreRead() throws {
-        let parts = try MultipartForm.parse(Self.body([
-            (#"Content-Disposition: form-data; name="note""#, "hello"),
-            ("Content-Disposition: form-data; name=\"file\"; filename=\"a \\\"b\\\".txt\"\r\nContent-Type: text/plain; charset=utf-8", "x\r\ny"),
-        ]), boundary: Self.boundary)
+        let parts = try MultipartForm.parse(
+            Self.body([
+                (#"Content-Disposition: form-data; name="note""#, "hello"),
+                (
+                    "Content-Disposition: form-data; name=\"file\"; filename=\"a \\\"b\\\".txt\"\r\nContent-Type: text/plain; charset=utf-8",
+                    "x\r\ny"
+                ),
+            ]), boundary: Self.boundary)
         #expect(parts.map(\.name) == ["note", "file"])
         #expect(parts[0].text == "hello" && parts[0].filename == nil)
         #expect(parts[1].filename == "a \"b\".txt" && parts[1].contentType == "text/plain" && parts[1].text == "x\r\ny")
@@ -39,8 +43,9 @@ import Testing
         // Ten MiB of lines that each begin like the boundary and end one byte short: the content is one part.
         let almost = "\r\n--" + Self.boundary.dropLast() + "x"
         let content = String(repeating: almost, count: (10 << 20) / almost.utf8.count)
-        let parts = try MultipartForm.parse(Self.body([(#"Content-Disposition: form-data; name="file"; filename="f""#, content)]),
-                                            boundary: Self.boundary)
+        let parts = try MultipartForm.parse(
+            Self.body([(#"Content-Disposition: form-data; name="file"; filename="f""#, content)]),
+            boundary: Self.boundary)
         #expect(parts.count == 1 && parts[0].data.count == content.utf8.count)
     }
 }

@@ -10,14 +10,22 @@ import Testing
         let thing = SchemaComponent("Thing", uses: [person], schema: ["type": "object", "properties": ["owner": person.ref]])
         let page = SchemaComponent.page("ThingPage", of: thing)
         let routes = [
-            Route(.get, "/api/v1/things", operation: Operation(
-                id: "listThings", summary: "Things.",
-                parameters: [.init("cursor", in: .query, schema: ["type": "string", "format": "uuid"], description: "Next."),
-                             .init("before", in: .query, description: "Old name.", deprecated: true)],
-                responses: [.init(200, "A page.", component: page, headers: ["RateLimit-Limit", "X-Own"])], scopes: [])) { _ in Response() },
-            Route(.post, "/api/v1/things", operation: Operation(
-                id: "createThing", summary: "A thing.", requestComponent: person,
-                responses: [.init(201, "The thing.", component: thing, headers: ["Location"])], scopes: [])) { _ in Response() },
+            Route(
+                .get, "/api/v1/things",
+                operation: Operation(
+                    id: "listThings", summary: "Things.",
+                    parameters: [
+                        .init("cursor", in: .query, schema: ["type": "string", "format": "uuid"], description: "Next."),
+                        .init("before", in: .query, description: "Old name.", deprecated: true),
+                    ],
+                    responses: [.init(200, "A page.", component: page, headers: ["RateLimit-Limit", "X-Own"])], scopes: [])
+            ) { _ in Response() },
+            Route(
+                .post, "/api/v1/things",
+                operation: Operation(
+                    id: "createThing", summary: "A thing.", requestComponent: person,
+                    responses: [.init(201, "The thing.", component: thing, headers: ["Location"])], scopes: [])
+            ) { _ in Response() },
         ]
         let document = OpenAPIBuilder(title: "T", version: "1", description: "D").document(for: routes)
         let schemas = document["components"]?["schemas"]

@@ -7,8 +7,10 @@ struct Boom: Error {}
 
 @Suite struct ResponseTests {
     @Test func everyResponseCarriesTheSecurityHeaders() throws {
-        let server = try TestServer(configuration: ServerConfiguration(
-            bodyLimit: 16, securityHeaders: SecurityHeaders(strictTransportSecurity: "max-age=63072000"))) { router in
+        let server = try TestServer(
+            configuration: ServerConfiguration(
+                bodyLimit: 16, securityHeaders: SecurityHeaders(strictTransportSecurity: "max-age=63072000"))
+        ) { router in
             router.add(.get, "/ok", options: .inline) { _ in .text("ok") }
             router.add(.post, "/ok") { _ in .text("ok") }
         }
@@ -53,10 +55,12 @@ struct Boom: Error {}
         let server = try TestServer { router in
             router.add(.get, "/export.csv") { _ in
                 let rows = LockedCounter()
-                return Response(status: .ok, headers: HTTPHeaders([("Content-Type", "text/csv")]), body: .stream {
-                    let row = rows.next()
-                    return row < 10_000 ? Array("\(row),row \(row)\n".utf8) : nil
-                })
+                return Response(
+                    status: .ok, headers: HTTPHeaders([("Content-Type", "text/csv")]),
+                    body: .stream {
+                        let row = rows.next()
+                        return row < 10_000 ? Array("\(row),row \(row)\n".utf8) : nil
+                    })
             }
         }
         let response = try server.send("GET", "/export.csv")
@@ -86,8 +90,9 @@ struct Boom: Error {}
                 return .text("\(form["name"] ?? "")|\(form["note"] ?? "")|\(form.all("tag").joined(separator: ","))")
             }
         }
-        let response = try server.send("POST", "/form", headers: [("Content-Type", "application/x-www-form-urlencoded")],
-                                       body: Array("name=Ada+Lovelace&note=a%26b%3Dc&tag=x&tag=y".utf8))
+        let response = try server.send(
+            "POST", "/form", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            body: Array("name=Ada+Lovelace&note=a%26b%3Dc&tag=x&tag=y".utf8))
         #expect(response.text == "Ada Lovelace|a&b=c|x,y")
         let wrong = try server.send("POST", "/form", headers: [("Content-Type", "application/json")], body: Array("{}".utf8))
         #expect(wrong.status == 415)

@@ -51,10 +51,12 @@ import Testing
     }
 
     @Test func pathTraversalAndHiddenFilesAreNotFound() throws {
-        let traversal = try RawHTTP.exchange(port: server.port,
+        let traversal = try RawHTTP.exchange(
+            port: server.port,
             Array("GET /static/../Package.swift HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8))
         #expect(traversal.hasPrefix("HTTP/1.1 404"))
-        let encoded = try RawHTTP.exchange(port: server.port,
+        let encoded = try RawHTTP.exchange(
+            port: server.port,
             Array("GET /static/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8))
         #expect(encoded.hasPrefix("HTTP/1.1 404"))
         #expect(try server.send("GET", "/static/.env").status == 404)

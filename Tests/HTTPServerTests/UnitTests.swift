@@ -8,8 +8,11 @@ import Testing
         let headers = HTTPHeaders([("X-Forwarded-For", "203.0.113.9, 10.1.2.3")])
         #expect(proxies.client(peer: "10.0.0.1", headers: headers) == "203.0.113.9")
         let rfc7239 = TrustedProxies(["10.0.0.0/8", "192.0.2.7"], header: .forwarded)
-        #expect(rfc7239.client(peer: "192.0.2.7", headers: HTTPHeaders([("Forwarded", "for=\"198.51.100.4\";proto=https")])) == "198.51.100.4")
-        #expect(rfc7239.client(peer: "192.0.2.7", headers: HTTPHeaders([("Forwarded", "for=\"[2001:db8:cafe::17]:4711\"")])) == "2001:db8:cafe::17")
+        #expect(
+            rfc7239.client(peer: "192.0.2.7", headers: HTTPHeaders([("Forwarded", "for=\"198.51.100.4\";proto=https")])) == "198.51.100.4")
+        #expect(
+            rfc7239.client(peer: "192.0.2.7", headers: HTTPHeaders([("Forwarded", "for=\"[2001:db8:cafe::17]:4711\"")]))
+                == "2001:db8:cafe::17")
         #expect(rfc7239.client(peer: "192.0.2.7", headers: HTTPHeaders([("Forwarded", "for=\"198.51.100.4:8443\"")])) == "198.51.100.4")
     }
 
@@ -38,8 +41,9 @@ import Testing
         #expect(forwarded.client(peer: "127.0.0.1", headers: headers) == "203.0.113.9")
         // And the other way round.
         let xff = TrustedProxies(["127.0.0.1"])
-        #expect(xff.client(peer: "127.0.0.1", headers: HTTPHeaders([("Forwarded", "for=6.6.6.6"), ("X-Forwarded-For", "203.0.113.9")]))
-                    == "203.0.113.9")
+        #expect(
+            xff.client(peer: "127.0.0.1", headers: HTTPHeaders([("Forwarded", "for=6.6.6.6"), ("X-Forwarded-For", "203.0.113.9")]))
+                == "203.0.113.9")
         #expect(xff.client(peer: "127.0.0.1", headers: HTTPHeaders([("Forwarded", "for=6.6.6.6")])) == "127.0.0.1")
     }
 
@@ -66,9 +70,12 @@ import Testing
 @Suite struct OpenAPIBuilderTests {
     @Test func documentsOnlyRoutesWithAnOperation() {
         let routes = [
-            Route(.get, "/api/v1/things/{id}", operation: Operation(
-                id: "getThing", summary: "A thing.", parameters: [.init("id", in: .path, description: "Its id.")],
-                responses: [.init(200, "The thing.", schema: ["type": "object"])], scopes: ["things:read"])) { _ in Response() },
+            Route(
+                .get, "/api/v1/things/{id}",
+                operation: Operation(
+                    id: "getThing", summary: "A thing.", parameters: [.init("id", in: .path, description: "Its id.")],
+                    responses: [.init(200, "The thing.", schema: ["type": "object"])], scopes: ["things:read"])
+            ) { _ in Response() },
             Route(.get, "/page") { _ in Response() },
         ]
         let document = OpenAPIBuilder(title: "T", version: "1", description: "D").document(for: routes)

@@ -15,11 +15,15 @@ import Testing
     @Test func typedValuesRoundTrip() throws {
         let id = UUID()
         let when = Date(timeIntervalSince1970: 1_795_000_000.123456)
-        let row = try connection.query("""
+        let row = try connection.query(
+            """
             SELECT $1::uuid, $2::text, $3::int8, $4::bool, $5::timestamptz, $6::jsonb, $7::numeric,
                    $8::text[], $9::uuid[], NULL::text, 42::int4
-            """, [id, "naïve ' \"; DROP TABLE x; --", Int64.max, true, when, JSONText(#"{"a": [1, 2]}"#),
-                  NumericText("12345678901234567890.000001"), ["a", "b,c", "d\"e", ""], [id, id]])[0]
+            """,
+            [
+                id, "naïve ' \"; DROP TABLE x; --", Int64.max, true, when, JSONText(#"{"a": [1, 2]}"#),
+                NumericText("12345678901234567890.000001"), ["a", "b,c", "d\"e", ""], [id, id],
+            ])[0]
         #expect(try row.require(0, as: UUID.self) == id)
         #expect(try row.require(1, as: String.self) == "naïve ' \"; DROP TABLE x; --")
         #expect(try row.require(2, as: Int64.self) == Int64.max)
@@ -59,8 +63,9 @@ import Testing
 
     @Test func statementsArePreparedOnceAndReused() throws {
         for value in 0..<5 { try connection.query("SELECT $1::int + 1", [value]) }
-        let prepared = try connection.query("SELECT count(*) FROM pg_prepared_statements WHERE statement = $1",
-                                            ["SELECT $1::int + 1"])[0].require(0, as: Int.self)
+        let prepared = try connection.query(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1",
+            ["SELECT $1::int + 1"])[0].require(0, as: Int.self)
         #expect(prepared == 1)
     }
 }

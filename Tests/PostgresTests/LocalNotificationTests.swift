@@ -19,20 +19,25 @@ final class Heard: @unchecked Sendable {
     init() throws {
         database = try TestDatabase(migrated: false)
         let heard = heard
-        pool = ConnectionPool(url: database.url, size: 2, localNotifications: { notifications, _ in
-            heard.withLock { $0 += notifications }
-        })
+        pool = ConnectionPool(
+            url: database.url, size: 2,
+            localNotifications: { notifications, _ in
+                heard.withLock { $0 += notifications }
+            })
         try pool.query("CREATE TABLE people (id int PRIMARY KEY, name text NOT NULL)")
         try pool.query("INSERT INTO people VALUES (1, 'Ada'), (2, 'Grace')")
-        try pool.withConnection { try $0.execute("""
-            CREATE FUNCTION person_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                RAISE NOTICE USING ERRCODE = 'PN001', MESSAGE = 'people', DETAIL = NEW.id::text;
-                RAISE NOTICE 'an ordinary notice, not for us';
-                RETURN NULL;
-            END $$;
-            CREATE TRIGGER person_changed AFTER UPDATE ON people FOR EACH ROW EXECUTE FUNCTION person_changed();
-            """) }
+        try pool.withConnection {
+            try $0.execute(
+                """
+                CREATE FUNCTION person_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE NOTICE USING ERRCODE = 'PN001', MESSAGE = 'people', DETAIL = NEW.id::text;
+                    RAISE NOTICE 'an ordinary notice, not for us';
+                    RETURN NULL;
+                END $$;
+                CREATE TRIGGER person_changed AFTER UPDATE ON people FOR EACH ROW EXECUTE FUNCTION person_changed();
+                """)
+        }
         heard.withLock { $0.removeAll() }
     }
 
@@ -42,8 +47,11 @@ final class Heard: @unchecked Sendable {
             try tx.notify("tokens", payload: "abc")
             #expect(heard.withLock { $0 }.isEmpty, "nothing before the commit")
         }
-        #expect(Set(heard.withLock { $0 }) == [Postgres.Notification(channel: "people", payload: "1"), Postgres.Notification(channel: "people", payload: "2"),
-                                               Postgres.Notification(channel: "tokens", payload: "abc")])
+        #expect(
+            Set(heard.withLock { $0 }) == [
+                Postgres.Notification(channel: "people", payload: "1"), Postgres.Notification(channel: "people", payload: "2"),
+                Postgres.Notification(channel: "tokens", payload: "abc"),
+            ])
         // A statement outside a transaction counts as committed.
         heard.withLock { $0.removeAll() }
         try pool.query("UPDATE people SET name = 'Ada' WHERE id = 1")

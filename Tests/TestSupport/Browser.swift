@@ -25,15 +25,21 @@ public final class Browser: @unchecked Sendable {
             driver.stop()
             throw TestSetupError("chromedriver did not start on port \(port)")
         }
-        let capabilities: [String: Any] = ["capabilities": ["alwaysMatch": [
-            "browserName": "chrome",
-            "goog:chromeOptions": [
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--window-size=1280,900"],
-            ],
-            "goog:loggingPrefs": ["browser": "ALL"],
-        ]]]
+        let capabilities: [String: Any] = [
+            "capabilities": [
+                "alwaysMatch": [
+                    "browserName": "chrome",
+                    "goog:chromeOptions": [
+                        "binary": "/usr/bin/chromium",
+                        "args": [
+                            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                            "--window-size=1280,900",
+                        ],
+                    ],
+                    "goog:loggingPrefs": ["browser": "ALL"],
+                ]
+            ]
+        ]
         let created = try Self.call(client, "POST", driverURL + "/session", capabilities)
         guard let value = created["value"] as? [String: Any], let id = value["sessionId"] as? String else {
             driver.stop()
@@ -66,11 +72,15 @@ public final class Browser: @unchecked Sendable {
 
     /// Types `value` into the field matched by `selector`, as a person would (the value, then an input event).
     public func fill(_ selector: String, _ value: String) throws {
-        _ = try command("POST", "execute/sync", ["script": """
-            const field = document.querySelector(arguments[0]);
-            field.value = arguments[1];
-            field.dispatchEvent(new Event('input', {bubbles: true}));
-            """, "args": [selector, value]])
+        _ = try command(
+            "POST", "execute/sync",
+            [
+                "script": """
+                const field = document.querySelector(arguments[0]);
+                field.value = arguments[1];
+                field.dispatchEvent(new Event('input', {bubbles: true}));
+                """, "args": [selector, value],
+            ])
     }
 
     /// Clicks the element matched by `selector`.
@@ -99,10 +109,12 @@ public final class Browser: @unchecked Sendable {
     /// Lays pages out as on a screen `width` × `height` CSS pixels wide; `mobile` as a phone's
     /// browser does (the page's viewport meta tag applies, touch input).
     public func viewport(width: Int, height: Int, mobile: Bool) throws {
-        _ = try Self.call(client, "POST", "\(driverURL)/session/\(session)/goog/cdp/execute", [
-            "cmd": "Emulation.setDeviceMetricsOverride",
-            "params": ["width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile],
-        ])
+        _ = try Self.call(
+            client, "POST", "\(driverURL)/session/\(session)/goog/cdp/execute",
+            [
+                "cmd": "Emulation.setDeviceMetricsOverride",
+                "params": ["width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile],
+            ])
     }
 
     /// Forgets every cookie of the current site: the next page is seen signed out.
@@ -119,7 +131,8 @@ public final class Browser: @unchecked Sendable {
     /// Saves a PNG of the viewport to `file`.
     public func screenshot(to file: URL) throws {
         guard let encoded = try command("GET", "screenshot", nil)["value"] as? String,
-              let data = Data(base64Encoded: encoded) else { throw TestSetupError("no screenshot returned") }
+            let data = Data(base64Encoded: encoded)
+        else { throw TestSetupError("no screenshot returned") }
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         try data.write(to: file)
     }
@@ -130,8 +143,10 @@ public final class Browser: @unchecked Sendable {
 
     private static func call(_ client: HTTPClient, _ method: String, _ url: String, _ body: [String: Any]?) throws -> [String: Any] {
         let bytes = try body.map { Array(try JSONSerialization.data(withJSONObject: $0)) }
-        let response = try client.send(ClientRequest(method: method, url: url,
-                                                     headers: [("Content-Type", "application/json")], body: bytes))
+        let response = try client.send(
+            ClientRequest(
+                method: method, url: url,
+                headers: [("Content-Type", "application/json")], body: bytes))
         let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
         if response.status >= 400 { throw TestSetupError("WebDriver \(method) \(url) → \(response.status): \(object)") }
         return object

@@ -50,40 +50,54 @@ public struct IsolationWalk {
         formToken = try admin.formToken(on: "/account")
         customerToken = try app.app.tokens.create(
             user: acme.id("tenant_admin@acme.test"), tenant: acme.tenant, name: "walk",
-            scopes: [.requestsRead, .requestsWrite, .reportsRead, .notificationsRead], lifetime: 3600, actor: .system).token
+            scopes: [.requestsRead, .requestsWrite, .reportsRead, .notificationsRead], lifetime: 3600, actor: .system
+        ).token
         staffToken = try app.app.tokens.create(
             user: acme.id("provider_admin@staff.test"), tenant: nil, name: "walk",
-            scopes: [.requestsRead, .requestsWrite, .reportsRead, .notificationsRead], lifetime: 3600, actor: .system).token
+            scopes: [.requestsRead, .requestsWrite, .reportsRead, .notificationsRead], lifetime: 3600, actor: .system
+        ).token
     }
 
     static func things(of people: People, in app: TestApp) throws -> Things {
-        let token = try app.app.tokens.create(user: people.id("tenant_admin@\(people.slug).test"), tenant: people.tenant, name: "own",
-                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system)
+        let token = try app.app.tokens.create(
+            user: people.id("tenant_admin@\(people.slug).test"), tenant: people.tenant, name: "own",
+            scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system)
         let bearer = [("Authorization", "Bearer \(token.token)"), ("Content-Type", "application/json")]
         let subject = "Secret plans of \(people.slug)"
-        let filed = try app.send("POST", "/api/v1/requests", headers: bearer,
-                                 body: Array(#"{"subject": "\#(subject)", "type": "question", "priority": "P3"}"#.utf8))
+        let filed = try app.send(
+            "POST", "/api/v1/requests", headers: bearer,
+            body: Array(#"{"subject": "\#(subject)", "type": "question", "priority": "P3"}"#.utf8))
         guard filed.status == 201, let made = try JSONSerialization.jsonObject(with: Data(filed.body)) as? [String: Any],
-              let id = made["id"] as? String, let number = made["number"] as? String
+            let id = made["id"] as? String, let number = made["number"] as? String
         else { throw TestSetupError("filing in \(people.slug) answered \(filed.status)") }
-        _ = try app.send("POST", "/api/v1/requests/\(id)/comments", headers: bearer,
-                         body: Array(#"{"body": "comment of \#(people.slug)"}"#.utf8))
-        let file = try app.send("POST", "/api/v1/requests/\(id)/attachments?filename=notes.txt",
-                                headers: [("Authorization", "Bearer \(token.token)"), ("Content-Type", "text/plain")],
-                                body: Array("notes of \(people.slug)".utf8))
-        guard file.status == 201, let attachment = (try JSONSerialization.jsonObject(with: Data(file.body)) as? [String: Any])?["id"] as? String
+        _ = try app.send(
+            "POST", "/api/v1/requests/\(id)/comments", headers: bearer,
+            body: Array(#"{"body": "comment of \#(people.slug)"}"#.utf8))
+        let file = try app.send(
+            "POST", "/api/v1/requests/\(id)/attachments?filename=notes.txt",
+            headers: [("Authorization", "Bearer \(token.token)"), ("Content-Type", "text/plain")],
+            body: Array("notes of \(people.slug)".utf8))
+        guard file.status == 201,
+            let attachment = (try JSONSerialization.jsonObject(with: Data(file.body)) as? [String: Any])?["id"] as? String
         else { throw TestSetupError("attaching in \(people.slug) answered \(file.status)") }
-        let channel = try NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring, policy: DestinationPolicy(),
-                                               world: app.app.world).create(NewChannel(kind: "email", name: "Ops of \(people.slug)", target: "ops@\(people.slug).test", events: ["*"]),
-                    tenant: people.tenant, by: .person(people.id("tenant_admin@\(people.slug).test"), isStaff: false, origin: nil))
+        let channel = try NotificationChannels(
+            database: app.app.database, keyring: TestEnvironment.keyring, policy: DestinationPolicy(),
+            world: app.app.world
+        ).create(
+            NewChannel(kind: "email", name: "Ops of \(people.slug)", target: "ops@\(people.slug).test", events: ["*"]),
+            tenant: people.tenant, by: .person(people.id("tenant_admin@\(people.slug).test"), isStaff: false, origin: nil))
         let member = people.id("viewer@\(people.slug).test")
         _ = try people.signedIn("viewer@\(people.slug).test", in: app)
         let session = try app.database.connect().query("SELECT id FROM sessions WHERE user_id = $1 AND ended_at IS NULL LIMIT 1", [member])
         guard let sessionID = try session.first?.require(0, as: UUID.self) else { throw TestSetupError("no session of \(people.slug)") }
-        return Things(slug: people.slug, requestID: id, requestNumber: number, attachmentID: attachment,
-                      channelID: channel.postgresText, memberID: member.postgresText, tokenID: token.id.postgresText,
-                      sessionID: sessionID.postgresText, markers: [subject, "comment of \(people.slug)", "notes of \(people.slug)",
-                                                                    "ops@\(people.slug).test", number])
+        return Things(
+            slug: people.slug, requestID: id, requestNumber: number, attachmentID: attachment,
+            channelID: channel.postgresText, memberID: member.postgresText, tokenID: token.id.postgresText,
+            sessionID: sessionID.postgresText,
+            markers: [
+                subject, "comment of \(people.slug)", "notes of \(people.slug)",
+                "ops@\(people.slug).test", number,
+            ])
     }
 
     /// `template` with its parameters taken from `things` (and `{tenant}` = `slug`), or nil naming
@@ -159,7 +173,9 @@ public struct IsolationWalk {
                 case .failure(let problem): found.append(problem.description)
                 case .success(let path):
                     let answer = try admin.post(path, [], formToken: formToken)
-                    if answer.status != 404 { found.append("\(route.method.rawValue) \(path) answered \(answer.status) for another person") }
+                    if answer.status != 404 {
+                        found.append("\(route.method.rawValue) \(path) answered \(answer.status) for another person")
+                    }
                 }
             } else if route.method == .get && !template.contains("{") {
                 // A route anyone may ask (or one that turns strangers away): no tenant's text in its answer.
@@ -181,8 +197,10 @@ public struct IsolationWalk {
                 // A file, as a browser's form sends it: the refusal must be about the tenant, not the encoding.
                 return (try admin.upload(path, file: try Self.sampleFile(), type: "text/plain", from: "/account"), [])
             }
-            return try admin.post(path, [("role", "viewer"), ("email", "x@example.test"), ("name", "X"), ("body", "x")],
-                                  formToken: formToken).parts
+            return try admin.post(
+                path, [("role", "viewer"), ("email", "x@example.test"), ("name", "X"), ("body", "x")],
+                formToken: formToken
+            ).parts
         }
         // Another tenant, and one that does not exist, with that tenant's own ids: 404.
         for (slug, things) in [(theirs.slug, theirs), ("no-such-tenant", theirs)] {
@@ -195,7 +213,8 @@ public struct IsolationWalk {
         }
         // Our own tenant with another tenant's ids: not found here either.
         if route.template.split(separator: "/").filter({ $0.hasPrefix("{") }).count > 1,
-           case .success(let path) = Self.fill(route.template, with: theirs, slug: ours.slug) {
+            case .success(let path) = Self.fill(route.template, with: theirs, slug: ours.slug)
+        {
             let answer = try ask(path)
             if answer.status != 404 { found.append("\(method) \(path) (globex's ids under acme) answered \(answer.status)") }
         }
@@ -217,7 +236,9 @@ public struct IsolationWalk {
         let names = route.template.contains("{")
         if names {
             guard case .success(let foreign) = Self.fill(route.template, with: theirs, slug: theirs.slug) else {
-                if case .failure(let problem) = Self.fill(route.template, with: theirs, slug: theirs.slug) { found.append(problem.description) }
+                if case .failure(let problem) = Self.fill(route.template, with: theirs, slug: theirs.slug) {
+                    found.append(problem.description)
+                }
                 return
             }
             // Globex's ids with acme's customer token, and with a staff token acting in acme: not found (or no scope).
@@ -249,13 +270,15 @@ public struct IsolationWalk {
     /// What globex holds, to compare before and after the walk: nothing of it may change.
     public func globexState() throws -> [Int] {
         let db = try app.database.connect()
-        return try ["SELECT count(*) FROM memberships WHERE tenant_id = $1 AND status = 'active'",
-                    "SELECT count(*) FROM requests WHERE tenant_id = $1",
-                    "SELECT count(*) FROM request_comments WHERE tenant_id = $1",
-                    "SELECT count(*) FROM request_attachments WHERE tenant_id = $1",
-                    "SELECT count(*) FROM notification_channels WHERE tenant_id = $1",
-                    "SELECT count(*) FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL",
-                    "SELECT count(*) FROM sessions s JOIN memberships m ON m.user_id = s.user_id WHERE m.tenant_id = $1 AND s.ended_at IS NULL"]
-            .map { try db.query($0, [globex.tenant])[0].require(0, as: Int.self) }
+        return try [
+            "SELECT count(*) FROM memberships WHERE tenant_id = $1 AND status = 'active'",
+            "SELECT count(*) FROM requests WHERE tenant_id = $1",
+            "SELECT count(*) FROM request_comments WHERE tenant_id = $1",
+            "SELECT count(*) FROM request_attachments WHERE tenant_id = $1",
+            "SELECT count(*) FROM notification_channels WHERE tenant_id = $1",
+            "SELECT count(*) FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL",
+            "SELECT count(*) FROM sessions s JOIN memberships m ON m.user_id = s.user_id WHERE m.tenant_id = $1 AND s.ended_at IS NULL",
+        ]
+        .map { try db.query($0, [globex.tenant])[0].require(0, as: Int.self) }
     }
 }

@@ -25,15 +25,20 @@ public final class MailSink: Sendable {
 
     /// A message parsed by Python's email package: subject, from, to, id, date, unsubscribe, type, text, html.
     public func parsed(_ name: String) throws -> [String: String] {
-        let parsed = try Subprocess.run(try TestEnvironment.venvBin("python"), ["-c", """
-            import email, email.policy, json, sys
-            m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
-            parts = {p.get_content_type(): p.get_content() for p in m.walk() if not p.is_multipart()}
-            fields = {"subject": m["Subject"], "from": m["From"], "to": m["To"], "id": m["Message-ID"],
-                      "date": m["Date"], "unsubscribe": m["List-Unsubscribe"], "type": m.get_content_type(),
-                      "text": parts.get("text/plain", ""), "html": parts.get("text/html", "")}
-            print(json.dumps({k: str(v) for k, v in fields.items() if v is not None}))
-            """, folder.appendingPathComponent(name).path])
+        let parsed = try Subprocess.run(
+            try TestEnvironment.venvBin("python"),
+            [
+                "-c",
+                """
+                import email, email.policy, json, sys
+                m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
+                parts = {p.get_content_type(): p.get_content() for p in m.walk() if not p.is_multipart()}
+                fields = {"subject": m["Subject"], "from": m["From"], "to": m["To"], "id": m["Message-ID"],
+                          "date": m["Date"], "unsubscribe": m["List-Unsubscribe"], "type": m.get_content_type(),
+                          "text": parts.get("text/plain", ""), "html": parts.get("text/html", "")}
+                print(json.dumps({k: str(v) for k, v in fields.items() if v is not None}))
+                """, folder.appendingPathComponent(name).path,
+            ])
         guard let fields = try JSONSerialization.jsonObject(with: Data(parsed.output.utf8)) as? [String: String] else {
             throw TestSetupError("python could not read \(name): \(parsed.output)")
         }
@@ -53,11 +58,15 @@ extension TestApp {
         var configuration = app.configuration
         configuration.databaseURL = database.url
         configure(&configuration)
-        let world = world ?? World(clock: app.world.clock, http: app.world.http,
-                                   mail: app.world.mail ?? configuration.mailServer.map { SMTPSender(server: $0) },
-                                   resolver: app.world.resolver)
-        let worker = JobWorker(url: database.url, handlers: try JobRunner.standardHandlers(configuration), settings: settings,
-                               world: world, logger: quietLogger)
+        let world =
+            world
+            ?? World(
+                clock: app.world.clock, http: app.world.http,
+                mail: app.world.mail ?? configuration.mailServer.map { SMTPSender(server: $0) },
+                resolver: app.world.resolver)
+        let worker = JobWorker(
+            url: database.url, handlers: try JobRunner.standardHandlers(configuration), settings: settings,
+            world: world, logger: quietLogger)
         worker.start()
         return worker
     }

@@ -15,21 +15,24 @@ public struct People: Sendable {
     public init(_ app: TestApp, slug: String = "acme", staff: Bool = false) throws {
         let database = app.app.database
         let clock = app.app.world.clock
-        tenant = try TenantStore(database: database, clock: clock).create(NewTenant(slug: slug, name: slug.capitalized + " Bank"),
-                                                            actor: .system, reason: nil)
+        tenant = try TenantStore(database: database, clock: clock).create(
+            NewTenant(slug: slug, name: slug.capitalized + " Bank"),
+            actor: .system, reason: nil)
         self.slug = slug
         let store = PersonStore(database: database, hasher: app.app.hasher, clock: clock)
         var users: [String: UUID] = [:]
         for role in CustomerRole.allCases {
             let email = "\(role.rawValue)@\(slug).test"
-            users[email] = try store.addMember(NewPerson(email: email, name: role.rawValue, password: Self.password),
-                                               tenant: tenant, role: role, actor: .system, reason: nil)
+            users[email] = try store.addMember(
+                NewPerson(email: email, name: role.rawValue, password: Self.password),
+                tenant: tenant, role: role, actor: .system, reason: nil)
         }
         if staff {
             for role in StaffRole.allCases {
                 let email = "\(role.rawValue)@staff.test"
-                users[email] = try store.addStaff(NewPerson(email: email, name: role.rawValue, password: Self.password),
-                                                  role: role, actor: .system, reason: nil)
+                users[email] = try store.addStaff(
+                    NewPerson(email: email, name: role.rawValue, password: Self.password),
+                    role: role, actor: .system, reason: nil)
             }
         }
         self.users = users
@@ -44,8 +47,9 @@ extension People {
         let user = id(email)
         let totp = TOTP.generate()
         let sealed = try SealedColumn.secondFactor.seal(totp.secret, row: user, keyring: TestEnvironment.keyring)
-        try app.database.connect().query("UPDATE users SET totp_secret = $2, totp_enabled_at = now() WHERE id = $1",
-                                         [user, sealed])
+        try app.database.connect().query(
+            "UPDATE users SET totp_secret = $2, totp_enabled_at = now() WHERE id = $1",
+            [user, sealed])
         return totp
     }
 
@@ -59,7 +63,9 @@ extension People {
 
     /// A bearer token of `email` for requests (read and write), in `tenant` (nil: a staff token naming no tenant).
     public func requestsToken(_ email: String, tenant: UUID?, in app: TestApp) throws -> String {
-        try app.app.tokens.create(user: id(email), tenant: tenant, name: "t", scopes: [.requestsRead, .requestsWrite],
-                                  lifetime: 3600, actor: .system).token
+        try app.app.tokens.create(
+            user: id(email), tenant: tenant, name: "t", scopes: [.requestsRead, .requestsWrite],
+            lifetime: 3600, actor: .system
+        ).token
     }
 }

@@ -11,8 +11,9 @@ public final class PythonPeer: @unchecked Sendable {
     public init(_ script: String, arguments: [String]) throws {
         output = FileManager.default.temporaryDirectory.appendingPathComponent("peer-\(UUID().uuidString).out")
         let path = TestEnvironment.root.appendingPathComponent("Tests/peers/\(script)").path
-        process = try ChildProcess([try TestEnvironment.venvBin("python"), "-u", path] + arguments,
-                                   environment: ["PATH": "/usr/bin:/bin"], output: output.path)
+        process = try ChildProcess(
+            [try TestEnvironment.venvBin("python"), "-u", path] + arguments,
+            environment: ["PATH": "/usr/bin:/bin"], output: output.path)
         var port: Int?
         let output = output
         _ = waitUntil(10) {

@@ -13,8 +13,10 @@ public final class TestApp: @unchecked Sendable {
     public let client: HTTPClient
 
     /// `world`: nil for the live one; `TestApp(clock:)` for one whose clock the test moves.
-    public init(database: TestDatabase? = nil, world: World? = nil, extraRoutes: [TableRoute] = [],
-                configure: (inout Configuration) -> Void = { _ in }) throws {
+    public init(
+        database: TestDatabase? = nil, world: World? = nil, extraRoutes: [TableRoute] = [],
+        configure: (inout Configuration) -> Void = { _ in }
+    ) throws {
         self.database = try database ?? TestDatabase()
         var configuration = Configuration(root: TestEnvironment.root)
         configuration.listenPort = 0
@@ -24,8 +26,9 @@ public final class TestApp: @unchecked Sendable {
         configuration.logLevel = .error
         configuration.masterKey = TestEnvironment.keyring
         configure(&configuration)
-        app = try PurserApp(configuration: configuration, databaseURL: self.database.url, logger: quietLogger, world: world,
-                            extraRoutes: extraRoutes)
+        app = try PurserApp(
+            configuration: configuration, databaseURL: self.database.url, logger: quietLogger, world: world,
+            extraRoutes: extraRoutes)
         try app.start()
         baseURL = "http://127.0.0.1:\(app.server.port)"
         metricsURL = "http://127.0.0.1:\(app.metricsServer?.port ?? 0)"
@@ -35,8 +38,10 @@ public final class TestApp: @unchecked Sendable {
     }
 
     /// Purser with a clock that stands at `clock`'s time until the test moves it.
-    public convenience init(database: TestDatabase? = nil, clock: SettableClock,
-                            configure: (inout Configuration) -> Void = { _ in }) throws {
+    public convenience init(
+        database: TestDatabase? = nil, clock: SettableClock,
+        configure: (inout Configuration) -> Void = { _ in }
+    ) throws {
         try self.init(database: database, world: World(clock: clock), configure: configure)
     }
 
@@ -46,8 +51,10 @@ public final class TestApp: @unchecked Sendable {
         try client.get(baseURL + path, headers: headers)
     }
 
-    public func send(_ method: String, _ path: String, headers: [(name: String, value: String)] = [],
-                     body: [UInt8]? = nil) throws -> ClientResponse {
+    public func send(
+        _ method: String, _ path: String, headers: [(name: String, value: String)] = [],
+        body: [UInt8]? = nil
+    ) throws -> ClientResponse {
         try client.send(ClientRequest(method: method, url: baseURL + path, headers: headers, body: body))
     }
 }

@@ -54,15 +54,17 @@ public final class WebVisitor: @unchecked Sendable {
     /// Posts `fields` as a form; `formToken` nil sends none, "" picks the one on `from` (a page path).
     @discardableResult
     public func post(_ path: String, _ fields: [(String, String)], formToken: String? = "", from page: String? = nil) throws
-        -> ClientResponse {
+        -> ClientResponse
+    {
         var all = fields
         if let formToken {
             all.append(("csrf", formToken.isEmpty ? try self.formToken(on: page ?? path) : formToken))
         }
         let body = all.map { Self.encode($0.0) + "=" + Self.encode($0.1) }.joined(separator: "&")
-        let response = try client.send(ClientRequest(
-            method: "POST", url: baseURL + path,
-            headers: cookieHeader + [("Content-Type", "application/x-www-form-urlencoded")], body: Array(body.utf8)))
+        let response = try client.send(
+            ClientRequest(
+                method: "POST", url: baseURL + path,
+                headers: cookieHeader + [("Content-Type", "application/x-www-form-urlencoded")], body: Array(body.utf8)))
         remember(response)
         return response
     }
@@ -72,8 +74,12 @@ public final class WebVisitor: @unchecked Sendable {
     public func upload(_ path: String, file: URL, type: String, from page: String) throws -> Int {
         let token = try formToken(on: page)
         let cookie = cookieHeader.map(\.value).joined(separator: "; ")
-        let result = try Subprocess.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Cookie: \(cookie)",
-                                                          "-F", "csrf=\(token)", "-F", "file=@\(file.path);type=\(type)", baseURL + path])
+        let result = try Subprocess.run(
+            "/usr/bin/curl",
+            [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Cookie: \(cookie)",
+                "-F", "csrf=\(token)", "-F", "file=@\(file.path);type=\(type)", baseURL + path,
+            ])
         guard let status = Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw TestSetupError("curl said: \(result.output)")
         }
@@ -84,8 +90,10 @@ public final class WebVisitor: @unchecked Sendable {
     /// layout's sign-out form).
     public func formToken(on path: String) throws -> String {
         let page = try get(path)
-        guard let token = page.text.components(separatedBy: #"name="csrf" value=""#).dropFirst().last?
-            .split(separator: "\"", maxSplits: 1).first.map(String.init) else {
+        guard
+            let token = page.text.components(separatedBy: #"name="csrf" value=""#).dropFirst().last?
+                .split(separator: "\"", maxSplits: 1).first.map(String.init)
+        else {
             throw TestSetupError("no form token on \(path) (status \(page.status))")
         }
         return token
@@ -103,8 +111,9 @@ public final class WebVisitor: @unchecked Sendable {
 
     public static func firstMatch(_ pattern: String, in text: String) -> String? {
         guard let regex = try? NSRegularExpression(pattern: pattern),
-              let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
-              match.numberOfRanges > 1, let range = Range(match.range(at: 1), in: text) else { return nil }
+            let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+            match.numberOfRanges > 1, let range = Range(match.range(at: 1), in: text)
+        else { return nil }
         return String(text[range])
     }
 

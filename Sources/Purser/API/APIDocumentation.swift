@@ -23,14 +23,22 @@ enum APIDocumentation {
         let jsonBody = operation.requestBody != nil && operation.requestContentTypes == ["application/json"]
 
         var answers: [(Int, String)] = [
-            (400, "A query parameter the operation does not take (named in `errors`)"
-                + (takesTenant ? ", or a staff token that names no tenant where the operation needs one." : ".")),
+            (
+                400,
+                "A query parameter the operation does not take (named in `errors`)"
+                    + (takesTenant ? ", or a staff token that names no tenant where the operation needs one." : ".")
+            ),
             (401, "No token, or a malformed, unknown, expired or revoked one."),
         ]
         if operation.scopes?.isEmpty == false { answers.append((403, "The token lacks the scope, or its owner the permission.")) }
         if takesTenant || hasPathParameters {
-            answers.append((404, hasPathParameters ? "Nothing of that id in the tenant, or a tenant the token cannot see."
-                                                   : "A tenant the token cannot see."))
+            answers.append(
+                (
+                    404,
+                    hasPathParameters
+                        ? "Nothing of that id in the tenant, or a tenant the token cannot see."
+                        : "A tenant the token cannot see."
+                ))
         }
         if operation.requestBody != nil {
             answers.append((413, "A body larger than the operation takes."))

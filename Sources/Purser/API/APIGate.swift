@@ -48,8 +48,10 @@ public final class APIGate: Sendable {
     /// Runs `body` for an authenticated, permitted, rate-limited caller and adds the RateLimit
     /// fields to its answer. On an I/O thread, anything that needs the database throws WouldBlock.
     /// The scope is the one the route declares in the route table (written into its document).
-    public func handle(_ request: Request, tenant need: TenantNeed = .none,
-                       _ body: (APICaller) throws -> Response) throws -> Response {
+    public func handle(
+        _ request: Request, tenant need: TenantNeed = .none,
+        _ body: (APICaller) throws -> Response
+    ) throws -> Response {
         let identity = try tokens.authenticate(request, requiring: Self.declaredScope(request))
         try Self.checkQuery(request)
         let tenant = try resolveTenant(request, identity, need)
@@ -92,15 +94,17 @@ public final class APIGate: Sendable {
         }
         if let first = unknown.first {
             let taken = operation.parameters.filter { $0.location == .query }.map(\.name)
-            throw HTTPError(.badRequest, title: "Unknown parameter",
-                            detail: "'\(first)' is not a parameter of this route"
-                                + (taken.isEmpty ? "; it takes none." : "; it takes \(taken.joined(separator: ", "))."),
-                            fieldErrors: unknown.map { FieldError(field: $0, detail: "is not a parameter of this route") })
+            throw HTTPError(
+                .badRequest, title: "Unknown parameter",
+                detail: "'\(first)' is not a parameter of this route"
+                    + (taken.isEmpty ? "; it takes none." : "; it takes \(taken.joined(separator: ", "))."),
+                fieldErrors: unknown.map { FieldError(field: $0, detail: "is not a parameter of this route") })
         }
         if let first = empty.first {
-            throw HTTPError(.unprocessableContent, title: "Empty parameter",
-                            detail: "'\(first)' is empty; leave it out or give one of its values.",
-                            fieldErrors: empty.map { FieldError(field: $0, detail: "must not be empty") })
+            throw HTTPError(
+                .unprocessableContent, title: "Empty parameter",
+                detail: "'\(first)' is empty; leave it out or give one of its values.",
+                fieldErrors: empty.map { FieldError(field: $0, detail: "must not be empty") })
         }
     }
 
@@ -110,15 +114,20 @@ public final class APIGate: Sendable {
         case .replay(let response): return response
         case .proceed: break
         }
-        if purgeCounter.withLock({ $0 += 1; return $0 % 1000 == 0 }) { try? idempotency.purgeExpired() }
+        if purgeCounter.withLock({
+            $0 += 1; return $0 % 1000 == 0
+        }) {
+            try? idempotency.purgeExpired()
+        }
         do {
             let response = try body()
             try idempotency.finish(owner: owner, route: route, key: key, response: response)
             return response
         } catch let error as HTTPResponseError where error.status.rawValue < 500 {
             // A refusal is an answer too: the retry gets the same one.
-            let problem = Problem(status: error.status, title: error.title, detail: error.detail,
-                                  fieldErrors: error.fieldErrors, requestID: request.requestID)
+            let problem = Problem(
+                status: error.status, title: error.title, detail: error.detail,
+                fieldErrors: error.fieldErrors, requestID: request.requestID)
             try idempotency.finish(owner: owner, route: route, key: key, response: Problem.problemResponse(problem))
             throw error
         } catch {

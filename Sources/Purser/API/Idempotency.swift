@@ -69,19 +69,23 @@ public struct IdempotencyStore: Sendable {
         let hash = Bytea(Array(SHA256.hash(data: body)))
         return try database.pool.transaction { tx in
             let now = clock.now
-            let inserted = try tx.query("""
+            let inserted = try tx.query(
+                """
                 INSERT INTO idempotency_keys (owner, route, key, request_hash, created_at) VALUES ($1, $2, $3, $4, $5)
                 ON CONFLICT DO NOTHING
-                """, [owner, route, key, hash, now]).affected
+                """, [owner, route, key, hash, now]
+            ).affected
             if inserted == 1 { return .proceed }
-            let row = try tx.query("""
+            let row = try tx.query(
+                """
                 SELECT request_hash, status, content_type, body, extract(epoch FROM $4::timestamptz - created_at)
                 FROM idempotency_keys WHERE owner = $1 AND route = $2 AND key = $3 FOR UPDATE
                 """, [owner, route, key, now])[0]
             let age = try row.require(4, as: Double.self)
             let status = try row.decode(1, as: Int.self)
             if age > Self.lifetime || (status == nil && age > Self.abandonedAfter) {
-                try tx.query("""
+                try tx.query(
+                    """
                     UPDATE idempotency_keys SET request_hash = $4, status = NULL, content_type = NULL, body = NULL, created_at = $5
                     WHERE owner = $1 AND route = $2 AND key = $3
                     """, [owner, route, key, hash, now])
@@ -93,8 +97,9 @@ public struct IdempotencyStore: Sendable {
             let text = String(decoding: stored, as: UTF8.self)
             guard SealedValue(text: text) != nil else { throw KeyInUse() }
             let body = try SealedColumn.idempotentAnswer.open(text, row: [owner, route, key], keyring: keyring)
-            var response = Response(status: HTTPStatus(status), contentType: try row.decode(2, as: String.self) ?? "application/json",
-                                    body: body)
+            var response = Response(
+                status: HTTPStatus(status), contentType: try row.decode(2, as: String.self) ?? "application/json",
+                body: body)
             response.headers.add("Idempotent-Replayed", "true")
             return .replay(response)
         }
@@ -103,14 +108,19 @@ public struct IdempotencyStore: Sendable {
     /// Keeps `response` for replay, or forgets the key when the request failed on our side.
     func finish(owner: String, route: String, key: String, response: Response?) throws {
         guard let response, response.status.rawValue < 500 else {
-            try database.pool.query("DELETE FROM idempotency_keys WHERE owner = $1 AND route = $2 AND key = $3",
-                                    [owner, route, key])
+            try database.pool.query(
+                "DELETE FROM idempotency_keys WHERE owner = $1 AND route = $2 AND key = $3",
+                [owner, route, key])
             return
         }
-        try database.pool.query("""
+        try database.pool.query(
+            """
             UPDATE idempotency_keys SET status = $4, content_type = $5, body = $6 WHERE owner = $1 AND route = $2 AND key = $3
-            """, [owner, route, key, response.status.rawValue, response.headers["Content-Type"],
-                  Bytea(Array(try SealedColumn.idempotentAnswer.seal(response.bodyBytes, row: [owner, route, key], keyring: keyring).utf8))])
+            """,
+            [
+                owner, route, key, response.status.rawValue, response.headers["Content-Type"],
+                Bytea(Array(try SealedColumn.idempotentAnswer.seal(response.bodyBytes, row: [owner, route, key], keyring: keyring).utf8)),
+            ])
     }
 
     /// Removes keys older than a day (a bounded batch; run now and then).
@@ -118,7 +128,8 @@ public struct IdempotencyStore: Sendable {
 
     /// Removes keys older than a day at `now` (a bounded batch).
     static func purgeExpired(_ database: Database, at now: Date) throws {
-        try database.pool.query("""
+        try database.pool.query(
+            """
             DELETE FROM idempotency_keys WHERE ctid IN (
                 SELECT ctid FROM idempotency_keys WHERE created_at < $1 LIMIT 1000)
             """, [now.addingTimeInterval(-Self.lifetime)])

@@ -19,8 +19,10 @@ public struct RateLimitState: Sendable {
     public let resetSeconds: Int
 
     var headers: [(name: String, value: String)] {
-        [("RateLimit-Limit", String(limit)), ("RateLimit-Remaining", String(remaining)),
-         ("RateLimit-Reset", String(resetSeconds))]
+        [
+            ("RateLimit-Limit", String(limit)), ("RateLimit-Remaining", String(remaining)),
+            ("RateLimit-Reset", String(resetSeconds)),
+        ]
     }
 }
 
@@ -118,8 +120,9 @@ public final class RateLimiter: Sendable {
 
     private static func state(_ lease: Lease, perMinute: Int) -> RateLimitState {
         let remaining = max(0, Int(lease.sharedRemaining) + lease.tokens)
-        return RateLimitState(limit: perMinute, remaining: remaining,
-                              resetSeconds: Int(ceil(Double(perMinute - remaining) / (Double(perMinute) / 60))))
+        return RateLimitState(
+            limit: perMinute, remaining: remaining,
+            resetSeconds: Int(ceil(Double(perMinute - remaining) / (Double(perMinute) / 60))))
     }
 
     /// Spends one token from `bucket`; throws `RateLimited` when none is left, and `WouldBlock` when
@@ -146,16 +149,18 @@ public final class RateLimiter: Sendable {
         case .fetch: break
         }
         guard mayBlock else { throw WouldBlock() }
-        let (granted, remaining) = try lease(bucket.key, capacity: Double(perMinute), perSecond: rate,
-                                             want: Self.leaseSize(perMinute), at: moment)
+        let (granted, remaining) = try lease(
+            bucket.key, capacity: Double(perMinute), perSecond: rate,
+            want: Self.leaseSize(perMinute), at: moment)
         if granted == 0 {
             let wait = (1 - remaining) / rate
             let lease = Lease(tokens: 0, expires: moment, sharedRemaining: remaining, emptyUntil: moment.addingTimeInterval(wait))
             bucket.lease.withLock { $0 = lease }
             throw RateLimited(state: state(lease), retryAfter: max(1, Int(ceil(wait))), what: bucket.what)
         }
-        let lease = Lease(tokens: granted - 1, expires: moment.addingTimeInterval(Self.leaseLifetime),
-                          sharedRemaining: remaining, emptyUntil: nil)
+        let lease = Lease(
+            tokens: granted - 1, expires: moment.addingTimeInterval(Self.leaseLifetime),
+            sharedRemaining: remaining, emptyUntil: nil)
         bucket.lease.withLock { $0 = lease }
         return state(lease)
     }
@@ -165,10 +170,13 @@ public final class RateLimiter: Sendable {
     /// granted and what the bucket holds after. The row is held while it is read and written, so
     /// nodes taking leases at once take them one after another. Its stamp never moves back, so a
     /// node whose clock is behind another's refills nothing twice.
-    private func lease(_ key: String, capacity: Double, perSecond: Double, want: Int,
-                       at now: Date) throws -> (granted: Int, remaining: Double) {
+    private func lease(
+        _ key: String, capacity: Double, perSecond: Double, want: Int,
+        at now: Date
+    ) throws -> (granted: Int, remaining: Double) {
         try database.pool.transaction { tx in
-            let row = try tx.query("""
+            let row = try tx.query(
+                """
                 INSERT INTO rate_limit_buckets AS b (key, tokens, updated_at) VALUES ($1, $2, $3)
                 ON CONFLICT (key) DO UPDATE SET key = b.key
                 RETURNING tokens, updated_at
@@ -177,8 +185,9 @@ public final class RateLimiter: Sendable {
             let available = min(capacity, try row.require(0, as: Double.self) + max(0, now.timeIntervalSince(stamp)) * perSecond)
             let granted = max(0, min(want, Int(available.rounded(.down))))
             let remaining = available - Double(granted)
-            try tx.query("UPDATE rate_limit_buckets SET tokens = $2, updated_at = $3 WHERE key = $1",
-                         [key, remaining, max(now, stamp)])
+            try tx.query(
+                "UPDATE rate_limit_buckets SET tokens = $2, updated_at = $3 WHERE key = $1",
+                [key, remaining, max(now, stamp)])
             return (granted, remaining)
         }
     }

@@ -59,22 +59,34 @@ public struct Configuration: Sendable {
     }
 
     /// Reads the environment; returns the configuration and one line per problem found.
-    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment,
-                            root: URL? = nil) -> (Configuration, [String]) {
+    public static func load(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        root: URL? = nil
+    ) -> (Configuration, [String]) {
         var problems: [String] = []
         var config = Configuration(root: root ?? defaultRoot(environment))
         if let listen = environment["PURSER_LISTEN"] {
-            if let (host, port) = parseAddress(listen) { config.listenHost = host; config.listenPort = port }
-            else { problems.append("PURSER_LISTEN=\(listen): expected HOST:PORT with a numeric address, e.g. 127.0.0.1:8080") }
+            if let (host, port) = parseAddress(listen) {
+                config.listenHost = host; config.listenPort = port
+            } else {
+                problems.append("PURSER_LISTEN=\(listen): expected HOST:PORT with a numeric address, e.g. 127.0.0.1:8080")
+            }
         }
         if let metrics = environment["PURSER_METRICS_LISTEN"] {
-            if metrics == "off" { config.metricsHost = nil }
-            else if let (host, port) = parseAddress(metrics) { config.metricsHost = host; config.metricsPort = port }
-            else { problems.append("PURSER_METRICS_LISTEN=\(metrics): expected HOST:PORT or off") }
+            if metrics == "off" {
+                config.metricsHost = nil
+            } else if let (host, port) = parseAddress(metrics) {
+                config.metricsHost = host; config.metricsPort = port
+            } else {
+                problems.append("PURSER_METRICS_LISTEN=\(metrics): expected HOST:PORT or off")
+            }
         }
         if let url = environment["DATABASE_URL"], !url.isEmpty {
-            if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") || url.contains("=") { config.databaseURL = url }
-            else { problems.append("DATABASE_URL: expected postgres://user@host:port/database or a libpq conninfo string") }
+            if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") || url.contains("=") {
+                config.databaseURL = url
+            } else {
+                problems.append("DATABASE_URL: expected postgres://user@host:port/database or a libpq conninfo string")
+            }
         }
         integer(environment, "PURSER_POOL_SIZE", 1...500, &config.poolSize, &problems)
         integer(environment, "PURSER_WORKER_THREADS", 1...1024, &config.workerThreads, &problems)
@@ -96,17 +108,27 @@ public struct Configuration: Sendable {
             }
         }
         if let smtp = environment["SMTP_URL"], !smtp.isEmpty {
-            if let server = Self.parseMailServer(smtp) { config.mailServer = server }
-            else { problems.append("SMTP_URL: expected smtp://[user:password@]host:port[?tls=required|optional|none] or smtps://…") }
+            if let server = Self.parseMailServer(smtp) {
+                config.mailServer = server
+            } else {
+                problems.append("SMTP_URL: expected smtp://[user:password@]host:port[?tls=required|optional|none] or smtps://…")
+            }
         }
         config.mailFrom = environment["PURSER_MAIL_FROM"]
-        if let allow = environment["PURSER_ALLOW_HTTP_DESTINATIONS"] { config.allowHTTPDestinations = ["1", "true", "yes"].contains(allow.lowercased()) }
+        if let allow = environment["PURSER_ALLOW_HTTP_DESTINATIONS"] {
+            config.allowHTTPDestinations = ["1", "true", "yes"].contains(allow.lowercased())
+        }
         if let allowed = environment["PURSER_DESTINATION_ALLOW"] {
-            config.allowedDestinations = allowed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            config.allowedDestinations = allowed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
         }
         if let level = environment["PURSER_LOG_LEVEL"] {
-            if let parsed = Logger.Level(rawValue: level.lowercased()) { config.logLevel = parsed }
-            else { problems.append("PURSER_LOG_LEVEL=\(level): expected trace, debug, info, notice, warning, error or critical") }
+            if let parsed = Logger.Level(rawValue: level.lowercased()) {
+                config.logLevel = parsed
+            } else {
+                problems.append("PURSER_LOG_LEVEL=\(level): expected trace, debug, info, notice, warning, error or critical")
+            }
         }
         if let text = environment["PURSER_PUBLIC_URL"] {
             if let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil {
@@ -123,13 +145,15 @@ public struct Configuration: Sendable {
             }
         }
         if let header = environment["PURSER_FORWARDED_HEADER"] {
-            if let parsed = ForwardedHeader(rawValue: header.lowercased()) { config.forwardedHeader = parsed }
-            else { problems.append("PURSER_FORWARDED_HEADER=\(header): expected x-forwarded-for or forwarded") }
+            if let parsed = ForwardedHeader(rawValue: header.lowercased()) {
+                config.forwardedHeader = parsed
+            } else {
+                problems.append("PURSER_FORWARDED_HEADER=\(header): expected x-forwarded-for or forwarded")
+            }
         }
         if let key = environment["PURSER_MASTER_KEY"] {
             // Never echo the key itself.
-            do { config.masterKey = try Keyring(parsing: key) }
-            catch { problems.append("\(error)") }
+            do { config.masterKey = try Keyring(parsing: key) } catch { problems.append("\(error)") }
         }
         for folder in [config.templatesFolder, config.publicFolder, config.migrationsFolder] {
             var isDirectory: ObjCBool = false
@@ -143,7 +167,8 @@ public struct Configuration: Sendable {
     /// `HOST:PORT`, `[v6]:PORT` or `:PORT` (all IPv4 addresses).
     public static func parseAddress(_ text: String) -> (String, Int)? {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              (0...65535).contains(port) else { return nil }
+            (0...65535).contains(port)
+        else { return nil }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if host.isEmpty { host = "0.0.0.0" }
@@ -162,11 +187,16 @@ public struct Configuration: Sendable {
         return executable.deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    private static func integer(_ environment: [String: String], _ name: String, _ range: ClosedRange<Int>,
-                                _ value: inout Int, _ problems: inout [String]) {
+    private static func integer(
+        _ environment: [String: String], _ name: String, _ range: ClosedRange<Int>,
+        _ value: inout Int, _ problems: inout [String]
+    ) {
         guard let text = environment[name] else { return }
-        if let parsed = Int(text), range.contains(parsed) { value = parsed }
-        else { problems.append("\(name)=\(text): expected a whole number from \(range.lowerBound) to \(range.upperBound)") }
+        if let parsed = Int(text), range.contains(parsed) {
+            value = parsed
+        } else {
+            problems.append("\(name)=\(text): expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
     }
 
     /// The worker's settings from the configuration.
@@ -180,7 +210,8 @@ public struct Configuration: Sendable {
 
     static func parseMailServer(_ text: String) -> MailServer? {
         guard let url = URLComponents(string: text), let scheme = url.scheme, ["smtp", "smtps"].contains(scheme),
-              let host = url.host, !host.isEmpty else { return nil }
+            let host = url.host, !host.isEmpty
+        else { return nil }
         let tls = url.queryItems?.first { $0.name == "tls" }?.value ?? "required"
         let security: MailServer.Security
         switch (scheme, tls) {
@@ -191,7 +222,8 @@ public struct Configuration: Sendable {
         default: return nil
         }
         let port = url.port ?? (scheme == "smtps" ? 465 : 587)
-        return MailServer(url: "\(scheme)://\(host):\(port)", security: security, username: url.user?.removingPercentEncoding,
-                          password: url.password?.removingPercentEncoding)
+        return MailServer(
+            url: "\(scheme)://\(host):\(port)", security: security, username: url.user?.removingPercentEncoding,
+            password: url.password?.removingPercentEncoding)
     }
 }

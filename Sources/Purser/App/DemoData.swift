@@ -31,18 +31,22 @@ public enum DemoData {
     public static func seed(database: Database, hasher: PasswordHasher, keyring: Keyring, clock: any WallClock) throws -> [Login] {
         let tenants = TenantStore(database: database, clock: clock)
         if try tenants.id(slug: tenantSlug) == nil {
-            let tenant = try tenants.create(NewTenant(slug: tenantSlug, name: "Acme Bank", key: "ACME", plan: "premium",
-                                                      timeZone: "Europe/Zurich"),
-                                            actor: .system, reason: "demo data")
+            let tenant = try tenants.create(
+                NewTenant(
+                    slug: tenantSlug, name: "Acme Bank", key: "ACME", plan: "premium",
+                    timeZone: "Europe/Zurich"),
+                actor: .system, reason: "demo data")
             let people = PersonStore(database: database, hasher: hasher, clock: clock)
             for person in customers {
-                let user = try people.addMember(NewPerson(email: person.email, name: person.name, password: password),
-                                                tenant: tenant, role: person.role, actor: .system, reason: "demo data")
+                let user = try people.addMember(
+                    NewPerson(email: person.email, name: person.name, password: password),
+                    tenant: tenant, role: person.role, actor: .system, reason: "demo data")
                 if person.role == .tenantAdmin { try enableSecondFactor(user, database: database, keyring: keyring, at: clock.now) }
             }
             for person in staff {
-                let user = try people.addStaff(NewPerson(email: person.email, name: person.name, password: password),
-                                               role: person.role, actor: .system, reason: "demo data")
+                let user = try people.addStaff(
+                    NewPerson(email: person.email, name: person.name, password: password),
+                    role: person.role, actor: .system, reason: "demo data")
                 try enableSecondFactor(user, database: database, keyring: keyring, at: clock.now)
             }
             try DemoRequests.seed(database: database, tenant: tenant, clock: clock)
@@ -59,7 +63,8 @@ public enum DemoData {
     /// The code of `email`'s second factor at `now` (development only: it reads the sealed secret).
     public static func currentCode(email: String, database: Database, keyring: Keyring, at now: Date) throws -> String? {
         guard let row = try database.pool.query("SELECT id, totp_secret FROM users WHERE lower(email) = lower($1)", [email]).first,
-              let text = try row.decode(1, as: String.self) else { return nil }
+            let text = try row.decode(1, as: String.self)
+        else { return nil }
         let user = try row.require(0, as: UUID.self)
         return TOTP(secret: try SealedColumn.secondFactor.open(text, row: user, keyring: keyring)).code(at: now)
     }

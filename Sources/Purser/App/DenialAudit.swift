@@ -26,12 +26,17 @@ struct DenialAudit: Middleware {
 
     private func record(_ request: Request, tenant: UUID?, actorKind: AuditEvent.ActorKind, actorID: UUID?, lacking: String) {
         guard request.mayBlock else { return }
-        let event = AuditEvent(tenant: tenant, actorKind: actorKind, actorID: actorID, action: "access.denied",
-                               targetType: "route", targetID: request.method.rawValue + " " + (request.routeTemplate ?? request.path),
-                               after: try? JSONText(encoding: ["lacking": lacking]), at: clock.now).from(RequestOrigin(request))
+        let event = AuditEvent(
+            tenant: tenant, actorKind: actorKind, actorID: actorID, action: "access.denied",
+            targetType: "route", targetID: request.method.rawValue + " " + (request.routeTemplate ?? request.path),
+            after: try? JSONText(encoding: ["lacking": lacking]), at: clock.now
+        ).from(RequestOrigin(request))
         do {
-            if let tenant { try database.inTenant(tenant) { try AuditLog.record(event, in: $0) } }
-            else { try database.pool.transaction { try AuditLog.record(event, in: $0) } }
+            if let tenant {
+                try database.inTenant(tenant) { try AuditLog.record(event, in: $0) }
+            } else {
+                try database.pool.transaction { try AuditLog.record(event, in: $0) }
+            }
         } catch {
             logger.error("could not audit a denial", metadata: ["error": .string("\(error)"), "request_id": .string(request.requestID)])
         }

@@ -57,8 +57,9 @@ extension HTTPError {
     init(_ error: any DomainError) {
         var headers = HTTPHeaders()
         if let seconds = error.retryAfterSeconds { headers.set("Retry-After", String(seconds)) }
-        self.init(error.refusal.status, title: error.headline, detail: error.detail, fieldErrors: error.fieldErrors,
-                  headers: headers)
+        self.init(
+            error.refusal.status, title: error.headline, detail: error.detail, fieldErrors: error.fieldErrors,
+            headers: headers)
     }
 }
 
@@ -74,12 +75,14 @@ struct DatabaseErrorMapping: Middleware {
             }
             // Class 22, data exceptions: a value PostgreSQL cannot take (a NUL in text, a number out of range).
             if error.isCheckViolation || error.isNotNullViolation || error.isForeignKeyViolation
-                || error.sqlState?.hasPrefix("22") == true {
+                || error.sqlState?.hasPrefix("22") == true
+            {
                 throw HTTPError(.unprocessableContent, detail: "The values break a rule of the data.")
             }
             if error.kind == .connection || error.kind == .poolTimeout || error.kind == .closed {
-                throw HTTPError(.serviceUnavailable, detail: "The database is not answering; try again shortly.",
-                                headers: HTTPHeaders([("Retry-After", "5")]))
+                throw HTTPError(
+                    .serviceUnavailable, detail: "The database is not answering; try again shortly.",
+                    headers: HTTPHeaders([("Retry-After", "5")]))
             }
             throw error
         }

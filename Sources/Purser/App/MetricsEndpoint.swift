@@ -8,8 +8,9 @@ public enum MetricsEndpoint {
         router.add(.get, "/metrics", options: .inline) { _ in
             Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(registry.render().utf8))
         }
-        var configuration = ServerConfiguration(host: host, port: port, ioThreads: 1, workerThreads: 1, connectionLimit: 64,
-                                                logger: logger)
+        var configuration = ServerConfiguration(
+            host: host, port: port, ioThreads: 1, workerThreads: 1, connectionLimit: 64,
+            logger: logger)
         configuration.drainDeadline = .seconds(1)
         return Server(configuration: configuration, router: router)
     }

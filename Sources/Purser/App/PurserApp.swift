@@ -37,8 +37,10 @@ public final class PurserApp: Sendable {
     /// `extraRoutes` are served beside Purser's own: tests plant routes there (a leaking one, to
     /// show that the isolation walk catches it).
     /// `world`: nil for the live one (the system clock, the configured SMTP server); tests pass one with a clock they move.
-    public init(configuration: Configuration, databaseURL: String, logger: Logger, world: World? = nil,
-                extraRoutes: [TableRoute] = []) throws {
+    public init(
+        configuration: Configuration, databaseURL: String, logger: Logger, world: World? = nil,
+        extraRoutes: [TableRoute] = []
+    ) throws {
         guard let keyring = configuration.masterKey else { throw MissingMasterKey() }
         self.configuration = configuration
         let world = world ?? World.live(configuration)
@@ -48,14 +50,16 @@ public final class PurserApp: Sendable {
         database = Database(url: databaseURL, size: configuration.poolSize)
         metrics = MetricsRegistry()
         // Mail kept instead of sent (`purser dev` without SMTP_URL): the header links to it.
-        let site = Site(templates: try Templates(folder: configuration.templatesFolder),
-                        staticFiles: try StaticFiles(folder: configuration.publicFolder),
-                        devMailLink: world.mail is MailCatcher ? SitePage.devMail.url : nil)
+        let site = Site(
+            templates: try Templates(folder: configuration.templatesFolder),
+            staticFiles: try StaticFiles(folder: configuration.publicFolder),
+            devMailLink: world.mail is MailCatcher ? SitePage.devMail.url : nil)
 
         let limiter = RateLimiter(database: database, clock: world.clock)
         tokens = TokenStore(database: database, clock: world.clock, limiter: limiter)
-        let gate = APIGate(tokens: tokens, limiter: limiter,
-                           idempotency: IdempotencyStore(database: database, keyring: keyring, clock: world.clock), database: database)
+        let gate = APIGate(
+            tokens: tokens, limiter: limiter,
+            idempotency: IdempotencyStore(database: database, keyring: keyring, clock: world.clock), database: database)
         var sessionSettings = SessionSettings()
         sessionSettings.idleTimeout = TimeInterval(configuration.sessionIdleMinutes * 60)
         sessionSettings.absoluteLifetime = TimeInterval(configuration.sessionHours * 3600)
@@ -63,12 +67,14 @@ public final class PurserApp: Sendable {
         sessions = SessionStore(database: database, settings: sessionSettings, clock: world.clock)
         hasher = try PasswordHasher(workerThreads: configuration.workerThreads)
         let secondFactor = SecondFactor(database: database, keyring: keyring, clock: world.clock)
-        let signIn = SignIn(database: database, sessions: sessions, hasher: hasher, throttle: SignInThrottle(clock: world.clock),
-                            secondFactor: secondFactor)
+        let signIn = SignIn(
+            database: database, sessions: sessions, hasher: hasher, throttle: SignInThrottle(clock: world.clock),
+            secondFactor: secondFactor)
         let visitors = VisitorCache()
         self.visitors = visitors
         let auth = WebAuth(sessions: sessions, database: database, keyring: keyring, visitors: visitors)
-        let publicURL = configuration.effectivePublicURL.hasSuffix("/")
+        let publicURL =
+            configuration.effectivePublicURL.hasSuffix("/")
             ? String(configuration.effectivePublicURL.dropLast()) : configuration.effectivePublicURL
         let requestLists = RequestListCache(capacity: configuration.rememberAnswers ? 10_000 : 0)
         self.requestLists = requestLists
@@ -76,15 +82,17 @@ public final class PurserApp: Sendable {
         let requests = RequestStore(database: database, clock: world.clock, notices: requestNotices, lists: requestLists)
         let conversation = RequestComments(database: database, clock: world.clock, notices: requestNotices, lists: requestLists)
         let attachments = RequestAttachments(database: database, clock: world.clock, lists: requestLists)
-        let desk = RequestDesk(store: requests, comments: conversation, watchers: RequestWatchers(database: database, clock: world.clock),
-                               activity: RequestActivity(database: database),
-                               groups: RequestGroups(database: database, clock: world.clock, lists: requestLists), attachments: attachments)
-        routeTable = Routes.table(Routes.Parts(
-            configuration: configuration, world: world, keyring: keyring, database: database, migrator: migrator, site: site,
-            auth: auth, gate: gate,
-            tokens: tokens, signIn: signIn, secondFactor: secondFactor,
-            passwords: Passwords(database: database, hasher: hasher, sessions: sessions), publicURL: publicURL, lists: requestLists,
-            requests: requests, comments: conversation, attachments: attachments, desk: desk), extra: extraRoutes)
+        let desk = RequestDesk(
+            store: requests, comments: conversation, watchers: RequestWatchers(database: database, clock: world.clock),
+            activity: RequestActivity(database: database),
+            groups: RequestGroups(database: database, clock: world.clock, lists: requestLists), attachments: attachments)
+        routeTable = Routes.table(
+            Routes.Parts(
+                configuration: configuration, world: world, keyring: keyring, database: database, migrator: migrator, site: site,
+                auth: auth, gate: gate,
+                tokens: tokens, signIn: signIn, secondFactor: secondFactor,
+                passwords: Passwords(database: database, hasher: hasher, sessions: sessions), publicURL: publicURL, lists: requestLists,
+                requests: requests, comments: conversation, attachments: attachments, desk: desk), extra: extraRoutes)
         let router = Routes.router(routeTable, staticFiles: site.staticFiles)
 
         let serverConfiguration = ServerConfiguration(
@@ -92,12 +100,14 @@ public final class PurserApp: Sendable {
             ioThreads: configuration.ioThreads, workerThreads: configuration.workerThreads,
             connectionLimit: configuration.connectionLimit, bodyLimit: configuration.bodyLimit,
             trustedProxies: configuration.trustedProxies, forwardedHeader: configuration.forwardedHeader,
-            securityHeaders: SecurityHeaders(strictTransportSecurity:
-                configuration.isHTTPS ? "max-age=63072000; includeSubDomains" : nil),
+            securityHeaders: SecurityHeaders(
+                strictTransportSecurity:
+                    configuration.isHTTPS ? "max-age=63072000; includeSubDomains" : nil),
             logger: logger, accessLog: configuration.logLevel <= .info ? JSONAccessLog(sink: .standardOutput) : nil,
             errorRenderer: { problem, request in site.render(problem, for: request) })
-        server = Server(configuration: serverConfiguration, router: router,
-                        middleware: [DatabaseErrorMapping(), DenialAudit(database: database, clock: world.clock, logger: logger)], metrics: metrics)
+        server = Server(
+            configuration: serverConfiguration, router: router,
+            middleware: [DatabaseErrorMapping(), DenialAudit(database: database, clock: world.clock, logger: logger)], metrics: metrics)
 
         let registry = metrics
         metricsServer = configuration.metricsHost.map {
@@ -105,9 +115,10 @@ public final class PurserApp: Sendable {
         }
         let subscriptions = [
             // Anything revoked while not listening may still be cached: start clean when connected.
-            NoticeListener.Subscription(channel: TokenStore.revocationChannel,
-                                        notice: { [tokens] in $0 == "*" ? tokens.forgetAll() : tokens.forget(lookup: $0) },
-                                        connected: { [tokens] connected in if connected { tokens.forgetAll() } }),
+            NoticeListener.Subscription(
+                channel: TokenStore.revocationChannel,
+                notice: { [tokens] in $0 == "*" ? tokens.forgetAll() : tokens.forget(lookup: $0) },
+                connected: { [tokens] connected in if connected { tokens.forgetAll() } }),
             requestLists.subscription,
             visitors.subscription,
         ]

@@ -45,25 +45,33 @@ public struct RouteTable: Sendable {
 
     /// A route anyone may call (signing in, health, the API document); its answers hold no tenant's data.
     /// `operation`: its entry in the API document (health and the document itself have one).
-    public mutating func everyone(_ method: HTTPMethod, _ page: SitePage, options: RouteOptions = RouteOptions(),
-                                  operation: Operation? = nil, handler: @escaping Handler) {
+    public mutating func everyone(
+        _ method: HTTPMethod, _ page: SitePage, options: RouteOptions = RouteOptions(),
+        operation: Operation? = nil, handler: @escaping Handler
+    ) {
         add(method, page.template, access: .everyone, options: options, operation: operation, handler: handler)
     }
 
     /// A signed-in person's own page. `allowEnrolment`: also for a session that must still set up
     /// its second factor (the pages that do so).
-    public mutating func signedIn(_ method: HTTPMethod, _ page: SitePage, options: RouteOptions = RouteOptions(),
-                                  allowEnrolment: Bool = false, handler: @escaping @Sendable (PageContext) throws -> Response) {
+    public mutating func signedIn(
+        _ method: HTTPMethod, _ page: SitePage, options: RouteOptions = RouteOptions(),
+        allowEnrolment: Bool = false, handler: @escaping @Sendable (PageContext) throws -> Response
+    ) {
         let (auth, world) = (requireAuth(), world)
         add(method, page.template, access: .signedIn, options: options) { request in
-            try handler(PageContext(world: world, request: request, visitor: try auth.signedIn(request, allowEnrolment: allowEnrolment), auth: auth))
+            try handler(
+                PageContext(world: world, request: request, visitor: try auth.signedIn(request, allowEnrolment: allowEnrolment), auth: auth)
+            )
         }
     }
 
     /// A staff page: for any staff member, or those whose staff role holds `permission`. Customers
     /// are told it does not exist (404); staff without the permission are refused (403).
-    public mutating func staff(_ method: HTTPMethod, _ page: SitePage, permission: Permission? = nil,
-                               options: RouteOptions = RouteOptions(), handler: @escaping @Sendable (PageContext) throws -> Response) {
+    public mutating func staff(
+        _ method: HTTPMethod, _ page: SitePage, permission: Permission? = nil,
+        options: RouteOptions = RouteOptions(), handler: @escaping @Sendable (PageContext) throws -> Response
+    ) {
         let (auth, world) = (requireAuth(), world)
         add(method, page.template, access: permission.map { .permission($0) } ?? .staff, options: options) { request in
             let context = PageContext(world: world, request: request, visitor: try auth.staff(request), auth: auth)
@@ -75,13 +83,16 @@ public struct RouteTable: Sendable {
     /// A page of the tenant its path names, for people holding `permission` there (nil: any member)
     /// or staff whose role holds it. Another tenant's page, or one that does not exist, is a 404;
     /// so is a page whose permission only staff hold, to a customer.
-    public mutating func tenant(_ method: HTTPMethod, _ page: SitePage, permission: Permission?,
-                                options: RouteOptions = RouteOptions(), handler: @escaping @Sendable (TenantContext) throws -> Response) {
+    public mutating func tenant(
+        _ method: HTTPMethod, _ page: SitePage, permission: Permission?,
+        options: RouteOptions = RouteOptions(), handler: @escaping @Sendable (TenantContext) throws -> Response
+    ) {
         precondition(page.template.hasPrefix("/t/{tenant}"), "a tenant page lives under /t/{tenant}: \(page)")
         let (auth, world) = (requireAuth(), world)
         add(method, page.template, access: permission.map { .permission($0) } ?? .signedIn, options: options) { request in
             let visitor = try auth.signedIn(request)
-            let context = TenantContext(world: world, request: request, visitor: visitor, tenant: try auth.tenant(request, for: visitor), auth: auth)
+            let context = TenantContext(
+                world: world, request: request, visitor: visitor, tenant: try auth.tenant(request, for: visitor), auth: auth)
             if let permission, !context.principal.can(permission) {
                 // A permission no customer role holds makes a staff page: to customers it does not exist.
                 if !CustomerRole.allCases.contains(where: { $0.permissions.contains(permission) }) { throw HTTPError(.notFound) }
@@ -93,9 +104,11 @@ public struct RouteTable: Sendable {
 
     /// An API route: a bearer token with `scope` (nil: any valid token), through the gate (tenant,
     /// rate limits, idempotency). The document names the scope; the handler checks permissions.
-    public mutating func api(_ method: HTTPMethod, _ path: APIPath, scope: Scope?, tenant need: APIGate.TenantNeed = .none,
-                             options: RouteOptions = RouteOptions(), operation: Operation,
-                             handler: @escaping @Sendable (APIContext) throws -> Response) {
+    public mutating func api(
+        _ method: HTTPMethod, _ path: APIPath, scope: Scope?, tenant need: APIGate.TenantNeed = .none,
+        options: RouteOptions = RouteOptions(), operation: Operation,
+        handler: @escaping @Sendable (APIContext) throws -> Response
+    ) {
         guard let gate else { preconditionFailure("API routes need the table made with the gate") }
         let world = world
         add(method, path.template, access: .scope(scope), options: options, operation: operation) { request in
@@ -109,12 +122,16 @@ public struct RouteTable: Sendable {
     }
 
     /// Adds a route by its template; an API route's document names the scope its access declares.
-    private mutating func add(_ method: HTTPMethod, _ template: String, access: RouteAccess, options: RouteOptions = RouteOptions(),
-                             operation: Operation? = nil, handler: @escaping Handler) {
+    private mutating func add(
+        _ method: HTTPMethod, _ template: String, access: RouteAccess, options: RouteOptions = RouteOptions(),
+        operation: Operation? = nil, handler: @escaping Handler
+    ) {
         var operation = operation
         if case .scope(let scope) = access { operation?.scopes = scope.map { [$0.rawValue] } ?? [] }
-        entries.append(TableRoute(route: Route(method, template, options: options, operation: operation, handler: handler),
-                                  access: access))
+        entries.append(
+            TableRoute(
+                route: Route(method, template, options: options, operation: operation, handler: handler),
+                access: access))
     }
 
     /// Routes made elsewhere (tests plant some), with their access.

@@ -38,20 +38,25 @@ enum Routes {
         AccountPages.register(in: &routes, site: site, tokens: parts.tokens, passwords: parts.passwords, signIn: parts.signIn)
         TwoFactorPages.register(in: &routes, site: site, auth: auth, secondFactor: parts.secondFactor, signIn: parts.signIn)
         LinkPages.register(in: &routes, site: site, auth: auth, passwords: parts.passwords)
-        TenantPages.register(in: &routes, site: site, memberships: Memberships(database: database, clock: parts.world.clock),
-                             publicURL: parts.publicURL, emailInvites: parts.world.mail != nil)
-        StaffPages.register(in: &routes, site: site, tenants: TenantStore(database: database, clock: parts.world.clock),
-                            database: database, publicURL: parts.publicURL)
+        TenantPages.register(
+            in: &routes, site: site, memberships: Memberships(database: database, clock: parts.world.clock),
+            publicURL: parts.publicURL, emailInvites: parts.world.mail != nil)
+        StaffPages.register(
+            in: &routes, site: site, tenants: TenantStore(database: database, clock: parts.world.clock),
+            database: database, publicURL: parts.publicURL)
         MeAPI.register(in: &routes)
         TokensAPI.register(in: &routes, tokens: parts.tokens)
         // Audit and background work
         AuditPages.register(in: &routes, site: site, database: database)
         JobPages.register(in: &routes, site: site, jobs: JobAdministration(database: database, clock: parts.world.clock))
         // Notifications
-        NotificationPages.register(in: &routes, site: site, channels: NotificationChannels(
-            database: database, keyring: parts.keyring,
-            policy: DestinationPolicy(allowHTTP: parts.configuration.allowHTTPDestinations,
-                                      allowed: parts.configuration.allowedDestinations), world: parts.world),
+        NotificationPages.register(
+            in: &routes, site: site,
+            channels: NotificationChannels(
+                database: database, keyring: parts.keyring,
+                policy: DestinationPolicy(
+                    allowHTTP: parts.configuration.allowHTTPDestinations,
+                    allowed: parts.configuration.allowedDestinations), world: parts.world),
             database: database)
         NotificationsAPI.register(in: &routes, database: database)
         // Development only: the mail `purser dev` keeps instead of sending.
@@ -60,8 +65,9 @@ enum Routes {
         }
         // Service requests and service levels
         RequestPages.register(in: &routes, site: site, auth: auth, desk: parts.desk)
-        QueuePages.register(in: &routes, site: site, desk: parts.desk,
-                            views: SavedViews(database: database, clock: parts.world.clock, lists: parts.lists))
+        QueuePages.register(
+            in: &routes, site: site, desk: parts.desk,
+            views: SavedViews(database: database, clock: parts.world.clock, lists: parts.lists))
         RequestsAPI.register(in: &routes, store: parts.requests, comments: parts.comments, lists: parts.lists)
         RequestsAPI.registerAttachments(in: &routes, store: parts.requests, attachments: parts.attachments)
         ReportPages.register(in: &routes, site: site, database: database)

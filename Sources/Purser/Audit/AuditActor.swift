@@ -26,10 +26,13 @@ public struct AuditActor: Sendable {
 
 extension AuditEvent {
     /// An event done by `actor` at `occurredAt`, with its origin filled in.
-    public init(tenant: UUID?, actor: AuditActor, action: String, targetType: String? = nil, targetID: String? = nil,
-                reason: String? = nil, before: JSONText? = nil, after: JSONText? = nil, at occurredAt: Date) {
-        self.init(tenant: tenant, actorKind: actor.kind, actorID: actor.id, action: action, targetType: targetType,
-                  targetID: targetID, reason: reason, before: before, after: after, at: occurredAt)
+    public init(
+        tenant: UUID?, actor: AuditActor, action: String, targetType: String? = nil, targetID: String? = nil,
+        reason: String? = nil, before: JSONText? = nil, after: JSONText? = nil, at occurredAt: Date
+    ) {
+        self.init(
+            tenant: tenant, actorKind: actor.kind, actorID: actor.id, action: action, targetType: targetType,
+            targetID: targetID, reason: reason, before: before, after: after, at: occurredAt)
         self = from(actor.origin)
     }
 }

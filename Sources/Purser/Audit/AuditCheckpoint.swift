@@ -24,7 +24,9 @@ public struct AuditCheckpoint: Sendable, Equatable {
     /// What the signature covers.
     var message: [UInt8] {
         if format == 1 { return AuditLog.checkpointMessage(chain, sequence, hash) }
-        return Array("purser-audit-checkpoint-v2|\(chain)|\(number)|\(sequence)|\(hash.postgresText)|\((previousDigest ?? AuditLog.genesis).postgresText)|\(takenAtMicros)".utf8)
+        return Array(
+            "purser-audit-checkpoint-v2|\(chain)|\(number)|\(sequence)|\(hash.postgresText)|\((previousDigest ?? AuditLog.genesis).postgresText)|\(takenAtMicros)"
+                .utf8)
     }
 
     /// What the next checkpoint of the chain, and a checkpoint set, refer to it by.
@@ -35,11 +37,14 @@ public struct AuditCheckpoint: Sendable, Equatable {
     func isSigned(by keyring: Keyring) -> Bool { keyring.verify(message, keyID: keyID, tag: tag.bytes) }
 
     /// A new checkpoint of `chain` at row `sequence`, following `previous`, signed with the first key.
-    static func signed(chain: String, sequence: Int64, hash: Bytea, after previous: AuditCheckpoint?, takenAt micros: Int64,
-                       keyring: Keyring) -> AuditCheckpoint {
-        var checkpoint = AuditCheckpoint(format: 2, chain: chain, number: (previous?.number ?? 0) + 1, sequence: sequence, hash: hash,
-                                         previousDigest: previous?.digest ?? AuditLog.genesis, takenAtMicros: micros,
-                                         keyID: "", tag: Bytea([]))
+    static func signed(
+        chain: String, sequence: Int64, hash: Bytea, after previous: AuditCheckpoint?, takenAt micros: Int64,
+        keyring: Keyring
+    ) -> AuditCheckpoint {
+        var checkpoint = AuditCheckpoint(
+            format: 2, chain: chain, number: (previous?.number ?? 0) + 1, sequence: sequence, hash: hash,
+            previousDigest: previous?.digest ?? AuditLog.genesis, takenAtMicros: micros,
+            keyID: "", tag: Bytea([]))
         let (keyID, tag) = keyring.authenticate(checkpoint.message)
         checkpoint.keyID = keyID
         checkpoint.tag = Bytea(tag)
@@ -47,7 +52,8 @@ public struct AuditCheckpoint: Sendable, Equatable {
     }
 
     func insert(in tx: Connection) throws {
-        try tx.query("""
+        try tx.query(
+            """
             INSERT INTO audit_checkpoints (format, chain, number, sequence, hash, previous_digest, taken_at, key_id, tag)
             VALUES ($1, $2, $3, $4, $5, $6, 'epoch'::timestamptz + $7::bigint * interval '1 microsecond', $8, $9)
             """, [format, chain, number, sequence, hash, previousDigest, takenAtMicros, keyID, tag])
@@ -57,8 +63,10 @@ public struct AuditCheckpoint: Sendable, Equatable {
         format, chain, number, sequence, hash, previous_digest, (extract(epoch FROM taken_at) * 1000000)::bigint, key_id, tag
         """
 
-    init(format: Int, chain: String, number: Int64, sequence: Int64, hash: Bytea, previousDigest: Bytea?, takenAtMicros: Int64,
-         keyID: String, tag: Bytea) {
+    init(
+        format: Int, chain: String, number: Int64, sequence: Int64, hash: Bytea, previousDigest: Bytea?, takenAtMicros: Int64,
+        keyID: String, tag: Bytea
+    ) {
         self.format = format
         self.chain = chain
         self.number = number
@@ -71,16 +79,19 @@ public struct AuditCheckpoint: Sendable, Equatable {
     }
 
     init(row: Row) throws {
-        self.init(format: try row.require(0, as: Int.self), chain: try row.require(1), number: try row.require(2),
-                  sequence: try row.require(3), hash: try row.require(4), previousDigest: try row.decode(5),
-                  takenAtMicros: try row.require(6), keyID: try row.require(7), tag: try row.require(8))
+        self.init(
+            format: try row.require(0, as: Int.self), chain: try row.require(1), number: try row.require(2),
+            sequence: try row.require(3), hash: try row.require(4), previousDigest: try row.decode(5),
+            takenAtMicros: try row.require(6), keyID: try row.require(7), tag: try row.require(8))
     }
 
     /// Every checkpoint of `chain` (or of every chain), by chain and number.
     static func all(_ chain: String? = nil, in tx: Connection) throws -> [AuditCheckpoint] {
-        try tx.query("""
+        try tx.query(
+            """
             SELECT \(columns) FROM audit_checkpoints WHERE $1::text IS NULL OR chain = $1 ORDER BY chain, number
-            """, [chain]).map(AuditCheckpoint.init(row:))
+            """, [chain]
+        ).map(AuditCheckpoint.init(row:))
     }
 
     /// The newest checkpoint of every chain that has one.

@@ -66,16 +66,19 @@ public enum AuditCheckpointExport {
         /// The checkpoint this line describes, rebuilt from its fields (so its digest is recomputed).
         var checkpoint: AuditCheckpoint? {
             guard type == "checkpoint", let format, let chain, let sequence, let hash = hash.flatMap(bytes) else { return nil }
-            return AuditCheckpoint(format: format, chain: chain, number: number, sequence: sequence, hash: hash,
-                                   previousDigest: previousDigest.flatMap(bytes), takenAtMicros: takenAtMicros, keyID: keyID,
-                                   tag: bytes(tag) ?? Bytea([]))
+            return AuditCheckpoint(
+                format: format, chain: chain, number: number, sequence: sequence, hash: hash,
+                previousDigest: previousDigest.flatMap(bytes), takenAtMicros: takenAtMicros, keyID: keyID,
+                tag: bytes(tag) ?? Bytea([]))
         }
 
         var set: AuditCheckpointSet? {
             guard type == "set", let previous = previousDigest.flatMap(bytes), let heads = headsDigest.flatMap(bytes), let chains,
-                  let moved else { return nil }
-            return AuditCheckpointSet(number: number, takenAtMicros: takenAtMicros, previousDigest: previous, headsDigest: heads,
-                                      chains: chains, moved: moved, keyID: keyID, tag: bytes(tag) ?? Bytea([]))
+                let moved
+            else { return nil }
+            return AuditCheckpointSet(
+                number: number, takenAtMicros: takenAtMicros, previousDigest: previous, headsDigest: heads,
+                chains: chains, moved: moved, keyID: keyID, tag: bytes(tag) ?? Bytea([]))
         }
     }
 
@@ -107,9 +110,12 @@ public enum AuditCheckpointExport {
             } else if let record, let set = record.set, hex(set.digest) == record.digest {
                 sets.append(set)
             } else {
-                problems.append(AuditProblem(chain: record?.chain, reason: """
-                    line \(index + 1) of the exported file is not a checkpoint or set whose digest matches its fields
-                    """))
+                problems.append(
+                    AuditProblem(
+                        chain: record?.chain,
+                        reason: """
+                            line \(index + 1) of the exported file is not a checkpoint or set whose digest matches its fields
+                            """))
             }
         }
         let stored = Dictionary(try AuditCheckpoint.all(in: tx).map { ("\($0.chain) \($0.number)", $0.digest) }) { first, _ in first }
@@ -137,13 +143,16 @@ public enum AuditCheckpointExport {
     /// The first row of `chain`, at an exported checkpoint and not purged since, that is missing or
     /// hashes differently from what the checkpoint signed.
     private static func rewrittenRow(_ chain: String, under checkpoints: [AuditCheckpoint], in tx: Connection) throws -> String? {
-        let purged = try tx.query("SELECT purged_through FROM audit_chains WHERE chain = $1", [chain]).first?
+        let purged =
+            try tx.query("SELECT purged_through FROM audit_chains WHERE chain = $1", [chain]).first?
             .require(0, as: Int64.self) ?? 0
         let signed = checkpoints.filter { $0.sequence > purged }
         guard !signed.isEmpty else { return nil }
         var hashes: [Int64: Bytea] = [:]
-        for row in try tx.query("SELECT sequence, hash FROM audit_events WHERE chain = $1 AND sequence = ANY($2::bigint[])",
-                                [chain, signed.map { String($0.sequence) }]) {
+        for row in try tx.query(
+            "SELECT sequence, hash FROM audit_events WHERE chain = $1 AND sequence = ANY($2::bigint[])",
+            [chain, signed.map { String($0.sequence) }])
+        {
             hashes[try row.require(0, as: Int64.self)] = try row.require(1, as: Bytea.self)
         }
         for checkpoint in signed.sorted(by: { $0.sequence < $1.sequence }) where hashes[checkpoint.sequence] != checkpoint.hash {

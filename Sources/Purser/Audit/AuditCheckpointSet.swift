@@ -21,7 +21,9 @@ public struct AuditCheckpointSet: Sendable, Equatable {
     public var tag: Bytea
 
     var message: [UInt8] {
-        Array("purser-audit-checkpoint-set|\(number)|\(takenAtMicros)|\(previousDigest.postgresText)|\(headsDigest.postgresText)|\(chains)\n\(moved)".utf8)
+        Array(
+            "purser-audit-checkpoint-set|\(number)|\(takenAtMicros)|\(previousDigest.postgresText)|\(headsDigest.postgresText)|\(chains)\n\(moved)"
+                .utf8)
     }
 
     public var digest: Bytea { Bytea(Array(SHA256.hash(data: message))) }
@@ -47,11 +49,14 @@ public struct AuditCheckpointSet: Sendable, Equatable {
         }
     }
 
-    static func signed(number: Int64, takenAt micros: Int64, after previous: AuditCheckpointSet?, newest: [String: AuditCheckpoint],
-                       moved: [AuditCheckpoint], keyring: Keyring) -> AuditCheckpointSet {
-        var set = AuditCheckpointSet(number: number, takenAtMicros: micros, previousDigest: previous?.digest ?? AuditLog.genesis,
-                                     headsDigest: headsDigest(newest), chains: newest.count,
-                                     moved: moved.sorted { $0.chain < $1.chain }.map(\.listing).joined(), keyID: "", tag: Bytea([]))
+    static func signed(
+        number: Int64, takenAt micros: Int64, after previous: AuditCheckpointSet?, newest: [String: AuditCheckpoint],
+        moved: [AuditCheckpoint], keyring: Keyring
+    ) -> AuditCheckpointSet {
+        var set = AuditCheckpointSet(
+            number: number, takenAtMicros: micros, previousDigest: previous?.digest ?? AuditLog.genesis,
+            headsDigest: headsDigest(newest), chains: newest.count,
+            moved: moved.sorted { $0.chain < $1.chain }.map(\.listing).joined(), keyID: "", tag: Bytea([]))
         let (keyID, tag) = keyring.authenticate(set.message)
         set.keyID = keyID
         set.tag = Bytea(tag)
@@ -59,7 +64,8 @@ public struct AuditCheckpointSet: Sendable, Equatable {
     }
 
     func insert(in tx: Connection) throws {
-        try tx.query("""
+        try tx.query(
+            """
             INSERT INTO audit_checkpoint_sets (number, taken_at, previous_digest, heads_digest, chains, moved, key_id, tag)
             VALUES ($1, 'epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3, $4, $5, $6, $7, $8)
             """, [number, takenAtMicros, previousDigest, headsDigest, chains, moved, keyID, tag])
@@ -69,8 +75,10 @@ public struct AuditCheckpointSet: Sendable, Equatable {
         number, (extract(epoch FROM taken_at) * 1000000)::bigint, previous_digest, heads_digest, chains, moved, key_id, tag
         """
 
-    init(number: Int64, takenAtMicros: Int64, previousDigest: Bytea, headsDigest: Bytea, chains: Int, moved: String,
-         keyID: String, tag: Bytea) {
+    init(
+        number: Int64, takenAtMicros: Int64, previousDigest: Bytea, headsDigest: Bytea, chains: Int, moved: String,
+        keyID: String, tag: Bytea
+    ) {
         self.number = number
         self.takenAtMicros = takenAtMicros
         self.previousDigest = previousDigest
@@ -82,9 +90,10 @@ public struct AuditCheckpointSet: Sendable, Equatable {
     }
 
     init(row: Row) throws {
-        self.init(number: try row.require(0), takenAtMicros: try row.require(1), previousDigest: try row.require(2),
-                  headsDigest: try row.require(3), chains: try row.require(4), moved: try row.require(5), keyID: try row.require(6),
-                  tag: try row.require(7))
+        self.init(
+            number: try row.require(0), takenAtMicros: try row.require(1), previousDigest: try row.require(2),
+            headsDigest: try row.require(3), chains: try row.require(4), moved: try row.require(5), keyID: try row.require(6),
+            tag: try row.require(7))
     }
 
     static func all(in tx: Connection) throws -> [AuditCheckpointSet] {

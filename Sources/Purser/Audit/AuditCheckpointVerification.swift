@@ -42,32 +42,41 @@ public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
 enum ChainCheckpoints {
     /// The first problem with `chain`'s checkpoints, given its rows' hashes (`hashes`, by sequence)
     /// and its purge point; nil when they hold.
-    static func check(_ checkpoints: [AuditCheckpoint], hashes: [Int64: Bytea], purgedThrough: Int64, purgedHash: Bytea?,
-                      keyring: Keyring) -> AuditVerdict? {
+    static func check(
+        _ checkpoints: [AuditCheckpoint], hashes: [Int64: Bytea], purgedThrough: Int64, purgedHash: Bytea?,
+        keyring: Keyring
+    ) -> AuditVerdict? {
         var previous: AuditCheckpoint?
         for checkpoint in checkpoints {
             let expected = (previous?.number ?? 0) + 1
             if checkpoint.number != expected {
-                return .broken(sequence: checkpoint.sequence,
-                               reason: "checkpoint \(expected) is missing (next is \(checkpoint.number)): checkpoints were removed")
+                return .broken(
+                    sequence: checkpoint.sequence,
+                    reason: "checkpoint \(expected) is missing (next is \(checkpoint.number)): checkpoints were removed")
             }
             guard checkpoint.isSigned(by: keyring) else {
-                return .broken(sequence: checkpoint.sequence,
-                               reason: "the checkpoint at row \(checkpoint.sequence) is not signed by the master key")
+                return .broken(
+                    sequence: checkpoint.sequence,
+                    reason: "the checkpoint at row \(checkpoint.sequence) is not signed by the master key")
             }
             if checkpoint.format >= 2 && checkpoint.previousDigest != (previous?.digest ?? AuditLog.genesis) {
-                return .broken(sequence: checkpoint.sequence,
-                               reason: "checkpoint \(checkpoint.number) does not follow checkpoint \(expected - 1)")
+                return .broken(
+                    sequence: checkpoint.sequence,
+                    reason: "checkpoint \(checkpoint.number) does not follow checkpoint \(expected - 1)")
             }
             if let previous, checkpoint.sequence <= previous.sequence {
-                return .broken(sequence: checkpoint.sequence,
-                               reason: "checkpoint \(checkpoint.number) goes back to row \(checkpoint.sequence)")
+                return .broken(
+                    sequence: checkpoint.sequence,
+                    reason: "checkpoint \(checkpoint.number) goes back to row \(checkpoint.sequence)")
             }
-            let row = checkpoint.sequence > purgedThrough ? hashes[checkpoint.sequence]
+            let row =
+                checkpoint.sequence > purgedThrough
+                ? hashes[checkpoint.sequence]
                 : checkpoint.sequence == purgedThrough ? purgedHash : checkpoint.hash
             if checkpoint.sequence > 0 && row != checkpoint.hash {
-                return .broken(sequence: checkpoint.sequence,
-                               reason: "row \(checkpoint.sequence) differs from the signed checkpoint (history was rewritten)")
+                return .broken(
+                    sequence: checkpoint.sequence,
+                    reason: "row \(checkpoint.sequence) differs from the signed checkpoint (history was rewritten)")
             }
             previous = checkpoint
         }
@@ -80,19 +89,26 @@ enum ChainCheckpoints {
     /// checkpoint, whichever is later; with neither, from the first unsigned row. Only a checkpoint
     /// of format 2 signs its time: a format-1 checkpoint's `taken_at` could be set to any time
     /// (the future, turning the rule off), so it does not count.
-    static func stale(_ chain: String, newest: AuditCheckpoint?, headSequence: Int64, purgedThrough: Int64,
-                      freshness: CheckpointFreshness, in tx: Connection) throws -> AuditVerdict? {
+    static func stale(
+        _ chain: String, newest: AuditCheckpoint?, headSequence: Int64, purgedThrough: Int64,
+        freshness: CheckpointFreshness, in tx: Connection
+    ) throws -> AuditVerdict? {
         let covered = max(newest?.sequence ?? 0, purgedThrough)
         guard headSequence > covered else { return nil }
         var vouched: [Date] = freshness.vouchedBySet.map { [$0] } ?? []
         if let newest, newest.format >= 2 { vouched.append(newest.takenAt) }
-        let since = try vouched.max() ?? tx.query("SELECT occurred_at FROM audit_events WHERE chain = $1 AND sequence = $2",
-                                                   [chain, covered + 1]).first?.require(0, as: Date.self) ?? freshness.now
+        let since =
+            try vouched.max() ?? tx.query(
+                "SELECT occurred_at FROM audit_events WHERE chain = $1 AND sequence = $2",
+                [chain, covered + 1]
+            ).first?.require(0, as: Date.self) ?? freshness.now
         guard freshness.now.timeIntervalSince(since) > freshness.maxAge else { return nil }
-        return .broken(sequence: covered + 1, reason: """
-            row \(covered + 1) and after are not covered by a checkpoint taken in the last \(freshness.description) \
-            (checkpoints are signed since \(RFC3339.string(since))); is `purser work` running?
-            """)
+        return .broken(
+            sequence: covered + 1,
+            reason: """
+                row \(covered + 1) and after are not covered by a checkpoint taken in the last \(freshness.description) \
+                (checkpoints are signed since \(RFC3339.string(since))); is `purser work` running?
+                """)
     }
 }
 
@@ -134,7 +150,9 @@ public enum AuditCheckpointSets {
                 if !rows.contains(entry.chain) {
                     problem = "the chain \(entry.chain) has no row, yet checkpoint set \(set.number) lists its checkpoint \(entry.number)"
                 } else if let digest = digests[entry.chain]?[entry.number] {
-                    problem = digest.postgresText.dropFirst(2) == entry.digest ? nil
+                    problem =
+                        digest.postgresText.dropFirst(2) == entry.digest
+                        ? nil
                         : "checkpoint \(entry.number) differs from the one checkpoint set \(set.number) lists"
                 } else {
                     problem = "checkpoint \(entry.number), listed in checkpoint set \(set.number), is missing"
@@ -154,28 +172,37 @@ public enum AuditCheckpointSets {
         let listed = Set(sets.flatMap { set in set.movedEntries.map { "\($0.chain) \($0.number)" } })
         let unlisted = checkpoints.filter { $0.format >= 2 && !listed.contains("\($0.chain) \($0.number)") }
         if sets.isEmpty, !unlisted.isEmpty {
-            problems.append(AuditProblem(chain: nil, reason: """
-                there is no checkpoint set, yet \(unlisted.count) checkpoints of format 2 are (each was taken with a set): \
-                the sets were removed
-                """))
+            problems.append(
+                AuditProblem(
+                    chain: nil,
+                    reason: """
+                        there is no checkpoint set, yet \(unlisted.count) checkpoints of format 2 are (each was taken with a set): \
+                        the sets were removed
+                        """))
         } else {
             var first: [String: AuditCheckpoint] = [:]
             for checkpoint in unlisted where first[checkpoint.chain] == nil { first[checkpoint.chain] = checkpoint }
             for (chain, checkpoint) in first.sorted(by: { $0.key < $1.key }) where !reported.contains(chain) {
-                problems.append(AuditProblem(chain: chain, reason: """
-                    checkpoint \(checkpoint.number) is listed in no checkpoint set (the set that listed it was removed, \
-                    or it was taken outside a set)
-                    """))
+                problems.append(
+                    AuditProblem(
+                        chain: chain,
+                        reason: """
+                            checkpoint \(checkpoint.number) is listed in no checkpoint set (the set that listed it was removed, \
+                            or it was taken outside a set)
+                            """))
                 reported.insert(chain)
             }
         }
         if let newest = sets.last, problems.isEmpty {
             let heads = try AuditCheckpoint.newest(in: tx)
             if AuditCheckpointSet.headsDigest(heads) != newest.headsDigest || heads.count != newest.chains {
-                problems.append(AuditProblem(chain: nil, reason: """
-                    the chains and their newest checkpoints differ from what checkpoint set \(newest.number) signed \
-                    (checkpoints taken outside a set, or sets removed after it)
-                    """))
+                problems.append(
+                    AuditProblem(
+                        chain: nil,
+                        reason: """
+                            the chains and their newest checkpoints differ from what checkpoint set \(newest.number) signed \
+                            (checkpoints taken outside a set, or sets removed after it)
+                            """))
             }
         }
         return Verdict(sets: sets.count, newest: sets.last?.takenAt, problems: problems)

@@ -30,33 +30,38 @@ public enum AuditCheckpoints {
         let number = (previousSet?.number ?? 0) + 1
         var heads = try moved(newest, in: tx)
         if !heads.isEmpty {
-            try AuditLog.record(AuditEvent(
-                tenant: nil, actor: .system, action: "audit.checkpoint", targetType: "audit_checkpoint_set",
-                targetID: String(number), reason: "signed the heads of the audit chains that moved", at: time), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: nil, actor: .system, action: "audit.checkpoint", targetType: "audit_checkpoint_set",
+                    targetID: String(number), reason: "signed the heads of the audit chains that moved", at: time), in: tx)
             // That record moved the provider chain: its new head is signed too.
-            let provider = try tx.query("SELECT last_sequence, last_hash FROM audit_chains WHERE chain = $1",
-                                        [AuditLog.providerChain])[0]
+            let provider = try tx.query(
+                "SELECT last_sequence, last_hash FROM audit_chains WHERE chain = $1",
+                [AuditLog.providerChain])[0]
             heads.removeAll { $0.chain == AuditLog.providerChain }
             heads.append((AuditLog.providerChain, try provider.require(0, as: Int64.self), try provider.require(1, as: Bytea.self)))
             heads.sort { $0.chain < $1.chain }
         }
         var taken: [AuditCheckpoint] = []
         for head in heads {
-            let checkpoint = AuditCheckpoint.signed(chain: head.chain, sequence: head.sequence, hash: head.hash,
-                                                    after: newest[head.chain], takenAt: micros, keyring: keyring)
+            let checkpoint = AuditCheckpoint.signed(
+                chain: head.chain, sequence: head.sequence, hash: head.hash,
+                after: newest[head.chain], takenAt: micros, keyring: keyring)
             try checkpoint.insert(in: tx)
             newest[head.chain] = checkpoint
             taken.append(checkpoint)
         }
-        let set = AuditCheckpointSet.signed(number: number, takenAt: micros, after: previousSet, newest: newest, moved: taken,
-                                            keyring: keyring)
+        let set = AuditCheckpointSet.signed(
+            number: number, takenAt: micros, after: previousSet, newest: newest, moved: taken,
+            keyring: keyring)
         try set.insert(in: tx)
         return Run(set: number, taken: taken)
     }
 
     /// Chains whose head is past their newest checkpoint.
     private static func moved(_ newest: [String: AuditCheckpoint], in tx: Connection) throws
-        -> [(chain: String, sequence: Int64, hash: Bytea)] {
+        -> [(chain: String, sequence: Int64, hash: Bytea)]
+    {
         try tx.query("SELECT chain, last_sequence, last_hash FROM audit_chains WHERE last_sequence > 0 ORDER BY chain").compactMap { row in
             let chain = try row.require(0, as: String.self)
             let sequence = try row.require(1, as: Int64.self)
@@ -77,12 +82,15 @@ public enum AuditCheckpoints {
             let checkpoint = try AuditCheckpoint(row: row)
             guard checkpoint.isSigned(by: keyring) else { continue }
             let (keyID, tag) = keyring.authenticate(checkpoint.message)
-            try tx.query("UPDATE audit_checkpoints SET key_id = $3, tag = $4 WHERE chain = $1 AND number = $2",
-                         [checkpoint.chain, checkpoint.number, keyID, Bytea(tag)])
+            try tx.query(
+                "UPDATE audit_checkpoints SET key_id = $3, tag = $4 WHERE chain = $1 AND number = $2",
+                [checkpoint.chain, checkpoint.number, keyID, Bytea(tag)])
             changed += 1
         }
-        for row in try tx.query("SELECT \(AuditCheckpointSet.columns) FROM audit_checkpoint_sets WHERE key_id <> $1 FOR UPDATE",
-                                [current]) {
+        for row in try tx.query(
+            "SELECT \(AuditCheckpointSet.columns) FROM audit_checkpoint_sets WHERE key_id <> $1 FOR UPDATE",
+            [current])
+        {
             let set = try AuditCheckpointSet(row: row)
             guard set.isSigned(by: keyring) else { continue }
             let (keyID, tag) = keyring.authenticate(set.message)

@@ -23,9 +23,11 @@ public struct AuditEvent: Sendable {
     /// When it happened: the clock's now where the change is made (the event's `occurred_at`).
     public var occurredAt: Date
 
-    public init(tenant: UUID?, actorKind: ActorKind, actorID: UUID?, action: String, targetType: String? = nil,
-                targetID: String? = nil, reason: String? = nil, requestID: String? = nil, address: String? = nil,
-                userAgent: String? = nil, before: JSONText? = nil, after: JSONText? = nil, at occurredAt: Date) {
+    public init(
+        tenant: UUID?, actorKind: ActorKind, actorID: UUID?, action: String, targetType: String? = nil,
+        targetID: String? = nil, reason: String? = nil, requestID: String? = nil, address: String? = nil,
+        userAgent: String? = nil, before: JSONText? = nil, after: JSONText? = nil, at occurredAt: Date
+    ) {
         self.tenant = tenant
         self.actorKind = actorKind
         self.actorID = actorID

@@ -34,12 +34,14 @@ public enum AuditLog {
     public static func record(_ event: AuditEvent, in tx: Connection) throws -> Int64 {
         if let sequence = try append(event, in: tx) { return sequence }
         // The chain's first event: make its head (at the genesis hash), then append.
-        try tx.query("""
+        try tx.query(
+            """
             INSERT INTO audit_chains (chain, tenant_id, last_sequence, last_hash) VALUES ($1, $2, 0, $3)
             ON CONFLICT (chain) DO NOTHING
             """, [chain(for: event.tenant), event.tenant, genesis])
         guard let sequence = try append(event, in: tx) else {
-            throw PostgresError(kind: .server, sqlState: "42501", message: "the audit chain \(chain(for: event.tenant)) is not visible here")
+            throw PostgresError(
+                kind: .server, sqlState: "42501", message: "the audit chain \(chain(for: event.tenant)) is not visible here")
         }
         return sequence
     }
@@ -55,7 +57,8 @@ public enum AuditLog {
             event.before, event.after, event.occurredAt,
         ]
         // No RETURNING from the events: a transaction may write events its row-level policy does not let it read.
-        return try tx.query("""
+        return try tx.query(
+            """
             WITH head AS (SELECT last_sequence, last_hash FROM audit_chains WHERE chain = $1 FOR UPDATE),
             e AS (
                 SELECT v.*, head.last_sequence + 1 AS sequence, head.last_hash AS previous_hash
@@ -75,7 +78,8 @@ public enum AuditLog {
             )
             UPDATE audit_chains c SET last_sequence = hashed.sequence, last_hash = hashed.hash FROM hashed WHERE c.chain = $1
             RETURNING hashed.sequence
-            """, values).first?.require(0, as: Int64.self)
+            """, values
+        ).first?.require(0, as: Int64.self)
     }
 
     /// Every chain name, for verifying them all.
@@ -87,9 +91,12 @@ public enum AuditLog {
     /// (numbered without gaps, each signed and following the one before, each matching its row),
     /// and with `freshness`, that no row has waited longer than allowed for a checkpoint. Run it
     /// with a connection that sees every row (the owner's, or a staff transaction).
-    public static func verify(_ chain: String, keyring: Keyring, freshness: CheckpointFreshness? = nil,
-                              in tx: Connection) throws -> AuditVerdict {
-        let rows = try tx.query("""
+    public static func verify(
+        _ chain: String, keyring: Keyring, freshness: CheckpointFreshness? = nil,
+        in tx: Connection
+    ) throws -> AuditVerdict {
+        let rows = try tx.query(
+            """
             SELECT e.sequence, e.previous_hash, e.hash, sha256(e.previous_hash || \(canonical))
             FROM audit_events e WHERE e.chain = $1 ORDER BY e.sequence
             """, [chain])
@@ -99,13 +106,16 @@ public enum AuditLog {
         var purgedHash: Bytea?
         // After a retention purge the chain continues from the last purged row, whose position
         // and hash were signed when it was purged.
-        if let purge = try tx.query("""
+        if let purge = try tx.query(
+            """
             SELECT purged_through, purged_hash, purge_key_id, purge_tag FROM audit_chains WHERE chain = $1 AND purged_through > 0
-            """, [chain]).first {
+            """, [chain]
+        ).first {
             let through = try purge.require(0, as: Int64.self)
             let hash = try purge.require(1, as: Bytea.self)
             guard let keyID = try purge.decode(2, as: String.self), let tag = try purge.decode(3, as: Bytea.self),
-                  keyring.verify(purgeMessage(chain, through, hash), keyID: keyID, tag: tag.bytes) else {
+                keyring.verify(purgeMessage(chain, through, hash), keyID: keyID, tag: tag.bytes)
+            else {
                 return .broken(sequence: through, reason: "the retention purge up to row \(through) is not signed by the master key")
             }
             expectedSequence = through + 1
@@ -137,17 +147,23 @@ public enum AuditLog {
             let headSequence = try head.require(0, as: Int64.self)
             let headHash = try head.require(1, as: Bytea.self)
             if headSequence != last || (last > 0 && headHash != previousHash) {
-                return .broken(sequence: min(headSequence, last + 1),
-                               reason: "the chain's head says \(headSequence) rows, \(last) remain")
+                return .broken(
+                    sequence: min(headSequence, last + 1),
+                    reason: "the chain's head says \(headSequence) rows, \(last) remain")
             }
         }
         let checkpoints = try AuditCheckpoint.all(chain, in: tx)
-        if let broken = ChainCheckpoints.check(checkpoints, hashes: hashes, purgedThrough: purgedThrough, purgedHash: purgedHash,
-                                               keyring: keyring) {
+        if let broken = ChainCheckpoints.check(
+            checkpoints, hashes: hashes, purgedThrough: purgedThrough, purgedHash: purgedHash,
+            keyring: keyring)
+        {
             return broken
         }
-        if let freshness, let stale = try ChainCheckpoints.stale(chain, newest: checkpoints.last, headSequence: last,
-                                                                 purgedThrough: purgedThrough, freshness: freshness, in: tx) {
+        if let freshness,
+            let stale = try ChainCheckpoints.stale(
+                chain, newest: checkpoints.last, headSequence: last,
+                purgedThrough: purgedThrough, freshness: freshness, in: tx)
+        {
             return stale
         }
         return .intact(events: rows.count, checkpoints: checkpoints.count)
@@ -163,20 +179,27 @@ public enum AuditLog {
     public static func purge(_ chain: String, olderThanDays days: Int, keyring: Keyring, now: Date, in tx: Connection) throws -> Int {
         guard let head = try tx.query("SELECT tenant_id FROM audit_chains WHERE chain = $1 FOR UPDATE", [chain]).first else { return 0 }
         let tenant = try head.decode(0, as: UUID.self)
-        guard let cutoff = try tx.query("""
-            SELECT max(sequence) FROM audit_events WHERE chain = $1 AND occurred_at < $3::timestamptz - $2 * interval '1 day'
-            """, [chain, days, now]).first?.decode(0, as: Int64.self) else { return 0 }
+        guard
+            let cutoff = try tx.query(
+                """
+                SELECT max(sequence) FROM audit_events WHERE chain = $1 AND occurred_at < $3::timestamptz - $2 * interval '1 day'
+                """, [chain, days, now]
+            ).first?.decode(0, as: Int64.self)
+        else { return 0 }
         let hash = try tx.query("SELECT hash FROM audit_events WHERE chain = $1 AND sequence = $2", [chain, cutoff])[0]
             .require(0, as: Bytea.self)
         let removed = try tx.query("DELETE FROM audit_events WHERE chain = $1 AND sequence <= $2", [chain, cutoff]).affected
         let (keyID, tag) = keyring.authenticate(purgeMessage(chain, cutoff, hash))
-        try tx.query("""
+        try tx.query(
+            """
             UPDATE audit_chains SET purged_through = $2, purged_hash = $3, purge_key_id = $4, purge_tag = $5 WHERE chain = $1
             """, [chain, cutoff, hash, keyID, Bytea(tag)])
-        try record(AuditEvent(tenant: tenant, actor: .system, action: "audit.purge", targetType: "audit_chain",
-                              targetID: chain, reason: "retention: events older than \(days) days",
-                              after: try JSONText(encoding: ["purged_through": String(cutoff), "rows": String(removed)]), at: now),
-                         in: tx)
+        try record(
+            AuditEvent(
+                tenant: tenant, actor: .system, action: "audit.purge", targetType: "audit_chain",
+                targetID: chain, reason: "retention: events older than \(days) days",
+                after: try JSONText(encoding: ["purged_through": String(cutoff), "rows": String(removed)]), at: now),
+            in: tx)
         return removed
     }
 

@@ -53,16 +53,19 @@ enum AuditPages {
             let requested = request.query["chain"] ?? ""
             var chain = AuditLog.providerChain
             if !requested.isEmpty && requested != AuditLog.providerChain {
-                guard let id = try database.pool.query("SELECT id FROM tenants WHERE slug = $1", [requested]).first?
-                    .require(0, as: UUID.self) else { throw ValidationError(field: "chain", "there is no tenant \(requested)") }
+                guard
+                    let id = try database.pool.query("SELECT id FROM tenants WHERE slug = $1", [requested]).first?
+                        .require(0, as: UUID.self)
+                else { throw ValidationError(field: "chain", "there is no tenant \(requested)") }
                 chain = AuditLog.chain(for: id)
             }
             return Source(chain: chain) { body in try database.asStaff(body) }
         }
 
         routes.tenant(.get, .audit, permission: .auditRead) { ctx in
-            try page(ctx.request, site: site, visitor: ctx.visitor, tenant: ctx.tenant, source: tenantSource(ctx.tenant),
-                     heading: "Audit log · \(ctx.tenant.name)", pageLink: .audit(ctx.tenant.slug), csvLink: .auditCSV(ctx.tenant.slug))
+            try page(
+                ctx.request, site: site, visitor: ctx.visitor, tenant: ctx.tenant, source: tenantSource(ctx.tenant),
+                heading: "Audit log · \(ctx.tenant.name)", pageLink: .audit(ctx.tenant.slug), csvLink: .auditCSV(ctx.tenant.slug))
         }
         routes.tenant(.get, .auditCSV, permission: .auditRead) { ctx in
             try csv(ctx.request, source: tenantSource(ctx.tenant), filename: "audit-\(ctx.tenant.slug).csv")
@@ -70,13 +73,16 @@ enum AuditPages {
         routes.staff(.get, .staffAudit, permission: .auditRead) { ctx in
             let request = ctx.request
             do {
-                return try page(request, site: site, visitor: ctx.visitor, tenant: nil, source: try staffSource(request),
-                                heading: "Audit log", pageLink: SitePage.staffAudit.url, csvLink: SitePage.staffAuditCSV.url)
+                return try page(
+                    request, site: site, visitor: ctx.visitor, tenant: nil, source: try staffSource(request),
+                    heading: "Audit log", pageLink: SitePage.staffAudit.url, csvLink: SitePage.staffAuditCSV.url)
             } catch let error as ValidationError {
-                return site.page("audit/index", title: "Audit log", Page(
-                    heading: "Audit log", pageLink: SitePage.staffAudit.url, actor: "", action: "", target: "", from: "", until: "",
-                    chain: request.query["chain"] ?? "", staff: true, rows: [], nextPage: nil, csvLink: SitePage.staffAuditCSV.url,
-                    errors: error.fieldErrors), status: error.status, visitor: ctx.visitor)
+                return site.page(
+                    "audit/index", title: "Audit log",
+                    Page(
+                        heading: "Audit log", pageLink: SitePage.staffAudit.url, actor: "", action: "", target: "", from: "", until: "",
+                        chain: request.query["chain"] ?? "", staff: true, rows: [], nextPage: nil, csvLink: SitePage.staffAuditCSV.url,
+                        errors: error.fieldErrors), status: error.status, visitor: ctx.visitor)
             }
         }
         routes.staff(.get, .staffAuditCSV, permission: .auditRead) { ctx in
@@ -98,14 +104,17 @@ enum AuditPages {
             }
             return date
         }
-        let filter = AuditFilter(actor: text("actor"), action: text("action"), target: text("target"), from: day("from"),
-                                 until: day("until").map { $0.addingTimeInterval(86400) })
+        let filter = AuditFilter(
+            actor: text("actor"), action: text("action"), target: text("target"), from: day("from"),
+            until: day("until").map { $0.addingTimeInterval(86400) })
         if !errors.isEmpty { throw ValidationError(errors) }
         return filter
     }
 
-    static func page(_ request: Request, site: Site, visitor: Visitor, tenant: TenantMembership?, source: Source,
-                     heading: String, pageLink: SiteURL, csvLink: SiteURL) throws -> Response {
+    static func page(
+        _ request: Request, site: Site, visitor: Visitor, tenant: TenantMembership?, source: Source,
+        heading: String, pageLink: SiteURL, csvLink: SiteURL
+    ) throws -> Response {
         var errors: [FieldError] = []
         var rows: [AuditRow] = []
         let before = request.query["before"].flatMap(Int64.init)
@@ -127,15 +136,17 @@ enum AuditPages {
             target: request.query["target"] ?? "", from: request.query["from"] ?? "", until: request.query["until"] ?? "",
             chain: request.query["chain"] ?? "", staff: tenant == nil,
             rows: rows.map { row in
-                Row(sequence: String(row.sequence), time: DisplayTime.format(row.occurredAt), actor: row.actor,
+                Row(
+                    sequence: String(row.sequence), time: DisplayTime.format(row.occurredAt), actor: row.actor,
                     actorKind: row.actorKind, action: row.action,
                     target: row.targetType.isEmpty ? row.targetID : row.targetType + " " + row.targetID, reason: row.reason,
                     address: row.address, change: [row.before, row.after].filter { !$0.isEmpty }.joined(separator: " → "))
             },
             nextPage: more ? rows.last.map { filtered(pageLink).adding("before", String($0.sequence)) } : nil,
             csvLink: filtered(csvLink), errors: errors)
-        return site.page("audit/index", title: heading, model, status: errors.isEmpty ? .ok : .unprocessableContent,
-                         visitor: visitor, tenant: tenant)
+        return site.page(
+            "audit/index", title: heading, model, status: errors.isEmpty ? .ok : .unprocessableContent,
+            visitor: visitor, tenant: tenant)
     }
 
     /// The filtered chain as CSV, fetched 500 rows at a time on the worker threads, a little ahead
@@ -155,10 +166,12 @@ enum AuditPages {
             return Array(text.utf8)
         }
         let safeName = filename.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }
-        return Response(status: .ok, headers: HTTPHeaders([
-            ("Content-Type", "text/csv; charset=utf-8"),
-            ("Content-Disposition", "attachment; filename=\"\(safeName)\""),
-            ("Cache-Control", "no-store"),
-        ]), body: .stream(body))
+        return Response(
+            status: .ok,
+            headers: HTTPHeaders([
+                ("Content-Type", "text/csv; charset=utf-8"),
+                ("Content-Disposition", "attachment; filename=\"\(safeName)\""),
+                ("Cache-Control", "no-store"),
+            ]), body: .stream(body))
     }
 }

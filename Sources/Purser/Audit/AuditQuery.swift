@@ -36,12 +36,16 @@ public struct AuditRow: Sendable {
     public let before: String
     public let after: String
 
-    public static let columns = ["sequence", "time", "actor_kind", "actor", "action", "target_type", "target_id", "reason",
-                                 "address", "request_id", "before", "after"]
+    public static let columns = [
+        "sequence", "time", "actor_kind", "actor", "action", "target_type", "target_id", "reason",
+        "address", "request_id", "before", "after",
+    ]
 
     public var cells: [String] {
-        [String(sequence), RFC3339.string(occurredAt), actorKind, actor, action, targetType, targetID, reason, address,
-         requestID, before, after]
+        [
+            String(sequence), RFC3339.string(occurredAt), actorKind, actor, action, targetType, targetID, reason, address,
+            requestID, before, after,
+        ]
     }
 }
 
@@ -49,7 +53,8 @@ public enum AuditQuery {
     /// Up to `limit` rows of `chain` with sequence below `before`, newest first. `tx` must see the
     /// chain (its tenant set, or a staff transaction).
     public static func page(chain: String, filter: AuditFilter, before: Int64?, limit: Int, in tx: Connection) throws -> [AuditRow] {
-        try tx.query("""
+        try tx.query(
+            """
             SELECT e.sequence, e.occurred_at, e.actor_kind, coalesce(u.email, e.actor_id::text, ''), e.action,
                    coalesce(e.target_type, ''), coalesce(e.target_id, ''), coalesce(e.reason, ''), coalesce(e.address, ''),
                    coalesce(e.request_id, ''), coalesce(e.before::text, ''), coalesce(e.after::text, '')
@@ -61,11 +66,13 @@ public enum AuditQuery {
               AND ($6::timestamptz IS NULL OR e.occurred_at >= $6)
               AND ($7::timestamptz IS NULL OR e.occurred_at < $7)
             ORDER BY e.sequence DESC LIMIT $8
-            """, [chain, before, filter.actor, filter.action, filter.target, filter.from, filter.until, limit]).map { row in
-            AuditRow(sequence: try row.require(0), occurredAt: try row.require(1), actorKind: try row.require(2),
-                     actor: try row.require(3), action: try row.require(4), targetType: try row.require(5),
-                     targetID: try row.require(6), reason: try row.require(7), address: try row.require(8),
-                     requestID: try row.require(9), before: try row.require(10), after: try row.require(11))
+            """, [chain, before, filter.actor, filter.action, filter.target, filter.from, filter.until, limit]
+        ).map { row in
+            AuditRow(
+                sequence: try row.require(0), occurredAt: try row.require(1), actorKind: try row.require(2),
+                actor: try row.require(3), action: try row.require(4), targetType: try row.require(5),
+                targetID: try row.require(6), reason: try row.require(7), address: try row.require(8),
+                requestID: try row.require(9), before: try row.require(10), after: try row.require(11))
         }
     }
 }

@@ -16,11 +16,14 @@ public struct Database: Sendable {
     /// Triggers raise their notices for this node only where `purser.local_notices` is on (migration 0017).
     public init(url: String, size: Int, worker: Bool = false) {
         let relay = localNotices
-        pool = ConnectionPool(url: url, size: size, setup: { connection in
-            // Local notices are NOTICEs: a role or database set to send fewer messages would silence them.
-            try connection.execute("SET ROLE \(Database.applicationRole); SET purser.local_notices = 'on'; SET client_min_messages = notice"
-                                   + (worker ? "; SET purser.worker = 'on'" : ""))
-        }, localNotifications: { notifications, overflowed in relay.deliver(notifications, overflowed: overflowed) })
+        pool = ConnectionPool(
+            url: url, size: size,
+            setup: { connection in
+                // Local notices are NOTICEs: a role or database set to send fewer messages would silence them.
+                try connection.execute(
+                    "SET ROLE \(Database.applicationRole); SET purser.local_notices = 'on'; SET client_min_messages = notice"
+                        + (worker ? "; SET purser.worker = 'on'" : ""))
+            }, localNotifications: { notifications, overflowed in relay.deliver(notifications, overflowed: overflowed) })
     }
 
     /// One transaction in which tenant-owned tables show and accept only `tenant`'s rows.

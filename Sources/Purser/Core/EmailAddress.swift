@@ -19,7 +19,8 @@ public enum EmailAddress {
         var firstInnerDot: Int?
         for scalar in text.unicodeScalars {
             if scalar.properties.isWhitespace || scalar.properties.generalCategory == .control
-                || scalar == "<" || scalar == ">" || scalar == "," {
+                || scalar == "<" || scalar == ">" || scalar == ","
+            {
                 return false
             }
             if scalar == "@" {

@@ -6,19 +6,23 @@ enum HealthRoutes {
     static func register(in routes: inout RouteTable, pool: ConnectionPool, migrator: Migrator) {
         let schemaSeenCurrent = Locked(false)
         // Answered on the I/O thread without touching the database: it must answer while queries are slow.
-        routes.everyone(.get, .healthz, options: .inline, operation: Operation(
-            id: "getHealth", summary: "Liveness: 200 while the process runs.", tags: ["operations"],
-            responses: [.init(200, "The process is alive.", component: status)])
+        routes.everyone(
+            .get, .healthz, options: .inline,
+            operation: Operation(
+                id: "getHealth", summary: "Liveness: 200 while the process runs.", tags: ["operations"],
+                responses: [.init(200, "The process is alive.", component: status)])
         ) { _ in
             Response(status: .ok, contentType: "application/json", body: alive)
         }
-        routes.everyone(.get, .readyz, operation: Operation(
-            id: "getReadiness", summary: "Readiness: 200 when the database answers and migrations are current.",
-            tags: ["operations"],
-            responses: [
-                .init(200, "Ready to serve.", component: status),
-                .problem(503, "The database is unreachable or migrations are pending."),
-            ])
+        routes.everyone(
+            .get, .readyz,
+            operation: Operation(
+                id: "getReadiness", summary: "Readiness: 200 when the database answers and migrations are current.",
+                tags: ["operations"],
+                responses: [
+                    .init(200, "Ready to serve.", component: status),
+                    .problem(503, "The database is unreachable or migrations are pending."),
+                ])
         ) { _ in
             let current: Bool
             do {
@@ -35,12 +39,14 @@ enum HealthRoutes {
                 // application role, which the first migrations create.
                 current = false
             } catch {
-                throw HTTPError(.serviceUnavailable, detail: "The database is not answering.",
-                                headers: HTTPHeaders([("Retry-After", "5")]))
+                throw HTTPError(
+                    .serviceUnavailable, detail: "The database is not answering.",
+                    headers: HTTPHeaders([("Retry-After", "5")]))
             }
             guard current else {
-                throw HTTPError(.serviceUnavailable, detail: "Migrations are pending: run `purser migrate`.",
-                                headers: HTTPHeaders([("Retry-After", "5")]))
+                throw HTTPError(
+                    .serviceUnavailable, detail: "Migrations are pending: run `purser migrate`.",
+                    headers: HTTPHeaders([("Retry-After", "5")]))
             }
             return Response(status: .ok, contentType: "application/json", body: Array(#"{"status":"ready"}"#.utf8))
         }
@@ -48,7 +54,9 @@ enum HealthRoutes {
 
     static let alive = Array(#"{"status":"ok"}"#.utf8)
 
-    static let status = SchemaComponent("Status", schema: [
-        "type": "object", "required": ["status"], "properties": ["status": ["type": "string", "enum": ["ok", "ready"]]],
-    ])
+    static let status = SchemaComponent(
+        "Status",
+        schema: [
+            "type": "object", "required": ["status"], "properties": ["status": ["type": "string", "enum": ["ok", "ready"]]],
+        ])
 }

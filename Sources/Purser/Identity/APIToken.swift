@@ -19,9 +19,11 @@ public struct APITokenSecret: Sendable, Equatable {
         // Checked as bytes: Character properties are far slower, and this runs per API request.
         let bytes = Array(text.utf8)
         guard bytes.count == 4 + 12 + 1 + 43, bytes.starts(with: Array("pur_".utf8)), bytes[16] == UInt8(ascii: "_"),
-              bytes[4..<16].allSatisfy({ (97...122).contains($0) || (50...55).contains($0) }),
-              bytes[17...].allSatisfy({ (97...122).contains($0) || (65...90).contains($0) || (48...57).contains($0)
-                                          || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") })
+            bytes[4..<16].allSatisfy({ (97...122).contains($0) || (50...55).contains($0) }),
+            bytes[17...].allSatisfy({
+                (97...122).contains($0) || (65...90).contains($0) || (48...57).contains($0)
+                    || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_")
+            })
         else { return nil }
         self.init(lookup: String(decoding: bytes[4..<16], as: UTF8.self), secret: String(decoding: bytes[17...], as: UTF8.self))
     }

@@ -4,25 +4,40 @@ import HTTPServer
 import Postgres
 
 enum MeAPI {
-    static let me = SchemaComponent("Me", schema: [
-        "type": "object",
-        "required": ["user", "tenant", "staff_role", "token"],
-        "properties": [
-            "user": ["type": "object", "required": ["id", "email", "name"], "properties": [
-                "id": ["type": "string", "format": "uuid"], "email": ["type": "string"], "name": ["type": "string"],
-            ]],
-            "tenant": ["type": ["object", "null"], "required": ["id", "role"], "properties": [
-                "id": ["type": "string", "format": "uuid"],
-                "role": ["type": ["string", "null"], "enum": .array(CustomerRole.allCases.map { .string($0.rawValue) } + [.null])],
-            ]],
-            "staff_role": ["type": ["string", "null"]],
-            "token": ["type": "object", "required": ["id", "scopes", "expires_at"], "properties": [
-                "id": ["type": "string", "format": "uuid"],
-                "scopes": ["type": "array", "items": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })]],
-                "expires_at": ["type": "string", "format": "date-time"],
-            ]],
-        ],
-    ])
+    static let me = SchemaComponent(
+        "Me",
+        schema: [
+            "type": "object",
+            "required": ["user", "tenant", "staff_role", "token"],
+            "properties": [
+                "user": [
+                    "type": "object", "required": ["id", "email", "name"],
+                    "properties": [
+                        "id": ["type": "string", "format": "uuid"], "email": ["type": "string"], "name": ["type": "string"],
+                    ],
+                ],
+                "tenant": [
+                    "type": ["object", "null"], "required": ["id", "role"],
+                    "properties": [
+                        "id": ["type": "string", "format": "uuid"],
+                        "role": [
+                            "type": ["string", "null"], "enum": .array(CustomerRole.allCases.map { .string($0.rawValue) } + [.null]),
+                        ],
+                    ],
+                ],
+                "staff_role": ["type": ["string", "null"]],
+                "token": [
+                    "type": "object", "required": ["id", "scopes", "expires_at"],
+                    "properties": [
+                        "id": ["type": "string", "format": "uuid"],
+                        "scopes": [
+                            "type": "array", "items": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })],
+                        ],
+                        "expires_at": ["type": "string", "format": "date-time"],
+                    ],
+                ],
+            ],
+        ])
 
     /// Rendered bodies by identity: an identity never changes while it is cached, and a new one
     /// (a changed role, a reloaded token) is a new key. Bounded by emptying it when full.
@@ -37,15 +52,17 @@ enum MeAPI {
 
     static func register(in routes: inout RouteTable) {
         // Inline first: a cached token answers on the I/O thread; a miss moves to a worker.
-        routes.api(.get, .me, scope: nil, options: .inlineFirst, operation: Operation(
-            id: "getMe", summary: "The caller: user, tenant and role, staff role, and the token's scopes.", tags: ["identity"],
-            parameters: [APIGate.tenantParameter],
-            responses: [
-                .init(200, "The caller.", component: me),
-                .problem(401, "No token, or a malformed, unknown, expired or revoked one."),
-                .problem(404, "A tenant the token cannot see."),
-                .problem(429, "The token's or the tenant's rate limit is used up."),
-            ])
+        routes.api(
+            .get, .me, scope: nil, options: .inlineFirst,
+            operation: Operation(
+                id: "getMe", summary: "The caller: user, tenant and role, staff role, and the token's scopes.", tags: ["identity"],
+                parameters: [APIGate.tenantParameter],
+                responses: [
+                    .init(200, "The caller.", component: me),
+                    .problem(401, "No token, or a malformed, unknown, expired or revoked one."),
+                    .problem(404, "A tenant the token cannot see."),
+                    .problem(429, "The token's or the tenant's rate limit is used up."),
+                ])
         ) { ctx in
             let caller = ctx.caller
             let key = RenderKey(token: caller.identity.tokenID, tenant: caller.tenant)
@@ -54,8 +71,10 @@ enum MeAPI {
             }
             let identity = caller.identity
             let body: JSONValue = [
-                "user": ["id": .string(identity.user.postgresText), "email": .string(identity.email),
-                         "name": .string(identity.name)],
+                "user": [
+                    "id": .string(identity.user.postgresText), "email": .string(identity.email),
+                    "name": .string(identity.name),
+                ],
                 "tenant": caller.tenant.map {
                     ["id": .string($0.postgresText), "role": identity.tenantRole.map { .string($0.rawValue) } ?? .null]
                 } ?? .null,

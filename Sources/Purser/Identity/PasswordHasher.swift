@@ -66,8 +66,10 @@ public final class PasswordHasher: Sendable {
         }
     }
 
-    public init(parameters: Argon2id.Parameters = Argon2id.Parameters(), concurrent: Int = 2, maxWaiting: Int = 4,
-                knownConcurrent: Int = 1, knownWaiting: Int = 2) throws {
+    public init(
+        parameters: Argon2id.Parameters = Argon2id.Parameters(), concurrent: Int = 2, maxWaiting: Int = 4,
+        knownConcurrent: Int = 1, knownWaiting: Int = 2
+    ) throws {
         self.parameters = parameters
         shared = HashLane(running: concurrent, places: concurrent + maxWaiting)
         known = HashLane(running: knownConcurrent, places: knownConcurrent + knownWaiting)
@@ -83,7 +85,9 @@ public final class PasswordHasher: Sendable {
         let budget = max(2, workerThreads / 2)
         let known = min(3, max(1, budget - 5))
         let shared = min(6, budget - known)
-        try self.init(parameters: parameters, concurrent: min(2, shared), maxWaiting: shared - min(2, shared), knownConcurrent: 1, knownWaiting: known - 1)
+        try self.init(
+            parameters: parameters, concurrent: min(2, shared), maxWaiting: shared - min(2, shared), knownConcurrent: 1,
+            knownWaiting: known - 1)
     }
 
     /// A place in `lane`, or `Busy`. A known person whose lane is full (or who holds its place

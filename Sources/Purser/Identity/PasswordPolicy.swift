@@ -39,7 +39,8 @@ public enum PasswordPolicy {
         for unit in 1...(lowered.count / 2) where lowered.count % unit == 0 {
             let piece = lowered.prefix(unit)
             if String(repeating: String(piece), count: lowered.count / unit) == lowered,
-               unit < 4 || CommonPasswords.list.contains(piece) {
+                unit < 4 || CommonPasswords.list.contains(piece)
+            {
                 return true
             }
         }

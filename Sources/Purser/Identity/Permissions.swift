@@ -28,8 +28,11 @@ extension CustomerRole {
     public var permissions: Set<Permission> {
         switch self {
         case .viewer: [.requestsRead, .deploymentsRead, .costsRead, .reportsRead]
-        case .requester: CustomerRole.viewer.permissions.union([.requestsCreate, .requestsComment, .deploymentsRequest,
-                                                                .accessRequest])
+        case .requester:
+            CustomerRole.viewer.permissions.union([
+                .requestsCreate, .requestsComment, .deploymentsRequest,
+                .accessRequest,
+            ])
         case .approver: CustomerRole.requester.permissions.union([.deploymentsApprove, .accessApprove])
         case .tenantAdmin: CustomerRole.approver.permissions.union([.auditRead, .tenantUsersManage, .tenantSettingsManage])
         }
@@ -40,11 +43,17 @@ extension StaffRole {
     /// Staff work across tenants; approving a customer's deployment or access stays with the customer.
     public var permissions: Set<Permission> {
         switch self {
-        case .cse: [.requestsRead, .requestsCreate, .requestsComment, .requestsManage, .deploymentsRead, .costsRead,
-                    .reportsRead, .auditRead, .accessRequest]
+        case .cse:
+            [
+                .requestsRead, .requestsCreate, .requestsComment, .requestsManage, .deploymentsRead, .costsRead,
+                .reportsRead, .auditRead, .accessRequest,
+            ]
         case .platformEngineer: StaffRole.cse.permissions.union([.deploymentsRequest, .providersManage, .jobsManage])
-        case .providerAdmin: StaffRole.platformEngineer.permissions.union([.tenantsManage, .tenantUsersManage,
-                                                                            .tenantSettingsManage])
+        case .providerAdmin:
+            StaffRole.platformEngineer.permissions.union([
+                .tenantsManage, .tenantUsersManage,
+                .tenantSettingsManage,
+            ])
         }
     }
 }

@@ -29,7 +29,10 @@ public enum RandomSecret {
     /// Anything else is refused before it reaches the database.
     public static func isWellFormed(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
-        return bytes.count == 43 && bytes.allSatisfy { (97...122).contains($0) || (65...90).contains($0)
-            || (48...57).contains($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+        return bytes.count == 43
+            && bytes.allSatisfy {
+                (97...122).contains($0) || (65...90).contains($0)
+                    || (48...57).contains($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_")
+            }
     }
 }

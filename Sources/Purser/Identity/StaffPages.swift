@@ -39,15 +39,19 @@ enum StaffPages {
 
     static func register(in routes: inout RouteTable, site: Site, tenants: TenantStore, database: Database, publicURL: String) {
 
-        @Sendable func render(_ ctx: PageContext, resetLink: String? = nil, resetEmail: String? = nil, message: String? = nil,
-                              errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
+        @Sendable func render(
+            _ ctx: PageContext, resetLink: String? = nil, resetEmail: String? = nil, message: String? = nil,
+            errors: [FieldError] = [], status: HTTPStatus = .ok
+        ) throws -> Response {
             let rows = try tenants.list().map {
-                TenantRow(slug: $0.slug, key: $0.key, name: $0.name, plan: $0.plan, status: $0.status, members: $0.members,
-                          created: DisplayTime.format($0.createdAt), active: $0.status == "active",
-                          link: SiteURL.tenant($0.slug).homePath, statusLink: .staffTenantStatus($0.slug))
+                TenantRow(
+                    slug: $0.slug, key: $0.key, name: $0.name, plan: $0.plan, status: $0.status, members: $0.members,
+                    created: DisplayTime.format($0.createdAt), active: $0.status == "active",
+                    link: SiteURL.tenant($0.slug).homePath, statusLink: .staffTenantStatus($0.slug))
             }
-            let page = Page(formToken: ctx.visitor.formToken, tenants: rows, canManage: ctx.principal.can(.tenantsManage),
-                            resetLink: resetLink, resetEmail: resetEmail, message: message, errors: errors)
+            let page = Page(
+                formToken: ctx.visitor.formToken, tenants: rows, canManage: ctx.principal.can(.tenantsManage),
+                resetLink: resetLink, resetEmail: resetEmail, message: message, errors: errors)
             return site.page("identity/staff", title: "Tenants", page, status: status, visitor: ctx.visitor)
         }
 
@@ -57,10 +61,12 @@ enum StaffPages {
             let form = try ctx.form()
             do {
                 let key = (form["key"] ?? "").trimmingCharacters(in: .whitespaces)
-                _ = try tenants.create(NewTenant(slug: form["slug"] ?? "", name: form["name"] ?? "",
-                                                 key: key.isEmpty ? nil : key.uppercased(),
-                                                 plan: form["plan"] ?? "standard", timeZone: form["time_zone"] ?? "UTC"),
-                                       actor: ctx.actor, reason: nil)
+                _ = try tenants.create(
+                    NewTenant(
+                        slug: form["slug"] ?? "", name: form["name"] ?? "",
+                        key: key.isEmpty ? nil : key.uppercased(),
+                        plan: form["plan"] ?? "standard", timeZone: form["time_zone"] ?? "UTC"),
+                    actor: ctx.actor, reason: nil)
                 return try render(ctx, message: "Tenant created.", status: .created)
             } catch let error as ValidationError {
                 return try render(ctx, errors: error.fieldErrors, status: error.status)
@@ -92,13 +98,19 @@ public enum ResetLinks {
     /// the system (the command line).
     public static func issue(email: String, actor: AuditActor, database: Database, at now: Date) throws -> SiteURL {
         try database.pool.transaction { tx in
-            guard let user = try tx.query("SELECT id FROM users WHERE lower(email) = lower($1) AND status <> 'deactivated'",
-                                          [email]).first?.require(0, as: UUID.self) else {
+            guard
+                let user = try tx.query(
+                    "SELECT id FROM users WHERE lower(email) = lower($1) AND status <> 'deactivated'",
+                    [email]
+                ).first?.require(0, as: UUID.self)
+            else {
                 throw ValidationError(field: "email", "no active account has this email")
             }
             let link = try OneTimeLinks.issue(.reset, user: user, tenant: nil, createdBy: actor.id, at: now, in: tx)
-            try AuditLog.record(AuditEvent(tenant: nil, actor: actor, action: "user.reset_link_issue", targetType: "user",
-                                           targetID: user.postgresText, at: now), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: nil, actor: actor, action: "user.reset_link_issue", targetType: "user",
+                    targetID: user.postgresText, at: now), in: tx)
             return link
         }
     }

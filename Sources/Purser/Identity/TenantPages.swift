@@ -71,29 +71,36 @@ enum TenantPages {
     }
 
     /// `emailInvites`: invitations are also emailed (the World has a mail sender: SMTP, or the one `purser dev` keeps).
-    static func register(in routes: inout RouteTable, site: Site, memberships: Memberships, publicURL: String,
-                         emailInvites: Bool) {
+    static func register(
+        in routes: inout RouteTable, site: Site, memberships: Memberships, publicURL: String,
+        emailInvites: Bool
+    ) {
 
         routes.tenant(.get, .tenant, permission: nil) { ctx in
             site.page("identity/tenant", title: ctx.tenant.name, Overview(ctx), visitor: ctx.visitor, tenant: ctx.tenant)
         }
 
-        @Sendable func render(_ ctx: TenantContext, inviteLink: String? = nil, invitedEmail: String? = nil,
-                              message: String? = nil, errors: [FieldError] = [], status: HTTPStatus = .ok) throws -> Response {
+        @Sendable func render(
+            _ ctx: TenantContext, inviteLink: String? = nil, invitedEmail: String? = nil,
+            message: String? = nil, errors: [FieldError] = [], status: HTTPStatus = .ok
+        ) throws -> Response {
             let (visitor, tenant) = (ctx.visitor, ctx.tenant)
             let members = try memberships.list(tenant: tenant.id).map { member in
-                MemberRow(email: member.email, name: member.name, role: member.role.rawValue,
-                          status: member.status, since: DisplayTime.format(member.since), active: member.status != "deactivated",
-                          roles: CustomerRole.allCases.map { RoleOption(value: $0.rawValue, selected: $0 == member.role) },
-                          isYou: member.user == visitor.user, roleLink: .memberRole(tenant.slug, user: member.user),
-                          deactivateLink: .memberDeactivate(tenant.slug, user: member.user))
+                MemberRow(
+                    email: member.email, name: member.name, role: member.role.rawValue,
+                    status: member.status, since: DisplayTime.format(member.since), active: member.status != "deactivated",
+                    roles: CustomerRole.allCases.map { RoleOption(value: $0.rawValue, selected: $0 == member.role) },
+                    isYou: member.user == visitor.user, roleLink: .memberRole(tenant.slug, user: member.user),
+                    deactivateLink: .memberDeactivate(tenant.slug, user: member.user))
             }
-            let page = MembersPage(formToken: visitor.formToken, tenantName: tenant.name, members: members,
-                                   roles: CustomerRole.allCases.map { RoleOption(value: $0.rawValue, selected: $0 == .requester) },
-                                   inviteAction: .members(tenant.slug), inviteLink: inviteLink, invitedEmail: invitedEmail,
-                                   message: message, errors: errors)
-            return site.page("identity/members", title: "People · \(tenant.name)", page, status: status, visitor: visitor,
-                             tenant: tenant)
+            let page = MembersPage(
+                formToken: visitor.formToken, tenantName: tenant.name, members: members,
+                roles: CustomerRole.allCases.map { RoleOption(value: $0.rawValue, selected: $0 == .requester) },
+                inviteAction: .members(tenant.slug), inviteLink: inviteLink, invitedEmail: invitedEmail,
+                message: message, errors: errors)
+            return site.page(
+                "identity/members", title: "People · \(tenant.name)", page, status: status, visitor: visitor,
+                tenant: tenant)
         }
 
         routes.tenant(.get, .members, permission: .tenantUsersManage) { ctx in try render(ctx) }
@@ -105,9 +112,10 @@ enum TenantPages {
                     throw ValidationError(field: "role", "choose a role")
                 }
                 let email = form["email"] ?? ""
-                let link = try memberships.invite(NewPerson(email: email, name: form["name"] ?? ""), role: role,
-                                                  tenant: ctx.tenant.id, actor: ctx.actor,
-                                                  emailing: emailInvites ? (publicURL, ctx.tenant.name) : nil)
+                let link = try memberships.invite(
+                    NewPerson(email: email, name: form["name"] ?? ""), role: role,
+                    tenant: ctx.tenant.id, actor: ctx.actor,
+                    emailing: emailInvites ? (publicURL, ctx.tenant.name) : nil)
                 return try render(ctx, inviteLink: link.absolute(on: publicURL), invitedEmail: email, status: .created)
             } catch let error as ValidationError {
                 return try render(ctx, errors: error.fieldErrors, status: error.status)

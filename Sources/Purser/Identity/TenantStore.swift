@@ -64,15 +64,22 @@ public struct TenantStore: Sendable {
                 guard !(try tx.query("SELECT 1 FROM plans WHERE id = $1", [tenant.plan])).isEmpty else {
                     throw ValidationError(field: "plan", "there is no plan '\(tenant.plan)'")
                 }
-                try tx.query("""
+                try tx.query(
+                    """
                     INSERT INTO tenants (id, slug, key, name, plan_id, time_zone, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                    """, [id, tenant.slug, tenant.effectiveKey, tenant.name.trimmingCharacters(in: .whitespacesAndNewlines),
-                          tenant.plan, tenant.timeZone, now])
-                try AuditLog.record(AuditEvent(
-                    tenant: id, actor: actor, action: "tenant.create", targetType: "tenant",
-                    targetID: id.postgresText, reason: reason,
-                    after: try JSONText(encoding: ["slug": tenant.slug, "key": tenant.effectiveKey, "name": tenant.name,
-                                                   "plan": tenant.plan, "time_zone": tenant.timeZone]), at: now), in: tx)
+                    """,
+                    [
+                        id, tenant.slug, tenant.effectiveKey, tenant.name.trimmingCharacters(in: .whitespacesAndNewlines),
+                        tenant.plan, tenant.timeZone, now,
+                    ])
+                try AuditLog.record(
+                    AuditEvent(
+                        tenant: id, actor: actor, action: "tenant.create", targetType: "tenant",
+                        targetID: id.postgresText, reason: reason,
+                        after: try JSONText(encoding: [
+                            "slug": tenant.slug, "key": tenant.effectiveKey, "name": tenant.name,
+                            "plan": tenant.plan, "time_zone": tenant.timeZone,
+                        ]), at: now), in: tx)
             }
         } catch let error as PostgresError where error.isUniqueViolation {
             let field = error.constraint == "tenants_key_key" ? "key" : "slug"
@@ -89,14 +96,17 @@ public struct TenantStore: Sendable {
     /// Every tenant with its member count, by name (for staff).
     public func list() throws -> [TenantSummary] {
         try database.asStaff { tx in
-            try tx.query("""
+            try tx.query(
+                """
                 SELECT t.id, t.slug, t.key, t.name, t.plan_id, t.status, t.created_at,
                        (SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id AND m.status = 'active')
                 FROM tenants t ORDER BY lower(t.name) LIMIT 5000
-                """).map { row in
-                TenantSummary(id: try row.require(0), slug: try row.require(1), key: try row.require(2), name: try row.require(3),
-                              plan: try row.require(4), status: try row.require(5), createdAt: try row.require(6),
-                              members: try row.require(7))
+                """
+            ).map { row in
+                TenantSummary(
+                    id: try row.require(0), slug: try row.require(1), key: try row.require(2), name: try row.require(3),
+                    plan: try row.require(4), status: try row.require(5), createdAt: try row.require(6),
+                    members: try row.require(7))
             }
         }
     }
@@ -113,10 +123,11 @@ public struct TenantStore: Sendable {
             for row in try tx.query("SELECT lookup FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL", [id]) {
                 try tx.notify(TokenStore.revocationChannel, payload: try row.require(0, as: String.self))
             }
-            try AuditLog.record(AuditEvent(
-                tenant: id, actor: actor, action: active ? "tenant.activate" : "tenant.suspend",
-                targetType: "tenant", targetID: id.postgresText, before: try JSONText(encoding: ["status": before]),
-                after: try JSONText(encoding: ["status": status]), at: clock.now), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: id, actor: actor, action: active ? "tenant.activate" : "tenant.suspend",
+                    targetType: "tenant", targetID: id.postgresText, before: try JSONText(encoding: ["status": before]),
+                    after: try JSONText(encoding: ["status": status]), at: clock.now), in: tx)
         }
     }
 }

@@ -19,8 +19,10 @@ public enum TokenOwner {
         else { return nil }
         let staffRole = try person.decode(0, as: String.self).flatMap(StaffRole.init(rawValue:))
         guard let tenant else { return staffRole.map { Principal(user: user, tenantRole: nil, staffRole: $0) } }
-        let role = try tx.query("SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2 AND status = 'active'",
-                                [tenant, user]).first?.decode(0, as: String.self)
+        let role = try tx.query(
+            "SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2 AND status = 'active'",
+            [tenant, user]
+        ).first?.decode(0, as: String.self)
         guard let role = role.flatMap(CustomerRole.init(rawValue:)) else { return nil }
         return Principal(user: user, tenantRole: role, staffRole: staffRole, tenant: tenant)
     }
@@ -30,14 +32,18 @@ public enum TokenOwner {
     /// made through `TokenStore.create`, which asks this in the transaction that writes it.
     static func check(user: UUID, tenant: UUID?, scopes: [Scope], in tx: Connection) throws {
         guard let owner = try principal(user: user, tenant: tenant, in: tx) else {
-            throw ValidationError(field: "tenant", tenant == nil
-                ? "only staff hold a token bound to no tenant: name the tenant"
-                : "the owner is not an active member of this tenant")
+            throw ValidationError(
+                field: "tenant",
+                tenant == nil
+                    ? "only staff hold a token bound to no tenant: name the tenant"
+                    : "the owner is not an active member of this tenant")
         }
         if let beyond = scopes.first(where: { !$0.isUsable(with: owner.permissions) }) {
             let needs = beyond.permissions.map(\.rawValue).sorted().joined(separator: " or ")
-            throw ValidationError(field: "scopes", "the owner's role cannot use \(beyond.rawValue) (it needs \(needs)); usable: "
-                                  + owner.usableScopes.map(\.rawValue).joined(separator: ", "))
+            throw ValidationError(
+                field: "scopes",
+                "the owner's role cannot use \(beyond.rawValue) (it needs \(needs)); usable: "
+                    + owner.usableScopes.map(\.rawValue).joined(separator: ", "))
         }
     }
 }

@@ -25,8 +25,10 @@ public final class TokenIdentity: Sendable {
     /// the tenant's plan), made once when the token is loaded rather than per request.
     public let buckets: [RateLimiter.Bucket]
 
-    init(tokenID: UUID, user: UUID, email: String, name: String, tenant: UUID?, tenantRole: CustomerRole?,
-         staffRole: StaffRole?, scopes: [Scope], expiresAt: Date, buckets: [RateLimiter.Bucket]) {
+    init(
+        tokenID: UUID, user: UUID, email: String, name: String, tenant: UUID?, tenantRole: CustomerRole?,
+        staffRole: StaffRole?, scopes: [Scope], expiresAt: Date, buckets: [RateLimiter.Bucket]
+    ) {
         self.tokenID = tokenID
         self.user = user
         self.email = email
@@ -110,8 +112,10 @@ public final class TokenStore: Sendable {
     /// Creates a token for `user`; returns it once, in full. Audited in the tenant's chain.
     /// A token made by another token names it as `parent`: it expires no later than the parent
     /// (`notAfter`) and is revoked with it.
-    public func create(user: UUID, tenant: UUID?, name: String, scopes: [Scope], lifetime: TimeInterval, actor: AuditActor,
-                       parent: UUID? = nil, notAfter: Date? = nil) throws -> (id: UUID, token: String, expiresAt: Date) {
+    public func create(
+        user: UUID, tenant: UUID?, name: String, scopes: [Scope], lifetime: TimeInterval, actor: AuditActor,
+        parent: UUID? = nil, notAfter: Date? = nil
+    ) throws -> (id: UUID, token: String, expiresAt: Date) {
         guard !scopes.isEmpty else { throw ValidationError(field: "scopes", "name at least one scope") }
         guard lifetime > 0, lifetime <= 366 * 86400 else { throw ValidationError(field: "expires", "choose 1 day to 1 year") }
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -125,14 +129,19 @@ public final class TokenStore: Sendable {
         let write = { (tx: Connection) in
             // A token never carries more than its owner, whoever asks for it.
             try TokenOwner.check(user: user, tenant: tenant, scopes: scopes, in: tx)
-            try tx.query("""
+            try tx.query(
+                """
                 INSERT INTO api_tokens (id, lookup, secret_hash, user_id, tenant_id, name, scopes, created_at, expires_at, parent_id)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                """, [id, secret.lookup, Bytea(secret.secretHash), user, tenant, name, scopes.map(\.rawValue), now, expires,
-                      parent])
-            try AuditLog.record(AuditEvent(
-                tenant: tenant, actor: actor, action: "token.create", targetType: "api_token", targetID: id.postgresText,
-                after: try JSONText(encoding: ["name": name, "scopes": scopes.map(\.rawValue).joined(separator: " ")]), at: now),
+                """,
+                [
+                    id, secret.lookup, Bytea(secret.secretHash), user, tenant, name, scopes.map(\.rawValue), now, expires,
+                    parent,
+                ])
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: tenant, actor: actor, action: "token.create", targetType: "api_token", targetID: id.postgresText,
+                    after: try JSONText(encoding: ["name": name, "scopes": scopes.map(\.rawValue).joined(separator: " ")]), at: now),
                 in: tx)
         }
         if let tenant { try database.inTenant(tenant, write) } else { try database.pool.transaction(write) }
@@ -143,25 +152,30 @@ public final class TokenStore: Sendable {
     /// drops it from its cache when the transaction commits.
     public func revoke(_ id: UUID, owner: UUID? = nil, binding: Binding = .any, actor: AuditActor) throws {
         guard let row = try database.pool.query("SELECT tenant_id, user_id FROM api_tokens WHERE id = $1", [id]).first,
-              try owner == nil || row.require(1, as: UUID.self) == owner,
-              binding.admits(try row.decode(0, as: UUID.self)) else { throw NotFound() }
+            try owner == nil || row.require(1, as: UUID.self) == owner,
+            binding.admits(try row.decode(0, as: UUID.self))
+        else { throw NotFound() }
         let tenant = try row.decode(0, as: UUID.self)
         let now = clock.now
         let write = { (tx: Connection) in
             // The token and every token made from it, however deep.
-            let lookups = try tx.query("""
+            let lookups = try tx.query(
+                """
                 WITH RECURSIVE family AS (
                     SELECT id FROM api_tokens WHERE id = $1
                     UNION SELECT t.id FROM api_tokens t JOIN family f ON t.parent_id = f.id)
                 UPDATE api_tokens SET revoked_at = $2 WHERE id IN (SELECT id FROM family) AND revoked_at IS NULL
                 RETURNING lookup
-                """, [id, now]).map { try $0.require(0, as: String.self) }
+                """, [id, now]
+            ).map { try $0.require(0, as: String.self) }
             guard !lookups.isEmpty else { return }
             for lookup in lookups { try tx.notify(Self.revocationChannel, payload: lookup) }
-            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "token.revoke", targetType: "api_token",
-                                           targetID: id.postgresText,
-                                           after: try JSONText(encoding: ["tokens_revoked": String(lookups.count)]), at: now),
-                                in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: tenant, actor: actor, action: "token.revoke", targetType: "api_token",
+                    targetID: id.postgresText,
+                    after: try JSONText(encoding: ["tokens_revoked": String(lookups.count)]), at: now),
+                in: tx)
         }
         if let tenant { try database.inTenant(tenant, write) } else { try database.pool.transaction(write) }
         forget(lookup: nil, id: id)
@@ -171,11 +185,13 @@ public final class TokenStore: Sendable {
     /// stamped `now`; every node drops them when `tx` commits. Returns how many were revoked.
     @discardableResult
     public static func revokeAll(user: UUID, tenant: UUID? = nil, at now: Date, in tx: Connection) throws -> Int {
-        let lookups = try tx.query("""
+        let lookups = try tx.query(
+            """
             UPDATE api_tokens SET revoked_at = $3
             WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR tenant_id = $2)
             RETURNING lookup
-            """, [user, tenant, now]).map { try $0.require(0, as: String.self) }
+            """, [user, tenant, now]
+        ).map { try $0.require(0, as: String.self) }
         for lookup in lookups { try tx.notify(revocationChannel, payload: lookup) }
         return lookups.count
     }
@@ -194,14 +210,17 @@ public final class TokenStore: Sendable {
 
     /// The person's tokens, newest first, revoked and expired ones included.
     public func list(user: UUID, binding: Binding = .any) throws -> [TokenSummary] {
-        try database.pool.query("""
+        try database.pool.query(
+            """
             SELECT t.id, t.name, tn.name, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, t.tenant_id
             FROM api_tokens t LEFT JOIN tenants tn ON tn.id = t.tenant_id
             WHERE t.user_id = $1 ORDER BY t.created_at DESC LIMIT 200
-            """, [user]).filter { binding.admits(try $0.decode(8, as: UUID.self)) }.map { row in
-            TokenSummary(id: try row.require(0), name: try row.require(1), tenantName: try row.decode(2),
-                         scopes: try row.require(3), createdAt: try row.require(4), expiresAt: try row.require(5),
-                         lastUsedAt: try row.decode(6), revokedAt: try row.decode(7))
+            """, [user]
+        ).filter { binding.admits(try $0.decode(8, as: UUID.self)) }.map { row in
+            TokenSummary(
+                id: try row.require(0), name: try row.require(1), tenantName: try row.decode(2),
+                scopes: try row.require(3), createdAt: try row.require(4), expiresAt: try row.require(5),
+                lastUsedAt: try row.decode(6), revokedAt: try row.decode(7))
         }
     }
 
@@ -265,23 +284,29 @@ public final class TokenStore: Sendable {
     }
 
     private func load(_ lookup: String) throws -> CacheEntry? {
-        guard let row = try database.pool.query("""
-            SELECT t.id, t.secret_hash, t.user_id, u.email, u.name, t.tenant_id, u.staff_role, t.scopes, t.expires_at,
-                   t.last_used_at, p.api_requests_per_minute, p.tenant_requests_per_minute
-            FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN tenants tn ON tn.id = t.tenant_id
-                 LEFT JOIN plans p ON p.id = tn.plan_id
-            WHERE t.lookup = $1 AND t.revoked_at IS NULL AND u.status = 'active'
-              AND (t.tenant_id IS NULL OR tn.status = 'active')
-            """, [lookup]).first else { return nil }
+        guard
+            let row = try database.pool.query(
+                """
+                SELECT t.id, t.secret_hash, t.user_id, u.email, u.name, t.tenant_id, u.staff_role, t.scopes, t.expires_at,
+                       t.last_used_at, p.api_requests_per_minute, p.tenant_requests_per_minute
+                FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN tenants tn ON tn.id = t.tenant_id
+                     LEFT JOIN plans p ON p.id = tn.plan_id
+                WHERE t.lookup = $1 AND t.revoked_at IS NULL AND u.status = 'active'
+                  AND (t.tenant_id IS NULL OR tn.status = 'active')
+                """, [lookup]
+            ).first
+        else { return nil }
         let user = try row.require(2, as: UUID.self)
         let tenant = try row.decode(5, as: UUID.self)
         var tenantRole: CustomerRole?
         if let tenant {
             // A customer token speaks only while its owner is still a member of its tenant.
             let role = try database.inTenant(tenant) { tx in
-                try tx.query("SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2 AND status = 'active'",
-                         [tenant, user]).first?
-                    .decode(0, as: String.self)
+                try tx.query(
+                    "SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2 AND status = 'active'",
+                    [tenant, user]
+                ).first?
+                .decode(0, as: String.self)
             }
             guard let role, let parsed = CustomerRole(rawValue: role) else { return nil }
             tenantRole = parsed
@@ -290,15 +315,20 @@ public final class TokenStore: Sendable {
             tokenID: try row.require(0), user: user, email: try row.require(3), name: try row.require(4), tenant: tenant,
             tenantRole: tenantRole, staffRole: try row.decode(6, as: String.self).flatMap(StaffRole.init(rawValue:)),
             scopes: try row.require(7, as: [String].self).compactMap(Scope.init(rawValue:)), expiresAt: try row.require(8),
-            buckets: buckets(token: try row.require(0), tenant: tenant, perMinute: try row.decode(10, as: Int.self),
-                             tenantPerMinute: try row.decode(11, as: Int.self)))
-        return CacheEntry(identity: identity, secretHash: try row.require(1, as: Bytea.self).bytes,
-                          lastUseRecorded: try row.decode(9, as: Date.self), loadedAt: clock.now)
+            buckets: buckets(
+                token: try row.require(0), tenant: tenant, perMinute: try row.decode(10, as: Int.self),
+                tenantPerMinute: try row.decode(11, as: Int.self)))
+        return CacheEntry(
+            identity: identity, secretHash: try row.require(1, as: Bytea.self).bytes,
+            lastUseRecorded: try row.decode(9, as: Date.self), loadedAt: clock.now)
     }
 
     private func buckets(token: UUID, tenant: UUID?, perMinute: Int?, tenantPerMinute: Int?) -> [RateLimiter.Bucket] {
-        var buckets = [limiter.bucket("token:" + token.postgresText, perMinute: perMinute ?? Self.staffRequestsPerMinute,
-                                      what: "token's")]
+        var buckets = [
+            limiter.bucket(
+                "token:" + token.postgresText, perMinute: perMinute ?? Self.staffRequestsPerMinute,
+                what: "token's")
+        ]
         if let tenant, let tenantPerMinute {
             buckets.append(limiter.bucket("tenant:" + tenant.postgresText, perMinute: tenantPerMinute, what: "tenant's"))
         }

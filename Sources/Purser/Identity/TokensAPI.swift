@@ -17,48 +17,62 @@ enum TokensAPI {
         }
     }
 
-    static let token = SchemaComponent("Token", schema: [
-        "type": "object", "required": ["id", "name", "tenant", "scopes", "created_at", "expires_at", "last_used_at", "state"],
-        "properties": [
-            "id": ["type": "string", "format": "uuid"], "name": ["type": "string"],
-            "tenant": ["type": ["string", "null"], "description": "The tenant's name; null for a staff token."],
-            "scopes": ["type": "array", "items": ["type": "string"]],
-            "created_at": ["type": "string", "format": "date-time"], "expires_at": ["type": "string", "format": "date-time"],
-            "last_used_at": ["type": ["string", "null"], "format": "date-time"],
-            "state": ["type": "string", "enum": ["active", "expired", "revoked"]],
-        ],
-    ])
+    static let token = SchemaComponent(
+        "Token",
+        schema: [
+            "type": "object", "required": ["id", "name", "tenant", "scopes", "created_at", "expires_at", "last_used_at", "state"],
+            "properties": [
+                "id": ["type": "string", "format": "uuid"], "name": ["type": "string"],
+                "tenant": ["type": ["string", "null"], "description": "The tenant's name; null for a staff token."],
+                "scopes": ["type": "array", "items": ["type": "string"]],
+                "created_at": ["type": "string", "format": "date-time"], "expires_at": ["type": "string", "format": "date-time"],
+                "last_used_at": ["type": ["string", "null"], "format": "date-time"],
+                "state": ["type": "string", "enum": ["active", "expired", "revoked"]],
+            ],
+        ])
 
     static let tokenPage = SchemaComponent.page(
         "TokenPage", of: token, description: "Every token of the owner's: `next_cursor` is always null.")
 
     /// The body that asks for a token.
-    static let newToken = SchemaComponent("NewToken", schema: [
-        "type": "object", "required": ["name", "scopes", "expires_in_days"], "additionalProperties": false,
-        "properties": [
-            "name": ["type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"],
-            "scopes": ["type": "array", "minItems": 1, "items": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })]],
-            "expires_in_days": ["type": "integer", "minimum": 1, "maximum": 366],
-        ],
-    ])
+    static let newToken = SchemaComponent(
+        "NewToken",
+        schema: [
+            "type": "object", "required": ["name", "scopes", "expires_in_days"], "additionalProperties": false,
+            "properties": [
+                "name": ["type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"],
+                "scopes": [
+                    "type": "array", "minItems": 1,
+                    "items": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })],
+                ],
+                "expires_in_days": ["type": "integer", "minimum": 1, "maximum": 366],
+            ],
+        ])
 
     /// The answer that creates a token: the only place its secret is ever shown.
-    static let createdToken = SchemaComponent("CreatedToken", schema: [
-        "type": "object", "required": ["id", "token", "scopes", "expires_at"],
-        "properties": ["id": ["type": "string", "format": "uuid"],
-                       "token": ["type": "string", "description": "The secret (`pur_…`), shown only in this answer."],
-                       "scopes": ["type": "array", "items": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })]],
-                       "expires_at": ["type": "string", "format": "date-time"]],
-    ])
+    static let createdToken = SchemaComponent(
+        "CreatedToken",
+        schema: [
+            "type": "object", "required": ["id", "token", "scopes", "expires_at"],
+            "properties": [
+                "id": ["type": "string", "format": "uuid"],
+                "token": ["type": "string", "description": "The secret (`pur_…`), shown only in this answer."],
+                "scopes": ["type": "array", "items": ["type": "string", "enum": .array(Scope.allCases.map { .string($0.rawValue) })]],
+                "expires_at": ["type": "string", "format": "date-time"],
+            ],
+        ])
 
     static func register(in routes: inout RouteTable, tokens: TokenStore) {
-        routes.api(.get, .tokens, scope: nil, operation: Operation(
-            id: "listTokens", summary: "The owner's tokens bound as the calling token is (its tenant, or staff), newest first, never their secrets.",
-            tags: ["identity"], parameters: [tenantParameter],
-            responses: [
-                .init(200, "The tokens.", component: tokenPage),
-                .problem(401, "No valid token."), .problem(429, "Rate limit used up."),
-            ])
+        routes.api(
+            .get, .tokens, scope: nil,
+            operation: Operation(
+                id: "listTokens",
+                summary: "The owner's tokens bound as the calling token is (its tenant, or staff), newest first, never their secrets.",
+                tags: ["identity"], parameters: [tenantParameter],
+                responses: [
+                    .init(200, "The tokens.", component: tokenPage),
+                    .problem(401, "No valid token."), .problem(429, "Rate limit used up."),
+                ])
         ) { ctx in
             let identity = ctx.caller.identity
             let now = ctx.world.now
@@ -66,16 +80,21 @@ enum TokensAPI {
             return .json(["items": .array(items), "next_cursor": .null])
         }
 
-        routes.api(.post, .tokens, scope: nil, options: .json, operation: Operation(
-            id: "createToken", summary: "Create a token for the caller's owner with a subset of the caller's scopes; it expires no later than the caller and is revoked with it. The token is in the answer once.",
-            tags: ["identity"], parameters: [tenantParameter, idempotencyParameter], requestComponent: newToken,
-            responses: [
-                .init(201, "The new token; `token` is shown only here.", component: createdToken, headers: ["Location"]),
-                .problem(400, "Malformed JSON."), .problem(401, "No valid token."),
-                .problem(403, "A scope the calling token lacks, or one its owner's role cannot use."), .problem(409, "The same Idempotency-Key is still running."),
-                .problem(422, "Invalid values, or an Idempotency-Key reused with another body."),
-                .problem(429, "Rate limit used up."),
-            ])
+        routes.api(
+            .post, .tokens, scope: nil, options: .json,
+            operation: Operation(
+                id: "createToken",
+                summary:
+                    "Create a token for the caller's owner with a subset of the caller's scopes; it expires no later than the caller and is revoked with it. The token is in the answer once.",
+                tags: ["identity"], parameters: [tenantParameter, idempotencyParameter], requestComponent: newToken,
+                responses: [
+                    .init(201, "The new token; `token` is shown only here.", component: createdToken, headers: ["Location"]),
+                    .problem(400, "Malformed JSON."), .problem(401, "No valid token."),
+                    .problem(403, "A scope the calling token lacks, or one its owner's role cannot use."),
+                    .problem(409, "The same Idempotency-Key is still running."),
+                    .problem(422, "Invalid values, or an Idempotency-Key reused with another body."),
+                    .problem(429, "Rate limit used up."),
+                ])
         ) { ctx in
             let identity = ctx.caller.identity
             let input = try ctx.request.decode(NewToken.self, fields: ["name", "scopes", "expires_in_days"])
@@ -98,27 +117,34 @@ enum TokensAPI {
                 user: identity.user, tenant: identity.tenant, name: input.name, scopes: scopes,
                 lifetime: TimeInterval(input.expiresInDays * 86400), actor: ctx.actor, parent: identity.tokenID,
                 notAfter: identity.expiresAt)
-            var response = Response.json([
-                "id": .string(created.id.postgresText), "token": .string(created.token),
-                "scopes": .array(scopes.map { .string($0.rawValue) }),
-                "expires_at": .string(RFC3339.string(created.expiresAt)),
-            ], status: .created)
+            var response = Response.json(
+                [
+                    "id": .string(created.id.postgresText), "token": .string(created.token),
+                    "scopes": .array(scopes.map { .string($0.rawValue) }),
+                    "expires_at": .string(RFC3339.string(created.expiresAt)),
+                ], status: .created)
             response.headers.set("Location", APIPath.token.path(created.id.postgresText))
             return response
         }
 
-        routes.api(.delete, .token, scope: nil, operation: Operation(
-            id: "revokeToken", summary: "Revoke one of the owner's tokens (and the tokens made from it); every node stops accepting them at once.",
-            tags: ["identity"],
-            parameters: [tenantParameter, .init("id", in: .path, schema: ["type": "string", "format": "uuid"], description: "The token's id.")],
-            responses: [
-                .init(204, "Revoked (or already revoked)."), .problem(401, "No valid token."),
-                .problem(404, "No such token of the owner's."), .problem(429, "Rate limit used up."),
-            ])
+        routes.api(
+            .delete, .token, scope: nil,
+            operation: Operation(
+                id: "revokeToken",
+                summary: "Revoke one of the owner's tokens (and the tokens made from it); every node stops accepting them at once.",
+                tags: ["identity"],
+                parameters: [
+                    tenantParameter, .init("id", in: .path, schema: ["type": "string", "format": "uuid"], description: "The token's id."),
+                ],
+                responses: [
+                    .init(204, "Revoked (or already revoked)."), .problem(401, "No valid token."),
+                    .problem(404, "No such token of the owner's."), .problem(429, "Rate limit used up."),
+                ])
         ) { ctx in
             let identity = ctx.caller.identity
-            try tokens.revoke(try ctx.request.uuidParameter("id"), owner: identity.user, binding: .boundTo(identity.tenant),
-                              actor: ctx.actor)
+            try tokens.revoke(
+                try ctx.request.uuidParameter("id"), owner: identity.user, binding: .boundTo(identity.tenant),
+                actor: ctx.actor)
             return Response(status: .noContent)
         }
     }

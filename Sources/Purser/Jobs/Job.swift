@@ -27,8 +27,10 @@ public struct JobOptions: Sendable {
     public var maxAttempts = 10
     public var timeout: TimeInterval = 60
 
-    public init(tenant: UUID? = nil, uniqueKey: String? = nil, runAt: Date, priority: Int16 = 0,
-                maxAttempts: Int = 10, timeout: TimeInterval = 60) {
+    public init(
+        tenant: UUID? = nil, uniqueKey: String? = nil, runAt: Date, priority: Int16 = 0,
+        maxAttempts: Int = 10, timeout: TimeInterval = 60
+    ) {
         self.tenant = tenant
         self.uniqueKey = uniqueKey
         self.runAt = runAt

@@ -38,14 +38,17 @@ public struct JobAdministration: Sendable {
     /// The most recent dead jobs (and failed ones waiting for a retry), newest first.
     public func troubled(limit: Int = 100) throws -> [DeadJob] {
         try database.asStaff { tx in
-            try tx.query("""
+            try tx.query(
+                """
                 SELECT j.id, j.kind || CASE WHEN j.state = 'failed' THEN ' (retrying)' ELSE '' END, t.slug, j.attempts,
                        coalesce(j.last_error, ''), j.finished_at
                 FROM jobs j LEFT JOIN tenants t ON t.id = j.tenant_id
                 WHERE j.state IN ('dead', 'failed') ORDER BY j.state, coalesce(j.finished_at, j.run_at) DESC LIMIT $1
-                """, [limit]).map {
-                DeadJob(id: try $0.require(0), kind: try $0.require(1), tenant: try $0.decode(2), attempts: try $0.require(3),
-                        error: try $0.require(4), finishedAt: try $0.decode(5))
+                """, [limit]
+            ).map {
+                DeadJob(
+                    id: try $0.require(0), kind: try $0.require(1), tenant: try $0.decode(2), attempts: try $0.require(3),
+                    error: try $0.require(4), finishedAt: try $0.decode(5))
             }
         }
     }
@@ -53,7 +56,8 @@ public struct JobAdministration: Sendable {
     /// Queues a dead or failed job again, now, with its attempts counted afresh.
     public func retry(_ id: Int64, by actor: AuditActor) throws {
         try change(id, action: "job.retry", by: actor) { tx, now in
-            try tx.query("""
+            try tx.query(
+                """
                 UPDATE jobs SET state = 'queued', attempts = 0, run_at = $2, finished_at = NULL WHERE id = $1
                 """, [id, now])
             try tx.notify(JobQueue.channel, payload: "retry")
@@ -79,10 +83,13 @@ public struct JobAdministration: Sendable {
                 throw ValidationError(field: "job", "job \(id) is running; wait for it to finish or fail", refusal: .conflict)
             }
             try body(tx, now)
-            try AuditLog.record(AuditEvent(
-                tenant: try row.decode(2), actor: actor, action: action, targetType: "job", targetID: String(id),
-                before: try JSONText(encoding: ["kind": try row.require(0, as: String.self), "state": state,
-                                                "attempts": String(try row.require(3, as: Int.self))]), at: now), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: try row.decode(2), actor: actor, action: action, targetType: "job", targetID: String(id),
+                    before: try JSONText(encoding: [
+                        "kind": try row.require(0, as: String.self), "state": state,
+                        "attempts": String(try row.require(3, as: Int.self)),
+                    ]), at: now), in: tx)
         }
     }
 }

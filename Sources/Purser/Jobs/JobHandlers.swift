@@ -24,8 +24,10 @@ public struct JobContext: Sendable {
     /// Runs `effect` in a transaction that also records it as done, unless it was done before.
     public func onceInTransaction(_ name: String, _ effect: (Connection) throws -> Void) throws {
         try database.pool.transaction { tx in
-            let inserted = try tx.query("INSERT INTO job_effects (job_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                                        [job.id, name]).affected
+            let inserted = try tx.query(
+                "INSERT INTO job_effects (job_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                [job.id, name]
+            ).affected
             guard inserted == 1 else { return }
             try effect(tx)
         }
@@ -65,7 +67,8 @@ public struct JobHandlers: Sendable {
             clock.wait(until: clock.now.addingTimeInterval(min(max(seconds, 0), 3600)), on: Interrupt()) { false }
         }
         handlers.register("system.purge") { context in
-            try context.database.pool.query("""
+            try context.database.pool.query(
+                """
                 DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('succeeded', 'dead')
                                               AND finished_at < $1::timestamptz - interval '7 days' LIMIT 10000)
                 """, [context.world.now])

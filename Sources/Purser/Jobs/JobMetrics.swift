@@ -27,14 +27,18 @@ final class JobMetrics: Sendable {
     }
 
     func register(in registry: MetricsRegistry) {
-        registry.register(name: "purser_jobs_finished_total", help: "Job attempts finished, by kind and outcome.",
-                          type: "counter") { [counts] in
+        registry.register(
+            name: "purser_jobs_finished_total", help: "Job attempts finished, by kind and outcome.",
+            type: "counter"
+        ) { [counts] in
             counts.withLock { $0.outcomes }.sorted { $0.key < $1.key }.flatMap { kind, outcomes in
                 outcomes.sorted { $0.key < $1.key }.map { .init([("kind", kind), ("outcome", $0.key)], Double($0.value)) }
             }
         }
-        registry.register(name: "purser_job_duration_seconds", help: "Time a handler took, by kind.",
-                          type: "histogram") { [counts, bounds] in
+        registry.register(
+            name: "purser_job_duration_seconds", help: "Time a handler took, by kind.",
+            type: "histogram"
+        ) { [counts, bounds] in
             let snapshot = counts.withLock { $0 }
             var samples: [MetricsRegistry.Sample] = []
             for kind in snapshot.counts.keys.sorted() {

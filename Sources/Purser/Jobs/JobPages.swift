@@ -34,23 +34,30 @@ enum JobPages {
 
     static func register(in routes: inout RouteTable, site: Site, jobs: JobAdministration) {
 
-        @Sendable func render(_ visitor: Visitor, message: String? = nil, errors: [FieldError] = [],
-                              status: HTTPStatus = .ok) throws -> Response {
+        @Sendable func render(
+            _ visitor: Visitor, message: String? = nil, errors: [FieldError] = [],
+            status: HTTPStatus = .ok
+        ) throws -> Response {
             var byKind: [String: [String: Int]] = [:]
             for count in try jobs.counts() { byKind[count.kind, default: [:]][count.state] = count.count }
             let counts = byKind.keys.sorted().map { kind in
                 let states = byKind[kind]!
-                return CountRow(kind: kind, queued: states["queued"] ?? 0, running: states["running"] ?? 0,
-                                failed: states["failed"] ?? 0, succeeded: states["succeeded"] ?? 0, dead: states["dead"] ?? 0)
+                return CountRow(
+                    kind: kind, queued: states["queued"] ?? 0, running: states["running"] ?? 0,
+                    failed: states["failed"] ?? 0, succeeded: states["succeeded"] ?? 0, dead: states["dead"] ?? 0)
             }
             let troubled = try jobs.troubled().map {
-                TroubleRow(id: String($0.id), kind: $0.kind, tenant: $0.tenant ?? "—", attempts: $0.attempts, error: $0.error,
-                           finished: DisplayTime.format($0.finishedAt), retryLink: .staffJobRetry($0.id),
-                           cancelLink: .staffJobCancel($0.id))
+                TroubleRow(
+                    id: String($0.id), kind: $0.kind, tenant: $0.tenant ?? "—", attempts: $0.attempts, error: $0.error,
+                    finished: DisplayTime.format($0.finishedAt), retryLink: .staffJobRetry($0.id),
+                    cancelLink: .staffJobCancel($0.id))
             }
-            return site.page("jobs/index", title: "Jobs", Page(formToken: visitor.formToken, counts: counts, troubled: troubled,
-                                                                message: message, errors: errors),
-                             status: status, visitor: visitor)
+            return site.page(
+                "jobs/index", title: "Jobs",
+                Page(
+                    formToken: visitor.formToken, counts: counts, troubled: troubled,
+                    message: message, errors: errors),
+                status: status, visitor: visitor)
         }
 
         routes.staff(.get, .staffJobs, permission: .jobsManage) { ctx in try render(ctx.visitor) }

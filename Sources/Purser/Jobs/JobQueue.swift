@@ -10,15 +10,21 @@ public enum JobQueue {
 
     /// Enqueues one job in `tx`; returns its id, or nil when `uniqueKey` names a job still pending.
     @discardableResult
-    public static func enqueue(_ tx: Connection, kind: String, payload: JSONText = JSONText("{}"),
-                               options: JobOptions) throws -> Int64? {
-        let rows = try tx.query("""
+    public static func enqueue(
+        _ tx: Connection, kind: String, payload: JSONText = JSONText("{}"),
+        options: JobOptions
+    ) throws -> Int64? {
+        let rows = try tx.query(
+            """
             INSERT INTO jobs (kind, payload, tenant_id, unique_key, run_at, priority, max_attempts, timeout_seconds)
             VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7, $8)
             ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running', 'failed') DO NOTHING
             RETURNING id
-            """, [kind, payload, options.tenant, options.uniqueKey, options.runAt, Int(options.priority), options.maxAttempts,
-                  Int(options.timeout.rounded(.up))])
+            """,
+            [
+                kind, payload, options.tenant, options.uniqueKey, options.runAt, Int(options.priority), options.maxAttempts,
+                Int(options.timeout.rounded(.up)),
+            ])
         guard let id = try rows.first?.require(0, as: Int64.self) else { return nil }
         try tx.notify(channel, payload: kind)
         return id
@@ -27,13 +33,17 @@ public enum JobQueue {
     /// Enqueues many jobs of one kind in one statement (payloads as JSON texts), due at `runAt`;
     /// returns how many.
     @discardableResult
-    public static func enqueueMany(_ tx: Connection, kind: String, payloads: [JSONText], runAt: Date, tenant: UUID? = nil,
-                                   maxAttempts: Int = 10, timeout: TimeInterval = 60) throws -> Int {
+    public static func enqueueMany(
+        _ tx: Connection, kind: String, payloads: [JSONText], runAt: Date, tenant: UUID? = nil,
+        maxAttempts: Int = 10, timeout: TimeInterval = 60
+    ) throws -> Int {
         guard !payloads.isEmpty else { return 0 }
-        let count = try tx.query("""
+        let count = try tx.query(
+            """
             INSERT INTO jobs (kind, payload, tenant_id, max_attempts, timeout_seconds, run_at)
             SELECT $1, p::jsonb, $3, $4, $5, $6 FROM unnest($2::text[]) AS p
-            """, [kind, payloads.map(\.text), tenant, maxAttempts, Int(timeout.rounded(.up)), runAt]).affected
+            """, [kind, payloads.map(\.text), tenant, maxAttempts, Int(timeout.rounded(.up)), runAt]
+        ).affected
         try tx.notify(channel, payload: kind)
         return count
     }
@@ -41,9 +51,12 @@ public enum JobQueue {
     /// Moves the pending job with `key` to run at `date`; false when no job with that key is pending.
     @discardableResult
     public static func reschedule(_ tx: Connection, key: String, at date: Date) throws -> Bool {
-        let moved = try tx.query("""
-            UPDATE jobs SET run_at = $2 WHERE unique_key = $1 AND state IN ('queued', 'failed')
-            """, [key, date]).affected == 1
+        let moved =
+            try tx.query(
+                """
+                UPDATE jobs SET run_at = $2 WHERE unique_key = $1 AND state IN ('queued', 'failed')
+                """, [key, date]
+            ).affected == 1
         if moved { try tx.notify(channel, payload: "reschedule") }
         return moved
     }

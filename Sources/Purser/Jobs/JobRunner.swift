@@ -6,12 +6,15 @@ import Postgres
 
 public enum JobRunner {
     /// `world`: nil for the live one (the system clock, the configured SMTP server).
-    public static func start(configuration: Configuration, world: World? = nil, handlers: JobHandlers? = nil,
-                             logger: Logger) throws -> JobWorker {
+    public static func start(
+        configuration: Configuration, world: World? = nil, handlers: JobHandlers? = nil,
+        logger: Logger
+    ) throws -> JobWorker {
         guard let url = configuration.databaseURL else { throw MissingDatabaseURL() }
         let handlers = try handlers ?? standardHandlers(configuration)
-        let worker = JobWorker(url: url, handlers: handlers, settings: configuration.jobWorkerSettings,
-                               world: world ?? World.live(configuration), logger: logger)
+        let worker = JobWorker(
+            url: url, handlers: handlers, settings: configuration.jobWorkerSettings,
+            world: world ?? World.live(configuration), logger: logger)
         try worker.database.pool.transaction { tx in
             for schedule in Schedules.standard { try Schedules.ensure(schedule, in: tx, now: worker.world.now) }
         }
@@ -27,13 +30,16 @@ public enum JobRunner {
     public static func standardHandlers(_ configuration: Configuration) throws -> JobHandlers {
         var handlers = JobHandlers.standard
         guard let keyring = configuration.masterKey else { throw MissingMasterKey() }
-        let publicURL = configuration.effectivePublicURL.hasSuffix("/")
+        let publicURL =
+            configuration.effectivePublicURL.hasSuffix("/")
             ? String(configuration.effectivePublicURL.dropLast()) : configuration.effectivePublicURL
         let from = configuration.mailFrom ?? "purser@" + (configuration.publicURL?.host ?? "localhost")
-        Delivery.register(into: &handlers, settings: NotificationSettings(
-            composer: MailComposer(templates: try Templates(folder: configuration.templatesFolder), from: from, publicURL: publicURL),
-            destinations: DestinationPolicy(allowHTTP: configuration.allowHTTPDestinations, allowed: configuration.allowedDestinations),
-            breaker: Breaker(coolDown: TimeInterval(configuration.breakerCoolDownSeconds)), keyring: keyring))
+        Delivery.register(
+            into: &handlers,
+            settings: NotificationSettings(
+                composer: MailComposer(templates: try Templates(folder: configuration.templatesFolder), from: from, publicURL: publicURL),
+                destinations: DestinationPolicy(allowHTTP: configuration.allowHTTPDestinations, allowed: configuration.allowedDestinations),
+                breaker: Breaker(coolDown: TimeInterval(configuration.breakerCoolDownSeconds)), keyring: keyring))
         SLAChecks.register(into: &handlers, notices: RequestNotices(publicURL: publicURL))
         AuditCheckpointJob.register(into: &handlers, keyring: keyring)
         return handlers

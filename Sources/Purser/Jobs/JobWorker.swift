@@ -50,8 +50,10 @@ public final class JobWorker: Sendable {
     private let abandoned = Locked<Set<Int>>([])
 
     /// `world`: the live one by default; tests pass one with a clock they move.
-    public init(url: String, handlers: JobHandlers, settings: Settings = Settings(), world: World = World(clock: LiveClock()),
-                logger: Logger) {
+    public init(
+        url: String, handlers: JobHandlers, settings: Settings = Settings(), world: World = World(clock: LiveClock()),
+        logger: Logger
+    ) {
         self.world = world
         self.url = url
         self.handlers = handlers
@@ -66,16 +68,19 @@ public final class JobWorker: Sendable {
         let database = self.database
         registry.register(name: "purser_jobs", help: "Jobs by kind and state (read from the database at scrape).") {
             (try? database.pool.query("SELECT kind, state, count(*) FROM jobs GROUP BY kind, state ORDER BY 1, 2").map {
-                MetricsRegistry.Sample([("kind", try $0.require(0, as: String.self)), ("state", try $0.require(1, as: String.self))],
-                                       Double(try $0.require(2, as: Int.self)))
+                MetricsRegistry.Sample(
+                    [("kind", try $0.require(0, as: String.self)), ("state", try $0.require(1, as: String.self))],
+                    Double(try $0.require(2, as: Int.self)))
             }) ?? []
         }
         let clock = world.clock
         registry.register(name: "purser_jobs_oldest_queued_seconds", help: "Age of the oldest due job not yet claimed.") {
-            let age = try? database.pool.query("""
+            let age = try? database.pool.query(
+                """
                 SELECT coalesce(extract(epoch FROM $1::timestamptz - min(run_at)), 0) FROM jobs
                 WHERE state IN ('queued', 'failed') AND run_at <= $1
-                """, [clock.now]).first?.require(0, as: Double.self)
+                """, [clock.now]
+            ).first?.require(0, as: Double.self)
             return [.init([], age ?? 0)]
         }
     }
@@ -90,10 +95,12 @@ public final class JobWorker: Sendable {
     /// Stops claiming, lets running handlers finish within the drain deadline, hands back every job
     /// claimed but not started (and, past the deadline, those still running), and returns.
     public func stop() {
-        guard running.withLock({ running in
-            defer { running = false }
-            return running
-        }) else { return }
+        guard
+            running.withLock({ running in
+                defer { running = false }
+                return running
+            })
+        else { return }
         interrupt.signal()
         let deadline = DispatchTime.now() + settings.drainDeadline
         let threads = threadCount.withLock { $0 }
@@ -101,11 +108,13 @@ public final class JobWorker: Sendable {
             break
         }
         do {
-            let released = try database.pool.query("""
+            let released = try database.pool.query(
+                """
                 UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL,
                        started_at = NULL
                 WHERE lease_owner = $1 AND state = 'running'
-                """, [owner]).affected
+                """, [owner]
+            ).affected
             if released > 0 { logger.notice("handed back jobs", metadata: ["jobs": .stringConvertible(released)]) }
         } catch {
             logger.error("could not hand back jobs; their leases will run out", metadata: ["error": .string("\(error)")])
@@ -206,7 +215,8 @@ public final class JobWorker: Sendable {
 
     /// Claims up to a batch of jobs due at `now`; each claim counts as an attempt.
     private func claim(at now: Date) throws -> [Job] {
-        try database.pool.query("""
+        try database.pool.query(
+            """
             WITH next AS (
                 SELECT id FROM jobs WHERE state IN ('queued', 'failed') AND run_at <= $4::timestamptz
                 ORDER BY priority DESC, run_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
@@ -214,8 +224,10 @@ public final class JobWorker: Sendable {
                    lease_expires_at = $4::timestamptz + $3 * interval '1 second', started_at = $4::timestamptz
             FROM next WHERE j.id = next.id
             RETURNING j.id, j.kind, j.payload::text, j.tenant_id, j.attempts, j.max_attempts, j.timeout_seconds
-            """, [settings.batchSize, owner, settings.lease, now]).map { row in
-            Job(id: try row.require(0), kind: try row.require(1), payload: JSONText(try row.require(2, as: String.self)),
+            """, [settings.batchSize, owner, settings.lease, now]
+        ).map { row in
+            Job(
+                id: try row.require(0), kind: try row.require(1), payload: JSONText(try row.require(2, as: String.self)),
                 tenant: try row.decode(3), attempt: try row.require(4), maxAttempts: try row.require(5),
                 timeout: TimeInterval(try row.require(6, as: Int.self)))
         }.sorted { $0.id < $1.id }
@@ -224,7 +236,8 @@ public final class JobWorker: Sendable {
     private func complete(_ ids: [Int64]) {
         guard !ids.isEmpty else { return }
         do {
-            try database.pool.query("""
+            try database.pool.query(
+                """
                 UPDATE jobs SET state = 'succeeded', finished_at = $3, lease_owner = NULL, lease_expires_at = NULL,
                        last_error = NULL
                 WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND state = 'running'
@@ -242,17 +255,23 @@ public final class JobWorker: Sendable {
         let dead = permanent || job.attempt >= job.maxAttempts
         let message = String(String(describing: failure).prefix(2000))
         do {
-            try database.pool.query("""
+            try database.pool.query(
+                """
                 UPDATE jobs SET state = $3, last_error = $4, lease_owner = NULL, lease_expires_at = NULL,
                        run_at = $6::timestamptz + $5 * interval '1 second',
                        finished_at = CASE WHEN $3 = 'dead' THEN $6::timestamptz END
                 WHERE id = $1 AND lease_owner = $2 AND state = 'running'
-                """, [job.id, owner, dead ? "dead" : "failed", message, Self.backoff(attempt: job.attempt, base: settings.retryBase),
-                      clock.now])
-            logger.warning(dead ? "job is dead" : "job failed; it will be retried", metadata: [
-                "job": .stringConvertible(job.id), "kind": .string(job.kind), "attempt": .stringConvertible(job.attempt),
-                "error": .string(message),
-            ])
+                """,
+                [
+                    job.id, owner, dead ? "dead" : "failed", message, Self.backoff(attempt: job.attempt, base: settings.retryBase),
+                    clock.now,
+                ])
+            logger.warning(
+                dead ? "job is dead" : "job failed; it will be retried",
+                metadata: [
+                    "job": .stringConvertible(job.id), "kind": .string(job.kind), "attempt": .stringConvertible(job.attempt),
+                    "error": .string(message),
+                ])
         } catch {
             logger.error("could not record a failed job; its lease will run out", metadata: ["error": .string("\(error)")])
         }
@@ -296,7 +315,8 @@ public final class JobWorker: Sendable {
             replaceHungThreads(overdue, now: now)
             do {
                 if now.timeIntervalSince(lastRenewal) >= settings.lease / 3 {
-                    try database.pool.query("""
+                    try database.pool.query(
+                        """
                         UPDATE jobs SET lease_expires_at = $4::timestamptz + $2 * interval '1 second'
                         WHERE lease_owner = $1 AND state = 'running' AND NOT (id = ANY($3::bigint[]))
                         """, [owner, settings.lease, overdue.keys.map { String($0) }, now])
@@ -326,7 +346,8 @@ public final class JobWorker: Sendable {
 
     /// Jobs whose worker stopped renewing by `now`: failed (retried) or, out of attempts, dead.
     private func reclaimExpired(at now: Date) throws {
-        let rows = try database.pool.query("""
+        let rows = try database.pool.query(
+            """
             WITH expired AS (
                 SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < $1::timestamptz FOR UPDATE SKIP LOCKED)
             UPDATE jobs j SET state = CASE WHEN j.attempts >= j.max_attempts THEN 'dead' ELSE 'failed' END,

@@ -32,8 +32,10 @@ public enum QueueMeasurement {
         return Double(jobs) / seconds(since: started)
     }
 
-    public static func run(url: String, jobs: Int, settings: JobWorker.Settings, latencySamples: Int = 200,
-                           logger: Logger) throws -> Result {
+    public static func run(
+        url: String, jobs: Int, settings: JobWorker.Settings, latencySamples: Int = 200,
+        logger: Logger
+    ) throws -> Result {
         let database = Database(url: url, size: 1, worker: true)
         defer { database.pool.close() }
         let pings = Locked<[Int64: ContinuousClock.Instant]>([:])
@@ -45,9 +47,11 @@ public enum QueueMeasurement {
         let started = ContinuousClock.now
         worker.start()
         defer { worker.stop() }
-        while try database.pool.query("""
+        while try database.pool.query(
+            """
             SELECT count(*) FROM jobs WHERE kind = 'system.noop' AND state IN ('queued', 'running', 'failed')
-            """)[0].require(0, as: Int.self) > 0 {
+            """)[0].require(0, as: Int.self) > 0
+        {
             Thread.sleep(forTimeInterval: 0.005)
         }
         let burnDown = Double(jobs) / seconds(since: started)
@@ -56,9 +60,11 @@ public enum QueueMeasurement {
         Thread.sleep(forTimeInterval: 0.2)
         for _ in 0..<latencySamples {
             let committed = ContinuousClock.now
-            guard let id = try database.pool.transaction({
-                try JobQueue.enqueue($0, kind: "measure.ping", options: JobOptions(runAt: clock.now))
-            }) else { continue }
+            guard
+                let id = try database.pool.transaction({
+                    try JobQueue.enqueue($0, kind: "measure.ping", options: JobOptions(runAt: clock.now))
+                })
+            else { continue }
             var startedAt: ContinuousClock.Instant?
             let deadline = committed + .seconds(5)
             while startedAt == nil && ContinuousClock.now < deadline {
@@ -73,8 +79,9 @@ public enum QueueMeasurement {
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
         }
-        return Result(enqueuePerSecond: enqueueRate, burnDownPerSecond: burnDown, pickupP50: percentile(0.5),
-                      pickupP99: percentile(0.99), jobs: jobs)
+        return Result(
+            enqueuePerSecond: enqueueRate, burnDownPerSecond: burnDown, pickupP50: percentile(0.5),
+            pickupP99: percentile(0.99), jobs: jobs)
     }
 
     private static func seconds(since start: ContinuousClock.Instant) -> Double { (ContinuousClock.now - start) / .seconds(1) }

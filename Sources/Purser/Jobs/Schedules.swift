@@ -51,7 +51,8 @@ public enum Schedules {
             weekday = day
             zone = timeZone
         }
-        try tx.query("""
+        try tx.query(
+            """
             INSERT INTO job_schedules (name, kind, payload, every_seconds, at_time, weekday, time_zone, next_run_at)
             VALUES ($1, $2, $3::jsonb, $4, $5::time, $6, $7, $8)
             ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, payload = EXCLUDED.payload,
@@ -71,7 +72,8 @@ public enum Schedules {
     @discardableResult
     public static func fireDue(_ database: Database, now: Date) throws -> Int {
         try database.pool.transaction { tx in
-            let due = try tx.query("""
+            let due = try tx.query(
+                """
                 SELECT name, kind, payload::text, every_seconds, extract(hour FROM at_time)::int, extract(minute FROM at_time)::int,
                        weekday, time_zone, next_run_at
                 FROM job_schedules WHERE enabled AND next_run_at <= $1
@@ -83,14 +85,18 @@ public enum Schedules {
                 if let every = try row.decode(3, as: Int.self) {
                     recurrence = .every(seconds: every)
                 } else {
-                    recurrence = .at(hour: try row.require(4), minute: try row.require(5), weekday: try row.decode(6),
-                                     timeZone: try row.require(7))
+                    recurrence = .at(
+                        hour: try row.require(4), minute: try row.require(5), weekday: try row.decode(6),
+                        timeZone: try row.require(7))
                 }
-                let schedule = Schedule(name: name, kind: try row.require(1), payload: JSONText(try row.require(2, as: String.self)),
-                                        recurrence: recurrence)
+                let schedule = Schedule(
+                    name: name, kind: try row.require(1), payload: JSONText(try row.require(2, as: String.self)),
+                    recurrence: recurrence)
                 let dueAt = try row.require(8, as: Date.self)
-                try JobQueue.enqueue(tx, kind: schedule.kind, payload: schedule.payload, options: JobOptions(
-                    uniqueKey: "schedule:\(name):\(Int64((dueAt.timeIntervalSince1970 * 1000).rounded()))", runAt: now))
+                try JobQueue.enqueue(
+                    tx, kind: schedule.kind, payload: schedule.payload,
+                    options: JobOptions(
+                        uniqueKey: "schedule:\(name):\(Int64((dueAt.timeIntervalSince1970 * 1000).rounded()))", runAt: now))
                 // Missed periods (every worker was down) are skipped, not run in a burst.
                 var next = schedule.nextRun(after: dueAt)
                 while next <= now { next = schedule.nextRun(after: next) }

@@ -21,8 +21,10 @@ public struct MigrationFile: Sendable, Equatable {
             }
             let sql = try String(contentsOf: folder.appendingPathComponent(fileName), encoding: .utf8)
             let checksum = SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
-            files.append(MigrationFile(version: version, name: String(stem[stem.index(after: underscore)...]),
-                                       sql: sql, checksum: checksum))
+            files.append(
+                MigrationFile(
+                    version: version, name: String(stem[stem.index(after: underscore)...]),
+                    sql: sql, checksum: checksum))
         }
         files.sort { $0.version < $1.version }
         for (a, b) in zip(files, files.dropFirst()) where a.version == b.version {
@@ -75,7 +77,8 @@ public struct Migrator: Sendable {
         // The lock comes first: even CREATE TABLE IF NOT EXISTS races when two nodes run it at once.
         try connection.queryOnce("SELECT pg_advisory_lock($1)", [Self.lockKey])
         defer { _ = try? connection.queryOnce("SELECT pg_advisory_unlock($1)", [Self.lockKey]) }
-        try connection.execute("""
+        try connection.execute(
+            """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version bigint PRIMARY KEY,
                 name text NOT NULL,
@@ -89,8 +92,9 @@ public struct Migrator: Sendable {
             do {
                 try connection.transaction { tx in
                     try tx.execute(file.sql)
-                    try tx.queryOnce("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
-                                     [file.version, file.name, file.checksum, clock.now])
+                    try tx.queryOnce(
+                        "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+                        [file.version, file.name, file.checksum, clock.now])
                 }
             } catch let error as PostgresError {
                 throw MigrationError.failed(file: fileName(file), message: error.description)
@@ -112,8 +116,9 @@ public struct Migrator: Sendable {
         }
         return files.map { file in
             let record = applied[file.version]
-            return MigrationStatus(version: file.version, name: file.name, appliedAt: record?.1,
-                                   checksumMatches: record.map { $0.0 == file.checksum } ?? true)
+            return MigrationStatus(
+                version: file.version, name: file.name, appliedAt: record?.1,
+                checksumMatches: record.map { $0.0 == file.checksum } ?? true)
         }
     }
 

@@ -15,10 +15,12 @@ public struct Breaker: Sendable {
 
     /// Whether a delivery to `channel` may be tried `now` (taking the half-open trial if it is due).
     func admits(_ channel: UUID, tenant: UUID, at now: Date, in tx: Connection) throws -> Bool {
-        try tx.query("""
+        try tx.query(
+            """
             INSERT INTO notification_breakers (channel_id, tenant_id, changed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
             """, [channel, tenant, now])
-        let row = try tx.query("""
+        let row = try tx.query(
+            """
             SELECT state, extract(epoch FROM $2::timestamptz - changed_at) FROM notification_breakers
             WHERE channel_id = $1 FOR UPDATE
             """, [channel, now])[0]
@@ -37,12 +39,14 @@ public struct Breaker: Sendable {
 
     func record(success: Bool, channel: UUID, at now: Date, in tx: Connection) throws {
         if success {
-            try tx.query("""
+            try tx.query(
+                """
                 UPDATE notification_breakers SET state = 'closed', failures = 0, changed_at = $2
                 WHERE channel_id = $1 AND (state <> 'closed' OR failures <> 0)
                 """, [channel, now])
         } else {
-            try tx.query("""
+            try tx.query(
+                """
                 UPDATE notification_breakers SET failures = failures + 1,
                     state = CASE WHEN state = 'half_open' OR failures + 1 >= $2 THEN 'open' ELSE state END,
                     changed_at = CASE WHEN state = 'half_open' OR (state = 'closed' AND failures + 1 >= $2) THEN $3 ELSE changed_at END

@@ -32,7 +32,8 @@ public enum ChannelTargets {
     /// `tx` must see every tenant's rows (the owner's connection).
     @discardableResult
     public static func sealPlaintext(keyring: Keyring, at now: Date, in tx: Connection, tenant only: UUID? = nil) throws -> Int {
-        let rows = try tx.query("""
+        let rows = try tx.query(
+            """
             SELECT id, tenant_id, target FROM notification_channels
             WHERE kind <> 'email' AND sealed_target IS NULL AND ($1::uuid IS NULL OR tenant_id = $1)
             ORDER BY tenant_id, id FOR UPDATE
@@ -40,12 +41,18 @@ public enum ChannelTargets {
         for row in rows {
             let id = try row.require(0, as: UUID.self), tenant = try row.require(1, as: UUID.self)
             let target = try row.require(2, as: String.self)
-            try tx.query("UPDATE notification_channels SET target = $2, sealed_target = $3 WHERE id = $1", [
-                id, DestinationRedaction.url(target), try SealedColumn.channelTarget.seal(Array(target.utf8), row: id, keyring: keyring)])
-            try AuditLog.record(AuditEvent(tenant: tenant, actor: .system, action: "notification_channel.seal_target",
-                                           targetType: "notification_channel", targetID: id.postgresText,
-                                           after: try JSONText(encoding: ["target": DestinationRedaction.url(target)]), at: now),
-                                in: tx)
+            try tx.query(
+                "UPDATE notification_channels SET target = $2, sealed_target = $3 WHERE id = $1",
+                [
+                    id, DestinationRedaction.url(target),
+                    try SealedColumn.channelTarget.seal(Array(target.utf8), row: id, keyring: keyring),
+                ])
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: tenant, actor: .system, action: "notification_channel.seal_target",
+                    targetType: "notification_channel", targetID: id.postgresText,
+                    after: try JSONText(encoding: ["target": DestinationRedaction.url(target)]), at: now),
+                in: tx)
         }
         return rows.count
     }
@@ -54,9 +61,11 @@ public enum ChannelTargets {
     /// since a worker writes a tenant's audit chain only in a transaction of that tenant.
     static func register(into handlers: inout JobHandlers, keyring: Keyring) {
         handlers.register(sealJobKind) { context in
-            let tenants = try context.database.pool.query("""
+            let tenants = try context.database.pool.query(
+                """
                 SELECT DISTINCT tenant_id FROM notification_channels WHERE kind <> 'email' AND sealed_target IS NULL
-                """).map { try $0.require(0, as: UUID.self) }
+                """
+            ).map { try $0.require(0, as: UUID.self) }
             for tenant in tenants {
                 try context.database.inTenant(tenant) { tx in
                     _ = try sealPlaintext(keyring: keyring, at: context.world.now, in: tx, tenant: tenant)

@@ -20,8 +20,10 @@ public struct NotificationSettings: Sendable {
     /// Where a delivery that cannot be made at all (no mail configured) is told of.
     public var logger: Logger
 
-    public init(composer: MailComposer, destinations: DestinationPolicy, breaker: Breaker, keyring: Keyring,
-                logger: Logger = Logger(label: "purser.notifications")) {
+    public init(
+        composer: MailComposer, destinations: DestinationPolicy, breaker: Breaker, keyring: Keyring,
+        logger: Logger = Logger(label: "purser.notifications")
+    ) {
         self.composer = composer
         self.destinations = destinations
         self.breaker = breaker
@@ -65,18 +67,22 @@ public enum Delivery {
         let attempt = delivery.attempts + 1
         if let recipient = delivery.recipient, try !belongs(recipient, to: delivery.tenant, database: database) {
             // Composed while they belonged; they have left (or lost their account) since.
-            try finish(delivery, attempt: attempt, outcome: "refused", status: nil,
-                       error: "not sent: the recipient no longer belongs to this tenant", milliseconds: 0, dead: true,
-                       world: world, database: database, settings: settings)
+            try finish(
+                delivery, attempt: attempt, outcome: "refused", status: nil,
+                error: "not sent: the recipient no longer belongs to this tenant", milliseconds: 0, dead: true,
+                world: world, database: database, settings: settings)
             return
         }
         if delivery.kind == "email" && world.mail == nil {
             // Nothing to try again with: given up at once, said once.
-            try finish(delivery, attempt: attempt, outcome: "refused", status: nil, error: noMailServer, milliseconds: 0, dead: true,
-                       world: world, database: database, settings: settings)
-            settings.logger.info("mail not sent: no mail server configured (SMTP_URL)", metadata: [
-                "delivery": .string(delivery.id.postgresText), "event": .string(delivery.message.event),
-            ])
+            try finish(
+                delivery, attempt: attempt, outcome: "refused", status: nil, error: noMailServer, milliseconds: 0, dead: true,
+                world: world, database: database, settings: settings)
+            settings.logger.info(
+                "mail not sent: no mail server configured (SMTP_URL)",
+                metadata: [
+                    "delivery": .string(delivery.id.postgresText), "event": .string(delivery.message.event),
+                ])
             return
         }
         if let channel = delivery.channel {
@@ -84,10 +90,12 @@ public enum Delivery {
                 try settings.breaker.admits(channel, tenant: delivery.tenant, at: world.now, in: tx)
             }
             guard admitted else {
-                try finish(delivery, attempt: attempt, outcome: "breaker_open", status: nil, error: "the channel's breaker is open",
-                           milliseconds: 0, dead: context.job.attempt >= context.job.maxAttempts, world: world, database: database,
-                           settings: settings)
-                throw DeliveryFailure(description: "the channel's breaker is open; waiting for its cool-down", status: nil, permanent: false)
+                try finish(
+                    delivery, attempt: attempt, outcome: "breaker_open", status: nil, error: "the channel's breaker is open",
+                    milliseconds: 0, dead: context.job.attempt >= context.job.maxAttempts, world: world, database: database,
+                    settings: settings)
+                throw DeliveryFailure(
+                    description: "the channel's breaker is open; waiting for its cool-down", status: nil, permanent: false)
             }
         }
         // How long the attempt took is a duration, not a time of day.
@@ -95,14 +103,16 @@ public enum Delivery {
         func milliseconds() -> Int { Int((ContinuousClock.now - started) / .milliseconds(1)) }
         do {
             let status = try send(delivery, world: world, settings: settings)
-            try finish(delivery, attempt: attempt, outcome: "delivered", status: status, error: nil, milliseconds: milliseconds(),
-                       dead: false, world: world, database: database, settings: settings)
+            try finish(
+                delivery, attempt: attempt, outcome: "delivered", status: status, error: nil, milliseconds: milliseconds(),
+                dead: false, world: world, database: database, settings: settings)
         } catch let failure as DeliveryFailure {
             let dead = failure.permanent || context.job.attempt >= context.job.maxAttempts
             // The job's last error and the worker's log see no more of the URL than the delivery log.
             let shown = shownError(failure.description, for: delivery)
-            try finish(delivery, attempt: attempt, outcome: failure.permanent ? "refused" : "failed", status: failure.status,
-                       error: shown, milliseconds: milliseconds(), dead: dead, world: world, database: database, settings: settings)
+            try finish(
+                delivery, attempt: attempt, outcome: failure.permanent ? "refused" : "failed", status: failure.status,
+                error: shown, milliseconds: milliseconds(), dead: dead, world: world, database: database, settings: settings)
             if failure.permanent { throw PermanentJobFailure(shown) }
             throw DeliveryFailure(description: shown, status: failure.status, permanent: false)
         }
@@ -112,18 +122,23 @@ public enum Delivery {
     static let noMailServer = "not sent: no mail server configured (SMTP_URL)"
 
     static func load(_ id: UUID, database: Database, keyring: Keyring) throws -> Loaded? {
-        guard let row = try database.pool.query("""
-            SELECT d.id, d.tenant_id, d.channel_id, d.kind, d.destination, c.secret, d.message::text, d.attempts, c.target,
-                   c.sealed_target, d.recipient_id
-            FROM notification_deliveries d LEFT JOIN notification_channels c ON c.id = d.channel_id
-            WHERE d.id = $1 AND d.state = 'pending'
-            """, [id]).first else { return nil }
+        guard
+            let row = try database.pool.query(
+                """
+                SELECT d.id, d.tenant_id, d.channel_id, d.kind, d.destination, c.secret, d.message::text, d.attempts, c.target,
+                       c.sealed_target, d.recipient_id
+                FROM notification_deliveries d LEFT JOIN notification_channels c ON c.id = d.channel_id
+                WHERE d.id = $1 AND d.state = 'pending'
+                """, [id]
+            ).first
+        else { return nil }
         let kind = try row.require(3, as: String.self)
         var destination = try row.require(4, as: String.self)
         var secret: String?
         if let channel = try row.decode(2, as: UUID.self), let target = try row.decode(8, as: String.self) {
-            destination = try ChannelTargets.destination(kind: kind, target: target, sealed: try row.decode(9), channel: channel,
-                                                         keyring: keyring)
+            destination = try ChannelTargets.destination(
+                kind: kind, target: target, sealed: try row.decode(9), channel: channel,
+                keyring: keyring)
             if let sealed = try row.decode(5, as: String.self) {
                 secret = String(decoding: try SealedColumn.channelSecret.open(sealed, row: channel, keyring: keyring), as: UTF8.self)
             }
@@ -131,10 +146,11 @@ public enum Delivery {
             // The log keeps only scheme and host; the whole URL left with its channel.
             destination = ""
         }
-        return Loaded(id: try row.require(0), tenant: try row.require(1), channel: try row.decode(2), kind: kind,
-                      destination: destination, secret: secret,
-                      message: try JSONText(try row.require(6, as: String.self)).decode(NotificationMessage.self),
-                      attempts: try row.require(7), recipient: try row.decode(10))
+        return Loaded(
+            id: try row.require(0), tenant: try row.require(1), channel: try row.decode(2), kind: kind,
+            destination: destination, secret: secret,
+            message: try JSONText(try row.require(6, as: String.self)).decode(NotificationMessage.self),
+            attempts: try row.require(7), recipient: try row.decode(10))
     }
 
     /// Whether `person` may still hear about `tenant`'s work (Outbox.belongs), read in a
@@ -155,16 +171,20 @@ public enum Delivery {
 
     /// Logs the attempt and the delivery's new state, and tells the breaker, in one transaction,
     /// stamped with the World's time. `error` is already as it may be shown (`shownError`).
-    static func finish(_ delivery: Loaded, attempt: Int, outcome: String, status: Int?, error: String?, milliseconds: Int,
-                       dead: Bool, world: World, database: Database, settings: NotificationSettings) throws {
+    static func finish(
+        _ delivery: Loaded, attempt: Int, outcome: String, status: Int?, error: String?, milliseconds: Int,
+        dead: Bool, world: World, database: Database, settings: NotificationSettings
+    ) throws {
         let now = world.now
         try database.pool.transaction { tx in
-            try tx.query("""
+            try tx.query(
+                """
                 INSERT INTO notification_attempts (delivery_id, tenant_id, attempt, outcome, status, error, milliseconds, at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING
                 """, [delivery.id, delivery.tenant, attempt, outcome, status, error.map { String($0.prefix(1000)) }, milliseconds, now])
             let state = outcome == "delivered" ? "delivered" : (dead ? "dead" : "pending")
-            try tx.query("""
+            try tx.query(
+                """
                 UPDATE notification_deliveries SET state = $2, attempts = $3, last_error = $4, last_status = $5,
                        delivered_at = CASE WHEN $2 = 'delivered' THEN $6::timestamptz END
                 WHERE id = $1
@@ -190,26 +210,30 @@ public enum Delivery {
                 .filter { !$0.isEmpty }
             var sent = 0
             for recipient in recipients {
-                let bytes = settings.composer.compose(message, to: recipient, deliveryID: delivery.id, optional: message.chosen,
-                                                      date: world.now)
+                let bytes = settings.composer.compose(
+                    message, to: recipient, deliveryID: delivery.id, optional: message.chosen,
+                    date: world.now)
                 do {
                     try mail.send(bytes, from: settings.composer.from, to: [recipient])
                     sent += 1
                 } catch let error as MailError {
                     // 5xx: the server refuses (an unknown recipient); trying again will not help.
-                    throw DeliveryFailure(description: error.description, status: error.replyCode,
-                                          permanent: (500...599).contains(error.replyCode))
+                    throw DeliveryFailure(
+                        description: error.description, status: error.replyCode,
+                        permanent: (500...599).contains(error.replyCode))
                 }
             }
             return sent > 0 ? 250 : 0
         case "slack":
-            return try post(["text": .string("*\(message.subject)*\n\(message.text)" + (message.url.map { "\n\($0)" } ?? ""))],
-                            to: delivery.destination, headers: [], world: world, settings: settings)
+            return try post(
+                ["text": .string("*\(message.subject)*\n\(message.text)" + (message.url.map { "\n\($0)" } ?? ""))],
+                to: delivery.destination, headers: [], world: world, settings: settings)
         case "teams":
-            return try post([
-                "@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": .string(message.subject),
-                "title": .string(message.subject), "text": .string(message.text + (message.url.map { "\n\n\($0)" } ?? "")),
-            ], to: delivery.destination, headers: [], world: world, settings: settings)
+            return try post(
+                [
+                    "@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": .string(message.subject),
+                    "title": .string(message.subject), "text": .string(message.text + (message.url.map { "\n\n\($0)" } ?? "")),
+                ], to: delivery.destination, headers: [], world: world, settings: settings)
         case "pagerduty":
             guard let routingKey = delivery.secret else {
                 throw DeliveryFailure(description: "the channel has no routing key", status: nil, permanent: true)
@@ -220,8 +244,14 @@ public enum Delivery {
             ]
             if message.action == .trigger {
                 let severity = message.severity == .info ? "info" : message.severity.rawValue
-                body.append(("payload", ["summary": .string(String(message.subject.prefix(1024))), "source": "purser",
-                                         "severity": .string(severity)]))
+                body.append(
+                    (
+                        "payload",
+                        [
+                            "summary": .string(String(message.subject.prefix(1024))), "source": "purser",
+                            "severity": .string(severity),
+                        ]
+                    ))
                 if let url = message.url { body.append(("links", [["href": .string(url), "text": "Open in Purser"]])) }
             }
             return try post(.object(body), to: delivery.destination, headers: [], world: world, settings: settings)
@@ -235,24 +265,30 @@ public enum Delivery {
                 "tenant": .string(delivery.tenant.postgresText), "dedup_key": .string(message.dedupKey),
             ]
             let bytes = payload.serialized()
-            return try post(bytes: bytes, to: delivery.destination, headers: [
-                ("Purser-Signature", WebhookSignature.header(secret: secret, body: bytes, at: world.now)),
-                ("Purser-Event", message.event), ("Purser-Delivery", delivery.id.postgresText),
-            ], world: world, settings: settings)
+            return try post(
+                bytes: bytes, to: delivery.destination,
+                headers: [
+                    ("Purser-Signature", WebhookSignature.header(secret: secret, body: bytes, at: world.now)),
+                    ("Purser-Event", message.event), ("Purser-Delivery", delivery.id.postgresText),
+                ], world: world, settings: settings)
         default:
             throw DeliveryFailure(description: "unknown channel kind \(delivery.kind)", status: nil, permanent: true)
         }
     }
 
-    static func post(_ body: JSONValue, to url: String, headers: [(name: String, value: String)], world: World,
-                     settings: NotificationSettings) throws -> Int {
+    static func post(
+        _ body: JSONValue, to url: String, headers: [(name: String, value: String)], world: World,
+        settings: NotificationSettings
+    ) throws -> Int {
         try post(bytes: body.serialized(), to: url, headers: headers, world: world, settings: settings)
     }
 
     /// Posts to a checked destination through the World's outbound HTTP, pinned to the address
     /// the check resolved (so a second lookup cannot send it elsewhere).
-    static func post(bytes: [UInt8], to url: String, headers: [(name: String, value: String)], world: World,
-                     settings: NotificationSettings) throws -> Int {
+    static func post(
+        bytes: [UInt8], to url: String, headers: [(name: String, value: String)], world: World,
+        settings: NotificationSettings
+    ) throws -> Int {
         let checked: CheckedDestination
         do {
             checked = try Destinations.check(url, policy: settings.destinations, resolver: world.resolver)
@@ -268,10 +304,11 @@ public enum Delivery {
         options.followRedirects = false
         options.resolve = [checked.pin]
         do {
-            let response = try world.http.send(ClientRequest(
-                method: "POST", url: checked.url,
-                headers: [("Content-Type", "application/json"), ("User-Agent", "Purser/\(PurserVersion.current)")] + headers,
-                body: bytes), options: options)
+            let response = try world.http.send(
+                ClientRequest(
+                    method: "POST", url: checked.url,
+                    headers: [("Content-Type", "application/json"), ("User-Agent", "Purser/\(PurserVersion.current)")] + headers,
+                    body: bytes), options: options)
             guard (200...299).contains(response.status) else {
                 // 4xx other than timeouts and throttling: the receiver will not change its mind.
                 let permanent = (400...499).contains(response.status) && ![408, 429].contains(response.status)
@@ -289,8 +326,9 @@ public enum Delivery {
 public enum WebhookSignature {
     public static func header(secret: String, body: [UInt8], at date: Date) -> String {
         let timestamp = String(Int(date.timeIntervalSince1970))
-        let mac = HMAC<SHA256>.authenticationCode(for: Array((timestamp + ".").utf8) + body,
-                                                  using: SymmetricKey(data: Array(secret.utf8)))
+        let mac = HMAC<SHA256>.authenticationCode(
+            for: Array((timestamp + ".").utf8) + body,
+            using: SymmetricKey(data: Array(secret.utf8)))
         return "t=\(timestamp),v1=" + mac.map { String(format: "%02x", $0) }.joined()
     }
 }

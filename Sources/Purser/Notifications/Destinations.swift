@@ -61,18 +61,19 @@ public enum Destinations {
         // also covers :: and ::1), 64:ff9b::a.b.c.d (NAT64).
         if head == [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF] || head == [UInt8](repeating: 0, count: 8) + [0xFF, 0xFF, 0, 0]
             || head.allSatisfy({ $0 == 0 })
-            || head == [0x00, 0x64, 0xFF, 0x9B] + [UInt8](repeating: 0, count: 8) {
+            || head == [0x00, 0x64, 0xFF, 0x9B] + [UInt8](repeating: 0, count: 8)
+        {
             return isPublicIPv4(Array(bytes[12..<16]))
         }
-        if bytes[0] == 0x00 && bytes[1] == 0x64 && bytes[2] == 0xFF && bytes[3] == 0x9B { return false } // 64:ff9b:1::/48, local NAT64
-        if bytes[0] == 0x20 && bytes[1] == 0x02 { return isPublicIPv4(Array(bytes[2..<6])) }               // 2002::/16, 6to4
-        if bytes[0..<4] == [0x20, 0x01, 0x00, 0x00] {                                                     // 2001::/32, Teredo
+        if bytes[0] == 0x00 && bytes[1] == 0x64 && bytes[2] == 0xFF && bytes[3] == 0x9B { return false }  // 64:ff9b:1::/48, local NAT64
+        if bytes[0] == 0x20 && bytes[1] == 0x02 { return isPublicIPv4(Array(bytes[2..<6])) }  // 2002::/16, 6to4
+        if bytes[0..<4] == [0x20, 0x01, 0x00, 0x00] {  // 2001::/32, Teredo
             return isPublicIPv4(Array(bytes[4..<8])) && isPublicIPv4(bytes[12..<16].map { $0 ^ 0xFF })
         }
-        if bytes[0] & 0xFE == 0xFC { return false }                 // fc00::/7 unique local (fd00:ec2::254 metadata)
-        if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 { return false } // fe80::/10 link-local
-        if bytes[0] == 0xFF { return false }                        // multicast
-        if bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x0D && bytes[3] == 0xB8 { return false } // documentation
+        if bytes[0] & 0xFE == 0xFC { return false }  // fc00::/7 unique local (fd00:ec2::254 metadata)
+        if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 { return false }  // fe80::/10 link-local
+        if bytes[0] == 0xFF { return false }  // multicast
+        if bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x0D && bytes[3] == 0xB8 { return false }  // documentation
         return true
     }
 

@@ -47,18 +47,23 @@ enum DevMailPages {
         @Sendable func visitor(_ request: Request) -> Visitor? { try? auth.visitor(request) }
 
         @Sendable func kept(_ request: Request) throws -> MailCatcher.Kept {
-            guard let id = request.pathParameters["id"].flatMap({ Int($0) }), let message = catcher.message(id) else { throw HTTPError(.notFound) }
+            guard let id = request.pathParameters["id"].flatMap({ Int($0) }), let message = catcher.message(id) else {
+                throw HTTPError(.notFound)
+            }
             return message
         }
 
         routes.everyone(.get, .devMail) { request in
             let rows = catcher.messages.map { message in
                 let read = message.read
-                return Row(arrived: DisplayTime.format(message.arrived), to: read.to.isEmpty ? message.recipients.joined(separator: ", ") : read.to,
-                           subject: read.subject.isEmpty ? "(no subject)" : read.subject, link: .devMailMessage(message.id))
+                return Row(
+                    arrived: DisplayTime.format(message.arrived),
+                    to: read.to.isEmpty ? message.recipients.joined(separator: ", ") : read.to,
+                    subject: read.subject.isEmpty ? "(no subject)" : read.subject, link: .devMailMessage(message.id))
             }
-            var response = site.page("notifications/dev-mail", title: "Mail (dev)", ListPage(messages: rows, capacity: catcher.capacity),
-                                     visitor: visitor(request))
+            var response = site.page(
+                "notifications/dev-mail", title: "Mail (dev)", ListPage(messages: rows, capacity: catcher.capacity),
+                visitor: visitor(request))
             response.headers.set("Cache-Control", "no-store")
             return response
         }

@@ -49,10 +49,12 @@ public final class MailCatcher: MailSender, @unchecked Sendable {
             if kept.count > capacity { kept.removeFirst(kept.count - capacity) }
             return message
         }
-        logger?.info("mail kept, not sent (no SMTP_URL)", metadata: [
-            "to": .string(recipients.joined(separator: ", ")), "subject": .string(message.read.subject),
-            "page": .string(SiteURL.devMailMessage(message.id).path),
-        ])
+        logger?.info(
+            "mail kept, not sent (no SMTP_URL)",
+            metadata: [
+                "to": .string(recipients.joined(separator: ", ")), "subject": .string(message.read.subject),
+                "page": .string(SiteURL.devMailMessage(message.id).path),
+            ])
     }
 
     /// The messages kept, newest first.
@@ -146,8 +148,11 @@ struct MIMEEntity {
                     headers[headers.count - 1].value += " " + Self.trimmed(String(decoding: line, as: UTF8.self))
                 }
             } else if let colon = line.firstIndex(of: UInt8(ascii: ":")), headers.count < ReadMail.headerLimit {
-                headers.append((Self.trimmed(String(decoding: line[..<colon], as: UTF8.self)).lowercased(),
-                                Self.trimmed(String(decoding: line[(colon + 1)...], as: UTF8.self))))
+                headers.append(
+                    (
+                        Self.trimmed(String(decoding: line[..<colon], as: UTF8.self)).lowercased(),
+                        Self.trimmed(String(decoding: line[(colon + 1)...], as: UTF8.self))
+                    ))
             }
         }
         // No blank line: all headers, no body.
@@ -195,7 +200,7 @@ struct MIMEEntity {
             }
             let rest = bytes[(index + 1)...]
             if rest.starts(with: [13, 10]) {
-                index += 3 // a soft line break
+                index += 3  // a soft line break
             } else if rest.first == 10 {
                 index += 2
             } else if rest.count >= 2, let high = hex(rest[rest.startIndex]), let low = hex(rest[rest.startIndex + 1]) {
@@ -314,8 +319,9 @@ enum EncodedWords {
     private static func word(_ text: Substring) -> (String, Int)? {
         let fields = text.dropFirst(2).split(separator: "?", maxSplits: 3, omittingEmptySubsequences: false)
         guard fields.count == 4, fields[3].hasPrefix("="), !fields[0].isEmpty, fields[2].count <= 1000,
-              !fields[2].contains(" ") else { return nil }
-        let charset = fields[0].split(separator: "*").first.map(String.init) // RFC 2231 language suffix
+            !fields[2].contains(" ")
+        else { return nil }
+        let charset = fields[0].split(separator: "*").first.map(String.init)  // RFC 2231 language suffix
         let encoded = Array(fields[2].utf8)
         let bytes: [UInt8]?
         switch fields[1].lowercased() {

@@ -22,8 +22,10 @@ public struct MailComposer: Sendable {
         let preferencesURL: String
     }
 
-    public func compose(_ message: NotificationMessage, to recipient: String, deliveryID: UUID, optional: Bool,
-                        date: Date) -> [UInt8] {
+    public func compose(
+        _ message: NotificationMessage, to recipient: String, deliveryID: UUID, optional: Bool,
+        date: Date
+    ) -> [UInt8] {
         let preferencesURL = SitePage.account.url.at("notifications").absolute(on: publicURL)
         let model = Model(subject: message.subject, text: message.text, url: message.url, preferencesURL: preferencesURL)
         let text = templates.render("notifications/email/notification.txt", model) ?? message.text

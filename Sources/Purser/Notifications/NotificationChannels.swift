@@ -57,13 +57,16 @@ public struct NotificationChannels: Sendable {
         if channel.kind == "email" {
             if let problem = EmailAddress.problem(inList: target) { errors.append(FieldError(field: "target", detail: problem)) }
         } else {
-            do { _ = try Destinations.check(target, policy: policy, resolver: world.resolver) }
-            catch let refused as RefusedDestination { errors.append(FieldError(field: "target", detail: refused.description)) }
-            catch { errors.append(FieldError(field: "target", detail: "\(error)")) }
+            do { _ = try Destinations.check(target, policy: policy, resolver: world.resolver) } catch let refused as RefusedDestination {
+                errors.append(FieldError(field: "target", detail: refused.description))
+            } catch { errors.append(FieldError(field: "target", detail: "\(error)")) }
         }
         if ["webhook", "pagerduty"].contains(channel.kind) && (channel.secret ?? "").count < 16 {
-            errors.append(FieldError(field: "secret", detail: channel.kind == "webhook"
-                ? "give a signing secret of at least 16 characters" : "give the integration's routing key"))
+            errors.append(
+                FieldError(
+                    field: "secret",
+                    detail: channel.kind == "webhook"
+                        ? "give a signing secret of at least 16 characters" : "give the integration's routing key"))
         }
         if channel.events.isEmpty || !channel.events.allSatisfy(NotificationEvents.isKnown) {
             errors.append(FieldError(field: "events", detail: "choose at least one known event"))
@@ -71,33 +74,43 @@ public struct NotificationChannels: Sendable {
         if !errors.isEmpty { throw ValidationError(errors) }
         let now = world.now
         let id = UUID.v7(at: now)
-        let sealed = try channel.secret.flatMap { $0.isEmpty ? nil : try SealedColumn.channelSecret.seal(Array($0.utf8), row: id, keyring: keyring) }
+        let sealed = try channel.secret.flatMap {
+            $0.isEmpty ? nil : try SealedColumn.channelSecret.seal(Array($0.utf8), row: id, keyring: keyring)
+        }
         let stored = try ChannelTargets.stored(target, kind: channel.kind, channel: id, keyring: keyring)
         try database.inTenant(tenant) { tx in
-            try tx.query("""
+            try tx.query(
+                """
                 INSERT INTO notification_channels (id, tenant_id, kind, name, target, sealed_target, secret, events, created_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                 """, [id, tenant, channel.kind, name, stored.shown, stored.sealed, sealed, channel.events, now])
-            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "notification_channel.create",
-                                           targetType: "notification_channel", targetID: id.postgresText,
-                                           after: try JSONText(encoding: ["kind": channel.kind, "name": name, "target": stored.shown,
-                                                                          "events": channel.events.joined(separator: " ")]),
-                                           at: now), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: tenant, actor: actor, action: "notification_channel.create",
+                    targetType: "notification_channel", targetID: id.postgresText,
+                    after: try JSONText(encoding: [
+                        "kind": channel.kind, "name": name, "target": stored.shown,
+                        "events": channel.events.joined(separator: " "),
+                    ]),
+                    at: now), in: tx)
         }
         return id
     }
 
     public func list(tenant: UUID) throws -> [ChannelSummary] {
         try database.inTenant(tenant) { tx in
-            try tx.query("""
+            try tx.query(
+                """
                 SELECT c.id, c.kind, c.name, c.target, c.events, coalesce(b.state, 'closed')
                 FROM notification_channels c LEFT JOIN notification_breakers b ON b.channel_id = c.id
                 WHERE c.tenant_id = $1 ORDER BY c.created_at
-                """, [tenant]).map {
+                """, [tenant]
+            ).map {
                 // Redacted again on the way out: a channel saved before sealing holds its URL until the worker seals it.
-                ChannelSummary(id: try $0.require(0), kind: try $0.require(1), name: try $0.require(2),
-                               target: DestinationRedaction.shown(try $0.require(3), kind: try $0.require(1), addressesVisible: true),
-                               events: try $0.require(4), breaker: try $0.require(5))
+                ChannelSummary(
+                    id: try $0.require(0), kind: try $0.require(1), name: try $0.require(2),
+                    target: DestinationRedaction.shown(try $0.require(3), kind: try $0.require(1), addressesVisible: true),
+                    events: try $0.require(4), breaker: try $0.require(5))
             }
         }
     }
@@ -107,8 +120,10 @@ public struct NotificationChannels: Sendable {
             guard try tx.query("DELETE FROM notification_channels WHERE id = $1 AND tenant_id = $2", [id, tenant]).affected == 1 else {
                 throw NotFound()
             }
-            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "notification_channel.delete",
-                                           targetType: "notification_channel", targetID: id.postgresText, at: world.now), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: tenant, actor: actor, action: "notification_channel.delete",
+                    targetType: "notification_channel", targetID: id.postgresText, at: world.now), in: tx)
         }
     }
 
@@ -118,10 +133,14 @@ public struct NotificationChannels: Sendable {
             guard let row = try tx.query("SELECT kind, target FROM notification_channels WHERE id = $1", [id]).first else {
                 throw NotFound()
             }
-            let message = NotificationMessage(event: "test", subject: "Test notification from Purser",
-                                              text: "This is a test of a notification channel of \(tenantName).")
-            try Outbox.deliver(tx, tenant: tenant, message: message, to: [
-                Outbox.Destination(channel: id, kind: try row.require(0), address: try row.require(1), chosen: false)], at: world.now)
+            let message = NotificationMessage(
+                event: "test", subject: "Test notification from Purser",
+                text: "This is a test of a notification channel of \(tenantName).")
+            try Outbox.deliver(
+                tx, tenant: tenant, message: message,
+                to: [
+                    Outbox.Destination(channel: id, kind: try row.require(0), address: try row.require(1), chosen: false)
+                ], at: world.now)
         }
     }
 }

@@ -18,8 +18,10 @@ public struct NotificationMessage: Codable, Sendable, Equatable {
     /// than mail they must get (an invitation).
     public var chosen = false
 
-    public init(event: String, subject: String, text: String, url: String? = nil, severity: Severity = .info,
-                action: Action = .trigger, dedupKey: String? = nil) {
+    public init(
+        event: String, subject: String, text: String, url: String? = nil, severity: Severity = .info,
+        action: Action = .trigger, dedupKey: String? = nil
+    ) {
         self.event = event
         self.subject = subject
         self.text = text

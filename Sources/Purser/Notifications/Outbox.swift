@@ -31,8 +31,10 @@ public enum Outbox {
     /// and by email to each of `people` who has not turned the event off, at `now`; returns how many.
     /// `tx` must have the tenant set (or be a worker's).
     @discardableResult
-    public static func notify(_ tx: Connection, tenant: UUID, message: NotificationMessage, people: [UUID] = [],
-                              at now: Date) throws -> Int {
+    public static func notify(
+        _ tx: Connection, tenant: UUID, message: NotificationMessage, people: [UUID] = [],
+        at now: Date
+    ) throws -> Int {
         let found = try destinations(tx, tenant: tenant, event: message.event, people: people)
         try deliver(tx, tenant: tenant, message: message, to: found, at: now)
         return found.count
@@ -41,16 +43,19 @@ public enum Outbox {
     /// The channels subscribed to `event`, and the addresses of `people` who want it and still
     /// belong to the tenant (or are active staff), in one statement.
     static func destinations(_ tx: Connection, tenant: UUID, event: String, people: [UUID]) throws -> [Destination] {
-        try tx.query("""
+        try tx.query(
+            """
             SELECT id, kind, target, false, NULL::uuid FROM notification_channels
             WHERE tenant_id = $1 AND enabled AND ($2 = ANY(events) OR '*' = ANY(events))
             UNION ALL
             SELECT NULL, 'email', u.email, true, u.id FROM users u
             LEFT JOIN notification_preferences p ON p.user_id = u.id AND p.tenant_id = $1
             WHERE u.id = ANY($3::uuid[]) AND \(belongs("u", tenant: "$1")) AND (p.events IS NULL OR $2 = ANY(p.events))
-            """, [tenant, event, people]).map {
-            Destination(channel: try $0.decode(0), kind: try $0.require(1), address: try $0.require(2), chosen: try $0.require(3),
-                        recipient: try $0.decode(4))
+            """, [tenant, event, people]
+        ).map {
+            Destination(
+                channel: try $0.decode(0), kind: try $0.require(1), address: try $0.require(2), chosen: try $0.require(3),
+                recipient: try $0.decode(4))
         }
     }
 
@@ -66,19 +71,23 @@ public enum Outbox {
 
     /// One email to one address (an invitation), whatever anyone's preferences.
     public static func email(_ tx: Connection, tenant: UUID, to address: String, message: NotificationMessage, at now: Date) throws {
-        try deliver(tx, tenant: tenant, message: message, to: [Destination(channel: nil, kind: "email", address: address, chosen: false)],
-                    at: now)
+        try deliver(
+            tx, tenant: tenant, message: message, to: [Destination(channel: nil, kind: "email", address: address, chosen: false)],
+            at: now)
     }
 
     /// A delivery row and its job for each destination, made at `now` and due at once, and the
     /// workers woken: one statement.
-    static func deliver(_ tx: Connection, tenant: UUID, message: NotificationMessage, to destinations: [Destination],
-                        at now: Date) throws {
+    static func deliver(
+        _ tx: Connection, tenant: UUID, message: NotificationMessage, to destinations: [Destination],
+        at now: Date
+    ) throws {
         guard !destinations.isEmpty else { return }
         var chosen = message
         chosen.chosen = true
         let plain = try JSONText(encoding: message).text, marked = try JSONText(encoding: chosen).text
-        try tx.query("""
+        try tx.query(
+            """
             WITH d AS (
                 INSERT INTO notification_deliveries (id, tenant_id, channel_id, kind, destination, event, subject, message, recipient_id,
                                                      created_at)
@@ -93,10 +102,13 @@ public enum Outbox {
                 RETURNING 1
             )
             SELECT pg_notify($10, $9) FROM (SELECT count(*) FROM j) AS made
-            """, [tenant, destinations.map { _ in UUID.v7(at: now) }, NullableArray(destinations.map(\.channel)), destinations.map(\.kind),
-                  destinations.map { ChannelTargets.isURL($0.kind) ? DestinationRedaction.url($0.address) : String($0.address.prefix(2000)) },
-                  message.event, message.subject,
-                  destinations.map { $0.chosen ? marked : plain }, deliverKind, JobQueue.channel,
-                  NullableArray(destinations.map(\.recipient)), now])
+            """,
+            [
+                tenant, destinations.map { _ in UUID.v7(at: now) }, NullableArray(destinations.map(\.channel)), destinations.map(\.kind),
+                destinations.map { ChannelTargets.isURL($0.kind) ? DestinationRedaction.url($0.address) : String($0.address.prefix(2000)) },
+                message.event, message.subject,
+                destinations.map { $0.chosen ? marked : plain }, deliverKind, JobQueue.channel,
+                NullableArray(destinations.map(\.recipient)), now,
+            ])
     }
 }

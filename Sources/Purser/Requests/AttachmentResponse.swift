@@ -14,9 +14,13 @@ enum AttachmentResponse {
 
     /// `attachment; filename="…"` with an ASCII fallback and the exact name as RFC 5987 UTF-8.
     static func disposition(_ filename: String) -> String {
-        let fallback = String(filename.unicodeScalars.map { $0.isASCII && $0 != "\"" && $0 != "\\" && $0.value >= 0x20 ? Character($0) : "_" })
-        let exact = filename.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn:
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$&+-.^_`|~")) ?? fallback
+        let fallback = String(
+            filename.unicodeScalars.map { $0.isASCII && $0 != "\"" && $0 != "\\" && $0.value >= 0x20 ? Character($0) : "_" })
+        let exact =
+            filename.addingPercentEncoding(
+                withAllowedCharacters: CharacterSet(
+                    charactersIn:
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$&+-.^_`|~")) ?? fallback
         return "attachment; filename=\"\(fallback)\"; filename*=UTF-8''\(exact)"
     }
 }

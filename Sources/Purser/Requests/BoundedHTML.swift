@@ -70,7 +70,8 @@ struct BoundedHTML {
     mutating func startLink<Target: Collection<UInt8>>(to target: Target) {
         guard !isFull else { return }
         let escapedCount = target.reduce(0) { $0 + (Self.entity(for: $1)?.utf8CodeUnitCount ?? 1) }
-        let needed = Element.link.opening.utf8CodeUnitCount + escapedCount + Self.linkAttributes.utf8CodeUnitCount
+        let needed =
+            Element.link.opening.utf8CodeUnitCount + escapedCount + Self.linkAttributes.utf8CodeUnitCount
             + Element.link.closing.utf8CodeUnitCount
         guard fits(needed) else { isFull = true; return }
         append(Element.link.opening)

@@ -29,11 +29,14 @@ enum GroupPages {
         }
 
         @Sendable func model(_ ctx: PageContext) throws -> GroupsPage {
-            GroupsPage(formToken: ctx.visitor.formToken, groups: try groups.all().map {
-                GroupView(name: $0.name, lead: $0.lead?.name ?? "—", types: $0.types.joined(separator: ", "),
-                          members: $0.members.map(\.name).joined(separator: ", "))
-            }, canEdit: ctx.principal.can(.tenantsManage),
-            types: RequestType.allCases.map { RequestPages.Option(value: $0.rawValue, label: $0.rawValue) })
+            GroupsPage(
+                formToken: ctx.visitor.formToken,
+                groups: try groups.all().map {
+                    GroupView(
+                        name: $0.name, lead: $0.lead?.name ?? "—", types: $0.types.joined(separator: ", "),
+                        members: $0.members.map(\.name).joined(separator: ", "))
+                }, canEdit: ctx.principal.can(.tenantsManage),
+                types: RequestType.allCases.map { RequestPages.Option(value: $0.rawValue, label: $0.rawValue) })
         }
 
         routes.staff(.get, .staffGroups, permission: .requestsRead) { ctx in
@@ -44,8 +47,9 @@ enum GroupPages {
             let form = try ctx.form()
             let emails = (form["members"] ?? "").split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
             do {
-                try groups.save(name: form["name"] ?? "", leadEmail: (form["lead"] ?? "").isEmpty ? nil : form["lead"],
-                                types: form.pairs.filter { $0.name == "type" }.map(\.value), memberEmails: emails, actor: ctx.actor)
+                try groups.save(
+                    name: form["name"] ?? "", leadEmail: (form["lead"] ?? "").isEmpty ? nil : form["lead"],
+                    types: form.pairs.filter { $0.name == "type" }.map(\.value), memberEmails: emails, actor: ctx.actor)
                 return .redirect(to: SitePage.staffGroups.url.path)
             } catch let error as ValidationError {
                 var page = try model(ctx)

@@ -49,10 +49,15 @@ public enum Markdown {
         var start = range.lowerBound, end = range.upperBound
         while start < end, let width = spaceWidth(source, at: start, before: end) { start += width }
         while start < end {
-            if source[end - 1] == 0x20 || source[end - 1] == 0x09 { end -= 1 }
-            else if end - start >= 2, spaceWidth(source, at: end - 2, before: end) == 2 { end -= 2 }
-            else if end - start >= 3, spaceWidth(source, at: end - 3, before: end) == 3 { end -= 3 }
-            else { break }
+            if source[end - 1] == 0x20 || source[end - 1] == 0x09 {
+                end -= 1
+            } else if end - start >= 2, spaceWidth(source, at: end - 2, before: end) == 2 {
+                end -= 2
+            } else if end - start >= 3, spaceWidth(source, at: end - 3, before: end) == 3 {
+                end -= 3
+            } else {
+                break
+            }
         }
         return start..<end
     }
@@ -64,10 +69,10 @@ public enum Markdown {
         if first == 0xC2, index + 1 < end, source[index + 1] == 0xA0 { return 2 }  // U+00A0
         guard first >= 0xE1, first <= 0xE3, index + 2 < end else { return nil }
         switch (first, source[index + 1], source[index + 2]) {
-        case (0xE1, 0x9A, 0x80): return 3                   // U+1680
+        case (0xE1, 0x9A, 0x80): return 3  // U+1680
         case (0xE2, 0x80, 0x80...0x8A), (0xE2, 0x80, 0xAF): return 3  // U+2000–U+200A, U+202F
-        case (0xE2, 0x81, 0x9F): return 3                   // U+205F
-        case (0xE3, 0x80, 0x80): return 3                   // U+3000
+        case (0xE2, 0x81, 0x9F): return 3  // U+205F
+        case (0xE3, 0x80, 0x80): return 3  // U+3000
         default: return nil
         }
     }
@@ -192,7 +197,8 @@ struct MarkdownBlocks {
         var digitsEnd = start
         while digitsEnd < end && digitsEnd - start <= 9 && (0x30...0x39).contains(source[digitsEnd]) { digitsEnd += 1 }
         guard digitsEnd > start, digitsEnd - start <= 9, digitsEnd + 1 < end,
-              source[digitsEnd] == UInt8(ascii: "."), source[digitsEnd + 1] == 0x20 else { return nil }
+            source[digitsEnd] == UInt8(ascii: "."), source[digitsEnd + 1] == 0x20
+        else { return nil }
         return (true, digitsEnd + 2..<end)
     }
 

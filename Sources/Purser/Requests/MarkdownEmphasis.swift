@@ -43,7 +43,8 @@ enum MarkdownEmphasis {
         var pairs: [(open: Int, close: Int)] = []
         var from = range.lowerBound
         while let open = doubleMarker(source, from: from, before: range.upperBound),
-              let close = doubleMarker(source, from: open + 2, before: range.upperBound), close > open + 2 {
+            let close = doubleMarker(source, from: open + 2, before: range.upperBound), close > open + 2
+        {
             pairs.append((open, close))
             from = close + 2
         }
@@ -53,14 +54,17 @@ enum MarkdownEmphasis {
     /// Positions of the single `*` that open and close emphasis: the stretches outside strong text
     /// form one context (emphasis may hold whole strong text), each strong text's inside another.
     private static func emphasisPairs(_ source: [UInt8], _ range: Range<Int>, around strong: [(open: Int, close: Int)])
-        -> [(open: Int, close: Int)] {
+        -> [(open: Int, close: Int)]
+    {
         var pairs: [(open: Int, close: Int)] = []
         var waiting: (position: Int, context: Int)?
         var stretchStart = range.lowerBound
         for stretch in 0...(2 * strong.count) {
             // Even stretches lie outside strong text (context -1), odd ones inside strong pair stretch / 2.
             let context = stretch % 2 == 0 ? -1 : stretch / 2
-            let stretchEnd = stretch == 2 * strong.count ? range.upperBound
+            let stretchEnd =
+                stretch == 2 * strong.count
+                ? range.upperBound
                 : stretch % 2 == 0 ? strong[stretch / 2].open : strong[stretch / 2].close
             for index in stretchStart..<stretchEnd where source[index] == UInt8(ascii: "*") {
                 guard let open = waiting else {

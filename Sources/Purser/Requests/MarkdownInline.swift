@@ -20,8 +20,9 @@ enum MarkdownInline {
                 continue
             }
             if byte == UInt8(ascii: "["), let close = closeBracket.next(in: source, from: position + 1),
-               close + 1 < end, source[close + 1] == UInt8(ascii: "("),
-               let targetEnd = closeParen.next(in: source, from: close + 2) {
+                close + 1 < end, source[close + 1] == UInt8(ascii: "("),
+                let targetEnd = closeParen.next(in: source, from: close + 2)
+            {
                 let label = position + 1..<close
                 let target = Markdown.trim(source, close + 2..<targetEnd)
                 if isSafeLink(source[target]) {

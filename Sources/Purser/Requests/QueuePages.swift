@@ -119,33 +119,43 @@ enum QueuePages {
             let page = errors.isEmpty ? try desk.store.queue(filter.query, limit: 51) : []
             let rows = page.prefix(50).map { entry in
                 let sla = slaSummary(entry.request.clocks, now: now)
-                return Row(key: entry.request.id.postgresText, link: .request(entry.tenantSlug, number: entry.request.number),
-                           number: entry.request.number, tenant: entry.tenantName, subject: entry.request.subject,
-                           priority: entry.request.priority, state: entry.request.state.replacingOccurrences(of: "_", with: " "),
-                           assignee: entry.request.assignee?.name ?? "—", sla: sla.text, tone: sla.tone,
-                           updated: DisplayTime.format(entry.request.updatedAt))
+                return Row(
+                    key: entry.request.id.postgresText, link: .request(entry.tenantSlug, number: entry.request.number),
+                    number: entry.request.number, tenant: entry.tenantName, subject: entry.request.subject,
+                    priority: entry.request.priority, state: entry.request.state.replacingOccurrences(of: "_", with: " "),
+                    assignee: entry.request.assignee?.name ?? "—", sla: sla.text, tone: sla.tone,
+                    updated: DisplayTime.format(entry.request.updatedAt))
             }
             // Forms and links write the filter in the API's names, whatever names it came in.
             let next = page.count > 50 ? filter.nextLink(SitePage.staffRequests.url, after: page[49].request.id, states: .active) : nil
             let (staff, groups, saved) = try desk.groups.choices(views: views, user: visitor.user)
-            return site.page("requests/queue", title: "Request queue", Page(
-                formToken: visitor.formToken, rowsHTML: rowsHTML(Array(rows)), tenant: filter.tenant ?? "",
-                states: options([("active", "active"), ("any", "any")] + RequestState.allCases.map {
-                    ($0.rawValue, $0.rawValue.replacingOccurrences(of: "_", with: " "))
-                }, selected: filter.states.value),
-                priorities: options([("", "any")] + RequestPriority.allCases.map { ($0.rawValue, $0.rawValue) }, selected: filter.priority?.rawValue),
-                types: options([("", "any")] + RequestType.allCases.map { ($0.rawValue, $0.rawValue) }, selected: filter.type?.rawValue),
-                assignees: options([("", "anyone"), ("me", "me"), ("none", "nobody")] + staff.map { ($0.id.postgresText, $0.name) },
-                                   selected: filter.assignee?.value),
-                groups: options([("", "any")] + groups.map { ($0.id.postgresText, $0.name) }, selected: filter.group?.postgresText),
-                breached: options([("", "any"), ("true", "breached")], selected: filter.breached ? "true" : nil),
-                escalated: options([("", "any"), ("true", "escalated")], selected: filter.escalated ? "true" : nil),
-                sorts: options([("newest", "newest first"), ("due", "SLA due soonest")], selected: filter.sort.rawValue),
-                bulkAssignees: options([("", "—")] + staff.map { ($0.id.postgresText, $0.name) }, selected: nil),
-                views: saved.map {
-                    ViewLink(id: $0.id.postgresText, name: $0.name, link: SitePage.staffRequests.url.adding(QueryParameters(parsing: $0.query)))
-                },
-                here: filter.pageQuery(states: .active), nextPage: next, errors: errors),
+            return site.page(
+                "requests/queue", title: "Request queue",
+                Page(
+                    formToken: visitor.formToken, rowsHTML: rowsHTML(Array(rows)), tenant: filter.tenant ?? "",
+                    states: options(
+                        [("active", "active"), ("any", "any")]
+                            + RequestState.allCases.map {
+                                ($0.rawValue, $0.rawValue.replacingOccurrences(of: "_", with: " "))
+                            }, selected: filter.states.value),
+                    priorities: options(
+                        [("", "any")] + RequestPriority.allCases.map { ($0.rawValue, $0.rawValue) }, selected: filter.priority?.rawValue),
+                    types: options(
+                        [("", "any")] + RequestType.allCases.map { ($0.rawValue, $0.rawValue) }, selected: filter.type?.rawValue),
+                    assignees: options(
+                        [("", "anyone"), ("me", "me"), ("none", "nobody")] + staff.map { ($0.id.postgresText, $0.name) },
+                        selected: filter.assignee?.value),
+                    groups: options([("", "any")] + groups.map { ($0.id.postgresText, $0.name) }, selected: filter.group?.postgresText),
+                    breached: options([("", "any"), ("true", "breached")], selected: filter.breached ? "true" : nil),
+                    escalated: options([("", "any"), ("true", "escalated")], selected: filter.escalated ? "true" : nil),
+                    sorts: options([("newest", "newest first"), ("due", "SLA due soonest")], selected: filter.sort.rawValue),
+                    bulkAssignees: options([("", "—")] + staff.map { ($0.id.postgresText, $0.name) }, selected: nil),
+                    views: saved.map {
+                        ViewLink(
+                            id: $0.id.postgresText, name: $0.name,
+                            link: SitePage.staffRequests.url.adding(QueryParameters(parsing: $0.query)))
+                    },
+                    here: filter.pageQuery(states: .active), nextPage: next, errors: errors),
                 status: errors.isEmpty ? .ok : .unprocessableContent, visitor: visitor)
         }
 

@@ -17,33 +17,47 @@ public struct RequestActivity: Sendable {
 
     public func entries(of request: UUID, tenant: UUID, includeInternal: Bool) throws -> [ActivityEntry] {
         try database.inTenant(tenant) { tx in
-            let events = try tx.query("""
+            let events = try tx.query(
+                """
                 SELECT e.occurred_at, e.actor_kind, coalesce(u.name, tu.name), e.action, e.before::text, e.after::text
                 FROM audit_events e
                 LEFT JOIN users u ON e.actor_kind IN ('user', 'staff') AND u.id = e.actor_id
                 LEFT JOIN api_tokens k ON e.actor_kind = 'token' AND k.id = e.actor_id LEFT JOIN users tu ON tu.id = k.user_id
                 WHERE e.target_type = 'request' AND e.target_id = $1 AND ($2 OR e.action <> 'request.note')
                 ORDER BY e.occurred_at, e.sequence LIMIT 500
-                """, [request.postgresText, includeInternal]).map { row in
-                (when: try row.require(0, as: Date.self), kind: try row.require(1, as: String.self), name: try row.decode(2, as: String.self),
-                 action: try row.require(3, as: String.self), before: Self.fields(try row.decode(4)), after: Self.fields(try row.decode(5)))
+                """, [request.postgresText, includeInternal]
+            ).map { row in
+                (
+                    when: try row.require(0, as: Date.self), kind: try row.require(1, as: String.self),
+                    name: try row.decode(2, as: String.self),
+                    action: try row.require(3, as: String.self), before: Self.fields(try row.decode(4)),
+                    after: Self.fields(try row.decode(5))
+                )
             }
             // The people and groups the changes name in their id fields, in one query for the whole
             // history. Only those fields: a subject or tag that happens to be some UUID is text, and
             // only the tenant's members, staff and the provider's groups have names to show here.
-            let ids = Set(events.flatMap { event in
-                Self.namedFields.flatMap { [event.before[$0], event.after[$0]] }.compactMap { $0.flatMap(UUID.init(uuidString:)) }
-            })
-            let names = ids.isEmpty ? [:] : Dictionary(try tx.query("""
-                SELECT u.id::text, u.name FROM users u
-                WHERE u.id = ANY($1::uuid[])
-                  AND (u.staff_role IS NOT NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = $2 AND m.user_id = u.id))
-                UNION ALL SELECT id::text, name FROM request_groups WHERE id = ANY($1::uuid[])
-                """, [Array(ids), tenant]).map { (try $0.require(0, as: String.self), try $0.require(1, as: String.self)) },
-                uniquingKeysWith: { first, _ in first })
+            let ids = Set(
+                events.flatMap { event in
+                    Self.namedFields.flatMap { [event.before[$0], event.after[$0]] }.compactMap { $0.flatMap(UUID.init(uuidString:)) }
+                })
+            let names =
+                ids.isEmpty
+                ? [:]
+                : Dictionary(
+                    try tx.query(
+                        """
+                        SELECT u.id::text, u.name FROM users u
+                        WHERE u.id = ANY($1::uuid[])
+                          AND (u.staff_role IS NOT NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = $2 AND m.user_id = u.id))
+                        UNION ALL SELECT id::text, name FROM request_groups WHERE id = ANY($1::uuid[])
+                        """, [Array(ids), tenant]
+                    ).map { (try $0.require(0, as: String.self), try $0.require(1, as: String.self)) },
+                    uniquingKeysWith: { first, _ in first })
             return events.map { event in
-                ActivityEntry(when: event.when, who: event.name ?? (event.kind == "system" ? "Purser" : "someone"),
-                              summary: Self.describe(action: event.action, before: event.before, after: event.after, names: names))
+                ActivityEntry(
+                    when: event.when, who: event.name ?? (event.kind == "system" ? "Purser" : "someone"),
+                    summary: Self.describe(action: event.action, before: event.before, after: event.after, names: names))
             }
         }
     }

@@ -59,12 +59,15 @@ public struct RequestAttachments: Sendable {
         if data.isEmpty { return FieldError(field: "file", detail: "the file is empty") }
         if data.count > sizeLimit { return FieldError(field: "file", detail: "files are at most 10 MiB") }
         let name = filename.trimmingCharacters(in: .whitespaces)
-        if name.isEmpty || name.unicodeScalars.count > 200 || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-            || name.contains("/") || name.contains("\\") {
+        if name.isEmpty || name.unicodeScalars.count > 200
+            || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            || name.contains("/") || name.contains("\\")
+        {
             return FieldError(field: "filename", detail: "give a file name of 1–200 characters without / or \\")
         }
         guard let signatures = allowed[contentType] else {
-            return FieldError(field: "file", detail: "\(contentType) files are not taken; send one of " + allowedTypes.joined(separator: ", "))
+            return FieldError(
+                field: "file", detail: "\(contentType) files are not taken; send one of " + allowedTypes.joined(separator: ", "))
         }
         if let signatures {
             guard signatures.contains(where: { data.starts(with: $0) }) else {
@@ -77,8 +80,10 @@ public struct RequestAttachments: Sendable {
     }
 
     /// Stores a file on the request; audited.
-    public func add(to request: UUID, tenant: UUID, filename: String, contentType: String, data: [UInt8], principal: Principal,
-                    actor: AuditActor) throws -> RequestAttachment {
+    public func add(
+        to request: UUID, tenant: UUID, filename: String, contentType: String, data: [UInt8], principal: Principal,
+        actor: AuditActor
+    ) throws -> RequestAttachment {
         try principal.require(.requestsComment)
         let type = contentType.lowercased()
         if let problem = Self.problem(filename: filename, contentType: type, data: data) {
@@ -91,40 +96,55 @@ public struct RequestAttachments: Sendable {
             guard !(try tx.query("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", [request]).isEmpty) else { throw NotFound() }
             let now = clock.now
             let id = UUID.v7(at: now)
-            try tx.query("""
+            try tx.query(
+                """
                 INSERT INTO request_attachments (tenant_id, id, request_id, filename, content_type, size, sha256, content, uploaded_by,
                                                  created_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                 """, [tenant, id, request, name, type, data.count, digest, Bytea(data), principal.user, now])
             try tx.query("UPDATE requests SET updated_at = $2, version = version + 1 WHERE id = $1", [request, now])
-            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "request.attach",
-                                           targetType: "request", targetID: request.postgresText,
-                                           after: try JSONText(encoding: ["attachment": id.postgresText, "filename": name,
-                                                                          "sha256": digest]), at: now), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: tenant, actor: actor, action: "request.attach",
+                    targetType: "request", targetID: request.postgresText,
+                    after: try JSONText(encoding: [
+                        "attachment": id.postgresText, "filename": name,
+                        "sha256": digest,
+                    ]), at: now), in: tx)
             let uploader = try tx.query("SELECT name FROM users WHERE id = $1", [principal.user])[0].require(0, as: String.self)
-            return RequestAttachment(id: id, filename: name, contentType: type, size: data.count, sha256: digest, uploadedBy: uploader,
-                                     createdAt: now)
+            return RequestAttachment(
+                id: id, filename: name, contentType: type, size: data.count, sha256: digest, uploadedBy: uploader,
+                createdAt: now)
         }
     }
 
     public func list(request: UUID, tenant: UUID) throws -> [RequestAttachment] {
         try database.inTenant(tenant) { tx in
-            try tx.query("""
+            try tx.query(
+                """
                 SELECT a.id, a.filename, a.content_type, a.size, a.sha256, u.name, a.created_at
                 FROM request_attachments a JOIN users u ON u.id = a.uploaded_by WHERE a.request_id = $1 ORDER BY a.created_at, a.id
-                """, [request]).map {
-                RequestAttachment(id: try $0.require(0), filename: try $0.require(1), contentType: try $0.require(2), size: try $0.require(3),
-                                  sha256: try $0.require(4), uploadedBy: try $0.require(5), createdAt: try $0.require(6))
+                """, [request]
+            ).map {
+                RequestAttachment(
+                    id: try $0.require(0), filename: try $0.require(1), contentType: try $0.require(2), size: try $0.require(3),
+                    sha256: try $0.require(4), uploadedBy: try $0.require(5), createdAt: try $0.require(6))
             }
         }
     }
 
     /// The file's name, type and bytes, to hand over as a download (`AttachmentDownload`).
     public func file(_ id: UUID, request: UUID, tenant: UUID) throws -> AttachmentFile {
-        guard let row = try database.inTenant(tenant, { tx in
-            try tx.query("SELECT filename, content_type, content FROM request_attachments WHERE id = $1 AND request_id = $2",
-                         [id, request]).first
-        }) else { throw NotFound() }
+        guard
+            let row = try database.inTenant(
+                tenant,
+                { tx in
+                    try tx.query(
+                        "SELECT filename, content_type, content FROM request_attachments WHERE id = $1 AND request_id = $2",
+                        [id, request]
+                    ).first
+                })
+        else { throw NotFound() }
         let bytes: Bytea = try row.require(2)
         return AttachmentFile(filename: try row.require(0), contentType: try row.require(1), bytes: bytes.bytes)
     }

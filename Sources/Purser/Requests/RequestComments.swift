@@ -28,8 +28,10 @@ public struct RequestComments: Sendable {
 
     /// Adds a reply or (staff only) an internal note; a customer's reply to a request waiting on
     /// them moves it back to open. Audited.
-    public func add(to request: UUID, tenant: UUID, body: String, isInternal: Bool, principal: Principal,
-                    actor: AuditActor) throws -> RequestComment {
+    public func add(
+        to request: UUID, tenant: UUID, body: String, isInternal: Bool, principal: Principal,
+        actor: AuditActor
+    ) throws -> RequestComment {
         let text = body.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty, text.unicodeScalars.count <= 50000, !text.unicodeScalars.contains("\u{0}") else {
             throw ValidationError(field: "body", "write 1–50,000 characters")
@@ -39,11 +41,14 @@ public struct RequestComments: Sendable {
         if isInternal { try principal.require(.requestsManage) }
         defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
-            guard let state = try tx.query("SELECT state FROM requests WHERE id = $1 FOR UPDATE", [request]).first?
-                .require(0, as: String.self) else { throw NotFound() }
+            guard
+                let state = try tx.query("SELECT state FROM requests WHERE id = $1 FOR UPDATE", [request]).first?
+                    .require(0, as: String.self)
+            else { throw NotFound() }
             let now = clock.now
             let id = UUID.v7(at: now)
-            try tx.query("""
+            try tx.query(
+                """
                 INSERT INTO request_comments (tenant_id, id, request_id, author_id, body, internal, created_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7)
                 """, [tenant, id, request, principal.user, text, isInternal, now])
@@ -56,14 +61,19 @@ public struct RequestComments: Sendable {
             // The customer's answer resumes the clocks; staff's first public reply is the first response.
             if customerAnswered || (!isInternal && principal.staffRole != nil) {
                 try RequestSLA.update(tx, tenant: tenant, request: request) { clocks, policy, _ in
-                    if customerAnswered { clocks.moved(from: state, to: RequestState.open.rawValue, at: now, policy: policy) }
-                    else { clocks.responded(at: now, policy: policy) }
+                    if customerAnswered {
+                        clocks.moved(from: state, to: RequestState.open.rawValue, at: now, policy: policy)
+                    } else {
+                        clocks.responded(at: now, policy: policy)
+                    }
                 }
             }
-            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor,
-                                           action: isInternal ? "request.note" : "request.reply", targetType: "request",
-                                           targetID: request.postgresText,
-                                           after: try JSONText(encoding: ["comment": id.postgresText]), at: now), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: tenant, actor: actor,
+                    action: isInternal ? "request.note" : "request.reply", targetType: "request",
+                    targetID: request.postgresText,
+                    after: try JSONText(encoding: ["comment": id.postgresText]), at: now), in: tx)
             let name = try tx.query("SELECT name FROM users WHERE id = $1", [principal.user])[0].require(0, as: String.self)
             // Staff's public replies reach the requester; internal notes reach no customer.
             if !isInternal && principal.staffRole != nil {
@@ -76,13 +86,16 @@ public struct RequestComments: Sendable {
     /// The thread, oldest first; internal notes only for staff.
     public func thread(of request: UUID, tenant: UUID, includeInternal: Bool) throws -> [RequestComment] {
         try database.inTenant(tenant) { tx in
-            try tx.query("""
+            try tx.query(
+                """
                 SELECT c.id, c.author_id, u.name, c.body, c.internal, c.created_at
                 FROM request_comments c JOIN users u ON u.id = c.author_id
                 WHERE c.request_id = $1 AND ($2 OR NOT c.internal) ORDER BY c.created_at, c.id LIMIT 1000
-                """, [request, includeInternal]).map {
-                RequestComment(id: try $0.require(0), author: (try $0.require(1), try $0.require(2)), body: try $0.require(3),
-                               isInternal: try $0.require(4), createdAt: try $0.require(5))
+                """, [request, includeInternal]
+            ).map {
+                RequestComment(
+                    id: try $0.require(0), author: (try $0.require(1), try $0.require(2)), body: try $0.require(3),
+                    isInternal: try $0.require(4), createdAt: try $0.require(5))
             }
         }
     }

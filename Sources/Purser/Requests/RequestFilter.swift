@@ -63,32 +63,37 @@ public struct RequestFilter: Sendable, Equatable {
     public init() {}
 
     /// The parameters the filter reads, under their present names.
-    public static let parameters = ["state", "priority", "type", "assignee", "group", "breached", "escalated", "q", "sort", "tenant",
-                                    "cursor", "limit"]
+    public static let parameters = [
+        "state", "priority", "type", "assignee", "group", "breached", "escalated", "q", "sort", "tenant",
+        "cursor", "limit",
+    ]
 
     /// One message per parameter, whoever asks.
     static func problem(_ field: String) -> FieldError {
-        let detail = switch field {
-        case "state": "use one of " + RequestState.allCases.map(\.rawValue).joined(separator: ", ")
-        case "priority": RequestRules.priorityDetail
-        case "type": RequestRules.typeDetail
-        case "assignee": "use me, none or a staff member's id"
-        case "group": "use a group's id"
-        case "breached", "escalated": "use true or false"
-        case "sla": "use breached or escalated"
-        case "q": "at most 200 characters, without NUL"
-        case "sort": "use newest or due"
-        case "limit": "a whole number from 1 to 100"
-        case "cursor": "use the next_cursor Purser gave"
-        default: "is not a filter"
-        }
+        let detail =
+            switch field {
+            case "state": "use one of " + RequestState.allCases.map(\.rawValue).joined(separator: ", ")
+            case "priority": RequestRules.priorityDetail
+            case "type": RequestRules.typeDetail
+            case "assignee": "use me, none or a staff member's id"
+            case "group": "use a group's id"
+            case "breached", "escalated": "use true or false"
+            case "sla": "use breached or escalated"
+            case "q": "at most 200 characters, without NUL"
+            case "sort": "use newest or due"
+            case "limit": "a whole number from 1 to 100"
+            case "cursor": "use the next_cursor Purser gave"
+            default: "is not a filter"
+            }
         return FieldError(field: field, detail: detail)
     }
 
     /// The filter `query` asks for, and what was wrong with it (nothing wrong: the filter is whole).
     /// `viewer` is who `assignee=me` means; `states` what a page shows when it names no state.
-    public static func parse(_ query: QueryParameters, for audience: Audience, viewer: UUID?,
-                             states defaultStates: States = .any) -> (RequestFilter, [FieldError]) {
+    public static func parse(
+        _ query: QueryParameters, for audience: Audience, viewer: UUID?,
+        states defaultStates: States = .any
+    ) -> (RequestFilter, [FieldError]) {
         var filter = RequestFilter()
         var errors: [FieldError] = []
         func refuse(_ field: String) { if !errors.contains(where: { $0.field == field }) { errors.append(problem(field)) } }
@@ -136,8 +141,7 @@ public struct RequestFilter: Sendable, Equatable {
         filter.breached = flag("breached")
         filter.escalated = flag("escalated")
         if let text = query["q"] {
-            if text.unicodeScalars.count > 200 || text.utf8.contains(0) { refuse("q") }
-            else if !text.isEmpty { filter.text = text }
+            if text.unicodeScalars.count > 200 || text.utf8.contains(0) { refuse("q") } else if !text.isEmpty { filter.text = text }
         }
         if let text = value("sort") {
             if let sort = RequestQuery.Sort(rawValue: text) { filter.sort = sort } else { refuse("sort") }
@@ -219,15 +223,18 @@ public struct RequestFilter: Sendable, Equatable {
     /// Every field of the filter, `me` with the viewer's id: the key of a remembered answer. Two
     /// filters with one key are the same filter (and select the same requests for anyone).
     public var key: String {
-        let assignee: String = switch assignee {
-        case .me(let id): "me:" + id.postgresText
-        case .person(let id): id.postgresText
-        case .nobody: "none"
-        case nil: ""
-        }
-        return [tenant.map(WebAuth.escape) ?? "", states.value, priority?.rawValue ?? "", type?.rawValue ?? "", assignee,
-                group?.postgresText ?? "", String(breached), String(escalated), sort.rawValue, cursor?.postgresText ?? "",
-                String(limit), text.map(WebAuth.escape) ?? ""].joined(separator: "|")
+        let assignee: String =
+            switch assignee {
+            case .me(let id): "me:" + id.postgresText
+            case .person(let id): id.postgresText
+            case .nobody: "none"
+            case nil: ""
+            }
+        return [
+            tenant.map(WebAuth.escape) ?? "", states.value, priority?.rawValue ?? "", type?.rawValue ?? "", assignee,
+            group?.postgresText ?? "", String(breached), String(escalated), sort.rawValue, cursor?.postgresText ?? "",
+            String(limit), text.map(WebAuth.escape) ?? "",
+        ].joined(separator: "|")
     }
 }
 

@@ -56,7 +56,8 @@ public final class RequestListCache: NoticeSubscriber {
     public func answer(_ key: String, tenant: UUID) -> [UInt8]? {
         state.withLock { state in
             guard state.listening, let entry = state.entries[key], entry.tenant == tenant,
-                  entry.generation == Generation(tenant: state.generations[tenant] ?? 0, epoch: state.epoch) else { return nil }
+                entry.generation == Generation(tenant: state.generations[tenant] ?? 0, epoch: state.epoch)
+            else { return nil }
             return entry.body
         }
     }

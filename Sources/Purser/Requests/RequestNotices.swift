@@ -24,46 +24,58 @@ public struct RequestNotices: Sendable {
         try Outbox.destinations(tx, tenant: tenant, event: "request.created", people: group)
     }
 
-    func filed(_ request: ServiceRequest, tenant: UUID, slug: String, to audience: [Outbox.Destination], at now: Date,
-               in tx: Connection) throws {
-        try Outbox.deliver(tx, tenant: tenant, message: NotificationMessage(
-            event: "request.created", subject: "\(request.number) filed: \(request.subject)",
-            text: "\(request.requester.name) filed a \(request.priority) \(request.type) request.",
-            url: link(slug: slug, number: request.number),
-            severity: request.priority == "P1" ? .critical : (request.priority == "P2" ? .error : .info),
-            dedupKey: request.id.postgresText), to: audience, at: now)
+    func filed(
+        _ request: ServiceRequest, tenant: UUID, slug: String, to audience: [Outbox.Destination], at now: Date,
+        in tx: Connection
+    ) throws {
+        try Outbox.deliver(
+            tx, tenant: tenant,
+            message: NotificationMessage(
+                event: "request.created", subject: "\(request.number) filed: \(request.subject)",
+                text: "\(request.requester.name) filed a \(request.priority) \(request.type) request.",
+                url: link(slug: slug, number: request.number),
+                severity: request.priority == "P1" ? .critical : (request.priority == "P2" ? .error : .info),
+                dedupKey: request.id.postgresText), to: audience, at: now)
     }
 
     func replied(request: UUID, tenant: UUID, author: String, body: String, at now: Date, in tx: Connection) throws {
-        let row = try tx.query("""
+        let row = try tx.query(
+            """
             SELECT t.key, r.number, r.subject, r.requester_id,
                    ARRAY(SELECT w.user_id FROM request_watchers w WHERE w.request_id = r.id)
             FROM requests r JOIN tenants t ON t.id = r.tenant_id WHERE r.id = $1
             """, [request])[0]
         let number = RequestNumbers.display(key: try row.require(0), number: try row.require(1))
         let watchers: [UUID] = try row.require(4)
-        try Outbox.notify(tx, tenant: tenant, message: NotificationMessage(
-            event: "request.updated", subject: "\(number): \(author) replied", text: String(body.prefix(2000)),
-            url: try link(tx, tenant: tenant, number: number)), people: Array(Set([try row.require(3, as: UUID.self)] + watchers)),
+        try Outbox.notify(
+            tx, tenant: tenant,
+            message: NotificationMessage(
+                event: "request.updated", subject: "\(number): \(author) replied", text: String(body.prefix(2000)),
+                url: try link(tx, tenant: tenant, number: number)), people: Array(Set([try row.require(3, as: UUID.self)] + watchers)),
             at: now)
     }
 
     func stateChanged(_ request: ServiceRequest, tenant: UUID, at now: Date, in tx: Connection) throws {
-        try Outbox.notify(tx, tenant: tenant, message: NotificationMessage(
-            event: "request.updated", subject: "\(request.number) is now \(request.state.replacingOccurrences(of: "_", with: " "))",
-            text: request.subject, url: try link(tx, tenant: tenant, number: request.number)), people: [request.requester.id], at: now)
+        try Outbox.notify(
+            tx, tenant: tenant,
+            message: NotificationMessage(
+                event: "request.updated", subject: "\(request.number) is now \(request.state.replacingOccurrences(of: "_", with: " "))",
+                text: request.subject, url: try link(tx, tenant: tenant, number: request.number)), people: [request.requester.id], at: now)
     }
 
     func sla(_ notice: SLANotice, tenant: UUID, people: [UUID], at now: Date, in tx: Connection) throws {
         let due = RFC3339.string(notice.dueAt)
         let breach = notice.event == .breach
-        try Outbox.notify(tx, tenant: tenant, message: NotificationMessage(
-            event: breach ? "sla.breached" : "sla.at_risk",
-            subject: breach ? "\(notice.number) missed its \(notice.clock.label.lowercased()) target"
-                            : "\(notice.number): \(notice.clock.label.lowercased()) due soon",
-            text: "\(notice.priority) · \(notice.subject)\n\(notice.clock.label) \(breach ? "was due" : "is due") at \(due).",
-            url: try link(tx, tenant: tenant, number: notice.number),
-            severity: breach ? .error : .warning, dedupKey: "sla:\(notice.request.postgresText):\(notice.clock.rawValue)"),
+        try Outbox.notify(
+            tx, tenant: tenant,
+            message: NotificationMessage(
+                event: breach ? "sla.breached" : "sla.at_risk",
+                subject: breach
+                    ? "\(notice.number) missed its \(notice.clock.label.lowercased()) target"
+                    : "\(notice.number): \(notice.clock.label.lowercased()) due soon",
+                text: "\(notice.priority) · \(notice.subject)\n\(notice.clock.label) \(breach ? "was due" : "is due") at \(due).",
+                url: try link(tx, tenant: tenant, number: notice.number),
+                severity: breach ? .error : .warning, dedupKey: "sla:\(notice.request.postgresText):\(notice.clock.rawValue)"),
             people: people, at: now)
     }
 }

@@ -60,7 +60,8 @@ enum RequestPages {
                 status = clock.breachedAt == nil ? "met" : "missed"
                 tone = clock.breachedAt == nil ? "done" : "late"
             case .paused:
-                status = "paused, waiting on the customer · \(DisplayTime.duration(max(0, clock.clock.target - clock.clock.used(at: now, calendar: .aroundTheClock)))) left"
+                status =
+                    "paused, waiting on the customer · \(DisplayTime.duration(max(0, clock.clock.target - clock.clock.used(at: now, calendar: .aroundTheClock)))) left"
                 tone = "ok"
             case .running:
                 let due = clock.dueAt ?? now
@@ -144,26 +145,36 @@ enum RequestPages {
             filter.tenant = nil
             let page = errors.isEmpty ? try store.list(tenant: tenant.id, query: filter.query, limit: 51) : []
             let rows = page.prefix(50).map {
-                Row(link: .request(tenant.slug, number: $0.number), number: $0.number, subject: $0.subject, type: $0.type,
-                    priority: $0.priority, state: $0.state.replacingOccurrences(of: "_", with: " "), updated: DisplayTime.format($0.updatedAt))
+                Row(
+                    link: .request(tenant.slug, number: $0.number), number: $0.number, subject: $0.subject, type: $0.type,
+                    priority: $0.priority, state: $0.state.replacingOccurrences(of: "_", with: " "),
+                    updated: DisplayTime.format($0.updatedAt))
             }
-            return site.page("requests/index", title: "Requests · \(tenant.name)", ListPage(
-                tenantName: tenant.name, newLink: .requestNew(tenant.slug), rows: rows,
-                nextPage: page.count > 50 ? filter.nextLink(.requests(tenant.slug), after: page[49].id) : nil,
-                canCreate: ctx.principal.can(.requestsCreate), errors: errors), status: errors.isEmpty ? .ok : .unprocessableContent,
+            return site.page(
+                "requests/index", title: "Requests · \(tenant.name)",
+                ListPage(
+                    tenantName: tenant.name, newLink: .requestNew(tenant.slug), rows: rows,
+                    nextPage: page.count > 50 ? filter.nextLink(.requests(tenant.slug), after: page[49].id) : nil,
+                    canCreate: ctx.principal.can(.requestsCreate), errors: errors), status: errors.isEmpty ? .ok : .unprocessableContent,
                 visitor: ctx.visitor, tenant: tenant)
         }
 
-        @Sendable func newForm(_ ctx: TenantContext, subject: String = "", description: String = "",
-                               errors: [FieldError] = [], status: HTTPStatus = .ok) -> Response {
-            site.page("requests/new", title: "New request", NewPage(
-                formToken: ctx.visitor.formToken, createLink: .requests(ctx.tenant.slug),
-                // A question at P3 unless the person says otherwise: the least alarming choice is the default.
-                types: RequestType.allCases.map { Option(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0 == .question) },
-                priorities: RequestPriority.allCases.map {
-                    Option(value: $0.rawValue, label: "\($0.rawValue) — \($0.meaning)", selected: $0 == .p3)
-                },
-                subject: subject, description: description, errors: errors), status: status, visitor: ctx.visitor, tenant: ctx.tenant)
+        @Sendable func newForm(
+            _ ctx: TenantContext, subject: String = "", description: String = "",
+            errors: [FieldError] = [], status: HTTPStatus = .ok
+        ) -> Response {
+            site.page(
+                "requests/new", title: "New request",
+                NewPage(
+                    formToken: ctx.visitor.formToken, createLink: .requests(ctx.tenant.slug),
+                    // A question at P3 unless the person says otherwise: the least alarming choice is the default.
+                    types: RequestType.allCases.map {
+                        Option(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0 == .question)
+                    },
+                    priorities: RequestPriority.allCases.map {
+                        Option(value: $0.rawValue, label: "\($0.rawValue) — \($0.meaning)", selected: $0 == .p3)
+                    },
+                    subject: subject, description: description, errors: errors), status: status, visitor: ctx.visitor, tenant: ctx.tenant)
         }
 
         routes.tenant(.get, .requestNew, permission: .requestsCreate) { ctx in newForm(ctx) }
@@ -171,13 +182,16 @@ enum RequestPages {
         routes.tenant(.post, .requests, permission: .requestsCreate, options: .form) { ctx in
             let form = try ctx.form()
             do {
-                let created = try store.create(NewRequest(subject: form["subject"] ?? "", description: form["description"],
-                                                          type: form["type"] ?? "", priority: form["priority"] ?? ""),
-                                               tenant: ctx.tenant.id, requester: ctx.visitor.user, actor: ctx.actor)
+                let created = try store.create(
+                    NewRequest(
+                        subject: form["subject"] ?? "", description: form["description"],
+                        type: form["type"] ?? "", priority: form["priority"] ?? ""),
+                    tenant: ctx.tenant.id, requester: ctx.visitor.user, actor: ctx.actor)
                 return .redirect(to: SiteURL.request(ctx.tenant.slug, number: created.number).path)
             } catch let error as ValidationError {
-                return newForm(ctx, subject: form["subject"] ?? "", description: form["description"] ?? "",
-                               errors: error.fieldErrors, status: error.status)
+                return newForm(
+                    ctx, subject: form["subject"] ?? "", description: form["description"] ?? "",
+                    errors: error.fieldErrors, status: error.status)
             }
         }
 
@@ -186,8 +200,9 @@ enum RequestPages {
             guard let found = try store.find(try ctx.request.parameter("number"), tenant: tenant.id) else { throw HTTPError(.notFound) }
             let staff = principal.can(.requestsManage)
             let thread = try comments.thread(of: found.id, tenant: tenant.id, includeInternal: staff).map {
-                CommentView(author: $0.author.name, when: DisplayTime.format($0.createdAt), html: Markdown.html($0.body),
-                            isInternal: $0.isInternal)
+                CommentView(
+                    author: $0.author.name, when: DisplayTime.format($0.createdAt), html: Markdown.html($0.body),
+                    isInternal: $0.isInternal)
             }
             let watchers = try desk.watchers.list(request: found.id, tenant: tenant.id)
             let current = RequestState(rawValue: found.state) ?? .new
@@ -195,40 +210,47 @@ enum RequestPages {
             if staff {
                 let (people, groups, _) = try desk.groups.choices()
                 triage = TriageForm(
-                    priorities: RequestPriority.allCases.map { Option(value: $0.rawValue, label: $0.rawValue, selected: $0.rawValue == found.priority) },
-                    assignees: [Option(value: "", label: "unassigned", selected: found.assignee == nil)] + people.map {
-                        Option(value: $0.id.postgresText, label: $0.name, selected: $0.id == found.assignee?.id)
+                    priorities: RequestPriority.allCases.map {
+                        Option(value: $0.rawValue, label: $0.rawValue, selected: $0.rawValue == found.priority)
                     },
-                    groups: [Option(value: "", label: "no group", selected: found.group == nil)] + groups.map {
-                        Option(value: $0.id.postgresText, label: $0.name, selected: $0.id == found.group?.id)
-                    },
+                    assignees: [Option(value: "", label: "unassigned", selected: found.assignee == nil)]
+                        + people.map {
+                            Option(value: $0.id.postgresText, label: $0.name, selected: $0.id == found.assignee?.id)
+                        },
+                    groups: [Option(value: "", label: "no group", selected: found.group == nil)]
+                        + groups.map {
+                            Option(value: $0.id.postgresText, label: $0.name, selected: $0.id == found.group?.id)
+                        },
                     tags: found.tags.joined(separator: ", "))
             }
             let (slug, number) = (tenant.slug, found.number)
-            return site.page("requests/show", title: "\(found.number) · \(found.subject)", ShowPage(
-                formToken: ctx.visitor.formToken, commentsLink: .requestComments(slug, number: number),
-                attachmentsLink: .requestAttachments(slug, number: number), updateLink: .requestUpdate(slug, number: number),
-                watchLink: .requestWatch(slug, number: number), number: found.number, subject: found.subject,
-                descriptionHTML: Markdown.html(found.description), type: found.type, priority: found.priority,
-                state: found.state.replacingOccurrences(of: "_", with: " "), requester: found.requester.name,
-                assignee: found.assignee?.name ?? "unassigned", group: found.group?.name ?? "no group", tags: found.tags,
-                escalated: found.escalated, created: DisplayTime.format(found.createdAt), version: found.etag,
-                clocks: ClockView.all(found.clocks, now: ctx.world.clock.now), comments: thread, staff: staff,
-                canReply: principal.can(.requestsComment),
-                states: ([current] + current.next).map {
-                    Option(value: $0.rawValue, label: $0.rawValue.replacingOccurrences(of: "_", with: " "), selected: $0 == current)
-                },
-                triage: triage, watching: watchers.contains { $0.id == ctx.visitor.user },
-                watchers: watchers.map(\.name).joined(separator: ", "),
-                activity: try desk.activity.entries(of: found.id, tenant: tenant.id, includeInternal: staff).map {
-                    ActivityView(when: DisplayTime.format($0.when), who: $0.who, summary: $0.summary)
-                },
-                attachments: try desk.attachments.list(request: found.id, tenant: tenant.id).map {
-                    AttachmentView(link: .requestAttachment(slug, number: number, id: $0.id), filename: $0.filename,
-                                   size: ByteCountFormatter.string(fromByteCount: Int64($0.size), countStyle: .file), who: $0.uploadedBy,
-                                   when: DisplayTime.format($0.createdAt))
-                },
-                errors: errors), status: status, visitor: ctx.visitor, tenant: tenant)
+            return site.page(
+                "requests/show", title: "\(found.number) · \(found.subject)",
+                ShowPage(
+                    formToken: ctx.visitor.formToken, commentsLink: .requestComments(slug, number: number),
+                    attachmentsLink: .requestAttachments(slug, number: number), updateLink: .requestUpdate(slug, number: number),
+                    watchLink: .requestWatch(slug, number: number), number: found.number, subject: found.subject,
+                    descriptionHTML: Markdown.html(found.description), type: found.type, priority: found.priority,
+                    state: found.state.replacingOccurrences(of: "_", with: " "), requester: found.requester.name,
+                    assignee: found.assignee?.name ?? "unassigned", group: found.group?.name ?? "no group", tags: found.tags,
+                    escalated: found.escalated, created: DisplayTime.format(found.createdAt), version: found.etag,
+                    clocks: ClockView.all(found.clocks, now: ctx.world.clock.now), comments: thread, staff: staff,
+                    canReply: principal.can(.requestsComment),
+                    states: ([current] + current.next).map {
+                        Option(value: $0.rawValue, label: $0.rawValue.replacingOccurrences(of: "_", with: " "), selected: $0 == current)
+                    },
+                    triage: triage, watching: watchers.contains { $0.id == ctx.visitor.user },
+                    watchers: watchers.map(\.name).joined(separator: ", "),
+                    activity: try desk.activity.entries(of: found.id, tenant: tenant.id, includeInternal: staff).map {
+                        ActivityView(when: DisplayTime.format($0.when), who: $0.who, summary: $0.summary)
+                    },
+                    attachments: try desk.attachments.list(request: found.id, tenant: tenant.id).map {
+                        AttachmentView(
+                            link: .requestAttachment(slug, number: number, id: $0.id), filename: $0.filename,
+                            size: ByteCountFormatter.string(fromByteCount: Int64($0.size), countStyle: .file), who: $0.uploadedBy,
+                            when: DisplayTime.format($0.createdAt))
+                    },
+                    errors: errors), status: status, visitor: ctx.visitor, tenant: tenant)
         }
 
         routes.tenant(.get, .request, permission: .requestsRead) { ctx in try show(ctx) }
@@ -237,8 +259,9 @@ enum RequestPages {
             let form = try ctx.form()
             guard let found = try store.find(try ctx.request.parameter("number"), tenant: ctx.tenant.id) else { throw HTTPError(.notFound) }
             do {
-                _ = try comments.add(to: found.id, tenant: ctx.tenant.id, body: form["body"] ?? "", isInternal: form["internal"] == "1",
-                                     principal: ctx.principal, actor: ctx.actor)
+                _ = try comments.add(
+                    to: found.id, tenant: ctx.tenant.id, body: form["body"] ?? "", isInternal: form["internal"] == "1",
+                    principal: ctx.principal, actor: ctx.actor)
                 return .redirect(to: SiteURL.request(ctx.tenant.slug, number: found.number).at("conversation").path)
             } catch let error as ValidationError {
                 return try show(ctx, errors: error.fieldErrors, status: error.status)
@@ -257,7 +280,8 @@ enum RequestPages {
                 if let priority = form["priority"], priority != found.priority { change.priority = priority }
                 if let assignee = form["assignee"], !assignee.isEmpty, assignee != found.assignee?.id.postgresText {
                     guard let id = UUID(uuidString: assignee) else {
-                        return try show(ctx, errors: [FieldError(field: "assignee", detail: "choose a person")], status: .unprocessableContent)
+                        return try show(
+                            ctx, errors: [FieldError(field: "assignee", detail: "choose a person")], status: .unprocessableContent)
                     }
                     change.assigneeID = id
                 }
@@ -268,19 +292,27 @@ enum RequestPages {
                     change.groupID = id
                 }
                 if let text = form["tags"] {
-                    let tags = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+                    let tags = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter {
+                        !$0.isEmpty
+                    }
                     if Set(tags) != Set(found.tags) { change.tags = tags }
                 }
             }
             do {
-                _ = try store.update(found.id, tenant: tenant.id, change: change, expected: form["version"], principal: principal,
-                                     actor: ctx.actor)
+                _ = try store.update(
+                    found.id, tenant: tenant.id, change: change, expected: form["version"], principal: principal,
+                    actor: ctx.actor)
                 return .redirect(to: SiteURL.request(tenant.slug, number: found.number).path)
             } catch let error as ValidationError {
                 return try show(ctx, errors: error.fieldErrors, status: error.status)
             } catch is StaleVersion {
-                return try show(ctx, errors: [FieldError(
-                    field: "version", detail: "Someone changed this request while you had it open; here it is as it is now. Make your change again.")],
+                return try show(
+                    ctx,
+                    errors: [
+                        FieldError(
+                            field: "version",
+                            detail: "Someone changed this request while you had it open; here it is as it is now. Make your change again.")
+                    ],
                     status: .conflict)
             }
         }
@@ -310,21 +342,28 @@ struct RequestDesk: Sendable {
 
 extension RequestPages {
     /// Upload (a multipart form from the request page) and download of a request's files.
-    static func registerAttachments(in routes: inout RouteTable, auth: WebAuth, desk: RequestDesk,
-                                    show: @escaping @Sendable (TenantContext, [FieldError], HTTPStatus) throws -> Response) {
-        routes.tenant(.post, .requestAttachments, permission: .requestsComment,
-                      // The media type is checked by MultipartForm after the tenant: another tenant's route is a 404 whatever is sent.
-                      options: RouteOptions(bodyLimit: RequestAttachments.sizeLimit + 64 * 1024)) { ctx in
+    static func registerAttachments(
+        in routes: inout RouteTable, auth: WebAuth, desk: RequestDesk,
+        show: @escaping @Sendable (TenantContext, [FieldError], HTTPStatus) throws -> Response
+    ) {
+        routes.tenant(
+            .post, .requestAttachments, permission: .requestsComment,
+            // The media type is checked by MultipartForm after the tenant: another tenant's route is a 404 whatever is sent.
+            options: RouteOptions(bodyLimit: RequestAttachments.sizeLimit + 64 * 1024)
+        ) { ctx in
             let form = try MultipartForm(ctx.request)
             try auth.checkFormToken(form["csrf"]?.text, for: ctx.visitor)
-            guard let found = try desk.store.find(try ctx.request.parameter("number"), tenant: ctx.tenant.id) else { throw HTTPError(.notFound) }
+            guard let found = try desk.store.find(try ctx.request.parameter("number"), tenant: ctx.tenant.id) else {
+                throw HTTPError(.notFound)
+            }
             guard let file = form["file"], let filename = file.filename, !filename.isEmpty else {
                 return try show(ctx, [FieldError(field: "file", detail: "choose a file")], .unprocessableContent)
             }
             do {
-                _ = try desk.attachments.add(to: found.id, tenant: ctx.tenant.id, filename: filename,
-                                             contentType: file.contentType ?? "application/octet-stream", data: file.data,
-                                             principal: ctx.principal, actor: ctx.actor)
+                _ = try desk.attachments.add(
+                    to: found.id, tenant: ctx.tenant.id, filename: filename,
+                    contentType: file.contentType ?? "application/octet-stream", data: file.data,
+                    principal: ctx.principal, actor: ctx.actor)
                 return .redirect(to: SiteURL.request(ctx.tenant.slug, number: found.number).at("files").path)
             } catch let error as ValidationError {
                 return try show(ctx, error.fieldErrors, error.status)
@@ -332,9 +371,13 @@ extension RequestPages {
         }
 
         routes.tenant(.get, .requestAttachment, permission: .requestsRead) { ctx in
-            guard let found = try desk.store.find(try ctx.request.parameter("number"), tenant: ctx.tenant.id) else { throw HTTPError(.notFound) }
-            return AttachmentResponse.download(try desk.attachments.file(try ctx.request.uuidParameter("id"), request: found.id,
-                                                                         tenant: ctx.tenant.id))
+            guard let found = try desk.store.find(try ctx.request.parameter("number"), tenant: ctx.tenant.id) else {
+                throw HTTPError(.notFound)
+            }
+            return AttachmentResponse.download(
+                try desk.attachments.file(
+                    try ctx.request.uuidParameter("id"), request: found.id,
+                    tenant: ctx.tenant.id))
         }
     }
 }

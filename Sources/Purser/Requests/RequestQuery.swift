@@ -47,7 +47,9 @@ public struct RequestQuery: Sendable {
         if breached { conditions.append("r.sla_breached") }
         if escalated { conditions.append("r.escalated") }
         if let text {
-            let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            let pattern =
+                "%"
+                + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_") + "%"
             let name = parameter(pattern)
             conditions.append("(r.subject ILIKE \(name) OR r.description ILIKE \(name))")
@@ -79,8 +81,10 @@ extension RequestStore {
         let (clauses, parameters) = query.clauses(first: 3)
         let scoped = clauses.hasPrefix("WHERE ") ? "AND " + clauses.dropFirst(6) : clauses
         return try database.inTenant(tenant) { tx in
-            try tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.tenant_id = $1 \(scoped) LIMIT $2",
-                         [tenant, limit] as [(any PostgresEncodable)?] + parameters).map(Self.decode)
+            try tx.query(
+                "SELECT \(Self.columns) FROM \(Self.joins) WHERE r.tenant_id = $1 \(scoped) LIMIT $2",
+                [tenant, limit] as [(any PostgresEncodable)?] + parameters
+            ).map(Self.decode)
         }
     }
 
@@ -88,8 +92,14 @@ extension RequestStore {
     public func queue(_ query: RequestQuery, limit: Int) throws -> [(request: ServiceRequest, tenantSlug: String, tenantName: String)] {
         let (clauses, parameters) = query.clauses(first: 2)
         return try database.asStaff { tx in
-            try tx.query("SELECT \(Self.columns), t.slug, t.name FROM \(Self.joins) \(clauses) LIMIT $1", [limit] as [(any PostgresEncodable)?] + parameters).map {
-                (try Self.decode($0), try $0.require(Self.nextColumn, as: String.self), try $0.require(Self.nextColumn + 1, as: String.self))
+            try tx.query(
+                "SELECT \(Self.columns), t.slug, t.name FROM \(Self.joins) \(clauses) LIMIT $1",
+                [limit] as [(any PostgresEncodable)?] + parameters
+            ).map {
+                (
+                    try Self.decode($0), try $0.require(Self.nextColumn, as: String.self),
+                    try $0.require(Self.nextColumn + 1, as: String.self)
+                )
             }
         }
     }

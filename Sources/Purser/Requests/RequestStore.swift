@@ -43,8 +43,10 @@ public struct NewRequest: Sendable, Decodable {
 
     /// `RequestRules`, the same for a page's form and the API.
     func validate() throws {
-        let errors = [RequestRules.subject(subject), RequestRules.description(description ?? ""), RequestRules.type(type),
-                      RequestRules.priority(priority)].compactMap { $0 }
+        let errors = [
+            RequestRules.subject(subject), RequestRules.description(description ?? ""), RequestRules.type(type),
+            RequestRules.priority(priority),
+        ].compactMap { $0 }
         if !errors.isEmpty { throw ValidationError(errors) }
     }
 }
@@ -109,11 +111,13 @@ public struct RequestStore: Sendable {
         return try database.inTenant(tenant) { tx in
             let filedAt = clock.now
             let id = UUID.v7(at: filedAt)
-            let clocks = RequestClocks.filed(type: new.type, priority: new.priority, at: filedAt,
-                                             policy: try RequestSLA.policy(tx, tenant: tenant))
+            let clocks = RequestClocks.filed(
+                type: new.type, priority: new.priority, at: filedAt,
+                policy: try RequestSLA.policy(tx, tenant: tenant))
             let job = try RequestSLA.schedule(tx, tenant: tenant, request: id, clocks: clocks, job: nil)
             let group = try RequestGroups.route(tx, type: new.type)
-            let context = try tx.query("""
+            let context = try tx.query(
+                """
                 SELECT t.key, t.slug, u.name, g.name FROM tenants t JOIN users u ON u.id = $2
                 LEFT JOIN request_groups g ON g.id = $3 WHERE t.id = $1
                 """, [tenant, requester, group?.id])[0]
@@ -121,17 +125,23 @@ public struct RequestStore: Sendable {
             // The number last: its counter row stays locked until commit, and concurrent filings of
             // the tenant wait for it, so the work that needs no number is done before.
             let subject = new.subject.trimmingCharacters(in: .whitespacesAndNewlines)
-            let number = try tx.query("""
+            let number = try tx.query(
+                """
                 WITH \(RequestNumbers.nextNumber)
                 INSERT INTO requests (tenant_id, id, number, subject, description, type, priority, requester_id, group_id,
                                       sla, sla_due_at, sla_job_id, created_at, updated_at)
                 SELECT $1, $2, number.last_number, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $12 FROM number
                 RETURNING number
-                """, [tenant, id, subject, new.description ?? "", new.type, new.priority, requester, group?.id,
-                      try JSONText(encoding: clocks), clocks.earliestDue, job, filedAt])[0].require(0, as: Int.self)
-            try AuditLog.record(AuditEvent(
-                tenant: tenant, actor: actor, action: "request.create", targetType: "request", targetID: id.postgresText,
-                after: try JSONText(encoding: ["subject": new.subject, "type": new.type, "priority": new.priority]), at: filedAt), in: tx)
+                """,
+                [
+                    tenant, id, subject, new.description ?? "", new.type, new.priority, requester, group?.id,
+                    try JSONText(encoding: clocks), clocks.earliestDue, job, filedAt,
+                ])[0].require(0, as: Int.self)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: tenant, actor: actor, action: "request.create", targetType: "request", targetID: id.postgresText,
+                    after: try JSONText(encoding: ["subject": new.subject, "type": new.type, "priority": new.priority]), at: filedAt),
+                in: tx)
             let groupName: String? = try context.decode(3)
             let created = ServiceRequest(
                 id: id, number: RequestNumbers.display(key: try context.require(0), number: number), subject: subject,
@@ -159,9 +169,11 @@ public struct RequestStore: Sendable {
                     .first.map(Self.decode)
             }
             guard let dash = reference.lastIndex(of: "-"), let number = Int(reference[reference.index(after: dash)...]) else { return nil }
-            return try tx.query("""
+            return try tx.query(
+                """
                 SELECT \(Self.columns) FROM \(Self.joins) WHERE r.tenant_id = $1 AND r.number = $2 AND t.key = $3
-                """, [tenant, number, String(reference[..<dash]).uppercased()]).first.map(Self.decode)
+                """, [tenant, number, String(reference[..<dash]).uppercased()]
+            ).first.map(Self.decode)
         }
     }
 
@@ -179,8 +191,10 @@ public struct RequestStore: Sendable {
             case groupID = "group_id"
         }
 
-        public init(subject: String? = nil, priority: String? = nil, state: String? = nil, assigneeID: UUID? = nil,
-                    groupID: UUID? = nil, tags: [String]? = nil) {
+        public init(
+            subject: String? = nil, priority: String? = nil, state: String? = nil, assigneeID: UUID? = nil,
+            groupID: UUID? = nil, tags: [String]? = nil
+        ) {
             self.subject = subject
             self.priority = priority
             self.state = state
@@ -200,8 +214,10 @@ public struct RequestStore: Sendable {
     }
 
     /// Applies `change` if the request is still at `expected` (an ETag); audited with before and after.
-    public func update(_ id: UUID, tenant: UUID, change: Change, expected: String?, principal: Principal,
-                       actor: AuditActor) throws -> ServiceRequest {
+    public func update(
+        _ id: UUID, tenant: UUID, change: Change, expected: String?, principal: Principal,
+        actor: AuditActor
+    ) throws -> ServiceRequest {
         defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
             let now = clock.now
@@ -234,14 +250,18 @@ public struct RequestStore: Sendable {
                 let staff = try tx.query("SELECT 1 FROM users WHERE id = $1 AND staff_role IS NOT NULL AND status = 'active'", [assignee])
                 guard !staff.isEmpty else { throw ValidationError(field: "assignee_id", "assign to an active staff member") }
             }
-            try tx.query("""
+            try tx.query(
+                """
                 UPDATE requests SET subject = coalesce($2, subject), priority = coalesce($3, priority), state = coalesce($4, state),
                        assignee_id = coalesce($5, assignee_id), group_id = coalesce($6, group_id), tags = coalesce($7, tags),
                        updated_at = $8::timestamptz, version = version + 1,
                        resolved_at = CASE WHEN $4 = 'resolved' THEN $8 WHEN $4 IS NULL THEN resolved_at ELSE NULL END
                 WHERE id = $1
-                """, [id, change.subject?.trimmingCharacters(in: .whitespacesAndNewlines), change.priority, change.state,
-                      change.assigneeID, change.groupID, change.tags.map { Array(Set($0)).sorted() }, now])
+                """,
+                [
+                    id, change.subject?.trimmingCharacters(in: .whitespacesAndNewlines), change.priority, change.state,
+                    change.assigneeID, change.groupID, change.tags.map { Array(Set($0)).sorted() }, now,
+                ])
             // Only a new priority or state moves the clocks; other changes leave them (and their job) be.
             let newPriority = change.priority.flatMap { $0 == current.priority ? nil : $0 }
             let newState = change.state.flatMap { $0 == current.state ? nil : $0 }
@@ -267,9 +287,11 @@ public struct RequestStore: Sendable {
                 before["tags"] = current.tags.joined(separator: ",")
                 after["tags"] = Array(Set(tags)).sorted().joined(separator: ",")
             }
-            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "request.update",
-                                           targetType: "request", targetID: id.postgresText, before: try JSONText(encoding: before),
-                                           after: try JSONText(encoding: after), at: now), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: tenant, actor: actor, action: "request.update",
+                    targetType: "request", targetID: id.postgresText, before: try JSONText(encoding: before),
+                    after: try JSONText(encoding: after), at: now), in: tx)
             let updated = try Self.decode(tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.id = $1", [id])[0])
             if updated.state != current.state { try notices?.stateChanged(updated, tenant: tenant, at: now, in: tx) }
             return updated

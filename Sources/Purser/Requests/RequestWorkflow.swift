@@ -48,9 +48,12 @@ public enum RequestWorkflow {
         guard from != to else { return }
         guard from.next.contains(to) else {
             let allowed = from.next.map(\.rawValue).joined(separator: ", ")
-            throw ValidationError(field: "state", allowed.isEmpty
-                ? "a \(from.rawValue) request cannot change state"
-                : "\(from == .open ? "an" : "a") \(from.rawValue.replacingOccurrences(of: "_", with: " ")) request can become: \(allowed)")
+            throw ValidationError(
+                field: "state",
+                allowed.isEmpty
+                    ? "a \(from.rawValue) request cannot change state"
+                    : "\(from == .open ? "an" : "a") \(from.rawValue.replacingOccurrences(of: "_", with: " ")) request can become: \(allowed)"
+            )
         }
         if from == .resolved && to == .open, let resolvedAt, now.timeIntervalSince(resolvedAt) > TimeInterval(reopenDays) * 86400 {
             throw ValidationError(field: "state", "the request was resolved more than \(reopenDays) days ago; file a new one")

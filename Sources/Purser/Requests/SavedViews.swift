@@ -46,7 +46,8 @@ public struct SavedViews: Sendable {
         defer { lists?.changed(RequestListCache.everyTenant) }
         try database.asStaff { tx in
             let now = clock.now
-            try tx.query("""
+            try tx.query(
+                """
                 INSERT INTO saved_views (id, user_id, name, query, created_at) VALUES ($1, $2, $3, $4, $5)
                 ON CONFLICT (user_id, name) DO UPDATE SET query = excluded.query
                 """, [UUID.v7(at: now), user, name, text, now])
@@ -60,6 +61,8 @@ public struct SavedViews: Sendable {
 
     /// The queue's filter parameters (RequestFilter's, never a page cursor), and `sla`, the name
     /// the queue wrote before `breached` and `escalated`: views saved with it are read as they were.
-    static let parameters: Set<String> = ["tenant", "state", "priority", "type", "assignee", "group", "breached", "escalated", "q",
-                                          "sort", "sla"]
+    static let parameters: Set<String> = [
+        "tenant", "state", "priority", "type", "assignee", "group", "breached", "escalated", "q",
+        "sort", "sla",
+    ]
 }

@@ -42,8 +42,9 @@ public struct BusinessCalendar: Sendable, Equatable {
 
     /// Monday to Friday, 09:00–17:00 in `zone`, with `holidays`.
     public static func officeHours(_ zone: TimeZone, holidays: Set<String> = []) -> BusinessCalendar {
-        BusinessCalendar(timeZone: zone, hours: Dictionary(uniqueKeysWithValues: (1...5).map { ($0, [Span(start: 540, end: 1020)]) }),
-                         holidays: holidays)
+        BusinessCalendar(
+            timeZone: zone, hours: Dictionary(uniqueKeysWithValues: (1...5).map { ($0, [Span(start: 540, end: 1020)]) }),
+            holidays: holidays)
     }
 
     private var calendar: Calendar {
@@ -65,8 +66,10 @@ public struct BusinessCalendar: Sendable, Equatable {
                     return calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: date))
                 }
                 // A wall time skipped by a DST change comes out an hour later, as the wall clock reads then.
-                return calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day, hour: minutes / 60,
-                                                          minute: minutes % 60))
+                return calendar.date(
+                    from: DateComponents(
+                        year: day.year, month: day.month, day: day.day, hour: minutes / 60,
+                        minute: minutes % 60))
             }
             guard let start = instant(span.start), let end = instant(span.end), end > start else { return nil }
             return (start, end)

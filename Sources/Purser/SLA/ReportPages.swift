@@ -67,12 +67,15 @@ enum ReportPages {
             groupings: SLAReport.Grouping.allCases.map {
                 RequestPages.Option(value: $0.rawValue, label: $0.rawValue, selected: $0 == report.query.grouping)
             },
-            periods: SLAReport.Period.allCases.map { RequestPages.Option(value: $0.rawValue, label: $0.rawValue, selected: $0 == report.query.period) },
+            periods: SLAReport.Period.allCases.map {
+                RequestPages.Option(value: $0.rawValue, label: $0.rawValue, selected: $0 == report.query.period)
+            },
             rows: report.rows.map { row in RowView(key: row.key, cells: shown.map { FigureCells($0, row.clocks[$0]) }) },
             totals: shown.map { FigureCells($0, report.totals[$0]) }, chart: report.rows.isEmpty ? "" : chart,
             breaches: report.breaches.map {
-                BreachView(number: $0.number, link: .request($0.tenant, number: $0.number), subject: $0.subject, priority: $0.priority,
-                           clock: $0.clock.label, due: DisplayTime.format($0.dueAt))
+                BreachView(
+                    number: $0.number, link: .request($0.tenant, number: $0.number), subject: $0.subject, priority: $0.priority,
+                    clock: $0.clock.label, due: DisplayTime.format($0.dueAt))
             },
             csvLink: csv.adding(request.query))
     }
@@ -104,10 +107,12 @@ enum ReportPages {
         routes.tenant(.get, .slaReport, permission: .reportsRead) { ctx in
             try refusing {
                 let (report, tenant) = (try tenantReport(ctx), ctx.tenant)
-                return site.page("sla/report", title: "SLA report · \(tenant.name)",
-                                 page(report, heading: "SLA report · \(tenant.name)", action: .slaReport(tenant.slug),
-                                      csv: .slaReportCSV(tenant.slug), request: ctx.request),
-                                 visitor: ctx.visitor, tenant: tenant)
+                return site.page(
+                    "sla/report", title: "SLA report · \(tenant.name)",
+                    page(
+                        report, heading: "SLA report · \(tenant.name)", action: .slaReport(tenant.slug),
+                        csv: .slaReportCSV(tenant.slug), request: ctx.request),
+                    visitor: ctx.visitor, tenant: tenant)
             }
         }
         routes.tenant(.get, .slaReportCSV, permission: .reportsRead) { ctx in
@@ -115,10 +120,12 @@ enum ReportPages {
         }
         routes.staff(.get, .staffSLAReport, permission: .reportsRead) { ctx in
             try refusing {
-                site.page("sla/report", title: "SLA report",
-                          page(try staffReport(ctx), heading: "SLA report · every tenant", action: SitePage.staffSLAReport.url,
-                               csv: SitePage.staffSLAReportCSV.url, request: ctx.request),
-                          visitor: ctx.visitor)
+                site.page(
+                    "sla/report", title: "SLA report",
+                    page(
+                        try staffReport(ctx), heading: "SLA report · every tenant", action: SitePage.staffSLAReport.url,
+                        csv: SitePage.staffSLAReportCSV.url, request: ctx.request),
+                    visitor: ctx.visitor)
             }
         }
         routes.staff(.get, .staffSLAReportCSV, permission: .reportsRead) { ctx in

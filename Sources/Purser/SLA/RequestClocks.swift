@@ -49,9 +49,10 @@ extension RequestClock: Codable {
         func date(_ key: CodingKeys) throws -> Date? {
             try values.decodeIfPresent(Double.self, forKey: key).map { Date(timeIntervalSince1970: $0) }
         }
-        clock = SLAClock(target: try values.decode(Double.self, forKey: .target), used: try values.decode(Double.self, forKey: .used),
-                         state: try values.decode(SLAClock.State.self, forKey: .state),
-                         since: try date(.since) ?? Date(timeIntervalSince1970: 0))
+        clock = SLAClock(
+            target: try values.decode(Double.self, forKey: .target), used: try values.decode(Double.self, forKey: .used),
+            state: try values.decode(SLAClock.State.self, forKey: .state),
+            since: try date(.since) ?? Date(timeIntervalSince1970: 0))
         isBusiness = try values.decode(Bool.self, forKey: .business)
         dueAt = try date(.dueAt)
         warningAt = try date(.warningAt)
@@ -86,8 +87,9 @@ public struct RequestClocks: Sendable, Equatable {
         var started = RequestClocks()
         func start(_ kind: SLAClockKind, _ target: SLATarget) {
             let calendar = policy.calendar(for: target)
-            started.clocks[kind] = RequestClock(clock: SLAClock(target: target.seconds(from: date, calendar: calendar), startedAt: date),
-                                                isBusiness: target.isBusiness)
+            started.clocks[kind] = RequestClock(
+                clock: SLAClock(target: target.seconds(from: date, calendar: calendar), startedAt: date),
+                isBusiness: target.isBusiness)
         }
         start(.firstResponse, targets.firstResponse)
         start(.resolution, targets.resolution)
@@ -96,8 +98,10 @@ public struct RequestClocks: Sendable, Equatable {
         return started
     }
 
-    private mutating func each(_ kinds: [SLAClockKind] = SLAClockKind.allCases, policy: SLAPolicy,
-                               _ change: (inout RequestClock, BusinessCalendar) -> Void) {
+    private mutating func each(
+        _ kinds: [SLAClockKind] = SLAClockKind.allCases, policy: SLAPolicy,
+        _ change: (inout RequestClock, BusinessCalendar) -> Void
+    ) {
         for kind in kinds where clocks[kind] != nil {
             let calendar = clocks[kind]!.isBusiness ? policy.calendar : .aroundTheClock
             change(&clocks[kind]!, calendar)

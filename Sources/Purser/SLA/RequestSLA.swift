@@ -11,10 +11,12 @@ public enum RequestSLA {
 
     /// The tenant's policy: its own, else its plan's, else Purser's.
     public static func policy(_ tx: Connection, tenant: UUID) throws -> SLAPolicy {
-        let text = try tx.query("""
+        let text = try tx.query(
+            """
             SELECT coalesce(s.policy, p.sla_policy)::text FROM tenants t JOIN plans p ON p.id = t.plan_id
             LEFT JOIN sla_policies s ON s.tenant_id = t.id WHERE t.id = $1
-            """, [tenant]).first?.decode(0, as: String.self)
+            """, [tenant]
+        ).first?.decode(0, as: String.self)
         guard let text else { return .standard }
         return decoded(text)
     }
@@ -41,14 +43,16 @@ public enum RequestSLA {
             return nil
         }
         if let job, try JobQueue.reschedule(tx, id: job, at: next) { return job }
-        return try JobQueue.enqueue(tx, kind: jobKind, payload: try JSONText(encoding: ["request": request.postgresText]),
-                                    options: JobOptions(tenant: tenant, runAt: next, maxAttempts: 20, timeout: 30))
+        return try JobQueue.enqueue(
+            tx, kind: jobKind, payload: try JSONText(encoding: ["request": request.postgresText]),
+            options: JobOptions(tenant: tenant, runAt: next, maxAttempts: 20, timeout: 30))
     }
 
     /// Saves `clocks` on the request with its queue columns and job.
     static func save(_ tx: Connection, tenant: UUID, request: UUID, clocks: RequestClocks, job: Int64?) throws {
         let kept = try schedule(tx, tenant: tenant, request: request, clocks: clocks, job: job)
-        try tx.query("""
+        try tx.query(
+            """
             UPDATE requests SET sla = $2::jsonb, sla_due_at = $3, sla_breached = $4, sla_job_id = $5 WHERE id = $1
             """, [request, try JSONText(encoding: clocks), clocks.earliestDue, clocks.isBreached, kept])
     }

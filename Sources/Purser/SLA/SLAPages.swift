@@ -50,12 +50,16 @@ enum SLAPages {
 
     static func minutes(_ text: String?) -> Int? {
         let parts = (text ?? "").split(separator: ":").compactMap { Int($0) }
-        guard parts.count == 2, (0...24).contains(parts[0]), (0..<60).contains(parts[1]), parts[0] * 60 + parts[1] <= 1440 else { return nil }
+        guard parts.count == 2, (0...24).contains(parts[0]), (0..<60).contains(parts[1]), parts[0] * 60 + parts[1] <= 1440 else {
+            return nil
+        }
         return parts[0] * 60 + parts[1]
     }
 
-    static func page(_ policy: SLAPolicy, own: Bool, canEdit: Bool, tenant: TenantMembership, visitor: Visitor,
-                     errors: [FieldError] = []) -> PolicyPage {
+    static func page(
+        _ policy: SLAPolicy, own: Bool, canEdit: Bool, tenant: TenantMembership, visitor: Visitor,
+        errors: [FieldError] = []
+    ) -> PolicyPage {
         let names = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
         let firstSpan = policy.hours.values.compactMap(\.first).first ?? BusinessCalendar.Span(start: 540, end: 1020)
         return PolicyPage(
@@ -66,16 +70,22 @@ enum SLAPages {
             warningPercent: Int((policy.warningShare * 100).rounded()),
             targets: RequestPriority.allCases.map { priority in
                 let pair = policy.targets(for: priority.rawValue)
-                return TargetRow(priority: priority.rawValue, meaning: priority.meaning,
-                                 firstAmount: pair.firstResponse.amount, firstUnits: units(pair.firstResponse.unit),
-                                 firstLabel: pair.firstResponse.label, resolutionAmount: pair.resolution.amount,
-                                 resolutionUnits: units(pair.resolution.unit), resolutionLabel: pair.resolution.label)
+                return TargetRow(
+                    priority: priority.rawValue, meaning: priority.meaning,
+                    firstAmount: pair.firstResponse.amount, firstUnits: units(pair.firstResponse.unit),
+                    firstLabel: pair.firstResponse.label, resolutionAmount: pair.resolution.amount,
+                    resolutionUnits: units(pair.resolution.unit), resolutionLabel: pair.resolution.label)
             },
-            deploymentAmount: policy.deployment.amount, deploymentUnits: units(policy.deployment.unit), deploymentLabel: policy.deployment.label,
-            escalations: [RequestPages.Option(value: "raise", label: "mark escalated, for the group lead's queue",
-                                              selected: policy.escalation == .raise),
-                          RequestPages.Option(value: "reassign", label: "give the request to the group lead",
-                                              selected: policy.escalation == .reassign)],
+            deploymentAmount: policy.deployment.amount, deploymentUnits: units(policy.deployment.unit),
+            deploymentLabel: policy.deployment.label,
+            escalations: [
+                RequestPages.Option(
+                    value: "raise", label: "mark escalated, for the group lead's queue",
+                    selected: policy.escalation == .raise),
+                RequestPages.Option(
+                    value: "reassign", label: "give the request to the group lead",
+                    selected: policy.escalation == .reassign),
+            ],
             reopenDays: policy.reopenWindow, errors: errors)
     }
 
@@ -115,9 +125,10 @@ enum SLAPages {
     static func register(in routes: inout RouteTable, site: Site, policies: SLAPolicies) {
         routes.tenant(.get, .slaPolicy, permission: .requestsRead) { ctx in
             let (policy, own) = try policies.effective(tenant: ctx.tenant.id)
-            return site.page("sla/policy", title: "Service levels · \(ctx.tenant.name)",
-                             page(policy, own: own, canEdit: ctx.principal.can(.tenantsManage), tenant: ctx.tenant, visitor: ctx.visitor),
-                             visitor: ctx.visitor, tenant: ctx.tenant)
+            return site.page(
+                "sla/policy", title: "Service levels · \(ctx.tenant.name)",
+                page(policy, own: own, canEdit: ctx.principal.can(.tenantsManage), tenant: ctx.tenant, visitor: ctx.visitor),
+                visitor: ctx.visitor, tenant: ctx.tenant)
         }
 
         routes.tenant(.post, .slaPolicy, permission: .tenantsManage, options: .form) { ctx in
@@ -131,9 +142,10 @@ enum SLAPages {
                 return .redirect(to: SiteURL.slaPolicy(ctx.tenant.slug).path)
             } catch let error as ValidationError {
                 let (current, own) = try policies.effective(tenant: ctx.tenant.id)
-                return site.page("sla/policy", title: "Service levels · \(ctx.tenant.name)",
-                                 page(current, own: own, canEdit: true, tenant: ctx.tenant, visitor: ctx.visitor, errors: error.fieldErrors),
-                                 status: error.status, visitor: ctx.visitor, tenant: ctx.tenant)
+                return site.page(
+                    "sla/policy", title: "Service levels · \(ctx.tenant.name)",
+                    page(current, own: own, canEdit: true, tenant: ctx.tenant, visitor: ctx.visitor, errors: error.fieldErrors),
+                    status: error.status, visitor: ctx.visitor, tenant: ctx.tenant)
             }
         }
     }

@@ -30,19 +30,23 @@ public struct SLAPolicies: Sendable {
         }
         try database.asStaff { tx in
             let now = clock.now
-            let before = try tx.query("SELECT policy::text FROM sla_policies WHERE tenant_id = $1", [tenant]).first?.decode(0, as: String.self)
+            let before = try tx.query("SELECT policy::text FROM sla_policies WHERE tenant_id = $1", [tenant]).first?.decode(
+                0, as: String.self)
             if let policy {
-                try tx.query("""
+                try tx.query(
+                    """
                     INSERT INTO sla_policies (tenant_id, policy, updated_at) VALUES ($1, $2::jsonb, $3)
                     ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at
                     """, [tenant, try JSONText(encoding: policy), now])
             } else {
                 try tx.query("DELETE FROM sla_policies WHERE tenant_id = $1", [tenant])
             }
-            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "sla.policy_set",
-                                           targetType: "tenant", targetID: tenant.postgresText,
-                                           before: before.map(JSONText.init(_:)),
-                                           after: try policy.map { try JSONText(encoding: $0) }, at: now), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: tenant, actor: actor, action: "sla.policy_set",
+                    targetType: "tenant", targetID: tenant.postgresText,
+                    before: before.map(JSONText.init(_:)),
+                    after: try policy.map { try JSONText(encoding: $0) }, at: now), in: tx)
         }
     }
 }

@@ -104,9 +104,10 @@ public struct SLAPolicy: Sendable, Equatable, Codable {
 
     /// The business calendar (a valid policy always has a known zone).
     public var calendar: BusinessCalendar {
-        BusinessCalendar(timeZone: TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")!,
-                         hours: Dictionary(uniqueKeysWithValues: hours.compactMap { key, spans in Int(key).map { ($0, spans) } }),
-                         holidays: Set(holidays))
+        BusinessCalendar(
+            timeZone: TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")!,
+            hours: Dictionary(uniqueKeysWithValues: hours.compactMap { key, spans in Int(key).map { ($0, spans) } }),
+            holidays: Set(holidays))
     }
 
     /// The calendar a target counts in.
@@ -133,7 +134,8 @@ public struct SLAPolicy: Sendable, Equatable, Codable {
                 errors.append(FieldError(field: "hours", detail: "working hours run forward within one day (day \(weekday))"))
             }
         }
-        if hours.values.allSatisfy(\.isEmpty) && targets.values.contains(where: { $0.firstResponse.isBusiness || $0.resolution.isBusiness }) {
+        if hours.values.allSatisfy(\.isEmpty) && targets.values.contains(where: { $0.firstResponse.isBusiness || $0.resolution.isBusiness })
+        {
             errors.append(FieldError(field: "hours", detail: "business targets need at least one working day"))
         }
         let formatter = DateFormatter()

@@ -73,15 +73,23 @@ public struct SLAReport: Sendable {
             to = (day("to") ?? today).addingTimeInterval(86400)
             from = day("from") ?? to.addingTimeInterval(-30 * 86400)
             if let text = parameters["group_by"], !text.isEmpty || !emptyIsDefault {
-                if let grouping = Grouping(rawValue: text) { self.grouping = grouping }
-                else { errors.append(FieldError(field: "group_by", detail: "tenant, priority, type or period")) }
+                if let grouping = Grouping(rawValue: text) {
+                    self.grouping = grouping
+                } else {
+                    errors.append(FieldError(field: "group_by", detail: "tenant, priority, type or period"))
+                }
             }
             if let text = parameters["period"], !text.isEmpty || !emptyIsDefault {
-                if let period = Period(rawValue: text) { self.period = period }
-                else { errors.append(FieldError(field: "period", detail: "day, week or month")) }
+                if let period = Period(rawValue: text) {
+                    self.period = period
+                } else {
+                    errors.append(FieldError(field: "period", detail: "day, week or month"))
+                }
             }
             if from >= to { errors.append(FieldError(field: "from", detail: "from comes before to")) }
-            if to.timeIntervalSince(from) > 366 * 86400 { errors.append(FieldError(field: "from", detail: "a report spans at most a year")) }
+            if to.timeIntervalSince(from) > 366 * 86400 {
+                errors.append(FieldError(field: "from", detail: "a report spans at most a year"))
+            }
             if !errors.isEmpty { throw ValidationError(errors) }
         }
     }
@@ -102,7 +110,8 @@ public struct SLAReport: Sendable {
             case .period: key = "to_char(date_trunc('\(query.period.rawValue)', r.created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
             }
             // GROUPING SETS: one row per group and clock, and the totals per clock (key NULL).
-            let figures = try tx.query("""
+            let figures = try tx.query(
+                """
                 WITH clocks AS (
                     SELECT \(key) AS key, c.key AS clock, c.value->>'state' AS state, (c.value->>'used')::float8 AS used,
                            c.value ? 'breached_at' AS breached
@@ -121,25 +130,32 @@ public struct SLAReport: Sendable {
             var totals: [SLAClockKind: Figures] = [:]
             for row in figures {
                 guard let clock = SLAClockKind(rawValue: try row.require(1)) else { continue }
-                let numbers = Figures(met: try row.require(3), missed: try row.require(4), open: try row.require(5),
-                                      p50: try row.decode(6), p90: try row.decode(7))
+                let numbers = Figures(
+                    met: try row.require(3), missed: try row.require(4), open: try row.require(5),
+                    p50: try row.decode(6), p90: try row.decode(7))
                 if try row.require(2, as: Int.self) == 1 {
                     totals[clock] = numbers
                 } else {
                     let key: String = try row.require(0)
-                    if rows.last?.key == key { rows[rows.count - 1].clocks[clock] = numbers }
-                    else { rows.append(Row(key: key, clocks: [clock: numbers])) }
+                    if rows.last?.key == key {
+                        rows[rows.count - 1].clocks[clock] = numbers
+                    } else {
+                        rows.append(Row(key: key, clocks: [clock: numbers]))
+                    }
                 }
             }
-            let breaches = try tx.query("""
+            let breaches = try tx.query(
+                """
                 SELECT t.key, r.number, t.slug, r.subject, r.priority, e.clock, e.due_at
                 FROM sla_events e JOIN requests r ON r.id = e.request_id JOIN tenants t ON t.id = r.tenant_id
                 WHERE e.kind = 'breach' AND r.created_at >= $1 AND r.created_at < $2 AND ($3::uuid IS NULL OR r.tenant_id = $3)
                 ORDER BY e.due_at DESC, e.id LIMIT 500
-                """, [query.from, query.to, query.tenant]).compactMap { row -> Breach? in
+                """, [query.from, query.to, query.tenant]
+            ).compactMap { row -> Breach? in
                 guard let clock = SLAClockKind(rawValue: try row.require(5)) else { return nil }
-                return Breach(number: RequestNumbers.display(key: try row.require(0), number: try row.require(1)), tenant: try row.require(2),
-                              subject: try row.require(3), priority: try row.require(4), clock: clock, dueAt: try row.require(6))
+                return Breach(
+                    number: RequestNumbers.display(key: try row.require(0), number: try row.require(1)), tenant: try row.require(2),
+                    subject: try row.require(3), priority: try row.require(4), clock: clock, dueAt: try row.require(6))
             }
             return SLAReport(query: query, rows: rows, totals: totals, breaches: breaches)
         }
@@ -151,9 +167,11 @@ public struct SLAReport: Sendable {
     public var csv: String {
         var text = CSV.line(["group", "clock", "met", "missed", "open", "met_percent", "p50_seconds", "p90_seconds"])
         func line(_ key: String, _ clock: SLAClockKind, _ figures: Figures) -> String {
-            CSV.line([key, clock.rawValue, String(figures.met), String(figures.missed), String(figures.open),
-                      figures.metPercent.map { String(format: "%.1f", $0) } ?? "", figures.p50.map { String(Int($0.rounded())) } ?? "",
-                      figures.p90.map { String(Int($0.rounded())) } ?? ""])
+            CSV.line([
+                key, clock.rawValue, String(figures.met), String(figures.missed), String(figures.open),
+                figures.metPercent.map { String(format: "%.1f", $0) } ?? "", figures.p50.map { String(Int($0.rounded())) } ?? "",
+                figures.p90.map { String(Int($0.rounded())) } ?? "",
+            ])
         }
         for row in rows {
             for clock in SLAClockKind.allCases { if let figures = row.clocks[clock] { text += line(row.key, clock, figures) } }

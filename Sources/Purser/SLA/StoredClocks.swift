@@ -108,7 +108,9 @@ enum StoredClocks {
 
         mutating func literal(_ word: String) -> Bool {
             let expected = Array(word.utf8)
-            guard bytes.count - position >= expected.count, Array(bytes[position..<position + expected.count]) == expected else { return false }
+            guard bytes.count - position >= expected.count, Array(bytes[position..<position + expected.count]) == expected else {
+                return false
+            }
             position += expected.count
             return true
         }

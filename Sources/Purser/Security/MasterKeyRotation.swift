@@ -24,14 +24,19 @@ public enum MasterKeyRotation {
         let current = keyring.keys[0].id
         // Checkpoints and checkpoint sets: each format signs its own message.
         var changed = try AuditCheckpoints.resign(keyring: keyring, in: tx)
-        for row in try tx.query("""
+        for row in try tx.query(
+            """
             SELECT chain, purged_through, purged_hash, purge_key_id, purge_tag FROM audit_chains
             WHERE purged_through > 0 AND purge_key_id <> $1 FOR UPDATE
-            """, [current]) {
+            """, [current])
+        {
             let chain = try row.require(0, as: String.self), through = try row.require(1, as: Int64.self)
             let hash = try row.require(2, as: Bytea.self)
-            guard keyring.verify(AuditLog.purgeMessage(chain, through, hash), keyID: try row.require(3),
-                                 tag: try row.require(4, as: Bytea.self).bytes) else { continue }
+            guard
+                keyring.verify(
+                    AuditLog.purgeMessage(chain, through, hash), keyID: try row.require(3),
+                    tag: try row.require(4, as: Bytea.self).bytes)
+            else { continue }
             let (keyID, tag) = keyring.authenticate(AuditLog.purgeMessage(chain, through, hash))
             try tx.query("UPDATE audit_chains SET purge_key_id = $2, purge_tag = $3 WHERE chain = $1", [chain, keyID, Bytea(tag)])
             changed += 1

@@ -45,17 +45,23 @@ extension SealedColumn {
     }
 
     /// A webhook's signing secret or a PagerDuty routing key, bound to the channel.
-    static let channelSecret = SealedColumn(table: "notification_channels", column: "secret", storage: .text,
-                                            rowColumns: ["id"]) { "notification-channel:" + $0[0] }
+    static let channelSecret = SealedColumn(
+        table: "notification_channels", column: "secret", storage: .text,
+        rowColumns: ["id"]
+    ) { "notification-channel:" + $0[0] }
 
     /// A URL channel's whole destination (a Slack or Teams incoming-webhook URL is a credential),
     /// bound to the channel; `target` beside it keeps only scheme and host.
-    static let channelTarget = SealedColumn(table: "notification_channels", column: "sealed_target", storage: .text,
-                                            rowColumns: ["id"]) { "notification-channel-target:" + $0[0] }
+    static let channelTarget = SealedColumn(
+        table: "notification_channels", column: "sealed_target", storage: .text,
+        rowColumns: ["id"]
+    ) { "notification-channel-target:" + $0[0] }
 
     /// A kept API answer for Idempotency-Key replays (it may hold a secret shown once), bound to its key.
-    static let idempotentAnswer = SealedColumn(table: "idempotency_keys", column: "body", storage: .bytea,
-                                               rowColumns: ["owner", "route", "key"]) {
+    static let idempotentAnswer = SealedColumn(
+        table: "idempotency_keys", column: "body", storage: .bytea,
+        rowColumns: ["owner", "route", "key"]
+    ) {
         IdempotencyStore.context($0[0], $0[1], $0[2])
     }
 
@@ -68,7 +74,8 @@ extension SealedColumn {
     func reseal(keyring: Keyring, in tx: Connection) throws -> Int {
         let text = storage == .bytea ? "convert_from(\(column), 'UTF8')" : column
         let names = rowColumns.map { "\($0)::text" }.joined(separator: ", ")
-        let rows = try tx.query("""
+        let rows = try tx.query(
+            """
             SELECT ctid::text, \(text), \(names) FROM \(table)
             WHERE \(column) IS NOT NULL AND split_part(\(text), '.', 1) <> $1 FOR UPDATE
             """, [keyring.keys[0].id])

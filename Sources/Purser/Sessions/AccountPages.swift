@@ -67,37 +67,44 @@ enum AccountPages {
     static func register(in routes: inout RouteTable, site: Site, tokens: TokenStore, passwords: Passwords, signIn: SignIn) {
         let sessions = signIn.sessions
 
-        @Sendable func render(_ visitor: Visitor, newToken: String? = nil, message: String? = nil, errors: [FieldError] = [],
-                    status: HTTPStatus = .ok) throws -> Response {
+        @Sendable func render(
+            _ visitor: Visitor, newToken: String? = nil, message: String? = nil, errors: [FieldError] = [],
+            status: HTTPStatus = .ok
+        ) throws -> Response {
             let now = sessions.clock.now
             let page = Page(
                 formToken: visitor.formToken, name: visitor.session.name, email: visitor.session.email,
                 secondFactorOn: visitor.session.totpEnabled,
-                secondFactorRequired: SecondFactor.isRequired(staffRole: visitor.session.staffRole,
-                                                              roles: visitor.tenants.compactMap(\.role)),
+                secondFactorRequired: SecondFactor.isRequired(
+                    staffRole: visitor.session.staffRole,
+                    roles: visitor.tenants.compactMap(\.role)),
                 sessions: try sessions.list(user: visitor.user).map {
-                    SessionRow(started: DisplayTime.format($0.createdAt), lastSeen: DisplayTime.format($0.lastSeenAt),
-                               address: $0.address ?? "", userAgent: $0.userAgent ?? "", current: $0.id == visitor.session.id,
-                               endLink: .accountSessionEnd($0.id))
+                    SessionRow(
+                        started: DisplayTime.format($0.createdAt), lastSeen: DisplayTime.format($0.lastSeenAt),
+                        address: $0.address ?? "", userAgent: $0.userAgent ?? "", current: $0.id == visitor.session.id,
+                        endLink: .accountSessionEnd($0.id))
                 },
                 tokens: try tokens.list(user: visitor.user).map { token in
                     let state = token.revokedAt != nil ? "revoked" : (token.expiresAt < now ? "expired" : "active")
-                    return TokenRow(name: token.name, tenant: token.tenantName ?? "staff (any tenant)",
-                                    scopes: token.scopes.joined(separator: " "), created: DisplayTime.format(token.createdAt),
-                                    expires: DisplayTime.format(token.expiresAt), lastUsed: DisplayTime.format(token.lastUsedAt),
-                                    state: state, live: state == "active", revokeLink: .accountTokenRevoke(token.id))
+                    return TokenRow(
+                        name: token.name, tenant: token.tenantName ?? "staff (any tenant)",
+                        scopes: token.scopes.joined(separator: " "), created: DisplayTime.format(token.createdAt),
+                        expires: DisplayTime.format(token.expiresAt), lastUsed: DisplayTime.format(token.lastUsedAt),
+                        state: state, live: state == "active", revokeLink: .accountTokenRevoke(token.id))
                 },
-                tokenForms: tokenForms(for: visitor), notifications: try NotificationPages.preferences(for: visitor, database: signIn.database),
+                tokenForms: tokenForms(for: visitor),
+                notifications: try NotificationPages.preferences(for: visitor, database: signIn.database),
                 newToken: newToken, message: message, errors: errors)
             return site.page("sessions/account", title: "Your account", page, status: status, visitor: visitor)
         }
 
         routes.signedIn(.get, .account) { ctx in
-            let message: String? = switch ctx.request.query["changed"] {
-            case "password": "Your password was changed. Your other sessions have ended and your API tokens were revoked."
-            case "notifications": "Your email choices are saved."
-            default: nil
-            }
+            let message: String? =
+                switch ctx.request.query["changed"] {
+                case "password": "Your password was changed. Your other sessions have ended and your API tokens were revoked."
+                case "notifications": "Your email choices are saved."
+                default: nil
+                }
             return try render(ctx.visitor, message: message)
         }
 
@@ -105,17 +112,19 @@ enum AccountPages {
             let visitor = ctx.visitor
             let form = try ctx.form()
             do {
-                let fresh = try passwords.change(visitor.session, current: form["current_password"] ?? "",
-                                                 new: form["new_password"] ?? "", confirmation: form["confirmation"] ?? "",
-                                                 actor: ctx.actor)
+                let fresh = try passwords.change(
+                    visitor.session, current: form["current_password"] ?? "",
+                    new: form["new_password"] ?? "", confirmation: form["confirmation"] ?? "",
+                    actor: ctx.actor)
                 var response = Response.redirect(to: SitePage.account.url.adding("changed", "password").path)
                 response.setCookie(sessions.cookie(fresh.token))
                 return response
             } catch let error as ValidationError {
                 return try render(visitor, errors: error.fieldErrors, status: error.status)
             } catch let throttled as SignInThrottled {
-                var response = try render(visitor, errors: [FieldError(field: "current_password", detail: throttled.detail ?? "")],
-                                          status: throttled.status)
+                var response = try render(
+                    visitor, errors: [FieldError(field: "current_password", detail: throttled.detail ?? "")],
+                    status: throttled.status)
                 response.headers.set("Retry-After", String(throttled.retryAfter))
                 return response
             }
@@ -128,8 +137,10 @@ enum AccountPages {
             guard try sessions.list(user: visitor.user).contains(where: { $0.id == id }) else { throw HTTPError(.notFound) }
             try signIn.database.pool.transaction { tx in
                 try sessions.end(id, in: tx)
-                try AuditLog.record(AuditEvent(tenant: nil, actor: ctx.actor, action: "session.end", targetType: "session",
-                                               targetID: id.postgresText, at: ctx.world.now), in: tx)
+                try AuditLog.record(
+                    AuditEvent(
+                        tenant: nil, actor: ctx.actor, action: "session.end", targetType: "session",
+                        targetID: id.postgresText, at: ctx.world.now), in: tx)
             }
             return .redirect(to: (id == visitor.session.id ? SitePage.signIn : SitePage.account).url.path)
         }
@@ -160,8 +171,9 @@ enum AccountPages {
                     guard let scope = Scope(rawValue: name) else { throw ValidationError(field: "scopes", "there is no scope \(name)") }
                     if !scopes.contains(scope) { scopes.append(scope) }
                 }
-                let created = try tokens.create(user: visitor.user, tenant: tenant?.id, name: form["name"] ?? "",
-                                                scopes: scopes, lifetime: TimeInterval(days * 86400), actor: ctx.actor)
+                let created = try tokens.create(
+                    user: visitor.user, tenant: tenant?.id, name: form["name"] ?? "",
+                    scopes: scopes, lifetime: TimeInterval(days * 86400), actor: ctx.actor)
                 return try render(visitor, newToken: created.token, status: .created)
             } catch let error as ValidationError {
                 return try render(visitor, errors: error.fieldErrors, status: error.status)
@@ -186,9 +198,11 @@ enum AccountPages {
             let scopes = visitor.principal(in: binding.tenant).usableScopes
             guard !scopes.isEmpty else { continue }
             let suffix = forms.isEmpty ? "" : "-\(forms.count + 1)"
-            forms.append(TokenForm(tenant: binding.tenant?.slug ?? "", heading: binding.heading, nameID: "token-name" + suffix,
-                                   expiresID: "token-expires" + suffix,
-                                   scopes: scopes.map { Option(value: $0.rawValue, label: $0.rawValue) }))
+            forms.append(
+                TokenForm(
+                    tenant: binding.tenant?.slug ?? "", heading: binding.heading, nameID: "token-name" + suffix,
+                    expiresID: "token-expires" + suffix,
+                    scopes: scopes.map { Option(value: $0.rawValue, label: $0.rawValue) }))
         }
         return forms
     }

@@ -17,8 +17,10 @@ enum DeviceCookie {
     static func cookie(for user: UUID, keyring: Keyring, sessions: SessionStore) -> SetCookie {
         let issued = String(Int(sessions.clock.now.timeIntervalSince1970))
         let signed = keyring.authenticate(message(user, issued))
-        let value = [user.postgresText, issued, RandomSecret.encodeBase64url(Array(signed.keyID.utf8)),
-                     RandomSecret.encodeBase64url(signed.tag)].joined(separator: ".")
+        let value = [
+            user.postgresText, issued, RandomSecret.encodeBase64url(Array(signed.keyID.utf8)),
+            RandomSecret.encodeBase64url(signed.tag),
+        ].joined(separator: ".")
         return sessions.setCookie(name, value: value, maxAge: Int(lifetime))
     }
 
@@ -28,8 +30,9 @@ enum DeviceCookie {
         guard let value, value.utf8.count <= 200 else { return nil }
         let parts = value.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 4, let user = UUID(uuidString: parts[0]), let issued = Int(parts[1]),
-              let keyID = decode(parts[2]).map({ String(decoding: $0, as: UTF8.self) }), let tag = decode(parts[3]),
-              keyring.verify(message(user, parts[1]), keyID: keyID, tag: tag) else { return nil }
+            let keyID = decode(parts[2]).map({ String(decoding: $0, as: UTF8.self) }), let tag = decode(parts[3]),
+            keyring.verify(message(user, parts[1]), keyID: keyID, tag: tag)
+        else { return nil }
         let age = now.timeIntervalSince1970 - TimeInterval(issued)
         return age >= 0 && age < lifetime ? user : nil
     }

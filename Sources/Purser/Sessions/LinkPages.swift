@@ -29,13 +29,15 @@ enum LinkPages {
             let visitor = try auth.visitor(request).flatMap { $0.session.stage == .signedIn ? $0 : nil }
             let pre = auth.preSession(request)
             let link = SiteURL.link(token)
-            let page = Page(action: link, signInLink: .signIn(back: link.path), preFormToken: pre.token,
-                            sessionFormToken: visitor?.formToken ?? "",
-                            email: found.email, invite: found.purpose == .invite, tenantName: found.tenantName,
-                            choosePassword: found.setsPassword, signedInAsInvitee: visitor?.user == found.user,
-                            errors: errors)
-            var response = site.page("sessions/link", title: found.purpose == .invite ? "Invitation" : "Choose a new password", page,
-                                     status: status, visitor: visitor)
+            let page = Page(
+                action: link, signInLink: .signIn(back: link.path), preFormToken: pre.token,
+                sessionFormToken: visitor?.formToken ?? "",
+                email: found.email, invite: found.purpose == .invite, tenantName: found.tenantName,
+                choosePassword: found.setsPassword, signedInAsInvitee: visitor?.user == found.user,
+                errors: errors)
+            var response = site.page(
+                "sessions/link", title: found.purpose == .invite ? "Invitation" : "Choose a new password", page,
+                status: status, visitor: visitor)
             if let cookie = pre.cookie { response.setCookie(cookie) }
             response.headers.set("Cache-Control", "no-store")
             // The token is in the path: keep it out of Referer headers sent to anything the page links to.
@@ -50,7 +52,8 @@ enum LinkPages {
         routes.everyone(.post, .link, options: .form) { request in
             let token = try request.parameter("token")
             if let visitor = try auth.visitor(request), visitor.session.stage == .signedIn,
-               try request.form()["accept"] == "1" {
+                try request.form()["accept"] == "1"
+            {
                 _ = try auth.form(request, from: visitor)
                 let link = try passwords.acceptInvitation(linkToken: token, session: visitor.session, actor: visitor.actor(request))
                 let slug = try auth.database.pool.query("SELECT slug FROM tenants WHERE id = $1", [link.tenant])
@@ -59,8 +62,9 @@ enum LinkPages {
             }
             let form = try auth.preSessionForm(request)
             do {
-                let link = try passwords.set(linkToken: token, new: form["new_password"] ?? "",
-                                             confirmation: form["confirmation"] ?? "", origin: RequestOrigin(request))
+                let link = try passwords.set(
+                    linkToken: token, new: form["new_password"] ?? "",
+                    confirmation: form["confirmation"] ?? "", origin: RequestOrigin(request))
                 throw Redirect(to: SitePage.signIn.url.adding("done", link.purpose == .invite ? "invite" : "reset").path)
             } catch let error as ValidationError {
                 return try render(request, token: token, errors: error.fieldErrors, status: error.status)

@@ -38,33 +38,44 @@ public enum OneTimeLinks {
     public static let resetLifetime: TimeInterval = 3600
 
     /// Issues a link at `now` inside `tx`; returns the link to hand to the person (`/links/<token>`).
-    public static func issue(_ purpose: OneTimeLink.Purpose, user: UUID, tenant: UUID?, createdBy: UUID?,
-                             createsAccount: Bool = false, at now: Date, in tx: Connection) throws -> SiteURL {
+    public static func issue(
+        _ purpose: OneTimeLink.Purpose, user: UUID, tenant: UUID?, createdBy: UUID?,
+        createsAccount: Bool = false, at now: Date, in tx: Connection
+    ) throws -> SiteURL {
         let token = RandomSecret.base64url(32)
         let lifetime = purpose == .invite ? inviteLifetime : resetLifetime
-        try tx.query("""
+        try tx.query(
+            """
             INSERT INTO one_time_links (id, token_hash, user_id, tenant_id, purpose, created_by, creates_account, created_at,
                                         expires_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-            """, [UUID.v7(at: now), Bytea(RandomSecret.hash(token)), user, tenant, purpose.rawValue, createdBy, createsAccount,
-                  now, now.addingTimeInterval(lifetime)])
+            """,
+            [
+                UUID.v7(at: now), Bytea(RandomSecret.hash(token)), user, tenant, purpose.rawValue, createdBy, createsAccount,
+                now, now.addingTimeInterval(lifetime),
+            ])
         return SiteURL.link(token)
     }
 
     /// The link for `token` live at `now`, locked for the rest of `tx` when `lock` is set.
     public static func find(_ token: String, lock: Bool = false, at now: Date, in tx: Connection) throws -> OneTimeLink {
         guard RandomSecret.isWellFormed(token) else { throw LinkNotValid() }
-        guard let row = try tx.query("""
-            SELECT l.id, l.purpose, l.user_id, u.email, u.name, u.password_hash IS NOT NULL, l.tenant_id, t.name,
-                   l.creates_account, u.staff_role IS NOT NULL
-            FROM one_time_links l JOIN users u ON u.id = l.user_id LEFT JOIN tenants t ON t.id = l.tenant_id
-            WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > $2 AND u.status <> 'deactivated'
-            \(lock ? "FOR UPDATE OF l" : "")
-            """, [Bytea(RandomSecret.hash(token)), now]).first else { throw LinkNotValid() }
-        return OneTimeLink(id: try row.require(0), purpose: OneTimeLink.Purpose(rawValue: try row.require(1)) ?? .reset,
-                           user: try row.require(2), email: try row.require(3), name: try row.require(4),
-                           hasPassword: try row.require(5), createsAccount: try row.require(8), tenant: try row.decode(6),
-                           tenantName: try row.decode(7), staff: try row.require(9))
+        guard
+            let row = try tx.query(
+                """
+                SELECT l.id, l.purpose, l.user_id, u.email, u.name, u.password_hash IS NOT NULL, l.tenant_id, t.name,
+                       l.creates_account, u.staff_role IS NOT NULL
+                FROM one_time_links l JOIN users u ON u.id = l.user_id LEFT JOIN tenants t ON t.id = l.tenant_id
+                WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > $2 AND u.status <> 'deactivated'
+                \(lock ? "FOR UPDATE OF l" : "")
+                """, [Bytea(RandomSecret.hash(token)), now]
+            ).first
+        else { throw LinkNotValid() }
+        return OneTimeLink(
+            id: try row.require(0), purpose: OneTimeLink.Purpose(rawValue: try row.require(1)) ?? .reset,
+            user: try row.require(2), email: try row.require(3), name: try row.require(4),
+            hasPassword: try row.require(5), createsAccount: try row.require(8), tenant: try row.decode(6),
+            tenantName: try row.decode(7), staff: try row.require(9))
     }
 
     static func markUsed(_ link: OneTimeLink, at now: Date, in tx: Connection) throws {
@@ -75,9 +86,11 @@ public enum OneTimeLinks {
     /// or changed, a link issued before then must not set another); returns how many ended.
     @discardableResult
     static func endResets(user: UUID, at now: Date, in tx: Connection) throws -> Int {
-        try tx.query("""
+        try tx.query(
+            """
             UPDATE one_time_links SET used_at = $2
             WHERE user_id = $1 AND purpose = 'reset' AND used_at IS NULL AND expires_at > $2
-            """, [user, now]).affected
+            """, [user, now]
+        ).affected
     }
 }

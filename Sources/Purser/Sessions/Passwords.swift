@@ -25,25 +25,30 @@ public struct Passwords: Sendable {
 
     /// `actor`, the signed-in person of `session`, checks `current` and sets `new`; every other
     /// session and token ends. Returns a fresh session replacing the current one.
-    public func change(_ session: Session, current: String, new: String, confirmation: String,
-                       actor: AuditActor) throws -> (id: UUID, token: String) {
+    public func change(
+        _ session: Session, current: String, new: String, confirmation: String,
+        actor: AuditActor
+    ) throws -> (id: UUID, token: String) {
         try reauthenticate(session, password: current, actor: actor)
         let hash = try checkedHash(new, confirmation: confirmation, email: session.email, name: session.name)
         let origin = actor.origin ?? RequestOrigin()
         return try database.pool.transaction { tx in
             let now = clock.now
-            try tx.query("UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1",
-                         [session.user, hash, now])
+            try tx.query(
+                "UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1",
+                [session.user, hash, now])
             let ended = try SessionStore.endAll(user: session.user, except: session.id, at: now, in: tx)
             let revoked = try TokenStore.revokeAll(user: session.user, at: now, in: tx)
             // A reset link asked for before the change must not undo it.
             try OneTimeLinks.endResets(user: session.user, at: now, in: tx)
-            let fresh = try sessions.rotate(session.id, user: session.user, stage: .signedIn, address: origin.address,
-                                            userAgent: origin.userAgent, in: tx)
-            try AuditLog.record(AuditEvent(
-                tenant: nil, actor: actor, action: "user.password_change", targetType: "user",
-                targetID: session.user.postgresText,
-                after: try JSONText(encoding: ["sessions_ended": String(ended), "tokens_revoked": String(revoked)]), at: now), in: tx)
+            let fresh = try sessions.rotate(
+                session.id, user: session.user, stage: .signedIn, address: origin.address,
+                userAgent: origin.userAgent, in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: nil, actor: actor, action: "user.password_change", targetType: "user",
+                    targetID: session.user.postgresText,
+                    after: try JSONText(encoding: ["sessions_ended": String(ended), "tokens_revoked": String(revoked)]), at: now), in: tx)
             return fresh
         }
     }
@@ -63,7 +68,8 @@ public struct Passwords: Sendable {
             guard link.setsPassword else { throw LinkNotValid() }
             // The invitation's tenant, for its membership and its audit chain.
             if let tenant = link.tenant { try tx.setLocal("purser.tenant_id", tenant.postgresText) }
-            try tx.query("""
+            try tx.query(
+                """
                 UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3,
                        status = CASE WHEN status = 'invited' THEN 'active' ELSE status END
                 WHERE id = $1
@@ -75,10 +81,11 @@ public struct Passwords: Sendable {
             try TokenStore.revokeAll(user: link.user, at: now, in: tx)
             if let tenant = link.tenant { try Memberships.activatePending(user: link.user, tenant: tenant, at: now, in: tx) }
             // No session yet: the link's person, as sign-in records them (staff as staff).
-            try AuditLog.record(AuditEvent(
-                tenant: link.tenant, actor: .person(link.user, isStaff: link.staff, origin: origin),
-                action: link.purpose == .invite ? "user.invitation_accept" : "user.password_reset",
-                targetType: "user", targetID: link.user.postgresText, at: now), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: link.tenant, actor: .person(link.user, isStaff: link.staff, origin: origin),
+                    action: link.purpose == .invite ? "user.invitation_accept" : "user.password_reset",
+                    targetType: "user", targetID: link.user.postgresText, at: now), in: tx)
             return link
         }
     }
@@ -92,8 +99,10 @@ public struct Passwords: Sendable {
             try tx.setLocal("purser.tenant_id", tenant.postgresText)
             try OneTimeLinks.markUsed(link, at: now, in: tx)
             try Memberships.activatePending(user: link.user, tenant: tenant, at: now, in: tx)
-            try AuditLog.record(AuditEvent(tenant: tenant, actor: actor, action: "user.invitation_accept", targetType: "user",
-                                           targetID: link.user.postgresText, at: now), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: tenant, actor: actor, action: "user.invitation_accept", targetType: "user",
+                    targetID: link.user.postgresText, at: now), in: tx)
             return link
         }
     }
@@ -109,8 +118,9 @@ public struct Passwords: Sendable {
                 try throttle.begin(account: account, address: actor.origin?.address ?? "unknown", in: tx)
             }
         } catch let throttled as SignInThrottled {
-            try Reauthentication.audit(.throttled, factor: .password, for: "password_change", session: session, actor: actor,
-                                       at: clock.now, database: database)
+            try Reauthentication.audit(
+                .throttled, factor: .password, for: "password_change", session: session, actor: actor,
+                at: clock.now, database: database)
             throw throttled
         }
         let verdict: Bool
@@ -123,8 +133,9 @@ public struct Passwords: Sendable {
             throw error
         }
         guard verdict else {
-            try Reauthentication.audit(.wrong, factor: .password, for: "password_change", session: session, actor: actor,
-                                       at: clock.now, database: database)
+            try Reauthentication.audit(
+                .wrong, factor: .password, for: "password_change", session: session, actor: actor,
+                at: clock.now, database: database)
             throw ValidationError(field: "current_password", "that is not your current password")
         }
         try database.pool.transaction { tx in try throttle.succeeded(attempt, in: tx) }

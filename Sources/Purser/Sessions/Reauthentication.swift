@@ -12,18 +12,25 @@ enum Reauthentication {
 
     /// Records a failed re-authentication (`user.reauthentication_failed`) by `actor`, the
     /// session's person, at `now` inside `tx`.
-    static func record(_ outcome: Outcome, factor: Factor, for purpose: String, session: Session, actor: AuditActor,
-                       at now: Date, in tx: Connection) throws {
-        try AuditLog.record(AuditEvent(
-            tenant: nil, actor: actor, action: "user.reauthentication_failed", targetType: "user",
-            targetID: session.user.postgresText,
-            after: try JSONText(encoding: ["factor": factor.rawValue, "for": purpose, "outcome": outcome.rawValue,
-                                           "session": session.id.postgresText]), at: now), in: tx)
+    static func record(
+        _ outcome: Outcome, factor: Factor, for purpose: String, session: Session, actor: AuditActor,
+        at now: Date, in tx: Connection
+    ) throws {
+        try AuditLog.record(
+            AuditEvent(
+                tenant: nil, actor: actor, action: "user.reauthentication_failed", targetType: "user",
+                targetID: session.user.postgresText,
+                after: try JSONText(encoding: [
+                    "factor": factor.rawValue, "for": purpose, "outcome": outcome.rawValue,
+                    "session": session.id.postgresText,
+                ]), at: now), in: tx)
     }
 
     /// `record` in a transaction of its own.
-    static func audit(_ outcome: Outcome, factor: Factor, for purpose: String, session: Session, actor: AuditActor,
-                      at now: Date, database: Database) throws {
+    static func audit(
+        _ outcome: Outcome, factor: Factor, for purpose: String, session: Session, actor: AuditActor,
+        at now: Date, database: Database
+    ) throws {
         try database.pool.transaction { tx in
             try record(outcome, factor: factor, for: purpose, session: session, actor: actor, at: now, in: tx)
         }
@@ -43,8 +50,10 @@ extension SignIn {
     /// once are judged one after another against the count. A wrong code is counted and audited
     /// (committed) and thrown as a `ValidationError` on `code`; while the person or the address
     /// waits, `SignInThrottled`.
-    func withCurrentCode<T>(_ code: String, session: Session, for purpose: String, actor: AuditActor,
-                            _ change: (Connection) throws -> T) throws -> T {
+    func withCurrentCode<T>(
+        _ code: String, session: Session, for purpose: String, actor: AuditActor,
+        _ change: (Connection) throws -> T
+    ) throws -> T {
         let key = SignInThrottle.secondFactorKey(session.user)
         let address = actor.origin?.address ?? "unknown"
         let outcome: CodeOutcome<T> = try database.pool.transaction { tx in
@@ -56,8 +65,9 @@ extension SignIn {
             do {
                 attempt = try throttle.begin(account: key, address: address, in: tx)
             } catch let throttled as SignInThrottled {
-                try Reauthentication.record(.throttled, factor: .code, for: purpose, session: session, actor: actor, at: now,
-                                            in: tx)
+                try Reauthentication.record(
+                    .throttled, factor: .code, for: purpose, session: session, actor: actor, at: now,
+                    in: tx)
                 return .throttled(throttled)
             }
             guard try secondFactor.accept(code, user: session.user, in: tx) else {

@@ -25,11 +25,13 @@ public struct SecondFactor: Sendable {
     /// secret), otherwise a new one. Nil when the second factor is already on.
     public func pendingSecret(user: UUID) throws -> TOTP? {
         try database.pool.transaction { tx in
-            let row = try tx.query("SELECT totp_secret, totp_enabled_at IS NOT NULL FROM users WHERE id = $1 FOR UPDATE",
-                                   [user])[0]
+            let row = try tx.query(
+                "SELECT totp_secret, totp_enabled_at IS NOT NULL FROM users WHERE id = $1 FOR UPDATE",
+                [user])[0]
             if try row.require(1, as: Bool.self) { return nil }
             if let text = try row.decode(0, as: String.self),
-               let secret = try? SealedColumn.secondFactor.open(text, row: user, keyring: keyring) {
+                let secret = try? SealedColumn.secondFactor.open(text, row: user, keyring: keyring)
+            {
                 return TOTP(secret: secret)
             }
             let totp = TOTP.generate()
@@ -75,9 +77,11 @@ public struct SecondFactor: Sendable {
         }
         let normalized = Self.normalizeRecoveryCode(trimmed)
         guard normalized.count == 12 else { return false }
-        return try tx.query("""
+        return try tx.query(
+            """
             UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL
-            """, [user, Bytea(RandomSecret.hash(normalized)), now]).affected == 1
+            """, [user, Bytea(RandomSecret.hash(normalized)), now]
+        ).affected == 1
     }
 
     /// Ten new recovery codes (`xxxx-xxxx-xxxx`, 60 random bits each); the old ones stop working.
@@ -87,8 +91,9 @@ public struct SecondFactor: Sendable {
         let now = clock.now
         for _ in 0..<10 {
             let raw = String(Base32.encode(RandomSecret.bytes(8)).lowercased().prefix(12))
-            try tx.query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)",
-                         [user, Bytea(RandomSecret.hash(raw)), now])
+            try tx.query(
+                "INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)",
+                [user, Bytea(RandomSecret.hash(raw)), now])
             let chars = Array(raw)
             codes.append(String(chars[0..<4]) + "-" + String(chars[4..<8]) + "-" + String(chars[8..<12]))
         }

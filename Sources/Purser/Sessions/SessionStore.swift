@@ -51,17 +51,23 @@ public final class SessionStore: Sendable {
     }
 
     /// Starts a session inside `tx`; returns its id and the token for the cookie (shown nowhere else).
-    public func create(user: UUID, stage: Session.Stage, address: String?, userAgent: String?,
-                       in tx: Connection) throws -> (id: UUID, token: String) {
+    public func create(
+        user: UUID, stage: Session.Stage, address: String?, userAgent: String?,
+        in tx: Connection
+    ) throws -> (id: UUID, token: String) {
         let token = RandomSecret.base64url(32)
         let moment = clock.now
         let id = UUID.v7(at: moment)
-        try tx.query("""
+        try tx.query(
+            """
             INSERT INTO sessions (id, token_hash, user_id, stage, created_at, last_seen_at, expires_at, address, user_agent)
             VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)
-            """, [id, Bytea(RandomSecret.hash(token)), user, stage.rawValue, moment,
-                  moment.addingTimeInterval(settings.absoluteLifetime), address.map { String($0.prefix(64)) },
-                  userAgent.map { String($0.prefix(300)) }])
+            """,
+            [
+                id, Bytea(RandomSecret.hash(token)), user, stage.rawValue, moment,
+                moment.addingTimeInterval(settings.absoluteLifetime), address.map { String($0.prefix(64)) },
+                userAgent.map { String($0.prefix(300)) },
+            ])
         return (id, token)
     }
 
@@ -73,13 +79,16 @@ public final class SessionStore: Sendable {
     func found(token: String) throws -> (session: Session, expiresAt: Date, lastSeen: Date)? {
         guard RandomSecret.isWellFormed(token) else { return nil }
         let moment = clock.now
-        guard let row = try database.pool.query("""
-            SELECT s.id, s.user_id, u.email, u.name, u.staff_role, s.stage, u.totp_enabled_at IS NOT NULL,
-                   s.created_at, s.last_seen_at, s.expires_at
-            FROM sessions s JOIN users u ON u.id = s.user_id
-            WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND s.last_seen_at > $3
-              AND u.status = 'active'
-            """, [Bytea(RandomSecret.hash(token)), moment, moment.addingTimeInterval(-settings.idleTimeout)]).first
+        guard
+            let row = try database.pool.query(
+                """
+                SELECT s.id, s.user_id, u.email, u.name, u.staff_role, s.stage, u.totp_enabled_at IS NOT NULL,
+                       s.created_at, s.last_seen_at, s.expires_at
+                FROM sessions s JOIN users u ON u.id = s.user_id
+                WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND s.last_seen_at > $3
+                  AND u.status = 'active'
+                """, [Bytea(RandomSecret.hash(token)), moment, moment.addingTimeInterval(-settings.idleTimeout)]
+            ).first
         else { return nil }
         let session = Session(
             id: try row.require(0), user: try row.require(1), email: try row.require(2), name: try row.require(3),
@@ -96,8 +105,10 @@ public final class SessionStore: Sendable {
 
     /// Ends `old` and starts a fresh session for the same person (after the second factor, a
     /// password change, a new privilege), so a token seen before the change is worthless after it.
-    public func rotate(_ old: UUID, user: UUID, stage: Session.Stage, address: String?, userAgent: String?,
-                       in tx: Connection) throws -> (id: UUID, token: String) {
+    public func rotate(
+        _ old: UUID, user: UUID, stage: Session.Stage, address: String?, userAgent: String?,
+        in tx: Connection
+    ) throws -> (id: UUID, token: String) {
         try end(old, in: tx)
         return try create(user: user, stage: stage, address: address, userAgent: userAgent, in: tx)
     }
@@ -109,10 +120,12 @@ public final class SessionStore: Sendable {
     /// Ends every session of `user` except `keep`, stamped `now`; returns how many ended.
     @discardableResult
     public static func endAll(user: UUID, except keep: UUID? = nil, at now: Date, in tx: Connection) throws -> Int {
-        try tx.query("""
+        try tx.query(
+            """
             UPDATE sessions SET ended_at = $3
             WHERE user_id = $1 AND ended_at IS NULL AND ($2::uuid IS NULL OR id <> $2)
-            """, [user, keep, now]).affected
+            """, [user, keep, now]
+        ).affected
     }
 
     /// `endAll` at this store's time.
@@ -124,13 +137,16 @@ public final class SessionStore: Sendable {
     /// The person's live sessions, newest first.
     public func list(user: UUID) throws -> [SessionSummary] {
         let moment = clock.now
-        return try database.pool.query("""
+        return try database.pool.query(
+            """
             SELECT id, created_at, last_seen_at, address, user_agent FROM sessions
             WHERE user_id = $1 AND ended_at IS NULL AND expires_at > $2 AND last_seen_at > $3
             ORDER BY created_at DESC LIMIT 100
-            """, [user, moment, moment.addingTimeInterval(-settings.idleTimeout)]).map { row in
-            SessionSummary(id: try row.require(0), createdAt: try row.require(1), lastSeenAt: try row.require(2),
-                           address: try row.decode(3), userAgent: try row.decode(4))
+            """, [user, moment, moment.addingTimeInterval(-settings.idleTimeout)]
+        ).map { row in
+            SessionSummary(
+                id: try row.require(0), createdAt: try row.require(1), lastSeenAt: try row.require(2),
+                address: try row.decode(3), userAgent: try row.decode(4))
         }
     }
 

@@ -18,8 +18,10 @@ public final class SignIn: Sendable {
     let throttle: SignInThrottle
     let secondFactor: SecondFactor
 
-    public init(database: Database, sessions: SessionStore, hasher: PasswordHasher, throttle: SignInThrottle,
-                secondFactor: SecondFactor) {
+    public init(
+        database: Database, sessions: SessionStore, hasher: PasswordHasher, throttle: SignInThrottle,
+        secondFactor: SecondFactor
+    ) {
         self.database = database
         self.sessions = sessions
         self.hasher = hasher
@@ -36,17 +38,22 @@ public final class SignIn: Sendable {
     /// throttle together; a right password takes its count back, and an attempt never judged (the
     /// hasher too busy, an error) is withdrawn.
     public func signIn(email rawEmail: String, password: String, origin: RequestOrigin, knownAs device: UUID? = nil) throws
-        -> (id: UUID, token: String, stage: Session.Stage, user: UUID) {
+        -> (id: UUID, token: String, stage: Session.Stage, user: UUID)
+    {
         let email = String(rawEmail.trimmingCharacters(in: .whitespacesAndNewlines).lowercased().prefix(254))
         let address = origin.address ?? "unknown"
         // A place in the hasher first: when the lanes are full the answer costs no query.
         var place = try hasher.admit(device.map { .known($0) } ?? .shared)
         defer { place.leave() }
         let (attempt, row) = try database.pool.transaction { tx in
-            (try throttle.begin(account: SignInThrottle.emailKey(email), address: address, in: tx),
-             try tx.query("""
-                SELECT id, password_hash, status, totp_enabled_at IS NOT NULL, staff_role IS NOT NULL FROM users WHERE lower(email) = $1
-                """, [email]).first)
+            (
+                try throttle.begin(account: SignInThrottle.emailKey(email), address: address, in: tx),
+                try tx.query(
+                    """
+                    SELECT id, password_hash, status, totp_enabled_at IS NOT NULL, staff_role IS NOT NULL FROM users WHERE lower(email) = $1
+                    """, [email]
+                ).first
+            )
         }
         let user = try row?.require(0, as: UUID.self)
         // The account's person, as the audit log records them: staff as staff.
@@ -70,9 +77,10 @@ public final class SignIn: Sendable {
         place.leave()
         guard verdict, let userID = user, let person else {
             try database.pool.transaction { tx in
-                try AuditLog.record(AuditEvent(
-                    tenant: nil, actor: person ?? AuditActor(kind: .system, id: nil, origin: origin), action: "session.sign_in_failed",
-                    targetType: user == nil ? "email" : "user", targetID: user?.postgresText ?? email, at: sessions.clock.now), in: tx)
+                try AuditLog.record(
+                    AuditEvent(
+                        tenant: nil, actor: person ?? AuditActor(kind: .system, id: nil, origin: origin), action: "session.sign_in_failed",
+                        targetType: user == nil ? "email" : "user", targetID: user?.postgresText ?? email, at: sessions.clock.now), in: tx)
             }
             throw SignInRefused()
         }
@@ -80,11 +88,13 @@ public final class SignIn: Sendable {
         return try database.pool.transaction { tx in
             try throttle.succeeded(attempt, in: tx)
             if let rehash { try tx.query("UPDATE users SET password_hash = $2 WHERE id = $1", [userID, rehash]) }
-            let session = try sessions.create(user: userID, stage: stage, address: origin.address,
-                                              userAgent: origin.userAgent, in: tx)
-            try AuditLog.record(AuditEvent(
-                tenant: nil, actor: person, action: "session.sign_in", targetType: "session", targetID: session.id.postgresText,
-                after: try JSONText(encoding: ["stage": stage.rawValue]), at: sessions.clock.now), in: tx)
+            let session = try sessions.create(
+                user: userID, stage: stage, address: origin.address,
+                userAgent: origin.userAgent, in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: nil, actor: person, action: "session.sign_in", targetType: "session", targetID: session.id.postgresText,
+                    after: try JSONText(encoding: ["stage": stage.rawValue]), at: sessions.clock.now), in: tx)
             return (session.id, session.token, stage, userID)
         }
     }
@@ -103,16 +113,21 @@ public final class SignIn: Sendable {
             // people queue on the address's row too.
             let attempt = try throttle.begin(account: key, address: address, in: tx)
             guard try secondFactor.accept(code, user: session.user, in: tx) else {
-                try AuditLog.record(AuditEvent(tenant: nil, actor: actor, action: "session.second_factor_failed",
-                                               targetType: "session", targetID: session.id.postgresText, at: sessions.clock.now),
-                                    in: tx)
+                try AuditLog.record(
+                    AuditEvent(
+                        tenant: nil, actor: actor, action: "session.second_factor_failed",
+                        targetType: "session", targetID: session.id.postgresText, at: sessions.clock.now),
+                    in: tx)
                 return nil
             }
-            let fresh = try sessions.rotate(session.id, user: session.user, stage: .signedIn, address: origin.address,
-                                            userAgent: origin.userAgent, in: tx)
+            let fresh = try sessions.rotate(
+                session.id, user: session.user, stage: .signedIn, address: origin.address,
+                userAgent: origin.userAgent, in: tx)
             try throttle.succeeded(attempt, in: tx)
-            try AuditLog.record(AuditEvent(tenant: nil, actor: actor, action: "session.second_factor", targetType: "session",
-                                           targetID: fresh.id.postgresText, at: sessions.clock.now), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: nil, actor: actor, action: "session.second_factor", targetType: "session",
+                    targetID: fresh.id.postgresText, at: sessions.clock.now), in: tx)
             return fresh
         }
         guard let rotated else { throw ValidationError(field: "code", "that code is not right (or was already used)") }
@@ -123,8 +138,10 @@ public final class SignIn: Sendable {
     public func signOut(_ session: Session, actor: AuditActor) throws {
         try database.pool.transaction { tx in
             try sessions.end(session.id, in: tx)
-            try AuditLog.record(AuditEvent(tenant: nil, actor: actor, action: "session.sign_out",
-                                           targetType: "session", targetID: session.id.postgresText, at: sessions.clock.now), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: nil, actor: actor, action: "session.sign_out",
+                    targetType: "session", targetID: session.id.postgresText, at: sessions.clock.now), in: tx)
         }
     }
 
@@ -132,10 +149,12 @@ public final class SignIn: Sendable {
     public func signOutEverywhere(_ session: Session, actor: AuditActor) throws {
         try database.pool.transaction { tx in
             let ended = try sessions.endAll(user: session.user, in: tx)
-            try AuditLog.record(AuditEvent(tenant: nil, actor: actor, action: "session.sign_out_everywhere", targetType: "user",
-                                           targetID: session.user.postgresText,
-                                           after: try JSONText(encoding: ["sessions_ended": String(ended)]), at: sessions.clock.now),
-                                in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: nil, actor: actor, action: "session.sign_out_everywhere", targetType: "user",
+                    targetID: session.user.postgresText,
+                    after: try JSONText(encoding: ["sessions_ended": String(ended)]), at: sessions.clock.now),
+                in: tx)
         }
     }
 }

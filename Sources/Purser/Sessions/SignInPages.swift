@@ -31,11 +31,12 @@ enum SignInPages {
             if let visitor = try auth.visitor(request), visitor.session.stage == .signedIn {
                 throw Redirect(to: onward(back))
             }
-            let notice: String? = switch request.query["done"] {
-            case "invite": "Your password is set. Sign in to start."
-            case "reset": "Your new password is set. Sign in with it."
-            default: nil
-            }
+            let notice: String? =
+                switch request.query["done"] {
+                case "invite": "Your password is set. Sign in to start."
+                case "reset": "Your new password is set. Sign in with it."
+                default: nil
+                }
             return signInForm(request, site: site, auth: auth, email: "", back: back, message: nil, notice: notice, status: .ok)
         }
 
@@ -44,10 +45,12 @@ enum SignInPages {
             let email = form["email"] ?? ""
             let back = BackPath.sanitize(form["back"]) ?? ""
             do {
-                let known = DeviceCookie.person(cookie: request.cookie(signIn.sessions.cookieName(DeviceCookie.name)),
-                                                keyring: auth.keyring, at: signIn.sessions.clock.now)
-                let session = try signIn.signIn(email: email, password: form["password"] ?? "", origin: RequestOrigin(request),
-                                                knownAs: known)
+                let known = DeviceCookie.person(
+                    cookie: request.cookie(signIn.sessions.cookieName(DeviceCookie.name)),
+                    keyring: auth.keyring, at: signIn.sessions.clock.now)
+                let session = try signIn.signIn(
+                    email: email, password: form["password"] ?? "", origin: RequestOrigin(request),
+                    knownAs: known)
                 // A session this browser held before (perhaps someone else's) ends with the new one's start.
                 if let previous = try auth.visitor(request) { try signIn.signOut(previous.session, actor: previous.actor(request)) }
                 let next = session.stage == .secondFactor ? SiteURL.signInTwoFactor(back: back).path : onward(back)
@@ -59,16 +62,19 @@ enum SignInPages {
                 }
                 return response
             } catch let busy as PasswordHasher.Busy {
-                var response = signInForm(request, site: site, auth: auth, email: email, back: back, message: busy.detail,
-                                          status: busy.status)
+                var response = signInForm(
+                    request, site: site, auth: auth, email: email, back: back, message: busy.detail,
+                    status: busy.status)
                 response.headers.set("Retry-After", "1")
                 return response
             } catch let refused as SignInRefused {
-                return signInForm(request, site: site, auth: auth, email: email, back: back, message: refused.detail,
-                                  status: refused.status)
+                return signInForm(
+                    request, site: site, auth: auth, email: email, back: back, message: refused.detail,
+                    status: refused.status)
             } catch let throttled as SignInThrottled {
-                var response = signInForm(request, site: site, auth: auth, email: email, back: back,
-                                          message: throttled.detail, status: throttled.status)
+                var response = signInForm(
+                    request, site: site, auth: auth, email: email, back: back,
+                    message: throttled.detail, status: throttled.status)
                 response.headers.set("Retry-After", String(throttled.retryAfter))
                 return response
             }
@@ -78,8 +84,9 @@ enum SignInPages {
             guard let visitor = try auth.visitor(request) else { throw Redirect(to: SitePage.signIn.url.path) }
             let back = BackPath.sanitize(request.query["back"]) ?? ""
             guard visitor.session.stage == .secondFactor else { throw Redirect(to: onward(back)) }
-            return site.page("sessions/sign-in-two-factor", title: "Second factor",
-                             SecondFactorForm(formToken: visitor.formToken, back: back, message: nil))
+            return site.page(
+                "sessions/sign-in-two-factor", title: "Second factor",
+                SecondFactorForm(formToken: visitor.formToken, back: back, message: nil))
         }
 
         routes.everyone(.post, .signInTwoFactor, options: .form) { request in
@@ -95,13 +102,16 @@ enum SignInPages {
                 response.setCookie(DeviceCookie.cookie(for: visitor.user, keyring: auth.keyring, sessions: signIn.sessions))
                 return response
             } catch let error as ValidationError {
-                return site.page("sessions/sign-in-two-factor", title: "Second factor",
-                                 SecondFactorForm(formToken: visitor.formToken, back: back,
-                                                  message: error.fieldErrors.first?.detail), status: .unprocessableContent)
+                return site.page(
+                    "sessions/sign-in-two-factor", title: "Second factor",
+                    SecondFactorForm(
+                        formToken: visitor.formToken, back: back,
+                        message: error.fieldErrors.first?.detail), status: .unprocessableContent)
             } catch let throttled as SignInThrottled {
-                var response = site.page("sessions/sign-in-two-factor", title: "Second factor",
-                                         SecondFactorForm(formToken: visitor.formToken, back: back, message: throttled.detail),
-                                         status: throttled.status)
+                var response = site.page(
+                    "sessions/sign-in-two-factor", title: "Second factor",
+                    SecondFactorForm(formToken: visitor.formToken, back: back, message: throttled.detail),
+                    status: throttled.status)
                 response.headers.set("Retry-After", String(throttled.retryAfter))
                 return response
             }
@@ -124,12 +134,15 @@ enum SignInPages {
         }
     }
 
-    private static func signInForm(_ request: Request, site: Site, auth: WebAuth, email: String, back: String,
-                                   message: String?, notice: String? = nil, status: HTTPStatus) -> Response {
+    private static func signInForm(
+        _ request: Request, site: Site, auth: WebAuth, email: String, back: String,
+        message: String?, notice: String? = nil, status: HTTPStatus
+    ) -> Response {
         let pre = auth.preSession(request)
-        var response = site.page("sessions/sign-in", title: "Sign in",
-                                 Form(formToken: pre.token, email: email, back: back, message: message, notice: notice),
-                                 status: status)
+        var response = site.page(
+            "sessions/sign-in", title: "Sign in",
+            Form(formToken: pre.token, email: email, back: back, message: message, notice: notice),
+            status: status)
         if let cookie = pre.cookie { response.setCookie(cookie) }
         response.headers.set("Cache-Control", "no-store")
         return response

@@ -57,13 +57,15 @@ public struct SignInThrottle: Sendable {
     /// another, and once one of them starts a wait the rest are refused. Throws `SignInThrottled`
     /// (and counts nothing) while either key waits.
     func begin(account: String, address: String, in tx: Connection) throws -> Attempt {
-        Attempt(account: try count(account, threshold: accountThreshold, in: tx),
-                address: try count(Self.addressKey(address), threshold: addressThreshold, in: tx))
+        Attempt(
+            account: try count(account, threshold: accountThreshold, in: tx),
+            address: try count(Self.addressKey(address), threshold: addressThreshold, in: tx))
     }
 
     private func count(_ key: String, threshold: Int, in tx: Connection) throws -> Mark {
         let now = clock.now
-        let row = try tx.query("""
+        let row = try tx.query(
+            """
             INSERT INTO sign_in_throttle AS t (key, failures, last_failure_at) VALUES ($1, 0, $2)
             ON CONFLICT (key) DO UPDATE SET key = t.key
             RETURNING failures, last_failure_at < $3,
@@ -72,9 +74,11 @@ public struct SignInThrottle: Sendable {
             """, [key, now, now.addingTimeInterval(-window)])[0]
         if let seconds = try row.decode(2, as: Int.self) { throw SignInThrottled(retryAfter: max(1, seconds)) }
         let failures = try row.require(1, as: Bool.self) ? 1 : try row.require(0, as: Int.self) + 1
-        let delay: Double? = failures >= threshold
+        let delay: Double? =
+            failures >= threshold
             ? min(longestDelay, firstDelay * pow(2, Double(min(failures - threshold, 20)))) : nil
-        let after = try tx.query("""
+        let after = try tx.query(
+            """
             UPDATE sign_in_throttle SET failures = $2, last_failure_at = $3, blocked_until = coalesce($4, blocked_until)
             WHERE key = $1 RETURNING blocked_until::text
             """, [key, failures, now, delay.map { now.addingTimeInterval($0) }])[0].decode(0, as: String.self)
@@ -96,7 +100,8 @@ public struct SignInThrottle: Sendable {
     }
 
     private func takeBack(_ mark: Mark, in tx: Connection) throws {
-        try tx.query("""
+        try tx.query(
+            """
             UPDATE sign_in_throttle SET failures = greatest(failures - 1, 0),
                    blocked_until = CASE WHEN blocked_until IS NOT DISTINCT FROM $2::timestamptz THEN $3::timestamptz
                                         ELSE blocked_until END

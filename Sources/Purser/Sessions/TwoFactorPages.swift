@@ -24,16 +24,20 @@ enum TwoFactorPages {
 
     static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, secondFactor: SecondFactor, signIn: SignIn) {
 
-        @Sendable func render(_ visitor: Visitor, enabled: Bool, recoveryCodes: [String] = [], errors: [FieldError] = [],
-                    status: HTTPStatus = .ok) throws -> Response {
+        @Sendable func render(
+            _ visitor: Visitor, enabled: Bool, recoveryCodes: [String] = [], errors: [FieldError] = [],
+            status: HTTPStatus = .ok
+        ) throws -> Response {
             let pending = enabled ? nil : try secondFactor.pendingSecret(user: visitor.user)
-            let page = Page(formToken: visitor.formToken, enabled: enabled,
-                            required: SecondFactor.isRequired(staffRole: visitor.session.staffRole,
-                                                              roles: visitor.tenants.compactMap(\.role)),
-                            secret: pending.map { spaced(Base32.encode($0.secret)) },
-                            uri: pending?.provisioningURI(account: visitor.session.email, issuer: "Purser"),
-                            recoveryCodesLeft: enabled ? try secondFactor.remainingRecoveryCodes(user: visitor.user) : 0,
-                            recoveryCodes: recoveryCodes, errors: errors)
+            let page = Page(
+                formToken: visitor.formToken, enabled: enabled,
+                required: SecondFactor.isRequired(
+                    staffRole: visitor.session.staffRole,
+                    roles: visitor.tenants.compactMap(\.role)),
+                secret: pending.map { spaced(Base32.encode($0.secret)) },
+                uri: pending?.provisioningURI(account: visitor.session.email, issuer: "Purser"),
+                recoveryCodesLeft: enabled ? try secondFactor.remainingRecoveryCodes(user: visitor.user) : 0,
+                recoveryCodes: recoveryCodes, errors: errors)
             return site.page("sessions/two-factor", title: "Second factor", page, status: status, visitor: visitor)
         }
 
@@ -47,13 +51,16 @@ enum TwoFactorPages {
             let form = try ctx.form()
             let origin = RequestOrigin(ctx.request)
             do {
-                let codes = try secondFactor.confirm(user: visitor.user, code: form["code"] ?? "", audit: AuditEvent(
-                    tenant: nil, actor: ctx.actor, action: "user.second_factor_enable", targetType: "user",
-                    targetID: visitor.user.postgresText, at: ctx.world.now))
+                let codes = try secondFactor.confirm(
+                    user: visitor.user, code: form["code"] ?? "",
+                    audit: AuditEvent(
+                        tenant: nil, actor: ctx.actor, action: "user.second_factor_enable", targetType: "user",
+                        targetID: visitor.user.postgresText, at: ctx.world.now))
                 // Every other session began before the second factor existed: they end.
                 let fresh = try signIn.database.pool.transaction { tx in
-                    let fresh = try signIn.sessions.rotate(visitor.session.id, user: visitor.user, stage: .signedIn,
-                                                           address: origin.address, userAgent: origin.userAgent, in: tx)
+                    let fresh = try signIn.sessions.rotate(
+                        visitor.session.id, user: visitor.user, stage: .signedIn,
+                        address: origin.address, userAgent: origin.userAgent, in: tx)
                     try signIn.sessions.endAll(user: visitor.user, except: fresh.id, in: tx)
                     return fresh
                 }
@@ -72,8 +79,9 @@ enum TwoFactorPages {
             case let invalid as ValidationError:
                 return try render(visitor, enabled: true, errors: invalid.fieldErrors, status: invalid.status)
             case let throttled as SignInThrottled:
-                var response = try render(visitor, enabled: true, errors: [FieldError(field: "code", detail: throttled.detail ?? "")],
-                                          status: throttled.status)
+                var response = try render(
+                    visitor, enabled: true, errors: [FieldError(field: "code", detail: throttled.detail ?? "")],
+                    status: throttled.status)
                 response.headers.set("Retry-After", String(throttled.retryAfter))
                 return response
             default:
@@ -88,11 +96,15 @@ enum TwoFactorPages {
             let form = try ctx.form()
             guard visitor.session.totpEnabled else { throw Redirect(to: SitePage.twoFactor.url.path) }
             do {
-                let codes = try signIn.withCurrentCode(form["code"] ?? "", session: visitor.session, for: "recovery_codes_replace",
-                                                       actor: ctx.actor) { tx in
+                let codes = try signIn.withCurrentCode(
+                    form["code"] ?? "", session: visitor.session, for: "recovery_codes_replace",
+                    actor: ctx.actor
+                ) { tx in
                     let codes = try secondFactor.replaceRecoveryCodes(user: visitor.user, in: tx)
-                    try AuditLog.record(AuditEvent(tenant: nil, actor: ctx.actor, action: "user.recovery_codes_replace",
-                                                   targetType: "user", targetID: visitor.user.postgresText, at: ctx.world.now), in: tx)
+                    try AuditLog.record(
+                        AuditEvent(
+                            tenant: nil, actor: ctx.actor, action: "user.recovery_codes_replace",
+                            targetType: "user", targetID: visitor.user.postgresText, at: ctx.world.now), in: tx)
                     return codes
                 }
                 return try render(visitor, enabled: true, recoveryCodes: codes)
@@ -107,16 +119,25 @@ enum TwoFactorPages {
             let visitor = ctx.visitor
             let form = try ctx.form()
             guard !SecondFactor.isRequired(staffRole: visitor.session.staffRole, roles: visitor.tenants.compactMap(\.role)) else {
-                return try render(visitor, enabled: true, errors: [FieldError(field: "second factor",
-                                                                             detail: "your role requires it, so it stays on")],
-                                  status: .conflict)
+                return try render(
+                    visitor, enabled: true,
+                    errors: [
+                        FieldError(
+                            field: "second factor",
+                            detail: "your role requires it, so it stays on")
+                    ],
+                    status: .conflict)
             }
             do {
-                try signIn.withCurrentCode(form["code"] ?? "", session: visitor.session, for: "second_factor_disable",
-                                           actor: ctx.actor) { tx in
-                    try secondFactor.disable(user: visitor.user, audit: AuditEvent(
-                        tenant: nil, actor: ctx.actor, action: "user.second_factor_disable", targetType: "user",
-                        targetID: visitor.user.postgresText, at: ctx.world.now), in: tx)
+                try signIn.withCurrentCode(
+                    form["code"] ?? "", session: visitor.session, for: "second_factor_disable",
+                    actor: ctx.actor
+                ) { tx in
+                    try secondFactor.disable(
+                        user: visitor.user,
+                        audit: AuditEvent(
+                            tenant: nil, actor: ctx.actor, action: "user.second_factor_disable", targetType: "user",
+                            targetID: visitor.user.postgresText, at: ctx.world.now), in: tx)
                 }
                 return .redirect(to: SitePage.account.url.path)
             } catch let error as ValidationError {

@@ -8,15 +8,18 @@ public struct Site: Sendable {
     var devMailLink: SiteURL? = nil
 
     public func layout(title: String) -> LayoutModel {
-        var layout = LayoutModel(title: title, stylesheet: staticFiles.url(for: "css/purser.css"),
-                                 script: staticFiles.url(for: "js/purser.js"), icon: staticFiles.url(for: "img/purser.svg"))
+        var layout = LayoutModel(
+            title: title, stylesheet: staticFiles.url(for: "css/purser.css"),
+            script: staticFiles.url(for: "js/purser.js"), icon: staticFiles.url(for: "img/purser.svg"))
         layout.devMailLink = devMailLink
         return layout
     }
 
     /// The page `template` with what `model` encodes, inside the layout.
-    public func page(_ template: String, title: String, _ model: some TemplateModel, status: HTTPStatus = .ok,
-                     visitor: Visitor? = nil, tenant: TenantMembership? = nil) -> Response {
+    public func page(
+        _ template: String, title: String, _ model: some TemplateModel, status: HTTPStatus = .ok,
+        visitor: Visitor? = nil, tenant: TenantMembership? = nil
+    ) -> Response {
         var layout = layout(title: title)
         layout.account = visitor.map { LayoutAccount($0, current: tenant) }
         var response = templates.page(template, model, layout: layout, status: status)
@@ -31,8 +34,9 @@ public struct Site: Sendable {
         if path.hasPrefix("/api/") || path == SitePage.healthz.template || path == SitePage.readyz.template {
             return Problem.problemResponse(problem)
         }
-        let model = ErrorPage(status: problem.status.rawValue, title: problem.title,
-                              detail: problem.detail ?? "", requestID: problem.requestID)
+        let model = ErrorPage(
+            status: problem.status.rawValue, title: problem.title,
+            detail: problem.detail ?? "", requestID: problem.requestID)
         return page("error", title: problem.title, model, status: problem.status)
     }
 }

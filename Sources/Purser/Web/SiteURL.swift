@@ -105,7 +105,9 @@ public struct SiteURL: Sendable, Hashable, CustomStringConvertible, Encodable {
     public var path: String {
         var filled = PathTemplate.fill(page.template, values)
         if !query.isEmpty {
-            filled += "?" + query.map { PathTemplate.escapeQuery($0.name) + "=" + PathTemplate.escapeQuery($0.value) }
+            filled +=
+                "?"
+                + query.map { PathTemplate.escapeQuery($0.name) + "=" + PathTemplate.escapeQuery($0.value) }
                 .joined(separator: "&")
         }
         if let fragment { filled += "#" + fragment }

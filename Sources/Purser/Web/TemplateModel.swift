@@ -68,7 +68,9 @@ private final class ValueEncoder: Encoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         let keyed: KeyedStorage
-        if case .keyed(let existing) = storage { keyed = existing } else {
+        if case .keyed(let existing) = storage {
+            keyed = existing
+        } else {
             keyed = KeyedStorage()
             storage = .keyed(keyed)
         }
@@ -77,7 +79,9 @@ private final class ValueEncoder: Encoder {
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
         let unkeyed: UnkeyedStorage
-        if case .unkeyed(let existing) = storage { unkeyed = existing } else {
+        if case .unkeyed(let existing) = storage {
+            unkeyed = existing
+        } else {
             unkeyed = UnkeyedStorage()
             storage = .unkeyed(unkeyed)
         }
@@ -132,8 +136,10 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
         storage.fields[key.stringValue] = TemplateEncoding.encode(value)
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type,
-                                                        forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type,
+        forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> {
         let encoder = ValueEncoder()
         storage.nested.append((key.stringValue, encoder))
         return encoder.container(keyedBy: keyType)

@@ -40,7 +40,8 @@ public final class WebAuth: Sendable {
         let key = RandomSecret.encodeBase64url(RandomSecret.hash(token))
         let moment = sessions.clock.now
         if let entry = visitors?.entry(key), entry.expiresAt > moment,
-           moment.timeIntervalSince(entry.lastSeen) < min(60, sessions.settings.idleTimeout) {
+            moment.timeIntervalSince(entry.lastSeen) < min(60, sessions.settings.idleTimeout)
+        {
             return entry.visitor
         }
         guard mayBlock else { throw WouldBlock() }
@@ -48,18 +49,22 @@ public final class WebAuth: Sendable {
         guard let found = try sessions.found(token: token) else { return nil }
         let session = found.session
         let tenants = try database.asUser(session.user) { tx in
-            try tx.query("""
+            try tx.query(
+                """
                 SELECT t.id, t.slug, t.key, t.name, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id
                 WHERE m.user_id = $1 AND m.status = 'active' AND t.status = 'active' ORDER BY t.name
-                """, [session.user]).map { row in
-                TenantMembership(id: try row.require(0), slug: try row.require(1), key: try row.require(2),
-                                 name: try row.require(3), role: CustomerRole(rawValue: try row.require(4)))
+                """, [session.user]
+            ).map { row in
+                TenantMembership(
+                    id: try row.require(0), slug: try row.require(1), key: try row.require(2),
+                    name: try row.require(3), role: CustomerRole(rawValue: try row.require(4)))
             }
         }
         let visitor = Visitor(session: session, tenants: tenants, formToken: formToken(binding: "session|" + session.id.postgresText))
         if let generation {
-            visitors?.keep(VisitorCache.Entry(visitor: visitor, expiresAt: found.expiresAt, lastSeen: found.lastSeen), for: key,
-                           generation: generation)
+            visitors?.keep(
+                VisitorCache.Entry(visitor: visitor, expiresAt: found.expiresAt, lastSeen: found.lastSeen), for: key,
+                generation: generation)
         }
         return visitor
     }
@@ -104,10 +109,14 @@ public final class WebAuth: Sendable {
     public func tenant(_ request: Request, for visitor: Visitor) throws -> TenantMembership {
         let slug = try request.parameter("tenant")
         if let membership = visitor.tenants.first(where: { $0.slug == slug }) { return membership }
-        guard visitor.isStaff, let row = try database.pool.query(
-            "SELECT id, slug, key, name FROM tenants WHERE slug = $1", [slug]).first else { throw HTTPError(.notFound) }
-        return TenantMembership(id: try row.require(0), slug: try row.require(1), key: try row.require(2),
-                                name: try row.require(3), role: nil)
+        guard visitor.isStaff,
+            let row = try database.pool.query(
+                "SELECT id, slug, key, name FROM tenants WHERE slug = $1", [slug]
+            ).first
+        else { throw HTTPError(.notFound) }
+        return TenantMembership(
+            id: try row.require(0), slug: try row.require(1), key: try row.require(2),
+            name: try row.require(3), role: nil)
     }
 
     // MARK: Before a session exists (the sign-in form)
@@ -119,15 +128,18 @@ public final class WebAuth: Sendable {
             return (formToken(binding: "pre|" + existing), nil)
         }
         let value = RandomSecret.base64url(32)
-        return (formToken(binding: "pre|" + value),
-                sessions.setCookie(Self.preSessionCookie, value: value))
+        return (
+            formToken(binding: "pre|" + value),
+            sessions.setCookie(Self.preSessionCookie, value: value)
+        )
     }
 
     /// The sign-in form's fields after checking its token against the pre-session cookie.
     public func preSessionForm(_ request: Request) throws -> QueryParameters {
         let form = try request.form()
         guard let cookie = request.cookie(sessions.cookieName(Self.preSessionCookie)), RandomSecret.isWellFormed(cookie),
-              let sent = form["csrf"], constantTimeEquals(sent, formToken(binding: "pre|" + cookie)) else {
+            let sent = form["csrf"], constantTimeEquals(sent, formToken(binding: "pre|" + cookie))
+        else {
             throw FormExpired()
         }
         return form
@@ -145,8 +157,11 @@ public final class WebAuth: Sendable {
 extension Request {
     /// The path with its query string, as the browser asked for it.
     var pathWithQuery: String {
-        query.pairs.isEmpty ? path : path + "?" + query.pairs.map {
-            WebAuth.escape($0.name) + "=" + WebAuth.escape($0.value)
-        }.joined(separator: "&")
+        query.pairs.isEmpty
+            ? path
+            : path + "?"
+                + query.pairs.map {
+                    WebAuth.escape($0.name) + "=" + WebAuth.escape($0.value)
+                }.joined(separator: "&")
     }
 }

@@ -14,8 +14,10 @@ public struct World: Sendable {
     /// Host names to addresses, for the destination checks before anything connects.
     public let resolver: any NameResolver
 
-    public init(clock: any WallClock, http: any OutboundHTTP = LiveHTTP(), mail: (any MailSender)? = nil,
-                resolver: any NameResolver = SystemResolver()) {
+    public init(
+        clock: any WallClock, http: any OutboundHTTP = LiveHTTP(), mail: (any MailSender)? = nil,
+        resolver: any NameResolver = SystemResolver()
+    ) {
         self.clock = clock
         self.http = http
         self.mail = mail

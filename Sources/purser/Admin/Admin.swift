@@ -4,7 +4,9 @@ import ArgumentParser
 struct Admin: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Operator tasks.",
-        subcommands: [CreateTenant.self, CreateUser.self, CreateStaff.self, CreateToken.self, VerifyAudit.self,
-                      CheckpointAudit.self, ExportCheckpoints.self, PurgeAudit.self, SetAuditRetention.self, ResetLink.self,
-                      RotateMasterKey.self, MeasureQueue.self, EnqueueNoop.self])
+        subcommands: [
+            CreateTenant.self, CreateUser.self, CreateStaff.self, CreateToken.self, VerifyAudit.self,
+            CheckpointAudit.self, ExportCheckpoints.self, PurgeAudit.self, SetAuditRetention.self, ResetLink.self,
+            RotateMasterKey.self, MeasureQueue.self, EnqueueNoop.self,
+        ])
 }

@@ -34,8 +34,9 @@ struct VerifyAudit: ParsableCommand {
         let (connection, keyring) = try AuditAccess.open(options)
         let chains = try AuditAccess.chains(tenant, connection)
         // The newest checkpoint set is read once, for every chain.
-        let freshness = try CheckpointFreshness(maxAge: TimeInterval(settings.auditCheckpointMaxAgeHours) * 3600,
-                                                now: AdminSetup.clock.now, keyring: keyring, in: connection)
+        let freshness = try CheckpointFreshness(
+            maxAge: TimeInterval(settings.auditCheckpointMaxAgeHours) * 3600,
+            now: AdminSetup.clock.now, keyring: keyring, in: connection)
         var broken = false
         for chain in chains {
             // One snapshot for the whole chain: events written meanwhile are not half seen.
@@ -94,9 +95,13 @@ struct CheckpointAudit: ParsableCommand {
     func run() throws {
         let (connection, keyring) = try AuditAccess.open(options)
         let run = try connection.transaction { try AuditCheckpoints.take(keyring: keyring, at: AdminSetup.clock.now, in: $0) }
-        let signed = Dictionary(try connection.query("""
-            SELECT DISTINCT ON (chain) chain, sequence FROM audit_checkpoints ORDER BY chain, number DESC
-            """).map { (try $0.require(0, as: String.self), try $0.require(1, as: Int64.self)) }) { first, _ in first }
+        let signed = Dictionary(
+            try connection.query(
+                """
+                SELECT DISTINCT ON (chain) chain, sequence FROM audit_checkpoints ORDER BY chain, number DESC
+                """
+            ).map { (try $0.require(0, as: String.self), try $0.require(1, as: Int64.self)) }
+        ) { first, _ in first }
         for chain in try AuditAccess.chains(nil, connection) {
             print("\(chain.label): signed at row \(signed[chain.name] ?? 0)")
         }
@@ -121,7 +126,8 @@ enum AuditAccess {
 
     /// The chains to look at, labelled by tenant slug.
     static func chains(_ tenant: String?, _ connection: Connection) throws -> [Chain] {
-        let rows = try connection.query("""
+        let rows = try connection.query(
+            """
             SELECT c.chain, coalesce(t.slug, 'provider') FROM audit_chains c LEFT JOIN tenants t ON t.id = c.tenant_id
             WHERE $1::text IS NULL OR coalesce(t.slug, 'provider') = $1 ORDER BY 2
             """, [tenant])

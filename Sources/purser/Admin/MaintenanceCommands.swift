@@ -18,7 +18,8 @@ struct PurgeAudit: ParsableCommand {
     func run() throws {
         let (connection, keyring) = try AuditAccess.open(options)
         for chain in try AuditAccess.chains(tenant, connection) {
-            let days = try connection.query("""
+            let days = try connection.query(
+                """
                 SELECT coalesce((SELECT audit_retention_days FROM tenants t JOIN audit_chains c ON c.tenant_id = t.id
                                  WHERE c.chain = $1), 2557)
                 """, [chain.name])[0].require(0, as: Int.self)
@@ -49,10 +50,11 @@ struct SetAuditRetention: ParsableCommand {
             let before = try tx.query("SELECT audit_retention_days FROM tenants WHERE id = $1 FOR UPDATE", [id])[0]
                 .require(0, as: Int.self)
             try tx.query("UPDATE tenants SET audit_retention_days = $2, version = version + 1 WHERE id = $1", [id, days])
-            try AuditLog.record(AuditEvent(
-                tenant: id, actorKind: .system, actorID: nil, action: "tenant.audit_retention_change", targetType: "tenant",
-                targetID: id.postgresText, before: try JSONText(encoding: ["days": String(before)]),
-                after: try JSONText(encoding: ["days": String(days)]), at: AdminSetup.clock.now), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: id, actorKind: .system, actorID: nil, action: "tenant.audit_retention_change", targetType: "tenant",
+                    targetID: id.postgresText, before: try JSONText(encoding: ["days": String(before)]),
+                    after: try JSONText(encoding: ["days": String(days)]), at: AdminSetup.clock.now), in: tx)
         }
         print("\(tenant): audit events are kept \(days) days")
     }
@@ -89,8 +91,10 @@ struct RotateMasterKey: ParsableCommand {
     func run() throws {
         let (connection, keyring) = try AuditAccess.open(options)
         let (sealed, signed) = try connection.transaction { tx in
-            (try MasterKeyRotation.reseal(keyring: keyring, at: AdminSetup.clock.now, in: tx),
-             try MasterKeyRotation.resignAudit(keyring: keyring, in: tx))
+            (
+                try MasterKeyRotation.reseal(keyring: keyring, at: AdminSetup.clock.now, in: tx),
+                try MasterKeyRotation.resignAudit(keyring: keyring, in: tx)
+            )
         }
         print("Re-sealed \(sealed) secret(s) and re-signed \(signed) audit signature(s) under key \(keyring.keys[0].id).")
     }

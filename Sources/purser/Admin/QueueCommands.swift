@@ -17,11 +17,14 @@ struct MeasureQueue: ParsableCommand {
         let configuration = try Startup.configuration(options, requireDatabase: true)
         var settings = configuration.jobWorkerSettings
         settings.concurrency = concurrency
-        let result = try QueueMeasurement.run(url: configuration.databaseURL!, jobs: jobs, settings: settings,
-                                              logger: Logger(label: "measure") { _ in SwiftLogNoOpLogHandler() })
+        let result = try QueueMeasurement.run(
+            url: configuration.databaseURL!, jobs: jobs, settings: settings,
+            logger: Logger(label: "measure") { _ in SwiftLogNoOpLogHandler() })
         print(String(format: "enqueue: %.0f jobs/s (batches of 1000)", result.enqueuePerSecond))
-        print(String(format: "burn-down: %.0f jobs/s (%d jobs, %d threads, batch %d)", result.burnDownPerSecond, result.jobs,
-                     concurrency, settings.batchSize))
+        print(
+            String(
+                format: "burn-down: %.0f jobs/s (%d jobs, %d threads, batch %d)", result.burnDownPerSecond, result.jobs,
+                concurrency, settings.batchSize))
         print(String(format: "pickup: p50 %.2f ms, p99 %.2f ms", result.pickupP50 * 1000, result.pickupP99 * 1000))
     }
 }

@@ -6,8 +6,9 @@ import Postgres
 import Purser
 
 struct CreateToken: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create-token",
-                                                    abstract: "Create an API token and print it (only this once).")
+    static let configuration = CommandConfiguration(
+        commandName: "create-token",
+        abstract: "Create an API token and print it (only this once).")
 
     @OptionGroup var options: CommonOptions
     @Option var email: String
@@ -27,8 +28,10 @@ struct CreateToken: ParsableCommand {
             throw ArgumentParser.ValidationError("--expires takes Nd or Nh, for example 30d")
         }
         let database = try AdminSetup.database(options)
-        guard let user = try database.pool.query("SELECT id FROM users WHERE lower(email) = lower($1)", [email]).first?
-            .require(0, as: UUID.self) else {
+        guard
+            let user = try database.pool.query("SELECT id FROM users WHERE lower(email) = lower($1)", [email]).first?
+                .require(0, as: UUID.self)
+        else {
             throw ArgumentParser.ValidationError("there is no account for \(email)")
         }
         var tenantID: UUID?
@@ -41,8 +44,9 @@ struct CreateToken: ParsableCommand {
         // The token speaks for its owner, never for more: the store refuses a tenant they do not
         // belong to (or no tenant, unless staff) and scopes their role there cannot use.
         let created = try AdminSetup.reporting {
-            try TokenStore(database: database, clock: AdminSetup.clock).create(user: user, tenant: tenantID, name: name, scopes: scopeList,
-                                                      lifetime: lifetime, actor: .system)
+            try TokenStore(database: database, clock: AdminSetup.clock).create(
+                user: user, tenant: tenantID, name: name, scopes: scopeList,
+                lifetime: lifetime, actor: .system)
         }
         print(created.token)
     }

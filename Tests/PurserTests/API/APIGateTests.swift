@@ -19,8 +19,10 @@ import TestSupport
     }
 
     func token(_ email: String, _ scopes: [Scope], tenant: Bool = true, lifetime: TimeInterval = 3600) throws -> String {
-        try app.app.tokens.create(user: people.id(email), tenant: tenant ? people.tenant : nil, name: "t", scopes: scopes,
-                                  lifetime: lifetime, actor: .system).token
+        try app.app.tokens.create(
+            user: people.id(email), tenant: tenant ? people.tenant : nil, name: "t", scopes: scopes,
+            lifetime: lifetime, actor: .system
+        ).token
     }
 
     func me(_ bearer: String, on node: TestApp? = nil) throws -> ClientResponse {
@@ -29,8 +31,12 @@ import TestSupport
 
     /// A POST creating a child token of `bearer`'s under Idempotency-Key `key`.
     func createToken(_ bearer: String, key: String, _ body: [UInt8]) throws -> ClientResponse {
-        try app.send("POST", "/api/v1/tokens", headers: [("Authorization", "Bearer \(bearer)"), ("Content-Type", "application/json"),
-                                                         ("Idempotency-Key", key)], body: body)
+        try app.send(
+            "POST", "/api/v1/tokens",
+            headers: [
+                ("Authorization", "Bearer \(bearer)"), ("Content-Type", "application/json"),
+                ("Idempotency-Key", key),
+            ], body: body)
     }
 
     func json(_ response: ClientResponse) -> [String: Any] {
@@ -39,13 +45,18 @@ import TestSupport
 
     @Test func aMissingScopeIsA403NamingIt() throws {
         let bearer = try token("requester@acme.test", [.requestsRead])
-        let response = try app.send("POST", "/api/v1/tokens", headers: [("Authorization", "Bearer \(bearer)"),
-                                                                         ("Content-Type", "application/json")],
-                                    body: Array(#"{"name":"wider","scopes":["requests:write"],"expires_in_days":1}"#.utf8))
+        let response = try app.send(
+            "POST", "/api/v1/tokens",
+            headers: [
+                ("Authorization", "Bearer \(bearer)"),
+                ("Content-Type", "application/json"),
+            ],
+            body: Array(#"{"name":"wider","scopes":["requests:write"],"expires_in_days":1}"#.utf8))
         #expect(response.status == 403)
         #expect(response.header("Content-Type") == "application/problem+json")
         #expect(json(response)["detail"] as? String == "This token lacks the scope requests:write.")
-        let denial = try app.database.connect().query("SELECT after->>'lacking', actor_kind FROM audit_events WHERE action = 'access.denied'")
+        let denial = try app.database.connect().query(
+            "SELECT after->>'lacking', actor_kind FROM audit_events WHERE action = 'access.denied'")
         #expect(try denial.first?.require(0, as: String.self) == "requests:write")
     }
 
@@ -90,8 +101,9 @@ import TestSupport
         #expect(refused.header("RateLimit-Remaining") == "0")
         #expect(refused.header("RateLimit-Reset") != nil)
         // Another token of the same tenant has a bucket of its own.
-        #expect(try app.get("/api/v1/me", headers: [("Authorization", "Bearer \(try token("approver@acme.test", [.requestsRead]))")])
-            .status == 200)
+        #expect(
+            try app.get("/api/v1/me", headers: [("Authorization", "Bearer \(try token("approver@acme.test", [.requestsRead]))")])
+                .status == 200)
     }
 
     @Test func aBucketRefillsAsTimePasses() throws {
@@ -121,8 +133,10 @@ import TestSupport
         let live = try TestApp()
         let customers = try People(live)
         try live.database.connect().query("UPDATE plans SET api_requests_per_minute = 60, tenant_requests_per_minute = 600")
-        let bearer = try live.app.tokens.create(user: customers.id("viewer@acme.test"), tenant: customers.tenant, name: "t",
-                                                scopes: [.requestsRead], lifetime: 3600, actor: .system).token
+        let bearer = try live.app.tokens.create(
+            user: customers.id("viewer@acme.test"), tenant: customers.tenant, name: "t",
+            scopes: [.requestsRead], lifetime: 3600, actor: .system
+        ).token
         #expect(try me(bearer, on: live).status == 200)
         try live.database.connect().query("UPDATE rate_limit_buckets SET tokens = 0, updated_at = now() WHERE key LIKE 'token:%'")
         let refused = try me(bearer, on: live)
@@ -136,10 +150,12 @@ import TestSupport
         try app.database.connect().query("UPDATE plans SET api_requests_per_minute = 100, tenant_requests_per_minute = 6")
         let tokens = try ["viewer@acme.test", "requester@acme.test", "approver@acme.test"].map { try token($0, [.requestsRead]) }
         var ok = 0
-        for round in 0..<4 { for bearer in tokens {
-            if try app.get("/api/v1/me", headers: [("Authorization", "Bearer \(bearer)")]).status == 200 { ok += 1 }
-            _ = round
-        } }
+        for round in 0..<4 {
+            for bearer in tokens {
+                if try app.get("/api/v1/me", headers: [("Authorization", "Bearer \(bearer)")]).status == 200 { ok += 1 }
+                _ = round
+            }
+        }
         #expect(ok == 6)
     }
 
@@ -147,9 +163,13 @@ import TestSupport
         let bearer = try token("requester@acme.test", [.requestsRead, .requestsWrite])
         let body = Array(#"{"name":"child","scopes":["requests:read"],"expires_in_days":7}"#.utf8)
         func post(_ key: String, _ body: [UInt8]) throws -> ClientResponse {
-            try app.send("POST", "/api/v1/tokens", headers: [("Authorization", "Bearer \(bearer)"),
-                                                             ("Content-Type", "application/json"), ("Idempotency-Key", key)],
-                         body: body)
+            try app.send(
+                "POST", "/api/v1/tokens",
+                headers: [
+                    ("Authorization", "Bearer \(bearer)"),
+                    ("Content-Type", "application/json"), ("Idempotency-Key", key),
+                ],
+                body: body)
         }
         let first = try post("key-1", body)
         #expect(first.status == 201)
@@ -162,14 +182,21 @@ import TestSupport
         #expect(other.status == 422)
         // A first request still running (its row has no answer yet): 409.
         let tokenID = try app.database.connect().query("SELECT id FROM api_tokens WHERE name = 't'")[0].require(0, as: UUID.self)
-        try app.database.connect().query("""
+        try app.database.connect().query(
+            """
             INSERT INTO idempotency_keys (owner, route, key, request_hash) VALUES ($1, 'POST /api/v1/tokens', 'key-2', sha256($2::bytea))
             """, [IdempotencyStore.owner(token: tokenID, tenant: people.tenant), Bytea(body)])
         #expect(try post("key-2", body).status == 409)
         #expect(try post(String(repeating: "k", count: 300), body).status == 400)
         // Without a key, two posts make two tokens.
-        let plain = { try app.send("POST", "/api/v1/tokens", headers: [("Authorization", "Bearer \(bearer)"),
-                                                                        ("Content-Type", "application/json")], body: body) }
+        let plain = {
+            try app.send(
+                "POST", "/api/v1/tokens",
+                headers: [
+                    ("Authorization", "Bearer \(bearer)"),
+                    ("Content-Type", "application/json"),
+                ], body: body)
+        }
         #expect(try plain().status == 201 && plain().status == 201)
     }
 
@@ -188,7 +215,8 @@ import TestSupport
         #expect(later.header("Idempotent-Replayed") == nil)
         // A first attempt that never answered (its node died) holds its key for five minutes.
         let tokenID = try app.database.connect().query("SELECT id FROM api_tokens WHERE name = 't'")[0].require(0, as: UUID.self)
-        try app.database.connect().query("""
+        try app.database.connect().query(
+            """
             INSERT INTO idempotency_keys (owner, route, key, request_hash, created_at)
             VALUES ($1, 'POST /api/v1/tokens', 'key-2', sha256($2::bytea), $3)
             """, [IdempotencyStore.owner(token: tokenID, tenant: people.tenant), Bytea(body), clock.now])
@@ -200,8 +228,9 @@ import TestSupport
     }
 
     @Test func expiredAndRevokedTokensAre401() throws {
-        let created = try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "t",
-                                                scopes: [.requestsRead], lifetime: 3600, actor: .system)
+        let created = try app.app.tokens.create(
+            user: people.id("viewer@acme.test"), tenant: people.tenant, name: "t",
+            scopes: [.requestsRead], lifetime: 3600, actor: .system)
         #expect(try app.get("/api/v1/me", headers: [("Authorization", "Bearer \(created.token)")]).status == 200)
         clock.advance(by: 3660)
         let expired = try app.get("/api/v1/me", headers: [("Authorization", "Bearer \(created.token)")])
@@ -211,8 +240,9 @@ import TestSupport
 
     @Test func tokensAPIListsAndRevokesOnlyTheOwnersTokens() throws {
         let mine = try token("requester@acme.test", [.requestsRead])
-        let theirs = try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "theirs",
-                                               scopes: [.requestsRead], lifetime: 3600, actor: .system)
+        let theirs = try app.app.tokens.create(
+            user: people.id("viewer@acme.test"), tenant: people.tenant, name: "theirs",
+            scopes: [.requestsRead], lifetime: 3600, actor: .system)
         let list = json(try app.get("/api/v1/tokens", headers: [("Authorization", "Bearer \(mine)")]))
         #expect((list["items"] as? [[String: Any]])?.count == 1)
         let refused = try app.send("DELETE", "/api/v1/tokens/\(theirs.id.postgresText)", headers: [("Authorization", "Bearer \(mine)")])

@@ -17,13 +17,19 @@ import TestSupport
     }
 
     func token(_ email: String, tenant: UUID?) throws -> String {
-        try app.app.tokens.create(user: people.id(email), tenant: tenant, name: "t", scopes: [.requestsRead, .requestsWrite],
-                                  lifetime: 3600, actor: .system).token
+        try app.app.tokens.create(
+            user: people.id(email), tenant: tenant, name: "t", scopes: [.requestsRead, .requestsWrite],
+            lifetime: 3600, actor: .system
+        ).token
     }
 
     func post(_ path: String, _ bearer: String, key: String, body: String) throws -> (status: Int, json: [String: Any]) {
-        let response = try app.send("POST", path, headers: [("Authorization", "Bearer \(bearer)"), ("Content-Type", "application/json"),
-                                                            ("Idempotency-Key", key)], body: Array(body.utf8))
+        let response = try app.send(
+            "POST", path,
+            headers: [
+                ("Authorization", "Bearer \(bearer)"), ("Content-Type", "application/json"),
+                ("Idempotency-Key", key),
+            ], body: Array(body.utf8))
         return (response.status, ((try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]) ?? [:])
     }
 
@@ -31,8 +37,10 @@ import TestSupport
 
     @Test func theSameKeyOnAnotherRequestIDIsANewComment() throws {
         let requester = try token("requester@acme.test", tenant: people.tenant)
-        let first = try post("/api/v1/requests", requester, key: "file-1", body: #"{"subject": "One", "type": "question", "priority": "P4"}"#)
-        let second = try post("/api/v1/requests", requester, key: "file-2", body: #"{"subject": "Two", "type": "question", "priority": "P4"}"#)
+        let first = try post(
+            "/api/v1/requests", requester, key: "file-1", body: #"{"subject": "One", "type": "question", "priority": "P4"}"#)
+        let second = try post(
+            "/api/v1/requests", requester, key: "file-2", body: #"{"subject": "Two", "type": "question", "priority": "P4"}"#)
         let ids = try [first, second].map { try #require($0.json["id"] as? String) }
         // One key, one body, two different requests: each gets its comment.
         let body = #"{"body": "Any news?"}"#

@@ -16,8 +16,10 @@ import TestSupport
             let log = folder.deletingLastPathComponent().appendingPathComponent("purser-devtest-\(getpid())-\(run).log")
             defer { try? FileManager.default.removeItem(at: log) }
             let dev = try ChildProcess(
-                [TestEnvironment.purserBinary.path, "dev", "--data-folder", folder.path, "--listen", "127.0.0.1:\(port)",
-                 "--metrics-listen", "off", "--log-level", "warning"],
+                [
+                    TestEnvironment.purserBinary.path, "dev", "--data-folder", folder.path, "--listen", "127.0.0.1:\(port)",
+                    "--metrics-listen", "off", "--log-level", "warning",
+                ],
                 environment: ["PATH": "/usr/bin:/bin:/usr/sbin", "PURSER_ROOT": TestEnvironment.root.path], output: log.path)
             let ready = waitUntil(60) { (try? HTTPClient().get("http://127.0.0.1:\(port)/readyz"))?.status == 200 }
             #expect(ready, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
@@ -55,8 +57,9 @@ extension DevCommandTests {
         #expect(try viewer.get("/t/acme/").status == 200)
         let admin = WebVisitor(baseURL: base)
         let signedIn = try admin.signIn("admin@acme.test", password) {
-            let code = try Subprocess.run(TestEnvironment.purserBinary.path, ["dev-code", "admin@acme.test", "--data-folder", folder.path],
-                                          environment: ["PATH": "/usr/bin:/bin:/usr/sbin", "PURSER_ROOT": TestEnvironment.root.path])
+            let code = try Subprocess.run(
+                TestEnvironment.purserBinary.path, ["dev-code", "admin@acme.test", "--data-folder", folder.path],
+                environment: ["PATH": "/usr/bin:/bin:/usr/sbin", "PURSER_ROOT": TestEnvironment.root.path])
             #expect(code.status == 0, "\(code.output)")
             return code.output.trimmingCharacters(in: .whitespacesAndNewlines)
         }

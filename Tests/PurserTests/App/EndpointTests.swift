@@ -20,7 +20,9 @@ import TestSupport
         let empty = try TestDatabase(migrated: false)
         let connection = try empty.connect()
         let files = try MigrationFile.load(from: TestEnvironment.root.appendingPathComponent("migrations"))
-        try connection.execute("CREATE TABLE schema_migrations (version bigint PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+        try connection.execute(
+            "CREATE TABLE schema_migrations (version bigint PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
         let app = try TestApp(database: empty)
         let ready = try app.get("/readyz")
         #expect(ready.status == 503)

@@ -8,11 +8,13 @@ import TestSupport
     @Test func brokenRequestsNeverProduceA500() throws {
         let app = try TestApp()
         let port = app.app.server.port
-        var generator = SplitMix(seed: 20261123)
+        var generator = SplitMix(seed: 20_261_123)
         let methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "BREW", "G\u{0}T", ""]
-        let paths = ["/", "/healthz", "/readyz", "/api/openapi.json", "/api/v1/requests/%ZZ", "/static/%2e%2e/x",
-                     "/static/css/../../Package.swift", "//", "/\u{7f}", "/api/v1/" + String(repeating: "a", count: 3000),
-                     "/t/acme/requests?q=%00&limit=-1", "*"]
+        let paths = [
+            "/", "/healthz", "/readyz", "/api/openapi.json", "/api/v1/requests/%ZZ", "/static/%2e%2e/x",
+            "/static/css/../../Package.swift", "//", "/\u{7f}", "/api/v1/" + String(repeating: "a", count: 3000),
+            "/t/acme/requests?q=%00&limit=-1", "*",
+        ]
         let bodies = ["", "{", "{\"a\":", "\u{0}\u{1}\u{2}", "name=%E0%A4%A&x", String(repeating: "[", count: 10_000)]
         var statuses: [Int: Int] = [:]
         for _ in 0..<300 {

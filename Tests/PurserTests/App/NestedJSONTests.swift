@@ -13,15 +13,22 @@ import TestSupport
     func aBodyNestedAsDeepAsTheBodyLimitAllowsIsA400(_ opening: String, _ closing: String) throws {
         let app = try TestApp()
         let people = try People(app)
-        let token = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "t",
-                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
+        let token = try app.app.tokens.create(
+            user: people.id("requester@acme.test"), tenant: people.tenant, name: "t",
+            scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system
+        ).token
         let levels = 1_000_000 / (opening.utf8.count + closing.utf8.count)
-        let body = #"{"subject": "Deep", "type": "question", "priority": "P4", "description": "#
+        let body =
+            #"{"subject": "Deep", "type": "question", "priority": "P4", "description": "#
             + String(repeating: opening, count: levels) + "1" + String(repeating: closing, count: levels) + "}"
         #expect(body.utf8.count < 1 << 20)
-        let response = try app.send("POST", "/api/v1/requests", headers: [("Authorization", "Bearer \(token)"),
-                                                                          ("Content-Type", "application/json")],
-                                    body: Array(body.utf8))
+        let response = try app.send(
+            "POST", "/api/v1/requests",
+            headers: [
+                ("Authorization", "Bearer \(token)"),
+                ("Content-Type", "application/json"),
+            ],
+            body: Array(body.utf8))
         #expect(response.status == 400, "\(response.text.prefix(300))")
         #expect(response.text.contains("not valid JSON"))
         #expect(try app.get("/healthz").status == 200)

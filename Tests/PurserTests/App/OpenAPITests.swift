@@ -14,15 +14,20 @@ import TestSupport
         try Data(response.body).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let python = try TestEnvironment.venvBin("python")
-        let result = try Subprocess.run(python, ["-c", """
-            import json, sys
-            from openapi_spec_validator import validate
-            from openapi_spec_validator.validation import OpenAPIV31SpecValidator
-            document = json.load(open(sys.argv[1]))
-            validate(document, cls=OpenAPIV31SpecValidator)
-            assert document["openapi"] == "3.1.0"
-            print("valid", len(document["paths"]))
-            """, file.path])
+        let result = try Subprocess.run(
+            python,
+            [
+                "-c",
+                """
+                import json, sys
+                from openapi_spec_validator import validate
+                from openapi_spec_validator.validation import OpenAPIV31SpecValidator
+                document = json.load(open(sys.argv[1]))
+                validate(document, cls=OpenAPIV31SpecValidator)
+                assert document["openapi"] == "3.1.0"
+                print("valid", len(document["paths"]))
+                """, file.path,
+            ])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("valid"))
     }
@@ -49,8 +54,9 @@ import TestSupport
         let people = try People(app)
         // (Made with what a requester may hold, then given every scope, as a token from before scopes
         // followed roles could have: the routes' own permission checks still apply.)
-        let made = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "schemathesis",
-                                             scopes: [.requestsRead], lifetime: 3600, actor: .system)
+        let made = try app.app.tokens.create(
+            user: people.id("requester@acme.test"), tenant: people.tenant, name: "schemathesis",
+            scopes: [.requestsRead], lifetime: 3600, actor: .system)
         try app.database.connect().query("UPDATE api_tokens SET scopes = $2 WHERE id = $1", [made.id, Scope.allCases.map(\.rawValue)])
         let token = made.token
         let schemathesis = try TestEnvironment.venvBin("schemathesis")
@@ -68,8 +74,9 @@ import TestSupport
         // A time budget makes schemathesis draw again (seed+1, …) until it runs out, so the cases
         // would depend on the machine's speed: `make test` is bounded by the case count alone.
         if let budget = environment["PURSER_SCHEMATHESIS_MAX_TIME"] { arguments += ["--max-time", budget] }
-        let result = try Subprocess.run(schemathesis, arguments,
-                                        environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "SCHEMATHESIS_TELEMETRY": "false"])
+        let result = try Subprocess.run(
+            schemathesis, arguments,
+            environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "SCHEMATHESIS_TELEMETRY": "false"])
         // The whole report, for a finding too long for the failure message.
         try? Data(result.output.utf8).write(to: TestEnvironment.artifacts.appendingPathComponent("schemathesis.txt"))
         #expect(result.status == 0, "\(result.output.suffix(4000))")
@@ -147,13 +154,15 @@ import TestSupport
                     if let component { #expect(schemas[component] != nil, "\(name) \(status): no component \(component)") }
                 }
                 if status.hasPrefix("4") || status.hasPrefix("5") {
-                    #expect(Self.refName(Self.jsonSchema(of: response, mediaType: "application/problem+json")) == "Problem",
-                            "\(name) \(status) is not a problem+json Problem")
+                    #expect(
+                        Self.refName(Self.jsonSchema(of: response, mediaType: "application/problem+json")) == "Problem",
+                        "\(name) \(status) is not a problem+json Problem")
                 }
             }
             // (A file upload's body is the file, whichever types it takes.)
             if let body = operation["requestBody"] as? Object, let content = body["content"] as? Object,
-               let json = content["application/json"] as? Object, (json["schema"] as? Object)?["format"] as? String != "binary" {
+                let json = content["application/json"] as? Object, (json["schema"] as? Object)?["format"] as? String != "binary"
+            {
                 #expect(Self.refName(json["schema"]) != nil, "\(name): its JSON body is not a $ref to a component schema")
             }
             // Every refusal it can give is described.
@@ -163,11 +172,15 @@ import TestSupport
             // The headers sent: RateLimit on what the gate lets through, Retry-After on 429 and 503.
             if !Self.expectedRefusals(operation).isEmpty {
                 for (status, response) in responses where status.hasPrefix("2") {
-                    #expect(Self.headers(of: response).isSuperset(of: ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]),
-                            "\(name) \(status) lacks the RateLimit headers")
+                    #expect(
+                        Self.headers(of: response).isSuperset(of: ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]),
+                        "\(name) \(status) lacks the RateLimit headers")
                 }
-                #expect(Self.headers(of: responses["429"]).isSuperset(of: ["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]),
-                        "\(name) 429 lacks Retry-After or the RateLimit headers")
+                #expect(
+                    Self.headers(of: responses["429"]).isSuperset(of: [
+                        "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+                    ]),
+                    "\(name) 429 lacks Retry-After or the RateLimit headers")
                 #expect(Self.headers(of: responses["503"]).contains("Retry-After"), "\(name) 503 lacks Retry-After")
             }
             // A created resource says where it is; a request says its version.
@@ -184,9 +197,11 @@ import TestSupport
             if let object = value as? Object {
                 if let ref = object["$ref"] as? String {
                     let parts = ref.split(separator: "/").map(String.init)
-                    #expect(parts.count == 4 && parts[0] == "#" && parts[1] == "components"
-                            && ((parts[2] == "schemas" && schemas[parts[3]] != nil) || (parts[2] == "headers" && headerComponents[parts[3]] != nil)),
-                            "\(place): \(ref) does not resolve")
+                    #expect(
+                        parts.count == 4 && parts[0] == "#" && parts[1] == "components"
+                            && ((parts[2] == "schemas" && schemas[parts[3]] != nil)
+                                || (parts[2] == "headers" && headerComponents[parts[3]] != nil)),
+                        "\(place): \(ref) does not resolve")
                 }
                 for (key, inner) in object { walk(inner, at: place + "/" + key) }
             } else if let array = value as? [Any] {
@@ -222,7 +237,9 @@ import TestSupport
         #expect(answer("listRequestAttachments", "200") == "AttachmentPage" && items("AttachmentPage") == "Attachment")
         #expect(answer("listTokens", "200") == "TokenPage" && items("TokenPage") == "Token")
         #expect(answer("createToken", "201") == "CreatedToken" && body("createToken") == "NewToken")
-        #expect(body("createRequest") == "NewRequest" && body("updateRequest") == "RequestChange" && body("createRequestComment") == "NewComment")
+        #expect(
+            body("createRequest") == "NewRequest" && body("updateRequest") == "RequestChange"
+                && body("createRequestComment") == "NewComment")
         #expect(answer("getMe", "200") == "Me")
         #expect(answer("listNotificationDeliveries", "200") == "DeliveryPage" && items("DeliveryPage") == "Delivery")
         #expect(answer("getSLAReport", "200") == "SLAReport")
@@ -230,8 +247,9 @@ import TestSupport
         for (id, operation) in byOperation where id.hasPrefix("list") {
             let page = answer(id, "200")
             let properties = ((page.flatMap { schemas[$0] } as? Object)?["properties"] as? Object) ?? [:]
-            #expect(page?.hasSuffix("Page") == true && properties["items"] != nil && properties["next_cursor"] != nil,
-                    "\(id) answers \(page ?? "an unnamed schema"), not a page with items and next_cursor")
+            #expect(
+                page?.hasSuffix("Page") == true && properties["items"] != nil && properties["next_cursor"] != nil,
+                "\(id) answers \(page ?? "an unnamed schema"), not a page with items and next_cursor")
             let names = ((operation["parameters"] as? [Object]) ?? []).compactMap { $0["name"] as? String }
             #expect(!names.contains("before") || names.contains("cursor"), "\(id) pages with before instead of cursor")
         }
@@ -246,8 +264,9 @@ import TestSupport
         let names = schemas.keys.sorted()
         for (index, first) in names.enumerated() {
             for second in names[(index + 1)...] {
-                #expect(!NSDictionary(dictionary: schemas[first] as? Object ?? [:]).isEqual(to: schemas[second] as? Object ?? [:]),
-                        "\(first) and \(second) are the same schema")
+                #expect(
+                    !NSDictionary(dictionary: schemas[first] as? Object ?? [:]).isEqual(to: schemas[second] as? Object ?? [:]),
+                    "\(first) and \(second) are the same schema")
             }
         }
         // The people, groups and SLA clocks inside entities are components too.
@@ -263,8 +282,9 @@ import TestSupport
     @Test func theServerRefusesAsTheDocumentSays() throws {
         let app = try TestApp()
         let people = try People(app)
-        let made = try app.app.tokens.create(user: people.id("tenant_admin@acme.test"), tenant: people.tenant, name: "probe",
-                                             scopes: [.requestsRead], lifetime: 3600, actor: .system)
+        let made = try app.app.tokens.create(
+            user: people.id("tenant_admin@acme.test"), tenant: people.tenant, name: "probe",
+            scopes: [.requestsRead], lifetime: 3600, actor: .system)
         try app.database.connect().query("UPDATE api_tokens SET scopes = $2 WHERE id = $1", [made.id, Scope.allCases.map(\.rawValue)])
         let document = try Self.document(app)
         var probed = 0
@@ -272,8 +292,9 @@ import TestSupport
             let described = Set(((operation["responses"] as? Object) ?? [:]).keys.compactMap(Int.init))
             let concrete = path.replacingOccurrences(of: #"\{[^}]+\}"#, with: UUID().uuidString.lowercased(), options: .regularExpression)
             func send(_ query: String, token: Bool = true) throws -> (Int, [String]) {
-                let response = try app.send(method.uppercased(), concrete + query,
-                                            headers: token ? [("Authorization", "Bearer \(made.token)")] : [])
+                let response = try app.send(
+                    method.uppercased(), concrete + query,
+                    headers: token ? [("Authorization", "Bearer \(made.token)")] : [])
                 let body = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? Object
                 #expect(response.header("Content-Type")?.hasPrefix("application/problem+json") == true, "\(method) \(concrete)\(query)")
                 return (response.status, ((body?["errors"] as? [Object]) ?? []).compactMap { $0["field"] as? String })
@@ -281,8 +302,9 @@ import TestSupport
             let anonymous = try send("", token: false)
             #expect(anonymous.0 == 401 && described.contains(401), "\(method) \(path) without a token: \(anonymous.0)")
             let unknown = try send("?purser_probe=1")
-            #expect(unknown.0 == 400 && unknown.1 == ["purser_probe"] && described.contains(400),
-                    "\(method) \(path) with an unknown parameter: \(unknown)")
+            #expect(
+                unknown.0 == 400 && unknown.1 == ["purser_probe"] && described.contains(400),
+                "\(method) \(path) with an unknown parameter: \(unknown)")
             for parameter in (operation["parameters"] as? [Object]) ?? [] where parameter["in"] as? String == "query" {
                 let schema = (parameter["schema"] as? Object) ?? [:]
                 guard schema["enum"] != nil || schema["format"] != nil, let name = parameter["name"] as? String else { continue }

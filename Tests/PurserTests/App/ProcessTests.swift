@@ -45,8 +45,9 @@ import TestSupport
         environment["PURSER_METRICS_LISTEN"] = "127.0.0.1:\(RawHTTP.freePort())"
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: log) }
-        let process = try ChildProcess([TestEnvironment.purserBinary.path, "serve"], environment: environment,
-                                            output: log.path)
+        let process = try ChildProcess(
+            [TestEnvironment.purserBinary.path, "serve"], environment: environment,
+            output: log.path)
         let up = waitUntil(10) { (try? HTTPClient().get("http://127.0.0.1:\(port)/healthz"))?.status == 200 }
         #expect(up)
         #expect(try HTTPClient().get("http://127.0.0.1:\(port)/readyz").status == 200)

@@ -23,7 +23,8 @@ import TestSupport
 
     @Test func routesAreRegisteredInOnePlace() throws {
         let sources = TestEnvironment.root.appendingPathComponent("Sources/Purser")
-        let files = FileManager.default.enumerator(atPath: sources.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
+        let files =
+            FileManager.default.enumerator(atPath: sources.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
         let registering = try files.filter { file in
             try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8).contains("router.add(")
         }
@@ -45,18 +46,23 @@ import TestSupport
             guard case .success(let path) = IsolationWalk.fill(entry.route.template, with: walk.ours, slug: "acme") else {
                 Issue.record("\(entry.route.template) cannot be filled in"); continue
             }
-            let lacking = !Principal(user: UUID(), tenantRole: .viewer, staffRole: nil, tenant: walk.acme.tenant).can(permission)
+            let lacking =
+                !Principal(user: UUID(), tenantRole: .viewer, staffRole: nil, tenant: walk.acme.tenant).can(permission)
                 ? (viewer, viewerToken)
                 : !Principal(user: UUID(), tenantRole: .requester, staffRole: nil, tenant: walk.acme.tenant).can(permission)
                     ? (requester, requesterToken) : nil
             guard let (person, token) = lacking else { continue }
-            let status = entry.route.method == .get ? try person.get(path).status
+            let status =
+                entry.route.method == .get
+                ? try person.get(path).status
                 : try person.post(path, [("body", "x"), ("state", "open")], formToken: token).status
             // A permission only staff hold makes a staff page: to customers it does not exist.
             let staffOnly = !CustomerRole.allCases.contains {
                 Principal(user: UUID(), tenantRole: $0, staffRole: nil, tenant: walk.acme.tenant).can(permission)
             }
-            #expect(status == (staffOnly ? 404 : 403), "\(entry.route.method.rawValue) \(path) (needs \(permission.rawValue)) answered \(status)")
+            #expect(
+                status == (staffOnly ? 404 : 403),
+                "\(entry.route.method.rawValue) \(path) (needs \(permission.rawValue)) answered \(status)")
             checked += 1
         }
         #expect(checked >= 8, "routes checked: \(checked)")

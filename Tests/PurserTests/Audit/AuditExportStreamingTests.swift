@@ -14,14 +14,17 @@ import TestSupport
         let events = 3000
         try app.app.database.inTenant(people.tenant) { tx in
             for index in 0..<events {
-                try AuditLog.record(AuditEvent(tenant: people.tenant, actorKind: .system, actorID: nil, action: "request.update",
-                                               targetType: "request", targetID: "ACME-\(index)",
-                                               reason: String(repeating: "long enough to fill pages ", count: 4),
-                                               at: app.app.world.now), in: tx)
+                try AuditLog.record(
+                    AuditEvent(
+                        tenant: people.tenant, actorKind: .system, actorID: nil, action: "request.update",
+                        targetType: "request", targetID: "ACME-\(index)",
+                        reason: String(repeating: "long enough to fill pages ", count: 4),
+                        at: app.app.world.now), in: tx)
             }
         }
-        let browser = try people.signedIn("tenant_admin@acme.test", in: app,
-                                          totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
+        let browser = try people.signedIn(
+            "tenant_admin@acme.test", in: app,
+            totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
         let cookie = browser.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
         let owner = try app.database.connect()
         let stored = try owner.query("SELECT count(*) FROM audit_events WHERE tenant_id = $1", [people.tenant])[0]
@@ -32,7 +35,8 @@ import TestSupport
         try owner.query("LOCK TABLE audit_events IN ACCESS EXCLUSIVE MODE")
         let watcher = try app.database.connect()
         func waiting() throws -> Int {
-            try watcher.query("""
+            try watcher.query(
+                """
                 SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
                 """)[0].require(0, as: Int.self)
         }
@@ -44,9 +48,10 @@ import TestSupport
             #expect(try waitUntil { try waiting() >= count }, "export \(count) reached the database")
         }
 
-        let health = try RawHTTP.exchange(port: app.app.server.port,
-                                          Array("GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".utf8),
-                                          timeout: .seconds(15))
+        let health = try RawHTTP.exchange(
+            port: app.app.server.port,
+            Array("GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".utf8),
+            timeout: .seconds(15))
         #expect(health.hasPrefix("HTTP/1.1 200"), "a new connection is answered while exports wait: \(health.prefix(200))")
         #expect(try waiting() >= 2, "the exports were still waiting when /healthz answered")
 
@@ -81,9 +86,12 @@ final class ExportClient {
         var body = [UInt8]()
         var index = end + 4
         // Chunked transfer coding: a hexadecimal size line, that many bytes, CRLF; size 0 ends it.
-        while index < received.count, let lineEnd = (index..<received.count - 1).first(where: { received[$0] == 13 && received[$0 + 1] == 10 }) {
+        while index < received.count,
+            let lineEnd = (index..<received.count - 1).first(where: { received[$0] == 13 && received[$0 + 1] == 10 })
+        {
             guard let size = Int(String(decoding: received[index..<lineEnd], as: UTF8.self), radix: 16), size > 0,
-                  lineEnd + 2 + size <= received.count else { break }
+                lineEnd + 2 + size <= received.count
+            else { break }
             body.append(contentsOf: received[(lineEnd + 2)..<(lineEnd + 2 + size)])
             index = lineEnd + 2 + size + 2
         }

@@ -21,10 +21,11 @@ import TestSupport
     }
 
     func event(_ action: String, _ n: Int = 0) throws -> AuditEvent {
-        AuditEvent(tenant: acme, actorKind: .user, actorID: UUID.v7(), action: action, targetType: "request",
-                   targetID: "ACME-\(n)", reason: "line one\nline | two", requestID: "req-\(n)", address: "203.0.113.9",
-                   userAgent: "test", before: JSONText(#"{"b": 1, "a": [1, 2.50]}"#), after: JSONText(#"{"state":"open"}"#),
-                   at: clock.now)
+        AuditEvent(
+            tenant: acme, actorKind: .user, actorID: UUID.v7(), action: action, targetType: "request",
+            targetID: "ACME-\(n)", reason: "line one\nline | two", requestID: "req-\(n)", address: "203.0.113.9",
+            userAgent: "test", before: JSONText(#"{"b": 1, "a": [1, 2.50]}"#), after: JSONText(#"{"state":"open"}"#),
+            at: clock.now)
     }
 
     func verdict() throws -> AuditVerdict {
@@ -73,8 +74,9 @@ import TestSupport
 
     @Test func anEditedRowIsFoundByNumber() throws {
         for n in 1...4 { try db.inTenant(acme) { try AuditLog.record(try event("request.update", n), in: $0) } }
-        try owner.query("UPDATE audit_events SET reason = 'nothing to see' WHERE chain = $1 AND sequence = 3",
-                        [AuditLog.chain(for: acme)])
+        try owner.query(
+            "UPDATE audit_events SET reason = 'nothing to see' WHERE chain = $1 AND sequence = 3",
+            [AuditLog.chain(for: acme)])
         #expect(try verdict() == .broken(sequence: 3, reason: "row 3 was changed after it was written"))
     }
 
@@ -92,15 +94,19 @@ import TestSupport
         // Someone with database access edits row 2 and recomputes every hash after it, head included.
         try owner.query("UPDATE audit_events SET reason = 'rewritten' WHERE chain = $1 AND sequence = 2", [chain])
         for sequence in 2...3 {
-            try owner.query("""
+            try owner.query(
+                """
                 UPDATE audit_events e SET
                     previous_hash = coalesce((SELECT hash FROM audit_events p WHERE p.chain = e.chain AND p.sequence = e.sequence - 1), previous_hash)
                 WHERE chain = $1 AND sequence = $2
                 """, [chain, sequence])
-            try owner.query("UPDATE audit_events e SET hash = sha256(e.previous_hash || \(AuditLog.canonical)) WHERE chain = $1 AND sequence = $2",
-                            [chain, sequence])
+            try owner.query(
+                "UPDATE audit_events e SET hash = sha256(e.previous_hash || \(AuditLog.canonical)) WHERE chain = $1 AND sequence = $2",
+                [chain, sequence])
         }
-        try owner.query("UPDATE audit_chains SET last_hash = (SELECT hash FROM audit_events WHERE chain = $1 AND sequence = 3) WHERE chain = $1", [chain])
+        try owner.query(
+            "UPDATE audit_chains SET last_hash = (SELECT hash FROM audit_events WHERE chain = $1 AND sequence = 3) WHERE chain = $1",
+            [chain])
         #expect(try verdict() == .broken(sequence: 3, reason: "row 3 differs from the signed checkpoint (history was rewritten)"))
     }
 
@@ -114,8 +120,10 @@ import TestSupport
 
     @Test func eventsWithoutATenantFormTheProviderChain() throws {
         try db.pool.transaction { tx in
-            try AuditLog.record(AuditEvent(tenant: nil, actorKind: .system, actorID: nil, action: "session.sign_in_failed",
-                                           reason: "unknown email", at: clock.now), in: tx)
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: nil, actorKind: .system, actorID: nil, action: "session.sign_in_failed",
+                    reason: "unknown email", at: clock.now), in: tx)
         }
         #expect(try AuditLog.verify(AuditLog.providerChain, keyring: keyring, in: owner) == .intact(events: 1, checkpoints: 0))
         #expect(try db.inTenant(acme) { try $0.query("SELECT count(*) FROM audit_events")[0].require(0, as: Int.self) } == 0)

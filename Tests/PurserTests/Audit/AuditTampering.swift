@@ -17,7 +17,8 @@ enum AuditTampering {
         var previous = AuditLog.genesis
         for row in try owner.query("SELECT sequence FROM audit_events WHERE chain = $1 ORDER BY sequence", [chain]) {
             let sequence = try row.require(0, as: Int64.self)
-            previous = try owner.query("""
+            previous = try owner.query(
+                """
                 UPDATE audit_events e SET previous_hash = $3, hash = sha256($3::bytea || \(AuditLog.canonical))
                 WHERE chain = $1 AND sequence = $2 RETURNING hash
                 """, [chain, sequence, previous])[0].require(0, as: Bytea.self)

@@ -23,14 +23,17 @@ import TestSupport
         // 60 events, one with a formula for a reason.
         try app.app.database.inTenant(people.tenant) { tx in
             for index in 0..<60 {
-                try AuditLog.record(AuditEvent(tenant: people.tenant, actorKind: .user, actorID: admin,
-                                               action: index % 2 == 0 ? "request.create" : "request.comment",
-                                               targetType: "request", targetID: "ACME-\(index)",
-                                               reason: index == 59 ? "=cmd|' /C calc'!A0" : nil, at: app.app.world.now), in: tx)
+                try AuditLog.record(
+                    AuditEvent(
+                        tenant: people.tenant, actorKind: .user, actorID: admin,
+                        action: index % 2 == 0 ? "request.create" : "request.comment",
+                        targetType: "request", targetID: "ACME-\(index)",
+                        reason: index == 59 ? "=cmd|' /C calc'!A0" : nil, at: app.app.world.now), in: tx)
             }
         }
-        let browser = try people.signedIn("tenant_admin@acme.test", in: app,
-                                          totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
+        let browser = try people.signedIn(
+            "tenant_admin@acme.test", in: app,
+            totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
         let first = try browser.get("/t/acme/audit")
         #expect(first.status == 200)
         #expect(first.text.components(separatedBy: "<tr><td>").count - 1 == 50)

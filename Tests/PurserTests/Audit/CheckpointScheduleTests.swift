@@ -26,8 +26,10 @@ import TestSupport
     func record(_ count: Int) throws {
         for n in 1...count {
             try db.inTenant(acme) { tx in
-                try AuditLog.record(AuditEvent(tenant: acme, actorKind: .user, actorID: nil, action: "request.update",
-                                               targetID: "ACME-\(n)", at: Date()), in: tx)
+                try AuditLog.record(
+                    AuditEvent(
+                        tenant: acme, actorKind: .user, actorID: nil, action: "request.update",
+                        targetID: "ACME-\(n)", at: Date()), in: tx)
             }
         }
     }
@@ -41,8 +43,10 @@ import TestSupport
     }
 
     func verifyAudit(_ extra: [String: String] = [:]) throws -> CommandResult {
-        var environment = ["PATH": "/usr/bin:/bin", "PURSER_ROOT": TestEnvironment.root.path, "DATABASE_URL": database.url,
-                           "PURSER_MASTER_KEY": TestEnvironment.masterKeyText]
+        var environment = [
+            "PATH": "/usr/bin:/bin", "PURSER_ROOT": TestEnvironment.root.path, "DATABASE_URL": database.url,
+            "PURSER_MASTER_KEY": TestEnvironment.masterKeyText,
+        ]
         environment.merge(extra) { $1 }
         return try Subprocess.run(TestEnvironment.purserBinary.path, ["admin", "verify-audit"], environment: environment)
     }
@@ -79,8 +83,9 @@ import TestSupport
         let sequence = try head.require(0, as: Int64.self)
         let hash = try head.require(1, as: Bytea.self)
         let future = Date().addingTimeInterval(10 * 365 * 86400)
-        var legacy = AuditCheckpoint(format: 1, chain: chain, number: 1, sequence: sequence, hash: hash, previousDigest: nil,
-                                     takenAtMicros: AuditCheckpoint.micros(future), keyID: "", tag: Bytea([]))
+        var legacy = AuditCheckpoint(
+            format: 1, chain: chain, number: 1, sequence: sequence, hash: hash, previousDigest: nil,
+            takenAtMicros: AuditCheckpoint.micros(future), keyID: "", tag: Bytea([]))
         let (keyID, tag) = keyring.authenticate(legacy.message)
         legacy.keyID = keyID
         legacy.tag = Bytea(tag)
@@ -106,8 +111,9 @@ import TestSupport
         var handlers = JobHandlers.standard
         AuditCheckpointJob.register(into: &handlers, keyring: keyring)
         let clock = SettableClock(Date())
-        let worker = try JobRunner.start(configuration: configuration, world: World(clock: clock), handlers: handlers,
-                                         logger: quietLogger)
+        let worker = try JobRunner.start(
+            configuration: configuration, world: World(clock: clock), handlers: handlers,
+            logger: quietLogger)
         defer { worker.stop() }
         let owner = try database.connect()
         #expect(try owner.query("SELECT count(*) FROM audit_checkpoints")[0].require(0, as: Int.self) == 0)

@@ -25,15 +25,19 @@ import TestSupport
     }
 
     var environment: [String: String] {
-        ["PATH": "/usr/bin:/bin", "PURSER_ROOT": TestEnvironment.root.path, "DATABASE_URL": database.url,
-         "PURSER_MASTER_KEY": TestEnvironment.masterKeyText]
+        [
+            "PATH": "/usr/bin:/bin", "PURSER_ROOT": TestEnvironment.root.path, "DATABASE_URL": database.url,
+            "PURSER_MASTER_KEY": TestEnvironment.masterKeyText,
+        ]
     }
 
     func record(_ count: Int) throws {
         for n in 1...count {
             try db.inTenant(acme) { tx in
-                try AuditLog.record(AuditEvent(tenant: acme, actorKind: .user, actorID: nil, action: "request.update",
-                                               targetID: "ACME-\(n)", at: Date()), in: tx)
+                try AuditLog.record(
+                    AuditEvent(
+                        tenant: acme, actorKind: .user, actorID: nil, action: "request.update",
+                        targetID: "ACME-\(n)", at: Date()), in: tx)
             }
         }
     }
@@ -71,8 +75,9 @@ import TestSupport
         try AuditTampering.rewrite(owner, chain: chain, sequence: 2)
         let verified = try run(["verify-audit"])
         #expect(verified.status == 1, "\(verified.output)")
-        #expect(verified.output.contains("checkpoint sets: BROKEN: there is no checkpoint set, yet 2 checkpoints of format 2 are"),
-                "\(verified.output)")
+        #expect(
+            verified.output.contains("checkpoint sets: BROKEN: there is no checkpoint set, yet 2 checkpoints of format 2 are"),
+            "\(verified.output)")
     }
 
     /// The newest set removed: the checkpoints its run took are listed in no set.
@@ -101,7 +106,8 @@ import TestSupport
         try record(1)
         try checkpoint()
         #expect(try run(["verify-audit"]).status == 0)
-        try owner.query("""
+        try owner.query(
+            """
             DELETE FROM audit_checkpoints WHERE chain = $1
               AND sequence = (SELECT sequence FROM audit_checkpoints WHERE chain = $1 ORDER BY sequence OFFSET 1 LIMIT 1)
             """, [chain])

@@ -16,12 +16,16 @@ import TestSupport
         try owner.query("INSERT INTO tenants (id, slug, key, name, plan_id) VALUES ($1, 'acme', 'ACME', 'Acme', 'standard')", [acme])
         for n in 1...3 {
             try db.inTenant(acme) { tx in
-                try AuditLog.record(AuditEvent(tenant: acme, actorKind: .user, actorID: nil, action: "request.update",
-                                               targetID: "ACME-\(n)", at: Date()), in: tx)
+                try AuditLog.record(
+                    AuditEvent(
+                        tenant: acme, actorKind: .user, actorID: nil, action: "request.update",
+                        targetID: "ACME-\(n)", at: Date()), in: tx)
             }
         }
-        let environment = ["PATH": "/usr/bin:/bin", "PURSER_ROOT": TestEnvironment.root.path,
-                           "DATABASE_URL": database.url, "PURSER_MASTER_KEY": key]
+        let environment = [
+            "PATH": "/usr/bin:/bin", "PURSER_ROOT": TestEnvironment.root.path,
+            "DATABASE_URL": database.url, "PURSER_MASTER_KEY": key,
+        ]
         let binary = TestEnvironment.purserBinary.path
         let signed = try Subprocess.run(binary, ["admin", "checkpoint-audit"], environment: environment)
         #expect(signed.status == 0, "\(signed.output)")

@@ -16,14 +16,14 @@ import TestSupport
     /// What the domain may take from HTTPServer, each by a scoped import: values and utilities
     /// that carry no HTTP message.
     static let allowedImports: Set<String> = [
-        "class HTTPServer.Locked",           // a plain lock
+        "class HTTPServer.Locked",  // a plain lock
         "class HTTPServer.MetricsRegistry",  // Prometheus counters of jobs and queues
-        "struct HTTPServer.FieldError",      // a field's name and message, in validation errors
-        "enum HTTPServer.JSONValue",         // a parsed JSON document (webhook payloads)
-        "struct HTTPServer.IPAddress",       // an address, for throttling
-        "struct HTTPServer.WouldBlock",      // "not on an I/O thread": a token lookup that needs the database
-        "struct HTTPServer.QueryParameters", // a decoded query string (saved views, report parameters)
-        "struct HTTPServer.SetCookie",       // the session's cookie attributes
+        "struct HTTPServer.FieldError",  // a field's name and message, in validation errors
+        "enum HTTPServer.JSONValue",  // a parsed JSON document (webhook payloads)
+        "struct HTTPServer.IPAddress",  // an address, for throttling
+        "struct HTTPServer.WouldBlock",  // "not on an I/O thread": a token lookup that needs the database
+        "struct HTTPServer.QueryParameters",  // a decoded query string (saved views, report parameters)
+        "struct HTTPServer.SetCookie",  // the session's cookie attributes
     ]
 
     static var httpWords: Regex<(Substring, Substring)> { /\b(Request|Response|HTTPError|HTTPStatus|HTTPResponseError|HTTPHeaders)\b/ }
@@ -49,8 +49,10 @@ import TestSupport
 
     @Test func theWalkSeesTheStores() throws {
         let paths = try Self.domainFiles().map(\.path)
-        for store in ["Requests/RequestStore.swift", "Requests/RequestAttachments.swift", "Identity/TokenStore.swift",
-                      "Core/ValidationError.swift"] {
+        for store in [
+            "Requests/RequestStore.swift", "Requests/RequestAttachments.swift", "Identity/TokenStore.swift",
+            "Core/ValidationError.swift",
+        ] {
             #expect(paths.contains(store), "\(store) is checked")
         }
         for handler in ["Requests/RequestPages.swift", "Requests/RequestsAPI.swift", "API/APIGate.swift"] {

@@ -11,7 +11,8 @@ import TestSupport
     static let liveClock = "World/WallClock.swift"
 
     static func swiftFiles() -> [String] {
-        (FileManager.default.enumerator(atPath: sources.path)?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".swift") }.sorted()
+        (FileManager.default.enumerator(atPath: sources.path)?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".swift") }
+            .sorted()
     }
 
     /// Each line of each source file, comments left out (they may name what they avoid).
@@ -32,8 +33,10 @@ import TestSupport
     /// `DispatchTime.now()` (written `.now()`) is monotonic, for timeouts, and is not matched.
     @Test func sqlBindsTheClockInsteadOfReadingPostgreSQLs() throws {
         #expect(Self.swiftFiles().count > 100)
-        let pattern = try NSRegularExpression(pattern: #"(?<![.\w])now\(\)|\bCURRENT_TIMESTAMP\b|\bclock_timestamp\(\)|\bLOCALTIMESTAMP\b|\bstatement_timestamp\(\)|\btransaction_timestamp\(\)"#,
-                                              options: [.caseInsensitive])
+        let pattern = try NSRegularExpression(
+            pattern:
+                #"(?<![.\w])now\(\)|\bCURRENT_TIMESTAMP\b|\bclock_timestamp\(\)|\bLOCALTIMESTAMP\b|\bstatement_timestamp\(\)|\btransaction_timestamp\(\)"#,
+            options: [.caseInsensitive])
         let found = try Self.codeLines().filter { line in
             pattern.firstMatch(in: line.text, range: NSRange(line.text.startIndex..., in: line.text)) != nil
         }

@@ -19,16 +19,23 @@ import TestSupport
         db = Database(url: database.url, size: 2)
         try db.pool.transaction { tx in
             for (id, slug, key) in [(acme, "acme", "ACME"), (globex, "globex", "GLOBEX")] {
-                try tx.query("INSERT INTO tenants (id, slug, key, name, plan_id) VALUES ($1, $2, $3, $4, 'standard')",
-                             [id, slug, key, slug.capitalized])
+                try tx.query(
+                    "INSERT INTO tenants (id, slug, key, name, plan_id) VALUES ($1, $2, $3, $4, 'standard')",
+                    [id, slug, key, slug.capitalized])
             }
             for (id, email) in [(ada, "ada@acme.test"), (grace, "grace@globex.test")] {
                 try tx.query("INSERT INTO users (id, email, name) VALUES ($1, $2, $3)", [id, email, email])
             }
         }
-        try db.inTenant(acme) { try $0.query("INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'tenant_admin')", [acme, ada]) }
-        try db.inTenant(globex) { try $0.query("INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'viewer')", [globex, grace]) }
-        try db.inTenant(globex) { try $0.query("INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'requester')", [globex, ada]) }
+        try db.inTenant(acme) {
+            try $0.query("INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'tenant_admin')", [acme, ada])
+        }
+        try db.inTenant(globex) {
+            try $0.query("INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'viewer')", [globex, grace])
+        }
+        try db.inTenant(globex) {
+            try $0.query("INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'requester')", [globex, ada])
+        }
     }
 
     func count(_ tx: Connection) throws -> Int {
@@ -53,7 +60,9 @@ import TestSupport
 
     @Test func writingIntoAnotherTenantIsRefused() throws {
         let error = #expect(throws: PostgresError.self) {
-            try db.inTenant(acme) { try $0.query("INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'viewer')", [globex, ada]) }
+            try db.inTenant(acme) {
+                try $0.query("INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'viewer')", [globex, ada])
+            }
         }
         #expect(error?.sqlState == "42501", "new row violates row-level security policy")
         let moved = try db.inTenant(acme) { try $0.query("UPDATE memberships SET role = 'viewer' WHERE tenant_id = $1", [globex]).affected }

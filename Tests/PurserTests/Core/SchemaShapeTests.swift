@@ -61,7 +61,9 @@ import TestSupport
         var problems: [String] = []
         for table in catalog.tables.values.sorted(by: { $0.name < $1.name }) {
             if table.hasTenantID {
-                if Self.referenceTables[table.name] != nil { problems.append("\(table.name) has tenant_id but is listed as a reference table") }
+                if Self.referenceTables[table.name] != nil {
+                    problems.append("\(table.name) has tenant_id but is listed as a reference table")
+                }
             } else if Self.referenceTables[table.name] == nil {
                 problems.append("\(table.name) has no tenant_id: add it (tenant-owned) or list it as a reference table with why")
             }
@@ -98,7 +100,9 @@ import TestSupport
         let problems = catalog.foreignKeys
             .filter { keyed.contains($0.referenced) && ($0.firstColumn != "tenant_id" || $0.firstReferencedColumn != "tenant_id") }
             .map { "\($0.table).\($0.name): \($0.definition)" }
-        #expect(problems.isEmpty, "foreign keys to tenant tables without (tenant_id, …) REFERENCES t (tenant_id, …):\n\(problems.joined(separator: "\n"))")
+        #expect(
+            problems.isEmpty,
+            "foreign keys to tenant tables without (tenant_id, …) REFERENCES t (tenant_id, …):\n\(problems.joined(separator: "\n"))")
     }
 
     @Test func rowLevelSecurityIsEnabledAndForced() {
@@ -117,7 +121,9 @@ import TestSupport
             let policies = catalog.policies.filter { $0.table == table }
             let staff = policies.first { $0.name == "staff_rows" }
             if let staff {
-                if staff.roles != "purser_staff" || !staff.permissive || staff.command != "*" || staff.using != "true" || staff.check != "true" {
+                if staff.roles != "purser_staff" || !staff.permissive || staff.command != "*" || staff.using != "true"
+                    || staff.check != "true"
+                {
                     problems.append("\(table): staff_rows is not a permissive policy TO purser_staff USING (true) WITH CHECK (true)")
                 }
             } else {
@@ -162,44 +168,57 @@ struct Catalog {
         let column = { (relation: String, number: String) in
             "coalesce((SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = \(relation) AND a.attnum = \(number)), '(expression)')"
         }
-        tables = Dictionary(uniqueKeysWithValues: try connection.query("""
-            SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity,
-                   EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
-            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE \(inSchema) AND c.relkind IN ('r', 'p')
-            """).map { row in
-            let table = Table(name: try row.require(0), rowSecurity: try row.require(1), forceRowSecurity: try row.require(2),
-                              hasTenantID: try row.require(3))
-            return (table.name, table)
-        })
-        uniqueIndexes = try connection.query("""
+        tables = Dictionary(
+            uniqueKeysWithValues: try connection.query(
+                """
+                SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity,
+                       EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE \(inSchema) AND c.relkind IN ('r', 'p')
+                """
+            ).map { row in
+                let table = Table(
+                    name: try row.require(0), rowSecurity: try row.require(1), forceRowSecurity: try row.require(2),
+                    hasTenantID: try row.require(3))
+                return (table.name, table)
+            })
+        uniqueIndexes = try connection.query(
+            """
             SELECT t.relname::text, i.relname::text, x.indisprimary, \(column("x.indrelid", "x.indkey[0]")), pg_get_indexdef(x.indexrelid)
             FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
                  JOIN pg_namespace n ON n.oid = t.relnamespace
             WHERE \(inSchema) AND x.indisunique ORDER BY 1, 2
-            """).map {
-            UniqueIndex(table: try $0.require(0), name: try $0.require(1), primary: try $0.require(2), firstColumn: try $0.require(3),
-                        definition: try $0.require(4))
+            """
+        ).map {
+            UniqueIndex(
+                table: try $0.require(0), name: try $0.require(1), primary: try $0.require(2), firstColumn: try $0.require(3),
+                definition: try $0.require(4))
         }
-        foreignKeys = try connection.query("""
+        foreignKeys = try connection.query(
+            """
             SELECT t.relname::text, k.conname::text, r.relname::text,
                    \(column("k.conrelid", "k.conkey[1]")), \(column("k.confrelid", "k.confkey[1]")), pg_get_constraintdef(k.oid)
             FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid JOIN pg_class r ON r.oid = k.confrelid
                  JOIN pg_namespace n ON n.oid = t.relnamespace
             WHERE \(inSchema) AND k.contype = 'f' ORDER BY 1, 2
-            """).map {
-            ForeignKey(table: try $0.require(0), name: try $0.require(1), referenced: try $0.require(2), firstColumn: try $0.require(3),
-                       firstReferencedColumn: try $0.require(4), definition: try $0.require(5))
+            """
+        ).map {
+            ForeignKey(
+                table: try $0.require(0), name: try $0.require(1), referenced: try $0.require(2), firstColumn: try $0.require(3),
+                firstReferencedColumn: try $0.require(4), definition: try $0.require(5))
         }
-        policies = try connection.query("""
+        policies = try connection.query(
+            """
             SELECT c.relname::text, p.polname::text, p.polpermissive, p.polcmd::text,
                    coalesce((SELECT string_agg(r.rolname::text, ',' ORDER BY r.rolname) FROM pg_roles r WHERE r.oid = ANY (p.polroles)), 'public'),
                    coalesce(pg_get_expr(p.polqual, p.polrelid), ''), coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '')
             FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE \(inSchema) ORDER BY 1, 2
-            """).map {
-            Policy(table: try $0.require(0), name: try $0.require(1), permissive: try $0.require(2), command: try $0.require(3),
-                   roles: try $0.require(4), using: try $0.require(5), check: try $0.require(6))
+            """
+        ).map {
+            Policy(
+                table: try $0.require(0), name: try $0.require(1), permissive: try $0.require(2), command: try $0.require(3),
+                roles: try $0.require(4), using: try $0.require(5), check: try $0.require(6))
         }
     }
 }

@@ -15,8 +15,10 @@ import Testing
     }
 
     @Test func commonPasswordsAndTheirVariantsAreRefused() {
-        for password in ["passwordpassword", "password1234", "Qwertyuiop123!", "iloveyou2024!!", "aaaaaaaaaaaaaa",
-                         "abababababab", "123123123123", "dragondragon"] {
+        for password in [
+            "passwordpassword", "password1234", "Qwertyuiop123!", "iloveyou2024!!", "aaaaaaaaaaaaaa",
+            "abababababab", "123123123123", "dragondragon",
+        ] {
             #expect(PasswordPolicy.problem(with: password) != nil, "\(password) should be refused")
         }
     }

@@ -43,11 +43,16 @@ import TestSupport
         let totp = TOTP.generate()
         let python = try TestEnvironment.venvBin("python")
         let times = [0, 59, 1_111_111_109, 1_795_000_015, 2_000_000_000]
-        let result = try Subprocess.run(python, ["-c", """
-            import sys, pyotp
-            totp = pyotp.TOTP(sys.argv[1])
-            print(" ".join(totp.at(int(t)) for t in sys.argv[2:]))
-            """, Base32.encode(totp.secret)] + times.map(String.init))
+        let result = try Subprocess.run(
+            python,
+            [
+                "-c",
+                """
+                import sys, pyotp
+                totp = pyotp.TOTP(sys.argv[1])
+                print(" ".join(totp.at(int(t)) for t in sys.argv[2:]))
+                """, Base32.encode(totp.secret),
+            ] + times.map(String.init))
         #expect(result.status == 0, "\(result.output)")
         let expected = times.map { totp.code(at: Date(timeIntervalSince1970: TimeInterval($0))) }.joined(separator: " ")
         #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines) == expected)

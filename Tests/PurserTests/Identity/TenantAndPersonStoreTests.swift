@@ -29,8 +29,9 @@ import TestSupport
 
     @Test func badTenantValuesAreNamedFieldByField() throws {
         let error = #expect(throws: ValidationError.self) {
-            try tenants.create(NewTenant(slug: "Not A Slug", name: " ", key: "x", plan: "standard", timeZone: "Mars/Olympus"),
-                               actor: .system, reason: nil)
+            try tenants.create(
+                NewTenant(slug: "Not A Slug", name: " ", key: "x", plan: "standard", timeZone: "Mars/Olympus"),
+                actor: .system, reason: nil)
         }
         #expect(error?.fieldErrors.map(\.field) == ["slug", "name", "key", "time_zone"])
         let plan = #expect(throws: ValidationError.self) {
@@ -57,14 +58,17 @@ import TestSupport
     @Test func membersAreAddedOnceAndAnEmailElsewhereLooksNew() throws {
         let acme = try tenants.create(NewTenant(slug: "acme", name: "Acme"), actor: .system, reason: nil)
         let globex = try tenants.create(NewTenant(slug: "globex", name: "Globex"), actor: .system, reason: nil)
-        let ada = try people.addMember(NewPerson(email: " Ada@Acme.test ", name: "Ada", password: "copper kettle sings at dawn"),
-                                       tenant: acme, role: .tenantAdmin, actor: .system, reason: nil)
-        let again = try people.addMember(NewPerson(email: "ada@acme.test", name: "Ada L."), tenant: globex, role: .viewer,
-                                         actor: .system, reason: nil)
+        let ada = try people.addMember(
+            NewPerson(email: " Ada@Acme.test ", name: "Ada", password: "copper kettle sings at dawn"),
+            tenant: acme, role: .tenantAdmin, actor: .system, reason: nil)
+        let again = try people.addMember(
+            NewPerson(email: "ada@acme.test", name: "Ada L."), tenant: globex, role: .viewer,
+            actor: .system, reason: nil)
         #expect(again == ada)
         let duplicate = #expect(throws: ValidationError.self) {
-            try people.addMember(NewPerson(email: "ADA@acme.test", name: "Ada"), tenant: acme, role: .viewer,
-                                 actor: .system, reason: nil)
+            try people.addMember(
+                NewPerson(email: "ADA@acme.test", name: "Ada"), tenant: acme, role: .viewer,
+                actor: .system, reason: nil)
         }
         #expect(duplicate?.fieldErrors.first?.field == "email")
         let stored = try database.connect().query("SELECT email, status, password_hash FROM users WHERE id = $1", [ada])[0]
@@ -76,16 +80,18 @@ import TestSupport
     @Test func weakPasswordsAndBadEmailsAreRefusedBeforeAnythingIsWritten() throws {
         let acme = try tenants.create(NewTenant(slug: "acme", name: "Acme"), actor: .system, reason: nil)
         let error = #expect(throws: ValidationError.self) {
-            try people.addMember(NewPerson(email: "not-an-email", name: "", password: "password1234"), tenant: acme,
-                                 role: .viewer, actor: .system, reason: nil)
+            try people.addMember(
+                NewPerson(email: "not-an-email", name: "", password: "password1234"), tenant: acme,
+                role: .viewer, actor: .system, reason: nil)
         }
         #expect(error?.fieldErrors.map(\.field) == ["email", "name", "password"])
         #expect(try database.connect().query("SELECT count(*) FROM users")[0].require(0, as: Int.self) == 0)
     }
 
     @Test func staffAccountsAreRecordedInTheProviderChain() throws {
-        let grace = try people.addStaff(NewPerson(email: "grace@provider.test", name: "Grace"), role: .providerAdmin,
-                                        actor: .system, reason: nil)
+        let grace = try people.addStaff(
+            NewPerson(email: "grace@provider.test", name: "Grace"), role: .providerAdmin,
+            actor: .system, reason: nil)
         let row = try database.connect().query("SELECT staff_role, status FROM users WHERE id = $1", [grace])[0]
         #expect(try row.require(0, as: String.self) == "provider_admin")
         #expect(try row.require(1, as: String.self) == "invited")

@@ -21,8 +21,9 @@ import TestSupport
     }
 
     func bearer(_ email: String, tenant: UUID?) throws -> [(name: String, value: String)] {
-        let token = try app.app.tokens.create(user: acme.id(email), tenant: tenant, name: "t", scopes: [.requestsRead, .reportsRead],
-                                              lifetime: 3600, actor: .system)
+        let token = try app.app.tokens.create(
+            user: acme.id(email), tenant: tenant, name: "t", scopes: [.requestsRead, .reportsRead],
+            lifetime: 3600, actor: .system)
         return [("Authorization", "Bearer \(token.token)")]
     }
 
@@ -31,16 +32,19 @@ import TestSupport
         #expect(throws: ValidationError.self) { try bearer("tenant_admin@acme.test", tenant: nil) }
         let headers = try bearer("tenant_admin@acme.test", tenant: acme.tenant)
         try app.database.connect().query("UPDATE api_tokens SET tenant_id = NULL")
-        for path in ["/api/v1/requests?tenant=globex", "/api/v1/requests?tenant=acme", "/api/v1/me?tenant=globex",
-                     "/api/v1/reports/sla?tenant=globex", "/api/v1/requests"] {
+        for path in [
+            "/api/v1/requests?tenant=globex", "/api/v1/requests?tenant=acme", "/api/v1/me?tenant=globex",
+            "/api/v1/reports/sla?tenant=globex", "/api/v1/requests",
+        ] {
             #expect(try app.get(path, headers: headers).status == 404, "\(path)")
         }
         // The same answer as a tenant that does not exist.
         #expect(try app.get("/api/v1/requests?tenant=nowhere", headers: headers).status == 404)
         // It still says who it speaks for.
         #expect(try app.get("/api/v1/me", headers: headers).status == 200)
-        let written = try app.database.connect().query("SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'access.denied'",
-                                                       [globex.tenant])[0].require(0, as: Int.self)
+        let written = try app.database.connect().query(
+            "SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'access.denied'",
+            [globex.tenant])[0].require(0, as: Int.self)
         #expect(written == 0, "nothing recorded in a tenant the token has nothing to do with")
     }
 

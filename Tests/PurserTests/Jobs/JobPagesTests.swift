@@ -13,14 +13,18 @@ import TestSupport
         let db = Database(url: app.database.url, size: 1, worker: true)
         defer { db.pool.close() }
         let (dead, other) = try db.pool.transaction { tx in
-            (try JobQueue.enqueue(tx, kind: "notify.email", options: JobOptions(runAt: app.app.world.now))!,
-             try JobQueue.enqueue(tx, kind: "notify.email", options: JobOptions(runAt: app.app.world.now))!)
+            (
+                try JobQueue.enqueue(tx, kind: "notify.email", options: JobOptions(runAt: app.app.world.now))!,
+                try JobQueue.enqueue(tx, kind: "notify.email", options: JobOptions(runAt: app.app.world.now))!
+            )
         }
-        try db.pool.query("""
+        try db.pool.query(
+            """
             UPDATE jobs SET state = 'dead', attempts = 10, last_error = 'smtp: 550 no such user', finished_at = $1
             """, [app.app.world.now])
-        let engineer = try people.signedIn("platform_engineer@staff.test", in: app,
-                                           totp: try people.enableSecondFactor("platform_engineer@staff.test", in: app))
+        let engineer = try people.signedIn(
+            "platform_engineer@staff.test", in: app,
+            totp: try people.enableSecondFactor("platform_engineer@staff.test", in: app))
         let page = try engineer.get("/staff/jobs")
         #expect(page.status == 200)
         #expect(page.text.contains("smtp: 550 no such user") && page.text.contains("notify.email"))

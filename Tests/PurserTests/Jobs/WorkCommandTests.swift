@@ -19,9 +19,11 @@ import TestSupport
 
     func worker(_ extra: [String: String] = [:]) throws -> (ChildProcess, URL) {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("work-\(UUID().uuidString).log")
-        var environment = ["PATH": "/usr/bin:/bin", "PURSER_ROOT": TestEnvironment.root.path, "DATABASE_URL": database.url,
-                           "PURSER_METRICS_LISTEN": "off", "PURSER_JOB_LEASE_SECONDS": "2",
-                           "PURSER_MASTER_KEY": TestEnvironment.masterKeyText]
+        var environment = [
+            "PATH": "/usr/bin:/bin", "PURSER_ROOT": TestEnvironment.root.path, "DATABASE_URL": database.url,
+            "PURSER_METRICS_LISTEN": "off", "PURSER_JOB_LEASE_SECONDS": "2",
+            "PURSER_MASTER_KEY": TestEnvironment.masterKeyText,
+        ]
         environment.merge(extra) { $1 }
         return (try ChildProcess([TestEnvironment.purserBinary.path, "work"], environment: environment, output: log.path), log)
     }
@@ -30,7 +32,6 @@ import TestSupport
         let row = try db.pool.query("SELECT state, attempts FROM jobs WHERE id = $1", [id])[0]
         return (try row.require(0), try row.require(1))
     }
-
 
     @Test func aKilledWorkersJobRunsAgainAfterItsLease() throws {
         let id = try db.pool.transaction { tx in

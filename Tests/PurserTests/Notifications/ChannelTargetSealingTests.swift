@@ -39,10 +39,12 @@ import TestSupport
     @Test func aSavedURLIsSealedAndShownAsSchemeAndHostOnly() throws {
         let app = try TestApp(configure: Self.configure)
         let people = try People(app)
-        let admin = try people.signedIn("tenant_admin@acme.test", in: app,
-                                        totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
-        let saved = try admin.post("/t/acme/notifications/channels", [("kind", "slack"), ("name", "Ops"), ("target", url), ("event", "*")],
-                                   from: "/t/acme/notifications")
+        let admin = try people.signedIn(
+            "tenant_admin@acme.test", in: app,
+            totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
+        let saved = try admin.post(
+            "/t/acme/notifications/channels", [("kind", "slack"), ("name", "Ops"), ("target", url), ("event", "*")],
+            from: "/t/acme/notifications")
         #expect(saved.status == 201)
         let page = String(decoding: saved.body, as: UTF8.self)
         #expect(!page.contains("XXXXsecretXXXX") && page.contains("http://127.0.0.1"))
@@ -58,15 +60,17 @@ import TestSupport
             try app.database.connect().query("SELECT state FROM notification_deliveries")[0].require(0, as: String.self) == "delivered"
         }
         #expect(delivered)
-        #expect(try app.database.connect().query("SELECT destination FROM notification_deliveries")[0]
-            .require(0, as: String.self) == "http://127.0.0.1")
+        #expect(
+            try app.database.connect().query("SELECT destination FROM notification_deliveries")[0]
+                .require(0, as: String.self) == "http://127.0.0.1")
         #expect(!String(decoding: try admin.get("/t/acme/notifications").body, as: UTF8.self).contains("XXXXsecretXXXX"))
         // Not in the channel, the log, the audit trail or anywhere else.
         let leaked = try leaks(app.database)
         #expect(leaked.isEmpty, "\(leaked)")
         // And the database refuses a URL channel stored in the clear.
         #expect(throws: PostgresError.self) {
-            try app.database.connect().query("""
+            try app.database.connect().query(
+                """
                 INSERT INTO notification_channels (id, tenant_id, kind, name, target, events) VALUES ($1, $2, 'slack', 'Raw', $3, '{*}')
                 """, [UUID.v7(), people.tenant, url])
         }
@@ -80,27 +84,32 @@ import TestSupport
         let owner = try database.connect()
         try Migrator(files: files.filter { $0.version < 14 }).migrate(owner)
         let tenant = UUID.v7(), channel = UUID.v7()
-        try owner.query("""
+        try owner.query(
+            """
             INSERT INTO tenants (id, slug, key, name, plan_id) VALUES ($1, 'acme', 'ACME', 'Acme Bank', (SELECT min(id) FROM plans))
             """, [tenant])
-        try owner.query("""
+        try owner.query(
+            """
             INSERT INTO notification_channels (id, tenant_id, kind, name, target, events) VALUES ($1, $2, 'slack', 'Ops', $3, '{*}')
             """, [channel, tenant, url])
         let message = try JSONText(encoding: NotificationMessage(event: "request.created", subject: "s", text: "t")).text
         for state in ["delivered", "pending"] {
             let delivery = UUID.v7()
-            try owner.query("""
+            try owner.query(
+                """
                 INSERT INTO notification_deliveries (id, tenant_id, channel_id, kind, destination, event, subject, message, state)
                 VALUES ($1, $2, $3, 'slack', $4, 'request.created', 's', $5::jsonb, $6)
                 """, [delivery, tenant, channel, url, message, state])
             if state == "pending" {
-                try owner.query("""
+                try owner.query(
+                    """
                     INSERT INTO jobs (kind, payload, tenant_id, unique_key, max_attempts)
                     VALUES ('notify.deliver', jsonb_build_object('delivery', $1::text), $2, 'delivery:' || $1::text, 8)
                     """, [delivery, tenant])
             }
         }
-        try owner.query("""
+        try owner.query(
+            """
             INSERT INTO notification_deliveries (id, tenant_id, kind, destination, event, subject, message, state)
             VALUES ($1, $2, 'email', 'ana@acme.test', 'request.created', 's', $3::jsonb, 'delivered')
             """, [UUID.v7(), tenant, message])
@@ -114,23 +123,27 @@ import TestSupport
         let destinations = try owner.query("SELECT kind, destination FROM notification_deliveries ORDER BY kind")
             .map { "\(try $0.require(0, as: String.self)) \(try $0.require(1, as: String.self))" }
         #expect(destinations == ["email ana@acme.test", "slack http://127.0.0.1", "slack http://127.0.0.1"])
-        #expect(try owner.query("SELECT count(*) FROM jobs WHERE kind = 'notify.seal_targets' AND state = 'queued'")[0]
-            .require(0, as: Int.self) == 1)
+        #expect(
+            try owner.query("SELECT count(*) FROM jobs WHERE kind = 'notify.seal_targets' AND state = 'queued'")[0]
+                .require(0, as: Int.self) == 1)
 
         let app = try TestApp(database: database, configure: Self.configure)
         let worker = try app.startWorker()
         defer { worker.stop() }
         let sealed = try waitUntil {
-            try owner.query("SELECT sealed_target IS NOT NULL FROM notification_channels WHERE id = $1", [channel])[0].require(0, as: Bool.self)
+            try owner.query("SELECT sealed_target IS NOT NULL FROM notification_channels WHERE id = $1", [channel])[0].require(
+                0, as: Bool.self)
         }
         #expect(sealed)
         #expect(try owner.query("SELECT target FROM notification_channels")[0].require(0, as: String.self) == "http://127.0.0.1")
         #expect(waitUntil { receivedPaths().contains(Self.secretPath) }, "the pending delivery still reaches the whole URL")
         let leaked = try leaks(database)
         #expect(leaked.isEmpty, "\(leaked)")
-        #expect(try owner.query("""
-            SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'notification_channel.seal_target' AND actor_kind = 'system'
-            """, [tenant])[0].require(0, as: Int.self) == 1)
+        #expect(
+            try owner.query(
+                """
+                SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'notification_channel.seal_target' AND actor_kind = 'system'
+                """, [tenant])[0].require(0, as: Int.self) == 1)
     }
 
     @Test func keyRotationSealsWhatTheWorkerHasNotYet() throws {
@@ -140,7 +153,8 @@ import TestSupport
         #expect(changed == 1)
         let row = try owner.query("SELECT target, sealed_target FROM notification_channels WHERE id = $1", [channel])[0]
         #expect(try row.require(0, as: String.self) == "http://127.0.0.1")
-        let opened = try SealedColumn.channelTarget.open(try row.require(1, as: String.self), row: channel, keyring: TestEnvironment.keyring)
+        let opened = try SealedColumn.channelTarget.open(
+            try row.require(1, as: String.self), row: channel, keyring: TestEnvironment.keyring)
         #expect(String(decoding: opened, as: UTF8.self) == url)
         let leaked = try leaks(database)
         #expect(leaked.isEmpty, "\(leaked)")

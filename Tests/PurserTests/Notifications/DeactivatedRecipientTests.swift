@@ -32,13 +32,15 @@ import TestSupport
 
     /// A request filed by the requester, watched by the viewer and the approver.
     func watchedRequest() throws -> ServiceRequest {
-        let request = try store.create(NewRequest(subject: "GPU quota", type: "question", priority: "P3"), tenant: people.tenant,
-                                       requester: people.id("requester@acme.test"),
-                                       actor: .person(people.id("requester@acme.test"), isStaff: false, origin: nil))
+        let request = try store.create(
+            NewRequest(subject: "GPU quota", type: "question", priority: "P3"), tenant: people.tenant,
+            requester: people.id("requester@acme.test"),
+            actor: .person(people.id("requester@acme.test"), isStaff: false, origin: nil))
         let watchers = RequestWatchers(database: app.app.database, clock: app.app.world.clock)
         for email in ["viewer@acme.test", "approver@acme.test"] {
-            try watchers.set(true, user: people.id(email), request: request.id, tenant: people.tenant,
-                             actor: .person(people.id(email), isStaff: false, origin: nil))
+            try watchers.set(
+                true, user: people.id(email), request: request.id, tenant: people.tenant,
+                actor: .person(people.id(email), isStaff: false, origin: nil))
         }
         return request
     }
@@ -50,15 +52,18 @@ import TestSupport
     }
 
     func staffReply(_ request: ServiceRequest) throws {
-        _ = try comments.add(to: request.id, tenant: people.tenant, body: "We raised the quota.", isInternal: false, principal: cse,
-                             actor: .person(cse.user, isStaff: true, origin: nil))
+        _ = try comments.add(
+            to: request.id, tenant: people.tenant, body: "We raised the quota.", isInternal: false, principal: cse,
+            actor: .person(cse.user, isStaff: true, origin: nil))
     }
 
     func emailDeliveries() throws -> [(to: String, state: String, error: String?)] {
-        try app.database.connect().query("""
+        try app.database.connect().query(
+            """
             SELECT destination, state, last_error FROM notification_deliveries
             WHERE kind = 'email' AND event = 'request.updated' ORDER BY created_at, id
-            """).map { (try $0.require(0), try $0.require(1), try $0.decode(2)) }
+            """
+        ).map { (try $0.require(0), try $0.require(1), try $0.decode(2)) }
     }
 
     /// Who the sink received mail for, once every delivery has settled.
@@ -84,8 +89,9 @@ import TestSupport
         #expect(watching == [people.id("approver@acme.test")], "deactivation ends their watches")
         // A staff reply (to the requester and watchers) and a state change (to the requester).
         try staffReply(request)
-        _ = try store.update(request.id, tenant: people.tenant, change: .init(state: "pending_customer"), expected: nil,
-                             principal: cse, actor: .person(cse.user, isStaff: true, origin: nil))
+        _ = try store.update(
+            request.id, tenant: people.tenant, change: .init(state: "pending_customer"), expected: nil,
+            principal: cse, actor: .person(cse.user, isStaff: true, origin: nil))
         let recipients = try settledRecipients()
         #expect(recipients == ["approver@acme.test"], "\(recipients)")
         #expect(try emailDeliveries().map(\.to) == ["approver@acme.test"], "nothing is even composed for those who left")
@@ -101,15 +107,17 @@ import TestSupport
         let recipients = try settledRecipients()
         #expect(recipients == ["approver@acme.test"], "\(recipients)")
         let withheld = try emailDeliveries().filter { $0.to != "approver@acme.test" }
-        #expect(withheld.count == 2 && withheld.allSatisfy { $0.state == "dead" && $0.error?.contains("no longer belongs") == true },
-                "\(withheld)")
+        #expect(
+            withheld.count == 2 && withheld.allSatisfy { $0.state == "dead" && $0.error?.contains("no longer belongs") == true },
+            "\(withheld)")
     }
 
     @Test func staffWithoutAMembershipStillHearOfTheirRequests() throws {
         try deactivate("viewer@acme.test")
         let found = try app.app.database.inTenant(people.tenant) { tx in
-            try Outbox.destinations(tx, tenant: people.tenant, event: "sla.at_risk",
-                                    people: [people.id("cse@staff.test"), people.id("viewer@acme.test"), people.id("approver@acme.test")])
+            try Outbox.destinations(
+                tx, tenant: people.tenant, event: "sla.at_risk",
+                people: [people.id("cse@staff.test"), people.id("viewer@acme.test"), people.id("approver@acme.test")])
         }
         #expect(Set(found.map(\.address)) == ["cse@staff.test", "approver@acme.test"])
         #expect(Set(found.compactMap(\.recipient)) == [people.id("cse@staff.test"), people.id("approver@acme.test")])

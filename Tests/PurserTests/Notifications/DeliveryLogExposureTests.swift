@@ -27,8 +27,9 @@ import TestSupport
     @Test func addressesAreShownWholeOnlyToThoseWhoManageTheTenant() {
         let tenant = UUID()
         let shown = { (principal: Principal) in
-            DestinationRedaction.shown("ana@acme.test, bo@acme.test", kind: "email",
-                                       addressesVisible: DestinationRedaction.addressesVisible(to: principal))
+            DestinationRedaction.shown(
+                "ana@acme.test, bo@acme.test", kind: "email",
+                addressesVisible: DestinationRedaction.addressesVisible(to: principal))
         }
         #expect(shown(Principal(user: UUID(), tenantRole: .tenantAdmin, staffRole: nil, tenant: tenant)) == "ana@acme.test, bo@acme.test")
         #expect(shown(Principal(user: UUID(), tenantRole: nil, staffRole: .cse, tenant: tenant)) == "ana@acme.test, bo@acme.test")
@@ -44,24 +45,31 @@ import TestSupport
             configuration.allowedDestinations = ["127.0.0.1/32"]
         }
         let people = try People(app, staff: true)
-        let channels = NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring,
-                                            policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"]), world: app.app.world)
-        _ = try channels.create(NewChannel(kind: "slack", name: "Ops", target: "http://127.0.0.1:9/services/T0001/B0002/XXXXsecretXXXX",
-                                           events: ["*"]), tenant: people.tenant,
-                                by: .person(people.id("tenant_admin@acme.test"), isStaff: false, origin: nil))
+        let channels = NotificationChannels(
+            database: app.app.database, keyring: TestEnvironment.keyring,
+            policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"]), world: app.app.world)
+        _ = try channels.create(
+            NewChannel(
+                kind: "slack", name: "Ops", target: "http://127.0.0.1:9/services/T0001/B0002/XXXXsecretXXXX",
+                events: ["*"]), tenant: people.tenant,
+            by: .person(people.id("tenant_admin@acme.test"), isStaff: false, origin: nil))
         try app.app.database.inTenant(people.tenant) { tx in
-            try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(event: "request.created", subject: "s", text: "t"),
-                              people: [people.id("viewer@acme.test")], at: app.app.world.now)
+            try Outbox.notify(
+                tx, tenant: people.tenant, message: NotificationMessage(event: "request.created", subject: "s", text: "t"),
+                people: [people.id("viewer@acme.test")], at: app.app.world.now)
         }
         func token(_ email: String, tenant: UUID?) throws -> String {
-            try app.app.tokens.create(user: people.id(email), tenant: tenant, name: "log", scopes: [.notificationsRead],
-                                      lifetime: 3600, actor: .system).token
+            try app.app.tokens.create(
+                user: people.id(email), tenant: tenant, name: "log", scopes: [.notificationsRead],
+                lifetime: 3600, actor: .system
+            ).token
         }
         /// A token holding notifications:read though its owner's role cannot use it (one made
         /// before scopes followed roles): the permission check still turns it away.
         func legacyToken(_ email: String, tenant: UUID?) throws -> String {
-            let made = try app.app.tokens.create(user: people.id(email), tenant: tenant, name: "old", scopes: [.requestsRead],
-                                                 lifetime: 3600, actor: .system)
+            let made = try app.app.tokens.create(
+                user: people.id(email), tenant: tenant, name: "old", scopes: [.requestsRead],
+                lifetime: 3600, actor: .system)
             try app.database.connect().query("UPDATE api_tokens SET scopes = '{notifications:read}' WHERE id = $1", [made.id])
             return made.token
         }
@@ -76,15 +84,17 @@ import TestSupport
             #expect(!String(decoding: response.body, as: UTF8.self).contains("XXXXsecretXXXX"))
         }
         #expect(throws: ValidationError.self) { try token("cse@staff.test", tenant: nil) }
-        #expect(try get(try legacyToken("cse@staff.test", tenant: nil), "?tenant=acme").status == 403,
-                "a CSE does not manage the tenant's settings")
+        #expect(
+            try get(try legacyToken("cse@staff.test", tenant: nil), "?tenant=acme").status == 403,
+            "a CSE does not manage the tenant's settings")
         // A tenant admin sees the log: the URL as scheme and host, the address whole.
         let admin = try token("tenant_admin@acme.test", tenant: people.tenant)
         let response = try get(admin)
         #expect(response.status == 200)
         let body = String(decoding: response.body, as: UTF8.self)
         #expect(!body.contains("XXXXsecretXXXX") && !body.contains("/services/"), "\(body)")
-        let items = try #require((try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])?["items"] as? [[String: Any]])
+        let items = try #require(
+            (try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])?["items"] as? [[String: Any]])
         let destinations = Set(items.compactMap { $0["destination"] as? String })
         #expect(destinations == ["http://127.0.0.1", "viewer@acme.test"], "\(destinations)")
     }
@@ -95,8 +105,9 @@ import TestSupport
 @Suite struct DeliveryErrorRedactionTests {
     @Test func aQuotedURLIsCutToSchemeAndHost() {
         let url = "https://hooks.slack.test/services/T000/B000/secret-part"
-        let delivery = Delivery.Loaded(id: UUID(), tenant: UUID(), channel: UUID(), kind: "slack", destination: url, secret: nil,
-                                       message: NotificationMessage(event: "test", subject: "s", text: "t"), attempts: 0, recipient: nil)
+        let delivery = Delivery.Loaded(
+            id: UUID(), tenant: UUID(), channel: UUID(), kind: "slack", destination: url, secret: nil,
+            message: NotificationMessage(event: "test", subject: "s", text: "t"), attempts: 0, recipient: nil)
         let shown = Delivery.shownError("\(url) is not an absolute URL", for: delivery)
         #expect(!shown.contains("secret-part") && shown.contains("hooks.slack.test"), "\(shown)")
     }

@@ -37,17 +37,20 @@ import TestSupport
     var channels: NotificationChannels { channels(in: app.app.world) }
 
     func channels(in world: World) -> NotificationChannels {
-        NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring,
-                             policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"]), world: world)
+        NotificationChannels(
+            database: app.app.database, keyring: TestEnvironment.keyring,
+            policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"]), world: world)
     }
 
     /// The tenant admin, adding channels as they would on the notifications page.
     var tenantAdmin: AuditActor { .person(people.id("tenant_admin@acme.test"), isStaff: false, origin: nil) }
 
     func deliveries() throws -> [(state: String, attempts: Int, error: String?, destination: String)] {
-        try app.database.connect().query("""
+        try app.database.connect().query(
+            """
             SELECT state, attempts, last_error, destination FROM notification_deliveries ORDER BY created_at, id
-            """).map { (try $0.require(0), try $0.require(1), try $0.decode(2), try $0.require(3)) }
+            """
+        ).map { (try $0.require(0), try $0.require(1), try $0.decode(2), try $0.require(3)) }
     }
 
     func breaker(_ channel: UUID) throws -> String? {
@@ -85,12 +88,15 @@ import TestSupport
     @Test func anEmailArrivesWithItsHeadersAndBothParts() throws {
         let viewer = people.id("viewer@acme.test")
         try app.app.database.inTenant(people.tenant) { tx in
-            try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(
-                event: "request.created", subject: "Neue Anfrage: Modell läuft nicht", text: "ACME-42 was filed.",
-                url: "https://purser.bank.test/t/acme/requests/42"), people: [viewer], at: clock.now)
-            try Outbox.email(tx, tenant: people.tenant, to: "nobody@refuse.test",
-                             message: NotificationMessage(event: "membership.invited", subject: "Invitation", text: "Join us"),
-                             at: clock.now)
+            try Outbox.notify(
+                tx, tenant: people.tenant,
+                message: NotificationMessage(
+                    event: "request.created", subject: "Neue Anfrage: Modell läuft nicht", text: "ACME-42 was filed.",
+                    url: "https://purser.bank.test/t/acme/requests/42"), people: [viewer], at: clock.now)
+            try Outbox.email(
+                tx, tenant: people.tenant, to: "nobody@refuse.test",
+                message: NotificationMessage(event: "membership.invited", subject: "Invitation", text: "Join us"),
+                at: clock.now)
         }
         let worker = try worker()
         defer { worker.stop() }
@@ -104,7 +110,9 @@ import TestSupport
         #expect(message["date"] == MailComposer.rfc5322Date(clock.now), "the Date header is Purser's clock")
         #expect(message["unsubscribe"] == "<https://purser.bank.test/account#notifications>")
         #expect(message["type"] == "multipart/alternative")
-        #expect(message["text"]?.contains("ACME-42 was filed.") == true && message["text"]?.contains("https://purser.bank.test/t/acme/requests/42") == true)
+        #expect(
+            message["text"]?.contains("ACME-42 was filed.") == true
+                && message["text"]?.contains("https://purser.bank.test/t/acme/requests/42") == true)
         #expect(message["html"]?.contains("<a href=\"https://purser.bank.test/t/acme/requests/42\"") == true)
         // The refused recipient ends dead with the server's reason, at once.
         let settled = try waitUntil { try deliveries().allSatisfy { $0.state != "pending" } }
@@ -119,15 +127,22 @@ import TestSupport
 
     @Test func webhooksAreSignedAndPagerDutyGetsItsDedupKey() throws {
         let base = "http://127.0.0.1:\(receiver.port)"
-        _ = try channels.create(NewChannel(kind: "webhook", name: "SIEM", target: base + "/hook", secret: Self.secret,
-                                           events: ["request.created"]), tenant: people.tenant, by: tenantAdmin)
-        _ = try channels.create(NewChannel(kind: "pagerduty", name: "On call", target: base + "/v2/enqueue",
-                                           secret: "R0UTINGKEY0123456789abcdef", events: ["*"]), tenant: people.tenant, by: tenantAdmin)
-        _ = try channels.create(NewChannel(kind: "slack", name: "Slack", target: base + "/slack", events: ["sla.breached"]),
-                                tenant: people.tenant, by: tenantAdmin)
+        _ = try channels.create(
+            NewChannel(
+                kind: "webhook", name: "SIEM", target: base + "/hook", secret: Self.secret,
+                events: ["request.created"]), tenant: people.tenant, by: tenantAdmin)
+        _ = try channels.create(
+            NewChannel(
+                kind: "pagerduty", name: "On call", target: base + "/v2/enqueue",
+                secret: "R0UTINGKEY0123456789abcdef", events: ["*"]), tenant: people.tenant, by: tenantAdmin)
+        _ = try channels.create(
+            NewChannel(kind: "slack", name: "Slack", target: base + "/slack", events: ["sla.breached"]),
+            tenant: people.tenant, by: tenantAdmin)
         try app.app.database.inTenant(people.tenant) { tx in
-            try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(
-                event: "request.created", subject: "ACME-7 filed", text: "A request", severity: .warning, dedupKey: "ACME-7"),
+            try Outbox.notify(
+                tx, tenant: people.tenant,
+                message: NotificationMessage(
+                    event: "request.created", subject: "ACME-7 filed", text: "A request", severity: .warning, dedupKey: "ACME-7"),
                 at: clock.now)
         }
         let worker = try worker()
@@ -151,8 +166,10 @@ import TestSupport
 
     @Test func privateAddressesAreRefused() throws {
         let policy = DestinationPolicy(allowHTTP: true), resolver = app.app.world.resolver
-        for url in ["http://127.0.0.1/x", "https://10.0.0.5/x", "http://169.254.169.254/latest/meta-data/", "http://[::1]/x",
-                    "http://localhost/x", "https://[fd00:ec2::254]/", "http://0.0.0.0/", "https://192.168.1.1/"] {
+        for url in [
+            "http://127.0.0.1/x", "https://10.0.0.5/x", "http://169.254.169.254/latest/meta-data/", "http://[::1]/x",
+            "http://localhost/x", "https://[fd00:ec2::254]/", "http://0.0.0.0/", "https://192.168.1.1/",
+        ] {
             #expect(throws: RefusedDestination.self, "\(url)") { try Destinations.check(url, policy: policy, resolver: resolver) }
         }
         #expect(throws: RefusedDestination.self) {
@@ -165,22 +182,27 @@ import TestSupport
         #expect(pinned.pin == "93.184.215.14:8443:93.184.215.14")
         // Saving such a channel is a form message, not a channel.
         #expect(throws: ValidationError.self) {
-            try NotificationChannels(database: app.app.database, keyring: TestEnvironment.keyring, policy: DestinationPolicy(),
-                                     world: app.app.world)
-                .create(NewChannel(kind: "slack", name: "x", target: "https://169.254.169.254/", events: ["*"]),
-                        tenant: people.tenant, by: tenantAdmin)
+            try NotificationChannels(
+                database: app.app.database, keyring: TestEnvironment.keyring, policy: DestinationPolicy(),
+                world: app.app.world
+            )
+            .create(
+                NewChannel(kind: "slack", name: "x", target: "https://169.254.169.254/", events: ["*"]),
+                tenant: people.tenant, by: tenantAdmin)
         }
     }
 
     /// The cool-down runs on Purser's clock, which the test moves past it.
     @Test func aFailingDestinationOpensItsBreakerWhichLaterCloses() throws {
         let base = "http://127.0.0.1:\(receiver.port)"
-        let channel = try channels.create(NewChannel(kind: "slack", name: "Flaky", target: base + "/fail", events: ["*"]),
-                                          tenant: people.tenant, by: tenantAdmin)
+        let channel = try channels.create(
+            NewChannel(kind: "slack", name: "Flaky", target: base + "/fail", events: ["*"]),
+            tenant: people.tenant, by: tenantAdmin)
         try app.app.database.inTenant(people.tenant) { tx in
             for n in 0..<3 {
-                try Outbox.notify(tx, tenant: people.tenant,
-                                  message: NotificationMessage(event: "sla.breached", subject: "n\(n)", text: "x"), at: clock.now)
+                try Outbox.notify(
+                    tx, tenant: people.tenant,
+                    message: NotificationMessage(event: "sla.breached", subject: "n\(n)", text: "x"), at: clock.now)
             }
         }
         let worker = try worker()
@@ -205,13 +227,15 @@ import TestSupport
     @Test func aBreakerCoolsDownOnTheLiveClock() throws {
         let live = World(clock: LiveClock())
         let base = "http://127.0.0.1:\(receiver.port)"
-        let channel = try channels(in: live).create(NewChannel(kind: "slack", name: "Flaky", target: base + "/fail", events: ["*"]),
-                                                    tenant: people.tenant, by: tenantAdmin)
+        let channel = try channels(in: live).create(
+            NewChannel(kind: "slack", name: "Flaky", target: base + "/fail", events: ["*"]),
+            tenant: people.tenant, by: tenantAdmin)
         // Five at once: their first attempts open the breaker.
         try app.app.database.inTenant(people.tenant) { tx in
             for n in 0..<5 {
-                try Outbox.notify(tx, tenant: people.tenant,
-                                  message: NotificationMessage(event: "sla.breached", subject: "n\(n)", text: "x"), at: live.now)
+                try Outbox.notify(
+                    tx, tenant: people.tenant,
+                    message: NotificationMessage(event: "sla.breached", subject: "n\(n)", text: "x"), at: live.now)
             }
         }
         let worker = try app.startWorker(world: live) { $0.breakerCoolDownSeconds = 1 }
@@ -224,9 +248,10 @@ import TestSupport
 
     @Test func mailWithoutAMailServerIsGivenUpOnceAndSaysWhy() throws {
         try app.app.database.inTenant(people.tenant) { tx in
-            try Outbox.email(tx, tenant: people.tenant, to: "ana@acme.test",
-                             message: NotificationMessage(event: "membership.invited", subject: "Invitation", text: "Join us"),
-                             at: clock.now)
+            try Outbox.email(
+                tx, tenant: people.tenant, to: "ana@acme.test",
+                message: NotificationMessage(event: "membership.invited", subject: "Invitation", text: "Join us"),
+                at: clock.now)
         }
         let worker = try app.startWorker(world: World(clock: clock))
         defer { worker.stop() }
@@ -240,16 +265,21 @@ import TestSupport
     }
 
     @Test func invitationsAreEmailedAndPeopleChooseTheirEmails() throws {
-        let admin = try people.signedIn("tenant_admin@acme.test", in: app,
-                                        totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
-        #expect(try admin.post("/t/acme/members", [("email", "newcomer@acme.test"), ("name", "Nia"), ("role", "viewer")],
-                               from: "/t/acme/members").status == 201)
+        let admin = try people.signedIn(
+            "tenant_admin@acme.test", in: app,
+            totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
+        #expect(
+            try admin.post(
+                "/t/acme/members", [("email", "newcomer@acme.test"), ("name", "Nia"), ("role", "viewer")],
+                from: "/t/acme/members"
+            ).status == 201)
         // The viewer turns request.created off.
         let viewer = try people.signedIn("viewer@acme.test", in: app)
         #expect(try viewer.post("/account/notifications", [("tenant", "acme"), ("event", "sla.breached")], from: "/account").status == 303)
         try app.app.database.inTenant(people.tenant) { tx in
-            try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(event: "request.created", subject: "s", text: "t"),
-                              people: [people.id("viewer@acme.test"), people.id("requester@acme.test")], at: clock.now)
+            try Outbox.notify(
+                tx, tenant: people.tenant, message: NotificationMessage(event: "request.created", subject: "s", text: "t"),
+                people: [people.id("viewer@acme.test"), people.id("requester@acme.test")], at: clock.now)
         }
         let worker = try worker()
         defer { worker.stop() }
@@ -260,9 +290,11 @@ import TestSupport
         #expect(mails.contains { $0.contains("X-Envelope-To: newcomer@acme.test") })
         #expect(mails.contains { $0.contains("X-Envelope-To: requester@acme.test") })
         #expect(!mails.contains { $0.contains("X-Envelope-To: viewer@acme.test") }, "the viewer turned this event off")
-        let invitation = try mail.parsed(try #require(names.first { name in
-            (try? mail.raw(name))?.contains("X-Envelope-To: newcomer@") == true
-        }))
+        let invitation = try mail.parsed(
+            try #require(
+                names.first { name in
+                    (try? mail.raw(name))?.contains("X-Envelope-To: newcomer@") == true
+                }))
         #expect(invitation["subject"] == "You are invited to Acme Bank on Purser")
         #expect(invitation["text"]?.contains("https://purser.bank.test/links/") == true)
         #expect(invitation["unsubscribe"] == nil, "an invitation is not mail one can unsubscribe from")
@@ -271,12 +303,14 @@ import TestSupport
     @Test func badEndpointsEndInRecordedFailures() throws {
         let base = "http://127.0.0.1:\(receiver.port)"
         for path in ["/redirect", "/big"] {
-            _ = try channels.create(NewChannel(kind: "teams", name: path, target: base + path, events: ["*"]),
-                                    tenant: people.tenant, by: tenantAdmin)
+            _ = try channels.create(
+                NewChannel(kind: "teams", name: path, target: base + path, events: ["*"]),
+                tenant: people.tenant, by: tenantAdmin)
         }
         try app.app.database.inTenant(people.tenant) { tx in
-            try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(event: "test", subject: "s", text: "t"),
-                              at: clock.now)
+            try Outbox.notify(
+                tx, tenant: people.tenant, message: NotificationMessage(event: "test", subject: "s", text: "t"),
+                at: clock.now)
         }
         let worker = try worker()
         defer { worker.stop() }
@@ -290,8 +324,10 @@ import TestSupport
         #expect(errors.contains { $0.contains("answered 302") }, "a redirect is not followed: \(errors)")
         #expect(errors.contains { $0.contains("over 65536 bytes") }, "a huge answer is cut off: \(errors)")
         // The API shows the log to a tenant admin's token with notifications:read.
-        let token = try app.app.tokens.create(user: people.id("tenant_admin@acme.test"), tenant: people.tenant, name: "n",
-                                              scopes: [.notificationsRead], lifetime: 3600, actor: .system).token
+        let token = try app.app.tokens.create(
+            user: people.id("tenant_admin@acme.test"), tenant: people.tenant, name: "n",
+            scopes: [.notificationsRead], lifetime: 3600, actor: .system
+        ).token
         let response = try app.get("/api/v1/notifications/deliveries?limit=1", headers: [("Authorization", "Bearer \(token)")])
         #expect(response.status == 200)
         let body = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
@@ -299,18 +335,36 @@ import TestSupport
         let next = try #require(body["next"] as? String)
         let second = try app.get("/api/v1/notifications/deliveries?limit=1&before=\(next)", headers: [("Authorization", "Bearer \(token)")])
         #expect(((try JSONSerialization.jsonObject(with: Data(second.body)) as? [String: Any])?["items"] as? [[String: Any]])?.count == 1)
-        #expect(try app.get("/api/v1/notifications/deliveries", headers: [("Authorization", "Bearer \(try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "x", scopes: [.requestsRead], lifetime: 3600, actor: .system).token)")]).status == 403)
+        #expect(
+            try app.get(
+                "/api/v1/notifications/deliveries",
+                headers: [
+                    (
+                        "Authorization",
+                        "Bearer \(try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "x", scopes: [.requestsRead], lifetime: 3600, actor: .system).token)"
+                    )
+                ]
+            ).status == 403)
     }
 
     @Test func channelsAreManagedOnTheTenantsPage() throws {
-        let admin = try people.signedIn("tenant_admin@acme.test", in: app,
-                                        totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
-        let refused = try admin.post("/t/acme/notifications/channels", [("kind", "webhook"), ("name", "Meta"),
-            ("target", "http://169.254.169.254/latest"), ("secret", "0123456789abcdef0"), ("event", "*")], from: "/t/acme/notifications")
+        let admin = try people.signedIn(
+            "tenant_admin@acme.test", in: app,
+            totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
+        let refused = try admin.post(
+            "/t/acme/notifications/channels",
+            [
+                ("kind", "webhook"), ("name", "Meta"),
+                ("target", "http://169.254.169.254/latest"), ("secret", "0123456789abcdef0"), ("event", "*"),
+            ], from: "/t/acme/notifications")
         #expect(refused.status == 422)
         #expect(refused.text.contains("not a public address"))
-        let added = try admin.post("/t/acme/notifications/channels", [("kind", "webhook"), ("name", "SIEM"),
-            ("target", "http://127.0.0.1:\(receiver.port)/hook"), ("secret", Self.secret), ("event", "test")], from: "/t/acme/notifications")
+        let added = try admin.post(
+            "/t/acme/notifications/channels",
+            [
+                ("kind", "webhook"), ("name", "SIEM"),
+                ("target", "http://127.0.0.1:\(receiver.port)/hook"), ("secret", Self.secret), ("event", "test"),
+            ], from: "/t/acme/notifications")
         #expect(added.status == 201)
         let id = try #require(WebVisitor.firstMatch(#"/notifications/channels/([0-9a-f-]{36})/test"#, in: added.text))
         #expect(try admin.post("/t/acme/notifications/channels/\(id)/test", [], from: "/t/acme/notifications").status == 200)
@@ -322,16 +376,23 @@ import TestSupport
     }
 
     @Test func aRequestsRequesterHearsOfRepliesButNotOfNotes() throws {
-        let requester = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "r",
-                                                  scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
-        let cse = try app.app.tokens.create(user: people.id("cse@staff.test"), tenant: nil, name: "c",
-                                            scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
+        let requester = try app.app.tokens.create(
+            user: people.id("requester@acme.test"), tenant: people.tenant, name: "r",
+            scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system
+        ).token
+        let cse = try app.app.tokens.create(
+            user: people.id("cse@staff.test"), tenant: nil, name: "c",
+            scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system
+        ).token
         func post(_ path: String, _ token: String, _ body: String) throws -> Int {
-            try app.send("POST", path, headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
-                         body: Array(body.utf8)).status
+            try app.send(
+                "POST", path, headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+                body: Array(body.utf8)
+            ).status
         }
         #expect(try post("/api/v1/requests", requester, #"{"subject": "Quota raise", "type": "change", "priority": "P3"}"#) == 201)
-        #expect(try post("/api/v1/requests/ACME-1/comments?tenant=acme", cse, #"{"body": "Secret: the old pool", "internal": true}"#) == 201)
+        #expect(
+            try post("/api/v1/requests/ACME-1/comments?tenant=acme", cse, #"{"body": "Secret: the old pool", "internal": true}"#) == 201)
         #expect(try post("/api/v1/requests/ACME-1/comments?tenant=acme", cse, #"{"body": "Done, please check"}"#) == 201)
         let worker = try worker()
         defer { worker.stop() }

@@ -57,9 +57,11 @@ import TestSupport
     @Test func invitationsAreEmailedWhereMailIsKept() throws {
         let (app, _) = try Self.keepingMail()
         let people = try People(app)
-        let admin = try people.signedIn("tenant_admin@acme.test", in: app, totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
-        let invited = try admin.post("/t/acme/members", [("email", "nora@acme.test"), ("name", "Nora"), ("role", "requester")],
-                                     from: "/t/acme/members")
+        let admin = try people.signedIn(
+            "tenant_admin@acme.test", in: app, totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
+        let invited = try admin.post(
+            "/t/acme/members", [("email", "nora@acme.test"), ("name", "Nora"), ("role", "requester")],
+            from: "/t/acme/members")
         #expect(invited.status == 201)
         let queued = try app.database.connect().query(
             "SELECT count(*) FROM notification_deliveries WHERE kind = 'email' AND destination = 'nora@acme.test'")
@@ -78,8 +80,10 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: log) }
         let environment = ["PATH": "/usr/bin:/bin:/usr/sbin", "PURSER_ROOT": TestEnvironment.root.path]
         let dev = try ChildProcess(
-            [TestEnvironment.purserBinary.path, "dev", "--data-folder", folder.path, "--listen", "127.0.0.1:\(port)",
-             "--metrics-listen", "off", "--log-level", "warning"], environment: environment, output: log.path)
+            [
+                TestEnvironment.purserBinary.path, "dev", "--data-folder", folder.path, "--listen", "127.0.0.1:\(port)",
+                "--metrics-listen", "off", "--log-level", "warning",
+            ], environment: environment, output: log.path)
         defer {
             #expect(dev.stop(signal: SIGINT) == 0)
             #expect(!LocalClusterCheck.isRunning(folder))
@@ -92,8 +96,9 @@ import TestSupport
         let browser = try Browser()
         func signIn(at path: String, as email: String) throws {
             try browser.signIn(at: base + path, as: email, password: DemoData.password) {
-                let code = try Subprocess.run(TestEnvironment.purserBinary.path, ["dev-code", email, "--data-folder", folder.path],
-                                              environment: environment)
+                let code = try Subprocess.run(
+                    TestEnvironment.purserBinary.path, ["dev-code", email, "--data-folder", folder.path],
+                    environment: environment)
                 return code.output.trimmingCharacters(in: .whitespacesAndNewlines)
             }
         }
@@ -112,7 +117,10 @@ import TestSupport
         try browser.wait(for: "document.querySelector('#c-body')")
         try browser.fill("#c-body", "We are on it: the node pool is being replaced.")
         try browser.click("form[action='/t/acme/requests/ACME-1/comments'] button[type=submit]")
-        try browser.wait(for: "document.querySelector('#conversation') && document.querySelector('#conversation').textContent.includes('node pool is being replaced')")
+        try browser.wait(
+            for:
+                "document.querySelector('#conversation') && document.querySelector('#conversation').textContent.includes('node pool is being replaced')"
+        )
 
         // Both messages reach the mail page once the worker has delivered them.
         let invitation = "You are invited to Acme Bank on Purser"
@@ -126,13 +134,15 @@ import TestSupport
         #expect(rows.contains("nora@acme.test") && rows.contains("requester@acme.test"))
 
         // The invitation, as Nora would see it; its link leads to joining Acme.
-        _ = try browser.evaluate("""
+        _ = try browser.evaluate(
+            """
             [...document.querySelectorAll('#dev-mail a')].find(a => a.textContent.includes('\(invitation)')).click(); return true
             """)
         try browser.wait(for: "document.querySelector('#mail-subject') && document.querySelector('#mail-links a')")
         #expect(try browser.evaluate("return document.querySelector('#mail-to').textContent") as? String == "nora@acme.test")
-        #expect((try browser.evaluate("return document.querySelector('#mail-text').textContent") as? String)?
-            .contains("Nora Newcomer, you are invited to work with Acme Bank") == true)
+        #expect(
+            (try browser.evaluate("return document.querySelector('#mail-text').textContent") as? String)?
+                .contains("Nora Newcomer, you are invited to work with Acme Bank") == true)
         #expect(try browser.evaluate("return document.querySelector('#mail-html').getAttribute('sandbox')") as? String == "")
         try browser.screenshot(to: TestEnvironment.artifacts.appendingPathComponent("dev-mail-invitation.png"))
         #expect(try browser.consoleErrors() == [])

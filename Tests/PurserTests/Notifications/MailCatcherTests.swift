@@ -6,12 +6,15 @@ import TestSupport
 /// The mail `purser dev` keeps: the catcher holds the newest messages, and its reader shows a
 /// message MailComposer writes as the recipient would see it, and reads anything else without failing.
 @Suite struct MailCatcherTests {
-    static let composer = MailComposer(templates: try! Templates(folder: TestEnvironment.root.appendingPathComponent("Templates")),
-                                       from: "purser@purser.test", publicURL: "http://127.0.0.1:8080")
+    static let composer = MailComposer(
+        templates: try! Templates(folder: TestEnvironment.root.appendingPathComponent("Templates")),
+        from: "purser@purser.test", publicURL: "http://127.0.0.1:8080")
     static let moment = Date(timeIntervalSince1970: 1_800_000_000)
 
-    static func composed(subject: String = "Réponse à « ACME-7 » — disque plein ✓", text: String = "Grüße: the disk is füll\n<b>not bold</b>",
-                         url: String? = "http://127.0.0.1:8080/t/acme/requests/ACME-7") -> [UInt8] {
+    static func composed(
+        subject: String = "Réponse à « ACME-7 » — disque plein ✓", text: String = "Grüße: the disk is füll\n<b>not bold</b>",
+        url: String? = "http://127.0.0.1:8080/t/acme/requests/ACME-7"
+    ) -> [UInt8] {
         var message = NotificationMessage(event: "request.updated", subject: subject, text: text, url: url)
         message.chosen = true
         return composer.compose(message, to: "requester@acme.test", deliveryID: UUID(), optional: true, date: moment)
@@ -53,7 +56,8 @@ import TestSupport
     }
 
     @Test func otherShapesReadToo() throws {
-        let quoted = Array("""
+        let quoted = Array(
+            """
             Subject: =?utf-8?q?caf=C3=A9_au_lait?= =?UTF-8?B?IOKckw==?= and =?x-unknown?Z?zz?=\r
             From: "Ops"\r
              <ops@acme.test>\r
@@ -69,9 +73,14 @@ import TestSupport
         #expect(read.html == "<p>café softbreak</p>")
         #expect(read.text == nil)
         // No Content-Type: plain text; LF line ends work as well as CRLF.
-        #expect(ReadMail(Array("Subject: hi\n\nbody\n".utf8)) == { var mail = ReadMail([]); mail.subject = "hi"; mail.text = "body\n"; return mail }())
+        #expect(
+            ReadMail(Array("Subject: hi\n\nbody\n".utf8))
+                == {
+                    var mail = ReadMail([]); mail.subject = "hi"; mail.text = "body\n"; return mail
+                }())
         // Nested multiparts: the first text and HTML leaves; attachments are skipped.
-        let nested = Array("""
+        let nested = Array(
+            """
             Content-Type: multipart/mixed; boundary=outer\r
             \r
             preamble\r

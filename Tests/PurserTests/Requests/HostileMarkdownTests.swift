@@ -22,9 +22,18 @@ import Testing
         ("> on one line", { String(repeating: ">", count: $0 - 5) + " deep" }),
         ("> > with spaces", { HostileMarkdownTests.filled("> ", scalars: $0) }),
         ("quotes opened and closed", { HostileMarkdownTests.filled(">>>>>>>>>\n\n", scalars: $0) }),
-        ("quote per line, deepening", { scalars in HostileMarkdownTests.filled((1...12).map { String(repeating: ">", count: $0) + " q\n" }.joined(), scalars: scalars) }),
+        (
+            "quote per line, deepening",
+            { scalars in HostileMarkdownTests.filled((1...12).map { String(repeating: ">", count: $0) + " q\n" }.joined(), scalars: scalars)
+            }
+        ),
         ("- runs on one line", { HostileMarkdownTests.filled("- ", scalars: $0) }),
-        ("indented list lines", { scalars in HostileMarkdownTests.filled((0..<20).map { String(repeating: " ", count: $0) + "- item\n" }.joined(), scalars: scalars) }),
+        (
+            "indented list lines",
+            { scalars in
+                HostileMarkdownTests.filled((0..<20).map { String(repeating: " ", count: $0) + "- item\n" }.joined(), scalars: scalars)
+            }
+        ),
         ("ordered and unordered alternating", { HostileMarkdownTests.filled("1. a\n- b\n", scalars: $0) }),
         ("[ run", { String(repeating: "[", count: $0) }),
         ("] run", { String(repeating: "]", count: $0) }),
@@ -46,7 +55,10 @@ import Testing
         ("deep mixed nesting", { HostileMarkdownTests.filled("> - > 1. > ``` > [*`**](", scalars: $0) }),
         ("mixed lines", { HostileMarkdownTests.filled("> > > > > > > > > > - [*a*](http://x) **b** `c` <i>\n", scalars: $0) }),
         ("combining marks", { "a" + String(repeating: "\u{301}", count: $0 - 1) }),
-        ("combining after specials", { HostileMarkdownTests.filled("&\u{301}<\u{301}>\u{301}\"\u{301}'\u{301}`\u{301}[\u{301}*\u{301}", scalars: $0) }),
+        (
+            "combining after specials",
+            { HostileMarkdownTests.filled("&\u{301}<\u{301}>\u{301}\"\u{301}'\u{301}`\u{301}[\u{301}*\u{301}", scalars: $0) }
+        ),
         ("HTML characters", { HostileMarkdownTests.filled("\"", scalars: $0) }),
         ("four-byte characters", { HostileMarkdownTests.filled("🙂*", scalars: $0) }),
         ("blank lines", { String(repeating: "\n", count: $0) }),
@@ -75,7 +87,9 @@ import Testing
         #expect(html.components(separatedBy: "&gt;").count - 1 == 45_000 - 8)
         #expect(try #require(HTMLShape(html)).deepestQuote == 8)
         // Up to the limit quotes still nest as before, with the line's text in the innermost one.
-        #expect(Markdown.html("> > > a\n> b") == "<blockquote><blockquote><blockquote><p>a</p>\n</blockquote>\n</blockquote>\n<p>b</p>\n</blockquote>\n")
+        #expect(
+            Markdown.html("> > > a\n> b")
+                == "<blockquote><blockquote><blockquote><p>a</p>\n</blockquote>\n</blockquote>\n<p>b</p>\n</blockquote>\n")
     }
 
     @Test func textBeyondTheCeilingStopsWellFormedWithANote() throws {
@@ -113,10 +127,12 @@ import Testing
 
     @Test func linksAndCodeInRunsOfBracketsStillWork() {
         // A label runs from the first `[` to the first `]`, as it always has.
-        #expect(Markdown.html("[[[x](https://a.test) `[` ](") ==
-            #"<p><a href="https://a.test" rel="nofollow noopener noreferrer">[[x</a> <code>[</code> ](</p>"# + "\n")
-        #expect(Markdown.html("[[[ x ]]] [y](https://b.test)") ==
-            #"<p>[[[ x ]]] <a href="https://b.test" rel="nofollow noopener noreferrer">y</a></p>"# + "\n")
+        #expect(
+            Markdown.html("[[[x](https://a.test) `[` ](")
+                == #"<p><a href="https://a.test" rel="nofollow noopener noreferrer">[[x</a> <code>[</code> ](</p>"# + "\n")
+        #expect(
+            Markdown.html("[[[ x ]]] [y](https://b.test)")
+                == #"<p>[[[ x ]]] <a href="https://b.test" rel="nofollow noopener noreferrer">y</a></p>"# + "\n")
         #expect(Markdown.html("[a]( JavaScript:x )") == "<p>[a](JavaScript:x)</p>\n")
         #expect(Markdown.html("[a](http://x\u{85}y)") == "<p>[a](http://x\u{85}y)</p>\n")
     }
@@ -146,9 +162,11 @@ struct MarkdownTimings {
             let full = make(size)
             let (fullTime, fullSize) = best(full), (halfTime, _) = best(make(size / 2)), (doubleTime, _) = best(make(size * 2))
             let ms = { (duration: Duration) in Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1000 }
-            print("  " + name.padding(toLength: 34, withPad: " ", startingAt: 0)
-                  + String(format: "%7d bytes in %8d bytes out %8.2f ms (half: %7.2f ms, double: %7.2f ms)",
-                           full.utf8.count, fullSize, ms(fullTime), ms(halfTime), ms(doubleTime)))
+            print(
+                "  " + name.padding(toLength: 34, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "%7d bytes in %8d bytes out %8.2f ms (half: %7.2f ms, double: %7.2f ms)",
+                        full.utf8.count, fullSize, ms(fullTime), ms(halfTime), ms(doubleTime)))
         }
     }
 }
@@ -183,7 +201,8 @@ struct HTMLShape {
             guard allowed.contains(name), !inside.contains("<") else { return nil }
             if name == "a" {
                 guard inside.hasPrefix("a href=\""), inside.hasSuffix("\" rel=\"nofollow noopener noreferrer\""),
-                      inside.dropFirst(8).dropLast(36).allSatisfy({ $0 != "\"" }) else { return nil }
+                    inside.dropFirst(8).dropLast(36).allSatisfy({ $0 != "\"" })
+                else { return nil }
             } else if inside != name {
                 return nil
             }

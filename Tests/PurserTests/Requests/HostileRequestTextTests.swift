@@ -23,11 +23,14 @@ import TestSupport
     }
 
     @Test func aRequestOfDeeplyNestedQuotesIsShownAndTheServerLives() throws {
-        let token = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "t",
-                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
+        let token = try app.app.tokens.create(
+            user: people.id("requester@acme.test"), tenant: people.tenant, name: "t",
+            scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system
+        ).token
         let quotes = String(repeating: ">", count: 45_000) + " deep"
-        let filed = try call("POST", "/api/v1/requests", token,
-                             json: ["subject": "Quotes", "description": quotes, "type": "question", "priority": "P4"])
+        let filed = try call(
+            "POST", "/api/v1/requests", token,
+            json: ["subject": "Quotes", "description": quotes, "type": "question", "priority": "P4"])
         #expect(filed.status == 201, "\(filed.text.prefix(300))")
         let brackets = String(repeating: "[", count: 25_000) + String(repeating: "](", count: 12_000)
         #expect(try call("POST", "/api/v1/requests/ACME-1/comments", token, json: ["body": brackets]).status == 201)

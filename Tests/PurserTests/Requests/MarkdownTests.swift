@@ -5,7 +5,8 @@ import Testing
 /// The request Markdown subset: what it renders, and that no source can produce markup of its own.
 @Suite struct MarkdownTests {
     @Test func theSubsetRenders() {
-        let html = Markdown.html("""
+        let html = Markdown.html(
+            """
             p95 is **over 2 s** since *09:00*, see `latency_p95`.
             Second line.
 
@@ -21,8 +22,12 @@ import Testing
             if a < b { print("x") }
             ```
             """)
-        #expect(html.contains("<p>p95 is <strong>over 2 s</strong> since <em>09:00</em>, see <code>latency_p95</code>.<br>Second line.</p>"))
-        #expect(html.contains(#"<ul><li>first</li><li><a href="https://grafana.bank.test/d/1" rel="nofollow noopener noreferrer">dashboard</a></li></ul>"#))
+        #expect(
+            html.contains("<p>p95 is <strong>over 2 s</strong> since <em>09:00</em>, see <code>latency_p95</code>.<br>Second line.</p>"))
+        #expect(
+            html.contains(
+                #"<ul><li>first</li><li><a href="https://grafana.bank.test/d/1" rel="nofollow noopener noreferrer">dashboard</a></li></ul>"#
+            ))
         #expect(html.contains("<ol><li>one</li><li>two</li></ol>"))
         #expect(html.contains("<blockquote><p>quoted <em>text</em></p>\n</blockquote>"))
         #expect(html.contains("<pre><code>if a &lt; b { print(&quot;x&quot;) }</code></pre>"))
@@ -49,9 +54,14 @@ import Testing
             }
             // The only tags are the renderer's own.
             let tags = html.components(separatedBy: "<").dropFirst().map { $0.prefix { $0 != ">" && $0 != " " } }
-            #expect(tags.allSatisfy { ["p", "/p", "em", "/em", "strong", "/strong", "code", "/code", "pre", "/pre", "ul", "/ul",
-                                       "ol", "/ol", "li", "/li", "blockquote", "/blockquote", "a", "/a", "br"].contains(String($0)) },
-                    "\(source) → \(html)")
+            #expect(
+                tags.allSatisfy {
+                    [
+                        "p", "/p", "em", "/em", "strong", "/strong", "code", "/code", "pre", "/pre", "ul", "/ul",
+                        "ol", "/ol", "li", "/li", "blockquote", "/blockquote", "a", "/a", "br",
+                    ].contains(String($0))
+                },
+                "\(source) → \(html)")
         }
         #expect(Markdown.html("[click](javascript:alert(1))").contains("[click](javascript:alert(1)"))
         #expect(!Markdown.html(#"[x](https://a.test/" onmouseover="alert(1))"#).contains("href"))

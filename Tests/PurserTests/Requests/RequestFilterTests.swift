@@ -13,8 +13,10 @@ import TestSupport
 @Suite struct RequestFilterTests {
     static let viewer = UUID()
 
-    func parse(_ text: String, _ audience: RequestFilter.Audience, viewer: UUID? = viewer,
-               states: RequestFilter.States = .any) -> (RequestFilter, [FieldError]) {
+    func parse(
+        _ text: String, _ audience: RequestFilter.Audience, viewer: UUID? = viewer,
+        states: RequestFilter.States = .any
+    ) -> (RequestFilter, [FieldError]) {
         RequestFilter.parse(QueryParameters(parsing: text), for: audience, viewer: viewer, states: states)
     }
 
@@ -35,12 +37,15 @@ import TestSupport
             #expect(page.0.key == pageNew.0.key, "one filter, one remembered answer: \(old)")
             // Written back in the API's names.
             #expect(page.0.pageQuery() == pageNew.0.pageQuery())
-            #expect(!page.0.pageQuery().contains("sla=") && !page.0.pageQuery().contains("mine")
-                && !page.0.pageQuery().contains("unassigned") && !page.0.pageQuery().contains("after"))
+            #expect(
+                !page.0.pageQuery().contains("sla=") && !page.0.pageQuery().contains("mine")
+                    && !page.0.pageQuery().contains("unassigned") && !page.0.pageQuery().contains("after"))
         }
         #expect(parse("sla=breached&mine=1", .page).0.pageQuery() == "assignee=me&breached=true")
-        #expect(parse("sla=breached&mine=1&after=\(cursor.postgresText)", .page).0
-            .nextLink(SitePage.staffRequests.url, after: cursor).path == "/staff/requests?assignee=me&breached=true&cursor=\(cursor.postgresText)")
+        #expect(
+            parse("sla=breached&mine=1&after=\(cursor.postgresText)", .page).0
+                .nextLink(SitePage.staffRequests.url, after: cursor).path
+                == "/staff/requests?assignee=me&breached=true&cursor=\(cursor.postgresText)")
         // The API reads only its own names' values.
         #expect(parse("assignee=mine", .api).1.map(\.field) == ["assignee"])
         #expect(parse("state=active", .api).1.map(\.field) == ["state"])
@@ -61,11 +66,14 @@ import TestSupport
     @Test func rememberedAnswersAreKeptApartWhereTheFiltersDiffer() {
         let other = UUID()
         #expect(parse("assignee=me", .api).0.key != parse("assignee=me", .api, viewer: other).0.key, "two people's `me`")
-        #expect(parse("assignee=me", .page).0.key != parse("assignee=\(Self.viewer.postgresText)", .page).0.key,
-                "the page draws them differently")
-        let keys = ["", "state=open", "priority=P1", "type=question", "assignee=none", "group=\(other.postgresText)", "breached=true",
-                    "escalated=true", "q=gpu", "sort=due", "cursor=\(other.postgresText)", "limit=5", "tenant=acme"]
-            .map { parse($0, .page).0.key + "/" + parse($0, .api).0.key }
+        #expect(
+            parse("assignee=me", .page).0.key != parse("assignee=\(Self.viewer.postgresText)", .page).0.key,
+            "the page draws them differently")
+        let keys = [
+            "", "state=open", "priority=P1", "type=question", "assignee=none", "group=\(other.postgresText)", "breached=true",
+            "escalated=true", "q=gpu", "sort=due", "cursor=\(other.postgresText)", "limit=5", "tenant=acme",
+        ]
+        .map { parse($0, .page).0.key + "/" + parse($0, .api).0.key }
         #expect(Set(keys).count == keys.count)
         #expect(parse("q=a|b", .page).0.key != parse("q=a", .page).0.key)
     }
@@ -122,11 +130,14 @@ extension NewRequest {
     func seed() throws -> [String: String] {
         let requester = try token("requester@acme.test", tenant: people.tenant)
         var ids: [String: String] = [:]
-        for (subject, type, priority) in [("GPU pool down", "incident", "P1"), ("Slow answers", "incident", "P2"),
-                                          ("Rotate keys", "question", "P4"), ("Deploy v2", "deployment", "P3"),
-                                          ("Access for Bea", "access", "P2"), ("Quota", "question", "P3")] {
-            let (response, body) = try call("POST", "/api/v1/requests", requester,
-                                            body: #"{"subject": "\#(subject)", "type": "\#(type)", "priority": "\#(priority)"}"#)
+        for (subject, type, priority) in [
+            ("GPU pool down", "incident", "P1"), ("Slow answers", "incident", "P2"),
+            ("Rotate keys", "question", "P4"), ("Deploy v2", "deployment", "P3"),
+            ("Access for Bea", "access", "P2"), ("Quota", "question", "P3"),
+        ] {
+            let (response, body) = try call(
+                "POST", "/api/v1/requests", requester,
+                body: #"{"subject": "\#(subject)", "type": "\#(type)", "priority": "\#(priority)"}"#)
             #expect(response.status == 201)
             ids[body["number"] as! String] = body["id"] as? String
         }
@@ -187,19 +198,24 @@ extension NewRequest {
         let user = people.id("cse@staff.test")
         // As the queue saved them before it wrote the API's names.
         let db = try app.database.connect()
-        for (name, query) in [("Mine breached", "sla=breached&assignee=mine&state=any"), ("Nobody", "assignee=unassigned"),
-                              ("Escalated", "sla=escalated&state=any")] {
+        for (name, query) in [
+            ("Mine breached", "sla=breached&assignee=mine&state=any"), ("Nobody", "assignee=unassigned"),
+            ("Escalated", "sla=escalated&state=any"),
+        ] {
             try db.query("INSERT INTO saved_views (id, user_id, name, query) VALUES ($1, $2, $3, $4)", [UUID.v7(), user, name, query])
         }
         let queue = try cse.get("/staff/requests")
         func follow(_ name: String) throws -> ClientResponse {
-            let link = try #require(queue.text.components(separatedBy: #"<a class="badge" href=""#).dropFirst()
-                .first { $0.contains("\">\(name)</a>") }?.split(separator: "\"").first.map(String.init))
+            let link = try #require(
+                queue.text.components(separatedBy: #"<a class="badge" href=""#).dropFirst()
+                    .first { $0.contains("\">\(name)</a>") }?.split(separator: "\"").first.map(String.init))
             return try cse.get(link.replacingOccurrences(of: "&amp;", with: "&"))
         }
         let mine = try follow("Mine breached")
         #expect(mine.status == 200 && RequestFilterServerTests.numbers(mine) == ["ACME-2"])
-        #expect(RequestFilterServerTests.numbers(mine) == RequestFilterServerTests.numbers(try cse.get("/staff/requests?breached=true&assignee=me&state=any")))
+        #expect(
+            RequestFilterServerTests.numbers(mine)
+                == RequestFilterServerTests.numbers(try cse.get("/staff/requests?breached=true&assignee=me&state=any")))
         let nobody = try follow("Nobody")
         #expect(RequestFilterServerTests.numbers(nobody) == ["ACME-4", "ACME-3"])
         #expect(RequestFilterServerTests.numbers(try follow("Escalated")) == ["ACME-3"])
@@ -210,10 +226,14 @@ extension NewRequest {
         #expect(mine.text.contains(#"name="query" value="state=any&amp;assignee=me&amp;breached=true""#))
         #expect(!mine.text.contains(#"name="sla""#) && !mine.text.contains(#"value="mine""#) && !mine.text.contains(#"value="unassigned""#))
         #expect(nobody.text.contains(#"<option value="none" selected>nobody</option>"#))
-        #expect(try cse.post("/staff/requests/views", [("name", "Saved now"), ("query", "state=any&assignee=me&breached=true")],
-                             from: "/staff/requests").status == 303)
-        #expect(try db.query("SELECT query FROM saved_views WHERE name = 'Saved now'")[0].require(0, as: String.self)
-            == "state=any&assignee=me&breached=true")
+        #expect(
+            try cse.post(
+                "/staff/requests/views", [("name", "Saved now"), ("query", "state=any&assignee=me&breached=true")],
+                from: "/staff/requests"
+            ).status == 303)
+        #expect(
+            try db.query("SELECT query FROM saved_views WHERE name = 'Saved now'")[0].require(0, as: String.self)
+                == "state=any&assignee=me&breached=true")
     }
 
     @Test func theSubjectRuleSaysTheSameOnThePageAndInTheAPI() throws {
@@ -229,12 +249,14 @@ extension NewRequest {
         let changed = try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"subject": "two\nlines"}"#)
         #expect(changed.0.status == 422)
         #expect(subjectDetail(changed.1) == "give a subject of 1–200 characters, on one line")
-        let tooLong = try call("PATCH", "/api/v1/requests/\(id)", requester, body: "{\"subject\": \"\(String(repeating: "x", count: 201))\"}")
+        let tooLong = try call(
+            "PATCH", "/api/v1/requests/\(id)", requester, body: "{\"subject\": \"\(String(repeating: "x", count: 201))\"}")
         #expect(subjectDetail(tooLong.1) == "give a subject of 1–200 characters, on one line")
 
         let customer = try people.signedIn("requester@acme.test", in: app)
-        let page = try customer.post("/t/acme/requests", [("subject", "   "), ("type", "question"), ("priority", "P4")],
-                                     from: "/t/acme/requests/new")
+        let page = try customer.post(
+            "/t/acme/requests", [("subject", "   "), ("type", "question"), ("priority", "P4")],
+            from: "/t/acme/requests/new")
         #expect(page.status == 422)
         #expect(page.text.contains("<strong>subject</strong>: give a subject of 1–200 characters, on one line"))
     }

@@ -45,13 +45,16 @@ import TestSupport
     @Test func writesHereAndElsewhereAreSeenAtOnce() throws {
         let app = try TestApp()
         let people = try People(app)
-        let token = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "t",
-                                              scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
+        let token = try app.app.tokens.create(
+            user: people.id("requester@acme.test"), tenant: people.tenant, name: "t",
+            scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system
+        ).token
         let headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
         func list() throws -> String { try app.get("/api/v1/requests?limit=5", headers: headers).text }
         func file(_ subject: String) throws {
-            _ = try app.send("POST", "/api/v1/requests", headers: headers,
-                             body: Array(#"{"subject": "\#(subject)", "type": "question", "priority": "P4"}"#.utf8))
+            _ = try app.send(
+                "POST", "/api/v1/requests", headers: headers,
+                body: Array(#"{"subject": "\#(subject)", "type": "question", "priority": "P4"}"#.utf8))
         }
         #expect(waitUntil(5) { app.app.requestLists.generation(of: people.tenant) != nil }, "the listener connects")
         try file("First")
@@ -69,11 +72,14 @@ import TestSupport
     @Test func theStaffQueueShowsEveryChangeAtOnce() throws {
         let app = try TestApp()
         let people = try People(app, staff: true)
-        let token = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "t",
-                                              scopes: [.requestsWrite], lifetime: 3600, actor: .system).token
+        let token = try app.app.tokens.create(
+            user: people.id("requester@acme.test"), tenant: people.tenant, name: "t",
+            scopes: [.requestsWrite], lifetime: 3600, actor: .system
+        ).token
         func file(_ subject: String) throws {
-            _ = try app.send("POST", "/api/v1/requests", headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
-                             body: Array(#"{"subject": "\#(subject)", "type": "question", "priority": "P4"}"#.utf8))
+            _ = try app.send(
+                "POST", "/api/v1/requests", headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+                body: Array(#"{"subject": "\#(subject)", "type": "question", "priority": "P4"}"#.utf8))
         }
         #expect(waitUntil(5) { app.app.requestLists.generation(of: people.tenant) != nil })
         let cse = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))
@@ -85,8 +91,9 @@ import TestSupport
         try app.database.connect().query("UPDATE requests SET subject = 'Changed by a worker' WHERE number = 1")
         #expect(waitUntil(5) { ((try? cse.get("/staff/requests").text) ?? "").contains("Changed by a worker") }, "a notice")
         // Another person's session never gets this one's page (its form token is this session's).
-        let other = try people.signedIn("platform_engineer@staff.test", in: app,
-                                        totp: try people.enableSecondFactor("platform_engineer@staff.test", in: app))
+        let other = try people.signedIn(
+            "platform_engineer@staff.test", in: app,
+            totp: try people.enableSecondFactor("platform_engineer@staff.test", in: app))
         let theirs = try cse.formToken(on: "/staff/requests")
         #expect(try !other.get("/staff/requests").text.contains(theirs))
     }

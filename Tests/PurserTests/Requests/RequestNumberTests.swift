@@ -11,8 +11,9 @@ import TestSupport
     @Test func numbersHaveNoGapsAndNoDuplicatesUnderConcurrency() throws {
         let database = try TestDatabase()
         let tenant = UUID.v7()
-        try database.connect().query("INSERT INTO tenants (id, slug, key, name, plan_id) VALUES ($1, 'acme', 'ACME', 'Acme', 'standard')",
-                                     [tenant])
+        try database.connect().query(
+            "INSERT INTO tenants (id, slug, key, name, plan_id) VALUES ($1, 'acme', 'ACME', 'Acme', 'standard')",
+            [tenant])
         let db = Database(url: database.url, size: 8)
         defer { db.pool.close() }
         let numbers = Locked<[Int]>([])

@@ -17,12 +17,16 @@ import TestSupport
     }
 
     func token(_ email: String, _ scopes: [Scope] = [.requestsRead, .requestsWrite], tenant: UUID?? = .none) throws -> String {
-        try app.app.tokens.create(user: people.id(email), tenant: tenant ?? people.tenant, name: "t", scopes: scopes,
-                                  lifetime: 3600, actor: .system).token
+        try app.app.tokens.create(
+            user: people.id(email), tenant: tenant ?? people.tenant, name: "t", scopes: scopes,
+            lifetime: 3600, actor: .system
+        ).token
     }
 
-    func call(_ method: String, _ path: String, _ token: String, body: String? = nil,
-              headers: [(name: String, value: String)] = []) throws -> (ClientResponse, [String: Any]) {
+    func call(
+        _ method: String, _ path: String, _ token: String, body: String? = nil,
+        headers: [(name: String, value: String)] = []
+    ) throws -> (ClientResponse, [String: Any]) {
         var all = [("Authorization", "Bearer \(token)")] + headers
         if body != nil { all.append(("Content-Type", "application/json")) }
         let response = try app.send(method, path, headers: all, body: body.map { Array($0.utf8) })
@@ -31,8 +35,9 @@ import TestSupport
 
     @Test func fileReadListAndChange() throws {
         let requester = try token("requester@acme.test")
-        let (created, body) = try call("POST", "/api/v1/requests", requester,
-                                       body: #"{"subject": "Endpoint slow", "description": "p95 over 2 s since 09:00", "type": "incident", "priority": "P2"}"#)
+        let (created, body) = try call(
+            "POST", "/api/v1/requests", requester,
+            body: #"{"subject": "Endpoint slow", "description": "p95 over 2 s since 09:00", "type": "incident", "priority": "P2"}"#)
         #expect(created.status == 201, "\(body)")
         #expect(body["number"] as? String == "ACME-1")
         #expect(body["state"] as? String == "new")
@@ -42,7 +47,8 @@ import TestSupport
         let etag = try #require(created.header("ETag"))
         #expect(try call("GET", "/api/v1/requests/ACME-1", requester).0.status == 200)
         #expect(try call("GET", "/api/v1/requests/acme-1", requester).1["id"] as? String == id)
-        _ = try call("POST", "/api/v1/requests", requester, body: #"{"subject": "How do I rotate keys?", "type": "question", "priority": "P4"}"#)
+        _ = try call(
+            "POST", "/api/v1/requests", requester, body: #"{"subject": "How do I rotate keys?", "type": "question", "priority": "P4"}"#)
         _ = try call("POST", "/api/v1/requests", requester, body: #"{"subject": "Deploy v2", "type": "deployment", "priority": "P3"}"#)
         let page = try call("GET", "/api/v1/requests?limit=2", requester).1
         #expect((page["items"] as? [[String: Any]])?.map { $0["number"] as? String } == ["ACME-3", "ACME-2"])
@@ -53,8 +59,9 @@ import TestSupport
         #expect(((try call("GET", "/api/v1/requests?type=question&q=rotate", requester).1["items"]) as? [[String: Any]])?.count == 1)
 
         // A change based on the version read; a stale one is refused with the current ETag.
-        let (opened, openedBody) = try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"state": "open"}"#,
-                                            headers: [("If-Match", etag)])
+        let (opened, openedBody) = try call(
+            "PATCH", "/api/v1/requests/\(id)", requester, body: #"{"state": "open"}"#,
+            headers: [("If-Match", etag)])
         #expect(opened.status == 200, "\(openedBody)")
         #expect(openedBody["state"] as? String == "open")
         let stale = try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"state": "resolved"}"#, headers: [("If-Match", etag)])
@@ -65,12 +72,15 @@ import TestSupport
         #expect(malformed.0.status == 422, "\(malformed.1)")
         let forbidden = try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"state": "closed"}"#)
         #expect(forbidden.0.status == 422)
-        #expect(((forbidden.1["errors"] as? [[String: Any]])?.first?["detail"] as? String) == "an open request can become: pending_customer, resolved")
+        #expect(
+            ((forbidden.1["errors"] as? [[String: Any]])?.first?["detail"] as? String)
+                == "an open request can become: pending_customer, resolved")
         // Triage is for staff: a customer cannot change priority.
         #expect(try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"priority": "P1"}"#).0.status == 403)
         let cse = try token("cse@staff.test", tenant: .some(nil))
-        let triaged = try call("PATCH", "/api/v1/requests/\(id)?tenant=acme", cse,
-                               body: "{\"priority\": \"P1\", \"assignee_id\": \"\(people.id("cse@staff.test").postgresText)\"}")
+        let triaged = try call(
+            "PATCH", "/api/v1/requests/\(id)?tenant=acme", cse,
+            body: "{\"priority\": \"P1\", \"assignee_id\": \"\(people.id("cse@staff.test").postgresText)\"}")
         #expect(triaged.0.status == 200, "\(triaged.1)")
         #expect((triaged.1["assignee"] as? [String: Any])?["name"] as? String == "cse")
         let audited = try app.database.connect().query("SELECT count(*) FROM audit_events WHERE action LIKE 'request.%'")[0]
@@ -86,37 +96,54 @@ import TestSupport
         // A NUL in a query value reaches the handler whole (not cut at the NUL) and is refused.
         #expect(try call("GET", "/api/v1/requests?q=slow%00" + String(repeating: "x", count: 250), requester).0.status == 400)
         #expect(try call("GET", "/api/v1/requests?q=a%00b", requester).0.status == 400)
-        let id = try #require(try call("POST", "/api/v1/requests", requester,
-                                       body: #"{"subject": "Ours", "type": "question", "priority": "P4"}"#).1["id"] as? String)
+        let id = try #require(
+            try call(
+                "POST", "/api/v1/requests", requester,
+                body: #"{"subject": "Ours", "type": "question", "priority": "P4"}"#
+            ).1["id"] as? String)
         let globex = try People(app, slug: "globex")
-        let outsider = try app.app.tokens.create(user: globex.id("tenant_admin@globex.test"), tenant: globex.tenant, name: "t",
-                                                 scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
+        let outsider = try app.app.tokens.create(
+            user: globex.id("tenant_admin@globex.test"), tenant: globex.tenant, name: "t",
+            scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system
+        ).token
         #expect(try call("GET", "/api/v1/requests/\(id)", outsider).0.status == 404)
         #expect(try call("GET", "/api/v1/requests/ACME-1", outsider).0.status == 404)
         #expect(try call("PATCH", "/api/v1/requests/\(id)", outsider, body: #"{"state": "open"}"#).0.status == 404)
         #expect(((try call("GET", "/api/v1/requests", outsider).1["items"]) as? [[String: Any]])?.isEmpty == true)
         // A viewer's token holding requests:write (made before scopes followed roles) still files nothing.
         let viewer = try token("viewer@acme.test", [.requestsRead])
-        try app.database.connect().query("UPDATE api_tokens SET scopes = '{requests:read,requests:write}' WHERE name = 't' AND user_id = $1",
-                                         [people.id("viewer@acme.test")])
+        try app.database.connect().query(
+            "UPDATE api_tokens SET scopes = '{requests:read,requests:write}' WHERE name = 't' AND user_id = $1",
+            [people.id("viewer@acme.test")])
         app.app.tokens.forgetAll()
-        #expect(try call("POST", "/api/v1/requests", viewer, body: #"{"subject": "x", "type": "question", "priority": "P4"}"#).0.status == 403)
+        #expect(
+            try call("POST", "/api/v1/requests", viewer, body: #"{"subject": "x", "type": "question", "priority": "P4"}"#).0.status == 403)
         #expect(try call("GET", "/api/v1/requests?limit=500", requester).0.status == 400)
-        let misspelt = try call("POST", "/api/v1/requests", requester,
-                                body: #"{"subject": "x", "type": "question", "priority": "P4", "priorty": "P1"}"#)
+        let misspelt = try call(
+            "POST", "/api/v1/requests", requester,
+            body: #"{"subject": "x", "type": "question", "priority": "P4", "priorty": "P1"}"#)
         #expect(misspelt.0.status == 400)
         #expect(misspelt.1["detail"] as? String == "'priorty' is not a field of this request.")
     }
 
     @Test func internalNotesNeverReachCustomers() throws {
         let requester = try token("requester@acme.test")
-        let id = try #require(try call("POST", "/api/v1/requests", requester,
-                                       body: #"{"subject": "Quota", "type": "question", "priority": "P3"}"#).1["id"] as? String)
+        let id = try #require(
+            try call(
+                "POST", "/api/v1/requests", requester,
+                body: #"{"subject": "Quota", "type": "question", "priority": "P3"}"#
+            ).1["id"] as? String)
         let cse = try token("cse@staff.test", tenant: .some(nil))
-        #expect(try call("POST", "/api/v1/requests/\(id)/comments?tenant=acme", cse,
-                         body: #"{"body": "Customer is on the old plan; check billing first", "internal": true}"#).0.status == 201)
-        #expect(try call("POST", "/api/v1/requests/\(id)/comments?tenant=acme", cse,
-                         body: #"{"body": "Looking into it"}"#).0.status == 201)
+        #expect(
+            try call(
+                "POST", "/api/v1/requests/\(id)/comments?tenant=acme", cse,
+                body: #"{"body": "Customer is on the old plan; check billing first", "internal": true}"#
+            ).0.status == 201)
+        #expect(
+            try call(
+                "POST", "/api/v1/requests/\(id)/comments?tenant=acme", cse,
+                body: #"{"body": "Looking into it"}"#
+            ).0.status == 201)
         // A customer cannot write an internal note, and never reads one.
         #expect(try call("POST", "/api/v1/requests/\(id)/comments", requester, body: #"{"body": "x", "internal": true}"#).0.status == 403)
         let customerView = try call("GET", "/api/v1/requests/\(id)/comments", requester)
@@ -134,10 +161,13 @@ import TestSupport
 
     @Test func theStaffQueueSpansTenantsAndFilters() throws {
         let globex = try People(app, slug: "globex")
-        _ = try call("POST", "/api/v1/requests", try token("requester@acme.test"),
-                     body: #"{"subject": "Acme outage", "type": "incident", "priority": "P1"}"#)
-        let theirs = try app.app.tokens.create(user: globex.id("requester@globex.test"), tenant: globex.tenant, name: "t",
-                                               scopes: [.requestsWrite], lifetime: 3600, actor: .system).token
+        _ = try call(
+            "POST", "/api/v1/requests", try token("requester@acme.test"),
+            body: #"{"subject": "Acme outage", "type": "incident", "priority": "P1"}"#)
+        let theirs = try app.app.tokens.create(
+            user: globex.id("requester@globex.test"), tenant: globex.tenant, name: "t",
+            scopes: [.requestsWrite], lifetime: 3600, actor: .system
+        ).token
         _ = try call("POST", "/api/v1/requests", theirs, body: #"{"subject": "Globex question", "type": "question", "priority": "P4"}"#)
         let cse = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))
         let all = try cse.get("/staff/requests")

@@ -22,9 +22,12 @@ import Testing
     @Test func aDaylightSavingChangeIsCountedAsTheWallClockReads() {
         // 24 × 7 in Zurich: Sunday 29 March 2026 has 23 hours. 24 working hours from Saturday 12:00
         // local (11:00 UTC) end at Sunday 13:00 local = 11:00 UTC: 24 real hours, whatever the wall says.
-        let always = BusinessCalendar(timeZone: zurich, hours: Dictionary(uniqueKeysWithValues: (1...7).map {
-            ($0, [BusinessCalendar.Span(start: 0, end: 1440)])
-        }))
+        let always = BusinessCalendar(
+            timeZone: zurich,
+            hours: Dictionary(
+                uniqueKeysWithValues: (1...7).map {
+                    ($0, [BusinessCalendar.Span(start: 0, end: 1440)])
+                }))
         #expect(text(always.adding(workingSeconds: 24 * 3600, to: date("2026-03-28T11:00:00Z"))) == "2026-03-29T11:00:00.000Z")
         // Office hours across the change: Friday 16:00 CET (15:00 UTC) + 2 h → Monday 10:00 CEST = 08:00 UTC.
         let office = BusinessCalendar.officeHours(zurich)
@@ -39,7 +42,8 @@ import Testing
         #expect(text(office.adding(businessDays: 3, to: date("2026-12-23T09:30:00Z"))) == "2026-12-29T09:30:00.000Z")
         // Filed Friday evening: counts from Monday 09:00; 1 business day later is Tuesday 09:00.
         #expect(text(office.adding(businessDays: 1, to: date("2026-11-27T19:00:00Z"))) == "2026-12-01T08:00:00.000Z")
-        #expect(text(BusinessCalendar.aroundTheClock.adding(businessDays: 2, to: date("2026-11-27T19:00:00Z"))) == "2026-11-29T19:00:00.000Z")
+        #expect(
+            text(BusinessCalendar.aroundTheClock.adding(businessDays: 2, to: date("2026-11-27T19:00:00Z"))) == "2026-11-29T19:00:00.000Z")
     }
 
     @Test func pausedTimeIsNeverCounted() {
@@ -81,9 +85,12 @@ import Testing
         // Office hours, and a late shift that runs to midnight (a span ending at 24:00 across DST days).
         let calendars = [
             BusinessCalendar.officeHours(zurich, holidays: ["2026-12-25"]),
-            BusinessCalendar(timeZone: zurich, hours: Dictionary(uniqueKeysWithValues: (1...6).map {
-                ($0, [BusinessCalendar.Span(start: 360, end: 720), BusinessCalendar.Span(start: 1080, end: 1440)])
-            })),
+            BusinessCalendar(
+                timeZone: zurich,
+                hours: Dictionary(
+                    uniqueKeysWithValues: (1...6).map {
+                        ($0, [BusinessCalendar.Span(start: 360, end: 720), BusinessCalendar.Span(start: 1080, end: 1440)])
+                    })),
         ]
         for round in 0..<400 {
             let calendar = calendars[round % 2]
@@ -100,10 +107,10 @@ struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
+        state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
 }

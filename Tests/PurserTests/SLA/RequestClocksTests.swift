@@ -89,7 +89,8 @@ import Testing
 
     @Test func theListReaderTakesPostgreSQLsSpellingAndRefusesOtherShapes() throws {
         // jsonb prints keys by length, with spaces after colons and commas.
-        let printed = #"{"resolution": {"used": 0, "since": 1795000000.25, "state": "running", "target": 1000, "due_at": 1795001000.25, "business": false, "warning_at": 1795000500.25}}"#
+        let printed =
+            #"{"resolution": {"used": 0, "since": 1795000000.25, "state": "running", "target": 1000, "due_at": 1795001000.25, "business": false, "warning_at": 1795000500.25}}"#
         let clocks = try #require(StoredClocks.parse(Array(printed.utf8)))
         #expect(clocks[.resolution]?.dueAt == Date(timeIntervalSince1970: 1_795_001_000.25))
         #expect(clocks[.resolution]?.state == .running && clocks[.resolution]?.isBusiness == false)

@@ -45,12 +45,16 @@ import TestSupport
     }
 
     func token(_ email: String, staff: Bool = false) throws -> String {
-        try app.app.tokens.create(user: people.id(email), tenant: staff ? nil : people.tenant, name: "t",
-                                  scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system).token
+        try app.app.tokens.create(
+            user: people.id(email), tenant: staff ? nil : people.tenant, name: "t",
+            scopes: [.requestsRead, .requestsWrite], lifetime: 3600, actor: .system
+        ).token
     }
 
-    func call(_ method: String, _ path: String, _ token: String, _ body: String? = nil,
-              headers: [(name: String, value: String)] = []) throws -> (status: Int, json: [String: Any]) {
+    func call(
+        _ method: String, _ path: String, _ token: String, _ body: String? = nil,
+        headers: [(name: String, value: String)] = []
+    ) throws -> (status: Int, json: [String: Any]) {
         var all = [("Authorization", "Bearer \(token)")] + headers
         if body != nil { all.append(("Content-Type", "application/json")) }
         let response = try app.send(method, path, headers: all, body: body.map { Array($0.utf8) })
@@ -61,10 +65,12 @@ import TestSupport
 
     /// The request's pending SLA job: its id and when it runs.
     func pendingJob(_ request: String) throws -> (id: Int64, runAt: Date)? {
-        try sql.query("""
+        try sql.query(
+            """
             SELECT j.id, j.run_at FROM jobs j JOIN requests r ON r.sla_job_id = j.id
             WHERE r.id = $1::uuid AND j.state = 'queued' AND j.kind = 'sla.check'
-            """, [request]).first.map { (try $0.require(0), try $0.require(1)) }
+            """, [request]
+        ).first.map { (try $0.require(0), try $0.require(1)) }
     }
 
     func clock(_ body: [String: Any], _ name: String) -> [String: Any] {
@@ -79,11 +85,17 @@ import TestSupport
 
     /// The request's SLA events: kind, clock, and when each happened and fell due, in seconds after filing.
     func events() throws -> [(String, String, Double, Double)] {
-        try sql.query("""
+        try sql.query(
+            """
             SELECT e.kind, e.clock, extract(epoch FROM e.occurred_at - r.created_at)::float8, extract(epoch FROM e.due_at - r.created_at)::float8
             FROM sla_events e JOIN requests r ON r.id = e.request_id ORDER BY e.occurred_at
-            """).map { (try $0.require(0, as: String.self), try $0.require(1, as: String.self), try $0.require(2, as: Double.self),
-                        try $0.require(3, as: Double.self)) }
+            """
+        ).map {
+            (
+                try $0.require(0, as: String.self), try $0.require(1, as: String.self), try $0.require(2, as: Double.self),
+                try $0.require(3, as: Double.self)
+            )
+        }
     }
 
     @Test func aWarningAndABreachFireOnTimeEscalateAndMailTheLead() throws {
@@ -97,8 +109,9 @@ import TestSupport
             actor: .system)
         let worker = try app.startWorker()
         defer { worker.stop() }
-        let filed = try call("POST", "/api/v1/requests", try token("requester@acme.test"),
-                             #"{"subject": "Endpoint slow", "type": "incident", "priority": "P2"}"#)
+        let filed = try call(
+            "POST", "/api/v1/requests", try token("requester@acme.test"),
+            #"{"subject": "Endpoint slow", "type": "incident", "priority": "P2"}"#)
         #expect(filed.status == 201, "\(filed.json)")
         #expect((filed.json["group"] as? [String: Any])?["name"] as? String == "Incidents")
         let id = try #require(filed.json["id"] as? String)
@@ -136,11 +149,14 @@ import TestSupport
 
         // Mail: the filing and the warning to the group (lead and member), the breach to the lead;
         // counted once every delivery has finished, so a sixth message would be seen.
-        #expect(waitUntil(15) {
-            mail.names().count >= 5 && ((try? sql.query("""
-                SELECT count(*) FROM jobs WHERE kind = $1 AND state IN ('queued', 'running', 'failed')
-                """, [Outbox.deliverKind])[0].require(0, as: Int.self)) ?? 1) == 0
-        })
+        #expect(
+            waitUntil(15) {
+                mail.names().count >= 5
+                    && ((try? sql.query(
+                        """
+                        SELECT count(*) FROM jobs WHERE kind = $1 AND state IN ('queued', 'running', 'failed')
+                        """, [Outbox.deliverKind])[0].require(0, as: Int.self)) ?? 1) == 0
+            })
         let received = try mail.names().map { try mail.parsed($0) }
         let breach = received.filter { $0["subject"] == "ACME-1 missed its first response target" }
         #expect(breach.map { $0["to"] } == ["platform_engineer@staff.test"])
@@ -185,7 +201,8 @@ import TestSupport
         #expect(try call("POST", "/api/v1/requests/\(id)/comments", customer, #"{"body": "Here are the numbers"}"#).status == 201)
         let resumed = try call("GET", "/api/v1/requests/\(id)", customer)
         #expect(resumed.json["state"] as? String == "open")
-        let row = try sql.query("""
+        let row = try sql.query(
+            """
             SELECT sla_due_at, (sla->'first_response'->>'used')::float8, (sla->'first_response'->>'since')::float8 FROM requests WHERE id = $1::uuid
             """, [id])[0]
         let dueAt = try row.require(0, as: Date.self), used = try row.require(1, as: Double.self)
@@ -229,8 +246,9 @@ import TestSupport
         }
         let worker = try engine.app.startWorker()
         defer { worker.stop() }
-        let filed = try engine.call("POST", "/api/v1/requests", try engine.token("requester@acme.test"),
-                                    #"{"subject": "Endpoint slow", "type": "incident", "priority": "P2"}"#)
+        let filed = try engine.call(
+            "POST", "/api/v1/requests", try engine.token("requester@acme.test"),
+            #"{"subject": "Endpoint slow", "type": "incident", "priority": "P2"}"#)
         #expect(filed.status == 201, "\(filed.json)")
         #expect(waitUntil(15) { engine.eventCount("breach") == 1 })
         let events = try engine.events()
@@ -238,8 +256,9 @@ import TestSupport
         // Never before their stored times.
         #expect(events[0].2 >= 1 && events[1].2 >= 2, "\(events)")
         #expect(abs(events[0].3 - 2) < 0.001 && abs(events[1].3 - 2) < 0.001, "both name the due time")
-        let read = try engine.call("GET", "/api/v1/requests/\(try #require(filed.json["id"] as? String))",
-                                   try engine.token("requester@acme.test"))
+        let read = try engine.call(
+            "GET", "/api/v1/requests/\(try #require(filed.json["id"] as? String))",
+            try engine.token("requester@acme.test"))
         #expect(read.json["escalated"] as? Bool == true)
     }
 }

@@ -19,13 +19,18 @@ import TestSupport
     }
 
     func fields(timeZone: String = "Europe/Zurich", p1First: String = "30") -> [(String, String)] {
-        var fields: [(String, String)] = [("time_zone", timeZone), ("start", "08:00"), ("end", "18:00"), ("holidays", "2026-12-25\n2026-12-26"),
-                                          ("warning_percent", "80"), ("escalation", "reassign"), ("deployment_amount", "2"),
-                                          ("deployment_unit", "hours"), ("reopen_days", "30")]
+        var fields: [(String, String)] = [
+            ("time_zone", timeZone), ("start", "08:00"), ("end", "18:00"), ("holidays", "2026-12-25\n2026-12-26"),
+            ("warning_percent", "80"), ("escalation", "reassign"), ("deployment_amount", "2"),
+            ("deployment_unit", "hours"), ("reopen_days", "30"),
+        ]
         fields += (1...5).map { ("day", String($0)) }
         for priority in ["P1", "P2", "P3", "P4"] {
-            fields += [("\(priority)_first_amount", priority == "P1" ? p1First : "2"), ("\(priority)_first_unit", priority == "P1" ? "minutes" : "business_hours"),
-                       ("\(priority)_resolution_amount", "3"), ("\(priority)_resolution_unit", "business_days")]
+            fields += [
+                ("\(priority)_first_amount", priority == "P1" ? p1First : "2"),
+                ("\(priority)_first_unit", priority == "P1" ? "minutes" : "business_hours"),
+                ("\(priority)_resolution_amount", "3"), ("\(priority)_resolution_unit", "business_days"),
+            ]
         }
         return fields
     }
@@ -53,15 +58,20 @@ import TestSupport
         #expect(bad.text.contains("name a time zone such as Europe/Zurich") && bad.text.contains("P1 first"))
         #expect(try admin.post("/t/acme/sla", [("inherit", "1")], from: "/t/acme/sla").status == 303)
         #expect(try SLAPolicies(database: app.app.database, clock: app.app.world.clock).effective(tenant: people.tenant).own == false)
-        #expect(try app.database.connect().query("SELECT count(*) FROM audit_events WHERE action = 'sla.policy_set'")[0]
-            .require(0, as: Int.self) == 2)
+        #expect(
+            try app.database.connect().query("SELECT count(*) FROM audit_events WHERE action = 'sla.policy_set'")[0]
+                .require(0, as: Int.self) == 2)
     }
 
     @Test func groupsAreMadeWithALeadAndRouteNewRequests() throws {
         let admin = try admin()
-        let made = try admin.post("/staff/groups", [("name", "Platform"), ("lead", "platform_engineer@staff.test"),
-                                                    ("members", "cse@staff.test"), ("type", "deployment"), ("type", "change")],
-                                  from: "/staff/groups")
+        let made = try admin.post(
+            "/staff/groups",
+            [
+                ("name", "Platform"), ("lead", "platform_engineer@staff.test"),
+                ("members", "cse@staff.test"), ("type", "deployment"), ("type", "change"),
+            ],
+            from: "/staff/groups")
         #expect(made.status == 303)
         let page = try admin.get("/staff/groups")
         #expect(page.text.contains("<td>Platform</td><td>platform_engineer</td><td>deployment, change</td><td>cse</td>"))

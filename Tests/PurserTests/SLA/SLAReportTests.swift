@@ -36,15 +36,20 @@ import TestSupport
         for (number, entry) in fixture.enumerated() {
             let (people, filed, priority, type, first, resolution) = entry
             let id = UUID.v7(at: try #require(RFC3339.date(filed + "T10:00:00Z")))
-            try sql.query("""
+            try sql.query(
+                """
                 INSERT INTO requests (tenant_id, id, number, subject, type, priority, state, requester_id, created_at, sla)
                 VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8::timestamptz, $9::jsonb)
-                """, [people.tenant, id, number + 1, "Request \(number + 1)", type, priority,
-                      people.id("requester@\(people.tenant == acme.tenant ? "acme" : "globex").test"), filed + "T10:00:00Z",
-                      #"{"first_response": \#(first), "resolution": \#(resolution)}"#])
+                """,
+                [
+                    people.tenant, id, number + 1, "Request \(number + 1)", type, priority,
+                    people.id("requester@\(people.tenant == acme.tenant ? "acme" : "globex").test"), filed + "T10:00:00Z",
+                    #"{"first_response": \#(first), "resolution": \#(resolution)}"#,
+                ])
             if number == 1 {
                 for clock in ["first_response", "resolution"] {
-                    try sql.query("""
+                    try sql.query(
+                        """
                         INSERT INTO sla_events (tenant_id, id, request_id, clock, kind, due_at) VALUES ($1, $2, $3, $4, 'breach', '2026-11-05T11:00:00Z')
                         """, [people.tenant, UUID.v7(at: try #require(RFC3339.date("2026-11-05T11:00:00Z"))), id, clock])
                 }
@@ -65,8 +70,10 @@ import TestSupport
     }
 
     @Test func staffSeeEveryTenantByPriorityWithTheHandWorkedFigures() throws {
-        let token = try app.app.tokens.create(user: acme.id("cse@staff.test"), tenant: nil, name: "t", scopes: [.reportsRead],
-                                              lifetime: 3600, actor: .system).token
+        let token = try app.app.tokens.create(
+            user: acme.id("cse@staff.test"), tenant: nil, name: "t", scopes: [.reportsRead],
+            lifetime: 3600, actor: .system
+        ).token
         let byPriority = try report(token, "from=2026-11-01&to=2026-11-30&group_by=priority")
         // P1 first response: met 600 (acme) and 300 (globex), missed 1200 → 2 of 3 = 66.7 %;
         // median of 300, 600, 1200 = 600; p90 = 600 + 0.8 × (1200 − 600) = 1080.
@@ -110,8 +117,10 @@ import TestSupport
     }
 
     @Test func aCustomerSeesOnlyTheirTenantAndTheCSVAndPageAgree() throws {
-        let token = try app.app.tokens.create(user: acme.id("viewer@acme.test"), tenant: acme.tenant, name: "t", scopes: [.reportsRead],
-                                              lifetime: 3600, actor: .system).token
+        let token = try app.app.tokens.create(
+            user: acme.id("viewer@acme.test"), tenant: acme.tenant, name: "t", scopes: [.reportsRead],
+            lifetime: 3600, actor: .system
+        ).token
         let mine = try report(token, "from=2026-11-01&to=2026-11-30")
         // Acme's P1 first response: 600 met, 1200 missed → 50 %; median 900; p90 = 600 + 0.9 × 600 = 1140.
         let p1 = group(mine, "P1")
@@ -145,9 +154,13 @@ import TestSupport
     }
 
     @Test func theDefaultPeriodEndsOnTheClocksDay() throws {
-        let token = try fixture.app.app.tokens.create(user: fixture.acme.id("cse@staff.test"), tenant: nil, name: "t",
-                                                      scopes: [.reportsRead], lifetime: 30 * 86400, actor: .system).token
-        func keys(_ report: [String: Any]) -> [String] { ((report["groups"] as? [[String: Any]]) ?? []).compactMap { $0["key"] as? String } }
+        let token = try fixture.app.app.tokens.create(
+            user: fixture.acme.id("cse@staff.test"), tenant: nil, name: "t",
+            scopes: [.reportsRead], lifetime: 30 * 86400, actor: .system
+        ).token
+        func keys(_ report: [String: Any]) -> [String] {
+            ((report["groups"] as? [[String: Any]]) ?? []).compactMap { $0["key"] as? String }
+        }
         // 10 October to 8 November: the P3 of 20 October and the P1s of 3 and 5 November.
         let early = try fixture.report(token, "")
         #expect(early["from"] as? String == "2026-10-10" && early["to"] as? String == "2026-11-08")

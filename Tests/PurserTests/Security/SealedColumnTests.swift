@@ -36,12 +36,14 @@ import TestSupport
 
     /// Channels of every kind, each URL on the local receiver.
     func makeChannels(keyring: Keyring) throws {
-        let channels = NotificationChannels(database: app.app.database, keyring: keyring,
-                                            policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"]), world: app.app.world)
+        let channels = NotificationChannels(
+            database: app.app.database, keyring: keyring,
+            policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"]), world: app.app.world)
         let admin = people.id("tenant_admin@acme.test"), base = "http://127.0.0.1:\(receiver.port)"
         for channel in [
             NewChannel(kind: "webhook", name: "SIEM", target: base + "/hook", secret: Self.signingSecret, events: ["request.created"]),
-            NewChannel(kind: "pagerduty", name: "On call", target: base + "/v2/enqueue", secret: Self.routingKey, events: ["request.created"]),
+            NewChannel(
+                kind: "pagerduty", name: "On call", target: base + "/v2/enqueue", secret: Self.routingKey, events: ["request.created"]),
             NewChannel(kind: "slack", name: "Ops", target: base + "/services/T1/B2/slacksecret", events: ["request.created"]),
             NewChannel(kind: "email", name: "Desk", target: "desk@acme.test", events: ["request.created"]),
         ] {
@@ -51,19 +53,27 @@ import TestSupport
 
     func notify() throws {
         try app.app.database.inTenant(people.tenant) { tx in
-            try Outbox.notify(tx, tenant: people.tenant, message: NotificationMessage(
-                event: "request.created", subject: "ACME-9 filed", text: "A request", dedupKey: "ACME-9"), at: app.app.world.now)
+            try Outbox.notify(
+                tx, tenant: people.tenant,
+                message: NotificationMessage(
+                    event: "request.created", subject: "ACME-9 filed", text: "A request", dedupKey: "ACME-9"), at: app.app.world.now)
         }
     }
 
     func token(_ email: String, scopes: [Scope]) throws -> String {
-        try app.app.tokens.create(user: people.id(email), tenant: people.tenant, name: "t", scopes: scopes, lifetime: 3600,
-                                  actor: .system).token
+        try app.app.tokens.create(
+            user: people.id(email), tenant: people.tenant, name: "t", scopes: scopes, lifetime: 3600,
+            actor: .system
+        ).token
     }
 
     func post(_ server: TestApp, _ path: String, bearer: String, key: String, body: String) throws -> ClientResponse {
-        try server.send("POST", path, headers: [("Authorization", "Bearer \(bearer)"), ("Content-Type", "application/json"),
-                                                ("Idempotency-Key", key)], body: Array(body.utf8))
+        try server.send(
+            "POST", path,
+            headers: [
+                ("Authorization", "Bearer \(bearer)"), ("Content-Type", "application/json"),
+                ("Idempotency-Key", key),
+            ], body: Array(body.utf8))
     }
 
     @Test func everySealedValueIsInARegisteredColumnAndOpensThroughIt() throws {
@@ -74,12 +84,16 @@ import TestSupport
         defer { worker.stop() }
         #expect(waitUntil { received().count >= 3 })
         let requester = try token("requester@acme.test", scopes: [.requestsRead, .requestsWrite])
-        #expect(try post(app, "/api/v1/requests", bearer: requester, key: "file-1",
-                         body: #"{"subject": "Quota", "type": "question", "priority": "P4"}"#).status == 201)
+        #expect(
+            try post(
+                app, "/api/v1/requests", bearer: requester, key: "file-1",
+                body: #"{"subject": "Quota", "type": "question", "priority": "P4"}"#
+            ).status == 201)
 
         let owner = try app.database.connect()
-        let found = try StoredValueScan.columns(matching: StoredValueScan.sealedPattern(keyID: TestEnvironment.keyring.keys[0].id),
-                                                in: owner)
+        let found = try StoredValueScan.columns(
+            matching: StoredValueScan.sealedPattern(keyID: TestEnvironment.keyring.keys[0].id),
+            in: owner)
         let registered = Set(SealedColumn.all.map { StoredColumn(table: $0.table, column: $0.column) })
         #expect(found.subtracting(registered).isEmpty, "sealed values outside SealedColumn.all: \(found.subtracting(registered))")
         #expect(found == registered, "every registered column was exercised: \(found)")
@@ -87,7 +101,8 @@ import TestSupport
         // Each stored value opens through its column, with the context its writer used.
         for column in SealedColumn.all {
             let value = column.storage == .bytea ? "convert_from(\(column.column), 'UTF8')" : column.column
-            let rows = try owner.query("""
+            let rows = try owner.query(
+                """
                 SELECT \(value), \(column.rowColumns.map { "\($0)::text" }.joined(separator: ", "))
                 FROM \(column.table) WHERE \(column.column) IS NOT NULL
                 """)
@@ -112,12 +127,16 @@ import TestSupport
 
         let newKey = Keyring.generateText(id: "k2")
         let changed = try app.database.connect().transaction { tx in
-            try MasterKeyRotation.reseal(keyring: try Keyring(parsing: newKey + "," + TestEnvironment.masterKeyText),
-                                         at: app.app.world.now, in: tx)
+            try MasterKeyRotation.reseal(
+                keyring: try Keyring(parsing: newKey + "," + TestEnvironment.masterKeyText),
+                at: app.app.world.now, in: tx)
         }
         #expect(changed == 7, "a second factor, two channel secrets, three sealed URLs and a kept answer; counted \(changed)")
-        #expect(try StoredValueScan.columns(matching: StoredValueScan.sealedPattern(keyID: TestEnvironment.keyring.keys[0].id),
-                                            in: try app.database.connect()).isEmpty, "nothing is left under the old key")
+        #expect(
+            try StoredValueScan.columns(
+                matching: StoredValueScan.sealedPattern(keyID: TestEnvironment.keyring.keys[0].id),
+                in: try app.database.connect()
+            ).isEmpty, "nothing is left under the old key")
 
         // The same database, served and worked with the new key alone.
         let rotated = try TestApp(database: app.database) { configuration in

@@ -14,13 +14,15 @@ struct StoredColumn: Hashable, CustomStringConvertible {
 enum StoredValueScan {
     /// Every column of an ordinary table of `public` that can hold text.
     static func columns(_ connection: Connection) throws -> [(column: StoredColumn, type: String)] {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c
             JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
             WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
               AND (c.data_type IN ('text', 'character varying', 'jsonb', 'json', 'bytea') OR c.data_type = 'ARRAY')
             ORDER BY 1, 2
-            """).map { (StoredColumn(table: try $0.require(0), column: try $0.require(1)), try $0.require(2)) }
+            """
+        ).map { (StoredColumn(table: try $0.require(0), column: try $0.require(1)), try $0.require(2)) }
     }
 
     /// The columns holding at least one value matching the POSIX regular expression `pattern`.

@@ -33,8 +33,12 @@ import TestSupport
     @Test func aTokenIsShownOnceAndWorks() throws {
         let browser = WebVisitor(app)
         try browser.signIn("requester@acme.test", People.password)
-        let created = try browser.post("/account/tokens", [("name", "pipeline"), ("tenant", "acme"), ("scope", "requests:read"),
-                                                           ("scope", "requests:write"), ("expires_days", "30")], from: "/account")
+        let created = try browser.post(
+            "/account/tokens",
+            [
+                ("name", "pipeline"), ("tenant", "acme"), ("scope", "requests:read"),
+                ("scope", "requests:write"), ("expires_days", "30"),
+            ], from: "/account")
         #expect(created.status == 201)
         let value = try #require(token(on: created))
         #expect(try me(value) == 200)
@@ -57,14 +61,22 @@ import TestSupport
     @Test func staffActingOnTheirOwnAccountAreRecordedAsStaff() throws {
         let staff = try People(app, slug: "globex", staff: true)
         let browser = try staff.signedIn("cse@staff.test", in: app, totp: try staff.enableSecondFactor("cse@staff.test", in: app))
-        #expect(try browser.post("/account/password", [("current_password", People.password), ("new_password", "a much better passphrase"),
-                                                       ("confirmation", "a much better passphrase")], from: "/account").status == 303)
+        #expect(
+            try browser.post(
+                "/account/password",
+                [
+                    ("current_password", People.password), ("new_password", "a much better passphrase"),
+                    ("confirmation", "a much better passphrase"),
+                ], from: "/account"
+            ).status == 303)
         #expect(try browser.post("/account/sessions/end-all", [], from: "/account").status == 303)
         try WebVisitor(app).signIn("viewer@acme.test", People.password)
         func kinds(_ email: String) throws -> [String: Set<String>] {
             var kinds: [String: Set<String>] = [:]
-            for row in try app.database.connect().query("SELECT action, actor_kind FROM audit_events WHERE actor_id = $1",
-                                                        [people.users[email] ?? staff.id(email)]) {
+            for row in try app.database.connect().query(
+                "SELECT action, actor_kind FROM audit_events WHERE actor_id = $1",
+                [people.users[email] ?? staff.id(email)])
+            {
                 kinds[try row.require(0), default: []].insert(try row.require(1))
             }
             return kinds
@@ -80,19 +92,32 @@ import TestSupport
         let laptop = WebVisitor(app), phone = WebVisitor(app)
         try laptop.signIn("viewer@acme.test", People.password)
         try phone.signIn("viewer@acme.test", People.password)
-        let token = try app.app.tokens.create(user: people.id("viewer@acme.test"), tenant: people.tenant, name: "t",
-                                              scopes: [.requestsRead], lifetime: 3600, actor: .system)
+        let token = try app.app.tokens.create(
+            user: people.id("viewer@acme.test"), tenant: people.tenant, name: "t",
+            scopes: [.requestsRead], lifetime: 3600, actor: .system)
         #expect(try me(token.token) == 200)
-        let weak = try laptop.post("/account/password", [("current_password", People.password), ("new_password", "password1234"),
-                                                         ("confirmation", "password1234")], from: "/account")
+        let weak = try laptop.post(
+            "/account/password",
+            [
+                ("current_password", People.password), ("new_password", "password1234"),
+                ("confirmation", "password1234"),
+            ], from: "/account")
         #expect(weak.status == 422)
-        let wrongCurrent = try laptop.post("/account/password", [("current_password", "nope nope nope"),
-                                                                 ("new_password", "a much better passphrase"),
-                                                                 ("confirmation", "a much better passphrase")], from: "/account")
+        let wrongCurrent = try laptop.post(
+            "/account/password",
+            [
+                ("current_password", "nope nope nope"),
+                ("new_password", "a much better passphrase"),
+                ("confirmation", "a much better passphrase"),
+            ], from: "/account")
         #expect(wrongCurrent.status == 422)
-        let changed = try laptop.post("/account/password", [("current_password", People.password),
-                                                            ("new_password", "a much better passphrase"),
-                                                            ("confirmation", "a much better passphrase")], from: "/account")
+        let changed = try laptop.post(
+            "/account/password",
+            [
+                ("current_password", People.password),
+                ("new_password", "a much better passphrase"),
+                ("confirmation", "a much better passphrase"),
+            ], from: "/account")
         #expect(changed.status == 303)
         #expect(try laptop.get("/account").status == 200, "this session continues, under a new token")
         #expect(try phone.get("/account").status == 303)
@@ -102,25 +127,36 @@ import TestSupport
 
     @Test func anInvitationSetsAPasswordOnceAndActivatesTheMembership() throws {
         let admin = try signedInAdmin()
-        let invited = try admin.post("/t/acme/members", [("email", "New.Person@acme.test"), ("name", "New Person"),
-                                                          ("role", "approver")], from: "/t/acme/members")
+        let invited = try admin.post(
+            "/t/acme/members",
+            [
+                ("email", "New.Person@acme.test"), ("name", "New Person"),
+                ("role", "approver"),
+            ], from: "/t/acme/members")
         #expect(invited.status == 201, "\(invited.text.prefix(400))")
         let link = try #require(WebVisitor.firstMatch(#"(/links/[A-Za-z0-9_-]{43})"#, in: invited.text))
-        let duplicate = try admin.post("/t/acme/members", [("email", "new.person@acme.test"), ("name", "Again"),
-                                                            ("role", "viewer")], from: "/t/acme/members")
+        let duplicate = try admin.post(
+            "/t/acme/members",
+            [
+                ("email", "new.person@acme.test"), ("name", "Again"),
+                ("role", "viewer"),
+            ], from: "/t/acme/members")
         #expect(duplicate.status == 409)
         let newcomer = WebVisitor(app)
         #expect(try newcomer.get(link).status == 200)
         #expect(try newcomer.post(link, [("new_password", "short"), ("confirmation", "short")], from: link).status == 422)
-        let set = try newcomer.post(link, [("new_password", "welcome aboard friend"), ("confirmation", "welcome aboard friend")],
-                                    from: link)
+        let set = try newcomer.post(
+            link, [("new_password", "welcome aboard friend"), ("confirmation", "welcome aboard friend")],
+            from: link)
         #expect(set.status == 303)
         #expect(try newcomer.get(link).status == 404, "a link works once")
         #expect(try newcomer.signIn("new.person@acme.test", "welcome aboard friend").status == 303)
         let page = try newcomer.get("/t/acme/")
         #expect(page.status == 200 && page.text.contains("approver"))
-        let actions = try app.database.connect().query("SELECT action FROM audit_events WHERE tenant_id = $1 ORDER BY sequence",
-                                                       [people.tenant]).map { try $0.require(0, as: String.self) }
+        let actions = try app.database.connect().query(
+            "SELECT action FROM audit_events WHERE tenant_id = $1 ORDER BY sequence",
+            [people.tenant]
+        ).map { try $0.require(0, as: String.self) }
         #expect(actions.contains("membership.invite") && actions.contains("user.invitation_accept"))
     }
 
@@ -128,10 +164,12 @@ import TestSupport
         let other = try People(app, slug: "globex")
         _ = other
         let admin = try signedInAdmin()
-        let known = try admin.post("/t/acme/members", [("email", "viewer@globex.test"), ("name", "Someone"), ("role", "viewer")],
-                                   from: "/t/acme/members")
-        let unknown = try admin.post("/t/acme/members", [("email", "fresh@globex.test"), ("name", "Someone"), ("role", "viewer")],
-                                     from: "/t/acme/members")
+        let known = try admin.post(
+            "/t/acme/members", [("email", "viewer@globex.test"), ("name", "Someone"), ("role", "viewer")],
+            from: "/t/acme/members")
+        let unknown = try admin.post(
+            "/t/acme/members", [("email", "fresh@globex.test"), ("name", "Someone"), ("role", "viewer")],
+            from: "/t/acme/members")
         #expect(known.status == 201 && unknown.status == 201)
         #expect(known.text.contains("/links/") && unknown.text.contains("/links/"))
         // The existing person accepts by signing in as themselves; the membership was pending till then.
@@ -148,8 +186,9 @@ import TestSupport
         let approver = WebVisitor(app)
         try approver.signIn("approver@acme.test", People.password)
         let user = people.id("approver@acme.test")
-        let token = try app.app.tokens.create(user: user, tenant: people.tenant, name: "t", scopes: [.approvalsWrite],
-                                              lifetime: 3600, actor: .system)
+        let token = try app.app.tokens.create(
+            user: user, tenant: people.tenant, name: "t", scopes: [.approvalsWrite],
+            lifetime: 3600, actor: .system)
         #expect(try me(token.token) == 200)
         let changed = try admin.post("/t/acme/members/\(user.postgresText)/role", [("role", "viewer")], from: "/t/acme/members")
         #expect(changed.status == 200)
@@ -161,11 +200,13 @@ import TestSupport
         #expect(try approver.get("/t/acme/").status == 303)
         try approver.signIn("approver@acme.test", People.password)
         #expect(try approver.get("/t/acme/").status == 404)
-        let events = try app.database.connect().query("""
+        let events = try app.database.connect().query(
+            """
             SELECT action, coalesce(before::text, ''), coalesce(after::text, '') FROM audit_events
             WHERE tenant_id = $1 AND action LIKE 'membership.%'
             ORDER BY sequence
-            """, [people.tenant]).map { try "\($0.require(0, as: String.self)) \($0.require(1, as: String.self)) \($0.require(2, as: String.self))" }
+            """, [people.tenant]
+        ).map { try "\($0.require(0, as: String.self)) \($0.require(1, as: String.self)) \($0.require(2, as: String.self))" }
         #expect(events.contains(#"membership.role_change {"role": "approver"} {"role": "viewer"}"#))
         #expect(events.contains { $0.hasPrefix("membership.deactivate") })
     }

@@ -18,10 +18,12 @@ import TestSupport
     }
 
     func failures() throws -> [String] {
-        try app.database.connect().query("""
+        try app.database.connect().query(
+            """
             SELECT after->>'for' || ' ' || (after->>'outcome') FROM audit_events
             WHERE action = 'user.reauthentication_failed' ORDER BY sequence
-            """).map { try $0.require(0, as: String.self) }
+            """
+        ).map { try $0.require(0, as: String.self) }
     }
 
     @Test func codeGuessesOnTheAccountPageAreThrottledAndAudited() throws {
@@ -35,8 +37,9 @@ import TestSupport
         #expect(statuses.prefix(5).allSatisfy { $0 == 422 }, "\(statuses)")
         #expect(statuses.last == 429, "\(statuses)")
         // Waiting now, even with a right code.
-        let right = try stolen.post("/account/two-factor/recovery-codes", [("code", totp.code(at: Date().addingTimeInterval(30)))],
-                                    from: "/account/two-factor")
+        let right = try stolen.post(
+            "/account/two-factor/recovery-codes", [("code", totp.code(at: Date().addingTimeInterval(30)))],
+            from: "/account/two-factor")
         #expect(right.status == 429)
         #expect(right.header("Retry-After").flatMap(Int.init) != nil)
         let audited = try failures()
@@ -64,9 +67,15 @@ import TestSupport
         let stolen = try people.signedIn("approver@acme.test", in: app)
         var statuses: [Int] = []
         for guess in 0..<6 {
-            statuses.append(try stolen.post("/account/password", [("current_password", "guess number \(guess)"),
-                                                                  ("new_password", "the thief's own phrase"),
-                                                                  ("confirmation", "the thief's own phrase")], from: "/account").status)
+            statuses.append(
+                try stolen.post(
+                    "/account/password",
+                    [
+                        ("current_password", "guess number \(guess)"),
+                        ("new_password", "the thief's own phrase"),
+                        ("confirmation", "the thief's own phrase"),
+                    ], from: "/account"
+                ).status)
         }
         #expect(statuses == [422, 422, 422, 422, 422, 429], "\(statuses)")
         let audited = try failures()

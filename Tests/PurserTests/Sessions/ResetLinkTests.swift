@@ -26,24 +26,40 @@ import TestSupport
     @Test func aResetEndsTheOtherResetLinks() throws {
         let first = try link("viewer@acme.test"), second = try link("viewer@acme.test")
         let browser = WebVisitor(app)
-        #expect(try browser.post(second, [("new_password", "a freshly chosen phrase"), ("confirmation", "a freshly chosen phrase")],
-                                 from: second).status == 303)
+        #expect(
+            try browser.post(
+                second, [("new_password", "a freshly chosen phrase"), ("confirmation", "a freshly chosen phrase")],
+                from: second
+            ).status == 303)
         #expect(try WebVisitor(app).get(first).status == 404)
-        #expect(try WebVisitor(app).post(first, [("new_password", "the attacker's own phrase"),
-                                                 ("confirmation", "the attacker's own phrase")], from: "/sign-in").status == 404)
+        #expect(
+            try WebVisitor(app).post(
+                first,
+                [
+                    ("new_password", "the attacker's own phrase"),
+                    ("confirmation", "the attacker's own phrase"),
+                ], from: "/sign-in"
+            ).status == 404)
         #expect(try WebVisitor(app).signIn("viewer@acme.test", "a freshly chosen phrase").status == 303)
     }
 
     @Test func aResetLinkEndsAfterAnHourAndAnInvitationAfterSevenDays() throws {
         let reset = try link("viewer@acme.test")
         let invitation = try Memberships(database: app.app.database, clock: clock).invite(
-            NewPerson(email: "newcomer@acme.test", name: "Newcomer"), role: .viewer, tenant: people.tenant, actor: .system).path
+            NewPerson(email: "newcomer@acme.test", name: "Newcomer"), role: .viewer, tenant: people.tenant, actor: .system
+        ).path
         clock.advance(by: 3600 - 60)
         #expect(try WebVisitor(app).get(reset).status == 200)
         clock.advance(by: 120)
         #expect(try WebVisitor(app).get(reset).status == 404)
-        #expect(try WebVisitor(app).post(reset, [("new_password", "a freshly chosen phrase"),
-                                                 ("confirmation", "a freshly chosen phrase")], from: "/sign-in").status == 404)
+        #expect(
+            try WebVisitor(app).post(
+                reset,
+                [
+                    ("new_password", "a freshly chosen phrase"),
+                    ("confirmation", "a freshly chosen phrase"),
+                ], from: "/sign-in"
+            ).status == 404)
         clock.advance(by: 7 * 86400 - 3600 - 120)
         #expect(try WebVisitor(app).get(invitation).status == 200)
         clock.advance(by: 120)
@@ -54,9 +70,15 @@ import TestSupport
         let open = try link("requester@acme.test")
         let other = try link("viewer@acme.test")
         let browser = try people.signedIn("requester@acme.test", in: app)
-        #expect(try browser.post("/account/password", [("current_password", People.password),
-                                                       ("new_password", "a much better passphrase"),
-                                                       ("confirmation", "a much better passphrase")], from: "/account").status == 303)
+        #expect(
+            try browser.post(
+                "/account/password",
+                [
+                    ("current_password", People.password),
+                    ("new_password", "a much better passphrase"),
+                    ("confirmation", "a much better passphrase"),
+                ], from: "/account"
+            ).status == 303)
         #expect(try WebVisitor(app).get(open).status == 404)
         #expect(try WebVisitor(app).get(other).status == 200, "someone else's link is theirs to use")
     }

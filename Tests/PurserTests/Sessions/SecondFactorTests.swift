@@ -18,8 +18,9 @@ import TestSupport
 
     /// The current code for a base32 secret, computed by pyotp.
     func pyotpCode(_ secret: String) throws -> String {
-        let result = try Subprocess.run(try TestEnvironment.venvBin("python"),
-                                        ["-c", "import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).now())", secret])
+        let result = try Subprocess.run(
+            try TestEnvironment.venvBin("python"),
+            ["-c", "import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).now())", secret])
         #expect(result.status == 0, "\(result.output)")
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -37,7 +38,9 @@ import TestSupport
         #expect(secret.count == 32, "160 bits in base32")
         #expect(setup.text.contains("otpauth://totp/Purser:tenant_admin@acme.test?secret=\(secret)"))
         // The same secret on a reload, until it is confirmed.
-        #expect(try browser.get("/account/two-factor").text.contains(WebVisitor.firstMatch(#"id="totp-secret">([A-Z2-7 ]+)<"#, in: setup.text)!))
+        #expect(
+            try browser.get("/account/two-factor").text.contains(WebVisitor.firstMatch(#"id="totp-secret">([A-Z2-7 ]+)<"#, in: setup.text)!)
+        )
         let before = try #require(browser.cookies["purser_session"])
         #expect(try browser.post("/account/two-factor", [("code", "000000")]).status == 422)
         let confirmed = try browser.post("/account/two-factor", [("code", try pyotpCode(secret))])

@@ -77,11 +77,17 @@ import TestSupport
     }
 
     @Test func backLeadsOnlyToARelativePathOnPurser() throws {
-        for (back, expected) in [("/account", "/account"), ("//evil.example/x", "/start"), ("https://evil.example/", "/start"),
-                                 ("/\\evil.example", "/start"), ("/t/acme/audit?action=x", "/t/acme/audit?action=x")] {
+        for (back, expected) in [
+            ("/account", "/account"), ("//evil.example/x", "/start"), ("https://evil.example/", "/start"),
+            ("/\\evil.example", "/start"), ("/t/acme/audit?action=x", "/t/acme/audit?action=x"),
+        ] {
             let browser = WebVisitor(app)
-            let response = try browser.post("/sign-in", [("email", "viewer@acme.test"), ("password", People.password),
-                                                        ("back", back)], from: "/sign-in")
+            let response = try browser.post(
+                "/sign-in",
+                [
+                    ("email", "viewer@acme.test"), ("password", People.password),
+                    ("back", back),
+                ], from: "/sign-in")
             #expect(response.header("Location") == expected, "back=\(back)")
         }
         // A page that needs a session sends people to sign in and names itself as the way back.
@@ -92,11 +98,16 @@ import TestSupport
 
     @Test func formsWithoutTheSessionsTokenAreRefused() throws {
         let browser = WebVisitor(app)
-        #expect(try browser.post("/sign-in", [("email", "viewer@acme.test"), ("password", People.password)], formToken: nil)
-            .status == 403)
+        #expect(
+            try browser.post("/sign-in", [("email", "viewer@acme.test"), ("password", People.password)], formToken: nil)
+                .status == 403)
         try browser.signIn("viewer@acme.test", People.password)
-        let forged = try browser.post("/account/tokens", [("name", "x"), ("tenant", "acme"), ("scope", "requests:read"),
-                                                          ("expires_days", "30")], formToken: "forged")
+        let forged = try browser.post(
+            "/account/tokens",
+            [
+                ("name", "x"), ("tenant", "acme"), ("scope", "requests:read"),
+                ("expires_days", "30"),
+            ], formToken: "forged")
         #expect(forged.status == 403)
         #expect(forged.text.contains("This form has expired"))
         let missing = try browser.post("/account/tokens", [("name", "x")], formToken: nil)
@@ -171,8 +182,12 @@ import TestSupport
         #expect(expired.status == 303)
         #expect(expired.header("Location") == "/sign-in?back=/t/acme/")
         // Signing in again goes back where the person was.
-        let again = try idle.post("/sign-in", [("email", "viewer@acme.test"), ("password", People.password),
-                                               ("back", "/t/acme/")], from: "/sign-in?back=/t/acme/")
+        let again = try idle.post(
+            "/sign-in",
+            [
+                ("email", "viewer@acme.test"), ("password", People.password),
+                ("back", "/t/acme/"),
+            ], from: "/sign-in?back=/t/acme/")
         #expect(again.header("Location") == "/t/acme/")
     }
 
@@ -181,8 +196,9 @@ import TestSupport
         try browser.signIn("viewer@acme.test", People.password)
         #expect(try browser.get("/account").status == 200)
         // Another node ends it (its own connection): this node's remembered visitor hears of it by NOTIFY.
-        try app.database.connect().query("UPDATE sessions SET ended_at = $2 WHERE user_id = $1",
-                                         [people.id("viewer@acme.test"), clock.now])
+        try app.database.connect().query(
+            "UPDATE sessions SET ended_at = $2 WHERE user_id = $1",
+            [people.id("viewer@acme.test"), clock.now])
         #expect(waitUntil(5) { (try? browser.get("/account").status) == 303 })
     }
 

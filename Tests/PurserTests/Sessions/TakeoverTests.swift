@@ -27,14 +27,19 @@ import TestSupport
         let staff = try PersonStore(database: app.app.database, hasher: app.app.hasher, clock: app.app.world.clock).addStaff(
             NewPerson(email: "ops@provider.test", name: "Ops"), role: .providerAdmin, actor: .system, reason: nil)
         let admin = try adminBrowser()
-        let invited = try admin.post("/t/acme/members", [("email", "ops@provider.test"), ("name", "Who"), ("role", "viewer")],
-                                     from: "/t/acme/members")
+        let invited = try admin.post(
+            "/t/acme/members", [("email", "ops@provider.test"), ("name", "Who"), ("role", "viewer")],
+            from: "/t/acme/members")
         #expect(invited.status == 201)
         let link = try #require(WebVisitor.firstMatch(#"(/links/[A-Za-z0-9_-]{43})"#, in: invited.text))
         let page = try admin.get(link)
         #expect(!page.text.contains("new_password"), "no password form for an account the invitation did not create")
-        let attempt = try WebVisitor(app).post(link, [("new_password", "attacker chosen phrase"),
-                                                      ("confirmation", "attacker chosen phrase")], from: "/sign-in")
+        let attempt = try WebVisitor(app).post(
+            link,
+            [
+                ("new_password", "attacker chosen phrase"),
+                ("confirmation", "attacker chosen phrase"),
+            ], from: "/sign-in")
         #expect(attempt.status == 422)
         let hash = try app.database.connect().query("SELECT password_hash FROM users WHERE id = $1", [staff])[0]
             .decode(0, as: String.self)
@@ -45,8 +50,11 @@ import TestSupport
 
     @Test func anAccountMadeByAnInvitationNeverBecomesStaff() throws {
         let admin = try adminBrowser()
-        #expect(try admin.post("/t/acme/members", [("email", "newhire@provider.test"), ("name", "N"), ("role", "viewer")],
-                               from: "/t/acme/members").status == 201)
+        #expect(
+            try admin.post(
+                "/t/acme/members", [("email", "newhire@provider.test"), ("name", "N"), ("role", "viewer")],
+                from: "/t/acme/members"
+            ).status == 201)
         #expect(throws: ValidationError.self) {
             try PersonStore(database: app.app.database, hasher: app.app.hasher, clock: app.app.world.clock).addStaff(
                 NewPerson(email: "newhire@provider.test", name: "New Hire", password: "a long staff passphrase"),
@@ -76,8 +84,9 @@ import TestSupport
         let victim = try people.signedIn("viewer@acme.test", in: app)
         _ = try People(app, slug: "globex")
         // Globex's viewer is invited to acme, then has the pending role toggled.
-        let invited = try admin.post("/t/acme/members", [("email", "viewer@globex.test"), ("name", "V"), ("role", "viewer")],
-                                     from: "/t/acme/members")
+        let invited = try admin.post(
+            "/t/acme/members", [("email", "viewer@globex.test"), ("name", "V"), ("role", "viewer")],
+            from: "/t/acme/members")
         #expect(invited.status == 201)
         let globexViewer = try people.signedIn("viewer@globex.test", in: app)
         let id = try app.database.connect().query("SELECT id FROM users WHERE email = 'viewer@globex.test'")[0].require(0, as: UUID.self)
@@ -103,12 +112,17 @@ import TestSupport
     }
 
     @Test func aTokenMadeByATokenEndsWithIt() throws {
-        let parent = try app.app.tokens.create(user: people.id("requester@acme.test"), tenant: people.tenant, name: "parent",
-                                               scopes: [.requestsRead], lifetime: 86400, actor: .system)
+        let parent = try app.app.tokens.create(
+            user: people.id("requester@acme.test"), tenant: people.tenant, name: "parent",
+            scopes: [.requestsRead], lifetime: 86400, actor: .system)
         let body = Array(#"{"name":"child","scopes":["requests:read"],"expires_in_days":365}"#.utf8)
-        let made = try app.send("POST", "/api/v1/tokens", headers: [("Authorization", "Bearer \(parent.token)"),
-                                                                    ("Content-Type", "application/json"),
-                                                                    ("Idempotency-Key", "child-1")], body: body)
+        let made = try app.send(
+            "POST", "/api/v1/tokens",
+            headers: [
+                ("Authorization", "Bearer \(parent.token)"),
+                ("Content-Type", "application/json"),
+                ("Idempotency-Key", "child-1"),
+            ], body: body)
         #expect(made.status == 201)
         let child = try #require((try JSONSerialization.jsonObject(with: Data(made.body)) as? [String: Any])?["token"] as? String)
         let expiry = try app.database.connect().query("SELECT expires_at <= $1 FROM api_tokens WHERE name = 'child'", [parent.expiresAt])[0]
@@ -116,19 +130,30 @@ import TestSupport
         // The replayable answer is sealed: the token's text is not in the database.
         let stored = try app.database.connect().query("SELECT body FROM idempotency_keys")[0].require(0, as: Bytea.self)
         #expect(!String(decoding: stored.bytes, as: UTF8.self).contains(child))
-        #expect(try app.send("POST", "/api/v1/tokens", headers: [("Authorization", "Bearer \(parent.token)"),
-                                                                 ("Content-Type", "application/json"),
-                                                                 ("Idempotency-Key", "child-1")], body: body).body == made.body)
+        #expect(
+            try app.send(
+                "POST", "/api/v1/tokens",
+                headers: [
+                    ("Authorization", "Bearer \(parent.token)"),
+                    ("Content-Type", "application/json"),
+                    ("Idempotency-Key", "child-1"),
+                ], body: body
+            ).body == made.body)
         try app.app.tokens.revoke(parent.id, actor: .system)
         #expect(try app.get("/api/v1/me", headers: [("Authorization", "Bearer \(child)")]).status == 401)
     }
 
     @Test func aResetLinkWorksInABrowserThatIsSignedIn() throws {
         let browser = try people.signedIn("requester@acme.test", in: app)
-        let path = try ResetLinks.issue(email: "requester@acme.test", actor: .system, database: app.app.database,
-                                        at: app.app.world.now).path
-        #expect(try browser.post(path, [("new_password", "another fine passphrase"), ("confirmation", "another fine passphrase")],
-                                 from: path).status == 303)
+        let path = try ResetLinks.issue(
+            email: "requester@acme.test", actor: .system, database: app.app.database,
+            at: app.app.world.now
+        ).path
+        #expect(
+            try browser.post(
+                path, [("new_password", "another fine passphrase"), ("confirmation", "another fine passphrase")],
+                from: path
+            ).status == 303)
         #expect(try WebVisitor(app).signIn("requester@acme.test", "another fine passphrase").status == 303)
     }
 }

@@ -26,7 +26,8 @@ import TestSupport
         // Unauthenticated posts, to pages that exist and to one that does not: nothing changed, so
         // nothing is dropped (the caches used to be emptied after any POST).
         for path in ["/nowhere", "/t/acme/requests", "/sign-out", "/account/password"] {
-            let answer = try app.send("POST", path, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array("a=b".utf8))
+            let answer = try app.send(
+                "POST", path, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array("a=b".utf8))
             #expect(answer.status >= 300, "\(path): \(answer.status)")
         }
         #expect(localNotices == before, "nothing was dropped")

@@ -12,8 +12,9 @@ import TestSupport
         let title = try browser.evaluate("return document.title") as? String
         #expect(title == "Purser · Purser")
         // The stylesheet applied: the masthead takes its background from purser.css.
-        let background = try browser.evaluate(
-            "return getComputedStyle(document.querySelector('.masthead')).backgroundColor") as? String
+        let background =
+            try browser.evaluate(
+                "return getComputedStyle(document.querySelector('.masthead')).backgroundColor") as? String
         #expect(background == "rgb(20, 38, 61)")
         let scriptRan = try browser.evaluate("return document.documentElement.classList.contains('js')") as? Bool
         #expect(scriptRan == true, "the external script loaded under the CSP")
@@ -68,9 +69,14 @@ import TestSupport
 
         // A customer success engineer answers, and leaves a note for colleagues.
         let cse = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))
-        #expect(try cse.post("/t/acme/requests/ACME-1/comments", [("body", "Looking into it now")], from: "/t/acme/requests/ACME-1").status == 303)
-        #expect(try cse.post("/t/acme/requests/ACME-1/comments", [("body", "Likely the old node pool"), ("internal", "1")],
-                             from: "/t/acme/requests/ACME-1").status == 303)
+        #expect(
+            try cse.post("/t/acme/requests/ACME-1/comments", [("body", "Looking into it now")], from: "/t/acme/requests/ACME-1").status
+                == 303)
+        #expect(
+            try cse.post(
+                "/t/acme/requests/ACME-1/comments", [("body", "Likely the old node pool"), ("internal", "1")],
+                from: "/t/acme/requests/ACME-1"
+            ).status == 303)
         #expect(try cse.get("/t/acme/requests/ACME-1").text.contains("Likely the old node pool"))
 
         try browser.open(app.baseURL + "/t/acme/requests/ACME-1")
@@ -96,28 +102,34 @@ import TestSupport
             try browser.viewport(width: width, height: height, mobile: mobile)
             try browser.open(app.baseURL + "/t/\(from)/requests")
             try browser.wait(for: "document.querySelector('.masthead .tenant')")
-            #expect(try browser.evaluate("return document.querySelector('.masthead .tenant').textContent") as? String
+            #expect(
+                try browser.evaluate("return document.querySelector('.masthead .tenant').textContent") as? String
                     == "\(from.capitalized) Bank")
             // The other tenant is one click away, behind "Switch tenant" (closed until opened).
             let link = ".masthead details.switcher a[href='/t/\(to)/']"
             #expect(try browser.evaluate("return document.querySelector(\"\(link)\").checkVisibility()") as? Bool == false)
             try browser.click(".masthead details.switcher summary")
             try browser.wait(for: "document.querySelector(\"\(link)\").checkVisibility()")
-            let shown = try #require(try browser.evaluate("""
-                const r = document.querySelector("\(link)").getBoundingClientRect();
-                return [r.left, r.right, r.top, r.bottom, document.documentElement.clientWidth, document.documentElement.scrollWidth]
-                """) as? [Double])
+            let shown = try #require(
+                try browser.evaluate(
+                    """
+                    const r = document.querySelector("\(link)").getBoundingClientRect();
+                    return [r.left, r.right, r.top, r.bottom, document.documentElement.clientWidth, document.documentElement.scrollWidth]
+                    """) as? [Double])
             #expect(shown[0] >= 0 && shown[1] <= shown[4] && shown[2] >= 0, "the other tenant is on screen at \(width) px: \(shown)")
             #expect(shown[5] <= shown[4], "opening the switcher makes no sideways scrolling at \(width) px")
-            #expect(try browser.evaluate("return document.querySelector(\".masthead details.switcher a[aria-current]\").textContent")
+            #expect(
+                try browser.evaluate("return document.querySelector(\".masthead details.switcher a[aria-current]\").textContent")
                     as? String == "\(from.capitalized) Bank", "the current tenant is marked")
             if mobile { try browser.screenshot(to: TestEnvironment.artifacts.appendingPathComponent("switcher-phone.png")) }
             try browser.click(link)
             try browser.wait(for: "location.pathname === '/t/\(to)/' && document.querySelector('.masthead .tenant')")
-            #expect(try browser.evaluate("return document.querySelector('.masthead .tenant').textContent") as? String
+            #expect(
+                try browser.evaluate("return document.querySelector('.masthead .tenant').textContent") as? String
                     == "\(to.capitalized) Bank")
-            #expect((try browser.evaluate("return document.querySelector('h1').textContent") as? String)?
-                .hasPrefix("\(to.capitalized) Bank") == true, "the tenant's own page")
+            #expect(
+                (try browser.evaluate("return document.querySelector('h1').textContent") as? String)?
+                    .hasPrefix("\(to.capitalized) Bank") == true, "the tenant's own page")
         }
         #expect(try browser.consoleErrors() == [])
     }
@@ -132,17 +144,33 @@ import TestSupport
 
         // Something in every list: requests with long subjects, a conversation, a group, a saved view.
         let requester = try people.signedIn("requester@acme.test", in: app)
-        for subject in ["Endpoint p95 latency above 2 s on eu-west-1 since the 09:00 rollout of the new node pool",
-                        "Access to the staging GPU hosts for the evaluation team"] {
-            #expect(try requester.post("/t/acme/requests", [("subject", subject), ("type", "incident"), ("priority", "P2"),
-                                                            ("description", "Seen at https://grafana.acme.test/d/aBcDeFgHiJkLmNoPqRsTuVwXyZ/llm-endpoints?orgId=1&from=now-6h&to=now&var-endpoint=all")],
-                                       from: "/t/acme/requests/new").status == 303)
+        for subject in [
+            "Endpoint p95 latency above 2 s on eu-west-1 since the 09:00 rollout of the new node pool",
+            "Access to the staging GPU hosts for the evaluation team",
+        ] {
+            #expect(
+                try requester.post(
+                    "/t/acme/requests",
+                    [
+                        ("subject", subject), ("type", "incident"), ("priority", "P2"),
+                        (
+                            "description",
+                            "Seen at https://grafana.acme.test/d/aBcDeFgHiJkLmNoPqRsTuVwXyZ/llm-endpoints?orgId=1&from=now-6h&to=now&var-endpoint=all"
+                        ),
+                    ],
+                    from: "/t/acme/requests/new"
+                ).status == 303)
         }
         let staff = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))
-        #expect(try staff.post("/t/acme/requests/ACME-1/comments", [("body", "Looking at the node pool now")],
-                               from: "/t/acme/requests/ACME-1").status == 303)
-        let resetLink = try ResetLinks.issue(email: "viewer@acme.test", actor: .system, database: app.app.database,
-                                             at: app.app.world.now).path
+        #expect(
+            try staff.post(
+                "/t/acme/requests/ACME-1/comments", [("body", "Looking at the node pool now")],
+                from: "/t/acme/requests/ACME-1"
+            ).status == 303)
+        let resetLink = try ResetLinks.issue(
+            email: "viewer@acme.test", actor: .system, database: app.app.database,
+            at: app.app.world.now
+        ).path
 
         // Who sees each page: nobody signed in, the tenant's admin, or a provider admin.
         enum Who: String { case visitor, admin, staff }
@@ -197,16 +225,20 @@ import TestSupport
                 try browser.open(app.baseURL + page.path)
                 try browser.wait(for: "document.readyState === 'complete' && document.querySelector('footer')")
                 let error = page.path.contains("no-such") || page.path.hasSuffix("ACME-999")
-                #expect(try browser.evaluate("return document.querySelector('.error-page') !== null") as? Bool == error,
-                        "\(page.path) as \(page.who.rawValue) shows the page, not an error")
+                #expect(
+                    try browser.evaluate("return document.querySelector('.error-page') !== null") as? Bool == error,
+                    "\(page.path) as \(page.who.rawValue) shows the page, not an error")
                 // (An error page's header offers "Sign in" whoever asks.)
-                try Self.checkFits(browser, "\(page.path) as \(page.who.rawValue)", screen: screen.name,
-                                   signedIn: page.who != .visitor && !error)
+                try Self.checkFits(
+                    browser, "\(page.path) as \(page.who.rawValue)", screen: screen.name,
+                    signedIn: page.who != .visitor && !error)
                 let console = try browser.consoleErrors()
-                #expect(error ? console.allSatisfy { $0.contains("status of 404") } : console.isEmpty,
-                        "\(page.path) as \(page.who.rawValue) on a \(screen.name): \(console)")
+                #expect(
+                    error ? console.allSatisfy { $0.contains("status of 404") } : console.isEmpty,
+                    "\(page.path) as \(page.who.rawValue) on a \(screen.name): \(console)")
                 if screen.mobile {
-                    let name = "phone-" + page.who.rawValue + page.path.prefix(40).map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined()
+                    let name =
+                        "phone-" + page.who.rawValue + page.path.prefix(40).map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined()
                     try browser.screenshot(to: TestEnvironment.artifacts.appendingPathComponent("fit/\(name).png"))
                 }
             }
@@ -222,22 +254,24 @@ import TestSupport
     /// The page in the browser fits its width: the document is no wider than the window, and the
     /// header's sign-out button (or sign-in link) lies whole inside it, not covered by anything.
     static func checkFits(_ browser: Browser, _ page: String, screen: String, signedIn: Bool) throws {
-        let json = try #require(try browser.evaluate("""
-            const doc = document.documentElement;
-            const control = document.querySelector(\(signedIn)
-                ? ".masthead form[action='/sign-out'] button" : ".masthead a[href='/sign-in']");
-            const out = {scrollWidth: doc.scrollWidth, innerWidth: window.innerWidth, clientWidth: doc.clientWidth};
-            if (control) {
-              const r = control.getBoundingClientRect();
-              const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
-              out.control = {left: r.left, right: r.right, top: r.top, width: r.width, height: r.height,
-                             onTop: hit === control || control.contains(hit), clipped: control.scrollWidth > control.clientWidth};
-            }
-            out.wide = [...document.querySelectorAll('body *')]
-              .filter(e => e.getBoundingClientRect().right > doc.clientWidth + 0.5 && !e.closest('.table-scroll'))
-              .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''));
-            return JSON.stringify(out);
-            """) as? String)
+        let json = try #require(
+            try browser.evaluate(
+                """
+                const doc = document.documentElement;
+                const control = document.querySelector(\(signedIn)
+                    ? ".masthead form[action='/sign-out'] button" : ".masthead a[href='/sign-in']");
+                const out = {scrollWidth: doc.scrollWidth, innerWidth: window.innerWidth, clientWidth: doc.clientWidth};
+                if (control) {
+                  const r = control.getBoundingClientRect();
+                  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+                  out.control = {left: r.left, right: r.right, top: r.top, width: r.width, height: r.height,
+                                 onTop: hit === control || control.contains(hit), clipped: control.scrollWidth > control.clientWidth};
+                }
+                out.wide = [...document.querySelectorAll('body *')]
+                  .filter(e => e.getBoundingClientRect().right > doc.clientWidth + 0.5 && !e.closest('.table-scroll'))
+                  .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''));
+                return JSON.stringify(out);
+                """) as? String)
         let fit = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         let scrollWidth = fit["scrollWidth"] as? Double ?? .infinity, innerWidth = fit["innerWidth"] as? Double ?? 0
         let clientWidth = fit["clientWidth"] as? Double ?? 0
@@ -249,8 +283,9 @@ import TestSupport
         let control = try #require(fit["control"] as? [String: Any], "\(page) on a \(screen): the header's sign-in or sign-out control")
         let left = control["left"] as? Double ?? -1, right = control["right"] as? Double ?? .infinity
         let top = control["top"] as? Double ?? -1, width = control["width"] as? Double ?? 0
-        #expect(left >= 0 && right <= clientWidth && top >= 0 && width > 0 && control["onTop"] as? Bool == true
+        #expect(
+            left >= 0 && right <= clientWidth && top >= 0 && width > 0 && control["onTop"] as? Bool == true
                 && control["clipped"] as? Bool == false,
-                "\(page) on a \(screen): the header's \(signedIn ? "Sign out" : "Sign in") is not fully visible: \(json)")
+            "\(page) on a \(screen): the header's \(signedIn ? "Sign out" : "Sign in") is not fully visible: \(json)")
     }
 }

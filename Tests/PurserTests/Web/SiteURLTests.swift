@@ -70,19 +70,23 @@ import TestSupport
 
     @Test func valuesAreEscapedWhereTheyGo() {
         #expect(SiteURL.request("acme", number: "a/b c?").path == "/t/acme/requests/a%2Fb%20c%3F")
-        #expect(SiteURL.requests("acme").adding("q", "disk & gpu").adding("state", nil).at("list").path
-            == "/t/acme/requests?q=disk%20%26%20gpu#list")
+        #expect(
+            SiteURL.requests("acme").adding("q", "disk & gpu").adding("state", nil).at("list").path
+                == "/t/acme/requests?q=disk%20%26%20gpu#list")
         #expect(SiteURL.signIn(back: "/t/acme/requests?state=open").path == "/sign-in?back=/t/acme/requests%3Fstate%3Dopen")
         #expect(SiteURL.tenant("é").path == "/t/%C3%A9")
         #expect(APIPath.request.path("0190f3a2-7c1e-7d3a-9b1f-2a3b4c5d6e7f") == "/api/v1/requests/0190f3a2-7c1e-7d3a-9b1f-2a3b4c5d6e7f")
-        #expect(SitePage.account.url.at("notifications").absolute(on: "https://purser.example") == "https://purser.example/account#notifications")
+        #expect(
+            SitePage.account.url.at("notifications").absolute(on: "https://purser.example")
+                == "https://purser.example/account#notifications")
     }
 
     /// Links reach templates from their view models; a path written into a template would escape
     /// the URL type (and the next rename). Static files are the exception: they are not routes.
     @Test func templatesWriteNoAppPaths() throws {
         let root = TestEnvironment.root.appendingPathComponent("Templates")
-        let files = FileManager.default.enumerator(atPath: root.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".mustache") } ?? []
+        let files =
+            FileManager.default.enumerator(atPath: root.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".mustache") } ?? []
         #expect(files.count > 15)
         let literal = try NSRegularExpression(pattern: #"(href|action|src|formaction)\s*=\s*["']?/(?!static/)"#)
         var found: [String] = []

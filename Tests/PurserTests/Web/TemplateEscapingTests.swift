@@ -21,7 +21,8 @@ import TestSupport
                 let html = try #require(templates.render(template, [field: value]))
                 let rest = try #require(html.components(separatedBy: "name=\"\(field)\" value=\"").dropFirst().first)
                 let attribute = String(rest.prefix { $0 != "\"" })
-                #expect(attribute == entity + "\u{301} autofocus onfocus=alert(1) x=" + entity + "\u{301}", "\(template) \(field) \(special)")
+                #expect(
+                    attribute == entity + "\u{301} autofocus onfocus=alert(1) x=" + entity + "\u{301}", "\(template) \(field) \(special)")
             }
         }
     }

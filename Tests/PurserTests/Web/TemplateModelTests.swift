@@ -38,20 +38,24 @@ import TestSupport
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         try """
-            {{title}}|{{#busy}}busy{{/busy}}{{^busy}}quiet{{/busy}}|{{#rows}}{{name}}={{count}};{{/rows}}|{{#tags}}<{{.}}>{{/tags}}|\
-            {{#note}}note:{{note}}{{/note}}|{{^missing}}none{{/missing}}
-            """.write(to: folder.appendingPathComponent("page.mustache"), atomically: true, encoding: .utf8)
+        {{title}}|{{#busy}}busy{{/busy}}{{^busy}}quiet{{/busy}}|{{#rows}}{{name}}={{count}};{{/rows}}|{{#tags}}<{{.}}>{{/tags}}|\
+        {{#note}}note:{{note}}{{/note}}|{{^missing}}none{{/missing}}
+        """.write(to: folder.appendingPathComponent("page.mustache"), atomically: true, encoding: .utf8)
         let templates = try Templates(folder: folder)
-        let busy = Model(title: "A & B", rows: [Row(name: "x", count: 1), Row(name: "y", count: 2)], tags: ["p1", "p2"],
-                         note: "n", missing: nil)
+        let busy = Model(
+            title: "A & B", rows: [Row(name: "x", count: 1), Row(name: "y", count: 2)], tags: ["p1", "p2"],
+            note: "n", missing: nil)
         #expect(templates.render("page", busy) == "A &amp; B|busy|x=1;y=2;|<p1><p2>|note:n|none")
         let quiet = Model(title: "", rows: [Row(name: "z", count: 0)], tags: [], note: nil, missing: nil)
         #expect(templates.render("page", quiet) == "|quiet|z=0;|||none")
     }
 
     @Test func theEncoderWritesMustachesOwnShapes() throws {
-        let encoded = try #require(TemplateEncoding.encode(Model(title: "t", rows: [Row(name: "x", count: 3)], tags: ["a"],
-                                                                 note: nil, missing: nil)) as? [String: Any])
+        let encoded = try #require(
+            TemplateEncoding.encode(
+                Model(
+                    title: "t", rows: [Row(name: "x", count: 3)], tags: ["a"],
+                    note: nil, missing: nil)) as? [String: Any])
         #expect(Set(encoded.keys) == ["title", "rows", "tags", "busy"], "absent optionals are left out")
         #expect(encoded["busy"] as? Bool == false)
         #expect(encoded["tags"] as? [String] == ["a"])
