@@ -9,6 +9,9 @@ export PATH="/opt/swift/usr/bin:$PATH"
 scripts/install-packages.sh $(cat scripts/packages-build.txt) $(cat scripts/packages-test.txt)
 scripts/python-tools.sh
 
+echo "Checking the format (.swift-format)…"
+swift format lint --strict --recursive --parallel Sources Tests
+
 echo "Building…"
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Linking|Write|Wrapping|Planning)' || true
 swift build --build-tests >/dev/null  # fail here, with the compiler's message, if the build failed

@@ -19,7 +19,7 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func array(_ key: String, _ body: (inout JSONWriter) -> Void) {
-        key_(key)
+        writeKey(key)
         bytes.append(UInt8(ascii: "["))
         needsComma = false
         body(&self)
@@ -28,37 +28,37 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func field(_ key: String, _ value: String?) {
-        key_(key)
+        writeKey(key)
         if let value { Self.appendQuoted(value, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
         needsComma = true
     }
 
     public mutating func field(_ key: String, _ value: Int) {
-        key_(key)
+        writeKey(key)
         bytes.append(contentsOf: String(value).utf8)
         needsComma = true
     }
 
     public mutating func field(_ key: String, _ value: Double) {
-        key_(key)
+        writeKey(key)
         bytes.append(contentsOf: (value.isFinite ? String(value) : "null").utf8)
         needsComma = true
     }
 
     public mutating func field(_ key: String, _ value: Bool) {
-        key_(key)
+        writeKey(key)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
         needsComma = true
     }
 
     /// Writes `raw` as the value of `key` without escaping; it must already be JSON.
     public mutating func rawField(_ key: String, _ raw: [UInt8]) {
-        key_(key)
+        writeKey(key)
         bytes.append(contentsOf: raw)
         needsComma = true
     }
 
-    private mutating func key_(_ key: String) {
+    private mutating func writeKey(_ key: String) {
         separate()
         Self.appendQuoted(key, to: &bytes)
         bytes.append(UInt8(ascii: ":"))

@@ -1,3 +1,4 @@
+// swift-format-ignore-file
 // The 10,000 most common passwords of the leaked-password corpora that zxcvbn 4.5.0 ships as its
 // frequency list (MIT licence), lowercased. Data, not code: PasswordPolicy refuses these and their
 // obvious variants (digits or symbols added at the end, repeats).

@@ -21,8 +21,9 @@ import TestSupport
 
     /// A worker on the test's clock, or with `live`, on the system's.
     func worker(_ handlers: JobHandlers, _ settings: JobWorker.Settings, live: Bool = false) -> JobWorker {
-        JobWorker(url: database.url, handlers: handlers, settings: settings, world: World(clock: live ? LiveClock() : clock),
-                  logger: quietLogger)
+        JobWorker(
+            url: database.url, handlers: handlers, settings: settings, world: World(clock: live ? LiveClock() : clock),
+            logger: quietLogger)
     }
 
     /// Due at once by the test's clock.
@@ -50,7 +51,6 @@ import TestSupport
         try db.pool.query("SELECT run_at FROM jobs WHERE id = $1", [id])[0].require(0, as: Date.self).timeIntervalSince(clock.now)
     }
 
-
     @Test func aJobCommitsOrRollsBackWithItsChange() throws {
         struct Boom: Error {}
         _ = try? db.pool.transaction { tx in
@@ -65,7 +65,9 @@ import TestSupport
 
     @Test func uniqueKeysRescheduleAndCancel() throws {
         let later = clock.now.addingTimeInterval(3600)
-        let first = try db.pool.transaction { try JobQueue.enqueue($0, kind: "system.noop", options: JobOptions(uniqueKey: "sla:1", runAt: later)) }
+        let first = try db.pool.transaction {
+            try JobQueue.enqueue($0, kind: "system.noop", options: JobOptions(uniqueKey: "sla:1", runAt: later))
+        }
         let again = try db.pool.transaction { try JobQueue.enqueue($0, kind: "system.noop", options: options(uniqueKey: "sla:1")) }
         #expect(first != nil && again == nil, "a pending key enqueues nothing")
         let sooner = clock.now.addingTimeInterval(60)
@@ -77,7 +79,8 @@ import TestSupport
         #expect(try db.pool.query("SELECT count(*) FROM jobs")[0].require(0, as: Int.self) == 0)
         // Inside a tenant's transaction only that tenant's jobs (or none's) may be enqueued.
         let tenant = UUID.v7()
-        try database.connect().query("INSERT INTO tenants (id, slug, key, name, plan_id) VALUES ($1, 'acme', 'ACME', 'Acme', 'standard')", [tenant])
+        try database.connect().query(
+            "INSERT INTO tenants (id, slug, key, name, plan_id) VALUES ($1, 'acme', 'ACME', 'Acme', 'standard')", [tenant])
         let app = Database(url: database.url, size: 1)
         #expect(throws: PostgresError.self) {
             try app.inTenant(UUID.v7()) { tx in try JobQueue.enqueue(tx, kind: "system.noop", options: options(tenant: tenant)) }
@@ -94,8 +97,8 @@ import TestSupport
             try JobQueue.enqueueMany(tx, kind: "test.count", payloads: (0..<2000).map { JSONText("{\"n\":\($0)}") }, runAt: clock.now)
         }
         let workers = (0..<2).map { _ in worker(handlers, settings(batchSize: 25)) }
-        workers.forEach { $0.start() }
-        defer { workers.forEach { $0.stop() } }
+        for worker in workers { worker.start() }
+        defer { for worker in workers { worker.stop() } }
         let finished = try waitUntil {
             let succeeded = try db.pool.query("SELECT count(*) FROM jobs WHERE state = 'succeeded'")[0].require(0, as: Int.self)
             return succeeded == 2000
@@ -112,16 +115,20 @@ import TestSupport
         var handlers = JobHandlers()
         struct Flaky: Error, CustomStringConvertible { var description: String { "flaky peer" } }
         handlers.register("test.flaky") { context in
-            let count = attempts.withLock { $0[context.job.id, default: 0] += 1; return $0[context.job.id]! }
+            let count = attempts.withLock {
+                $0[context.job.id, default: 0] += 1; return $0[context.job.id]!
+            }
             if count < 3 { throw Flaky() }
         }
         handlers.register("test.broken") { _ in throw Flaky() }
         handlers.register("test.permanent") { _ in throw PermanentJobFailure("the recipient does not exist") }
         let (flaky, broken, permanent, unknown) = try db.pool.transaction { tx in
-            (try JobQueue.enqueue(tx, kind: "test.flaky", options: options())!,
-             try JobQueue.enqueue(tx, kind: "test.broken", options: options(maxAttempts: 3))!,
-             try JobQueue.enqueue(tx, kind: "test.permanent", options: options())!,
-             try JobQueue.enqueue(tx, kind: "test.unknown", options: options())!)
+            (
+                try JobQueue.enqueue(tx, kind: "test.flaky", options: options())!,
+                try JobQueue.enqueue(tx, kind: "test.broken", options: options(maxAttempts: 3))!,
+                try JobQueue.enqueue(tx, kind: "test.permanent", options: options())!,
+                try JobQueue.enqueue(tx, kind: "test.unknown", options: options())!
+            )
         }
         var settings = settings()
         settings.retryBase = 2
@@ -130,10 +137,11 @@ import TestSupport
         defer { worker.stop() }
         // First attempts: a permanent failure and an unknown kind are dead at once; the others wait
         // out their backoff (2 s ± 25 %) while the clock stands still.
-        #expect(try waitUntil(5) {
-            try state(flaky) == ("failed", 1, "flaky peer") && state(broken) == ("failed", 1, "flaky peer")
-                && state(permanent).state == "dead" && state(unknown).state == "dead"
-        })
+        #expect(
+            try waitUntil(5) {
+                try state(flaky) == ("failed", 1, "flaky peer") && state(broken) == ("failed", 1, "flaky peer")
+                    && state(permanent).state == "dead" && state(unknown).state == "dead"
+            })
         let first = try delay(flaky)
         #expect((1.5...2.5).contains(first), "\(first)")
         clock.advance(by: 2.6)
@@ -182,7 +190,8 @@ import TestSupport
         handlers.register("test.count") { _ in runs.withLock { $0 += 1 } }
         let id = try db.pool.transaction { try JobQueue.enqueue($0, kind: "test.count", options: options())! }
         // Claimed by a worker that died at once: its lease holds for 30 s.
-        try db.pool.query("""
+        try db.pool.query(
+            """
             UPDATE jobs SET state = 'running', attempts = 1, lease_owner = 'gone:1:dead', started_at = $2,
                    lease_expires_at = $2::timestamptz + interval '30 seconds'
             WHERE id = $1
@@ -229,8 +238,9 @@ import TestSupport
 
     @Test func aScheduleFiresOncePerPeriodWhateverTheNumberOfWorkers() throws {
         try db.pool.transaction { tx in
-            try Schedules.ensure(Schedule(name: "test.tick", kind: "system.noop", recurrence: .every(seconds: 60)), in: tx,
-                                 now: clock.now)
+            try Schedules.ensure(
+                Schedule(name: "test.tick", kind: "system.noop", recurrence: .every(seconds: 60)), in: tx,
+                now: clock.now)
         }
         for _ in 0..<2 {
             // The period is over.
@@ -249,7 +259,8 @@ import TestSupport
             group.wait()
             #expect(fired.withLock { $0 } == 1)
         }
-        #expect(try db.pool.query("SELECT count(*) FROM jobs WHERE unique_key LIKE 'schedule:test.tick:%'")[0].require(0, as: Int.self) == 2)
+        #expect(
+            try db.pool.query("SELECT count(*) FROM jobs WHERE unique_key LIKE 'schedule:test.tick:%'")[0].require(0, as: Int.self) == 2)
     }
 
     @Test func localTimesFollowTheTimeZone() throws {
@@ -275,7 +286,11 @@ extension JobQueueTests {
             try context.once("send") { effects.withLock { $0 += 1 } }
             try context.onceInTransaction("row") { tx in try tx.query("SELECT 1") }
             // The first run fails after its effects; the retry must not repeat them.
-            if runs.withLock({ $0 += 1; return $0 }) == 1 { throw Crash() }
+            if runs.withLock({
+                $0 += 1; return $0
+            }) == 1 {
+                throw Crash()
+            }
         }
         let worker = worker(handlers, settings(), live: true)
         let id = try db.pool.transaction {

@@ -25,14 +25,17 @@ import TestSupport
 
         /// The status of every answer (0 when none came within 30 s), closing the connections.
         func statuses() -> [Int] {
-            defer { sockets.forEach { close($0) }; sockets = [] }
+            defer {
+                for socket in sockets { close(socket) }
+                sockets = []
+            }
             return sockets.map { socket in
                 let head = String(decoding: RawHTTP.readUntilClosed(socket, limit: 12).prefix(12), as: UTF8.self)
                 return head.hasPrefix("HTTP/1.1 ") ? Int(head.dropFirst(9).prefix(3)) ?? 0 : 0
             }
         }
 
-        deinit { sockets.forEach { close($0) } }
+        deinit { for socket in sockets { close(socket) } }
     }
 
     /// A sign-in POST as a browser with the sign-in form's pre-session cookie and token would send it,
@@ -42,9 +45,10 @@ import TestSupport
             text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
         }
         let body = "email=\(encode(email))&password=\(encode(password))&csrf=\(encode(pre.token))"
-        return Array(("POST /sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-            + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count)\r\n"
-            + "Cookie: purser_pre=\(pre.cookie)\r\nX-Forwarded-For: \(client)\r\n\r\n" + body).utf8)
+        return Array(
+            ("POST /sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count)\r\n"
+                + "Cookie: purser_pre=\(pre.cookie)\r\nX-Forwarded-For: \(client)\r\n\r\n" + body).utf8)
     }
 
     /// The pre-session cookie and form token a sign-in form hands out.
@@ -55,13 +59,17 @@ import TestSupport
     }
 
     @Test func wrongPasswordsSentAtOncePassNoMoreThanTheLimit() throws {
-        let app = try TestApp { $0.trustedProxies = ["127.0.0.1"]; $0.workerThreads = 32 }
+        let app = try TestApp {
+            $0.trustedProxies = ["127.0.0.1"]; $0.workerThreads = 32
+        }
         _ = try People(app)
         let pre = try Self.preSession(app)
         // 18 guesses at once (the hash queue's old size), each from an address of its own.
-        let burst = try Burst(port: app.app.server.port, requests: (0..<18).map {
-            Self.signInRequest(email: "approver@acme.test", password: "guess number \($0)", client: "198.51.100.\($0 + 1)", pre: pre)
-        })
+        let burst = try Burst(
+            port: app.app.server.port,
+            requests: (0..<18).map {
+                Self.signInRequest(email: "approver@acme.test", password: "guess number \($0)", client: "198.51.100.\($0 + 1)", pre: pre)
+            })
         let statuses = burst.statuses()
         #expect(statuses.filter { $0 == 401 }.count <= 5, "\(statuses)")
         #expect(statuses.allSatisfy { $0 == 401 || $0 == 429 }, "\(statuses)")
@@ -92,7 +100,9 @@ import TestSupport
     @Test func aKnownPersonSignsInDuringAFlood() throws {
         // A node with more worker threads than the hash queue has places, so the queue, not the
         // threads, is what a flood fills.
-        let app = try TestApp { $0.trustedProxies = ["127.0.0.1"]; $0.workerThreads = 64 }
+        let app = try TestApp {
+            $0.trustedProxies = ["127.0.0.1"]; $0.workerThreads = 64
+        }
         _ = try People(app)
         // The person signed in from this browser before: it holds their device cookie.
         let person = WebVisitor(app, address: "203.0.113.7")
@@ -105,12 +115,15 @@ import TestSupport
         // 200 attempts with made-up emails from 1,000 addresses, sent at once (well within 10 s).
         var random = SystemRandomNumberGenerator()
         let started = ContinuousClock.now
-        let flood = try Burst(port: app.app.server.port, requests: (0..<200).map { index in
-            let client = Int.random(in: 0..<1000, using: &random)
-            return Self.signInRequest(email: "flood-\(index)-\(UUID().uuidString.prefix(8))@example.test",
-                                      password: "made up password \(index)",
-                                      client: "10.77.\(client / 256).\(client % 256)", pre: pre)
-        })
+        let flood = try Burst(
+            port: app.app.server.port,
+            requests: (0..<200).map { index in
+                let client = Int.random(in: 0..<1000, using: &random)
+                return Self.signInRequest(
+                    email: "flood-\(index)-\(UUID().uuidString.prefix(8))@example.test",
+                    password: "made up password \(index)",
+                    client: "10.77.\(client / 256).\(client % 256)", pre: pre)
+            })
         let attempt = ContinuousClock.now
         let answer = try person.post("/sign-in", [("email", "requester@acme.test"), ("password", People.password)], formToken: token)
         let took = attempt.duration(to: .now)
