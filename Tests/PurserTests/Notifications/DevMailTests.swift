@@ -78,7 +78,9 @@ import TestSupport
         let port = RawHTTP.freePort()
         let log = folder.deletingLastPathComponent().appendingPathComponent("purser-devmail-\(getpid()).log")
         defer { try? FileManager.default.removeItem(at: log) }
-        let environment = ["PATH": "/usr/bin:/bin:/usr/sbin", "PURSER_ROOT": TestEnvironment.root.path]
+        // A database of the test cluster, so `purser dev` starts no cluster of its own (DevCommandTests covers that).
+        let database = try TestDatabase()
+        let environment = ["PATH": "/usr/bin:/bin:/usr/sbin", "PURSER_ROOT": TestEnvironment.root.path, "DATABASE_URL": database.url]
         let dev = try ChildProcess(
             [
                 TestEnvironment.purserBinary.path, "dev", "--data-folder", folder.path, "--listen", "127.0.0.1:\(port)",
@@ -86,7 +88,6 @@ import TestSupport
             ], environment: environment, output: log.path)
         defer {
             #expect(dev.stop(signal: SIGINT) == 0)
-            #expect(!LocalClusterCheck.isRunning(folder))
         }
         func output() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
         #expect(waitUntil(60) { output().contains("Press Ctrl-C") }, "\(output())")
