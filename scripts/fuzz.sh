@@ -12,7 +12,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 
 # A fresh seed unless one is given to replay.
 PURSER_SCHEMATHESIS_SEED=${PURSER_SCHEMATHESIS_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
-# Cases per operation (`make test`: 25), and the time budget in seconds (`make test`: 30):
+# Cases per operation (`make test`: 25), and the time budget in seconds (`make test` has none):
 # schemathesis keeps drawing new cases until the budget is spent.
 PURSER_SCHEMATHESIS_MAX_EXAMPLES=${PURSER_SCHEMATHESIS_MAX_EXAMPLES:-200}
 PURSER_SCHEMATHESIS_MAX_TIME=${PURSER_SCHEMATHESIS_MAX_TIME:-600}
