@@ -32,8 +32,9 @@ public struct RequestComments: Sendable {
         to request: UUID, tenant: UUID, body: String, isInternal: Bool, principal: Principal,
         actor: AuditActor
     ) throws -> RequestComment {
+        // The length as sent, as the API document's `maxLength` counts it; the trimmed text is what is kept.
         let text = body.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty, text.unicodeScalars.count <= 50000, !text.unicodeScalars.contains("\u{0}") else {
+        guard !text.isEmpty, body.unicodeScalars.count <= 50000, !body.unicodeScalars.contains("\u{0}") else {
             throw ValidationError(field: "body", "write 1–50,000 characters")
         }
         try principal.require(.requestsComment)

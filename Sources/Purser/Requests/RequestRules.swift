@@ -11,11 +11,11 @@ public enum RequestRules {
     static let typeDetail = "use one of " + RequestType.allCases.map(\.rawValue).joined(separator: ", ")
     static let priorityDetail = "use P1, P2, P3 or P4"
 
-    /// 1–200 characters once the spaces around it are trimmed (as it is kept), with no control
-    /// characters anywhere (a line break included).
+    /// At most 200 characters as sent (the API document's `maxLength`), not only spaces (they are
+    /// trimmed as it is kept), with no control characters anywhere (a line break included).
     static func subject(_ text: String) -> FieldError? {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard trimmed.isEmpty || trimmed.unicodeScalars.count > 200 || hasControl(text) else { return nil }
+        guard trimmed.isEmpty || text.unicodeScalars.count > 200 || hasControl(text) else { return nil }
         return FieldError(field: "subject", detail: subjectDetail)
     }
 

@@ -88,6 +88,29 @@ import TestSupport
         #expect(audited == 5, "three filings, two changes")
     }
 
+    /// Lengths are counted as sent, as the document's `maxLength` counts them, not after trimming
+    /// (make fuzz found a 50,001-character reply with a leading tab accepted).
+    @Test func lengthsCountWhatWasSent() throws {
+        let requester = try token("requester@acme.test")
+        let subject = " " + String(repeating: "s", count: 200)
+        let tooLong = try call(
+            "POST", "/api/v1/requests", requester, body: #"{"subject": "\#(subject)", "type": "question", "priority": "P3"}"#)
+        #expect(tooLong.0.status == 422)
+        #expect((tooLong.1["errors"] as? [[String: Any]])?.first?["field"] as? String == "subject")
+        let (created, body) = try call(
+            "POST", "/api/v1/requests", requester,
+            body: #"{"subject": "\#(String(subject.dropLast()))", "type": "question", "priority": "P3"}"#)
+        #expect(created.status == 201)
+        let id = try #require(body["id"] as? String)
+        func comment(_ text: String) throws -> ClientResponse {
+            let json = String(decoding: try JSONSerialization.data(withJSONObject: ["body": text]), as: UTF8.self)
+            return try call("POST", "/api/v1/requests/\(id)/comments", requester, body: json).0
+        }
+        let reply = "\t" + String(repeating: "0", count: 50000)
+        #expect(try comment(reply).status == 422)
+        #expect(try comment(String(reply.dropLast())).status == 201)
+    }
+
     @Test func badInputAndOtherTenantsRequests() throws {
         let requester = try token("requester@acme.test")
         let bad = try call("POST", "/api/v1/requests", requester, body: #"{"subject": "", "type": "outage", "priority": "P9"}"#)
