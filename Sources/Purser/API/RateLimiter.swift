@@ -1,4 +1,4 @@
-// Token buckets shared by every `serve` node. The bucket lives in PostgreSQL (rate_limit_buckets);
+// Token buckets shared by every `serve` node. The bucket lives in PostgreSQL (rate_limit_take);
 // a node takes tokens from it in small leases and spends them locally, so the shared row is
 // written once per lease, not once per request, and a request with a live lease needs no query.
 // The bucket refills by the World's clock, so a test that moves its clock refills it.
@@ -166,29 +166,15 @@ public final class RateLimiter: Sendable {
     }
 
     /// Takes up to `want` tokens from the shared bucket `key` (full when new, refilled at
-    /// `perSecond` since it was last written, up to `capacity`) at `now`; returns how many were
-    /// granted and what the bucket holds after. The row is held while it is read and written, so
-    /// nodes taking leases at once take them one after another. Its stamp never moves back, so a
-    /// node whose clock is behind another's refills nothing twice.
+    /// `perSecond` since it was last written, up to `capacity`) at `now`, in one statement
+    /// (rate_limit_take, migration 0019), so the row is locked only while it runs; returns how many
+    /// were granted and what the bucket holds after.
     private func lease(
         _ key: String, capacity: Double, perSecond: Double, want: Int,
         at now: Date
     ) throws -> (granted: Int, remaining: Double) {
-        try database.pool.transaction { tx in
-            let row = try tx.query(
-                """
-                INSERT INTO rate_limit_buckets AS b (key, tokens, updated_at) VALUES ($1, $2, $3)
-                ON CONFLICT (key) DO UPDATE SET key = b.key
-                RETURNING tokens, updated_at
-                """, [key, capacity, now])[0]
-            let stamp = try row.require(1, as: Date.self)
-            let available = min(capacity, try row.require(0, as: Double.self) + max(0, now.timeIntervalSince(stamp)) * perSecond)
-            let granted = max(0, min(want, Int(available.rounded(.down))))
-            let remaining = available - Double(granted)
-            try tx.query(
-                "UPDATE rate_limit_buckets SET tokens = $2, updated_at = $3 WHERE key = $1",
-                [key, remaining, max(now, stamp)])
-            return (granted, remaining)
-        }
+        let row = try database.pool.query(
+            "SELECT granted, remaining FROM rate_limit_take($1, $2, $3, $4, $5)", [key, capacity, perSecond, want, now])[0]
+        return (try row.require(0, as: Int.self), try row.require(1, as: Double.self))
     }
 }
