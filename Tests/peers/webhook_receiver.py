@@ -2,7 +2,7 @@
 
 It verifies Purser-Signature with Python's own hmac (an implementation independent of Purser's),
 records every request as a JSON line in LOG (path, headers, body, signature_valid), and answers
-by path: /fail → 500, /slow → waits 30 s, /big → 10 MB, /redirect → 302, anything else → 202.
+by path: /fail → 500, /big → 10 MB, /redirect → 302, anything else → 202.
 Prints its port once it listens.
 
 Usage: python webhook_receiver.py LOG SECRET
@@ -43,10 +43,6 @@ class Handler(BaseHTTPRequestHandler):
             out.write(json.dumps(record) + "\n")
         if self.path.startswith("/fail"):
             self.send_response(500)
-            self.end_headers()
-        elif self.path.startswith("/slow"):
-            time.sleep(30)
-            self.send_response(202)
             self.end_headers()
         elif self.path.startswith("/big"):
             self.send_response(200)
