@@ -129,8 +129,7 @@ enum AuditPages {
         let more = rows.count > pageSize
         rows = Array(rows.prefix(pageSize))
         // Links keep the filters asked for; the next page adds where this one ended.
-        let filters = request.query.pairs.filter { $0.name != "before" }
-        func filtered(_ link: SiteURL) -> SiteURL { filters.reduce(link) { $0.adding($1.name, $1.value) } }
+        let filters = QueryParameters(request.query.pairs.filter { $0.name != "before" })
         let model = Page(
             heading: heading, pageLink: pageLink, actor: request.query["actor"] ?? "", action: request.query["action"] ?? "",
             target: request.query["target"] ?? "", from: request.query["from"] ?? "", until: request.query["until"] ?? "",
@@ -142,8 +141,8 @@ enum AuditPages {
                     target: row.targetType.isEmpty ? row.targetID : row.targetType + " " + row.targetID, reason: row.reason,
                     address: row.address, change: [row.before, row.after].filter { !$0.isEmpty }.joined(separator: " → "))
             },
-            nextPage: more ? rows.last.map { filtered(pageLink).adding("before", String($0.sequence)) } : nil,
-            csvLink: filtered(csvLink), errors: errors)
+            nextPage: more ? rows.last.map { pageLink.adding(filters).adding("before", String($0.sequence)) } : nil,
+            csvLink: csvLink.adding(filters), errors: errors)
         return site.page(
             "audit/index", title: heading, model, status: errors.isEmpty ? .ok : .unprocessableContent,
             visitor: visitor, tenant: tenant)

@@ -248,10 +248,3 @@ extension RequestFilter.Assignee {
         }
     }
 }
-
-extension SiteURL {
-    /// The same link with every pair of `query` added, in order (empty values left out).
-    func adding(_ query: QueryParameters) -> SiteURL {
-        query.pairs.reduce(self) { $0.adding($1.name, $1.value) }
-    }
-}

@@ -48,9 +48,3 @@ struct ErrorPage: TemplateModel {
     let requestID: String
     let homeLink = SitePage.home.url
 }
-
-extension SiteURL {
-    /// A home page's address as the layout, lists and redirects write it, with a trailing slash
-    /// (`/t/acme/`, `/staff/`); the router reads it as the page itself.
-    var homePath: String { path + "/" }
-}

@@ -3,6 +3,7 @@
 // values filled in: what templates, redirects, e-mails and `Location` headers carry. No other code
 // writes an app path; a test fails on a literal one in a template.
 import Foundation
+import struct HTTPServer.QueryParameters
 
 /// A page's route template. Segments in braces are filled by `SiteURL`, in order.
 public enum SitePage: String, CaseIterable, Sendable {
@@ -124,12 +125,22 @@ public struct SiteURL: Sendable, Hashable, CustomStringConvertible, Encodable {
         return copy
     }
 
+    /// The same link with every pair of `query` added, in order (empty values left out): a page's
+    /// filters carried into its next-page, export and saved-view links.
+    func adding(_ query: QueryParameters) -> SiteURL {
+        query.pairs.reduce(self) { $0.adding($1.name, $1.value) }
+    }
+
     /// The same link to a place on the page.
     public func at(_ fragment: String) -> SiteURL {
         var copy = self
         copy.fragment = fragment
         return copy
     }
+
+    /// A home page's address as the layout, lists and redirects write it, with a trailing slash
+    /// (`/t/acme/`, `/staff/`); the router reads it as the page itself.
+    var homePath: String { path + "/" }
 
     /// The link for an e-mail or anything read outside a browser tab on Purser: on the public address.
     public func absolute(on publicURL: String) -> String { publicURL + path }
