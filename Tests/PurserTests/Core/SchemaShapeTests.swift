@@ -18,6 +18,7 @@ import TestSupport
         "schema_migrations": "the migration runner's record",
         "installation": "one row of installation settings",
         "plans": "a catalogue of tiers shared by every tenant",
+        "model_catalogue": "the provider's catalogue of servable models, read before any tenant is known",
         "tenants": "the tenant registry itself: a slug in a URL is resolved before any tenant is set",
         "users": "people belong to many tenants through memberships; staff to none",
         "sessions": "a person's sign-in, found by its cookie's hash before any tenant is known",
