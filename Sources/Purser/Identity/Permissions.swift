@@ -11,9 +11,17 @@ public enum Permission: String, CaseIterable, Sendable {
     case deploymentsRead = "deployments.read"
     case deploymentsRequest = "deployments.request"
     case deploymentsApprove = "deployments.approve"
+    /// The provider's sign-off on a deployment, counted apart from the customer's approvals.
+    case deploymentsSignoff = "deployments.signoff"
     case accessRequest = "access.request"
     case accessApprove = "access.approve"
+    /// The provider's side of a two-sided access approval (a customer's GPU host needs both sides).
+    case accessApproveProvider = "access.approve_provider"
     case costsRead = "costs.read"
+    /// Report usage events (a tenant's own gateway, or a provider pipeline naming the tenant).
+    case usageWrite = "usage.write"
+    /// The price catalogue and tenants' markups, discounts and negotiated prices.
+    case costsManage = "costs.manage"
     case reportsRead = "reports.read"
     case auditRead = "audit.read"
     case tenantUsersManage = "tenant.users.manage"
@@ -34,7 +42,8 @@ extension CustomerRole {
                 .accessRequest,
             ])
         case .approver: CustomerRole.requester.permissions.union([.deploymentsApprove, .accessApprove])
-        case .tenantAdmin: CustomerRole.approver.permissions.union([.auditRead, .tenantUsersManage, .tenantSettingsManage])
+        case .tenantAdmin:
+            CustomerRole.approver.permissions.union([.auditRead, .tenantUsersManage, .tenantSettingsManage, .usageWrite])
         }
     }
 }
@@ -48,11 +57,14 @@ extension StaffRole {
                 .requestsRead, .requestsCreate, .requestsComment, .requestsManage, .deploymentsRead, .costsRead,
                 .reportsRead, .auditRead, .accessRequest,
             ]
-        case .platformEngineer: StaffRole.cse.permissions.union([.deploymentsRequest, .providersManage, .jobsManage])
+        case .platformEngineer:
+            StaffRole.cse.permissions.union([
+                .deploymentsRequest, .deploymentsSignoff, .providersManage, .jobsManage, .usageWrite,
+            ])
         case .providerAdmin:
             StaffRole.platformEngineer.permissions.union([
                 .tenantsManage, .tenantUsersManage,
-                .tenantSettingsManage,
+                .tenantSettingsManage, .costsManage,
             ])
         }
     }

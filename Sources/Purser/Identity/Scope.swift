@@ -26,12 +26,12 @@ public enum Scope: String, CaseIterable, Sendable, Codable {
         case .requestsWrite: [.requestsCreate, .requestsComment]
         case .deploymentsRead: [.deploymentsRead]
         case .deploymentsWrite: [.deploymentsRequest]
-        // An approval decides a deployment or an access request.
-        case .approvalsWrite: [.deploymentsApprove, .accessApprove]
+        // An approval decides a deployment or an access request; the provider's sign-off is one too.
+        case .approvalsWrite: [.deploymentsApprove, .deploymentsSignoff, .accessApprove]
         case .accessRequest: [.accessRequest]
         case .accessApprove: [.accessApprove]
-        // Usage is reported by the provider's own gateways, never by a customer.
-        case .usageWrite: [.providersManage]
+        // Usage is reported by a tenant's own gateway or by the provider's pipelines.
+        case .usageWrite: [.usageWrite]
         case .costsRead: [.costsRead]
         case .reportsRead: [.reportsRead]
         // The delivery log names destinations: what the notifications page shows to tenant admins.

@@ -33,6 +33,7 @@ import TestSupport
         "request_groups": "staff queues belong to the provider, not to a tenant",
         "request_group_members": "staff in the provider's queues",
         "saved_views": "a staff member's named queue filters, across tenants",
+        "prices": "the provider's list price catalogue, shared by every tenant (tenant_prices holds negotiated ones)",
     ]
 
     /// Tables with `tenant_id` that are not tenant-owned: found by a secret's hash before any tenant

@@ -15,7 +15,7 @@ import Testing
 
     @Test func noCustomerRoleReachesProviderPowers() {
         for role in CustomerRole.allCases {
-            #expect(role.permissions.isDisjoint(with: [.tenantsManage, .providersManage, .jobsManage, .requestsManage]))
+            #expect(role.permissions.isDisjoint(with: [.tenantsManage, .providersManage, .jobsManage, .requestsManage, .costsManage]))
         }
     }
 
