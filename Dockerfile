@@ -24,11 +24,12 @@ COPY Public /staging/Public
 COPY migrations /staging/migrations
 
 FROM debian:bookworm-slim
-# The runtime halves of the -dev packages above; curl for the health check.
+# The runtime halves of the -dev packages above; curl for the health check; the OpenSSH client
+# through which Purser reaches GPU hosts.
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update -qq \
     && apt-get install -y -qq --no-install-recommends \
-       libmicrohttpd12 libpq5 libcurl4 libargon2-1 ca-certificates curl \
+       libmicrohttpd12 libpq5 libcurl4 libargon2-1 ca-certificates curl openssh-client \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home-dir /app --shell /usr/sbin/nologin purser
 COPY --from=builder /staging /app

@@ -36,10 +36,14 @@ let package = Package(
         ]),
         .target(name: "HTTPClient", dependencies: ["CCurl", "CCurlShim"]),
         .target(name: "Argon2", dependencies: ["CArgon2"]),
+        // OpenSSH's key, certificate and KRL formats, pure Swift over swift-crypto.
+        .target(name: "OpenSSHFormats", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // AWS Signature Version 4, pure Swift over swift-crypto.
+        .target(name: "AWSSignature", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // The domain, one folder per feature.
         .target(name: "Purser", dependencies: [
-            "HTTPServer", "Postgres", "HTTPClient", "Argon2",
+            "HTTPServer", "Postgres", "HTTPClient", "Argon2", "OpenSSHFormats", "AWSSignature",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Mustache", package: "swift-mustache"),
@@ -61,6 +65,8 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient", "HTTPServerTesting"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "PostgresTesting"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "HTTPServer", "HTTPServerTesting"]),
+        .testTarget(name: "OpenSSHFormatsTests", dependencies: ["OpenSSHFormats"]),
+        .testTarget(name: "AWSSignatureTests", dependencies: ["AWSSignature"], exclude: ["Vectors"]),
         .testTarget(name: "PurserTests", dependencies: ["Purser", "TestSupport", "HTTPClient", "Postgres"]),
     ],
     swiftLanguageModes: [.v6]
