@@ -89,6 +89,11 @@ public struct Principal: Sendable, Equatable {
     /// The tenant at hand, if any.
     public let tenant: UUID?
 
+    /// Roles held for a while through access grants (Access/Elevation.swift), and the World's time
+    /// of this request they are judged at: an elevation counts only in its tenant and inside its window.
+    public private(set) var elevations: [Elevation] = []
+    public private(set) var elevatedAt: Date?
+
     public init(user: UUID, tenantRole: CustomerRole?, staffRole: StaffRole?, tenant: UUID? = nil) {
         self.user = user
         self.tenantRole = tenantRole
@@ -96,8 +101,22 @@ public struct Principal: Sendable, Equatable {
         self.tenant = tenant
     }
 
+    /// The same principal with `elevations`, judged at `moment` (the World's clock).
+    public func elevated(by elevations: [Elevation], at moment: Date) -> Principal {
+        var copy = self
+        copy.elevations = elevations
+        copy.elevatedAt = moment
+        return copy
+    }
+
     public var permissions: Set<Permission> {
-        (tenantRole?.permissions ?? []).union(staffRole?.permissions ?? [])
+        var held = (tenantRole?.permissions ?? []).union(staffRole?.permissions ?? [])
+        if let tenant, let moment = elevatedAt {
+            for elevation in elevations where elevation.tenant == tenant && elevation.holds(at: moment) {
+                held.formUnion(elevation.permissions)
+            }
+        }
+        return held
     }
 
     public func can(_ permission: Permission) -> Bool { permissions.contains(permission) }

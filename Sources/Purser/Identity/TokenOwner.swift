@@ -45,5 +45,13 @@ public enum TokenOwner {
                 "the owner's role cannot use \(beyond.rawValue) (it needs \(needs)); usable: "
                     + owner.usableScopes.map(\.rawValue).joined(separator: ", "))
         }
+        // Approving is a sensitive act: a page asks for a session that passed a second factor, so a
+        // token that approves is made only for a person who has one.
+        if scopes.contains(.approvalsWrite),
+            try tx.query("SELECT 1 FROM users WHERE id = $1 AND totp_enabled_at IS NOT NULL", [user]).isEmpty
+        {
+            throw ValidationError(
+                field: "scopes", "approvals:write needs a second factor: set one up on the account page first")
+        }
     }
 }

@@ -187,7 +187,7 @@ import TestSupport
         try approver.signIn("approver@acme.test", People.password)
         let user = people.id("approver@acme.test")
         let token = try app.app.tokens.create(
-            user: user, tenant: people.tenant, name: "t", scopes: [.approvalsWrite],
+            user: user, tenant: people.tenant, name: "t", scopes: [.deploymentsRead],
             lifetime: 3600, actor: .system)
         #expect(try me(token.token) == 200)
         let changed = try admin.post("/t/acme/members/\(user.postgresText)/role", [("role", "viewer")], from: "/t/acme/members")
