@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c 'import openapi_spec_validator, schemathesis, pyotp, aiosmtpd' 2>/dev/null; then
+if ! .venv/bin/python -c 'import openapi_spec_validator, schemathesis, pyotp, aiosmtpd, moto' 2>/dev/null; then
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/python-requirements.txt
 fi
