@@ -16,6 +16,9 @@ public enum SitePage: String, CaseIterable, Sendable {
     case healthz = "/healthz"
     case readyz = "/readyz"
     case apiDocument = "/api/openapi.json"
+    // Published to every host: the SSH CA's public key and its KRL (no sign-in, like the document).
+    case sshCAPublicKey = "/api/v1/ssh/ca.pub"
+    case sshKRL = "/api/v1/ssh/krl"
     /// The jobs page's address in other tools; answered with a permanent redirect.
     case adminJobs = "/admin/jobs"
 
@@ -54,6 +57,29 @@ public enum SitePage: String, CaseIterable, Sendable {
     case slaPolicy = "/t/{tenant}/sla"
     case slaReport = "/t/{tenant}/reports/sla"
     case slaReportCSV = "/t/{tenant}/reports/sla.csv"
+    case models = "/t/{tenant}/models"
+    case deployments = "/t/{tenant}/deployments"
+    case deploymentNew = "/t/{tenant}/deployments/new"
+    case deployment = "/t/{tenant}/deployments/{id}"
+    /// GET: a confirmation page only (the approvers' mail links here); POST decides.
+    case deploymentApproval = "/t/{tenant}/deployments/{id}/approval"
+    case deploymentAction = "/t/{tenant}/deployments/{id}/action"
+    // Just-in-time access: {id} is an access request's id; its grant is shown and acted on there.
+    case access = "/t/{tenant}/access"
+    case accessRequest = "/t/{tenant}/access/{id}"
+    case accessDecide = "/t/{tenant}/access/{id}/decide"
+    case accessWithdraw = "/t/{tenant}/access/{id}/withdraw"
+    case accessRevoke = "/t/{tenant}/access/{id}/revoke"
+    case accessCertificate = "/t/{tenant}/access/{id}/certificate"
+    case costs = "/t/{tenant}/costs"
+    case costsCSV = "/t/{tenant}/costs.csv"
+    case budgets = "/t/{tenant}/costs/budgets"
+    case budget = "/t/{tenant}/costs/budgets/{id}"
+    case budgetDelete = "/t/{tenant}/costs/budgets/{id}/delete"
+    case costReviews = "/t/{tenant}/costs/reviews"
+    case costReview = "/t/{tenant}/costs/reviews/{month}"
+    case hosts = "/t/{tenant}/hosts"
+    case costsUpload = "/t/{tenant}/costs/upload"
 
     // Provider staff
     case staff = "/staff"
@@ -71,6 +97,14 @@ public enum SitePage: String, CaseIterable, Sendable {
     case staffJobCancel = "/staff/jobs/{id}/cancel"
     case staffSLAReport = "/staff/reports/sla"
     case staffSLAReportCSV = "/staff/reports/sla.csv"
+    case staffDeployments = "/staff/deployments"
+    case staffTargets = "/staff/targets"
+    case staffAccess = "/staff/access"
+    case staffCosts = "/staff/costs"
+    case staffCostsCSV = "/staff/costs.csv"
+    case staffHosts = "/staff/hosts"
+    case staffPrices = "/staff/prices"
+    case staffPriceMarkups = "/staff/prices/markups"
 
     // Development only: mail `purser dev` kept instead of sending (DevMailPages)
     case devMail = "/dev/mail"
@@ -189,6 +223,27 @@ extension SiteURL {
     static func slaPolicy(_ slug: String) -> SiteURL { SiteURL(.slaPolicy, slug) }
     static func slaReport(_ slug: String) -> SiteURL { SiteURL(.slaReport, slug) }
     static func slaReportCSV(_ slug: String) -> SiteURL { SiteURL(.slaReportCSV, slug) }
+    static func models(_ slug: String) -> SiteURL { SiteURL(.models, slug) }
+    static func deployments(_ slug: String) -> SiteURL { SiteURL(.deployments, slug) }
+    static func deploymentNew(_ slug: String) -> SiteURL { SiteURL(.deploymentNew, slug) }
+    static func deployment(_ slug: String, id: UUID) -> SiteURL { SiteURL(.deployment, slug, id.postgresText) }
+    static func deploymentApproval(_ slug: String, id: UUID) -> SiteURL { SiteURL(.deploymentApproval, slug, id.postgresText) }
+    static func deploymentAction(_ slug: String, id: UUID) -> SiteURL { SiteURL(.deploymentAction, slug, id.postgresText) }
+    static func access(_ slug: String) -> SiteURL { SiteURL(.access, slug) }
+    static func accessRequest(_ slug: String, id: UUID) -> SiteURL { SiteURL(.accessRequest, slug, id.postgresText) }
+    static func accessDecide(_ slug: String, id: UUID) -> SiteURL { SiteURL(.accessDecide, slug, id.postgresText) }
+    static func accessWithdraw(_ slug: String, id: UUID) -> SiteURL { SiteURL(.accessWithdraw, slug, id.postgresText) }
+    static func accessRevoke(_ slug: String, id: UUID) -> SiteURL { SiteURL(.accessRevoke, slug, id.postgresText) }
+    static func accessCertificate(_ slug: String, id: UUID) -> SiteURL { SiteURL(.accessCertificate, slug, id.postgresText) }
+    static func costs(_ slug: String) -> SiteURL { SiteURL(.costs, slug) }
+    static func costsCSV(_ slug: String) -> SiteURL { SiteURL(.costsCSV, slug) }
+    static func budgets(_ slug: String) -> SiteURL { SiteURL(.budgets, slug) }
+    static func budget(_ slug: String, id: UUID) -> SiteURL { SiteURL(.budget, slug, id.postgresText) }
+    static func budgetDelete(_ slug: String, id: UUID) -> SiteURL { SiteURL(.budgetDelete, slug, id.postgresText) }
+    static func costReviews(_ slug: String) -> SiteURL { SiteURL(.costReviews, slug) }
+    static func costReview(_ slug: String, month: String) -> SiteURL { SiteURL(.costReview, slug, month) }
+    static func hosts(_ slug: String) -> SiteURL { SiteURL(.hosts, slug) }
+    static func costsUpload(_ slug: String) -> SiteURL { SiteURL(.costsUpload, slug) }
 
     // Provider staff
     static func staffTenantStatus(_ slug: String) -> SiteURL { SiteURL(.staffTenantStatus, slug) }
@@ -212,6 +267,34 @@ public enum APIPath: String, CaseIterable, Sendable {
     case requestAttachment = "/api/v1/requests/{id}/attachments/{attachment}"
     case deliveries = "/api/v1/notifications/deliveries"
     case slaReport = "/api/v1/reports/sla"
+    case models = "/api/v1/models"
+    case model = "/api/v1/models/{id}"
+    case modelVersions = "/api/v1/models/{id}/versions"
+    case catalogueModels = "/api/v1/catalogue/models"
+    case deployments = "/api/v1/deployments"
+    case deployment = "/api/v1/deployments/{id}"
+    case deploymentApprovals = "/api/v1/deployments/{id}/approvals"
+    case deploymentPause = "/api/v1/deployments/{id}/pause"
+    case deploymentResume = "/api/v1/deployments/{id}/resume"
+    case deploymentAbort = "/api/v1/deployments/{id}/abort"
+    case deploymentPromote = "/api/v1/deployments/{id}/promote"
+    case deploymentRollback = "/api/v1/deployments/{id}/rollback"
+    case accessPolicies = "/api/v1/access/policies"
+    case accessRequests = "/api/v1/access/requests"
+    case accessRequest = "/api/v1/access/requests/{id}"
+    case accessRequestApprovals = "/api/v1/access/requests/{id}/approvals"
+    case accessRequestWithdraw = "/api/v1/access/requests/{id}/withdraw"
+    case accessGrants = "/api/v1/access/grants"
+    case accessGrant = "/api/v1/access/grants/{id}"
+    case accessGrantRevoke = "/api/v1/access/grants/{id}/revoke"
+    case accessGrantCertificate = "/api/v1/access/grants/{id}/certificate"
+    case costReport = "/api/v1/reports/costs"
+    case budgets = "/api/v1/budgets"
+    case budget = "/api/v1/budgets/{id}"
+    case budgetStatus = "/api/v1/budgets/{id}/status"
+    case hosts = "/api/v1/hosts"
+    case host = "/api/v1/hosts/{id}"
+    case usage = "/api/v1/usage"
 
     public var template: String { rawValue }
 

@@ -1,0 +1,236 @@
+// What a usage event is and the rules it must keep, written once for the API and the CSV upload.
+// A rule broken rejects that event alone, with its reason; its neighbours in the batch go on.
+import Foundation
+
+/// One valid usage event, as stored. Dimensions absent are '' (the rollups' keys cannot be NULL).
+struct UsageEvent: Sendable, Equatable {
+    enum Kind: String, Sendable { case tokens, gpu }
+
+    var eventID: String
+    /// RFC 3339 as sent (PostgreSQL reads it), and the instant it names, for the checks.
+    var occurredAt: String
+    var occurredSeconds: Int64
+    var kind: Kind
+    var provider = ""
+    var model = ""
+    var endpoint = ""
+    var team = ""
+    var feature = ""
+    var keyRef = ""
+    var inputTokens: Int64 = 0
+    var outputTokens: Int64 = 0
+    var cachedInputTokens: Int64 = 0
+    var requests: Int64 = 1
+    var latencyMs: Int64?
+    var ttftMs: Int64?
+    var status: String?
+    var host = ""
+    var gpuType = ""
+    /// Exact decimal text, at most three decimals.
+    var gpuSeconds = "0"
+
+    /// What the price catalogue calls it: the model, or the GPU type.
+    var item: String { kind == .gpu ? gpuType : model }
+}
+
+enum UsageRules {
+    static let fields: Set<String> = [
+        "event_id", "occurred_at", "provider", "model", "endpoint", "deployment", "team", "feature", "key_ref",
+        "input_tokens", "output_tokens", "cached_input_tokens", "requests", "latency_ms", "ttft_ms", "status",
+        "host", "gpu_type", "gpu_seconds",
+    ]
+    /// More tokens than any model's context holds many times over: a unit mistake, not usage.
+    static let maxTokens: Int64 = 1_000_000_000
+    static let maxRequests: Int64 = 1_000_000
+    static let maxMilliseconds: Int64 = 86_400_000
+    /// A year of one GPU: an event is a metering interval, not a lifetime.
+    static let maxGPUSeconds: Int64 = 31_536_000
+    /// How far ahead of this node's clock an event may be stamped (clock skew between gateways).
+    static let futureAllowance: TimeInterval = 300
+
+    /// The event `record` describes, or why it is not one. occurred_at lies between the tenant's
+    /// creation (and the start of its retention, `kept`) and a little after `now`.
+    static func event(_ record: UsageRecord, now: Date, tenantCreated: Date, kept: Date) -> Result<UsageEvent, UsageParseError> {
+        do throws(UsageParseError) {
+            return .success(try read(record, now: now, tenantCreated: tenantCreated, kept: kept))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func read(_ record: UsageRecord, now: Date, tenantCreated: Date, kept: Date) throws(UsageParseError) -> UsageEvent {
+        var values: [String: UsageValue] = [:]
+        for (name, value) in record {
+            guard fields.contains(name) else { throw UsageParseError("'\(name.prefix(64))' is not a field of a usage event") }
+            if value != .null { values[name] = value }
+        }
+        func text(_ name: String, max: Int, required: Bool = false) throws(UsageParseError) -> String {
+            guard let value = values[name] else {
+                if required { throw UsageParseError("'\(name)' is required") }
+                return ""
+            }
+            let string: String
+            switch value {
+            case .string(let s), .text(let s): string = s.trimmingCharacters(in: .whitespaces)
+            default: throw UsageParseError("'\(name)' must be a string")
+            }
+            if required && string.isEmpty { throw UsageParseError("'\(name)' is required") }
+            guard string.utf8.count <= max else { throw UsageParseError("'\(name)' is longer than \(max) bytes") }
+            guard !string.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw UsageParseError("'\(name)' holds a control character")
+            }
+            return string
+        }
+        func integer(_ name: String, max: Int64) throws(UsageParseError) -> Int64? {
+            guard let value = values[name] else { return nil }
+            let digits: String
+            switch value {
+            case .number(let n), .text(let n): digits = n
+            default: throw UsageParseError("'\(name)' must be a whole number")
+            }
+            if digits.hasPrefix("-") { throw UsageParseError("'\(name)' is negative") }
+            guard digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), !digits.isEmpty else {
+                throw UsageParseError("'\(name)' must be a whole number")
+            }
+            guard digits.utf8.count <= 18, let number = Int64(digits), number <= max else {
+                throw UsageParseError("'\(name)' is more than \(max), which is not a plausible value")
+            }
+            return number
+        }
+
+        let eventID = try text("event_id", max: 128, required: true)
+        let stamp = try text("occurred_at", max: 40, required: true)
+        guard let seconds = UsageTime.epochSeconds(stamp) else {
+            throw UsageParseError("'occurred_at' must be an RFC 3339 time such as 2026-11-27T09:15:00Z")
+        }
+        if Double(seconds) > now.timeIntervalSince1970 + futureAllowance {
+            throw UsageParseError("'occurred_at' is in the future")
+        }
+        if Double(seconds) < tenantCreated.timeIntervalSince1970.rounded(.down) {
+            throw UsageParseError("'occurred_at' is before the tenant existed")
+        }
+        if Double(seconds) < kept.timeIntervalSince1970 {
+            throw UsageParseError("'occurred_at' is older than the tenant's retention of raw usage")
+        }
+        let gpuFields = ["gpu_type", "gpu_seconds", "host"].filter { values[$0] != nil }
+        var event = UsageEvent(eventID: eventID, occurredAt: stamp, occurredSeconds: seconds, kind: gpuFields.isEmpty ? .tokens : .gpu)
+        event.provider = try text("provider", max: 50, required: true).lowercased()
+        guard event.provider.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 46 || $0 == 95 })
+        else {
+            throw UsageParseError("'provider' may hold only letters, digits, '.', '-' and '_'")
+        }
+        event.endpoint = try text("endpoint", max: 200)
+        let deployment = try text("deployment", max: 200)
+        if !deployment.isEmpty {
+            guard event.endpoint.isEmpty || event.endpoint == deployment else {
+                throw UsageParseError("'endpoint' and 'deployment' name different things; send one")
+            }
+            event.endpoint = deployment
+        }
+        event.team = try text("team", max: 100)
+        event.feature = try text("feature", max: 100)
+        event.keyRef = try text("key_ref", max: 200)
+        event.requests = try integer("requests", max: maxRequests) ?? (event.kind == .gpu ? 0 : 1)
+        event.latencyMs = try integer("latency_ms", max: maxMilliseconds)
+        event.ttftMs = try integer("ttft_ms", max: maxMilliseconds)
+        if let status = values["status"] {
+            switch status {
+            case .number(let n): event.status = n
+            default: event.status = try text("status", max: 32)
+            }
+            guard event.status!.utf8.count <= 32 else { throw UsageParseError("'status' is longer than 32 bytes") }
+        }
+        switch event.kind {
+        case .tokens:
+            event.model = try text("model", max: 200, required: true)
+            event.inputTokens = try integer("input_tokens", max: maxTokens) ?? 0
+            event.outputTokens = try integer("output_tokens", max: maxTokens) ?? 0
+            event.cachedInputTokens = try integer("cached_input_tokens", max: maxTokens) ?? 0
+        case .gpu:
+            for name in ["model", "input_tokens", "output_tokens", "cached_input_tokens"] where values[name] != nil {
+                throw UsageParseError("a GPU event (gpu_type, gpu_seconds, host) has no '\(name)'; send tokens as their own event")
+            }
+            event.gpuType = try text("gpu_type", max: 100, required: true)
+            event.host = try text("host", max: 200)
+            event.gpuSeconds = try decimal("gpu_seconds", values["gpu_seconds"])
+        }
+        return event
+    }
+
+    /// GPU-seconds: a non-negative decimal with at most three decimals, at most `maxGPUSeconds`.
+    private static func decimal(_ name: String, _ value: UsageValue?) throws(UsageParseError) -> String {
+        guard let value else { throw UsageParseError("'\(name)' is required") }
+        let text: String
+        switch value {
+        case .number(let n), .text(let n): text = n
+        default: throw UsageParseError("'\(name)' must be a number")
+        }
+        if text.hasPrefix("-") { throw UsageParseError("'\(name)' is negative") }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, !parts[0].isEmpty, parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }) else {
+            throw UsageParseError("'\(name)' must be a decimal number such as 3600.5")
+        }
+        if parts.count == 2 && (parts[1].isEmpty || parts[1].count > 3) {
+            throw UsageParseError("'\(name)' has more than three decimals")
+        }
+        guard parts[0].count <= 12, let whole = Int64(parts[0]), whole < maxGPUSeconds || (whole == maxGPUSeconds && parts.count == 1)
+        else {
+            throw UsageParseError("'\(name)' is more than \(maxGPUSeconds), which is not a plausible value")
+        }
+        return text
+    }
+}
+
+/// RFC 3339 times read by hand: one per event, and Foundation's formatters cost tens of
+/// microseconds each.
+enum UsageTime {
+    /// Seconds since the epoch (fractions dropped) of `2026-11-27T09:15:00.123Z` or `…+01:00`; nil otherwise.
+    static func epochSeconds(_ text: String) -> Int64? {
+        let b = Array(text.utf8)
+        guard b.count >= 20 else { return nil }
+        func number(_ from: Int, _ count: Int) -> Int? {
+            var value = 0
+            for i in from..<(from + count) {
+                guard b[i] >= 48, b[i] <= 57 else { return nil }
+                value = value * 10 + Int(b[i] - 48)
+            }
+            return value
+        }
+        guard let year = number(0, 4), b[4] == 45, let month = number(5, 2), b[7] == 45, let day = number(8, 2),
+            b[10] == 84 || b[10] == 116 || b[10] == 32, let hour = number(11, 2), b[13] == 58, let minute = number(14, 2),
+            b[16] == 58, let second = number(17, 2)
+        else { return nil }
+        guard (1970...9999).contains(year), (1...12).contains(month), hour < 24, minute < 60, second < 60 else { return nil }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard day >= 1, day <= monthDays[month - 1] else { return nil }
+        var index = 19
+        if index < b.count, b[index] == 46 {
+            index += 1
+            let start = index
+            while index < b.count, b[index] >= 48, b[index] <= 57 { index += 1 }
+            guard index > start, index - start <= 9 else { return nil }
+        }
+        guard index < b.count else { return nil }
+        var offset = 0
+        if b[index] == 90 || b[index] == 122 {
+            index += 1
+        } else if b[index] == 43 || b[index] == 45 {
+            guard index + 6 == b.count, let h = number(index + 1, 2), b[index + 3] == 58, let m = number(index + 4, 2), h < 24, m < 60
+            else { return nil }
+            offset = (h * 3600 + m * 60) * (b[index] == 43 ? 1 : -1)
+            index += 6
+        } else {
+            return nil
+        }
+        guard index == b.count else { return nil }
+        // Days from the civil date (Howard Hinnant's algorithm).
+        let y = month <= 2 ? year - 1 : year
+        let era = y / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146097 + doe - 719468
+        return Int64(days * 86400 + hour * 3600 + minute * 60 + second - offset)
+    }
+}

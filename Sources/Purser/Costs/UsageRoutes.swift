@@ -1,0 +1,10 @@
+// The usage and price routes in one block, so the shared route list names them once.
+import HTTPServer
+
+enum UsageRoutes {
+    static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, database: Database) {
+        let ingest = UsageIngest(database: database)
+        UsageAPI.register(in: &routes, ingest: ingest)
+        UsagePages.register(in: &routes, site: site, auth: auth, ingest: ingest)
+    }
+}
