@@ -90,9 +90,12 @@ enum UsageAPI {
             options: RouteOptions(bodyLimit: bodyLimit, accepts: ["application/json", ndjson]),
             operation: Operation(
                 id: "ingestUsage",
-                summary: "Report usage events: a JSON array, or NDJSON (application/x-ndjson), of at most 10,000 events.",
+                summary:
+                    "Report usage events: a JSON array, or NDJSON (application/x-ndjson, one event a line), of at most 10,000 events.",
                 tags: ["costs"], parameters: [APIGate.tenantParameter, TokensAPI.idempotencyParameter], requestComponent: batch,
-                requestContentTypes: ["application/json", ndjson],
+                // NDJSON is taken too (application/x-ndjson, one event a line, rejections by line), but
+                // described in the summary only: a JSON Schema of an NDJSON body is not one clients can use.
+                requestContentTypes: ["application/json"],
                 responses: [
                     .init(200, "What became of the batch: events rejected are listed with their index or line.", component: outcome),
                     .problem(401, "No valid token."), .problem(403, "A missing scope or permission."), .problem(404, "No such tenant."),

@@ -1,0 +1,197 @@
+// The price catalogue and tenants' markups (migration 0031): what staff read and change on
+// /staff/prices. Amounts are typed as decimal currency units and kept as integer micro-units; one
+// with a fraction of a micro-unit is refused, never rounded. A new price or markup closes the
+// open-ended one it follows; any other overlap is refused by the exclusion constraints. A change
+// whose period has begun re-rates the events it touches (costs.rerate), in the same transaction.
+import Foundation
+import struct HTTPServer.FieldError
+import Postgres
+
+/// Decimal currency units as integer micro-units, exactly.
+enum MicroUnits {
+    /// `"2.50"` → 2,500,000; nil for anything but a non-negative decimal of at most six decimals.
+    static func parse(_ text: String) -> Int64? {
+        let parts = text.trimmingCharacters(in: .whitespaces).split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].count <= 12,
+            parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }), let whole = Int64(parts[0])
+        else { return nil }
+        let fraction = parts.count == 2 ? String(parts[1]) : ""
+        guard fraction.count <= 6, parts.count == 1 || !fraction.isEmpty else { return nil }
+        return whole * 1_000_000 + Int64(fraction.padding(toLength: 6, withPad: "0", startingAt: 0))!
+    }
+
+    /// 2,500,000 → `"2.50"`: at least two decimals, more only where the amount has them.
+    static func format(_ micros: Int64) -> String {
+        let whole = micros / 1_000_000
+        var fraction = String(format: "%06lld", micros % 1_000_000)
+        while fraction.count > 2 && fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(whole).\(fraction)"
+    }
+}
+
+struct PriceEntry: Sendable, Equatable {
+    var kind: UsageEvent.Kind
+    var provider: String
+    var item: String
+    var currency: String
+    var from: Date
+    var to: Date?
+    var inputPerMillion: Int64?
+    var outputPerMillion: Int64?
+    var cachedInputPerMillion: Int64?
+    var perGPUHour: Int64?
+    var source: String
+    /// YYYY-MM-DD: when the source was read.
+    var sourceReadOn: String
+}
+
+struct MarkupEntry: Sendable, Equatable {
+    var tenant: UUID
+    var from: Date
+    var to: Date?
+    var basisPoints: Int
+    var note: String
+}
+
+struct PriceCatalogue: Sendable {
+    let database: Database
+
+    struct Row: Sendable {
+        let entry: PriceEntry
+        let id: UUID
+    }
+
+    struct MarkupRow: Sendable {
+        let tenantSlug: String
+        let entry: MarkupEntry
+    }
+
+    func prices() throws -> [Row] {
+        try database.asStaff { tx in
+            try tx.query(
+                """
+                SELECT id, kind, provider, item, currency, effective_from, effective_to, input_per_million, output_per_million,
+                       cached_input_per_million, per_gpu_hour, source, source_read_on::text
+                FROM prices ORDER BY kind DESC, provider, item, currency, effective_from DESC LIMIT 1000
+                """
+            ).map { row in
+                Row(
+                    entry: PriceEntry(
+                        kind: UsageEvent.Kind(rawValue: try row.require(1)) ?? .tokens, provider: try row.require(2),
+                        item: try row.require(3), currency: try row.require(4), from: try row.require(5), to: try row.decode(6),
+                        inputPerMillion: try row.decode(7), outputPerMillion: try row.decode(8), cachedInputPerMillion: try row.decode(9),
+                        perGPUHour: try row.decode(10), source: try row.require(11), sourceReadOn: try row.require(12)),
+                    id: try row.require(0))
+            }
+        }
+    }
+
+    func markups() throws -> [MarkupRow] {
+        try database.asStaff { tx in
+            try tx.query(
+                """
+                SELECT t.slug, m.tenant_id, m.effective_from, m.effective_to, m.markup_bp, m.note
+                FROM tenant_markups m JOIN tenants t ON t.id = m.tenant_id ORDER BY t.slug, m.effective_from DESC LIMIT 1000
+                """
+            ).map { row in
+                MarkupRow(
+                    tenantSlug: try row.require(0),
+                    entry: MarkupEntry(
+                        tenant: try row.require(1), from: try row.require(2), to: try row.decode(3), basisPoints: try row.require(4),
+                        note: try row.require(5)))
+            }
+        }
+    }
+
+    /// Adds a list price; returns the tenants whose events it re-rates.
+    @discardableResult
+    func add(_ price: PriceEntry, actor: AuditActor, now: Date) throws -> [UUID] {
+        try database.asStaff { tx in
+            try tx.query(
+                """
+                UPDATE prices SET effective_to = $5
+                WHERE kind = $1 AND provider = $2 AND item = $3 AND currency = $4 AND effective_to IS NULL AND effective_from < $5
+                """, [price.kind.rawValue, price.provider, price.item, price.currency, price.from])
+            let id = UUID.v7(at: now)
+            do {
+                try tx.query(
+                    """
+                    INSERT INTO prices (id, kind, provider, item, currency, effective_from, effective_to, input_per_million,
+                                        output_per_million, cached_input_per_million, per_gpu_hour, source, source_read_on,
+                                        created_at, created_by)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::date, $14, $15)
+                    """,
+                    [
+                        id, price.kind.rawValue, price.provider, price.item, price.currency, price.from, price.to, price.inputPerMillion,
+                        price.outputPerMillion, price.cachedInputPerMillion, price.perGPUHour, price.source, price.sourceReadOn, now,
+                        actor.kind == .token ? nil : actor.id,
+                    ])
+            } catch let error as PostgresError where error.sqlState == "23P01" {
+                throw ValidationError([
+                    FieldError(field: "effective_from", detail: "overlaps a price of \(price.provider) \(price.item) in \(price.currency)")
+                ])
+            }
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: nil, actor: actor, action: "price.create", targetType: "price", targetID: id.postgresText,
+                    after: try JSONText(encoding: [
+                        "kind": price.kind.rawValue, "provider": price.provider, "item": price.item, "currency": price.currency,
+                        "from": RFC3339.string(price.from), "input_per_million": price.inputPerMillion.map(String.init) ?? "",
+                        "output_per_million": price.outputPerMillion.map(String.init) ?? "",
+                        "per_gpu_hour": price.perGPUHour.map(String.init) ?? "", "source": price.source,
+                    ]), at: now), in: tx)
+            guard price.from < now else { return [] }
+            // Tenants with usage of this item in the period (a day's margin: rollup days are local).
+            let table = price.kind == .gpu ? "usage_daily_gpu" : "usage_daily"
+            let column = price.kind == .gpu ? "gpu_type" : "model"
+            let tenants = try tx.query(
+                """
+                SELECT DISTINCT tenant_id FROM \(table)
+                WHERE provider = $1 AND \(column) = $2 AND day >= ($3::timestamptz AT TIME ZONE 'UTC')::date - 1
+                  AND ($4::timestamptz IS NULL OR day <= ($4::timestamptz AT TIME ZONE 'UTC')::date + 1)
+                """, [price.provider, price.item, price.from, price.to]
+            ).map { try $0.require(0, as: UUID.self) }
+            for tenant in tenants {
+                try RerateJob.enqueue(
+                    tx, tenant: tenant, from: price.from, to: price.to,
+                    reason: "price of \(price.provider) \(price.item) from \(RFC3339.string(price.from))", at: now)
+            }
+            return tenants
+        }
+    }
+
+    /// Sets a tenant's markup from `from`; re-rates the tenant when the period has begun.
+    func setMarkup(_ markup: MarkupEntry, actor: AuditActor, now: Date) throws {
+        try database.asStaff { tx in
+            try tx.query(
+                "UPDATE tenant_markups SET effective_to = $2 WHERE tenant_id = $1 AND effective_to IS NULL AND effective_from < $2",
+                [markup.tenant, markup.from])
+            let id = UUID.v7(at: now)
+            do {
+                try tx.query(
+                    """
+                    INSERT INTO tenant_markups (tenant_id, id, effective_from, effective_to, markup_bp, note, created_at, created_by)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                    """,
+                    [
+                        markup.tenant, id, markup.from, markup.to, markup.basisPoints, markup.note, now,
+                        actor.kind == .token ? nil : actor.id,
+                    ])
+            } catch let error as PostgresError where error.sqlState == "23P01" {
+                throw ValidationError([FieldError(field: "effective_from", detail: "overlaps another markup of this tenant")])
+            }
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: markup.tenant, actor: actor, action: "price.markup", targetType: "markup", targetID: id.postgresText,
+                    after: try JSONText(encoding: [
+                        "markup_bp": String(markup.basisPoints), "from": RFC3339.string(markup.from),
+                        "to": markup.to.map(RFC3339.string) ?? "",
+                    ]), at: now), in: tx)
+            if markup.from < now {
+                try RerateJob.enqueue(
+                    tx, tenant: markup.tenant, from: markup.from, to: markup.to,
+                    reason: "markup of \(markup.basisPoints) bp from \(RFC3339.string(markup.from))", at: now)
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+// /staff/prices: the price catalogue with each price's source and the date it was read, the form
+// that adds a price (closing the open-ended one it follows; overlaps and fractions of a micro-unit
+// refused by name), and tenants' markups and discounts in basis points. Provider admins only.
+import Foundation
+import HTTPServer
+
+enum PricePages {
+    struct PriceView: Encodable, Sendable {
+        let kind: String
+        let provider: String
+        let item: String
+        let currency: String
+        let from: String
+        let to: String
+        let input: String
+        let output: String
+        let cached: String
+        let gpuHour: String
+        let source: String
+        let sourceReadOn: String
+    }
+
+    struct MarkupView: Encodable, Sendable {
+        let tenant: String
+        let basisPoints: Int
+        let percent: String
+        let from: String
+        let to: String
+        let note: String
+    }
+
+    struct CataloguePage: TemplateModel {
+        let formToken: String
+        let pricesLink: SiteURL
+        let markupsLink: SiteURL
+        let prices: [PriceView]
+        let markups: [MarkupView]
+        var message: String?
+        var errors: [FieldError] = []
+    }
+
+    static func day(_ date: Date?) -> String { date.map { String(RFC3339.string($0).prefix(10)) } ?? "" }
+
+    /// `2026-12-01` (midnight UTC) or an RFC 3339 time.
+    static func instant(_ text: String?) -> Date? {
+        let value = (text ?? "").trimmingCharacters(in: .whitespaces)
+        if value.count == 10, let seconds = UsageTime.epochSeconds(value + "T00:00:00Z") {
+            return Date(timeIntervalSince1970: TimeInterval(seconds))
+        }
+        return UsageTime.epochSeconds(value).map { Date(timeIntervalSince1970: TimeInterval($0)) }
+    }
+
+    static func price(from form: QueryParameters) throws -> PriceEntry {
+        var errors: [FieldError] = []
+        let kind = UsageEvent.Kind(rawValue: form["kind"] ?? "") ?? .tokens
+        let provider = (form["provider"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        if provider.isEmpty || provider.count > 50
+            || !provider.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 46 || $0 == 95 })
+        {
+            errors.append(FieldError(field: "provider", detail: "lower-case letters, digits, '.', '-' or '_', as events name it"))
+        }
+        let item = (form["item"] ?? "").trimmingCharacters(in: .whitespaces)
+        if item.isEmpty || item.utf8.count > 200 {
+            errors.append(FieldError(field: "item", detail: "the model or GPU type, as events name it"))
+        }
+        let currency = (form["currency"] ?? "").trimmingCharacters(in: .whitespaces).uppercased()
+        if currency.count != 3 || !currency.allSatisfy({ $0.isASCII && $0.isLetter }) {
+            errors.append(FieldError(field: "currency", detail: "a three-letter code such as USD"))
+        }
+        let from = instant(form["effective_from"])
+        if from == nil { errors.append(FieldError(field: "effective_from", detail: "a date such as 2026-12-01")) }
+        var to: Date?
+        if let text = form["effective_to"], !text.trimmingCharacters(in: .whitespaces).isEmpty {
+            to = instant(text)
+            if to == nil || from.map({ to! <= $0 }) == true {
+                errors.append(FieldError(field: "effective_to", detail: "a date after the start, or empty for open-ended"))
+            }
+        }
+        func amount(_ name: String, required: Bool) -> Int64? {
+            let text = (form[name] ?? "").trimmingCharacters(in: .whitespaces)
+            if text.isEmpty {
+                if required { errors.append(FieldError(field: name, detail: "is required")) }
+                return nil
+            }
+            guard let micros = MicroUnits.parse(text) else {
+                errors.append(
+                    FieldError(
+                        field: name,
+                        detail: "a decimal amount in the currency with at most six decimals (a fraction of a micro-unit is refused)"))
+                return nil
+            }
+            return micros
+        }
+        let source = (form["source"] ?? "").trimmingCharacters(in: .whitespaces)
+        if source.isEmpty || source.count > 500 { errors.append(FieldError(field: "source", detail: "where the price was read (a URL)")) }
+        let readOn = (form["source_read_on"] ?? "").trimmingCharacters(in: .whitespaces)
+        if readOn.count != 10 || UsageTime.epochSeconds(readOn + "T00:00:00Z") == nil {
+            errors.append(FieldError(field: "source_read_on", detail: "the date the source was read, such as 2026-11-27"))
+        }
+        let entry = PriceEntry(
+            kind: kind, provider: provider, item: item, currency: currency, from: from ?? Date(timeIntervalSince1970: 0), to: to,
+            inputPerMillion: kind == .tokens ? amount("input", required: true) : nil,
+            outputPerMillion: kind == .tokens ? amount("output", required: true) : nil,
+            cachedInputPerMillion: kind == .tokens ? amount("cached", required: false) : nil,
+            perGPUHour: kind == .gpu ? amount("gpu_hour", required: true) : nil, source: source, sourceReadOn: readOn)
+        if !errors.isEmpty { throw ValidationError(errors) }
+        return entry
+    }
+
+    static func register(in routes: inout RouteTable, site: Site, catalogue: PriceCatalogue, tenants: TenantStore) {
+        @Sendable func render(_ ctx: PageContext, message: String? = nil, errors: [FieldError] = [], status: HTTPStatus = .ok) throws
+            -> Response
+        {
+            let prices = try catalogue.prices().map { row in
+                let e = row.entry
+                return PriceView(
+                    kind: e.kind.rawValue, provider: e.provider, item: e.item, currency: e.currency, from: day(e.from), to: day(e.to),
+                    input: e.inputPerMillion.map(MicroUnits.format) ?? "", output: e.outputPerMillion.map(MicroUnits.format) ?? "",
+                    cached: e.cachedInputPerMillion.map(MicroUnits.format) ?? "", gpuHour: e.perGPUHour.map(MicroUnits.format) ?? "",
+                    source: e.source, sourceReadOn: e.sourceReadOn)
+            }
+            let markups = try catalogue.markups().map { row in
+                MarkupView(
+                    tenant: row.tenantSlug, basisPoints: row.entry.basisPoints,
+                    percent: String(format: "%+.2f %%", Double(row.entry.basisPoints) / 100), from: day(row.entry.from),
+                    to: day(row.entry.to), note: row.entry.note)
+            }
+            return site.page(
+                "costs/prices", title: "Prices",
+                CataloguePage(
+                    formToken: ctx.visitor.formToken, pricesLink: SitePage.staffPrices.url, markupsLink: SitePage.staffPriceMarkups.url,
+                    prices: prices, markups: markups, message: message, errors: errors), status: status, visitor: ctx.visitor)
+        }
+
+        routes.staff(.get, .staffPrices, permission: .costsManage) { ctx in try render(ctx) }
+
+        routes.staff(.post, .staffPrices, permission: .costsManage, options: .form) { ctx in
+            let form = try ctx.form()
+            do {
+                let rerated = try catalogue.add(try price(from: form), actor: ctx.actor, now: ctx.world.now)
+                return try render(
+                    ctx, message: rerated.isEmpty ? "Price added." : "Price added; \(rerated.count) tenants' usage is being re-rated.",
+                    status: .created)
+            } catch let error as ValidationError {
+                return try render(ctx, errors: error.fieldErrors, status: error.status)
+            }
+        }
+
+        routes.staff(.post, .staffPriceMarkups, permission: .costsManage, options: .form) { ctx in
+            let form = try ctx.form()
+            var errors: [FieldError] = []
+            let tenant = try tenants.id(slug: (form["tenant"] ?? "").trimmingCharacters(in: .whitespaces).lowercased())
+            if tenant == nil { errors.append(FieldError(field: "tenant", detail: "no tenant has this slug")) }
+            let points = Int((form["markup_bp"] ?? "").trimmingCharacters(in: .whitespaces))
+            if points == nil || !(-10000...100_000).contains(points!) {
+                errors.append(FieldError(field: "markup_bp", detail: "whole basis points from -10000 (free) to 100000; 1500 is +15 %"))
+            }
+            let from = instant(form["effective_from"])
+            if from == nil { errors.append(FieldError(field: "effective_from", detail: "a date such as 2026-12-01")) }
+            var to: Date?
+            if let text = form["effective_to"], !text.trimmingCharacters(in: .whitespaces).isEmpty {
+                to = instant(text)
+                if to == nil || from.map({ to! <= $0 }) == true {
+                    errors.append(FieldError(field: "effective_to", detail: "a date after the start, or empty for open-ended"))
+                }
+            }
+            let note = String((form["note"] ?? "").trimmingCharacters(in: .whitespaces).prefix(500))
+            guard errors.isEmpty, let tenant, let points, let from else {
+                return try render(ctx, errors: errors, status: .unprocessableContent)
+            }
+            do {
+                try catalogue.setMarkup(
+                    MarkupEntry(tenant: tenant, from: from, to: to, basisPoints: points, note: note), actor: ctx.actor, now: ctx.world.now)
+                return try render(ctx, message: "Markup set.", status: .created)
+            } catch let error as ValidationError {
+                return try render(ctx, errors: error.fieldErrors, status: error.status)
+            }
+        }
+    }
+}

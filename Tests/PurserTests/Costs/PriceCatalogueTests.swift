@@ -1,0 +1,72 @@
+import Foundation
+import HTTPClient
+import Postgres
+@testable import Purser
+import Testing
+import TestSupport
+
+/// /staff/prices: provider admins add prices (a fraction of a micro-unit and overlaps refused by
+/// name, the open-ended predecessor closed) and markups; a change reaching back re-rates the
+/// tenants it touches. Amounts are exact micro-units both ways.
+@Suite struct PriceCatalogueTests {
+    @Test func microUnitsAreExact() {
+        #expect(MicroUnits.parse("2.50") == 2_500_000)
+        #expect(MicroUnits.parse("0.15") == 150_000)
+        #expect(MicroUnits.parse("0.000001") == 1)
+        #expect(MicroUnits.parse("3") == 3_000_000)
+        for bad in ["0.0000001", "-1", "1.", ".5", "1e3", "", "1,5"] { #expect(MicroUnits.parse(bad) == nil, "\(bad)") }
+        #expect(MicroUnits.format(2_500_000) == "2.50" && MicroUnits.format(75_000) == "0.075" && MicroUnits.format(1) == "0.000001")
+    }
+
+    @Test func providerAdminsKeepTheCatalogue() throws {
+        let clock = SettableClock(Date(timeIntervalSince1970: 1_795_003_200))  // 2026-11-18T12:00:00Z
+        let app = try TestApp(clock: clock)
+        let people = try People(app, staff: true)
+        let admin = try people.signedIn(
+            "provider_admin@staff.test", in: app, totp: try people.enableSecondFactor("provider_admin@staff.test", in: app))
+        #expect(try admin.get("/staff/prices").status == 200)
+        func add(_ fields: [(String, String)]) throws -> ClientResponse {
+            try admin.post(
+                "/staff/prices",
+                [
+                    ("kind", "tokens"), ("provider", "openai"), ("item", "gpt-4o-mini"), ("currency", "USD"), ("input", "0.15"),
+                    ("output", "0.60"), ("cached", "0.075"), ("effective_from", "2026-11-01"),
+                    ("source", "https://openai.com/api/pricing/"), ("source_read_on", "2026-11-27"),
+                ].filter { pair in !fields.contains { $0.0 == pair.0 } } + fields)
+        }
+        let fraction = try add([("input", "0.1500001")])
+        #expect(fraction.status == 422 && fraction.text.contains("fraction of a micro-unit"))
+        #expect(try add([]).status == 201)
+        // A later price closes the open-ended one; one inside a closed period overlaps.
+        #expect(try add([("effective_from", "2026-12-01"), ("input", "0.20")]).status == 201)
+        let overlap = try add([("effective_from", "2026-11-15"), ("effective_to", "2026-11-20")])
+        #expect(overlap.status == 422 && overlap.text.contains("overlaps a price of openai gpt-4o-mini"))
+        let owner = try app.database.connect()
+        let periods = try owner.query(
+            "SELECT effective_from::date::text, effective_to::date::text, input_per_million FROM prices ORDER BY 1")
+        #expect(
+            try periods.map {
+                [try $0.require(0, as: String.self), try $0.decode(1, as: String.self) ?? "", String(try $0.require(2, as: Int64.self))]
+            }
+                == [["2026-11-01", "2026-12-01", "150000"], ["2026-12-01", "", "200000"]])
+        let page = try admin.get("/staff/prices").text
+        #expect(page.contains("0.075") && page.contains("https://openai.com/api/pricing/ (2026-11-27)"))
+
+        // A markup that reaches back queues the tenant's re-rating; customers and CSEs never see the page.
+        let markup = try admin.post(
+            "/staff/prices/markups", [("tenant", "acme"), ("markup_bp", "1500"), ("effective_from", "2026-11-10")], from: "/staff/prices")
+        #expect(markup.status == 201)
+        #expect(
+            try owner.query("SELECT count(*) FROM jobs WHERE kind = 'costs.rerate' AND tenant_id = $1", [people.tenant])[0].require(
+                0, as: Int.self) == 1)
+        #expect(
+            try admin.post(
+                "/staff/prices/markups", [("tenant", "nope"), ("markup_bp", "1"), ("effective_from", "2026-11-10")], from: "/staff/prices"
+            ).status == 422)
+        let cse = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))
+        #expect(try cse.get("/staff/prices").status == 403)
+        let customer = try people.signedIn(
+            "tenant_admin@acme.test", in: app, totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
+        #expect(try customer.get("/staff/prices").status == 404)
+    }
+}
