@@ -69,4 +69,22 @@ import TestSupport
             "tenant_admin@acme.test", in: app, totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
         #expect(try customer.get("/staff/prices").status == 404)
     }
+
+    @Test func theDemoSeedsPricedUsage() throws {
+        let clock = SettableClock(Date(timeIntervalSince1970: 1_795_003_200))
+        let app = try TestApp(clock: clock)
+        let people = try People(app)
+        try DemoCosts.seed(database: app.app.database, tenant: people.tenant, clock: clock)
+        let owner = try app.database.connect()
+        #expect(try owner.query("SELECT count(*) FROM prices")[0].require(0, as: Int.self) == 10)
+        let totals = try owner.query(
+            "SELECT sum(events)::int, sum(unpriced_events)::int, sum(cost_micros)::bigint, sum(gpu_cost_micros)::bigint FROM usage_daily")[
+                0]
+        #expect(try totals.require(0, as: Int.self) > 1000 && totals.require(1, as: Int.self) > 0)
+        #expect(try totals.require(2, as: Int64.self) > totals.require(3, as: Int64.self) && totals.require(3, as: Int64.self) > 0)
+        // Every priced event carries the demo markup.
+        #expect(
+            try owner.query("SELECT count(*) FROM usage_events WHERE cost_micros IS NOT NULL AND markup_bp <> 1000")[0].require(
+                0, as: Int.self) == 0)
+    }
 }
