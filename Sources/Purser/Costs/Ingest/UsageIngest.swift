@@ -101,15 +101,20 @@ struct UsageIngest: Sendable {
             CREATE TEMP TABLE usage_fresh (LIKE usage_events) ON COMMIT DROP;
             ALTER TABLE usage_fresh ADD COLUMN item text
             """)
-        try tx.copyIn(
-            "COPY usage_staging FROM STDIN",
-            rows: events.lazy.map { e -> [String?] in
-                [
+        try tx.copyIn("COPY usage_staging FROM STDIN") { writer in
+            for e in events {
+                for text in [
                     e.eventID, e.occurredAt, e.kind.rawValue, e.provider, e.model, e.item, e.endpoint, e.team, e.feature, e.keyRef,
-                    String(e.inputTokens), String(e.outputTokens), String(e.cachedInputTokens), String(e.requests),
-                    e.latencyMs.map { String($0) }, e.ttftMs.map { String($0) }, e.status, e.host, e.gpuType, e.gpuSeconds,
-                ]
-            })
+                ] {
+                    writer.field(text)
+                }
+                for count in [e.inputTokens, e.outputTokens, e.cachedInputTokens, e.requests] { writer.field(count) }
+                writer.field(e.latencyMs.map { String($0) })
+                writer.field(e.ttftMs.map { String($0) })
+                for text in [e.status, e.host, e.gpuType, e.gpuSeconds] { writer.field(text) }
+                try writer.endRow()
+            }
+        }
         // New ids first, in key order; only their events go on, rated.
         try tx.query(
             """
