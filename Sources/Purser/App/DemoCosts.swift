@@ -125,8 +125,8 @@ enum DemoCosts {
         return items
     }
 
-    /// A tiny fixed generator: demo data is the same every run.
-    struct SplitMix {
+    /// A tiny fixed generator (SplitMix64): demo data is the same every run, as are the property test's cases.
+    struct SplitMix: RandomNumberGenerator {
         var state: UInt64
         init(seed: UInt64) { state = seed }
         mutating func next() -> UInt64 {

@@ -50,6 +50,18 @@ enum PricePages {
         return UsageTime.epochSeconds(value).map { Date(timeIntervalSince1970: TimeInterval($0)) }
     }
 
+    /// The form's effective_from and (optional) effective_to, problems named by field.
+    static func period(_ form: QueryParameters, _ errors: inout [FieldError]) -> (from: Date?, to: Date?) {
+        let from = instant(form["effective_from"])
+        if from == nil { errors.append(FieldError(field: "effective_from", detail: "a date such as 2026-12-01")) }
+        guard let text = form["effective_to"], !text.trimmingCharacters(in: .whitespaces).isEmpty else { return (from, nil) }
+        let to = instant(text)
+        if to == nil || from.map({ to! <= $0 }) == true {
+            errors.append(FieldError(field: "effective_to", detail: "a date after the start, or empty for open-ended"))
+        }
+        return (from, to)
+    }
+
     static func price(from form: QueryParameters) throws -> PriceEntry {
         var errors: [FieldError] = []
         let kind = UsageEvent.Kind(rawValue: form["kind"] ?? "") ?? .tokens
@@ -67,15 +79,7 @@ enum PricePages {
         if currency.count != 3 || !currency.allSatisfy({ $0.isASCII && $0.isLetter }) {
             errors.append(FieldError(field: "currency", detail: "a three-letter code such as USD"))
         }
-        let from = instant(form["effective_from"])
-        if from == nil { errors.append(FieldError(field: "effective_from", detail: "a date such as 2026-12-01")) }
-        var to: Date?
-        if let text = form["effective_to"], !text.trimmingCharacters(in: .whitespaces).isEmpty {
-            to = instant(text)
-            if to == nil || from.map({ to! <= $0 }) == true {
-                errors.append(FieldError(field: "effective_to", detail: "a date after the start, or empty for open-ended"))
-            }
-        }
+        let (from, to) = period(form, &errors)
         func amount(_ name: String, required: Bool) -> Int64? {
             let text = (form[name] ?? "").trimmingCharacters(in: .whitespaces)
             if text.isEmpty {
@@ -155,15 +159,7 @@ enum PricePages {
             if points == nil || !(-10000...100_000).contains(points!) {
                 errors.append(FieldError(field: "markup_bp", detail: "whole basis points from -10000 (free) to 100000; 1500 is +15 %"))
             }
-            let from = instant(form["effective_from"])
-            if from == nil { errors.append(FieldError(field: "effective_from", detail: "a date such as 2026-12-01")) }
-            var to: Date?
-            if let text = form["effective_to"], !text.trimmingCharacters(in: .whitespaces).isEmpty {
-                to = instant(text)
-                if to == nil || from.map({ to! <= $0 }) == true {
-                    errors.append(FieldError(field: "effective_to", detail: "a date after the start, or empty for open-ended"))
-                }
-            }
+            let (from, to) = period(form, &errors)
             let note = String((form["note"] ?? "").trimmingCharacters(in: .whitespaces).prefix(500))
             guard errors.isEmpty, let tenant, let points, let from else {
                 return try render(ctx, errors: errors, status: .unprocessableContent)

@@ -223,7 +223,7 @@ import TestSupport
     }
 
     @Test func rollupsEqualRawAggregationAfterRandomIngestsResendsAndReratings() throws {
-        var random = SeededRandom(seed: 20_261_127)
+        var random = DemoCosts.SplitMix(seed: 20_261_127)
         try price("openai", "gpt-4o", from: date(0), input: 2_500_000, output: 10_000_000, cached: 1_250_000)
         try price("anthropic", "claude-3-5-haiku", from: date(0), input: 800_000, output: 4_000_000)
         try price("aws", "H100", from: date(0), gpuHour: 12_290_000)
@@ -319,18 +319,5 @@ import TestSupport
         #expect(try rolled.require(0, as: Int64.self) == stored.require(2, as: Int64.self))
         #expect(try rolled.require(1, as: Int.self) == stored.require(0, as: Int.self))
         #expect(try mismatches().isEmpty)
-    }
-}
-
-/// A small seeded generator (SplitMix64): the property test draws the same cases every run.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
