@@ -12,6 +12,9 @@ public protocol HTTPResponseError: Error {
     var fieldErrors: [FieldError] { get }
     /// Extra header fields the answer needs (`Allow`, `Retry-After`, `WWW-Authenticate`).
     var headers: HTTPHeaders { get }
+    /// Members of the problem document beyond the standard ones (RFC 9457 §3.2): a refused state
+    /// change names the `state` and what is `allowed`.
+    var extensionMembers: [String: JSONValue] { get }
 }
 
 extension HTTPResponseError {
@@ -19,6 +22,7 @@ extension HTTPResponseError {
     public var detail: String? { nil }
     public var fieldErrors: [FieldError] { [] }
     public var headers: HTTPHeaders { HTTPHeaders() }
+    public var extensionMembers: [String: JSONValue] { [:] }
 }
 
 /// One field's validation message.
@@ -40,10 +44,11 @@ public struct HTTPError: HTTPResponseError, Sendable, CustomStringConvertible {
     public var headers: HTTPHeaders
     /// Close the connection after answering (ambiguous framing: nothing after it can be trusted).
     public var closesConnection: Bool
+    public var extensionMembers: [String: JSONValue]
 
     public init(
         _ status: HTTPStatus, title: String? = nil, detail: String? = nil, fieldErrors: [FieldError] = [],
-        headers: HTTPHeaders = HTTPHeaders(), closesConnection: Bool = false
+        headers: HTTPHeaders = HTTPHeaders(), closesConnection: Bool = false, extensionMembers: [String: JSONValue] = [:]
     ) {
         self.status = status
         self.title = title ?? status.reasonPhrase
@@ -51,6 +56,7 @@ public struct HTTPError: HTTPResponseError, Sendable, CustomStringConvertible {
         self.fieldErrors = fieldErrors
         self.headers = headers
         self.closesConnection = closesConnection
+        self.extensionMembers = extensionMembers
     }
 
     public var description: String { "HTTP \(status.rawValue): \(detail ?? title)" }
@@ -64,13 +70,22 @@ public struct Problem: Sendable, Equatable {
     public var fieldErrors: [FieldError]
     /// The request this problem answers, so a caller can quote it to support.
     public var requestID: String
+    /// Members beyond the standard ones (RFC 9457 §3.2), written after them in name order; a name
+    /// the document already uses is left out.
+    public var extensionMembers: [String: JSONValue]
 
-    public init(status: HTTPStatus, title: String, detail: String?, fieldErrors: [FieldError], requestID: String) {
+    static let standardMembers: Set<String> = ["type", "title", "status", "detail", "instance", "request_id", "errors"]
+
+    public init(
+        status: HTTPStatus, title: String, detail: String?, fieldErrors: [FieldError], requestID: String,
+        extensionMembers: [String: JSONValue] = [:]
+    ) {
         self.status = status
         self.title = title
         self.detail = detail
         self.fieldErrors = fieldErrors
         self.requestID = requestID
+        self.extensionMembers = extensionMembers
     }
 
     /// `application/problem+json` bytes.
@@ -90,6 +105,9 @@ public struct Problem: Sendable, Equatable {
                         }
                     }
                 }
+            }
+            for (name, value) in extensionMembers.sorted(by: { $0.key < $1.key }) where !Self.standardMembers.contains(name) {
+                $0.rawField(name, value.serialized())
             }
         }
         return json.bytes

@@ -292,7 +292,7 @@ public final class Server: @unchecked Sendable {
         if let known = error as? any HTTPResponseError {
             problem = Problem(
                 status: known.status, title: known.title, detail: known.detail,
-                fieldErrors: known.fieldErrors, requestID: request.requestID)
+                fieldErrors: known.fieldErrors, requestID: request.requestID, extensionMembers: known.extensionMembers)
             extra = known.headers
             closes = (known as? HTTPError)?.closesConnection ?? false
         } else {

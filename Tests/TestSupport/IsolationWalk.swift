@@ -24,6 +24,16 @@ public struct IsolationWalk {
         public let memberID: String
         public let tokenID: String
         public let sessionID: String
+        /// A budget, and the month of an archived cost review (a different month in each tenant).
+        public let budgetID: String
+        public let reviewMonth: String
+        public let hostID: String
+        /// An access request (approved) and its grant.
+        public let accessRequestID: String
+        public let accessGrantID: String
+        /// A registered model and a deployment of one of its versions (waiting for approval).
+        public let modelID: String
+        public let deploymentID: String
         /// Text that must never reach a caller of another tenant.
         public let markers: [String]
     }
@@ -50,11 +60,20 @@ public struct IsolationWalk {
         formToken = try admin.formToken(on: "/account")
         customerToken = try app.app.tokens.create(
             user: acme.id("tenant_admin@acme.test"), tenant: acme.tenant, name: "walk",
-            scopes: [.requestsRead, .requestsWrite, .reportsRead, .notificationsRead], lifetime: 3600, actor: .system
+            scopes: [
+                .requestsRead, .requestsWrite, .reportsRead, .notificationsRead, .hostsRead, .costsRead, .budgetsWrite,
+                .deploymentsRead, .deploymentsWrite, .approvalsWrite,
+            ], lifetime: 3600,
+            actor: .system
         ).token
         staffToken = try app.app.tokens.create(
             user: acme.id("provider_admin@staff.test"), tenant: nil, name: "walk",
-            scopes: [.requestsRead, .requestsWrite, .reportsRead, .notificationsRead], lifetime: 3600, actor: .system
+            scopes: [
+                .requestsRead, .requestsWrite, .reportsRead, .notificationsRead, .hostsRead, .hostsWrite, .costsRead, .budgetsWrite,
+                .deploymentsRead, .deploymentsWrite,
+            ],
+            lifetime: 3600,
+            actor: .system
         ).token
     }
 
@@ -90,14 +109,100 @@ public struct IsolationWalk {
         _ = try people.signedIn("viewer@\(people.slug).test", in: app)
         let session = try app.database.connect().query("SELECT id FROM sessions WHERE user_id = $1 AND ended_at IS NULL LIMIT 1", [member])
         guard let sessionID = try session.first?.require(0, as: UUID.self) else { throw TestSetupError("no session of \(people.slug)") }
+        var host = HostInput()
+        (host.name, host.address, host.runtime) = ("gpu-of-\(people.slug)", "gpu.\(people.slug).example.net", "vllm")
+        host.hostKeys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMXDqU6NM2+IkNN8NGJpuQyftkQy/5UkPdJhONr7BJkS"]
+        let hostID = try HostStore(database: app.app.database, clock: app.app.world.clock).create(host, tenant: people.tenant, actor: .system).id
+        let access = try accessThings(of: people, in: app)
+        let deployment = try deploymentThings(of: people, in: app)
+        let costs = try costThings(of: people, in: app)
         return Things(
             slug: people.slug, requestID: id, requestNumber: number, attachmentID: attachment,
             channelID: channel.postgresText, memberID: member.postgresText, tokenID: token.id.postgresText,
-            sessionID: sessionID.postgresText,
+            sessionID: sessionID.postgresText, budgetID: costs.budget, reviewMonth: costs.month, hostID: hostID.postgresText,
+            accessRequestID: access.request.postgresText, accessGrantID: access.grant.postgresText,
+            modelID: deployment.model.postgresText, deploymentID: deployment.deployment.postgresText,
             markers: [
+                "Budget of \(people.slug)",
+                "Model of \(people.slug)",
+                "access reason of \(people.slug)",
+                "gpu-of-\(people.slug)", "gpu.\(people.slug).example.net",
                 subject, "comment of \(people.slug)", "notes of \(people.slug)",
                 "ops@\(people.slug).test", number,
             ])
+    }
+
+    /// An access policy, an access request of the tenant's requester and its approval (a grant).
+    static func accessThings(of people: People, in app: TestApp) throws -> (request: UUID, grant: UUID) {
+        let clock = app.app.world.clock
+        let store = AccessStore(
+            database: app.app.database, clock: clock, notices: AccessNotices(publicURL: "http://purser.test"),
+            requests: RequestStore(database: app.app.database, clock: clock))
+        let policy = AccessPolicy(
+            id: UUID(), name: "Approver of \(people.slug)", kind: .role, role: "approver", requesterRoles: ["requester"], maxSeconds: 3600)
+        try store.save(policy, tenant: people.tenant, actor: .system)
+        let requester = people.id("requester@\(people.slug).test"), approver = people.id("approver@\(people.slug).test")
+        let asked = try store.ask(
+            NewAccessRequest(policyID: policy.id, reason: "access reason of \(people.slug)", durationSeconds: 3600), tenant: people.tenant,
+            principal: Principal(user: requester, tenantRole: .requester, staffRole: nil, tenant: people.tenant),
+            actor: .person(requester, isStaff: false, origin: nil))
+        let decided = try store.decide(
+            asked.id, tenant: people.tenant, approve: true, reason: "",
+            principal: Principal(user: approver, tenantRole: .approver, staffRole: nil, tenant: people.tenant),
+            actor: .person(approver, isStaff: false, origin: nil))
+        guard let grant = decided.grant?.id else { throw TestSetupError("no grant in \(people.slug)") }
+        return (asked.id, grant)
+    }
+
+    /// An environment, a sandbox target, a model with a version, and a deployment of it filed by the
+    /// tenant's requester (waiting for approval).
+    public static func deploymentThings(of people: People, in app: TestApp) throws -> (model: UUID, deployment: UUID) {
+        let (database, clock) = (app.app.database, app.app.world.clock)
+        let requester = people.id("requester@\(people.slug).test")
+        try database.inTenant(people.tenant) { tx in
+            try tx.query(
+                "INSERT INTO environments (tenant_id, id, name, position, created_at) VALUES ($1, $2, 'validation', 1, $3)",
+                [people.tenant, UUID(), clock.now])
+        }
+        _ = try DeploymentTargets(database: database, keyring: TestEnvironment.keyring, clock: clock).create(
+            NewTarget(name: "sandbox", kind: "sandbox"), tenant: people.tenant, by: requester, actor: .system)
+        let registry = ModelRegistry(database: database, clock: clock)
+        let model = try registry.register(
+            NewModel(name: "Model of \(people.slug)", family: "Llama 3.1", source: "open_weights", licence: "Llama 3.1 Community Licence"),
+            tenant: people.tenant, owner: requester, actor: .system)
+        let version = try registry.addVersion(
+            NewModelVersion(
+                version: "1.0.0", artifactURI: "s3://models/\(people.slug)/1.0.0", digest: "sha256:" + String(repeating: "ab", count: 32),
+                format: "safetensors", parameterCount: 8_000_000_000, contextLength: 8192, card: "Card of Model of \(people.slug)"),
+            to: model.id, tenant: people.tenant, by: requester, actor: .system)
+        let deployment = try DeploymentStore(
+            database: database, clock: clock, requests: RequestStore(database: database, clock: clock), publicURL: "http://purser.test"
+        ).file(
+            NewDeployment(modelVersionID: version.id.postgresText, environment: "validation", target: "sandbox", strategy: "canary"),
+            tenant: people.tenant, principal: Principal(user: requester, tenantRole: .requester, staffRole: nil, tenant: people.tenant),
+            actor: .person(requester, isStaff: false, origin: nil))
+        return (model.id, deployment.id)
+    }
+
+    /// A budget, and last month's cost review archived (acme's for 2026-10, globex's for 2026-09).
+    static func costThings(of people: People, in app: TestApp) throws -> (budget: String, month: String) {
+        var input = BudgetInput()
+        (input.name, input.amount) = ("Budget of \(people.slug)", "100")
+        let budget = try BudgetStore(database: app.app.database, clock: app.app.world.clock).create(
+            tenant: people.tenant, input, owner: nil, actor: .system)
+        let month = people.slug == "acme" ? "2026-10" : "2026-09"
+        try app.database.connect().query(
+            """
+            INSERT INTO cost_reviews (tenant_id, month, currency, total_micros, previous_micros, figures, built_at)
+            VALUES ($1, $2::date, 'USD', 0, 0, $3::jsonb, $4)
+            """,
+            [
+                people.tenant, month + "-01",
+                JSONText(
+                    #"{"month": "\#(month)-01", "currency": "USD", "totalMicros": 0, "previousMicros": 0, "requests": 0, "lines": [], "#
+                        + #""movers": [], "hints": ["Budget of \#(people.slug)"]}"#), app.app.world.clock.now,
+            ])
+        return (budget.id.postgresText, month)
     }
 
     /// `template` with its parameters taken from `things` (and `{tenant}` = `slug`), or nil naming
@@ -117,6 +222,15 @@ public struct IsolationWalk {
             case "{id}" where template.hasPrefix("/api/v1/requests/{id}"): value = things.requestID
             case "{id}" where template.contains("/tokens/{id}"): value = things.tokenID
             case "{id}" where template.contains("/sessions/{id}"): value = things.sessionID
+            case "{id}" where template.contains("/budgets/{id}"): value = things.budgetID
+            case "{month}": value = things.reviewMonth
+            case "{id}" where template.hasPrefix("/t/{tenant}/access/{id}"): value = things.accessRequestID
+            case "{id}" where template.hasPrefix("/api/v1/access/requests/{id}"): value = things.accessRequestID
+            case "{id}" where template.hasPrefix("/api/v1/access/grants/{id}"): value = things.accessGrantID
+            case "{id}" where template.hasPrefix("/api/v1/hosts/{id}"): value = things.hostID
+            case "{id}" where template.hasPrefix("/api/v1/models/{id}"): value = things.modelID
+            case "{id}" where template.hasPrefix("/api/v1/deployments/{id}"): value = things.deploymentID
+            case "{id}" where template.hasPrefix("/t/{tenant}/deployments/{id}"): value = things.deploymentID
             default: value = nil
             }
             guard let value else { return .failure(WalkProblem("teach the walk which id \(segment) of \(template) is")) }

@@ -9,9 +9,13 @@ import Postgres
 public struct APICaller: Sendable {
     public let identity: TokenIdentity
     public let tenant: UUID?
+    /// The World's time of the call, which the owner's elevations are judged at.
+    public var moment: Date? = nil
 
     public var principal: Principal {
-        Principal(user: identity.user, tenantRole: identity.tenantRole, staffRole: identity.staffRole, tenant: tenant)
+        let principal = Principal(user: identity.user, tenantRole: identity.tenantRole, staffRole: identity.staffRole, tenant: tenant)
+        guard let moment, !identity.elevations.isEmpty else { return principal }
+        return principal.elevated(by: identity.elevations, at: moment)
     }
 
     public func require(_ permission: Permission) throws { try principal.require(permission) }
@@ -56,7 +60,7 @@ public final class APIGate: Sendable {
         try Self.checkQuery(request)
         let tenant = try resolveTenant(request, identity, need)
         let state = try limiter.take(identity.buckets, mayBlock: request.mayBlock)
-        let caller = APICaller(identity: identity, tenant: tenant)
+        let caller = APICaller(identity: identity, tenant: tenant, moment: tokens.clock.now)
         var response: Response
         do {
             if request.method == .post, let key = try IdempotencyStore.key(request) {
@@ -127,7 +131,7 @@ public final class APIGate: Sendable {
             // A refusal is an answer too: the retry gets the same one.
             let problem = Problem(
                 status: error.status, title: error.title, detail: error.detail,
-                fieldErrors: error.fieldErrors, requestID: request.requestID)
+                fieldErrors: error.fieldErrors, requestID: request.requestID, extensionMembers: error.extensionMembers)
             try idempotency.finish(owner: owner, route: route, key: key, response: Problem.problemResponse(problem))
             throw error
         } catch {

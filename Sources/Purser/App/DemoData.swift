@@ -50,6 +50,9 @@ public enum DemoData {
                 try enableSecondFactor(user, database: database, keyring: keyring, at: clock.now)
             }
             try DemoRequests.seed(database: database, tenant: tenant, clock: clock)
+            try DemoCosts.seed(database: database, tenant: tenant, clock: clock)
+            try DemoAccess.seed(database: database, tenant: tenant, clock: clock)
+            try DemoDeployments.seed(database: database, tenant: tenant, keyring: keyring, clock: clock)
         }
         return customers.map { Login(email: $0.email, role: $0.role.rawValue, secondFactor: $0.role == .tenantAdmin) }
             + staff.map { Login(email: $0.email, role: $0.role.rawValue, secondFactor: true) }

@@ -27,6 +27,7 @@ extension DomainError where Self: HTTPResponseError {
     public var title: String { headline ?? status.reasonPhrase }
     public var detail: String? { nil }
     public var fieldErrors: [FieldError] { [] }
+    public var extensionMembers: [String: JSONValue] { [:] }
     public var headers: HTTPHeaders {
         guard let seconds = retryAfterSeconds else { return HTTPHeaders() }
         return HTTPHeaders([("Retry-After", String(seconds))])
@@ -47,6 +48,10 @@ extension StaleVersion: HTTPResponseError {
     /// The version that is current now, so the caller can read it again and retry.
     public var headers: HTTPHeaders { HTTPHeaders([("ETag", current)]) }
 }
+extension DeploymentChanged: HTTPResponseError {
+    /// The deployment's current version, to read again and decide on.
+    public var headers: HTTPHeaders { HTTPHeaders([("ETag", current)]) }
+}
 extension PasswordHasher.Busy: HTTPResponseError {}
 extension LinkNotValid: HTTPResponseError {}
 extension SignInRefused: HTTPResponseError {}
@@ -59,7 +64,7 @@ extension HTTPError {
         if let seconds = error.retryAfterSeconds { headers.set("Retry-After", String(seconds)) }
         self.init(
             error.refusal.status, title: error.headline, detail: error.detail, fieldErrors: error.fieldErrors,
-            headers: headers)
+            headers: headers, extensionMembers: error.extensionMembers)
     }
 }
 

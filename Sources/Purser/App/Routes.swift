@@ -74,6 +74,23 @@ enum Routes {
         GroupPages.register(in: &routes, site: site, groups: parts.desk.groups)
         SLAPages.register(in: &routes, site: site, policies: SLAPolicies(database: database, clock: parts.world.clock))
         ReportsAPI.register(in: &routes, database: database)
+        // Cost reports, budgets, anomalies and monthly reviews
+        CostPages.register(in: &routes, site: site, database: database)
+        CostsAPI.register(in: &routes, database: database)
+        MonthlyReviewPages.register(in: &routes, site: site, database: database)
+        // SSH: the CA's public key and KRL for hosts; the GPU host inventory
+        SSHRoutes.register(in: &routes, database: database)
+        let hosts = HostStore(database: database, clock: parts.world.clock)
+        HostPages.register(in: &routes, site: site, store: hosts)
+        HostsAPI.register(in: &routes, store: hosts)
+        // Just-in-time access: policies, access requests, approvals, grants, certificates
+        AccessRoutes.register(in: &routes, parts: parts)
+        // Costs: usage ingestion and the price catalogue
+        UsageRoutes.register(in: &routes, site: site, auth: auth, database: database, clock: parts.world.clock)
+        // Models and deployments
+        DeploymentRoutes.register(
+            in: &routes, site: site, database: database, world: parts.world, keyring: parts.keyring, requests: parts.requests,
+            publicURL: parts.publicURL)
         // Last: the API document describes every route above.
         OpenAPIRoute.register(in: &routes)
         for route in extra { routes.add(route.route, access: route.access) }

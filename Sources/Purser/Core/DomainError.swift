@@ -2,6 +2,7 @@
 // App/ErrorMapping.swift is the one place that gives each refusal its HTTP status and headers, so
 // the API answers problem+json and pages the error page with the statuses below.
 import struct HTTPServer.FieldError
+import enum HTTPServer.JSONValue
 
 /// Why the domain refused. Each case has exactly one HTTP status at the seam (noted here).
 public enum Refusal: Sendable, Equatable {
@@ -34,6 +35,8 @@ public protocol DomainError: Error {
     var fieldErrors: [FieldError] { get }
     /// Seconds after which trying again may succeed.
     var retryAfterSeconds: Int? { get }
+    /// Members the problem document carries beyond the standard ones (RFC 9457 §3.2).
+    var extensionMembers: [String: JSONValue] { get }
 }
 
 extension DomainError {
@@ -41,6 +44,7 @@ extension DomainError {
     public var detail: String? { nil }
     public var fieldErrors: [FieldError] { [] }
     public var retryAfterSeconds: Int? { nil }
+    public var extensionMembers: [String: JSONValue] { [:] }
 }
 
 /// No such thing, or one the caller may not know of: the same answer for both.

@@ -109,7 +109,18 @@ public struct RequestStore: Sendable {
         try new.validate()
         defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
-            let filedAt = clock.now
+            try create(tx, new, tenant: tenant, requester: requester, actor: actor, at: clock.now)
+        }
+    }
+
+    /// Files `new` inside `tx`, a transaction of `tenant`, stamped `filedAt`: for features that file a
+    /// request as part of their own change (a deployment files its deployment request), so both
+    /// commit or neither does. The caller drops this node's remembered lists (`lists?.changed`) after.
+    public func create(
+        _ tx: Connection, _ new: NewRequest, tenant: UUID, requester: UUID, actor: AuditActor, at filedAt: Date
+    ) throws -> ServiceRequest {
+        try new.validate()
+        do {
             let id = UUID.v7(at: filedAt)
             let clocks = RequestClocks.filed(
                 type: new.type, priority: new.priority, at: filedAt,
@@ -239,6 +250,9 @@ public struct RequestStore: Sendable {
                 }
                 let reopenDays = from == .resolved ? try RequestSLA.policy(tx, tenant: tenant).reopenWindow : 14
                 try RequestWorkflow.check(from: from, to: to, resolvedAt: current.resolvedAt, reopenDays: reopenDays, now: now)
+                // Access: closing ends the grants it justified; a break-glass review is resolved by someone else.
+                try AccessGrants.requestMoving(
+                    id, tenant: tenant, from: current.state, to: to.rawValue, by: principal.user, at: now, in: tx)
             }
             if change.assigneeID != nil || change.priority != nil || change.groupID != nil || change.tags != nil {
                 try principal.require(.requestsManage)

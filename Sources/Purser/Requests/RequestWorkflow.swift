@@ -48,8 +48,8 @@ public enum RequestWorkflow {
         guard from != to else { return }
         guard from.next.contains(to) else {
             let allowed = from.next.map(\.rawValue).joined(separator: ", ")
-            throw ValidationError(
-                field: "state",
+            throw ValidationError.transitionRefused(
+                state: from.rawValue, allowed: from.next.map(\.rawValue),
                 allowed.isEmpty
                     ? "a \(from.rawValue) request cannot change state"
                     : "\(from == .open ? "an" : "a") \(from.rawValue.replacingOccurrences(of: "_", with: " ")) request can become: \(allowed)"

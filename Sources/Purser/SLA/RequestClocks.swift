@@ -6,7 +6,9 @@
 // - resolved stops resolution and deployment (and first response, if nobody replied); closed stops
 //   all; reopening restarts resolution and deployment with the time already used still counted;
 // - a priority change re-targets first response and resolution: working time already used keeps
-//   counting, against the new priority's target in the new target's calendar.
+//   counting, against the new priority's target in the new target's calendar;
+// - a deployment waiting on the customer's own approvers pauses the deployment clock alone (the
+//   provider's sign-off does not); reaching live stops it without resolving the request.
 // Due and warning times are kept with each clock so that jobs can be scheduled at them.
 import Foundation
 
@@ -128,6 +130,24 @@ public struct RequestClocks: Sendable, Equatable {
     /// Staff replied publicly: the first response is given.
     public mutating func responded(at date: Date, policy: SLAPolicy) {
         each([.firstResponse], policy: policy) { clock, calendar in
+            if clock.clock.state == .paused { clock.clock.resume(at: date) }
+            clock.clock.stop(at: date, calendar: calendar)
+        }
+    }
+
+    /// The linked deployment began (`true`) or stopped (`false`) waiting on the customer's own
+    /// approvers: only the deployment clock pauses or resumes, and only from running or paused.
+    public mutating func awaitingApprovers(_ waiting: Bool, at date: Date, policy: SLAPolicy) {
+        each([.deployment], policy: policy) { clock, calendar in
+            if waiting && clock.clock.state == .running { clock.clock.pause(at: date, calendar: calendar) }
+            if !waiting && clock.clock.state == .paused { clock.clock.resume(at: date) }
+        }
+    }
+
+    /// The linked deployment went live: the deployment clock stops (met or missed as it stands);
+    /// the request stays open for its conversation and resolution.
+    public mutating func deploymentLive(at date: Date, policy: SLAPolicy) {
+        each([.deployment], policy: policy) { clock, calendar in
             if clock.clock.state == .paused { clock.clock.resume(at: date) }
             clock.clock.stop(at: date, calendar: calendar)
         }

@@ -65,8 +65,13 @@ extension SealedColumn {
         IdempotencyStore.context($0[0], $0[1], $0[2])
     }
 
+    /// A deployment target's provider credentials (JSON), bound to the target.
+    static let deploymentTargetCredentials = SealedColumn(
+        table: "deployment_targets", column: "sealed_credentials", storage: .text, rowColumns: ["id"]
+    ) { "deployment-target:" + $0[0] }
+
     /// Every column holding sealed values. Key rotation re-seals exactly these.
-    public static let all: [SealedColumn] = [secondFactor, channelSecret, channelTarget, idempotentAnswer]
+    public static let all: [SealedColumn] = [secondFactor, channelSecret, channelTarget, idempotentAnswer, deploymentTargetCredentials, sshAuthority]
 
     /// Re-seals, under the keyring's first key, every value of this column sealed by another key;
     /// returns how many. Rows are locked, found and rewritten by `ctid` in one transaction (`tx`,
