@@ -33,4 +33,13 @@ export PURSER_TEST_ROOT=$root
 export PURSER_TEST_VENV=$root/.venv
 export PURSER_TEST_ARTIFACTS=$root/.build/test-artifacts
 mkdir -p "$PURSER_TEST_ARTIFACTS"
-swift test --skip-build "$@"
+if [ "${PURSER_TEST_DIRECT:-0}" = 1 ]; then
+  # A focused run beside other work: `swift test` holds SwiftPM's build lock for as long as the tests
+  # run, so this runs a copy of the test binary instead and leaves the lock (and the binary) free.
+  args=()
+  for arg in "$@"; do [ "$arg" = --skip-build ] || args+=("$arg"); done
+  cp .build/debug/purserPackageTests.xctest "$cluster/tests.xctest"
+  "$cluster/tests.xctest" --testing-library swift-testing "${args[@]}"
+else
+  swift test --skip-build "$@"
+fi
