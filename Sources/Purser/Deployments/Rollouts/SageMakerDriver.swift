@@ -48,6 +48,15 @@ public struct SageMakerDriver: ProviderDriver {
         self.world = world
     }
 
+    /// With a target's opened credentials.
+    public init(region: String, endpointURL: String?, keys: ProviderCredentials, settings: SageMakerSettings, world: World) {
+        self.init(
+            region: region, endpointURL: endpointURL,
+            credentials: AWSCredentials(
+                accessKeyID: keys.accessKeyID, secretAccessKey: keys.secretAccessKey, sessionToken: keys.sessionToken),
+            settings: settings, world: world)
+    }
+
     // MARK: ProviderDriver
 
     public func apply(_ plan: EndpointPlan) throws {
