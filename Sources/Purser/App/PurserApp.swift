@@ -121,6 +121,13 @@ public final class PurserApp: Sendable {
                 connected: { [tokens] connected in if connected { tokens.forgetAll() } }),
             requestLists.subscription,
             visitors.subscription,
+            // A person's roles or access grants changed: their tokens are read again (elevation shows at once).
+            NoticeListener.Subscription(
+                channel: VisitorCache.channel,
+                notice: { [tokens] in
+                    if let user = UUID(uuidString: $0) { tokens.forget(user: user) } else { tokens.forgetAll() }
+                },
+                connected: { [tokens] connected in if connected { tokens.forgetAll() } }),
         ]
         notices = NoticeListener(url: databaseURL, subscriptions: subscriptions, logger: logger)
         // This node's own changes reach the same subscribers before the answer that made them goes out.

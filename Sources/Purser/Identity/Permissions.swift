@@ -64,7 +64,7 @@ extension StaffRole {
         case .providerAdmin:
             StaffRole.platformEngineer.permissions.union([
                 .tenantsManage, .tenantUsersManage,
-                .tenantSettingsManage, .costsManage,
+                .tenantSettingsManage, .costsManage, .accessApproveProvider,
             ])
         }
     }

@@ -14,8 +14,11 @@ public enum Scope: String, CaseIterable, Sendable, Codable {
     case accessApprove = "access:approve"
     case usageWrite = "usage:write"
     case costsRead = "costs:read"
+    case budgetsWrite = "budgets:write"
     case reportsRead = "reports:read"
     case notificationsRead = "notifications:read"
+    case hostsRead = "hosts:read"
+    case hostsWrite = "hosts:write"
 
     /// The permissions the scope's routes check. A role holding none of them could use the scope
     /// for nothing, so it is never offered that scope nor given a token with it.
@@ -29,13 +32,19 @@ public enum Scope: String, CaseIterable, Sendable, Codable {
         // An approval decides a deployment or an access request; the provider's sign-off is one too.
         case .approvalsWrite: [.deploymentsApprove, .deploymentsSignoff, .accessApprove]
         case .accessRequest: [.accessRequest]
-        case .accessApprove: [.accessApprove]
+        // The customer's side of an access approval, or the provider's.
+        case .accessApprove: [.accessApprove, .accessApproveProvider]
         // Usage is reported by a tenant's own gateway or by the provider's pipelines.
         case .usageWrite: [.usageWrite]
         case .costsRead: [.costsRead]
+        // Budgets are the tenant's settings.
+        case .budgetsWrite: [.tenantSettingsManage]
         case .reportsRead: [.reportsRead]
         // The delivery log names destinations: what the notifications page shows to tenant admins.
         case .notificationsRead: [.tenantSettingsManage]
+        // Hosts are managed by the provider; people who may ask for SSH access see the hosts they may ask for.
+        case .hostsRead: [.providersManage, .accessRequest]
+        case .hostsWrite: [.providersManage]
         }
     }
 

@@ -24,11 +24,14 @@ public final class TokenIdentity: Sendable {
     /// The rate-limit buckets this token spends from (its own, and its tenant's, with the limits of
     /// the tenant's plan), made once when the token is loaded rather than per request.
     public let buckets: [RateLimiter.Bucket]
+    /// The owner's portal roles held for a while through access grants (Access/Elevation.swift).
+    public let elevations: [Elevation]
 
     init(
         tokenID: UUID, user: UUID, email: String, name: String, tenant: UUID?, tenantRole: CustomerRole?,
-        staffRole: StaffRole?, scopes: [Scope], expiresAt: Date, buckets: [RateLimiter.Bucket]
+        staffRole: StaffRole?, scopes: [Scope], expiresAt: Date, buckets: [RateLimiter.Bucket], elevations: [Elevation] = []
     ) {
+        self.elevations = elevations
         self.tokenID = tokenID
         self.user = user
         self.email = email
@@ -232,6 +235,11 @@ public final class TokenStore: Sendable {
         }
     }
 
+    /// Drops the cached tokens of `user`, whose roles or grants changed (a visitor notice).
+    public func forget(user: UUID) {
+        cache.withLock { entries in entries = entries.filter { $0.value.identity.user != user } }
+    }
+
     /// Drops every cached entry (after a gap in hearing revocations).
     public func forgetAll() {
         cache.withLock { $0.removeAll() }
@@ -317,7 +325,8 @@ public final class TokenStore: Sendable {
             scopes: try row.require(7, as: [String].self).compactMap(Scope.init(rawValue:)), expiresAt: try row.require(8),
             buckets: buckets(
                 token: try row.require(0), tenant: tenant, perMinute: try row.decode(10, as: Int.self),
-                tenantPerMinute: try row.decode(11, as: Int.self)))
+                tenantPerMinute: try row.decode(11, as: Int.self)),
+            elevations: try Elevation.load(user: user, at: clock.now, database: database))
         return CacheEntry(
             identity: identity, secretHash: try row.require(1, as: Bytea.self).bytes,
             lastUseRecorded: try row.decode(9, as: Date.self), loadedAt: clock.now)

@@ -17,6 +17,7 @@ public enum JobRunner {
             world: world ?? World.live(configuration), logger: logger)
         try worker.database.pool.transaction { tx in
             for schedule in Schedules.standard { try Schedules.ensure(schedule, in: tx, now: worker.world.now) }
+            try TenantSchedules.ensureEveryTenant(tx, now: worker.world.now)
         }
         worker.start()
         return worker
@@ -42,6 +43,15 @@ public enum JobRunner {
                 breaker: Breaker(coolDown: TimeInterval(configuration.breakerCoolDownSeconds)), keyring: keyring))
         SLAChecks.register(into: &handlers, notices: RequestNotices(publicURL: publicURL))
         AuditCheckpointJob.register(into: &handlers, keyring: keyring)
+        RolloutReconciler.register(
+            into: &handlers, settings: RolloutReconciler.Settings(keyring: keyring, coolDown: TimeInterval(configuration.breakerCoolDownSeconds)))
+        AccessJobs.register(into: &handlers, notices: AccessNotices(publicURL: publicURL))
+        HostHealthCheck.register(into: &handlers, keyring: keyring)
+        HostDrain.register(into: &handlers, keyring: keyring)
+        BudgetChecks.register(into: &handlers, publicURL: publicURL)
+        AnomalyScan.register(into: &handlers, publicURL: publicURL)
+        MonthlyReviewJob.register(into: &handlers, publicURL: publicURL)
+        UsageJobs.register(into: &handlers)
         return handlers
     }
 }

@@ -45,7 +45,7 @@ public struct TenantContext {
         self.request = request
         self.visitor = visitor
         self.tenant = tenant
-        self.principal = visitor.principal(in: tenant)
+        self.principal = visitor.principal(in: tenant, at: world.clock.now)
         self.auth = auth
     }
 

@@ -19,6 +19,8 @@ public struct Visitor: Sendable {
     public let tenants: [TenantMembership]
     /// The form token for this session (CSRF).
     public let formToken: String
+    /// Portal roles held for a while through access grants, in any tenant (Access/Elevation.swift).
+    public var elevations: [Elevation] = []
 
     public var user: UUID { session.user }
     public var isStaff: Bool { session.staffRole != nil }
@@ -31,6 +33,11 @@ public struct Visitor: Sendable {
     /// The principal for a tenant page: the member's role there, and any staff role.
     public func principal(in tenant: TenantMembership?) -> Principal {
         Principal(user: session.user, tenantRole: tenant?.role, staffRole: session.staffRole, tenant: tenant?.id)
+    }
+
+    /// The principal for a tenant page at `moment` (the World's clock), with the visitor's elevations there.
+    public func principal(in tenant: TenantMembership, at moment: Date) -> Principal {
+        principal(in: tenant).elevated(by: elevations, at: moment)
     }
 
     /// The visitor acting through `request`, as the audit log records them (staff as staff).

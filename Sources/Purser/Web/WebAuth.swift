@@ -48,8 +48,11 @@ public final class WebAuth: Sendable {
         let generation = visitors?.generation()
         guard let found = try sessions.found(token: token) else { return nil }
         let session = found.session
+        var elevations: [Elevation] = []
         let tenants = try database.asUser(session.user) { tx in
-            try tx.query(
+            elevations = try Elevation.load(
+                user: session.user, isStaff: session.staffRole != nil, hasSecondFactor: session.totpEnabled, at: moment, in: tx)
+            return try tx.query(
                 """
                 SELECT t.id, t.slug, t.key, t.name, m.role FROM memberships m JOIN tenants t ON t.id = m.tenant_id
                 WHERE m.user_id = $1 AND m.status = 'active' AND t.status = 'active' ORDER BY t.name
@@ -60,7 +63,8 @@ public final class WebAuth: Sendable {
                     name: try row.require(3), role: CustomerRole(rawValue: try row.require(4)))
             }
         }
-        let visitor = Visitor(session: session, tenants: tenants, formToken: formToken(binding: "session|" + session.id.postgresText))
+        var visitor = Visitor(session: session, tenants: tenants, formToken: formToken(binding: "session|" + session.id.postgresText))
+        visitor.elevations = elevations
         if let generation {
             visitors?.keep(
                 VisitorCache.Entry(visitor: visitor, expiresAt: found.expiresAt, lastSeen: found.lastSeen), for: key,

@@ -1,0 +1,119 @@
+// An access policy of a tenant: who may ask for which access (a login on a group of GPU hosts, or
+// a portal role in the tenant), for at most how long, with how many approvals from whom, whether a
+// linked service request or incident is required, whether only within business hours, and who may
+// break glass. Read from `access_policies`; the rules that apply it are in AccessRules.
+import Foundation
+import Postgres
+
+public enum AccessKind: String, Sendable, Codable, CaseIterable {
+    /// A login on GPU hosts, by a short-lived OpenSSH certificate.
+    case ssh
+    /// A portal role in the tenant, for a while (elevation).
+    case role
+}
+
+/// What a policy asks of the service request an access request names.
+public enum LinkRequirement: String, Sendable, Codable, CaseIterable {
+    case none
+    /// A service request of type `access` or `incident`, not closed.
+    case request
+    /// An `incident` request, not closed.
+    case incident
+}
+
+public struct AccessPolicy: Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var kind: AccessKind
+    /// SSH: the hosts whose labels carry this one, and the login on them.
+    public var hostLabel: String?
+    public var sshLogin: String?
+    /// Role: the role granted in the tenant (a customer role, or for staff a staff role).
+    public var role: String?
+    /// Roles (customer or staff) whose holders may ask under this policy.
+    public var requesterRoles: Set<String>
+    public var maxSeconds: Int
+    public var customerApprovals: Int
+    /// Customer roles whose approvals count (they must also hold access.approve).
+    public var approverRoles: Set<String>
+    /// Approvals from the provider's side (access.approve_provider), counted apart from the customer's.
+    public var providerApprovals: Int
+    public var linkRequired: LinkRequirement
+    public var businessHoursOnly: Bool
+    public var breakGlassRoles: Set<String>
+    public var breakGlassMaxSeconds: Int
+    /// How long an access request may wait for its approvals before it lapses.
+    public var lapseSeconds: Int
+    public var enabled: Bool
+
+    public init(
+        id: UUID, name: String, kind: AccessKind, hostLabel: String? = nil, sshLogin: String? = nil, role: String? = nil,
+        requesterRoles: Set<String>, maxSeconds: Int, customerApprovals: Int = 1,
+        approverRoles: Set<String> = ["approver", "tenant_admin"], providerApprovals: Int = 0,
+        linkRequired: LinkRequirement = .none, businessHoursOnly: Bool = false, breakGlassRoles: Set<String> = [],
+        breakGlassMaxSeconds: Int = 3600, lapseSeconds: Int = 86400, enabled: Bool = true
+    ) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.hostLabel = hostLabel
+        self.sshLogin = sshLogin
+        self.role = role
+        self.requesterRoles = requesterRoles
+        self.maxSeconds = maxSeconds
+        self.customerApprovals = customerApprovals
+        self.approverRoles = approverRoles
+        self.providerApprovals = providerApprovals
+        self.linkRequired = linkRequired
+        self.businessHoursOnly = businessHoursOnly
+        self.breakGlassRoles = breakGlassRoles
+        self.breakGlassMaxSeconds = breakGlassMaxSeconds
+        self.lapseSeconds = lapseSeconds
+        self.enabled = enabled
+    }
+
+    /// What it grants, in a few words ("ssh ops@group:train", "role tenant_admin").
+    public var target: String {
+        switch kind {
+        case .ssh: "SSH as \(sshLogin ?? "?") on hosts labelled \(hostLabel ?? "?")"
+        case .role: "the role \(role ?? "?")"
+        }
+    }
+
+    static let columns = """
+        id, name, kind, host_label, ssh_login, role, requester_roles, max_seconds, customer_approvals, approver_roles,
+        provider_approvals, link_required, business_hours_only, break_glass_roles, break_glass_max_seconds, lapse_seconds, enabled
+        """
+
+    static func decode(_ row: Row) throws -> AccessPolicy {
+        AccessPolicy(
+            id: try row.require(0), name: try row.require(1), kind: AccessKind(rawValue: try row.require(2)) ?? .role,
+            hostLabel: try row.decode(3), sshLogin: try row.decode(4), role: try row.decode(5),
+            requesterRoles: Set(try row.require(6, as: [String].self)), maxSeconds: try row.require(7),
+            customerApprovals: try row.require(8), approverRoles: Set(try row.require(9, as: [String].self)),
+            providerApprovals: try row.require(10), linkRequired: LinkRequirement(rawValue: try row.require(11)) ?? .request,
+            businessHoursOnly: try row.require(12), breakGlassRoles: Set(try row.require(13, as: [String].self)),
+            breakGlassMaxSeconds: try row.require(14), lapseSeconds: try row.require(15), enabled: try row.require(16))
+    }
+
+    /// Writes the policy (new, or replacing the one with its id) in `tx` of its tenant.
+    static func save(_ policy: AccessPolicy, tenant: UUID, at now: Date, in tx: Connection) throws {
+        try tx.query(
+            """
+            INSERT INTO access_policies (tenant_id, id, name, kind, host_label, ssh_login, role, requester_roles, max_seconds,
+                customer_approvals, approver_roles, provider_approvals, link_required, business_hours_only, break_glass_roles,
+                break_glass_max_seconds, lapse_seconds, enabled, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET name = $3, kind = $4, host_label = $5, ssh_login = $6, role = $7,
+                requester_roles = $8, max_seconds = $9, customer_approvals = $10, approver_roles = $11, provider_approvals = $12,
+                link_required = $13, business_hours_only = $14, break_glass_roles = $15, break_glass_max_seconds = $16,
+                lapse_seconds = $17, enabled = $18, updated_at = $19, version = access_policies.version + 1
+            """,
+            [
+                tenant, policy.id, policy.name, policy.kind.rawValue, policy.hostLabel, policy.sshLogin, policy.role,
+                policy.requesterRoles.sorted(), policy.maxSeconds, policy.customerApprovals, policy.approverRoles.sorted(),
+                policy.providerApprovals, policy.linkRequired.rawValue, policy.businessHoursOnly, policy.breakGlassRoles.sorted(),
+                policy.breakGlassMaxSeconds, policy.lapseSeconds, policy.enabled, now,
+            ])
+    }
+}

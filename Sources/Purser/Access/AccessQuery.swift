@@ -1,0 +1,129 @@
+// Reading access for the pages and the API: access requests (mine, waiting for my decision, all,
+// by state and text, newest first, a page at a time after a (created_at, id) cursor), grants (mine
+// with time left; all live ones for staff) and an access request's trail from the audit log.
+import Foundation
+import Postgres
+
+public struct AccessQuery: Sendable {
+    let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    public enum View: String, Sendable, CaseIterable {
+        /// The caller's own access requests.
+        case mine
+        /// Pending ones the caller may still decide.
+        case waiting
+        /// Everyone's in the tenant (approvers, admins and staff).
+        case all
+    }
+
+    /// Who may see everyone's access requests: approvers of either side, auditors, admins.
+    public static func seesAll(_ principal: Principal) -> Bool {
+        principal.can(.accessApprove) || principal.can(.accessApproveProvider) || principal.can(.auditRead)
+            || principal.can(.tenantSettingsManage)
+    }
+
+    public struct Page: Sendable {
+        public let items: [AccessRequestRecord]
+        public let next: String?
+    }
+
+    public func requests(
+        tenant: UUID, principal: Principal, view: View, state: AccessRequestState? = nil, text: String? = nil, cursor: String? = nil,
+        limit: Int = 50
+    ) throws -> Page {
+        let after = cursor.flatMap(Self.cursor)
+        if cursor != nil && after == nil { throw ValidationError(field: "cursor", "not a cursor this list gave") }
+        let everyone = view != .mine && Self.seesAll(principal)
+        let rows = try database.inTenant(tenant) { tx in
+            try tx.query(
+                """
+                SELECT \(AccessRequestRecord.columns) FROM \(AccessRequestRecord.joins)
+                WHERE r.tenant_id = $1 AND ($2 OR r.requester_id = $3) AND ($4::text IS NULL OR r.state = $4)
+                  AND ($5::text IS NULL OR r.reason ILIKE '%' || $5 || '%' OR u.name ILIKE '%' || $5 || '%' OR r.host_name ILIKE '%' || $5 || '%'
+                       OR r.role ILIKE '%' || $5 || '%' OR p.name ILIKE '%' || $5 || '%')
+                  AND ($6::timestamptz IS NULL OR (r.created_at, r.id) < ($6, $7))
+                  AND (NOT $8 OR (r.state = 'pending' AND r.requester_id <> $3
+                       AND NOT EXISTS (SELECT 1 FROM access_approvals a WHERE a.tenant_id = r.tenant_id AND a.request_id = r.id AND a.approver_id = $3)))
+                ORDER BY r.created_at DESC, r.id DESC LIMIT $9
+                """,
+                [
+                    tenant, everyone, principal.user, state?.rawValue, Self.likeSafe(text), after?.at, after?.id, view == .waiting,
+                    limit + 1,
+                ]
+            ).map(AccessRequestRecord.decode)
+        }
+        let page = Array(rows.prefix(limit))
+        let next = rows.count > limit ? page.last.map { RFC3339.string($0.createdAt) + "_" + $0.id.postgresText } : nil
+        return Page(items: page, next: next)
+    }
+
+    /// The caller's grants (live and coming first, then the latest ended), or everyone's live ones.
+    public func grants(tenant: UUID, user: UUID?, liveOnly: Bool, at now: Date, limit: Int = 100) throws -> [AccessGrantRecord] {
+        try database.inTenant(tenant) { tx in
+            try tx.query(
+                """
+                SELECT \(AccessGrantRecord.columns) FROM \(AccessGrantRecord.joins)
+                WHERE g.tenant_id = $1 AND ($2::uuid IS NULL OR g.user_id = $2) AND (NOT $3 OR (g.state = 'active' AND g.ends_at > $4))
+                ORDER BY (g.state = 'active' AND g.ends_at > $4) DESC, g.ends_at DESC LIMIT $5
+                """, [tenant, user, liveOnly, now, limit]
+            ).map(AccessGrantRecord.decode)
+        }
+    }
+
+    /// Every live grant of every tenant, soonest end first, with its tenant's slug and name (staff).
+    public func allLive(at now: Date, limit: Int = 500) throws -> [(grant: AccessGrantRecord, slug: String, tenant: String)] {
+        try database.asStaff { tx in
+            try tx.query(
+                """
+                SELECT \(AccessGrantRecord.columns), t.slug, t.name FROM \(AccessGrantRecord.joins) JOIN tenants t ON t.id = g.tenant_id
+                WHERE g.state = 'active' AND g.ends_at > $1 ORDER BY g.ends_at LIMIT $2
+                """, [now, limit]
+            ).map { (try AccessGrantRecord.decode($0), try $0.require(20, as: String.self), try $0.require(21, as: String.self)) }
+        }
+    }
+
+    public struct TrailEntry: Sendable {
+        public let when: Date
+        public let who: String
+        public let action: String
+        public let reason: String?
+    }
+
+    /// The audit trail of an access request and its grant, oldest first: asked, decided, refused
+    /// attempts, granted, certificates, revoked, expired.
+    public func trail(tenant: UUID, request: UUID, grant: UUID?) throws -> [TrailEntry] {
+        try database.inTenant(tenant) { tx in
+            try tx.query(
+                """
+                SELECT e.occurred_at, e.actor_kind, coalesce(u.name, tu.name), e.action, e.reason FROM audit_events e
+                LEFT JOIN users u ON e.actor_kind IN ('user', 'staff') AND u.id = e.actor_id
+                LEFT JOIN api_tokens k ON e.actor_kind = 'token' AND k.id = e.actor_id LEFT JOIN users tu ON tu.id = k.user_id
+                WHERE e.tenant_id = $1 AND ((e.target_type = 'access_request' AND e.target_id = $2)
+                      OR (e.target_type = 'access_grant' AND e.target_id = $3))
+                ORDER BY e.occurred_at, e.sequence LIMIT 500
+                """, [tenant, request.postgresText, grant?.postgresText ?? ""]
+            ).map { row in
+                TrailEntry(
+                    when: try row.require(0),
+                    who: try row.decode(2, as: String.self) ?? (try row.require(1, as: String.self) == "system" ? "Purser" : "someone"),
+                    action: try row.require(3), reason: try row.decode(4))
+            }
+        }
+    }
+
+    static func cursor(_ text: String) -> (at: Date, id: UUID)? {
+        guard let cut = text.lastIndex(of: "_"), let at = RFC3339.date(String(text[..<cut])),
+            let id = UUID(uuidString: String(text[text.index(after: cut)...]))
+        else { return nil }
+        return (at, id)
+    }
+
+    /// Text searched for as itself: LIKE's wildcards escaped.
+    static func likeSafe(_ text: String?) -> String? {
+        guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        return String(text.prefix(200)).replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+    }
+}

@@ -1,0 +1,23 @@
+// The demo tenant's access policies: SSH as `ops` on its hosts labelled `group:train` (one
+// customer approval; staff also need the provider's), elevation to approver for an hour, and
+// break-glass SSH for tenant admins. Policies are written once; a demo run again keeps them.
+import Foundation
+
+enum DemoAccess {
+    static func seed(database: Database, tenant: UUID, clock: any WallClock) throws {
+        let staffAndCustomers: Set<String> = ["requester", "approver", "tenant_admin", "cse", "platform_engineer", "provider_admin"]
+        let policies = [
+            AccessPolicy(
+                id: UUID.v7(at: clock.now), name: "GPU hosts: ops", kind: .ssh, hostLabel: "group:train", sshLogin: "ops",
+                requesterRoles: staffAndCustomers, maxSeconds: 4 * 3600, customerApprovals: 1, providerApprovals: 0,
+                breakGlassRoles: ["tenant_admin"], breakGlassMaxSeconds: 3600, lapseSeconds: 8 * 3600),
+            AccessPolicy(
+                id: UUID.v7(at: clock.now.addingTimeInterval(0.001)), name: "Approver for an hour", kind: .role, role: "approver",
+                requesterRoles: ["requester"], maxSeconds: 3600, customerApprovals: 1, lapseSeconds: 8 * 3600),
+        ]
+        try database.inTenant(tenant) { tx in
+            guard try tx.query("SELECT 1 FROM access_policies WHERE tenant_id = $1 LIMIT 1", [tenant]).isEmpty else { return }
+            for policy in policies { try AccessPolicy.save(policy, tenant: tenant, at: clock.now, in: tx) }
+        }
+    }
+}
