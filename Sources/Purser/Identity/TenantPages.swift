@@ -20,6 +20,8 @@ enum TenantPages {
         let notificationsLink: SiteURL
         let auditLink: SiteURL
         let accountLink = SitePage.account.url
+        /// Spend this month and over 30 days, for those who may read costs.
+        var spend: CostSpendSummary?
 
         init(_ ctx: TenantContext) {
             let (tenant, principal) = (ctx.tenant, ctx.principal)
@@ -77,7 +79,12 @@ enum TenantPages {
     ) {
 
         routes.tenant(.get, .tenant, permission: nil) { ctx in
-            site.page("identity/tenant", title: ctx.tenant.name, Overview(ctx), visitor: ctx.visitor, tenant: ctx.tenant)
+            var overview = Overview(ctx)
+            if ctx.principal.can(.costsRead) {
+                overview.spend = try CostReportSpend.summary(
+                    memberships.database, tenant: ctx.tenant.id, slug: ctx.tenant.slug, now: ctx.world.clock.now)
+            }
+            return site.page("identity/tenant", title: ctx.tenant.name, overview, visitor: ctx.visitor, tenant: ctx.tenant)
         }
 
         @Sendable func render(

@@ -72,6 +72,8 @@ public struct TenantStore: Sendable {
                         id, tenant.slug, tenant.effectiveKey, tenant.name.trimmingCharacters(in: .whitespacesAndNewlines),
                         tenant.plan, tenant.timeZone, now,
                     ])
+                // Its schedules run in its own time zone (the monthly cost review).
+                try TenantSchedules.ensure(tx, tenant: id, timeZone: tenant.timeZone, now: now)
                 try AuditLog.record(
                     AuditEvent(
                         tenant: id, actor: actor, action: "tenant.create", targetType: "tenant",
@@ -108,6 +110,31 @@ public struct TenantStore: Sendable {
                     plan: try row.require(4), status: try row.require(5), createdAt: try row.require(6),
                     members: try row.require(7))
             }
+        }
+    }
+
+    /// Moves the tenant to another time zone; its schedules move with it (their next run is the
+    /// new zone's local time), and its reports' periods follow.
+    public func setTimeZone(slug: String, timeZone: String, actor: AuditActor) throws {
+        guard TimeZone(identifier: timeZone) != nil else {
+            throw ValidationError(field: "time_zone", "use an IANA time zone such as Europe/Zurich")
+        }
+        guard let id = try id(slug: slug) else { throw NotFound() }
+        let now = clock.now
+        try database.inTenant(id) { tx in
+            let before = try tx.query("SELECT time_zone FROM tenants WHERE id = $1 FOR UPDATE", [id])[0].require(0, as: String.self)
+            guard before != timeZone else { return }
+            try tx.query("UPDATE tenants SET time_zone = $2, version = version + 1 WHERE id = $1", [id, timeZone])
+            try TenantSchedules.ensure(tx, tenant: id, timeZone: timeZone, now: now)
+            // The daily rollups count local days: they are rebuilt in the new zone.
+            try JobQueue.enqueue(
+                tx, kind: "usage.rollups_rebuild", payload: JSONText("{\"tenant\": \"\(id.postgresText)\"}"),
+                options: JobOptions(tenant: id, uniqueKey: "usage.rollups_rebuild:\(id.postgresText)", runAt: now))
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: id, actor: actor, action: "tenant.update", targetType: "tenant", targetID: id.postgresText,
+                    before: try JSONText(encoding: ["time_zone": before]), after: try JSONText(encoding: ["time_zone": timeZone]),
+                    at: now), in: tx)
         }
     }
 

@@ -9,6 +9,8 @@ public struct Schedule: Sendable, Equatable {
         case every(seconds: Int)
         /// Daily at `hour:minute` local time, or weekly on `weekday` (1 = Monday … 7 = Sunday).
         case at(hour: Int, minute: Int, weekday: Int?, timeZone: String)
+        /// Monthly on `day` (1–28, so every month has it) at `hour:minute` local time.
+        case monthly(day: Int, hour: Int, minute: Int, timeZone: String)
     }
 
     public var name: String
@@ -35,6 +37,12 @@ public struct Schedule: Sendable, Equatable {
             // Foundation counts weekdays from Sunday = 1.
             if let weekday { components.weekday = weekday % 7 + 1 }
             return calendar.nextDate(after: date, matching: components, matchingPolicy: .nextTime) ?? date.addingTimeInterval(86400)
+        case .monthly(let day, let hour, let minute, let timeZone):
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")!
+            return calendar.nextDate(
+                after: date, matching: DateComponents(day: day, hour: hour, minute: minute, second: 0), matchingPolicy: .nextTime)
+                ?? date.addingTimeInterval(86400 * 28)
         }
     }
 }
@@ -43,27 +51,31 @@ public enum Schedules {
     /// Creates or updates `schedule` (its next run computed from `now`); a changed recurrence takes
     /// effect from its next run.
     public static func ensure(_ schedule: Schedule, in tx: Connection, now: Date) throws {
-        var every: Int?, time: String?, weekday: Int?, zone = "UTC"
+        var every: Int?, time: String?, weekday: Int?, monthDay: Int?, zone = "UTC"
         switch schedule.recurrence {
         case .every(let seconds): every = seconds
         case .at(let hour, let minute, let day, let timeZone):
             time = String(format: "%02d:%02d:00", hour, minute)
             weekday = day
             zone = timeZone
+        case .monthly(let day, let hour, let minute, let timeZone):
+            time = String(format: "%02d:%02d:00", hour, minute)
+            monthDay = day
+            zone = timeZone
         }
         try tx.query(
             """
-            INSERT INTO job_schedules (name, kind, payload, every_seconds, at_time, weekday, time_zone, next_run_at)
-            VALUES ($1, $2, $3::jsonb, $4, $5::time, $6, $7, $8)
+            INSERT INTO job_schedules (name, kind, payload, every_seconds, at_time, weekday, time_zone, next_run_at, month_day)
+            VALUES ($1, $2, $3::jsonb, $4, $5::time, $6, $7, $8, $9)
             ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, payload = EXCLUDED.payload,
                 every_seconds = EXCLUDED.every_seconds, at_time = EXCLUDED.at_time, weekday = EXCLUDED.weekday,
-                time_zone = EXCLUDED.time_zone,
+                time_zone = EXCLUDED.time_zone, month_day = EXCLUDED.month_day,
                 next_run_at = CASE WHEN (job_schedules.every_seconds, job_schedules.at_time, job_schedules.weekday,
-                                         job_schedules.time_zone)
+                                         job_schedules.time_zone, job_schedules.month_day)
                                         IS DISTINCT FROM (EXCLUDED.every_seconds, EXCLUDED.at_time, EXCLUDED.weekday,
-                                                          EXCLUDED.time_zone)
+                                                          EXCLUDED.time_zone, EXCLUDED.month_day)
                                    THEN EXCLUDED.next_run_at ELSE job_schedules.next_run_at END
-            """, [schedule.name, schedule.kind, schedule.payload, every, time, weekday, zone, schedule.nextRun(after: now)])
+            """, [schedule.name, schedule.kind, schedule.payload, every, time, weekday, zone, schedule.nextRun(after: now), monthDay])
     }
 
     /// Fires every schedule due at `now` this worker can lock: enqueues its job, due at `now` (keyed
@@ -75,7 +87,7 @@ public enum Schedules {
             let due = try tx.query(
                 """
                 SELECT name, kind, payload::text, every_seconds, extract(hour FROM at_time)::int, extract(minute FROM at_time)::int,
-                       weekday, time_zone, next_run_at
+                       weekday, time_zone, next_run_at, month_day
                 FROM job_schedules WHERE enabled AND next_run_at <= $1
                 ORDER BY next_run_at LIMIT 100 FOR UPDATE SKIP LOCKED
                 """, [now])
@@ -84,6 +96,8 @@ public enum Schedules {
                 let recurrence: Schedule.Recurrence
                 if let every = try row.decode(3, as: Int.self) {
                     recurrence = .every(seconds: every)
+                } else if let day = try row.decode(9, as: Int.self) {
+                    recurrence = .monthly(day: day, hour: try row.require(4), minute: try row.require(5), timeZone: try row.require(7))
                 } else {
                     recurrence = .at(
                         hour: try row.require(4), minute: try row.require(5), weekday: try row.decode(6),
@@ -111,5 +125,15 @@ public enum Schedules {
         Schedule(name: "system.purge", kind: "system.purge", recurrence: .at(hour: 3, minute: 17, weekday: nil, timeZone: "UTC")),
         // Hourly, so that verify-audit can hold chains to PURSER_AUDIT_CHECKPOINT_MAX_AGE_HOURS.
         Schedule(name: AuditCheckpointJob.kind, kind: AuditCheckpointJob.kind, recurrence: .every(seconds: 3600)),
+        BudgetChecks.schedule, AnomalyScan.schedule,
+        // Every minute: one SSH health check per GPU host (Hosts/HostHealthCheck.swift).
+        HostHealthCheck.schedule,
+        // Raw usage upkeep (Costs/PartitionJobs.swift): partitions made ahead, retention.
+        Schedule(
+            name: PartitionJobs.partitions, kind: PartitionJobs.partitions,
+            recurrence: .at(hour: 0, minute: 41, weekday: nil, timeZone: "UTC")),
+        Schedule(
+            name: PartitionJobs.retention, kind: PartitionJobs.retention,
+            recurrence: .at(hour: 4, minute: 23, weekday: nil, timeZone: "UTC")),
     ]
 }

@@ -1,0 +1,59 @@
+// Money as Purser shows it: an exact integer of micro-units and a currency, written with every
+// significant decimal (at least two) and thousands separators — never through floating point, so
+// what a report shows is what the rollups hold, to the micro-unit.
+import Foundation
+
+public struct Money: Sendable, Equatable, Hashable {
+    public let micros: Int64
+    public let currency: String
+
+    public init(micros: Int64, currency: String) {
+        self.micros = micros
+        self.currency = currency
+    }
+
+    /// "1,234.56 USD", "0.000105 USD", "-3.00 EUR".
+    public var display: String { Money.decimal(micros) + " " + currency }
+
+    /// The amount without its currency, as CSV and JSON carry it: "1234.56", "0.000105".
+    public var plain: String { Money.decimal(micros, grouping: false) }
+
+    /// Micro-units as a decimal: the integer part, then the six decimals with trailing zeros cut
+    /// down to two.
+    public static func decimal(_ micros: Int64, grouping: Bool = true) -> String {
+        let negative = micros < 0
+        let magnitude = micros.magnitude
+        let whole = magnitude / 1_000_000
+        var fraction = String(magnitude % 1_000_000)
+        fraction = String(repeating: "0", count: 6 - fraction.count) + fraction
+        while fraction.count > 2 && fraction.hasSuffix("0") { fraction.removeLast() }
+        var digits = String(whole)
+        if grouping {
+            var grouped = ""
+            for (index, character) in digits.enumerated() {
+                if index > 0 && (digits.count - index) % 3 == 0 { grouped.append(",") }
+                grouped.append(character)
+            }
+            digits = grouped
+        }
+        return (negative ? "-" : "") + digits + "." + fraction
+    }
+
+    /// `numerator / denominator` rounded half to even, in integers (a cost per request, per 1,000
+    /// tokens); nil when the denominator is zero.
+    public static func divide(_ numerator: Int64, by denominator: Int64) -> Int64? {
+        guard denominator != 0 else { return nil }
+        let (quotient, remainder) = numerator.quotientAndRemainder(dividingBy: denominator)
+        let twice = remainder.magnitude * 2
+        if twice > denominator.magnitude || (twice == denominator.magnitude && quotient % 2 != 0) {
+            return quotient + ((numerator < 0) != (denominator < 0) ? -1 : 1)
+        }
+        return quotient
+    }
+
+    /// A share as a percentage with one decimal, from integers ("12.5 %"); "—" when nothing to share.
+    public static func percent(_ part: Int64, of whole: Int64) -> String {
+        guard whole > 0, let tenths = divide(part * 1000, by: whole) else { return "—" }
+        return "\(tenths / 10).\(tenths.magnitude % 10) %"
+    }
+}
