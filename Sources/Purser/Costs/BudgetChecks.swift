@@ -52,8 +52,7 @@ public enum BudgetChecks {
             guard let first = row.first else { return [] }
             let slug: String = try first.require(0)
             let zone = TimeZone(identifier: try first.require(1)) ?? TimeZone(identifier: "UTC")!
-            let budgets = try tx.query("SELECT \(BudgetStore.columns) FROM budgets WHERE tenant_id = $1 ORDER BY id", [tenant])
-                .map(BudgetStore.budget)
+            let budgets = try BudgetStore.all(tx, tenant: tenant)
             var fired: [Fired] = []
             for budget in budgets {
                 let status = try BudgetStatus.load(tx, budget: budget, zone: zone, now: now)

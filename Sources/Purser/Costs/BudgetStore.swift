@@ -196,10 +196,11 @@ public struct BudgetStore: Sendable {
 
     /// The tenant's budgets, by name.
     public func list(tenant: UUID) throws -> [Budget] {
-        try database.inTenant(tenant) { tx in
-            try tx.query("SELECT \(Self.columns) FROM budgets WHERE tenant_id = $1 ORDER BY lower(name), id LIMIT 500", [tenant])
-                .map(Self.budget)
-        }
+        try database.inTenant(tenant) { tx in try Self.all(tx, tenant: tenant) }
+    }
+
+    static func all(_ tx: Connection, tenant: UUID) throws -> [Budget] {
+        try tx.query("SELECT \(columns) FROM budgets WHERE tenant_id = $1 ORDER BY lower(name), id LIMIT 500", [tenant]).map(budget)
     }
 
     public func get(tenant: UUID, id: UUID) throws -> Budget {

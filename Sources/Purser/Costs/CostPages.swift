@@ -152,15 +152,7 @@ enum CostPages {
         }
     }
 
-    static func count(_ value: Int64) -> String {
-        let digits = String(value.magnitude)
-        var grouped = ""
-        for (index, character) in digits.enumerated() {
-            if index > 0 && (digits.count - index) % 3 == 0 { grouped.append(",") }
-            grouped.append(character)
-        }
-        return (value < 0 ? "-" : "") + grouped
-    }
+    static func count(_ value: Int64) -> String { (value < 0 ? "-" : "") + Money.grouped(value.magnitude) }
 
     static func label(_ dimension: CostReport.Dimension) -> String {
         switch dimension {
@@ -268,11 +260,9 @@ enum CostPages {
             let canManage = ctx.principal.can(.tenantSettingsManage)
             let now = ctx.world.clock.now
             let (statuses, fired, currency, anomalies) = try database.inTenant(tenant.id) { tx in
-                let list = try tx.query(
-                    "SELECT \(BudgetStore.columns) FROM budgets WHERE tenant_id = $1 ORDER BY lower(name), id LIMIT 500", [tenant.id]
-                )
-                .map(BudgetStore.budget)
-                let statuses = try list.map { try BudgetStatus.load(tx, budget: $0, zone: zone, now: now) }
+                let statuses = try BudgetStore.all(tx, tenant: tenant.id).map {
+                    try BudgetStatus.load(tx, budget: $0, zone: zone, now: now)
+                }
                 var fired: [UUID: [Int]] = [:]
                 for row in try tx.query(
                     "SELECT budget_id, level, period_start::text FROM budget_alerts WHERE tenant_id = $1 ORDER BY level", [tenant.id])

@@ -27,16 +27,18 @@ public struct Money: Sendable, Equatable, Hashable {
         var fraction = String(magnitude % 1_000_000)
         fraction = String(repeating: "0", count: 6 - fraction.count) + fraction
         while fraction.count > 2 && fraction.hasSuffix("0") { fraction.removeLast() }
-        var digits = String(whole)
-        if grouping {
-            var grouped = ""
-            for (index, character) in digits.enumerated() {
-                if index > 0 && (digits.count - index) % 3 == 0 { grouped.append(",") }
-                grouped.append(character)
-            }
-            digits = grouped
+        return (negative ? "-" : "") + (grouping ? grouped(whole) : String(whole)) + "." + fraction
+    }
+
+    /// A whole number with thousands separators: "1,234,567".
+    public static func grouped(_ value: UInt64) -> String {
+        let digits = String(value)
+        var grouped = ""
+        for (index, character) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { grouped.append(",") }
+            grouped.append(character)
         }
-        return (negative ? "-" : "") + digits + "." + fraction
+        return grouped
     }
 
     /// `numerator / denominator` rounded half to even, in integers (a cost per request, per 1,000
