@@ -51,6 +51,12 @@ import TestSupport
         let resources = try f.worker.pool.query(
             "SELECT kind || ' ' || name FROM sandbox_resources WHERE tenant_id = $1 ORDER BY 1", [f.tenant]
         ).map { try $0.require(0, as: String.self) }
+        // The page's timeline: every transition, each decision's figures, a chart of the gated signals.
+        let timeline = try #require(
+            try f.app.app.database.inTenant(f.tenant) { try DeploymentTimeline.view($0, tenant: f.tenant, deployment: deployment) })
+        #expect(timeline.sandbox && timeline.entries.count == 8)
+        #expect(timeline.entries[2].figures.map(\.verdict) == ["pass", "pass"])
+        #expect(timeline.chart?.contains("<svg") == true && timeline.chart?.contains("Step 3") == true)
         let endpointName = ProviderNames.endpoint(name: "chat", id: f.endpoint)
         let variant = ProviderNames.variant(version: new)
         #expect(
