@@ -184,6 +184,13 @@ enum CostsAPI {
         ]
     }
 
+    /// A budget as JSON with its version as the ETag ("v3").
+    static func answer(_ budget: Budget, status: HTTPStatus = .ok) -> Response {
+        var response = Response.json(json(budget), status: status)
+        response.headers.set("ETag", "\"v\(budget.version)\"")
+        return response
+    }
+
     static let idParameter = HTTPServer.Operation.Parameter(
         "id", in: .path, schema: ["type": "string", "format": "uuid"], description: "The budget's id.")
     static let common: [HTTPServer.Operation.ResponseDoc] = [
@@ -282,7 +289,7 @@ enum CostsAPI {
                 id: "createBudget", summary: "Add a budget (the caller's owner is told when a threshold fires).", tags: ["costs"],
                 parameters: [APIGate.tenantParameter, TokensAPI.idempotencyParameter], requestComponent: newBudget,
                 responses: [
-                    .init(201, "The budget.", component: budget, headers: ["Location"]), .problem(400, "Malformed JSON."),
+                    .init(201, "The budget.", component: budget, headers: ["Location", "ETag"]), .problem(400, "Malformed JSON."),
                     .problem(409, "The same Idempotency-Key is still running."), .problem(422, "Invalid values."),
                 ] + common)
         ) { ctx in
@@ -291,7 +298,7 @@ enum CostsAPI {
                 BudgetBody.self, fields: ["name", "scope", "scope_value", "amount", "period", "starts_on", "ends_on", "thresholds"])
             let owner: UUID? = ctx.caller.identity.staffRole == nil ? ctx.caller.identity.user : nil
             let made = try store.create(tenant: try ctx.tenant, body.input, owner: owner, actor: ctx.actor)
-            var response = Response.json(json(made), status: .created)
+            var response = answer(made, status: .created)
             response.headers.set("Location", APIPath.budget.path(made.id.postgresText))
             return response
         }
@@ -300,10 +307,41 @@ enum CostsAPI {
             .get, .budget, scope: .costsRead, tenant: .required,
             operation: Operation(
                 id: "getBudget", summary: "One budget.", tags: ["costs"], parameters: [APIGate.tenantParameter, idParameter],
-                responses: [.init(200, "The budget.", component: budget)] + common)
+                responses: [.init(200, "The budget.", component: budget, headers: ["ETag"])] + common)
         ) { ctx in
             try ctx.require(.costsRead)
-            return .json(json(try store.get(tenant: try ctx.tenant, id: try ctx.request.uuidParameter("id"))))
+            return answer(try store.get(tenant: try ctx.tenant, id: try ctx.request.uuidParameter("id")))
+        }
+
+        routes.api(
+            .put, .budget, scope: .budgetsWrite, tenant: .required, options: .json,
+            operation: Operation(
+                id: "updateBudget",
+                summary: "Replace a budget's settings (owners and fired thresholds stay); send the ETag you read as If-Match.",
+                tags: ["costs"],
+                parameters: [
+                    APIGate.tenantParameter, idParameter,
+                    .init("If-Match", in: .header, description: "The ETag of the version the change is based on (optional)."),
+                ],
+                requestComponent: newBudget,
+                responses: [
+                    .init(200, "The budget as changed.", component: budget, headers: ["ETag"]), .problem(400, "Malformed JSON."),
+                    .problem(412, "The budget changed since the given ETag."), .problem(422, "Invalid values."),
+                ] + common)
+        ) { ctx in
+            try ctx.require(.tenantSettingsManage)
+            let body = try ctx.request.decode(
+                BudgetBody.self, fields: ["name", "scope", "scope_value", "amount", "period", "starts_on", "ends_on", "thresholds"])
+            var version: Int?
+            if let match = ctx.request.headers["If-Match"] {
+                guard let read = Int(match.trimmingCharacters(in: CharacterSet(charactersIn: "\"W/v"))) else {
+                    throw BudgetChanged(current: 0)
+                }
+                version = read
+            }
+            return answer(
+                try store.update(
+                    tenant: try ctx.tenant, id: try ctx.request.uuidParameter("id"), version: version, body.input, actor: ctx.actor))
         }
 
         routes.api(

@@ -126,6 +126,19 @@ import TestSupport
         #expect(keyStatus["spend"] as? String == "7.00")
         #expect(keyStatus["exceeded"] as? Bool == true)
         #expect(try call("GET", "/api/v1/budgets", viewer).1["items"].map { ($0 as? [Any])?.count } == 2)
+        // A change names the version it read: a stale one is refused, the current one applies.
+        let path = "/api/v1/budgets/\(team["id"] as? String ?? "")"
+        let change = #"{"name": "Search", "scope": "team", "scope_value": "search", "amount": "4.50", "thresholds": [50, 100]}"#
+        let stale = try app.send(
+            "PUT", path, headers: [("Authorization", "Bearer \(admin)"), ("Content-Type", "application/json"), ("If-Match", "\"v7\"")],
+            body: Array(change.utf8))
+        #expect(stale.status == 412)
+        let changed = try app.send(
+            "PUT", path, headers: [("Authorization", "Bearer \(admin)"), ("Content-Type", "application/json"), ("If-Match", "\"v1\"")],
+            body: Array(change.utf8))
+        #expect(changed.status == 200)
+        #expect(changed.headers.first { $0.name.lowercased() == "etag" }?.value == "\"v2\"")
+        #expect(try call("GET", path + "/status", viewer).1["exceeded"] as? Bool == true)
         #expect(try call("DELETE", "/api/v1/budgets/\(key["id"] as? String ?? "")", admin).0 == 204)
         #expect(try call("GET", "/api/v1/budgets/\(key["id"] as? String ?? "")/status", viewer).0 == 404)
 
@@ -138,6 +151,14 @@ import TestSupport
             let elapsed = ContinuousClock.now - started
             best = min(best, Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
         }
-        print("budget status, best of 20 in-process: \(String(format: "%.2f", best)) ms")
+        // And over HTTP on loopback (token cached after the first call): the server's whole answer.
+        var bestHTTP = Double.infinity
+        for _ in 0..<20 {
+            let started = ContinuousClock.now
+            _ = try call("GET", "/api/v1/budgets/\(id.postgresText)/status", viewer)
+            let elapsed = ContinuousClock.now - started
+            bestHTTP = min(bestHTTP, Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+        }
+        print("budget status, best of 20: \(String(format: "%.2f", best)) ms in process, \(String(format: "%.2f", bestHTTP)) ms over HTTP")
     }
 }
