@@ -160,6 +160,33 @@ struct PriceCatalogue: Sendable {
         }
     }
 
+    /// Sets the currency `tenant` is billed in (and how long its raw usage is kept). A new currency
+    /// re-rates all of the tenant's usage: events priced only in the old one become unpriced until
+    /// prices in the new one exist (there are no exchange rates).
+    func setBilling(tenant: UUID, currency: String, retentionDays: Int, actor: AuditActor, now: Date) throws {
+        try database.asStaff { tx in
+            let before = try tx.query(
+                "SELECT currency, retention_days FROM tenant_cost_settings WHERE tenant_id = $1", [tenant]
+            ).first
+            let oldCurrency = try before?.require(0, as: String.self) ?? "USD"
+            try tx.query(
+                """
+                INSERT INTO tenant_cost_settings (tenant_id, currency, retention_days, updated_at) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (tenant_id) DO UPDATE SET currency = EXCLUDED.currency, retention_days = EXCLUDED.retention_days,
+                    updated_at = EXCLUDED.updated_at
+                """, [tenant, currency, retentionDays, now])
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: tenant, actor: actor, action: "price.billing", targetType: "tenant", targetID: tenant.postgresText,
+                    before: try JSONText(encoding: ["currency": oldCurrency]),
+                    after: try JSONText(encoding: ["currency": currency, "retention_days": String(retentionDays)]), at: now), in: tx)
+            if currency != oldCurrency {
+                let created = try tx.query("SELECT created_at FROM tenants WHERE id = $1", [tenant])[0].require(0, as: Date.self)
+                try RerateJob.enqueue(tx, tenant: tenant, from: created, to: nil, reason: "billed in \(currency)", at: now)
+            }
+        }
+    }
+
     /// Sets a tenant's markup from `from`; re-rates the tenant when the period has begun.
     func setMarkup(_ markup: MarkupEntry, actor: AuditActor, now: Date) throws {
         try database.asStaff { tx in

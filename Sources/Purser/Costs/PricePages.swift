@@ -155,6 +155,20 @@ enum PricePages {
             var errors: [FieldError] = []
             let tenant = try tenants.id(slug: (form["tenant"] ?? "").trimmingCharacters(in: .whitespaces).lowercased())
             if tenant == nil { errors.append(FieldError(field: "tenant", detail: "no tenant has this slug")) }
+            // The same form sets the tenant's billing currency and retention when it names them.
+            if form["billing"] == "1" {
+                let currency = (form["currency"] ?? "").trimmingCharacters(in: .whitespaces).uppercased()
+                let days = Int((form["retention_days"] ?? "").trimmingCharacters(in: .whitespaces))
+                if currency.count != 3 || !currency.allSatisfy({ $0.isASCII && $0.isLetter }) {
+                    errors.append(FieldError(field: "currency", detail: "a three-letter code such as EUR"))
+                }
+                if days == nil || !(30...3660).contains(days!) {
+                    errors.append(FieldError(field: "retention_days", detail: "whole days from 30 to 3660"))
+                }
+                guard errors.isEmpty, let tenant, let days else { return try render(ctx, errors: errors, status: .unprocessableContent) }
+                try catalogue.setBilling(tenant: tenant, currency: currency, retentionDays: days, actor: ctx.actor, now: ctx.world.now)
+                return try render(ctx, message: "Billing set.", status: .created)
+            }
             let points = Int((form["markup_bp"] ?? "").trimmingCharacters(in: .whitespaces))
             if points == nil || !(-10000...100_000).contains(points!) {
                 errors.append(FieldError(field: "markup_bp", detail: "whole basis points from -10000 (free) to 100000; 1500 is +15 %"))
