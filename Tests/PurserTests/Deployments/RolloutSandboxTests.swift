@@ -122,4 +122,23 @@ import TestSupport
         #expect(try f.drive(deployment, until: ["live", "rolled_back", "failed"]) == "live")
         #expect(try f.events(deployment).map(\.action).contains("resumed"))
     }
+
+    @Test func aPersonPromotingBeforeTheLastStepMovesAllTrafficFirst() throws {
+        let f = try fixture("promoted")
+        let old = try f.version("1.0.0")
+        try f.markLive(old)
+        let new = try f.version("1.1.0")
+        let deployment = try f.approved(new)
+        #expect(try f.drive(deployment, until: ["rolling_out"]) == "rolling_out")
+        // As the promote action leaves it: promoting, the reconciler woken.
+        try f.app.app.database.inTenant(f.tenant) { tx in
+            try tx.query("UPDATE deployments SET state = 'promoting', version = version + 1 WHERE id = $1", [deployment])
+            try DeploymentJobs.enqueueReconcile(tx, tenant: f.tenant, deployment: deployment, at: Self.clock.now)
+        }
+        #expect(try f.drive(deployment, until: ["live", "rolled_back", "failed"]) == "live")
+        let variants = try f.worker.pool.query("SELECT variants::text FROM sandbox_endpoints WHERE tenant_id = $1", [f.tenant])[0]
+        #expect(try variants.require(0, as: String.self).contains(#""weight": 100"#))
+        #expect(
+            try !variants.require(0, as: String.self).contains(ProviderNames.variant(version: old)), "the old version's variant is gone")
+    }
 }

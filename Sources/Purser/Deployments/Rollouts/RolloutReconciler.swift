@@ -94,6 +94,15 @@ public enum RolloutReconciler {
                     RolloutEvent(action: "rollback", to: .rollingBack, reason: "The rollout's progress was lost; rolling back."),
                     progress: nil, next: now)
             }
+            let final = finalPlan(facts)
+            if facts.state == .promoting, plan.revision != final.revision {
+                // A person promoted before the last step: the new version takes all traffic now.
+                try driver.apply(final)
+                progress.plan = final
+                progress.stageStartedAt = now
+                progress.inServiceAt = nil
+                return .wait(until: poll, progress: progress)
+            }
             if facts.state == .rollingOut, let inService = progress.inServiceAt {
                 return try judgeStep(facts, driver: driver, progress: progress, plan: plan, inService: inService, at: now, poll: poll)
             }
@@ -201,9 +210,7 @@ public enum RolloutReconciler {
             results.isEmpty
             ? "no gates apply; the bake time passed" : results.map { "\($0.gate.summary): \($0.verdict.rawValue)" }.joined(separator: "; ")
         if step >= facts.steps.count - 1 {
-            let final = EndpointPlan(
-                endpoint: facts.providerEndpoint, revision: ProviderNames.revision(deployment: facts.id, stage: "f"),
-                variants: [withWeight(facts.candidate, 100)])
+            let final = finalPlan(facts)
             try driver.apply(final)
             progress.plan = final
             progress.stageStartedAt = now
@@ -304,6 +311,13 @@ public enum RolloutReconciler {
         return EndpointPlan(
             endpoint: facts.providerEndpoint, revision: revision ?? ProviderNames.revision(deployment: facts.id, stage: "p"),
             variants: variants)
+    }
+
+    /// The new version alone, at all traffic.
+    static func finalPlan(_ facts: RolloutFacts) -> EndpointPlan {
+        EndpointPlan(
+            endpoint: facts.providerEndpoint, revision: ProviderNames.revision(deployment: facts.id, stage: "f"),
+            variants: [withWeight(facts.candidate, 100)])
     }
 
     static func withWeight(_ variant: VariantPlan, _ weight: Int) -> VariantPlan {
