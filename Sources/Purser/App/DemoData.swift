@@ -51,6 +51,7 @@ public enum DemoData {
             }
             try DemoRequests.seed(database: database, tenant: tenant, clock: clock)
             try DemoCosts.seed(database: database, tenant: tenant, clock: clock)
+            try DemoBudgets.seed(database: database, tenant: tenant, clock: clock)
             try DemoAccess.seed(database: database, tenant: tenant, clock: clock)
             try DemoDeployments.seed(database: database, tenant: tenant, keyring: keyring, clock: clock)
         }

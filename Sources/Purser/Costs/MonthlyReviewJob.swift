@@ -15,8 +15,9 @@ public enum MonthlyReviewJob {
     }
 
     /// Builds and archives the review of the month before `now`'s (in the tenant's zone); returns it.
+    /// Without `publicURL` (demo data) it is archived and no one is told.
     @discardableResult
-    public static func run(_ database: Database, tenant: UUID, now: Date, publicURL: String) throws -> MonthlyReview {
+    public static func run(_ database: Database, tenant: UUID, now: Date, publicURL: String?) throws -> MonthlyReview {
         try database.inTenant(tenant) { tx in
             let (zone, _) = try CostReport.settings(tx, tenant: tenant)
             let month = LocalDate(now, in: zone).firstOfMonth.previousMonth
@@ -31,7 +32,7 @@ public enum MonthlyReviewJob {
                 RETURNING xmax = 0
                 """, [tenant, review.month, review.currency, review.totalMicros, review.previousMicros, figures, now])[0]
                 .require(0, as: Bool.self)
-            guard fresh else { return review }
+            guard fresh, let publicURL else { return review }
             let slug = try tx.query("SELECT slug FROM tenants WHERE id = $1", [tenant])[0].require(0, as: String.self)
             let admins = try tx.query("SELECT user_id FROM memberships WHERE tenant_id = $1 AND role = 'tenant_admin'", [tenant])
                 .map { try $0.require(0, as: UUID.self) }
