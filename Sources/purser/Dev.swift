@@ -50,6 +50,10 @@ struct Dev: ParsableCommand {
             let logins = try DemoData.seed(
                 database: app.database, hasher: app.hasher, keyring: configuration.masterKey!,
                 clock: app.world.clock)
+            // The SSH CA, as `purser admin init-ssh-ca` makes it (once; kept with the database).
+            try connection.transaction { tx in
+                try SSHCertificateAuthority.initialize(in: tx, keyring: configuration.masterKey!, at: app.world.clock.now)
+            }
             try app.start()
             // Background jobs run in the same process.
             let worker = try JobRunner.start(configuration: configuration, world: world, logger: logger)

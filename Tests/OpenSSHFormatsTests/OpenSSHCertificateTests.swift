@@ -90,3 +90,16 @@ import Testing
         return file.path
     }
 }
+
+@Suite struct OpenSSHEd25519KeyTests {
+    @Test func sshKeygenReadsTheKeyFileAndDerivesItsPublicKey() throws {
+        let key = OpenSSHEd25519Key()
+        let file = try SSHKeygen.directory().appendingPathComponent("id_ed25519")
+        try key.privateKeyFile(comment: "purser-ephemeral").write(to: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
+        let derived = try SSHKeygen.run(["-y", "-f", file.path])
+        #expect(derived.status == 0, "\(derived.output)")
+        #expect(try OpenSSHPublicKey(parsing: derived.output).blob == key.publicKey.blob)
+        #expect(OpenSSHEd25519Key().publicKey.blob != key.publicKey.blob)
+    }
+}

@@ -47,6 +47,9 @@ public struct Configuration: Sendable {
     public var breakerCoolDownSeconds = 60
     /// `verify-audit`: rows may wait this long for a checkpoint (the schedule takes one hourly).
     public var auditCheckpointMaxAgeHours = 3
+    /// Where Purser's nodes connect to GPU hosts from (CIDRs, `PURSER_SSH_SOURCE_ADDRESSES`): the
+    /// certificates Purser signs for itself are valid from there only. Empty: Purser does not SSH.
+    public var sshSourceAddresses: [String] = []
 
     public init(root: URL) { self.root = root }
 
@@ -121,6 +124,12 @@ public struct Configuration: Sendable {
         if let allowed = environment["PURSER_DESTINATION_ALLOW"] {
             config.allowedDestinations = allowed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
                 !$0.isEmpty
+            }
+        }
+        if let sources = environment["PURSER_SSH_SOURCE_ADDRESSES"] {
+            config.sshSourceAddresses = sources.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if let bad = config.sshSourceAddresses.first(where: { $0.range(of: "^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$", options: .regularExpression) == nil }) {
+                problems.append("PURSER_SSH_SOURCE_ADDRESSES: \(bad) is not an address or CIDR (e.g. 10.0.4.0/24,10.0.5.7)")
             }
         }
         if let level = environment["PURSER_LOG_LEVEL"] {

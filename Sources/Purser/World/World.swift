@@ -13,20 +13,26 @@ public struct World: Sendable {
     public let mail: (any MailSender)?
     /// Host names to addresses, for the destination checks before anything connects.
     public let resolver: any NameResolver
+    /// SSH to GPU hosts (health and drain), with a certificate signed for each connection.
+    public let ssh: any SecureShell
 
     public init(
         clock: any WallClock, http: any OutboundHTTP = LiveHTTP(), mail: (any MailSender)? = nil,
-        resolver: any NameResolver = SystemResolver()
+        resolver: any NameResolver = SystemResolver(),
+        ssh: any SecureShell = OpenSSHClient(sourceAddresses: ["127.0.0.1/32", "::1/128"])
     ) {
         self.clock = clock
         self.http = http
         self.mail = mail
         self.resolver = resolver
+        self.ssh = ssh
     }
 
     /// The real world: the system clock, libcurl, the configured SMTP server, getaddrinfo.
     public static func live(_ configuration: Configuration) -> World {
-        World(clock: LiveClock(), mail: configuration.mailServer.map { SMTPSender(server: $0) })
+        World(
+            clock: LiveClock(), mail: configuration.mailServer.map { SMTPSender(server: $0) },
+            ssh: OpenSSHClient(sourceAddresses: configuration.sshSourceAddresses))
     }
 
     /// The time of day, as every statement that stamps or compares time binds it.

@@ -33,6 +33,8 @@ import TestSupport
         "request_groups": "staff queues belong to the provider, not to a tenant",
         "request_group_members": "staff in the provider's queues",
         "saved_views": "a staff member's named queue filters, across tenants",
+        "ssh_certificate_authority": "the installation's one SSH CA key, sealed; every tenant's hosts trust it",
+        "ssh_revocations": "the CA's revocation list, published whole in the KRL to every host",
         "prices": "the provider's list price catalogue, shared by every tenant (tenant_prices holds negotiated ones)",
     ]
 
@@ -49,6 +51,7 @@ import TestSupport
     static let keyShapeExceptions: [String: String] = [
         "audit_chains": "the provider chain (events of no tenant) has a NULL tenant_id; keyed by chain name, which names the tenant",
         "audit_events": "events of the provider chain have a NULL tenant_id; keyed (chain, sequence) in hash-chain order",
+        "gpu_hosts": "hosts of the provider's shared pool have a NULL tenant_id; keyed by id, names unique per tenant (NULLS NOT DISTINCT)",
         "jobs": "system jobs have a NULL tenant_id; workers claim across tenants by the identity id, which job_effects references",
     ]
 

@@ -26,7 +26,7 @@ import TestSupport
         #expect(
             usable(.requester) == [
                 "requests:read", "requests:write", "deployments:read", "deployments:write",
-                "access:request", "costs:read", "reports:read",
+                "access:request", "costs:read", "reports:read", "hosts:read",
             ])
         #expect(usable(.approver).contains("approvals:write") && usable(.approver).contains("access:approve"))
         #expect(!usable(.approver).contains("notifications:read"))

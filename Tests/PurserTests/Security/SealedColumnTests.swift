@@ -79,6 +79,15 @@ import TestSupport
     @Test func everySealedValueIsInARegisteredColumnAndOpensThroughIt() throws {
         _ = try people.enableSecondFactor("tenant_admin@acme.test", in: app)
         try makeChannels(keyring: TestEnvironment.keyring)
+        // A SageMaker target's keys, sealed when the target is made.
+        _ = try DeploymentTargets(database: app.app.database, keyring: TestEnvironment.keyring, clock: app.app.world.clock).create(
+            NewTarget(
+                name: "aws", kind: "sagemaker", region: "eu-west-1",
+                credentials: ProviderCredentials(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")),
+            tenant: people.tenant, by: people.id("tenant_admin@acme.test"), actor: .system)
+        try app.database.connect().transaction { tx in
+            try SSHCertificateAuthority.initialize(in: tx, keyring: TestEnvironment.keyring, at: app.app.world.now)
+        }
         try notify()
         let worker = try app.startWorker()
         defer { worker.stop() }

@@ -1,0 +1,75 @@
+// What a health check read on a host: each GPU as nvidia-smi reported it, how long the host has
+// been up, and its root disk. Stored on the host's row (health jsonb) and shown on the pages.
+import Foundation
+
+public struct HostHealthReading: Sendable, Codable, Equatable {
+    public struct GPUReading: Sendable, Codable, Equatable {
+        public var name: String
+        public var memoryTotalMiB: Int
+        public var memoryUsedMiB: Int
+        public var utilizationPercent: Int
+        public var temperatureC: Int
+
+        enum CodingKeys: String, CodingKey {
+            case name
+            case memoryTotalMiB = "memory_total_mib"
+            case memoryUsedMiB = "memory_used_mib"
+            case utilizationPercent = "utilization_percent"
+            case temperatureC = "temperature_c"
+        }
+    }
+
+    public var gpus: [GPUReading]
+    public var uptimeSeconds: Int
+    public var diskTotalKiB: Int64
+    public var diskUsedKiB: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case gpus
+        case uptimeSeconds = "uptime_seconds"
+        case diskTotalKiB = "disk_total_kib"
+        case diskUsedKiB = "disk_used_kib"
+    }
+
+    /// The one command Purser's health certificate may run (its force-command): the GPUs in
+    /// nvidia-smi's CSV, the seconds since boot, and the root file system in 1 KiB blocks, in three
+    /// parts split by marker lines.
+    public static let command =
+        "nvidia-smi --query-gpu=name,memory.total,memory.used,utilization.gpu,temperature.gpu --format=csv,noheader,nounits"
+        + "; echo '--purser-uptime--'; cat /proc/uptime; echo '--purser-disk--'; df -Pk /"
+
+    /// Reads what `command` printed; nil names what was missing.
+    public static func parse(_ output: String) -> Result<HostHealthReading, HealthUnreadable> {
+        let parts = output.components(separatedBy: "--purser-uptime--\n")
+        guard parts.count == 2 else { return .failure(HealthUnreadable("no uptime in the answer")) }
+        let rest = parts[1].components(separatedBy: "--purser-disk--\n")
+        guard rest.count == 2 else { return .failure(HealthUnreadable("no disk usage in the answer")) }
+        var gpus: [GPUReading] = []
+        for line in parts[0].split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            // "[N/A]" or "[Not Supported]" for a value the GPU does not report: counted as 0.
+            func number(_ text: String) -> Int { Int(Double(text) ?? 0) }
+            guard fields.count == 5, let total = Int(fields[1]) else {
+                return .failure(HealthUnreadable("nvidia-smi printed an unexpected line: \(line.prefix(200))"))
+            }
+            gpus.append(
+                GPUReading(
+                    name: fields[0], memoryTotalMiB: total, memoryUsedMiB: number(fields[2]), utilizationPercent: number(fields[3]),
+                    temperatureC: number(fields[4])))
+        }
+        guard let uptime = rest[0].split(separator: " ").first.flatMap({ Double($0) }) else {
+            return .failure(HealthUnreadable("/proc/uptime was not read"))
+        }
+        // df -Pk: a header, then "filesystem blocks used available capacity mountpoint".
+        let disk = rest[1].split(separator: "\n").dropFirst().first?.split(separator: " ") ?? []
+        guard disk.count >= 6, let total = Int64(disk[1]), let used = Int64(disk[2]) else {
+            return .failure(HealthUnreadable("df printed no usage for /"))
+        }
+        return .success(HostHealthReading(gpus: gpus, uptimeSeconds: Int(uptime), diskTotalKiB: total, diskUsedKiB: used))
+    }
+}
+
+public struct HealthUnreadable: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

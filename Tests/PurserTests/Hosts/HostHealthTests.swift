@@ -1,0 +1,105 @@
+import Foundation
+import OpenSSHFormats
+import Postgres
+@testable import Purser
+import Testing
+import TestSupport
+
+/// Purser's own SSH: the health check signs a certificate for `_purser.<host>` limited to the health
+/// command and to Purser's address, reads the test host's nvidia-smi, uptime and disk over SSH, and
+/// stores them; a host that stops answering is marked down after a few minutes of the World's clock
+/// and host.down is sent. Every use of SSH is audited.
+@Suite(.serialized) struct HostHealthTests {
+    let clock = SettableClock(LiveClock().now)
+    let app: TestApp
+    let people: People
+    let peer: SSHPeer
+    let hosts: HostStore
+    let worker: Database
+
+    init() throws {
+        let (app, clock) = (try TestApp(clock: clock), clock)
+        self.app = app
+        people = try People(app, staff: true)
+        let made = try app.database.connect().transaction { tx in
+            try SSHCertificateAuthority.initialize(in: tx, keyring: TestEnvironment.keyring, at: clock.now)
+        }
+        peer = try SSHPeer(
+            caPublicKey: made.publicKey, principals: [SSHPrincipal.purser(hostName: "gpu-a1")],
+            krl: try app.get(SitePage.sshKRL.template).body)
+        hosts = HostStore(database: app.app.database, clock: clock)
+        worker = Database(url: app.database.url, size: 2, worker: true)
+    }
+
+    func host(_ name: String, port: Int) throws -> GPUHost {
+        var input = HostInput()
+        (input.name, input.address, input.sshPort, input.sshLogin) = (name, "127.0.0.1", port, peer.login)
+        (input.hostKeys, input.runtime) = ([peer.hostKey], "vllm")
+        input.gpus = [GPUHost.GPU(model: "NVIDIA H100 80GB HBM3", count: 2, memoryMiB: 81559)]
+        return try hosts.create(input, tenant: people.tenant, actor: .system)
+    }
+
+    func check(_ host: GPUHost) throws {
+        let job = Job(
+            id: 0, kind: HostHealthCheck.kind, payload: JSONText("{}"), tenant: host.tenant, attempt: 1, maxAttempts: 1, timeout: 30)
+        try HostHealthCheck.check(
+            host.id, context: JobContext(job: job, database: worker, world: app.app.world), keyring: TestEnvironment.keyring)
+    }
+
+    @Test func theHealthCheckReadsTheHostOverSSH() throws {
+        let host = try host("gpu-a1", port: peer.port)
+        try check(host)
+        let read = try hosts.find(host.id, .tenant(people.tenant))
+        #expect(read.healthError == nil, "\(read.healthError ?? "")\n\(peer.logText)")
+        let reading = try #require(read.health)
+        #expect(reading.gpus.count == 2)
+        #expect(
+            reading.gpus[0]
+                == .init(
+                    name: "NVIDIA H100 80GB HBM3", memoryTotalMiB: 81559, memoryUsedMiB: 40123, utilizationPercent: 87, temperatureC: 64))
+        #expect(reading.uptimeSeconds > 0 && reading.diskTotalKiB > 0 && reading.diskUsedKiB > 0)
+        #expect(read.state == .active && abs((read.answeredAt ?? .distantPast).timeIntervalSince(clock.now)) < 0.001)
+        // sshd saw Purser's certificate: its principal, limited to the health command.
+        #expect(peer.logText.contains("purser:health:\(host.id.postgresText)"), "\(peer.logText)")
+        let audited = try app.database.connect().query(
+            "SELECT after->>'principal', after->>'status', after->>'command' FROM audit_events WHERE action = 'host.ssh' AND target_id = $1",
+            [host.id.postgresText])
+        #expect(audited.count == 1)
+        #expect(try audited[0].require(0, as: String.self) == "_purser.gpu-a1" && audited[0].require(1, as: String.self) == "0")
+        #expect(try audited[0].require(2, as: String.self) == HostHealthReading.command)
+    }
+
+    @Test func aHostThatStopsAnsweringIsMarkedDownAndTold() throws {
+        // A port nothing listens on: the connection is refused.
+        let host = try host("gpu-dead", port: RawHTTP.freePort())
+        try check(host)
+        var read = try hosts.find(host.id, .tenant(people.tenant))
+        #expect(read.state == .active && read.healthError != nil)
+        clock.advance(by: HostHealthCheck.downAfter + 1)
+        try check(host)
+        read = try hosts.find(host.id, .tenant(people.tenant))
+        #expect(read.state == .down)
+        let told = try app.database.connect().query(
+            "SELECT destination FROM notification_deliveries WHERE tenant_id = $1 AND event = 'host.down' ORDER BY destination",
+            [people.tenant]
+        ).map { try $0.require(0, as: String.self) }
+        #expect(told == ["platform_engineer@staff.test", "provider_admin@staff.test"])
+        // Told once: the next failed check finds it down already.
+        clock.advance(by: 60)
+        try check(host)
+        #expect(try app.database.connect().query("SELECT 1 FROM notification_deliveries WHERE event = 'host.down'").count == 2)
+    }
+
+    @Test func healthOutputIsParsedAsNVIDIADocumentsIt() {
+        let output =
+            "NVIDIA A100-SXM4-40GB, 40960, [N/A], 3, 41\n--purser-uptime--\n12345.67 2345.00\n--purser-disk--\n"
+            + "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/root 1000 250 750 25% /\n"
+        guard case .success(let reading) = HostHealthReading.parse(output) else { Issue.record("not parsed"); return }
+        #expect(
+            reading.gpus == [
+                .init(name: "NVIDIA A100-SXM4-40GB", memoryTotalMiB: 40960, memoryUsedMiB: 0, utilizationPercent: 3, temperatureC: 41)
+            ])
+        #expect(reading.uptimeSeconds == 12345 && reading.diskTotalKiB == 1000 && reading.diskUsedKiB == 250)
+        guard case .failure = HostHealthReading.parse("garbage") else { Issue.record("garbage parsed"); return }
+    }
+}
