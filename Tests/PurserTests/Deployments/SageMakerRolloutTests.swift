@@ -119,6 +119,21 @@ struct UpdateEndpointReplay: OutboundHTTP {
         #expect(calls.contains("monitoring"), "health came from CloudWatch GetMetricData")
     }
 
+    @Test func aFirstDeploymentRolledBackDeletesTheEndpointAndEverythingMadeForIt() throws {
+        let moto = try MotoPeer()
+        let http = UpdateEndpointReplay()
+        let world = World(clock: Self.clock, http: http)
+        let f = try fixture("awsfirst", moto: moto)
+        let deployment = try f.approved(try f.version("1.0.0"), steps: [100], bake: 120)
+        #expect(try f.drive(deployment, until: ["rolling_out"], world: world) == "rolling_out")
+        #expect(try inventory(moto, world).models.count == 1)
+        try f.worker.pool.query("UPDATE deployments SET state = 'rolling_back', version = version + 1 WHERE id = $1", [deployment])
+        #expect(try f.drive(deployment, until: ["rolled_back", "failed"], world: world) == "rolled_back")
+        let held = try inventory(moto, world)
+        #expect(held.models.isEmpty && held.configurations.isEmpty && held.variants.isEmpty, "\(held)")
+        #expect(http.calls.withLock { $0 }.contains("SageMaker.DeleteEndpoint"))
+    }
+
     @Test func credentialsTheProviderRejectsFailTheDeploymentWithoutRetrying() throws {
         let moto = try MotoPeer(checkCredentials: true)
         let world = World(clock: Self.clock, http: LiveHTTP())
