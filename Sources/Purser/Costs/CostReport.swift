@@ -46,13 +46,14 @@ public struct CostReport: Sendable {
 
         public init() {}
 
-        public var tokens: Int64 { inputTokens + outputTokens }
+        /// Every token processed: input (the uncached part, as events report it), cached input and output.
+        public var tokens: Int64 { inputTokens + cachedInputTokens + outputTokens }
         /// Micro-units per request, rounded half to even.
         public var costPerRequest: Int64? { Money.divide(costMicros, by: requests) }
-        /// Micro-units per 1,000 tokens (input and output), rounded half to even.
+        /// Micro-units per 1,000 tokens (input, cached input and output), rounded half to even.
         public var costPer1kTokens: Int64? { tokens == 0 ? nil : Money.divide(costMicros * 1000, by: tokens) }
-        /// Cached input tokens as a share of input tokens.
-        public var cacheHitShare: String { Money.percent(cachedInputTokens, of: inputTokens) }
+        /// Cached input tokens as a share of all input tokens (cached and not).
+        public var cacheHitShare: String { Money.percent(cachedInputTokens, of: inputTokens + cachedInputTokens) }
     }
 
     public struct Row: Sendable {

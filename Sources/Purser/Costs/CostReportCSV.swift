@@ -23,7 +23,8 @@ enum CostReportCSV {
             cells.append(String(figures.cachedInputTokens))
             cells.append(figures.costPerRequest.map { Money.decimal($0, grouping: false) } ?? "")
             cells.append(figures.costPer1kTokens.map { Money.decimal($0, grouping: false) } ?? "")
-            cells.append(figures.inputTokens == 0 ? "" : figures.cacheHitShare.replacingOccurrences(of: " %", with: ""))
+            cells.append(
+                figures.inputTokens + figures.cachedInputTokens == 0 ? "" : figures.cacheHitShare.replacingOccurrences(of: " %", with: ""))
             cells.append(figures.gpuHours)
             cells.append(Money.decimal(figures.gpuCostMicros, grouping: false))
             cells.append(String(figures.unpricedEvents))

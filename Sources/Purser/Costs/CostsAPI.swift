@@ -23,7 +23,9 @@ enum CostsAPI {
                 "requests": ["type": "integer"], "input_tokens": ["type": "integer"], "output_tokens": ["type": "integer"],
                 "cached_input_tokens": ["type": "integer"],
                 "cost_per_request": ["type": ["string", "null"]], "cost_per_1k_tokens": ["type": ["string", "null"]],
-                "cache_hit_share": ["type": ["string", "null"], "description": "Cached over input tokens, percent to a tenth."],
+                "cache_hit_share": [
+                    "type": ["string", "null"], "description": "Cached input over all input tokens, percent to a tenth.",
+                ],
                 "gpu_hours": ["type": "string"], "gpu_cost": ["type": "string"], "unpriced_events": ["type": "integer"],
             ],
         ])
@@ -129,7 +131,8 @@ enum CostsAPI {
             "requests": .number(Double(figures.requests)), "input_tokens": .number(Double(figures.inputTokens)),
             "output_tokens": .number(Double(figures.outputTokens)), "cached_input_tokens": .number(Double(figures.cachedInputTokens)),
             "cost_per_request": decimal(figures.costPerRequest), "cost_per_1k_tokens": decimal(figures.costPer1kTokens),
-            "cache_hit_share": figures.inputTokens == 0 ? .null : .string(figures.cacheHitShare.replacingOccurrences(of: " %", with: "")),
+            "cache_hit_share": figures.inputTokens + figures.cachedInputTokens == 0
+                ? .null : .string(figures.cacheHitShare.replacingOccurrences(of: " %", with: "")),
             "gpu_hours": .string(figures.gpuHours), "gpu_cost": decimal(figures.gpuCostMicros),
             "unpriced_events": .number(Double(figures.unpricedEvents)),
         ]

@@ -96,7 +96,8 @@ public struct MonthlyReview: Codable, Sendable, Equatable {
                 output: try $0.require(4), cost: try $0.require(5))
         }
         var hints: [String] = []
-        let input = usage.reduce(0) { $0 + $1.input }, cached = usage.reduce(0) { $0 + $1.cached }
+        // Events report input tokens without the cached part: all input is the two together.
+        let cached = usage.reduce(0) { $0 + $1.cached }, input = usage.reduce(0) { $0 + $1.input } + cached
         if input > 0 {
             hints.append(
                 "\(Money.percent(cached, of: input)) of input tokens were cached repeats"
@@ -104,13 +105,13 @@ public struct MonthlyReview: Codable, Sendable, Equatable {
         }
         // Premium models: cost per 1,000 tokens at least premiumFactor × the cheapest priced model's.
         let rates = usage.compactMap { item -> (String, Int64)? in
-            let tokens = item.input + item.output
+            let tokens = item.input + item.cached + item.output
             guard tokens > 0, item.cost > 0, let rate = Money.divide(item.cost * 1000, by: tokens) else { return nil }
             return (item.model, max(rate, 1))
         }
         if let cheapest = rates.map(\.1).min() {
             let premium = Set(rates.filter { $0.1 >= cheapest * premiumFactor }.map(\.0))
-            let short = usage.filter { $0.requests > 0 && $0.input / $0.requests < shortPrompt }
+            let short = usage.filter { $0.requests > 0 && ($0.input + $0.cached) / $0.requests < shortPrompt }
             let shortRequests = short.reduce(0) { $0 + $1.requests }
             let premiumShort = short.filter { premium.contains($0.model) }
             if shortRequests > 0 && !premiumShort.isEmpty {

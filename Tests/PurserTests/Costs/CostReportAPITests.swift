@@ -56,9 +56,10 @@ import TestSupport
         #expect(gpt["cost"] as? String == "10.000001")
         #expect(gpt["requests"] as? Int == 6)
         #expect(gpt["cost_per_request"] as? String == "1.666667")
-        // 10.000001 over 5,500 tokens, per 1,000: 1.818182 (half to even at the micro-unit).
-        #expect(gpt["cost_per_1k_tokens"] as? String == "1.818182")
-        #expect(gpt["cache_hit_share"] as? String == "25.0")
+        // 10.000001 over 6,500 tokens (input, cached, output), per 1,000: 1.538462 (half to even at the micro-unit).
+        #expect(gpt["cost_per_1k_tokens"] as? String == "1.538462")
+        // Input tokens are the uncached part: 1,000 cached of 5,000 in all.
+        #expect(gpt["cache_hit_share"] as? String == "20.0")
         #expect(models["claude-x"]?["gpu_hours"] as? String == "1.50")
         #expect(models["claude-x"]?["gpu_cost"] as? String == "0.30")
         let totals = try #require((byModel["totals"] as? [[String: Any]])?.first)
@@ -118,11 +119,11 @@ import TestSupport
                 + "\"cost_per_request\",\"cost_per_1k_tokens\",\"cache_hit_share\",\"gpu_hours\",\"gpu_cost\",\"unpriced_events\"")
         #expect(
             lines.contains(
-                "\"search\",\"gpt-4o\",\"USD\",\"7.500001\",\"4\",\"3000\",\"1000\",\"1000\",\"1.875\",\"1.875\",\"33.3\",\"0.00\",\"0.00\",\"0\""
+                "\"search\",\"gpt-4o\",\"USD\",\"7.500001\",\"4\",\"3000\",\"1000\",\"1000\",\"1.875\",\"1.50\",\"25.0\",\"0.00\",\"0.00\",\"0\""
             ))
         #expect(
             lines.last
-                == "\"total\",\"\",\"USD\",\"11.000001\",\"10\",\"4100\",\"1600\",\"1000\",\"1.10\",\"1.929825\",\"24.4\",\"1.50\",\"0.30\",\"3\""
+                == "\"total\",\"\",\"USD\",\"11.000001\",\"10\",\"4100\",\"1600\",\"1000\",\"1.10\",\"1.641791\",\"19.6\",\"1.50\",\"0.30\",\"3\""
         )
         let bad = try viewer.get("/t/acme/costs?from=yesterday")
         #expect(bad.status == 422)
@@ -132,5 +133,55 @@ import TestSupport
         let staffPage = try cse.get("/staff/costs?group_by=tenant")
         #expect(staffPage.status == 200)
         #expect(staffPage.text.contains("globex"))
+    }
+
+    /// Through the real ingest: events rated at their prices land in the rollups the report and a
+    /// key's budget read, and both reconcile with the raw events to the micro-unit.
+    @Test func ingestedUsageReconcilesWithTheReportAndABudget() throws {
+        let clock = SettableClock(RFC3339.date("2026-11-20T12:00:00Z")!)
+        let app = try TestApp(clock: clock)
+        let people = try People(app)
+        try PriceCatalogue(database: app.app.database).add(
+            PriceEntry(
+                kind: .tokens, provider: "openai", item: "gpt-4o", currency: "USD", from: RFC3339.date("2026-01-01T00:00:00Z")!, to: nil,
+                inputPerMillion: 2_500_000, outputPerMillion: 10_000_000, cachedInputPerMillion: 1_250_000, perGPUHour: nil,
+                source: "test", sourceReadOn: "2026-01-01"), actor: .system, now: clock.now)
+        clock.advance(by: 60)
+        let token = try app.app.tokens.create(
+            user: people.id("tenant_admin@acme.test"), tenant: people.tenant, name: "gw", scopes: [.usageWrite, .costsRead, .budgetsWrite],
+            lifetime: 3600, actor: .system
+        ).token
+        let headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
+        let at = RFC3339.string(clock.now)
+        let events =
+            (1...3).map { index in
+                #"{"event_id": "e\#(index)", "occurred_at": "\#(at)", "provider": "openai", "model": "gpt-4o", "team": "search", "#
+                    + #""key_ref": "gw-1", "input_tokens": 1000, "output_tokens": 500, "cached_input_tokens": 200}"#
+            } + [#"{"event_id": "e4", "occurred_at": "\#(at)", "provider": "openai", "model": "gpt-9-preview", "input_tokens": 10}"#]
+        let ingested = try app.send(
+            "POST", "/api/v1/usage", headers: headers, body: Array(("[" + events.joined(separator: ",") + "]").utf8))
+        #expect(ingested.status == 200)
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(try app.get("/api/v1/reports/costs?group_by=model", headers: headers).body))
+                as? [String: Any])
+        let rows = (report["groups"] as? [[String: Any]]) ?? []
+        let gpt = rows.first { $0["key"] as? String == "gpt-4o" }?["figures"] as? [String: Any]
+        // 1,000 × 2.50 + 500 × 10.00 + 200 × 1.25 per million tokens: 7,750 micro-units an event.
+        #expect(gpt?["cost_micros"] as? Int == 23_250)
+        #expect(gpt?["cost"] as? String == "0.02325")
+        #expect((report["unpriced_models"] as? [[String: Any]])?.first?["model"] as? String == "gpt-9-preview")
+        let raw = try app.database.connect().query(
+            "SELECT coalesce(sum(cost_micros), 0)::bigint FROM usage_events WHERE tenant_id = $1", [people.tenant])[0].require(
+                0, as: Int.self)
+        #expect((report["totals"] as? [[String: Any]])?.first?["cost_micros"] as? Int == raw)
+        let made = try app.send(
+            "POST", "/api/v1/budgets", headers: headers,
+            body: Array(#"{"name": "Gateway 1", "scope": "key", "scope_value": "gw-1", "amount": "0.03"}"#.utf8))
+        let id = try #require((try JSONSerialization.jsonObject(with: Data(made.body)) as? [String: Any])?["id"] as? String)
+        let status =
+            try JSONSerialization.jsonObject(with: Data(try app.get("/api/v1/budgets/\(id)/status", headers: headers).body))
+            as? [String: Any]
+        #expect(status?["spend_micros"] as? Int == 23_250)
+        #expect(status?["reached"] as? [Int] == [70])
     }
 }
