@@ -90,6 +90,32 @@ import TestSupport
         #expect(try app.database.connect().query("SELECT 1 FROM notification_deliveries WHERE event = 'host.down'").count == 2)
     }
 
+    @Test func drainingRunsPurserDrainOnTheHostAsPurser() throws {
+        // The host's operator's command: here it leaves a mark the test can see.
+        let mark = peer.folder.appendingPathComponent("drained")
+        try "#!/bin/sh\necho \"$0\" > \(mark.path)\n".write(
+            to: peer.bin.appendingPathComponent("purser-drain"), atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes(
+            [.posixPermissions: 0o755], ofItemAtPath: peer.bin.appendingPathComponent("purser-drain").path)
+        let host = try host("gpu-a1", port: peer.port)
+        var change = HostInput()
+        change.state = "draining"
+        _ = try hosts.update(host.id, change, reach: .tenant(people.tenant), ifMatch: host.etag, actor: .system)
+        let queued = try app.database.connect().query(
+            "SELECT id, payload::text, attempts FROM jobs WHERE kind = 'hosts.drain' AND lower(payload->>'host') = $1",
+            [host.id.postgresText])
+        #expect(queued.count == 1)
+        let job = Job(
+            id: try queued[0].require(0), kind: HostDrain.kind, payload: JSONText(try queued[0].require(1, as: String.self)),
+            tenant: people.tenant, attempt: 1, maxAttempts: 20, timeout: 30)
+        var handlers = JobHandlers()
+        HostDrain.register(into: &handlers, keyring: TestEnvironment.keyring)
+        let drain = try #require(handlers.handler(for: HostDrain.kind))
+        try drain(JobContext(job: job, database: worker, world: app.app.world))
+        #expect(FileManager.default.fileExists(atPath: mark.path), "\(peer.logText)")
+        #expect(peer.logText.contains("purser:drain:\(host.id.postgresText)"))
+    }
+
     @Test func healthOutputIsParsedAsNVIDIADocumentsIt() {
         let output =
             "NVIDIA A100-SXM4-40GB, 40960, [N/A], 3, 41\n--purser-uptime--\n12345.67 2345.00\n--purser-disk--\n"
