@@ -279,12 +279,21 @@ enum AccessAPI {
                     .init("limit", in: .query, schema: ["type": "integer", "minimum": 1, "maximum": 100], description: "Page size (50)."),
                     .init("cursor", in: .query, schema: ["type": "string", "maxLength": 100], description: "From `next_cursor`."),
                 ],
-                responses: [.init(200, "A page of access requests.", component: requestPage), .problem(422, "A bad cursor.")])
+                responses: [
+                    .init(200, "A page of access requests.", component: requestPage),
+                    .problem(422, "An unknown view or state, or a cursor this list did not give."),
+                ])
         ) { ctx in
             try ctx.require(.accessRequest)
             let params = ctx.request.query
             guard let limit = Int(params["limit"] ?? "50"), (1...100).contains(limit) else {
                 throw ValidationError(field: "limit", "choose 1 to 100")
+            }
+            if let view = params["view"], AccessQuery.View(rawValue: view) == nil {
+                throw ValidationError(field: "view", "mine, waiting or all")
+            }
+            if let state = params["state"], AccessRequestState(rawValue: state) == nil {
+                throw ValidationError(field: "state", AccessRequestState.allCases.map(\.rawValue).joined(separator: ", "))
             }
             let page = try query.requests(
                 tenant: try ctx.tenant, principal: ctx.principal, view: AccessQuery.View(rawValue: params["view"] ?? "mine") ?? .mine,
@@ -354,11 +363,13 @@ enum AccessAPI {
                         "view", in: .query, schema: ["type": "string", "enum": ["mine", "live"]],
                         description: "`mine` (default), or `live`: everyone's live grants (approvers, auditors, admins)."),
                 ],
-                responses: [.init(200, "Up to 100 grants.", component: grantPage)])
+                responses: [.init(200, "Up to 100 grants.", component: grantPage), .problem(422, "An unknown view.")])
         ) { ctx in
             try ctx.require(.accessRequest)
             let now = ctx.world.now
-            let everyone = ctx.request.query["view"] == "live"
+            let view = ctx.request.query["view"] ?? "mine"
+            guard view == "mine" || view == "live" else { throw ValidationError(field: "view", "mine or live") }
+            let everyone = view == "live"
             if everyone && !AccessQuery.seesAll(ctx.principal) { try ctx.require(.accessApprove) }
             let found = try query.grants(tenant: try ctx.tenant, user: everyone ? nil : ctx.principal.user, liveOnly: everyone, at: now)
             return Response.json(["items": .array(found.map { json($0, at: now) }), "next_cursor": .null])

@@ -35,6 +35,9 @@ public struct AccessQuery: Sendable {
     ) throws -> Page {
         let after = cursor.flatMap(Self.cursor)
         if cursor != nil && after == nil { throw ValidationError(field: "cursor", "not a cursor this list gave") }
+        if let text, text.unicodeScalars.contains(where: { $0.value == 0 }) || text.count > 200 {
+            throw ValidationError(field: "q", "search for up to 200 characters, without NUL")
+        }
         let everyone = view != .mine && Self.seesAll(principal)
         let rows = try database.inTenant(tenant) { tx in
             try tx.query(
