@@ -84,6 +84,25 @@ import TestSupport
         }
     }
 
+    /// What Purser's own certificates rely on: sshd runs the force-command whatever the client
+    /// asks, and refuses a certificate used from outside its source-address.
+    @Test func sshdHoldsACertificateToItsCommandAndItsSourceAddress() throws {
+        let key = OpenSSHEd25519Key()
+        func signed(_ sources: [String]) throws -> SSHCredentials {
+            let now = LiveClock().now
+            let serial = try app.app.database.pool.withConnection { try SSHCertificateAuthority.nextSerial($0) }
+            return SSHCredentials(
+                privateKeyFile: key.privateKeyFile(),
+                certificate: try authority.sign(
+                    publicKey: key.publicKey, keyID: "purser:test:\(serial)", serial: serial, principals: ["acme.gpu-a1.ubuntu"],
+                    validAfter: now - 60, validBefore: now + 300, permitPTY: false, sourceAddress: sources, forceCommand: "echo forced"))
+        }
+        let forced = try run(try signed(["127.0.0.1/32"]), "id")
+        #expect(forced.status == 0 && forced.output == "forced\n", "\(forced.errors)")
+        let elsewhere = try run(try signed(["10.9.9.9/32"]), "id")
+        #expect(elsewhere.status == 255 && elsewhere.errors.contains("Permission denied"), "\(elsewhere.output)")
+    }
+
     @Test func aRevocationReachesSSHDThroughTheKRL() throws {
         let (bySerial, _, serial) = try certified(principal: "acme.gpu-a1.ubuntu")
         let (byKeyID, keyID, _) = try certified(principal: "acme.gpu-a1.ubuntu")
