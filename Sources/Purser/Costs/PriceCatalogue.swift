@@ -160,6 +160,81 @@ struct PriceCatalogue: Sendable {
         }
     }
 
+    /// A negotiated price: `tenant`'s own for an item, replacing the list and taking no markup.
+    /// The source fields of `price` are not kept (the contract is the source); `note` says which.
+    func addNegotiated(_ price: PriceEntry, tenant: UUID, note: String, actor: AuditActor, now: Date) throws {
+        try database.asStaff { tx in
+            try tx.query(
+                """
+                UPDATE tenant_prices SET effective_to = $6
+                WHERE tenant_id = $1 AND kind = $2 AND provider = $3 AND item = $4 AND currency = $5 AND effective_to IS NULL
+                  AND effective_from < $6
+                """, [tenant, price.kind.rawValue, price.provider, price.item, price.currency, price.from])
+            let id = UUID.v7(at: now)
+            do {
+                try tx.query(
+                    """
+                    INSERT INTO tenant_prices (tenant_id, id, kind, provider, item, currency, effective_from, effective_to,
+                                               input_per_million, output_per_million, cached_input_per_million, per_gpu_hour, note,
+                                               created_at, created_by)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                    """,
+                    [
+                        tenant, id, price.kind.rawValue, price.provider, price.item, price.currency, price.from, price.to,
+                        price.inputPerMillion, price.outputPerMillion, price.cachedInputPerMillion, price.perGPUHour, note, now,
+                        actor.kind == .token ? nil : actor.id,
+                    ])
+            } catch let error as PostgresError where error.sqlState == "23P01" {
+                throw ValidationError([
+                    FieldError(
+                        field: "effective_from", detail: "overlaps a negotiated price of \(price.provider) \(price.item) for this tenant")
+                ])
+            }
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: tenant, actor: actor, action: "price.negotiated", targetType: "price", targetID: id.postgresText,
+                    after: try JSONText(encoding: [
+                        "provider": price.provider, "item": price.item, "currency": price.currency, "from": RFC3339.string(price.from),
+                        "input_per_million": price.inputPerMillion.map(String.init) ?? "",
+                        "output_per_million": price.outputPerMillion.map(String.init) ?? "",
+                        "per_gpu_hour": price.perGPUHour.map(String.init) ?? "", "note": note,
+                    ]), at: now), in: tx)
+            if price.from < now {
+                try RerateJob.enqueue(
+                    tx, tenant: tenant, from: price.from, to: price.to,
+                    reason: "negotiated price of \(price.provider) \(price.item) from \(RFC3339.string(price.from))", at: now)
+            }
+        }
+    }
+
+    struct NegotiatedRow: Sendable {
+        let tenantSlug: String
+        let entry: PriceEntry
+        let note: String
+    }
+
+    func negotiated() throws -> [NegotiatedRow] {
+        try database.asStaff { tx in
+            try tx.query(
+                """
+                SELECT t.slug, p.kind, p.provider, p.item, p.currency, p.effective_from, p.effective_to, p.input_per_million,
+                       p.output_per_million, p.cached_input_per_million, p.per_gpu_hour, p.note
+                FROM tenant_prices p JOIN tenants t ON t.id = p.tenant_id ORDER BY t.slug, p.provider, p.item, p.effective_from DESC
+                LIMIT 1000
+                """
+            ).map { row in
+                NegotiatedRow(
+                    tenantSlug: try row.require(0),
+                    entry: PriceEntry(
+                        kind: UsageEvent.Kind(rawValue: try row.require(1)) ?? .tokens, provider: try row.require(2),
+                        item: try row.require(3), currency: try row.require(4), from: try row.require(5), to: try row.decode(6),
+                        inputPerMillion: try row.decode(7), outputPerMillion: try row.decode(8), cachedInputPerMillion: try row.decode(9),
+                        perGPUHour: try row.decode(10), source: "", sourceReadOn: ""),
+                    note: try row.require(11))
+            }
+        }
+    }
+
     /// Sets the currency `tenant` is billed in (and how long its raw usage is kept). A new currency
     /// re-rates all of the tenant's usage: events priced only in the old one become unpriced until
     /// prices in the new one exist (there are no exchange rates).

@@ -20,6 +20,12 @@ enum PricePages {
         let sourceReadOn: String
     }
 
+    struct NegotiatedView: Encodable, Sendable {
+        let tenant: String
+        let price: PriceView
+        let note: String
+    }
+
     struct MarkupView: Encodable, Sendable {
         let tenant: String
         let basisPoints: Int
@@ -35,8 +41,17 @@ enum PricePages {
         let markupsLink: SiteURL
         let prices: [PriceView]
         let markups: [MarkupView]
+        let negotiated: [NegotiatedView]
         var message: String?
         var errors: [FieldError] = []
+    }
+
+    static func view(_ e: PriceEntry) -> PriceView {
+        PriceView(
+            kind: e.kind.rawValue, provider: e.provider, item: e.item, currency: e.currency, from: day(e.from), to: day(e.to),
+            input: e.inputPerMillion.map(MicroUnits.format) ?? "", output: e.outputPerMillion.map(MicroUnits.format) ?? "",
+            cached: e.cachedInputPerMillion.map(MicroUnits.format) ?? "", gpuHour: e.perGPUHour.map(MicroUnits.format) ?? "",
+            source: e.source, sourceReadOn: e.sourceReadOn)
     }
 
     static func day(_ date: Date?) -> String { date.map { String(RFC3339.string($0).prefix(10)) } ?? "" }
@@ -62,7 +77,8 @@ enum PricePages {
         return (from, to)
     }
 
-    static func price(from form: QueryParameters) throws -> PriceEntry {
+    /// The form's price; a negotiated one (`negotiated`) needs no source, its contract is one.
+    static func price(from form: QueryParameters, negotiated: Bool = false) throws -> PriceEntry {
         var errors: [FieldError] = []
         let kind = UsageEvent.Kind(rawValue: form["kind"] ?? "") ?? .tokens
         let provider = (form["provider"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
@@ -96,9 +112,11 @@ enum PricePages {
             return micros
         }
         let source = (form["source"] ?? "").trimmingCharacters(in: .whitespaces)
-        if source.isEmpty || source.count > 500 { errors.append(FieldError(field: "source", detail: "where the price was read (a URL)")) }
+        if !negotiated && (source.isEmpty || source.count > 500) {
+            errors.append(FieldError(field: "source", detail: "where the price was read (a URL)"))
+        }
         let readOn = (form["source_read_on"] ?? "").trimmingCharacters(in: .whitespaces)
-        if readOn.count != 10 || UsageTime.epochSeconds(readOn + "T00:00:00Z") == nil {
+        if !negotiated && (readOn.count != 10 || UsageTime.epochSeconds(readOn + "T00:00:00Z") == nil) {
             errors.append(FieldError(field: "source_read_on", detail: "the date the source was read, such as 2026-11-27"))
         }
         let entry = PriceEntry(
@@ -115,14 +133,8 @@ enum PricePages {
         @Sendable func render(_ ctx: PageContext, message: String? = nil, errors: [FieldError] = [], status: HTTPStatus = .ok) throws
             -> Response
         {
-            let prices = try catalogue.prices().map { row in
-                let e = row.entry
-                return PriceView(
-                    kind: e.kind.rawValue, provider: e.provider, item: e.item, currency: e.currency, from: day(e.from), to: day(e.to),
-                    input: e.inputPerMillion.map(MicroUnits.format) ?? "", output: e.outputPerMillion.map(MicroUnits.format) ?? "",
-                    cached: e.cachedInputPerMillion.map(MicroUnits.format) ?? "", gpuHour: e.perGPUHour.map(MicroUnits.format) ?? "",
-                    source: e.source, sourceReadOn: e.sourceReadOn)
-            }
+            let prices = try catalogue.prices().map { view($0.entry) }
+            let negotiated = try catalogue.negotiated().map { NegotiatedView(tenant: $0.tenantSlug, price: view($0.entry), note: $0.note) }
             let markups = try catalogue.markups().map { row in
                 MarkupView(
                     tenant: row.tenantSlug, basisPoints: row.entry.basisPoints,
@@ -133,7 +145,8 @@ enum PricePages {
                 "costs/prices", title: "Prices",
                 CataloguePage(
                     formToken: ctx.visitor.formToken, pricesLink: SitePage.staffPrices.url, markupsLink: SitePage.staffPriceMarkups.url,
-                    prices: prices, markups: markups, message: message, errors: errors), status: status, visitor: ctx.visitor)
+                    prices: prices, markups: markups, negotiated: negotiated, message: message, errors: errors), status: status,
+                visitor: ctx.visitor)
         }
 
         routes.staff(.get, .staffPrices, permission: .costsManage) { ctx in try render(ctx) }
@@ -141,6 +154,18 @@ enum PricePages {
         routes.staff(.post, .staffPrices, permission: .costsManage, options: .form) { ctx in
             let form = try ctx.form()
             do {
+                // A tenant named: that tenant's negotiated price.
+                let slug = (form["tenant"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+                if !slug.isEmpty {
+                    guard let tenant = try tenants.id(slug: slug) else {
+                        throw ValidationError([FieldError(field: "tenant", detail: "no tenant has this slug")])
+                    }
+                    try catalogue.addNegotiated(
+                        try price(from: form, negotiated: true), tenant: tenant,
+                        note: String((form["note"] ?? "").trimmingCharacters(in: .whitespaces).prefix(500)), actor: ctx.actor,
+                        now: ctx.world.now)
+                    return try render(ctx, message: "Negotiated price added.", status: .created)
+                }
                 let rerated = try catalogue.add(try price(from: form), actor: ctx.actor, now: ctx.world.now)
                 return try render(
                     ctx, message: rerated.isEmpty ? "Price added." : "Price added; \(rerated.count) tenants' usage is being re-rated.",

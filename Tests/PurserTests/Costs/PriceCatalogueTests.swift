@@ -63,13 +63,20 @@ import TestSupport
             try admin.post(
                 "/staff/prices/markups", [("tenant", "nope"), ("markup_bp", "1"), ("effective_from", "2026-11-10")], from: "/staff/prices"
             ).status == 422)
+        // A negotiated price for one tenant needs no source; overlapping ones are refused.
+        let negotiated = try add([("tenant", "acme"), ("input", "0.10"), ("source", ""), ("source_read_on", ""), ("note", "contract 7")])
+        #expect(negotiated.status == 201)
+        #expect(try add([("tenant", "acme"), ("effective_from", "2026-10-01"), ("effective_to", "2026-11-05")]).status == 422)
+        #expect(try admin.get("/staff/prices").text.contains("contract 7"))
+        #expect(try owner.query("SELECT input_per_million FROM tenant_prices")[0].require(0, as: Int64.self) == 100_000)
+        #expect(try owner.query("SELECT count(*) FROM jobs WHERE kind = 'costs.rerate'")[0].require(0, as: Int.self) == 2)
         // Billing in another currency re-rates the tenant from its start.
         let billing = try admin.post(
             "/staff/prices/markups", [("billing", "1"), ("tenant", "acme"), ("currency", "eur"), ("retention_days", "90")],
             from: "/staff/prices")
         #expect(billing.status == 201)
         #expect(try owner.query("SELECT currency, retention_days FROM tenant_cost_settings")[0].require(0, as: String.self) == "EUR")
-        #expect(try owner.query("SELECT count(*) FROM jobs WHERE kind = 'costs.rerate'")[0].require(0, as: Int.self) == 2)
+        #expect(try owner.query("SELECT count(*) FROM jobs WHERE kind = 'costs.rerate'")[0].require(0, as: Int.self) == 3)
         let cse = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))
         #expect(try cse.get("/staff/prices").status == 403)
         let customer = try people.signedIn(
