@@ -172,6 +172,14 @@ import TestSupport
             at: app.app.world.now
         ).path
 
+        // A budget and last month's (empty) cost review, for their pages.
+        var input = BudgetInput()
+        (input.name, input.amount) = ("Platform", "2500")
+        let budget = try BudgetStore(database: app.app.database, clock: app.app.world.clock).create(
+            tenant: people.tenant, input, owner: nil, actor: .system)
+        let review = String(
+            try MonthlyReviewJob.run(app.app.database, tenant: people.tenant, now: app.app.world.now, publicURL: nil).month.prefix(7))
+
         // Who sees each page: nobody signed in, the tenant's admin, or a provider admin.
         enum Who: String { case visitor, admin, staff }
         let pages: [(who: Who, path: String)] = [
@@ -183,6 +191,8 @@ import TestSupport
             (.staff, "/staff/"), (.staff, "/staff/requests"), (.staff, "/staff/groups"), (.staff, "/staff/reports/sla"),
             (.staff, "/staff/audit"), (.staff, "/staff/jobs"), (.staff, "/t/acme/sla"), (.staff, "/t/acme/requests/ACME-1"),
             (.staff, "/account"),
+            (.admin, "/t/acme/costs"), (.admin, "/t/acme/costs/budgets/\(budget.id.postgresText)"), (.admin, "/t/acme/costs/reviews"),
+            (.admin, "/t/acme/costs/reviews/\(review)"), (.staff, "/staff/costs"),
         ]
         // The sign-in's second step is checked on the way in.
         let walked = pages.map(\.path) + ["/sign-in/two-factor"]
@@ -191,6 +201,7 @@ import TestSupport
         let notPages: [String: String] = [
             "/t/{tenant}/audit.csv": "CSV", "/staff/audit.csv": "CSV", "/t/{tenant}/reports/sla.csv": "CSV",
             "/staff/reports/sla.csv": "CSV", "/t/{tenant}/requests/{number}/attachments/{id}": "the file itself",
+            "/t/{tenant}/costs.csv": "CSV", "/staff/costs.csv": "CSV",
             "/start": "a redirect", "/admin/jobs": "a redirect", "/metrics": "Prometheus text",
         ]
         for route in app.app.server.router.routes where route.method == .get && route.operation == nil {
