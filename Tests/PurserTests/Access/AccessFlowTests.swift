@@ -99,6 +99,44 @@ import TestSupport
         #expect(try refusals[0].require(0, as: Int64.self) >= 2)
     }
 
+    @Test func theExpiryJobRecordsAndTellsAndUnapprovedAccessRequestsLapse() throws {
+        let short = try policy(
+            AccessPolicy(
+                id: UUID(), name: "Approver briefly", kind: .role, role: "approver", requesterRoles: ["requester"], maxSeconds: 600,
+                lapseSeconds: 300))
+        let requester = try token("requester@acme.test", [.accessRequest], tenant: acme.tenant)
+        let approver = try token("approver@acme.test", [.accessApprove], tenant: acme.tenant)
+        let body = #"{"policy_id": "\#(short)", "reason": "check the queue", "duration_seconds": 60}"#
+        let granted = try send("POST", "/api/v1/access/requests?tenant=acme", token: requester, body)
+        let asked = try #require((granted.body["id"] as? String))
+        let decided = try send(
+            "POST", "/api/v1/access/requests/\(asked)/approvals?tenant=acme", token: approver, #"{"decision": "approve"}"#)
+        let grantText = (decided.body["grant"] as? [String: Any])?["id"] as? String
+        let grant = try #require(grantText.flatMap(UUID.init(uuidString:)))
+        let pendingText = try send("POST", "/api/v1/access/requests?tenant=acme", token: requester, body).body["id"] as? String
+        let waiting = try #require(pendingText.flatMap(UUID.init(uuidString:)))
+        let worker = try app.startWorker()
+        defer { worker.stop() }
+        let db = try app.database.connect()
+        func state(_ sql: String, _ id: UUID) -> String? { try? db.query(sql, [id]).first?.require(0, as: String.self) }
+        // The grant ends at 60 s and the access request lapses at 300 s: the jobs record both.
+        clock.advance(by: 301)
+        #expect(
+            waitUntil(20) {
+                state("SELECT state FROM access_grants WHERE id = $1", grant) == "expired"
+                    && state("SELECT state FROM access_requests WHERE id = $1", waiting) == "lapsed"
+            })
+        let told = try db.query(
+            "SELECT event FROM notification_deliveries WHERE tenant_id = $1 AND destination = 'requester@acme.test' ORDER BY event",
+            [acme.tenant]
+        ).map { try $0.require(0, as: String.self) }
+        #expect(told.contains("access.expired") && told.contains("access.denied") && told.contains("access.granted"))
+        let audited = try db.query(
+            "SELECT action FROM audit_events WHERE tenant_id = $1 AND action IN ('access.expire', 'access.lapse')", [acme.tenant]
+        ).map { try $0.require(0, as: String.self) }
+        #expect(Set(audited) == ["access.expire", "access.lapse"])
+    }
+
     @Test func breakGlassFilesItsReviewNotifiesAndWaitsForSomeoneElse() throws {
         let glass = try policy(
             AccessPolicy(
