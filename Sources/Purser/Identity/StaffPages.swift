@@ -16,6 +16,9 @@ enum StaffPages {
         let active: Bool
         let link: String
         let statusLink: SiteURL
+        /// Its time zone (its reports' days, its schedules), and where staff change it.
+        let timeZone: String
+        let timeZoneLink: SiteURL
     }
 
     struct Page: TemplateModel {
@@ -29,8 +32,10 @@ enum StaffPages {
         let queueLink = SitePage.staffRequests.url
         let groupsLink = SitePage.staffGroups.url
         let slaReportLink = SitePage.staffSLAReport.url
+        let costsLink = SitePage.staffCosts.url
         let auditLink = SitePage.staffAudit.url
         let jobsLink = SitePage.staffJobs.url
+        let deploymentsLink = SitePage.staffDeployments.url
         let newTenantLink = SitePage.staffTenants.url
         let resetLinksLink = SitePage.staffResetLinks.url
         /// How a slug appears in addresses, for the new-tenant form's hint.
@@ -47,7 +52,8 @@ enum StaffPages {
                 TenantRow(
                     slug: $0.slug, key: $0.key, name: $0.name, plan: $0.plan, status: $0.status, members: $0.members,
                     created: DisplayTime.format($0.createdAt), active: $0.status == "active",
-                    link: SiteURL.tenant($0.slug).homePath, statusLink: .staffTenantStatus($0.slug))
+                    link: SiteURL.tenant($0.slug).homePath, statusLink: .staffTenantStatus($0.slug), timeZone: $0.timeZone,
+                    timeZoneLink: .staffTenantTimeZone($0.slug))
             }
             let page = Page(
                 formToken: ctx.visitor.formToken, tenants: rows, canManage: ctx.principal.can(.tenantsManage),
@@ -77,6 +83,19 @@ enum StaffPages {
             let form = try ctx.form()
             try tenants.setStatus(slug: try ctx.request.parameter("slug"), active: form["status"] == "active", actor: ctx.actor)
             return .redirect(to: SitePage.staff.url.homePath)
+        }
+
+        // A tenant's time zone: its schedules move with it and its cost rollups are rebuilt in it.
+        routes.staff(.post, .staffTenantTimeZone, permission: .tenantsManage, options: .form) { ctx in
+            let form = try ctx.form()
+            do {
+                try tenants.setTimeZone(
+                    slug: try ctx.request.parameter("slug"), timeZone: (form["time_zone"] ?? "").trimmingCharacters(in: .whitespaces),
+                    actor: ctx.actor)
+                return .redirect(to: SitePage.staff.url.homePath)
+            } catch let error as ValidationError {
+                return try render(ctx, errors: error.fieldErrors, status: error.status)
+            }
         }
 
         routes.staff(.post, .staffResetLinks, permission: .tenantUsersManage, options: .form) { ctx in

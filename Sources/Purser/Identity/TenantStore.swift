@@ -101,14 +101,14 @@ public struct TenantStore: Sendable {
             try tx.query(
                 """
                 SELECT t.id, t.slug, t.key, t.name, t.plan_id, t.status, t.created_at,
-                       (SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id AND m.status = 'active')
+                       (SELECT count(*) FROM memberships m WHERE m.tenant_id = t.id AND m.status = 'active'), t.time_zone
                 FROM tenants t ORDER BY lower(t.name) LIMIT 5000
                 """
             ).map { row in
                 TenantSummary(
                     id: try row.require(0), slug: try row.require(1), key: try row.require(2), name: try row.require(3),
                     plan: try row.require(4), status: try row.require(5), createdAt: try row.require(6),
-                    members: try row.require(7))
+                    members: try row.require(7), timeZone: try row.require(8))
             }
         }
     }
@@ -168,4 +168,5 @@ public struct TenantSummary: Sendable {
     public let status: String
     public let createdAt: Date
     public let members: Int
+    public let timeZone: String
 }

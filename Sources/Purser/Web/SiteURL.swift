@@ -85,6 +85,7 @@ public enum SitePage: String, CaseIterable, Sendable {
     case staff = "/staff"
     case staffTenants = "/staff/tenants"
     case staffTenantStatus = "/staff/tenants/{slug}/status"
+    case staffTenantTimeZone = "/staff/tenants/{slug}/time-zone"
     case staffResetLinks = "/staff/reset-links"
     case staffRequests = "/staff/requests"
     case staffRequestsBulk = "/staff/requests/bulk"
@@ -247,6 +248,7 @@ extension SiteURL {
 
     // Provider staff
     static func staffTenantStatus(_ slug: String) -> SiteURL { SiteURL(.staffTenantStatus, slug) }
+    static func staffTenantTimeZone(_ slug: String) -> SiteURL { SiteURL(.staffTenantTimeZone, slug) }
     static func staffJobRetry(_ id: Int64) -> SiteURL { SiteURL(.staffJobRetry, String(id)) }
     static func staffJobCancel(_ id: Int64) -> SiteURL { SiteURL(.staffJobCancel, String(id)) }
 

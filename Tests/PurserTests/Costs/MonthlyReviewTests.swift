@@ -20,7 +20,7 @@ import TestSupport
     @Test func theReviewIsScheduledInTheTenantsZoneBuiltArchivedAndToldOnce() throws {
         let clock = SettableClock(RFC3339.date("2026-11-20T12:00:00Z")!)
         let app = try TestApp(clock: clock)
-        let people = try People(app)
+        let people = try People(app, staff: true)
         let sql = try app.database.connect()
         let name = "costs.monthly_review:\(people.tenant.postgresText)"
         func schedule() throws -> (zone: String, next: String, day: Int) {
@@ -29,7 +29,11 @@ import TestSupport
         }
         // Made with the tenant (UTC), and moved when its zone changes.
         #expect(try schedule() == ("UTC", "2026-12-01T00:05:00.000Z", 1))
-        try TenantStore(database: app.app.database, clock: clock).setTimeZone(slug: "acme", timeZone: "Europe/Zurich", actor: .system)
+        let admin = try people.signedIn(
+            "provider_admin@staff.test", in: app, totp: try people.enableSecondFactor("provider_admin@staff.test", in: app))
+        let refused = try admin.post("/staff/tenants/acme/time-zone", [("time_zone", "Mars/Olympus")], from: "/staff/")
+        #expect(refused.status == 422)
+        #expect(try admin.post("/staff/tenants/acme/time-zone", [("time_zone", "Europe/Zurich")], from: "/staff/").status == 303)
         #expect(try schedule() == ("Europe/Zurich", "2026-11-30T23:05:00.000Z", 1))
         #expect(
             try sql.query("SELECT count(*) FROM jobs WHERE kind = 'usage.rollups_rebuild' AND tenant_id = $1", [people.tenant])[0]
