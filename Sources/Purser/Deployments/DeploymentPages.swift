@@ -113,6 +113,8 @@ enum DeploymentPages {
         let approvalLink: SiteURL
         let actionLink: SiteURL
         let actions: [Option]
+        /// The rollout's steps with their figures (the rollouts partial), once it has started.
+        let timeline: DeploymentTimeline?
         var errors: [FieldError] = []
     }
 
@@ -296,7 +298,7 @@ enum DeploymentPages {
                         ? found.state.actions.filter(DeploymentAction.operations.contains).map {
                             Option(value: $0.rawValue, label: $0.rawValue.capitalized)
                         } : [],
-                    errors: errors), status: status, visitor: ctx.visitor, tenant: tenant)
+                    timeline: try store.timeline(of: found), errors: errors), status: status, visitor: ctx.visitor, tenant: tenant)
         }
 
         routes.tenant(.get, .deployment, permission: .deploymentsRead) { ctx in try show(ctx) }

@@ -99,6 +99,13 @@ public struct DeploymentStore: Sendable {
                 decisions, policy: policy, requester: deployment.requester.id, currentVersion: deployment.rowVersion, now: now))
     }
 
+    /// The rollout's steps and figures, once the reconciler has moved it (nil before).
+    public func timeline(of deployment: Deployment) throws -> DeploymentTimeline? {
+        try database.inTenant(deployment.tenant) { tx in
+            try DeploymentTimeline.view(tx, tenant: deployment.tenant, deployment: deployment.id)
+        }
+    }
+
     // MARK: Filing
 
     /// Files a deployment for `principal` (who holds deployments.request): validated, the linked
@@ -106,6 +113,12 @@ public struct DeploymentStore: Sendable {
     public func file(_ new: NewDeployment, tenant: UUID, principal: Principal, actor: AuditActor) throws -> Deployment {
         try principal.require(.deploymentsRequest)
         let plan = try DeploymentRules.plan(new)
+        // Gates speak the shared LLM signal vocabulary (LLMGate); the reconciler reads them as written.
+        if let gates = new.gates, case let problems = LLMGate.problems(String(decoding: gates.serialized(), as: UTF8.self)),
+            !problems.isEmpty
+        {
+            throw ValidationError(field: "gates", problems.joined(separator: "; "))
+        }
         defer { requests.lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
             let now = clock.now

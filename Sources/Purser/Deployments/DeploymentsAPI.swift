@@ -81,7 +81,7 @@ enum DeploymentsAPI {
                     "description": "Canary traffic percentages, rising, ending at 100 (default [10, 50, 100]).",
                 ],
                 "bake_seconds": ["type": "integer", "minimum": 0, "maximum": 86400],
-                "progress_deadline_seconds": ["type": "integer"],
+                "progress_deadline_seconds": ["type": "integer", "minimum": 1, "maximum": 604_800],
                 "gates": ["type": "array", "description": "Health gates; by default the model card's."],
                 "rollback_policy": ["type": "string", "enum": ["automatic", "manual"]],
                 "request_id": [
@@ -307,13 +307,15 @@ enum DeploymentsAPI {
                 let decision: String
                 let reason: String?
             }
+            let (tenant, id) = (try ctx.tenant, try ctx.request.uuidParameter("id"))
+            // Another tenant's deployment is not found, whatever the body says.
+            guard try store.find(id, tenant: tenant) != nil else { throw HTTPError(.notFound) }
             let input = try ctx.request.decode(Input.self, fields: ["decision", "reason"])
             guard let verdict = ApprovalDecision.Verdict(rawValue: input.decision) else {
                 throw ValidationError(field: "decision", "approve or reject")
             }
-            let tenant = try ctx.tenant
             let decided = try store.decide(
-                try ctx.request.uuidParameter("id"), tenant: tenant, verdict: verdict, reason: input.reason ?? "",
+                id, tenant: tenant, verdict: verdict, reason: input.reason ?? "",
                 expected: ctx.request.headers["If-Match"], principal: ctx.principal, actor: ctx.actor)
             return try answer(decided, store: store)
         }
@@ -339,9 +341,11 @@ enum DeploymentsAPI {
                     ] + common)
             ) { ctx in
                 struct Input: Decodable { let reason: String? }
+                let (tenant, id) = (try ctx.tenant, try ctx.request.uuidParameter("id"))
+                guard try store.find(id, tenant: tenant) != nil else { throw HTTPError(.notFound) }
                 let input = ctx.request.body.isEmpty ? Input(reason: nil) : try ctx.request.decode(Input.self, fields: ["reason"])
                 let changed = try store.act(
-                    action, on: try ctx.request.uuidParameter("id"), tenant: try ctx.tenant, expected: ctx.request.headers["If-Match"],
+                    action, on: id, tenant: tenant, expected: ctx.request.headers["If-Match"],
                     reason: input.reason, principal: ctx.principal, actor: ctx.actor)
                 return try answer(changed, store: store)
             }

@@ -77,7 +77,8 @@ enum RegistryAPI {
                 "version": ["type": "string", "description": "Semantic version, e.g. 1.2.0."],
                 "artifact_uri": ["type": "string", "maxLength": 2000], "digest": ["type": "string", "pattern": "^sha256:[0-9a-f]{64}$"],
                 "format": ["type": "string", "enum": .array(NewModelVersion.formats.map { .string($0) })],
-                "parameter_count": ["type": "integer", "minimum": 1], "context_length": ["type": "integer", "minimum": 1],
+                "parameter_count": ["type": "integer", "minimum": 1, "maximum": 100_000_000_000_000],
+                "context_length": ["type": "integer", "minimum": 1, "maximum": 100_000_000],
                 "card": ["type": "string", "maxLength": 50000, "description": "The model card, Markdown."],
             ],
         ])
@@ -204,17 +205,23 @@ enum RegistryAPI {
                 id: "createModelVersion", summary: "Register a version of a model (artifact, digest, card).", tags: ["models"],
                 parameters: [APIGate.tenantParameter, idParameter, TokensAPI.idempotencyParameter], requestComponent: newVersion,
                 responses: [
-                    .init(201, "The version.", component: modelVersion), .problem(400, "Malformed JSON."),
+                    .init(201, "The version.", component: modelVersion, headers: ["Location"]), .problem(400, "Malformed JSON."),
                     .problem(409, "The model has this version already."), .problem(422, "Invalid values."),
                 ] + common)
         ) { ctx in
             try ctx.require(.deploymentsRequest)
+            let (tenant, id) = (try ctx.tenant, try ctx.request.uuidParameter("id"))
+            // Another tenant's model is not found, whatever the body says.
+            guard try registry.model(id, tenant: tenant) != nil else { throw HTTPError(.notFound) }
             let created = try registry.addVersion(
                 try ctx.request.decode(
                     NewModelVersion.self,
                     fields: ["version", "artifact_uri", "digest", "format", "parameter_count", "context_length", "card"]),
-                to: try ctx.request.uuidParameter("id"), tenant: try ctx.tenant, by: ctx.caller.identity.user, actor: ctx.actor)
-            return .json(json(created), status: .created)
+                to: id, tenant: tenant, by: ctx.caller.identity.user, actor: ctx.actor)
+            // The version is listed with its model's versions.
+            var response = Response.json(json(created), status: .created)
+            response.headers.set("Location", APIPath.modelVersions.path(id.postgresText))
+            return response
         }
     }
 }

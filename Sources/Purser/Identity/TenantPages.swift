@@ -19,6 +19,9 @@ enum TenantPages {
         let membersLink: SiteURL
         let notificationsLink: SiteURL
         let auditLink: SiteURL
+        let canReadDeployments: Bool
+        let deploymentsLink: SiteURL
+        let modelsLink: SiteURL
         let accountLink = SitePage.account.url
         /// Spend this month and over 30 days, for those who may read costs.
         var spend: CostSpendSummary?
@@ -39,6 +42,9 @@ enum TenantPages {
             membersLink = .members(tenant.slug)
             notificationsLink = .notifications(tenant.slug)
             auditLink = .audit(tenant.slug)
+            canReadDeployments = principal.can(.deploymentsRead)
+            deploymentsLink = .deployments(tenant.slug)
+            modelsLink = .models(tenant.slug)
         }
     }
 
