@@ -53,6 +53,7 @@ public enum DemoData {
             try DemoCosts.seed(database: database, tenant: tenant, clock: clock)
             try DemoBudgets.seed(database: database, tenant: tenant, clock: clock)
             try DemoAccess.seed(database: database, tenant: tenant, clock: clock)
+            try DemoHosts.seed(database: database, tenant: tenant, clock: clock)
             try DemoDeployments.seed(database: database, tenant: tenant, keyring: keyring, clock: clock)
         }
         return customers.map { Login(email: $0.email, role: $0.role.rawValue, secondFactor: $0.role == .tenantAdmin) }

@@ -30,6 +30,8 @@ enum HostHealthCheck {
 
     /// One check per host, each its own job (a slow host holds only its own), coalesced per host.
     static func fanOut(_ context: JobContext) throws {
+        // Without PURSER_SSH_SOURCE_ADDRESSES Purser does not SSH (docs/access.md): no checks are queued.
+        guard !context.world.ssh.sourceAddresses.isEmpty else { return }
         let now = context.world.now
         try context.database.pool.transaction { tx in
             for row in try tx.query("SELECT id, tenant_id FROM gpu_hosts ORDER BY id") {
