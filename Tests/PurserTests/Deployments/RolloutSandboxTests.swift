@@ -84,6 +84,11 @@ import TestSupport
         #expect(rollback.step == 1)
         #expect(rollback.reason.contains("error rate was 5.00 %"), "\(rollback.reason)")
         #expect(rollback.figures.contains(#""value": 0.05, "verdict": "fail""#), "\(rollback.figures)")
+        // The requester is told once, at the end, with the deciding figures.
+        let told = try f.worker.pool.query(
+            "SELECT subject FROM notification_deliveries WHERE tenant_id = $1 AND event = 'deployment.rolled_back'", [f.tenant])
+        #expect(told.count == 1)
+        #expect(try told.first?.require(0, as: String.self).contains("was rolled back") == true)
         let endpoint = try f.worker.pool.query("SELECT live_version_id FROM endpoints WHERE id = $1", [f.endpoint])[0]
         #expect(try endpoint.require(0, as: UUID.self) == old, "the old version stays live")
         // The old version serves alone again and nothing of the new one is left.

@@ -422,17 +422,22 @@ public enum RolloutReconciler {
                 tx, facts, event: "deployment.finished", subject: "\(facts.title) is live",
                 text: "\(facts.title) is live on \(facts.providerEndpoint).", at: now)
         case .rolledBack, .aborted:
+            // Told once, at the end, with what decided the rollback (a gate's figures, a deadline, a person).
+            let decided =
+                try tx.query(
+                    """
+                    SELECT reason FROM rollout_events WHERE tenant_id = $1 AND deployment_id = $2 AND action = 'rollback'
+                    ORDER BY seq DESC LIMIT 1
+                    """, [facts.tenant, facts.id]
+                ).first?.require(0, as: String.self)
+                ?? (event.to == .aborted ? "A person aborted the rollout." : "A person rolled it back.")
             try tell(
                 tx, facts, event: "deployment.rolled_back",
-                subject: "\(facts.title) was \(event.to == .aborted ? "aborted" : "rolled back")", text: event.reason, severity: .warning,
-                at: now)
+                subject: "\(facts.title) was \(event.to == .aborted ? "aborted" : "rolled back")", text: decided + "\n\n" + event.reason,
+                severity: .warning, at: now)
         case .failed:
             try tell(
                 tx, facts, event: "deployment.finished", subject: "\(facts.title) failed", text: event.reason, severity: .error, at: now)
-        case .rollingBack:
-            try tell(
-                tx, facts, event: "deployment.rolled_back", subject: "\(facts.title) is rolling back", text: event.reason,
-                severity: .warning, at: now)
         default:
             return
         }
