@@ -2,7 +2,6 @@
 // carries everything a stateless node needs to reach it (address, port, the login Purser's commands
 // run as, the host's keys) and what the health schedule last read.
 import Foundation
-import HTTPServer
 import Postgres
 
 public struct GPUHost: Sendable {

@@ -2,7 +2,7 @@
 // field. The address is a host name or an IP address and nothing else: it goes on ssh's command
 // line, so a leading '-', a scheme, a path, a port or spaces are refused rather than passed on.
 import Foundation
-import HTTPServer
+import struct HTTPServer.FieldError
 import OpenSSHFormats
 
 public struct HostInput: Sendable {

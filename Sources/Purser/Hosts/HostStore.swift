@@ -2,7 +2,6 @@
 // (every tenant's and the shared pool's). Every change is audited and bumps the row's version;
 // a change of state to draining or back to active enqueues the hosts.drain job that tells the host.
 import Foundation
-import HTTPServer
 import Postgres
 
 public struct HostStore: Sendable {

@@ -4,7 +4,7 @@
 // questions (BatchMode), a host key that must match (StrictHostKeyChecking=yes) and short timeouts.
 // The folder is removed when the connection ends.
 import Foundation
-import HTTPServer
+import class HTTPServer.Locked
 
 public struct OpenSSHClient: SecureShell {
     public let sourceAddresses: [String]
