@@ -155,14 +155,4 @@ public struct CostPeriod: Sendable, Equatable {
     public var days: [LocalDate] {
         (0...from.days(to: to)).map { from.adding(days: $0) }
     }
-
-    /// The period of the same length just before this one (last month for a calendar month).
-    public var previous: CostPeriod {
-        if from.day == 1 && to == to.lastOfMonth && from.firstOfMonth == to.firstOfMonth {
-            let first = from.previousMonth
-            return CostPeriod(from: first, to: first.lastOfMonth)
-        }
-        let length = from.days(to: to) + 1
-        return CostPeriod(from: from.adding(days: -length), to: from.adding(days: -1))
-    }
 }
