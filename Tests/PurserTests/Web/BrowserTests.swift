@@ -188,11 +188,13 @@ import TestSupport
             (.admin, "/t/acme/members"), (.admin, "/t/acme/notifications"), (.admin, "/t/acme/audit"),
             (.admin, "/t/acme/reports/sla"), (.admin, "/t/acme/sla"), (.admin, "/t/acme/requests"),
             (.admin, "/t/acme/requests/new"), (.admin, "/t/acme/requests/ACME-1"), (.admin, "/t/acme/requests/ACME-999"),
+            (.admin, "/t/acme/hosts"),
             (.admin, "/t/acme/costs"), (.admin, "/t/acme/costs/budgets/\(budget.id.postgresText)"), (.admin, "/t/acme/costs/reviews"),
             (.admin, "/t/acme/costs/reviews/\(review)"),
-            (.staff, "/staff/"), (.staff, "/staff/requests"), (.staff, "/staff/groups"), (.staff, "/staff/reports/sla"),
+            (.staff, "/staff/"), (.staff, "/staff/hosts"), (.staff, "/staff/requests"), (.staff, "/staff/groups"),
+            (.staff, "/staff/reports/sla"),
             (.staff, "/staff/audit"), (.staff, "/staff/jobs"), (.staff, "/t/acme/sla"), (.staff, "/t/acme/requests/ACME-1"),
-            (.staff, "/account"), (.staff, "/staff/costs"), (.admin, "/t/acme/hosts"), (.staff, "/staff/hosts"),
+            (.staff, "/account"), (.staff, "/staff/costs"),
         ]
         // The sign-in's second step is checked on the way in.
         let walked = pages.map(\.path) + ["/sign-in/two-factor"]
