@@ -57,6 +57,11 @@ import TestSupport
         #expect(timeline.sandbox && timeline.entries.count == 8)
         #expect(timeline.entries[2].figures.map(\.verdict) == ["pass", "pass"])
         #expect(timeline.chart?.contains("<svg") == true && timeline.chart?.contains("Step 3") == true)
+        let html = try #require(
+            try Templates(folder: TestEnvironment.root.appendingPathComponent("Templates")).render("deployments/timeline", timeline))
+        #expect(
+            html.contains("<svg") && html.contains("<td>error rate</td><td>0.20 %</td><td>error rate ≤ 2.00 %</td><td>pass</td>"), "\(html)"
+        )
         let endpointName = ProviderNames.endpoint(name: "chat", id: f.endpoint)
         let variant = ProviderNames.variant(version: new)
         #expect(

@@ -15,6 +15,8 @@ public struct DeploymentTimeline: TemplateModel {
         let weight: String?
         let reason: String
         let figures: [Figure]
+        /// Whether the figures table shows (a template cannot ask an array whether it is empty).
+        let hasFigures: Bool
         let requests: String?
         let window: String?
         let failed: Bool
@@ -73,6 +75,7 @@ public struct DeploymentTimeline: TemplateModel {
                     action: try row.require(1, as: String.self).replacingOccurrences(of: "_", with: " "),
                     state: try row.require(2, as: String.self).replacingOccurrences(of: "_", with: " "), step: step.map { String($0 + 1) },
                     weight: try row.decode(4, as: Int.self).map { "\($0) %" }, reason: try row.require(5), figures: shown ?? [],
+                    hasFigures: !(shown ?? []).isEmpty,
                     requests: figures.map { String($0.candidate.requests) },
                     window: zip2(start, end).map { "\(RFC3339.string($0)) – \(RFC3339.string($1))" },
                     failed: shown?.contains { $0.failed } ?? false))
