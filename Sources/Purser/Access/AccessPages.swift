@@ -38,6 +38,7 @@ enum AccessPages {
     struct IndexPage: TemplateModel {
         let formToken: String
         let createLink: SiteURL
+        let policiesLink: SiteURL
         let policies: [Option]
         let grants: [GrantRow]
         let waiting: [RequestRow]
@@ -155,7 +156,7 @@ enum AccessPages {
                 tenant: tenant.id, principal: ctx.principal, view: seesAll ? .all : .mine, state: state, text: params["q"],
                 cursor: (params["cursor"] ?? "").isEmpty ? nil : params["cursor"], limit: 50)
             let model = IndexPage(
-                formToken: ctx.visitor.formToken, createLink: .access(tenant.slug),
+                formToken: ctx.visitor.formToken, createLink: .access(tenant.slug), policiesLink: .accessPolicies(tenant.slug),
                 policies: try store.policies(tenant: tenant.id).filter(\.enabled).map {
                     Option(
                         value: $0.id.postgresText,

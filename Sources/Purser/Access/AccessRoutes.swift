@@ -10,5 +10,6 @@ enum AccessRoutes {
         let query = AccessQuery(database: parts.database)
         AccessPages.register(in: &routes, site: parts.site, store: store, grants: grants, query: query)
         AccessAPI.register(in: &routes, store: store, grants: grants, query: query)
+        AccessPolicyPages.register(in: &routes, site: parts.site, store: store)
     }
 }

@@ -78,6 +78,8 @@ public struct AccessStore: Sendable {
 
     /// Writes `policy` (new or changed), audited.
     public func save(_ policy: AccessPolicy, tenant: UUID, actor: AuditActor) throws {
+        let problems = policy.problems()
+        if !problems.isEmpty { throw ValidationError(problems) }
         try database.inTenant(tenant) { tx in
             let now = clock.now
             try AccessPolicy.save(policy, tenant: tenant, at: now, in: tx)

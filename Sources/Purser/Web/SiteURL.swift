@@ -64,6 +64,7 @@ public enum SitePage: String, CaseIterable, Sendable {
     /// GET: a confirmation page only (the approvers' mail links here); POST decides.
     case deploymentApproval = "/t/{tenant}/deployments/{id}/approval"
     case deploymentAction = "/t/{tenant}/deployments/{id}/action"
+    case deploymentPolicies = "/t/{tenant}/deployments/policies"
     // Just-in-time access: {id} is an access request's id; its grant is shown and acted on there.
     case access = "/t/{tenant}/access"
     case accessRequest = "/t/{tenant}/access/{id}"
@@ -71,6 +72,7 @@ public enum SitePage: String, CaseIterable, Sendable {
     case accessWithdraw = "/t/{tenant}/access/{id}/withdraw"
     case accessRevoke = "/t/{tenant}/access/{id}/revoke"
     case accessCertificate = "/t/{tenant}/access/{id}/certificate"
+    case accessPolicies = "/t/{tenant}/access-policies"
     case costs = "/t/{tenant}/costs"
     case costsCSV = "/t/{tenant}/costs.csv"
     case budgets = "/t/{tenant}/costs/budgets"
@@ -230,12 +232,14 @@ extension SiteURL {
     static func deployment(_ slug: String, id: UUID) -> SiteURL { SiteURL(.deployment, slug, id.postgresText) }
     static func deploymentApproval(_ slug: String, id: UUID) -> SiteURL { SiteURL(.deploymentApproval, slug, id.postgresText) }
     static func deploymentAction(_ slug: String, id: UUID) -> SiteURL { SiteURL(.deploymentAction, slug, id.postgresText) }
+    static func deploymentPolicies(_ slug: String) -> SiteURL { SiteURL(.deploymentPolicies, slug) }
     static func access(_ slug: String) -> SiteURL { SiteURL(.access, slug) }
     static func accessRequest(_ slug: String, id: UUID) -> SiteURL { SiteURL(.accessRequest, slug, id.postgresText) }
     static func accessDecide(_ slug: String, id: UUID) -> SiteURL { SiteURL(.accessDecide, slug, id.postgresText) }
     static func accessWithdraw(_ slug: String, id: UUID) -> SiteURL { SiteURL(.accessWithdraw, slug, id.postgresText) }
     static func accessRevoke(_ slug: String, id: UUID) -> SiteURL { SiteURL(.accessRevoke, slug, id.postgresText) }
     static func accessCertificate(_ slug: String, id: UUID) -> SiteURL { SiteURL(.accessCertificate, slug, id.postgresText) }
+    static func accessPolicies(_ slug: String) -> SiteURL { SiteURL(.accessPolicies, slug) }
     static func costs(_ slug: String) -> SiteURL { SiteURL(.costs, slug) }
     static func costsCSV(_ slug: String) -> SiteURL { SiteURL(.costsCSV, slug) }
     static func budgets(_ slug: String) -> SiteURL { SiteURL(.budgets, slug) }

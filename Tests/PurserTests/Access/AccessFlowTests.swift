@@ -137,6 +137,33 @@ import TestSupport
         #expect(Set(audited) == ["access.expire", "access.lapse"])
     }
 
+    @Test func tenantAdminsWritePoliciesOnThePoliciesPageAndOthersOnlyReadThem() throws {
+        let admin = try acme.signedIn(
+            "tenant_admin@acme.test", in: app, totp: try acme.enableSecondFactor("tenant_admin@acme.test", in: app))
+        let fields: [(String, String)] = [
+            ("name", "GPU train"), ("kind", "ssh"), ("host_label", "group:train"), ("ssh_login", "ops"), ("requester_roles", "requester"),
+            ("requester_roles", "cse"), ("max_minutes", "120"), ("customer_approvals", "1"), ("approver_roles", "approver"),
+            ("provider_approvals", "1"), ("link_required", "incident"), ("break_glass_minutes", "30"), ("lapse_minutes", "60"),
+            ("enabled", "1"),
+        ]
+        #expect(try admin.post("/t/acme/access-policies", fields).status == 303)
+        let saved = try store().policies(tenant: acme.tenant)
+        #expect(saved.map(\.name) == ["GPU train"])
+        #expect(saved.first?.requesterRoles == ["requester", "cse"] && saved.first?.providerApprovals == 1)
+        #expect(saved.first?.linkRequired == .incident && saved.first?.maxSeconds == 7200)
+        // A login sshd would not take and no approvals at all: named on the form.
+        let refused = try admin.post(
+            "/t/acme/access-policies",
+            [("name", "Bad"), ("kind", "ssh"), ("host_label", "x"), ("ssh_login", "Root!"), ("requester_roles", "requester")]
+                + [("max_minutes", "10"), ("customer_approvals", "0"), ("provider_approvals", "0"), ("break_glass_minutes", "5")]
+                + [("lapse_minutes", "5")])
+        #expect(refused.status == 422)
+        #expect(refused.text.contains("ssh_login") && refused.text.contains("approvals"))
+        let requester = try acme.signedIn("requester@acme.test", in: app)
+        #expect(try requester.get("/t/acme/access-policies").text.contains("GPU train"))
+        #expect(try requester.post("/t/acme/access-policies", fields, from: "/t/acme/access").status == 403)
+    }
+
     @Test func breakGlassFilesItsReviewNotifiesAndWaitsForSomeoneElse() throws {
         let glass = try policy(
             AccessPolicy(

@@ -21,9 +21,9 @@ import TestSupport
             .requestAttachment("acme", number: "ACME-12", id: id), .slaPolicy("acme"), .slaReport("acme"), .slaReportCSV("acme"),
             .hosts("acme"),
             .access("acme"), .accessRequest("acme", id: id), .accessDecide("acme", id: id), .accessWithdraw("acme", id: id),
-            .accessRevoke("acme", id: id), .accessCertificate("acme", id: id),
+            .accessRevoke("acme", id: id), .accessCertificate("acme", id: id), .accessPolicies("acme"),
             .models("acme"), .deployments("acme"), .deploymentNew("acme"), .deployment("acme", id: id),
-            .deploymentApproval("acme", id: id), .deploymentAction("acme", id: id),
+            .deploymentApproval("acme", id: id), .deploymentAction("acme", id: id), .deploymentPolicies("acme"),
             .staffTenantStatus("acme"), .staffJobRetry(42), .staffJobCancel(42), .devMailMessage(3), .devMailHTML(3),
         ] + SitePage.allCases.filter { PathTemplate.names($0.template).isEmpty }.map(\.url)
     }()
