@@ -52,6 +52,12 @@ import TestSupport
         let page = try admin.get("/staff/prices").text
         #expect(page.contains("0.075") && page.contains("https://openai.com/api/pricing/ (2026-11-27)"))
 
+        // An event (stamped a little ahead of the clock, as gateways may) rated at the list price, before the markup below reaches back to it.
+        let line = #"{"event_id":"m1","occurred_at":"2026-11-18T12:02:00Z","provider":"openai","model":"gpt-4o-mini","input_tokens":100}"#
+        _ = try UsageIngest(database: app.app.database).ingest(
+            try NDJSONUsageParser.lines(Array(line.utf8)), tenant: people.tenant, actor: .system, source: .api, now: clock.now)
+        func cost() throws -> Int64? { try owner.query("SELECT cost_micros FROM usage_events")[0].decode(0, as: Int64.self) }
+        #expect(try cost() == 15)
         // A markup that reaches back queues the tenant's re-rating; customers and CSEs never see the page.
         let markup = try admin.post(
             "/staff/prices/markups", [("tenant", "acme"), ("markup_bp", "1500"), ("effective_from", "2026-11-10")], from: "/staff/prices")
@@ -59,6 +65,10 @@ import TestSupport
         #expect(
             try owner.query("SELECT count(*) FROM jobs WHERE kind = 'costs.rerate' AND tenant_id = $1", [people.tenant])[0].require(
                 0, as: Int.self) == 1)
+        // The worker runs it: 100 × 0.15 × 1.15 = 17.25 → 17 micro-units.
+        let worker = try app.startWorker()
+        #expect(waitUntil(20) { (try? cost()) == 17 })
+        worker.stop()
         #expect(
             try admin.post(
                 "/staff/prices/markups", [("tenant", "nope"), ("markup_bp", "1"), ("effective_from", "2026-11-10")], from: "/staff/prices"
