@@ -43,6 +43,7 @@ enum DeploymentPages {
         let rows: [Row]
         let newLink: SiteURL
         let modelsLink: SiteURL
+        let policiesLink: SiteURL?
         let canRequest: Bool
         let nextPage: SiteURL?
     }
@@ -172,7 +173,9 @@ enum DeploymentPages {
                 "deployments/index", title: "Deployments · \(tenant.name)",
                 ListPage(
                     tenantName: tenant.name, rows: page.prefix(50).map(row), newLink: .deploymentNew(tenant.slug),
-                    modelsLink: .models(tenant.slug), canRequest: ctx.principal.can(.deploymentsRequest),
+                    modelsLink: .models(tenant.slug),
+                    policiesLink: ctx.principal.can(.tenantSettingsManage) ? .deploymentPolicies(tenant.slug) : nil,
+                    canRequest: ctx.principal.can(.deploymentsRequest),
                     nextPage: page.count > 50 ? SiteURL.deployments(tenant.slug).adding("after", page[49].id.postgresText) : nil),
                 visitor: ctx.visitor, tenant: tenant)
         }

@@ -12,6 +12,8 @@ enum DeploymentRoutes {
         RegistryAPI.register(in: &routes, registry: registry)
         DeploymentsAPI.register(in: &routes, store: store)
         RegistryPages.register(in: &routes, site: site, registry: registry)
+        // Before the deployment pages: the router takes /deployments/policies for the first route that matches it.
+        PolicyPages.register(in: &routes, site: site, database: database)
         DeploymentPages.register(in: &routes, site: site, store: store, registry: registry, targets: targets)
         TargetPages.register(in: &routes, site: site, targets: targets, database: database)
     }

@@ -276,19 +276,25 @@ public struct DeploymentStore: Sendable {
         return id
     }
 
-    /// Sets `approved` and enqueues the reconciler, in `tx`: refused while another rollout holds the endpoint.
-    private func approve(_ tx: Connection, _ deployment: Deployment, now: Date, actor: AuditActor) throws -> Deployment {
+    /// Refuses (409, on `field`) taking the deployment's endpoint while another rollout holds it:
+    /// one active rollout per endpoint, as the partial unique index deployments_one_active_per_endpoint holds.
+    static func requireEndpointFree(_ tx: Connection, _ deployment: Deployment, field: String) throws {
+        let states = DeploymentState.allCases.filter(\.isActive).map(\.rawValue)
         if let busy = try tx.query(
             """
-            SELECT id FROM deployments WHERE tenant_id = $1 AND endpoint_id = $2 AND id <> $3
-              AND state IN ('approved', 'provisioning', 'rolling_out', 'promoting', 'paused', 'rolling_back') LIMIT 1
-            """, [deployment.tenant, deployment.endpoint.id, deployment.id]
+            SELECT id FROM deployments WHERE tenant_id = $1 AND endpoint_id = $2 AND id <> $3 AND state = ANY($4::text[]) LIMIT 1
+            """, [deployment.tenant, deployment.endpoint.id, deployment.id, states]
         ).first?.require(0, as: UUID.self) {
             throw ValidationError(
-                field: "endpoint",
+                field: field,
                 "one active rollout per endpoint: \(deployment.endpoint.name) is being changed by deployment \(busy.postgresText); "
                     + "wait for it to finish or abort it", refusal: .conflict)
         }
+    }
+
+    /// Sets `approved` and enqueues the reconciler, in `tx`: refused while another rollout holds the endpoint.
+    private func approve(_ tx: Connection, _ deployment: Deployment, now: Date, actor: AuditActor) throws -> Deployment {
+        try Self.requireEndpointFree(tx, deployment, field: "endpoint")
         try tx.query(
             """
             UPDATE deployments SET state = 'approved', approved_at = $3, state_changed_at = $3, updated_at = $3, version = version + 1
@@ -438,19 +444,8 @@ public struct DeploymentStore: Sendable {
                             ? "a \(current.state.label) deployment takes no action"
                             : "a \(current.state.label) deployment cannot \(action.rawValue); it can: \(allowed.joined(separator: ", "))")
                 }
-                if next.isActive && !current.state.isActive {
-                    // Rolling back a live deployment takes the endpoint again.
-                    if let busy = try tx.query(
-                        """
-                        SELECT id FROM deployments WHERE tenant_id = $1 AND endpoint_id = $2 AND id <> $3
-                          AND state IN ('approved', 'provisioning', 'rolling_out', 'promoting', 'paused', 'rolling_back') LIMIT 1
-                        """, [tenant, current.endpoint.id, id]
-                    ).first?.require(0, as: UUID.self) {
-                        throw ValidationError(
-                            field: "action", "one active rollout per endpoint: deployment \(busy.postgresText) is changing it now",
-                            refusal: .conflict)
-                    }
-                }
+                // Rolling back a live deployment takes the endpoint again.
+                if next.isActive && !current.state.isActive { try Self.requireEndpointFree(tx, current, field: "action") }
                 let why = note.isEmpty ? "\(action.rawValue) by a person" : "\(action.rawValue): \(note)"
                 try tx.query(
                     """

@@ -15,18 +15,12 @@ enum TargetPages {
         let created: String
     }
 
-    struct Option: Encodable, Sendable {
-        let value: String
-        let label: String
-        var selected = false
-    }
-
     struct Page: TemplateModel {
         let formToken: String
         let createLink: SiteURL
         let deploymentsLink: SiteURL
         let rows: [Row]
-        let kinds: [Option]
+        let kinds: [DeploymentPages.Option]
         let tenant: String
         let name: String
         let region: String
@@ -53,7 +47,7 @@ enum TargetPages {
                     formToken: ctx.visitor.formToken, createLink: SitePage.staffTargets.url,
                     deploymentsLink: SitePage.staffDeployments.url, rows: rows,
                     kinds: TargetKind.allCases.map {
-                        Option(value: $0.rawValue, label: $0.label, selected: (form?["kind"] ?? "sandbox") == $0.rawValue)
+                        DeploymentPages.Option(value: $0.rawValue, label: $0.label, selected: (form?["kind"] ?? "sandbox") == $0.rawValue)
                     },
                     tenant: form?["tenant"] ?? "", name: form?["name"] ?? "", region: form?["region"] ?? "",
                     endpointURL: form?["endpoint_url"] ?? "", settings: form?["settings"] ?? "", message: message, errors: errors),

@@ -214,6 +214,16 @@ import TestSupport
         let page = try browser.get("/t/acme/deployments/\(ownID)/approval")
         #expect(page.status == 200)
         #expect(page.text.contains("someone else must approve it"))
+        // Tenant admins set who approves each environment; the change is audited.
+        let saved = try browser.post(
+            "/t/acme/deployments/policies",
+            [
+                ("environment", "staging"), ("required_approvals", "3"), ("approver_roles", "tenant_admin"), ("validity_hours", "2"),
+                ("promotion_gate_hours", "0"),
+            ], from: "/t/acme/deployments/policies")
+        #expect(saved.status == 200)
+        #expect(saved.text.contains("3 approvals from tenant_admin"))
+        #expect(try scalar("SELECT count(*) FROM audit_events WHERE action = 'approval_policy.set'", as: Int.self) == 3)
         let confirm = try people.signedIn("approver@acme.test", in: app, totp: approverTOTP)
         let asked = try confirm.get("/t/acme/deployments/\(ownID)/approval")
         #expect(asked.status == 200)
