@@ -90,6 +90,43 @@ import TestSupport
         #expect(try app.database.connect().query("SELECT 1 FROM notification_deliveries WHERE event = 'host.down'").count == 2)
     }
 
+    /// A host of the shared pool has no tenant: the tenants whose active grants name it hear that it
+    /// is down (with the provider's host managers by mail), and no other tenant does.
+    @Test func aPoolHostDownIsToldToTheTenantsWhoseGrantsNameIt() throws {
+        let globex = try People(app, slug: "globex")
+        var input = HostInput()
+        (input.name, input.address, input.sshPort, input.sshLogin) = ("pool-dead", "127.0.0.1", RawHTTP.freePort(), peer.login)
+        (input.hostKeys, input.runtime) = ([peer.hostKey], "vllm")
+        let pool = try hosts.create(input, tenant: nil, actor: .system)
+        // An active SSH grant of acme's naming the pool host (written as the access feature keeps them).
+        let owner = try app.database.connect()
+        let (policy, request, grant) = (UUID.v7(at: clock.now), UUID.v7(at: clock.now), UUID.v7(at: clock.now))
+        let requester = people.id("requester@acme.test")
+        try owner.query(
+            """
+            INSERT INTO access_policies (tenant_id, id, name, kind, host_label, ssh_login, requester_roles, max_seconds)
+            VALUES ($1, $2, 'pool ssh', 'ssh', 'pool', 'ops', '{requester}', 3600)
+            """, [people.tenant, policy])
+        try owner.query(
+            """
+            INSERT INTO access_requests (tenant_id, id, policy_id, requester_id, kind, host_id, host_name, reason, duration_seconds, lapse_at, state)
+            VALUES ($1, $2, $3, $4, 'ssh', $5, 'pool-dead', 'debugging', 3600, $6, 'approved')
+            """, [people.tenant, request, policy, requester, pool.id, clock.now + 3600])
+        try owner.query(
+            """
+            INSERT INTO access_grants (tenant_id, id, request_id, user_id, kind, host_id, host_name, starts_at, ends_at)
+            VALUES ($1, $2, $3, $4, 'ssh', $5, 'pool-dead', $6, $7)
+            """, [people.tenant, grant, request, requester, pool.id, clock.now, clock.now + 3600])
+        clock.advance(by: HostHealthCheck.downAfter + 1)
+        try check(pool)
+        #expect(try hosts.find(pool.id, .staff).state == .down)
+        let told = try owner.query(
+            "SELECT tenant_id, destination FROM notification_deliveries WHERE event = 'host.down' ORDER BY destination")
+        #expect(try told.map { try $0.require(0, as: UUID.self) } == [people.tenant, people.tenant])
+        #expect(try !told.contains { try $0.require(0, as: UUID.self) == globex.tenant })
+        #expect(try hosts.list(.tenant(globex.tenant)).isEmpty && hosts.list(.tenant(people.tenant)).isEmpty)
+    }
+
     @Test func drainingRunsPurserDrainOnTheHostAsPurser() throws {
         // The host's operator's command: here it leaves a mark the test can see.
         let mark = peer.folder.appendingPathComponent("drained")
