@@ -153,6 +153,21 @@ import TestSupport
         #expect(peer.logText.contains("purser:drain:\(host.id.postgresText)"))
     }
 
+    @Test func theScheduleQueuesOneCheckPerHostEveryMinute() throws {
+        #expect(Schedules.standard.contains(HostHealthCheck.schedule) && HostHealthCheck.schedule.recurrence == .every(seconds: 60))
+        let first = try host("gpu-a1", port: peer.port)
+        let second = try host("gpu-b2", port: peer.port)
+        let job = Job(id: 0, kind: HostHealthCheck.kind, payload: JSONText("{}"), tenant: nil, attempt: 1, maxAttempts: 1, timeout: 30)
+        let context = JobContext(job: job, database: worker, world: app.app.world)
+        try HostHealthCheck.fanOut(context)
+        try HostHealthCheck.fanOut(context)  // coalesced while the first checks wait
+        let queued = try app.database.connect().query(
+            "SELECT unique_key, tenant_id FROM jobs WHERE kind = 'hosts.health' ORDER BY unique_key"
+        ).map { (try $0.require(0, as: String.self), try $0.require(1, as: UUID.self)) }
+        #expect(queued.map(\.0) == [first.id, second.id].map { "hosts.health:" + $0.postgresText }.sorted())
+        #expect(queued.allSatisfy { $0.1 == people.tenant })
+    }
+
     @Test func healthOutputIsParsedAsNVIDIADocumentsIt() {
         let output =
             "NVIDIA A100-SXM4-40GB, 40960, [N/A], 3, 41\n--purser-uptime--\n12345.67 2345.00\n--purser-disk--\n"
