@@ -151,4 +151,22 @@ import TestSupport
         #expect(
             try !variants.require(0, as: String.self).contains(ProviderNames.variant(version: old)), "the old version's variant is gone")
     }
+
+    @Test func underTheManualPolicyAFailedGatePausesAndAPersonsResumePassesTheStep() throws {
+        let f = try fixture("manual", settings: #"{"fail": [{"step": 1, "signal": "error_rate", "value": 0.05}]}"#)
+        try f.markLive(try f.version("1.0.0"))
+        let deployment = try f.approved(
+            try f.version("1.1.0"), steps: [50, 100], gates: #"[{"signal": "error_rate", "max": 0.02}]"#, rollback: "manual")
+        #expect(try f.drive(deployment, until: ["paused", "rolled_back"]) == "paused")
+        #expect(try f.state(deployment).reason?.contains("Waiting for a person") == true)
+        // The resume action: back to rolling_out, the reconciler woken.
+        try f.app.app.database.inTenant(f.tenant) { tx in
+            try tx.query(
+                "UPDATE deployments SET state = 'rolling_out', paused_from = NULL, version = version + 1 WHERE id = $1", [deployment])
+            try DeploymentJobs.enqueueReconcile(tx, tenant: f.tenant, deployment: deployment, at: Self.clock.now)
+        }
+        try f.runDue()
+        let events = try f.events(deployment)
+        #expect(events.last?.action == "step_passed" && events.last?.reason.contains("a person resumed") == true, "\(events.map(\.action))")
+    }
 }

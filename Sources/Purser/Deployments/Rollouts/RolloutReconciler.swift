@@ -175,7 +175,10 @@ public enum RolloutReconciler {
         let figures = RolloutFigures(candidate: candidate, baseline: baseline, gates: results)
         let step = facts.currentStep
         let weight = facts.steps[min(step, facts.steps.count - 1)]
-        if let failed = results.first(where: { $0.verdict == .fail }) {
+        // Under the manual rollback policy a failed gate pauses the rollout; a person who resumes it
+        // rather than rolling back has decided this step, so it passes on their word (recorded).
+        let overridden = facts.lastEvent.map { $0.action == "gate_failed" && $0.step == step } ?? false
+        if !overridden, let failed = results.first(where: { $0.verdict == .fail }) {
             let reason =
                 "Step \(step + 1) (\(weight) %): \(failed.gate.signal.label) was \(failed.value.map(failed.gate.signal.display) ?? "?") "
                 + "over \(candidate.requests) requests, beyond the gate \(failed.gate.summary)."
@@ -206,9 +209,10 @@ public enum RolloutReconciler {
             }
             return .wait(until: poll, progress: progress)
         }
-        let passed =
+        let verdicts =
             results.isEmpty
             ? "no gates apply; the bake time passed" : results.map { "\($0.gate.summary): \($0.verdict.rawValue)" }.joined(separator: "; ")
+        let passed = verdicts + (overridden ? "; a person resumed the rollout after the gate failed" : "")
         if step >= facts.steps.count - 1 {
             let final = finalPlan(facts)
             try driver.apply(final)

@@ -33,6 +33,8 @@ struct RolloutFacts: Sendable {
     let progress: RolloutProgress?
     /// The variant live on the endpoint before this deployment (nil: a first deployment).
     let liveBaseline: VariantPlan?
+    /// The last recorded transition's action and step.
+    let lastEvent: (action: String, step: Int?)?
 }
 
 struct RolloutProgress: Sendable {
@@ -115,7 +117,11 @@ enum RolloutStore {
             endpointID: endpointID, providerEndpoint: providerEndpoint,
             targetID: try row.require(20), targetKind: try row.require(21), targetRegion: try row.decode(22), targetURL: try row.decode(23),
             targetSettings: try row.require(24), requestedBy: try row.require(25), title: try row.require(26),
-            progress: try progress(tx, tenant: tenant, deployment: deployment), liveBaseline: baseline)
+            progress: try progress(tx, tenant: tenant, deployment: deployment), liveBaseline: baseline,
+            lastEvent: try tx.query(
+                "SELECT action, step FROM rollout_events WHERE tenant_id = $1 AND deployment_id = $2 ORDER BY seq DESC LIMIT 1",
+                [tenant, deployment]
+            ).first.map { (try $0.require(0, as: String.self), try $0.decode(1, as: Int.self)) })
     }
 
     static func progress(_ tx: Connection, tenant: UUID, deployment: UUID) throws -> RolloutProgress? {
