@@ -7,7 +7,7 @@
 #      sampling the server's resident memory, and checks every event was stored once,
 #   3. copies the same rows with a bare COPY (psql \copy, same writers) into a plain table: the
 #      physical limit of this machine, in the same run,
-#   4. times a tenant's 30-day spend grouped by model from the rollup (usage_daily) and the naive
+#   4. times a tenant's 30-day spend grouped by model from the rollup (usage_daily_models) and the naive
 #      GROUP BY over its raw events (server execution time, median of 5),
 # and appends a table to bench/out/results.md. Loopback only; on these machines compare the ratios,
 # not the absolute figures across runs. A trial: BENCH_USAGE_EVENTS=40000 BENCH_USAGE_TENANTS=4.
@@ -124,7 +124,7 @@ execution() {  # the median server execution time of $1, in ms, over 5 runs
 }
 from="to_timestamp($end) - interval '30 days'"
 rollup_ms=$(execution "SELECT model, sum(cost_micros), sum(input_tokens + output_tokens + cached_input_tokens), sum(requests)
-                       FROM usage_daily WHERE tenant_id = '$tenant' AND day >= ($from)::date GROUP BY model")
+                       FROM usage_daily_models WHERE tenant_id = '$tenant' AND day >= ($from)::date GROUP BY model")
 raw_ms=$(execution "SELECT model, sum(cost_micros), sum(input_tokens + output_tokens + cached_input_tokens), sum(requests)
                     FROM usage_events WHERE tenant_id = '$tenant' AND occurred_at >= $from GROUP BY model")
 echo "30-day report by model: rollup $rollup_ms ms, raw $raw_ms ms"

@@ -64,6 +64,7 @@ enum RerateJob {
                         "from": RFC3339.string(from), "to": to.map(RFC3339.string) ?? "", "events": String(outcome.events),
                         "cost_delta_micros": String(outcome.costDelta),
                     ]), at: now), in: tx)
+            if outcome.events > 0 { try BudgetChecks.usageIngested(tx, tenant: tenant, at: now) }
         }
         return outcome
     }

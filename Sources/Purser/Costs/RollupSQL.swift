@@ -19,6 +19,10 @@ enum RollupSQL {
                 ("day", "(occurred_at AT TIME ZONE $2)::date"), ("provider", "provider"), ("model", "model"), ("team", "team"),
                 ("feature", "feature"),
             ]),
+        // The grain of spend-by-model reports (migration 0035).
+        Table(
+            name: "usage_daily_models",
+            keys: [("day", "(occurred_at AT TIME ZONE $2)::date"), ("provider", "provider"), ("model", "model")]),
         Table(name: "usage_daily_keys", keys: [("day", "(occurred_at AT TIME ZONE $2)::date"), ("key_ref", "key_ref")]),
         Table(name: "usage_daily_endpoints", keys: [("day", "(occurred_at AT TIME ZONE $2)::date"), ("endpoint", "endpoint")]),
         Table(

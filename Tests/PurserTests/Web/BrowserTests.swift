@@ -191,10 +191,11 @@ import TestSupport
             (.admin, "/t/acme/hosts"),
             (.admin, "/t/acme/costs"), (.admin, "/t/acme/costs/budgets/\(budget.id.postgresText)"), (.admin, "/t/acme/costs/reviews"),
             (.admin, "/t/acme/costs/reviews/\(review)"),
+            (.admin, "/t/acme/costs/upload"),
             (.staff, "/staff/"), (.staff, "/staff/hosts"), (.staff, "/staff/requests"), (.staff, "/staff/groups"),
             (.staff, "/staff/reports/sla"),
             (.staff, "/staff/audit"), (.staff, "/staff/jobs"), (.staff, "/t/acme/sla"), (.staff, "/t/acme/requests/ACME-1"),
-            (.staff, "/account"), (.staff, "/staff/costs"),
+            (.staff, "/account"), (.staff, "/staff/costs"), (.staff, "/staff/prices"),
         ]
         // The sign-in's second step is checked on the way in.
         let walked = pages.map(\.path) + ["/sign-in/two-factor"]

@@ -73,6 +73,8 @@ struct UsageIngest: Sendable {
                 outcome.unpriced = try tx.query(
                     "SELECT provider, item, count(*) FROM usage_fresh WHERE cost_micros IS NULL GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 100"
                 ).map { UsageIngestOutcome.Unpriced(provider: try $0.require(0), item: try $0.require(1), events: try $0.require(2)) }
+                // Budgets hear of new spend in the same transaction (they fire once it commits).
+                if fresh > 0 { try BudgetChecks.usageIngested(tx, tenant: tenant, at: now) }
             }
             try AuditLog.record(
                 AuditEvent(
