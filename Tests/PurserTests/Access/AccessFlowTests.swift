@@ -94,6 +94,10 @@ import TestSupport
         #expect(try send("POST", "/api/v1/access/requests/\(second)/withdraw?tenant=acme", token: requester).status == 200)
         let late = try send("POST", "/api/v1/access/requests/\(second)/approvals?tenant=acme", token: approver, #"{"decision": "approve"}"#)
         #expect(late.status == 409)
+        // History stays, searchable: the withdrawn one is found by state and by text.
+        let approverReads = try token("approver@acme.test", [.accessRequest], tenant: acme.tenant)
+        let withdrawn = try send("GET", "/api/v1/access/requests?tenant=acme&view=all&state=withdrawn&q=once", token: approverReads)
+        #expect((withdrawn.body["items"] as? [[String: Any]])?.map { $0["id"] as? String } == [second])
         let refusals = try app.database.connect().query(
             "SELECT count(*) FROM audit_events WHERE action = 'access.refused' AND tenant_id = $1", [acme.tenant])
         #expect(try refusals[0].require(0, as: Int64.self) >= 2)
@@ -171,10 +175,14 @@ import TestSupport
                 breakGlassRoles: ["requester"], breakGlassMaxSeconds: 900))
         let requester = try token("requester@acme.test", [.accessRequest, .requestsRead, .requestsWrite], tenant: acme.tenant)
         let body = #"{"policy_id": "\#(glass)", "reason": "the gateway is down", "duration_seconds": 900, "break_glass": true}"#
+        // The token is read (and remembered) before the elevation: everyone's live grants are for approvers.
+        #expect(try send("GET", "/api/v1/access/grants?tenant=acme&view=live", token: requester).status == 403)
         let broke = try send("POST", "/api/v1/access/requests?tenant=acme", token: requester, body)
         #expect(broke.status == 201)
         #expect(broke.body["state"] as? String == "approved")
         #expect(broke.body["break_glass"] as? Bool == true)
+        // Elevated to approver at once, through the same token: its node forgot the remembered one.
+        #expect(try send("GET", "/api/v1/access/grants?tenant=acme&view=live", token: requester).status == 200)
         let db = try app.database.connect()
         let review = try db.query(
             "SELECT id, state FROM requests WHERE tenant_id = $1 AND type = 'access' AND subject LIKE 'Break-glass review%'", [acme.tenant])
