@@ -3,7 +3,7 @@
 # rows written directly (BENCH_COSTS_TENANTS tenants × BENCH_COSTS_DAYS days; per tenant 3 providers,
 # 8 models, 5 teams, 10 features, 10 keys — every combination every day, the cube's worst case),
 # then the server's execution time (EXPLAIN ANALYZE, median of 5) of
-#   - a tenant's 30-day report grouped by model (the rows statement of CostReport), and
+#   - a tenant's 30-day report grouped by model (the rows statement of CostReport, on the model grain), and
 #   - a budget's status: its month's spend from the key slice (tenant or key) and from the cube (team).
 # Raw events and the naive GROUP BY are bench/usage.sh's. A trial: BENCH_COSTS_TENANTS=2 BENCH_COSTS_DAYS=30.
 set -euo pipefail
@@ -30,6 +30,11 @@ sql "INSERT INTO usage_daily (tenant_id, day, provider, model, team, feature, ev
             1000 + (p * 8 + m) * 7
      FROM tenants t, generate_series('2026-11-30'::date - ($days - 1), '2026-11-30'::date, interval '1 day') d,
           generate_series(1, 3) p, generate_series(1, 8) m, generate_series(1, 5) tm, generate_series(1, 10) f" >/dev/null
+sql "INSERT INTO usage_daily_models (tenant_id, day, provider, model, events, requests, input_tokens, output_tokens,
+                                     cached_input_tokens, cost_micros)
+     SELECT tenant_id, day, provider, model, sum(events), sum(requests), sum(input_tokens), sum(output_tokens),
+            sum(cached_input_tokens), sum(cost_micros)
+     FROM usage_daily GROUP BY 1, 2, 3, 4" >/dev/null
 sql "INSERT INTO usage_daily_keys (tenant_id, day, key_ref, events, requests, cost_micros)
      SELECT t.id, d::date, 'key-' || k, 1200, 1200, 120000
      FROM tenants t, generate_series('2026-11-30'::date - ($days - 1), '2026-11-30'::date, interval '1 day') d,
@@ -49,7 +54,7 @@ report=$(median "SELECT coalesce(s.currency, 'USD'), r.model, NULL::text, sum(r.
                  sum(r.input_tokens)::bigint, sum(r.output_tokens)::bigint, sum(r.cached_input_tokens)::bigint,
                  round(sum(r.gpu_seconds) / 3600, 2)::text, sum(r.cost_micros)::bigint, sum(r.gpu_cost_micros)::bigint,
                  sum(r.unpriced_events)::bigint
-                 FROM usage_daily r JOIN tenants t ON t.id = r.tenant_id LEFT JOIN tenant_cost_settings s ON s.tenant_id = r.tenant_id
+                 FROM usage_daily_models r JOIN tenants t ON t.id = r.tenant_id LEFT JOIN tenant_cost_settings s ON s.tenant_id = r.tenant_id
                  WHERE r.day BETWEEN '2026-11-01'::date AND '2026-11-30'::date AND r.tenant_id = '$tenant'
                  GROUP BY 1, 2, 3 ORDER BY sum(r.cost_micros) DESC, 2, 3 LIMIT 1000")
 tenant_budget=$(median "SELECT coalesce(sum(cost_micros), 0)::bigint FROM usage_daily_keys

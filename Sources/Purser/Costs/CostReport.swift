@@ -1,7 +1,7 @@
 // The cost report: spend, tokens, requests and GPU time over whole local days, grouped by one
 // dimension and optionally a second, filtered by any of the cube's dimensions, with a daily series
-// for the stacked chart and the models no price covers. It reads the rollups only (usage_daily and
-// its slices by key and endpoint), never raw events: one grouped statement for the rows, one for the
+// for the stacked chart and the models no price covers. It reads the rollups only (usage_daily, its
+// model grain and its slices by key and endpoint), never raw events: one grouped statement for the rows, one for the
 // days, one for unpriced models. Money stays integer micro-units throughout.
 import Foundation
 import struct HTTPServer.FieldError
@@ -133,14 +133,22 @@ public struct CostReport: Sendable {
     static let rowLimit = 1000
     static let seriesLimit = 8
 
+    /// The smallest rollup that holds every dimension the query names: the key or endpoint slice,
+    /// the model grain (a few hundred rows a tenant a month) when only provider, model, day or tenant
+    /// are named, else the cube.
+    static func table(_ query: Query) -> String {
+        switch query.groupBy {
+        case .key: return "usage_daily_keys"
+        case .endpoint: return "usage_daily_endpoints"
+        default:
+            let named = [query.groupBy] + (query.thenBy.map { [$0] } ?? []) + query.filters.map(\.0)
+            return named.allSatisfy { [.model, .provider, .day, .tenant].contains($0) } ? "usage_daily_models" : "usage_daily"
+        }
+    }
+
     /// The rollup the query reads, aliased `r`, joined to its tenant's settings and slug.
     static func source(_ query: Query) -> String {
-        let table =
-            switch query.groupBy {
-            case .key: "usage_daily_keys"
-            case .endpoint: "usage_daily_endpoints"
-            default: "usage_daily"
-            }
+        let table = table(query)
         return """
             \(table) r JOIN tenants t ON t.id = r.tenant_id LEFT JOIN tenant_cost_settings s ON s.tenant_id = r.tenant_id
             """
@@ -239,7 +247,7 @@ public struct CostReport: Sendable {
             ? []
             : try tx.query(
                 """
-                SELECT r.provider, r.model, sum(r.unpriced_events)::bigint FROM usage_daily r
+                SELECT r.provider, r.model, sum(r.unpriced_events)::bigint FROM \(table(query)) r
                 WHERE \(whereSQL) AND r.unpriced_events > 0 GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 100
                 """, values
             ).map {

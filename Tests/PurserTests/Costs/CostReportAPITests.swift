@@ -158,9 +158,19 @@ import TestSupport
                 #"{"event_id": "e\#(index)", "occurred_at": "\#(at)", "provider": "openai", "model": "gpt-4o", "team": "search", "#
                     + #""key_ref": "gw-1", "input_tokens": 1000, "output_tokens": 500, "cached_input_tokens": 200}"#
             } + [#"{"event_id": "e4", "occurred_at": "\#(at)", "provider": "openai", "model": "gpt-9-preview", "input_tokens": 10}"#]
+        let made = try app.send(
+            "POST", "/api/v1/budgets", headers: headers,
+            body: Array(#"{"name": "Gateway 1", "scope": "key", "scope_value": "gw-1", "amount": "0.03"}"#.utf8))
+        let id = try #require((try JSONSerialization.jsonObject(with: Data(made.body)) as? [String: Any])?["id"] as? String)
         let ingested = try app.send(
             "POST", "/api/v1/usage", headers: headers, body: Array(("[" + events.joined(separator: ",") + "]").utf8))
         #expect(ingested.status == 200)
+        // The ingest asked for one check of the tenant's budgets, which fires the key budget's 70 %.
+        let checks = try app.database.connect().query(
+            "SELECT count(*) FROM jobs WHERE kind = 'costs.budget_check' AND tenant_id = $1", [people.tenant])[0].require(0, as: Int.self)
+        #expect(checks == 1)
+        let fired = try BudgetChecks.evaluate(app.app.database, tenant: people.tenant, now: clock.now, publicURL: "https://purser.test")
+        #expect(fired.map(\.level) == [70])
         let report = try #require(
             try JSONSerialization.jsonObject(with: Data(try app.get("/api/v1/reports/costs?group_by=model", headers: headers).body))
                 as? [String: Any])
@@ -174,10 +184,6 @@ import TestSupport
             "SELECT coalesce(sum(cost_micros), 0)::bigint FROM usage_events WHERE tenant_id = $1", [people.tenant])[0].require(
                 0, as: Int.self)
         #expect((report["totals"] as? [[String: Any]])?.first?["cost_micros"] as? Int == raw)
-        let made = try app.send(
-            "POST", "/api/v1/budgets", headers: headers,
-            body: Array(#"{"name": "Gateway 1", "scope": "key", "scope_value": "gw-1", "amount": "0.03"}"#.utf8))
-        let id = try #require((try JSONSerialization.jsonObject(with: Data(made.body)) as? [String: Any])?["id"] as? String)
         let status =
             try JSONSerialization.jsonObject(with: Data(try app.get("/api/v1/budgets/\(id)/status", headers: headers).body))
             as? [String: Any]

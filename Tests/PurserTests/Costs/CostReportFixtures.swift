@@ -32,6 +32,12 @@ struct CostFixture {
             """, [tenant, day, provider, model, team, feature] + measures)
         try sql.query(
             """
+            INSERT INTO usage_daily_models AS t (tenant_id, day, provider, model, \(columns))
+            VALUES ($1, $2::date, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $12)
+            ON CONFLICT (tenant_id, day, provider, model) DO UPDATE SET \(set)
+            """, [tenant, day, provider, model] + measures)
+        try sql.query(
+            """
             INSERT INTO usage_daily_keys AS t (tenant_id, day, key_ref, \(columns))
             VALUES ($1, $2::date, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11)
             ON CONFLICT (tenant_id, day, key_ref) DO UPDATE SET \(set)
