@@ -287,6 +287,27 @@ import TestSupport
         #expect(try mismatches().isEmpty)
     }
 
+    @Test func retentionDeletesOldRawEventsAndPartitionsAreMadeAhead() throws {
+        let admin = try token("tenant_admin@acme.test")
+        let lines = [event("old", at(2)), event("new", at(35))].joined(separator: "\n")
+        #expect(try send(lines, token: admin).1["accepted"] as? Int == 2)
+        try owner.query("INSERT INTO tenant_cost_settings (tenant_id, retention_days) VALUES ($1, 30)", [people.tenant])
+        #expect(try PartitionJobs.purge(app.app.database, now: clock.now) == 1)
+        #expect(try owner.query("SELECT string_agg(event_id, ',') FROM usage_events")[0].require(0, as: String.self) == "new")
+        #expect(try owner.query("SELECT count(*) FROM usage_event_ids")[0].require(0, as: Int.self) == 1)
+        // Rollups keep the deleted event's totals; an event older than the retention is refused.
+        #expect(try owner.query("SELECT sum(events)::int FROM usage_daily")[0].require(0, as: Int.self) == 2)
+        let (_, late) = try send(event("older", at(3)), token: admin)
+        #expect(
+            (late["rejections"] as? [[String: Any]])?.first?["reason"] as? String
+                == "'occurred_at' is older than the tenant's retention of raw usage")
+        // This month and the next two exist after the schedule's run.
+        try PartitionJobs.makeAhead(app.app.database, now: clock.now)
+        let months = try owner.query("SELECT count(*) FROM pg_inherits WHERE inhparent = 'usage_events'::regclass")[0].require(
+            0, as: Int.self)
+        #expect(months >= 3)
+    }
+
     @Test func concurrentWritersLoseAndDoubleNothing() throws {
         try price("openai", "gpt-4o-mini", from: date(0), input: 150_000, output: 600_000)
         let tokens = try (0..<4).map { _ in try token("tenant_admin@acme.test") }
