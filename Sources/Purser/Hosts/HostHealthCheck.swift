@@ -32,6 +32,8 @@ enum HostHealthCheck {
     static func fanOut(_ context: JobContext) throws {
         // Without PURSER_SSH_SOURCE_ADDRESSES Purser does not SSH (docs/access.md): no checks are queued.
         guard !context.world.ssh.sourceAddresses.isEmpty else { return }
+        // Nor before the CA is made (purser admin init-ssh-ca): no certificate could be signed.
+        guard try SSHCertificateAuthority.publicKeyLine(database: context.database) != nil else { return }
         let now = context.world.now
         try context.database.pool.transaction { tx in
             for row in try tx.query("SELECT id, tenant_id FROM gpu_hosts ORDER BY id") {

@@ -109,6 +109,16 @@ import TestSupport
         #expect(audited.count == 1)
     }
 
+    @Test func purserSSHesOnlyFromTheSourceAddressesConfigured() {
+        #expect(Configuration.load(environment: [:], root: TestEnvironment.root).0.sshSourceAddresses.isEmpty)
+        let (configured, fine) = Configuration.load(
+            environment: ["PURSER_SSH_SOURCE_ADDRESSES": "10.0.4.0/24, 10.0.5.7,fd00::/8"], root: TestEnvironment.root)
+        #expect(fine.isEmpty && configured.sshSourceAddresses == ["10.0.4.0/24", "10.0.5.7", "fd00::/8"])
+        let (_, problems) = Configuration.load(environment: ["PURSER_SSH_SOURCE_ADDRESSES": "10.0.4.0/24,any"], root: TestEnvironment.root)
+        #expect(problems.contains { $0.contains("PURSER_SSH_SOURCE_ADDRESSES: any") }, "\(problems)")
+        #expect((World.live(configured).ssh as? OpenSSHClient)?.sourceAddresses == configured.sshSourceAddresses)
+    }
+
     @Test func thePagesListHostsAndStaffAddThem() throws {
         let staff = try acme.signedIn(
             "provider_admin@staff.test", in: app, totp: try acme.enableSecondFactor("provider_admin@staff.test", in: app))
