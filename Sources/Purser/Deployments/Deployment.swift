@@ -1,7 +1,7 @@
 // A deployment as read: a model version going to an environment on a target, how, and where it
 // stands; and the request that files one.
 import Foundation
-import HTTPServer
+import enum HTTPServer.JSONValue
 import Postgres
 
 public struct Deployment: Sendable {

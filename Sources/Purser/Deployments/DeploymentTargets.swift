@@ -210,6 +210,34 @@ public struct DeploymentTargets: Sendable {
         }
     }
 
+    /// Adds environment `name` at `position` in the tenant's order (staff); audited.
+    public func createEnvironment(name: String, position: Int, tenant: UUID, actor: AuditActor) throws -> Environment {
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        if trimmed.wholeMatch(of: Self.environmentName) == nil {
+            throw ValidationError(field: "environment", "lower-case letters, digits and -, starting with a letter (e.g. staging)")
+        }
+        if !(1...100).contains(position) { throw ValidationError(field: "position", "its place in the order: 1 to 100") }
+        return try database.inTenant(tenant) { tx in
+            let now = clock.now
+            let taken = try tx.query(
+                "SELECT 1 FROM environments WHERE tenant_id = $1 AND (name = $2 OR position = $3)", [tenant, trimmed, position])
+            if !taken.isEmpty {
+                throw ValidationError(field: "environment", "the tenant has an environment of that name or place", refusal: .conflict)
+            }
+            let id = UUID.v7(at: now)
+            try tx.query(
+                "INSERT INTO environments (tenant_id, id, name, position, created_at) VALUES ($1, $2, $3, $4, $5)",
+                [tenant, id, trimmed, position, now])
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: tenant, actor: actor, action: "environment.create", targetType: "environment", targetID: id.postgresText,
+                    after: try JSONText(encoding: ["name": trimmed, "position": String(position)]), at: now), in: tx)
+            return Environment(id: id, name: trimmed, position: position)
+        }
+    }
+
+    static var environmentName: Regex<AnyRegexOutput> { Regex(#/^[a-z][a-z0-9-]{0,39}$/#) }
+
     /// The target's provider credentials, opened (drivers call this in their own transaction); nil
     /// for a target without any (the sandbox).
     public static func credentials(_ tx: Connection, target: UUID, keyring: Keyring) throws -> ProviderCredentials? {

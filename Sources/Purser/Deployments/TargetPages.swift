@@ -18,6 +18,7 @@ enum TargetPages {
     struct Page: TemplateModel {
         let formToken: String
         let createLink: SiteURL
+        let environmentLink = SitePage.staffEnvironments.url
         let deploymentsLink: SiteURL
         let rows: [Row]
         let kinds: [DeploymentPages.Option]
@@ -55,6 +56,24 @@ enum TargetPages {
         }
 
         routes.staff(.get, .staffTargets, permission: .providersManage) { ctx in try render(ctx) }
+
+        // A tenant's environments, in order: the second form of the page.
+        routes.staff(.post, .staffEnvironments, permission: .providersManage, options: .form) { ctx in
+            let form = try ctx.form()
+            do {
+                let slug = (form["tenant"] ?? "").trimmingCharacters(in: .whitespaces)
+                guard
+                    let tenant = try database.asStaff({
+                        try $0.query("SELECT id FROM tenants WHERE slug = $1", [slug]).first?.require(0, as: UUID.self)
+                    })
+                else { throw ValidationError(field: "tenant", "no tenant with this slug") }
+                let made = try targets.createEnvironment(
+                    name: form["environment"] ?? "", position: Int(form["position"] ?? "") ?? 0, tenant: tenant, actor: ctx.actor)
+                return try render(ctx, message: "Environment \(made.name) (\(made.position)) made for \(slug).", status: .created)
+            } catch let error as ValidationError {
+                return try render(ctx, errors: error.fieldErrors, status: error.status)
+            }
+        }
 
         routes.staff(.post, .staffTargets, permission: .providersManage, options: .form) { ctx in
             let form = try ctx.form()

@@ -102,6 +102,7 @@ public enum SitePage: String, CaseIterable, Sendable {
     case staffSLAReportCSV = "/staff/reports/sla.csv"
     case staffDeployments = "/staff/deployments"
     case staffTargets = "/staff/targets"
+    case staffEnvironments = "/staff/targets/environments"
     case staffAccess = "/staff/access"
     case staffCosts = "/staff/costs"
     case staffCostsCSV = "/staff/costs.csv"

@@ -224,6 +224,20 @@ import TestSupport
         #expect(saved.status == 200)
         #expect(saved.text.contains("3 approvals from tenant_admin"))
         #expect(try scalar("SELECT count(*) FROM audit_events WHERE action = 'approval_policy.set'", as: Int.self) == 3)
+        // Staff make environments and targets; a target's secret is sealed and never shown again.
+        let platform = try people.signedIn(
+            "platform_engineer@staff.test", in: app, totp: try people.enableSecondFactor("platform_engineer@staff.test", in: app))
+        let environment = try platform.post(
+            "/staff/targets/environments", [("tenant", "acme"), ("environment", "production"), ("position", "3")], from: "/staff/targets")
+        #expect(environment.status == 201)
+        let aws = try platform.post(
+            "/staff/targets",
+            [
+                ("tenant", "acme"), ("name", "aws"), ("kind", "sagemaker"), ("region", "eu-west-1"),
+                ("access_key_id", "AKIAIOSFODNN7EXAMPLE"), ("secret_access_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            ], from: "/staff/targets")
+        #expect(aws.status == 201)
+        #expect(!aws.text.contains("wJalrXUtnFEMI") && aws.text.contains("…MPLE"))
         let confirm = try people.signedIn("approver@acme.test", in: app, totp: approverTOTP)
         let asked = try confirm.get("/t/acme/deployments/\(ownID)/approval")
         #expect(asked.status == 200)

@@ -42,10 +42,13 @@ import TestSupport
         try RequestWorkflow.check(from: .new, to: .open, resolvedAt: nil, now: now)
         try RequestWorkflow.check(from: .pendingCustomer, to: .open, resolvedAt: nil, now: now)
         try RequestWorkflow.check(from: .resolved, to: .open, resolvedAt: now.addingTimeInterval(-86400), now: now)
-        #expect(throws: ValidationError(field: "state", "a new request can become: open, pending_customer, resolved")) {
+        #expect(
+            throws: ValidationError.transitionRefused(
+                state: "new", allowed: ["open", "pending_customer", "resolved"], "a new request can become: open, pending_customer, resolved")
+        ) {
             try RequestWorkflow.check(from: .new, to: .closed, resolvedAt: nil, now: now)
         }
-        #expect(throws: ValidationError(field: "state", "a closed request cannot change state")) {
+        #expect(throws: ValidationError.transitionRefused(state: "closed", allowed: [], "a closed request cannot change state")) {
             try RequestWorkflow.check(from: .closed, to: .open, resolvedAt: nil, now: now)
         }
         #expect(throws: ValidationError.self) {

@@ -141,6 +141,10 @@ import TestSupport
         let people = try People(app, staff: true)
         let adminCode = try people.enableSecondFactor("tenant_admin@acme.test", in: app)
         let staffCode = try people.enableSecondFactor("provider_admin@staff.test", in: app)
+        // A model, a target and a deployment waiting for approval, filed by the requester.
+        let deployment = try IsolationWalk.deploymentThings(of: people, in: app).deployment.postgresText
+        // An access policy, and an access request approved under it.
+        let access = try IsolationWalk.accessThings(of: people, in: app).request.postgresText
 
         // Something in every list: requests with long subjects, a conversation, a group, a saved view.
         let requester = try people.signedIn("requester@acme.test", in: app)
@@ -189,13 +193,19 @@ import TestSupport
             (.admin, "/t/acme/reports/sla"), (.admin, "/t/acme/sla"), (.admin, "/t/acme/requests"),
             (.admin, "/t/acme/requests/new"), (.admin, "/t/acme/requests/ACME-1"), (.admin, "/t/acme/requests/ACME-999"),
             (.admin, "/t/acme/hosts"),
+            (.admin, "/t/acme/models"), (.admin, "/t/acme/deployments"), (.admin, "/t/acme/deployments/new"),
+            (.admin, "/t/acme/deployments/\(deployment)"), (.admin, "/t/acme/deployments/\(deployment)/approval"),
+            (.admin, "/t/acme/deployments/policies"),
             (.admin, "/t/acme/costs"), (.admin, "/t/acme/costs/budgets/\(budget.id.postgresText)"), (.admin, "/t/acme/costs/reviews"),
             (.admin, "/t/acme/costs/reviews/\(review)"),
             (.admin, "/t/acme/costs/upload"),
+            (.admin, "/t/acme/access"), (.admin, "/t/acme/access/\(access)"), (.admin, "/t/acme/access-policies"),
+            (.staff, "/staff/access"),
             (.staff, "/staff/"), (.staff, "/staff/hosts"), (.staff, "/staff/requests"), (.staff, "/staff/groups"),
             (.staff, "/staff/reports/sla"),
             (.staff, "/staff/audit"), (.staff, "/staff/jobs"), (.staff, "/t/acme/sla"), (.staff, "/t/acme/requests/ACME-1"),
             (.staff, "/account"), (.staff, "/staff/costs"), (.staff, "/staff/prices"),
+            (.staff, "/staff/deployments"), (.staff, "/staff/targets"),
         ]
         // The sign-in's second step is checked on the way in.
         let walked = pages.map(\.path) + ["/sign-in/two-factor"]
