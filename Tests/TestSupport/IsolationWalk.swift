@@ -133,7 +133,7 @@ public struct IsolationWalk {
     }
 
     /// An access policy, an access request of the tenant's requester and its approval (a grant).
-    static func accessThings(of people: People, in app: TestApp) throws -> (request: UUID, grant: UUID) {
+    public static func accessThings(of people: People, in app: TestApp) throws -> (request: UUID, grant: UUID) {
         let clock = app.app.world.clock
         let store = AccessStore(
             database: app.app.database, clock: clock, notices: AccessNotices(publicURL: "http://purser.test"),

@@ -291,8 +291,11 @@ public enum AccessRules {
 
     /// The grant's window: from the approval, or the start the requester chose if later — never
     /// from the moment they asked — for the duration asked.
+    /// The start is cut to the whole millisecond: stored to the microsecond, it must never read
+    /// back later than the moment it was approved at.
     public static func window(approvedAt: Date, requestedStart: Date?, durationSeconds: Int) -> (start: Date, end: Date) {
-        let start = max(approvedAt, requestedStart ?? approvedAt)
+        let chosen = max(approvedAt, requestedStart ?? approvedAt)
+        let start = Date(timeIntervalSince1970: (chosen.timeIntervalSince1970 * 1000).rounded(.down) / 1000)
         return (start, start.addingTimeInterval(TimeInterval(durationSeconds)))
     }
 

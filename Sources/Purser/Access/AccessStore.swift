@@ -193,7 +193,8 @@ public struct AccessStore: Sendable {
                         ssh?.principal, ssh?.key, new.reason.trimmingCharacters(in: .whitespacesAndNewlines), new.durationSeconds, now,
                     ])
                 let record = try Self.request(id, in: tx)!
-                let grant = try AccessGrants.make(record, tenant: tenant, start: now, review: review.id, in: tx, at: now)
+                let start = AccessRules.window(approvedAt: now, requestedStart: nil, durationSeconds: 0).start
+                let grant = try AccessGrants.make(record, tenant: tenant, start: start, review: review.id, in: tx, at: now)
                 try AuditLog.record(
                     AuditEvent(
                         tenant: tenant, actor: actor, action: "access.break_glass", targetType: "access_request", targetID: id.postgresText,
