@@ -71,7 +71,9 @@ extension SealedColumn {
     ) { "deployment-target:" + $0[0] }
 
     /// Every column holding sealed values. Key rotation re-seals exactly these.
-    public static let all: [SealedColumn] = [secondFactor, channelSecret, channelTarget, idempotentAnswer, deploymentTargetCredentials, sshAuthority]
+    public static let all: [SealedColumn] = [
+        secondFactor, channelSecret, channelTarget, idempotentAnswer, deploymentTargetCredentials, sshAuthority,
+    ]
 
     /// Re-seals, under the keyring's first key, every value of this column sealed by another key;
     /// returns how many. Rows are locked, found and rewritten by `ctid` in one transaction (`tx`,

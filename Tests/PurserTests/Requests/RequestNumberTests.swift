@@ -44,7 +44,8 @@ import TestSupport
         try RequestWorkflow.check(from: .resolved, to: .open, resolvedAt: now.addingTimeInterval(-86400), now: now)
         #expect(
             throws: ValidationError.transitionRefused(
-                state: "new", allowed: ["open", "pending_customer", "resolved"], "a new request can become: open, pending_customer, resolved")
+                state: "new", allowed: ["open", "pending_customer", "resolved"],
+                "a new request can become: open, pending_customer, resolved")
         ) {
             try RequestWorkflow.check(from: .new, to: .closed, resolvedAt: nil, now: now)
         }

@@ -83,7 +83,8 @@ import TestSupport
         _ = try DeploymentTargets(database: app.app.database, keyring: TestEnvironment.keyring, clock: app.app.world.clock).create(
             NewTarget(
                 name: "aws", kind: "sagemaker", region: "eu-west-1",
-                credentials: ProviderCredentials(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")),
+                credentials: ProviderCredentials(
+                    accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")),
             tenant: people.tenant, by: people.id("tenant_admin@acme.test"), actor: .system)
         try app.database.connect().transaction { tx in
             try SSHCertificateAuthority.initialize(in: tx, keyring: TestEnvironment.keyring, at: app.app.world.now)
