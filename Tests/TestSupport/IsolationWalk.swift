@@ -112,7 +112,9 @@ public struct IsolationWalk {
         var host = HostInput()
         (host.name, host.address, host.runtime) = ("gpu-of-\(people.slug)", "gpu.\(people.slug).example.net", "vllm")
         host.hostKeys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMXDqU6NM2+IkNN8NGJpuQyftkQy/5UkPdJhONr7BJkS"]
-        let hostID = try HostStore(database: app.app.database, clock: app.app.world.clock).create(host, tenant: people.tenant, actor: .system).id
+        let hostID = try HostStore(database: app.app.database, clock: app.app.world.clock).create(
+            host, tenant: people.tenant, actor: .system
+        ).id
         let access = try accessThings(of: people, in: app)
         let deployment = try deploymentThings(of: people, in: app)
         let costs = try costThings(of: people, in: app)

@@ -44,7 +44,8 @@ public enum JobRunner {
         SLAChecks.register(into: &handlers, notices: RequestNotices(publicURL: publicURL))
         AuditCheckpointJob.register(into: &handlers, keyring: keyring)
         RolloutReconciler.register(
-            into: &handlers, settings: RolloutReconciler.Settings(keyring: keyring, coolDown: TimeInterval(configuration.breakerCoolDownSeconds)))
+            into: &handlers,
+            settings: RolloutReconciler.Settings(keyring: keyring, coolDown: TimeInterval(configuration.breakerCoolDownSeconds)))
         AccessJobs.register(into: &handlers, notices: AccessNotices(publicURL: publicURL))
         HostHealthCheck.register(into: &handlers, keyring: keyring)
         HostDrain.register(into: &handlers, keyring: keyring)
