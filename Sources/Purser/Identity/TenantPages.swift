@@ -22,6 +22,10 @@ enum TenantPages {
         let canReadDeployments: Bool
         let deploymentsLink: SiteURL
         let modelsLink: SiteURL
+        /// Access requests and the GPU hosts they open, for everyone who may ask for access.
+        let canRequestAccess: Bool
+        let accessLink: SiteURL
+        let hostsLink: SiteURL
         let accountLink = SitePage.account.url
         /// Spend this month and over 30 days, for those who may read costs.
         var spend: CostSpendSummary?
@@ -45,6 +49,9 @@ enum TenantPages {
             canReadDeployments = principal.can(.deploymentsRead)
             deploymentsLink = .deployments(tenant.slug)
             modelsLink = .models(tenant.slug)
+            canRequestAccess = principal.can(.accessRequest)
+            accessLink = .access(tenant.slug)
+            hostsLink = .hosts(tenant.slug)
         }
     }
 
