@@ -318,7 +318,7 @@ public struct BudgetStatus: Sendable {
     public var reached: [Int] { period == nil ? [] : budget.reached(spend: spendMicros) }
 
     /// The budget's spend over `period`, from one indexed read of a rollup: the key slice (a few rows
-    /// per day) for the tenant and for a key, the cube filtered by team for a team.
+    /// per day) for the tenant and for a key, the team slice (a few rows per day) for a team.
     static func spend(_ tx: Connection, budget: Budget, period: CostPeriod) throws -> Int64 {
         let values: [(any PostgresEncodable)?] = [budget.tenant, period.from.description, period.to.description]
         let row: Rows
@@ -336,7 +336,7 @@ public struct BudgetStatus: Sendable {
         case .team:
             row = try tx.query(
                 """
-                SELECT coalesce(sum(cost_micros), 0)::bigint FROM usage_daily
+                SELECT coalesce(sum(cost_micros), 0)::bigint FROM usage_daily_teams
                 WHERE tenant_id = $1 AND day BETWEEN $2::date AND $3::date AND team = $4
                 """, values + [budget.scopeValue])
         }

@@ -135,15 +135,24 @@ public struct CostReport: Sendable {
 
     /// The smallest rollup that holds every dimension the query names: the key or endpoint slice,
     /// the model grain (a few hundred rows a tenant a month) when only provider, model, day or tenant
-    /// are named, else the cube.
+    /// are named, the team slice when only team, day or tenant are, else the cube.
     static func table(_ query: Query) -> String {
         switch query.groupBy {
         case .key: return "usage_daily_keys"
         case .endpoint: return "usage_daily_endpoints"
         default:
             let named = [query.groupBy] + (query.thenBy.map { [$0] } ?? []) + query.filters.map(\.0)
-            return named.allSatisfy { [.model, .provider, .day, .tenant].contains($0) } ? "usage_daily_models" : "usage_daily"
+            if named.allSatisfy({ [.model, .provider, .day, .tenant].contains($0) }) { return "usage_daily_models" }
+            return named.allSatisfy { [.team, .day, .tenant].contains($0) } ? "usage_daily_teams" : "usage_daily"
         }
+    }
+
+    /// The rollup the unpriced models are read from: it must hold provider and model, which the team
+    /// slice does not; the model grain when the query has no filter (a team filter needs the cube).
+    static func unpricedTable(_ query: Query) -> String {
+        let table = table(query)
+        guard table == "usage_daily_teams" else { return table }
+        return query.filters.isEmpty ? "usage_daily_models" : "usage_daily"
     }
 
     /// The rollup the query reads, aliased `r`, joined to its tenant's settings and slug.
@@ -247,7 +256,7 @@ public struct CostReport: Sendable {
             ? []
             : try tx.query(
                 """
-                SELECT r.provider, r.model, sum(r.unpriced_events)::bigint FROM \(table(query)) r
+                SELECT r.provider, r.model, sum(r.unpriced_events)::bigint FROM \(unpricedTable(query)) r
                 WHERE \(whereSQL) AND r.unpriced_events > 0 GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 100
                 """, values
             ).map {

@@ -24,6 +24,8 @@ enum RollupSQL {
             name: "usage_daily_models",
             keys: [("day", "(occurred_at AT TIME ZONE $2)::date"), ("provider", "provider"), ("model", "model")]),
         Table(name: "usage_daily_keys", keys: [("day", "(occurred_at AT TIME ZONE $2)::date"), ("key_ref", "key_ref")]),
+        // The grain of team budgets and team-only reports (migration 0037).
+        Table(name: "usage_daily_teams", keys: [("day", "(occurred_at AT TIME ZONE $2)::date"), ("team", "team")]),
         Table(name: "usage_daily_endpoints", keys: [("day", "(occurred_at AT TIME ZONE $2)::date"), ("endpoint", "endpoint")]),
         Table(
             name: "usage_daily_gpu",

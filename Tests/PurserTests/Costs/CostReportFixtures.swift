@@ -44,6 +44,12 @@ struct CostFixture {
             """, [tenant, day, key] + measures)
         try sql.query(
             """
+            INSERT INTO usage_daily_teams AS t (tenant_id, day, team, \(columns))
+            VALUES ($1, $2::date, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11)
+            ON CONFLICT (tenant_id, day, team) DO UPDATE SET \(set)
+            """, [tenant, day, team] + measures)
+        try sql.query(
+            """
             INSERT INTO usage_daily_endpoints AS t (tenant_id, day, endpoint, \(columns))
             VALUES ($1, $2::date, '', 1, $3, $4, $5, $6, $7, $8, $9, $10)
             ON CONFLICT (tenant_id, day, endpoint) DO UPDATE SET \(set)

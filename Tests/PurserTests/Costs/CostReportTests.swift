@@ -75,6 +75,27 @@ import Testing
         #expect(SVGChart.niceCeiling(0) == 4)
     }
 
+    @Test func eachQueryReadsTheSmallestRollupHoldingWhatItNames() {
+        func query(_ groupBy: CostReport.Dimension, then: CostReport.Dimension? = nil, filters: [(CostReport.Dimension, String)] = [])
+            -> CostReport.Query
+        {
+            var query = CostReport.Query(tenant: UUID(), period: CostPeriod(.thisMonth, today: LocalDate("2026-11-30")!))
+            query.groupBy = groupBy
+            query.thenBy = then
+            query.filters = filters
+            return query
+        }
+        #expect(CostReport.table(query(.model, then: .day)) == "usage_daily_models")
+        #expect(CostReport.table(query(.team)) == "usage_daily_teams")
+        #expect(CostReport.table(query(.day, filters: [(.team, "search")])) == "usage_daily_teams")
+        #expect(CostReport.table(query(.team, then: .model)) == "usage_daily")
+        #expect(CostReport.table(query(.team, filters: [(.feature, "chat")])) == "usage_daily")
+        #expect(CostReport.table(query(.key)) == "usage_daily_keys")
+        // The team slice has no model: unpriced models come from the model grain, or the cube under a team filter.
+        #expect(CostReport.unpricedTable(query(.team)) == "usage_daily_models")
+        #expect(CostReport.unpricedTable(query(.day, filters: [(.team, "search")])) == "usage_daily")
+    }
+
     @Test func budgetThresholdsAreReachedInIntegers() {
         let budget = Budget(
             id: UUID(), tenant: UUID(), name: "b", scope: .tenant, scopeValue: "", amountMicros: 1_000_000_000, currency: "USD",

@@ -277,6 +277,10 @@ import TestSupport
             }
         }
         #expect(try mismatches().isEmpty)
+        // Every rollup is compared, the team slice (what team budgets read) among them, and on rows of several teams.
+        #expect(RollupSQL.tables.map(\.name).contains("usage_daily_teams"))
+        let teams = try owner.query("SELECT count(DISTINCT team)::int FROM usage_daily_teams WHERE tenant_id = $1", [people.tenant])
+        #expect(try teams[0].require(0, as: Int.self) == 3)
         // And every event is at the cost a fresh rating gives it.
         let stale = try owner.query(
             "SELECT count(*) FROM usage_events WHERE model = 'mystery-model' AND occurred_at >= $1 AND cost_micros IS NULL", [date(10)])
