@@ -25,6 +25,8 @@ enum AccessAPI {
                 "link_required": ["type": "string", "enum": ["none", "request", "incident"]],
                 "business_hours_only": ["type": "boolean"], "break_glass_roles": ["type": "array", "items": ["type": "string"]],
                 "break_glass_max_seconds": ["type": "integer"], "lapse_seconds": ["type": "integer"],
+                "permit_port_forwarding": ["type": "boolean"], "source_addresses": ["type": "array", "items": ["type": "string"]],
+                "force_command": ["type": ["string", "null"]],
             ],
         ])
     static let policyPage = SchemaComponent.page("AccessPolicyPage", of: policy, description: "Every policy: `next_cursor` is always null.")
@@ -155,6 +157,8 @@ enum AccessAPI {
             "link_required": .string(policy.linkRequired.rawValue), "business_hours_only": .bool(policy.businessHoursOnly),
             "break_glass_roles": .array(policy.breakGlassRoles.sorted().map { .string($0) }),
             "break_glass_max_seconds": .number(Double(policy.breakGlassMaxSeconds)), "lapse_seconds": .number(Double(policy.lapseSeconds)),
+            "permit_port_forwarding": .bool(policy.permitPortForwarding),
+            "source_addresses": .array(policy.sourceAddresses.map { .string($0) }), "force_command": text(policy.forceCommand),
         ]
     }
 

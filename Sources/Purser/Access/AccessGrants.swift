@@ -182,10 +182,21 @@ public struct AccessGrants: Sendable {
                 } catch let error as OpenSSHKeyError {
                     throw ValidationError(field: "public_key", error.description)
                 }
+                // The options of the policy the grant was asked under, as it reads now: a policy
+                // narrowed after approval narrows the certificates signed from then on.
+                let policy = try tx.query(
+                    """
+                    SELECT p.permit_port_forwarding, p.source_addresses, p.force_command FROM access_requests r
+                    JOIN access_policies p ON p.tenant_id = r.tenant_id AND p.id = r.policy_id WHERE r.id = $1
+                    """, [grant.requestID]
+                ).first
+                let forwarding: Bool = try policy?.require(0) ?? false
+                let sources: [String] = try policy?.require(1, as: [String].self) ?? []
+                let command: String? = try policy?.decode(2)
                 let serial = try SSHCertificateAuthority.nextSerial(tx)
                 let certificate = try SSHCertificateAuthority.load(database: database, keyring: keyring).sign(
                     publicKey: key, keyID: grant.id.postgresText, serial: serial, principals: [login], validAfter: grant.startsAt,
-                    validBefore: grant.endsAt)
+                    validBefore: grant.endsAt, permitPortForwarding: forwarding, sourceAddress: sources, forceCommand: command)
                 try tx.query(
                     "UPDATE access_grants SET certificate_serials = certificate_serials || $2::bigint WHERE id = $1",
                     [id, Int64(bitPattern: serial)])

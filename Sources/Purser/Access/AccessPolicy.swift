@@ -45,13 +45,19 @@ public struct AccessPolicy: Sendable, Equatable {
     /// How long an access request may wait for its approvals before it lapses.
     public var lapseSeconds: Int
     public var enabled: Bool
+    /// SSH: what the certificates signed for its grants carry besides permit-pty. Source addresses
+    /// are CIDRs (empty: from anywhere); the forced command runs whatever the client asks.
+    public var permitPortForwarding: Bool
+    public var sourceAddresses: [String]
+    public var forceCommand: String?
 
     public init(
         id: UUID, name: String, kind: AccessKind, hostLabel: String? = nil, sshLogin: String? = nil, role: String? = nil,
         requesterRoles: Set<String>, maxSeconds: Int, customerApprovals: Int = 1,
         approverRoles: Set<String> = ["approver", "tenant_admin"], providerApprovals: Int = 0,
         linkRequired: LinkRequirement = .none, businessHoursOnly: Bool = false, breakGlassRoles: Set<String> = [],
-        breakGlassMaxSeconds: Int = 3600, lapseSeconds: Int = 86400, enabled: Bool = true
+        breakGlassMaxSeconds: Int = 3600, lapseSeconds: Int = 86400, enabled: Bool = true,
+        permitPortForwarding: Bool = false, sourceAddresses: [String] = [], forceCommand: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -70,6 +76,9 @@ public struct AccessPolicy: Sendable, Equatable {
         self.breakGlassMaxSeconds = breakGlassMaxSeconds
         self.lapseSeconds = lapseSeconds
         self.enabled = enabled
+        self.permitPortForwarding = permitPortForwarding
+        self.sourceAddresses = sourceAddresses
+        self.forceCommand = forceCommand
     }
 
     /// What it grants, in a few words ("ssh ops@group:train", "role tenant_admin").
@@ -82,7 +91,8 @@ public struct AccessPolicy: Sendable, Equatable {
 
     static let columns = """
         id, name, kind, host_label, ssh_login, role, requester_roles, max_seconds, customer_approvals, approver_roles,
-        provider_approvals, link_required, business_hours_only, break_glass_roles, break_glass_max_seconds, lapse_seconds, enabled
+        provider_approvals, link_required, business_hours_only, break_glass_roles, break_glass_max_seconds, lapse_seconds, enabled,
+        permit_port_forwarding, source_addresses, force_command
         """
 
     static func decode(_ row: Row) throws -> AccessPolicy {
@@ -93,7 +103,9 @@ public struct AccessPolicy: Sendable, Equatable {
             customerApprovals: try row.require(8), approverRoles: Set(try row.require(9, as: [String].self)),
             providerApprovals: try row.require(10), linkRequired: LinkRequirement(rawValue: try row.require(11)) ?? .request,
             businessHoursOnly: try row.require(12), breakGlassRoles: Set(try row.require(13, as: [String].self)),
-            breakGlassMaxSeconds: try row.require(14), lapseSeconds: try row.require(15), enabled: try row.require(16))
+            breakGlassMaxSeconds: try row.require(14), lapseSeconds: try row.require(15), enabled: try row.require(16),
+            permitPortForwarding: try row.require(17), sourceAddresses: try row.require(18, as: [String].self),
+            forceCommand: try row.decode(19))
     }
 
     /// Writes the policy (new, or replacing the one with its id) in `tx` of its tenant.
@@ -102,18 +114,21 @@ public struct AccessPolicy: Sendable, Equatable {
             """
             INSERT INTO access_policies (tenant_id, id, name, kind, host_label, ssh_login, role, requester_roles, max_seconds,
                 customer_approvals, approver_roles, provider_approvals, link_required, business_hours_only, break_glass_roles,
-                break_glass_max_seconds, lapse_seconds, enabled, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
+                break_glass_max_seconds, lapse_seconds, enabled, created_at, updated_at, permit_port_forwarding, source_addresses,
+                force_command)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20, $21, $22)
             ON CONFLICT (tenant_id, id) DO UPDATE SET name = $3, kind = $4, host_label = $5, ssh_login = $6, role = $7,
                 requester_roles = $8, max_seconds = $9, customer_approvals = $10, approver_roles = $11, provider_approvals = $12,
                 link_required = $13, business_hours_only = $14, break_glass_roles = $15, break_glass_max_seconds = $16,
-                lapse_seconds = $17, enabled = $18, updated_at = $19, version = access_policies.version + 1
+                lapse_seconds = $17, enabled = $18, updated_at = $19, permit_port_forwarding = $20, source_addresses = $21,
+                force_command = $22, version = access_policies.version + 1
             """,
             [
                 tenant, policy.id, policy.name, policy.kind.rawValue, policy.hostLabel, policy.sshLogin, policy.role,
                 policy.requesterRoles.sorted(), policy.maxSeconds, policy.customerApprovals, policy.approverRoles.sorted(),
                 policy.providerApprovals, policy.linkRequired.rawValue, policy.businessHoursOnly, policy.breakGlassRoles.sorted(),
-                policy.breakGlassMaxSeconds, policy.lapseSeconds, policy.enabled, now,
+                policy.breakGlassMaxSeconds, policy.lapseSeconds, policy.enabled, now, policy.permitPortForwarding,
+                policy.sourceAddresses, policy.forceCommand,
             ])
     }
 }

@@ -37,6 +37,9 @@ enum AccessPolicyPages {
         var breakGlassMinutes = "60"
         var lapseMinutes = "1440"
         var enabled = true
+        var permitPortForwarding = false
+        var sourceAddresses = ""
+        var forceCommand = ""
     }
 
     struct Page: TemplateModel {
@@ -68,7 +71,8 @@ enum AccessPolicyPages {
             customerApprovals: String(policy.customerApprovals), providerApprovals: String(policy.providerApprovals),
             links: choices(LinkRequirement.allCases.map(\.rawValue), [policy.linkRequired.rawValue]),
             businessHours: policy.businessHoursOnly, breakGlassMinutes: String(policy.breakGlassMaxSeconds / 60),
-            lapseMinutes: String(policy.lapseSeconds / 60), enabled: policy.enabled)
+            lapseMinutes: String(policy.lapseSeconds / 60), enabled: policy.enabled, permitPortForwarding: policy.permitPortForwarding,
+            sourceAddresses: policy.sourceAddresses.joined(separator: ", "), forceCommand: policy.forceCommand ?? "")
     }
 
     /// The policy a submitted form describes (its values checked by `AccessPolicy.problems` when saved).
@@ -76,6 +80,9 @@ enum AccessPolicyPages {
         let all = { (name: String) in Set(form.pairs.filter { $0.name == name }.map(\.value)) }
         let minutes = { (name: String) in (Int(form[name] ?? "") ?? 0) * 60 }
         let ssh = form["kind"] != "role"
+        // Source addresses are one field, split on commas and white space.
+        let sources = (form["source_addresses"] ?? "").split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
+        let command = (form["force_command"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         return AccessPolicy(
             id: UUID(uuidString: form["id"] ?? "") ?? UUID.v7(at: now), name: form["name"] ?? "", kind: ssh ? .ssh : .role,
             hostLabel: ssh ? form["host_label"] : nil, sshLogin: ssh ? form["ssh_login"] : nil, role: ssh ? nil : form["role"],
@@ -84,7 +91,9 @@ enum AccessPolicyPages {
             providerApprovals: Int(form["provider_approvals"] ?? "") ?? -1,
             linkRequired: LinkRequirement(rawValue: form["link_required"] ?? "") ?? .none, businessHoursOnly: form["business_hours"] == "1",
             breakGlassRoles: all("break_glass_roles"), breakGlassMaxSeconds: minutes("break_glass_minutes"),
-            lapseSeconds: minutes("lapse_minutes"), enabled: form["enabled"] == "1")
+            lapseSeconds: minutes("lapse_minutes"), enabled: form["enabled"] == "1",
+            permitPortForwarding: ssh && form["permit_port_forwarding"] == "1", sourceAddresses: ssh ? sources : [],
+            forceCommand: ssh && !command.isEmpty ? command : nil)
     }
 
     static func register(in routes: inout RouteTable, site: Site, store: AccessStore) {
@@ -107,6 +116,9 @@ enum AccessPolicyPages {
                             policy.breakGlassRoles.isEmpty
                                 ? nil
                                 : "break-glass: \(policy.breakGlassRoles.sorted().joined(separator: ", ")) up to \(AccessRules.words(policy.breakGlassMaxSeconds))",
+                            policy.kind == .ssh && policy.permitPortForwarding ? "port forwarding" : nil,
+                            policy.sourceAddresses.isEmpty ? nil : "from \(policy.sourceAddresses.joined(separator: ", "))",
+                            policy.forceCommand.map { "only runs \($0)" },
                             "lapses after \(AccessRules.words(policy.lapseSeconds))",
                         ].compactMap { $0 }.joined(separator: "; "),
                         editLink: canEdit ? SiteURL.accessPolicies(slug).adding("edit", policy.id.postgresText) : nil)
@@ -129,6 +141,7 @@ enum AccessPolicyPages {
                 (form.maxMinutes, form.customerApprovals) = (submitted["max_minutes"] ?? "", submitted["customer_approvals"] ?? "")
                 (form.providerApprovals, form.lapseMinutes) = (submitted["provider_approvals"] ?? "", submitted["lapse_minutes"] ?? "")
                 form.breakGlassMinutes = submitted["break_glass_minutes"] ?? ""
+                form.sourceAddresses = submitted["source_addresses"] ?? ""
                 return try page(ctx, form: form, errors: error.fieldErrors)
             }
         }

@@ -19,6 +19,16 @@ extension AccessPolicy {
             if (sshLogin ?? "").range(of: "^[a-z_][a-z0-9_-]{0,31}$", options: .regularExpression) == nil {
                 errors.append(FieldError(field: "ssh_login", detail: "a login of lower-case letters, digits, - and _ (at most 32)"))
             }
+            if let bad = sourceAddresses.first(where: { !Self.isAddressBlock($0) }) {
+                errors.append(
+                    FieldError(
+                        field: "source_addresses", detail: "\(bad) is not an IP address or CIDR block (e.g. 10.0.4.0/24, 2001:db8::/32)"))
+            } else if sourceAddresses.count > 32 {
+                errors.append(FieldError(field: "source_addresses", detail: "at most 32 addresses"))
+            }
+            if let command = forceCommand, command.count > 1000 || command.contains(where: \.isNewline) {
+                errors.append(FieldError(field: "force_command", detail: "one line of at most 1000 characters"))
+            }
         case .role:
             if !Self.knownRoles.contains(role ?? "") {
                 errors.append(FieldError(field: "role", detail: "one of " + Self.knownRoles.sorted().joined(separator: ", ")))
@@ -40,5 +50,24 @@ extension AccessPolicy {
         }
         if !(60...(30 * 86400)).contains(lapseSeconds) { errors.append(FieldError(field: "lapse_minutes", detail: "1 minute to 30 days")) }
         return errors
+    }
+
+    /// An IPv4 or IPv6 address, alone or with a prefix length its family allows ("10.0.4.0/24"):
+    /// what sshd takes in `source-address`.
+    static func isAddressBlock(_ text: String) -> Bool {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), !parts[0].isEmpty else { return false }
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let bits: Int
+        if inet_pton(AF_INET, String(parts[0]), &buffer) == 1 {
+            bits = 32
+        } else if inet_pton(AF_INET6, String(parts[0]), &buffer) == 1 {
+            bits = 128
+        } else {
+            return false
+        }
+        guard parts.count == 2 else { return true }
+        guard parts[1].allSatisfy(\.isASCII), parts[1].allSatisfy(\.isNumber), let prefix = Int(parts[1]) else { return false }
+        return (0...bits).contains(prefix)
     }
 }

@@ -17,6 +17,9 @@ import TestSupport
     let peer: SSHPeer
     let ssh = OpenSSHClient(sourceAddresses: ["127.0.0.1/32"])
     let policy: UUID
+    /// A policy whose certificates force a command, name where they may be used from and permit
+    /// port forwarding.
+    let forced: UUID
 
     init() throws {
         let clock = self.clock
@@ -35,11 +38,17 @@ import TestSupport
         let policy = AccessPolicy(
             id: UUID(), name: "GPU", kind: .ssh, hostLabel: "group:train", sshLogin: "ubuntu", requesterRoles: ["requester"],
             maxSeconds: 3600)
-        try AccessStore(
+        let forced = AccessPolicy(
+            id: UUID(), name: "GPU health only", kind: .ssh, hostLabel: "group:train", sshLogin: "ubuntu", requesterRoles: ["requester"],
+            maxSeconds: 3600, permitPortForwarding: true, sourceAddresses: ["127.0.0.1/32", "::1/128"],
+            forceCommand: "echo forced-for-$(id -un)")
+        let store = AccessStore(
             database: app.app.database, clock: clock, notices: AccessNotices(publicURL: "http://purser.test"),
-            requests: RequestStore(database: app.app.database, clock: clock)
-        ).save(policy, tenant: acme.tenant, actor: .system)
+            requests: RequestStore(database: app.app.database, clock: clock))
+        try store.save(policy, tenant: acme.tenant, actor: .system)
+        try store.save(forced, tenant: acme.tenant, actor: .system)
         self.policy = policy.id
+        self.forced = forced.id
     }
 
     func send(_ method: String, _ path: String, token: String, _ json: String? = nil) throws -> (status: Int, body: [String: Any]) {
@@ -50,7 +59,7 @@ import TestSupport
     }
 
     /// An approved SSH grant of `seconds` for a fresh key: the key and the grant's id.
-    func granted(seconds: Int) throws -> (key: OpenSSHEd25519Key, grant: String, requester: String) {
+    func granted(seconds: Int, under policy: UUID? = nil) throws -> (key: OpenSSHEd25519Key, grant: String, requester: String) {
         let requester = try app.app.tokens.create(
             user: acme.id("requester@acme.test"), tenant: acme.tenant, name: "t", scopes: [.accessRequest], lifetime: 86400, actor: .system
         ).token
@@ -58,6 +67,7 @@ import TestSupport
             user: acme.id("approver@acme.test"), tenant: acme.tenant, name: "t", scopes: [.accessApprove], lifetime: 86400, actor: .system
         ).token
         let key = OpenSSHEd25519Key()
+        let policy = policy ?? self.policy
         let asked = try send(
             "POST", "/api/v1/access/requests?tenant=acme", token: requester,
             #"{"policy_id": "\#(policy)", "reason": "debug vLLM", "duration_seconds": \#(seconds), "host": "gpu-a1", "public_key": "\#(key.publicKey.line)"}"#
@@ -111,5 +121,46 @@ import TestSupport
         // And once Purser's clock passes the end, it signs no more.
         clock.advance(by: 61)
         #expect(try send("POST", "/api/v1/access/grants/\(shortGrant)/certificate?tenant=acme", token: shortRequester, "{}").status == 409)
+    }
+
+    @Test func aPolicysForcedCommandRunsWhateverTheClientAsks() throws {
+        let (key, grant, requester) = try granted(seconds: 3600, under: forced)
+        let signed = try send("POST", "/api/v1/access/grants/\(grant)/certificate?tenant=acme", token: requester, "{}")
+        let certificate = try #require(signed.body["certificate"] as? String)
+        // The client asks for `echo hello-from-…`; sshd runs the certificate's command instead, and
+        // lets it in from 127.0.0.1, which its source-address names.
+        let outcome = try login(key, certificate)
+        #expect(outcome.status == 0, "\(outcome.errors)\n\(peer.logText)")
+        #expect(outcome.output == "forced-for-\(peer.login)\n")
+        let saved = try #require(try store().policies(tenant: acme.tenant).first { $0.id == forced })
+        #expect(saved.sourceAddresses == ["127.0.0.1/32", "::1/128"] && saved.permitPortForwarding)
+    }
+
+    func store() -> AccessStore {
+        AccessStore(
+            database: app.app.database, clock: clock, notices: AccessNotices(publicURL: "http://purser.test"),
+            requests: RequestStore(database: app.app.database, clock: clock))
+    }
+
+    @Test func aSourceAddressThatIsNoCIDRIsRefusedOnTheForm() throws {
+        var bad = AccessPolicy(
+            id: UUID(), name: "Bad", kind: .ssh, hostLabel: "group:train", sshLogin: "ubuntu", requesterRoles: ["requester"],
+            maxSeconds: 3600, sourceAddresses: ["10.0.0.0/33"])
+        #expect(bad.problems().map(\.field) == ["source_addresses"])
+        bad.sourceAddresses = ["10.0.4.0/24", "2001:db8::/32", "192.0.2.7"]
+        #expect(bad.problems().isEmpty)
+        bad.forceCommand = "uptime\nrm -rf /"
+        #expect(bad.problems().map(\.field) == ["force_command"])
+
+        let admin = try acme.signedIn(
+            "tenant_admin@acme.test", in: app, totp: try acme.enableSecondFactor("tenant_admin@acme.test", in: app))
+        let refused = try admin.post(
+            "/t/acme/access-policies",
+            [("name", "Bad"), ("kind", "ssh"), ("host_label", "group:train"), ("ssh_login", "ubuntu"), ("requester_roles", "requester")]
+                + [("max_minutes", "10"), ("customer_approvals", "1"), ("provider_approvals", "0"), ("break_glass_minutes", "5")]
+                + [("lapse_minutes", "5"), ("source_addresses", "10.0.4.0/24, 10.0.0.300/8"), ("enabled", "1")])
+        #expect(refused.status == 422)
+        #expect(refused.text.contains("10.0.0.300/8 is not an IP address or CIDR block"))
+        #expect(try store().policies(tenant: acme.tenant).allSatisfy { $0.name != "Bad" })
     }
 }
