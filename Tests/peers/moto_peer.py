@@ -6,8 +6,8 @@ IAM checks from the first call, so an access key moto does not know is refused a
 """
 import os
 import socket
+import signal
 import sys
-import time
 
 if "--check-credentials" in sys.argv:
     os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
@@ -21,5 +21,6 @@ probe.close()
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
 server.start()
 print(port, flush=True)
+# The server runs on its own threads; this one waits for the signal that ends the peer.
 while True:
-    time.sleep(3600)
+    signal.pause()
