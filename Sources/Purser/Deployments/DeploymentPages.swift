@@ -29,6 +29,14 @@ enum DeploymentPages {
             created: DisplayTime.format(deployment.createdAt))
     }
 
+    /// The deployment's own gates as people read them ("error rate ≤ 2.00 %; p95 latency ≤ 2500 ms").
+    static func gatesText(_ json: String) -> String {
+        guard let gates = try? JSONDecoder().decode([LLMGate].self, from: Data(json.utf8)) else { return json }
+        return gates.isEmpty
+            ? "none (the version's default gates apply)"
+            : gates.map(\.summary).joined(separator: "; ") + " (the version's default gates cover the other signals)"
+    }
+
     static func tone(_ state: DeploymentState) -> String {
         switch state {
         case .live: "done"
@@ -280,7 +288,7 @@ enum DeploymentPages {
                     bake: DisplayTime.duration(TimeInterval(found.bakeSeconds)),
                     capacity: "\(found.instanceCount) × \(found.instanceType ?? "default instance")"
                         + (found.gpuCount.map { ", \($0) GPU\($0 == 1 ? "" : "s")" } ?? ""),
-                    rollbackPolicy: found.rollbackPolicy, gates: found.gates == "[]" ? "none" : found.gates,
+                    rollbackPolicy: found.rollbackPolicy, gates: gatesText(found.gates),
                     requester: found.requester.name, created: DisplayTime.format(found.createdAt),
                     requestLink: .request(tenant.slug, number: found.requestNumber), requestNumber: found.requestNumber,
                     listLink: .deployments(tenant.slug), version: found.etag, policy: policyText(approvals.policy),
