@@ -17,32 +17,11 @@ out=${BENCH_OUT:-$root/bench/out}
 results=${BENCH_RESULTS:-$out/results.md}
 mkdir -p "$out"
 
-cluster=$(mktemp -d /tmp/purser-bench-access-XXXXXX)
-chmod 755 "$cluster"
-worker_pid=
-cleanup() {
-  [ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null || true
-  scripts/test-cluster.sh stop "$cluster"
-}
-trap cleanup EXIT
-admin_url=$(scripts/test-cluster.sh start "$cluster")
-psql -q -d "$admin_url" -c "CREATE DATABASE bench_access"
-db_url=${admin_url/\/postgres\?//bench_access?}
-key=$(head -c 32 /dev/urandom | base64)
-export PURSER_MASTER_KEY="k1:$key"
-DATABASE_URL=$db_url PURSER_ROOT=$root "$purser" migrate >/dev/null
-psql -q -v ON_ERROR_STOP=1 -v tenants="$tenants" -v grants="$grants" -v lead="$lead" -d "$db_url" -f bench/access-seed.sql
-
-DATABASE_URL=$db_url PURSER_ROOT=$root PURSER_METRICS_LISTEN=off "$purser" work >"$out/access-worker.log" 2>&1 &
-worker_pid=$!
-started=$(date +%s)
-while :; do
-  open=$(psql -tA -d "$db_url" -c "SELECT count(*) FROM access_grants WHERE state = 'active'")
-  [ "$open" = 0 ] && break
-  if [ $(( $(date +%s) - started )) -gt $(( lead + 300 )) ]; then echo "still $open grants active; giving up" >&2; break; fi
-  sleep 1
-done
-kill -TERM "$worker_pid"; wait "$worker_pid" || true; worker_pid=
+source bench/worker-cluster.sh
+bench_database access bench/access-seed.sql -v tenants="$tenants" -v grants="$grants" -v lead="$lead"
+bench_worker "$out/access-worker.log"
+bench_wait_for_none "SELECT count(*) FROM access_grants WHERE state = 'active'" $(( lead + 300 )) "grants active"
+bench_worker_stop
 
 read -r recorded median p99 worst over_second <<<"$(psql -tA -F' ' -d "$db_url" -c "
   WITH late AS (

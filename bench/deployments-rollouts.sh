@@ -17,35 +17,15 @@ out=${BENCH_OUT:-$root/bench/out}
 results=${BENCH_RESULTS:-$out/results.md}
 mkdir -p "$out"
 
-cluster=$(mktemp -d /tmp/purser-bench-rollouts-XXXXXX)
-chmod 755 "$cluster"
-worker_pid=
-cleanup() {
-  [ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null || true
-  scripts/test-cluster.sh stop "$cluster"
-}
-trap cleanup EXIT
-admin_url=$(scripts/test-cluster.sh start "$cluster")
-psql -q -d "$admin_url" -c "CREATE DATABASE bench_rollouts"
-db_url=${admin_url/\/postgres\?//bench_rollouts?}
-key=$(head -c 32 /dev/urandom | base64)
-export PURSER_MASTER_KEY="k1:$key"
-DATABASE_URL=$db_url PURSER_ROOT=$root "$purser" migrate >/dev/null
-psql -q -v ON_ERROR_STOP=1 -v tenants="$tenants" -v rollouts="$rollouts" -v bake="$bake" -d "$db_url" -f bench/deployments-seed.sql
-
-DATABASE_URL=$db_url PURSER_ROOT=$root PURSER_METRICS_LISTEN=off "$purser" work >"$out/rollouts-worker.log" 2>&1 &
-worker_pid=$!
+source bench/worker-cluster.sh
+bench_database rollouts bench/deployments-seed.sql -v tenants="$tenants" -v rollouts="$rollouts" -v bake="$bake"
+bench_worker "$out/rollouts-worker.log"
 started=$(date +%s)
-while :; do
-  open=$(psql -tA -d "$db_url" -c "SELECT count(*) FROM deployments WHERE finished_at IS NULL")
-  [ "$open" = 0 ] && break
-  if [ $(( $(date +%s) - started )) -gt $(( bake * 6 + 600 )) ]; then echo "still $open rollouts open; giving up" >&2; break; fi
-  sleep 2
-done
+bench_wait_for_none "SELECT count(*) FROM deployments WHERE finished_at IS NULL" $(( bake * 6 + 600 )) "rollouts open"
 wall=$(( $(date +%s) - started ))
 ticks=$(getconf CLK_TCK)
 cpu_ticks=$(awk '{print $14 + $15}' "/proc/$worker_pid/stat")
-kill -TERM "$worker_pid"; wait "$worker_pid" || true; worker_pid=
+bench_worker_stop
 
 read -r transitions live rolled_back <<<"$(psql -tA -F' ' -d "$db_url" -c "
   SELECT (SELECT count(*) FROM rollout_events), (SELECT count(*) FROM deployments WHERE state = 'live'),
