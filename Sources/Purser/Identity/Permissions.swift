@@ -29,13 +29,18 @@ public enum Permission: String, CaseIterable, Sendable {
     case tenantsManage = "tenants.manage"
     case providersManage = "providers.manage"
     case jobsManage = "jobs.manage"
+    case incidentsRead = "incidents.read"
+    /// Open, acknowledge, move and review incidents; postmortems and runbooks.
+    case incidentsManage = "incidents.manage"
+    /// Probes, SLOs, maintenance windows and status pages.
+    case monitoringManage = "monitoring.manage"
 }
 
 extension CustomerRole {
     /// Each customer role includes the one below it: viewer ⊂ requester ⊂ approver ⊂ tenant_admin.
     public var permissions: Set<Permission> {
         switch self {
-        case .viewer: [.requestsRead, .deploymentsRead, .costsRead, .reportsRead]
+        case .viewer: [.requestsRead, .deploymentsRead, .costsRead, .reportsRead, .incidentsRead]
         case .requester:
             CustomerRole.viewer.permissions.union([
                 .requestsCreate, .requestsComment, .deploymentsRequest,
@@ -43,7 +48,9 @@ extension CustomerRole {
             ])
         case .approver: CustomerRole.requester.permissions.union([.deploymentsApprove, .accessApprove])
         case .tenantAdmin:
-            CustomerRole.approver.permissions.union([.auditRead, .tenantUsersManage, .tenantSettingsManage, .usageWrite])
+            CustomerRole.approver.permissions.union([
+                .auditRead, .tenantUsersManage, .tenantSettingsManage, .usageWrite, .incidentsManage,
+            ])
         }
     }
 }
@@ -55,7 +62,7 @@ extension StaffRole {
         case .cse:
             [
                 .requestsRead, .requestsCreate, .requestsComment, .requestsManage, .deploymentsRead, .costsRead,
-                .reportsRead, .auditRead, .accessRequest,
+                .reportsRead, .auditRead, .accessRequest, .incidentsRead, .incidentsManage, .monitoringManage,
             ]
         case .platformEngineer:
             StaffRole.cse.permissions.union([

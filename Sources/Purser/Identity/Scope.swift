@@ -15,10 +15,16 @@ public enum Scope: String, CaseIterable, Sendable, Codable {
     case usageWrite = "usage:write"
     case costsRead = "costs:read"
     case budgetsWrite = "budgets:write"
+    /// List prices, negotiated prices and tenants' markups.
+    case pricesWrite = "prices:write"
     case reportsRead = "reports:read"
     case notificationsRead = "notifications:read"
     case hostsRead = "hosts:read"
     case hostsWrite = "hosts:write"
+    case incidentsRead = "incidents:read"
+    case incidentsWrite = "incidents:write"
+    /// Alertmanager's webhook: alerts become incidents.
+    case alertsWrite = "alerts:write"
 
     /// The permissions the scope's routes check. A role holding none of them could use the scope
     /// for nothing, so it is never offered that scope nor given a token with it.
@@ -39,12 +45,17 @@ public enum Scope: String, CaseIterable, Sendable, Codable {
         case .costsRead: [.costsRead]
         // Budgets are the tenant's settings.
         case .budgetsWrite: [.tenantSettingsManage]
+        case .pricesWrite: [.costsManage]
         case .reportsRead: [.reportsRead]
         // The delivery log names destinations: what the notifications page shows to tenant admins.
         case .notificationsRead: [.tenantSettingsManage]
         // Hosts are managed by the provider; people who may ask for SSH access see the hosts they may ask for.
         case .hostsRead: [.providersManage, .accessRequest]
         case .hostsWrite: [.providersManage]
+        case .incidentsRead: [.incidentsRead]
+        case .incidentsWrite: [.incidentsManage]
+        // An alert opens or joins an incident: what incidents.manage may do by hand.
+        case .alertsWrite: [.incidentsManage]
         }
     }
 

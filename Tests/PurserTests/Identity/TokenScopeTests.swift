@@ -22,12 +22,13 @@ import TestSupport
     }
 
     @Test func scopesFollowThePermissionsOfRoles() throws {
-        #expect(usable(.viewer) == ["requests:read", "deployments:read", "costs:read", "reports:read"])
+        #expect(usable(.viewer) == ["requests:read", "deployments:read", "costs:read", "reports:read", "incidents:read"])
         #expect(
             usable(.requester) == [
                 "requests:read", "requests:write", "deployments:read", "deployments:write",
-                "access:request", "costs:read", "reports:read", "hosts:read",
+                "access:request", "costs:read", "reports:read", "hosts:read", "incidents:read",
             ])
+        #expect(!usable(.approver).contains("alerts:write") && usable(.tenantAdmin).contains("alerts:write"))
         #expect(usable(.approver).contains("approvals:write") && usable(.approver).contains("access:approve"))
         #expect(!usable(.approver).contains("notifications:read"))
         #expect(usable(.tenantAdmin).contains("notifications:read") && usable(.tenantAdmin).contains("usage:write"))
