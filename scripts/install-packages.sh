@@ -10,7 +10,7 @@ echo "Installing ${missing[*]}…"
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
-# Packages of test peers (openssh-server, …) start system services on install; tests start each peer
+# Packages of test peers (openssh-server, prometheus-alertmanager, …) start system services on install; tests start each peer
 # themselves on a loopback port, so service starts are refused while installing (policy-rc.d, exit
 # 101), and the policy is removed again if this script put it there.
 if [ ! -e /usr/sbin/policy-rc.d ]; then

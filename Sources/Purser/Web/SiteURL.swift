@@ -19,6 +19,8 @@ public enum SitePage: String, CaseIterable, Sendable {
     // Published to every host: the SSH CA's public key and its KRL (no sign-in, like the document).
     case sshCAPublicKey = "/api/v1/ssh/ca.pub"
     case sshKRL = "/api/v1/ssh/krl"
+    // A tenant's public status page, by its random token (never under /t/: no tenant is named).
+    case publicStatus = "/status/{token}"
     /// The jobs page's address in other tools; answered with a permanent redirect.
     case adminJobs = "/admin/jobs"
 
@@ -81,7 +83,23 @@ public enum SitePage: String, CaseIterable, Sendable {
     case costReviews = "/t/{tenant}/costs/reviews"
     case costReview = "/t/{tenant}/costs/reviews/{month}"
     case hosts = "/t/{tenant}/hosts"
+    // Monitoring: {id} is a probe target's id (a deployment endpoint's or a URL added by hand).
+    case endpoints = "/t/{tenant}/endpoints"
+    case endpoint = "/t/{tenant}/endpoints/{id}"
+    case uptimeReport = "/t/{tenant}/reports/uptime"
+    case uptimeReportCSV = "/t/{tenant}/reports/uptime.csv"
+    case tenantStatus = "/t/{tenant}/status"
     case costsUpload = "/t/{tenant}/costs/upload"
+    // Incidents: {id} is an incident's id; its linked request carries replies and notes.
+    case incidents = "/t/{tenant}/incidents"
+    case incident = "/t/{tenant}/incidents/{id}"
+    case incidentAcknowledge = "/t/{tenant}/incidents/{id}/acknowledge"
+    case incidentUpdate = "/t/{tenant}/incidents/{id}/update"
+    case incidentComments = "/t/{tenant}/incidents/{id}/comments"
+    case incidentPostmortem = "/t/{tenant}/incidents/{id}/postmortem"
+    case incidentActions = "/t/{tenant}/incidents/{id}/actions"
+    case runbooks = "/t/{tenant}/runbooks"
+    case escalationPolicy = "/t/{tenant}/escalation"
 
     // Provider staff
     case staff = "/staff"
@@ -109,6 +127,7 @@ public enum SitePage: String, CaseIterable, Sendable {
     case staffHosts = "/staff/hosts"
     case staffPrices = "/staff/prices"
     case staffPriceMarkups = "/staff/prices/markups"
+    case staffIncidents = "/staff/incidents"
 
     // Development only: mail `purser dev` kept instead of sending (DevMailPages)
     case devMail = "/dev/mail"
@@ -249,7 +268,22 @@ extension SiteURL {
     static func costReviews(_ slug: String) -> SiteURL { SiteURL(.costReviews, slug) }
     static func costReview(_ slug: String, month: String) -> SiteURL { SiteURL(.costReview, slug, month) }
     static func hosts(_ slug: String) -> SiteURL { SiteURL(.hosts, slug) }
+    static func endpoints(_ slug: String) -> SiteURL { SiteURL(.endpoints, slug) }
+    static func endpoint(_ slug: String, id: UUID) -> SiteURL { SiteURL(.endpoint, slug, id.postgresText) }
+    static func uptimeReport(_ slug: String) -> SiteURL { SiteURL(.uptimeReport, slug) }
+    static func uptimeReportCSV(_ slug: String) -> SiteURL { SiteURL(.uptimeReportCSV, slug) }
+    static func tenantStatus(_ slug: String) -> SiteURL { SiteURL(.tenantStatus, slug) }
+    static func publicStatus(_ token: String) -> SiteURL { SiteURL(.publicStatus, token) }
     static func costsUpload(_ slug: String) -> SiteURL { SiteURL(.costsUpload, slug) }
+    static func incidents(_ slug: String) -> SiteURL { SiteURL(.incidents, slug) }
+    static func incident(_ slug: String, id: UUID) -> SiteURL { SiteURL(.incident, slug, id.postgresText) }
+    static func incidentAcknowledge(_ slug: String, id: UUID) -> SiteURL { SiteURL(.incidentAcknowledge, slug, id.postgresText) }
+    static func incidentUpdate(_ slug: String, id: UUID) -> SiteURL { SiteURL(.incidentUpdate, slug, id.postgresText) }
+    static func incidentComments(_ slug: String, id: UUID) -> SiteURL { SiteURL(.incidentComments, slug, id.postgresText) }
+    static func incidentPostmortem(_ slug: String, id: UUID) -> SiteURL { SiteURL(.incidentPostmortem, slug, id.postgresText) }
+    static func incidentActions(_ slug: String, id: UUID) -> SiteURL { SiteURL(.incidentActions, slug, id.postgresText) }
+    static func runbooks(_ slug: String) -> SiteURL { SiteURL(.runbooks, slug) }
+    static func escalationPolicy(_ slug: String) -> SiteURL { SiteURL(.escalationPolicy, slug) }
 
     // Provider staff
     static func staffTenantStatus(_ slug: String) -> SiteURL { SiteURL(.staffTenantStatus, slug) }
@@ -287,6 +321,7 @@ public enum APIPath: String, CaseIterable, Sendable {
     case deploymentPromote = "/api/v1/deployments/{id}/promote"
     case deploymentRollback = "/api/v1/deployments/{id}/rollback"
     case accessPolicies = "/api/v1/access/policies"
+    case accessPolicy = "/api/v1/access/policies/{id}"
     case accessRequests = "/api/v1/access/requests"
     case accessRequest = "/api/v1/access/requests/{id}"
     case accessRequestApprovals = "/api/v1/access/requests/{id}/approvals"
@@ -301,7 +336,21 @@ public enum APIPath: String, CaseIterable, Sendable {
     case budgetStatus = "/api/v1/budgets/{id}/status"
     case hosts = "/api/v1/hosts"
     case host = "/api/v1/hosts/{id}"
+    case hostCertificate = "/api/v1/hosts/{id}/host-certificate"
     case usage = "/api/v1/usage"
+    case probeTargets = "/api/v1/probe-targets"
+    case probeTarget = "/api/v1/probe-targets/{id}"
+    case maintenanceWindows = "/api/v1/maintenance-windows"
+    case uptimeReport = "/api/v1/reports/uptime"
+    case incidents = "/api/v1/incidents"
+    case incident = "/api/v1/incidents/{id}"
+    case incidentAcknowledge = "/api/v1/incidents/{id}/acknowledge"
+    case incidentTimeline = "/api/v1/incidents/{id}/timeline"
+    case incidentPostmortem = "/api/v1/incidents/{id}/postmortem"
+    case alertmanager = "/api/v1/integrations/alertmanager"
+    case prices = "/api/v1/prices"
+    case negotiatedPrices = "/api/v1/prices/negotiated"
+    case priceMarkups = "/api/v1/prices/markups"
 
     public var template: String { rawValue }
 
