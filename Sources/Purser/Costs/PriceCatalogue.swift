@@ -64,25 +64,47 @@ struct PriceCatalogue: Sendable {
     struct MarkupRow: Sendable {
         let tenantSlug: String
         let entry: MarkupEntry
+        let id: UUID
+    }
+
+    /// The columns `entry(_:)` reads, in its order.
+    static let priceColumns = """
+        id, kind, provider, item, currency, effective_from, effective_to, input_per_million, output_per_million,
+        cached_input_per_million, per_gpu_hour, source, source_read_on::text
+        """
+
+    static func entry(_ row: Postgres.Row) throws -> Row {
+        Row(
+            entry: PriceEntry(
+                kind: UsageEvent.Kind(rawValue: try row.require(1)) ?? .tokens, provider: try row.require(2), item: try row.require(3),
+                currency: try row.require(4), from: try row.require(5), to: try row.decode(6), inputPerMillion: try row.decode(7),
+                outputPerMillion: try row.decode(8), cachedInputPerMillion: try row.decode(9), perGPUHour: try row.decode(10),
+                source: try row.require(11), sourceReadOn: try row.require(12)),
+            id: try row.require(0))
     }
 
     func prices() throws -> [Row] {
         try database.asStaff { tx in
             try tx.query(
                 """
-                SELECT id, kind, provider, item, currency, effective_from, effective_to, input_per_million, output_per_million,
-                       cached_input_per_million, per_gpu_hour, source, source_read_on::text
+                SELECT \(Self.priceColumns)
                 FROM prices ORDER BY kind DESC, provider, item, currency, effective_from DESC LIMIT 1000
                 """
-            ).map { row in
-                Row(
-                    entry: PriceEntry(
-                        kind: UsageEvent.Kind(rawValue: try row.require(1)) ?? .tokens, provider: try row.require(2),
-                        item: try row.require(3), currency: try row.require(4), from: try row.require(5), to: try row.decode(6),
-                        inputPerMillion: try row.decode(7), outputPerMillion: try row.decode(8), cachedInputPerMillion: try row.decode(9),
-                        perGPUHour: try row.decode(10), source: try row.require(11), sourceReadOn: try row.require(12)),
-                    id: try row.require(0))
-            }
+            ).map(Self.entry)
+        }
+    }
+
+    /// A page of the catalogue in the order prices were added (their ids), after `cursor`, for the
+    /// API; optionally one provider's or one item's.
+    func prices(after cursor: UUID?, limit: Int, provider: String?, item: String?) throws -> [Row] {
+        try database.asStaff { tx in
+            try tx.query(
+                """
+                SELECT \(Self.priceColumns) FROM prices
+                WHERE ($1::uuid IS NULL OR id > $1) AND ($2::text IS NULL OR provider = $2) AND ($3::text IS NULL OR item = $3)
+                ORDER BY id LIMIT $4
+                """, [cursor, provider, item, limit]
+            ).map(Self.entry)
         }
     }
 
@@ -90,22 +112,37 @@ struct PriceCatalogue: Sendable {
         try database.asStaff { tx in
             try tx.query(
                 """
-                SELECT t.slug, m.tenant_id, m.effective_from, m.effective_to, m.markup_bp, m.note
+                SELECT t.slug, m.tenant_id, m.effective_from, m.effective_to, m.markup_bp, m.note, m.id
                 FROM tenant_markups m JOIN tenants t ON t.id = m.tenant_id ORDER BY t.slug, m.effective_from DESC LIMIT 1000
                 """
-            ).map { row in
-                MarkupRow(
-                    tenantSlug: try row.require(0),
-                    entry: MarkupEntry(
-                        tenant: try row.require(1), from: try row.require(2), to: try row.decode(3), basisPoints: try row.require(4),
-                        note: try row.require(5)))
-            }
+            ).map(Self.markup)
         }
     }
 
-    /// Adds a list price; returns the tenants whose events it re-rates.
+    /// A page of one tenant's markups in the order they were set, after `cursor` (in the tenant's transaction).
+    func markups(tenant: UUID, after cursor: UUID?, limit: Int) throws -> [MarkupRow] {
+        try database.inTenant(tenant) { tx in
+            try tx.query(
+                """
+                SELECT t.slug, m.tenant_id, m.effective_from, m.effective_to, m.markup_bp, m.note, m.id
+                FROM tenant_markups m JOIN tenants t ON t.id = m.tenant_id
+                WHERE m.tenant_id = $1 AND ($2::uuid IS NULL OR m.id > $2) ORDER BY m.id LIMIT $3
+                """, [tenant, cursor, limit]
+            ).map(Self.markup)
+        }
+    }
+
+    static func markup(_ row: Postgres.Row) throws -> MarkupRow {
+        MarkupRow(
+            tenantSlug: try row.require(0),
+            entry: MarkupEntry(
+                tenant: try row.require(1), from: try row.require(2), to: try row.decode(3), basisPoints: try row.require(4),
+                note: try row.require(5)), id: try row.require(6))
+    }
+
+    /// Adds a list price; returns its id and the tenants whose events it re-rates.
     @discardableResult
-    func add(_ price: PriceEntry, actor: AuditActor, now: Date) throws -> [UUID] {
+    func add(_ price: PriceEntry, actor: AuditActor, now: Date) throws -> (id: UUID, rerated: [UUID]) {
         try database.asStaff { tx in
             try tx.query(
                 """
@@ -140,7 +177,7 @@ struct PriceCatalogue: Sendable {
                         "output_per_million": price.outputPerMillion.map(String.init) ?? "",
                         "per_gpu_hour": price.perGPUHour.map(String.init) ?? "", "source": price.source,
                     ]), at: now), in: tx)
-            guard price.from < now else { return [] }
+            guard price.from < now else { return (id, []) }
             // Tenants with usage of this item in the period (a day's margin: rollup days are local).
             let table = price.kind == .gpu ? "usage_daily_gpu" : "usage_daily"
             let column = price.kind == .gpu ? "gpu_type" : "model"
@@ -156,13 +193,14 @@ struct PriceCatalogue: Sendable {
                     tx, tenant: tenant, from: price.from, to: price.to,
                     reason: "price of \(price.provider) \(price.item) from \(RFC3339.string(price.from))", at: now)
             }
-            return tenants
+            return (id, tenants)
         }
     }
 
     /// A negotiated price: `tenant`'s own for an item, replacing the list and taking no markup.
     /// The source fields of `price` are not kept (the contract is the source); `note` says which.
-    func addNegotiated(_ price: PriceEntry, tenant: UUID, note: String, actor: AuditActor, now: Date) throws {
+    @discardableResult
+    func addNegotiated(_ price: PriceEntry, tenant: UUID, note: String, actor: AuditActor, now: Date) throws -> UUID {
         try database.asStaff { tx in
             try tx.query(
                 """
@@ -204,6 +242,7 @@ struct PriceCatalogue: Sendable {
                     tx, tenant: tenant, from: price.from, to: price.to,
                     reason: "negotiated price of \(price.provider) \(price.item) from \(RFC3339.string(price.from))", at: now)
             }
+            return id
         }
     }
 
@@ -211,27 +250,47 @@ struct PriceCatalogue: Sendable {
         let tenantSlug: String
         let entry: PriceEntry
         let note: String
+        let id: UUID
+    }
+
+    static let negotiatedColumns = """
+        t.slug, p.kind, p.provider, p.item, p.currency, p.effective_from, p.effective_to, p.input_per_million,
+        p.output_per_million, p.cached_input_per_million, p.per_gpu_hour, p.note, p.id
+        """
+
+    static func negotiated(_ row: Postgres.Row) throws -> NegotiatedRow {
+        NegotiatedRow(
+            tenantSlug: try row.require(0),
+            entry: PriceEntry(
+                kind: UsageEvent.Kind(rawValue: try row.require(1)) ?? .tokens, provider: try row.require(2), item: try row.require(3),
+                currency: try row.require(4), from: try row.require(5), to: try row.decode(6), inputPerMillion: try row.decode(7),
+                outputPerMillion: try row.decode(8), cachedInputPerMillion: try row.decode(9), perGPUHour: try row.decode(10), source: "",
+                sourceReadOn: ""),
+            note: try row.require(11), id: try row.require(12))
     }
 
     func negotiated() throws -> [NegotiatedRow] {
         try database.asStaff { tx in
             try tx.query(
                 """
-                SELECT t.slug, p.kind, p.provider, p.item, p.currency, p.effective_from, p.effective_to, p.input_per_million,
-                       p.output_per_million, p.cached_input_per_million, p.per_gpu_hour, p.note
+                SELECT \(Self.negotiatedColumns)
                 FROM tenant_prices p JOIN tenants t ON t.id = p.tenant_id ORDER BY t.slug, p.provider, p.item, p.effective_from DESC
                 LIMIT 1000
                 """
-            ).map { row in
-                NegotiatedRow(
-                    tenantSlug: try row.require(0),
-                    entry: PriceEntry(
-                        kind: UsageEvent.Kind(rawValue: try row.require(1)) ?? .tokens, provider: try row.require(2),
-                        item: try row.require(3), currency: try row.require(4), from: try row.require(5), to: try row.decode(6),
-                        inputPerMillion: try row.decode(7), outputPerMillion: try row.decode(8), cachedInputPerMillion: try row.decode(9),
-                        perGPUHour: try row.decode(10), source: "", sourceReadOn: ""),
-                    note: try row.require(11))
-            }
+            ).map(Self.negotiated)
+        }
+    }
+
+    /// A page of one tenant's negotiated prices in the order they were added, after `cursor`.
+    func negotiated(tenant: UUID, after cursor: UUID?, limit: Int) throws -> [NegotiatedRow] {
+        try database.inTenant(tenant) { tx in
+            try tx.query(
+                """
+                SELECT \(Self.negotiatedColumns)
+                FROM tenant_prices p JOIN tenants t ON t.id = p.tenant_id
+                WHERE p.tenant_id = $1 AND ($2::uuid IS NULL OR p.id > $2) ORDER BY p.id LIMIT $3
+                """, [tenant, cursor, limit]
+            ).map(Self.negotiated)
         }
     }
 
@@ -263,7 +322,8 @@ struct PriceCatalogue: Sendable {
     }
 
     /// Sets a tenant's markup from `from`; re-rates the tenant when the period has begun.
-    func setMarkup(_ markup: MarkupEntry, actor: AuditActor, now: Date) throws {
+    @discardableResult
+    func setMarkup(_ markup: MarkupEntry, actor: AuditActor, now: Date) throws -> UUID {
         try database.asStaff { tx in
             try tx.query(
                 "UPDATE tenant_markups SET effective_to = $2 WHERE tenant_id = $1 AND effective_to IS NULL AND effective_from < $2",
@@ -294,6 +354,7 @@ struct PriceCatalogue: Sendable {
                     tx, tenant: markup.tenant, from: markup.from, to: markup.to,
                     reason: "markup of \(markup.basisPoints) bp from \(RFC3339.string(markup.from))", at: now)
             }
+            return id
         }
     }
 }

@@ -129,6 +129,20 @@ enum PricePages {
         return entry
     }
 
+    /// The form's markup of `tenant` (nil: the tenant was not found, already named in `errors`):
+    /// whole basis points in the range the table allows, its period and a note.
+    static func markup(from form: QueryParameters, tenant: UUID?, errors: [FieldError] = []) throws -> MarkupEntry {
+        var errors = errors
+        let points = Int((form["markup_bp"] ?? "").trimmingCharacters(in: .whitespaces))
+        if points == nil || !(-10000...100_000).contains(points!) {
+            errors.append(FieldError(field: "markup_bp", detail: "whole basis points from -10000 (free) to 100000; 1500 is +15 %"))
+        }
+        let (from, to) = period(form, &errors)
+        let note = String((form["note"] ?? "").trimmingCharacters(in: .whitespaces).prefix(500))
+        guard errors.isEmpty, let tenant, let points, let from else { throw ValidationError(errors) }
+        return MarkupEntry(tenant: tenant, from: from, to: to, basisPoints: points, note: note)
+    }
+
     static func register(in routes: inout RouteTable, site: Site, catalogue: PriceCatalogue, tenants: TenantStore) {
         @Sendable func render(_ ctx: PageContext, message: String? = nil, errors: [FieldError] = [], status: HTTPStatus = .ok) throws
             -> Response
@@ -166,7 +180,7 @@ enum PricePages {
                         now: ctx.world.now)
                     return try render(ctx, message: "Negotiated price added.", status: .created)
                 }
-                let rerated = try catalogue.add(try price(from: form), actor: ctx.actor, now: ctx.world.now)
+                let rerated = try catalogue.add(try price(from: form), actor: ctx.actor, now: ctx.world.now).rerated
                 return try render(
                     ctx, message: rerated.isEmpty ? "Price added." : "Price added; \(rerated.count) tenants' usage is being re-rated.",
                     status: .created)
@@ -194,18 +208,8 @@ enum PricePages {
                 try catalogue.setBilling(tenant: tenant, currency: currency, retentionDays: days, actor: ctx.actor, now: ctx.world.now)
                 return try render(ctx, message: "Billing set.", status: .created)
             }
-            let points = Int((form["markup_bp"] ?? "").trimmingCharacters(in: .whitespaces))
-            if points == nil || !(-10000...100_000).contains(points!) {
-                errors.append(FieldError(field: "markup_bp", detail: "whole basis points from -10000 (free) to 100000; 1500 is +15 %"))
-            }
-            let (from, to) = period(form, &errors)
-            let note = String((form["note"] ?? "").trimmingCharacters(in: .whitespaces).prefix(500))
-            guard errors.isEmpty, let tenant, let points, let from else {
-                return try render(ctx, errors: errors, status: .unprocessableContent)
-            }
             do {
-                try catalogue.setMarkup(
-                    MarkupEntry(tenant: tenant, from: from, to: to, basisPoints: points, note: note), actor: ctx.actor, now: ctx.world.now)
+                try catalogue.setMarkup(try markup(from: form, tenant: tenant, errors: errors), actor: ctx.actor, now: ctx.world.now)
                 return try render(ctx, message: "Markup set.", status: .created)
             } catch let error as ValidationError {
                 return try render(ctx, errors: error.fieldErrors, status: error.status)
