@@ -100,6 +100,27 @@ import Testing
         #expect(reason(read[3])?.contains("does not close") == true)
     }
 
+    /// Plain values are decided on their bytes; anything else takes Foundation's and Unicode's rules.
+    @Test func valuesAreTrimmedAndCheckedLikeUnicodeSays() throws {
+        let body = [
+            #"{"event_id":"a","occurred_at":"2026-11-17T10:00:00Z","provider":"openai","model":"\u00A0gpt-4o\u3000","team":"\tsearch "}"#,
+            #"{"event_id":"b","occurred_at":"2026-11-17T10:00:00Z","provider":"openai","model":"gpt\"4o\\","feature":"é"}"#,
+            #"{"event_id":"c","occurred_at":"2026-11-17T10:00:00Z","provider":"openai","model":"gpt-4o","team":"a\u0085b"}"#,
+            #"{"event_id":"d","occurred_at":"2026-11-17T10:00:00Z","provider":"openai","model":"gpt-4o","team":"a\u007Fb"}"#,
+            "{\"event_id\":\"e\",\"occurred_at\":\"2026-11-17T10:00:00Z\",\"provider\":\"openai\",\"model\":\"m\",\"team\":\"a\tb\"}",
+        ].joined(separator: "\n")
+        let read = events(try NDJSONUsageParser.lines(Array(body.utf8)))
+        let a = try read[0].get()
+        #expect(a.model == "gpt-4o" && a.team == "search")
+        let b = try read[1].get()
+        #expect(b.model == "gpt\"4o\\" && b.feature == "é")
+        #expect(reason(read[2]) == "'team' holds a control character")
+        #expect(reason(read[3]) == "'team' holds a control character")
+        #expect(reason(read[4]) == "'team' holds a control character")
+        #expect(UsageRules.trimmed("gpt-4o") == "gpt-4o" && UsageRules.trimmed(" x\u{2003}") == "x" && UsageRules.trimmed("") == "")
+        #expect(!UsageRules.holdsControl("plain ASCII ~") && UsageRules.holdsControl("\u{9F}") && !UsageRules.holdsControl("日本"))
+    }
+
     @Test func timesAreReadByHand() {
         #expect(UsageTime.epochSeconds("1970-01-01T00:00:00Z") == 0)
         #expect(UsageTime.epochSeconds("2026-11-27T09:15:00.123456Z") == 1_795_770_900)

@@ -95,7 +95,7 @@ enum CSVUsageParser {
             guard !cell.contains(0), let text = String(validating: cell, as: UTF8.self) else {
                 return UsageParseError("cell \(cells.count + 1) is not valid UTF-8 text")
             }
-            cells.append(text.trimmingCharacters(in: .whitespaces))
+            cells.append(UsageRules.trimmed(text))
             cell.removeAll(keepingCapacity: true)
             atCellStart = true
             return nil

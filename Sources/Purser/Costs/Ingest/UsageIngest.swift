@@ -1,8 +1,8 @@
 // Takes a batch of usage events into the database in one transaction: COPY into a staging table
-// made ON COMMIT DROP (so a transaction-mode pooler can carry it), then set-based statements — the
-// idempotency table first (ON CONFLICT DO NOTHING RETURNING tells new events from re-sent ones),
-// the new events rated and inserted into their monthly partitions, the rollups upserted in key
-// order — and one `usage.ingest` audit event with the counts.
+// made ON COMMIT DROP (so a transaction-mode pooler can carry it), then one set-based statement —
+// the idempotency table first (ON CONFLICT DO NOTHING RETURNING tells new events from re-sent
+// ones), the new events rated and inserted into their monthly partitions, the rollups upserted in
+// key order — and one `usage.ingest` audit event with the counts.
 //
 // The transaction holds the tenant's rating lock shared: a re-rating takes it exclusively, so it
 // waits for batches rated with the old prices to commit and every later batch sees the new ones.
@@ -67,12 +67,10 @@ struct UsageIngest: Sendable {
                 }
             }
             if !events.isEmpty {
-                let fresh = try store(events, tx: tx, tenant: tenant, zone: zone, currency: currency, now: now)
+                let (fresh, unpriced) = try store(events, tx: tx, tenant: tenant, zone: zone, currency: currency, now: now)
                 outcome.accepted = fresh
                 outcome.duplicates += events.count - fresh
-                outcome.unpriced = try tx.query(
-                    "SELECT provider, item, count(*) FROM usage_fresh WHERE cost_micros IS NULL GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 100"
-                ).map { UsageIngestOutcome.Unpriced(provider: try $0.require(0), item: try $0.require(1), events: try $0.require(2)) }
+                outcome.unpriced = unpriced
                 // Budgets hear of new spend in the same transaction (they fire once it commits).
                 if fresh > 0 { try BudgetChecks.usageIngested(tx, tenant: tenant, at: now) }
             }
@@ -88,64 +86,94 @@ struct UsageIngest: Sendable {
         }
     }
 
-    /// COPY, then the set-based statements; returns how many events were new.
-    private func store(_ events: [UsageEvent], tx: Connection, tenant: UUID, zone: String, currency: String, now: Date) throws -> Int {
+    /// COPY, then one statement; returns how many events were new and those no price covers.
+    private func store(_ events: [UsageEvent], tx: Connection, tenant: UUID, zone: String, currency: String, now: Date) throws -> (
+        fresh: Int, unpriced: [UsageIngestOutcome.Unpriced]
+    ) {
         // Partitions for the months this batch touches (made ahead by a schedule; this covers backfills).
         try PartitionEnsure.months(
             tx, Set(events.map { $0.occurredSeconds / 86400 }).map { Date(timeIntervalSince1970: TimeInterval($0 * 86400)) })
-        try tx.execute(
-            """
-            CREATE TEMP TABLE usage_staging (
-                event_id text, occurred_at timestamptz, kind text, provider text, model text, item text, endpoint text,
-                team text, feature text, key_ref text, input_tokens bigint, output_tokens bigint, cached_input_tokens bigint,
-                requests integer, latency_ms integer, ttft_ms integer, status text, host text, gpu_type text, gpu_seconds numeric
-            ) ON COMMIT DROP;
-            CREATE TEMP TABLE usage_fresh (LIKE usage_events) ON COMMIT DROP;
-            ALTER TABLE usage_fresh ADD COLUMN item text
-            """)
+        try tx.execute(Self.staging)
         try tx.copyIn("COPY usage_staging FROM STDIN") { writer in
             for e in events {
-                for text in [
-                    e.eventID, e.occurredAt, e.kind.rawValue, e.provider, e.model, e.item, e.endpoint, e.team, e.feature, e.keyRef,
-                ] {
-                    writer.field(text)
-                }
-                for count in [e.inputTokens, e.outputTokens, e.cachedInputTokens, e.requests] { writer.field(count) }
-                writer.field(e.latencyMs.map { String($0) })
-                writer.field(e.ttftMs.map { String($0) })
-                for text in [e.status, e.host, e.gpuType, e.gpuSeconds] { writer.field(text) }
+                writer.field(e.eventID)
+                writer.field(e.occurredAt)
+                writer.field(e.kind.rawValue)
+                writer.field(e.provider)
+                writer.field(e.model)
+                writer.field(e.item)
+                writer.field(e.endpoint)
+                writer.field(e.team)
+                writer.field(e.feature)
+                writer.field(e.keyRef)
+                writer.field(e.inputTokens)
+                writer.field(e.outputTokens)
+                writer.field(e.cachedInputTokens)
+                writer.field(e.requests)
+                if let latency = e.latencyMs { writer.field(latency) } else { writer.field(nil) }
+                if let ttft = e.ttftMs { writer.field(ttft) } else { writer.field(nil) }
+                writer.field(e.status)
+                writer.field(e.host)
+                writer.field(e.gpuType)
+                writer.field(e.gpuSeconds)
                 try writer.endRow()
             }
         }
-        // New ids first, in key order; only their events go on, rated.
-        try tx.query(
-            """
+        let rows = try tx.query(Self.insertRatedAndRollUp, [tenant, zone, currency, now])
+        var unpriced: [UsageIngestOutcome.Unpriced] = []
+        for row in rows {
+            guard let provider: String = try row.decode(1) else { continue }
+            unpriced.append(.init(provider: provider, item: try row.require(2), events: try row.require(3)))
+        }
+        return (try rows.first?.require(0, as: Int.self) ?? 0, unpriced)
+    }
+
+    /// The staging table the batch is copied into; dropped when the transaction ends.
+    private static let staging = """
+        CREATE TEMP TABLE usage_staging (
+            event_id text, occurred_at timestamptz, kind text, provider text, model text, item text, endpoint text,
+            team text, feature text, key_ref text, input_tokens bigint, output_tokens bigint, cached_input_tokens bigint,
+            requests integer, latency_ms integer, ttft_ms integer, status text, host text, gpu_type text, gpu_seconds numeric
+        ) ON COMMIT DROP
+        """
+
+    /// One statement from the staging table to every table ingest writes ($1 tenant, $2 its time
+    /// zone, $3 its currency, $4 the clock's time): the ids first, in key order, and only the new
+    /// events go on — rated and inserted into their partitions in key order — and the rows inserted
+    /// (RETURNING, held once by the statement) are summed into each rollup, in the tables' fixed
+    /// order and each in key order. One statement instead of one per table spares a second temporary
+    /// table, writing every event into it and reading it back once per rollup. PostgreSQL runs the
+    /// rollup upserts when the statement ends, in the same order for every batch, so concurrent
+    /// batches of a tenant lock rollup rows in one order (every other writer of the rollups holds
+    /// the tenant's rating lock exclusively). Answers the number of new events beside the unpriced
+    /// ones by provider and model (or GPU type): at least one row, provider NULL when all are priced.
+    private static let insertRatedAndRollUp: String = {
+        let rollups = RollupSQL.tables.enumerated().map { number, table in
+            "rollup_\(number) AS (\(RollupSQL.upsert(table, from: "(SELECT *, \(RollupSQL.asEvents) FROM fresh) f")))"
+        }
+        return """
             WITH ids AS (
                 INSERT INTO usage_event_ids (tenant_id, event_id, occurred_at)
                 SELECT $1, event_id, occurred_at FROM usage_staging ORDER BY event_id
                 ON CONFLICT DO NOTHING RETURNING event_id
-            )
-            INSERT INTO usage_fresh (tenant_id, occurred_at, event_id, received_at, kind, provider, model, endpoint, team, feature,
-                                     key_ref, input_tokens, output_tokens, cached_input_tokens, requests, latency_ms, ttft_ms,
-                                     status, host, gpu_type, gpu_seconds, currency, cost_micros, price_id, negotiated, markup_bp,
-                                     rated_at, item)
-            SELECT $1, s.occurred_at, s.event_id, $3, s.kind, s.provider, s.model, s.endpoint, s.team, s.feature, s.key_ref,
-                   s.input_tokens, s.output_tokens, s.cached_input_tokens, s.requests, s.latency_ms, s.ttft_ms, s.status, s.host,
-                   s.gpu_type, s.gpu_seconds, $2, \(RatingSQL.columns), $3, s.item
-            FROM (SELECT * FROM usage_staging JOIN ids USING (event_id)) s
-            \(RatingSQL.joins(tenant: "$1", currency: "$2"))
-            """, [tenant, currency, now])
-        let fresh = try tx.query(
+            ), fresh AS (
+                INSERT INTO usage_events (tenant_id, occurred_at, event_id, received_at, kind, provider, model, endpoint, team,
+                                          feature, key_ref, input_tokens, output_tokens, cached_input_tokens, requests, latency_ms,
+                                          ttft_ms, status, host, gpu_type, gpu_seconds, currency, cost_micros, price_id, negotiated,
+                                          markup_bp, rated_at)
+                SELECT $1, s.occurred_at, s.event_id, $4, s.kind, s.provider, s.model, s.endpoint, s.team, s.feature, s.key_ref,
+                       s.input_tokens, s.output_tokens, s.cached_input_tokens, s.requests, s.latency_ms, s.ttft_ms, s.status, s.host,
+                       s.gpu_type, s.gpu_seconds, $3, \(RatingSQL.columns), $4
+                FROM (SELECT * FROM usage_staging JOIN ids USING (event_id)) s
+                \(RatingSQL.joins(tenant: "$1", currency: "$3"))
+                ORDER BY s.occurred_at, s.event_id
+                RETURNING *
+            ), \(rollups.joined(separator: ", "))
+            SELECT (SELECT count(*) FROM fresh), u.provider, u.item, u.events
+            FROM (VALUES (1)) one LEFT JOIN LATERAL (
+                SELECT provider, CASE kind WHEN 'gpu' THEN gpu_type ELSE model END AS item, count(*) AS events
+                FROM fresh WHERE cost_micros IS NULL GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 100
+            ) u ON true
             """
-            WITH stored AS (
-                INSERT INTO usage_events SELECT tenant_id, occurred_at, event_id, received_at, kind, provider, model, endpoint, team,
-                    feature, key_ref, input_tokens, output_tokens, cached_input_tokens, requests, latency_ms, ttft_ms, status, host,
-                    gpu_type, gpu_seconds, currency, cost_micros, price_id, negotiated, markup_bp, rated_at
-                FROM usage_fresh ORDER BY occurred_at, event_id RETURNING 1
-            )
-            SELECT count(*) FROM stored
-            """)[0].require(0, as: Int.self)
-        try RollupSQL.apply(tx, from: "(SELECT *, \(RollupSQL.asEvents) FROM usage_fresh) f", tenant: tenant.postgresText, zone: zone)
-        return fresh
-    }
+    }()
 }

@@ -119,6 +119,22 @@ enum UsageRecordParser {
         _ bytes: UnsafeBufferPointer<UInt8>, _ index: inout Int, end: Int, limit: Int, what: String
     ) throws(UsageParseError) -> String {
         index += 1  // the opening quote
+        // Most strings hold no escape and no control character: made from the bytes in place. Any
+        // other string is read again from its start below, byte by byte, with the same checks.
+        var scan = index
+        while scan < end {
+            let byte = bytes[scan]
+            if byte == UInt8(ascii: "\"") {
+                guard scan - index <= limit else { break }
+                guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[index..<scan]), as: UTF8.self) else {
+                    throw UsageParseError("\(what) is not valid UTF-8")
+                }
+                index = scan + 1
+                return text
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            scan += 1
+        }
         var out = [UInt8]()
         while true {
             guard index < end else { throw UsageParseError("\(what) is not closed with a quote") }

@@ -71,14 +71,12 @@ enum UsageRules {
             }
             let string: String
             switch value {
-            case .string(let s), .text(let s): string = s.trimmingCharacters(in: .whitespaces)
+            case .string(let s), .text(let s): string = trimmed(s)
             default: throw UsageParseError("'\(name)' must be a string")
             }
             if required && string.isEmpty { throw UsageParseError("'\(name)' is required") }
             guard string.utf8.count <= max else { throw UsageParseError("'\(name)' is longer than \(max) bytes") }
-            guard !string.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-                throw UsageParseError("'\(name)' holds a control character")
-            }
+            guard !holdsControl(string) else { throw UsageParseError("'\(name)' holds a control character") }
             return string
         }
         func integer(_ name: String, max: Int64) throws(UsageParseError) -> Int64? {
@@ -155,6 +153,23 @@ enum UsageRules {
             event.gpuSeconds = try decimal("gpu_seconds", values["gpu_seconds"])
         }
         return event
+    }
+
+    /// `text` without the leading and trailing whitespace of Foundation's `.whitespaces` (category Zs
+    /// and tab). A value that starts and ends with a printable ASCII byte, nearly every one, has none
+    /// and is decided on its bytes: Foundation's trimming bridges through NSString and cost more than
+    /// the rest of an event's checks together.
+    static func trimmed(_ text: String) -> String {
+        guard let first = text.utf8.first, let last = text.utf8.last else { return text }
+        if first > 32 && first < 128 && last > 32 && last < 128 { return text }
+        return text.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Whether `text` holds a control character (category Cc). Printable ASCII holds none, so only
+    /// other text is read scalar by scalar.
+    static func holdsControl(_ text: String) -> Bool {
+        if text.utf8.allSatisfy({ $0 >= 32 && $0 < 127 }) { return false }
+        return text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
     /// GPU-seconds: a non-negative decimal with at most three decimals, at most `maxGPUSeconds`.
