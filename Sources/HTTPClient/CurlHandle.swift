@@ -26,12 +26,19 @@ final class CurlHandle {
         var headers: [(name: String, value: String)] = []
         let limit: Int
         var exceeded = false
+        /// Streaming: each piece goes here as it arrives instead of into `body`; false stops reading.
+        var stream: ((UnsafeRawBufferPointer) -> Bool)?
+        var received = 0
+        var stopped = false
         init(limit: Int) { self.limit = limit }
     }
 
-    func perform(_ request: ClientRequest, options: HTTPClient.Options) throws -> ClientResponse {
+    func perform(
+        _ request: ClientRequest, options: HTTPClient.Options, stream: ((UnsafeRawBufferPointer) -> Bool)? = nil
+    ) throws -> ClientResponse {
         curl_easy_reset(handle)
         let sink = Sink(limit: options.maxResponseBytes)
+        sink.stream = stream
         let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
         var headerList: UnsafeMutablePointer<curl_slist>?
         var resolveList: UnsafeMutablePointer<curl_slist>?
@@ -72,9 +79,17 @@ final class CurlHandle {
             { data, size, count, user in
                 let sink = Unmanaged<Sink>.fromOpaque(user!).takeUnretainedValue()
                 let length = size * count
-                if sink.body.count + length > sink.limit {
+                if sink.body.count + sink.received + length > sink.limit {
                     sink.exceeded = true
                     return 0
+                }
+                if let stream = sink.stream {
+                    sink.received += length
+                    guard stream(UnsafeRawBufferPointer(start: data, count: length)) else {
+                        sink.stopped = true
+                        return 0
+                    }
+                    return length
                 }
                 data!.withMemoryRebound(to: UInt8.self, capacity: length) {
                     sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
@@ -112,7 +127,7 @@ final class CurlHandle {
             if request.method == "HEAD" { _ = purser_curl_set_long(handle, CURLOPT_NOBODY, 1) }
             return curl_easy_perform(handle)
         }
-        guard code == CURLE_OK else {
+        guard code == CURLE_OK || (code == CURLE_WRITE_ERROR && sink.stopped) else {
             if sink.exceeded {
                 throw HTTPClientError(kind: .tooLarge, message: "response body over \(options.maxResponseBytes) bytes")
             }

@@ -86,3 +86,34 @@ public struct HTTPClient: Sendable {
 enum CurlGlobal {
     static let initialized: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 }
+
+/// One piece of a streamed body, stamped with the caller's clock when it arrived.
+public struct StreamedChunk: Sendable {
+    public let bytes: [UInt8]
+    public let at: Date
+
+    public init(bytes: [UInt8], at: Date) {
+        self.bytes = bytes
+        self.at = at
+    }
+}
+
+extension HTTPClient {
+    /// Sends `request` and hands its body to `onChunk` piece by piece as it arrives, each stamped
+    /// with `now()` read on arrival (the caller's clock, so probes measure time to first token in
+    /// the time their results are stamped in). `onChunk` returns false to stop reading early, which
+    /// ends the transfer without an error. Bounded as `send` is: `totalTimeout` cuts off a target
+    /// that hangs, `maxResponseBytes` one that sends too much (`.tooLarge`); redirects are followed
+    /// only if asked. The answer's body is empty: it went to `onChunk`.
+    public func stream(
+        _ request: ClientRequest, now: () -> Date, onChunk: (StreamedChunk) -> Bool
+    ) throws -> ClientResponse {
+        try withoutActuallyEscaping(onChunk) { onChunk in
+            try withoutActuallyEscaping(now) { now in
+                try CurlHandle.forCurrentThread().perform(request, options: options) { piece in
+                    onChunk(StreamedChunk(bytes: Array(piece), at: now()))
+                }
+            }
+        }
+    }
+}

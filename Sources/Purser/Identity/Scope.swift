@@ -12,6 +12,7 @@ public enum Scope: String, CaseIterable, Sendable, Codable {
     case approvalsWrite = "approvals:write"
     case accessRequest = "access:request"
     case accessApprove = "access:approve"
+    case accessManage = "access:manage"
     case usageWrite = "usage:write"
     case costsRead = "costs:read"
     case budgetsWrite = "budgets:write"
@@ -25,6 +26,8 @@ public enum Scope: String, CaseIterable, Sendable, Codable {
     case incidentsWrite = "incidents:write"
     /// Alertmanager's webhook: alerts become incidents.
     case alertsWrite = "alerts:write"
+    /// Probe targets and maintenance windows (staff holding monitoring.manage).
+    case monitoringWrite = "monitoring:write"
 
     /// The permissions the scope's routes check. A role holding none of them could use the scope
     /// for nothing, so it is never offered that scope nor given a token with it.
@@ -40,6 +43,8 @@ public enum Scope: String, CaseIterable, Sendable, Codable {
         case .accessRequest: [.accessRequest]
         // The customer's side of an access approval, or the provider's.
         case .accessApprove: [.accessApprove, .accessApproveProvider]
+        // Access policies are the tenant's settings (a pool policy's hosts also need providers.manage).
+        case .accessManage: [.tenantSettingsManage]
         // Usage is reported by a tenant's own gateway or by the provider's pipelines.
         case .usageWrite: [.usageWrite]
         case .costsRead: [.costsRead]
@@ -56,6 +61,7 @@ public enum Scope: String, CaseIterable, Sendable, Codable {
         case .incidentsWrite: [.incidentsManage]
         // An alert opens or joins an incident: what incidents.manage may do by hand.
         case .alertsWrite: [.incidentsManage]
+        case .monitoringWrite: [.monitoringManage]
         }
     }
 

@@ -53,6 +53,11 @@ public enum JobRunner {
         AnomalyScan.register(into: &handlers, publicURL: publicURL)
         MonthlyReviewJob.register(into: &handlers, publicURL: publicURL)
         UsageJobs.register(into: &handlers)
+        IncidentJobs.register(into: &handlers, publicURL: publicURL)
+        // Probes of endpoints, every 15 s in one batched tick, and their hourly rollups (Monitoring/).
+        ProbeTick.register(
+            into: &handlers, keyring: keyring,
+            destinations: DestinationPolicy(allowHTTP: configuration.allowHTTPDestinations, allowed: configuration.allowedDestinations))
         return handlers
     }
 }

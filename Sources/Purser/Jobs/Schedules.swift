@@ -135,5 +135,7 @@ public enum Schedules {
         Schedule(
             name: PartitionJobs.retention, kind: PartitionJobs.retention,
             recurrence: .at(hour: 4, minute: 23, weekday: nil, timeZone: "UTC")),
+        // Endpoint probes: one batched tick every 15 s; hourly rollups and raw retention (Monitoring/).
+        ProbeTick.schedule, ProbeRollup.schedule,
     ]
 }

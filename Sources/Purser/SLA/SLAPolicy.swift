@@ -79,6 +79,9 @@ public struct SLAPolicy: Sendable, Equatable, Codable {
     public var escalation: Escalation
     /// How many days after resolving a request its requester may reopen it (nil: 14).
     public var reopenDays: Int?
+    /// Endpoint objectives ("uptime"); each key absent here falls back to the plan's, then Purser's
+    /// (docs/monitoring.md).
+    public var uptime: UptimeObjectives? = nil
 
     /// The reopen window in days.
     public var reopenWindow: Int { reopenDays ?? 14 }
@@ -86,6 +89,7 @@ public struct SLAPolicy: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case timeZone = "time_zone", hours, holidays, warningShare = "warning_share", targets, deployment, escalation
         case reopenDays = "reopen_days"
+        case uptime
     }
 
     /// Purser's own: P1 15 min / 4 h around the clock, P2 1 h / 8 business hours, P3 4 business

@@ -42,6 +42,23 @@ public struct World: Sendable {
 /// Sends one HTTP request and reads its answer.
 public protocol OutboundHTTP: Sendable {
     func send(_ request: ClientRequest, options: HTTPClient.Options) throws -> ClientResponse
+    /// Streams the body to `onChunk` as it arrives, each piece stamped with `now()` (HTTPClient.stream).
+    func stream(
+        _ request: ClientRequest, options: HTTPClient.Options, now: () -> Date, onChunk: (StreamedChunk) -> Bool
+    ) throws -> ClientResponse
+}
+
+extension OutboundHTTP {
+    /// A transport that cannot stream hands over the whole body at once, stamped when it came
+    /// (the answer keeps its body too).
+    public func stream(
+        _ request: ClientRequest, options: HTTPClient.Options, now: () -> Date, onChunk: (StreamedChunk) -> Bool
+    ) throws -> ClientResponse {
+        let response = try send(request, options: options)
+        let reading = now
+        _ = onChunk(StreamedChunk(bytes: response.body, at: reading()))
+        return response
+    }
 }
 
 public struct LiveHTTP: OutboundHTTP {
@@ -49,6 +66,12 @@ public struct LiveHTTP: OutboundHTTP {
 
     public func send(_ request: ClientRequest, options: HTTPClient.Options) throws -> ClientResponse {
         try HTTPClient(options: options).send(request)
+    }
+
+    public func stream(
+        _ request: ClientRequest, options: HTTPClient.Options, now: () -> Date, onChunk: (StreamedChunk) -> Bool
+    ) throws -> ClientResponse {
+        try HTTPClient(options: options).stream(request, now: now, onChunk: onChunk)
     }
 }
 

@@ -1,0 +1,196 @@
+import Foundation
+import HTTPClient
+import HTTPServer
+import Postgres
+@testable import Purser
+import Testing
+import TestSupport
+
+/// A clock that runs in real time (so time to first token is measured) and can be moved ahead (so
+/// probes fall due without waiting).
+final class RunningClock: WallClock, @unchecked Sendable {
+    private let live = LiveClock()
+    private let shift = Locked(0.0)
+    var now: Date { live.now.addingTimeInterval(shift.withLock { $0 }) }
+    func advance(by seconds: TimeInterval) { shift.withLock { $0 += seconds } }
+    func wait(until deadline: Date, on interrupt: Interrupt, woken: () -> Bool) {
+        live.wait(until: deadline.addingTimeInterval(-shift.withLock { $0 }), on: interrupt, woken: woken)
+    }
+}
+
+/// Names that resolve to loopback until told to fail, as if Purser's own resolver broke.
+final class SwitchableResolver: NameResolver, @unchecked Sendable {
+    let broken = Locked(false)
+    func addresses(of host: String) throws -> [String] {
+        if broken.withLock({ $0 }) { throw TestSetupError("resolver unreachable") }
+        return host == "probe.test" ? ["127.0.0.1"] : try SystemResolver().addresses(of: host)
+    }
+}
+
+/// Probes against a loopback OpenAI-compatible peer: what they measure, how failures are confirmed
+/// and counted, maintenance, and how a misbehaving target is cut off.
+@Suite(.serialized) struct ProbeTests {
+    static let policy = DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"])
+    let app: TestApp
+    let people: People
+    let peer: ProbeTargetPeer
+    let clock = RunningClock()
+    let resolver = SwitchableResolver()
+    var world: World { World(clock: clock, resolver: resolver) }
+
+    init() throws {
+        app = try TestApp()
+        people = try People(app, staff: true)
+        peer = try ProbeTargetPeer()
+    }
+
+    func targets() -> ProbeTargets {
+        ProbeTargets(database: app.app.database, world: world, keyring: TestEnvironment.keyring, policy: Self.policy)
+    }
+
+    func add(_ name: String, _ url: String, kind: String = "http", timeoutMs: Int = 5000) throws -> ProbeTarget {
+        var input = ProbeTargetInput()
+        (input.name, input.url, input.kind, input.timeoutMs, input.intervalSeconds) = (name, url, kind, timeoutMs, 30)
+        return try targets().create(input, tenant: people.tenant, actor: .system)
+    }
+
+    func tick() throws -> Int {
+        try ProbeTick.run(database: app.app.database, world: world, keyring: TestEnvironment.keyring, destinations: Self.policy)
+    }
+
+    struct Stored: Equatable {
+        var outcome: String
+        var status: Int?
+        var latency: Int?
+        var ttft: Int?
+        var tokens: Int?
+        var retried: Bool
+        var error: String?
+    }
+
+    func results(_ target: ProbeTarget) throws -> [Stored] {
+        try app.app.database.inTenant(people.tenant) { tx in
+            try tx.query(
+                "SELECT outcome, status, latency_ms, ttft_ms, tokens, retried, error FROM probe_results WHERE tenant_id = $1 AND target_id = $2 ORDER BY at",
+                [people.tenant, target.id]
+            ).map {
+                Stored(
+                    outcome: try $0.require(0), status: try $0.decode(1), latency: try $0.decode(2), ttft: try $0.decode(3),
+                    tokens: try $0.decode(4), retried: try $0.require(5), error: try $0.decode(6))
+            }
+        }
+    }
+
+    @Test func aStreamedChatIsTimedAndOnlyConfirmedFailuresCount() throws {
+        try peer.set(ttftMs: 300, gapMs: 40, tokens: 5)
+        let chat = try add("chat", "http://probe.test:\(peer.port)/v1", kind: "openai_chat")
+        let before = peer.requests
+
+        // Up: time to first token ≥ the peer's 300 ms, total ≥ that plus four 40 ms gaps, five tokens.
+        #expect(try tick() == 1)
+        var stored = try results(chat)
+        #expect(stored.count == 1 && stored[0].outcome == "up" && stored[0].tokens == 5 && stored[0].status == 200)
+        let ttft = try #require(stored[0].ttft), latency = try #require(stored[0].latency)
+        #expect((300..<1500).contains(ttft), "ttft \(ttft)")
+        #expect(latency >= ttft + 150 && latency < ttft + 1500, "latency \(latency), ttft \(ttft)")
+        #expect(peer.requests == before + 1)
+
+        // Not due yet: nothing is probed.
+        #expect(try tick() == 0)
+
+        // One failure, answered by the retry: kept as up (retried), not counted down.
+        try peer.set(failNext: 1)
+        clock.advance(by: 30)
+        #expect(try tick() == 1)
+        stored = try results(chat)
+        #expect(stored.last?.outcome == "up" && stored.last?.retried == true)
+        #expect(stored.last?.error?.contains("HTTP 503") == true)
+
+        // Failing on command: the retry confirms it; the endpoint is down, audited.
+        try peer.set(fail: true)
+        clock.advance(by: 30)
+        let sent = peer.requests
+        #expect(try tick() == 1)
+        #expect(peer.requests == sent + 2, "a probe and its retry")
+        stored = try results(chat)
+        #expect(stored.last?.outcome == "down" && stored.last?.retried == true && stored.last?.status == 503)
+        #expect(try targets().find(chat.id, tenant: people.tenant).state == "down")
+        let audited = try app.database.connect().query(
+            "SELECT count(*)::int FROM audit_events WHERE action = 'monitoring.endpoint_down' AND target_id = $1", [chat.id.postgresText])
+        #expect(try audited[0].require(0, as: Int.self) == 1)
+
+        // Purser's own failure (its resolver gives no address): recorded, not counted, state kept.
+        resolver.broken.withLock { $0 = true }
+        clock.advance(by: 30)
+        #expect(try tick() == 1)
+        resolver.broken.withLock { $0 = false }
+        #expect(try results(chat).last?.outcome == "purser_error")
+        #expect(try targets().find(chat.id, tenant: people.tenant).state == "down")
+
+        // Planned maintenance: a failure inside the window is not counted and changes nothing.
+        let window = try MaintenanceWindows.create(
+            app.app.database, tenant: people.tenant, target: chat.id, startsAt: clock.now.addingTimeInterval(10),
+            endsAt: clock.now.addingTimeInterval(100), reason: "upgrade", actor: .system, at: clock.now)
+        clock.advance(by: 30)
+        #expect(try tick() == 1)
+        #expect(try results(chat).last?.outcome == "maintenance")
+
+        // Back up after the window.
+        try peer.set(fail: false)
+        clock.advance(by: window.endsAt.timeIntervalSince(clock.now) + 1)
+        #expect(try tick() == 1)
+        #expect(try targets().find(chat.id, tenant: people.tenant).state == "up")
+
+        // The figures: 3 up, 1 down, 1 of Purser's, 1 in maintenance → 75 % uptime; TTFT p95 from
+        // the up probes, as stored.
+        let figures = try app.app.database.inTenant(people.tenant) { tx in
+            try UptimeQuery.counts(
+                tx, tenant: people.tenant, target: chat.id, from: clock.now.addingTimeInterval(-3600), to: clock.now.addingTimeInterval(1),
+                now: clock.now)
+        }
+        let counts = try #require(figures[chat.id]).counts
+        #expect(counts.up == 3 && counts.down == 1 && counts.purserErrors == 1 && counts.maintenance == 1 && counts.probes == 6)
+        #expect(counts.uptimePercent == 75)
+        let upTTFTs = try results(chat).filter { $0.outcome == "up" }.compactMap(\.ttft).sorted()
+        #expect(counts.ttftP95Ms == upTTFTs.last)
+    }
+
+    @Test func aTargetThatHangsSendsWithoutEndOrRedirectsIsCutOff() throws {
+        let hang = try add("hang", "http://probe.test:\(peer.port)/hang", timeoutMs: 1000)
+        let huge = try add("huge", "http://probe.test:\(peer.port)/huge")
+        let loop = try add("loop", "http://probe.test:\(peer.port)/loop")
+        let started = Date.now
+        #expect(try tick() == 3)
+        // Probed in parallel: the hanging one (1 s, and its retry) bounds the tick.
+        #expect(Date.now.timeIntervalSince(started) < 6)
+        let hung = try #require(try results(hang).last)
+        #expect(hung.outcome == "down" && hung.retried && hung.error == "no complete answer within 1000 ms")
+        #expect((1000..<3000).contains(hung.latency ?? 0))
+        let big = try #require(try results(huge).last)
+        #expect(big.outcome == "down" && big.error?.contains("cut off") == true)
+        let looped = try #require(try results(loop).last)
+        #expect(looped.outcome == "down" && looped.status == 302 && looped.error?.contains("do not follow redirects") == true)
+    }
+
+    @Test func handAddedURLsPassTheDestinationChecks() throws {
+        let strict = ProbeTargets(
+            database: app.app.database, world: world, keyring: TestEnvironment.keyring, policy: DestinationPolicy())
+        var input = ProbeTargetInput()
+        (input.name, input.url) = ("metadata", "https://169.254.169.254/latest/meta-data/")
+        #expect(throws: ValidationError.self) { try strict.create(input, tenant: people.tenant, actor: .system) }
+        (input.name, input.url) = ("internal", "https://10.1.2.3/")
+        #expect(throws: ValidationError.self) { try strict.create(input, tenant: people.tenant, actor: .system) }
+        // A deployment endpoint (registered by providers.manage) may sit on a private network; loopback
+        // and link-local stay refused.
+        let prober = Prober(world: world, manualPolicy: DestinationPolicy())
+        #expect(throws: Never.self) {
+            try Destinations.check("http://10.1.2.3/v1", policy: prober.policy(for: .endpoint), resolver: world.resolver)
+        }
+        #expect(throws: RefusedDestination.self) {
+            try Destinations.check("http://169.254.169.254/", policy: prober.policy(for: .endpoint), resolver: world.resolver)
+        }
+        #expect(throws: RefusedDestination.self) {
+            try Destinations.check("http://10.1.2.3/", policy: prober.policy(for: .manual), resolver: world.resolver)
+        }
+    }
+}
