@@ -202,7 +202,16 @@ enum PricesAPI {
         ])
     }
 
-    static func created(_ value: JSONValue) -> Response { .json(value, status: .created) }
+    /// 201 with the list the new entry is read in as its Location: a price is listed under its
+    /// provider and item, a tenant's terms under the tenant (named when a staff token named it).
+    static func created(_ value: JSONValue, at path: APIPath, _ query: [(String, String?)]) -> Response {
+        var response = Response.json(value, status: .created)
+        let pairs = query.compactMap { name, value in
+            value.map { name + "=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") }
+        }
+        response.headers.set("Location", path.path() + (pairs.isEmpty ? "" : "?" + pairs.joined(separator: "&")))
+        return response
+    }
 
     static let pagingParameters: [HTTPServer.Operation.Parameter] = [
         .init("limit", in: .query, schema: ["type": "integer", "minimum": 1, "maximum": 100], description: "Page size (50)."),
@@ -210,8 +219,9 @@ enum PricesAPI {
     ]
     static let common: [HTTPServer.Operation.ResponseDoc] = [
         .problem(400, "A malformed query or body."), .problem(401, "No valid token."),
-        .problem(403, "A missing scope or permission."), .problem(429, "Rate limit used up."),
+        .problem(403, "A missing scope or permission."), .problem(404, "No such tenant."), .problem(429, "Rate limit used up."),
     ]
+    static let emptyParameter = HTTPServer.Operation.ResponseDoc.problem(422, "An empty `cursor`: leave it out or give one.")
     static let writeProblems: [HTTPServer.Operation.ResponseDoc] = [
         .problem(
             422,
@@ -231,7 +241,7 @@ enum PricesAPI {
                     .init("provider", in: .query, description: "Only this provider's prices (exact)."),
                     .init("item", in: .query, description: "Only this model's or GPU type's prices (exact)."),
                 ],
-                responses: [.init(200, "A page of prices.", component: pricePage)] + common)
+                responses: [.init(200, "A page of prices.", component: pricePage), emptyParameter] + common)
         ) { ctx in
             try ctx.require(.costsRead)
             let (limit, cursor) = try DeploymentsAPI.paging(ctx.request, default: 50)
@@ -248,15 +258,17 @@ enum PricesAPI {
                 id: "createPrice",
                 summary:
                     "Add a list price from a date; it closes the open-ended price it follows, and re-rates usage when it reaches back.",
-                tags: ["costs"], parameters: [TokensAPI.idempotencyParameter], requestComponent: newPrice,
-                responses: [.init(201, "The price.", component: price)] + writeProblems + common)
+                tags: ["costs"], requestComponent: newPrice,
+                responses: [.init(201, "The price.", component: price, headers: ["Location"])] + writeProblems + common)
         ) { ctx in
             try ctx.require(.costsManage)
             let body = try ctx.request.decode(PriceBody.self, fields: PriceBody.listFields)
             return try checked {
                 let entry = try PricePages.price(from: body.form)
                 let added = try catalogue.add(entry, actor: ctx.actor, now: ctx.world.now)
-                return created(json(list: PriceCatalogue.Row(entry: entry, id: added.id)))
+                return created(
+                    json(list: PriceCatalogue.Row(entry: entry, id: added.id)), at: .prices,
+                    [("provider", entry.provider), ("item", entry.item)])
             }
         }
 
@@ -265,7 +277,7 @@ enum PricesAPI {
             operation: Operation(
                 id: "listNegotiatedPrices", summary: "The tenant's negotiated prices, which replace the list and take no markup.",
                 tags: ["costs"], parameters: [APIGate.tenantParameter] + pagingParameters,
-                responses: [.init(200, "A page of negotiated prices.", component: pricePage)] + common)
+                responses: [.init(200, "A page of negotiated prices.", component: pricePage), emptyParameter] + common)
         ) { ctx in
             try ctx.require(.costsRead)
             let (limit, cursor) = try DeploymentsAPI.paging(ctx.request, default: 50)
@@ -277,8 +289,8 @@ enum PricesAPI {
             .post, .negotiatedPrices, scope: .pricesWrite, tenant: .required, options: .json,
             operation: Operation(
                 id: "createNegotiatedPrice", summary: "Add a price negotiated with the tenant named, from a date.", tags: ["costs"],
-                parameters: [APIGate.tenantParameter, TokensAPI.idempotencyParameter], requestComponent: newNegotiated,
-                responses: [.init(201, "The negotiated price.", component: price)] + writeProblems + common)
+                parameters: [APIGate.tenantParameter], requestComponent: newNegotiated,
+                responses: [.init(201, "The negotiated price.", component: price, headers: ["Location"])] + writeProblems + common)
         ) { ctx in
             try ctx.require(.costsManage)
             let tenant = try ctx.tenant
@@ -287,7 +299,9 @@ enum PricesAPI {
                 let entry = try PricePages.price(from: body.form, negotiated: true)
                 let note = String((body.note ?? "").trimmingCharacters(in: .whitespaces).prefix(500))
                 let id = try catalogue.addNegotiated(entry, tenant: tenant, note: note, actor: ctx.actor, now: ctx.world.now)
-                return created(adding(json(entry, id: id), [("note", .string(note))]))
+                return created(
+                    adding(json(entry, id: id), [("note", .string(note))]), at: .negotiatedPrices,
+                    [("tenant", ctx.request.query["tenant"])])
             }
         }
 
@@ -296,7 +310,7 @@ enum PricesAPI {
             operation: Operation(
                 id: "listPriceMarkups", summary: "The tenant's markups and discounts on list prices, in basis points.", tags: ["costs"],
                 parameters: [APIGate.tenantParameter] + pagingParameters,
-                responses: [.init(200, "A page of markups.", component: markupPage)] + common)
+                responses: [.init(200, "A page of markups.", component: markupPage), emptyParameter] + common)
         ) { ctx in
             try ctx.require(.costsRead)
             let (limit, cursor) = try DeploymentsAPI.paging(ctx.request, default: 50)
@@ -309,14 +323,16 @@ enum PricesAPI {
             operation: Operation(
                 id: "createPriceMarkup",
                 summary: "Set the tenant's markup (or a discount, negative) from a date; it closes the open-ended one before it.",
-                tags: ["costs"], parameters: [APIGate.tenantParameter, TokensAPI.idempotencyParameter], requestComponent: newMarkup,
-                responses: [.init(201, "The markup.", component: markup)] + writeProblems + common)
+                tags: ["costs"], parameters: [APIGate.tenantParameter], requestComponent: newMarkup,
+                responses: [.init(201, "The markup.", component: markup, headers: ["Location"])] + writeProblems + common)
         ) { ctx in
             try ctx.require(.costsManage)
             let tenant = try ctx.tenant
             let body = try ctx.request.decode(MarkupBody.self, fields: MarkupBody.fields)
             let entry = try PricePages.markup(from: body.form, tenant: tenant)
-            return created(json(entry, id: try catalogue.setMarkup(entry, actor: ctx.actor, now: ctx.world.now)))
+            return created(
+                json(entry, id: try catalogue.setMarkup(entry, actor: ctx.actor, now: ctx.world.now)), at: .priceMarkups,
+                [("tenant", ctx.request.query["tenant"])])
         }
     }
 }
