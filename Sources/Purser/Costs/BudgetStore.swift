@@ -23,6 +23,8 @@ public struct Budget: Sendable, Equatable {
     /// A custom period's first and last local day (inclusive).
     public var startsOn: LocalDate?
     public var endsOn: LocalDate?
+    /// A custom period that starts again the day after it ends, as long each time (migration 0041).
+    public var repeats = false
     public var thresholds: [Int]
     public var owners: [UUID]
     public var version: Int
@@ -35,9 +37,19 @@ public struct Budget: Sendable, Equatable {
         switch period {
         case .month: return CostPeriod(from: today.firstOfMonth, to: today.lastOfMonth)
         case .custom:
-            guard let startsOn, let endsOn, startsOn <= today, today <= endsOn else { return nil }
-            return CostPeriod(from: startsOn, to: endsOn)
+            guard let startsOn, let endsOn, startsOn <= today else { return nil }
+            guard repeats else { return today <= endsOn ? CostPeriod(from: startsOn, to: endsOn) : nil }
+            // The k-th repetition holds today: whole periods since the anchor, counted in local days.
+            let length = startsOn.days(to: endsOn) + 1
+            let first = startsOn.adding(days: startsOn.days(to: today) / length * length)
+            return CostPeriod(from: first, to: first.adding(days: length - 1))
         }
+    }
+
+    /// How long a repeating period is, in days; nil for a month or a one-off period.
+    public var repeatDays: Int? {
+        guard repeats, let startsOn, let endsOn else { return nil }
+        return startsOn.days(to: endsOn) + 1
     }
 
     /// The thresholds `spend` has reached, lowest first: spend × 100 ≥ amount × level, in integers.
@@ -70,6 +82,8 @@ public struct BudgetInput: Sendable {
     /// "70, 90, 100"; empty for the default.
     public var thresholds = ""
     public var owners: [UUID] = []
+    /// A custom period that repeats.
+    public var repeats = false
 
     public init() {}
 
@@ -83,6 +97,7 @@ public struct BudgetInput: Sendable {
         startsOn = fields["starts_on"] ?? ""
         endsOn = fields["ends_on"] ?? ""
         thresholds = fields["thresholds"] ?? ""
+        repeats = ["1", "on", "true"].contains(fields["repeats"] ?? "")
     }
 
     public static let defaultThresholds = [70, 90, 100]
@@ -109,7 +124,7 @@ public struct BudgetInput: Sendable {
     /// The checked values, or every mistake by field.
     func validated(currency: String) throws -> (
         name: String, scope: Budget.Scope, scopeValue: String, micros: Int64, period: Budget.Period, startsOn: LocalDate?,
-        endsOn: LocalDate?, thresholds: [Int]
+        endsOn: LocalDate?, thresholds: [Int], repeats: Bool
     ) {
         var errors: [FieldError] = []
         let name = self.name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -136,6 +151,10 @@ public struct BudgetInput: Sendable {
             if let startsOn, let endsOn, endsOn < startsOn {
                 errors.append(FieldError(field: "ends_on", detail: "the last day must not be before the first"))
             }
+        } else if repeats && period != nil {
+            errors.append(
+                FieldError(
+                    field: "repeats", detail: "only a custom period is repeated (a calendar month starts again each month anyway)"))
         }
         var thresholds = BudgetInput.defaultThresholds
         if !self.thresholds.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -150,7 +169,7 @@ public struct BudgetInput: Sendable {
             }
         }
         if !errors.isEmpty { throw ValidationError(errors) }
-        return (name, scope!, value, micros!, period!, startsOn, endsOn, thresholds)
+        return (name, scope!, value, micros!, period!, startsOn, endsOn, thresholds, period == .custom && repeats)
     }
 }
 
@@ -180,7 +199,7 @@ public struct BudgetStore: Sendable {
 
     static let columns = """
         id, tenant_id, name, scope, scope_value, amount_micros, currency, period, starts_on::text, (ends_on - 1)::text,
-        thresholds, owners, version
+        thresholds, owners, version, repeats
         """
 
     static func budget(_ row: Row) throws -> Budget {
@@ -190,7 +209,7 @@ public struct BudgetStore: Sendable {
             scope: Budget.Scope(rawValue: try row.require(3)) ?? .tenant, scopeValue: try row.require(4),
             amountMicros: try row.require(5), currency: try row.require(6), period: Budget.Period(rawValue: try row.require(7)) ?? .month,
             startsOn: try row.decode(8, as: String.self).flatMap(LocalDate.init),
-            endsOn: try row.decode(9, as: String.self).flatMap(LocalDate.init),
+            endsOn: try row.decode(9, as: String.self).flatMap(LocalDate.init), repeats: try row.require(13),
             thresholds: thresholds, owners: try row.require(11), version: try row.require(12))
     }
 
@@ -219,6 +238,7 @@ public struct BudgetStore: Sendable {
             "name": budget.name, "scope": budget.scope.rawValue, "scope_value": budget.scopeValue,
             "amount": budget.amount.plain, "currency": budget.currency, "period": budget.period.rawValue,
             "thresholds": budget.thresholds.map(String.init).joined(separator: ","),
+            "repeats": budget.repeats ? "yes" : "no",
         ])
     }
 
@@ -233,12 +253,12 @@ public struct BudgetStore: Sendable {
             try tx.query(
                 """
                 INSERT INTO budgets (tenant_id, id, name, scope, scope_value, amount_micros, currency, period, starts_on, ends_on,
-                                     thresholds, owners, created_at, updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10::date + 1, $11::smallint[], $12::uuid[], $13, $13)
+                                     thresholds, owners, created_at, updated_at, repeats)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10::date + 1, $11::smallint[], $12::uuid[], $13, $13, $14)
                 """,
                 [
                     tenant, id, valid.name, valid.scope.rawValue, valid.scopeValue, valid.micros, currency, valid.period.rawValue,
-                    valid.startsOn?.description, valid.endsOn?.description, valid.thresholds, owners, now,
+                    valid.startsOn?.description, valid.endsOn?.description, valid.thresholds, owners, now, valid.repeats,
                 ])
             let budget = try Self.get(tx, tenant: tenant, id: id)
             try AuditLog.record(
@@ -259,12 +279,12 @@ public struct BudgetStore: Sendable {
             try tx.query(
                 """
                 UPDATE budgets SET name = $3, scope = $4, scope_value = $5, amount_micros = $6, period = $7, starts_on = $8::date,
-                    ends_on = $9::date + 1, thresholds = $10::smallint[], updated_at = $11, version = version + 1
+                    ends_on = $9::date + 1, thresholds = $10::smallint[], updated_at = $11, version = version + 1, repeats = $12
                 WHERE tenant_id = $1 AND id = $2
                 """,
                 [
                     tenant, id, valid.name, valid.scope.rawValue, valid.scopeValue, valid.micros, valid.period.rawValue,
-                    valid.startsOn?.description, valid.endsOn?.description, valid.thresholds, now,
+                    valid.startsOn?.description, valid.endsOn?.description, valid.thresholds, now, valid.repeats,
                 ])
             let budget = try Self.get(tx, tenant: tenant, id: id)
             try AuditLog.record(
@@ -360,7 +380,7 @@ public struct BudgetStatus: Sendable {
                     """, [tenant, id]
                 ).first
             else { throw NotFound() }
-            let zone = TimeZone(identifier: try row.require(13)) ?? TimeZone(identifier: "UTC")!
+            let zone = TimeZone(identifier: try row.require(14)) ?? TimeZone(identifier: "UTC")!
             return try load(tx, budget: try BudgetStore.budget(row), zone: zone, now: now)
         }
     }

@@ -115,6 +115,7 @@ enum CostPages {
         let periods: [RequestPages.Option]
         let startsOn: String
         let endsOn: String
+        let repeats: Bool
         let thresholds: String
         let version: Int?
         let submit: String
@@ -133,6 +134,7 @@ enum CostPages {
             }
             startsOn = input.startsOn
             endsOn = input.endsOn
+            repeats = input.repeats
             thresholds = input.thresholds.isEmpty ? "70, 90, 100" : input.thresholds
             self.version = version
             self.submit = submit
@@ -147,6 +149,7 @@ enum CostPages {
             input.period = budget.period.rawValue
             input.startsOn = budget.startsOn?.description ?? ""
             input.endsOn = budget.endsOn?.description ?? ""
+            input.repeats = budget.repeats
             input.thresholds = budget.thresholds.map(String.init).joined(separator: ", ")
             self.init(action: action, input: input, currency: budget.currency, version: budget.version, submit: "Save budget")
         }
@@ -190,7 +193,7 @@ enum CostPages {
                 + dimensions.filter { !$0.isSlice }.map {
                     RequestPages.Option(value: $0.rawValue, label: label($0), selected: $0 == query.thenBy)
                 },
-            filters: CostReport.Dimension.filters.map { dimension in
+            filters: (CostReport.Dimension.filters + (query.endpoint == nil ? [] : [.endpoint])).map { dimension in
                 FilterView(
                     name: dimension.rawValue, label: label(dimension),
                     value: query.filters.first { $0.0 == dimension }?.1 ?? "")
@@ -212,8 +215,9 @@ enum CostPages {
         return BudgetView(
             name: budget.name, scope: budget.scopeLabel, amount: budget.amount.display,
             spend: Money(micros: status.spendMicros, currency: budget.currency).display, used: status.usedPercent,
-            period: status.period.map { "\($0.from) – \($0.to)" }
-                ?? "not running (\(budget.startsOn?.description ?? "") – \(budget.endsOn?.description ?? ""))",
+            period: (status.period.map { "\($0.from) – \($0.to)" }
+                ?? "not running (\(budget.startsOn?.description ?? "") – \(budget.endsOn?.description ?? ""))")
+                + (budget.repeatDays.map { ", repeating every \($0) day\($0 == 1 ? "" : "s")" } ?? ""),
             thresholds: budget.thresholds.map { "\($0) %" }.joined(separator: ", "),
             fired: fired.isEmpty ? "none yet" : fired.map { "\($0) %" }.joined(separator: ", "), exceeded: status.exceeded,
             link: .budget(slug, id: budget.id), deleteAction: .budgetDelete(slug, id: budget.id))

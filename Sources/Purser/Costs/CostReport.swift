@@ -78,6 +78,9 @@ public struct CostReport: Sendable {
             self.period = period
         }
 
+        /// The endpoint the report is filtered to, if any.
+        public var endpoint: String? { filters.first { $0.0 == .endpoint }?.1 }
+
         /// From a page's or the API's query: `preset` or `from`/`to`, `group_by`, `then_by` and the
         /// filters `provider`, `model`, `team`, `feature`. `today` is the local date in the tenant's zone.
         public init(tenant: UUID?, parameters: QueryParameters, today: LocalDate, emptyIsDefault: Bool = true) throws {
@@ -113,6 +116,19 @@ public struct CostReport: Sendable {
                     errors.append(FieldError(field: filters[0].0.rawValue, detail: "key and endpoint reports take no filter"))
                 }
             }
+            // One endpoint's (or deployment's) spend, from the endpoint slice: by day or by endpoint, nothing else.
+            if let value = parameters["endpoint"], !value.isEmpty {
+                if value.count > 200 {
+                    errors.append(FieldError(field: "endpoint", detail: "at most 200 characters"))
+                } else if ![.day, .endpoint].contains(groupBy) || thenBy != nil || !filters.isEmpty {
+                    errors.append(
+                        FieldError(
+                            field: "endpoint",
+                            detail: "an endpoint's spend is grouped by day or endpoint alone, with no second grouping or other filter"))
+                } else {
+                    filters.append((.endpoint, value))
+                }
+            }
             if !errors.isEmpty { throw ValidationError(errors) }
         }
     }
@@ -137,6 +153,7 @@ public struct CostReport: Sendable {
     /// the model grain (a few hundred rows a tenant a month) when only provider, model, day or tenant
     /// are named, the team slice when only team, day or tenant are, else the cube.
     static func table(_ query: Query) -> String {
+        if query.endpoint != nil { return "usage_daily_endpoints" }
         switch query.groupBy {
         case .key: return "usage_daily_keys"
         case .endpoint: return "usage_daily_endpoints"
@@ -252,7 +269,7 @@ public struct CostReport: Sendable {
         }
 
         let unpriced =
-            query.groupBy.isSlice
+            query.groupBy.isSlice || query.endpoint != nil
             ? []
             : try tx.query(
                 """

@@ -33,7 +33,7 @@ public enum CostReportSpend {
                     tenant, from.description, today.firstOfMonth.description, today.adding(days: -29).description, today.description,
                     endpoint,
                 ])[0]
-            let link = endpoint == nil ? SiteURL.costs(slug) : SiteURL.costs(slug).adding("group_by", "endpoint")
+            let link = endpoint.map { SiteURL.costs(slug).adding("group_by", "day").adding("endpoint", $0) } ?? SiteURL.costs(slug)
             return CostSpendSummary(
                 monthToDate: Money(micros: try row.require(0), currency: currency).display,
                 last30Days: Money(micros: try row.require(1), currency: currency).display, reportLink: link)

@@ -82,6 +82,9 @@ enum CostsAPI {
                 "amount": ["type": "string", "examples": ["2500.00"]], "currency": ["type": "string"],
                 "period": ["type": "string", "enum": ["month", "custom"]],
                 "starts_on": ["type": ["string", "null"], "format": "date"], "ends_on": ["type": ["string", "null"], "format": "date"],
+                "repeats": [
+                    "type": "boolean", "description": "A custom period that starts again the day after it ends, as long each time.",
+                ],
                 "thresholds": ["type": "array", "items": ["type": "integer"]], "version": ["type": "integer"],
             ],
         ])
@@ -102,7 +105,12 @@ enum CostsAPI {
                 "scope_value": ["type": "string", "maxLength": 200],
                 "amount": ["type": "string", "description": "A decimal of the tenant's currency, at most six decimals."],
                 "period": ["type": "string", "enum": ["month", "custom"]],
-                "starts_on": ["type": "string", "format": "date"], "ends_on": ["type": "string", "format": "date"],
+                "starts_on": ["type": "string", "format": "date"],
+                "ends_on": ["type": "string", "format": "date", "description": "The custom period's last day, inclusive."],
+                "repeats": [
+                    "type": "boolean",
+                    "description": "Custom periods only: the period repeats, every (ends_on − starts_on + 1) days from starts_on.",
+                ],
                 "thresholds": ["type": "array", "items": ["type": "integer", "minimum": 1, "maximum": 1000], "maxItems": 10],
             ],
         ])
@@ -168,7 +176,7 @@ enum CostsAPI {
             "id": .string(budget.id.postgresText), "name": .string(budget.name), "scope": .string(budget.scope.rawValue),
             "scope_value": .string(budget.scopeValue), "amount": .string(budget.amount.plain), "currency": .string(budget.currency),
             "period": .string(budget.period.rawValue), "starts_on": budget.startsOn.map { .string($0.description) } ?? .null,
-            "ends_on": budget.endsOn.map { .string($0.description) } ?? .null,
+            "ends_on": budget.endsOn.map { .string($0.description) } ?? .null, "repeats": .bool(budget.repeats),
             "thresholds": .array(budget.thresholds.map { .number(Double($0)) }), "version": .number(Double(budget.version)),
         ]
     }
@@ -211,11 +219,16 @@ enum CostsAPI {
         let startsOn: String?
         let endsOn: String?
         let thresholds: [Int]?
+        let repeats: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case name, scope, amount, period, thresholds
+            case name, scope, amount, period, thresholds, repeats
             case scopeValue = "scope_value", startsOn = "starts_on", endsOn = "ends_on"
         }
+
+        static let fields: Set<String> = [
+            "name", "scope", "scope_value", "amount", "period", "starts_on", "ends_on", "thresholds", "repeats",
+        ]
 
         var input: BudgetInput {
             var input = BudgetInput()
@@ -228,6 +241,7 @@ enum CostsAPI {
             input.endsOn = endsOn ?? ""
             input.thresholds = thresholds?.map(String.init).joined(separator: ",") ?? ""
             if thresholds?.isEmpty == true { input.thresholds = "x" }
+            input.repeats = repeats ?? false
             return input
         }
     }
@@ -252,9 +266,15 @@ enum CostsAPI {
                 ],
                 description: "A second grouping within the first."),
         ]
-        let filterParameters = CostReport.Dimension.filters.map {
-            HTTPServer.Operation.Parameter($0.rawValue, in: .query, description: "Only this \($0.rawValue) (exact).")
-        }
+        let filterParameters =
+            CostReport.Dimension.filters.map {
+                HTTPServer.Operation.Parameter($0.rawValue, in: .query, description: "Only this \($0.rawValue) (exact).")
+            }
+            + [
+                HTTPServer.Operation.Parameter(
+                    "endpoint", in: .query,
+                    description: "Only this endpoint or deployment (exact), grouped by day or endpoint, with no other filter.")
+            ]
         routes.api(
             .get, .costReport, scope: .costsRead,
             operation: Operation(
@@ -298,7 +318,7 @@ enum CostsAPI {
         ) { ctx in
             try ctx.require(.tenantSettingsManage)
             let body = try ctx.request.decode(
-                BudgetBody.self, fields: ["name", "scope", "scope_value", "amount", "period", "starts_on", "ends_on", "thresholds"])
+                BudgetBody.self, fields: BudgetBody.fields)
             let owner: UUID? = ctx.caller.identity.staffRole == nil ? ctx.caller.identity.user : nil
             let made = try store.create(tenant: try ctx.tenant, body.input, owner: owner, actor: ctx.actor)
             var response = answer(made, status: .created)
@@ -334,7 +354,7 @@ enum CostsAPI {
         ) { ctx in
             try ctx.require(.tenantSettingsManage)
             let body = try ctx.request.decode(
-                BudgetBody.self, fields: ["name", "scope", "scope_value", "amount", "period", "starts_on", "ends_on", "thresholds"])
+                BudgetBody.self, fields: BudgetBody.fields)
             var version: Int?
             if let match = ctx.request.headers["If-Match"] {
                 guard let read = Int(match.trimmingCharacters(in: CharacterSet(charactersIn: "\"W/v"))) else {

@@ -124,6 +124,8 @@ enum DeploymentPages {
         let actions: [Option]
         /// The rollout's steps with their figures (the rollouts partial), once it has started.
         let timeline: DeploymentTimeline?
+        /// The endpoint's spend this month and over 30 days, for those who may read costs.
+        let spend: CostSpendSummary?
         var errors: [FieldError] = []
     }
 
@@ -309,7 +311,11 @@ enum DeploymentPages {
                         ? found.state.actions.filter(DeploymentAction.operations.contains).map {
                             Option(value: $0.rawValue, label: $0.rawValue.capitalized)
                         } : [],
-                    timeline: try store.timeline(of: found), errors: errors), status: status, visitor: ctx.visitor, tenant: tenant)
+                    timeline: try store.timeline(of: found),
+                    spend: principal.can(.costsRead)
+                        ? try CostReportSpend.summary(
+                            store.database, tenant: tenant.id, slug: tenant.slug, endpoint: found.endpoint.name, now: ctx.world.now)
+                        : nil, errors: errors), status: status, visitor: ctx.visitor, tenant: tenant)
         }
 
         routes.tenant(.get, .deployment, permission: .deploymentsRead) { ctx in try show(ctx) }
