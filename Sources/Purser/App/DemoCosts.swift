@@ -6,46 +6,58 @@ import Foundation
 import Postgres
 
 enum DemoCosts {
-    /// (provider, model, input, output, cached input per million tokens in USD, source).
+    /// (provider, model, input, output, cached input per million tokens in USD, source). Each
+    /// figure was checked against its page on `readOn`; neither page states a date of its own.
+    /// Dropped for want of a page that confirms them: Azure OpenAI gpt-4o (the Azure pricing page
+    /// shows its figures only after a region is chosen), Bedrock's Llama 3.1 70B (the figure found
+    /// named Llama 3, the only 3.1 figure disagreed), and Vertex's Gemini 1.5 (Vertex priced it per
+    /// 1,000 characters, not per token). Their demo usage is listed as unpriced, as any model no
+    /// price covers is.
     static let tokenPrices: [(String, String, String, String, String?, String)] = [
-        ("openai", "gpt-4o", "2.50", "10.00", "1.25", "https://openai.com/api/pricing/"),
-        ("openai", "gpt-4o-mini", "0.15", "0.60", "0.075", "https://openai.com/api/pricing/"),
-        ("anthropic", "claude-3-5-sonnet", "3.00", "15.00", "0.30", "https://www.anthropic.com/pricing#anthropic-api"),
-        ("anthropic", "claude-3-5-haiku", "0.80", "4.00", "0.08", "https://www.anthropic.com/pricing#anthropic-api"),
         (
-            "aws-bedrock", "meta.llama3-1-70b-instruct", "0.99", "0.99", nil,
-            "https://aws.amazon.com/bedrock/pricing/ (us-east-1, on-demand)"
+            "openai", "gpt-4o", "2.50", "10.00", "1.25",
+            "https://developers.openai.com/api/docs/models/chatgpt-4o-latest (quick comparison: GPT-4o)"
         ),
         (
-            "azure-openai", "gpt-4o", "2.50", "10.00", "1.25",
-            "https://azure.microsoft.com/en-us/pricing/details/cognitive-services/openai-service/ (global)"
+            "openai", "gpt-4o-mini", "0.15", "0.60", "0.075",
+            "https://developers.openai.com/api/docs/models/chatgpt-4o-latest (quick comparison: GPT-4o mini)"
         ),
         (
-            "vertex", "gemini-1.5-pro", "1.25", "5.00", nil,
-            "https://cloud.google.com/vertex-ai/generative-ai/pricing (prompts up to 128K tokens)"
+            "anthropic", "claude-3-5-sonnet", "3.00", "15.00", "0.30",
+            "https://docs.anthropic.com/en/docs/about-claude/pricing (Claude Sonnet 3.5; cached input at the cache-hit price)"
         ),
         (
-            "vertex", "gemini-1.5-flash", "0.075", "0.30", nil,
-            "https://cloud.google.com/vertex-ai/generative-ai/pricing (prompts up to 128K tokens)"
+            "anthropic", "claude-3-5-haiku", "0.80", "4.00", "0.08",
+            "https://docs.anthropic.com/en/docs/about-claude/pricing (Claude Haiku 3.5; cached input at the cache-hit price)"
         ),
     ]
 
-    /// (provider, GPU type, USD per GPU-hour, source): an instance's on-demand hourly price over its GPUs.
+    /// (provider, GPU type, USD per GPU-hour, source): AWS's EC2 Capacity Blocks rate per
+    /// accelerator-hour, the one GPU price found on an AWS page. It is a reservation rate, not the
+    /// on-demand price, and the page says the rates are revised on a schedule (it named 2025-01-01
+    /// as the next revision): check it before relying on it.
     static let gpuPrices: [(String, String, String, String)] = [
         (
-            "aws", "p4d.24xlarge", "4.096575",
-            "https://aws.amazon.com/ec2/instance-types/p4/ ($32.7726 an hour for 8 A100, us-east-1 on-demand)"
+            "aws", "p4d.24xlarge", "1.844",
+            "https://aws.amazon.com/ec2/capacityblocks/pricing/ (Capacity Blocks, US East (Ohio): $14.75 an hour for 8 A100, "
+                + "$1.844 per accelerator-hour; the page named 2025-01-01 as its next revision)"
         ),
-        ("aws", "p5.48xlarge", "12.29", "https://aws.amazon.com/ec2/instance-types/p5/ ($98.32 an hour for 8 H100, us-east-1 on-demand)"),
+        (
+            "aws", "p5.48xlarge", "4.916",
+            "https://aws.amazon.com/ec2/capacityblocks/pricing/ (Capacity Blocks, US East (N. Virginia): $39.33 an hour for 8 H100, "
+                + "$4.916 per accelerator-hour; the page named 2025-01-01 as its next revision)"
+        ),
     ]
 
-    /// When the prices above were taken from their pages.
-    static let readOn = "2024-11-01"
+    /// When the prices above were checked against their pages.
+    static let readOn = "2026-11-27"
 
     static func seed(database: Database, tenant: UUID, clock: any WallClock) throws {
         let now = clock.now
         let catalogue = PriceCatalogue(database: database)
-        let from = UsageTime.epochSeconds(readOn + "T00:00:00Z").map { Date(timeIntervalSince1970: TimeInterval($0)) }!
+        // The demo applies the prices read on `readOn` to its whole history (two months back), so
+        // its reports are priced; the catalogue page shows each price's page and that date.
+        let from = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 86400 - 61).rounded(.down) * 86400)
         if try catalogue.prices().isEmpty {
             for (provider, model, input, output, cached, source) in tokenPrices {
                 try catalogue.add(

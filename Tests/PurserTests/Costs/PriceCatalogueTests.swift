@@ -100,7 +100,7 @@ import TestSupport
         let people = try People(app)
         try DemoCosts.seed(database: app.app.database, tenant: people.tenant, clock: clock)
         let owner = try app.database.connect()
-        #expect(try owner.query("SELECT count(*) FROM prices")[0].require(0, as: Int.self) == 10)
+        #expect(try owner.query("SELECT count(*) FROM prices")[0].require(0, as: Int.self) == 6)
         let totals = try owner.query(
             "SELECT sum(events)::int, sum(unpriced_events)::int, sum(cost_micros)::bigint, sum(gpu_cost_micros)::bigint FROM usage_daily")[
                 0]
