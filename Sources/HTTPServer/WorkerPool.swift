@@ -10,6 +10,7 @@ public final class WorkerPool: @unchecked Sendable {
     private var stopping = false
     private var threads: [Thread] = []
     private var running = 0
+    private static let done: @Sendable () -> Void = {}
 
     public init(threads count: Int, name: String) {
         for index in 0..<max(1, count) {
@@ -56,6 +57,9 @@ public final class WorkerPool: @unchecked Sendable {
                 return
             }
             let job = jobs[head]
+            // The slot lets go of the job now: it keeps what the job captured (a request and its
+            // body) alive until the queue is compacted, up to a thousand jobs later.
+            jobs[head] = Self.done
             head += 1
             if head > 1024 && head * 2 > jobs.count {
                 jobs.removeFirst(head)

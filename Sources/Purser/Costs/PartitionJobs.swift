@@ -42,8 +42,8 @@ enum PartitionJobs {
                 """
                 SELECT t.id, $1::timestamptz - make_interval(days => coalesce(s.retention_days, 400))
                 FROM tenants t LEFT JOIN tenant_cost_settings s ON s.tenant_id = t.id
-                WHERE EXISTS (SELECT 1 FROM usage_event_ids i WHERE i.tenant_id = t.id
-                              AND i.occurred_at < $1::timestamptz - make_interval(days => coalesce(s.retention_days, 400)))
+                WHERE EXISTS (SELECT 1 FROM usage_events e WHERE e.tenant_id = t.id
+                              AND e.occurred_at < $1::timestamptz - make_interval(days => coalesce(s.retention_days, 400)))
                 """, [now]
             ).map { (try $0.require(0, as: UUID.self), try $0.require(1, as: Date.self)) }
         }
@@ -55,20 +55,20 @@ enum PartitionJobs {
                     try tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [UsageIngest.ratingLock(tenant)])
                     return try tx.query(
                         """
-                        WITH ids AS (
-                            DELETE FROM usage_event_ids WHERE (tenant_id, event_id) IN (
-                                SELECT tenant_id, event_id FROM usage_event_ids WHERE tenant_id = $1 AND occurred_at < $2
+                        WITH events AS (
+                            DELETE FROM usage_events WHERE (tenant_id, occurred_at, event_id) IN (
+                                SELECT tenant_id, occurred_at, event_id FROM usage_events WHERE tenant_id = $1 AND occurred_at < $2
                                 ORDER BY occurred_at LIMIT \(batch))
-                            RETURNING event_id, occurred_at
-                        ), events AS (
-                            DELETE FROM usage_events e USING ids
-                            WHERE e.tenant_id = $1 AND e.occurred_at = ids.occurred_at AND e.event_id = ids.event_id RETURNING 1
+                            RETURNING event_id
+                        ), ids AS (
+                            DELETE FROM usage_event_ids i USING events e WHERE i.tenant_id = $1 AND i.event_id = e.event_id RETURNING 1
                         )
-                        SELECT (SELECT count(*) FROM ids), (SELECT count(*) FROM events)
+                        SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM ids)
                         """, [tenant, cutoff])[0]
                 }
-                deleted += try gone.require(1, as: Int.self)
-                if try gone.require(0, as: Int.self) < batch { break }
+                let events = try gone.require(0, as: Int.self)
+                deleted += events
+                if events < batch { break }
             }
         }
         return deleted
@@ -82,7 +82,7 @@ enum PartitionJobs {
             try tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [UsageIngest.ratingLock(tenant)])
             let row = try tx.query(
                 """
-                SELECT t.time_zone, (SELECT min(occurred_at) FROM usage_event_ids WHERE tenant_id = t.id),
+                SELECT t.time_zone, (SELECT min(occurred_at) FROM usage_events WHERE tenant_id = t.id),
                        t.created_at >= $2::timestamptz - make_interval(days => coalesce(s.retention_days, 400))
                 FROM tenants t LEFT JOIN tenant_cost_settings s ON s.tenant_id = t.id WHERE t.id = $1
                 """, [tenant, now])[0]

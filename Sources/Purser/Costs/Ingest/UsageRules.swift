@@ -59,7 +59,7 @@ enum UsageRules {
     }
 
     private static func read(_ record: UsageRecord, now: Date, tenantCreated: Date, kept: Date) throws(UsageParseError) -> UsageEvent {
-        var values: [String: UsageValue] = [:]
+        var values: [String: UsageValue] = Dictionary(minimumCapacity: record.count)
         for (name, value) in record {
             guard fields.contains(name) else { throw UsageParseError("'\(name.prefix(64))' is not a field of a usage event") }
             if value != .null { values[name] = value }
