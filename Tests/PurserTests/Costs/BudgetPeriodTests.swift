@@ -34,16 +34,7 @@ import TestSupport
     }
 
     @Test func aRepeatingPeriodRollsOverAndItsThresholdsFireOncePerPeriod() throws {
-        let mail = try MailSink()
-        // 20 Nov 2026, 12:00 UTC; the tenant works in New York.
-        let clock = SettableClock(RFC3339.date("2026-11-20T12:00:00Z")!)
-        let world = World(clock: clock, mail: SMTPSender(server: mail.server))
-        let app = try TestApp(world: world) { configuration in
-            configuration.mailServer = mail.server
-            configuration.publicURL = URL(string: "https://purser.bank.test")
-        }
-        let people = try People(app)
-        try app.database.connect().query("UPDATE tenants SET time_zone = 'America/New_York' WHERE id = $1", [people.tenant])
+        let (mail, clock, app, people) = try CostFixture.mailingApp()
         let token = try app.app.tokens.create(
             user: people.id("tenant_admin@acme.test"), tenant: people.tenant, name: "ops", scopes: [.budgetsWrite, .costsRead],
             lifetime: 90 * 86400, actor: .system

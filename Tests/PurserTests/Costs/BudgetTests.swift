@@ -10,16 +10,7 @@ import TestSupport
 /// over at the tenant's local midnight with spend starting again, and the status a gateway reads.
 @Suite(.serialized) struct BudgetTests {
     @Test func thresholdsFireOncePerPeriodMailTheOwnerAndRollOver() throws {
-        let mail = try MailSink()
-        // 20 Nov 2026, 12:00 UTC; the tenant works in New York.
-        let clock = SettableClock(RFC3339.date("2026-11-20T12:00:00Z")!)
-        let world = World(clock: clock, mail: SMTPSender(server: mail.server))
-        let app = try TestApp(world: world) { configuration in
-            configuration.mailServer = mail.server
-            configuration.publicURL = URL(string: "https://purser.bank.test")
-        }
-        let people = try People(app)
-        try app.database.connect().query("UPDATE tenants SET time_zone = 'America/New_York' WHERE id = $1", [people.tenant])
+        let (mail, clock, app, people) = try CostFixture.mailingApp()
         let admin = try people.signedIn(
             "tenant_admin@acme.test", in: app, totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
         // A bad amount is a form message, not a budget.

@@ -10,6 +10,21 @@ struct CostFixture {
 
     init(_ app: TestApp) throws { sql = try app.database.connect() }
 
+    /// A server on a clock the test moves (from 20 Nov 2026, 12:00 UTC) whose mail reaches a real
+    /// SMTP server and links to https://purser.bank.test, with acme working in New York.
+    static func mailingApp() throws -> (MailSink, SettableClock, TestApp, People) {
+        let mail = try MailSink()
+        let clock = SettableClock(RFC3339.date("2026-11-20T12:00:00Z")!)
+        let world = World(clock: clock, mail: SMTPSender(server: mail.server))
+        let app = try TestApp(world: world) { configuration in
+            configuration.mailServer = mail.server
+            configuration.publicURL = URL(string: "https://purser.bank.test")
+        }
+        let people = try People(app)
+        try app.database.connect().query("UPDATE tenants SET time_zone = 'America/New_York' WHERE id = $1", [people.tenant])
+        return (mail, clock, app, people)
+    }
+
     func spend(
         tenant: UUID, day: String, provider: String = "openai", model: String, team: String = "", feature: String = "",
         key: String = "", requests: Int64 = 1, input: Int64 = 0, output: Int64 = 0, cached: Int64 = 0, cost: Int64,
