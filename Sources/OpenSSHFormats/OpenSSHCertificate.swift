@@ -37,6 +37,8 @@ public struct OpenSSHUserCertificate: Sendable {
 
     /// The certificate type's user value (2 is a host certificate).
     static let userType: UInt32 = 1
+    /// What is written as the type: a user certificate unless OpenSSHHostCertificate makes a host one.
+    var certificateType: UInt32 = userType
 
     /// Signs the certificate with `authority`; returns its wire blob. `nonce` is random unless given.
     public func signed(by authority: OpenSSHCAKey, nonce: [UInt8]? = nil) throws -> [UInt8] {
@@ -47,7 +49,7 @@ public struct OpenSSHUserCertificate: Sendable {
         body.string(nonce ?? Array(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }))
         body.raw(publicKey.fieldsAfterName)
         body.uint64(serial)
-        body.uint32(Self.userType)
+        body.uint32(certificateType)
         body.string(keyID)
         var names = SSHWriter()
         for principal in principals { names.string(principal) }

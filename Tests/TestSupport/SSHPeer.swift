@@ -22,8 +22,11 @@ public final class SSHPeer: @unchecked Sendable {
     public var bin: URL { folder.appendingPathComponent("bin") }
 
     /// `caPublicKey`: the CA's line; `principals`: what the test user may log in as; `krl`: the
-    /// initial revocation list's bytes.
-    public init(caPublicKey: String, principals: [String], krl: [UInt8]) throws {
+    /// initial revocation list's bytes; `hostCertificate`, when given, signs the host key's line and
+    /// sshd presents what it returns (`HostCertificate`).
+    public init(
+        caPublicKey: String, principals: [String], krl: [UInt8], hostCertificate: ((String) throws -> String)? = nil
+    ) throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sshd-\(UUID().uuidString)")
         let bin = folder.appendingPathComponent("bin")
         let revokedKeys = folder.appendingPathComponent("revoked.krl")
@@ -37,6 +40,12 @@ public final class SSHPeer: @unchecked Sendable {
         guard made.status == 0 else { throw TestSetupError("ssh-keygen: \(made.text)") }
         hostKey = try String(contentsOf: hostKeyFile.appendingPathExtension("pub"), encoding: .utf8).split(separator: " ").prefix(2)
             .joined(separator: " ")
+        var presents = ""
+        if let hostCertificate {
+            let file = folder.appendingPathComponent("host_ed25519-cert.pub")
+            try (try hostCertificate(hostKey) + "\n").write(to: file, atomically: true, encoding: .utf8)
+            presents = "HostCertificate \(file.path)\n"
+        }
         try (caPublicKey + "\n").write(to: folder.appendingPathComponent("ca.pub"), atomically: true, encoding: .utf8)
         try Data(krl).write(to: folder.appendingPathComponent("revoked.krl"))
         try (principals.joined(separator: "\n") + "\n").write(
@@ -52,7 +61,7 @@ public final class SSHPeer: @unchecked Sendable {
         try """
         ListenAddress 127.0.0.1:\(port)
         HostKey \(hostKeyFile.path)
-        PidFile \(folder.appendingPathComponent("sshd.pid").path)
+        \(presents)PidFile \(folder.appendingPathComponent("sshd.pid").path)
         UsePAM no
         StrictModes no
         PasswordAuthentication no

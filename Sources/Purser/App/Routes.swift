@@ -77,12 +77,14 @@ enum Routes {
         // Cost reports, budgets, anomalies and monthly reviews
         CostPages.register(in: &routes, site: site, database: database)
         CostsAPI.register(in: &routes, database: database)
+        PricesAPI.register(in: &routes, database: database)
         MonthlyReviewPages.register(in: &routes, site: site, database: database)
         // SSH: the CA's public key and KRL for hosts; the GPU host inventory
         SSHRoutes.register(in: &routes, database: database)
         let hosts = HostStore(database: database, clock: parts.world.clock)
         HostPages.register(in: &routes, site: site, store: hosts)
         HostsAPI.register(in: &routes, store: hosts)
+        SSHHostCertificates.register(in: &routes, store: hosts, keyring: parts.keyring)
         // Just-in-time access: policies, access requests, approvals, grants, certificates
         AccessRoutes.register(in: &routes, parts: parts)
         // Costs: usage ingestion and the price catalogue
@@ -91,6 +93,10 @@ enum Routes {
         DeploymentRoutes.register(
             in: &routes, site: site, database: database, world: parts.world, keyring: parts.keyring, requests: parts.requests,
             publicURL: parts.publicURL)
+        // Incidents: alerts, escalation, postmortems, runbooks
+        IncidentRoutes.register(in: &routes, parts: parts)
+        // Endpoint monitoring: probes, uptime, error budgets, status pages
+        MonitoringRoutes.register(in: &routes, parts: parts)
         // Last: the API document describes every route above.
         OpenAPIRoute.register(in: &routes)
         for route in extra { routes.add(route.route, access: route.access) }

@@ -341,6 +341,7 @@ public enum APIPath: String, CaseIterable, Sendable {
     case probeTargets = "/api/v1/probe-targets"
     case probeTarget = "/api/v1/probe-targets/{id}"
     case maintenanceWindows = "/api/v1/maintenance-windows"
+    case maintenanceWindow = "/api/v1/maintenance-windows/{id}"
     case uptimeReport = "/api/v1/reports/uptime"
     case incidents = "/api/v1/incidents"
     case incident = "/api/v1/incidents/{id}"

@@ -33,13 +33,21 @@ public struct OpenSSHClient: SecureShell {
         }
         try Data(credentials.privateKeyFile.utf8).write(to: key)
         try Data((credentials.certificate + "\n").utf8).write(to: certificate)
-        try Data(destination.hostKeys.map { Self.hostAlias + " " + $0 + "\n" }.joined().utf8).write(to: knownHosts)
+        // Pinned keys under a fixed alias; or, with a host CA, its one `@cert-authority` line for the
+        // host's name, which the host's certificate must list.
+        var alias = Self.hostAlias
+        var known = destination.hostKeys.map { Self.hostAlias + " " + $0 + "\n" }.joined()
+        if let authority = destination.hostCertificateAuthority {
+            alias = authority.hostName
+            known = "@cert-authority \(authority.hostName) \(authority.publicKey)\n"
+        }
+        try Data(known.utf8).write(to: knownHosts)
         let connect = max(1, Int(min(timeout, 10)))
         let arguments = [
             "-F", "/dev/null", "-T", "-a", "-x",
             "-i", key.path, "-o", "CertificateFile=" + certificate.path, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
             "-o", "UserKnownHostsFile=" + knownHosts.path, "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", "StrictHostKeyChecking=yes", "-o", "HostKeyAlias=" + Self.hostAlias, "-o", "CheckHostIP=no",
+            "-o", "StrictHostKeyChecking=yes", "-o", "HostKeyAlias=" + alias, "-o", "CheckHostIP=no",
             "-o", "UpdateHostKeys=no", "-o", "BatchMode=yes", "-o", "PasswordAuthentication=no",
             "-o", "KbdInteractiveAuthentication=no", "-o", "ConnectTimeout=\(connect)", "-o", "ServerAliveInterval=5",
             "-o", "ServerAliveCountMax=2", "-o", "LogLevel=ERROR",

@@ -11,12 +11,19 @@ public struct SSHDestination: Sendable {
     public var login: String
     /// The host's public keys, one OpenSSH line each.
     public var hostKeys: [String]
+    /// Instead of pinned keys: the CA whose host certificates are trusted (`@cert-authority`), and
+    /// the name the certificate must list as a principal (the host's name in the inventory).
+    public var hostCertificateAuthority: (publicKey: String, hostName: String)?
 
-    public init(address: String, port: Int, login: String, hostKeys: [String]) {
+    public init(
+        address: String, port: Int, login: String, hostKeys: [String],
+        hostCertificateAuthority: (publicKey: String, hostName: String)? = nil
+    ) {
         self.address = address
         self.port = port
         self.login = login
         self.hostKeys = hostKeys
+        self.hostCertificateAuthority = hostCertificateAuthority
     }
 }
 
