@@ -1,9 +1,10 @@
 // host.down: who hears that a host stopped answering. A tenant's host: the tenant's channels
 // subscribed to host.down, and by mail the active provider staff who manage hosts (platform
 // engineers and provider admins, unless they turned the event off). A host of the shared pool has
-// no tenant: each tenant whose active grant names the host hears it on its channels, with the same
-// staff by mail once (through the first such tenant); staff also see it on /staff/hosts and in the
-// provider's audit chain.
+// no tenant: the provider's own channels subscribed to host.down and the same staff by mail hear it
+// (ProviderChannels, whether or not anyone holds a grant on it), and each tenant whose active grant
+// names the host hears it on its channels, with the grants' holders by mail; staff also see it on
+// /staff/hosts and in the provider's audit chain.
 import Foundation
 import Postgres
 
@@ -21,11 +22,19 @@ enum HostNotices {
             try Outbox.notify(tx, tenant: tenant, message: message, people: staff, at: now)
             return
         }
-        let tenants = try tx.query(
-            "SELECT DISTINCT tenant_id FROM access_grants WHERE host_id = $1 AND state = 'active' ORDER BY tenant_id", [host.id]
-        ).map { try $0.require(0, as: UUID.self) }
-        for (index, tenant) in tenants.enumerated() {
-            try Outbox.notify(tx, tenant: tenant, message: message, people: index == 0 ? staff : [], at: now)
+        try ProviderChannels.notify(tx, message: message, staff: staff, at: now)
+        let holders = try tx.query(
+            """
+            SELECT tenant_id, array_agg(DISTINCT user_id) FROM access_grants WHERE host_id = $1 AND state = 'active' AND ends_at > $2
+            GROUP BY tenant_id ORDER BY tenant_id
+            """, [host.id, now]
+        ).map { (try $0.require(0, as: UUID.self), try $0.require(1, as: [UUID].self)) }
+        // Each tenant's part in the tenant's own light: whether a holder still belongs is read in
+        // its memberships, which a worker's transaction sees only with the tenant set.
+        for (tenant, people) in holders {
+            try tx.query("SELECT set_config('purser.tenant_id', $1, true)", [tenant.postgresText])
+            try Outbox.notify(tx, tenant: tenant, message: message, people: people, at: now)
         }
+        if !holders.isEmpty { try tx.query("SELECT set_config('purser.tenant_id', '', true)") }
     }
 }

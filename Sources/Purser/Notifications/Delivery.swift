@@ -43,6 +43,8 @@ public enum Delivery {
     public static func register(into handlers: inout JobHandlers, settings: NotificationSettings) {
         handlers.register(Outbox.deliverKind) { context in try deliver(context, settings) }
         ChannelTargets.register(into: &handlers, keyring: settings.keyring)
+        // The provider's own channels (Hosts/ProviderChannels.swift) send with the same settings.
+        ProviderDelivery.register(into: &handlers, settings: settings)
     }
 
     struct Loaded {

@@ -73,6 +73,7 @@ extension SealedColumn {
     /// Every column holding sealed values. Key rotation re-seals exactly these.
     public static let all: [SealedColumn] = [
         secondFactor, channelSecret, channelTarget, idempotentAnswer, deploymentTargetCredentials, sshAuthority,
+        probeCredentials, providerChannelSecret,
     ]
 
     /// Re-seals, under the keyring's first key, every value of this column sealed by another key;

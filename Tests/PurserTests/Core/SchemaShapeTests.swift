@@ -36,6 +36,8 @@ import TestSupport
         "ssh_certificate_authority": "the installation's one SSH CA key, sealed; every tenant's hosts trust it",
         "ssh_revocations": "the CA's revocation list, published whole in the KRL to every host",
         "prices": "the provider's list price catalogue, shared by every tenant (tenant_prices holds negotiated ones)",
+        "provider_channels": "the provider's own notification channels, for events of no tenant (a shared-pool host down)",
+        "provider_deliveries": "deliveries to the provider's channels and staff, kept apart from every tenant's log",
     ]
 
     /// Tables with `tenant_id` that are not tenant-owned: found by a secret's hash before any tenant

@@ -89,6 +89,19 @@ import TestSupport
         try app.database.connect().transaction { tx in
             try SSHCertificateAuthority.initialize(in: tx, keyring: TestEnvironment.keyring, at: app.app.world.now)
         }
+        // A provider webhook channel's signing secret, sealed when the channel is added.
+        _ = try app.app.database.asStaff { tx in
+            try ProviderChannels.create(
+                kind: .webhook, name: "On call", target: "http://127.0.0.1:\(receiver.port)/provider", events: ["host.down"],
+                keyring: TestEnvironment.keyring, actor: .system, at: app.app.world.now, in: tx)
+        }
+        // A probe's bearer token, sealed when the probe target is added.
+        var probe = ProbeTargetInput()
+        (probe.name, probe.url, probe.credentials) = ("chat", "http://127.0.0.1:\(receiver.port)/health", "sk-probe-0123456789")
+        _ = try ProbeTargets(
+            database: app.app.database, world: app.app.world, keyring: TestEnvironment.keyring,
+            policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"])
+        ).create(probe, tenant: people.tenant, actor: .system)
         try notify()
         let worker = try app.startWorker()
         defer { worker.stop() }
