@@ -7,6 +7,6 @@ struct Admin: ParsableCommand {
         subcommands: [
             CreateTenant.self, CreateUser.self, CreateStaff.self, CreateToken.self, VerifyAudit.self,
             CheckpointAudit.self, ExportCheckpoints.self, PurgeAudit.self, SetAuditRetention.self, ResetLink.self,
-            RotateMasterKey.self, InitSSHCA.self, AddProviderChannel.self, MeasureQueue.self, EnqueueNoop.self,
+            RotateMasterKey.self, InitSSHCA.self, AddProviderChannel.self, MeasureSSHSigning.self, MeasureQueue.self, EnqueueNoop.self,
         ])
 }
