@@ -31,9 +31,16 @@ public struct IsolationWalk {
         /// An access request (approved) and its grant.
         public let accessRequestID: String
         public let accessGrantID: String
+        /// The access policy it was asked under.
+        public let accessPolicyID: String
         /// A registered model and a deployment of one of its versions (waiting for approval).
         public let modelID: String
         public let deploymentID: String
+        /// A URL probed by hand (an endpoint of the monitoring pages), and a maintenance window of it.
+        public let probeTargetID: String
+        public let maintenanceWindowID: String
+        /// An incident (its request is filed with it).
+        public let incidentID: String
         /// Text that must never reach a caller of another tenant.
         public let markers: [String]
     }
@@ -62,7 +69,8 @@ public struct IsolationWalk {
             user: acme.id("tenant_admin@acme.test"), tenant: acme.tenant, name: "walk",
             scopes: [
                 .requestsRead, .requestsWrite, .reportsRead, .notificationsRead, .hostsRead, .costsRead, .budgetsWrite,
-                .deploymentsRead, .deploymentsWrite, .approvalsWrite,
+                .deploymentsRead, .deploymentsWrite, .approvalsWrite, .accessRequest, .accessManage,
+                .incidentsRead, .incidentsWrite, .alertsWrite,
             ], lifetime: 3600,
             actor: .system
         ).token
@@ -70,7 +78,7 @@ public struct IsolationWalk {
             user: acme.id("provider_admin@staff.test"), tenant: nil, name: "walk",
             scopes: [
                 .requestsRead, .requestsWrite, .reportsRead, .notificationsRead, .hostsRead, .hostsWrite, .costsRead, .budgetsWrite,
-                .deploymentsRead, .deploymentsWrite,
+                .deploymentsRead, .deploymentsWrite, .pricesWrite, .incidentsRead, .incidentsWrite, .alertsWrite, .monitoringWrite,
             ],
             lifetime: 3600,
             actor: .system
@@ -116,26 +124,36 @@ public struct IsolationWalk {
             host, tenant: people.tenant, actor: .system
         ).id
         let access = try accessThings(of: people, in: app)
+        let probe = try probeThings(of: people, in: app)
         let deployment = try deploymentThings(of: people, in: app)
         let costs = try costThings(of: people, in: app)
+        let admin = people.id("tenant_admin@\(people.slug).test")
+        let incident = try IncidentStore(database: app.app.database, clock: app.app.world.clock, publicURL: "http://purser.test").open(
+            NewIncident(title: "Incident of \(people.slug)", severity: "SEV2", service: "svc-of-\(people.slug)"), tenant: people.tenant,
+            principal: Principal(user: admin, tenantRole: .tenantAdmin, staffRole: nil, tenant: people.tenant), actor: .system)
         return Things(
             slug: people.slug, requestID: id, requestNumber: number, attachmentID: attachment,
             channelID: channel.postgresText, memberID: member.postgresText, tokenID: token.id.postgresText,
             sessionID: sessionID.postgresText, budgetID: costs.budget, reviewMonth: costs.month, hostID: hostID.postgresText,
             accessRequestID: access.request.postgresText, accessGrantID: access.grant.postgresText,
+            accessPolicyID: access.policy.postgresText,
             modelID: deployment.model.postgresText, deploymentID: deployment.deployment.postgresText,
+            probeTargetID: probe.target.postgresText, maintenanceWindowID: probe.window.postgresText,
+            incidentID: incident.id.postgresText,
             markers: [
-                "Budget of \(people.slug)",
+                "Incident of \(people.slug)", "svc-of-\(people.slug)",
+                "Budget of \(people.slug)", "Deal of \(people.slug)",
                 "Model of \(people.slug)",
-                "access reason of \(people.slug)",
-                "gpu-of-\(people.slug)", "gpu.\(people.slug).example.net",
+                "access reason of \(people.slug)", "Approver of \(people.slug)",
+                "gpu-of-\(people.slug)", "gpu.\(people.slug).example.net", "probe-of-\(people.slug)",
+                "maintenance of \(people.slug)",
                 subject, "comment of \(people.slug)", "notes of \(people.slug)",
                 "ops@\(people.slug).test", number,
             ])
     }
 
     /// An access policy, an access request of the tenant's requester and its approval (a grant).
-    public static func accessThings(of people: People, in app: TestApp) throws -> (request: UUID, grant: UUID) {
+    public static func accessThings(of people: People, in app: TestApp) throws -> (request: UUID, grant: UUID, policy: UUID) {
         let clock = app.app.world.clock
         let store = AccessStore(
             database: app.app.database, clock: clock, notices: AccessNotices(publicURL: "http://purser.test"),
@@ -153,7 +171,7 @@ public struct IsolationWalk {
             principal: Principal(user: approver, tenantRole: .approver, staffRole: nil, tenant: people.tenant),
             actor: .person(approver, isStaff: false, origin: nil))
         guard let grant = decided.grant?.id else { throw TestSetupError("no grant in \(people.slug)") }
-        return (asked.id, grant)
+        return (asked.id, grant, policy.id)
     }
 
     /// An environment, a sandbox target, a model with a version, and a deployment of it filed by the
@@ -186,6 +204,21 @@ public struct IsolationWalk {
         return (model.id, deployment.id)
     }
 
+    /// A URL probed by hand, named for the tenant, and a maintenance window of it.
+    static func probeThings(of people: People, in app: TestApp) throws -> (target: UUID, window: UUID) {
+        var input = ProbeTargetInput()
+        (input.name, input.url) = ("probe-of-\(people.slug)", "http://127.0.0.1:9/health")
+        let target = try ProbeTargets(
+            database: app.app.database, world: app.app.world, keyring: TestEnvironment.keyring,
+            policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"])
+        ).create(input, tenant: people.tenant, actor: .system).id
+        let now = app.app.world.now
+        let window = try MaintenanceWindows.create(
+            app.app.database, tenant: people.tenant, target: target, startsAt: now.addingTimeInterval(3600),
+            endsAt: now.addingTimeInterval(7200), reason: "maintenance of \(people.slug)", actor: .system, at: now)
+        return (target, window.id)
+    }
+
     /// A budget, and last month's cost review archived (acme's for 2026-10, globex's for 2026-09).
     static func costThings(of people: People, in app: TestApp) throws -> (budget: String, month: String) {
         var input = BudgetInput()
@@ -193,6 +226,13 @@ public struct IsolationWalk {
         let budget = try BudgetStore(database: app.app.database, clock: app.app.world.clock).create(
             tenant: people.tenant, input, owner: nil, actor: .system)
         let month = people.slug == "acme" ? "2026-10" : "2026-09"
+        // A negotiated price: the tenant's own terms, which only it (and staff) may read.
+        try app.database.connect().query(
+            """
+            INSERT INTO tenant_prices (tenant_id, id, kind, provider, item, currency, effective_from, input_per_million,
+                                       output_per_million, note, created_at)
+            VALUES ($1, $2, 'tokens', 'openai', 'gpt-4o', 'USD', '2026-01-01', 1, 2, $3, $4)
+            """, [people.tenant, UUID(), "Deal of \(people.slug)", app.app.world.clock.now])
         try app.database.connect().query(
             """
             INSERT INTO cost_reviews (tenant_id, month, currency, total_micros, previous_micros, figures, built_at)
@@ -229,10 +269,16 @@ public struct IsolationWalk {
             case "{id}" where template.hasPrefix("/t/{tenant}/access/{id}"): value = things.accessRequestID
             case "{id}" where template.hasPrefix("/api/v1/access/requests/{id}"): value = things.accessRequestID
             case "{id}" where template.hasPrefix("/api/v1/access/grants/{id}"): value = things.accessGrantID
+            case "{id}" where template.hasPrefix("/api/v1/access/policies/{id}"): value = things.accessPolicyID
             case "{id}" where template.hasPrefix("/api/v1/hosts/{id}"): value = things.hostID
             case "{id}" where template.hasPrefix("/api/v1/models/{id}"): value = things.modelID
             case "{id}" where template.hasPrefix("/api/v1/deployments/{id}"): value = things.deploymentID
             case "{id}" where template.hasPrefix("/t/{tenant}/deployments/{id}"): value = things.deploymentID
+            case "{id}" where template.hasPrefix("/t/{tenant}/endpoints/{id}"): value = things.probeTargetID
+            case "{id}" where template.hasPrefix("/api/v1/probe-targets/{id}"): value = things.probeTargetID
+            case "{id}" where template.hasPrefix("/api/v1/maintenance-windows/{id}"): value = things.maintenanceWindowID
+            case "{id}" where template.hasPrefix("/t/{tenant}/incidents/{id}"): value = things.incidentID
+            case "{id}" where template.hasPrefix("/api/v1/incidents/{id}"): value = things.incidentID
             default: value = nil
             }
             guard let value else { return .failure(WalkProblem("teach the walk which id \(segment) of \(template) is")) }
@@ -392,6 +438,8 @@ public struct IsolationWalk {
             "SELECT count(*) FROM request_comments WHERE tenant_id = $1",
             "SELECT count(*) FROM request_attachments WHERE tenant_id = $1",
             "SELECT count(*) FROM notification_channels WHERE tenant_id = $1",
+            "SELECT count(*) FROM incidents WHERE tenant_id = $1",
+            "SELECT count(*) FROM incident_events WHERE tenant_id = $1",
             "SELECT count(*) FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL",
             "SELECT count(*) FROM sessions s JOIN memberships m ON m.user_id = s.user_id WHERE m.tenant_id = $1 AND s.ended_at IS NULL",
         ]

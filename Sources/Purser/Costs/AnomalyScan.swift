@@ -75,6 +75,16 @@ public enum AnomalyScan {
                     let anomaly = CostAnomaly(dimension: parts[0], value: parts[1], hour: hour, verdict: verdict, currency: currency)
                     found.append(anomaly)
                     try tell(tx, tenant: tenant, anomaly: anomaly, now: now, publicURL: publicURL)
+                    // An anomaly opens an incident (or joins the open one of its model or team) as an alert does.
+                    _ = try IncidentIntake.receive(
+                        tx, database: database, tenant: tenant,
+                        signals: [
+                            IncidentSignal(
+                                source: .cost, fingerprint: "cost:\(anomaly.dimension):\(anomaly.value)", alertname: "CostAnomaly",
+                                service: "spend \(anomaly.dimension) \(anomaly.value)", severity: .sev3, status: .firing,
+                                title: "Spend anomaly: \(anomaly.dimension) \(anomaly.value) at \(verdict.ratio) its usual hour",
+                                labels: ["dimension": anomaly.dimension, "value": anomaly.value], startsAt: hour)
+                        ], reporter: nil, actor: .system, at: now, publicURL: publicURL)
                 }
             }
             return found

@@ -30,6 +30,9 @@ struct AlertmanagerPayload: Decodable {
         return RFC3339.date(String(text[..<dot]) + "." + fraction.padding(toLength: 3, withPad: "0", startingAt: 0) + text[end...])
     }
 
+    /// Between 1970 and 2200: anything else is not a time an alert began or ended.
+    static func plausible(_ date: Date) -> Bool { (0...7_258_118_400).contains(date.timeIntervalSince1970) }
+
     /// The signals it carries, or the problems that refuse it. `slug`: a `tenant` label must name it.
     func signals(slug: String) -> Result<[IncidentSignal], ValidationError> {
         var errors: [FieldError] = []
@@ -47,19 +50,20 @@ struct AlertmanagerPayload: Decodable {
             if fingerprint.isEmpty || fingerprint.count > 200 || RequestRules.hasControl(fingerprint) {
                 errors.append(FieldError(field: "\(field).fingerprint", detail: "a fingerprint of 1–200 characters"))
             }
-            let startsAt = Self.time(alert.startsAt)
-            if startsAt == nil { errors.append(FieldError(field: "\(field).startsAt", detail: "an RFC 3339 time")) }
+            let startsAt = Self.time(alert.startsAt).flatMap { Self.plausible($0) ? $0 : nil }
+            if startsAt == nil { errors.append(FieldError(field: "\(field).startsAt", detail: "an RFC 3339 time between 1970 and 2200")) }
             var endsAt: Date? = nil
             if let text = alert.endsAt, !text.hasPrefix("0001-") {
-                endsAt = Self.time(text)
-                if endsAt == nil { errors.append(FieldError(field: "\(field).endsAt", detail: "an RFC 3339 time")) }
+                endsAt = Self.time(text).flatMap { Self.plausible($0) ? $0 : nil }
+                if endsAt == nil { errors.append(FieldError(field: "\(field).endsAt", detail: "an RFC 3339 time between 1970 and 2200")) }
             }
             let annotations = alert.annotations ?? [:]
             let sizes = (
                 alert.labels.count + annotations.count,
                 (alert.labels.map { $0.key + $0.value } + annotations.map { $0.key + $0.value }).reduce(0) { $0 + $1.utf8.count }
             )
-            if sizes.0 > 100 || sizes.1 > 64 * 1024 || (alert.labels.values.contains { $0.unicodeScalars.contains("\u{0}") }) {
+            let texts = alert.labels.flatMap { [$0.key, $0.value] } + annotations.flatMap { [$0.key, $0.value] }
+            if sizes.0 > 100 || sizes.1 > 64 * 1024 || texts.contains(where: { $0.unicodeScalars.contains("\u{0}") }) {
                 errors.append(FieldError(field: "\(field).labels", detail: "at most 100 labels and annotations, 64 KiB, without NUL"))
             }
             if let named = alert.labels["tenant"], named != slug {

@@ -182,22 +182,21 @@ public enum IncidentIntake {
     }
 
     /// Who files an incident's request when no person does: the tenant's longest-standing active
-    /// administrator, else the first active provider administrator.
+    /// administrator, else its longest-standing active member, else an active provider
+    /// administrator (then any active staff member).
     static func defaultReporter(_ tx: Connection, tenant: UUID) throws -> UUID {
-        if let admin = try tx.query(
+        let found = try tx.query(
             """
-            SELECT m.user_id FROM memberships m JOIN users u ON u.id = m.user_id
-            WHERE m.tenant_id = $1 AND m.role = 'tenant_admin' AND m.status = 'active' AND u.status = 'active'
-            ORDER BY m.created_at, m.user_id LIMIT 1
+            (SELECT m.user_id, 0 AS rank, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id
+             WHERE m.tenant_id = $1 AND m.status = 'active' AND u.status = 'active'
+             ORDER BY m.role <> 'tenant_admin', m.created_at, m.user_id LIMIT 1)
+            UNION ALL
+            (SELECT id, 1, created_at FROM users WHERE staff_role IS NOT NULL AND status = 'active'
+             ORDER BY staff_role <> 'provider_admin', created_at, id LIMIT 1)
+            ORDER BY rank LIMIT 1
             """, [tenant]
-        ).first {
-            return try admin.require(0)
-        }
-        guard
-            let staff = try tx.query(
-                "SELECT id FROM users WHERE staff_role = 'provider_admin' AND status = 'active' ORDER BY created_at, id LIMIT 1"
-            ).first
-        else { throw ValidationError(field: "tenant", "the tenant has nobody to file the incident's request for") }
-        return try staff.require(0)
+        ).first
+        guard let found else { throw ValidationError(field: "tenant", "the tenant has nobody to file the incident's request for") }
+        return try found.require(0)
     }
 }

@@ -156,7 +156,10 @@ public struct IncidentStore: Sendable {
         _ tx: Connection, database: Database, tenant: UUID, title: String, description: String, severity: IncidentSeverity,
         service: String, source: IncidentSource, requester: UUID, actor: AuditActor, at now: Date, notices: IncidentNotices
     ) throws -> Incident {
-        let title = String(title.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))
+        // An alert's summary may hold line breaks or nothing at all: one line, never empty.
+        let line = String(String.UnicodeScalarView(title.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        let title = String((trimmed.isEmpty ? "Incident" : trimmed).prefix(200))
         // The request is filed at `now` in `tx`; its store's own clock and database are not used for that.
         let request = try RequestStore(database: database, clock: SettableClock(now), notices: RequestNotices(publicURL: notices.publicURL))
             .create(
@@ -174,7 +177,7 @@ public struct IncidentStore: Sendable {
             """,
             [
                 tenant, id, title, service, severity.rawValue, source.rawValue, request.id,
-                actor.kind == .system ? nil : requester, now, source == .manual ? nil : now,
+                actor.kind == .system ? nil : requester, now, source == .manual && service.isEmpty ? nil : now,
             ])
         try event(
             tx, tenant: tenant, incident: id, kind: "opened", by: actor.kind == .system ? nil : requester,
@@ -194,11 +197,7 @@ public struct IncidentStore: Sendable {
         }
         let incident = try load(tx, tenant: tenant, id: id)!
         // Level 0 of the policy, or without one the tenant's administrators.
-        let people =
-            try levels.first?.people
-            ?? tx.query("SELECT user_id FROM memberships WHERE tenant_id = $1 AND role = 'tenant_admin'", [tenant]).map {
-                try $0.require(0, as: UUID.self)
-            }
+        let people = try audience(tx, tenant: tenant, nil)
         try notices.opened(tx, incident, tenant: tenant, people: people, channels: levels.first?.channels ?? [], at: now)
         return incident
     }
@@ -324,13 +323,20 @@ public struct IncidentStore: Sendable {
         try event(tx, tenant: tenant, incident: incident.id, kind: "state", by: user, detail: "\(from.rawValue) → \(to.rawValue)", at: now)
         if to == .resolved {
             if let job = incident.escalationJob { try JobQueue.cancel(tx, id: job) }
-            try notices.resolved(tx, incident, tenant: tenant, people: interested(incident), at: now)
+            try notices.resolved(tx, incident, tenant: tenant, people: try audience(tx, tenant: tenant, incident), at: now)
         }
     }
 
-    /// Who hears of acknowledgement and resolution by e-mail: the commander and responders.
-    static func interested(_ incident: Incident) -> [UUID] {
-        Array(Set((incident.commander.map { [$0.id] } ?? []) + incident.responders.map(\.id)))
+    /// Who hears of an incident by e-mail: the first escalation level (without a policy, the
+    /// tenant's administrators), the commander and the responders.
+    static func audience(_ tx: Connection, tenant: UUID, _ incident: Incident?) throws -> [UUID] {
+        let first =
+            try EscalationPolicies.levels(tx, tenant: tenant).first?.people
+            ?? tx.query("SELECT user_id FROM memberships WHERE tenant_id = $1 AND role = 'tenant_admin'", [tenant]).map {
+                try $0.require(0, as: UUID.self)
+            }
+        let involved = (incident?.commander.map { [$0.id] } ?? []) + (incident?.responders.map(\.id) ?? [])
+        return Array(Set(first + involved)).sorted { $0.uuidString < $1.uuidString }
     }
 
     /// Acknowledges an open incident: escalation stops, the acknowledger becomes commander if there
@@ -361,7 +367,7 @@ public struct IncidentStore: Sendable {
                     tenant: tenant, actor: actor, action: "incident.acknowledge", targetType: "incident", targetID: id.postgresText,
                     at: now), in: tx)
             let updated = try Self.load(tx, tenant: tenant, id: id)!
-            try notices.acknowledged(tx, updated, tenant: tenant, by: name, people: Self.interested(current), at: now)
+            try notices.acknowledged(tx, updated, tenant: tenant, by: name, people: try Self.audience(tx, tenant: tenant, updated), at: now)
             return updated
         }
     }

@@ -331,7 +331,7 @@ enum IncidentsAPI {
                 tags: ["incidents"], parameters: [APIGate.tenantParameter, idParameter, TokensAPI.idempotencyParameter],
                 requestComponent: newUpdate,
                 responses: [
-                    .init(201, "The timeline entry.", component: timelineEntry), .problem(400, "Malformed JSON."),
+                    .init(201, "The timeline entry.", component: timelineEntry, headers: ["Location"]), .problem(400, "Malformed JSON."),
                     .problem(409, "The same Idempotency-Key is still running."),
                     .problem(422, "An empty body, or an Idempotency-Key reused with another body."),
                 ] + common)
@@ -346,11 +346,14 @@ enum IncidentsAPI {
                 let comment = try comments.add(
                     to: found.requestID, tenant: tenant, body: input.body, isInternal: input.isInternal ?? false, principal: ctx.principal,
                     actor: ctx.actor)
-                return .json(
+                var response = Response.json(
                     json(
                         IncidentTimelineEntry(
                             at: comment.createdAt, kind: comment.isInternal ? "internal_note" : "update", actor: comment.author.name,
                             detail: comment.body, isInternal: comment.isInternal)), status: .created)
+                // The entry has no address of its own: the timeline it joined.
+                response.headers.set("Location", APIPath.incidentTimeline.path(found.id.postgresText))
+                return response
             }
         }
 

@@ -176,6 +176,14 @@ import TestSupport
             at: app.app.world.now
         ).path
 
+        // An incident opened by the tenant's admin (after the requests above, which keep their numbers).
+        let incidentAdmin = Principal(
+            user: people.id("tenant_admin@acme.test"), tenantRole: .tenantAdmin, staffRole: nil, tenant: people.tenant)
+        let incident = try IncidentStore(database: app.app.database, clock: app.app.world.clock, publicURL: "http://purser.test").open(
+            NewIncident(title: "Elevated error rate on the chat endpoint after the 09:00 rollout", severity: "SEV1", service: "chat-api"),
+            tenant: people.tenant, principal: incidentAdmin, actor: .system
+        ).id.postgresText
+
         // A budget and last month's (empty) cost review, for their pages.
         var input = BudgetInput()
         (input.name, input.amount) = ("Platform", "2500")
@@ -184,10 +192,25 @@ import TestSupport
         let review = String(
             try MonthlyReviewJob.run(app.app.database, tenant: people.tenant, now: app.app.world.now, publicURL: nil).month.prefix(7))
 
+        // A URL probed by hand, and a public status link, for the monitoring pages.
+        var probe = ProbeTargetInput()
+        (probe.name, probe.url, probe.kind) = ("chat", "http://127.0.0.1:9/v1", "openai_chat")
+        let endpoint = try ProbeTargets(
+            database: app.app.database, world: app.app.world, keyring: TestEnvironment.keyring,
+            policy: DestinationPolicy(allowHTTP: true, allowed: ["127.0.0.1/32"])
+        ).create(probe, tenant: people.tenant, actor: .system).id.postgresText
+        let statusToken = RandomSecret.base64url(32)
+        try app.app.database.inTenant(people.tenant) { tx in
+            try tx.query(
+                "INSERT INTO status_pages (tenant_id, token_hash, created_at) VALUES ($1, decode($2, 'hex'), $3)",
+                [people.tenant, RandomSecret.hash(statusToken).map { String(format: "%02x", $0) }.joined(), app.app.world.now])
+        }
+
         // Who sees each page: nobody signed in, the tenant's admin, or a provider admin.
         enum Who: String { case visitor, admin, staff }
         let pages: [(who: Who, path: String)] = [
             (.visitor, "/"), (.visitor, "/sign-in"), (.visitor, resetLink), (.visitor, "/no-such-page"),
+            (.visitor, "/status/\(statusToken)"),
             (.admin, "/"), (.admin, "/account"), (.admin, "/account/two-factor"), (.admin, "/t/acme/"),
             (.admin, "/t/acme/members"), (.admin, "/t/acme/notifications"), (.admin, "/t/acme/audit"),
             (.admin, "/t/acme/reports/sla"), (.admin, "/t/acme/sla"), (.admin, "/t/acme/requests"),
@@ -200,12 +223,17 @@ import TestSupport
             (.admin, "/t/acme/costs/reviews/\(review)"),
             (.admin, "/t/acme/costs/upload"),
             (.admin, "/t/acme/access"), (.admin, "/t/acme/access/\(access)"), (.admin, "/t/acme/access-policies"),
+            (.admin, "/t/acme/incidents"), (.admin, "/t/acme/incidents/\(incident)"), (.admin, "/t/acme/incidents/\(incident)/acknowledge"),
+            (.admin, "/t/acme/runbooks"), (.admin, "/t/acme/escalation"),
+            (.admin, "/t/acme/endpoints"), (.admin, "/t/acme/endpoints/\(endpoint)"), (.admin, "/t/acme/reports/uptime"),
+            (.admin, "/t/acme/status"),
             (.staff, "/staff/access"),
             (.staff, "/staff/"), (.staff, "/staff/hosts"), (.staff, "/staff/requests"), (.staff, "/staff/groups"),
             (.staff, "/staff/reports/sla"),
             (.staff, "/staff/audit"), (.staff, "/staff/jobs"), (.staff, "/t/acme/sla"), (.staff, "/t/acme/requests/ACME-1"),
             (.staff, "/account"), (.staff, "/staff/costs"), (.staff, "/staff/prices"),
-            (.staff, "/staff/deployments"), (.staff, "/staff/targets"),
+            (.staff, "/staff/deployments"), (.staff, "/staff/targets"), (.staff, "/staff/incidents"),
+            (.staff, "/t/acme/endpoints/\(endpoint)"),
         ]
         // The sign-in's second step is checked on the way in.
         let walked = pages.map(\.path) + ["/sign-in/two-factor"]
@@ -214,7 +242,7 @@ import TestSupport
         let notPages: [String: String] = [
             "/t/{tenant}/audit.csv": "CSV", "/staff/audit.csv": "CSV", "/t/{tenant}/reports/sla.csv": "CSV",
             "/staff/reports/sla.csv": "CSV", "/t/{tenant}/requests/{number}/attachments/{id}": "the file itself",
-            "/t/{tenant}/costs.csv": "CSV", "/staff/costs.csv": "CSV",
+            "/t/{tenant}/costs.csv": "CSV", "/staff/costs.csv": "CSV", "/t/{tenant}/reports/uptime.csv": "CSV",
             "/start": "a redirect", "/admin/jobs": "a redirect", "/metrics": "Prometheus text",
         ]
         for route in app.app.server.router.routes where route.method == .get && route.operation == nil {

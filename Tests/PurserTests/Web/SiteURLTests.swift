@@ -20,10 +20,14 @@ import TestSupport
             .requestWatch("acme", number: "ACME-12"), .requestAttachments("acme", number: "ACME-12"),
             .requestAttachment("acme", number: "ACME-12", id: id), .slaPolicy("acme"), .slaReport("acme"), .slaReportCSV("acme"),
             .hosts("acme"),
+            .endpoints("acme"), .endpoint("acme", id: id), .uptimeReport("acme"), .uptimeReportCSV("acme"), .tenantStatus("acme"),
+            .publicStatus("st_0123456789abcdef"),
             .access("acme"), .accessRequest("acme", id: id), .accessDecide("acme", id: id), .accessWithdraw("acme", id: id),
             .accessRevoke("acme", id: id), .accessCertificate("acme", id: id), .accessPolicies("acme"),
             .models("acme"), .deployments("acme"), .deploymentNew("acme"), .deployment("acme", id: id),
             .deploymentApproval("acme", id: id), .deploymentAction("acme", id: id), .deploymentPolicies("acme"),
+            .incident("acme", id: id), .incidentAcknowledge("acme", id: id), .incidentUpdate("acme", id: id),
+            .incidentComments("acme", id: id), .incidentPostmortem("acme", id: id), .incidentActions("acme", id: id),
             .staffTenantStatus("acme"), .staffJobRetry(42), .staffJobCancel(42), .devMailMessage(3), .devMailHTML(3),
         ] + SitePage.allCases.filter { PathTemplate.names($0.template).isEmpty }.map(\.url)
     }()
