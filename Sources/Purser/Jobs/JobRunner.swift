@@ -57,7 +57,8 @@ public enum JobRunner {
         // Probes of endpoints, every 15 s in one batched tick, and their hourly rollups (Monitoring/).
         ProbeTick.register(
             into: &handlers, keyring: keyring,
-            destinations: DestinationPolicy(allowHTTP: configuration.allowHTTPDestinations, allowed: configuration.allowedDestinations))
+            destinations: DestinationPolicy(allowHTTP: configuration.allowHTTPDestinations, allowed: configuration.allowedDestinations),
+            publicURL: publicURL)
         return handlers
     }
 }

@@ -90,6 +90,16 @@ public enum MaintenanceWindows {
         }
     }
 
+    public static func find(_ tx: Connection, tenant: UUID, id: UUID) throws -> MaintenanceWindow? {
+        try tx.query(
+            "SELECT id, target_id, starts_at, ends_at, reason FROM maintenance_windows WHERE tenant_id = $1 AND id = $2", [tenant, id]
+        ).first.map {
+            MaintenanceWindow(
+                id: try $0.require(0), target: try $0.decode(1), startsAt: try $0.require(2), endsAt: try $0.require(3),
+                reason: try $0.require(4))
+        }
+    }
+
     /// Seconds of `[from, to)` inside any of `windows` (overlaps counted once).
     static func coveredSeconds(_ windows: [MaintenanceWindow], from: Date, to: Date) -> TimeInterval {
         let spans = windows.map { (max($0.startsAt, from), min($0.endsAt, to)) }.filter { $0.0 < $0.1 }.sorted { $0.0 < $1.0 }

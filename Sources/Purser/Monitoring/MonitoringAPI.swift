@@ -272,6 +272,7 @@ enum MonitoringAPI {
             try ctx.require(.deploymentsRead)
             let limit = try limit(ctx.request.query)
             let cursor = ctx.request.query["cursor"]
+            if let cursor, cursor.count > 100 { throw HTTPError(.badRequest, detail: "cursor: pass next_cursor back") }
             let tenant = try ctx.tenant
             let all = try database.inTenant(tenant) { try EndpointStatus.all($0, tenant: tenant, now: ctx.world.clock.now).1 }
             let page = all.filter { cursor == nil || $0.target.name > cursor! }.prefix(limit + 1)
@@ -379,7 +380,7 @@ enum MonitoringAPI {
                 summary: "Plan maintenance ahead: probes inside it are not counted toward uptime, and its time leaves the month's budget.",
                 tags: ["monitoring"], parameters: [APIGate.tenantParameter, TokensAPI.idempotencyParameter], requestComponent: newWindow,
                 responses: [
-                    .init(201, "The window.", component: window),
+                    .init(201, "The window.", component: window, headers: ["Location"]),
                     .problem(422, "The window ends before it starts, starts in the past, lasts over 7 days, or names no endpoint here."),
                 ] + common)
         ) { ctx in
@@ -388,7 +389,28 @@ enum MonitoringAPI {
             let made = try MaintenanceWindows.create(
                 database, tenant: try ctx.tenant, target: body.targetID, startsAt: RFC3339.date(body.startsAt),
                 endsAt: RFC3339.date(body.endsAt), reason: body.reason, actor: ctx.actor, at: ctx.world.clock.now)
-            return .json(json(made), status: .created)
+            var response = Response.json(json(made), status: .created)
+            response.headers.set("Location", APIPath.maintenanceWindow.path(made.id.postgresText))
+            return response
+        }
+
+        routes.api(
+            .get, .maintenanceWindow, scope: .deploymentsRead, tenant: .required,
+            operation: Operation(
+                id: "getMaintenanceWindow", summary: "One maintenance window.", tags: ["monitoring"],
+                parameters: [
+                    APIGate.tenantParameter,
+                    .init("id", in: .path, schema: ["type": "string", "format": "uuid"], description: "The window's id."),
+                ],
+                responses: [.init(200, "The window.", component: window)] + common)
+        ) { ctx in
+            try ctx.require(.deploymentsRead)
+            guard let id = UUID(uuidString: try ctx.request.parameter("id")) else { throw HTTPError(.notFound) }
+            let tenant = try ctx.tenant
+            guard let found = try database.inTenant(tenant, { try MaintenanceWindows.find($0, tenant: tenant, id: id) }) else {
+                throw HTTPError(.notFound)
+            }
+            return .json(json(found))
         }
 
         routes.api(
@@ -401,7 +423,7 @@ enum MonitoringAPI {
                     APIGate.tenantParameter,
                     .init(
                         "from", in: .query, schema: ["type": "string", "format": "date"],
-                        description: "First day; the month's first by default."),
+                        description: "First day; by default the first day of the last day's month."),
                     .init(
                         "to", in: .query, schema: ["type": "string", "format": "date"],
                         description: "Last day, inclusive; today by default."),

@@ -1,34 +1,47 @@
-// Where a confirmed endpoint failure meets incidents: an endpoint that goes down opens (or joins)
-// an incident for its service, `endpoint:<target name>`, deduplicated by the target's fingerprint
-// `probe:<target id>`, and coming back up resolves it. Until incidents publish their entry point
-// this is the one seam to change: the failure is told to the tenant's subscribers of
-// `incident.opened` / `incident.resolved` through the outbox (one notice per change of state, not
-// per probe), and no incident row is written (nil is returned).
+// Where a confirmed endpoint failure meets incidents, through the incidents' intake like any other
+// signal (IncidentIntake.receive, in the recording transaction): an endpoint that goes down is a
+// firing `EndpointDown` signal of service `endpoint:<target name>`, fingerprint `probe:<target id>`,
+// SEV2; it opens an incident or joins the service's open one, and people are told by the intake
+// (once per incident, not per probe). Coming back up resolves that signal (same fingerprint and
+// start), and an incident whose signals have all resolved is resolved with them.
 import Foundation
 import Postgres
 
-enum ProbeIncidents {
+struct ProbeIncidents: Sendable {
+    let database: Database
+    let publicURL: String
+
     static func service(_ target: ProbeTarget) -> String { "endpoint:" + target.name }
     static func fingerprint(_ target: ProbeTarget) -> String { "probe:" + target.id.postgresText }
 
-    /// The endpoint is down (confirmed by a retry). Returns the incident opened, if any.
-    static func opened(_ tx: Connection, target: ProbeTarget, reason: String, at now: Date) throws -> UUID? {
-        _ = try Outbox.notify(
-            tx, tenant: target.tenant,
-            message: NotificationMessage(
-                event: "incident.opened", subject: "\(target.name) is down",
-                text: "Purser's probe of \(target.name) failed and a retry confirmed it: \(reason)", severity: .critical,
-                action: .trigger, dedupKey: fingerprint(target)), at: now)
-        return nil
+    func signal(_ target: ProbeTarget, status: IncidentSignal.Status, description: String, startsAt: Date, endsAt: Date?)
+        -> IncidentSignal
+    {
+        IncidentSignal(
+            source: .probe, fingerprint: Self.fingerprint(target), alertname: "EndpointDown", service: Self.service(target),
+            severity: .sev2, status: status, title: "\(target.name) is down", description: description,
+            labels: ["endpoint": target.name, "probe": target.kind.rawValue], annotations: ["url": target.url],
+            startsAt: startsAt, endsAt: endsAt)
     }
 
-    /// The endpoint answers again.
-    static func recovered(_ tx: Connection, target: ProbeTarget, at now: Date) throws {
-        _ = try Outbox.notify(
-            tx, tenant: target.tenant,
-            message: NotificationMessage(
-                event: "incident.resolved", subject: "\(target.name) is up again",
-                text: "Purser's probe of \(target.name) answers again.", severity: .info, action: .resolve,
-                dedupKey: fingerprint(target)), at: now)
+    /// The endpoint is down (confirmed by a retry) from `now`. Returns the incident it opened or joined.
+    func opened(_ tx: Connection, target: ProbeTarget, reason: String, at now: Date) throws -> UUID? {
+        let result = try IncidentIntake.receive(
+            tx, database: database, tenant: target.tenant,
+            signals: [
+                signal(
+                    target, status: .firing, description: "Purser's probe failed and an immediate retry confirmed it: \(reason)",
+                    startsAt: now, endsAt: nil)
+            ], reporter: nil, actor: .system, at: now, publicURL: publicURL)
+        return result.opened.first ?? result.joined.first
+    }
+
+    /// The endpoint answers again: the signal that went down at `target.stateSince` resolves.
+    func recovered(_ tx: Connection, target: ProbeTarget, at now: Date) throws {
+        _ = try IncidentIntake.receive(
+            tx, database: database, tenant: target.tenant,
+            signals: [
+                signal(target, status: .resolved, description: "The probe answers again.", startsAt: target.stateSince ?? now, endsAt: now)
+            ], reporter: nil, actor: .system, at: now, publicURL: publicURL)
     }
 }

@@ -7,7 +7,9 @@ import Foundation
 import Postgres
 
 enum ProbeRecorder {
-    static func record(_ database: Database, _ batch: [(target: ProbeTarget, reading: ProbeReading)], at now: Date) throws {
+    static func record(
+        _ database: Database, _ batch: [(target: ProbeTarget, reading: ProbeReading)], incidents: ProbeIncidents, at now: Date
+    ) throws {
         guard !batch.isEmpty else { return }
         try database.asStaff { tx in
             let inMaintenance = try MaintenanceWindows.activeTargets(tx, tenants: Set(batch.map(\.target.tenant)), at: now)
@@ -22,7 +24,7 @@ enum ProbeRecorder {
                 rows.append((target, reading))
             }
             try insert(tx, rows, at: now)
-            for (target, reading) in rows { try follow(tx, target, reading, at: now) }
+            for (target, reading) in rows { try follow(tx, target, reading, incidents: incidents, at: now) }
         }
     }
 
@@ -45,7 +47,7 @@ enum ProbeRecorder {
     }
 
     /// The target's state after a reading, and what a change of state does.
-    static func follow(_ tx: Connection, _ target: ProbeTarget, _ reading: ProbeReading, at now: Date) throws {
+    static func follow(_ tx: Connection, _ target: ProbeTarget, _ reading: ProbeReading, incidents: ProbeIncidents, at now: Date) throws {
         let state: String =
             switch reading.outcome {
             case .up: "up"
@@ -67,7 +69,7 @@ enum ProbeRecorder {
                 AuditEvent(
                     tenant: target.tenant, actor: .system, action: "monitoring.endpoint_down", targetType: "probe_target",
                     targetID: target.id.postgresText, reason: reading.error ?? "failed", at: now), in: tx)
-            let incident = try ProbeIncidents.opened(tx, target: target, reason: reading.error ?? "failed", at: now)
+            let incident = try incidents.opened(tx, target: target, reason: reading.error ?? "failed", at: now)
             try tx.query(
                 "UPDATE probe_targets SET incident_id = $3 WHERE tenant_id = $1 AND id = $2", [target.tenant, target.id, incident])
             try BurnRateAlerts.check(tx, target, at: now)
@@ -76,7 +78,7 @@ enum ProbeRecorder {
                 AuditEvent(
                     tenant: target.tenant, actor: .system, action: "monitoring.endpoint_up", targetType: "probe_target",
                     targetID: target.id.postgresText, reason: "answered the probe", at: now), in: tx)
-            try ProbeIncidents.recovered(tx, target: target, at: now)
+            try incidents.recovered(tx, target: target, at: now)
             try tx.query("UPDATE probe_targets SET incident_id = NULL WHERE tenant_id = $1 AND id = $2", [target.tenant, target.id])
         }
     }

@@ -18,10 +18,11 @@ public enum ProbeTick {
     /// How long one tick keeps claiming (within the schedule's period).
     static let budget: TimeInterval = 12
 
-    static func register(into handlers: inout JobHandlers, keyring: Keyring, destinations: DestinationPolicy) {
+    static func register(into handlers: inout JobHandlers, keyring: Keyring, destinations: DestinationPolicy, publicURL: String) {
         handlers.register(kind) { context in
             _ = try run(
-                database: context.database, prober: Prober(world: context.world, manualPolicy: destinations), keyring: keyring)
+                database: context.database, prober: Prober(world: context.world, manualPolicy: destinations), keyring: keyring,
+                incidents: ProbeIncidents(database: context.database, publicURL: publicURL))
         }
         handlers.register(ProbeRollup.kind) { context in
             try ProbeRollup.run(context.database, now: context.world.now)
@@ -30,11 +31,15 @@ public enum ProbeTick {
 
     /// Runs every due probe; returns how many targets were probed.
     @discardableResult
-    public static func run(database: Database, world: World, keyring: Keyring, destinations: DestinationPolicy) throws -> Int {
-        try run(database: database, prober: Prober(world: world, manualPolicy: destinations), keyring: keyring)
+    public static func run(
+        database: Database, world: World, keyring: Keyring, destinations: DestinationPolicy, publicURL: String
+    ) throws -> Int {
+        try run(
+            database: database, prober: Prober(world: world, manualPolicy: destinations), keyring: keyring,
+            incidents: ProbeIncidents(database: database, publicURL: publicURL))
     }
 
-    static func run(database: Database, prober: Prober, keyring: Keyring) throws -> Int {
+    static func run(database: Database, prober: Prober, keyring: Keyring, incidents: ProbeIncidents) throws -> Int {
         let clock = prober.world.clock
         let started = clock.now
         try syncEndpoints(database, at: started)
@@ -44,7 +49,7 @@ public enum ProbeTick {
             let due = try claim(database, at: now)
             if due.isEmpty { break }
             let readings = probeAll(due, prober: prober, keyring: keyring)
-            try ProbeRecorder.record(database, zip(due, readings).map { ($0, $1) }, at: now)
+            try ProbeRecorder.record(database, zip(due, readings).map { ($0, $1) }, incidents: incidents, at: now)
             probed += due.count
             if due.count < batchSize { break }
         }

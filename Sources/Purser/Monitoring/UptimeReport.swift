@@ -41,7 +41,8 @@ public struct UptimeReport: Sendable {
         return formatter.date(from: text)
     }
 
-    /// `from` and `to` (inclusive local days, default this month so far) and `endpoint` (an id).
+    /// `from` and `to` (inclusive local days, default this month so far) and `endpoint` (an id); a period
+    /// that ends before it starts is refused.
     public static func compute(_ database: Database, tenant: UUID, parameters: QueryParameters, now: Date) throws -> UptimeReport {
         try database.inTenant(tenant) { tx in
             let (_, zone) = try UptimeObjectives.forTenant(tx, tenant: tenant)
@@ -52,8 +53,10 @@ public struct UptimeReport: Sendable {
             var errors: [FieldError] = []
             let fromText = parameters["from"].flatMap { $0.isEmpty ? nil : $0 }
             let toText = parameters["to"].flatMap { $0.isEmpty ? nil : $0 }
-            let from = fromText.map { day($0, zone: zone) } ?? UptimeMath.month(containing: now, in: zone).start
-            let toStart = toText.map { day($0, zone: zone) } ?? calendar.startOfDay(for: now)
+            // Either end alone: from the first day of the last day's month; to today, or the first day if later.
+            let toGiven = toText.map { day($0, zone: zone) }
+            let from = fromText.map { day($0, zone: zone) } ?? UptimeMath.month(containing: (toGiven ?? nil) ?? now, in: zone).start
+            let toStart = toGiven ?? max(calendar.startOfDay(for: now), from ?? now)
             if from == nil { errors.append(FieldError(field: "from", detail: "a date like 2026-11-01")) }
             if toStart == nil { errors.append(FieldError(field: "to", detail: "a date like 2026-11-30")) }
             var endpoint: UUID?
@@ -65,9 +68,6 @@ public struct UptimeReport: Sendable {
                 throw ValidationError(errors)
             }
             if to <= from { throw ValidationError([FieldError(field: "to", detail: "the period ends on or after its first day")]) }
-            if to.timeIntervalSince(from) > 400 * 86400 {
-                throw ValidationError([FieldError(field: "to", detail: "a report covers at most 400 days")])
-            }
             let (tenantObjectives, _) = try UptimeObjectives.forTenant(tx, tenant: tenant)
             let targets = try tx.query(
                 "SELECT \(ProbeTarget.columns) FROM probe_targets WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id = $2) ORDER BY name LIMIT 1000",

@@ -55,7 +55,9 @@ final class SwitchableResolver: NameResolver, @unchecked Sendable {
     }
 
     func tick() throws -> Int {
-        try ProbeTick.run(database: app.app.database, world: world, keyring: TestEnvironment.keyring, destinations: Self.policy)
+        try ProbeTick.run(
+            database: app.app.database, world: world, keyring: TestEnvironment.keyring, destinations: Self.policy,
+            publicURL: "http://purser.test")
     }
 
     struct Stored: Equatable {
@@ -79,6 +81,10 @@ final class SwitchableResolver: NameResolver, @unchecked Sendable {
                     tokens: try $0.decode(4), retried: try $0.require(5), error: try $0.decode(6))
             }
         }
+    }
+
+    func incidentState(_ id: UUID) throws -> String? {
+        try app.database.connect().query("SELECT state FROM incidents WHERE id = $1", [id]).first?.decode(0)
     }
 
     @Test func aStreamedChatIsTimedAndOnlyConfirmedFailuresCount() throws {
@@ -118,6 +124,9 @@ final class SwitchableResolver: NameResolver, @unchecked Sendable {
         let audited = try app.database.connect().query(
             "SELECT count(*)::int FROM audit_events WHERE action = 'monitoring.endpoint_down' AND target_id = $1", [chat.id.postgresText])
         #expect(try audited[0].require(0, as: Int.self) == 1)
+        // It opened an incident through the incidents' intake (kept on the target until it is up again).
+        let incident = try #require(try targets().find(chat.id, tenant: people.tenant).incidentID)
+        #expect(try incidentState(incident) == "detected")
 
         // Purser's own failure (its resolver gives no address): recorded, not counted, state kept.
         resolver.broken.withLock { $0 = true }
@@ -140,6 +149,8 @@ final class SwitchableResolver: NameResolver, @unchecked Sendable {
         clock.advance(by: window.endsAt.timeIntervalSince(clock.now) + 1)
         #expect(try tick() == 1)
         #expect(try targets().find(chat.id, tenant: people.tenant).state == "up")
+        #expect(try targets().find(chat.id, tenant: people.tenant).incidentID == nil)
+        #expect(try incidentState(incident) == "resolved", "its only signal resolved")
 
         // The figures: 3 up, 1 down, 1 of Purser's, 1 in maintenance → 75 % uptime; TTFT p95 from
         // the up probes, as stored.

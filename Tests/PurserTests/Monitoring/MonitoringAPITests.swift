@@ -1,0 +1,100 @@
+import Foundation
+import HTTPClient
+@testable import Purser
+import Testing
+import TestSupport
+
+/// The monitoring API and status pages over the socket: staff add a URL and plan maintenance, a
+/// customer reads their endpoints and the uptime report, bad windows are refused, and the public
+/// status link works until it is rotated.
+@Suite(.serialized) struct MonitoringAPITests {
+    let app: TestApp
+    let people: People
+
+    init() throws {
+        app = try TestApp { configuration in
+            configuration.allowHTTPDestinations = true
+            configuration.allowedDestinations = ["127.0.0.1/32"]
+        }
+        people = try People(app, staff: true)
+    }
+
+    func token(_ email: String, tenant: UUID?, scopes: [Scope]) throws -> String {
+        try app.app.tokens.create(user: people.id(email), tenant: tenant, name: "t", scopes: scopes, lifetime: 3600, actor: .system).token
+    }
+
+    func call(_ method: String, _ path: String, _ token: String, body: String? = nil) throws -> (
+        status: Int, json: [String: Any], response: ClientResponse
+    ) {
+        let response = try app.send(
+            method, path,
+            headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json"), ("Idempotency-Key", UUID().uuidString)],
+            body: body.map { Array($0.utf8) })
+        return (response.status, (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:], response)
+    }
+
+    @Test func staffAddAndPlanCustomersRead() throws {
+        let staff = try token("cse@staff.test", tenant: nil, scopes: [.monitoringWrite, .deploymentsRead])
+        let viewer = try token("viewer@acme.test", tenant: people.tenant, scopes: [.deploymentsRead, .reportsRead])
+
+        // A URL on a private network, added by hand, is refused; a loopback one (allowed here) is probed.
+        var made = try call(
+            "POST", "/api/v1/probe-targets?tenant=acme", staff, body: #"{"name": "internal", "url": "https://10.9.8.7/health"}"#)
+        #expect(made.status == 422 && "\(made.json)".contains("not a public address"))
+        made = try call(
+            "POST", "/api/v1/probe-targets?tenant=acme", staff,
+            body:
+                #"{"name": "chat", "url": "http://127.0.0.1:9/v1", "kind": "openai_chat", "credentials": "sk-secret-123456789", "p95_ttft_ms": 800}"#
+        )
+        #expect(made.status == 201 && made.response.header("Location") != nil)
+        let id = try #require(made.json["id"] as? String)
+        #expect(made.json["credentials_hint"] as? String == "…6789")
+        #expect(!String(decoding: made.response.body, as: UTF8.self).contains("sk-secret"))
+
+        // A customer cannot add one (no such scope for them), but reads theirs with the month's figures.
+        #expect(try call("POST", "/api/v1/probe-targets", viewer, body: #"{"name": "x", "url": "http://127.0.0.1:9/"}"#).status == 403)
+        let list = try call("GET", "/api/v1/probe-targets", viewer)
+        let items = try #require(list.json["items"] as? [[String: Any]])
+        #expect(items.count == 1 && items[0]["id"] as? String == id)
+        let objectives = items[0]["objectives"] as? [String: Any]
+        #expect(objectives?["availability_percent"] as? Double == 99.5 && objectives?["p95_ttft_ms"] as? Int == 800)
+
+        // Maintenance: one ending before it starts is refused; one planned ahead is kept.
+        let now = app.app.world.now
+        func window(_ start: TimeInterval, _ end: TimeInterval) -> String {
+            #"{"target_id": "\#(id)", "starts_at": "\#(RFC3339.string(now.addingTimeInterval(start)))", "ends_at": "\#(RFC3339.string(now.addingTimeInterval(end)))", "reason": "upgrade"}"#
+        }
+        let backwards = try call("POST", "/api/v1/maintenance-windows?tenant=acme", staff, body: window(7200, 3600))
+        #expect(backwards.status == 422 && "\(backwards.json)".contains("ends after it starts"))
+        let planned = try call("POST", "/api/v1/maintenance-windows?tenant=acme", staff, body: window(3600, 7200))
+        #expect(planned.status == 201)
+        let location = try #require(planned.response.header("Location"))
+        #expect(try call("GET", location, viewer).json["reason"] as? String == "upgrade")
+
+        // The uptime report: nothing probed yet, every endpoint listed beside its objective.
+        let report = try call("GET", "/api/v1/reports/uptime", viewer)
+        #expect(report.status == 200 && (report.json["items"] as? [[String: Any]])?.count == 1)
+        #expect(try call("GET", "/api/v1/reports/uptime?from=2026-11-30&to=2026-11-01", viewer).status == 422)
+    }
+
+    @Test func thePublicStatusLinkWorksUntilRotated() throws {
+        let staff = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))
+        let form = try staff.formToken(on: "/t/acme/status")
+        func link(_ page: ClientResponse) -> String? {
+            let text = String(decoding: page.body, as: UTF8.self)
+            guard let range = text.range(of: #"/status/[A-Za-z0-9_-]{43}"#, options: .regularExpression) else { return nil }
+            return String(text[range])
+        }
+        let first = try #require(link(try staff.post("/t/acme/status", [], formToken: form)))
+        #expect(try app.get(first).status == 200)
+        let second = try #require(link(try staff.post("/t/acme/status", [], formToken: form)))
+        #expect(second != first)
+        #expect(try app.get(first).status == 404, "the old link stops")
+        #expect(try app.get(second).status == 200)
+        #expect(try app.get("/status/not-a-token").status == 404)
+        // Customers see the private page; they cannot make links.
+        let viewer = try people.signedIn("viewer@acme.test", in: app)
+        #expect(try viewer.get("/t/acme/status").status == 200)
+        #expect(try viewer.post("/t/acme/status", [], formToken: try viewer.formToken(on: "/t/acme/status")).status == 404)
+    }
+}
