@@ -18,8 +18,18 @@ enum AccessAPI {
             "properties": [
                 "id": ["type": "string", "format": "uuid"], "name": ["type": "string"],
                 "kind": ["type": "string", "enum": ["ssh", "role"]],
-                "host_label": ["type": ["string", "null"]], "ssh_login": ["type": ["string", "null"]],
-                "role": ["type": ["string", "null"]],
+                "host_label": ["type": ["string", "null"], "description": "The first of `host_labels` (null for a role policy)."],
+                "host_labels": [
+                    "type": "array", "items": ["type": "string"],
+                    "description": "SSH: hosts carrying any one of these labels (host groups).",
+                ],
+                "host_source": [
+                    "type": "string", "enum": ["tenant", "pool"],
+                    "description": "SSH: the tenant's own hosts, or the provider's shared pool (the provider always approves too).",
+                ],
+                "ssh_login": ["type": ["string", "null"]], "role": ["type": ["string", "null"]],
+                "enabled": ["type": "boolean"], "version": ["type": "integer", "description": "The ETag is \"v<version>\"."],
+                "archived_at": ["type": ["string", "null"], "format": "date-time"],
                 "requester_roles": ["type": "array", "items": ["type": "string"]], "max_seconds": ["type": "integer"],
                 "customer_approvals": ["type": "integer"], "provider_approvals": ["type": "integer"],
                 "link_required": ["type": "string", "enum": ["none", "request", "incident"]],
@@ -55,6 +65,17 @@ enum AccessAPI {
                 "seconds_left": ["type": "integer", "description": "While active: seconds until it ends."],
                 "revoked_at": ["type": ["string", "null"], "format": "date-time"], "end_reason": ["type": ["string", "null"]],
                 "break_glass": ["type": "boolean"],
+                "certificate_options": [
+                    "type": "object",
+                    "description": .string(
+                        "SSH: what the access request narrowed of its policy's certificate options; a null field is as the policy "
+                            + "says when the certificate is signed."),
+                    "properties": [
+                        "permit_port_forwarding": ["type": ["boolean", "null"]],
+                        "source_addresses": ["type": ["array", "null"], "items": ["type": "string"]],
+                        "force_command": ["type": ["string", "null"]],
+                    ],
+                ],
                 "review_request_id": ["type": ["string", "null"], "format": "uuid"],
                 "reviewed_at": ["type": ["string", "null"], "format": "date-time"],
             ],
@@ -107,6 +128,17 @@ enum AccessAPI {
                 "linked_request": ["type": "string", "maxLength": 60, "description": "A service request's id or number (ACME-42)."],
                 "extends_grant_id": ["type": "string", "format": "uuid"],
                 "break_glass": ["type": "boolean", "description": "Granted at once for designated roles; reviewed afterwards."],
+                "permit_port_forwarding": [
+                    "type": "boolean", "description": "SSH: false withholds port forwarding the policy permits; true only where it does.",
+                ],
+                "source_addresses": [
+                    "type": "array", "minItems": 1, "maxItems": 32, "items": ["type": "string", "maxLength": 43],
+                    "description": "SSH: addresses or CIDR blocks the certificates may be used from, within the policy's.",
+                ],
+                "force_command": [
+                    "type": "string", "minLength": 1, "maxLength": 1000, "pattern": "^[^\\n\\r]*$",
+                    "description": "SSH: a command the certificates force, where the policy forces none.",
+                ],
             ],
         ])
     static let decision = SchemaComponent(
@@ -149,7 +181,9 @@ enum AccessAPI {
     static func json(_ policy: AccessPolicy) -> JSONValue {
         [
             "id": .string(policy.id.postgresText), "name": .string(policy.name), "kind": .string(policy.kind.rawValue),
-            "host_label": text(policy.hostLabel), "ssh_login": text(policy.sshLogin), "role": text(policy.role),
+            "host_label": text(policy.hostLabel), "host_labels": .array(policy.hostLabels.map { .string($0) }),
+            "host_source": .string(policy.hostSource.rawValue), "ssh_login": text(policy.sshLogin), "role": text(policy.role),
+            "enabled": .bool(policy.enabled), "version": .number(Double(policy.version)), "archived_at": time(policy.archivedAt),
             "requester_roles": .array(policy.requesterRoles.sorted().map { .string($0) }),
             "max_seconds": .number(Double(policy.maxSeconds)),
             "customer_approvals": .number(Double(policy.customerApprovals)),
@@ -171,6 +205,14 @@ enum AccessAPI {
             ("principal", text(grant.principal)), ("starts_at", time(grant.startsAt)), ("ends_at", time(grant.endsAt)),
             ("state", .string(state.rawValue)), ("revoked_at", time(grant.revokedAt)), ("end_reason", text(grant.endReason)),
             ("break_glass", .bool(grant.breakGlass)), ("review_request_id", text(grant.reviewRequestID?.postgresText)),
+            (
+                "certificate_options",
+                [
+                    "permit_port_forwarding": grant.options.permitPortForwarding.map { .bool($0) } ?? .null,
+                    "source_addresses": grant.options.sourceAddresses.map { .array($0.map { .string($0) }) } ?? .null,
+                    "force_command": text(grant.options.forceCommand),
+                ]
+            ),
             ("reviewed_at", time(grant.reviewedAt)),
         ]
         if state == .active { fields.append(("seconds_left", .number(max(0, grant.endsAt.timeIntervalSince(now)).rounded(.down)))) }

@@ -32,9 +32,10 @@ public struct AccessGrants: Sendable {
         try tx.query(
             """
             INSERT INTO access_grants (tenant_id, id, request_id, user_id, kind, role, host_id, host_name, principal, public_key, starts_at,
-                ends_at, expire_job_id, linked_request_id, break_glass, review_request_id, created_at)
+                ends_at, expire_job_id, linked_request_id, break_glass, review_request_id, created_at, permit_port_forwarding,
+                source_addresses, force_command)
             SELECT tenant_id, $2, id, requester_id, kind, role, host_id, host_name, principal, public_key, $3, $4, $5, linked_request_id,
-                   break_glass, $6, $7
+                   break_glass, $6, $7, permit_port_forwarding, source_addresses, force_command
             FROM access_requests WHERE tenant_id = $1 AND id = $8
             """, [tenant, id, start, end, job, review, now, record.id])
         return id
@@ -182,17 +183,19 @@ public struct AccessGrants: Sendable {
                 } catch let error as OpenSSHKeyError {
                     throw ValidationError(field: "public_key", error.description)
                 }
-                // The options of the policy the grant was asked under, as it reads now: a policy
-                // narrowed after approval narrows the certificates signed from then on.
+                // The options of the policy the grant was asked under, as it reads now (a policy
+                // narrowed after approval narrows the certificates signed from then on), met with
+                // what the grant's access request narrowed of them (AccessCertificateOptions).
                 let policy = try tx.query(
                     """
-                    SELECT p.permit_port_forwarding, p.source_addresses, p.force_command FROM access_requests r
-                    JOIN access_policies p ON p.tenant_id = r.tenant_id AND p.id = r.policy_id WHERE r.id = $1
+                    SELECT \(AccessPolicy.columns.split(separator: ",").map { "p." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+                        .joined(separator: ", "))
+                    FROM access_requests r JOIN access_policies p ON p.tenant_id = r.tenant_id AND p.id = r.policy_id WHERE r.id = $1
                     """, [grant.requestID]
-                ).first
-                let forwarding: Bool = try policy?.require(0) ?? false
-                let sources: [String] = try policy?.require(1, as: [String].self) ?? []
-                let command: String? = try policy?.decode(2)
+                ).first.map(AccessPolicy.decode)
+                guard let policy else { throw NotFound() }
+                let options = try grant.options.signed(under: policy)
+                let (forwarding, sources, command) = (options.permitPortForwarding, options.sourceAddresses, options.forceCommand)
                 let serial = try SSHCertificateAuthority.nextSerial(tx)
                 let certificate = try SSHCertificateAuthority.load(database: database, keyring: keyring).sign(
                     publicKey: key, keyID: grant.id.postgresText, serial: serial, principals: [login], validAfter: grant.startsAt,

@@ -59,6 +59,18 @@ enum AccessPages {
         var reason = ""
         var publicKey = ""
         var linkedRequest = ""
+        /// SSH: narrowing the policy's certificate options (AccessCertificateOptions).
+        var noPortForwarding = false
+        var sourceAddresses = ""
+        var forceCommand = ""
+
+        var options: CertificateOptions {
+            let sources = sourceAddresses.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
+            let command = forceCommand.trimmingCharacters(in: .whitespacesAndNewlines)
+            return CertificateOptions(
+                permitPortForwarding: noPortForwarding ? false : nil, sourceAddresses: sources.isEmpty ? nil : sources,
+                forceCommand: command.isEmpty ? nil : command)
+        }
     }
 
     struct Decision: Encodable, Sendable {
@@ -92,6 +104,8 @@ enum AccessPages {
         let decisions: [Decision]
         let grant: GrantRow?
         let grantEnd: String?
+        /// SSH: what the grant's certificates carry, in words.
+        let certificateOptions: String?
         let trail: [TrailRow]
         let decideLink: SiteURL?
         let withdrawLink: SiteURL?
@@ -144,6 +158,12 @@ enum AccessPages {
     }
 
     static func register(in routes: inout RouteTable, site: Site, store: AccessStore, grants: AccessGrants, query: AccessQuery) {
+        /// A pool policy's hosts by name, for its people to ask for (the pool is shown nowhere else to a tenant).
+        @Sendable func poolHosts(_ policy: AccessPolicy) throws -> String {
+            guard policy.kind == .ssh, policy.hostSource == .pool else { return "" }
+            let names = try AccessPoolHosts.names(labels: policy.hostLabels, in: store.database)
+            return names.isEmpty ? " (no pool host carries its labels yet)" : " (pool hosts: \(names.joined(separator: ", ")))"
+        }
         @Sendable func index(_ ctx: TenantContext, form: FormValues = FormValues(), policy: UUID? = nil, errors: [FieldError] = [])
             throws -> Response
         {
@@ -161,7 +181,8 @@ enum AccessPages {
                     Option(
                         value: $0.id.postgresText,
                         label: "\($0.name): \($0.target), up to \(AccessRules.words($0.maxSeconds))"
-                            + ($0.breakGlassRoles.isEmpty ? "" : " (break-glass: \($0.breakGlassRoles.sorted().joined(separator: ", ")))"),
+                            + ($0.breakGlassRoles.isEmpty ? "" : " (break-glass: \($0.breakGlassRoles.sorted().joined(separator: ", ")))")
+                            + (try poolHosts($0)),
                         selected: $0.id == policy)
                 },
                 grants: try query.grants(tenant: tenant.id, user: ctx.visitor.user, liveOnly: false, at: now, limit: 20).map {
@@ -189,7 +210,9 @@ enum AccessPages {
             let form = try ctx.form()
             let values = FormValues(
                 host: form["host"] ?? "", minutes: form["minutes"] ?? "", start: form["start"] ?? "", reason: form["reason"] ?? "",
-                publicKey: form["public_key"] ?? "", linkedRequest: form["linked_request"] ?? "")
+                publicKey: form["public_key"] ?? "", linkedRequest: form["linked_request"] ?? "",
+                noPortForwarding: form["no_port_forwarding"] == "1", sourceAddresses: form["source_addresses"] ?? "",
+                forceCommand: form["force_command"] ?? "")
             let policy = UUID(uuidString: form["policy_id"] ?? "")
             do {
                 guard let policy else { throw ValidationError(field: "policy_id", "choose a policy") }
@@ -210,7 +233,8 @@ enum AccessPages {
                         policyID: policy, reason: values.reason, durationSeconds: minutes * 60, start: start,
                         host: values.host.isEmpty ? nil : values.host, publicKey: values.publicKey.isEmpty ? nil : values.publicKey,
                         linkedRequest: values.linkedRequest.isEmpty ? nil : values.linkedRequest,
-                        extendsGrantID: UUID(uuidString: form["extends_grant_id"] ?? ""), breakGlass: form["break_glass"] == "1"),
+                        extendsGrantID: UUID(uuidString: form["extends_grant_id"] ?? ""), breakGlass: form["break_glass"] == "1",
+                        options: values.options),
                     tenant: ctx.tenant.id, principal: ctx.principal, actor: ctx.actor)
                 return .redirect(to: SiteURL.accessRequest(ctx.tenant.slug, id: made.id).path)
             } catch {
@@ -245,6 +269,11 @@ enum AccessPages {
                 },
                 grant: detail.grant.map { grantRow($0, slug: tenant.slug, at: now) },
                 grantEnd: detail.grant.flatMap { $0.endReason },
+                certificateOptions: record.kind == .ssh
+                    ? (detail.grant.map { grant in
+                        (try? grant.options.signed(under: detail.policy)).map(CertificateOptions.words)
+                            ?? "none of its source addresses is still within the policy's: no certificate is signed"
+                    }) : nil,
                 trail: try query.trail(tenant: tenant.id, request: record.id, grant: detail.grant?.id).map {
                     TrailRow(when: DisplayTime.format($0.when), who: $0.who, action: $0.action, reason: $0.reason)
                 },

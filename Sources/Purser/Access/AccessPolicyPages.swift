@@ -23,7 +23,8 @@ enum AccessPolicyPages {
         var id = ""
         var name = ""
         var ssh = true
-        var hostLabel = ""
+        var hostLabels = ""
+        var pool = false
         var sshLogin = ""
         var roles: [Choice] = []
         var requesterRoles: [Choice] = []
@@ -63,7 +64,8 @@ enum AccessPolicyPages {
                 breakGlassRoles: choices(everyRole, []), links: choices(LinkRequirement.allCases.map(\.rawValue), ["none"]))
         }
         return Form(
-            id: policy.id.postgresText, name: policy.name, ssh: policy.kind == .ssh, hostLabel: policy.hostLabel ?? "",
+            id: policy.id.postgresText, name: policy.name, ssh: policy.kind == .ssh,
+            hostLabels: policy.hostLabels.joined(separator: ", "), pool: policy.hostSource == .pool,
             sshLogin: policy.sshLogin ?? "", roles: choices(everyRole, [policy.role ?? ""]),
             requesterRoles: choices(everyRole, policy.requesterRoles),
             approverRoles: choices(CustomerRole.allCases.map(\.rawValue), policy.approverRoles),
@@ -83,9 +85,13 @@ enum AccessPolicyPages {
         // Source addresses are one field, split on commas and white space.
         let sources = (form["source_addresses"] ?? "").split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
         let command = (form["force_command"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        // Host labels: one field, split like the addresses (a single `host_label` is taken too).
+        let labels = ((form["host_labels"] ?? "") + "," + (form["host_label"] ?? ""))
+            .split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
         return AccessPolicy(
             id: UUID(uuidString: form["id"] ?? "") ?? UUID.v7(at: now), name: form["name"] ?? "", kind: ssh ? .ssh : .role,
-            hostLabel: ssh ? form["host_label"] : nil, sshLogin: ssh ? form["ssh_login"] : nil, role: ssh ? nil : form["role"],
+            hostLabels: ssh ? labels : [], hostSource: ssh && form["host_source"] == "pool" ? .pool : .tenant,
+            sshLogin: ssh ? form["ssh_login"] : nil, role: ssh ? nil : form["role"],
             requesterRoles: all("requester_roles"), maxSeconds: minutes("max_minutes"),
             customerApprovals: Int(form["customer_approvals"] ?? "") ?? -1, approverRoles: all("approver_roles"),
             providerApprovals: Int(form["provider_approvals"] ?? "") ?? -1,
@@ -134,14 +140,19 @@ enum AccessPolicyPages {
             let submitted = try ctx.form()
             let policy = Self.policy(submitted, at: ctx.world.now)
             do {
-                try store.save(policy, tenant: ctx.tenant.id, actor: ctx.actor)
+                try store.save(policy, tenant: ctx.tenant.id, actor: ctx.actor, principal: ctx.principal)
                 return .redirect(to: SiteURL.accessPolicies(ctx.tenant.slug).path)
+            } catch let error as AccessRefused {
+                return try page(ctx, form: Self.form(policy), errors: [FieldError(field: "host_source", detail: error.detail ?? "refused")])
+            } catch let error as AccessPolicyArchived {
+                return try page(ctx, form: Self.form(policy), errors: [FieldError(field: "id", detail: error.detail ?? "archived")])
             } catch let error as ValidationError {
                 var form = Self.form(policy)
                 (form.maxMinutes, form.customerApprovals) = (submitted["max_minutes"] ?? "", submitted["customer_approvals"] ?? "")
                 (form.providerApprovals, form.lapseMinutes) = (submitted["provider_approvals"] ?? "", submitted["lapse_minutes"] ?? "")
                 form.breakGlassMinutes = submitted["break_glass_minutes"] ?? ""
                 form.sourceAddresses = submitted["source_addresses"] ?? ""
+                form.hostLabels = submitted["host_labels"] ?? form.hostLabels
                 return try page(ctx, form: form, errors: error.fieldErrors)
             }
         }

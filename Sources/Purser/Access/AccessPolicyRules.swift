@@ -10,11 +10,21 @@ extension AccessPolicy {
     func problems() -> [FieldError] {
         var errors: [FieldError] = []
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        if !(1...100).contains(trimmed.count) { errors.append(FieldError(field: "name", detail: "give a name of 1–100 characters")) }
+        if !(1...100).contains(trimmed.count) || name.count > 100 || name.unicodeScalars.contains(where: { $0.value == 0 }) {
+            errors.append(FieldError(field: "name", detail: "give a name of 1–100 characters"))
+        }
         switch kind {
         case .ssh:
-            if (hostLabel ?? "").isEmpty || (hostLabel ?? "").count > 100 {
-                errors.append(FieldError(field: "host_label", detail: "name the label of the hosts (e.g. group:train)"))
+            // The labels hosts carry (HostsAPI's pattern): one host group or several.
+            if hostLabels.isEmpty || hostLabels.count > 20 {
+                errors.append(FieldError(field: "host_labels", detail: "name 1–20 labels of the hosts (e.g. group:train)"))
+            } else if let bad = hostLabels.first(where: {
+                $0.range(of: "^[a-z0-9][a-z0-9_.:/-]{0,99}$", options: .regularExpression) == nil
+            }) {
+                errors.append(
+                    FieldError(field: "host_labels", detail: "\(bad) is not a host label (lower-case letters, digits and _ . : / -)"))
+            } else if Set(hostLabels).count != hostLabels.count {
+                errors.append(FieldError(field: "host_labels", detail: "a label is named twice"))
             }
             if (sshLogin ?? "").range(of: "^[a-z_][a-z0-9_-]{0,31}$", options: .regularExpression) == nil {
                 errors.append(FieldError(field: "ssh_login", detail: "a login of lower-case letters, digits, - and _ (at most 32)"))
@@ -26,10 +36,17 @@ extension AccessPolicy {
             } else if sourceAddresses.count > 32 {
                 errors.append(FieldError(field: "source_addresses", detail: "at most 32 addresses"))
             }
-            if let command = forceCommand, command.count > 1000 || command.contains(where: \.isNewline) {
+            if role != nil { errors.append(FieldError(field: "role", detail: "an SSH policy grants no role")) }
+            if let command = forceCommand,
+                command.isEmpty || command.count > 1000 || command.contains(where: \.isNewline)
+                    || command.unicodeScalars.contains(where: { $0.value == 0 })
+            {
                 errors.append(FieldError(field: "force_command", detail: "one line of at most 1000 characters"))
             }
         case .role:
+            if !hostLabels.isEmpty || hostSource != .tenant || sshLogin != nil {
+                errors.append(FieldError(field: "host_labels", detail: "a role policy names no hosts and no login"))
+            }
             if !Self.knownRoles.contains(role ?? "") {
                 errors.append(FieldError(field: "role", detail: "one of " + Self.knownRoles.sorted().joined(separator: ", ")))
             }

@@ -83,7 +83,12 @@ public struct AccessQuery: Sendable {
                 SELECT \(AccessGrantRecord.columns), t.slug, t.name FROM \(AccessGrantRecord.joins) JOIN tenants t ON t.id = g.tenant_id
                 WHERE g.state = 'active' AND g.ends_at > $1 ORDER BY g.ends_at LIMIT $2
                 """, [now, limit]
-            ).map { (try AccessGrantRecord.decode($0), try $0.require(20, as: String.self), try $0.require(21, as: String.self)) }
+            ).map { row in
+                let after = AccessGrantRecord.columnCount
+                return (
+                    try AccessGrantRecord.decode(row), try row.require(after, as: String.self), try row.require(after + 1, as: String.self)
+                )
+            }
         }
     }
 

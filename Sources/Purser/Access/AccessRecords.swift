@@ -98,6 +98,8 @@ public struct AccessGrantRecord: Sendable {
     public let reviewRequestID: UUID?
     public let reviewedAt: Date?
     public let expireJob: Int64?
+    /// SSH: what its access request narrowed of the policy's certificate options (nil fields: as the policy).
+    public var options = CertificateOptions()
 
     /// The state at `moment`: an active grant past its end has expired, whether or not the
     /// expiry job has recorded it yet.
@@ -111,8 +113,10 @@ public struct AccessGrantRecord: Sendable {
     static let columns = """
         g.id, g.tenant_id, g.request_id, g.user_id, u.name, g.kind, g.role, g.host_name, g.principal, g.public_key, g.starts_at,
         g.ends_at, g.state, g.revoked_at, g.end_reason, g.linked_request_id, g.break_glass, g.review_request_id, g.reviewed_at,
-        g.expire_job_id
+        g.expire_job_id, g.permit_port_forwarding, g.source_addresses, g.force_command
         """
+    /// How many columns `columns` names: a query selecting more reads them from here on.
+    static let columnCount = columns.split(separator: ",").count
     static let joins = "access_grants g JOIN users u ON u.id = g.user_id"
 
     static func decode(_ row: Row) throws -> AccessGrantRecord {
@@ -123,7 +127,10 @@ public struct AccessGrantRecord: Sendable {
             endsAt: try row.require(11), recordedState: AccessGrantState(rawValue: try row.require(12)) ?? .active,
             revokedAt: try row.decode(13), endReason: try row.decode(14), linkedRequestID: try row.decode(15),
             breakGlass: try row.require(16), reviewRequestID: try row.decode(17), reviewedAt: try row.decode(18),
-            expireJob: try row.decode(19))
+            expireJob: try row.decode(19),
+            options: CertificateOptions(
+                permitPortForwarding: try row.decode(20), sourceAddresses: try row.decode(21, as: [String].self),
+                forceCommand: try row.decode(22)))
     }
 }
 

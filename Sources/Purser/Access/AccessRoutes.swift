@@ -10,6 +10,7 @@ enum AccessRoutes {
         let query = AccessQuery(database: parts.database)
         AccessPages.register(in: &routes, site: parts.site, store: store, grants: grants, query: query)
         AccessAPI.register(in: &routes, store: store, grants: grants, query: query)
+        AccessPolicyAPI.register(in: &routes, store: store)
         AccessPolicyPages.register(in: &routes, site: parts.site, store: store)
     }
 }

@@ -128,13 +128,11 @@ public enum AccessRules {
         if let start, start < now.addingTimeInterval(-60) || start > now.addingTimeInterval(longestLeadTime) {
             errors.append(FieldError(field: "start", detail: "choose a start from now to 30 days ahead"))
         }
-        if policy.businessHoursOnly {
-            let opening = start ?? now
-            if calendar.nextWorkingMoment(opening) != opening {
-                errors.append(
-                    FieldError(
-                        field: "start", detail: "this policy grants access only within business hours (\(calendar.timeZone.identifier))"))
-            }
+        // The whole window, not only its start: from the start (or now, when it opens at approval).
+        if policy.businessHoursOnly, durationSeconds >= 60,
+            let problem = AccessBusinessHours.problem(start: start ?? now, seconds: durationSeconds, calendar: calendar)
+        {
+            errors.append(problem)
         }
         if let problem = linkProblem(policy.linkRequired, link) { errors.append(problem) }
         if !errors.isEmpty { throw ValidationError(errors) }
@@ -147,6 +145,10 @@ public enum AccessRules {
     ) throws {
         guard !policy.breakGlassRoles.isEmpty else {
             throw AccessRefused("break_glass_not_allowed", "The policy \(policy.name) allows no break-glass.")
+        }
+        // The provider's pool is never opened on a customer's say alone, not even in an emergency.
+        if policy.hostSource == .pool && !asker.isStaff {
+            throw AccessRefused("break_glass_pool", "Break-glass on the provider's pool hosts is for the provider's staff only.")
         }
         try checkAsker(policy: policy, asker: asker, roles: policy.breakGlassRoles, what: "break glass for")
         if hasUnreviewedBreakGlass {
@@ -170,6 +172,7 @@ public enum AccessRules {
 
     /// Who may ask: an enabled policy, a role it names, a role (for elevation) they may hold.
     static func checkAsker(policy: AccessPolicy, asker: AccessPerson, roles: Set<String>, what: String) throws {
+        guard policy.archivedAt == nil else { throw AccessRefused("policy_archived", "The policy \(policy.name) is archived.") }
         guard policy.enabled else { throw AccessRefused("policy_disabled", "The policy \(policy.name) is turned off.") }
         guard asker.permissions.contains(.accessRequest) else {
             throw AccessRefused("no_access_request", "You need the permission access.request to ask for access.")
@@ -218,10 +221,12 @@ public enum AccessRules {
 
     /// Approvals owed by each side. When staff ask, the customer's side always owes at least one:
     /// a provider engineer never reaches a customer's host (or role) on the provider's say alone.
+    /// The mirror for the provider's shared pool: its hosts are the provider's, so the provider's
+    /// side always owes at least one there, and a tenant never opens them on its own say.
     public static func needs(policy: AccessPolicy, requesterIsStaff: Bool) -> ApprovalNeeds {
         ApprovalNeeds(
             customer: max(policy.customerApprovals, requesterIsStaff ? 1 : 0),
-            provider: policy.providerApprovals)
+            provider: max(policy.providerApprovals, policy.kind == .ssh && policy.hostSource == .pool ? 1 : 0))
     }
 
     /// The side `approver` decides for, or nil when they may decide for neither: the customer's

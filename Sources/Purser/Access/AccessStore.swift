@@ -23,19 +23,30 @@ public struct NewAccessRequest: Sendable, Decodable {
     public var extendsGrantID: UUID?
     /// Break-glass: granted at once, reviewed afterwards.
     public var breakGlass: Bool?
+    /// SSH: the certificates' options, narrower than the policy's (nil: as the policy says).
+    public var permitPortForwarding: Bool?
+    public var sourceAddresses: [String]?
+    public var forceCommand: String?
 
     enum CodingKeys: String, CodingKey {
         case policyID = "policy_id", reason, durationSeconds = "duration_seconds", start, host, publicKey = "public_key"
         case linkedRequest = "linked_request", extendsGrantID = "extends_grant_id", breakGlass = "break_glass"
+        case permitPortForwarding = "permit_port_forwarding", sourceAddresses = "source_addresses", forceCommand = "force_command"
     }
 
     public static let fields: Set<String> = [
         "policy_id", "reason", "duration_seconds", "start", "host", "public_key", "linked_request", "extends_grant_id", "break_glass",
+        "permit_port_forwarding", "source_addresses", "force_command",
     ]
+
+    public var certificateOptions: CertificateOptions {
+        CertificateOptions(permitPortForwarding: permitPortForwarding, sourceAddresses: sourceAddresses, forceCommand: forceCommand)
+    }
 
     public init(
         policyID: UUID, reason: String, durationSeconds: Int, start: String? = nil, host: String? = nil, publicKey: String? = nil,
-        linkedRequest: String? = nil, extendsGrantID: UUID? = nil, breakGlass: Bool? = nil
+        linkedRequest: String? = nil, extendsGrantID: UUID? = nil, breakGlass: Bool? = nil,
+        options: CertificateOptions = CertificateOptions()
     ) {
         self.policyID = policyID
         self.reason = reason
@@ -46,6 +57,9 @@ public struct NewAccessRequest: Sendable, Decodable {
         self.linkedRequest = linkedRequest
         self.extendsGrantID = extendsGrantID
         self.breakGlass = breakGlass
+        self.permitPortForwarding = options.permitPortForwarding
+        self.sourceAddresses = options.sourceAddresses
+        self.forceCommand = options.forceCommand
     }
 }
 
@@ -69,19 +83,29 @@ public struct AccessStore: Sendable {
 
     // MARK: Policies
 
-    public func policies(tenant: UUID) throws -> [AccessPolicy] {
+    /// The tenant's policies by name; archived ones only when asked.
+    public func policies(tenant: UUID, archived: Bool = false) throws -> [AccessPolicy] {
         try database.inTenant(tenant) { tx in
-            try tx.query("SELECT \(AccessPolicy.columns) FROM access_policies WHERE tenant_id = $1 ORDER BY name, id", [tenant])
-                .map(AccessPolicy.decode)
+            try tx.query(
+                "SELECT \(AccessPolicy.columns) FROM access_policies WHERE tenant_id = $1 AND ($2 OR archived_at IS NULL) ORDER BY name, id",
+                [tenant, archived]
+            ).map(AccessPolicy.decode)
         }
     }
 
-    /// Writes `policy` (new or changed), audited.
-    public func save(_ policy: AccessPolicy, tenant: UUID, actor: AuditActor) throws {
+    /// Writes `policy` (new or changed), audited. With `principal` (a person's change), naming the
+    /// provider's pool is refused unless they manage providers (AccessPolicyStore).
+    public func save(_ policy: AccessPolicy, tenant: UUID, actor: AuditActor, principal: Principal? = nil) throws {
         let problems = policy.problems()
         if !problems.isEmpty { throw ValidationError(problems) }
         try database.inTenant(tenant) { tx in
             let now = clock.now
+            if let principal {
+                let before = try tx.query("SELECT \(AccessPolicy.columns) FROM access_policies WHERE id = $1 FOR UPDATE", [policy.id])
+                    .first.map(AccessPolicy.decode)
+                if before?.archivedAt != nil { throw AccessPolicyArchived(name: policy.name) }
+                try Self.checkPoolWrite(before: before, after: policy, principal: principal)
+            }
             try AccessPolicy.save(policy, tenant: tenant, at: now, in: tx)
             try AuditLog.record(
                 AuditEvent(
@@ -101,7 +125,8 @@ public struct AccessStore: Sendable {
     public func ask(_ new: NewAccessRequest, tenant: UUID, principal: Principal, actor: AuditActor) throws -> AccessRequestRecord {
         if new.breakGlass == true { return try breakGlass(new, tenant: tenant, principal: principal, actor: actor) }
         return try audited(tenant: tenant, actor: actor, attempt: "access.request", target: nil) {
-            try database.inTenant(tenant) { tx in
+            let pool = try poolHost(new, tenant: tenant)
+            return try database.inTenant(tenant) { tx in
                 let now = clock.now
                 let policy = try Self.policy(new.policyID, in: tx)
                 let asker = try Self.person(principal, in: tx)
@@ -110,14 +135,11 @@ public struct AccessStore: Sendable {
                 try AccessRules.checkAsk(
                     policy: policy, asker: asker, durationSeconds: new.durationSeconds, start: start, reason: new.reason,
                     link: link?.rules, now: now, calendar: try RequestSLA.policy(tx, tenant: tenant).calendar)
-                let ssh = try Self.ssh(new, policy: policy, tenant: tenant, in: tx)
+                let ssh = try Self.ssh(new, policy: policy, tenant: tenant, pool: pool, in: tx)
                 if let extended = new.extendsGrantID {
-                    let found = try tx.query(
-                        "SELECT 1 FROM access_grants WHERE id = $1 AND user_id = $2 AND state = 'active' AND ends_at > $3",
-                        [extended, principal.user, now])
-                    if found.isEmpty {
-                        throw ValidationError(field: "extends_grant_id", "extend one of your own grants that is still active")
-                    }
+                    try AccessExtension.checkAsk(
+                        extended, policy: policy, hostID: ssh?.hostID, durationSeconds: new.durationSeconds, user: principal.user, in: tx,
+                        at: now)
                 }
                 let id = UUID.v7(at: now)
                 let lapseAt = now.addingTimeInterval(TimeInterval(policy.lapseSeconds))
@@ -128,13 +150,14 @@ public struct AccessStore: Sendable {
                     """
                     INSERT INTO access_requests (tenant_id, id, policy_id, requester_id, kind, role, host_id, host_name, principal, public_key,
                         reason, duration_seconds, requested_start, linked_request_id, extends_grant_id, lapse_at, lapse_job_id, created_at,
-                        updated_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)
+                        updated_at, permit_port_forwarding, source_addresses, force_command)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21)
                     """,
                     [
                         tenant, id, policy.id, principal.user, policy.kind.rawValue, policy.role, ssh?.hostID, ssh?.hostName,
                         ssh?.principal, ssh?.key, new.reason.trimmingCharacters(in: .whitespacesAndNewlines), new.durationSeconds,
-                        start, link?.id, new.extendsGrantID, lapseAt, job, now,
+                        start, link?.id, new.extendsGrantID, lapseAt, job, now, new.permitPortForwarding, new.sourceAddresses,
+                        new.forceCommand,
                     ])
                 let record = try Self.request(id, in: tx)!
                 let needs = AccessRules.needs(policy: policy, requesterIsStaff: asker.staffRole != nil)
@@ -157,12 +180,13 @@ public struct AccessStore: Sendable {
     func breakGlass(_ new: NewAccessRequest, tenant: UUID, principal: Principal, actor: AuditActor) throws -> AccessRequestRecord {
         try audited(tenant: tenant, actor: actor, attempt: "access.break_glass", target: nil) {
             // The rules first, so that a refused break-glass files no review request.
+            let pool = try poolHost(new, tenant: tenant)
             let (policy, name) = try database.inTenant(tenant) { tx in
                 let policy = try Self.policy(new.policyID, in: tx)
                 try AccessRules.checkBreakGlass(
                     policy: policy, asker: try Self.person(principal, in: tx), durationSeconds: new.durationSeconds, reason: new.reason,
                     hasUnreviewedBreakGlass: try Self.hasUnreviewedBreakGlass(principal.user, in: tx))
-                _ = try Self.ssh(new, policy: policy, tenant: tenant, in: tx)
+                _ = try Self.ssh(new, policy: policy, tenant: tenant, pool: pool, in: tx)
                 return (policy, try tx.query("SELECT name FROM users WHERE id = $1", [principal.user])[0].require(0, as: String.self))
             }
             let review = try requests.create(
@@ -180,17 +204,19 @@ public struct AccessStore: Sendable {
                 try AccessRules.checkBreakGlass(
                     policy: policy, asker: asker, durationSeconds: new.durationSeconds, reason: new.reason,
                     hasUnreviewedBreakGlass: try Self.hasUnreviewedBreakGlass(principal.user, in: tx))
-                let ssh = try Self.ssh(new, policy: policy, tenant: tenant, in: tx)
+                let ssh = try Self.ssh(new, policy: policy, tenant: tenant, pool: pool, in: tx)
                 let id = UUID.v7(at: now)
                 try tx.query(
                     """
                     INSERT INTO access_requests (tenant_id, id, policy_id, requester_id, kind, role, host_id, host_name, principal, public_key,
-                        reason, duration_seconds, break_glass, state, lapse_at, decided_at, created_at, updated_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, true, 'approved', $13, $13, $13, $13)
+                        reason, duration_seconds, break_glass, state, lapse_at, decided_at, created_at, updated_at, permit_port_forwarding,
+                        source_addresses, force_command)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, true, 'approved', $13, $13, $13, $13, $14, $15, $16)
                     """,
                     [
                         tenant, id, policy.id, principal.user, policy.kind.rawValue, policy.role, ssh?.hostID, ssh?.hostName,
                         ssh?.principal, ssh?.key, new.reason.trimmingCharacters(in: .whitespacesAndNewlines), new.durationSeconds, now,
+                        new.permitPortForwarding, new.sourceAddresses, new.forceCommand,
                     ])
                 let record = try Self.request(id, in: tx)!
                 let start = AccessRules.window(approvedAt: now, requestedStart: nil, durationSeconds: 0).start
@@ -248,14 +274,23 @@ public struct AccessStore: Sendable {
                         person: record.requesterID, tenant: tenant, at: now, in: tx)
                 case .approved:
                     try close(record, state: .approved, at: now, in: tx)
-                    var start = AccessRules.window(approvedAt: now, requestedStart: record.requestedStart, durationSeconds: 0).start
-                    // An extension continues the grant it extends.
-                    if let extended = record.extendsGrantID,
-                        let end = try tx.query(
-                            "SELECT ends_at FROM access_grants WHERE id = $1 AND state = 'active' AND ends_at > $2", [extended, now]
-                        ).first?.require(0, as: Date.self)
+                    // An extension moves the end of the grant it extends (AccessExtension).
+                    if let extended = record.extendsGrantID {
+                        let moved = try AccessExtension.extend(record, grant: extended, tenant: tenant, actor: actor, in: tx, at: now)
+                        try notices.told(
+                            "access.granted", subject: "Access extended: \(record.target)",
+                            text: "Now until \(RFC3339.string(moved.endsAt)).", request: id, person: record.requesterID, tenant: tenant,
+                            at: now, in: tx)
+                        break
+                    }
+                    let start = AccessRules.window(approvedAt: now, requestedStart: record.requestedStart, durationSeconds: 0).start
+                    // The window as it opens now must be within business hours too (it was checked from
+                    // the moment of asking): the approval waits for them instead.
+                    if policy.businessHoursOnly,
+                        let problem = AccessBusinessHours.problem(
+                            start: start, seconds: record.durationSeconds, calendar: try RequestSLA.policy(tx, tenant: tenant).calendar)
                     {
-                        start = max(start, end)
+                        throw AccessRefused("outside_business_hours", "Approving now: " + problem.detail + ".", refusal: .conflict)
                     }
                     let grant = try AccessGrants.make(record, tenant: tenant, start: start, review: nil, in: tx, at: now)
                     try AuditLog.record(
@@ -381,19 +416,35 @@ public struct AccessStore: Sendable {
     /// SSH: the tenant's host carrying the policy's label, its principal and the public key (if
     /// given, validated: OpenSSH, no DSA, RSA of 3072 bits or more). Nil for a role policy.
     static func ssh(
-        _ new: NewAccessRequest, policy: AccessPolicy, tenant: UUID, in tx: Connection
+        _ new: NewAccessRequest, policy: AccessPolicy, tenant: UUID, pool: AccessPoolHosts.Host?, in tx: Connection
     ) throws -> (hostID: UUID, hostName: String, principal: String, key: String?)? {
-        guard policy.kind == .ssh, let label = policy.hostLabel, let login = policy.sshLogin else { return nil }
+        let problems = new.certificateOptions.problems(within: policy)
+        if !problems.isEmpty { throw ValidationError(problems) }
+        guard policy.kind == .ssh, !policy.hostLabels.isEmpty, let login = policy.sshLogin else { return nil }
+        let labels = policy.hostLabels.joined(separator: " or ")
         guard let name = new.host?.trimmingCharacters(in: .whitespaces), !name.isEmpty else {
-            throw ValidationError(field: "host", "name the host (one labelled \(label))")
+            throw ValidationError(field: "host", "name the host (one labelled \(labels))")
         }
-        // The tenant's own hosts only (row-level security hides the shared pool from a tenant).
-        guard
-            let host = try tx.query(
-                "SELECT id, name FROM gpu_hosts WHERE tenant_id = $1 AND name = $2 AND $3 = ANY(labels)",
-                [tenant, name.lowercased(), label]
-            ).first
-        else { throw ValidationError(field: "host", "no host \(name) labelled \(label) in this tenant") }
+        let slug = try tx.query("SELECT slug FROM tenants WHERE id = $1", [tenant])[0].require(0, as: String.self)
+        let found: (id: UUID, name: String, principal: String)
+        switch policy.hostSource {
+        case .pool:
+            // Found beforehand in the pool (AccessPoolHosts); its labels checked again against the policy read here.
+            guard let pool, pool.name == name.lowercased(), !Set(pool.labels).isDisjoint(with: policy.hostLabels) else {
+                throw ValidationError(field: "host", "no host \(name) labelled \(labels) in the provider's pool")
+            }
+            found = (pool.id, pool.name, SSHPrincipal.forPoolHost(tenantSlug: slug, hostName: pool.name, login: login))
+        case .tenant:
+            // The tenant's own hosts only (row-level security hides the shared pool from a tenant).
+            guard
+                let host = try tx.query(
+                    "SELECT id, name FROM gpu_hosts WHERE tenant_id = $1 AND name = $2 AND labels && $3::text[]",
+                    [tenant, name.lowercased(), policy.hostLabels]
+                ).first
+            else { throw ValidationError(field: "host", "no host \(name) labelled \(labels) in this tenant") }
+            let hostName = try host.require(1, as: String.self)
+            found = (try host.require(0), hostName, SSHPrincipal.forHost(tenantSlug: slug, hostName: hostName, login: login))
+        }
         var key: String?
         if let line = new.publicKey?.trimmingCharacters(in: .whitespacesAndNewlines), !line.isEmpty {
             do {
@@ -402,9 +453,7 @@ public struct AccessStore: Sendable {
                 throw ValidationError(field: "public_key", error.description)
             }
         }
-        let slug = try tx.query("SELECT slug FROM tenants WHERE id = $1", [tenant])[0].require(0, as: String.self)
-        let hostName = try host.require(1, as: String.self)
-        return (try host.require(0), hostName, SSHPrincipal.forHost(tenantSlug: slug, hostName: hostName, login: login), key)
+        return (found.id, found.name, found.principal, key)
     }
 
     /// Runs `body`; a refusal of the rules (or a bad value) is audited in a transaction of its own,
