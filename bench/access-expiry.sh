@@ -5,6 +5,10 @@
 # record (its audit event's time after the grant's end): median, p99, max; and how many grants were
 # still recorded active a second after their end. (Enforcement does not wait for the record:
 # `require` and a certificate's valid_before end a grant on the second; the record only lags.)
+# BENCH_SSHD_SAMPLE of tenant ax01's grants (default 20, those ending last; 0: none) are SSH grants
+# tried against a real sshd the script starts (unprivileged, loopback, ephemeral port, trusting
+# Purser's CA): each grant's holder asks a `purser serve` for its certificate, logs in once before the
+# grant ends, and again a second after its end, when sshd itself must refuse it (valid_before).
 # Appends a table to bench/out/results.md. Tiny trial: BENCH_GRANTS=50 BENCH_TENANTS=2 BENCH_LEAD=5.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +21,13 @@ out=${BENCH_OUT:-$root/bench/out}
 results=${BENCH_RESULTS:-$out/results.md}
 mkdir -p "$out"
 
+sample=${BENCH_SSHD_SAMPLE:-20}
+
 source bench/worker-cluster.sh
 bench_database access bench/access-seed.sql -v tenants="$tenants" -v grants="$grants" -v lead="$lead"
+[ "$sample" -gt 0 ] && source bench/access-sshd.sh && sshd_sample_prepare
 bench_worker "$out/access-worker.log"
+[ "$sample" -gt 0 ] && sshd_sample_try
 bench_wait_for_none "SELECT count(*) FROM access_grants WHERE state = 'active'" $(( lead + 300 )) "grants active"
 bench_worker_stop
 
@@ -38,4 +46,9 @@ read -r recorded median p99 worst over_second <<<"$(psql -tA -F' ' -d "$db_url" 
   echo "| grants | tenants | expiries recorded | record lateness median | p99 | max | recorded more than 1 s late |"
   echo "| --- | --- | --- | --- | --- | --- | --- |"
   echo "| $grants | $tenants | $recorded | ${median} s | ${p99} s | ${worst} s | $over_second |"
+  if [ "$sample" -gt 0 ]; then
+    echo
+    echo "sshd sample ($sample SSH grants of ax01, $(basename "$(dirname "$purser")") build): accepted before the end $sshd_before/$sample;" \
+      "refused after the end $sshd_after/$sample, tried ${sshd_after_min}–${sshd_after_max} s after it."
+  fi
 } | tee -a "$results"
