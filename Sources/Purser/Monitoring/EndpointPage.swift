@@ -49,6 +49,7 @@ enum EndpointPage {
         let latencyChart: String
         let ttftChart: String
         let windows: [Window]
+        let incidents: [Touch]
         let deployments: [Touch]
         let grants: [Touch]
         let canManage: Bool
@@ -109,6 +110,18 @@ enum EndpointPage {
                         when: DisplayTime.format(try $0.decode(3)), link: .deployment(slug, id: try $0.require(0)))
                 }
             }
+            // Incidents of the endpoint's service (what its failures open) in the last 7 days or still open.
+            let incidents = try tx.query(
+                """
+                SELECT id, severity, state, title, opened_at FROM incidents
+                WHERE tenant_id = $1 AND service = $2 AND (resolved_at IS NULL OR resolved_at >= $3) ORDER BY opened_at DESC LIMIT 20
+                """, [ctx.tenant.id, ProbeIncidents.service(target), week]
+            ).map {
+                Touch(
+                    what:
+                        "\(try $0.require(1, as: String.self)) incident — \(try $0.require(3, as: String.self)) (\(try $0.require(2, as: String.self)))",
+                    when: DisplayTime.format(try $0.decode(4)), link: .incident(slug, id: try $0.require(0)))
+            }
             let grants = try tx.query(
                 """
                 SELECT coalesce(host_name, 'portal role'), state, starts_at, ends_at FROM access_grants
@@ -156,7 +169,7 @@ enum EndpointPage {
                         scope: $0.target == nil ? "every endpoint" : "this endpoint", from: DisplayTime.format($0.startsAt),
                         to: DisplayTime.format($0.endsAt), reason: $0.reason)
                 },
-                deployments: deployments, grants: grants, canManage: ctx.principal.can(.monitoringManage),
+                incidents: incidents, deployments: deployments, grants: grants, canManage: ctx.principal.can(.monitoringManage),
                 formToken: ctx.visitor.formToken, formLink: .endpoint(slug, id: id), backLink: .endpoints(slug),
                 availabilityValue: target.availabilityObjective.map { String($0) } ?? "",
                 latencyValue: target.latencyObjectiveMs.map(String.init) ?? "", ttftValue: target.ttftObjectiveMs.map(String.init) ?? "",

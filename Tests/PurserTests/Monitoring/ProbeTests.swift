@@ -164,6 +164,15 @@ final class SwitchableResolver: NameResolver, @unchecked Sendable {
         #expect(counts.uptimePercent == 75)
         let upTTFTs = try results(chat).filter { $0.outcome == "up" }.compactMap(\.ttft).sorted()
         #expect(counts.ttftP95Ms == upTTFTs.last)
+
+        // The pages show the same figures, the charts, and the incident the failure opened.
+        let admin = try people.signedIn("viewer@acme.test", in: app)
+        let list = String(decoding: try admin.get("/t/acme/endpoints").body, as: UTF8.self)
+        #expect(list.contains("75.000 %") && list.contains("99.50 %"))
+        let page = try admin.get("/t/acme/endpoints/\(chat.id.postgresText)")
+        let text = String(decoding: page.body, as: UTF8.self)
+        #expect(page.status == 200 && text.contains("chat is down") && text.contains("<svg") && text.contains("upgrade"))
+        #expect(text.contains("1 down, confirmed by a retry") || text.contains("(1 down"))
     }
 
     @Test func aTargetThatHangsSendsWithoutEndOrRedirectsIsCutOff() throws {
