@@ -171,6 +171,14 @@ import TestSupport
         clock.advance(by: 1200)
         #expect(try value("SELECT escalation_level::text FROM incidents WHERE id = $1", [id]) == "1")
         #expect(try told("incident.acknowledged").contains("tenant_admin@acme.test"))
+        // Every message of the incident carries its id as PagerDuty's dedup key, with the action of its event.
+        let actions = try app.database.connect().query(
+            """
+            SELECT DISTINCT event || ' ' || (message->>'action') FROM notification_deliveries
+            WHERE tenant_id = $1 AND event LIKE 'incident.%' AND message->>'dedupKey' = $2 ORDER BY 1
+            """, [acme.tenant, id.postgresText]
+        ).map { try $0.require(0, as: String.self) }
+        #expect(actions == ["incident.acknowledged acknowledge", "incident.escalated trigger", "incident.opened trigger"])
     }
 
     static func payload(_ status: String, _ alerts: [(fingerprint: String, name: String, severity: String)], service: String = "chat-api")
