@@ -184,3 +184,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
   echo "Purser RSS: $idle_rss MB idle, $peak_rss MB peak during the run (targets: < 64 MB, < 256 MB)."
   echo "Medians of $rounds interleaved rounds of wrk -t2 -c$connections -d$duration --latency, loopback, $(nproc) cores, $(date -u +%Y-%m-%d)."
 } | tee -a "$out/results.md"
+
+# Usage ingestion at the size (bench/usage.sh: 10 million events over 50 tenants through the
+# API beside a bare COPY of the same rows, the report by model against raw events, budget status,
+# server memory), on a cluster and server of its own, bounded by BENCH_USAGE_TIMEOUT; appends its
+# table to results.md. BENCH_USAGE=off leaves it out; BENCH_USAGE_EVENTS and BENCH_USAGE_TENANTS size it.
+if [ "${BENCH_USAGE:-on}" != off ]; then
+  PURSER=$root/$purser BENCH_OUT=$out BENCH_RESULTS=$out/results.md bench/usage.sh
+fi

@@ -128,6 +128,7 @@ codes=$(batches ndjson | timeout "$ingest_timeout" xargs -P "$writers" -I{} bash
   | sort | uniq -c | awk '{printf "%s%s × %s", (NR > 1 ? ", " : ""), $1, $2}')
 finished=$(now)
 kill "$sampler_pid" 2>/dev/null || true
+api_load=$(cut -d' ' -f1-3 /proc/loadavg)
 api_seconds=$(awk -v a="$started" -v b="$finished" 'BEGIN {printf "%.1f", b - a}')
 api_rate=$(rate "$generated" "$started" "$finished")
 rss_max=$(sort -n "$rss_file" | tail -n 1)
@@ -167,6 +168,7 @@ for pid in "${copy_pids[@]}"; do wait "$pid" || die "a COPY writer failed"; done
 finished=$(now)
 [ "$(sql "SELECT count(*) FROM bench_copy")" = "$generated" ] || die "the bare COPY did not copy every row"
 copy_rate=$(rate "$generated" "$started" "$finished")
+copy_load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bare COPY: $copy_rate rows/s"
 sql "DROP TABLE bench_copy" >/dev/null
 sql "ANALYZE" >/dev/null
@@ -235,6 +237,7 @@ done
   echo "| --- | --- | --- |"
   echo "| ingest through POST /api/v1/usage (NDJSON, 10,000 a call) | $api_rate events/s ($api_seconds s; answers $codes) | 100,000 events/s |"
   echo "| bare COPY of the same rows, one COPY per writer, same writers | $copy_rate rows/s | |"
+  echo "| load average (1, 5, 15 min) at the end of the API / COPY phase | $api_load / $copy_load | |"
   echo "| API ÷ COPY | $(awk -v a="$api_rate" -v b="$copy_rate" 'BEGIN {printf "%.2f", a / b}') | ≥ 0.5 |"
   echo "| events stored / ids; a batch re-sent | $in_table / $in_ids; $resend | every event once |"
   echo "| server RSS idle / max sampled during ingest / peak | $idle_rss / $(awk -v k="${rss_max:-0}" 'BEGIN {printf "%.0f", k / 1024}') / $peak_rss MiB | |"
