@@ -30,6 +30,8 @@ enum CostPages {
         let gpuHours: String
         let gpuCost: String
         let unpriced: Int64
+        /// "+ 3 events unpriced": the cost shown leaves them out, so the cell says so.
+        let unpricedNote: String?
 
         init(key: String, subKey: String?, currency: String, _ figures: CostReport.Figures) {
             func money(_ micros: Int64?) -> String { micros.map { Money(micros: $0, currency: currency).display } ?? "—" }
@@ -48,6 +50,9 @@ enum CostPages {
             gpuHours = figures.gpuHours
             gpuCost = money(figures.gpuCostMicros)
             unpriced = figures.unpricedEvents
+            unpricedNote =
+                figures.unpricedEvents == 0
+                ? nil : "+ \(CostPages.count(figures.unpricedEvents)) event\(figures.unpricedEvents == 1 ? "" : "s") unpriced"
         }
     }
 
@@ -82,7 +87,8 @@ enum CostPages {
         let groupings: [RequestPages.Option]
         let secondGroupings: [RequestPages.Option]
         let filters: [FilterView]
-        let chart: String
+        /// Nil when there is no priced spend to draw (an empty text would still count as present).
+        let chart: String?
         let groupLabel: String
         let secondLabel: String?
         let rows: [FigureCells]
@@ -96,6 +102,10 @@ enum CostPages {
         let reviewsLink: SiteURL?
         let formToken: String
         var errors: [FieldError] = []
+        /// Why the report asked for could not be shown (this month by model is shown instead).
+        var queryErrors: [FieldError] = []
+        /// The CSV upload, for those who may send usage.
+        var uploadLink: SiteURL?
     }
 
     struct FilterView: Encodable, Sendable {
@@ -198,7 +208,9 @@ enum CostPages {
                     name: dimension.rawValue, label: label(dimension),
                     value: query.filters.first { $0.0 == dimension }?.1 ?? "")
             },
-            chart: report.rows.isEmpty ? "" : chart, groupLabel: label(query.groupBy), secondLabel: query.thenBy.map(label),
+            // No chart of nothing: a period with no priced spend says so instead.
+            chart: report.days.allSatisfy { $0.values.allSatisfy { $0 == 0 } } ? nil : chart, groupLabel: label(query.groupBy),
+            secondLabel: query.thenBy.map(label),
             rows: report.rows.map {
                 FigureCells(key: $0.key, subKey: query.thenBy == nil ? nil : $0.subKey, currency: $0.currency, $0.figures)
             },
@@ -244,6 +256,20 @@ enum CostPages {
             return (try CostReport.compute(query, database: database), zone, today)
         }
 
+        /// The page's report; a query it cannot run shows this month by model with the reasons
+        /// beside the form, rather than an error page without the form to correct it.
+        @Sendable func tenantReportOrDefault(_ ctx: TenantContext) throws -> (CostReport, TimeZone, LocalDate, [FieldError]) {
+            do {
+                let (report, zone, today) = try tenantReport(ctx)
+                return (report, zone, today, [])
+            } catch let error as ValidationError {
+                let zone = try database.inTenant(ctx.tenant.id) { try CostReport.settings($0, tenant: ctx.tenant.id).zone }
+                let today = LocalDate(ctx.world.clock.now, in: zone)
+                let query = CostReport.Query(tenant: ctx.tenant.id, period: CostPeriod(.thisMonth, today: today))
+                return (try CostReport.compute(query, database: database), zone, today, error.fieldErrors)
+            }
+        }
+
         @Sendable func staffReport(_ ctx: PageContext) throws -> (CostReport, LocalDate) {
             let today = LocalDate(ctx.world.clock.now, in: TimeZone(identifier: "UTC")!)
             let query = try CostReport.Query(tenant: nil, parameters: ctx.request.query, today: today)
@@ -256,7 +282,7 @@ enum CostPages {
         @Sendable func tenantPage(_ ctx: TenantContext, form: BudgetForm? = nil, errors: [FieldError] = [], status: HTTPStatus = .ok)
             throws -> Response
         {
-            let (report, zone, today) = try tenantReport(ctx)
+            let (report, zone, today, queryErrors) = try tenantReportOrDefault(ctx)
             let tenant = ctx.tenant
             var model = page(
                 report, heading: "Costs · \(tenant.name)", action: .costs(tenant.slug), csv: .costsCSV(tenant.slug), request: ctx.request,
@@ -290,11 +316,14 @@ enum CostPages {
                 canManageBudgets: canManage,
                 budgetForm: canManage ? (form ?? BudgetForm(action: .budgets(tenant.slug), input: BudgetInput(), currency: currency)) : nil,
                 anomalies: anomalies.map { AnomalyView($0) }, reviewsLink: .costReviews(tenant.slug), formToken: ctx.visitor.formToken,
-                errors: errors)
-            return site.page("costs/report", title: "Costs · \(tenant.name)", model, status: status, visitor: ctx.visitor, tenant: tenant)
+                errors: errors, queryErrors: queryErrors,
+                uploadLink: ctx.principal.can(.usageWrite) ? .costsUpload(tenant.slug) : nil)
+            return site.page(
+                "costs/report", title: "Costs · \(tenant.name)", model,
+                status: queryErrors.isEmpty ? status : .unprocessableContent, visitor: ctx.visitor, tenant: tenant)
         }
 
-        routes.tenant(.get, .costs, permission: .costsRead) { ctx in try refusing { try tenantPage(ctx) } }
+        routes.tenant(.get, .costs, permission: .costsRead) { ctx in try tenantPage(ctx) }
         routes.tenant(.get, .costsCSV, permission: .costsRead) { ctx in
             csv(try tenantReport(ctx).0, filename: "costs-\(ctx.tenant.slug).csv")
         }

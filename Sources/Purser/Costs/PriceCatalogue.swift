@@ -140,6 +140,28 @@ struct PriceCatalogue: Sendable {
                 note: try row.require(5)), id: try row.require(6))
     }
 
+    /// Refuses a period [$1, $2) that overlaps one in `table` matching `key` (a fixed text, never
+    /// input), naming the period it meets so the person can move one of them. The exclusion
+    /// constraint still holds the line for a writer that comes in between.
+    static func refuseOverlap(
+        _ tx: Connection, table: String, key: String, _ values: [(any PostgresEncodable)?], field: String, _ detail: String
+    ) throws {
+        guard
+            let met = try tx.query(
+                """
+                SELECT effective_from, effective_to FROM \(table)
+                WHERE \(key) AND tstzrange(effective_from, effective_to) && tstzrange($1::timestamptz, $2::timestamptz)
+                ORDER BY effective_from LIMIT 1
+                """, values
+            ).first
+        else { return }
+        let from = String(RFC3339.string(try met.require(0, as: Date.self)).prefix(10))
+        let to = try met.decode(1, as: Date.self).map { "to " + String(RFC3339.string($0).prefix(10)) } ?? "with no end"
+        throw ValidationError([
+            FieldError(field: field, detail: "\(detail) (the one from \(from) \(to)); start after it or end before it")
+        ])
+    }
+
     /// Adds a list price; returns its id and the tenants whose events it re-rates.
     @discardableResult
     func add(_ price: PriceEntry, actor: AuditActor, now: Date) throws -> (id: UUID, rerated: [UUID]) {
@@ -149,6 +171,10 @@ struct PriceCatalogue: Sendable {
                 UPDATE prices SET effective_to = $5
                 WHERE kind = $1 AND provider = $2 AND item = $3 AND currency = $4 AND effective_to IS NULL AND effective_from < $5
                 """, [price.kind.rawValue, price.provider, price.item, price.currency, price.from])
+            try Self.refuseOverlap(
+                tx, table: "prices", key: "kind = $3 AND provider = $4 AND item = $5 AND currency = $6",
+                [price.from, price.to, price.kind.rawValue, price.provider, price.item, price.currency],
+                field: "effective_from", "overlaps a price of \(price.provider) \(price.item) in \(price.currency)")
             let id = UUID.v7(at: now)
             do {
                 try tx.query(
@@ -208,6 +234,11 @@ struct PriceCatalogue: Sendable {
                 WHERE tenant_id = $1 AND kind = $2 AND provider = $3 AND item = $4 AND currency = $5 AND effective_to IS NULL
                   AND effective_from < $6
                 """, [tenant, price.kind.rawValue, price.provider, price.item, price.currency, price.from])
+            try Self.refuseOverlap(
+                tx, table: "tenant_prices",
+                key: "tenant_id = $3 AND kind = $4 AND provider = $5 AND item = $6 AND currency = $7",
+                [price.from, price.to, tenant, price.kind.rawValue, price.provider, price.item, price.currency],
+                field: "effective_from", "overlaps a negotiated price of \(price.provider) \(price.item) for this tenant")
             let id = UUID.v7(at: now)
             do {
                 try tx.query(
@@ -328,6 +359,9 @@ struct PriceCatalogue: Sendable {
             try tx.query(
                 "UPDATE tenant_markups SET effective_to = $2 WHERE tenant_id = $1 AND effective_to IS NULL AND effective_from < $2",
                 [markup.tenant, markup.from])
+            try Self.refuseOverlap(
+                tx, table: "tenant_markups", key: "tenant_id = $3", [markup.from, markup.to, markup.tenant], field: "effective_from",
+                "overlaps another markup of this tenant")
             let id = UUID.v7(at: now)
             do {
                 try tx.query(

@@ -182,7 +182,10 @@ enum PricePages {
                 }
                 let rerated = try catalogue.add(try price(from: form), actor: ctx.actor, now: ctx.world.now).rerated
                 return try render(
-                    ctx, message: rerated.isEmpty ? "Price added." : "Price added; \(rerated.count) tenants' usage is being re-rated.",
+                    ctx,
+                    message: rerated.isEmpty
+                        ? "Price added."
+                        : "Price added; \(rerated.count) tenant\(rerated.count == 1 ?"'s" : "s'") usage is being re-rated.",
                     status: .created)
             } catch let error as ValidationError {
                 return try render(ctx, errors: error.fieldErrors, status: error.status)

@@ -41,6 +41,8 @@ import TestSupport
             event("b", "2026-11-19T10:00:00Z", endpoint, input: 250_000, output: 125_000),  // 0.50
             event("c", "2026-10-30T10:00:00Z", endpoint, input: 3_000_000, output: 0),  // 3.00, last month
             event("d", "2026-11-19T11:00:00Z", "someone-elses-endpoint", input: 7_000_000, output: 0),  // 7.00
+            event("e", "2026-11-19T12:00:00Z", "someone-elses-endpoint", input: 10, output: 10)
+                .replacingOccurrences(of: "gpt-4o", with: "brand-new-model"),  // no price
         ]
         let sent = try app.send(
             "POST", "/api/v1/usage", headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/x-ndjson")],
@@ -68,5 +70,18 @@ import TestSupport
 
         // The tenant's overview: every endpoint's spend this month.
         #expect(try viewer.get("/t/acme").text.contains("<strong>9.50 USD</strong>"))
+
+        // The report as a new tenant admin meets it: a way to send usage, unpriced usage said beside
+        // its zero cost, and a query it cannot run shown as the form's message over this month.
+        let admin = try people.signedIn(
+            "tenant_admin@acme.test", in: app, totp: try people.enableSecondFactor("tenant_admin@acme.test", in: app))
+        let costs = try admin.get("/t/acme/costs")
+        #expect(costs.text.contains("Upload usage (CSV)"))
+        #expect(costs.text.contains("0.00 USD <span class=\"badge\">+ 1 event unpriced</span>"))
+        let mistaken = try admin.get("/t/acme/costs?from=2026-13-01&group_by=colour")
+        #expect(mistaken.status == 422)
+        #expect(mistaken.text.contains("That report cannot be shown; this month by model is shown instead."))
+        #expect(mistaken.text.contains("<strong>group_by</strong>: use one of model"))
+        #expect(mistaken.text.contains("<strong>9.50 USD</strong>"), "this month's report under the message")
     }
 }

@@ -64,7 +64,9 @@ import TestSupport
             "POST", "/api/v1/prices", staff,
             gpt.replacingOccurrences(of: "\"2026-12-01\"", with: "\"2026-12-15\", \"effective_to\": \"2027-02-01\""))
         #expect(overlap == 422)
-        #expect(problems(overlapping)["effective_from"]?.contains("overlaps a price of openai gpt-4o in USD") == true)
+        #expect(
+            problems(overlapping)["effective_from"]
+                == "overlaps a price of openai gpt-4o in USD (the one from 2026-12-01 to 2027-01-01); start after it or end before it")
         // A fraction of a micro-unit, a bad currency and a missing source: each named by the API's field.
         let (fraction, fractional) = try call(
             "POST", "/api/v1/prices", staff,
@@ -107,7 +109,9 @@ import TestSupport
             "POST", "/api/v1/prices/markups?tenant=acme", staff,
             #"{"markup_bp": 500, "effective_from": "2026-11-01", "effective_to": "2026-12-15"}"#)
         #expect(overlapMarkup == 422)
-        #expect(problems(overlapMarkupProblem)["effective_from"] == "overlaps another markup of this tenant")
+        #expect(
+            problems(overlapMarkupProblem)["effective_from"]
+                == "overlaps another markup of this tenant (the one from 2026-12-01 with no end); start after it or end before it")
 
         // Reading: the list for anyone with costs:read, page by page; each tenant's own terms only.
         let (_, first) = try call("GET", "/api/v1/prices?limit=1", acmeReader)
