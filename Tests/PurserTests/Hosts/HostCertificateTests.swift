@@ -67,7 +67,7 @@ import TestSupport
         #expect(signed["known_hosts"] as? String == "@cert-authority gpu-pool-7,127.0.0.1 " + authority.publicKeyLine)
 
         // ssh-keygen reads it as a host certificate of Purser's CA for the host's names.
-        let listed = try AccessOpsCertificateTests.keygenList(certificate)
+        let listed = try OpenSSHListing.keygen(certificate)
         #expect(listed.contains("Type: ssh-ed25519-cert-v01@openssh.com host certificate"), "\(listed)")
         #expect(listed.contains("Signing CA: ED25519 \(authority.publicKey.fingerprint)"), "\(listed)")
         #expect(listed.contains("gpu-pool-7") && listed.contains("127.0.0.1"))
