@@ -113,6 +113,15 @@ import TestSupport
         // The tenant's admin may still turn it off, but not point it at other pool hosts.
         #expect(try send("PATCH", poolOne, token: admin, #"{"enabled": false}"#).status == 200)
         #expect(try send("PATCH", poolOne, token: admin, #"{"host_labels": ["pool:a100"]}"#).status == 403)
+        // On the policies page too: the form says so, and nothing is written.
+        let browser = try acme.signedIn(
+            "tenant_admin@acme.test", in: app, totp: try acme.enableSecondFactor("tenant_admin@acme.test", in: app))
+        let form = try browser.post(
+            "/t/acme/access-policies",
+            [("name", "Pool by hand"), ("kind", "ssh"), ("host_labels", "pool:h100"), ("host_source", "pool"), ("ssh_login", "ops")]
+                + [("requester_roles", "requester"), ("max_minutes", "60"), ("customer_approvals", "1"), ("provider_approvals", "0")]
+                + [("break_glass_minutes", "60"), ("lapse_minutes", "60"), ("enabled", "1")])
+        #expect(form.status == 422 && form.text.contains("providers.manage"), "\(form.text)")
 
         // Archived: listed no more, asked under no more, changed no more, but still readable.
         #expect(try send("DELETE", one, token: admin, ifMatch: "\"v1\"").status == 412)
