@@ -122,6 +122,8 @@ import TestSupport
                 + [("requester_roles", "requester"), ("max_minutes", "60"), ("customer_approvals", "1"), ("provider_approvals", "0")]
                 + [("break_glass_minutes", "60"), ("lapse_minutes", "60"), ("enabled", "1")])
         #expect(form.status == 422 && form.text.contains("providers.manage"), "\(form.text)")
+        let names = ((try send("GET", base, token: requester).body["items"] as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String }
+        #expect(names.contains("Pool") && !names.contains("Pool by hand"))
 
         // Archived: listed no more, asked under no more, changed no more, but still readable.
         #expect(try send("DELETE", one, token: admin, ifMatch: "\"v1\"").status == 412)
