@@ -1,6 +1,7 @@
 // The demo tenant's access policies: SSH as `ops` on its hosts labelled `group:train` (one
-// customer approval; staff also need the provider's), elevation to approver for an hour, and
-// break-glass SSH for tenant admins. Policies are written once; a demo run again keeps them.
+// customer approval; staff also need the provider's), elevation to approver for an hour,
+// break-glass SSH for tenant admins, and SSH on the provider's shared pool (both sides approve).
+// Policies are written once; a demo run again keeps them.
 import Foundation
 
 enum DemoAccess {
@@ -14,6 +15,11 @@ enum DemoAccess {
             AccessPolicy(
                 id: UUID.v7(at: clock.now.addingTimeInterval(0.001)), name: "Approver for an hour", kind: .role, role: "approver",
                 requesterRoles: ["requester"], maxSeconds: 3600, customerApprovals: 1, lapseSeconds: 8 * 3600),
+            // The provider's shared pool (DemoHosts' pool-1, labelled `pool`): the provider approves too.
+            AccessPolicy(
+                id: UUID.v7(at: clock.now.addingTimeInterval(0.002)), name: "Shared GPU pool: ops", kind: .ssh, hostLabel: "pool",
+                hostSource: .pool, sshLogin: "ops", requesterRoles: ["requester", "approver", "tenant_admin"], maxSeconds: 2 * 3600,
+                customerApprovals: 1, providerApprovals: 1, lapseSeconds: 8 * 3600),
         ]
         try database.inTenant(tenant) { tx in
             guard try tx.query("SELECT 1 FROM access_policies WHERE tenant_id = $1 LIMIT 1", [tenant]).isEmpty else { return }
