@@ -36,6 +36,7 @@ enum StaffPages {
         let auditLink = SitePage.staffAudit.url
         let jobsLink = SitePage.staffJobs.url
         let deploymentsLink = SitePage.staffDeployments.url
+        let incidentsLink = SitePage.staffIncidents.url
         let newTenantLink = SitePage.staffTenants.url
         let resetLinksLink = SitePage.staffResetLinks.url
         /// How a slug appears in addresses, for the new-tenant form's hint.

@@ -26,6 +26,9 @@ enum TenantPages {
         let canRequestAccess: Bool
         let accessLink: SiteURL
         let hostsLink: SiteURL
+        /// Incidents, their timelines and postmortems.
+        let canReadIncidents: Bool
+        let incidentsLink: SiteURL
         let accountLink = SitePage.account.url
         /// Spend this month and over 30 days, for those who may read costs.
         var spend: CostSpendSummary?
@@ -52,6 +55,8 @@ enum TenantPages {
             canRequestAccess = principal.can(.accessRequest)
             accessLink = .access(tenant.slug)
             hostsLink = .hosts(tenant.slug)
+            canReadIncidents = principal.can(.incidentsRead)
+            incidentsLink = .incidents(tenant.slug)
         }
     }
 
