@@ -5,6 +5,10 @@ events, which fails on command, and targets that misbehave.
                              the first after TTFT_MS, the next GAP_MS apart, then data: [DONE];
                              503 with an error body while failing.
   GET  /health               200 "ok", or 503 while failing.
+  POST /endpoints/NAME/invocations-response-stream   SageMaker's InvokeEndpointWithResponseStream:
+                             an AWS event stream of TOKENS PayloadPart events (the first after
+                             TTFT_MS); 403 without a SigV4 Authorization for service sagemaker;
+                             a ModelError (424) while failing.
   GET  /control?fail=1|0&fail_next=N&ttft_ms=N&gap_ms=N&tokens=N   changes the above (fail_next: the
                              next N requests fail); answers the state.
   GET  /hang                 answers nothing for 60 s.
@@ -16,13 +20,26 @@ Prints its port once it listens.
 Usage: python probe_target.py
 """
 import json
+import struct
 import threading
+import zlib
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 STATE = {"fail": False, "fail_next": 0, "ttft_ms": 200, "gap_ms": 20, "tokens": 5, "requests": 0}
 LOCK = threading.Lock()
+
+
+def event(headers, payload):
+    """One event-stream message: prelude (lengths, CRC-32), string headers, payload, CRC-32."""
+    encoded = b"".join(
+        struct.pack("B", len(name)) + name.encode() + b"\x07" + struct.pack(">H", len(value)) + value.encode()
+        for name, value in headers
+    )
+    prelude = struct.pack(">II", 16 + len(encoded) + len(payload), len(encoded))
+    message = prelude + struct.pack(">I", zlib.crc32(prelude)) + encoded + payload
+    return message + struct.pack(">I", zlib.crc32(message))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -83,7 +100,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
         state = self.count()
-        if urlparse(self.path).path != "/v1/chat/completions":
+        path = urlparse(self.path).path
+        if path.startswith("/endpoints/") and path.endswith("/invocations-response-stream"):
+            return self.sagemaker(state)
+        if path != "/v1/chat/completions":
             return self.plain(404, "no such path")
         if state["fail"]:
             return self.plain(503, json.dumps({"error": {"message": "overloaded"}}), "application/json")
@@ -100,6 +120,26 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
+        self.close_connection = True
+
+
+    def sagemaker(self, state):
+        authorization = self.headers.get("Authorization", "")
+        if not authorization.startswith("AWS4-HMAC-SHA256 Credential=") or "/sagemaker/aws4_request" not in authorization:
+            return self.plain(403, json.dumps({"__type": "UnrecognizedClientException", "message": "not signed"}), "application/json")
+        if state["fail"]:
+            return self.plain(424, json.dumps({"__type": "ModelError", "message": "the model failed"}), "application/json")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        time.sleep(state["ttft_ms"] / 1000)
+        headers = [(":event-type", "PayloadPart"), (":content-type", "application/octet-stream"), (":message-type", "event")]
+        for index in range(state["tokens"]):
+            if index:
+                time.sleep(state["gap_ms"] / 1000)
+            self.wfile.write(event(headers, f'data: {{"token": {{"text": "t{index}"}}}}\n\n'.encode()))
+            self.wfile.flush()
         self.close_connection = True
 
 

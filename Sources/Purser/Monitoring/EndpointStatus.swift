@@ -17,7 +17,8 @@ public struct EndpointStatus: Sendable {
         "Uptime = up probes ÷ counted probes; counted = up + down.",
         "A failure counts only when an immediate retry confirms it; a failure the retry answers counts as up.",
         "Purser's own failures to probe are not counted: its resolver gave no address for the endpoint, the probe's "
-            + "credentials could not be opened, or the request could not be made or was refused by Purser's destination checks.",
+            + "credentials could not be opened or were refused by the provider, or the request could not be made or was refused by "
+            + "Purser's destination checks.",
         "Probes inside a maintenance window planned ahead are not counted, and the window's time is taken out of the month's budget.",
         "The month is the calendar month in the tenant's time zone; each down probe stands for one probe interval of downtime.",
     ]

@@ -9,8 +9,8 @@ public enum ProbeOutcome: String, Sendable, Codable, CaseIterable {
     /// The endpoint failed, confirmed by a retry: counts against uptime.
     case down
     /// Purser could not make the probe (its resolver gave no address, the target's credentials
-    /// could not be opened, the destination is refused, the request could not be built): not
-    /// counted for or against the endpoint.
+    /// could not be opened or the provider refused them, the destination is refused, the request
+    /// could not be built): not counted for or against the endpoint.
     case purserError = "purser_error"
     /// Inside a planned maintenance window: not counted.
     case maintenance

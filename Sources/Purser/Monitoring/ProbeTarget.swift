@@ -10,7 +10,7 @@ public struct ProbeTarget: Sendable, Equatable {
         case http
         /// An OpenAI-compatible streaming chat completion; up when it streams a token and ends.
         case openAIChat = "openai_chat"
-        /// An endpoint behind SageMaker's API: listed, not probed (no driver probe yet).
+        /// An endpoint behind SageMaker's API: a streaming invocation, signed (SageMakerProbe.swift).
         case sagemaker
     }
 

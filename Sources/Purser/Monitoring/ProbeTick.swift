@@ -48,7 +48,7 @@ public enum ProbeTick {
             let now = clock.now
             let due = try claim(database, at: now)
             if due.isEmpty { break }
-            let readings = probeAll(due, prober: prober, keyring: keyring)
+            let readings = probeAll(due, prober: prober, keyring: keyring, database: database)
             try ProbeRecorder.record(database, zip(due, readings).map { ($0, $1) }, incidents: incidents, at: now)
             probed += due.count
             if due.count < batchSize { break }
@@ -64,14 +64,19 @@ public enum ProbeTick {
             try tx.query(
                 """
                 INSERT INTO probe_targets (tenant_id, id, endpoint_id, source, name, url, kind, model, next_due_at, created_at, updated_at)
-                SELECT e.tenant_id, gen_random_uuid(), e.id, 'endpoint', left(env.name || '/' || t.name || '/' || e.name, 100), e.url,
+                SELECT e.tenant_id, gen_random_uuid(), e.id, 'endpoint', left(env.name || '/' || t.name || '/' || e.name, 100),
+                       CASE WHEN t.kind = 'sagemaker'
+                            THEN rtrim(coalesce(t.endpoint_url, 'https://runtime.sagemaker.' || t.region || '.amazonaws.com'), '/')
+                                 || '/endpoints/' || left(e.name, 50) || '-' || right(replace(e.id::text, '-', ''), 8)
+                                 || '/invocations-response-stream'
+                            ELSE e.url END,
                        CASE t.kind WHEN 'sagemaker' THEN 'sagemaker' ELSE 'openai_chat' END, coalesce(m.name, ''), $1, $1, $1
                 FROM endpoints e
                 JOIN deployment_targets t ON t.tenant_id = e.tenant_id AND t.id = e.target_id
                 JOIN environments env ON env.tenant_id = e.tenant_id AND env.id = e.environment_id
                 LEFT JOIN model_versions v ON v.tenant_id = e.tenant_id AND v.id = e.live_version_id
                 LEFT JOIN models m ON m.tenant_id = v.tenant_id AND m.id = v.model_id
-                WHERE e.live_version_id IS NOT NULL AND e.url IS NOT NULL
+                WHERE e.live_version_id IS NOT NULL AND (e.url IS NOT NULL OR (t.kind = 'sagemaker' AND t.region IS NOT NULL))
                 ON CONFLICT (tenant_id, endpoint_id) DO UPDATE
                 SET url = EXCLUDED.url, model = EXCLUDED.model, enabled = true, updated_at = EXCLUDED.updated_at,
                     version = probe_targets.version + 1
@@ -81,8 +86,9 @@ public enum ProbeTick {
                 """
                 UPDATE probe_targets p SET enabled = false, updated_at = $1, version = version + 1
                 WHERE p.source = 'endpoint' AND p.enabled AND NOT EXISTS (
-                    SELECT 1 FROM endpoints e WHERE e.tenant_id = p.tenant_id AND e.id = p.endpoint_id
-                    AND e.live_version_id IS NOT NULL AND e.url IS NOT NULL)
+                    SELECT 1 FROM endpoints e JOIN deployment_targets t ON t.tenant_id = e.tenant_id AND t.id = e.target_id
+                    WHERE e.tenant_id = p.tenant_id AND e.id = p.endpoint_id AND e.live_version_id IS NOT NULL
+                    AND (e.url IS NOT NULL OR (t.kind = 'sagemaker' AND t.region IS NOT NULL)))
                 """, [now])
         }
     }
@@ -108,7 +114,7 @@ public enum ProbeTick {
 
     /// Probes every target, `parallelism` at a time, retrying each failure once at once: a failure
     /// counts only when the retry confirms it.
-    static func probeAll(_ targets: [ProbeTarget], prober: Prober, keyring: Keyring) -> [ProbeReading] {
+    static func probeAll(_ targets: [ProbeTarget], prober: Prober, keyring: Keyring, database: Database) -> [ProbeReading] {
         let results = Locked([ProbeReading?](repeating: nil, count: targets.count))
         let gate = DispatchSemaphore(value: parallelism)
         let group = DispatchGroup()
@@ -120,7 +126,7 @@ public enum ProbeTick {
                     gate.signal()
                     group.leave()
                 }
-                let reading = probeConfirmed(target, prober: prober, keyring: keyring)
+                let reading = probeConfirmed(target, prober: prober, keyring: keyring, database: database)
                 results.withLock { $0[index] = reading }
             }
         }
@@ -128,7 +134,7 @@ public enum ProbeTick {
         return results.withLock { $0.map { $0 ?? ProbeReading(outcome: .purserError, error: "not probed") } }
     }
 
-    static func probeConfirmed(_ target: ProbeTarget, prober: Prober, keyring: Keyring) -> ProbeReading {
+    static func probeConfirmed(_ target: ProbeTarget, prober: Prober, keyring: Keyring, database: Database) -> ProbeReading {
         var credential: String?
         if let sealed = target.sealedCredentials {
             guard let opened = try? SealedColumn.probeCredentials.open(sealed, row: target.id, keyring: keyring) else {
@@ -136,9 +142,17 @@ public enum ProbeTick {
             }
             credential = String(decoding: opened, as: UTF8.self)
         }
-        let first = prober.probe(target, credential: credential)
+        var access: SageMakerAccess?
+        if target.kind == .sagemaker {
+            do {
+                access = try SageMakerAccess.of(target, database: database, keyring: keyring)
+            } catch {
+                return ProbeReading(outcome: .purserError, error: "the deployment target's credentials could not be opened")
+            }
+        }
+        let first = prober.probe(target, credential: credential, access: access)
         guard first.outcome == .down else { return first }
-        var retry = prober.probe(target, credential: credential)
+        var retry = prober.probe(target, credential: credential, access: access)
         retry.retried = true
         if retry.outcome == .up { retry.error = "first try failed, retry answered: " + (first.error ?? "") }
         return retry

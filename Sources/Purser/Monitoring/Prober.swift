@@ -25,11 +25,9 @@ struct Prober: Sendable {
         }
     }
 
-    /// Probes `target`; `credential` is its opened bearer token, if it has one.
-    func probe(_ target: ProbeTarget, credential: String?) -> ProbeReading {
-        guard target.kind != .sagemaker else {
-            return ProbeReading(outcome: .purserError, error: "endpoints behind SageMaker's API are not probed yet")
-        }
+    /// Probes `target`; `credential` is its opened bearer token, if it has one; `access` signs a
+    /// SageMaker endpoint's probe.
+    func probe(_ target: ProbeTarget, credential: String?, access: SageMakerAccess? = nil) -> ProbeReading {
         let checked: CheckedDestination
         do {
             checked = try Destinations.check(requestURL(target), policy: policy(for: target.source), resolver: world.resolver)
@@ -48,7 +46,8 @@ struct Prober: Sendable {
         if let credential { headers.append(("Authorization", "Bearer \(credential)")) }
         switch target.kind {
         case .openAIChat: return chat(target, url: checked.url, headers: headers, options: options)
-        default: return check(target, url: checked.url, headers: headers, options: options)
+        case .sagemaker: return sagemaker(target, url: checked.url, access: access, options: options)
+        case .http: return check(target, url: checked.url, headers: headers, options: options)
         }
     }
 

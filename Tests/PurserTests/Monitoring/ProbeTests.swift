@@ -175,6 +175,57 @@ final class SwitchableResolver: NameResolver, @unchecked Sendable {
         #expect(text.contains("1 down, confirmed by a retry") || text.contains("(1 down"))
     }
 
+    /// A live SageMaker endpoint is probed through the runtime API, signed with the target's keys.
+    @Test func aSageMakerEndpointIsProbedThroughItsStreamingInvocation() throws {
+        try peer.set(fail: false, ttftMs: 250, gapMs: 30, tokens: 4)
+        let (database, owner) = (app.app.database, try app.database.connect())
+        let requester = people.id("requester@acme.test")
+        let environment = UUID()
+        try owner.query(
+            "INSERT INTO environments (tenant_id, id, name, position, created_at) VALUES ($1, $2, 'production', 1, $3)",
+            [people.tenant, environment, clock.now])
+        let target = try DeploymentTargets(database: database, keyring: TestEnvironment.keyring, clock: clock).create(
+            NewTarget(
+                name: "aws", kind: "sagemaker", region: "eu-west-1", endpointURL: "http://127.0.0.1:\(peer.port)",
+                credentials: ProviderCredentials(
+                    accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")),
+            tenant: people.tenant, by: requester, actor: .system)
+        let registry = ModelRegistry(database: database, clock: clock)
+        let model = try registry.register(
+            NewModel(name: "Llama", family: "Llama 3.1", source: "open_weights", licence: "Llama 3.1 Community Licence"),
+            tenant: people.tenant, owner: requester, actor: .system)
+        let version = try registry.addVersion(
+            NewModelVersion(
+                version: "1.0.0", artifactURI: "s3://models/llama/1.0.0", digest: "sha256:" + String(repeating: "ab", count: 32),
+                format: "safetensors", parameterCount: 8_000_000_000, contextLength: 8192, card: "Card"),
+            to: model.id, tenant: people.tenant, by: requester, actor: .system)
+        let endpoint = UUID()
+        try owner.query(
+            """
+            INSERT INTO endpoints (tenant_id, id, target_id, environment_id, name, live_version_id, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, 'chat', $5, $6, $6)
+            """, [people.tenant, endpoint, target.id, environment, version.id, clock.now])
+
+        #expect(try tick() == 1, "the live endpoint got a target and was probed")
+        let probed = try #require(try targets().list(tenant: people.tenant).first { $0.endpointID == endpoint })
+        #expect(probed.kind == .sagemaker && probed.name == "production/aws/chat" && probed.url.hasSuffix("/invocations-response-stream"))
+        let reading = try #require(try results(probed).last)
+        #expect(reading.outcome == "up" && reading.tokens == 4, "\(reading)")
+        #expect((250..<1500).contains(reading.ttft ?? 0) && (reading.latency ?? 0) >= (reading.ttft ?? 0) + 60)
+
+        // The model failing is the endpoint's failure, confirmed by the retry.
+        try peer.set(fail: true)
+        clock.advance(by: 60)
+        #expect(try tick() == 1)
+        #expect(try results(probed).last?.outcome == "down" && (try results(probed).last?.error ?? "").contains("ModelError"))
+        try peer.set(fail: false)
+
+        // No longer live: no longer probed.
+        try owner.query("UPDATE endpoints SET live_version_id = NULL WHERE id = $1", [endpoint])
+        clock.advance(by: 60)
+        #expect(try tick() == 0)
+    }
+
     @Test func aTargetThatHangsSendsWithoutEndOrRedirectsIsCutOff() throws {
         let hang = try add("hang", "http://probe.test:\(peer.port)/hang", timeoutMs: 1000)
         let huge = try add("huge", "http://probe.test:\(peer.port)/huge")
