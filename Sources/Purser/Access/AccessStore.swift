@@ -356,8 +356,11 @@ public struct AccessStore: Sendable {
             0, as: Bool.self)
         return AccessRequestDetail(
             request: record, approvals: try AccessApprovalRecord.load(request: id, in: tx),
-            grant: try tx.query("SELECT \(AccessGrantRecord.columns) FROM \(AccessGrantRecord.joins) WHERE g.request_id = $1", [id])
-                .first.map(AccessGrantRecord.decode),
+            // An approved extension's grant is the one it extended (AccessExtension).
+            grant: try tx.query(
+                "SELECT \(AccessGrantRecord.columns) FROM \(AccessGrantRecord.joins) WHERE g.request_id = $1 OR (g.id = $2 AND $3)",
+                [id, record.extendsGrantID, record.state == .approved]
+            ).first.map(AccessGrantRecord.decode),
             needs: AccessRules.needs(policy: policy, requesterIsStaff: staff), policy: policy)
     }
 

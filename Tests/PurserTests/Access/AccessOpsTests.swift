@@ -106,6 +106,8 @@ import TestSupport
         let approved = try approve(second, approver)
         #expect(approved.status == 200, "\(approved.body)")
         #expect(approved.body["state"] as? String == "approved")
+        // The extension's page and answer lead to the grant it extended.
+        #expect((approved.body["grant"] as? [String: Any])?["id"] as? String == grant)
 
         // The same grant ends 240 s later; its expiry job moved with it.
         let after = try stored()
