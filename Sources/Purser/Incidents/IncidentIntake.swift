@@ -71,9 +71,17 @@ public enum IncidentIntake {
         var result = IntakeResult()
         var touched: [UUID] = []
         var requester = reporter
+        // What this delivery did to each incident, written once per incident after the loop: a
+        // burst of alerts is one line on the timeline, not one per alert.
+        var firing: [UUID: [String]] = [:], resolving: [UUID: [String]] = [:]
+        // The open incident of each service, once found or opened in this delivery.
+        var open: [String: (id: UUID, severity: IncidentSeverity)] = [:]
         // One service at a time, in one order, so concurrent deliveries lock services alike.
         for signal in signals.sorted(by: { ($0.service, $0.fingerprint) < ($1.service, $1.fingerprint) }) {
-            try tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", ["incidents:\(tenant.postgresText):\(signal.service)"])
+            if open[signal.service] == nil {
+                try tx.query(
+                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", ["incidents:\(tenant.postgresText):\(signal.service)"])
+            }
             let labels = try JSONText(encoding: signal.labels), annotations = try JSONText(encoding: signal.annotations)
             if let existing = try tx.query(
                 "SELECT incident_id, status FROM incident_alerts WHERE tenant_id = $1 AND fingerprint = $2 AND starts_at = $3 FOR UPDATE",
@@ -91,32 +99,30 @@ public enum IncidentIntake {
                 let incident: UUID? = try existing.decode(0)
                 let before: String = try existing.require(1)
                 if let incident, before == "firing", signal.status == .resolved {
-                    try IncidentStore.event(
-                        tx, tenant: tenant, incident: incident, kind: "alert_resolved", by: nil, detail: describe(signal), at: now)
+                    resolving[incident, default: []].append(describe(signal))
                     touched.append(incident)
                 }
                 continue
             }
-            var incident = try tx.query(
-                """
-                SELECT id, severity FROM incidents WHERE tenant_id = $1 AND service = $2 AND state = ANY($3::text[])
-                  AND ($4::timestamptz IS NULL OR last_alert_at >= $4)
-                ORDER BY last_alert_at DESC NULLS LAST LIMIT 1 FOR UPDATE
-                """,
-                [
-                    tenant, signal.service, IncidentState.openStates,
-                    signal.status == .firing ? now.addingTimeInterval(-groupingWindow) : nil,
-                ]
-            ).first.map { (id: try $0.require(0, as: UUID.self), severity: IncidentSeverity(rawValue: try $0.require(1)) ?? .sev4) }
+            var incident = open[signal.service]
+            if incident == nil || signal.status == .resolved {
+                incident = try tx.query(
+                    """
+                    SELECT id, severity FROM incidents WHERE tenant_id = $1 AND service = $2 AND state = ANY($3::text[])
+                      AND ($4::timestamptz IS NULL OR last_alert_at >= $4)
+                    ORDER BY last_alert_at DESC NULLS LAST LIMIT 1 FOR UPDATE
+                    """,
+                    [
+                        tenant, signal.service, IncidentState.openStates,
+                        signal.status == .firing ? now.addingTimeInterval(-groupingWindow) : nil,
+                    ]
+                ).first.map { (id: try $0.require(0, as: UUID.self), severity: IncidentSeverity(rawValue: try $0.require(1)) ?? .sev4) }
+            }
             if signal.status == .firing {
                 if let found = incident {
-                    try tx.query(
-                        "UPDATE incidents SET last_alert_at = $3, updated_at = $3, version = version + 1 WHERE tenant_id = $1 AND id = $2",
-                        [tenant, found.id, now])
-                    try IncidentStore.event(
-                        tx, tenant: tenant, incident: found.id, kind: "alert", by: nil, detail: describe(signal), at: now)
                     if signal.severity < found.severity {
                         try raise(tx, tenant: tenant, incident: found.id, to: signal.severity, actor: actor, at: now)
+                        incident = (found.id, signal.severity)
                     }
                     if !result.opened.contains(found.id) && !result.joined.contains(found.id) { result.joined.append(found.id) }
                 } else {
@@ -125,11 +131,11 @@ public enum IncidentIntake {
                         tx, database: database, tenant: tenant, title: signal.title, description: signal.description,
                         severity: signal.severity, service: signal.service, source: signal.source, requester: requester!, actor: actor,
                         at: now, notices: notices)
-                    try IncidentStore.event(
-                        tx, tenant: tenant, incident: opened.id, kind: "alert", by: nil, detail: describe(signal), at: now)
                     incident = (opened.id, opened.severity)
                     result.opened.append(opened.id)
                 }
+                open[signal.service] = incident
+                if let id = incident?.id { firing[id, default: []].append(describe(signal)) }
             }
             try tx.query(
                 """
@@ -144,10 +150,18 @@ public enum IncidentIntake {
                 ])
             result.recorded += 1
             if signal.status == .resolved, let found = incident {
-                try IncidentStore.event(
-                    tx, tenant: tenant, incident: found.id, kind: "alert_resolved", by: nil, detail: describe(signal), at: now)
+                resolving[found.id, default: []].append(describe(signal))
                 touched.append(found.id)
             }
+        }
+        for (id, notes) in firing.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+            try tx.query(
+                "UPDATE incidents SET last_alert_at = $3, updated_at = $3, version = version + 1 WHERE tenant_id = $1 AND id = $2",
+                [tenant, id, now])
+            try IncidentStore.event(tx, tenant: tenant, incident: id, kind: "alert", by: nil, detail: summary(notes), at: now)
+        }
+        for (id, notes) in resolving.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+            try IncidentStore.event(tx, tenant: tenant, incident: id, kind: "alert_resolved", by: nil, detail: summary(notes), at: now)
         }
         // An open incident none of whose alerts still fire is resolved with them.
         for id in Set(touched).sorted(by: { $0.uuidString < $1.uuidString }) {
@@ -161,6 +175,13 @@ public enum IncidentIntake {
             result.resolved.append(id)
         }
         return result
+    }
+
+    /// One line for the timeline: the alert, or how many and the first few.
+    static func summary(_ notes: [String]) -> String {
+        guard notes.count > 1 else { return notes.first ?? "" }
+        return "\(notes.count) alerts: " + notes.prefix(5).joined(separator: "; ")
+            + (notes.count > 5 ? "; and \(notes.count - 5) more" : "")
     }
 
     static func describe(_ signal: IncidentSignal) -> String {

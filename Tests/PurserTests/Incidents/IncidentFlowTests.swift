@@ -232,6 +232,10 @@ import TestSupport
                 && again.body["recorded"] as? Double == 200)
         #expect(try value("SELECT count(*)::text FROM incidents WHERE service = 'chat-api'") == "1")
         #expect(try value("SELECT severity FROM incidents WHERE id = $1", [id]) == "SEV1")
+        // The burst is one line on the timeline, not 200.
+        #expect(
+            try value("SELECT count(*) || ' ' || min(detail) FROM incident_events WHERE incident_id = $1 AND kind = 'alert'", [id])?
+                .hasPrefix("1 200 alerts: ") == true)
         #expect(try value("SELECT sum(received)::text FROM incident_alerts WHERE incident_id = $1", [id]) == "400")
         #expect(
             try value(
