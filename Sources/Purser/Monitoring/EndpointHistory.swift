@@ -58,11 +58,7 @@ enum EndpointHistory {
     static func dayLabels(from: Date, count: Int, zone: TimeZone) -> [String] {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
-        let formatter = DateFormatter()
-        formatter.calendar = calendar
-        formatter.timeZone = zone
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "yyyy-MM-dd"
+        let formatter = Figures.days(in: zone)
         let start = calendar.startOfDay(for: from)
         return (0..<count).compactMap { calendar.date(byAdding: .day, value: $0, to: start).map(formatter.string(from:)) }
     }

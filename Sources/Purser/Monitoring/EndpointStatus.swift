@@ -27,10 +27,7 @@ public struct EndpointStatus: Sendable {
     static func all(_ tx: Connection, tenant: UUID, now: Date, only target: UUID? = nil) throws -> (zone: TimeZone, [EndpointStatus]) {
         let (tenantObjectives, zone) = try UptimeObjectives.forTenant(tx, tenant: tenant)
         let (start, end) = UptimeMath.month(containing: now, in: zone)
-        let targets = try tx.query(
-            "SELECT \(ProbeTarget.columns) FROM probe_targets WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id = $2) ORDER BY name LIMIT 1000",
-            [tenant, target]
-        ).map(ProbeTarget.init(row:))
+        let targets = try ProbeTarget.list(tx, tenant: tenant, only: target)
         let counts = try UptimeQuery.counts(tx, tenant: tenant, target: target, from: start, to: end, now: now)
         let windows = try MaintenanceWindows.list(tx, tenant: tenant, from: start, to: end)
         return (
@@ -57,6 +54,17 @@ enum Figures {
     }
 
     static func milliseconds(_ value: Int?) -> String { value.map { "\($0) ms" } ?? "—" }
+
+    /// Local days ("2026-11-27") in `zone`.
+    static func days(in zone: TimeZone) -> DateFormatter {
+        let formatter = DateFormatter()
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        (formatter.calendar, formatter.timeZone, formatter.locale, formatter.dateFormat) = (
+            calendar, zone, Locale(identifier: "en_US_POSIX"), "yyyy-MM-dd"
+        )
+        return formatter
+    }
 
     static func minutes(_ seconds: TimeInterval) -> String {
         let minutes = seconds / 60

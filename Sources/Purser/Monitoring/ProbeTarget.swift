@@ -67,6 +67,20 @@ extension ProbeTarget {
     }
 }
 
+extension ProbeTarget {
+    /// The tenant's targets by name (one, with `only`; the probed ones, with `enabledOnly`), in `tx`.
+    static func list(_ tx: Connection, tenant: UUID, only: UUID? = nil, enabledOnly: Bool = false, lock: Bool = false) throws
+        -> [ProbeTarget]
+    {
+        try tx.query(
+            """
+            SELECT \(columns) FROM probe_targets
+            WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id = $2) AND (enabled OR NOT $3::boolean) ORDER BY name LIMIT 1000
+            """ + (lock ? " FOR UPDATE" : ""), [tenant, only, enabledOnly]
+        ).map(ProbeTarget.init(row:))
+    }
+}
+
 extension SealedColumn {
     /// A probe target's bearer token or API key, bound to the target.
     static let probeCredentials = SealedColumn(

@@ -42,20 +42,13 @@ public struct ProbeTargets: Sendable {
 
     public func list(tenant: UUID, limit: Int = 500) throws -> [ProbeTarget] {
         try database.inTenant(tenant) { tx in
-            try tx.query(
-                "SELECT \(ProbeTarget.columns) FROM probe_targets WHERE tenant_id = $1 ORDER BY name LIMIT $2", [tenant, limit]
-            ).map(ProbeTarget.init(row:))
+            Array(try ProbeTarget.list(tx, tenant: tenant).prefix(limit))
         }
     }
 
     public func find(_ id: UUID, tenant: UUID) throws -> ProbeTarget {
         guard
-            let found = try database.inTenant(
-                tenant,
-                { tx in
-                    try tx.query("SELECT \(ProbeTarget.columns) FROM probe_targets WHERE tenant_id = $1 AND id = $2", [tenant, id]).first
-                        .map(ProbeTarget.init(row:))
-                })
+            let found = try database.inTenant(tenant, { tx in try ProbeTarget.list(tx, tenant: tenant, only: id).first })
         else { throw NotFound(detail: "no such endpoint here") }
         return found
     }
@@ -131,8 +124,7 @@ public struct ProbeTargets: Sendable {
                 AuditEvent(
                     tenant: tenant, actor: actor, action: "monitoring.target_create", targetType: "probe_target",
                     targetID: id.postgresText, reason: url, at: now), in: tx)
-            return try tx.query("SELECT \(ProbeTarget.columns) FROM probe_targets WHERE tenant_id = $1 AND id = $2", [tenant, id])
-                .map(ProbeTarget.init(row:))[0]
+            return try ProbeTarget.list(tx, tenant: tenant, only: id)[0]
         }
     }
 
@@ -144,9 +136,7 @@ public struct ProbeTargets: Sendable {
         let now = world.clock.now
         return try database.inTenant(tenant) { tx in
             guard
-                let current = try tx.query(
-                    "SELECT \(ProbeTarget.columns) FROM probe_targets WHERE tenant_id = $1 AND id = $2 FOR UPDATE", [tenant, id]
-                ).first.map(ProbeTarget.init(row:))
+                let current = try ProbeTarget.list(tx, tenant: tenant, only: id, lock: true).first
             else { throw NotFound(detail: "no such endpoint here") }
             if let ifMatch, ifMatch != current.etag { throw Changed() }
             if current.source == .endpoint && (input.url != nil || input.name != nil || input.kind != nil) {
@@ -178,8 +168,7 @@ public struct ProbeTargets: Sendable {
                 AuditEvent(
                     tenant: tenant, actor: actor, action: "monitoring.target_update", targetType: "probe_target",
                     targetID: id.postgresText, at: now), in: tx)
-            return try tx.query("SELECT \(ProbeTarget.columns) FROM probe_targets WHERE tenant_id = $1 AND id = $2", [tenant, id])
-                .map(ProbeTarget.init(row:))[0]
+            return try ProbeTarget.list(tx, tenant: tenant, only: id)[0]
         }
     }
 

@@ -41,9 +41,7 @@ enum StatusPages {
         let days = try EndpointHistory.days(tx, tenant: tenant, from: from, to: now.addingTimeInterval(1), zone: zone, now: now)
         let totals = try UptimeQuery.counts(tx, tenant: tenant, target: nil, from: from, to: now.addingTimeInterval(1), now: now)
         let maintenance = try MaintenanceWindows.activeTargets(tx, tenants: [tenant], at: now)
-        let targets = try tx.query(
-            "SELECT \(ProbeTarget.columns) FROM probe_targets WHERE tenant_id = $1 AND enabled ORDER BY name LIMIT 1000", [tenant]
-        ).map(ProbeTarget.init(row:))
+        let targets = try ProbeTarget.list(tx, tenant: tenant, enabledOnly: true)
         let endpoints = targets.map { target -> Endpoint in
             let objective = UptimeObjectives.forTarget(target, tenant: objectives).availabilityPercent ?? 99.5
             let inMaintenance =

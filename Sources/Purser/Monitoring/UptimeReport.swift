@@ -36,9 +36,7 @@ public struct UptimeReport: Sendable {
 
     static func day(_ text: String, zone: TimeZone) -> Date? {
         guard text.count == 10 else { return nil }
-        let formatter = DateFormatter()
-        (formatter.dateFormat, formatter.timeZone, formatter.locale) = ("yyyy-MM-dd", zone, Locale(identifier: "en_US_POSIX"))
-        return formatter.date(from: text)
+        return Figures.days(in: zone).date(from: text)
     }
 
     /// `from` and `to` (inclusive local days, default this month so far) and `endpoint` (an id); a period
@@ -48,8 +46,7 @@ public struct UptimeReport: Sendable {
             let (_, zone) = try UptimeObjectives.forTenant(tx, tenant: tenant)
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = zone
-            let formatter = DateFormatter()
-            (formatter.dateFormat, formatter.timeZone, formatter.locale) = ("yyyy-MM-dd", zone, Locale(identifier: "en_US_POSIX"))
+            let formatter = Figures.days(in: zone)
             var errors: [FieldError] = []
             let fromText = parameters["from"].flatMap { $0.isEmpty ? nil : $0 }
             let toText = parameters["to"].flatMap { $0.isEmpty ? nil : $0 }
@@ -69,10 +66,7 @@ public struct UptimeReport: Sendable {
             }
             if to <= from { throw ValidationError([FieldError(field: "to", detail: "the period ends on or after its first day")]) }
             let (tenantObjectives, _) = try UptimeObjectives.forTenant(tx, tenant: tenant)
-            let targets = try tx.query(
-                "SELECT \(ProbeTarget.columns) FROM probe_targets WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id = $2) ORDER BY name LIMIT 1000",
-                [tenant, endpoint]
-            ).map(ProbeTarget.init(row:))
+            let targets = try ProbeTarget.list(tx, tenant: tenant, only: endpoint)
             if let endpoint, targets.isEmpty { throw NotFound(detail: "no endpoint \(endpoint.postgresText) here") }
             let counts = try UptimeQuery.counts(tx, tenant: tenant, target: endpoint, from: from, to: to, now: now)
             return UptimeReport(
