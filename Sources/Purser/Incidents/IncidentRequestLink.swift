@@ -35,6 +35,21 @@ enum IncidentRequestLink {
             in: tx)
     }
 
+    /// A change made on the request itself (its page, the requests API): waiting on the customer and
+    /// back is the request's own business, but resolving, closing or reopening an incident's request
+    /// happens through the incident, whose rules (the postmortem before review) and notices go with it.
+    static func requestMoving(_ request: UUID, tenant: UUID, from: RequestState, to: RequestState, in tx: Connection) throws {
+        let settled: Set<RequestState> = [.resolved, .closed]
+        guard settled.contains(from) || settled.contains(to),
+            let incident = try tx.query("SELECT id FROM incidents WHERE tenant_id = $1 AND request_id = $2", [tenant, request]).first?
+                .require(0, as: UUID.self)
+        else { return }
+        let allowed = from.next.filter { !settled.contains($0) && !settled.contains(from) }
+        throw ValidationError.transitionRefused(
+            state: from.rawValue, allowed: allowed.map(\.rawValue),
+            "this request belongs to incident \(incident.postgresText): resolve, review or reopen the incident instead")
+    }
+
     /// A new severity retargets the request's priority and its clocks.
     static func reprioritise(
         _ tx: Connection, tenant: UUID, request: UUID, to priority: RequestPriority, actor: AuditActor, at now: Date

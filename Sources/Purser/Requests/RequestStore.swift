@@ -253,6 +253,8 @@ public struct RequestStore: Sendable {
                 // Access: closing ends the grants it justified; a break-glass review is resolved by someone else.
                 try AccessGrants.requestMoving(
                     id, tenant: tenant, from: current.state, to: to.rawValue, by: principal.user, at: now, in: tx)
+                // Incidents: an incident's request is resolved, closed or reopened through its incident.
+                try IncidentRequestLink.requestMoving(id, tenant: tenant, from: from, to: to, in: tx)
             }
             if change.assigneeID != nil || change.priority != nil || change.groupID != nil || change.tags != nil {
                 try principal.require(.requestsManage)

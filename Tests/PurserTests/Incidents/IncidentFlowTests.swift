@@ -21,7 +21,7 @@ import TestSupport
         acme = try People(app, slug: "acme", staff: true)
         staff = try app.app.tokens.create(
             user: acme.id("cse@staff.test"), tenant: nil, name: "t",
-            scopes: [.incidentsRead, .incidentsWrite, .alertsWrite, .requestsRead], lifetime: 86400, actor: .system
+            scopes: [.incidentsRead, .incidentsWrite, .alertsWrite, .requestsRead, .requestsWrite], lifetime: 86400, actor: .system
         ).token
         admin = try app.app.tokens.create(
             user: acme.id("tenant_admin@acme.test"), tenant: acme.tenant, name: "t",
@@ -67,6 +67,10 @@ import TestSupport
         #expect(twice.status == 200 && twice.body["acknowledged_at"] as? String == acknowledged.body["acknowledged_at"] as? String)
         let answered = try send("GET", "/api/v1/requests/\(request)?tenant=acme", token: staff).body["sla"] as? [String: Any]
         #expect((answered?["first_response"] as? [String: Any])?["state"] as? String == "stopped")
+
+        // The request itself is not resolved behind the incident's back.
+        let direct = try send("PATCH", "/api/v1/requests/\(request)?tenant=acme", token: staff, #"{"state": "resolved"}"#)
+        #expect(direct.status == 422 && "\(direct.body)".contains("incident"))
 
         // A stale ETag is refused; each move takes the request with it.
         var etag = try #require(try send("GET", "/api/v1/incidents/\(id)?tenant=acme", token: admin).etag)
