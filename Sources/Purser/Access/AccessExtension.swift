@@ -6,12 +6,16 @@
 // the holder asks for a new one that carries the new end.
 import Foundation
 import Postgres
+import struct HTTPServer.FieldError
 
 enum AccessExtension {
     /// At asking: the grant is the asker's, live, under the same policy and for the same host, and
-    /// with the extension the time left from now stays within the policy's maximum.
+    /// with the extension the time left from now stays within the policy's maximum. Under a
+    /// business-hours policy (`businessHours` is the tenant's calendar, nil otherwise) the extended
+    /// window, from the grant's current end to its new end, lies within them.
     static func checkAsk(
-        _ grant: UUID, policy: AccessPolicy, hostID: UUID?, durationSeconds: Int, user: UUID, in tx: Connection, at now: Date
+        _ grant: UUID, policy: AccessPolicy, hostID: UUID?, durationSeconds: Int, user: UUID, businessHours: BusinessCalendar?,
+        in tx: Connection, at now: Date
     ) throws {
         guard
             let row = try tx.query(
@@ -31,15 +35,47 @@ enum AccessExtension {
                 "with \(AccessRules.words(Int(left.rounded(.up)))) still left, at most \(AccessRules.words(max(0, policy.maxSeconds - Int(left.rounded(.up))))) more keeps the grant within the policy's maximum of \(AccessRules.words(policy.maxSeconds))"
             )
         }
+        if let problem = hoursProblem(end: try row.require(2, as: Date.self), seconds: durationSeconds, calendar: businessHours) {
+            throw ValidationError([problem])
+        }
+    }
+
+    /// Why extending a grant that ends at `end` by `seconds` leaves business hours (nil when it
+    /// does not, or when `calendar` is nil: the policy is not business-hours-only). The extended
+    /// window starts at the grant's end, not at the moment of asking or approving.
+    static func hoursProblem(end: Date, seconds: Int, calendar: BusinessCalendar?) -> FieldError? {
+        guard let calendar, !calendar.alwaysOn else { return nil }
+        let moment = { AccessBusinessHours.moment($0, calendar) }
+        let newEnd = end.addingTimeInterval(TimeInterval(seconds))
+        guard let stretchEnd = calendar.workingStretchEnd(from: end) else {
+            return FieldError(
+                field: "extends_grant_id",
+                detail: "this policy grants access only within business hours, and the grant ends at \(moment(end)), outside them; "
+                    + "ask for access again when they begin at \(moment(calendar.nextWorkingMoment(end)))")
+        }
+        guard newEnd > stretchEnd else { return nil }
+        let longest = Int(stretchEnd.timeIntervalSince(end))
+        return FieldError(
+            field: "duration_seconds",
+            detail: "this policy grants access only within business hours: they end at \(moment(stretchEnd)), so the grant, "
+                + "ending at \(moment(end)), "
+                + (longest >= 60 ? "can be extended by at most \(AccessRules.words(longest))" : "cannot be extended")
+                + " (the extended window would end at \(moment(newEnd)))")
     }
 
     /// At the last approval: the extended grant's end moves by the extension's duration and its
-    /// expiry job with it. Refused when the grant ended while the extension waited. Returns the new end.
+    /// expiry job with it. Refused when the grant ended while the extension waited, or when, under
+    /// a business-hours policy, the window from the grant's end as it is now (another extension
+    /// may have moved it) runs outside them: the request then keeps waiting. Returns the new end.
     static func extend(
-        _ record: AccessRequestRecord, grant id: UUID, tenant: UUID, actor: AuditActor, in tx: Connection, at now: Date
+        _ record: AccessRequestRecord, grant id: UUID, tenant: UUID, businessHours: BusinessCalendar?, actor: AuditActor,
+        in tx: Connection, at now: Date
     ) throws -> (grant: UUID, endsAt: Date) {
         guard let grant = try AccessGrants.grant(id, in: tx, lock: true), grant.state(at: now) == .active else {
             throw AccessRefused("grant_ended", "The grant this extends has ended; ask for access again.", refusal: .conflict)
+        }
+        if let problem = hoursProblem(end: grant.endsAt, seconds: record.durationSeconds, calendar: businessHours) {
+            throw AccessRefused("outside_business_hours", "Approving now: " + problem.detail + ".", refusal: .conflict)
         }
         let end = grant.endsAt.addingTimeInterval(TimeInterval(record.durationSeconds))
         var job = grant.expireJob

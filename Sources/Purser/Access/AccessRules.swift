@@ -112,9 +112,10 @@ public enum AccessRules {
 
     /// Checks an ordinary access request (not break-glass) against its policy at `now`, in the
     /// tenant's business `calendar`. Throws AccessRefused (who may not) or ValidationError (a value).
+    /// An extension's window runs from its grant's end, so AccessExtension checks its business hours.
     public static func checkAsk(
         policy: AccessPolicy, asker: AccessPerson, durationSeconds: Int, start: Date?, reason: String, link: LinkedRequest?,
-        now: Date, calendar: BusinessCalendar
+        now: Date, calendar: BusinessCalendar, extending: Bool = false
     ) throws {
         try checkAsker(policy: policy, asker: asker, roles: policy.requesterRoles, what: "ask for")
         var errors: [FieldError] = []
@@ -129,7 +130,7 @@ public enum AccessRules {
             errors.append(FieldError(field: "start", detail: "choose a start from now to 30 days ahead"))
         }
         // The whole window, not only its start: from the start (or now, when it opens at approval).
-        if policy.businessHoursOnly, durationSeconds >= 60,
+        if policy.businessHoursOnly, !extending, durationSeconds >= 60,
             let problem = AccessBusinessHours.problem(start: start ?? now, seconds: durationSeconds, calendar: calendar)
         {
             errors.append(problem)

@@ -132,14 +132,15 @@ public struct AccessStore: Sendable {
                 let asker = try Self.person(principal, in: tx)
                 let link = try Self.link(new.linkedRequest, tenant: tenant, in: tx)
                 let start = try Self.start(new.start)
+                let calendar = try RequestSLA.policy(tx, tenant: tenant).calendar
                 try AccessRules.checkAsk(
                     policy: policy, asker: asker, durationSeconds: new.durationSeconds, start: start, reason: new.reason,
-                    link: link?.rules, now: now, calendar: try RequestSLA.policy(tx, tenant: tenant).calendar)
+                    link: link?.rules, now: now, calendar: calendar, extending: new.extendsGrantID != nil)
                 let ssh = try Self.ssh(new, policy: policy, tenant: tenant, pool: pool, in: tx)
                 if let extended = new.extendsGrantID {
                     try AccessExtension.checkAsk(
-                        extended, policy: policy, hostID: ssh?.hostID, durationSeconds: new.durationSeconds, user: principal.user, in: tx,
-                        at: now)
+                        extended, policy: policy, hostID: ssh?.hostID, durationSeconds: new.durationSeconds, user: principal.user,
+                        businessHours: policy.businessHoursOnly ? calendar : nil, in: tx, at: now)
                 }
                 let id = UUID.v7(at: now)
                 let lapseAt = now.addingTimeInterval(TimeInterval(policy.lapseSeconds))
@@ -276,7 +277,11 @@ public struct AccessStore: Sendable {
                     try close(record, state: .approved, at: now, in: tx)
                     // An extension moves the end of the grant it extends (AccessExtension).
                     if let extended = record.extendsGrantID {
-                        let moved = try AccessExtension.extend(record, grant: extended, tenant: tenant, actor: actor, in: tx, at: now)
+                        let moved = try AccessExtension.extend(
+                            record, grant: extended, tenant: tenant,
+                            businessHours: policy.businessHoursOnly ? try RequestSLA.policy(tx, tenant: tenant).calendar : nil,
+                            actor: actor,
+                            in: tx, at: now)
                         try notices.told(
                             "access.granted", subject: "Access extended: \(record.target)",
                             text: "Now until \(RFC3339.string(moved.endsAt)).", request: id, person: record.requesterID, tenant: tenant,
