@@ -106,6 +106,8 @@ enum IncidentPages {
         let moves: [Option]
         let severities: [Option]
         let people: [Option]
+        /// The same people, the incident's responders selected.
+        let responderOptions: [Option]
         let version: String
         let canNote: Bool
         let runbooks: [RunbookView]
@@ -230,6 +232,9 @@ enum IncidentPages {
                     Option(value: $0.rawValue, label: $0.rawValue, selected: $0 == incident.severity)
                 },
                 people: people.map { Option(value: $0.0.postgresText, label: $0.1, selected: $0.0 == incident.commander?.id) },
+                responderOptions: people.map { person in
+                    Option(value: person.0.postgresText, label: person.1, selected: incident.responders.contains { $0.id == person.0 })
+                },
                 version: incident.etag, canNote: staffView,
                 runbooks: runbooks.map {
                     RunbookView(title: $0.title, match: "\($0.match.rawValue) \($0.value)", html: Markdown.html($0.body))

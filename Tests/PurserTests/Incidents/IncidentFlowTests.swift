@@ -174,6 +174,17 @@ import TestSupport
                 == "0")
         clock.advance(by: 1200)
         #expect(try value("SELECT escalation_level::text FROM incidents WHERE id = $1", [id]) == "1")
+
+        // Commander and responders from the page; the page shows the responders chosen, so saving again keeps them.
+        let show = "/t/acme/incidents/\(id.postgresText)"
+        let fields = [
+            ("people_form", "1"), ("severity", "SEV2"), ("commander_id", engineer.postgresText), ("responders", cse.postgresText),
+        ]
+        #expect(try browser.post(show + "/update", fields, from: show).status == 303)
+        #expect(
+            try value("SELECT commander_id::text || ' ' || responders::text FROM incidents WHERE id = $1", [id])
+                == "\(engineer.postgresText) {\(cse.postgresText)}")
+        #expect(String(decoding: try browser.get(show).body, as: UTF8.self).contains("<option value=\"\(cse.postgresText)\" selected>"))
         #expect(try told("incident.acknowledged").contains("tenant_admin@acme.test"))
         // Every message of the incident carries its id as PagerDuty's dedup key, with the action of its event.
         let actions = try app.database.connect().query(
