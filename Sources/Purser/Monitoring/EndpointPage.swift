@@ -43,6 +43,7 @@ enum EndpointPage {
         let latencyObjective: String
         let ttft: String
         let ttftObjective: String
+        let errorRate: String
         let percentileNote: String
         let rules: [String]
         let uptimeChart: String
@@ -92,9 +93,6 @@ enum EndpointPage {
             guard let endpoint = statuses.first else { throw NotFound(detail: "no such endpoint here") }
             let target = endpoint.target
             let hours = try EndpointHistory.hours(tx, tenant: ctx.tenant.id, target: id, from: week, to: now, now: now)
-            let day = try UptimeQuery.counts(
-                tx, tenant: ctx.tenant.id, target: id, from: now.addingTimeInterval(-86400), to: now.addingTimeInterval(1), now: now)[id]?
-                .counts
             let windows = try MaintenanceWindows.list(
                 tx, tenant: ctx.tenant.id, target: id, from: week, to: now.addingTimeInterval(90 * 86400))
             var deployments: [Touch] = []
@@ -137,6 +135,7 @@ enum EndpointPage {
             (monthFormatter.dateFormat, monthFormatter.timeZone, monthFormatter.locale) = (
                 "MMMM yyyy", zone, Locale(identifier: "en_US_POSIX")
             )
+            func signal(_ name: LLMSignal) -> String { endpoint.lastDay[name].map(name.display) ?? "—" }
             func points(_ value: (EndpointHistory.Hour) -> Double?) -> [TimeSeriesChart.Point] {
                 hours.map { TimeSeriesChart.Point(at: $0.hour, value: value($0)) }
             }
@@ -152,9 +151,12 @@ enum EndpointPage {
                 allowed: Figures.minutes(endpoint.budget.allowedSeconds), used: Figures.minutes(endpoint.budget.usedSeconds),
                 remaining:
                     "\(Figures.minutes(endpoint.budget.remainingSeconds)) (\(Figures.percent(endpoint.budget.remainingShare * 100, digits: 1)))",
-                latency: Figures.milliseconds(day?.latencyP95Ms), latencyObjective: Figures.milliseconds(endpoint.objectives.p95LatencyMs),
-                ttft: Figures.milliseconds(day?.ttftP95Ms), ttftObjective: Figures.milliseconds(endpoint.objectives.p95TTFTMs),
-                percentileNote: "p95 of the last 24 hours' successful probes.", rules: EndpointStatus.rules,
+                latency: signal(.p95LatencyMs), latencyObjective: Figures.milliseconds(endpoint.objectives.p95LatencyMs),
+                ttft: signal(.p95TTFTMs), ttftObjective: Figures.milliseconds(endpoint.objectives.p95TTFTMs),
+                errorRate: signal(.errorRate),
+                percentileNote:
+                    "Latency and time to first token: p95 of the last 24 hours' successful probes; error rate: the last 24 hours' down probes over counted ones.",
+                rules: EndpointStatus.rules,
                 uptimeChart: TimeSeriesChart.line(
                     title: "Uptime per hour, last 7 days", unit: "%", points: points(\.uptimePercent), from: week, to: now,
                     floor: 0, ceiling: 100, objective: endpoint.objectives.availabilityPercent),

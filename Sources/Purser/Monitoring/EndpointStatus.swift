@@ -11,6 +11,8 @@ public struct EndpointStatus: Sendable {
     public let month: UptimeCounts
     public let budget: ErrorBudget
     public let exactPercentiles: Bool
+    /// The last 24 hours, in the LLMSignal vocabulary (a signal not measured is absent).
+    public let lastDay: [LLMSignal: Double]
 
     /// How the figures are counted, shown beside them.
     public static let rules = [
@@ -29,6 +31,8 @@ public struct EndpointStatus: Sendable {
         let (start, end) = UptimeMath.month(containing: now, in: zone)
         let targets = try ProbeTarget.list(tx, tenant: tenant, only: target)
         let counts = try UptimeQuery.counts(tx, tenant: tenant, target: target, from: start, to: end, now: now)
+        let lastDay = try UptimeQuery.counts(
+            tx, tenant: tenant, target: target, from: now.addingTimeInterval(-86400), to: now.addingTimeInterval(1), now: now)
         let windows = try MaintenanceWindows.list(tx, tenant: tenant, from: start, to: end)
         return (
             zone,
@@ -42,9 +46,20 @@ public struct EndpointStatus: Sendable {
                     budget: UptimeMath.budget(
                         objectivePercent: objectives.availabilityPercent ?? 99.5, monthSeconds: end.timeIntervalSince(start),
                         maintenanceSeconds: covered, down: found?.counts.down ?? 0, interval: target.intervalSeconds),
-                    exactPercentiles: found?.exactPercentiles ?? true)
+                    exactPercentiles: found?.exactPercentiles ?? true, lastDay: signals(lastDay[target.id]?.counts))
             }
         )
+    }
+}
+
+extension EndpointStatus {
+    /// Counts as signals: the share of counted probes that failed, and the p95s of the successful ones.
+    static func signals(_ counts: UptimeCounts?) -> [LLMSignal: Double] {
+        guard let counts, counts.counted > 0 else { return [:] }
+        var values: [LLMSignal: Double] = [.errorRate: Double(counts.down) / Double(counts.counted)]
+        if let latency = counts.latencyP95Ms { values[.p95LatencyMs] = Double(latency) }
+        if let ttft = counts.ttftP95Ms { values[.p95TTFTMs] = Double(ttft) }
+        return values
     }
 }
 

@@ -43,6 +43,7 @@ enum MonitoringAPI {
             "required": [
                 "id", "name", "source", "kind", "url", "model", "endpoint_id", "interval_seconds", "timeout_ms", "objectives",
                 "credentials_hint", "enabled", "state", "state_since", "last_probe_at", "last_error", "month",
+                "last_24h",
             ],
             "properties": [
                 "id": ["type": "string", "format": "uuid"], "name": ["type": "string"],
@@ -55,6 +56,14 @@ enum MonitoringAPI {
                 "state_since": ["type": ["string", "null"], "format": "date-time"],
                 "last_probe_at": ["type": ["string", "null"], "format": "date-time"], "last_error": ["type": ["string", "null"]],
                 "month": month.ref,
+                "last_24h": [
+                    "type": "object", "additionalProperties": false,
+                    "description":
+                        "The last 24 hours as LLM signals (error_rate 0–1, p95_latency_ms, p95_ttft_ms); an unmeasured one is absent.",
+                    "properties": [
+                        "error_rate": ["type": "number"], "p95_latency_ms": ["type": "number"], "p95_ttft_ms": ["type": "number"],
+                    ],
+                ],
             ],
         ])
 
@@ -196,6 +205,7 @@ enum MonitoringAPI {
             "credentials_hint": target.credentialsHint.map { .string($0) } ?? .null, "enabled": .bool(target.enabled),
             "state": .string(target.state), "state_since": time(target.stateSince), "last_probe_at": time(target.lastProbeAt),
             "last_error": target.lastError.map { .string($0) } ?? .null,
+            "last_24h": .object(status.lastDay.sorted { $0.key < $1.key }.map { ($0.key.rawValue, number($0.value)) }),
             "month": [
                 "uptime_percent": number(counts.uptimePercent), "counted": .number(Double(counts.counted)),
                 "up": .number(Double(counts.up)),

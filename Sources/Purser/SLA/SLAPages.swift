@@ -138,7 +138,10 @@ enum SLAPages {
                 return .redirect(to: SiteURL.slaPolicy(ctx.tenant.slug).path)
             }
             do {
-                try policies.set(try policy(from: form), tenant: ctx.tenant.id, actor: ctx.actor)
+                // The form does not show the endpoint objectives ("uptime", docs/monitoring.md): they are kept as they were.
+                var made = try policy(from: form)
+                made.uptime = try policies.effective(tenant: ctx.tenant.id).policy.uptime
+                try policies.set(made, tenant: ctx.tenant.id, actor: ctx.actor)
                 return .redirect(to: SiteURL.slaPolicy(ctx.tenant.slug).path)
             } catch let error as ValidationError {
                 let (current, own) = try policies.effective(tenant: ctx.tenant.id)

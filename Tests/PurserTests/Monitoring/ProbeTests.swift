@@ -164,6 +164,11 @@ final class SwitchableResolver: NameResolver, @unchecked Sendable {
         #expect(counts.uptimePercent == 75)
         let upTTFTs = try results(chat).filter { $0.outcome == "up" }.compactMap(\.ttft).sorted()
         #expect(counts.ttftP95Ms == upTTFTs.last)
+        // The same day in the LLM signal vocabulary, as the API and the endpoint page give it.
+        let signals = try app.app.database.inTenant(people.tenant) {
+            try EndpointStatus.all($0, tenant: people.tenant, now: clock.now, only: chat.id).1.first?.lastDay
+        }
+        #expect(signals?[.errorRate] == 0.25 && signals?[.p95TTFTMs] == upTTFTs.last.map(Double.init))
 
         // The pages show the same figures, the charts, and the incident the failure opened.
         let admin = try people.signedIn("viewer@acme.test", in: app)
