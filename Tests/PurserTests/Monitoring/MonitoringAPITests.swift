@@ -77,6 +77,14 @@ import TestSupport
         #expect(try call("GET", "/api/v1/reports/uptime?from=2026-11-30&to=2026-11-01", viewer).status == 422)
     }
 
+    /// `purser work` runs the probes: one batched tick every 15 s and the hourly rollup.
+    @Test func workersRunTheTickAndTheRollup() throws {
+        let kinds = try JobRunner.standardHandlers(app.app.configuration).kinds
+        #expect(kinds.contains("monitoring.tick") && kinds.contains("monitoring.rollup"))
+        let schedules = Schedules.standard.filter { $0.kind.hasPrefix("monitoring.") }.map(\.recurrence)
+        #expect(schedules == [.every(seconds: 15), .every(seconds: 3600)])
+    }
+
     @Test func thePublicStatusLinkWorksUntilRotated() throws {
         let staff = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))
         let form = try staff.formToken(on: "/t/acme/status")
