@@ -241,10 +241,18 @@ enum CostPages {
         return response
     }
 
-    /// A report's mistakes, as the page's error (the form is the query itself).
-    static func refusing(_ body: () throws -> Response) throws -> Response {
-        do { return try body() } catch let error as ValidationError {
-            throw HTTPError(error.status, detail: error.fieldErrors.map { "\($0.field): \($0.detail)" }.joined(separator: "; "))
+    /// The report a page's query asks for; a query it cannot run gives this month by model
+    /// instead, with the reasons to show beside the form (422), rather than an error page without
+    /// the form to correct it. `tenant` nil: every tenant (the staff page).
+    static func reportOrThisMonth(
+        tenant: UUID?, parameters: QueryParameters, today: LocalDate, database: Database
+    ) throws -> (CostReport, [FieldError]) {
+        do {
+            let query = try CostReport.Query(tenant: tenant, parameters: parameters, today: today)
+            return (try CostReport.compute(query, database: database), [])
+        } catch let error as ValidationError {
+            let query = CostReport.Query(tenant: tenant, period: CostPeriod(.thisMonth, today: today))
+            return (try CostReport.compute(query, database: database), error.fieldErrors)
         }
     }
 
@@ -259,21 +267,18 @@ enum CostPages {
         /// The page's report; a query it cannot run shows this month by model with the reasons
         /// beside the form, rather than an error page without the form to correct it.
         @Sendable func tenantReportOrDefault(_ ctx: TenantContext) throws -> (CostReport, TimeZone, LocalDate, [FieldError]) {
-            do {
-                let (report, zone, today) = try tenantReport(ctx)
-                return (report, zone, today, [])
-            } catch let error as ValidationError {
-                let zone = try database.inTenant(ctx.tenant.id) { try CostReport.settings($0, tenant: ctx.tenant.id).zone }
-                let today = LocalDate(ctx.world.clock.now, in: zone)
-                let query = CostReport.Query(tenant: ctx.tenant.id, period: CostPeriod(.thisMonth, today: today))
-                return (try CostReport.compute(query, database: database), zone, today, error.fieldErrors)
-            }
+            let zone = try database.inTenant(ctx.tenant.id) { try CostReport.settings($0, tenant: ctx.tenant.id).zone }
+            let today = LocalDate(ctx.world.clock.now, in: zone)
+            let (report, queryErrors) = try reportOrThisMonth(
+                tenant: ctx.tenant.id, parameters: ctx.request.query, today: today, database: database)
+            return (report, zone, today, queryErrors)
         }
 
-        @Sendable func staffReport(_ ctx: PageContext) throws -> (CostReport, LocalDate) {
-            let today = LocalDate(ctx.world.clock.now, in: TimeZone(identifier: "UTC")!)
-            let query = try CostReport.Query(tenant: nil, parameters: ctx.request.query, today: today)
-            return (try CostReport.compute(query, database: database), today)
+        @Sendable func staffToday(_ ctx: PageContext) -> LocalDate { LocalDate(ctx.world.clock.now, in: TimeZone(identifier: "UTC")!) }
+
+        @Sendable func staffReport(_ ctx: PageContext) throws -> CostReport {
+            let query = try CostReport.Query(tenant: nil, parameters: ctx.request.query, today: staffToday(ctx))
+            return try CostReport.compute(query, database: database)
         }
 
         let budgets = BudgetStore(database: database, clock: routes.world.clock)
@@ -328,18 +333,18 @@ enum CostPages {
             csv(try tenantReport(ctx).0, filename: "costs-\(ctx.tenant.slug).csv")
         }
         routes.staff(.get, .staffCosts, permission: .costsRead) { ctx in
-            try refusing {
-                let (report, today) = try staffReport(ctx)
-                return site.page(
-                    "costs/report", title: "Costs",
-                    page(
-                        report, heading: "Costs · every tenant", action: SitePage.staffCosts.url, csv: SitePage.staffCostsCSV.url,
-                        request: ctx.request, zone: "UTC (each tenant's days are its own)", staff: true, today: today,
-                        formToken: ctx.visitor.formToken),
-                    visitor: ctx.visitor)
-            }
+            let today = staffToday(ctx)
+            let (report, queryErrors) = try reportOrThisMonth(
+                tenant: nil, parameters: ctx.request.query, today: today, database: database)
+            var model = page(
+                report, heading: "Costs · every tenant", action: SitePage.staffCosts.url, csv: SitePage.staffCostsCSV.url,
+                request: ctx.request, zone: "UTC (each tenant's days are its own)", staff: true, today: today,
+                formToken: ctx.visitor.formToken)
+            model.queryErrors = queryErrors
+            return site.page(
+                "costs/report", title: "Costs", model, status: queryErrors.isEmpty ? .ok : .unprocessableContent, visitor: ctx.visitor)
         }
-        routes.staff(.get, .staffCostsCSV, permission: .costsRead) { ctx in csv(try staffReport(ctx).0, filename: "costs.csv") }
+        routes.staff(.get, .staffCostsCSV, permission: .costsRead) { ctx in csv(try staffReport(ctx), filename: "costs.csv") }
 
         // Budgets: made, changed and removed by those who manage the tenant's settings.
         routes.tenant(.post, .budgets, permission: .tenantSettingsManage, options: .form) { ctx in

@@ -133,6 +133,12 @@ import TestSupport
         let staffPage = try cse.get("/staff/costs?group_by=tenant")
         #expect(staffPage.status == 200)
         #expect(staffPage.text.contains("globex"))
+        // A staff query it cannot run: this month by model, with the reasons beside the form.
+        let mistaken = try cse.get("/staff/costs?from=2026-13-01&group_by=colour")
+        #expect(mistaken.status == 422)
+        #expect(mistaken.text.contains("That report cannot be shown; this month by model is shown instead."))
+        #expect(mistaken.text.contains("<strong>group_by</strong>: use one of model"), "\(mistaken.text)")
+        #expect(mistaken.text.contains("globex-secret-model") && mistaken.text.contains("<form method=\"get\""))
     }
 
     /// Through the real ingest: events rated at their prices land in the rollups the report and a
