@@ -41,6 +41,8 @@ public struct IsolationWalk {
         public let maintenanceWindowID: String
         /// An incident (its request is filed with it).
         public let incidentID: String
+        /// An archived weekly report (its probe target and incident in it).
+        public let weeklyReportID: String
         /// Text that must never reach a caller of another tenant.
         public let markers: [String]
     }
@@ -131,6 +133,10 @@ public struct IsolationWalk {
         let incident = try IncidentStore(database: app.app.database, clock: app.app.world.clock, publicURL: "http://purser.test").open(
             NewIncident(title: "Incident of \(people.slug)", severity: "SEV2", service: "svc-of-\(people.slug)"), tenant: people.tenant,
             principal: Principal(user: admin, tenantRole: .tenantAdmin, staffRole: nil, tenant: people.tenant), actor: .system)
+        // Built a week on, so the incident and the probe target above are in it.
+        let weekly = try WeeklyReportJob.run(
+            app.app.database, tenant: people.tenant, now: app.app.world.now.addingTimeInterval(7 * 86400), publicURL: nil
+        ).id
         return Things(
             slug: people.slug, requestID: id, requestNumber: number, attachmentID: attachment,
             channelID: channel.postgresText, memberID: member.postgresText, tokenID: token.id.postgresText,
@@ -139,7 +145,7 @@ public struct IsolationWalk {
             accessPolicyID: access.policy.postgresText,
             modelID: deployment.model.postgresText, deploymentID: deployment.deployment.postgresText,
             probeTargetID: probe.target.postgresText, maintenanceWindowID: probe.window.postgresText,
-            incidentID: incident.id.postgresText,
+            incidentID: incident.id.postgresText, weeklyReportID: weekly.postgresText,
             markers: [
                 "Incident of \(people.slug)", "svc-of-\(people.slug)",
                 "Budget of \(people.slug)", "Deal of \(people.slug)",
@@ -279,6 +285,7 @@ public struct IsolationWalk {
             case "{id}" where template.hasPrefix("/api/v1/maintenance-windows/{id}"): value = things.maintenanceWindowID
             case "{id}" where template.hasPrefix("/t/{tenant}/incidents/{id}"): value = things.incidentID
             case "{id}" where template.hasPrefix("/api/v1/incidents/{id}"): value = things.incidentID
+            case "{id}" where template.hasPrefix("/t/{tenant}/reports/weekly/{id}"): value = things.weeklyReportID
             default: value = nil
             }
             guard let value else { return .failure(WalkProblem("teach the walk which id \(segment) of \(template) is")) }

@@ -79,6 +79,7 @@ enum Routes {
         CostsAPI.register(in: &routes, database: database)
         PricesAPI.register(in: &routes, database: database)
         MonthlyReviewPages.register(in: &routes, site: site, database: database)
+        WeeklyReportPages.register(in: &routes, site: site, database: database)
         // SSH: the CA's public key and KRL for hosts; the GPU host inventory
         SSHRoutes.register(in: &routes, database: database)
         let hosts = HostStore(database: database, clock: parts.world.clock)

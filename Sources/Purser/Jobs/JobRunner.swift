@@ -52,6 +52,7 @@ public enum JobRunner {
         BudgetChecks.register(into: &handlers, publicURL: publicURL)
         AnomalyScan.register(into: &handlers, publicURL: publicURL)
         MonthlyReviewJob.register(into: &handlers, publicURL: publicURL)
+        WeeklyReportJob.register(into: &handlers, publicURL: publicURL)
         UsageJobs.register(into: &handlers)
         IncidentJobs.register(into: &handlers, publicURL: publicURL)
         // Probes of endpoints, every 15 s in one batched tick, and their hourly rollups (Monitoring/).

@@ -25,9 +25,11 @@ public struct TenantSchedule: Sendable {
 }
 
 public enum TenantSchedules {
-    /// Every per-tenant schedule. The monthly cost review runs at 00:05 local time on the 1st.
+    /// Every per-tenant schedule. The monthly cost review runs at 00:05 local time on the 1st; the
+    /// weekly report at 09:00 local time on Monday.
     public static let all: [TenantSchedule] = [
-        TenantSchedule(kind: MonthlyReviewJob.kind) { zone in .monthly(day: 1, hour: 0, minute: 5, timeZone: zone) }
+        TenantSchedule(kind: MonthlyReviewJob.kind) { zone in .monthly(day: 1, hour: 0, minute: 5, timeZone: zone) },
+        WeeklyReportJob.schedule,
     ]
 
     /// Makes (or moves to `timeZone`) every per-tenant schedule of `tenant`.

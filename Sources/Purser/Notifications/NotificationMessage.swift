@@ -54,6 +54,7 @@ public enum NotificationEvents {
         ("cost.budget_threshold", "A budget reached one of its thresholds (the level is in the subject)"),
         ("cost.anomaly", "An hour of spend stood well above its usual level"),
         ("cost.monthly_review", "Last month's cost review is ready"),
+        ("report.weekly", "Last week's report (usage, performance, incidents, SLA) is ready"),
         ("slo.burn_rate", "An endpoint is using its month's error budget fast (fast or slow burn-rate alert)"),
         ("incident.opened", "An incident was opened (by an alert, a probe, a cost anomaly or a person)"),
         ("incident.escalated", "An incident stayed unacknowledged and went to the next escalation level"),

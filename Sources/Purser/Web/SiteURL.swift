@@ -88,6 +88,8 @@ public enum SitePage: String, CaseIterable, Sendable {
     case endpoint = "/t/{tenant}/endpoints/{id}"
     case uptimeReport = "/t/{tenant}/reports/uptime"
     case uptimeReportCSV = "/t/{tenant}/reports/uptime.csv"
+    case weeklyReports = "/t/{tenant}/reports/weekly"
+    case weeklyReport = "/t/{tenant}/reports/weekly/{id}"
     case tenantStatus = "/t/{tenant}/status"
     case costsUpload = "/t/{tenant}/costs/upload"
     // Incidents: {id} is an incident's id; its linked request carries replies and notes.
@@ -272,6 +274,8 @@ extension SiteURL {
     static func endpoint(_ slug: String, id: UUID) -> SiteURL { SiteURL(.endpoint, slug, id.postgresText) }
     static func uptimeReport(_ slug: String) -> SiteURL { SiteURL(.uptimeReport, slug) }
     static func uptimeReportCSV(_ slug: String) -> SiteURL { SiteURL(.uptimeReportCSV, slug) }
+    static func weeklyReports(_ slug: String) -> SiteURL { SiteURL(.weeklyReports, slug) }
+    static func weeklyReport(_ slug: String, id: UUID) -> SiteURL { SiteURL(.weeklyReport, slug, id.postgresText) }
     static func tenantStatus(_ slug: String) -> SiteURL { SiteURL(.tenantStatus, slug) }
     static func publicStatus(_ token: String) -> SiteURL { SiteURL(.publicStatus, token) }
     static func costsUpload(_ slug: String) -> SiteURL { SiteURL(.costsUpload, slug) }

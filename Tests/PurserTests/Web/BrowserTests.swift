@@ -205,6 +205,9 @@ import TestSupport
                 "INSERT INTO status_pages (tenant_id, token_hash, created_at) VALUES ($1, decode($2, 'hex'), $3)",
                 [people.tenant, RandomSecret.hash(statusToken).map { String(format: "%02x", $0) }.joined(), app.app.world.now])
         }
+        // Last week's report (the endpoint above in it), for the weekly report pages.
+        let weekly = try WeeklyReportJob.run(app.app.database, tenant: people.tenant, now: app.app.world.now, publicURL: nil).id
+            .postgresText
 
         // Who sees each page: nobody signed in, the tenant's admin, or a provider admin.
         enum Who: String { case visitor, admin, staff }
@@ -226,6 +229,7 @@ import TestSupport
             (.admin, "/t/acme/incidents"), (.admin, "/t/acme/incidents/\(incident)"), (.admin, "/t/acme/incidents/\(incident)/acknowledge"),
             (.admin, "/t/acme/runbooks"), (.admin, "/t/acme/escalation"),
             (.admin, "/t/acme/endpoints"), (.admin, "/t/acme/endpoints/\(endpoint)"), (.admin, "/t/acme/reports/uptime"),
+            (.admin, "/t/acme/reports/weekly"), (.admin, "/t/acme/reports/weekly/\(weekly)"),
             (.admin, "/t/acme/status"),
             (.staff, "/staff/access"),
             (.staff, "/staff/"), (.staff, "/staff/hosts"), (.staff, "/staff/requests"), (.staff, "/staff/groups"),
