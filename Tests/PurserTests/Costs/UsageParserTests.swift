@@ -82,6 +82,14 @@ import Testing
         }
         #expect(wrong?.detail?.contains("'modle' is not a usage field") == true)
         #expect(throws: UsageCSVHeaderError.self) { try CSVUsageParser.lines(Array("provider,model\n".utf8)) }
+        // Semicolons or tabs between the header's columns (and no comma): the separator is named.
+        for (header, said) in [(#""event_id";"occurred_at";"provider""#, "semicolons"), ("event_id\toccurred_at\tprovider", "tabs")] {
+            let separated = #expect(throws: UsageCSVHeaderError.self) { try CSVUsageParser.lines(Array((header + "\na;b;c\n").utf8)) }
+            #expect(
+                separated?.detail?.hasPrefix("Line 1: the header's columns are separated by \(said);") == true,
+                "\(String(describing: separated))")
+            #expect(separated?.detail?.contains("the separator must be a comma") == true)
+        }
         let csv =
             "\u{FEFF}" + #"""
                 event_id,occurred_at,provider,model,team,input_tokens,output_tokens

@@ -31,6 +31,15 @@ enum CSVUsageParser {
             lineStart = lineEnd + 1
             if line.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
             guard let columns = header else {
+                // A spreadsheet saving with its locale's separator: say so, not "one unknown column".
+                if !line.contains(UInt8(ascii: ",")),
+                    let separator = line.contains(UInt8(ascii: ";")) ? "semicolons" : line.contains(9) ? "tabs" : nil
+                {
+                    throw UsageCSVHeaderError(
+                        detail:
+                            "Line \(number): the header's columns are separated by \(separator); the separator must be a comma (event_id,occurred_at,…)."
+                    )
+                }
                 guard line.count <= NDJSONUsageParser.maxLineBytes, case .success(let cells) = split(line) else {
                     throw UsageCSVHeaderError(detail: "Line \(number): the header cannot be read as CSV.")
                 }
