@@ -55,6 +55,8 @@ public enum DemoData {
             try DemoAccess.seed(database: database, tenant: tenant, clock: clock)
             try DemoHosts.seed(database: database, tenant: tenant, clock: clock)
             try DemoDeployments.seed(database: database, tenant: tenant, keyring: keyring, clock: clock)
+            // Last week's report archived (no one told), from the usage and endpoints above.
+            try WeeklyReportJob.run(database, tenant: tenant, now: clock.now, publicURL: nil)
         }
         return customers.map { Login(email: $0.email, role: $0.role.rawValue, secondFactor: $0.role == .tenantAdmin) }
             + staff.map { Login(email: $0.email, role: $0.role.rawValue, secondFactor: true) }

@@ -16,6 +16,7 @@ enum TenantPages {
         let requestsLink: SiteURL
         let slaPolicyLink: SiteURL
         let slaReportLink: SiteURL
+        let weeklyReportsLink: SiteURL
         let membersLink: SiteURL
         let notificationsLink: SiteURL
         let auditLink: SiteURL
@@ -46,6 +47,7 @@ enum TenantPages {
             requestsLink = .requests(tenant.slug)
             slaPolicyLink = .slaPolicy(tenant.slug)
             slaReportLink = .slaReport(tenant.slug)
+            weeklyReportsLink = .weeklyReports(tenant.slug)
             membersLink = .members(tenant.slug)
             notificationsLink = .notifications(tenant.slug)
             auditLink = .audit(tenant.slug)

@@ -191,6 +191,7 @@ import TestSupport
         ] {
             #expect(next.text.contains(figure), "\(figure)")
         }
+        #expect(try reader.get("/t/acme/").text.contains(#"href="/t/acme/reports/weekly""#))
         let archive = try reader.get("/t/acme/reports/weekly")
         #expect(archive.status == 200)
         #expect(archive.text.contains("/t/acme/reports/weekly/\(firstID.postgresText)"))
