@@ -55,6 +55,7 @@ extension DevCommandTests {
         let viewer = WebVisitor(baseURL: base)
         #expect(try viewer.signIn("viewer@acme.test", password).status == 303)
         #expect(try viewer.get("/t/acme/").status == 200)
+        try demoIncidentsAreShown(to: viewer)
         let admin = WebVisitor(baseURL: base)
         let signedIn = try admin.signIn("admin@acme.test", password) {
             let code = try Subprocess.run(
@@ -65,6 +66,27 @@ extension DevCommandTests {
         }
         #expect(signedIn.header("Location") == "/start")
         #expect(try admin.get("/t/acme/members").status == 200)
+    }
+}
+
+extension DevCommandTests {
+    /// The demo's incidents: a resolved SEV2 with its postmortem and action item, and an
+    /// acknowledged SEV3 still open whose alert has a runbook.
+    func demoIncidentsAreShown(to viewer: WebVisitor) throws {
+        let all = try viewer.get("/t/acme/incidents?view=all")
+        #expect(all.status == 200)
+        let rows = all.text
+        #expect(rows.contains("fraud-scoring-v7 answers 5xx to 7 % of requests") && rows.contains("resolved"), "\(rows)")
+        #expect(rows.contains("GPU memory above 90 % on gpu-a1</a></td>"), "\(rows)")
+        let resolved = try #require(WebVisitor.firstMatch(#"<a href="(/t/acme/incidents/[0-9a-f-]{36})">fraud-scoring"#, in: rows))
+        let page = try viewer.get(resolved).text
+        #expect(page.contains("SEV2") && page.contains("A batch job of another tenant filled the GPU memory"))
+        #expect(page.contains("Keep batch jobs off the GPUs that serve real-time models"))
+        let open = try #require(WebVisitor.firstMatch(#"<a href="(/t/acme/incidents/[0-9a-f-]{36})">GPU memory"#, in: rows))
+        let warning = try viewer.get(open).text
+        #expect(warning.contains("SEV3") && warning.contains("Runbook: GPU memory above 90 %") && warning.contains("Pat Platform"))
+        let escalation = try viewer.get("/t/acme/escalation").text
+        #expect(escalation.contains("Level 1") && escalation.contains(#"name="after_1" value="15""#), "\(escalation)")
     }
 }
 
