@@ -124,6 +124,8 @@ enum RequestPages {
         let watchers: String
         let activity: [ActivityView]
         let attachments: [AttachmentView]
+        /// The incident this request tracks, for those who may read incidents.
+        var incident: IncidentOfRequest.View? = nil
         var errors: [FieldError] = []
     }
 
@@ -250,6 +252,8 @@ enum RequestPages {
                             size: ByteCountFormatter.string(fromByteCount: Int64($0.size), countStyle: .file), who: $0.uploadedBy,
                             when: DisplayTime.format($0.createdAt))
                     },
+                    incident: principal.can(.incidentsRead)
+                        ? try IncidentOfRequest.view(database: store.database, tenant: tenant.id, slug: slug, request: found.id) : nil,
                     errors: errors), status: status, visitor: ctx.visitor, tenant: tenant)
         }
 
