@@ -30,6 +30,8 @@ enum HostPages {
         let canEdit: Bool
         let caLink = SitePage.sshCAPublicKey.url
         let krlLink = SitePage.sshKRL.url
+        /// Where staff hear of pool hosts going down (the staff page only).
+        let providerChannelsLink = SitePage.staffProviderChannels.url
         var values: [String: String] = [:]
         var errors: [FieldError] = []
         var message: String?

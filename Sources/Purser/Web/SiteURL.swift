@@ -127,6 +127,7 @@ public enum SitePage: String, CaseIterable, Sendable {
     case staffCosts = "/staff/costs"
     case staffCostsCSV = "/staff/costs.csv"
     case staffHosts = "/staff/hosts"
+    case staffProviderChannels = "/staff/provider-channels"
     case staffPrices = "/staff/prices"
     case staffPriceMarkups = "/staff/prices/markups"
     case staffIncidents = "/staff/incidents"

@@ -209,6 +209,15 @@ import TestSupport
         let weekly = try WeeklyReportJob.run(app.app.database, tenant: people.tenant, now: app.app.world.now, publicURL: nil).id
             .postgresText
 
+        // A provider channel with a delivery, for the provider channels page.
+        try app.app.database.asStaff { tx in
+            _ = try ProviderChannels.create(
+                kind: .webhook, name: "NOC on-call", target: "https://noc.example.test/hooks/purser", events: ["host.down"],
+                keyring: TestEnvironment.keyring, actor: .system, at: app.app.world.now, in: tx)
+            try ProviderChannels.notify(
+                tx, message: NotificationMessage(event: "host.down", subject: "Host pool-7 is down", text: "No answer over SSH."),
+                staff: [], at: app.app.world.now)
+        }
         // Who sees each page: nobody signed in, the tenant's admin, or a provider admin.
         enum Who: String { case visitor, admin, staff }
         let pages: [(who: Who, path: String)] = [
@@ -232,7 +241,8 @@ import TestSupport
             (.admin, "/t/acme/reports/weekly"), (.admin, "/t/acme/reports/weekly/\(weekly)"),
             (.admin, "/t/acme/status"),
             (.staff, "/staff/access"),
-            (.staff, "/staff/"), (.staff, "/staff/hosts"), (.staff, "/staff/requests"), (.staff, "/staff/groups"),
+            (.staff, "/staff/"), (.staff, "/staff/hosts"), (.staff, "/staff/provider-channels"), (.staff, "/staff/requests"),
+            (.staff, "/staff/groups"),
             (.staff, "/staff/reports/sla"),
             (.staff, "/staff/audit"), (.staff, "/staff/jobs"), (.staff, "/t/acme/sla"), (.staff, "/t/acme/requests/ACME-1"),
             (.staff, "/account"), (.staff, "/staff/costs"), (.staff, "/staff/prices"),
