@@ -258,7 +258,7 @@ enum PricesAPI {
                 id: "createPrice",
                 summary:
                     "Add a list price from a date; it closes the open-ended price it follows, and re-rates usage when it reaches back.",
-                tags: ["costs"], requestComponent: newPrice,
+                tags: ["costs"], parameters: [TokensAPI.idempotencyParameter], requestComponent: newPrice,
                 responses: [.init(201, "The price.", component: price, headers: ["Location"])] + writeProblems + common)
         ) { ctx in
             try ctx.require(.costsManage)
@@ -289,7 +289,7 @@ enum PricesAPI {
             .post, .negotiatedPrices, scope: .pricesWrite, tenant: .required, options: .json,
             operation: Operation(
                 id: "createNegotiatedPrice", summary: "Add a price negotiated with the tenant named, from a date.", tags: ["costs"],
-                parameters: [APIGate.tenantParameter], requestComponent: newNegotiated,
+                parameters: [APIGate.tenantParameter, TokensAPI.idempotencyParameter], requestComponent: newNegotiated,
                 responses: [.init(201, "The negotiated price.", component: price, headers: ["Location"])] + writeProblems + common)
         ) { ctx in
             try ctx.require(.costsManage)
@@ -323,7 +323,7 @@ enum PricesAPI {
             operation: Operation(
                 id: "createPriceMarkup",
                 summary: "Set the tenant's markup (or a discount, negative) from a date; it closes the open-ended one before it.",
-                tags: ["costs"], parameters: [APIGate.tenantParameter], requestComponent: newMarkup,
+                tags: ["costs"], parameters: [APIGate.tenantParameter, TokensAPI.idempotencyParameter], requestComponent: newMarkup,
                 responses: [.init(201, "The markup.", component: markup, headers: ["Location"])] + writeProblems + common)
         ) { ctx in
             try ctx.require(.costsManage)
