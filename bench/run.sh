@@ -192,3 +192,12 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 if [ "${BENCH_USAGE:-on}" != off ]; then
   PURSER=$root/$purser BENCH_OUT=$out BENCH_RESULTS=$out/results.md bench/usage.sh
 fi
+
+# The worker benchmarks (each on a throwaway cluster of its own, bounded by its own waits): SSH
+# certificates signed per second, 1,000 access grants expiring in one minute with 20 of them tried
+# against a real sshd, and 1,000 canary rollouts on the sandbox. BENCH_WORKERS=off leaves them out.
+if [ "${BENCH_WORKERS:-on}" != off ]; then
+  for script in bench/access-sign.sh bench/access-expiry.sh bench/deployments-rollouts.sh; do
+    PURSER=$root/$purser BENCH_OUT=$out BENCH_RESULTS=$out/results.md "$script"
+  done
+fi
