@@ -64,7 +64,9 @@ import TestSupport
     }
 
     /// Rows where a rollup differs from the same grouping over raw events (both directions); empty when they agree.
-    func mismatches() throws -> [String] {
+    func mismatches() throws -> [String] { try Self.mismatches(owner) }
+
+    static func mismatches(_ owner: Connection) throws -> [String] {
         var found: [String] = []
         for table in RollupSQL.tables {
             let keys = table.keys.map(\.column)
