@@ -55,6 +55,7 @@ public enum DemoData {
             try DemoAccess.seed(database: database, tenant: tenant, clock: clock)
             try DemoHosts.seed(database: database, tenant: tenant, clock: clock)
             try DemoDeployments.seed(database: database, tenant: tenant, keyring: keyring, clock: clock)
+            try DemoMonitoring.seed(database: database, tenant: tenant, keyring: keyring, clock: clock)
             try DemoIncidents.seed(database: database, tenant: tenant, clock: clock)
             // Last week's report archived (no one told), from the usage and endpoints above.
             try WeeklyReportJob.run(database, tenant: tenant, now: clock.now, publicURL: nil)

@@ -56,6 +56,7 @@ extension DevCommandTests {
         #expect(try viewer.signIn("viewer@acme.test", password).status == 303)
         #expect(try viewer.get("/t/acme/").status == 200)
         try demoIncidentsAreShown(to: viewer)
+        try demoEndpointsAreShown(to: viewer)
         let admin = WebVisitor(baseURL: base)
         let signedIn = try admin.signIn("admin@acme.test", password) {
             let code = try Subprocess.run(
@@ -87,6 +88,28 @@ extension DevCommandTests {
         #expect(warning.contains("SEV3") && warning.contains("Runbook: GPU memory above 90 %") && warning.contains("Pat Platform"))
         let escalation = try viewer.get("/t/acme/escalation").text
         #expect(escalation.contains("Level 1") && escalation.contains(#"name="after_1" value="15""#), "\(escalation)")
+    }
+}
+
+extension DevCommandTests {
+    /// The demo's probed endpoints: each listed with its state and this month's uptime, and on the
+    /// status page the chat model's week with its 30-minute outage (30 of 10,081 probes down).
+    func demoEndpointsAreShown(to viewer: WebVisitor) throws {
+        let list = try viewer.get("/t/acme/endpoints")
+        #expect(list.status == 200)
+        for name in ["acme-api-health", "fraud-scoring-chat", "document-search"] {
+            let uptime = WebVisitor.firstMatch(name + #"</a><br>.*?</td><td>[^<]+</td><td>up</td><td>(\d+\.\d{3} %)</td>"#, in: list.text)
+            #expect(uptime != nil, "\(name): \(list.text)")
+        }
+        let status = try viewer.get("/t/acme/status")
+        #expect(status.status == 200)
+        let chat = WebVisitor.firstMatch(#"fraud-scoring-chat</a></td><td>operational</td><td>([0-9.]+ %)</td>"#, in: status.text)
+        #expect(chat == "99.702 %", "\(status.text)")
+        #expect(status.text.contains("acme-api-health") && status.text.contains("document-search"))
+        let link = try #require(WebVisitor.firstMatch(#"<a href="(/t/acme/endpoints/[0-9a-f-]{36})">fraud-scoring-chat"#, in: list.text))
+        let page = try viewer.get(link).text
+        #expect(page.contains("GPU driver upgrade on the inference hosts") && page.contains("fraud-scoring-chat is down"), "\(page)")
+        #expect(page.components(separatedBy: "<svg").count == 4, "an uptime, a latency and a TTFT chart")
     }
 }
 
