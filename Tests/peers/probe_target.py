@@ -23,12 +23,19 @@ import json
 import struct
 import threading
 import zlib
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 STATE = {"fail": False, "fail_next": 0, "ttft_ms": 200, "gap_ms": 20, "tokens": 5, "requests": 0}
 LOCK = threading.Lock()
+# The endpoint's own latency (time to first token, gaps between tokens, a hang) is what the probes
+# measure, so the peer really waits; every wait goes through pause().
+QUIET = threading.Event()
+
+
+def pause(milliseconds):
+    """Hold this answer for `milliseconds` of real time (nothing ever sets QUIET)."""
+    QUIET.wait(milliseconds / 1000)
 
 
 def event(headers, payload):
@@ -77,7 +84,7 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/health":
             return self.plain(503, "failing") if state["fail"] else self.plain(200, "ok")
         if url.path == "/hang":
-            time.sleep(60)
+            pause(60_000)
             return self.plain(200, "late")
         if url.path == "/huge":
             self.send_response(200)
@@ -111,10 +118,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Connection", "close")
         self.end_headers()
-        time.sleep(state["ttft_ms"] / 1000)
+        pause(state["ttft_ms"])
         for index in range(state["tokens"]):
             if index:
-                time.sleep(state["gap_ms"] / 1000)
+                pause(state["gap_ms"])
             chunk = {"id": "c1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": f"t{index}"}}]}
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             self.wfile.flush()
@@ -133,11 +140,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/vnd.amazon.eventstream")
         self.send_header("Connection", "close")
         self.end_headers()
-        time.sleep(state["ttft_ms"] / 1000)
+        pause(state["ttft_ms"])
         headers = [(":event-type", "PayloadPart"), (":content-type", "application/octet-stream"), (":message-type", "event")]
         for index in range(state["tokens"]):
             if index:
-                time.sleep(state["gap_ms"] / 1000)
+                pause(state["gap_ms"])
             self.wfile.write(event(headers, f'data: {{"token": {{"text": "t{index}"}}}}\n\n'.encode()))
             self.wfile.flush()
         self.close_connection = True
