@@ -299,10 +299,9 @@ enum AccessAPI {
             let made = try store.ask(
                 try ctx.request.decode(NewAccessRequest.self, fields: NewAccessRequest.fields), tenant: tenant, principal: ctx.principal,
                 actor: ctx.actor)
-            var response = Response.json(
-                json(made, detail: try store.detail(made.id, tenant: tenant), at: ctx.world.now), status: .created)
-            response.headers.set("Location", APIPath.accessRequest.path(made.id.postgresText))
-            return response
+            return Response.json(
+                json(made, detail: try store.detail(made.id, tenant: tenant), at: ctx.world.now), status: .created
+            ).located(at: APIPath.accessRequest.path(made.id.postgresText))
         }
 
         routes.api(

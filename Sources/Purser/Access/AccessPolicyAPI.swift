@@ -205,9 +205,8 @@ enum AccessPolicyAPI {
             let policy = body.applied(to: base)
             let tenant = try ctx.tenant
             try named { try store.save(policy, tenant: tenant, actor: ctx.actor, principal: ctx.principal) }
-            var response = answer(try store.policy(policy.id, tenant: tenant)!, status: .created)
-            response.headers.set("Location", APIPath.accessPolicy.path(policy.id.postgresText))
-            return response
+            return answer(try store.policy(policy.id, tenant: tenant)!, status: .created).located(
+                at: APIPath.accessPolicy.path(policy.id.postgresText))
         }
 
         routes.api(

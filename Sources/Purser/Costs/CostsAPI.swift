@@ -321,9 +321,7 @@ enum CostsAPI {
                 BudgetBody.self, fields: BudgetBody.fields)
             let owner: UUID? = ctx.caller.identity.staffRole == nil ? ctx.caller.identity.user : nil
             let made = try store.create(tenant: try ctx.tenant, body.input, owner: owner, actor: ctx.actor)
-            var response = answer(made, status: .created)
-            response.headers.set("Location", APIPath.budget.path(made.id.postgresText))
-            return response
+            return answer(made, status: .created).located(at: APIPath.budget.path(made.id.postgresText))
         }
 
         routes.api(

@@ -205,12 +205,11 @@ enum PricesAPI {
     /// 201 with the list the new entry is read in as its Location: a price is listed under its
     /// provider and item, a tenant's terms under the tenant (named when a staff token named it).
     static func created(_ value: JSONValue, at path: APIPath, _ query: [(String, String?)]) -> Response {
-        var response = Response.json(value, status: .created)
         let pairs = query.compactMap { name, value in
             value.map { name + "=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") }
         }
-        response.headers.set("Location", path.path() + (pairs.isEmpty ? "" : "?" + pairs.joined(separator: "&")))
-        return response
+        return Response.json(value, status: .created)
+            .located(at: path.path() + (pairs.isEmpty ? "" : "?" + pairs.joined(separator: "&")))
     }
 
     static let pagingParameters: [HTTPServer.Operation.Parameter] = [

@@ -227,9 +227,7 @@ enum DeploymentsAPI {
             let created = try store.file(
                 try ctx.request.decode(NewDeployment.self, fields: Set(NewDeployment.fields)), tenant: try ctx.tenant,
                 principal: ctx.principal, actor: ctx.actor)
-            var response = try answer(created, store: store, status: .created)
-            response.headers.set("Location", APIPath.deployment.path(created.id.postgresText))
-            return response
+            return try answer(created, store: store, status: .created).located(at: APIPath.deployment.path(created.id.postgresText))
         }
 
         routes.api(

@@ -168,9 +168,7 @@ enum RegistryAPI {
             let created = try registry.register(
                 try ctx.request.decode(NewModel.self, fields: ["name", "family", "source", "licence", "catalogue_id"]),
                 tenant: try ctx.tenant, owner: ctx.caller.identity.user, actor: ctx.actor)
-            var response = Response.json(json(created), status: .created)
-            response.headers.set("Location", APIPath.model.path(created.id.postgresText))
-            return response
+            return Response.json(json(created), status: .created).located(at: APIPath.model.path(created.id.postgresText))
         }
 
         routes.api(
@@ -219,9 +217,7 @@ enum RegistryAPI {
                     fields: ["version", "artifact_uri", "digest", "format", "parameter_count", "context_length", "card"]),
                 to: id, tenant: tenant, by: ctx.caller.identity.user, actor: ctx.actor)
             // The version is listed with its model's versions.
-            var response = Response.json(json(created), status: .created)
-            response.headers.set("Location", APIPath.modelVersions.path(id.postgresText))
-            return response
+            return Response.json(json(created), status: .created).located(at: APIPath.modelVersions.path(id.postgresText))
         }
     }
 }

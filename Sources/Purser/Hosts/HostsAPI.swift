@@ -238,9 +238,7 @@ enum HostsAPI {
             }
             let body = try ctx.request.decode(Body.self, fields: Body.fields.subtracting(["state"]))
             let created = try store.create(body.input, tenant: tenant, actor: ctx.actor)
-            var response = answer(created, status: .created)
-            response.headers.set("Location", APIPath.host.path(created.id.postgresText))
-            return response
+            return answer(created, status: .created).located(at: APIPath.host.path(created.id.postgresText))
         }
 
         routes.api(

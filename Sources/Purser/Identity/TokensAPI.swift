@@ -117,14 +117,13 @@ enum TokensAPI {
                 user: identity.user, tenant: identity.tenant, name: input.name, scopes: scopes,
                 lifetime: TimeInterval(input.expiresInDays * 86400), actor: ctx.actor, parent: identity.tokenID,
                 notAfter: identity.expiresAt)
-            var response = Response.json(
+            return Response.json(
                 [
                     "id": .string(created.id.postgresText), "token": .string(created.token),
                     "scopes": .array(scopes.map { .string($0.rawValue) }),
                     "expires_at": .string(RFC3339.string(created.expiresAt)),
-                ], status: .created)
-            response.headers.set("Location", APIPath.token.path(created.id.postgresText))
-            return response
+                ], status: .created
+            ).located(at: APIPath.token.path(created.id.postgresText))
         }
 
         routes.api(

@@ -217,9 +217,7 @@ enum IncidentsAPI {
             let opened = try store.open(
                 try ctx.request.decode(NewIncident.self, fields: ["title", "severity", "service", "description"]),
                 tenant: try ctx.tenant, principal: ctx.principal, actor: ctx.actor)
-            var response = answer(opened, status: .created)
-            response.headers.set("Location", APIPath.incident.path(opened.id.postgresText))
-            return response
+            return answer(opened, status: .created).located(at: APIPath.incident.path(opened.id.postgresText))
         }
 
         routes.api(
@@ -346,14 +344,13 @@ enum IncidentsAPI {
                 let comment = try comments.add(
                     to: found.requestID, tenant: tenant, body: input.body, isInternal: input.isInternal ?? false, principal: ctx.principal,
                     actor: ctx.actor)
-                var response = Response.json(
+                // The entry has no address of its own: the timeline it joined.
+                return Response.json(
                     json(
                         IncidentTimelineEntry(
                             at: comment.createdAt, kind: comment.isInternal ? "internal_note" : "update", actor: comment.author.name,
-                            detail: comment.body, isInternal: comment.isInternal)), status: .created)
-                // The entry has no address of its own: the timeline it joined.
-                response.headers.set("Location", APIPath.incidentTimeline.path(found.id.postgresText))
-                return response
+                            detail: comment.body, isInternal: comment.isInternal)), status: .created
+                ).located(at: APIPath.incidentTimeline.path(found.id.postgresText))
             }
         }
 

@@ -309,9 +309,8 @@ enum MonitoringAPI {
             let tenant = try ctx.tenant
             let body = try ctx.request.decode(Body.self, fields: Body.fields)
             let made = try targets.create(body.input, tenant: tenant, actor: ctx.actor)
-            var response = answer(try one(database, tenant: tenant, id: made.id, now: ctx.world.clock.now), code: .created)
-            response.headers.set("Location", APIPath.probeTarget.path(made.id.postgresText))
-            return response
+            return answer(try one(database, tenant: tenant, id: made.id, now: ctx.world.clock.now), code: .created).located(
+                at: APIPath.probeTarget.path(made.id.postgresText))
         }
 
         routes.api(
@@ -399,9 +398,7 @@ enum MonitoringAPI {
             let made = try MaintenanceWindows.create(
                 database, tenant: try ctx.tenant, target: body.targetID, startsAt: RFC3339.date(body.startsAt),
                 endsAt: RFC3339.date(body.endsAt), reason: body.reason, actor: ctx.actor, at: ctx.world.clock.now)
-            var response = Response.json(json(made), status: .created)
-            response.headers.set("Location", APIPath.maintenanceWindow.path(made.id.postgresText))
-            return response
+            return Response.json(json(made), status: .created).located(at: APIPath.maintenanceWindow.path(made.id.postgresText))
         }
 
         routes.api(

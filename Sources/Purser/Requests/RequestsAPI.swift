@@ -225,9 +225,8 @@ enum RequestsAPI {
                 let added = try attachments.add(
                     to: found.id, tenant: tenant, filename: ctx.request.query["filename"] ?? "", contentType: type,
                     data: ctx.request.body, principal: ctx.principal, actor: ctx.actor)
-                var response = Response.json(json(added), status: .created)
-                response.headers.set("Location", APIPath.requestAttachment.path(found.id.postgresText, added.id.postgresText))
-                return response
+                return Response.json(json(added), status: .created).located(
+                    at: APIPath.requestAttachment.path(found.id.postgresText, added.id.postgresText))
             }
         }
 
@@ -280,9 +279,7 @@ enum RequestsAPI {
             let created = try store.create(
                 try ctx.request.decode(NewRequest.self, fields: ["subject", "description", "type", "priority"]),
                 tenant: try ctx.tenant, requester: ctx.caller.identity.user, actor: ctx.actor)
-            var response = answer(created, status: .created)
-            response.headers.set("Location", APIPath.request.path(created.id.postgresText))
-            return response
+            return answer(created, status: .created).located(at: APIPath.request.path(created.id.postgresText))
         }
 
         // Inline first: an answer this node remembers is served on the I/O thread; building one
