@@ -17,8 +17,11 @@ public final class MailSink: Sendable {
     /// Where Purser sends mail: the sink, without TLS.
     public var server: MailServer { MailServer(url: "smtp://127.0.0.1:\(peer.port)", security: .none) }
 
-    /// The names of the messages received so far, in arrival order.
-    public func names() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted() }
+    /// The names of the messages received so far, in arrival order. A message is written as
+    /// NNN.eml.tmp and renamed when whole, so only .eml names are messages.
+    public func names() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".eml") }.sorted()
+    }
 
     /// One message as it was received, headers and all.
     public func raw(_ name: String) throws -> String { try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8) }
