@@ -2,7 +2,7 @@
 SWIFT_BIN := /opt/swift/usr/bin
 export PATH := $(SWIFT_BIN):$(PATH)
 
-.PHONY: run test fuzz bench build clean
+.PHONY: run test test-scale fuzz bench build clean
 
 run:
 	@scripts/install-packages.sh $$(cat scripts/packages-build.txt)
@@ -11,6 +11,10 @@ run:
 
 test:
 	scripts/test.sh
+
+# Many nodes, PgBouncer, a replica and failover on loopback (docs/scaling.md); CI runs it after test.
+test-scale:
+	scripts/test-scale.sh
 
 # Not one of the two: schemathesis from a fresh seed, longer (README, "Fuzzing").
 fuzz:
