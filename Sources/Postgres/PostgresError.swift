@@ -35,8 +35,13 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public var isNotNullViolation: Bool { sqlState == "23502" }
     /// Worth running the whole transaction again: serialization failure or deadlock.
     public var isTransient: Bool { sqlState == "40001" || sqlState == "40P01" }
-    /// The connection is gone (SQLSTATE class 08, or libpq lost the socket).
-    public var isConnectionLoss: Bool { kind == .connection || (sqlState?.hasPrefix("08") ?? false) || sqlState == "57P01" }
+    /// The connection is gone (SQLSTATE class 08, or libpq lost the socket), the server is shutting
+    /// down (57P01–57P03), or it is no longer a primary: a standby, or a primary demoted by failover,
+    /// refuses writes with 25006. Either way the pool drops the connection and the next one is made
+    /// afresh, through a multi-host URL with target_session_attrs=read-write to the new primary.
+    public var isConnectionLoss: Bool {
+        kind == .connection || (sqlState?.hasPrefix("08") ?? false) || ["57P01", "57P02", "57P03", "25006"].contains(sqlState)
+    }
 
     public var description: String {
         var text = "PostgreSQL"

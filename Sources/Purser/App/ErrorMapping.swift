@@ -84,7 +84,8 @@ struct DatabaseErrorMapping: Middleware {
             {
                 throw HTTPError(.unprocessableContent, detail: "The values break a rule of the data.")
             }
-            if error.kind == .connection || error.kind == .poolTimeout || error.kind == .closed {
+            // isConnectionLoss: also a server shutting down, or a primary demoted by failover (25006).
+            if error.isConnectionLoss || error.kind == .poolTimeout || error.kind == .closed {
                 throw HTTPError(
                     .serviceUnavailable, detail: "The database is not answering; try again shortly.",
                     headers: HTTPHeaders([("Retry-After", "5")]))
