@@ -20,7 +20,7 @@ enum AccessExtension {
         guard
             let row = try tx.query(
                 """
-                SELECT r.policy_id, g.host_id, g.ends_at FROM access_grants g JOIN access_requests r ON r.id = g.request_id
+                SELECT r.policy_id, g.host_id, g.ends_at FROM access_grants g JOIN access_requests r ON r.tenant_id = g.tenant_id AND r.id = g.request_id
                 WHERE g.id = $1 AND g.user_id = $2 AND g.state = 'active' AND g.ends_at > $3
                 """, [grant, user, now]
             ).first

@@ -103,6 +103,7 @@ public struct AccessQuery: Sendable {
     /// attempts, granted, certificates, revoked, expired.
     public func trail(tenant: UUID, request: UUID, grant: UUID?) throws -> [TrailEntry] {
         try database.inTenant(tenant) { tx in
+            // cross-tenant: a staff token has no tenant and acts in any; its owner is named whatever the event's tenant
             try tx.query(
                 """
                 SELECT e.occurred_at, e.actor_kind, coalesce(u.name, tu.name), e.action, e.reason FROM audit_events e

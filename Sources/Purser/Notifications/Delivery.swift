@@ -129,7 +129,7 @@ public enum Delivery {
                 """
                 SELECT d.id, d.tenant_id, d.channel_id, d.kind, d.destination, c.secret, d.message::text, d.attempts, c.target,
                        c.sealed_target, d.recipient_id
-                FROM notification_deliveries d LEFT JOIN notification_channels c ON c.id = d.channel_id
+                FROM notification_deliveries d LEFT JOIN notification_channels c ON c.tenant_id = d.tenant_id AND c.id = d.channel_id
                 WHERE d.id = $1 AND d.state = 'pending'
                 """, [id]
             ).first

@@ -102,7 +102,7 @@ public struct NotificationChannels: Sendable {
             try tx.query(
                 """
                 SELECT c.id, c.kind, c.name, c.target, c.events, coalesce(b.state, 'closed')
-                FROM notification_channels c LEFT JOIN notification_breakers b ON b.channel_id = c.id
+                FROM notification_channels c LEFT JOIN notification_breakers b ON b.tenant_id = c.tenant_id AND b.channel_id = c.id
                 WHERE c.tenant_id = $1 ORDER BY c.created_at
                 """, [tenant]
             ).map {
@@ -117,6 +117,10 @@ public struct NotificationChannels: Sendable {
 
     public func delete(_ id: UUID, tenant: UUID, by actor: AuditActor) throws {
         try database.inTenant(tenant) { tx in
+            // The deliveries stay in the log and forget the channel (migration 0061: no SET NULL under Citus).
+            guard try !tx.query("SELECT 1 FROM notification_channels WHERE tenant_id = $2 AND id = $1 FOR UPDATE", [id, tenant]).isEmpty
+            else { throw NotFound() }
+            try tx.query("UPDATE notification_deliveries SET channel_id = NULL WHERE tenant_id = $2 AND channel_id = $1", [id, tenant])
             guard try tx.query("DELETE FROM notification_channels WHERE id = $1 AND tenant_id = $2", [id, tenant]).affected == 1 else {
                 throw NotFound()
             }

@@ -17,6 +17,7 @@ public struct RequestActivity: Sendable {
 
     public func entries(of request: UUID, tenant: UUID, includeInternal: Bool) throws -> [ActivityEntry] {
         try database.inTenant(tenant) { tx in
+            // cross-tenant: a staff token has no tenant and acts in any; its owner is named whatever the event's tenant
             let events = try tx.query(
                 """
                 SELECT e.occurred_at, e.actor_kind, coalesce(u.name, tu.name), e.action, e.before::text, e.after::text

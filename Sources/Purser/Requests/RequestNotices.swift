@@ -42,7 +42,7 @@ public struct RequestNotices: Sendable {
         let row = try tx.query(
             """
             SELECT t.key, r.number, r.subject, r.requester_id,
-                   ARRAY(SELECT w.user_id FROM request_watchers w WHERE w.request_id = r.id)
+                   ARRAY(SELECT w.user_id FROM request_watchers w WHERE w.tenant_id = r.tenant_id AND w.request_id = r.id)
             FROM requests r JOIN tenants t ON t.id = r.tenant_id WHERE r.id = $1
             """, [request])[0]
         let number = RequestNumbers.display(key: try row.require(0), number: try row.require(1))

@@ -147,7 +147,7 @@ public struct SLAReport: Sendable {
             let breaches = try tx.query(
                 """
                 SELECT t.key, r.number, t.slug, r.subject, r.priority, e.clock, e.due_at
-                FROM sla_events e JOIN requests r ON r.id = e.request_id JOIN tenants t ON t.id = r.tenant_id
+                FROM sla_events e JOIN requests r ON r.tenant_id = e.tenant_id AND r.id = e.request_id JOIN tenants t ON t.id = r.tenant_id
                 WHERE e.kind = 'breach' AND r.created_at >= $1 AND r.created_at < $2 AND ($3::uuid IS NULL OR r.tenant_id = $3)
                 ORDER BY e.due_at DESC, e.id LIMIT 500
                 """, [query.from, query.to, query.tenant]
