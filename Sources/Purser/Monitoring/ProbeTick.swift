@@ -2,8 +2,8 @@
 // one job per probe). Each tick brings the targets in step with the live deployment endpoints,
 // claims due targets (SKIP LOCKED, so two workers share the load and never probe one target
 // twice), probes a batch in parallel, retries each failure once before it counts, and records
-// the batch in one transaction (ProbeRecorder). It stops claiming when its time is up; what is
-// left is due at the next tick.
+// the batch in one transaction (ProbeRecorder). The scheduled tick then follows the due times
+// through its period, so a probe starts on its due time, not at the next tick.
 import Dispatch
 import class HTTPServer.Locked
 import Foundation
@@ -17,43 +17,67 @@ public enum ProbeTick {
     static let parallelism = 32
     /// How long one tick keeps claiming (within the schedule's period).
     static let budget: TimeInterval = 12
+    /// How long the scheduled tick follows the due times: a little over the schedule's period, so
+    /// one tick is always following (two overlap, on two workers where there are two) and a probe
+    /// falling due between two ticks starts on its time instead of at the next tick, up to 15 s late.
+    static let follow: TimeInterval = 17
 
     static func register(into handlers: inout JobHandlers, keyring: Keyring, destinations: DestinationPolicy, publicURL: String) {
         handlers.register(kind) { context in
             _ = try run(
                 database: context.database, prober: Prober(world: context.world, manualPolicy: destinations), keyring: keyring,
-                incidents: ProbeIncidents(database: context.database, publicURL: publicURL))
+                incidents: ProbeIncidents(database: context.database, publicURL: publicURL), following: follow)
         }
         handlers.register(ProbeRollup.kind) { context in
             try ProbeRollup.run(context.database, now: context.world.now)
         }
     }
 
-    /// Runs every due probe; returns how many targets were probed.
+    /// Runs every due probe (and, `following` > 0, those falling due that long); returns how many
+    /// targets were probed.
     @discardableResult
     public static func run(
-        database: Database, world: World, keyring: Keyring, destinations: DestinationPolicy, publicURL: String
+        database: Database, world: World, keyring: Keyring, destinations: DestinationPolicy, publicURL: String,
+        following: TimeInterval = 0
     ) throws -> Int {
         try run(
             database: database, prober: Prober(world: world, manualPolicy: destinations), keyring: keyring,
-            incidents: ProbeIncidents(database: database, publicURL: publicURL))
+            incidents: ProbeIncidents(database: database, publicURL: publicURL), following: following)
     }
 
-    static func run(database: Database, prober: Prober, keyring: Keyring, incidents: ProbeIncidents) throws -> Int {
+    /// Runs what is due; `following` > 0 keeps the tick going that long, waiting on the clock for
+    /// each next due time (the scheduled tick: probes start on time, not at the next tick).
+    static func run(
+        database: Database, prober: Prober, keyring: Keyring, incidents: ProbeIncidents, following: TimeInterval = 0
+    ) throws -> Int {
         let clock = prober.world.clock
         let started = clock.now
+        let end = started.addingTimeInterval(following > 0 ? following : budget)
         try syncEndpoints(database, at: started)
         var probed = 0
-        while clock.now.timeIntervalSince(started) < budget {
+        let wake = Interrupt()
+        while clock.now < end {
             let now = clock.now
             let due = try claim(database, at: now)
-            if due.isEmpty { break }
-            let readings = probeAll(due, prober: prober, keyring: keyring, database: database)
-            try ProbeRecorder.record(database, zip(due, readings).map { ($0, $1) }, incidents: incidents, at: now)
-            probed += due.count
-            if due.count < batchSize { break }
+            if !due.isEmpty {
+                let readings = probeAll(due, prober: prober, keyring: keyring, database: database)
+                try ProbeRecorder.record(database, zip(due, readings).map { ($0, $1) }, incidents: incidents, at: now)
+                probed += due.count
+            }
+            if due.count == batchSize { continue }
+            guard following > 0, let next = try nextDue(database), next < end else { break }
+            // A due time already past when nothing was claimed is one another tick holds locked:
+            // look again shortly.
+            clock.wait(until: max(next, now.addingTimeInterval(0.05)), on: wake) { false }
         }
         return probed
+    }
+
+    /// The earliest due time of an enabled target.
+    static func nextDue(_ database: Database) throws -> Date? {
+        try database.asStaff { tx in
+            try tx.query("SELECT min(next_due_at) FROM probe_targets WHERE enabled")[0].decode(0, as: Date.self)
+        }
     }
 
     /// Every live deployment endpoint with an address has a target (named environment/target/

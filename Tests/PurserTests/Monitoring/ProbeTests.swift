@@ -54,10 +54,10 @@ final class SwitchableResolver: NameResolver, @unchecked Sendable {
         return try targets().create(input, tenant: people.tenant, actor: .system)
     }
 
-    func tick() throws -> Int {
+    func tick(following: TimeInterval = 0) throws -> Int {
         try ProbeTick.run(
             database: app.app.database, world: world, keyring: TestEnvironment.keyring, destinations: Self.policy,
-            publicURL: "http://purser.test")
+            publicURL: "http://purser.test", following: following)
     }
 
     struct Stored: Equatable {
@@ -268,5 +268,23 @@ final class SwitchableResolver: NameResolver, @unchecked Sendable {
         #expect(throws: RefusedDestination.self) {
             try Destinations.check("http://10.1.2.3/", policy: prober.policy(for: .manual), resolver: world.resolver)
         }
+    }
+
+    /// The scheduled tick follows the due times through its period: a probe falling due while it
+    /// runs starts on its time (here within a second), not at the next tick up to 15 s later.
+    @Test func theScheduledTickStartsAProbeFallingDueOnTime() throws {
+        _ = try add("due-now", "http://probe.test:\(peer.port)/health")
+        let soon = try add("due-soon", "http://probe.test:\(peer.port)/health")
+        let due = clock.now.addingTimeInterval(2)
+        try app.app.database.asStaff { tx in
+            try tx.query("UPDATE probe_targets SET next_due_at = $3 WHERE tenant_id = $1 AND id = $2", [people.tenant, soon.id, due])
+        }
+        #expect(try tick() == 1, "without following, only what is due now")
+        #expect(try tick(following: 5) == 1, "the one falling due, then nothing more within the period")
+        let at = try app.app.database.asStaff { tx in
+            try tx.query("SELECT at FROM probe_results WHERE tenant_id = $1 AND target_id = $2", [people.tenant, soon.id])[0]
+                .require(0, as: Date.self)
+        }
+        #expect(at >= due && at < due.addingTimeInterval(1), "claimed \(at.timeIntervalSince(due)) s after its due time")
     }
 }
