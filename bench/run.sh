@@ -193,6 +193,14 @@ if [ "${BENCH_USAGE:-on}" != off ]; then
   PURSER=$root/$purser BENCH_OUT=$out BENCH_RESULTS=$out/results.md bench/usage.sh
 fi
 
+# Monitoring (bench/monitoring.sh, on a cluster of its own, about 6 minutes): 10,000 HTTP probe
+# targets every 30 s on two `purser work` processes against a loopback stand-in (start lateness,
+# CPU per probe), and an Alertmanager burst of 1,000 alerts of one service. BENCH_MONITORING=off
+# leaves it out; BENCH_PROBE_TARGETS, BENCH_PROBE_ROUNDS and BENCH_ALERTS size it.
+if [ "${BENCH_MONITORING:-on}" != off ]; then
+  PURSER=$root/$purser BENCH_OUT=$out BENCH_RESULTS=$out/results.md bench/monitoring.sh
+fi
+
 # The worker benchmarks (each on a throwaway cluster of its own, bounded by its own waits): SSH
 # certificates signed per second, 1,000 access grants expiring in one minute with 20 of them tried
 # against a real sshd, and 1,000 canary rollouts on the sandbox. BENCH_WORKERS=off leaves them out.
