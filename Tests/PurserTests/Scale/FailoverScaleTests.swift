@@ -86,9 +86,6 @@ import TestSupport
         }
         try #require(recovered, "no recovery: statuses \(statuses), /readyz \(readySeen)\n\(serveOutput())\n\(group.log(second))")
         let outage = firstSuccessAfter!.timeIntervalSince(firstFailure!)
-        print(
-            "failover: writes failed for \(String(format: "%.2f", outage)) s (first failed write to first 201 after it); /readyz \(readySeen); answers \(statuses)"
-        )
         #expect(outage < 30, "outage \(outage) s")
         #expect(readySeen.contains(503), "/readyz said \(readySeen)")
         // While no node took writes the client was told to come back (503), never 500.
@@ -105,6 +102,9 @@ import TestSupport
         let found = try Connection(url: group.url(node: second)).query(
             "SELECT count(*) FROM requests WHERE id = ANY($1)", [acknowledged])[0].require(0, as: Int.self)
         #expect(found == acknowledged.count, "\(acknowledged.count - found) of \(acknowledged.count) acknowledged writes lost")
+        print(
+            "failover: writes failed for \(String(format: "%.2f", outage)) s (first failed write to the first 201 after it);"
+                + " /readyz \(readySeen); answers \(statuses); \(found) of \(acknowledged.count) acknowledged writes on \(second)")
         #expect(kill(serve.pid, 0) == 0, "purser serve exited: \(serveOutput())")
     }
 
