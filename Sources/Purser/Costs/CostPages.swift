@@ -261,7 +261,9 @@ enum CostPages {
             let zone = try database.inTenant(ctx.tenant.id) { try CostReport.settings($0, tenant: ctx.tenant.id).zone }
             let today = LocalDate(ctx.world.clock.now, in: zone)
             let query = try CostReport.Query(tenant: ctx.tenant.id, parameters: ctx.request.query, today: today)
-            return (try CostReport.compute(query, database: database), zone, today)
+            // Reports may be read from the replica (ReplicaReads).
+            let report = try database.reading(for: ctx.request, at: ctx.world.clock.now) { try CostReport.compute(query, database: $0) }
+            return (report, zone, today)
         }
 
         /// The page's report; a query it cannot run shows this month by model with the reasons
@@ -269,8 +271,9 @@ enum CostPages {
         @Sendable func tenantReportOrDefault(_ ctx: TenantContext) throws -> (CostReport, TimeZone, LocalDate, [FieldError]) {
             let zone = try database.inTenant(ctx.tenant.id) { try CostReport.settings($0, tenant: ctx.tenant.id).zone }
             let today = LocalDate(ctx.world.clock.now, in: zone)
-            let (report, queryErrors) = try reportOrThisMonth(
-                tenant: ctx.tenant.id, parameters: ctx.request.query, today: today, database: database)
+            let (report, queryErrors) = try database.reading(for: ctx.request, at: ctx.world.clock.now) {
+                try reportOrThisMonth(tenant: ctx.tenant.id, parameters: ctx.request.query, today: today, database: $0)
+            }
             return (report, zone, today, queryErrors)
         }
 
@@ -278,7 +281,7 @@ enum CostPages {
 
         @Sendable func staffReport(_ ctx: PageContext) throws -> CostReport {
             let query = try CostReport.Query(tenant: nil, parameters: ctx.request.query, today: staffToday(ctx))
-            return try CostReport.compute(query, database: database)
+            return try database.reading(for: ctx.request, at: ctx.world.clock.now) { try CostReport.compute(query, database: $0) }
         }
 
         let budgets = BudgetStore(database: database, clock: routes.world.clock)
@@ -334,8 +337,9 @@ enum CostPages {
         }
         routes.staff(.get, .staffCosts, permission: .costsRead) { ctx in
             let today = staffToday(ctx)
-            let (report, queryErrors) = try reportOrThisMonth(
-                tenant: nil, parameters: ctx.request.query, today: today, database: database)
+            let (report, queryErrors) = try database.reading(for: ctx.request, at: ctx.world.clock.now) {
+                try reportOrThisMonth(tenant: nil, parameters: ctx.request.query, today: today, database: $0)
+            }
             var model = page(
                 report, heading: "Costs · every tenant", action: SitePage.staffCosts.url, csv: SitePage.staffCostsCSV.url,
                 request: ctx.request, zone: "UTC (each tenant's days are its own)", staff: true, today: today,

@@ -293,7 +293,8 @@ enum CostsAPI {
                 try tenant.map { try CostReport.today(database, tenant: $0, now: ctx.world.clock.now) }
                 ?? LocalDate(ctx.world.clock.now, in: TimeZone(identifier: "UTC")!)
             let query = try CostReport.Query(tenant: tenant, parameters: ctx.request.query, today: today, emptyIsDefault: false)
-            return .json(json(try CostReport.compute(query, database: database)))
+            let report = try database.reading(for: ctx.request, at: ctx.world.clock.now) { try CostReport.compute(query, database: $0) }
+            return .json(json(report))
         }
 
         routes.api(

@@ -439,7 +439,10 @@ enum MonitoringAPI {
                 responses: [.init(200, "The report.", component: report), .problem(422, "A bad date or period.")] + common)
         ) { ctx in
             try ctx.require(.reportsRead)
-            let report = try UptimeReport.compute(database, tenant: try ctx.tenant, parameters: ctx.request.query, now: ctx.world.clock.now)
+            let tenant = try ctx.tenant
+            let report = try database.reading(for: ctx.request, at: ctx.world.clock.now) {
+                try UptimeReport.compute($0, tenant: tenant, parameters: ctx.request.query, now: ctx.world.clock.now)
+            }
             return .json([
                 "from": .string(report.fromDay), "to": .string(report.toDay), "time_zone": .string(report.zone.identifier),
                 "items": .array(report.rows.map { json($0, name: $0.target.name, counts: $0.counts) }),

@@ -51,7 +51,10 @@ enum UptimeReportPages {
     static func register(in routes: inout RouteTable, site: Site, database: Database) {
         @Sendable func report(_ ctx: TenantContext) throws -> UptimeReport {
             do {
-                return try UptimeReport.compute(database, tenant: ctx.tenant.id, parameters: ctx.request.query, now: ctx.world.clock.now)
+                // Reports may be read from the replica (ReplicaReads).
+                return try database.reading(for: ctx.request, at: ctx.world.clock.now) {
+                    try UptimeReport.compute($0, tenant: ctx.tenant.id, parameters: ctx.request.query, now: ctx.world.clock.now)
+                }
             } catch let error as ValidationError {
                 throw HTTPError(error.status, detail: error.fieldErrors.map { "\($0.field): \($0.detail)" }.joined(separator: "; "))
             }

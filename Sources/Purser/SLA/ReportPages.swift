@@ -90,11 +90,13 @@ enum ReportPages {
         @Sendable func tenantReport(_ ctx: TenantContext) throws -> SLAReport {
             var query = try SLAReport.Query(parameters: ctx.request.query, now: ctx.world.clock.now)
             query.tenant = ctx.tenant.id
-            return try SLAReport.compute(query, database: database)
+            // Reports may be read from the replica (ReplicaReads).
+            return try database.reading(for: ctx.request, at: ctx.world.clock.now) { try SLAReport.compute(query, database: $0) }
         }
 
         @Sendable func staffReport(_ ctx: PageContext) throws -> SLAReport {
-            try SLAReport.compute(try SLAReport.Query(parameters: ctx.request.query, now: ctx.world.clock.now), database: database)
+            let query = try SLAReport.Query(parameters: ctx.request.query, now: ctx.world.clock.now)
+            return try database.reading(for: ctx.request, at: ctx.world.clock.now) { try SLAReport.compute(query, database: $0) }
         }
 
         /// A report's mistakes, as the page's error.

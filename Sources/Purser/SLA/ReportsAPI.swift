@@ -110,7 +110,8 @@ enum ReportsAPI {
             try ctx.require(.reportsRead)
             var query = try SLAReport.Query(parameters: ctx.request.query, now: ctx.world.clock.now, emptyIsDefault: false)
             query.tenant = ctx.caller.tenant
-            return .json(json(try SLAReport.compute(query, database: database)))
+            let report = try database.reading(for: ctx.request, at: ctx.world.clock.now) { try SLAReport.compute(query, database: $0) }
+            return .json(json(report))
         }
     }
 }

@@ -1,0 +1,49 @@
+// A person who has just changed something reads it back from the primary: a replica may not have
+// replayed it yet. The marker travels with the client, not with a node, so it holds whichever
+// stateless node answers next: every successful write (POST, PUT, PATCH, DELETE answered below 400)
+// by someone signed in or holding a token sets the time until which that client's routed reads go
+// to the primary, as a cookie (browsers) and as a `Purser-Primary-Until` header (API clients send it
+// back on their next reads; one that does not may read a report up to the replica's lag bound behind
+// its own write).
+import Foundation
+import HTTPServer
+
+struct ReadYourWrites: Middleware {
+    static let cookie = "purser_primary_until"
+    static let header = "Purser-Primary-Until"
+    /// How long after a write the writer's reads stay on the primary.
+    let window: Int
+    let clock: any WallClock
+    let secureCookies: Bool
+
+    func handle(_ request: Request, next: Next) throws -> Response {
+        var response = try next(request)
+        guard [.post, .put, .patch, .delete].contains(request.method), response.status.rawValue < 400 else { return response }
+        // Signing in writes only the session: what the person reads next is not theirs to have changed.
+        let session = request.cookie(SessionStore.cookieName) ?? request.cookie("__Host-" + SessionStore.cookieName)
+        guard session != nil || request.headers["Authorization"] != nil else { return response }
+        let until = String(Int(clock.now.timeIntervalSince1970.rounded(.down)) + window)
+        response.headers.set(Self.header, until)
+        // An API client authenticates with its token on every call and rarely keeps cookies.
+        if request.headers["Authorization"] == nil {
+            response.setCookie(SetCookie(name: Self.cookie, value: until, maxAge: window, secure: secureCookies))
+        }
+        return response
+    }
+
+    /// Whether `request` carries a marker (cookie or header) that has not run out at `now`.
+    static func wroteRecently(_ request: Request, now: Date) -> Bool {
+        [request.cookie(cookie), request.headers[header]].contains { value in
+            guard let value, let until = Int(value.trimmingCharacters(in: .whitespaces)) else { return false }
+            return TimeInterval(until) > now.timeIntervalSince1970
+        }
+    }
+}
+
+extension ReadYourWrites {
+    /// The marker is set only where a replica may serve reads: without one every read is the primary's.
+    static func middleware(_ configuration: Configuration, database: Database, clock: any WallClock) -> [any Middleware] {
+        guard database.replica != nil else { return [] }
+        return [ReadYourWrites(window: configuration.readOwnWritesSeconds, clock: clock, secureCookies: configuration.isHTTPS)]
+    }
+}
