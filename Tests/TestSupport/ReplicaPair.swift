@@ -34,7 +34,7 @@ public final class ReplicaPair: @unchecked Sendable {
         // durability is not what the test measures.
         try start(
             "primary",
-            options: "-c wal_level=replica -c max_wal_senders=4 -c fsync=off -c full_page_writes=on -c max_connections=100")
+            options: "-c wal_level=replica -c max_wal_senders=4 -c fsync=off -c synchronous_commit=off -c max_connections=100")
         let admin = try Connection(url: primaryURL.replacingOccurrences(of: "/purser?", with: "/postgres?"))
         try admin.execute("CREATE DATABASE purser")
         let migrate = try ChildProcess.output(
