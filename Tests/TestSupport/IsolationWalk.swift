@@ -43,6 +43,9 @@ public struct IsolationWalk {
         public let incidentID: String
         /// An archived weekly report (its probe target and incident in it).
         public let weeklyReportID: String
+        /// A runbook, and the token of the tenant's public status page.
+        public let runbookID: String
+        public let statusToken: String
         /// Text that must never reach a caller of another tenant.
         public let markers: [String]
     }
@@ -133,6 +136,17 @@ public struct IsolationWalk {
         let incident = try IncidentStore(database: app.app.database, clock: app.app.world.clock, publicURL: "http://purser.test").open(
             NewIncident(title: "Incident of \(people.slug)", severity: "SEV2", service: "svc-of-\(people.slug)"), tenant: people.tenant,
             principal: Principal(user: admin, tenantRole: .tenantAdmin, staffRole: nil, tenant: people.tenant), actor: .system)
+        let runbookID = UUID()
+        let statusToken = RandomSecret.base64url(32)
+        let owner = try app.database.connect()
+        try owner.query(
+            """
+            INSERT INTO runbooks (tenant_id, id, match_kind, match_value, title, body, updated_at)
+            VALUES ($1, $2, 'service', $3, $4, 'steps', $5)
+            """, [people.tenant, runbookID, "svc-of-\(people.slug)", "Runbook of \(people.slug)", app.app.world.now])
+        try owner.query(
+            "INSERT INTO status_pages (tenant_id, token_hash, created_at) VALUES ($1, $2, $3)",
+            [people.tenant, Bytea(RandomSecret.hash(statusToken)), app.app.world.now])
         // Built a week on, so the incident and the probe target above are in it.
         let weekly = try WeeklyReportJob.run(
             app.app.database, tenant: people.tenant, now: app.app.world.now.addingTimeInterval(7 * 86400), publicURL: nil
@@ -146,7 +160,9 @@ public struct IsolationWalk {
             modelID: deployment.model.postgresText, deploymentID: deployment.deployment.postgresText,
             probeTargetID: probe.target.postgresText, maintenanceWindowID: probe.window.postgresText,
             incidentID: incident.id.postgresText, weeklyReportID: weekly.postgresText,
+            runbookID: runbookID.postgresText, statusToken: statusToken,
             markers: [
+                "Runbook of \(people.slug)",
                 "Incident of \(people.slug)", "svc-of-\(people.slug)",
                 "Budget of \(people.slug)", "Deal of \(people.slug)",
                 "Model of \(people.slug)",
@@ -286,6 +302,9 @@ public struct IsolationWalk {
             case "{id}" where template.hasPrefix("/t/{tenant}/incidents/{id}"): value = things.incidentID
             case "{id}" where template.hasPrefix("/api/v1/incidents/{id}"): value = things.incidentID
             case "{id}" where template.hasPrefix("/t/{tenant}/reports/weekly/{id}"): value = things.weeklyReportID
+            case "{id}" where template.hasPrefix("/api/v1/reports/weekly/{id}"): value = things.weeklyReportID
+            case "{id}" where template.hasPrefix("/api/v1/runbooks/{id}"): value = things.runbookID
+            case "{token}": value = things.statusToken
             default: value = nil
             }
             guard let value else { return .failure(WalkProblem("teach the walk which id \(segment) of \(template) is")) }
@@ -344,6 +363,17 @@ public struct IsolationWalk {
                     let answer = try admin.post(path, [], formToken: formToken)
                     if answer.status != 404 {
                         found.append("\(route.method.rawValue) \(path) answered \(answer.status) for another person")
+                    }
+                }
+            } else if template == "/status/{token}" {
+                // A public status page shows its own tenant only; another's token, a rotated or a
+                // made-up one finds nothing.
+                for (token, expected) in [(ours.statusToken, 200), (RandomSecret.base64url(32), 404)] {
+                    let answer = try app.get("/status/\(token)")
+                    if answer.status != expected { found.append("GET /status/{token} answered \(answer.status), not \(expected)") }
+                    let text = String(decoding: answer.body, as: UTF8.self)
+                    for marker in theirs.markers where text.contains(marker) {
+                        found.append("GET /status/{token} of acme shows globex's \"\(marker)\"")
                     }
                 }
             } else if route.method == .get && !template.contains("{") {
@@ -447,6 +477,7 @@ public struct IsolationWalk {
             "SELECT count(*) FROM notification_channels WHERE tenant_id = $1",
             "SELECT count(*) FROM incidents WHERE tenant_id = $1",
             "SELECT count(*) FROM incident_events WHERE tenant_id = $1",
+            "SELECT count(*) FROM runbooks WHERE tenant_id = $1",
             "SELECT count(*) FROM api_tokens WHERE tenant_id = $1 AND revoked_at IS NULL",
             "SELECT count(*) FROM sessions s JOIN memberships m ON m.user_id = s.user_id WHERE m.tenant_id = $1 AND s.ended_at IS NULL",
         ]

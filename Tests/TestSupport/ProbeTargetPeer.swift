@@ -15,13 +15,16 @@ public final class ProbeTargetPeer: @unchecked Sendable {
 
     /// Changes how the peer answers (nil: as it was); returns how many probe requests it has had.
     @discardableResult
-    public func set(fail: Bool? = nil, failNext: Int? = nil, ttftMs: Int? = nil, gapMs: Int? = nil, tokens: Int? = nil) throws -> Int {
+    public func set(
+        fail: Bool? = nil, failNext: Int? = nil, ttftMs: Int? = nil, gapMs: Int? = nil, tokens: Int? = nil, key: String? = nil
+    ) throws -> Int {
         var query: [String] = []
         if let fail { query.append("fail=\(fail ? 1 : 0)") }
         if let failNext { query.append("fail_next=\(failNext)") }
         if let ttftMs { query.append("ttft_ms=\(ttftMs)") }
         if let gapMs { query.append("gap_ms=\(gapMs)") }
         if let tokens { query.append("tokens=\(tokens)") }
+        if let key { query.append("key=\(key)") }
         let answer = try HTTPClient().get(base + "/control?" + query.joined(separator: "&"))
         let state = try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any]
         return state?["requests"] as? Int ?? 0

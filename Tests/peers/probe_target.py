@@ -3,14 +3,16 @@ events, which fails on command, and targets that misbehave.
 
   POST /v1/chat/completions  streams TOKENS chunks (data: {"choices":[{"delta":{"content":…}}]}),
                              the first after TTFT_MS, the next GAP_MS apart, then data: [DONE];
-                             503 with an error body while failing.
+                             503 with an error body while failing; 401 without
+                             "Authorization: Bearer KEY" once a key is set.
   GET  /health               200 "ok", or 503 while failing.
   POST /endpoints/NAME/invocations-response-stream   SageMaker's InvokeEndpointWithResponseStream:
                              an AWS event stream of TOKENS PayloadPart events (the first after
                              TTFT_MS); 403 without a SigV4 Authorization for service sagemaker;
                              a ModelError (424) while failing.
-  GET  /control?fail=1|0&fail_next=N&ttft_ms=N&gap_ms=N&tokens=N   changes the above (fail_next: the
-                             next N requests fail); answers the state.
+  GET  /control?fail=1|0&fail_next=N&ttft_ms=N&gap_ms=N&tokens=N&key=K   changes the above (fail_next:
+                             the next N requests fail; key: the bearer key chats need from
+                             then on); answers the state.
   GET  /hang                 answers nothing for 60 s.
   GET  /huge                 streams zeros without end.
   GET  /loop                 302 to itself, for ever.
@@ -26,7 +28,7 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-STATE = {"fail": False, "fail_next": 0, "ttft_ms": 200, "gap_ms": 20, "tokens": 5, "requests": 0}
+STATE = {"fail": False, "fail_next": 0, "ttft_ms": 200, "gap_ms": 20, "tokens": 5, "requests": 0, "key": ""}
 LOCK = threading.Lock()
 # The endpoint's own latency (time to first token, gaps between tokens, a hang) is what the probes
 # measure, so the peer really waits; every wait goes through pause().
@@ -77,7 +79,7 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/control":
             with LOCK:
                 for name, values in parse_qs(url.query).items():
-                    STATE[name] = values[0] == "1" if name == "fail" else int(values[0])
+                    STATE[name] = values[0] == "1" if name == "fail" else values[0] if name == "key" else int(values[0])
                 state = dict(STATE)
             return self.plain(200, json.dumps(state), "application/json")
         state = self.count()
@@ -112,6 +114,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.sagemaker(state)
         if path != "/v1/chat/completions":
             return self.plain(404, "no such path")
+        if state["key"] and self.headers.get("Authorization", "") != "Bearer " + state["key"]:
+            return self.plain(401, json.dumps({"error": {"message": "invalid api key"}}), "application/json")
         if state["fail"]:
             return self.plain(503, json.dumps({"error": {"message": "overloaded"}}), "application/json")
         self.send_response(200)

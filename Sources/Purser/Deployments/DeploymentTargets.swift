@@ -50,21 +50,25 @@ public struct ProviderCredentials: Sendable, Codable, Equatable {
     public var accessKeyID: String
     public var secretAccessKey: String
     public var sessionToken: String?
+    /// The bearer key an OpenAI-compatible endpoint of the target answers to (its probes send it).
+    public var apiKey: String?
 
     enum CodingKeys: String, CodingKey {
         case accessKeyID = "access_key_id"
         case secretAccessKey = "secret_access_key"
         case sessionToken = "session_token"
+        case apiKey = "api_key"
     }
 
-    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
+    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil, apiKey: String? = nil) {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
+        self.apiKey = apiKey
     }
 
     /// What may be shown: the access key id's last four characters.
-    var hint: String { "…" + String(accessKeyID.suffix(4)) }
+    var hint: String { "…" + String((accessKeyID.isEmpty ? apiKey ?? "" : accessKeyID).suffix(4)) }
 }
 
 public struct NewTarget: Sendable {

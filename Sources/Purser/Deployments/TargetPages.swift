@@ -86,10 +86,12 @@ enum TargetPages {
                 else { throw ValidationError(field: "tenant", "no tenant with this slug") }
                 let key = (form["access_key_id"] ?? "").trimmingCharacters(in: .whitespaces)
                 let secret = form["secret_access_key"] ?? ""
+                let apiKey = (form["api_key"] ?? "").trimmingCharacters(in: .whitespaces)
                 let made = try targets.create(
                     NewTarget(
                         name: form["name"] ?? "", kind: form["kind"] ?? "", region: form["region"], endpointURL: form["endpoint_url"],
-                        credentials: key.isEmpty && secret.isEmpty ? nil : ProviderCredentials(accessKeyID: key, secretAccessKey: secret),
+                        credentials: key.isEmpty && secret.isEmpty && apiKey.isEmpty
+                            ? nil : ProviderCredentials(accessKeyID: key, secretAccessKey: secret, apiKey: apiKey.isEmpty ? nil : apiKey),
                         settings: form["settings"]),
                     tenant: tenant, by: ctx.visitor.user, actor: ctx.actor)
                 return try render(ctx, message: "Target \(made.name) made for \(slug).", status: .created)

@@ -8,5 +8,6 @@ enum IncidentRoutes {
         IncidentSettingsPages.register(in: &routes, site: parts.site, store: store, database: parts.database)
         IncidentsAPI.register(in: &routes, store: store, database: parts.database, comments: parts.comments)
         AlertmanagerAPI.register(in: &routes, database: parts.database, publicURL: parts.publicURL)
+        RunbooksAPI.register(in: &routes, database: parts.database)
     }
 }

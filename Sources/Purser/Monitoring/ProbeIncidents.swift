@@ -24,8 +24,31 @@ struct ProbeIncidents: Sendable {
             startsAt: startsAt, endsAt: endsAt)
     }
 
+    /// Runs `body` (an intake) under a savepoint of the recording transaction: a tenant whose
+    /// incident cannot be opened (e.g. nobody to file its request for) loses that incident, audited
+    /// as `monitoring.incident_failed` on the target, never the batch's other tenants' probes.
+    func isolated<T>(_ tx: Connection, target: ProbeTarget, at now: Date, _ body: () throws -> T?) throws -> T? {
+        try tx.execute("SAVEPOINT probe_incident")
+        do {
+            let result = try body()
+            try tx.execute("RELEASE SAVEPOINT probe_incident")
+            return result
+        } catch {
+            try tx.execute("ROLLBACK TO SAVEPOINT probe_incident")
+            try AuditLog.record(
+                AuditEvent(
+                    tenant: target.tenant, actor: .system, action: "monitoring.incident_failed", targetType: "probe_target",
+                    targetID: target.id.postgresText, reason: String("\(error)".prefix(500)), at: now), in: tx)
+            return nil
+        }
+    }
+
     /// The endpoint is down (confirmed by a retry) from `now`. Returns the incident it opened or joined.
     func opened(_ tx: Connection, target: ProbeTarget, reason: String, at now: Date) throws -> UUID? {
+        try isolated(tx, target: target, at: now) { try open(tx, target: target, reason: reason, at: now) }
+    }
+
+    func open(_ tx: Connection, target: ProbeTarget, reason: String, at now: Date) throws -> UUID? {
         let result = try IncidentIntake.receive(
             tx, database: database, tenant: target.tenant,
             signals: [
@@ -38,10 +61,13 @@ struct ProbeIncidents: Sendable {
 
     /// The endpoint answers again: the signal that went down at `target.stateSince` resolves.
     func recovered(_ tx: Connection, target: ProbeTarget, at now: Date) throws {
-        _ = try IncidentIntake.receive(
-            tx, database: database, tenant: target.tenant,
-            signals: [
-                signal(target, status: .resolved, description: "The probe answers again.", startsAt: target.stateSince ?? now, endsAt: now)
-            ], reporter: nil, actor: .system, at: now, publicURL: publicURL)
+        _ = try isolated(tx, target: target, at: now) {
+            try IncidentIntake.receive(
+                tx, database: database, tenant: target.tenant,
+                signals: [
+                    signal(
+                        target, status: .resolved, description: "The probe answers again.", startsAt: target.stateSince ?? now, endsAt: now)
+                ], reporter: nil, actor: .system, at: now, publicURL: publicURL)
+        }
     }
 }

@@ -2,7 +2,7 @@
 // target (or of its whole tenant) is kept as `maintenance`; each target's state follows its
 // counted outcomes. A target that goes down (a failure confirmed by its retry) opens an incident
 // and is audited; one that comes back up resolves it. Burn-rate alerts are checked for every
-// target that counted a failure.
+// target that counted a failure; p95 latency and TTFT objectives after every successful probe.
 import Foundation
 import Postgres
 
@@ -25,6 +25,8 @@ enum ProbeRecorder {
             }
             try insert(tx, rows, at: now)
             for (target, reading) in rows { try follow(tx, target, reading, incidents: incidents, at: now) }
+            // Only a successful probe moves a p95.
+            try LatencyAlerts.check(tx, targets: rows.filter { $0.1.outcome == .up }.map(\.0), incidents: incidents, at: now)
         }
     }
 

@@ -56,6 +56,7 @@ enum WeeklyReportPages {
     struct ReportPage: TemplateModel {
         let heading: String
         let archiveLink: SiteURL
+        let csvLink: SiteURL?
         let uptimeLink: SiteURL
         let slaLink: SiteURL
         let usage: [Figure]
@@ -101,12 +102,17 @@ enum WeeklyReportPages {
             else { throw HTTPError(.notFound) }
             return site.page(
                 "reports/weekly-report", title: "Weekly report \(report.weekStart) · \(tenant.name)",
-                view(report, slug: tenant.slug, heading: "Weekly report \(report.weekStart) – \(report.weekEnd) · \(tenant.name)"),
+                view(
+                    report, slug: tenant.slug, heading: "Weekly report \(report.weekStart) – \(report.weekEnd) · \(tenant.name)",
+                    csv: .weeklyReportCSV(tenant.slug, id: id)),
                 visitor: ctx.visitor, tenant: tenant)
         }
+
+        // The same archive for tokens, and each week as CSV beside its page.
+        WeeklyReportsAPI.register(in: &routes, database: database)
     }
 
-    static func view(_ report: WeeklyReport, slug: String, heading: String) -> ReportPage {
+    static func view(_ report: WeeklyReport, slug: String, heading: String, csv: SiteURL? = nil) -> ReportPage {
         let zone = TimeZone(identifier: report.timeZone) ?? TimeZone(identifier: "UTC")!
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -131,7 +137,7 @@ enum WeeklyReportPages {
             return "\(value) ms (objective \(objective) ms: \(value <= objective ? "met" : "missed"))"
         }
         return ReportPage(
-            heading: heading, archiveLink: .weeklyReports(slug),
+            heading: heading, archiveLink: .weeklyReports(slug), csvLink: csv,
             uptimeLink: SiteURL.uptimeReport(slug).adding("from", report.weekStart).adding("to", report.weekEnd),
             slaLink: .slaReport(slug), usage: usage,
             endpoints: report.endpoints.map { endpoint in

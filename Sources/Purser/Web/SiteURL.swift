@@ -90,6 +90,7 @@ public enum SitePage: String, CaseIterable, Sendable {
     case uptimeReportCSV = "/t/{tenant}/reports/uptime.csv"
     case weeklyReports = "/t/{tenant}/reports/weekly"
     case weeklyReport = "/t/{tenant}/reports/weekly/{id}"
+    case weeklyReportCSV = "/t/{tenant}/reports/weekly/{id}/weekly-report.csv"
     case tenantStatus = "/t/{tenant}/status"
     case costsUpload = "/t/{tenant}/costs/upload"
     // Incidents: {id} is an incident's id; its linked request carries replies and notes.
@@ -277,6 +278,7 @@ extension SiteURL {
     static func uptimeReportCSV(_ slug: String) -> SiteURL { SiteURL(.uptimeReportCSV, slug) }
     static func weeklyReports(_ slug: String) -> SiteURL { SiteURL(.weeklyReports, slug) }
     static func weeklyReport(_ slug: String, id: UUID) -> SiteURL { SiteURL(.weeklyReport, slug, id.postgresText) }
+    static func weeklyReportCSV(_ slug: String, id: UUID) -> SiteURL { SiteURL(.weeklyReportCSV, slug, id.postgresText) }
     static func tenantStatus(_ slug: String) -> SiteURL { SiteURL(.tenantStatus, slug) }
     static func publicStatus(_ token: String) -> SiteURL { SiteURL(.publicStatus, token) }
     static func costsUpload(_ slug: String) -> SiteURL { SiteURL(.costsUpload, slug) }
@@ -354,6 +356,11 @@ public enum APIPath: String, CaseIterable, Sendable {
     case incidentTimeline = "/api/v1/incidents/{id}/timeline"
     case incidentPostmortem = "/api/v1/incidents/{id}/postmortem"
     case alertmanager = "/api/v1/integrations/alertmanager"
+    case runbooks = "/api/v1/runbooks"
+    case runbook = "/api/v1/runbooks/{id}"
+    case escalationPolicies = "/api/v1/escalation-policies"
+    case weeklyReports = "/api/v1/reports/weekly"
+    case weeklyReport = "/api/v1/reports/weekly/{id}"
     case prices = "/api/v1/prices"
     case negotiatedPrices = "/api/v1/prices/negotiated"
     case priceMarkups = "/api/v1/prices/markups"

@@ -21,7 +21,7 @@ import TestSupport
             .requestAttachment("acme", number: "ACME-12", id: id), .slaPolicy("acme"), .slaReport("acme"), .slaReportCSV("acme"),
             .hosts("acme"),
             .endpoints("acme"), .endpoint("acme", id: id), .uptimeReport("acme"), .uptimeReportCSV("acme"), .tenantStatus("acme"),
-            .publicStatus("st_0123456789abcdef"),
+            .publicStatus("st_0123456789abcdef"), .weeklyReport("acme", id: id), .weeklyReportCSV("acme", id: id),
             .access("acme"), .accessRequest("acme", id: id), .accessDecide("acme", id: id), .accessWithdraw("acme", id: id),
             .accessRevoke("acme", id: id), .accessCertificate("acme", id: id), .accessPolicies("acme"),
             .models("acme"), .deployments("acme"), .deploymentNew("acme"), .deployment("acme", id: id),

@@ -43,6 +43,7 @@ public enum RolloutReconciler {
         if facts.state == .paused, facts.progress?.outagePaused != true { return }  // a person's pause waits for a person
 
         let outcome: Outcome
+        var serving: ServingAddress?
         do {
             let driver = try ProviderDrivers.driver(for: facts, context: context, keyring: settings.keyring)
             let admitted = try database.inTenant(facts.tenant) {
@@ -54,12 +55,16 @@ public enum RolloutReconciler {
                 return
             }
             outcome = try decide(facts, driver: driver, at: now)
+            // Going live: where the endpoint now answers, for its probe (ProbeRegistration).
+            if case .move(let event, _, _, _, _) = outcome, event.to == .live {
+                serving = (driver as? any ServingDriver)?.servingAddress(endpoint: facts.providerEndpoint)
+            }
             try database.inTenant(facts.tenant) { try settings.breaker.record(success: true, channel: facts.targetID, at: now, in: $0) }
         } catch let error as ProviderError {
             try handle(error, facts, context: context, settings: settings, at: now)
             return
         }
-        try commit(outcome, facts, context)
+        try commit(outcome, facts, context, serving: serving.map { ($0, settings.keyring) })
     }
 
     // MARK: Deciding
@@ -387,7 +392,7 @@ public enum RolloutReconciler {
 
     // MARK: Writing
 
-    static func commit(_ outcome: Outcome, _ facts: RolloutFacts, _ context: JobContext) throws {
+    static func commit(_ outcome: Outcome, _ facts: RolloutFacts, _ context: JobContext, serving: (ServingAddress, Keyring)? = nil) throws {
         let now = context.world.now
         try context.database.inTenant(facts.tenant) { tx in
             guard try RolloutStore.stillCurrent(tx, facts, job: context.job.id) else { return }
@@ -402,6 +407,14 @@ public enum RolloutReconciler {
                 try RolloutStore.transition(tx, facts, event, currentStep: currentStep, pausedFrom: pausedFrom, at: now)
                 if let next { try RolloutStore.schedule(tx, facts, at: next) }
                 try finish(tx, facts, event, progress: progress, at: now)
+                if event.to == .live, let (address, keyring) = serving {
+                    try ProbeRegistration.wentLive(
+                        tx, tenant: facts.tenant, endpoint: facts.endpointID, address: address, keyring: keyring, at: now)
+                } else if event.to == .rolledBack || event.to == .aborted {
+                    try ProbeRegistration.rolledBack(
+                        tx, tenant: facts.tenant, endpoint: facts.endpointID, version: facts.candidate.versionID,
+                        restored: (progress ?? facts.progress)?.baseline?.versionID, at: now)
+                }
             }
         }
     }

@@ -19,6 +19,9 @@ public struct SandboxSettings: Codable, Sendable, Equatable {
     /// Every call fails as unreachable (a provider outage).
     public var outage = false
     public var fail: [Injection] = []
+    /// An OpenAI-compatible base URL (…/v1) answering for the sandbox's endpoints, where they are
+    /// probed once live (a local model server in a demo, the probe peer in tests); nil: not probed.
+    public var servingURL: String?
 
     /// From step `step` (1: the first traffic, counting every weight change) the variant gets `value`
     /// for `signal`. `variant` "canary" (the default) is any variant but the endpoint's oldest.
@@ -35,6 +38,7 @@ public struct SandboxSettings: Codable, Sendable, Equatable {
         case latencyMs = "latency_ms", errorRate = "error_rate", ttftMs = "ttft_ms", tokensPerSecond = "tokens_per_second"
         case costPer1kTokens = "cost_per_1k_tokens", requestsPerMinute = "requests_per_minute"
         case operationSeconds = "operation_seconds", outage, fail
+        case servingURL = "serving_url"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -48,6 +52,7 @@ public struct SandboxSettings: Codable, Sendable, Equatable {
         operationSeconds = try c.decodeIfPresent(Double.self, forKey: .operationSeconds) ?? operationSeconds
         outage = try c.decodeIfPresent(Bool.self, forKey: .outage) ?? false
         fail = try c.decodeIfPresent([Injection].self, forKey: .fail) ?? []
+        servingURL = try c.decodeIfPresent(String.self, forKey: .servingURL).flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 
