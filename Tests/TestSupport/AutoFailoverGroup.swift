@@ -148,6 +148,21 @@ public final class AutoFailoverGroup: @unchecked Sendable {
         process?.stop(signal: SIGKILL)
     }
 
+    /// Starts a node's keeper again (after `kill`): pg_auto_failover rewinds the old primary with
+    /// pg_rewind and it rejoins as the secondary.
+    public func restart(_ node: String) throws {
+        try run(node, pgdata: directory.appendingPathComponent(node).path)
+    }
+
+    /// Starts a planned switchover (the primary is demoted while it runs, the secondary promoted)
+    /// and returns at once; the process ends when the monitor has seen it through (at most 60 s).
+    public func startSwitchover() throws -> ChildProcess {
+        try ChildProcess(
+            ["/usr/bin/timeout", "90"]
+                + command(["perform", "switchover", "--pgdata", directory.appendingPathComponent("monitor").path, "--wait", "60"]),
+            environment: [:], output: directory.appendingPathComponent("switchover.log").path)
+    }
+
     /// What a process wrote, for a failure message.
     public func log(_ name: String) -> String {
         let text = (try? String(contentsOf: directory.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""

@@ -1,8 +1,10 @@
 // Automatic failover under a write load: a `purser serve` process on a pg_auto_failover formation
 // (monitor, primary, synchronous secondary; AutoFailoverGroup) is given the multi-host URL with
-// target_session_attrs=read-write. The primary is SIGKILLed while a client files service requests.
+// target_session_attrs=read-write. The primary is SIGKILLed while a client files service requests:
 // Purser answers 503 (never 500) while no node takes writes, /readyz goes 503 and back to 200, the
-// writes go to the promoted node, and every request the client saw a 201 for is in the database.
+// writes go to the promoted node. The killed node then rejoins as the secondary and a planned
+// switchover demotes the live primary (it refuses writes while it drains): Purser follows it back.
+// Every request the client saw a 201 for is in the database at the end.
 // Real processes and real time: every wait is bounded and polls.
 import Foundation
 import HTTPClient
@@ -25,11 +27,10 @@ import TestSupport
             .require(0, as: String.self)
         #expect(standbys.hasPrefix("ANY 1"), "synchronous_standby_names = '\(standbys)'")
 
-        let token = try Self.token(group)
         let port = RawHTTP.freePort()
-        let base = "http://127.0.0.1:\(port)"
         let serveLog = FileManager.default.temporaryDirectory.appendingPathComponent("failover-serve-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: serveLog) }
+        let load = WriteLoad(base: "http://127.0.0.1:\(port)", token: try Self.token(group))
         let serve = try ChildProcess(
             [TestEnvironment.purserBinary.path, "serve"],
             environment: Self.environment(group).merging(
@@ -42,69 +43,40 @@ import TestSupport
         defer { serve.stop(signal: SIGKILL) }
         func serveOutput() -> String { String(((try? String(contentsOf: serveLog, encoding: .utf8)) ?? "").suffix(3000)) }
 
-        var options = HTTPClient.Options()
-        options.connectTimeout = .seconds(2)
-        options.totalTimeout = .seconds(10)
-        let client = HTTPClient(options: options)
-        var acknowledged: [UUID] = []
-        var statuses: [Int: Int] = [:]
-        var attempts = 0
-        /// Files one request; true on 201. 0 counts an answer that never came.
-        func write() -> Bool {
-            attempts += 1
-            let body = #"{"subject": "Failover write \#(attempts)", "type": "question", "priority": "P4"}"#
-            let response = try? client.send(
-                ClientRequest(
-                    method: "POST", url: base + "/api/v1/requests",
-                    headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")], body: Array(body.utf8)))
-            statuses[response?.status ?? 0, default: 0] += 1
-            guard let response, response.status == 201 else { return false }
-            let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
-            if let id = (object?["id"] as? String).flatMap(UUID.init(uuidString:)) { acknowledged.append(id) }
-            return true
-        }
-        func readiness() -> Int { (try? client.get(base + "/readyz").status) ?? 0 }
-
-        try #require(waitUntil(30) { readiness() == 200 }, "purser serve did not become ready: \(serveOutput())")
+        try #require(waitUntil(30) { load.readiness() == 200 }, "purser serve did not become ready: \(serveOutput())")
         try #require(
             waitUntil(30) {
-                _ = write(); return acknowledged.count >= 20
-            }, "\(statuses) \(serveOutput())")
+                _ = load.write(); return load.acknowledged.count >= 20
+            }, "\(load.statuses) \(serveOutput())")
 
+        // The primary dies: nothing takes writes until the monitor promotes the secondary.
         group.kill(first)
-        var firstFailure: Date?
-        var firstSuccessAfter: Date?
-        var readySeen: [Int] = []
-        let recovered = waitUntil(90) {
-            let written = write()
-            let now = Date()
-            if !written && firstFailure == nil { firstFailure = now }
-            if written && firstFailure != nil && firstSuccessAfter == nil { firstSuccessAfter = now }
-            let ready = readiness()
-            if readySeen.last != ready { readySeen.append(ready) }
-            return firstSuccessAfter != nil && readySeen.drop(while: { $0 != 503 }).contains(200)
-        }
-        try #require(recovered, "no recovery: statuses \(statuses), /readyz \(readySeen)\n\(serveOutput())\n\(group.log(second))")
-        let outage = firstSuccessAfter!.timeIntervalSince(firstFailure!)
-        #expect(outage < 30, "outage \(outage) s")
-        #expect(readySeen.contains(503), "/readyz said \(readySeen)")
-        // While no node took writes the client was told to come back (503), never 500.
-        #expect(Set(statuses.keys).isSubset(of: [201, 503]), "answers \(statuses)")
-
-        let before = acknowledged.count
-        try #require(
-            waitUntil(30) {
-                _ = write(); return acknowledged.count >= before + 10
-            }, "\(statuses) \(serveOutput())")
+        let afterKill = try #require(
+            load.rideOut(90, failing: true, notReady: true), "no recovery: \(load)\n\(serveOutput())\n\(group.log(second))")
+        #expect(afterKill.readiness.drop { $0 != 503 }.contains(200), "/readyz said \(afterKill.readiness)")
+        #expect(afterKill.outage < 30, "outage \(afterKill.outage) s")
         #expect(waitUntil(30) { (try? group.primary()) == second }, "\((try? group.nodes()) ?? [])")
 
-        // Every acknowledged write, before and after the failover, is on the promoted node.
-        let found = try Connection(url: group.url(node: second)).query(
+        // The old primary comes back as the secondary; then a switchover demotes the live primary.
+        try group.restart(first)
+        try #require(group.waitForPrimaryAndSecondary(seconds: 90), "\(first) did not rejoin: \(group.log(first))")
+        let switchover = try group.startSwitchover()
+        let moved = load.rideOut(90, failing: false, notReady: false) { (try? group.primary()) == first }
+        let switched = moved == nil ? switchover.stop() : switchover.wait()
+        try #require(moved != nil, "the switchover was not followed: \(load)\n\(serveOutput())\n\(group.log("switchover"))")
+        #expect(switched == 0, "\(group.log("switchover"))")
+        // While no node took writes the client was told to come back (503), never 500.
+        #expect(Set(load.statuses.keys).isSubset(of: [201, 503]), "answers \(load.statuses)")
+
+        // Every acknowledged write, before and after both changes of primary, is on the primary.
+        let acknowledged = load.acknowledged
+        let found = try Connection(url: group.url(node: first)).query(
             "SELECT count(*) FROM requests WHERE id = ANY($1)", [acknowledged])[0].require(0, as: Int.self)
         #expect(found == acknowledged.count, "\(acknowledged.count - found) of \(acknowledged.count) acknowledged writes lost")
         print(
-            "failover: writes failed for \(String(format: "%.2f", outage)) s (first failed write to the first 201 after it);"
-                + " /readyz \(readySeen); answers \(statuses); \(found) of \(acknowledged.count) acknowledged writes on \(second)")
+            "failover: primary killed: writes failed for \(String(format: "%.2f", afterKill.outage)) s (first failed write to the first"
+                + " 201 after it), /readyz \(afterKill.readiness); switchover: writes failed for \(String(format: "%.2f", moved?.outage ?? 0)) s;"
+                + " \(load); \(found) of \(acknowledged.count) acknowledged writes on the primary")
         #expect(kill(serve.pid, 0) == 0, "purser serve exited: \(serveOutput())")
     }
 
@@ -130,4 +102,70 @@ import TestSupport
         ])
         return try #require(output.split(separator: "\n").last.map(String.init))
     }
+}
+
+/// One client filing service requests one after another, remembering every id it got a 201 for.
+private final class WriteLoad: CustomStringConvertible {
+    let client: HTTPClient
+    let base: String
+    let token: String
+    var acknowledged: [UUID] = []
+    /// Answers by status; 0 counts an answer that never came.
+    var statuses: [Int: Int] = [:]
+    var attempts = 0
+    var trace: [String] = []
+
+    init(base: String, token: String) {
+        var options = HTTPClient.Options()
+        options.connectTimeout = .seconds(2)
+        options.totalTimeout = .seconds(10)
+        client = HTTPClient(options: options)
+        self.base = base
+        self.token = token
+    }
+
+    /// Files one request; true on 201.
+    func write() -> Bool {
+        attempts += 1
+        let body = #"{"subject": "Failover write \#(attempts)", "type": "question", "priority": "P4"}"#
+        let response = try? client.send(
+            ClientRequest(
+                method: "POST", url: base + "/api/v1/requests",
+                headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")], body: Array(body.utf8)))
+        statuses[response?.status ?? 0, default: 0] += 1
+        guard let response, response.status == 201 else { return false }
+        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+        if let id = (object?["id"] as? String).flatMap(UUID.init(uuidString:)) { acknowledged.append(id) }
+        return true
+    }
+
+    func readiness() -> Int { (try? client.get(base + "/readyz").status) ?? 0 }
+
+    /// Writes and asks /readyz in turn until a write succeeds and `done` holds — after a stretch of
+    /// failed writes when `failing`, after /readyz said 503 and then 200 when `notReady`. Returns
+    /// the failed stretch (first failed write to the first 201 after it; 0 when none failed) and
+    /// what /readyz said, or nil when `seconds` ran out.
+    func rideOut(
+        _ seconds: TimeInterval, failing: Bool, notReady: Bool, done: () -> Bool = { true }
+    ) -> (outage: TimeInterval, readiness: [Int])? {
+        var firstFailure: Date?
+        var firstSuccessAfter: Date?
+        var readiness: [Int] = []
+        let finished = waitUntil(seconds) {
+            let written = write()
+            let now = Date()
+            if !written && firstFailure == nil { firstFailure = now }
+            if written && firstFailure != nil && firstSuccessAfter == nil { firstSuccessAfter = now }
+            let ready = self.readiness()
+            if trace.count < 6 { trace.append("\(statuses)/\(ready)") }
+            if readiness.last != ready { readiness.append(ready) }
+            return written && (firstFailure == nil ? !failing : firstSuccessAfter != nil)
+                && (!notReady || readiness.drop { $0 != 503 }.contains(200)) && done()
+        }
+        guard finished else { return nil }
+        let outage = firstFailure.map { failure in firstSuccessAfter.map { $0.timeIntervalSince(failure) } ?? 0 } ?? 0
+        return (outage, readiness)
+    }
+
+    var description: String { "answers \(statuses), \(acknowledged.count) acknowledged \(trace)" }
 }
