@@ -91,6 +91,17 @@ struct UpdateEndpointReplay: OutboundHTTP {
             held.configurations == [
                 ProviderNames.configuration(endpoint: endpoint, revision: ProviderNames.revision(deployment: one, stage: "f"))
             ])
+        // Live: the endpoint is probed through SageMaker's runtime at the target's address (moto here).
+        let owner = try f.app.database.connect()
+        func probe() throws -> (url: String, kind: String, enabled: Bool)? {
+            try owner.query("SELECT url, kind, enabled FROM probe_targets WHERE endpoint_id = $1", [f.endpoint]).first.map {
+                (try $0.require(0), try $0.require(1), try $0.require(2))
+            }
+        }
+        let base = moto.url.hasSuffix("/") ? String(moto.url.dropLast()) : moto.url
+        let runtime = base + "/endpoints/\(endpoint)/invocations-response-stream"
+        #expect(try probe()?.url == runtime && probe()?.kind == "sagemaker" && probe()?.enabled == true)
+        #expect(try owner.query("SELECT url FROM endpoints WHERE id = $1", [f.endpoint])[0].decode(0, as: String.self) == runtime)
 
         // The second version reaches its second step, then a person aborts.
         let second = try f.version("1.1.0")
@@ -109,6 +120,7 @@ struct UpdateEndpointReplay: OutboundHTTP {
         #expect(held.variants == [v1], "the endpoint serves the first version alone again")
         #expect(held.models == [ProviderNames.model(endpoint: endpoint, variant: v1)], "the aborted version's model is deleted")
         #expect(held.configurations.count == 1 && held.configurations[0].hasSuffix("-r"), "\(held.configurations)")
+        #expect(try probe()?.enabled == true, "the first version still serves: still probed")
         let calls = http.calls.withLock { $0 }
         for action in [
             "CreateModel", "CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint", "UpdateEndpointWeightsAndCapacities",
@@ -131,6 +143,8 @@ struct UpdateEndpointReplay: OutboundHTTP {
         #expect(try f.drive(deployment, until: ["rolled_back", "failed"], world: world) == "rolled_back")
         let held = try inventory(moto, world)
         #expect(held.models.isEmpty && held.configurations.isEmpty && held.variants.isEmpty, "\(held)")
+        let probes = try f.app.database.connect().query("SELECT count(*)::int FROM probe_targets WHERE endpoint_id = $1", [f.endpoint])
+        #expect(try probes[0].require(0, as: Int.self) == 0, "never live, never probed")
         #expect(http.calls.withLock { $0 }.contains("SageMaker.DeleteEndpoint"))
     }
 
