@@ -93,7 +93,9 @@ public struct RequestAttachments: Sendable {
         let name = filename.trimmingCharacters(in: .whitespaces)
         defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
-            guard !(try tx.query("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", [request]).isEmpty) else { throw NotFound() }
+            guard !(try tx.query("SELECT 1 FROM requests WHERE tenant_id = $2 AND id = $1 FOR UPDATE", [request, tenant]).isEmpty) else {
+                throw NotFound()
+            }
             let now = clock.now
             let id = UUID.v7(at: now)
             try tx.query(
@@ -102,7 +104,8 @@ public struct RequestAttachments: Sendable {
                                                  created_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                 """, [tenant, id, request, name, type, data.count, digest, Bytea(data), principal.user, now])
-            try tx.query("UPDATE requests SET updated_at = $2, version = version + 1 WHERE id = $1", [request, now])
+            try tx.query(
+                "UPDATE requests SET updated_at = $2, version = version + 1 WHERE tenant_id = $3 AND id = $1", [request, now, tenant])
             try AuditLog.record(
                 AuditEvent(
                     tenant: tenant, actor: actor, action: "request.attach",
@@ -123,8 +126,9 @@ public struct RequestAttachments: Sendable {
             try tx.query(
                 """
                 SELECT a.id, a.filename, a.content_type, a.size, a.sha256, u.name, a.created_at
-                FROM request_attachments a JOIN users u ON u.id = a.uploaded_by WHERE a.request_id = $1 ORDER BY a.created_at, a.id
-                """, [request]
+                FROM request_attachments a JOIN users u ON u.id = a.uploaded_by WHERE a.tenant_id = $2 AND a.request_id = $1
+                ORDER BY a.created_at, a.id
+                """, [request, tenant]
             ).map {
                 RequestAttachment(
                     id: try $0.require(0), filename: try $0.require(1), contentType: try $0.require(2), size: try $0.require(3),
@@ -140,8 +144,8 @@ public struct RequestAttachments: Sendable {
                 tenant,
                 { tx in
                     try tx.query(
-                        "SELECT filename, content_type, content FROM request_attachments WHERE id = $1 AND request_id = $2",
-                        [id, request]
+                        "SELECT filename, content_type, content FROM request_attachments WHERE tenant_id = $3 AND id = $1 AND request_id = $2",
+                        [id, request, tenant]
                     ).first
                 })
         else { throw NotFound() }

@@ -43,7 +43,7 @@ public struct RequestComments: Sendable {
         defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
             guard
-                let state = try tx.query("SELECT state FROM requests WHERE id = $1 FOR UPDATE", [request]).first?
+                let state = try tx.query("SELECT state FROM requests WHERE tenant_id = $2 AND id = $1 FOR UPDATE", [request, tenant]).first?
                     .require(0, as: String.self)
             else { throw NotFound() }
             let now = clock.now
@@ -55,9 +55,12 @@ public struct RequestComments: Sendable {
                 """, [tenant, id, request, principal.user, text, isInternal, now])
             let customerAnswered = !isInternal && principal.staffRole == nil && state == RequestState.pendingCustomer.rawValue
             if customerAnswered {
-                try tx.query("UPDATE requests SET state = 'open', updated_at = $2, version = version + 1 WHERE id = $1", [request, now])
+                try tx.query(
+                    "UPDATE requests SET state = 'open', updated_at = $2, version = version + 1 WHERE tenant_id = $3 AND id = $1",
+                    [request, now, tenant])
             } else {
-                try tx.query("UPDATE requests SET updated_at = $2, version = version + 1 WHERE id = $1", [request, now])
+                try tx.query(
+                    "UPDATE requests SET updated_at = $2, version = version + 1 WHERE tenant_id = $3 AND id = $1", [request, now, tenant])
             }
             // The customer's answer resumes the clocks; staff's first public reply is the first response.
             if customerAnswered || (!isInternal && principal.staffRole != nil) {
@@ -91,8 +94,8 @@ public struct RequestComments: Sendable {
                 """
                 SELECT c.id, c.author_id, u.name, c.body, c.internal, c.created_at
                 FROM request_comments c JOIN users u ON u.id = c.author_id
-                WHERE c.request_id = $1 AND ($2 OR NOT c.internal) ORDER BY c.created_at, c.id LIMIT 1000
-                """, [request, includeInternal]
+                WHERE c.tenant_id = $3 AND c.request_id = $1 AND ($2 OR NOT c.internal) ORDER BY c.created_at, c.id LIMIT 1000
+                """, [request, includeInternal, tenant]
             ).map {
                 RequestComment(
                     id: try $0.require(0), author: (try $0.require(1), try $0.require(2)), body: try $0.require(3),

@@ -232,9 +232,11 @@ public struct RequestStore: Sendable {
         defer { lists?.changed(tenant) }
         return try database.inTenant(tenant) { tx in
             let now = clock.now
-            guard let row = try tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.id = $1 FOR UPDATE OF r", [id]).first else {
-                throw NotFound()
-            }
+            guard
+                let row = try tx.query(
+                    "SELECT \(Self.columns) FROM \(Self.joins) WHERE r.tenant_id = $2 AND r.id = $1 FOR UPDATE OF r", [id, tenant]
+                ).first
+            else { throw NotFound() }
             let current = try Self.decode(row)
             // Values that are wrong whatever the version come first: a malformed change is refused as
             // such (422), not told to read the request again (412) and then refused anyway.
@@ -272,11 +274,11 @@ public struct RequestStore: Sendable {
                        assignee_id = coalesce($5, assignee_id), group_id = coalesce($6, group_id), tags = coalesce($7, tags),
                        updated_at = $8::timestamptz, version = version + 1,
                        resolved_at = CASE WHEN $4 = 'resolved' THEN $8 WHEN $4 IS NULL THEN resolved_at ELSE NULL END
-                WHERE id = $1
+                WHERE tenant_id = $9 AND id = $1
                 """,
                 [
                     id, change.subject?.trimmingCharacters(in: .whitespacesAndNewlines), change.priority, change.state,
-                    change.assigneeID, change.groupID, change.tags.map { Array(Set($0)).sorted() }, now,
+                    change.assigneeID, change.groupID, change.tags.map { Array(Set($0)).sorted() }, now, tenant,
                 ])
             // Only a new priority or state moves the clocks; other changes leave them (and their job) be.
             let newPriority = change.priority.flatMap { $0 == current.priority ? nil : $0 }

@@ -22,7 +22,9 @@ public struct RequestWatchers: Sendable {
                     INSERT INTO request_watchers (tenant_id, request_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
                     """, [tenant, request, user]
                 ).affected
-                : try tx.query("DELETE FROM request_watchers WHERE request_id = $1 AND user_id = $2", [request, user]).affected
+                : try tx.query(
+                    "DELETE FROM request_watchers WHERE tenant_id = $3 AND request_id = $1 AND user_id = $2", [request, user, tenant]
+                ).affected
             guard changed == 1 else { return }
             try AuditLog.record(
                 AuditEvent(
@@ -37,8 +39,8 @@ public struct RequestWatchers: Sendable {
         try database.inTenant(tenant) { tx in
             try tx.query(
                 """
-                SELECT u.id, u.name FROM request_watchers w JOIN users u ON u.id = w.user_id WHERE w.request_id = $1 ORDER BY u.name
-                """, [request]
+                SELECT u.id, u.name FROM request_watchers w JOIN users u ON u.id = w.user_id WHERE w.tenant_id = $2 AND w.request_id = $1 ORDER BY u.name
+                """, [request, tenant]
             ).map { (try $0.require(0), try $0.require(1)) }
         }
     }

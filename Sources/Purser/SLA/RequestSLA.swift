@@ -53,8 +53,8 @@ public enum RequestSLA {
         let kept = try schedule(tx, tenant: tenant, request: request, clocks: clocks, job: job)
         try tx.query(
             """
-            UPDATE requests SET sla = $2::jsonb, sla_due_at = $3, sla_breached = $4, sla_job_id = $5 WHERE id = $1
-            """, [request, try JSONText(encoding: clocks), clocks.earliestDue, clocks.isBreached, kept])
+            UPDATE requests SET sla = $2::jsonb, sla_due_at = $3, sla_breached = $4, sla_job_id = $5 WHERE tenant_id = $6 AND id = $1
+            """, [request, try JSONText(encoding: clocks), clocks.earliestDue, clocks.isBreached, kept, tenant])
     }
 
     /// The stored clocks of a request with what moving them needs.
@@ -66,7 +66,11 @@ public enum RequestSLA {
     }
 
     static func load(_ tx: Connection, tenant: UUID, request: UUID) throws -> Stored? {
-        guard let row = try tx.query("SELECT sla::text, sla_job_id, created_at FROM requests WHERE id = $1", [request]).first else {
+        guard
+            let row = try tx.query(
+                "SELECT sla::text, sla_job_id, created_at FROM requests WHERE tenant_id = $2 AND id = $1", [request, tenant]
+            ).first
+        else {
             return nil
         }
         let clocks = try StoredClocks.decode(try row.require(0, as: String.self))

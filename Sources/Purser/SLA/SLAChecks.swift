@@ -19,8 +19,8 @@ public enum SLAChecks {
                     """
                     SELECT t.key, r.number, r.subject, r.priority, r.assignee_id, r.group_id, g.lead_id
                     FROM requests r JOIN tenants t ON t.id = r.tenant_id LEFT JOIN request_groups g ON g.id = r.group_id
-                    WHERE r.id = $1 FOR UPDATE OF r
-                    """, [payload.request]
+                    WHERE r.tenant_id = $2 AND r.id = $1 FOR UPDATE OF r
+                    """, [payload.request, tenant]
                 ).first, var stored = try RequestSLA.load(tx, tenant: tenant, request: payload.request)
             else { return }
             let number = RequestNumbers.display(key: try row.require(0), number: try row.require(1))
@@ -86,8 +86,8 @@ public enum SLAChecks {
                 """
                 UPDATE requests SET escalated = true, assignee_id = CASE WHEN $2 THEN $3 ELSE assignee_id END,
                        version = version + 1, updated_at = $4
-                WHERE id = $1 AND (NOT escalated OR $2)
-                """, [request, reassign, lead, now]
+                WHERE tenant_id = $5 AND id = $1 AND (NOT escalated OR $2)
+                """, [request, reassign, lead, now, tenant]
             ).affected == 1
         guard changed else { return }
         var after = ["escalated": "true"]
