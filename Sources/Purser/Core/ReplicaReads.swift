@@ -5,7 +5,8 @@
 // read instead. Either way a routed read is READ ONLY with the same tenant, staff and role settings,
 // so a page that works on the primary works on the replica, and one that writes fails on both.
 import Foundation
-import HTTPServer
+import class HTTPServer.Locked
+import class HTTPServer.MetricsRegistry
 import Postgres
 
 public final class ReplicaReads: Sendable {
@@ -129,9 +130,10 @@ public final class ReplicaReads: Sendable {
 
     /// Errors after which the primary serves the read instead: the replica is gone or busy, or
     /// replay cancelled the read (a recovery conflict, 40001 once the pool's retries are spent).
+    /// A read-only refusal (25006) is the read's own fault: it fails on the primary too.
     static func isReplicaFailure(_ error: PostgresError) -> Bool {
-        error.isConnectionLoss || error.kind == .poolTimeout || error.kind == .closed || error.sqlState == "40001"
-            || error.sqlState == "57P04"
+        (error.isConnectionLoss && error.sqlState != "25006") || error.kind == .poolTimeout || error.kind == .closed
+            || error.sqlState == "40001" || error.sqlState == "57P04"
     }
 
     /// `/metrics`: the lag as last measured, whether the replica is in use, and reads by who served them.
@@ -171,15 +173,15 @@ extension Database {
     }
 
     /// Runs `body` for a read the replica may serve: there when it is within its lag bound and the
-    /// person asking has not written within the read-your-writes window (ReadYourWrites); on the
-    /// primary otherwise, or when the replica fails the read. `body` gets the database to read from
-    /// and may run twice (replica, then primary), so it must only read.
-    public func reading<T>(for request: Request, at now: Date, _ body: (Database) throws -> T) throws -> T {
+    /// person asking has not written within the read-your-writes window (`ownWrites`, from
+    /// ReadYourWrites); on the primary otherwise, or when the replica fails the read. `body` gets the
+    /// database to read from and may run twice (replica, then primary), so it must only read.
+    public func reading<T>(ownWrites: Bool, _ body: (Database) throws -> T) throws -> T {
         var primary = self
         primary.replica = nil
         primary.transactionSettings = transactionSettings + ReplicaReads.readOnly
         guard let replica else { return try body(primary) }
-        if ReadYourWrites.wroteRecently(request, now: now) {
+        if ownWrites {
             replica.count(.ownWrites)
             return try body(primary)
         }

@@ -47,3 +47,11 @@ extension ReadYourWrites {
         return [ReadYourWrites(window: configuration.readOwnWritesSeconds, clock: clock, secureCookies: configuration.isHTTPS)]
     }
 }
+
+extension Database {
+    /// Runs `body` for a read the replica may serve (Database.reading(ownWrites:)), on the primary
+    /// while `request` carries an unexpired read-your-writes marker.
+    public func reading<T>(for request: Request, at now: Date, _ body: (Database) throws -> T) throws -> T {
+        try reading(ownWrites: ReadYourWrites.wroteRecently(request, now: now), body)
+    }
+}
