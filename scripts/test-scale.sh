@@ -9,4 +9,12 @@ started=$(date +%s)
 
 PURSER_TEST_SCALE=1 scripts/test.sh --filter 'ScaleTests' "$@"
 
+# The HTTP and job suites again on the same build, with every Purser pool going through PgBouncer in
+# transaction mode (PURSER_POOL_MODE=transaction; scripts/scale/pgbouncer.sh, started and stopped by
+# scripts/test.sh); creating the test databases and LISTEN go straight to PostgreSQL.
+pooled_suites='RequestsAPITests|RequestPagesTests|RequestFilterTests|APIGateTests|IdempotencyScopeTests|CrossTenantRouteTests'
+pooled_suites+='|SignInTests|AccountTests|ReauthenticationTests|ResetLinkTests|SecondFactorTests|TakeoverTests|VisitorMemoryTests'
+pooled_suites+='|TokenTests|TokenScopeTests|TenantAndPersonStoreTests|JobQueueTests|JobPagesTests|WorkCommandTests'
+PURSER_TEST_POOLER=pgbouncer scripts/test.sh --filter "$pooled_suites" "$@"
+
 echo "make test-scale: $(( $(date +%s) - started )) s"

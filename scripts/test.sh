@@ -21,13 +21,19 @@ swift build --build-tests >/dev/null  # fail here, with the compiler's message, 
 
 cluster=$(mktemp -d /tmp/purser-test-XXXXXX)
 chmod 755 "$cluster"
-trap 'scripts/test-cluster.sh stop "$cluster"' EXIT
+trap 'scripts/scale/pgbouncer.sh stop "$cluster/pgbouncer"; scripts/test-cluster.sh stop "$cluster"' EXIT
 admin_url=$(scripts/test-cluster.sh start "$cluster")
 psql -q -d "$admin_url" -c "CREATE DATABASE purser_template"
 template_url=${admin_url/\/postgres\?//purser_template?}
 DATABASE_URL=$template_url PURSER_ROOT=$root .build/debug/purser migrate
 
 export PURSER_TEST_DATABASE_URL=$admin_url
+# The pooled run of make test-scale: Purser's pools reach the test databases through PgBouncer in
+# transaction mode; creating databases and LISTEN stay direct (TestDatabase.pooledURL).
+if [ "${PURSER_TEST_POOLER:-}" = pgbouncer ]; then
+  PURSER_TEST_POOLER_URL=$(scripts/scale/pgbouncer.sh start "$cluster/pgbouncer" "$admin_url")
+  export PURSER_TEST_POOLER_URL
+fi
 export PURSER_TEST_TEMPLATE=purser_template
 export PURSER_TEST_ROOT=$root
 export PURSER_TEST_VENV=$root/.venv

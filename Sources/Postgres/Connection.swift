@@ -1,10 +1,15 @@
 // One libpq connection. Used by one thread at a time (the pool hands it out); statements are
-// prepared once per connection and reused by their SQL text.
+// prepared once per connection and reused by their SQL text — in session mode. In transaction mode
+// (PoolMode) nothing is kept on the server session: every statement is the unnamed one.
 import CPostgres
 import Foundation
 
 public final class Connection: @unchecked Sendable {
     let handle: OpaquePointer
+    public let mode: PoolMode
+    /// Sent after every BEGIN (one round trip): in transaction mode the session's settings for that
+    /// transaction only, then the pool's role and settings (`ConnectionPool`).
+    var prologue: String
     private var prepared: [String: String] = [:]
     /// Statements run since the pool handed this connection out; a loss on the first means
     /// it died while idle, so the work can safely go to a new connection.
@@ -12,12 +17,15 @@ public final class Connection: @unchecked Sendable {
     /// What this connection's work notified, for the node that did it (see LocalNotifications).
     let localNotifications = LocalNotifications()
 
-    /// Connects with a libpq URI or conninfo string; the session runs in UTC with ISO dates.
-    public init(url: String) throws {
+    /// Connects with a libpq URI or conninfo string; the session (in transaction mode each
+    /// transaction) runs in UTC with ISO dates.
+    public init(url: String, mode: PoolMode = .session) throws {
         guard let handle = PQconnectdb(url) else {
             throw PostgresError(kind: .connection, message: "libpq could not allocate a connection")
         }
         self.handle = handle
+        self.mode = mode
+        prologue = mode == .transaction ? Self.transactionSettings : ""
         guard PQstatus(handle) == CONNECTION_OK else {
             // deinit runs PQfinish: every stored property is set, so a throw here still deinitialises.
             let message = String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -25,17 +33,26 @@ public final class Connection: @unchecked Sendable {
         }
         // The box is a stored property: it lives until deinit has finished the handle.
         localNotifications.receive(on: handle)
-        try execute(
-            "SET TIME ZONE 'UTC'; SET datestyle TO 'ISO, YMD'; SET intervalstyle TO 'iso_8601'; SET standard_conforming_strings TO on")
+        if mode == .session { try execute(Self.sessionSettings) }
     }
+
+    static let sessionSettings =
+        "SET TIME ZONE 'UTC'; SET datestyle TO 'ISO, YMD'; SET intervalstyle TO 'iso_8601'; SET standard_conforming_strings TO on"
+    /// PgBouncer 1.18 carries TimeZone and DateStyle between server sessions, but not IntervalStyle:
+    /// all four go with every transaction.
+    static let transactionSettings =
+        "; SET LOCAL TIME ZONE 'UTC'; SET LOCAL datestyle TO 'ISO, YMD'; SET LOCAL intervalstyle TO 'iso_8601'"
+        + "; SET LOCAL standard_conforming_strings TO on"
 
     deinit { PQfinish(handle) }
 
     public var isHealthy: Bool { PQstatus(handle) == CONNECTION_OK }
 
-    /// Runs `sql` with `$1…` bound to `parameters`, through a statement prepared on first use.
+    /// Runs `sql` with `$1…` bound to `parameters`, through a statement prepared on first use; in
+    /// transaction mode as the unnamed statement, the only one a pooler in that mode carries.
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> Rows {
+        if mode == .transaction { return try queryOnce(sql, parameters) }
         statementsSinceCheckout += 1
         let name: String
         if let known = prepared[sql] {

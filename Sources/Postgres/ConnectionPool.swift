@@ -7,7 +7,15 @@ public final class ConnectionPool: @unchecked Sendable {
     public let size: Int
     /// How long a caller waits for a free connection before `PostgresError.poolTimeout`.
     public let checkoutTimeout: Duration
-    /// Run on every new connection (e.g. `SET ROLE`), before it is first handed out.
+    /// Session: role and settings set once per connection. Transaction (behind PgBouncer in that
+    /// mode): sent with every BEGIN, and every piece of work runs in a transaction.
+    public let mode: PoolMode
+    /// What the pool's work runs as: `SET ROLE` and session settings once per new connection, or
+    /// `SET LOCAL ROLE` and `set_config(…, true)` with every BEGIN (see `mode`). Empty: the login role.
+    private let sessionSetup: String
+    private let transactionPrologue: String
+    /// Run on every new connection, before it is first handed out (what it sets on the session does
+    /// not outlive a transaction in transaction mode).
     private let setup: (@Sendable (Connection) throws -> Void)?
     /// Told what a lent connection's work notified (see LocalNotifications), once the connection is
     /// back: after its transactions committed, before the borrower goes on; with the channels on
@@ -21,15 +29,32 @@ public final class ConnectionPool: @unchecked Sendable {
     private var closed = false
 
     public init(
-        url: String, size: Int = 10, checkoutTimeout: Duration = .seconds(5),
+        url: String, size: Int = 10, checkoutTimeout: Duration = .seconds(5), mode: PoolMode = .session,
+        role: String? = nil, settings: [(name: String, value: String)] = [],
         setup: (@Sendable (Connection) throws -> Void)? = nil,
         localNotifications: (@Sendable ([Notification], Set<String>) -> Void)? = nil
     ) {
         self.url = url
         self.size = max(1, size)
         self.checkoutTimeout = checkoutTimeout
+        self.mode = mode
+        sessionSetup = Self.statements(role: role, settings: settings, local: false)
+        let prologue = Self.statements(role: role, settings: settings, local: true)
+        transactionPrologue = prologue.isEmpty ? "" : "; " + prologue
         self.setup = setup
         self.localNotifications = localNotifications
+    }
+
+    /// `SET [LOCAL] ROLE` and one SELECT of `set_config`s, for the session or the transaction.
+    private static func statements(role: String?, settings: [(name: String, value: String)], local: Bool) -> String {
+        var parts = role.map { [(local ? "SET LOCAL ROLE " : "SET ROLE ") + Connection.identifier($0)] } ?? []
+        if !settings.isEmpty {
+            parts.append(
+                "SELECT "
+                    + settings.map { "set_config(\(Connection.literal($0.name)), \(Connection.literal($0.value)), \(local))" }
+                    .joined(separator: ", "))
+        }
+        return parts.joined(separator: "; ")
     }
 
     public struct Statistics: Sendable {
@@ -44,9 +69,16 @@ public final class ConnectionPool: @unchecked Sendable {
         return Statistics(inUse: open - idle.count, idle: idle.count, waiting: waiting)
     }
 
-    /// Lends a connection to `body`. When the connection turns out to have died while idle (the
-    /// server restarted), the work runs again once on a fresh connection: nothing had reached the server.
+    /// Lends a connection to `body`. In transaction mode `body` runs in a transaction that carries
+    /// the role and settings: through a pooler in that mode a statement outside a transaction runs on
+    /// whichever server session is free, as the login role (row-level security would not apply).
     public func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
+        try lend { connection in mode == .transaction ? try connection.transaction(body) : try body(connection) }
+    }
+
+    /// Lends a connection to `body` as it is. When the connection turns out to have died while idle
+    /// (the server restarted), the work runs again once on a fresh connection: nothing had reached the server.
+    func lend<T>(_ body: (Connection) throws -> T) throws -> T {
         var attempt = 0
         while true {
             attempt += 1
@@ -58,6 +90,7 @@ public final class ConnectionPool: @unchecked Sendable {
             } catch let error as PostgresError where error.isConnectionLoss || !connection.isHealthy {
                 let diedIdle = connection.statementsSinceCheckout <= 1
                 giveBack(connection, broken: true)
+                dropIdle()
                 if diedIdle && attempt == 1 { continue }
                 throw error
             } catch {
@@ -84,14 +117,7 @@ public final class ConnectionPool: @unchecked Sendable {
 
     /// Closes idle connections and refuses new checkouts; connections in use close when returned.
     public func close() {
-        condition.lock()
-        closed = true
-        let toClose = idle
-        idle.removeAll()
-        open -= toClose.count
-        condition.broadcast()
-        condition.unlock()
-        _ = toClose
+        dropIdle(closing: true)
     }
 
     private func checkout() throws -> Connection {
@@ -118,7 +144,11 @@ public final class ConnectionPool: @unchecked Sendable {
                 open += 1
                 condition.unlock()
                 do {
-                    let connection = try Connection(url: url)
+                    let connection = try Connection(url: url, mode: mode)
+                    switch mode {
+                    case .session: if !sessionSetup.isEmpty { try connection.execute(sessionSetup) }
+                    case .transaction: connection.prologue += transactionPrologue
+                    }
                     try setup?(connection)
                     connection.statementsSinceCheckout = 0
                     return connection
@@ -140,6 +170,19 @@ public final class ConnectionPool: @unchecked Sendable {
                     message: "no database connection became free within \(checkoutTimeout)")
             }
         }
+    }
+
+    /// Closes the idle connections once one was lost: they reach the same server, gone or demoted
+    /// by a failover, and would each fail one more piece of work. New ones find the new primary.
+    private func dropIdle(closing: Bool = false) {
+        condition.lock()
+        if closing { closed = true }
+        let dropped = idle
+        idle.removeAll()
+        open -= dropped.count
+        condition.broadcast()
+        condition.unlock()
+        _ = dropped
     }
 
     private func checkin(_ connection: Connection) {

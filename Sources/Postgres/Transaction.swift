@@ -21,7 +21,7 @@ extension ConnectionPool {
         while true {
             attempt += 1
             do {
-                return try withConnection { connection in try connection.transaction(isolation: isolation, settings: settings, body) }
+                return try lend { connection in try connection.transaction(isolation: isolation, settings: settings, body) }
             } catch let error as PostgresError where error.isTransient && attempt < attempts {
                 Thread.sleep(forTimeInterval: Double.random(in: 0.005...0.02) * Double(attempt))
             }
@@ -32,12 +32,13 @@ extension ConnectionPool {
 extension Connection {
     /// One transaction on this connection; no retry (the pool's `transaction` retries).
     /// `settings` are set for the transaction only (`set_config(name, value, true)`), sent with
-    /// BEGIN in one round trip.
+    /// BEGIN in one round trip, after the connection's prologue (so a `role` setting wins over the pool's).
     public func transaction<T>(
         isolation: IsolationLevel = .readCommitted, settings: [(name: String, value: String)] = [],
         _ body: (Connection) throws -> T
     ) throws -> T {
         var begin = isolation == .readCommitted ? "BEGIN" : "BEGIN ISOLATION LEVEL \(isolation.rawValue)"
+        begin += prologue
         for setting in settings {
             begin += "; SELECT set_config(\(Self.literal(setting.name)), \(Self.literal(setting.value)), true)"
         }
@@ -60,5 +61,10 @@ extension Connection {
     /// PostgreSQL's default since 9.1, so backslashes are plain characters). NUL cannot be sent.
     static func literal(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "\0", with: "").replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
+    /// A quoted identifier (a role name chosen by the program).
+    static func identifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\0", with: "").replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

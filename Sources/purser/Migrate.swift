@@ -16,7 +16,7 @@ struct Migrate: ParsableCommand {
         let configuration = try Startup.configuration(options, requireDatabase: true)
         do {
             let migrator = Migrator(files: try MigrationFile.load(from: configuration.migrationsFolder))
-            let connection = try Connection(url: configuration.databaseURL!)
+            let connection = try Connection(url: configuration.directDatabaseURL!)
             if status {
                 for entry in try migrator.status(connection) {
                     let digits = String(entry.version)

@@ -5,11 +5,13 @@ import Postgres
 public final class TestDatabase: Sendable {
     public let name: String
     public let url: String
-    private let adminURL: String
+    /// Nil for a database made elsewhere (`init(existing:)`), which is not dropped here.
+    private let adminURL: String?
 
     /// A fresh database; `migrated: false` gives an empty one (for migration tests).
     public init(migrated: Bool = true) throws {
-        adminURL = try TestEnvironment.adminURL()
+        let adminURL = try TestEnvironment.adminURL()
+        self.adminURL = adminURL
         name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
         let template = migrated ? try TestEnvironment.templateName() : "template0"
         let admin = try Connection(url: adminURL)
@@ -17,11 +19,28 @@ public final class TestDatabase: Sendable {
         url = TestEnvironment.url(adminURL, database: name)
     }
 
+    /// A database a test made on a cluster of its own (a replica pair's primary): used as it is,
+    /// left for whoever made it to drop.
+    public init(existing url: String, name: String) {
+        adminURL = nil
+        self.name = name
+        self.url = url
+    }
+
     deinit {
-        if let admin = try? Connection(url: adminURL) {
+        if let adminURL, let admin = try? Connection(url: adminURL) {
             try? admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         }
     }
 
     public func connect() throws -> Connection { try Connection(url: url) }
+
+    /// The URL a Purser node uses for its pool: through PgBouncer in a pooled run (TestEnvironment.
+    /// poolerAdminURL), else `url`. Creating databases, LISTEN and checks from the test stay on `url`.
+    public var pooledURL: String {
+        guard let pooler = TestEnvironment.poolerAdminURL, let admin = try? TestEnvironment.adminURL(),
+            url == TestEnvironment.url(admin, database: name)
+        else { return url }
+        return TestEnvironment.url(pooler, database: name)
+    }
 }

@@ -68,7 +68,8 @@ extension TestApp {
                 mail: app.world.mail ?? configuration.mailServer.map { SMTPSender(server: $0) },
                 resolver: app.world.resolver)
         let worker = JobWorker(
-            url: database.url, handlers: try JobRunner.standardHandlers(configuration), settings: settings,
+            url: database.pooledURL, listenURL: database.url, mode: app.configuration.poolMode,
+            handlers: try JobRunner.standardHandlers(configuration), settings: settings,
             world: world, logger: quietLogger)
         worker.start()
         return worker

@@ -13,8 +13,9 @@ public final class TestApp: @unchecked Sendable {
     public let client: HTTPClient
 
     /// `world`: nil for the live one; `TestApp(clock:)` for one whose clock the test moves.
+    /// `databaseURL`: the pool's URL when not the database's `pooledURL` (a scale test's own pooler).
     public init(
-        database: TestDatabase? = nil, world: World? = nil, extraRoutes: [TableRoute] = [],
+        database: TestDatabase? = nil, world: World? = nil, extraRoutes: [TableRoute] = [], databaseURL: String? = nil,
         configure: (inout Configuration) -> Void = { _ in }
     ) throws {
         self.database = try database ?? TestDatabase()
@@ -25,9 +26,12 @@ public final class TestApp: @unchecked Sendable {
         configuration.poolSize = 4
         configuration.logLevel = .error
         configuration.masterKey = TestEnvironment.keyring
+        // A pooled run: the pool goes through PgBouncer, LISTEN straight to the database.
+        configuration.poolMode = TestEnvironment.poolMode
+        configuration.databaseDirectURL = self.database.url
         configure(&configuration)
         app = try PurserApp(
-            configuration: configuration, databaseURL: self.database.url, logger: quietLogger, world: world,
+            configuration: configuration, databaseURL: databaseURL ?? self.database.pooledURL, logger: quietLogger, world: world,
             extraRoutes: extraRoutes)
         try app.start()
         baseURL = "http://127.0.0.1:\(app.server.port)"

@@ -3,6 +3,7 @@ import Foundation
 import HTTPClient
 import HTTPServer
 import Logging
+import Postgres
 
 public struct Configuration: Sendable {
     public var listenHost = "127.0.0.1"
@@ -11,11 +12,27 @@ public struct Configuration: Sendable {
     public var metricsHost: String? = "127.0.0.1"
     public var metricsPort = 9464
     public var databaseURL: String?
+    /// A streaming replica that reports and read-heavy lists may read from (ReplicaReads.swift);
+    /// nil: every read goes to the primary.
+    public var databaseReplicaURL: String?
+    /// The replica serves a read only while it is at most this far behind the primary.
+    public var replicaMaxLagSeconds = 10
+    /// After a person's successful write, their reads go to the primary for this long.
+    public var readOwnWritesSeconds = 30
+    /// A connection straight to PostgreSQL, for what cannot pass a pooler in transaction mode: LISTEN,
+    /// `purser migrate` (a session advisory lock) and admin commands. Nil: `databaseURL`.
+    public var databaseDirectURL: String?
+    /// `transaction` when DATABASE_URL is PgBouncer with `pool_mode = transaction` (see PoolMode).
+    public var poolMode: PoolMode = .session
     public var poolSize = 10
     public var logLevel: Logger.Level = .info
     /// The address people reach Purser at; links in mail use it, and `https` turns on Secure cookies and HSTS.
     public var publicURL: URL?
     public var trustedProxies: [String] = []
+    /// `purser serve` on SIGTERM: seconds /readyz answers 503 while everything else is still served,
+    /// so a load balancer's health check takes the node out before it stops accepting
+    /// (PURSER_DRAIN_SECONDS; at least the balancer's check interval times its fall count).
+    public var drainSeconds = 5
     public var forwardedHeader: ForwardedHeader = .xForwardedFor
     /// Keys for sealing secrets at rest and signing audit checkpoints: one 32-byte key in base64,
     /// or `id:base64,id:base64` whose first key seals and signs and all of which open and verify.
@@ -54,6 +71,7 @@ public struct Configuration: Sendable {
     public init(root: URL) { self.root = root }
 
     public var isHTTPS: Bool { publicURL?.scheme == "https" }
+    public var directDatabaseURL: String? { databaseDirectURL ?? databaseURL }
     public var templatesFolder: URL { root.appendingPathComponent("Templates") }
     public var publicFolder: URL { root.appendingPathComponent("Public") }
     public var migrationsFolder: URL { root.appendingPathComponent("migrations") }
@@ -91,6 +109,36 @@ public struct Configuration: Sendable {
                 problems.append("DATABASE_URL: expected postgres://user@host:port/database or a libpq conninfo string")
             }
         }
+        if let url = environment["DATABASE_DIRECT_URL"], !url.isEmpty {
+            if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") || url.contains("=") {
+                config.databaseDirectURL = url
+            } else {
+                problems.append("DATABASE_DIRECT_URL: expected postgres://user@host:port/database or a libpq conninfo string")
+            }
+        }
+        if let mode = environment["PURSER_POOL_MODE"] {
+            if let parsed = PoolMode(rawValue: mode.lowercased()) {
+                config.poolMode = parsed
+            } else {
+                problems.append(
+                    "PURSER_POOL_MODE=\(mode): expected session (PostgreSQL directly) or transaction"
+                        + " (PgBouncer with pool_mode = transaction)")
+            }
+        }
+        if config.poolMode == .transaction && config.databaseURL != nil && config.databaseDirectURL == nil {
+            problems.append(
+                "PURSER_POOL_MODE=transaction needs DATABASE_DIRECT_URL, a connection straight to PostgreSQL:"
+                    + " LISTEN and migrate's lock cannot pass a pooler in transaction mode")
+        }
+        if let url = environment["DATABASE_REPLICA_URL"], !url.isEmpty {
+            if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") || url.contains("=") {
+                config.databaseReplicaURL = url
+            } else {
+                problems.append("DATABASE_REPLICA_URL: expected postgres://user@host:port/database or a libpq conninfo string")
+            }
+        }
+        integer(environment, "PURSER_REPLICA_MAX_LAG_SECONDS", 1...3600, &config.replicaMaxLagSeconds, &problems)
+        integer(environment, "PURSER_READ_OWN_WRITES_SECONDS", 1...3600, &config.readOwnWritesSeconds, &problems)
         integer(environment, "PURSER_POOL_SIZE", 1...500, &config.poolSize, &problems)
         integer(environment, "PURSER_WORKER_THREADS", 1...1024, &config.workerThreads, &problems)
         integer(environment, "PURSER_IO_THREADS", 1...64, &config.ioThreads, &problems)
@@ -101,6 +149,7 @@ public struct Configuration: Sendable {
         integer(environment, "PURSER_WORK_CONCURRENCY", 1...256, &config.workConcurrency, &problems)
         integer(environment, "PURSER_JOB_BATCH_SIZE", 1...1000, &config.jobBatchSize, &problems)
         integer(environment, "PURSER_JOB_LEASE_SECONDS", 2...3600, &config.jobLeaseSeconds, &problems)
+        integer(environment, "PURSER_DRAIN_SECONDS", 0...3600, &config.drainSeconds, &problems)
         integer(environment, "PURSER_BREAKER_COOLDOWN_SECONDS", 1...86400, &config.breakerCoolDownSeconds, &problems)
         integer(environment, "PURSER_AUDIT_CHECKPOINT_MAX_AGE_HOURS", 1...8784, &config.auditCheckpointMaxAgeHours, &problems)
         if let remember = environment["PURSER_REMEMBER_ANSWERS"] {

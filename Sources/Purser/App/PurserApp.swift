@@ -30,6 +30,8 @@ public final class PurserApp: Sendable {
     public let requestLists: RequestListCache
     /// Every route served, with who may call it (Routes.swift).
     public let routeTable: RouteTable
+    /// /readyz answers 503 once `purser serve` begins to drain (SIGTERM).
+    public let readiness = Readiness()
     /// Signed-in visitors remembered by this node.
     let visitors: VisitorCache
     let logger: Logger
@@ -47,7 +49,8 @@ public final class PurserApp: Sendable {
         self.world = world
         self.logger = logger
         migrator = Migrator(files: try MigrationFile.load(from: configuration.migrationsFolder))
-        database = Database(url: databaseURL, size: configuration.poolSize)
+        database = Database(url: databaseURL, size: configuration.poolSize, mode: configuration.poolMode)
+            .withReplica(configuration, clock: world.clock)
         metrics = MetricsRegistry()
         // Mail kept instead of sent (`purser dev` without SMTP_URL): the header links to it.
         let site = Site(
@@ -92,7 +95,8 @@ public final class PurserApp: Sendable {
                 auth: auth, gate: gate,
                 tokens: tokens, signIn: signIn, secondFactor: secondFactor,
                 passwords: Passwords(database: database, hasher: hasher, sessions: sessions), publicURL: publicURL, lists: requestLists,
-                requests: requests, comments: conversation, attachments: attachments, desk: desk), extra: extraRoutes)
+                requests: requests, comments: conversation, attachments: attachments, desk: desk, readiness: readiness),
+            extra: extraRoutes)
         let router = Routes.router(routeTable, staticFiles: site.staticFiles)
 
         let serverConfiguration = ServerConfiguration(
@@ -107,7 +111,8 @@ public final class PurserApp: Sendable {
             errorRenderer: { problem, request in site.render(problem, for: request) })
         server = Server(
             configuration: serverConfiguration, router: router,
-            middleware: [DatabaseErrorMapping(), DenialAudit(database: database, clock: world.clock, logger: logger)], metrics: metrics)
+            middleware: [DatabaseErrorMapping(), DenialAudit(database: database, clock: world.clock, logger: logger)]
+                + ReadYourWrites.middleware(configuration, database: database, clock: world.clock), metrics: metrics)
 
         let registry = metrics
         metricsServer = configuration.metricsHost.map {
@@ -129,10 +134,12 @@ public final class PurserApp: Sendable {
                 },
                 connected: { [tokens] connected in if connected { tokens.forgetAll() } }),
         ]
-        notices = NoticeListener(url: databaseURL, subscriptions: subscriptions, logger: logger)
+        // LISTEN holds a server session: straight to PostgreSQL when DATABASE_URL is a pooler.
+        notices = NoticeListener(url: configuration.databaseDirectURL ?? databaseURL, subscriptions: subscriptions, logger: logger)
         // This node's own changes reach the same subscribers before the answer that made them goes out.
         database.localNotices.add(subscriptions)
         registerGauges()
+        database.replica?.register(in: metrics)
     }
 
     public func start() throws {
@@ -147,6 +154,7 @@ public final class PurserApp: Sendable {
         metricsServer?.shutdown()
         notices.stop()
         pool.close()
+        database.replica?.close()
     }
 
     private func registerGauges() {

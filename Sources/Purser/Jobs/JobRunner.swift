@@ -13,7 +13,8 @@ public enum JobRunner {
         guard let url = configuration.databaseURL else { throw MissingDatabaseURL() }
         let handlers = try handlers ?? standardHandlers(configuration)
         let worker = JobWorker(
-            url: url, handlers: handlers, settings: configuration.jobWorkerSettings,
+            url: url, listenURL: configuration.databaseDirectURL, mode: configuration.poolMode, handlers: handlers,
+            settings: configuration.jobWorkerSettings,
             world: world ?? World.live(configuration), logger: logger)
         try worker.database.pool.transaction { tx in
             for schedule in Schedules.standard { try Schedules.ensure(schedule, in: tx, now: worker.world.now) }

@@ -31,6 +31,8 @@ public final class JobWorker: Sendable {
     public let world: World
     let database: Database
     let url: String
+    /// Where the worker LISTENs: straight to PostgreSQL when `url` is a pooler in transaction mode.
+    let listenURL: String
     let handlers: JobHandlers
     let settings: Settings
     let logger: Logger
@@ -49,17 +51,18 @@ public final class JobWorker: Sendable {
     /// Threads whose job hung past its timeout: they exit when (if) it returns; a fresh thread replaces each.
     private let abandoned = Locked<Set<Int>>([])
 
-    /// `world`: the live one by default; tests pass one with a clock they move.
+    /// `world`: the live one by default; tests pass one with a clock they move. `listenURL`: nil for `url`.
     public init(
-        url: String, handlers: JobHandlers, settings: Settings = Settings(), world: World = World(clock: LiveClock()),
-        logger: Logger
+        url: String, listenURL: String? = nil, mode: PoolMode = .session, handlers: JobHandlers, settings: Settings = Settings(),
+        world: World = World(clock: LiveClock()), logger: Logger
     ) {
         self.world = world
         self.url = url
+        self.listenURL = listenURL ?? url
         self.handlers = handlers
         self.settings = settings
         self.logger = logger
-        database = Database(url: url, size: settings.concurrency + 2, worker: true)
+        database = Database(url: url, size: settings.concurrency + 2, worker: true, mode: mode)
         owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8).lowercased())"
     }
 
@@ -290,7 +293,7 @@ public final class JobWorker: Sendable {
         while isRunning {
             do {
                 if listener == nil {
-                    listener = try Listener(url: url, channels: [JobQueue.channel])
+                    listener = try Listener(url: listenURL, channels: [JobQueue.channel])
                     listening.withLock { $0 = true }
                 }
                 if !(try listener!.wait(timeout: .milliseconds(500))).isEmpty { interrupt.signal() }

@@ -121,7 +121,7 @@ enum AuditAccess {
             FileHandle.standardError.write(Data("purser: PURSER_MASTER_KEY is not set; checkpoints are signed with it\n".utf8))
             throw ExitCode(2)
         }
-        return (try Connection(url: configuration.databaseURL!), keyring)
+        return (try Connection(url: configuration.directDatabaseURL!), keyring)
     }
 
     /// The chains to look at, labelled by tenant slug.

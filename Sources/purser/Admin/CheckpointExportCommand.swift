@@ -17,7 +17,7 @@ struct ExportCheckpoints: ParsableCommand {
 
     func run() throws {
         let configuration = try Startup.configuration(options, requireDatabase: true)
-        let connection = try Connection(url: configuration.databaseURL!)
+        let connection = try Connection(url: configuration.directDatabaseURL!)
         // One snapshot: a run that signs meanwhile is in the file whole or not at all.
         let export = try connection.transaction(isolation: .repeatableRead) { try AuditCheckpointExport.lines(in: $0) }
         guard let output else {

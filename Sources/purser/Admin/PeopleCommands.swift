@@ -91,7 +91,7 @@ enum AdminSetup {
 
     static func database(_ options: CommonOptions) throws -> Database {
         let configuration = try Startup.configuration(options, requireDatabase: true)
-        return Database(url: configuration.databaseURL!, size: 1)
+        return Database(url: configuration.directDatabaseURL!, size: 1)
     }
 
     /// Runs `body`; a validation problem becomes one line per field and exit 1.

@@ -23,7 +23,7 @@ struct AddProviderChannel: ParsableCommand {
             FileHandle.standardError.write(Data("purser: PURSER_MASTER_KEY is not set; a webhook's secret is sealed with it\n".utf8))
             throw ExitCode(2)
         }
-        let database = Database(url: configuration.databaseURL!, size: 1)
+        let database = Database(url: configuration.directDatabaseURL!, size: 1)
         let made = try AdminSetup.reporting {
             try database.asStaff { tx in
                 try ProviderChannels.create(

@@ -18,7 +18,7 @@ struct MeasureQueue: ParsableCommand {
         var settings = configuration.jobWorkerSettings
         settings.concurrency = concurrency
         let result = try QueueMeasurement.run(
-            url: configuration.databaseURL!, jobs: jobs, settings: settings,
+            url: configuration.directDatabaseURL!, jobs: jobs, settings: settings,
             logger: Logger(label: "measure") { _ in SwiftLogNoOpLogHandler() })
         print(String(format: "enqueue: %.0f jobs/s (batches of 1000)", result.enqueuePerSecond))
         print(
@@ -38,7 +38,7 @@ struct EnqueueNoop: ParsableCommand {
 
     func run() throws {
         let configuration = try Startup.configuration(options, requireDatabase: true)
-        let rate = try QueueMeasurement.enqueue(url: configuration.databaseURL!, jobs: jobs)
+        let rate = try QueueMeasurement.enqueue(url: configuration.directDatabaseURL!, jobs: jobs)
         print(String(format: "enqueued %d jobs at %.0f jobs/s", jobs, rate))
     }
 }

@@ -19,7 +19,7 @@ struct MeasureSSHSigning: ParsableCommand {
         }
         guard count > 0 else { throw ArgumentParser.ValidationError("--count takes a positive number") }
         let result = try SSHSigningMeasurement.run(
-            database: Database(url: configuration.databaseURL!, size: 1), keyring: keyring, count: count, at: AdminSetup.clock.now)
+            database: Database(url: configuration.directDatabaseURL!, size: 1), keyring: keyring, count: count, at: AdminSetup.clock.now)
         print(String(format: "signed %d certificates in %.3f s: %.0f certificates/s", result.count, result.seconds, result.perSecond))
     }
 }

@@ -10,7 +10,7 @@ import TestSupport
     @Test func deadJobsCanBeSeenRetriedAndCancelled() throws {
         let app = try TestApp()
         let people = try People(app, staff: true)
-        let db = Database(url: app.database.url, size: 1, worker: true)
+        let db = app.database.pooled(size: 1, worker: true)
         defer { db.pool.close() }
         let (dead, other) = try db.pool.transaction { tx in
             (

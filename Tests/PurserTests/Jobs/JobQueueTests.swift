@@ -16,13 +16,14 @@ import TestSupport
 
     init() throws {
         database = try TestDatabase()
-        db = Database(url: database.url, size: 4, worker: true)
+        db = database.pooled(size: 4, worker: true)
     }
 
     /// A worker on the test's clock, or with `live`, on the system's.
     func worker(_ handlers: JobHandlers, _ settings: JobWorker.Settings, live: Bool = false) -> JobWorker {
         JobWorker(
-            url: database.url, handlers: handlers, settings: settings, world: World(clock: live ? LiveClock() : clock),
+            url: database.pooledURL, listenURL: database.url, mode: TestEnvironment.poolMode, handlers: handlers, settings: settings,
+            world: World(clock: live ? LiveClock() : clock),
             logger: quietLogger)
     }
 
@@ -81,7 +82,7 @@ import TestSupport
         let tenant = UUID.v7()
         try database.connect().query(
             "INSERT INTO tenants (id, slug, key, name, plan_id) VALUES ($1, 'acme', 'ACME', 'Acme', 'standard')", [tenant])
-        let app = Database(url: database.url, size: 1)
+        let app = database.pooled(size: 1)
         #expect(throws: PostgresError.self) {
             try app.inTenant(UUID.v7()) { tx in try JobQueue.enqueue(tx, kind: "system.noop", options: options(tenant: tenant)) }
         }
@@ -249,7 +250,7 @@ import TestSupport
             let fired = Locked(0)
             let group = DispatchGroup()
             for _ in 0..<3 {
-                let own = Database(url: database.url, size: 1, worker: true)
+                let own = database.pooled(size: 1, worker: true)
                 DispatchQueue.global().async(group: group) {
                     let count = (try? Schedules.fireDue(own, now: now)) ?? -100
                     fired.withLock { $0 += count }

@@ -20,7 +20,8 @@ import TestSupport
     func worker(_ extra: [String: String] = [:]) throws -> (ChildProcess, URL) {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("work-\(UUID().uuidString).log")
         var environment = [
-            "PATH": "/usr/bin:/bin", "PURSER_ROOT": TestEnvironment.root.path, "DATABASE_URL": database.url,
+            "PATH": "/usr/bin:/bin", "PURSER_ROOT": TestEnvironment.root.path, "DATABASE_URL": database.pooledURL,
+            "DATABASE_DIRECT_URL": database.url, "PURSER_POOL_MODE": TestEnvironment.poolMode.rawValue,
             "PURSER_METRICS_LISTEN": "off", "PURSER_JOB_LEASE_SECONDS": "2",
             "PURSER_MASTER_KEY": TestEnvironment.masterKeyText,
         ]
