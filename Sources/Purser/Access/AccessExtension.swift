@@ -87,7 +87,7 @@ enum AccessExtension {
                 tx, kind: AccessStore.expireKind, payload: try JSONText(encoding: ["grant": id.postgresText]),
                 options: JobOptions(tenant: tenant, runAt: end, priority: 10, maxAttempts: 20, timeout: 30))
         }
-        try tx.query("UPDATE access_grants SET ends_at = $2, expire_job_id = $3 WHERE id = $1", [id, end, job])
+        try tx.query("UPDATE access_grants SET ends_at = $2, expire_job_id = $3 WHERE tenant_id = $4 AND id = $1", [id, end, job, tenant])
         try AuditLog.record(
             AuditEvent(
                 tenant: tenant, actor: actor, action: "access.extend", targetType: "access_grant", targetID: id.postgresText,

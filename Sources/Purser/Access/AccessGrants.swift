@@ -104,8 +104,8 @@ public struct AccessGrants: Sendable {
             """
             UPDATE access_grants SET state = $2, revoked_at = CASE WHEN $2 = 'revoked' THEN $3::timestamptz END,
                    revoked_by = $4, end_reason = $5
-            WHERE id = $1
-            """, [grant.id, state.rawValue, now, person, String(reason.prefix(2000))])
+            WHERE tenant_id = $6 AND id = $1
+            """, [grant.id, state.rawValue, now, person, String(reason.prefix(2000)), grant.tenant])
         if state == .revoked {
             if let job = grant.expireJob { try JobQueue.cancel(tx, id: job) }
             if grant.kind == .ssh { try SSHRevocations.revoke(tx, keyID: grant.id.postgresText, serial: nil, reason: reason, at: now) }
@@ -190,8 +190,9 @@ public struct AccessGrants: Sendable {
                     """
                     SELECT \(AccessPolicy.columns.split(separator: ",").map { "p." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
                         .joined(separator: ", "))
-                    FROM access_requests r JOIN access_policies p ON p.tenant_id = r.tenant_id AND p.id = r.policy_id WHERE r.id = $1
-                    """, [grant.requestID]
+                    FROM access_requests r JOIN access_policies p ON p.tenant_id = r.tenant_id AND p.id = r.policy_id
+                    WHERE r.tenant_id = $2 AND r.id = $1
+                    """, [grant.requestID, grant.tenant]
                 ).first.map(AccessPolicy.decode)
                 guard let policy else { throw NotFound() }
                 let options = try grant.options.signed(under: policy)
@@ -201,8 +202,8 @@ public struct AccessGrants: Sendable {
                     publicKey: key, keyID: grant.id.postgresText, serial: serial, principals: [login], validAfter: grant.startsAt,
                     validBefore: grant.endsAt, permitPortForwarding: forwarding, sourceAddress: sources, forceCommand: command)
                 try tx.query(
-                    "UPDATE access_grants SET certificate_serials = certificate_serials || $2::bigint WHERE id = $1",
-                    [id, Int64(bitPattern: serial)])
+                    "UPDATE access_grants SET certificate_serials = certificate_serials || $2::bigint WHERE tenant_id = $3 AND id = $1",
+                    [id, Int64(bitPattern: serial), grant.tenant])
                 try AuditLog.record(
                     AuditEvent(
                         tenant: tenant, actor: actor, action: "access.certificate", targetType: "access_grant", targetID: id.postgresText,

@@ -46,8 +46,9 @@ public enum AccessJobs {
             else { return }
             try tx.query(
                 """
-                UPDATE access_requests SET state = 'lapsed', decided_at = $2, updated_at = $2, version = version + 1 WHERE id = $1
-                """, [record.id, now])
+                UPDATE access_requests SET state = 'lapsed', decided_at = $2, updated_at = $2, version = version + 1
+                WHERE tenant_id = $3 AND id = $1
+                """, [record.id, now, tenant])
             try AuditLog.record(
                 AuditEvent(
                     tenant: tenant, actor: .system, action: "access.lapse", targetType: "access_request", targetID: record.id.postgresText,

@@ -23,7 +23,8 @@ public struct AccessPolicyChanged: DomainError {
 extension AccessStore {
     public func policy(_ id: UUID, tenant: UUID) throws -> AccessPolicy? {
         try database.inTenant(tenant) { tx in
-            try tx.query("SELECT \(AccessPolicy.columns) FROM access_policies WHERE id = $1", [id]).first.map(AccessPolicy.decode)
+            try tx.query("SELECT \(AccessPolicy.columns) FROM access_policies WHERE tenant_id = $2 AND id = $1", [id, tenant]).first.map(
+                AccessPolicy.decode)
         }
     }
 
@@ -60,8 +61,10 @@ extension AccessStore {
             if let ifMatch, ifMatch != before.etag { throw AccessPolicyChanged(current: before.etag) }
             if before.archivedAt != nil { throw AccessPolicyArchived(name: before.name) }
             try tx.query(
-                "UPDATE access_policies SET archived_at = $2, enabled = false, updated_at = $2, version = version + 1 WHERE id = $1",
-                [id, now])
+                """
+                UPDATE access_policies SET archived_at = $2, enabled = false, updated_at = $2, version = version + 1
+                WHERE tenant_id = $3 AND id = $1
+                """, [id, now, tenant])
             try AuditLog.record(
                 AuditEvent(
                     tenant: tenant, actor: actor, action: "access.policy_archive", targetType: "access_policy", targetID: id.postgresText,

@@ -53,7 +53,8 @@ extension AccessStore {
         guard let name = new.host?.trimmingCharacters(in: .whitespaces), !name.isEmpty else { return nil }
         let labels = try database.inTenant(tenant) { tx in
             try tx.query(
-                "SELECT host_labels FROM access_policies WHERE id = $1 AND kind = 'ssh' AND host_source = 'pool'", [new.policyID]
+                "SELECT host_labels FROM access_policies WHERE tenant_id = $2 AND id = $1 AND kind = 'ssh' AND host_source = 'pool'",
+                [new.policyID, tenant]
             ).first?.require(0, as: [String].self)
         }
         guard let labels else { return nil }

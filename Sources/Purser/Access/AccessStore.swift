@@ -101,8 +101,10 @@ public struct AccessStore: Sendable {
         try database.inTenant(tenant) { tx in
             let now = clock.now
             if let principal {
-                let before = try tx.query("SELECT \(AccessPolicy.columns) FROM access_policies WHERE id = $1 FOR UPDATE", [policy.id])
-                    .first.map(AccessPolicy.decode)
+                let before = try tx.query(
+                    "SELECT \(AccessPolicy.columns) FROM access_policies WHERE tenant_id = $2 AND id = $1 FOR UPDATE", [policy.id, tenant]
+                )
+                .first.map(AccessPolicy.decode)
                 if before?.archivedAt != nil { throw AccessPolicyArchived(name: policy.name) }
                 try Self.checkPoolWrite(before: before, after: policy, principal: principal)
             }

@@ -42,10 +42,10 @@ public enum ChannelTargets {
             let id = try row.require(0, as: UUID.self), tenant = try row.require(1, as: UUID.self)
             let target = try row.require(2, as: String.self)
             try tx.query(
-                "UPDATE notification_channels SET target = $2, sealed_target = $3 WHERE id = $1",
+                "UPDATE notification_channels SET target = $2, sealed_target = $3 WHERE tenant_id = $4 AND id = $1",
                 [
                     id, DestinationRedaction.url(target),
-                    try SealedColumn.channelTarget.seal(Array(target.utf8), row: id, keyring: keyring),
+                    try SealedColumn.channelTarget.seal(Array(target.utf8), row: id, keyring: keyring), tenant,
                 ])
             try AuditLog.record(
                 AuditEvent(

@@ -189,8 +189,8 @@ public enum Delivery {
                 """
                 UPDATE notification_deliveries SET state = $2, attempts = $3, last_error = $4, last_status = $5,
                        delivered_at = CASE WHEN $2 = 'delivered' THEN $6::timestamptz END
-                WHERE id = $1
-                """, [delivery.id, state, attempt, error, status, now])
+                WHERE tenant_id = $7 AND id = $1
+                """, [delivery.id, state, attempt, error, status, now, delivery.tenant])
             if let channel = delivery.channel, outcome != "breaker_open" {
                 try settings.breaker.record(success: outcome == "delivered", channel: channel, at: now, in: tx)
             }

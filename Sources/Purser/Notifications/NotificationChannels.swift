@@ -134,7 +134,10 @@ public struct NotificationChannels: Sendable {
     /// Sends a `test` event to one channel.
     public func sendTest(_ id: UUID, tenant: UUID, tenantName: String) throws {
         try database.inTenant(tenant) { tx in
-            guard let row = try tx.query("SELECT kind, target FROM notification_channels WHERE id = $1", [id]).first else {
+            guard
+                let row = try tx.query("SELECT kind, target FROM notification_channels WHERE tenant_id = $2 AND id = $1", [id, tenant])
+                    .first
+            else {
                 throw NotFound()
             }
             let message = NotificationMessage(
