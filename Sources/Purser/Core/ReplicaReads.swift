@@ -147,6 +147,11 @@ public final class ReplicaReads: Sendable {
             [weak self] in
             [.init([], self?.state.withLock({ $0.health?.usable }) == true ? 1 : 0)]
         }
+        let pool = database.pool
+        metrics.register(name: "purser_replica_pool_connections", help: "Replica connections by state.") {
+            let stats = pool.statistics
+            return [.init([("state", "in_use")], Double(stats.inUse)), .init([("state", "idle")], Double(stats.idle))]
+        }
         metrics.register(
             name: "purser_db_reads_total", help: "Routed reads (reports, lists) by the pool that served them and why.", type: "counter"
         ) { [weak self] in

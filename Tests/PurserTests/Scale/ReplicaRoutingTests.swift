@@ -75,5 +75,6 @@ import Testing
         #expect(metrics.contains(#"purser_db_reads_total{pool="primary",reason="unavailable"} 2"#))
         #expect(metrics.contains(#"purser_db_reads_total{pool="replica",reason="replica"} 0"#))
         #expect(metrics.contains("purser_replica_usable 0"))
+        #expect(metrics.contains(#"purser_replica_pool_connections{state="idle"} 1"#), "the one that measured")
     }
 }
