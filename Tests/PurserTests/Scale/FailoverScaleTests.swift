@@ -2,9 +2,10 @@
 // (monitor, primary, synchronous secondary; AutoFailoverGroup) is given the multi-host URL with
 // target_session_attrs=read-write. The primary is SIGKILLed while a client files service requests:
 // Purser answers 503 (never 500) while no node takes writes, /readyz goes 503 and back to 200, the
-// writes go to the promoted node. The killed node then rejoins as the secondary and a planned
-// switchover demotes the live primary (it refuses writes while it drains): Purser follows it back.
-// Every request the client saw a 201 for is in the database at the end.
+// writes go to the promoted node, and a `purser work` started before the failover runs jobs queued
+// after it. The killed node then rejoins as the secondary and a planned switchover demotes the live
+// primary (it stops and restarts as a standby): Purser follows it back. Every request the client
+// saw a 201 for is in the database at the end.
 // Real processes and real time: every wait is bounded and polls.
 import Foundation
 import HTTPClient
@@ -42,6 +43,18 @@ import TestSupport
             output: serveLog.path)
         defer { serve.stop(signal: SIGKILL) }
         func serveOutput() -> String { String(((try? String(contentsOf: serveLog, encoding: .utf8)) ?? "").suffix(3000)) }
+        // A worker on the same URL: it must find the new primary for its claims and its LISTEN too.
+        let workLog = FileManager.default.temporaryDirectory.appendingPathComponent("failover-work-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: workLog) }
+        let work = try ChildProcess(
+            [TestEnvironment.purserBinary.path, "work"],
+            environment: Self.environment(group).merging(
+                [
+                    "PURSER_METRICS_LISTEN": "off", "PURSER_MASTER_KEY": TestEnvironment.masterKeyText, "PURSER_POOL_SIZE": "2",
+                    "PURSER_LOG_LEVEL": "warning",
+                ], uniquingKeysWith: { $1 }),
+            output: workLog.path)
+        defer { work.stop(signal: SIGKILL) }
 
         try #require(waitUntil(30) { load.readiness() == 200 }, "purser serve did not become ready: \(serveOutput())")
         try #require(
@@ -56,6 +69,19 @@ import TestSupport
         #expect(afterKill.readiness.drop { $0 != 503 }.contains(200), "/readyz said \(afterKill.readiness)")
         #expect(afterKill.outage < 30, "outage \(afterKill.outage) s")
         #expect(waitUntil(30) { (try? group.primary()) == second }, "\((try? group.nodes()) ?? [])")
+        // Jobs queued on the promoted node are run by the worker started before the failover.
+        let queued = try Subprocess.run(
+            TestEnvironment.purserBinary.path, ["admin", "enqueue-noop", "--jobs", "20"], environment: Self.environment(group))
+        try #require(queued.status == 0, "\(queued.output)")
+        let jobsRun = waitUntil(30) {
+            let done = try? Connection(url: group.url).query(
+                "SELECT count(*) FROM jobs WHERE kind = 'system.noop' AND state = 'succeeded'")[0].require(0, as: Int.self)
+            return done == 20
+        }
+        #expect(
+            jobsRun,
+            "the worker did not run the jobs queued after the failover: \(String(((try? String(contentsOf: workLog, encoding: .utf8)) ?? "").suffix(3000)))"
+        )
 
         // The old primary comes back as the secondary; then a switchover demotes the live primary.
         try group.restart(first)
@@ -76,8 +102,9 @@ import TestSupport
         print(
             "failover: primary killed: writes failed for \(String(format: "%.2f", afterKill.outage)) s (first failed write to the first"
                 + " 201 after it), /readyz \(afterKill.readiness); switchover: writes failed for \(String(format: "%.2f", moved?.outage ?? 0)) s;"
-                + " \(load); \(found) of \(acknowledged.count) acknowledged writes on the primary")
+                + " answers \(load.statuses); \(found) of \(acknowledged.count) acknowledged writes on the primary")
         #expect(kill(serve.pid, 0) == 0, "purser serve exited: \(serveOutput())")
+        #expect(kill(work.pid, 0) == 0, "purser work exited")
     }
 
     static func environment(_ group: AutoFailoverGroup) -> [String: String] {
