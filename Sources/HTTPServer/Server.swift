@@ -30,6 +30,9 @@ public final class Server: @unchecked Sendable {
     /// `daemonLifetime` (workers resuming connections), written under its write side.
     private var daemon: OpaquePointer?
     private let daemonLifetime = ReadWriteLock()
+    /// Connections suspended and not yet resumed: libmicrohttpd aborts the process when it stops
+    /// with one still suspended, so a shutdown whose drain deadline passes resumes these first.
+    private let suspendedConnections = Mutex(Set<SuspendedConnection>())
     public private(set) var port: Int = 0
 
     public init(
@@ -99,7 +102,16 @@ public final class Server: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.01)
         }
         // Cleared under the lock workers resume under, so no worker touches the daemon once it stops.
-        daemonLifetime.writing { daemon = nil }
+        // Requests still waiting for a worker or a streamed piece are resumed here, so that
+        // libmicrohttpd closes them instead of aborting on a suspended connection; their workers
+        // finish into the void (resume does nothing once the daemon is gone).
+        daemonLifetime.writing {
+            suspendedConnections.withLock { connections in
+                for connection in connections { MHD_resume_connection(connection.pointer) }
+                connections.removeAll()
+            }
+            daemon = nil
+        }
         MHD_stop_daemon(running)
         workers.shutdown()
     }
@@ -160,8 +172,8 @@ public final class Server: @unchecked Sendable {
 
     /// Suspends the connection and answers on a worker thread, which resumes it when done.
     private func dispatchToWorker(_ exchange: Exchange, _ connection: OpaquePointer) -> MHD_Result {
-        MHD_suspend_connection(connection)
         let suspended = SuspendedConnection(pointer: connection)
+        suspend(suspended)
         workers.submit { [self] in
             exchange.pendingResponse = respond(to: exchange, mayBlock: true)
             resume(suspended)
@@ -169,11 +181,26 @@ public final class Server: @unchecked Sendable {
         return .YES
     }
 
+    /// Suspends a connection on its I/O thread until a worker resumes it, remembering it for
+    /// shutdown. Once the daemon is stopping it is resumed at once: a connection suspended after
+    /// shutdown swept the others would abort MHD_stop_daemon.
+    func suspend(_ connection: SuspendedConnection) {
+        daemonLifetime.reading {
+            MHD_suspend_connection(connection.pointer)
+            if daemon == nil {
+                MHD_resume_connection(connection.pointer)
+            } else {
+                suspendedConnections.withLock { _ = $0.insert(connection) }
+            }
+        }
+    }
+
     /// Resumes a connection suspended for a worker (an answer, or a streamed body's next piece).
-    /// After a shutdown whose drain deadline passed, the daemon is gone: nothing to resume.
+    /// After a shutdown whose drain deadline passed, the daemon is gone and shutdown resumed it.
     func resume(_ connection: SuspendedConnection) {
         daemonLifetime.reading {
-            if daemon != nil { MHD_resume_connection(connection.pointer) }
+            guard daemon != nil, suspendedConnections.withLock({ $0.remove(connection) }) != nil else { return }
+            MHD_resume_connection(connection.pointer)
         }
     }
 
@@ -340,6 +367,6 @@ public final class Server: @unchecked Sendable {
 }
 
 /// A suspended libmicrohttpd connection handed to a worker thread, which only resumes it.
-struct SuspendedConnection: @unchecked Sendable {
+struct SuspendedConnection: @unchecked Sendable, Hashable {
     let pointer: OpaquePointer
 }

@@ -48,7 +48,7 @@ final class WorkerStream: @unchecked Sendable {
             startProducing()
             // Allowed from a content reader; the producer resumes it under this same lock.
             suspended = true
-            MHD_suspend_connection(connection.pointer)
+            server.suspend(connection)
             return 0
         }
         let piece = pieces[head]
