@@ -75,12 +75,33 @@ enum Startup {
 
     /// Waits for SIGTERM or SIGINT; returns the signal's name.
     static func waitForSignal() -> String {
+        var signals = terminationSignals
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        return received == SIGTERM ? "SIGTERM" : "SIGINT"
+    }
+
+    /// Waits up to `seconds` for SIGTERM or SIGINT; returns the signal's name, or nil when the time
+    /// passed first (an operator's second signal cuts a drain short).
+    static func waitForSignal(seconds: Int) -> String? {
+        var signals = terminationSignals
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            let left = (deadline - ContinuousClock.now).components
+            var timeout = timespec(tv_sec: Int(left.seconds), tv_nsec: Int(left.attoseconds / 1_000_000_000))
+            let received = sigtimedwait(&signals, nil, &timeout)
+            if received == SIGTERM { return "SIGTERM" }
+            if received == SIGINT { return "SIGINT" }
+            // EAGAIN: the time passed; EINTR: another signal arrived, so the loop waits out the rest.
+        }
+        return nil
+    }
+
+    private static var terminationSignals: sigset_t {
         var signals = sigset_t()
         sigemptyset(&signals)
         sigaddset(&signals, SIGTERM)
         sigaddset(&signals, SIGINT)
-        var received: Int32 = 0
-        sigwait(&signals, &received)
-        return received == SIGTERM ? "SIGTERM" : "SIGINT"
+        return signals
     }
 }

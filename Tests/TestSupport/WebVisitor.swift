@@ -25,6 +25,13 @@ public final class WebVisitor: @unchecked Sendable {
         self.address = nil
     }
 
+    /// The same browser (a copy of its cookies) at another address: another node of one Purser.
+    public func at(_ baseURL: String) -> WebVisitor {
+        let other = WebVisitor(baseURL: baseURL)
+        other.cookies = cookies
+        return other
+    }
+
     private var cookieHeader: [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = []
         if !cookies.isEmpty {

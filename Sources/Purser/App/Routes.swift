@@ -26,12 +26,14 @@ enum Routes {
         let comments: RequestComments
         let attachments: RequestAttachments
         let desk: RequestDesk
+        /// /readyz answers 503 once the node drains (`purser serve` on SIGTERM).
+        var readiness = Readiness()
     }
 
     static func table(_ parts: Parts, extra: [TableRoute] = []) -> RouteTable {
         let (site, auth, gate, database) = (parts.site, parts.auth, parts.gate, parts.database)
         var routes = RouteTable(world: parts.world, auth: auth, gate: gate)
-        HealthRoutes.register(in: &routes, pool: database.pool, migrator: parts.migrator)
+        HealthRoutes.register(in: &routes, pool: database.pool, migrator: parts.migrator, readiness: parts.readiness)
         HomePage.register(in: &routes, site: site, auth: auth)
         // Identity and sessions
         SignInPages.register(in: &routes, site: site, auth: auth, signIn: parts.signIn)

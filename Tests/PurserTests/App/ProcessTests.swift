@@ -43,6 +43,8 @@ import TestSupport
         environment["PURSER_LISTEN"] = "127.0.0.1:\(port)"
         environment["PURSER_MASTER_KEY"] = TestEnvironment.masterKeyText
         environment["PURSER_METRICS_LISTEN"] = "127.0.0.1:\(RawHTTP.freePort())"
+        // No load balancer watches this node: no drain period before it closes (NodesDrainScaleTests has one).
+        environment["PURSER_DRAIN_SECONDS"] = "0"
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: log) }
         let process = try ChildProcess(
