@@ -35,11 +35,14 @@ import Testing
         let setUp = ContinuousClock.now - started
         // The World's clock stands at the real time of day, so replay timestamps compare with it.
         let clock = SettableClock(Date())
-        let app = try TestApp(database: TestDatabase(existing: pair.primaryURL, name: "purser"), clock: clock) {
+        let settings: (inout Configuration) -> Void = {
             $0.databaseReplicaURL = pair.replicaURL
             $0.replicaMaxLagSeconds = 10
             $0.readOwnWritesSeconds = 30
         }
+        let app = try TestApp(database: TestDatabase(existing: pair.primaryURL, name: "purser"), clock: clock, configure: settings)
+        // A second node of the same Purser: the marker travels with the browser, not with a node.
+        let otherNode = try TestApp(database: app.database, clock: clock, configure: settings)
         let acme = try People(app, slug: "acme")
         let globex = try People(app, slug: "globex")
         let requester = try acme.signedIn("requester@acme.test", in: app)
@@ -71,6 +74,9 @@ import Testing
         after = try Self.reads(app)
         #expect(after["own_writes", default: 0] - before["own_writes", default: 0] == 1)
         #expect(after["replica", default: 0] - before["replica", default: 0] == 1)
+        #expect(try requester.at(otherNode.baseURL).get("/t/acme/requests").text.contains("Filed while replay is paused"))
+        #expect(try !reader.at(otherNode.baseURL).get("/t/acme/requests").text.contains("Filed while replay is paused"))
+        #expect(try Self.reads(otherNode) == ["replica": 1, "own_writes": 1, "lagging": 0, "unavailable": 0])
 
         // Past the bound (its last replayed commit more than 10 s ago by the clock): the primary
         // serves the reader, who now sees the new request, once the lag is measured again (≤ 1 s).
