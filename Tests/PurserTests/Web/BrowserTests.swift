@@ -257,6 +257,7 @@ import TestSupport
             "/t/{tenant}/audit.csv": "CSV", "/staff/audit.csv": "CSV", "/t/{tenant}/reports/sla.csv": "CSV",
             "/staff/reports/sla.csv": "CSV", "/t/{tenant}/requests/{number}/attachments/{id}": "the file itself",
             "/t/{tenant}/costs.csv": "CSV", "/staff/costs.csv": "CSV", "/t/{tenant}/reports/uptime.csv": "CSV",
+            "/t/{tenant}/reports/weekly/{id}/weekly-report.csv": "CSV",
             "/start": "a redirect", "/admin/jobs": "a redirect", "/metrics": "Prometheus text",
         ]
         for route in app.app.server.router.routes where route.method == .get && route.operation == nil {
