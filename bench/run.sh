@@ -201,6 +201,14 @@ if [ "${BENCH_MONITORING:-on}" != off ]; then
   PURSER=$root/$purser BENCH_OUT=$out BENCH_RESULTS=$out/results.md bench/monitoring.sh
 fi
 
+# Scaling (bench/scale.sh, on a cluster of its own, about 4 minutes): the requests list and filing
+# on 1 node, HAProxy in front of 2, 1 through PgBouncer in transaction mode, and 2 through both,
+# beside the reference, with the CPU split. BENCH_SCALE=off leaves it out; BENCH_SCALE_DURATION,
+# BENCH_SCALE_ROUNDS and BENCH_SCALE_CONFIGS size it.
+if [ "${BENCH_SCALE:-on}" != off ]; then
+  PURSER=$root/$purser BENCH_OUT=$out BENCH_RESULTS=$out/results.md REFERENCE_DIR=$reference_dir bench/scale.sh
+fi
+
 # The worker benchmarks (each on a throwaway cluster of its own, bounded by its own waits): SSH
 # certificates signed per second, 1,000 access grants expiring in one minute with 20 of them tried
 # against a real sshd, and 1,000 canary rollouts on the sandbox. BENCH_WORKERS=off leaves them out.
