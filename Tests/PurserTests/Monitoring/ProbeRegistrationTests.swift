@@ -61,6 +61,14 @@ import TestSupport
         #expect(peer.requests == before + 1, "the peer refuses a call without the key; one call, no retry, means it was sent")
         #expect(try probe(f)?.state == "up")
 
+        // The live version filed again and rolled back before anything reached the provider: the
+        // endpoint still serves it, still probed.
+        let unsent = try f.approved(first, strategy: "direct", steps: [100], bake: 30)
+        try rollBack(f, unsent)
+        #expect(try f.drive(unsent, until: ["rolled_back", "failed"]) == "rolled_back")
+        #expect(try endpoint(f) == (serving, first))
+        #expect(try probe(f)?.enabled == true)
+
         // A second version goes live; rolling it back restores the first, still probed.
         let second = try f.version("1.1.0")
         let two = try f.approved(second, strategy: "direct", steps: [100], bake: 30)

@@ -410,10 +410,11 @@ public enum RolloutReconciler {
                 if event.to == .live, let (address, keyring) = serving {
                     try ProbeRegistration.wentLive(
                         tx, tenant: facts.tenant, endpoint: facts.endpointID, address: address, keyring: keyring, at: now)
-                } else if event.to == .rolledBack || event.to == .aborted {
+                } else if event.to == .rolledBack || event.to == .aborted, let reached = progress ?? facts.progress, reached.plan != nil {
+                    // Only a rollback that reached the provider changed what the endpoint serves.
                     try ProbeRegistration.rolledBack(
                         tx, tenant: facts.tenant, endpoint: facts.endpointID, version: facts.candidate.versionID,
-                        restored: (progress ?? facts.progress)?.baseline?.versionID, at: now)
+                        restored: reached.baseline?.versionID, at: now)
                 }
             }
         }
