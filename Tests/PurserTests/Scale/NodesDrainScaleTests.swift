@@ -66,13 +66,14 @@ import TestSupport
         }
         let began = try #require(time(lines.first { $0.contains(#""message":"draining""#) }), "\(lines.suffix(20))")
         let closed = try #require(time(lines.first { $0.contains(#""message":"closing""#) }), "\(lines.suffix(20))")
+        let stoppedAt = time(lines.first { $0.contains(#""message":"stopped""#) })
         let afterDrain = lines.drop { !$0.contains(#""message":"draining""#) }.filter { $0.contains(#""route":"/api/v1/requests""#) }
         let lastSent = time(afterDrain.last) ?? began
         let exited = exit.withLock { $0 }
         print(
             "nodes: drain: \(all.count) requests through HAProxy, \(failed.count) failed; the draining node answered "
                 + "\(afterDrain.count), the last \(Int(lastSent.timeIntervalSince(began) * 1000)) ms after SIGTERM; closed after "
-                + "\(Int(closed.timeIntervalSince(began) * 1000)) ms; exited \(exited.map { "\($0.after)" } ?? "?") after SIGTERM; "
+                + "\(Int(closed.timeIntervalSince(began) * 1000)) ms, stopped after \(stoppedAt.map { Int($0.timeIntervalSince(began) * 1000) } ?? -1) ms; exited \(exited.map { "\($0.after)" } ?? "?") after SIGTERM; "
                 + "HAProxy's stats said DOWN after \(takenOut.map { "\($0)" } ?? "never")")
         #expect(failed.isEmpty, "every request answered 200: \(failed.count) of \(all.count) were not: \(proxy.logText.suffix(3000))")
         #expect(takenOut != nil, "HAProxy took the draining node out: \(proxy.states())")
