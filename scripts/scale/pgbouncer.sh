@@ -39,6 +39,10 @@ default_pool_size = ${PGBOUNCER_POOL_SIZE:-20}
 max_db_connections = 40
 server_idle_timeout = 30
 server_check_delay = 0
+# Bounded waits: a client whose server is gone hears so within seconds, not PgBouncer's 120 s.
+query_wait_timeout = 15
+server_login_retry = 1
+server_connect_timeout = 5
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 INI
