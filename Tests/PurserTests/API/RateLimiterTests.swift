@@ -1,0 +1,78 @@
+import Foundation
+import HTTPServer
+import Postgres
+@testable import Purser
+import Testing
+import TestSupport
+
+/// The limiter under many worker threads at once: one thread fetches a bucket's lease while the
+/// others spend what is left or wait, so a client far under its limit is never refused and the
+/// shared bucket loses no more than one lease per node.
+@Suite struct RateLimiterTests {
+    /// Purser's time of day here: it stands still until the test moves it past a lease's life.
+    let clock = SettableClock(Date())
+    let app: TestApp
+
+    init() throws {
+        app = try TestApp(clock: clock)
+    }
+
+    /// Threads that start and finish each round together, so every one of them meets the expired lease.
+    final class Rounds: @unchecked Sendable {
+        private let barrier = UnsafeMutablePointer<pthread_barrier_t>.allocate(capacity: 1)
+
+        init(parties: Int) { pthread_barrier_init(barrier, nil, UInt32(parties)) }
+
+        deinit {
+            pthread_barrier_destroy(barrier)
+            barrier.deallocate()
+        }
+
+        func meet() { pthread_barrier_wait(barrier) }
+    }
+
+    @Test func manyThreadsShareOneLeaseFetchAndNeverDrainTheBucket() throws {
+        // The bench plan's limit: a lease is two million tokens, the threads spend a few thousand.
+        let perMinute = 100_000_000
+        let lease = RateLimiter.leaseSize(perMinute)
+        let limiter = RateLimiter(database: app.app.database, clock: clock)
+        let bucket = limiter.bucket("token:many-threads", perMinute: perMinute, what: "token's")
+        let threads = 32
+        let rounds = 12
+        let takes = 40
+        let together = Rounds(parties: threads + 1)
+        let refusals = Locked<[String]>([])
+        for _ in 0..<threads {
+            Thread {
+                for _ in 0..<rounds {
+                    together.meet()
+                    for _ in 0..<takes {
+                        do {
+                            _ = try limiter.take(bucket, mayBlock: true)
+                        } catch {
+                            refusals.withLock { $0.append("\(error)") }
+                        }
+                    }
+                    together.meet()
+                }
+            }.start()
+        }
+        for _ in 0..<rounds {
+            // Every round begins with the lease expired (and the bucket refilled by 3.5 million).
+            clock.advance(by: RateLimiter.leaseLifetime + 0.1)
+            together.meet()
+            together.meet()
+        }
+        let refused = refusals.withLock { $0 }
+        let refusedCount = refused.count
+        #expect(refusedCount == 0, "\(refusedCount) of \(threads * rounds * takes) refused far under the limit: \(refused.prefix(1))")
+        let left = try app.database.connect().query(
+            "SELECT tokens FROM rate_limit_buckets WHERE key = 'token:many-threads'")[0].require(0, as: Double.self)
+        // Each round the node tops its lease up and, once that is spent, takes one whole lease:
+        // never a lease per thread.
+        let spentPerRound = threads * takes
+        #expect(
+            left >= Double(perMinute - lease - 2 * spentPerRound),
+            "the bucket lost \(Double(perMinute) - left) tokens; one lease is \(lease)")
+    }
+}
