@@ -66,6 +66,12 @@ import TestSupport
         #expect(
             posted.contains("*[SEV1] Unacknowledged incident (level 1): Chat endpoint down*") && posted.contains(acknowledge), "\(posted)")
         #expect(try deliveries("slack") == ["incident.escalated"] && deliveries("teams").isEmpty, "level 2 is not yet due")
+        // Moving the clock past a job still running would expire its lease and let another worker
+        // thread run it again (a second post): let the Slack delivery finish first.
+        #expect(
+            waitUntil(20) {
+                (try? owner.query("SELECT count(*) FROM jobs WHERE state = 'running'").first?.require(0, as: Int.self)) == 0
+            })
 
         clock.advance(by: 601)
         #expect(waitUntil(20) { !received("/teams").isEmpty })
