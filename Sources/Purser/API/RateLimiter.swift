@@ -180,8 +180,17 @@ public final class RateLimiter: Sendable {
         let allLive = buckets.allSatisfy { bucket in bucket.lease.withLock { lease, _ in lease.spendable(at: moment) } }
         if !allLive && !mayBlock { throw WouldBlock() }
         var tightest: RateLimitState?
-        for bucket in buckets {
-            let state = try take(bucket, mayBlock: mayBlock)
+        for (index, bucket) in buckets.enumerated() {
+            let state: RateLimitState
+            do {
+                state = try take(bucket, mayBlock: mayBlock)
+            } catch {
+                // A request one bucket refuses (or sends to a worker) spends from none: the tokens
+                // the buckets before it gave go back, or a client held back by its tenant's limit
+                // would use up its own allowance on requests that never ran.
+                giveBack(Array(buckets[..<index]))
+                throw error
+            }
             if tightest == nil || state.remaining < tightest!.remaining { tightest = state }
         }
         guard let tightest else { throw HTTPError(.internalServerError) }
@@ -247,7 +256,12 @@ public final class RateLimiter: Sendable {
                 kind: .poolTimeout, message: "the \(bucket.what) rate-limit lease was not fetched within \(Self.fetchWait) s")
         case .fetch(let left, let at): (leftover, moment) = (left, at)
         }
-        let capacity = Double(perMinute)
+        // What the node holds of the expired lease counts as given back to the bucket, which holds
+        // no more than its size: the bucket refills only up to its size less what the node holds,
+        // and the part a full bucket could not have held is dropped there, to the fraction of a
+        // token. So the bucket and this node's lease together never exceed one minute's limit, and
+        // no token is lost by rounding what the node holds (whole tokens) against the bucket (not).
+        let capacity = max(0, Double(perMinute) - Double(leftover))
         let granted: Int
         let remaining: Double
         do {
@@ -257,12 +271,10 @@ public final class RateLimiter: Sendable {
             bucket.lease.finishFetch { _ in }
             throw error
         }
-        // What the node held of the expired lease counts as given back to the bucket, which holds no
-        // more than its size: the part a full bucket could not have held is dropped, so the bucket
-        // and this node's lease together never exceed one minute's limit.
-        let overflow = max(0, Int(ceil(remaining + Double(granted) + Double(leftover) - capacity)))
         return try bucket.lease.finishFetch { lease in
-            lease.tokens = max(0, lease.tokens + lease.expiring + granted - overflow)
+            // Never more than the limit, even when a token given back landed on a topped-up lease
+            // of a limit of one a minute.
+            lease.tokens = min(perMinute, lease.tokens + lease.expiring + granted)
             lease.expiring = 0
             lease.expires = moment.addingTimeInterval(Self.leaseLifetime)
             lease.sharedRemaining = remaining
@@ -288,7 +300,8 @@ public final class RateLimiter: Sendable {
     }
 
     /// Takes up to `want` tokens from the shared bucket `key` (full when new, refilled at
-    /// `perSecond` since it was last written, up to `capacity`) at `now`, in one statement
+    /// `perSecond` since it was last written, up to `capacity`, which is also where a fuller bucket
+    /// is cut down to) at `now`, in one statement
     /// (rate_limit_take, migration 0019), so the row is locked only while it runs; returns how many
     /// were granted and what the bucket holds after.
     private func lease(

@@ -75,4 +75,49 @@ import TestSupport
             left >= Double(perMinute - lease - 2 * spentPerRound),
             "the bucket lost \(Double(perMinute) - left) tokens; one lease is \(lease)")
     }
+
+    /// A request is checked against its token's bucket and its tenant's. When the tenant's refuses
+    /// it, the token's gets its token back: a client held back by its tenant keeps its own allowance.
+    @Test func aRequestItsTenantRefusesSpendsNothingFromItsTokensBucket() throws {
+        let limiter = RateLimiter(database: app.app.database, clock: clock)
+        let client = limiter.bucket("token:refused-by-tenant", perMinute: 600, what: "token's")
+        let tenant = limiter.bucket("tenant:refused-by-tenant", perMinute: 1, what: "tenant's")
+        // And the other way round: the token's refuses after the tenant's gave.
+        let small = limiter.bucket("token:refusing", perMinute: 1, what: "token's")
+        let shared = limiter.bucket("tenant:refused-by-token", perMinute: 600, what: "tenant's")
+        for (open, refusing) in [(client, tenant), (shared, small)] {
+            let both = [open, refusing]
+            _ = try limiter.take(both, mayBlock: true)
+            for _ in 0..<30 {
+                #expect(throws: RateLimited.self) { try limiter.take(both, mayBlock: true) }
+            }
+            // The clock stands still: of the 600, the admitted request and this one are gone.
+            #expect(try limiter.take(open, mayBlock: true).remaining == 598, "\(open.key)")
+        }
+    }
+
+    /// A new lease tops up what the node still holds. The bucket and the node's lease together hold
+    /// exactly what one bucket of the limit would: never more, and no fraction of a token lost.
+    @Test func aTopUpKeepsTheBucketAndTheLeaseAtTheLimitExactly() throws {
+        // 10 tokens a second, leases of 12.
+        let perMinute = 600
+        let key = "token:top-up"
+        let here = RateLimiter(database: app.app.database, clock: clock)
+        let there = RateLimiter(database: app.app.database, clock: clock)
+        let bucket = here.bucket(key, perMinute: perMinute, what: "token's")
+        #expect(try here.take(bucket, mayBlock: true).remaining == perMinute - 1)
+        // Another node takes its lease: the bucket holds 576, this node 11.
+        _ = try there.take(there.bucket(key, perMinute: perMinute, what: "token's"), mayBlock: true)
+        // Past the lease's life the bucket has refilled by 20.5 to 596.5: with the 11 this node
+        // holds that is 7.5 past a full bucket, and exactly that much must go.
+        clock.advance(by: 2.05)
+        let state = try here.take(bucket, mayBlock: true)
+        let left = try app.database.connect().query("SELECT tokens FROM rate_limit_buckets WHERE key = $1", [key])[0]
+            .require(0, as: Double.self)
+        // What this node holds: the state counts the bucket's whole tokens and the node's lease.
+        let held = state.remaining - Int(left)
+        #expect(held >= 0)
+        #expect(
+            abs(left + Double(held) - Double(perMinute - 1)) < 1e-6, "bucket \(left) + lease \(held) for \(perMinute - 1) after the take")
+    }
 }
