@@ -174,6 +174,24 @@ import TestSupport
         #expect(array.status == 200 && (arrayBody["rejections"] as? [[String: Any]])?.first?["index"] as? Int == 1)
         #expect(try send("[{\"event_id\": tru}]", token: admin, ndjson: false).0.status == 422)
 
+        // A byte-order mark is skipped; a stamp PostgreSQL would refuse (an offset of 16 hours, valid
+        // RFC 3339) rejects that event alone, and nine decimals are cut to PostgreSQL's six, not
+        // rounded into the next month.
+        let marked =
+            "\u{FEFF}"
+            + [
+                event("bom", at(3)), event("far-offset", "2026-11-27T10:00:00-16:00"), event("nano", "2026-11-30T23:59:59.999999999Z"),
+            ].joined(separator: "\n")
+        let (odd, oddBody) = try send(marked, token: admin)
+        #expect(odd.status == 200 && oddBody["accepted"] as? Int == 2, "\(oddBody)")
+        #expect(
+            (oddBody["rejections"] as? [[String: Any]])?.first?["reason"] as? String
+                == "'occurred_at' has a UTC offset beyond ±15:59, which no time zone uses")
+        let nano = try owner.query("SELECT occurred_at = '2026-11-30T23:59:59.999999Z' FROM usage_events WHERE event_id = 'nano'")
+        #expect(try nano.first?.require(0, as: Bool.self) == true)
+        let (markedArray, markedArrayBody) = try send("\u{FEFF}[\(event("bom-array", at(3)))]", token: admin, ndjson: false)
+        #expect(markedArray.status == 200 && markedArrayBody["accepted"] as? Int == 1, "\(markedArrayBody)")
+
         // A customer's token speaks for its tenant; staff name the tenant.
         _ = try People(app, slug: "globex")
         #expect(try send(event("x", at(3)), token: admin, query: "?tenant=globex").0.status == 404)

@@ -33,7 +33,7 @@ enum NDJSONUsageParser {
     static func lines(_ body: [UInt8], maxEvents: Int = maxEvents) throws -> [UsageItem] {
         var items: [UsageItem] = []
         try body.withUnsafeBufferPointer { bytes in
-            var lineStart = 0
+            var lineStart = startAfterByteOrderMark(bytes)
             var number = 0
             while lineStart < bytes.count {
                 number += 1
@@ -67,12 +67,18 @@ enum NDJSONUsageParser {
         return items
     }
 
+    /// Where the text begins: after the UTF-8 byte-order mark that some editors and Windows tools
+    /// write (JSON parsers may ignore one, RFC 8259 §8.1), which would make line 1 or the array unreadable.
+    static func startAfterByteOrderMark(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
+    }
+
     /// A JSON array of objects; index from 0.
     static func array(_ body: [UInt8], maxEvents: Int = maxEvents) throws -> [UsageItem] {
         var items: [UsageItem] = []
         try body.withUnsafeBufferPointer { bytes in
             let end = bytes.count
-            var index = 0
+            var index = startAfterByteOrderMark(bytes)
             UsageRecordParser.skipSpace(bytes, &index, end: end)
             guard index < end, bytes[index] == UInt8(ascii: "[") else {
                 throw UsageBatchUnreadable(detail: "Send a JSON array of events, or NDJSON as application/x-ndjson.")

@@ -101,6 +101,10 @@ enum UsageRules {
         guard let seconds = UsageTime.epochSeconds(stamp) else {
             throw UsageParseError("'occurred_at' must be an RFC 3339 time such as 2026-11-27T09:15:00Z")
         }
+        // PostgreSQL reads the stamp again: one it refuses would fail the whole batch.
+        guard UsageTime.offsetFitsPostgreSQL(stamp) else {
+            throw UsageParseError("'occurred_at' has a UTC offset beyond ±15:59, which no time zone uses")
+        }
         if Double(seconds) > now.timeIntervalSince1970 + futureAllowance {
             throw UsageParseError("'occurred_at' is in the future")
         }
@@ -111,7 +115,8 @@ enum UsageRules {
             throw UsageParseError("'occurred_at' is older than the tenant's retention of raw usage")
         }
         let gpuFields = ["gpu_type", "gpu_seconds", "host"].filter { values[$0] != nil }
-        var event = UsageEvent(eventID: eventID, occurredAt: stamp, occurredSeconds: seconds, kind: gpuFields.isEmpty ? .tokens : .gpu)
+        var event = UsageEvent(
+            eventID: eventID, occurredAt: UsageTime.microseconds(stamp), occurredSeconds: seconds, kind: gpuFields.isEmpty ? .tokens : .gpu)
         event.provider = try text("provider", max: 50, required: true).lowercased()
         guard event.provider.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 46 || $0 == 95 })
         else {
@@ -247,5 +252,25 @@ enum UsageTime {
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146097 + doe - 719468
         return Int64(days * 86400 + hour * 3600 + minute * 60 + second - offset)
+    }
+
+    /// Whether PostgreSQL takes the UTC offset of `text` (a stamp `epochSeconds` read): it refuses
+    /// one of 16 hours or more, which RFC 3339 allows (up to 23:59).
+    static func offsetFitsPostgreSQL(_ text: String) -> Bool {
+        let b = Array(text.utf8.suffix(6))
+        guard b.count == 6, b[0] == 43 || b[0] == 45 else { return true }
+        return (Int(b[1]) - 48) * 10 + Int(b[2]) - 48 < 16
+    }
+
+    /// `text` with its fraction of a second cut to microseconds, PostgreSQL's precision. PostgreSQL
+    /// rounds a longer fraction (Go's RFC3339Nano sends nine digits), which can carry 23:59:59.9999999
+    /// into the next second, day or month: away from the second the checks and the partitions saw.
+    static func microseconds(_ text: String) -> String {
+        let b = Array(text.utf8)
+        guard b.count > 27, b[19] == 46 else { return text }
+        var end = 20
+        while end < b.count, b[end] >= 48, b[end] <= 57 { end += 1 }
+        guard end - 20 > 6 else { return text }
+        return String(decoding: b[0..<26] + b[end...], as: UTF8.self)
     }
 }
