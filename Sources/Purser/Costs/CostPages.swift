@@ -241,6 +241,19 @@ enum CostPages {
         return response
     }
 
+    /// A CSV, or the 422 problem naming the query's fields that cannot run: a file has no form to
+    /// show them beside, and the error page would not name them.
+    static func csvOrProblem(_ request: Request, _ make: () throws -> Response) throws -> Response {
+        do {
+            return try make()
+        } catch let error as ValidationError {
+            return Problem.problemResponse(
+                Problem(
+                    status: error.status, title: error.title, detail: error.detail, fieldErrors: error.fieldErrors,
+                    requestID: request.requestID))
+        }
+    }
+
     /// The report a page's query asks for; a query it cannot run gives this month by model
     /// instead, with the reasons to show beside the form (422), rather than an error page without
     /// the form to correct it. `tenant` nil: every tenant (the staff page).
@@ -333,7 +346,7 @@ enum CostPages {
 
         routes.tenant(.get, .costs, permission: .costsRead) { ctx in try tenantPage(ctx) }
         routes.tenant(.get, .costsCSV, permission: .costsRead) { ctx in
-            csv(try tenantReport(ctx).0, filename: "costs-\(ctx.tenant.slug).csv")
+            try csvOrProblem(ctx.request) { csv(try tenantReport(ctx).0, filename: "costs-\(ctx.tenant.slug).csv") }
         }
         routes.staff(.get, .staffCosts, permission: .costsRead) { ctx in
             let today = staffToday(ctx)
@@ -348,7 +361,9 @@ enum CostPages {
             return site.page(
                 "costs/report", title: "Costs", model, status: queryErrors.isEmpty ? .ok : .unprocessableContent, visitor: ctx.visitor)
         }
-        routes.staff(.get, .staffCostsCSV, permission: .costsRead) { ctx in csv(try staffReport(ctx), filename: "costs.csv") }
+        routes.staff(.get, .staffCostsCSV, permission: .costsRead) { ctx in
+            try csvOrProblem(ctx.request) { csv(try staffReport(ctx), filename: "costs.csv") }
+        }
 
         // Budgets: made, changed and removed by those who manage the tenant's settings.
         routes.tenant(.post, .budgets, permission: .tenantSettingsManage, options: .form) { ctx in
@@ -378,6 +393,15 @@ enum CostPages {
                 return try budgetPage(
                     ctx, budgets: budgets, database: database, site: site, input: BudgetInput(form), errors: error.fieldErrors,
                     status: error.status)
+            } catch is BudgetChanged {
+                // Someone saved it meanwhile: the form again, as it is now, rather than an error page.
+                return try budgetPage(
+                    ctx, budgets: budgets, database: database, site: site,
+                    errors: [
+                        FieldError(
+                            field: "version",
+                            detail: "Someone changed this budget while you had it open; here it is as it is now. Make your change again.")
+                    ], status: .conflict)
             }
         }
         routes.tenant(.post, .budgetDelete, permission: .tenantSettingsManage, options: .form) { ctx in

@@ -26,6 +26,17 @@ import TestSupport
         let budget = try #require(try store.list(tenant: people.tenant).first)
         #expect(budget.thresholds == [70, 90, 100])
         #expect(budget.owners == [people.id("tenant_admin@acme.test")])
+        // Saved by someone else meanwhile: the form again as it is now, with a message, not an error page.
+        let path = "/t/acme/costs/budgets/\(budget.id.postgresText)"
+        let fields = [("name", "Platform"), ("scope", "tenant"), ("amount", "100.00"), ("period", "month"), ("thresholds", "70, 90, 100")]
+        #expect(try admin.post(path, fields + [("version", "1")], from: path).status == 303)
+        let stale = try admin.post(path, fields + [("version", "1")], from: path)
+        #expect(stale.status == 409)
+        #expect(stale.text.contains("Someone changed this budget") && stale.text.contains(#"name="version" value="2""#))
+        // The CSV of a query that cannot run names its fields, as the API does.
+        let badCSV = try admin.get("/t/acme/costs.csv?from=2026-13-01&group_by=colour")
+        #expect(badCSV.status == 422 && badCSV.header("Content-Type") == "application/problem+json")
+        #expect(badCSV.text.contains(#""field":"from""#) && badCSV.text.contains(#""field":"group_by""#), "\(badCSV.text)")
 
         let fixture = try CostFixture(app)
         func evaluate() throws -> [Int] {
