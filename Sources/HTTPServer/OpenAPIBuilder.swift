@@ -6,12 +6,18 @@ public struct OpenAPIBuilder: Sendable {
     public var description: String
     /// Shared schemas referenced as `#/components/schemas/NAME`.
     public var schemas: [(String, JSONValue)]
+    /// The application's own response headers, described beside `standardHeaders`.
+    public var headers: [(String, JSONValue)]
 
-    public init(title: String, version: String, description: String, schemas: [(String, JSONValue)] = []) {
+    public init(
+        title: String, version: String, description: String, schemas: [(String, JSONValue)] = [],
+        headers: [(String, JSONValue)] = []
+    ) {
         self.title = title
         self.version = version
         self.description = description
         self.schemas = schemas
+        self.headers = headers
     }
 
     /// Response headers described once under `#/components/headers` and referred to by name.
@@ -99,7 +105,7 @@ public struct OpenAPIBuilder: Sendable {
                     [("Problem", problem)] + schemas
                         + Self.components(of: operations)
                         .filter { named in !schemas.contains { $0.0 == named.0 } }),
-                "headers": .object(Self.standardHeaders),
+                "headers": .object(Self.standardHeaders + headers),
                 "securitySchemes": [
                     "bearer": ["type": "http", "scheme": "bearer", "description": "A Purser API token (`pur_…`)."]
                 ],
@@ -158,7 +164,7 @@ public struct OpenAPIBuilder: Sendable {
                                     "headers",
                                     .object(
                                         response.headers.map { name in
-                                            let known = Self.standardHeaders.contains { $0.0 == name }
+                                            let known = (Self.standardHeaders + headers).contains { $0.0 == name }
                                             return (
                                                 name,
                                                 known ? ["$ref": .string("#/components/headers/" + name)] : ["schema": ["type": "string"]]

@@ -20,7 +20,8 @@ enum OpenAPIRoute {
     static let builder = OpenAPIBuilder(
         title: "Purser API", version: PurserVersion.current,
         description: "The JSON API of Purser, the portal for managed AI services: service requests, "
-            + "deployment approvals, access grants, SLAs and costs. Errors are RFC 9457 problem documents.")
+            + "deployment approvals, access grants, SLAs and costs. Errors are RFC 9457 problem documents.",
+        headers: [ReadYourWrites.responseHeader])
 
     /// Adds the document's route; call last, so the document covers every route.
     static func register(in routes: inout RouteTable) {

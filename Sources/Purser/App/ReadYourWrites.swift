@@ -31,13 +31,48 @@ struct ReadYourWrites: Middleware {
         return response
     }
 
-    /// Whether `request` carries a marker (cookie or header) that has not run out at `now`.
-    static func wroteRecently(_ request: Request, now: Date) -> Bool {
-        [request.cookie(cookie), request.headers[header]].contains { value in
-            guard let value, let until = Int(value.trimmingCharacters(in: .whitespaces)) else { return false }
+    /// Whether `request` carries a marker (cookie or header) that has not run out at `now`. A header
+    /// that is not whole seconds as digits is a 400 naming it, as the document declares it; a
+    /// cookie is the browser's to keep, so a spoilt one only counts for nothing.
+    static func wroteRecently(_ request: Request, now: Date) throws -> Bool {
+        if let value = request.headers[header], seconds(value) == nil {
+            throw HTTPError(
+                .badRequest, title: "Malformed header",
+                detail: "\(header) must be the whole seconds since 1970 a write's answer gave, as 1 to 12 digits.",
+                fieldErrors: [FieldError(field: header, detail: "must be 1 to 12 digits")])
+        }
+        return [request.cookie(cookie), request.headers[header]].contains { value in
+            guard let value, let until = seconds(value) else { return false }
             return TimeInterval(until) > now.timeIntervalSince1970
         }
     }
+
+    /// `value` as the marker's seconds: 1 to 12 ASCII digits, else nil.
+    static func seconds(_ value: String) -> Int? {
+        guard (1...12).contains(value.utf8.count), value.utf8.allSatisfy({ (48...57).contains($0) }) else { return nil }
+        return Int(value)
+    }
+
+    /// The marker's form, in the document as in `seconds(_:)`.
+    static let schema: JSONValue = ["type": "string", "pattern": "^[0-9]{1,12}$"]
+
+    /// The header as a write's answer carries it (`#/components/headers`).
+    static let responseHeader: (String, JSONValue) = (
+        header,
+        [
+            "description": .string(
+                "Sent only where Purser reads some reports from a replica: the Unix time, in seconds, until which "
+                    + "this client's reads go to the primary, so they see this write. Send it back as \(header) on the "
+                    + "reports' reads."),
+            "schema": schema,
+        ]
+    )
+
+    /// The header as the routed reads take it (`Database.reading(for:at:)`).
+    static let parameter = HTTPServer.Operation.Parameter(
+        header, in: .header, schema: schema,
+        description: "Optional: the \(header) a write's answer gave. Until that time the report is read from the "
+            + "primary, so it reflects the caller's own writes; without it a replica may serve it, up to its lag bound behind.")
 }
 
 extension ReadYourWrites {
@@ -52,6 +87,6 @@ extension Database {
     /// Runs `body` for a read the replica may serve (Database.reading(ownWrites:)), on the primary
     /// while `request` carries an unexpired read-your-writes marker.
     public func reading<T>(for request: Request, at now: Date, _ body: (Database) throws -> T) throws -> T {
-        try reading(ownWrites: ReadYourWrites.wroteRecently(request, now: now), body)
+        try reading(ownWrites: try ReadYourWrites.wroteRecently(request, now: now), body)
     }
 }

@@ -280,7 +280,7 @@ enum CostsAPI {
             operation: Operation(
                 id: "getCostReport",
                 summary: "Spend, tokens, requests and GPU time over whole local days, grouped and filtered, with the daily series.",
-                tags: ["costs"], parameters: [APIGate.tenantParameter] + periodParameters + filterParameters,
+                tags: ["costs"], parameters: [APIGate.tenantParameter] + periodParameters + filterParameters + [ReadYourWrites.parameter],
                 responses: [
                     .init(200, "The report.", component: report),
                     .problem(401, "No valid token."), .problem(403, "A missing scope or permission."), .problem(404, "No such tenant."),

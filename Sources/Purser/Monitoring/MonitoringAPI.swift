@@ -435,6 +435,7 @@ enum MonitoringAPI {
                         "to", in: .query, schema: ["type": "string", "format": "date"],
                         description: "Last day, inclusive; today by default."),
                     .init("endpoint", in: .query, schema: ["type": "string", "format": "uuid"], description: "Only this endpoint."),
+                    ReadYourWrites.parameter,
                 ],
                 responses: [.init(200, "The report.", component: report), .problem(422, "A bad date or period.")] + common)
         ) { ctx in

@@ -100,6 +100,7 @@ enum ReportsAPI {
                     .init(
                         "period", in: .query, schema: ["type": "string", "enum": ["day", "week", "month"]],
                         description: "The bucket when grouping by period (month)."),
+                    ReadYourWrites.parameter,
                 ],
                 responses: [
                     .init(200, "The report.", component: report),
