@@ -334,6 +334,20 @@ struct PriceCatalogue: Sendable {
                 "SELECT currency, retention_days FROM tenant_cost_settings WHERE tenant_id = $1", [tenant]
             ).first
             let oldCurrency = try before?.require(0, as: String.self) ?? "USD"
+            // A budget is an amount in the currency it was made in, and spend is re-rated into the new
+            // one (no exchange rates): compared, they would give a wrong figure and a wrong hard stop.
+            let budgets = try tx.query(
+                "SELECT name FROM budgets WHERE tenant_id = $1 AND currency <> $2 ORDER BY name LIMIT 4", [tenant, currency]
+            ).map { try $0.require(0, as: String.self) }
+            if !budgets.isEmpty {
+                throw ValidationError([
+                    FieldError(
+                        field: "currency",
+                        detail:
+                            "the tenant has budgets in \(oldCurrency) (\(budgets.prefix(3).joined(separator: ", "))\(budgets.count > 3 ? ", …" : "")); "
+                            + "they cannot be compared with spend in \(currency): they must be removed first")
+                ])
+            }
             try tx.query(
                 """
                 INSERT INTO tenant_cost_settings (tenant_id, currency, retention_days, updated_at) VALUES ($1, $2, $3, $4)

@@ -208,7 +208,11 @@ enum PricePages {
                     errors.append(FieldError(field: "retention_days", detail: "whole days from 30 to 3660"))
                 }
                 guard errors.isEmpty, let tenant, let days else { return try render(ctx, errors: errors, status: .unprocessableContent) }
-                try catalogue.setBilling(tenant: tenant, currency: currency, retentionDays: days, actor: ctx.actor, now: ctx.world.now)
+                do {
+                    try catalogue.setBilling(tenant: tenant, currency: currency, retentionDays: days, actor: ctx.actor, now: ctx.world.now)
+                } catch let error as ValidationError {
+                    return try render(ctx, errors: error.fieldErrors, status: error.status)
+                }
                 return try render(ctx, message: "Billing set.", status: .created)
             }
             do {

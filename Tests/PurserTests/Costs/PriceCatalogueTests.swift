@@ -80,6 +80,19 @@ import TestSupport
         #expect(try admin.get("/staff/prices").text.contains("contract 7"))
         #expect(try owner.query("SELECT input_per_million FROM tenant_prices")[0].require(0, as: Int64.self) == 100_000)
         #expect(try owner.query("SELECT count(*) FROM jobs WHERE kind = 'costs.rerate'")[0].require(0, as: Int.self) == 2)
+        // Not while a budget holds an amount in the old currency: spend re-rated into EUR would be
+        // compared with it as if it were USD.
+        var input = BudgetInput()
+        input.name = "Platform"
+        input.amount = "100"
+        let budgets = BudgetStore(database: app.app.database, clock: clock)
+        let budget = try budgets.create(tenant: people.tenant, input, owner: nil, actor: .system)
+        let refused = try admin.post(
+            "/staff/prices/markups", [("billing", "1"), ("tenant", "acme"), ("currency", "EUR"), ("retention_days", "90")],
+            from: "/staff/prices")
+        #expect(refused.status == 422 && refused.text.contains("budgets in USD (Platform)"), "\(refused.text)")
+        #expect(try owner.query("SELECT currency FROM tenant_cost_settings").first?.decode(0, as: String.self) != "EUR")
+        try budgets.delete(tenant: people.tenant, id: budget.id, actor: .system)
         // Billing in another currency re-rates the tenant from its start.
         let billing = try admin.post(
             "/staff/prices/markups", [("billing", "1"), ("tenant", "acme"), ("currency", "eur"), ("retention_days", "90")],
