@@ -9,14 +9,22 @@ import Postgres
 
 /// Decimal currency units as integer micro-units, exactly.
 enum MicroUnits {
+    /// The largest price (9,999,999.999999 per million tokens or per GPU-hour, enough for a dong or a
+    /// rupiah): one event at the largest counts ingest takes, marked up 1000 %, stays inside bigint,
+    /// where a larger price would make that event's cost overflow and refuse its whole batch.
+    static let maxPrice: Int64 = 9_999_999_999_999
+
     /// `"2.50"` → 2,500,000; nil for anything but a non-negative decimal of at most six decimals.
     static func parse(_ text: String) -> Int64? {
         let parts = text.trimmingCharacters(in: .whitespaces).split(separator: ".", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].count <= 12,
             parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }), let whole = Int64(parts[0])
         else { return nil }
-        let fraction = parts.count == 2 ? String(parts[1]) : ""
-        guard fraction.count <= 6, parts.count == 1 || !fraction.isEmpty else { return nil }
+        var fraction = parts.count == 2 ? String(parts[1]) : ""
+        guard parts.count == 1 || !fraction.isEmpty else { return nil }
+        // Zeros past the sixth decimal are no fraction of a micro-unit: "0.1500000" is 0.15.
+        while fraction.count > 6 && fraction.hasSuffix("0") { fraction.removeLast() }
+        guard fraction.count <= 6 else { return nil }
         return whole * 1_000_000 + Int64(fraction.padding(toLength: 6, withPad: "0", startingAt: 0))!
     }
 

@@ -109,6 +109,10 @@ enum PricePages {
                         detail: "a decimal amount in the currency with at most six decimals (a fraction of a micro-unit is refused)"))
                 return nil
             }
+            guard micros <= MicroUnits.maxPrice else {
+                errors.append(FieldError(field: name, detail: "at most \(MicroUnits.format(MicroUnits.maxPrice)) in the currency"))
+                return nil
+            }
             return micros
         }
         let source = (form["source"] ?? "").trimmingCharacters(in: .whitespaces)

@@ -14,6 +14,7 @@ import TestSupport
         #expect(MicroUnits.parse("0.15") == 150_000)
         #expect(MicroUnits.parse("0.000001") == 1)
         #expect(MicroUnits.parse("3") == 3_000_000)
+        #expect(MicroUnits.parse("0.1500000") == 150_000 && MicroUnits.parse("0.15000001") == nil, "zeros past six decimals are exact")
         for bad in ["0.0000001", "-1", "1.", ".5", "1e3", "", "1,5"] { #expect(MicroUnits.parse(bad) == nil, "\(bad)") }
         #expect(MicroUnits.format(2_500_000) == "2.50" && MicroUnits.format(75_000) == "0.075" && MicroUnits.format(1) == "0.000001")
     }

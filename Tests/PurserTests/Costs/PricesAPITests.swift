@@ -76,6 +76,10 @@ import TestSupport
         let refused = problems(fractional)
         #expect(refused["input_per_million"]?.contains("a fraction of a micro-unit is refused") == true)
         #expect(Set(refused.keys) == ["input_per_million", "currency", "source", "source_read_on"])
+        // A price so large that one event's cost would overflow (and refuse its whole batch) is refused.
+        let (huge, hugeProblem) = try call(
+            "POST", "/api/v1/prices", staff, gpt.replacingOccurrences(of: "\"2.50\"", with: "\"999999999999\""))
+        #expect(huge == 422 && problems(hugeProblem)["input_per_million"] == "at most 9999999.999999 in the currency")
         // Amounts are decimal strings: a JSON number could not be exact.
         let (number, numeric) = try call(
             "POST", "/api/v1/prices", staff, gpt.replacingOccurrences(of: "\"2.50\"", with: "2.5"))
