@@ -48,10 +48,13 @@ public struct CostReport: Sendable {
 
         /// Every token processed: input (the uncached part, as events report it), cached input and output.
         public var tokens: Int64 { inputTokens + cachedInputTokens + outputTokens }
-        /// Micro-units per request, rounded half to even.
-        public var costPerRequest: Int64? { Money.divide(costMicros, by: requests) }
-        /// Micro-units per 1,000 tokens (input, cached input and output), rounded half to even.
-        public var costPer1kTokens: Int64? { tokens == 0 ? nil : Money.divide(costMicros * 1000, by: tokens) }
+        /// What tokens cost: GPU time is spent by the hour, not per request or token, and counted in
+        /// either ratio it made a report holding GPU hosts look a thousand times dearer per request.
+        public var tokenCostMicros: Int64 { costMicros - gpuCostMicros }
+        /// Micro-units of token spend per request, rounded half to even.
+        public var costPerRequest: Int64? { Money.divide(tokenCostMicros, by: requests) }
+        /// Micro-units of token spend per 1,000 tokens (input, cached input and output), rounded half to even.
+        public var costPer1kTokens: Int64? { tokens == 0 ? nil : Money.divide(tokenCostMicros * 1000, by: tokens) }
         /// Cached input tokens as a share of all input tokens (cached and not).
         public var cacheHitShare: String { Money.percent(cachedInputTokens, of: inputTokens + cachedInputTokens) }
     }

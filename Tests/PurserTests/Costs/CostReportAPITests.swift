@@ -62,8 +62,12 @@ import TestSupport
         #expect(gpt["cache_hit_share"] as? String == "20.0")
         #expect(models["claude-x"]?["gpu_hours"] as? String == "1.50")
         #expect(models["claude-x"]?["gpu_cost"] as? String == "0.30")
+        // Per request and per 1,000 tokens are of token spend: GPU time is neither a request nor tokens.
+        #expect(models["claude-x"]?["cost_per_request"] as? String == "0.70")
+        #expect(models["claude-x"]?["cost_per_1k_tokens"] as? String == "3.50")
         let totals = try #require((byModel["totals"] as? [[String: Any]])?.first)
         #expect(totals["cost"] as? String == "11.000001")
+        #expect(totals["cost_per_request"] as? String == "1.07", "10.700001 of token spend over 10 requests")
         #expect(totals["currency"] as? String == "USD")
         let unpriced = byModel["unpriced_models"] as? [[String: Any]]
         #expect(unpriced?.first?["model"] as? String == "mystery-7b")
@@ -123,7 +127,7 @@ import TestSupport
             ))
         #expect(
             lines.last
-                == "\"total\",\"\",\"USD\",\"11.000001\",\"10\",\"4100\",\"1600\",\"1000\",\"1.10\",\"1.641791\",\"19.6\",\"1.50\",\"0.30\",\"3\""
+                == "\"total\",\"\",\"USD\",\"11.000001\",\"10\",\"4100\",\"1600\",\"1000\",\"1.07\",\"1.597015\",\"19.6\",\"1.50\",\"0.30\",\"3\""
         )
         let bad = try viewer.get("/t/acme/costs?from=yesterday")
         #expect(bad.status == 422)
