@@ -106,6 +106,8 @@ enum CostPages {
         var queryErrors: [FieldError] = []
         /// The CSV upload, for those who may send usage.
         var uploadLink: SiteURL?
+        /// More rows than a report holds: the largest are shown, the totals count all.
+        var truncated = false
     }
 
     struct FilterView: Encodable, Sendable {
@@ -195,7 +197,7 @@ enum CostPages {
             title: "Spend per day by \(label(query.groupBy).lowercased()) (\(currency))", series: series,
             columns: report.days.map { SVGChart.Column(day: $0.day, values: $0.values) },
             format: { Money.decimal($0) }, id: "costs-chart")
-        return Page(
+        var page = Page(
             heading: heading, action: action, staff: staff, presets: presets, from: query.period.from.description,
             to: query.period.to.description, zone: zone,
             groupings: dimensions.map { RequestPages.Option(value: $0.rawValue, label: label($0), selected: $0 == query.groupBy) },
@@ -220,6 +222,8 @@ enum CostPages {
             csvLink: csv.adding(request.query),
             unpriced: report.unpriced.map { UnpricedView(provider: $0.provider, model: $0.model, events: count($0.events)) },
             budgets: [], canManageBudgets: false, budgetForm: nil, anomalies: [], reviewsLink: nil, formToken: formToken)
+        page.truncated = report.truncated
+        return page
     }
 
     static func budgetView(_ status: BudgetStatus, fired: [Int], slug: String) -> BudgetView {
@@ -338,7 +342,7 @@ enum CostPages {
                 budgetForm: canManage ? (form ?? BudgetForm(action: .budgets(tenant.slug), input: BudgetInput(), currency: currency)) : nil,
                 anomalies: anomalies.map { AnomalyView($0) }, reviewsLink: .costReviews(tenant.slug), formToken: ctx.visitor.formToken,
                 errors: errors, queryErrors: queryErrors,
-                uploadLink: ctx.principal.can(.usageWrite) ? .costsUpload(tenant.slug) : nil)
+                uploadLink: ctx.principal.can(.usageWrite) ? .costsUpload(tenant.slug) : nil, truncated: model.truncated)
             return site.page(
                 "costs/report", title: "Costs · \(tenant.name)", model,
                 status: queryErrors.isEmpty ? status : .unprocessableContent, visitor: ctx.visitor, tenant: tenant)

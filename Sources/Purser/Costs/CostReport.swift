@@ -147,6 +147,8 @@ public struct CostReport: Sendable {
     public let seriesCurrency: String
     /// Models used in the period that no price covers, with how many events.
     public let unpriced: [(provider: String, model: String, events: Int64)]
+    /// More groups than `rowLimit`: the rows are the largest, the totals count every group.
+    public var truncated = false
 
     /// At most this many rows; the largest by spend.
     static let rowLimit = 1000
@@ -226,16 +228,21 @@ public struct CostReport: Sendable {
         let source = source(query)
         let currency = "coalesce(s.currency, 'USD')"
         let second = query.thenBy.map { ", " + $0.expression } ?? ", NULL::text"
-        let rows = try tx.query(
+        // Days read in their order (each day's groups by spend); any other grouping by spend. One row
+        // past the limit tells that there are more.
+        let order = query.groupBy == .day ? "2, sum(r.cost_micros) DESC, 3" : "sum(r.cost_micros) DESC, 2, 3"
+        var rows = try tx.query(
             """
             SELECT \(currency), \(query.groupBy.expression)\(second), \(measures)
             FROM \(source) WHERE \(whereSQL)
-            GROUP BY 1, 2, 3 ORDER BY sum(r.cost_micros) DESC, 2, 3 LIMIT \(rowLimit)
+            GROUP BY 1, 2, 3 ORDER BY \(order) LIMIT \(rowLimit + 1)
             """, values
         ).map { row in
             Row(
                 key: try row.require(1), subKey: try row.decode(2), currency: try row.require(0), figures: try figures(row, from: 3))
         }
+        let truncated = rows.count > rowLimit
+        if truncated { rows.removeLast() }
         let totals = try tx.query(
             "SELECT \(currency), \(measures) FROM \(source) WHERE \(whereSQL) GROUP BY 1 ORDER BY sum(r.cost_micros) DESC, 1", values
         ).map { (currency: try $0.require(0, as: String.self), figures: try figures($0, from: 1)) }
@@ -285,8 +292,10 @@ public struct CostReport: Sendable {
                     events: try $0.require(2, as: Int64.self)
                 )
             }
-        return CostReport(
+        var report = CostReport(
             query: query, rows: rows, totals: totals, series: series, days: days, seriesCurrency: seriesCurrency, unpriced: unpriced)
+        report.truncated = truncated
+        return report
     }
 
     /// The report of one tenant (its own transaction) or, with no tenant, of every tenant (staff).

@@ -33,10 +33,15 @@ enum CostsAPI {
     static let report = SchemaComponent(
         "CostReport", uses: [figures],
         schema: [
-            "type": "object", "required": ["from", "to", "group_by", "then_by", "groups", "totals", "daily", "unpriced_models"],
+            "type": "object",
+            "required": ["from", "to", "group_by", "then_by", "groups", "groups_truncated", "totals", "daily", "unpriced_models"],
             "properties": [
                 "from": ["type": "string", "format": "date"], "to": ["type": "string", "format": "date"],
                 "group_by": ["type": "string"], "then_by": ["type": ["string", "null"]],
+                "groups_truncated": [
+                    "type": "boolean",
+                    "description": "More groups than 1,000: groups holds the largest by spend; totals count them all.",
+                ],
                 "groups": [
                     "type": "array",
                     "items": [
@@ -159,7 +164,7 @@ enum CostsAPI {
         return [
             "from": .string(report.query.period.from.description), "to": .string(report.query.period.to.description),
             "group_by": .string(report.query.groupBy.rawValue), "then_by": report.query.thenBy.map { .string($0.rawValue) } ?? .null,
-            "groups": .array(groups),
+            "groups": .array(groups), "groups_truncated": .bool(report.truncated),
             "totals": .array(report.totals.map { json($0.figures, currency: $0.currency) }),
             "daily": [
                 "currency": .string(report.seriesCurrency), "series": .array(report.series.map { .string($0) }), "days": .array(days),

@@ -143,6 +143,25 @@ import TestSupport
         #expect(mistaken.text.contains("That report cannot be shown; this month by model is shown instead."))
         #expect(mistaken.text.contains("<strong>group_by</strong>: use one of model"), "\(mistaken.text)")
         #expect(mistaken.text.contains("globex-secret-model") && mistaken.text.contains("<form method=\"get\""))
+
+        // Days are rows in their order, not by spend.
+        try fixture.spend(tenant: acme.tenant, day: "2026-11-05", model: "gpt-4o", cost: 50_000_000)
+        let days = try report("group_by=day&from=2026-11-01&to=2026-11-05").1["groups"] as? [[String: Any]]
+        #expect(days?.compactMap { $0["key"] as? String } == ["2026-11-02", "2026-11-03", "2026-11-04", "2026-11-05"])
+        // More groups than a report holds: the largest 1,000, said so, and totals of every one.
+        try app.database.connect().query(
+            """
+            INSERT INTO usage_daily_keys (tenant_id, day, key_ref, events, requests, input_tokens, output_tokens, cached_input_tokens,
+                                          gpu_seconds, cost_micros, gpu_cost_micros, unpriced_events)
+            SELECT $1, '2026-11-06', 'key-' || n, 1, 1, 0, 0, 0, 0, n, 0, 0 FROM generate_series(1, 1001) n
+            """, [acme.tenant])
+        let (_, byKey) = try report("group_by=key&from=2026-11-06&to=2026-11-06")
+        let keys = byKey["groups"] as? [[String: Any]]
+        #expect(keys?.count == 1000 && byKey["groups_truncated"] as? Bool == true)
+        #expect(keys?.last?["key"] as? String == "key-2", "the smallest is left out")
+        #expect((byKey["totals"] as? [[String: Any]])?.first?["cost_micros"] as? Int == 501_501)
+        #expect(try viewer.get("/t/acme/costs?group_by=key&from=2026-11-06&to=2026-11-06").text.contains("Only the 1,000 largest rows"))
+        #expect(try report("group_by=model").1["groups_truncated"] as? Bool == false)
     }
 
     /// Through the real ingest: events rated at their prices land in the rollups the report and a
