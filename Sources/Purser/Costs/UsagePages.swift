@@ -10,6 +10,8 @@ enum UsagePages {
         let duplicates: Int
         let rejectedCount: Int
         let rejected: [Rejected]
+        /// More rejected than listed: the page says the list is the first ones.
+        let listedOnly: Int?
         let unpriced: [Unpriced]
     }
 
@@ -32,6 +34,9 @@ enum UsagePages {
         var result: Result?
         var errors: [FieldError] = []
     }
+
+    /// Rejected lines listed on the page at most.
+    static let listed = 500
 
     static func register(in routes: inout RouteTable, site: Site, auth: WebAuth, ingest: UsageIngest) {
         @Sendable func show(_ ctx: TenantContext, result: Result? = nil, errors: [FieldError] = [], status: HTTPStatus = .ok) -> Response {
@@ -62,7 +67,8 @@ enum UsagePages {
                     ctx,
                     result: Result(
                         accepted: outcome.accepted, duplicates: outcome.duplicates, rejectedCount: outcome.rejected.count,
-                        rejected: outcome.rejected.prefix(500).map { Rejected(position: $0.position, reason: $0.reason) },
+                        rejected: outcome.rejected.prefix(listed).map { Rejected(position: $0.position, reason: $0.reason) },
+                        listedOnly: outcome.rejected.count > listed ? listed : nil,
                         unpriced: outcome.unpriced.map { Unpriced(provider: $0.provider, item: $0.item, events: $0.events) }))
             } catch let error as UsageCSVHeaderError {
                 return show(ctx, errors: [FieldError(field: "header", detail: error.detail ?? "")], status: .unprocessableContent)

@@ -238,6 +238,11 @@ import TestSupport
             "event_id,occurred_at,provider,model,input_tokens\nq1,\(at(5)),openai,gpt-4o,10\nq2,\(at(5)),openai,gpt-4o,-1\n")
         #expect(good.status == 200)
         #expect(good.text.contains("<strong>1</strong> accepted") && good.text.contains("is negative"))
+        #expect(!good.text.contains("rejected lines are listed"))
+        // More rejected lines than the page lists: it says the list is the first of them.
+        let bad = (1...501).map { "b\($0),\(at(5)),openai,gpt-4o,-1" }.joined(separator: "\n")
+        let many = try upload("event_id,occurred_at,provider,model,input_tokens\n" + bad + "\n")
+        #expect(many.text.contains("<strong>501</strong> rejected") && many.text.contains("The first 500 rejected lines are listed"))
         let viewer = try people.signedIn("viewer@acme.test", in: app)
         #expect(try viewer.get("/t/acme/costs/upload").status == 403)
     }
