@@ -95,11 +95,11 @@ enum IncidentsAPI {
     ]
 
     static let postmortemText: [(String, JSONValue)] = [
-        ("summary", ["type": "string", "maxLength": 20000, "pattern": "^[^\\u0000]*$"]),
-        ("impact", ["type": "string", "maxLength": 20000, "pattern": "^[^\\u0000]*$"]),
-        ("timeline", ["type": "string", "maxLength": 20000, "pattern": "^[^\\u0000]*$"]),
-        ("root_cause", ["type": "string", "maxLength": 20000, "pattern": "^[^\\u0000]*$"]),
-        ("went_well", ["type": "string", "maxLength": 20000, "pattern": "^[^\\u0000]*$"]),
+        ("summary", TextSchema.withoutNUL(maxLength: 20000)),
+        ("impact", TextSchema.withoutNUL(maxLength: 20000)),
+        ("timeline", TextSchema.withoutNUL(maxLength: 20000)),
+        ("root_cause", TextSchema.withoutNUL(maxLength: 20000)),
+        ("went_well", TextSchema.withoutNUL(maxLength: 20000)),
     ]
 
     static let postmortem = SchemaComponent(
@@ -127,7 +127,7 @@ enum IncidentsAPI {
         schema: [
             "type": "object", "required": ["body"], "additionalProperties": false,
             "properties": [
-                "body": ["type": "string", "minLength": 1, "maxLength": 50000, "pattern": "^[^\\u0000]*\\S[^\\u0000]*$"],
+                "body": TextSchema.nonBlank(maxLength: 50000),
                 "internal": ["type": "boolean", "description": "An internal note (staff only) instead of a customer-visible update."],
             ],
         ])

@@ -37,10 +37,7 @@ struct RunbookChanged: DomainError {
 
 enum RunbooksAPI {
     static let oneLine: JSONValue = IncidentsAPI.titleSchema
-    static let markdown: JSONValue = [
-        "type": "string", "minLength": 1, "maxLength": 50000, "pattern": "^[^\\u0000]*\\S[^\\u0000]*$",
-        "description": "Markdown, shown on matching incidents.",
-    ]
+    static let markdown = TextSchema.nonBlank(maxLength: 50000, description: "Markdown, shown on matching incidents.")
     static let matchSchema: JSONValue = ["type": "string", "enum": .array(Runbook.Match.allCases.map { .string($0.rawValue) })]
 
     static let runbook = SchemaComponent(

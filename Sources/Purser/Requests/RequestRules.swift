@@ -39,7 +39,7 @@ public enum RequestRules {
     static let subjectSchema: JSONValue = [
         "type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$",
     ]
-    static let descriptionSchema: JSONValue = ["type": "string", "maxLength": 50000, "pattern": "^[^\\u0000]*$"]
+    static let descriptionSchema = TextSchema.withoutNUL(maxLength: 50000)
     static let typeSchema: JSONValue = ["type": "string", "enum": .array(RequestType.allCases.map { .string($0.rawValue) })]
     static let prioritySchema: JSONValue = ["type": "string", "enum": .array(RequestPriority.allCases.map { .string($0.rawValue) })]
 }

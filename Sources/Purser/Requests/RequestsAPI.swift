@@ -150,7 +150,7 @@ enum RequestsAPI {
         schema: [
             "type": "object", "required": ["body"], "additionalProperties": false,
             "properties": [
-                "body": ["type": "string", "minLength": 1, "maxLength": 50000, "pattern": "^[^\\u0000]*\\S[^\\u0000]*$"],
+                "body": TextSchema.nonBlank(maxLength: 50000),
                 "internal": ["type": "boolean"],
             ],
         ])
