@@ -218,8 +218,12 @@ public struct BudgetStore: Sendable {
         try database.inTenant(tenant) { tx in try Self.all(tx, tenant: tenant) }
     }
 
+    /// The most budgets a tenant may have: every check of its spend reads each one, and lists show them all.
+    public static let maxPerTenant = 500
+
     static func all(_ tx: Connection, tenant: UUID) throws -> [Budget] {
-        try tx.query("SELECT \(columns) FROM budgets WHERE tenant_id = $1 ORDER BY lower(name), id LIMIT 500", [tenant]).map(budget)
+        try tx.query("SELECT \(columns) FROM budgets WHERE tenant_id = $1 ORDER BY lower(name), id LIMIT \(maxPerTenant)", [tenant])
+            .map(budget)
     }
 
     public func get(tenant: UUID, id: UUID) throws -> Budget {
@@ -248,6 +252,15 @@ public struct BudgetStore: Sendable {
         return try database.inTenant(tenant) { tx in
             let currency = try CostReport.settings(tx, tenant: tenant).currency
             let valid = try input.validated(currency: currency)
+            // Past the cap a budget would be listed nowhere and never checked (lists and checks read
+            // maxPerTenant): refused instead. Counted under a lock so two at once cannot pass it.
+            try tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", ["budgets:" + tenant.postgresText])
+            let count = try tx.query("SELECT count(*) FROM budgets WHERE tenant_id = $1", [tenant])[0].require(0, as: Int.self)
+            guard count < Self.maxPerTenant else {
+                throw ValidationError([
+                    FieldError(field: "name", detail: "a tenant has at most \(Self.maxPerTenant) budgets; remove one first")
+                ])
+            }
             let id = UUID.v7(at: now)
             let owners = Array(Set(input.owners + (owner.map { [$0] } ?? [])))
             try tx.query(

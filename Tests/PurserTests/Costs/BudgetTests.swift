@@ -143,6 +143,15 @@ import TestSupport
         #expect(try call("GET", path + "/status", viewer).1["exceeded"] as? Bool == true)
         #expect(try call("DELETE", "/api/v1/budgets/\(key["id"] as? String ?? "")", admin).0 == 204)
         #expect(try call("GET", "/api/v1/budgets/\(key["id"] as? String ?? "")/status", viewer).0 == 404)
+        // At most 500 a tenant: one more would be checked and listed nowhere, so it is refused.
+        try app.database.connect().query(
+            """
+            INSERT INTO budgets (tenant_id, id, name, scope, scope_value, amount_micros, currency, period, created_at, updated_at)
+            SELECT $1, gen_random_uuid(), 'Key ' || n, 'key', 'gw-' || n, 1000000, 'USD', 'month', $2, $2 FROM generate_series(1, 499) n
+            """, [people.tenant, clock.now])
+        let (full, fullProblem) = try call("POST", "/api/v1/budgets", admin, #"{"name": "One more", "amount": "1"}"#)
+        #expect(full == 422 && "\(fullProblem)".contains("at most 500 budgets"), "\(fullProblem)")
+        #expect(try call("GET", "/api/v1/budgets", viewer).1["items"].map { ($0 as? [Any])?.count } == 500)
 
         // The status answers from one read of the budget and one of a rollup: timed in the server.
         let id = try #require(UUID(uuidString: team["id"] as? String ?? ""))
