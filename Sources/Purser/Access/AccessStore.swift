@@ -409,12 +409,12 @@ public struct AccessStore: Sendable {
         let row: Row?
         if let id = UUID(uuidString: reference) {
             row = try tx.query("SELECT id, type, state FROM requests WHERE tenant_id = $1 AND id = $2", [tenant, id]).first
-        } else if let dash = reference.lastIndex(of: "-"), let number = Int(reference[reference.index(after: dash)...]) {
+        } else if let (key, number) = RequestNumbers.parse(reference) {
             row = try tx.query(
                 """
                 SELECT r.id, r.type, r.state FROM requests r JOIN tenants t ON t.id = r.tenant_id
                 WHERE r.tenant_id = $1 AND r.number = $2 AND t.key = $3
-                """, [tenant, number, String(reference[..<dash]).uppercased()]
+                """, [tenant, number, key]
             ).first
         } else {
             row = nil

@@ -22,4 +22,13 @@ public enum RequestNumbers {
 
     /// `ACME-42`.
     public static func display(key: String, number: Int) -> String { "\(key)-\(number)" }
+
+    /// The tenant key (upper-cased) and number of a reference such as `acme-42`; nil when it is
+    /// none, including a number beyond the column's `integer`, which names no request (binding it
+    /// would make PostgreSQL refuse the whole statement).
+    public static func parse(_ reference: String) -> (key: String, number: Int)? {
+        guard let dash = reference.lastIndex(of: "-"), let number = Int32(reference[reference.index(after: dash)...]), number > 0
+        else { return nil }
+        return (String(reference[..<dash]).uppercased(), Int(number))
+    }
 }

@@ -179,11 +179,11 @@ public struct RequestStore: Sendable {
                 return try tx.query("SELECT \(Self.columns) FROM \(Self.joins) WHERE r.id = $1 AND r.tenant_id = $2", [id, tenant])
                     .first.map(Self.decode)
             }
-            guard let dash = reference.lastIndex(of: "-"), let number = Int(reference[reference.index(after: dash)...]) else { return nil }
+            guard let (key, number) = RequestNumbers.parse(reference) else { return nil }
             return try tx.query(
                 """
                 SELECT \(Self.columns) FROM \(Self.joins) WHERE r.tenant_id = $1 AND r.number = $2 AND t.key = $3
-                """, [tenant, number, String(reference[..<dash]).uppercased()]
+                """, [tenant, number, key]
             ).first.map(Self.decode)
         }
     }

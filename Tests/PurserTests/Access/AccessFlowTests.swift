@@ -218,6 +218,12 @@ import TestSupport
             "POST", "/api/v1/access/requests?tenant=acme", token: requester,
             #"{"policy_id": "\#(linked)", "reason": "fix it", "duration_seconds": 600}"#)
         #expect(unlinked.status == 422)
+        // A number no request can have is named as the field at fault, not "values break a rule".
+        let huge = try send(
+            "POST", "/api/v1/access/requests?tenant=acme", token: requester,
+            #"{"policy_id": "\#(linked)", "reason": "fix it", "duration_seconds": 600, "linked_request": "ACME-99999999999"}"#)
+        #expect(huge.status == 422)
+        #expect((huge.body["errors"] as? [[String: Any]])?.first?["field"] as? String == "linked_request", "\(huge.body)")
         let asked = try send(
             "POST", "/api/v1/access/requests?tenant=acme", token: requester,
             #"{"policy_id": "\#(linked)", "reason": "fix it", "duration_seconds": 600, "linked_request": "\#(number)"}"#)

@@ -131,6 +131,10 @@ import TestSupport
         ).token
         #expect(try call("GET", "/api/v1/requests/\(id)", outsider).0.status == 404)
         #expect(try call("GET", "/api/v1/requests/ACME-1", outsider).0.status == 404)
+        // A number beyond the column's integer names no request: 404, not the database's 422.
+        #expect(try call("GET", "/api/v1/requests/ACME-2147483648", requester).0.status == 404)
+        #expect(try call("GET", "/api/v1/requests/ACME-99999999999999999999", requester).0.status == 404)
+        #expect(try call("GET", "/api/v1/requests/ACME-0", requester).0.status == 404)
         #expect(try call("PATCH", "/api/v1/requests/\(id)", outsider, body: #"{"state": "open"}"#).0.status == 404)
         #expect(((try call("GET", "/api/v1/requests", outsider).1["items"]) as? [[String: Any]])?.isEmpty == true)
         // A viewer's token holding requests:write (made before scopes followed roles) still files nothing.
