@@ -76,7 +76,7 @@ enum MonitoringAPI {
         ("credentials", ["type": "string", "maxLength": 4096, "description": "A bearer token for the probe; stored sealed, never shown."]),
         ("interval_seconds", ["type": "integer", "minimum": 15, "maximum": 3600]),
         ("timeout_ms", ["type": "integer", "minimum": 500, "maximum": 20000]),
-        ("availability_percent", ["type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100]),
+        ("availability_percent", ["type": "number", "minimum": .number(0.001), "maximum": .number(99.999)]),
         ("p95_latency_ms", ["type": "integer", "minimum": 1, "maximum": 600_000]),
         ("p95_ttft_ms", ["type": "integer", "minimum": 1, "maximum": 600_000]),
     ]

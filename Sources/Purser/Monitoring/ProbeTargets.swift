@@ -69,8 +69,9 @@ public struct ProbeTargets: Sendable {
         if let timeout = input.timeoutMs, !(500...20000).contains(timeout) {
             errors.append(FieldError(field: "timeout_ms", detail: "a timeout of 500–20000 ms (a probe and its retry fit in one tick)"))
         }
-        if let percent = input.availabilityPercent, !(percent > 0 && percent < 100) {
-            errors.append(FieldError(field: "availability_percent", detail: "an objective above 0 and below 100 %"))
+        // The column keeps three decimals: 99.9999 would be stored as 100 and refused by its check.
+        if let percent = input.availabilityPercent, !(percent >= 0.001 && percent <= 99.999) {
+            errors.append(FieldError(field: "availability_percent", detail: "an objective from 0.001 to 99.999 %"))
         }
         for (field, value) in [("p95_latency_ms", input.p95LatencyMs), ("p95_ttft_ms", input.p95TTFTMs)] {
             if let value, !(1...600_000).contains(value) { errors.append(FieldError(field: field, detail: "1–600000 ms")) }
@@ -85,7 +86,8 @@ public struct ProbeTargets: Sendable {
     /// Checks a hand-added URL against the outbound destination policy now (it is checked again,
     /// and pinned, before every probe).
     func checkURL(_ url: String?) -> [FieldError] {
-        guard let url, !url.isEmpty, url.count <= 2000 else { return [FieldError(field: "url", detail: "give the URL to probe")] }
+        guard let url, !url.isEmpty else { return [FieldError(field: "url", detail: "give the URL to probe")] }
+        guard url.count <= 2000 else { return [FieldError(field: "url", detail: "at most 2000 characters")] }
         do {
             _ = try Destinations.check(url, policy: policy, resolver: world.resolver)
             return []

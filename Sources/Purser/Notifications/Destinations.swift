@@ -40,6 +40,8 @@ public enum Destinations {
         }
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let port = url.port ?? (scheme == "https" ? 443 : 80)
+        // URL reads any digits as a port; outside 1–65535 every call would fail.
+        guard (1...65535).contains(port) else { throw RefusedDestination(description: "port \(port) is not 1–65535") }
         let addresses = try resolver.addresses(of: host)
         guard !addresses.isEmpty else { throw RefusedDestination(description: "\(host) has no address") }
         for address in addresses where !isPublic(address) && !isAllowed(address, policy.allowed) {

@@ -77,6 +77,29 @@ import TestSupport
         #expect(try call("GET", "/api/v1/reports/uptime?from=2026-11-30&to=2026-11-01", viewer).status == 422)
     }
 
+    /// Values the schema admits but the row cannot hold are refused by field, not by the database:
+    /// an objective that rounds to 100 or 0 at the column's three decimals, a port beyond 65535.
+    @Test func objectivesAndPortsTheRowCannotHoldAreNamed() throws {
+        let staff = try token("cse@staff.test", tenant: nil, scopes: [.monitoringWrite, .deploymentsRead])
+        for (body, field) in [
+            (#"{"name": "a", "url": "http://127.0.0.1:9/", "availability_percent": 99.99999}"#, "availability_percent"),
+            (#"{"name": "b", "url": "http://127.0.0.1:9/", "availability_percent": 0.0001}"#, "availability_percent"),
+            (#"{"name": "c", "url": "http://127.0.0.1:99999/"}"#, "url"),
+            (#"{"name": "d", "url": "http://127.0.0.1:0/"}"#, "url"),
+        ] {
+            let made = try call("POST", "/api/v1/probe-targets?tenant=acme", staff, body: body)
+            #expect(made.status == 422, "\(body) \(made.json)")
+            #expect((made.json["errors"] as? [[String: Any]])?.first?["field"] as? String == field, "\(made.json)")
+        }
+        let made = try call(
+            "POST", "/api/v1/probe-targets?tenant=acme", staff,
+            body: #"{"name": "e", "url": "http://127.0.0.1:9/", "availability_percent": 99.999}"#)
+        #expect(made.status == 201, "\(made.json)")
+        let id = try #require(made.json["id"] as? String)
+        let changed = try call("PATCH", "/api/v1/probe-targets/\(id)?tenant=acme", staff, body: #"{"availability_percent": 99.9999}"#)
+        #expect(changed.status == 422, "\(changed.json)")
+    }
+
     /// `purser work` runs the probes: one batched tick every 15 s and the hourly rollup.
     @Test func workersRunTheTickAndTheRollup() throws {
         let kinds = try JobRunner.standardHandlers(app.app.configuration).kinds
