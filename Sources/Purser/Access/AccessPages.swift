@@ -113,6 +113,8 @@ enum AccessPages {
         let certificateLink: SiteURL?
         let extend: ExtendForm?
         var errors: [FieldError] = []
+        /// The reason typed in the decision form, kept when the decision is refused.
+        var decisionReason = ""
     }
 
     struct ExtendForm: Encodable, Sendable {
@@ -243,7 +245,7 @@ enum AccessPages {
             }
         }
 
-        @Sendable func show(_ ctx: TenantContext, errors: [FieldError] = []) throws -> Response {
+        @Sendable func show(_ ctx: TenantContext, errors: [FieldError] = [], decisionReason: String = "") throws -> Response {
             let tenant = ctx.tenant, now = ctx.world.now
             guard let detail = try store.detail(try ctx.request.uuidParameter("id"), tenant: tenant.id),
                 detail.request.requesterID == ctx.visitor.user || AccessQuery.seesAll(ctx.principal)
@@ -285,7 +287,7 @@ enum AccessPages {
                     ? ExtendForm(
                         link: .access(tenant.slug), policyID: record.policyID.postgresText, grantID: detail.grant!.id.postgresText,
                         host: record.hostName ?? "") : nil,
-                errors: errors)
+                errors: errors, decisionReason: decisionReason)
             return site.page(
                 "access/show", title: "Access request", model, status: errors.isEmpty ? .ok : .unprocessableContent, visitor: ctx.visitor,
                 tenant: tenant)
@@ -294,7 +296,9 @@ enum AccessPages {
         routes.tenant(.get, .accessRequest, permission: .accessRequest) { ctx in try show(ctx) }
 
         /// A change on one access request: done, back to its page; refused, its page with the message.
-        @Sendable func change(_ ctx: TenantContext, _ body: (UUID, QueryParameters) throws -> Void) throws -> Response {
+        @Sendable func change(
+            _ ctx: TenantContext, keepingReason: Bool = false, _ body: (UUID, QueryParameters) throws -> Void
+        ) throws -> Response {
             let form = try ctx.form()
             let id = try ctx.request.uuidParameter("id")
             do {
@@ -302,17 +306,21 @@ enum AccessPages {
                 return .redirect(to: SiteURL.accessRequest(ctx.tenant.slug, id: id).path)
             } catch {
                 guard let errors = messages(error), !(error is NotFound) else { throw error }
-                return try show(ctx, errors: errors)
+                return try show(ctx, errors: errors, decisionReason: keepingReason ? form["reason"] ?? "" : "")
             }
         }
 
         routes.tenant(.post, .accessDecide, permission: .accessRequest, options: .form) { ctx in
-            try change(ctx) { id, form in
+            try change(ctx, keepingReason: true) { id, form in
                 guard ctx.principal.can(.accessApprove) || ctx.principal.can(.accessApproveProvider) else {
                     throw AccessRefused("not_an_approver", "You cannot decide on access requests.")
                 }
+                // Only the button pressed decides: a form without one must not count as a denial.
+                guard let decision = form["decision"], decision == "approve" || decision == "deny" else {
+                    throw ValidationError(field: "decision", "approve or deny: press one of the two buttons")
+                }
                 try store.decide(
-                    id, tenant: ctx.tenant.id, approve: form["decision"] == "approve", reason: form["reason"] ?? "",
+                    id, tenant: ctx.tenant.id, approve: decision == "approve", reason: form["reason"] ?? "",
                     principal: ctx.principal,
                     actor: ctx.actor)
             }

@@ -240,3 +240,29 @@ import TestSupport
         #expect(ended.body["end_reason"] as? String == "the linked service request was closed")
     }
 }
+
+extension AccessFlowTests {
+    /// The decision comes from the button pressed: a form without it (a client that submits
+    /// without the button, or an unknown value) decides nothing, however much reason it carries.
+    @Test func aDecisionTheFormDoesNotNameDecidesNothing() throws {
+        let ops = try policy(
+            AccessPolicy(
+                id: UUID(), name: "Approver briefly", kind: .role, role: "approver", requesterRoles: ["requester"], maxSeconds: 600))
+        let requester = try token("requester@acme.test", [.accessRequest], tenant: acme.tenant)
+        let asked = try send(
+            "POST", "/api/v1/access/requests?tenant=acme", token: requester,
+            #"{"policy_id": "\#(ops)", "reason": "triage the queue", "duration_seconds": 600}"#)
+        let id = try #require(asked.body["id"] as? String)
+        let approver = try acme.signedIn("approver@acme.test", in: app)
+        let page = "/t/acme/access/\(id)"
+        for fields in [[("reason", "looks fine")], [("decision", "maybe"), ("reason", "looks fine")]] {
+            let answer = try approver.post(page + "/decide", fields, from: page)
+            #expect(answer.status == 422, "\(fields)")
+            #expect(answer.text.contains("approve or deny"), "\(fields)")
+            #expect(answer.text.contains("looks fine"), "the typed reason stays")
+            #expect(try send("GET", "/api/v1/access/requests/\(id)?tenant=acme", token: requester).body["state"] as? String == "pending")
+        }
+        #expect(try approver.post(page + "/decide", [("decision", "approve")], from: page).status == 303)
+        #expect(try send("GET", "/api/v1/access/requests/\(id)?tenant=acme", token: requester).body["state"] as? String == "approved")
+    }
+}
