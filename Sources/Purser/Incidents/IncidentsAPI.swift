@@ -397,7 +397,8 @@ enum IncidentsAPI {
                 let saved = try database.inTenant(tenant) { tx in
                     let now = ctx.world.now
                     if let items = input.actionItems {
-                        let problems = try Postmortems.actionProblems(tx, tenant: tenant, items, prefix: "action_items")
+                        let problems = try Postmortems.actionProblems(
+                            tx, tenant: tenant, incident: found.id, items, prefix: "action_items")
                         if !problems.isEmpty { throw ValidationError(problems) }
                     }
                     try Postmortems.save(

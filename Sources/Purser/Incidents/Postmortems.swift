@@ -142,10 +142,32 @@ enum Postmortems {
         return DateComponents(calendar: calendar, year: year, month: month, day: day).isValidDate
     }
 
-    static func actionProblems(_ tx: Connection, tenant: UUID, _ items: [PostmortemActionInput], prefix: String) throws -> [FieldError] {
+    static func actionProblems(
+        _ tx: Connection, tenant: UUID, incident: UUID, _ items: [PostmortemActionInput], prefix: String
+    ) throws -> [FieldError] {
         var errors: [FieldError] = []
         if items.count > 100 { errors.append(FieldError(field: prefix, detail: "at most 100 action items")) }
+        // An id keeps an item of this postmortem; any other id would be dropped or overwrite one.
+        let ids = items.compactMap(\.id)
+        let existing =
+            ids.isEmpty
+            ? Set<UUID>()
+            : Set(
+                try tx.query(
+                    "SELECT id FROM postmortem_actions WHERE tenant_id = $1 AND incident_id = $2 AND id = ANY($3::uuid[])",
+                    [tenant, incident, ids]
+                ).map { try $0.require(0, as: UUID.self) })
+        var seen = Set<UUID>()
         for (index, item) in items.enumerated() {
+            if let id = item.id {
+                if !existing.contains(id) {
+                    errors.append(
+                        FieldError(
+                            field: "\(prefix)[\(index)].id", detail: "not an action item of this postmortem; leave id out for a new item"))
+                } else if !seen.insert(id).inserted {
+                    errors.append(FieldError(field: "\(prefix)[\(index)].id", detail: "this item is listed twice"))
+                }
+            }
             let title = item.title.trimmingCharacters(in: .whitespacesAndNewlines)
             if title.isEmpty || item.title.unicodeScalars.count > 500 || RequestRules.hasControl(item.title) {
                 errors.append(FieldError(field: "\(prefix)[\(index)].title", detail: "give a title of 1–500 characters, on one line"))
@@ -192,7 +214,7 @@ enum Postmortems {
     static func addAction(
         _ tx: Connection, tenant: UUID, incident: UUID, item: PostmortemActionInput, by user: UUID, at now: Date
     ) throws {
-        let problems = try actionProblems(tx, tenant: tenant, [item], prefix: "action")
+        let problems = try actionProblems(tx, tenant: tenant, incident: incident, [item], prefix: "action")
         if !problems.isEmpty { throw ValidationError(problems) }
         try ensure(tx, tenant: tenant, incident: incident, by: user, at: now)
         try tx.query(

@@ -269,3 +269,41 @@ import TestSupport
                 != "0")
     }
 }
+
+extension IncidentFlowTests {
+    /// An action item's id names an item of this postmortem: another incident's item, an id never
+    /// given, or one id twice is refused by field, where it used to be dropped or to overwrite
+    /// silently while the answer said 200.
+    @Test func actionItemIdsNameThisPostmortemsItems() throws {
+        func open(_ title: String) throws -> String {
+            try #require(
+                try send("POST", "/api/v1/incidents?tenant=acme", token: admin, #"{"title": "\#(title)", "severity": "SEV3"}"#)
+                    .body["id"] as? String)
+        }
+        let (first, second) = (try open("Queue backs up"), try open("Slow answers"))
+        let owner = acme.id("tenant_admin@acme.test").postgresText
+        func put(_ incident: String, _ items: String) throws -> (status: Int, body: [String: Any], etag: String?) {
+            try send(
+                "PUT", "/api/v1/incidents/\(incident)/postmortem?tenant=acme", token: admin,
+                #"{"summary": "s", "impact": "i", "timeline": "t", "root_cause": "r", "went_well": "w", "action_items": [\#(items)]}"#)
+        }
+        func item(_ id: String?, _ title: String) -> String {
+            let named = id.map { #""id": "\#($0)", "# } ?? ""
+            return #"{\#(named)"title": "\#(title)", "owner_id": "\#(owner)", "due_on": "2026-12-15"}"#
+        }
+        let made = try put(first, item(nil, "Add a queue alert"))
+        let kept = try #require((made.body["action_items"] as? [[String: Any]])?.first?["id"] as? String)
+        for (incident, items, field) in [
+            (second, item(kept, "Taken over"), "action_items[0].id"),
+            (first, item(UUID().uuidString.lowercased(), "Made up"), "action_items[0].id"),
+            (first, item(kept, "One") + ", " + item(kept, "Two"), "action_items[1].id"),
+        ] {
+            let refused = try put(incident, items)
+            #expect(refused.status == 422, "\(refused.body)")
+            #expect((refused.body["errors"] as? [[String: Any]])?.first?["field"] as? String == field, "\(refused.body)")
+        }
+        let after = try send("GET", "/api/v1/incidents/\(first)/postmortem?tenant=acme", token: admin).body
+        #expect((after["action_items"] as? [[String: Any]])?.map { $0["title"] as? String } == ["Add a queue alert"])
+        #expect(try put(first, item(kept, "Add a queue alert, paging")).status == 200)
+    }
+}
