@@ -140,7 +140,10 @@ enum DeploymentPages {
         let decideAs: String
         let approvalLink: SiteURL
         let deploymentLink: SiteURL
-        var errors: [FieldError] = []
+        let errors: [FieldError]
+        /// False when this visitor can make no decision here (the deployment waits no more, or is
+        /// their own): the page then says why and shows no form.
+        let decidable: Bool
     }
 
     struct StaffPage: TemplateModel {
@@ -351,9 +354,10 @@ enum DeploymentPages {
                         + found.steps.map { "\($0) %" }.joined(separator: " → ")
                         + ", bake \(DisplayTime.duration(TimeInterval(found.bakeSeconds))) per step",
                     requester: found.requester.name, policy: policyText(approvals.policy),
-                    blockers: approvals.status.blockers(approvals.policy), version: found.etag, decideAs: role,
+                    blockers: found.state == .pendingApproval ? approvals.status.blockers(approvals.policy) : [], version: found.etag,
+                    decideAs: role,
                     approvalLink: .deploymentApproval(tenant.slug, id: found.id), deploymentLink: .deployment(tenant.slug, id: found.id),
-                    errors: errors), visitor: ctx.visitor, tenant: tenant)
+                    errors: errors, decidable: errors.isEmpty), visitor: ctx.visitor, tenant: tenant)
         }
 
         routes.tenant(.post, .deploymentApproval, permission: .deploymentsRead, options: .form) { ctx in

@@ -246,5 +246,11 @@ import TestSupport
             try scalar("SELECT count(*) FROM deployment_approvals WHERE deployment_id = $1", [UUID(uuidString: ownID)!], as: Int.self) == 0)
         #expect(
             try scalar("SELECT state FROM deployments WHERE id = $1", [UUID(uuidString: ownID)!], as: String.self) == "pending_approval")
+        // Once no decision is possible the page says why and offers no buttons that could only fail.
+        #expect(try call("POST", "/api/v1/deployments/\(ownID)/abort", admin, body: "{}").0.status == 200)
+        let ended = try confirm.get("/t/acme/deployments/\(ownID)/approval")
+        #expect(ended.text.contains("this deployment is aborted"))
+        #expect(!ended.text.contains("value=\"approve\"") && !ended.text.contains("Still needed"))
+        #expect(!page.text.contains("value=\"approve\""), "the requester is offered no approval of their own")
     }
 }
