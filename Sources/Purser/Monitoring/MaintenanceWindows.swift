@@ -57,7 +57,7 @@ public enum MaintenanceWindows {
         guard problems.isEmpty, let startsAt, let endsAt else { throw ValidationError(problems) }
         return try database.inTenant(tenant) { tx in
             if let target, try tx.query("SELECT 1 FROM probe_targets WHERE tenant_id = $1 AND id = $2", [tenant, target]).isEmpty {
-                throw ValidationError([FieldError(field: "target", detail: "no such endpoint here")])
+                throw ValidationError([FieldError(field: "target_id", detail: "no such endpoint here")])
             }
             let window = MaintenanceWindow(
                 id: UUID.v7(at: now), target: target, startsAt: startsAt, endsAt: endsAt,

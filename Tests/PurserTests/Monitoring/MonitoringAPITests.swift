@@ -98,6 +98,13 @@ import TestSupport
         let id = try #require(made.json["id"] as? String)
         let changed = try call("PATCH", "/api/v1/probe-targets/\(id)?tenant=acme", staff, body: #"{"availability_percent": 99.9999}"#)
         #expect(changed.status == 422, "\(changed.json)")
+        // A window for an endpoint the tenant does not have names the field the body used.
+        let start = RFC3339.string(app.app.world.now.addingTimeInterval(3600))
+        let end = RFC3339.string(app.app.world.now.addingTimeInterval(7200))
+        let window = try call(
+            "POST", "/api/v1/maintenance-windows?tenant=acme", staff,
+            body: #"{"target_id": "\#(UUID())", "starts_at": "\#(start)", "ends_at": "\#(end)", "reason": "upgrade"}"#)
+        #expect(window.status == 422 && (window.json["errors"] as? [[String: Any]])?.first?["field"] as? String == "target_id")
     }
 
     /// `purser work` runs the probes: one batched tick every 15 s and the hourly rollup.
