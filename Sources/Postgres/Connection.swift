@@ -191,6 +191,13 @@ public final class Connection: @unchecked Sendable {
 enum CopyText {
     /// Escapes a value for COPY's text format: backslash, tab, newline and carriage return.
     static func append(_ value: String, to buffer: inout [UInt8]) {
+        // Nearly every value needs no escape: copied whole rather than byte by byte.
+        let copied = value.utf8.withContiguousStorageIfAvailable { bytes in
+            guard !bytes.contains(where: { $0 == 92 || $0 == 9 || $0 == 10 || $0 == 13 }) else { return false }
+            buffer.append(contentsOf: bytes)
+            return true
+        }
+        if copied == true { return }
         for byte in value.utf8 {
             switch byte {
             case 92: buffer.append(contentsOf: [92, 92])

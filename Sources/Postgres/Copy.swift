@@ -26,14 +26,15 @@ public struct CopyWriter: ~Copyable {
     /// A whole number, written without a String in between.
     public mutating func field(_ value: Int64) {
         if fieldsInRow > 0 { buffer.append(9) }
-        var digits: [UInt8] = []
+        if value < 0 { buffer.append(45) }
+        // The digits go in last first and are turned round in place: no array of their own.
+        let first = buffer.count
         var rest = value.magnitude
         repeat {
-            digits.append(UInt8(48 + rest % 10))
+            buffer.append(UInt8(48 + rest % 10))
             rest /= 10
         } while rest > 0
-        if value < 0 { buffer.append(45) }
-        buffer.append(contentsOf: digits.reversed())
+        buffer[first...].reverse()
         fieldsInRow += 1
     }
 

@@ -129,6 +129,24 @@ import Testing
         #expect(!UsageRules.holdsControl("plain ASCII ~") && UsageRules.holdsControl("\u{9F}") && !UsageRules.holdsControl("日本"))
     }
 
+    /// The byte-level shortcuts (ASCII values, lower-case providers, offsets read in place) decide as
+    /// the general paths do: raw bytes that are not UTF-8 are refused on their line alone, a provider
+    /// that lower-cases to ASCII only through Unicode (the Kelvin sign) is still lower-cased.
+    @Test func shortcutsDecideAsTheGeneralPathsDo() throws {
+        var body = Array(#"{"event_id":"a","occurred_at":"2026-11-17T10:00:00Z","provider":"openai","model":"gpt-"#.utf8)
+        body += [0xFF, 0xFE] + Array(#""}"#.utf8) + [10]
+        body += Array(#"{"event_id":"b","occurred_at":"2026-11-17T10:00:00+15:59","provider":"\#u{212A}IMI","model":"m"}"#.utf8) + [10]
+        body += Array(#"{"event_id":"c","occurred_at":"2026-11-17T10:00:00+16:00","provider":"OpenAI","model":"m"}"#.utf8) + [10]
+        body += Array(#"{"event_id":"d","occurred_at":"2026-11-17T10:00:00Z","provider":"openai","model":"gpt-4o","input_tokens":7}"#.utf8)
+        let read = events(try NDJSONUsageParser.lines(body))
+        #expect(reason(read[0]) == "'model' is not valid UTF-8")
+        #expect(try read[1].get().provider == "kimi")
+        #expect(reason(read[2])?.contains("beyond ±15:59") == true)
+        let d = try read[3].get()
+        #expect(d.provider == "openai" && d.model == "gpt-4o" && d.inputTokens == 7 && d.occurredAt == "2026-11-17T10:00:00Z")
+        #expect(UsageTime.epochSeconds("2023-02-29T00:00:00Z") == nil && UsageTime.epochSeconds("2024-12-31T00:00:00Z") == 1_735_603_200)
+    }
+
     @Test func timesAreReadByHand() {
         #expect(UsageTime.epochSeconds("1970-01-01T00:00:00Z") == 0)
         #expect(UsageTime.epochSeconds("2026-11-27T09:15:00.123456Z") == 1_795_770_900)
