@@ -41,6 +41,8 @@ enum MonthlyReviewPages {
         let movers: [LineView]
         let sections: [Section]
         let hints: [String]
+        /// When it was built: the report may differ since, by usage sent late or re-rated.
+        let builtAt: String
     }
 
     static func register(in routes: inout RouteTable, site: Site, database: Database) {
@@ -75,15 +77,15 @@ enum MonthlyReviewPages {
             let month = try ctx.request.parameter("month")
             guard let first = LocalDate(month + "-01") else { throw HTTPError(.notFound) }
             guard
-                let text = try database.inTenant(
+                let found = try database.inTenant(
                     tenant.id,
                     { tx in
                         try tx.query(
-                            "SELECT figures::text FROM cost_reviews WHERE tenant_id = $1 AND month = $2::date",
+                            "SELECT figures::text, built_at FROM cost_reviews WHERE tenant_id = $1 AND month = $2::date",
                             [tenant.id, first.description]
                         )
-                        .first?.require(0, as: String.self)
-                    }), let review = try? JSONText(text).decode(MonthlyReview.self)
+                        .first.map { (try $0.require(0, as: String.self), try $0.require(1, as: Date.self)) }
+                    }), let review = try? JSONText(found.0).decode(MonthlyReview.self)
             else { throw HTTPError(.notFound) }
             func money(_ micros: Int64) -> String { Money(micros: micros, currency: review.currency).display }
             func line(_ line: MonthlyReview.Line, named: Bool = false) -> LineView {
@@ -104,7 +106,7 @@ enum MonthlyReviewPages {
                     reportLink: SiteURL.costs(tenant.slug).adding("from", start.description).adding("to", start.lastOfMonth.description),
                     total: money(review.totalMicros), previous: money(review.previousMicros), change: review.change,
                     requests: CostPages.count(review.requests), movers: review.movers.map { line($0, named: true) }, sections: sections,
-                    hints: review.hints),
+                    hints: review.hints, builtAt: DisplayTime.format(found.1)),
                 visitor: ctx.visitor, tenant: tenant)
         }
     }

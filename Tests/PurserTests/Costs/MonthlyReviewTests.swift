@@ -84,6 +84,8 @@ import TestSupport
         #expect(page.text.contains("31.00 USD"))
         #expect(page.text.contains("+210.0 %"))
         #expect(page.text.contains("40.0 % of short prompts"))
+        // The archive is as built: it says when, since later usage or re-rating reaches only the report.
+        #expect(page.text.contains("Built 2026-11-30 23:05 UTC"))
         #expect(try viewer.get("/t/acme/costs/reviews/2026-10").status == 404)
         #expect(try viewer.get("/t/acme/costs/reviews/nonsense").status == 404)
     }
