@@ -16,7 +16,9 @@
 #   5. times GET /api/v1/budgets/{id}/status for a tenant, a team and a key budget (server time,
 #      BENCH_USAGE_SAMPLES requests each, one at a time),
 # and appends a table to bench/out/results.md. Each phase is bounded (BENCH_USAGE_TIMEOUT seconds for
-# the ingest). The cluster is the tests' (fsync off, for the API and the COPY alike); the benchmark's
+# the ingest). The cluster is the tests' (fsync off, for the API and the COPY alike) with the memory
+# and WAL of a production server (BENCH_USAGE_PG_SETTINGS; set it empty for the tests' defaults:
+# 128 MB of shared buffers cannot hold the indexes ten million events write into); the benchmark's
 # database runs with synchronous_commit on. On these machines compare the ratios, not the absolute
 # figures across runs. A trial: BENCH_USAGE_EVENTS=100000 BENCH_USAGE_TENANTS=5.
 set -euo pipefail
@@ -30,6 +32,9 @@ writers=${BENCH_USAGE_WRITERS:-4}
 order=${BENCH_USAGE_ORDER:-spread}  # or time: see bench/usage-generate.py
 samples=${BENCH_USAGE_SAMPLES:-200}
 ingest_timeout=${BENCH_USAGE_TIMEOUT:-3600}
+# A quarter of this machine's 23 GB for shared buffers, checkpoints by time rather than by WAL volume.
+pg_settings=${BENCH_USAGE_PG_SETTINGS-"-c shared_buffers=6GB -c effective_cache_size=16GB -c max_wal_size=16GB \
+  -c checkpoint_timeout=30min -c wal_buffers=64MB -c work_mem=64MB -c maintenance_work_mem=1GB"}
 port=${BENCH_USAGE_PORT:-18090}
 out=${BENCH_OUT:-$root/bench/out}
 results=${BENCH_RESULTS:-$out/results.md}
@@ -54,8 +59,27 @@ trap cleanup EXIT
 die() { echo "bench/usage.sh: $*" >&2; exit 1; }
 now() { date +%s.%N; }
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN {printf "%.0f", n / (b - a)}'; }
+# CPU seconds used so far by PostgreSQL (the postmaster, its live children, and the children it has
+# reaped: autovacuum workers, finished backends) and by the server: "pg purser". On a shared machine
+# CPU per event moves far less with others' load than events per second do.
+cpu_seconds() {
+  local postmaster ticks
+  postmaster=$(head -n 1 "$cluster/data/postmaster.pid")
+  ticks=$(getconf CLK_TCK)
+  {
+    awk '{print $14 + $15 + $16 + $17}' "/proc/$postmaster/stat"
+    for child in $(cat "/proc/$postmaster/task/$postmaster/children" 2>/dev/null); do
+      awk '{print $14 + $15}' "/proc/$child/stat" 2>/dev/null || true
+    done
+  } | awk -v t="$ticks" '{s += $1} END {printf "%.2f ", s / t}'
+  awk -v t="$ticks" '{printf "%.2f\n", ($14 + $15) / t}' "/proc/$server_pid/stat"
+}
+# Microseconds of CPU per row between two cpu_seconds readings: "pg purser".
+cpu_per_row() {
+  awk -v n="$generated" -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN {printf "%.1f %.1f\n", (c - a) * 1e6 / n, (d - b) * 1e6 / n}'
+}
 
-admin_url=$(scripts/test-cluster.sh start "$cluster")
+admin_url=$(PURSER_CLUSTER_SETTINGS=$pg_settings scripts/test-cluster.sh start "$cluster")
 psql -q -d "$admin_url" -c "CREATE DATABASE purser_usage" -c "ALTER DATABASE purser_usage SET synchronous_commit = on"
 db_url=${admin_url/\/postgres\?//purser_usage?}
 sql() { psql -qtA -v ON_ERROR_STOP=1 -d "$db_url" -c "$1"; }
@@ -123,10 +147,13 @@ export -f send
 # first, u02's first, …, u01's second), so concurrent writers mostly carry different tenants.
 batches() { find "$data/$1" -type f -printf '%f\n' | sort -t- -k2,2 -k1,1 | sed "s|^|$data/$1/|"; }
 echo "ingesting through the API with $writers writers…"
+read -r pg_before purser_before < <(cpu_seconds)
 started=$(now)
 codes=$(batches ndjson | timeout "$ingest_timeout" xargs -P "$writers" -I{} bash -c 'send {}' \
   | sort | uniq -c | awk '{printf "%s%s × %s", (NR > 1 ? ", " : ""), $1, $2}')
 finished=$(now)
+read -r pg_after purser_after < <(cpu_seconds)
+read -r api_pg_us api_purser_us < <(cpu_per_row "$pg_before" "$purser_before" "$pg_after" "$purser_after")
 kill "$sampler_pid" 2>/dev/null || true
 api_load=$(cut -d' ' -f1-3 /proc/loadavg)
 api_seconds=$(awk -v a="$started" -v b="$finished" 'BEGIN {printf "%.1f", b - a}')
@@ -134,7 +161,7 @@ api_rate=$(rate "$generated" "$started" "$finished")
 rss_max=$(sort -n "$rss_file" | tail -n 1)
 peak_rss=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$server_pid/status")
 read -r in_table in_ids < <(sql "SELECT (SELECT count(*) FROM usage_events), (SELECT count(*) FROM usage_event_ids)" | tr '|' ' ')
-echo "API: $generated events in $api_seconds s ($api_rate events/s); answers: $codes; stored $in_table, ids $in_ids; RSS max ${rss_max:-?} KiB"
+echo "API: $generated events in $api_seconds s ($api_rate events/s); answers: $codes; stored $in_table, ids $in_ids; RSS max ${rss_max:-?} KiB; CPU per event: PostgreSQL $api_pg_us µs, Purser $api_purser_us µs"
 [ "$in_table" = "$generated" ] && [ "$in_ids" = "$generated" ] || die "stored $in_table events and $in_ids ids of $generated"
 resend=$(curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/x-ndjson' \
   --data-binary "@$(find "$data/ndjson" -name 'u01-*.ndjson' | sort | head -n 1)" "http://127.0.0.1:$port/api/v1/usage?tenant=u01")
@@ -158,6 +185,7 @@ sql "CREATE TABLE bench_copy (
 # Each writer streams its share of the files through one psql and one COPY: no process or
 # transaction per file, so this is the limit of the rows themselves.
 copy_pids=()
+read -r pg_before purser_before < <(cpu_seconds)
 started=$(now)
 for n in $(seq 0 $((writers - 1))); do
   batches copy | awk -v w="$writers" -v n="$n" 'NR % w == n' | xargs cat \
@@ -166,10 +194,12 @@ for n in $(seq 0 $((writers - 1))); do
 done
 for pid in "${copy_pids[@]}"; do wait "$pid" || die "a COPY writer failed"; done
 finished=$(now)
+read -r pg_after purser_after < <(cpu_seconds)
+read -r copy_pg_us _ < <(cpu_per_row "$pg_before" "$purser_before" "$pg_after" "$purser_after")
 [ "$(sql "SELECT count(*) FROM bench_copy")" = "$generated" ] || die "the bare COPY did not copy every row"
 copy_rate=$(rate "$generated" "$started" "$finished")
 copy_load=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "bare COPY: $copy_rate rows/s"
+echo "bare COPY: $copy_rate rows/s; CPU per row: PostgreSQL $copy_pg_us µs"
 sql "DROP TABLE bench_copy" >/dev/null
 sql "ANALYZE" >/dev/null
 
@@ -237,6 +267,8 @@ done
   echo "| --- | --- | --- |"
   echo "| ingest through POST /api/v1/usage (NDJSON, 10,000 a call) | $api_rate events/s ($api_seconds s; answers $codes) | 100,000 events/s |"
   echo "| bare COPY of the same rows, one COPY per writer, same writers | $copy_rate rows/s | |"
+  echo "| CPU per event through the API: PostgreSQL / Purser; per row of the bare COPY: PostgreSQL | $api_pg_us / $api_purser_us µs; $copy_pg_us µs | |"
+  echo "| PostgreSQL settings beside the tests' | $(echo ${pg_settings:-none}) | |"
   echo "| load average (1, 5, 15 min) at the end of the API / COPY phase | $api_load / $copy_load | |"
   echo "| API ÷ COPY | $(awk -v a="$api_rate" -v b="$copy_rate" 'BEGIN {printf "%.2f", a / b}') | ≥ 0.5 |"
   echo "| events stored / ids; a batch re-sent | $in_table / $in_ids; $resend | every event once |"

@@ -18,8 +18,10 @@ case "$command" in
     "${as_server[@]}" "$bin/initdb" -D "$dir/data" -U purser --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     # Durability is not what tests measure: fsync off makes CREATE DATABASE … TEMPLATE fast.
+    # PURSER_CLUSTER_SETTINGS adds server options (`-c name=value …`): the benchmarks size memory
+    # and WAL as a production server would; the tests leave it unset and run on the defaults.
     "${as_server[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgresql.log" -w -t 60 \
-      -o "-k $dir/run -c listen_addresses='' -p $port -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
+      -o "-k $dir/run -c listen_addresses='' -p $port -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 ${PURSER_CLUSTER_SETTINGS:-}" \
       start >/dev/null </dev/null || { cat "$dir/postgresql.log" >&2; exit 1; }
     echo "postgresql:///postgres?host=$dir/run&port=$port&user=purser"
     ;;
