@@ -115,7 +115,10 @@ enum QueuePages {
         }
 
         /// The queue as it stands at `now` (the minute its remembered copy is kept under).
-        @Sendable func queuePage(_ filter: RequestFilter, _ errors: [FieldError], _ visitor: Visitor, now: Date) throws -> Response {
+        /// `refused`: what was wrong with a bulk change, shown above the queue (which still lists).
+        @Sendable func queuePage(
+            _ filter: RequestFilter, _ errors: [FieldError], _ visitor: Visitor, now: Date, refused: [FieldError] = []
+        ) throws -> Response {
             let page = errors.isEmpty ? try desk.store.queue(filter.query, limit: 51) : []
             let rows = page.prefix(50).map { entry in
                 let sla = slaSummary(entry.request.clocks, now: now)
@@ -155,8 +158,8 @@ enum QueuePages {
                             id: $0.id.postgresText, name: $0.name,
                             link: SitePage.staffRequests.url.adding(QueryParameters(parsing: $0.query)))
                     },
-                    here: filter.pageQuery(states: .active), nextPage: next, errors: errors),
-                status: errors.isEmpty ? .ok : .unprocessableContent, visitor: visitor)
+                    here: filter.pageQuery(states: .active), nextPage: next, errors: errors + refused),
+                status: (errors + refused).isEmpty ? .ok : .unprocessableContent, visitor: visitor)
         }
 
         // Bulk: assign the ticked requests to someone and/or set their priority; each request is
@@ -165,10 +168,27 @@ enum QueuePages {
             let form = try ctx.form()
             let ids = form.pairs.filter { $0.name == "request" }.compactMap { UUID(uuidString: $0.value) }
             var change = RequestStore.Change()
-            if let assignee = form["assignee"], !assignee.isEmpty { change.assigneeID = UUID(uuidString: assignee) }
-            if let priority = form["priority"], !priority.isEmpty { change.priority = priority }
+            var refused: [FieldError] = []
+            if let assignee = form["assignee"], !assignee.isEmpty {
+                change.assigneeID = UUID(uuidString: assignee)
+                if change.assigneeID == nil { refused.append(FieldError(field: "assignee", detail: "choose someone from the list")) }
+            }
+            if let priority = form["priority"], !priority.isEmpty {
+                change.priority = priority
+                if RequestPriority(rawValue: priority) == nil {
+                    refused.append(FieldError(field: "priority", detail: "choose one of P1, P2, P3, P4"))
+                }
+            }
+            if ids.isEmpty { refused.append(FieldError(field: "request", detail: "tick the requests to change")) }
+            if refused.isEmpty && change.assigneeID == nil && change.priority == nil {
+                refused.append(FieldError(field: "assignee", detail: "choose an assignee or a priority to set"))
+            }
             let back = SitePage.staffRequests.url.adding(QueryParameters(parsing: form["back"] ?? "")).path
-            guard !ids.isEmpty, change.assigneeID != nil || change.priority != nil else { return .redirect(to: back) }
+            // Nothing chosen used to send the queue back unchanged without a word.
+            if !refused.isEmpty {
+                let (filter, errors) = filters(QueryParameters(parsing: form["back"] ?? ""), visitor: ctx.visitor)
+                return try queuePage(filter, errors, ctx.visitor, now: ctx.world.now, refused: refused)
+            }
             for id in ids.prefix(100) {
                 guard let tenant = try desk.store.tenant(of: id) else { continue }
                 _ = try desk.store.update(id, tenant: tenant, change: change, expected: nil, principal: ctx.principal, actor: ctx.actor)

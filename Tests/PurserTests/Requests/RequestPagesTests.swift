@@ -186,6 +186,16 @@ import TestSupport
         #expect(
             try app.database.connect().query("SELECT count(*) FROM audit_events WHERE action = 'request.update'")[0]
                 .require(0, as: Int.self) == 2)
+        // Nothing ticked, nothing to set, or a value not on the list: the queue says so and still lists.
+        for (fields, message) in [
+            ([("assignee", cseID), ("back", "sort=due")], "tick the requests to change"),
+            ([("request", slow["id"] as! String), ("back", "sort=due")], "choose an assignee or a priority"),
+            ([("request", slow["id"] as! String), ("priority", "P9")], "choose one of P1, P2, P3, P4"),
+        ] {
+            let refused = try cse.post("/staff/requests/bulk", fields, from: "/staff/requests")
+            #expect(refused.status == 422 && refused.text.contains(message), "\(fields)")
+            #expect(refused.text.contains("Production down"), "the queue is still listed")
+        }
 
         // A saved view comes back as a link with its filters.
         #expect(
