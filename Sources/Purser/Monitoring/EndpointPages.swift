@@ -104,6 +104,8 @@ enum EndpointPages {
                         number("p95_latency_ms"), number("p95_ttft_ms"), number("interval_seconds")
                     )
                     input.credentials = form["credentials"].flatMap { $0.isEmpty ? nil : $0 }
+                    // The form shows the endpoint's own objectives: one emptied is removed.
+                    input.clearing = ProbeTargetInput.clearable.filter { form[$0]?.trimmingCharacters(in: .whitespaces) == "" }
                     _ = try targets.update(id, input, tenant: ctx.tenant.id, ifMatch: nil, actor: ctx.actor)
                     message = "Saved."
                 }

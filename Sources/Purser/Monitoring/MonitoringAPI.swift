@@ -89,7 +89,12 @@ enum MonitoringAPI {
         "ProbeTargetChange",
         schema: [
             "type": "object", "additionalProperties": false,
-            "properties": .object(fields + [("enabled", ["type": "boolean", "description": "false stops probing a URL added by hand."])]),
+            "properties": .object(
+                fields.map { field in
+                    // null removes an objective: the endpoint follows the tenant's objectives again.
+                    guard ProbeTargetInput.clearable.contains(field.0), case .object(let schema) = field.1 else { return field }
+                    return (field.0, .object(schema.map { $0.0 == "type" ? ("type", .array([$0.1, "null"])) : $0 }))
+                } + [("enabled", ["type": "boolean", "description": "false stops probing a URL added by hand."])]),
         ])
 
     static let window = SchemaComponent(
@@ -346,7 +351,11 @@ enum MonitoringAPI {
             guard let id = UUID(uuidString: try ctx.request.parameter("id")) else { throw HTTPError(.notFound) }
             let tenant = try ctx.tenant
             let body = try ctx.request.decode(Body.self, fields: Body.fields.union(["enabled"]))
-            _ = try targets.update(id, body.input, tenant: tenant, ifMatch: ctx.request.headers["If-Match"], actor: ctx.actor)
+            var input = body.input
+            // An objective sent as null is removed (decoding reads null as absent).
+            let sent = (try? JSONSerialization.jsonObject(with: Data(ctx.request.body))) as? [String: Any] ?? [:]
+            input.clearing = ProbeTargetInput.clearable.filter { sent[$0] is NSNull }
+            _ = try targets.update(id, input, tenant: tenant, ifMatch: ctx.request.headers["If-Match"], actor: ctx.actor)
             return answer(try one(database, tenant: tenant, id: id, now: ctx.world.clock.now))
         }
 

@@ -18,7 +18,12 @@ public struct ProbeTargetInput: Sendable {
     public var p95LatencyMs: Int?
     public var p95TTFTMs: Int?
     public var enabled: Bool?
+    /// Objectives to remove (`availability_percent`, `p95_latency_ms`, `p95_ttft_ms`), so the
+    /// endpoint follows the tenant's again; a nil value alone leaves an objective as it is.
+    public var clearing: Set<String> = []
     public init() {}
+
+    public static let clearable: Set<String> = ["availability_percent", "p95_latency_ms", "p95_ttft_ms"]
 }
 
 public struct ProbeTargets: Sendable {
@@ -156,8 +161,9 @@ public struct ProbeTargets: Sendable {
                     sealed_credentials = CASE WHEN $7::boolean THEN $8 ELSE sealed_credentials END,
                     credentials_hint = CASE WHEN $7::boolean THEN $9 ELSE credentials_hint END,
                     interval_seconds = coalesce($10, interval_seconds), timeout_ms = coalesce($11, timeout_ms),
-                    availability_objective = coalesce($12::numeric, availability_objective),
-                    latency_objective_ms = coalesce($13, latency_objective_ms), ttft_objective_ms = coalesce($14, ttft_objective_ms),
+                    availability_objective = CASE WHEN $17 THEN NULL ELSE coalesce($12::numeric, availability_objective) END,
+                    latency_objective_ms = CASE WHEN $18 THEN NULL ELSE coalesce($13, latency_objective_ms) END,
+                    ttft_objective_ms = CASE WHEN $19 THEN NULL ELSE coalesce($14, ttft_objective_ms) END,
                     enabled = coalesce($15, enabled), updated_at = $16, version = version + 1
                 WHERE tenant_id = $1 AND id = $2
                 """,
@@ -165,6 +171,8 @@ public struct ProbeTargets: Sendable {
                     tenant, id, input.name, input.url, input.kind, input.model, input.credentials != nil, sealed ?? nil,
                     input.credentials.flatMap { $0.isEmpty ? nil : Self.hint($0) }, input.intervalSeconds, input.timeoutMs,
                     input.availabilityPercent, input.p95LatencyMs, input.p95TTFTMs, input.enabled, now,
+                    input.clearing.contains("availability_percent"), input.clearing.contains("p95_latency_ms"),
+                    input.clearing.contains("p95_ttft_ms"),
                 ])
             try AuditLog.record(
                 AuditEvent(

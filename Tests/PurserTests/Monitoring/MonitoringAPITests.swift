@@ -98,6 +98,25 @@ import TestSupport
         let id = try #require(made.json["id"] as? String)
         let changed = try call("PATCH", "/api/v1/probe-targets/\(id)?tenant=acme", staff, body: #"{"availability_percent": 99.9999}"#)
         #expect(changed.status == 422, "\(changed.json)")
+        // An objective set can be removed again (null), and the endpoint follows the tenant's.
+        let set = try call("PATCH", "/api/v1/probe-targets/\(id)?tenant=acme", staff, body: #"{"p95_latency_ms": 800}"#)
+        #expect((set.json["objectives"] as? [String: Any])?["p95_latency_ms"] as? Int == 800)
+        let cleared = try call(
+            "PATCH", "/api/v1/probe-targets/\(id)?tenant=acme", staff, body: #"{"p95_latency_ms": null, "availability_percent": null}"#)
+        #expect(cleared.status == 200, "\(cleared.json)")
+        let objectives = cleared.json["objectives"] as? [String: Any]
+        #expect(objectives?["p95_latency_ms"] is NSNull && objectives?["availability_percent"] as? Double == 99.5, "\(cleared.json)")
+        // On the endpoint's page, emptying an objective's field removes it.
+        _ = try call("PATCH", "/api/v1/probe-targets/\(id)?tenant=acme", staff, body: #"{"p95_latency_ms": 800}"#)
+        let browser = try people.signedIn("cse@staff.test", in: app, totp: try people.enableSecondFactor("cse@staff.test", in: app))
+        let page = "/t/acme/endpoints/\(id)"
+        let saved = try browser.post(
+            page,
+            [("availability_percent", ""), ("p95_latency_ms", ""), ("p95_ttft_ms", ""), ("interval_seconds", "60"), ("credentials", "")],
+            from: page)
+        #expect(saved.status == 200 && saved.text.contains("Saved."))
+        let read = try call("GET", "/api/v1/probe-targets/\(id)?tenant=acme", staff)
+        #expect((read.json["objectives"] as? [String: Any])?["p95_latency_ms"] is NSNull, "\(read.json)")
         // A window for an endpoint the tenant does not have names the field the body used.
         let start = RFC3339.string(app.app.world.now.addingTimeInterval(3600))
         let end = RFC3339.string(app.app.world.now.addingTimeInterval(7200))
