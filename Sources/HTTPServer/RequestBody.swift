@@ -10,6 +10,16 @@ extension Request {
         do {
             return try decoder.decode(T.self, from: Data(body))
         } catch let error as DecodingError {
+            // Foundation reports a number that does not fit its field (1.5 or 1e30 for an integer) as
+            // JSON that is not valid, with no field: told apart by reading the body as plain JSON.
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
+                (try? JSONSerialization.jsonObject(with: Data(body), options: .fragmentsAllowed)) != nil
+            {
+                throw HTTPError(
+                    .badRequest, title: "Malformed JSON",
+                    detail:
+                        "A number in the body does not fit its field: a whole number is sent without a fraction or exponent, within range.")
+            }
             throw HTTPError(
                 .badRequest, title: "Malformed JSON", detail: Self.explain(error),
                 fieldErrors: Self.field(of: error).map { [$0] } ?? [])

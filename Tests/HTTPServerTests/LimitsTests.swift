@@ -69,6 +69,10 @@ struct Greeting: Decodable, Sendable {
             body: Array(#"{"name": "a", "count": }"#.utf8))
         #expect(response.status == 400)
         #expect(response.text.contains("not valid JSON"))
+        // Valid JSON whose number does not fit the field is told as that, not as invalid JSON.
+        let fraction = try server.send(
+            "POST", "/greet", headers: [("Content-Type", "application/json")], body: Array(#"{"name": "a", "count": 1.5}"#.utf8))
+        #expect(fraction.status == 400 && fraction.text.contains("does not fit its field") && !fraction.text.contains("not valid"))
     }
 
     @Test func aMissingOrMistypedFieldIsNamed() throws {
