@@ -80,7 +80,12 @@ enum PricePages {
     /// The form's price; a negotiated one (`negotiated`) needs no source, its contract is one.
     static func price(from form: QueryParameters, negotiated: Bool = false) throws -> PriceEntry {
         var errors: [FieldError] = []
-        let kind = UsageEvent.Kind(rawValue: form["kind"] ?? "") ?? .tokens
+        let kindText = (form["kind"] ?? "").trimmingCharacters(in: .whitespaces)
+        let kind = UsageEvent.Kind(rawValue: kindText.isEmpty ? "tokens" : kindText) ?? .tokens
+        // Another word (a typo of gpu) would add a token price nobody asked for.
+        if !kindText.isEmpty && UsageEvent.Kind(rawValue: kindText) == nil {
+            errors.append(FieldError(field: "kind", detail: "tokens (per million) or gpu (per GPU-hour)"))
+        }
         let provider = (form["provider"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
         if provider.isEmpty || provider.count > 50
             || !provider.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 46 || $0 == 95 })

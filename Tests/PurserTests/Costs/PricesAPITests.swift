@@ -76,6 +76,10 @@ import TestSupport
         let refused = problems(fractional)
         #expect(refused["input_per_million"]?.contains("a fraction of a micro-unit is refused") == true)
         #expect(Set(refused.keys) == ["input_per_million", "currency", "source", "source_read_on"])
+        // A kind that is neither tokens nor gpu is refused, not taken for tokens.
+        let (typo, typoProblem) = try call(
+            "POST", "/api/v1/prices", staff, gpt.replacingOccurrences(of: #""provider""#, with: #""kind": "gpus", "provider""#))
+        #expect(typo == 422 && problems(typoProblem)["kind"] != nil, "\(typoProblem)")
         // A price so large that one event's cost would overflow (and refuse its whole batch) is refused.
         let (huge, hugeProblem) = try call(
             "POST", "/api/v1/prices", staff, gpt.replacingOccurrences(of: "\"2.50\"", with: "\"999999999999\""))
