@@ -66,13 +66,24 @@ enum AccessExtension {
     /// At the last approval: the extended grant's end moves by the extension's duration and its
     /// expiry job with it. Refused when the grant ended while the extension waited, or when, under
     /// a business-hours policy, the window from the grant's end as it is now (another extension
-    /// may have moved it) runs outside them: the request then keeps waiting. Returns the new end.
+    /// may have moved it) runs outside them, or when the time then left plus the extension exceeds
+    /// `maxSeconds` (extensions asked side by side each fit; together they would make standing
+    /// access): the request then keeps waiting. Returns the new end.
     static func extend(
-        _ record: AccessRequestRecord, grant id: UUID, tenant: UUID, businessHours: BusinessCalendar?, actor: AuditActor,
-        in tx: Connection, at now: Date
+        _ record: AccessRequestRecord, grant id: UUID, tenant: UUID, maxSeconds: Int, businessHours: BusinessCalendar?,
+        actor: AuditActor, in tx: Connection, at now: Date
     ) throws -> (grant: UUID, endsAt: Date) {
         guard let grant = try AccessGrants.grant(id, in: tx, lock: true), grant.state(at: now) == .active else {
             throw AccessRefused("grant_ended", "The grant this extends has ended; ask for access again.", refusal: .conflict)
+        }
+        let left = Int(grant.endsAt.timeIntervalSince(now).rounded(.up))
+        if left + record.durationSeconds > maxSeconds {
+            throw AccessRefused(
+                "beyond_maximum",
+                "Approving now: the grant has \(AccessRules.words(left)) left, so \(AccessRules.words(record.durationSeconds)) more "
+                    + "would run past the policy's maximum of \(AccessRules.words(maxSeconds)); "
+                    + "approve it once less is left, or deny it and ask for at most \(AccessRules.words(max(0, maxSeconds - left))).",
+                refusal: .conflict)
         }
         if let problem = hoursProblem(end: grant.endsAt, seconds: record.durationSeconds, calendar: businessHours) {
             throw AccessRefused("outside_business_hours", "Approving now: " + problem.detail + ".", refusal: .conflict)

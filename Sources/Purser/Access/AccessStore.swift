@@ -280,7 +280,7 @@ public struct AccessStore: Sendable {
                     // An extension moves the end of the grant it extends (AccessExtension).
                     if let extended = record.extendsGrantID {
                         let moved = try AccessExtension.extend(
-                            record, grant: extended, tenant: tenant,
+                            record, grant: extended, tenant: tenant, maxSeconds: policy.maxSeconds,
                             businessHours: policy.businessHoursOnly ? try RequestSLA.policy(tx, tenant: tenant).calendar : nil,
                             actor: actor,
                             in: tx, at: now)

@@ -162,3 +162,24 @@ import TestSupport
         #expect(waitUntil(5) { (try? readsLiveGrants(requester, on: node)) == 403 })
     }
 }
+
+extension AccessOpsTests {
+    /// Two extensions asked side by side each fit the policy's maximum; approving both would not:
+    /// the approval that applies the second is refused (409) and it keeps waiting, so parallel
+    /// extensions never stack a grant beyond the maximum.
+    @Test func extensionsAskedSideBySideNeverStackBeyondTheMaximum() throws {
+        let requester = try token("requester@acme.test", [.accessRequest])
+        let approver = try token("approver@acme.test", [.accessApprove, .accessRequest])
+        let first = try #require(try ask(requester, policy: other, seconds: 300).body["id"] as? String)
+        let grant = try #require((try approve(first, approver).body["grant"] as? [String: Any])?["id"] as? String)
+        let one = try #require(try ask(requester, policy: other, seconds: 280, extending: grant).body["id"] as? String)
+        let two = try #require(try ask(requester, policy: other, seconds: 280, extending: grant).body["id"] as? String)
+        #expect(try approve(one, approver).status == 200)
+        let refused = try approve(two, approver)
+        #expect(refused.status == 409, "\(refused.body)")
+        #expect("\(refused.body)".contains("maximum"), "\(refused.body)")
+        #expect(try send("GET", "/api/v1/access/requests/\(two)?tenant=acme", token: requester).body["state"] as? String == "pending")
+        let end = try #require(try send("GET", "/api/v1/access/grants/\(grant)?tenant=acme", token: requester).body["ends_at"] as? String)
+        #expect(end == RFC3339.string(clock.now.addingTimeInterval(580)))
+    }
+}
