@@ -51,10 +51,14 @@ public struct CostReport: Sendable {
         /// What tokens cost: GPU time is spent by the hour, not per request or token, and counted in
         /// either ratio it made a report holding GPU hosts look a thousand times dearer per request.
         public var tokenCostMicros: Int64 { costMicros - gpuCostMicros }
+        /// No event of these has a price: a ratio would price them at zero, which unpriced usage never is.
+        var allUnpriced: Bool { unpricedEvents > 0 && unpricedEvents >= events }
         /// Micro-units of token spend per request, rounded half to even.
-        public var costPerRequest: Int64? { Money.divide(tokenCostMicros, by: requests) }
+        public var costPerRequest: Int64? { allUnpriced ? nil : Money.divide(tokenCostMicros, by: requests) }
         /// Micro-units of token spend per 1,000 tokens (input, cached input and output), rounded half to even.
-        public var costPer1kTokens: Int64? { tokens == 0 ? nil : Money.divide(tokenCostMicros * 1000, by: tokens) }
+        public var costPer1kTokens: Int64? {
+            tokens == 0 || allUnpriced ? nil : Money.divide(tokenCostMicros * 1000, by: tokens)
+        }
         /// Cached input tokens as a share of all input tokens (cached and not).
         public var cacheHitShare: String { Money.percent(cachedInputTokens, of: inputTokens + cachedInputTokens) }
     }

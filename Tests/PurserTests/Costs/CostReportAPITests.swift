@@ -65,6 +65,8 @@ import TestSupport
         // Per request and per 1,000 tokens are of token spend: GPU time is neither a request nor tokens.
         #expect(models["claude-x"]?["cost_per_request"] as? String == "0.70")
         #expect(models["claude-x"]?["cost_per_1k_tokens"] as? String == "3.50")
+        // A model no price covers has no cost per request: 0.00 would price its usage at zero.
+        #expect(models["mystery-7b"]?["cost_per_request"] is NSNull && models["mystery-7b"]?["cost"] as? String == "0.00")
         let totals = try #require((byModel["totals"] as? [[String: Any]])?.first)
         #expect(totals["cost"] as? String == "11.000001")
         #expect(totals["cost_per_request"] as? String == "1.07", "10.700001 of token spend over 10 requests")
