@@ -21,6 +21,9 @@ public enum ApprovalPolicies {
     }
 
     /// Sets the environment's policy, audited with before and after.
+    /// The longest validity or promotion gate: a year.
+    public static let longest: TimeInterval = 365 * 86400
+
     public static func set(
         _ tx: Connection, _ policy: ApprovalPolicy, tenant: UUID, environment: UUID, by person: UUID?, actor: AuditActor, at now: Date
     ) throws {
@@ -28,7 +31,13 @@ public enum ApprovalPolicies {
             throw ValidationError(field: "required_approvals", "between 0 and 10")
         }
         if policy.approverRoles.isEmpty { throw ValidationError(field: "approver_roles", "name at least one role") }
-        if policy.validity <= 0 { throw ValidationError(field: "validity_seconds", "a positive number of seconds") }
+        // Both are stored as whole seconds: beyond a year (or not finite) they would not convert.
+        if !(policy.validity >= 1 && policy.validity <= Self.longest) {
+            throw ValidationError(field: "validity_seconds", "1 second to 365 days")
+        }
+        if !(policy.promotionGate >= 0 && policy.promotionGate <= Self.longest) {
+            throw ValidationError(field: "promotion_gate_seconds", "0 seconds to 365 days")
+        }
         let before = try self.policy(tx, tenant: tenant, environment: environment)
         try tx.query(
             """

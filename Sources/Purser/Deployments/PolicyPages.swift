@@ -75,6 +75,12 @@ enum PolicyPages {
                     throw ValidationError(
                         field: "required_approvals", "whole approvals, and hours as numbers (validity above 0, the gate 0 or more)")
                 }
+                // "inf" and 1e308 read as numbers; hours beyond a year are refused before they become seconds.
+                let year = ApprovalPolicies.longest / 3600
+                guard validity * 3600 >= 1, validity <= year else {
+                    throw ValidationError(field: "validity_hours", "1 second to 8760 hours")
+                }
+                guard gate <= year else { throw ValidationError(field: "promotion_gate_hours", "0 to 8760 hours") }
                 let roles = form.pairs.filter { $0.name == "approver_roles" }.compactMap { CustomerRole(rawValue: $0.value) }
                 let policy = ApprovalPolicy(
                     requiredApprovals: required, approverRoles: roles, providerSignoff: form["provider_signoff"] == "1",

@@ -223,6 +223,19 @@ import TestSupport
             ], from: "/t/acme/deployments/policies")
         #expect(saved.status == 200)
         #expect(saved.text.contains("3 approvals from tenant_admin"))
+        // Hours that are no number of seconds (infinite, beyond a year) are a message, not a crash.
+        for (validity, gate, field) in [
+            ("inf", "0", "validity_hours"), ("2", "1e308", "promotion_gate_hours"), ("99999999999", "0", "validity_hours"),
+            ("0.0000001", "0", "validity_hours"),
+        ] {
+            let refused = try browser.post(
+                "/t/acme/deployments/policies",
+                [
+                    ("environment", "staging"), ("required_approvals", "1"), ("approver_roles", "tenant_admin"),
+                    ("validity_hours", validity), ("promotion_gate_hours", gate),
+                ], from: "/t/acme/deployments/policies")
+            #expect(refused.status == 422 && refused.text.contains(field), "\(validity) \(gate)")
+        }
         #expect(try scalar("SELECT count(*) FROM audit_events WHERE action = 'approval_policy.set'", as: Int.self) == 3)
         // Staff make environments and targets; a target's secret is sealed and never shown again.
         let platform = try people.signedIn(
