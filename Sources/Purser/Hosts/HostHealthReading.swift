@@ -48,7 +48,8 @@ public struct HostHealthReading: Sendable, Codable, Equatable {
         for line in parts[0].split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             // "[N/A]" or "[Not Supported]" for a value the GPU does not report: counted as 0.
-            func number(_ text: String) -> Int { Int(Double(text) ?? 0) }
+            // The host prints what it likes: "inf", "nan" or 1e300 must not trap converting to Int.
+            func number(_ text: String) -> Int { Double(text).map { $0.isFinite && abs($0) < 1e15 ? Int($0) : 0 } ?? 0 }
             guard fields.count == 5, let total = Int(fields[1]) else {
                 return .failure(HealthUnreadable("nvidia-smi printed an unexpected line: \(line.prefix(200))"))
             }
@@ -57,7 +58,7 @@ public struct HostHealthReading: Sendable, Codable, Equatable {
                     name: fields[0], memoryTotalMiB: total, memoryUsedMiB: number(fields[2]), utilizationPercent: number(fields[3]),
                     temperatureC: number(fields[4])))
         }
-        guard let uptime = rest[0].split(separator: " ").first.flatMap({ Double($0) }) else {
+        guard let uptime = rest[0].split(separator: " ").first.flatMap({ Double($0) }), uptime >= 0, uptime < 1e12 else {
             return .failure(HealthUnreadable("/proc/uptime was not read"))
         }
         // df -Pk: a header, then "filesystem blocks used available capacity mountpoint".

@@ -181,5 +181,13 @@ import TestSupport
             ])
         #expect(reading.uptimeSeconds == 12345 && reading.diskTotalKiB == 1000 && reading.diskUsedKiB == 250)
         guard case .failure = HostHealthReading.parse("garbage") else { Issue.record("garbage parsed"); return }
+        // A host printing numbers no Int holds is read without trapping: 0 for a GPU figure, unreadable uptime.
+        let odd =
+            "GPU, 40960, inf, nan, 1e300\n--purser-uptime--\n1e300 0\n--purser-disk--\n"
+            + "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/root 1000 250 750 25% /\n"
+        guard case .failure = HostHealthReading.parse(odd) else { Issue.record("an uptime of 1e300 s read"); return }
+        let gpuOdd = odd.replacingOccurrences(of: "uptime--\n1e300 0", with: "uptime--\n12.5 0")
+        guard case .success(let figures) = HostHealthReading.parse(gpuOdd) else { Issue.record("inf/nan GPU figures refused"); return }
+        #expect(figures.gpus.first?.memoryUsedMiB == 0 && figures.gpus.first?.temperatureC == 0)
     }
 }
