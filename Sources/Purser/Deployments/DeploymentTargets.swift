@@ -122,6 +122,14 @@ public struct NewTarget: Sendable {
         }
         if let settings, !settings.isEmpty, (try? JSONSerialization.jsonObject(with: Data(settings.utf8))) as? [String: Any] == nil {
             errors.append(FieldError(field: "settings", detail: "a JSON object"))
+        } else if kind == .sandbox, let settings, !settings.isEmpty {
+            // The simulation computes request counts from these: a rate such as 1e300 would trap the reconciler.
+            let read = try? JSONDecoder().decode(SandboxSettings.self, from: Data(settings.utf8))
+            if let read, !(read.requestsPerMinute >= 0 && read.requestsPerMinute <= 1_000_000) {
+                errors.append(FieldError(field: "settings", detail: "requests_per_minute: 0 to 1,000,000"))
+            } else if read == nil {
+                errors.append(FieldError(field: "settings", detail: "sandbox settings as documented (numbers, outage, fail, serving_url)"))
+            }
         }
         if !errors.isEmpty { throw ValidationError(errors) }
         return kind!

@@ -250,6 +250,12 @@ import TestSupport
                 ("access_key_id", "AKIAIOSFODNN7EXAMPLE"), ("secret_access_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
             ], from: "/staff/targets")
         #expect(aws.status == 201)
+        // A sandbox rate no request count holds is refused, not left to trap the reconciler.
+        let flood = try platform.post(
+            "/staff/targets",
+            [("tenant", "acme"), ("name", "flood"), ("kind", "sandbox"), ("settings", #"{"requests_per_minute": 1e300}"#)],
+            from: "/staff/targets")
+        #expect(flood.status == 422 && flood.text.contains("requests_per_minute"))
         #expect(!aws.text.contains("wJalrXUtnFEMI") && aws.text.contains("…MPLE"))
         let confirm = try people.signedIn("approver@acme.test", in: app, totp: approverTOTP)
         let asked = try confirm.get("/t/acme/deployments/\(ownID)/approval")

@@ -196,7 +196,9 @@ public struct SandboxDriver: ProviderDriver {
         // Traffic at this weight began when the weights last changed.
         let start = max(from, try row.require(2, as: Date.self))
         let seconds = max(0, to.timeIntervalSince(start))
-        let requests = Int((settings.requestsPerMinute * Double(variants[index].weight) / 100 * seconds / 60).rounded(.down))
+        let expected = (settings.requestsPerMinute * Double(variants[index].weight) / 100 * seconds / 60).rounded(.down)
+        // Settings stored before they were checked may hold any number: never trap converting it.
+        let requests = expected.isFinite ? Int(max(0, min(expected, 1e12))) : 0
         var values: [LLMSignal: Double] = [
             .errorRate: settings.errorRate, .p95LatencyMs: settings.latencyMs, .p95TTFTMs: settings.ttftMs,
             .tokensPerSecond: settings.tokensPerSecond,
