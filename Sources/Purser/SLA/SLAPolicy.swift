@@ -19,6 +19,17 @@ public struct SLATarget: Sendable, Equatable, Codable {
             case .businessDays: "business days"
             }
         }
+
+        /// The largest target in this unit: a year. Beyond it `seconds(from:calendar:)` would
+        /// overflow (hours × 3600) or walk business days for ever.
+        public var maximum: Int {
+            switch self {
+            case .seconds: 365 * 86400
+            case .minutes: 365 * 1440
+            case .hours, .businessHours: 365 * 24
+            case .businessDays: 365
+            }
+        }
     }
 
     public var amount: Int
@@ -123,6 +134,8 @@ public struct SLAPolicy: Sendable, Equatable, Codable {
         targets[priority] ?? Self.standard.targets[priority] ?? Self.standard.targets["P4"]!
     }
 
+    static func rangeDetail(_ unit: SLATarget.Unit) -> String { "a target is 1 to \(unit.maximum) \(unit.label) (a year)" }
+
     /// Every problem, by field; empty when the policy can be used.
     public func problems() -> [FieldError] {
         var errors: [FieldError] = []
@@ -156,11 +169,14 @@ public struct SLAPolicy: Sendable, Equatable, Codable {
                 errors.append(FieldError(field: "targets", detail: "give targets for \(priority)"))
                 continue
             }
-            for (name, target) in [("first_response", pair.firstResponse), ("resolution", pair.resolution)] where target.amount < 1 {
-                errors.append(FieldError(field: "\(priority).\(name)", detail: "a target is at least 1"))
+            for (name, target) in [("first_response", pair.firstResponse), ("resolution", pair.resolution)]
+            where !(1...target.unit.maximum).contains(target.amount) {
+                errors.append(FieldError(field: "\(priority).\(name)", detail: Self.rangeDetail(target.unit)))
             }
         }
-        if deployment.amount < 1 { errors.append(FieldError(field: "deployment", detail: "a target is at least 1")) }
+        if !(1...deployment.unit.maximum).contains(deployment.amount) {
+            errors.append(FieldError(field: "deployment", detail: Self.rangeDetail(deployment.unit)))
+        }
         if !(0...365).contains(reopenWindow) { errors.append(FieldError(field: "reopen_days", detail: "reopen within 0–365 days")) }
         return errors
     }

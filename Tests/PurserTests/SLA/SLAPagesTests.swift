@@ -56,6 +56,15 @@ import TestSupport
         let bad = try admin.post("/t/acme/sla", fields(timeZone: "Mars/Olympus", p1First: "zero"), from: "/t/acme/sla")
         #expect(bad.status == 422)
         #expect(bad.text.contains("name a time zone such as Europe/Zurich") && bad.text.contains("P1 first"))
+        // A target beyond a year is refused: in hours it overflowed seconds (a trap on the next
+        // filing), in business days the due date was walked day by day.
+        for (amount, unit) in [("99999999999999999", "hours"), ("100000000", "business_days"), ("9999999999", "minutes")] {
+            var huge = fields()
+            huge.removeAll { $0.0 == "P1_first_amount" || $0.0 == "P1_first_unit" }
+            huge += [("P1_first_amount", amount), ("P1_first_unit", unit)]
+            let refused = try admin.post("/t/acme/sla", huge, from: "/t/acme/sla")
+            #expect(refused.status == 422 && refused.text.contains("a target is 1 to"), "\(amount) \(unit)")
+        }
         #expect(try admin.post("/t/acme/sla", [("inherit", "1")], from: "/t/acme/sla").status == 303)
         #expect(try SLAPolicies(database: app.app.database, clock: app.app.world.clock).effective(tenant: people.tenant).own == false)
         #expect(
