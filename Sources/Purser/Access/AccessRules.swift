@@ -285,6 +285,17 @@ public enum AccessRules {
             if reasonProblem(reason) != nil { throw ValidationError(field: "reason", "say why you deny it, in 1–2000 characters") }
             return (side, .denied)
         }
+        // Archiving or turning off a policy stops what was asked under it too, not only new asks.
+        if policy.archivedAt != nil {
+            throw AccessRefused(
+                "policy_archived", "The policy \(policy.name) was archived after this was asked: it grants nothing more; deny it.",
+                refusal: .conflict)
+        }
+        if !policy.enabled {
+            throw AccessRefused(
+                "policy_disabled", "The policy \(policy.name) is turned off: turn it on again to approve this, or deny it.",
+                refusal: .conflict)
+        }
         // An approval from a side that owes nothing more adds nothing: refused, so the approver knows.
         if (side == .customer ? before.customer : before.provider) == 0 {
             throw AccessRefused(

@@ -100,12 +100,12 @@ import Testing
         #expect(needs == ApprovalNeeds(customer: 1, provider: 1))
         func decide(
             _ who: AccessPerson, _ approve: Bool = true, state: AccessRequestState = .pending, by requester: UUID = Self.requester,
-            after decisions: [AccessDecision] = [], needs: ApprovalNeeds = needs
+            after decisions: [AccessDecision] = [], needs: ApprovalNeeds = needs, policy: AccessPolicy = Self.ssh
         ) -> String {
             do {
                 let (side, outcome) = try AccessRules.decide(
                     state: state, requester: requester, approver: who, approve: approve, reason: approve ? "" : "not now",
-                    policy: Self.ssh, needs: needs, decisions: decisions)
+                    policy: policy, needs: needs, decisions: decisions)
                 switch outcome {
                 case .approved: return "\(side.rawValue):approved"
                 case .denied: return "\(side.rawValue):denied"
@@ -118,7 +118,15 @@ import Testing
             }
         }
         let customerYes = AccessDecision(approver: approver.user, side: .customer, approve: true)
+        var archived = Self.ssh
+        archived.archivedAt = Date(timeIntervalSince1970: 1_790_000_000)
+        var off = Self.ssh
+        off.enabled = false
         let cases: [(String, String, String)] = [
+            // A policy archived or turned off after the asking grants nothing more; a denial still closes it.
+            ("an archived policy approves nothing", decide(approver, policy: archived), "policy_archived"),
+            ("a policy turned off approves nothing", decide(approver, policy: off), "policy_disabled"),
+            ("under it a denial still ends the request", decide(admin, false, policy: archived), "customer:denied"),
             (
                 "the customer's approval alone leaves the provider's owed", decide(approver),
                 "customer:owes 0/1"
