@@ -45,6 +45,9 @@ public enum DeploymentState: String, Sendable, Codable, CaseIterable {
         }
     }
 
+    /// The label with its article for messages: "an aborted", "a live".
+    public var labelWithArticle: String { (label.first.map { "aeiou".contains($0) } ?? false ? "an " : "a ") + label }
+
     /// The words pages use.
     public var label: String {
         switch self {

@@ -346,7 +346,7 @@ public struct DeploymentStore: Sendable {
                 guard current.state == .pendingApproval else {
                     throw ValidationError.transitionRefused(
                         field: "decision", state: current.state.rawValue, allowed: current.state.actions.map(\.rawValue),
-                        "a \(current.state.label) deployment takes no more decisions")
+                        "\(current.state.labelWithArticle) deployment takes no more decisions")
                 }
                 let before = try Self.approvals(tx, current, now: now)
                 let decision = ApprovalDecision(
@@ -441,8 +441,9 @@ public struct DeploymentStore: Sendable {
                     throw ValidationError.transitionRefused(
                         field: "action", state: current.state.rawValue, allowed: allowed,
                         allowed.isEmpty
-                            ? "a \(current.state.label) deployment takes no action"
-                            : "a \(current.state.label) deployment cannot \(action.rawValue); it can: \(allowed.joined(separator: ", "))")
+                            ? "\(current.state.labelWithArticle) deployment takes no action"
+                            : "\(current.state.labelWithArticle) deployment cannot \(action.rawValue); it can: \(allowed.joined(separator: ", "))"
+                    )
                 }
                 // Rolling back a live deployment takes the endpoint again.
                 if next.isActive && !current.state.isActive { try Self.requireEndpointFree(tx, current, field: "action") }

@@ -267,6 +267,8 @@ import TestSupport
             try scalar("SELECT state FROM deployments WHERE id = $1", [UUID(uuidString: ownID)!], as: String.self) == "pending_approval")
         // Once no decision is possible the page says why and offers no buttons that could only fail.
         #expect(try call("POST", "/api/v1/deployments/\(ownID)/abort", admin, body: "{}").0.status == 200)
+        let abortedTwice = try call("POST", "/api/v1/deployments/\(ownID)/abort", admin, body: "{}")
+        #expect("\(abortedTwice.1)".contains("an aborted deployment takes no action"), "\(abortedTwice.1)")
         let ended = try confirm.get("/t/acme/deployments/\(ownID)/approval")
         #expect(ended.text.contains("this deployment is aborted"))
         #expect(!ended.text.contains("value=\"approve\"") && !ended.text.contains("Still needed"))
