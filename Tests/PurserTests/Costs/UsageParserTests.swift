@@ -129,6 +129,33 @@ import Testing
         #expect(!UsageRules.holdsControl("plain ASCII ~") && UsageRules.holdsControl("\u{9F}") && !UsageRules.holdsControl("日本"))
     }
 
+    /// JSON Schema's integer admits a number with no fraction however it is written: Python's
+    /// json.dumps sends a float count as 7.0.
+    @Test func integralNumbersAreWholeNumbersHoweverWritten() throws {
+        func line(_ id: String, _ tokens: String) -> String {
+            #"{"event_id":"\#(id)","occurred_at":"2026-11-17T10:00:00Z","provider":"openai","model":"m","input_tokens":\#(tokens)}"#
+        }
+        let sent = ["7.0", "1e3", "1.0E+2", "0.0", "1500e-1", "0e999999999", "7.5", "1e30", "\"12\"", "1e-1", "1.25e1", "1000000000.0"]
+        let body = sent.enumerated().map { line("e\($0.offset)", $0.element) }.joined(separator: "\n")
+        let read = events(try NDJSONUsageParser.lines(Array(body.utf8)))
+        #expect(try read[0].get().inputTokens == 7)
+        #expect(try read[1].get().inputTokens == 1000)
+        #expect(try read[2].get().inputTokens == 100)
+        #expect(try read[3].get().inputTokens == 0)
+        #expect(try read[4].get().inputTokens == 150)
+        #expect(try read[5].get().inputTokens == 0)
+        #expect(reason(read[6]) == "'input_tokens' must be a whole number")
+        #expect(reason(read[7])?.contains("not a plausible value") == true)
+        #expect(reason(read[8]) == "'input_tokens' must be a whole number")
+        #expect(reason(read[9]) == "'input_tokens' must be a whole number")
+        #expect(reason(read[10]) == "'input_tokens' must be a whole number")
+        #expect(try read[11].get().inputTokens == 1_000_000_000)
+        let csv = "event_id,occurred_at,provider,model,requests\na,2026-11-17T10:00:00Z,openai,m,2.0\nb,2026-11-17T10:00:00Z,openai,m,2.5\n"
+        let cells = events(try CSVUsageParser.lines(Array(csv.utf8)))
+        #expect(try cells[0].get().requests == 2)
+        #expect(reason(cells[1]) == "'requests' must be a whole number")
+    }
+
     /// The byte-level shortcuts (ASCII values, lower-case providers, offsets read in place) decide as
     /// the general paths do: raw bytes that are not UTF-8 are refused on their line alone, a provider
     /// that lower-cases to ASCII only through Unicode (the Kelvin sign) is still lower-cased.

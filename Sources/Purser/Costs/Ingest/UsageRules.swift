@@ -97,10 +97,20 @@ enum UsageRules {
             default: throw UsageParseError("'\(name)' must be a whole number")
             }
             if digits.hasPrefix("-") { throw UsageParseError("'\(name)' is negative") }
-            guard digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), !digits.isEmpty else {
-                throw UsageParseError("'\(name)' must be a whole number")
+            guard !digits.isEmpty else { throw UsageParseError("'\(name)' must be a whole number") }
+            // Plain digits, nearly every count, are read as they stand; 7.0 or 1e3 (JSON Schema's
+            // integer admits them) only when they are not.
+            let number: Int64?
+            if digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+                number = digits.utf8.count <= 18 ? Int64(digits) : nil
+            } else {
+                switch integral(digits) {
+                case .fraction: throw UsageParseError("'\(name)' must be a whole number")
+                case .tooLarge: number = nil
+                case .value(let value): number = value
+                }
             }
-            guard digits.utf8.count <= 18, let number = Int64(digits), number <= max else {
+            guard let number, number <= max else {
                 throw UsageParseError("'\(name)' is more than \(max), which is not a plausible value")
             }
             return number
@@ -200,6 +210,73 @@ enum UsageRules {
     static func holdsControl(_ text: String) -> Bool {
         if text.utf8.allSatisfy({ $0 >= 32 && $0 < 127 }) { return false }
         return text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
+    /// What a number's text with a fraction or an exponent is as a whole number.
+    enum Integral: Equatable {
+        case value(Int64)
+        /// Beyond 18 digits: more than any field's maximum.
+        case tooLarge
+        /// Not a number, or one with a fraction that is not zero.
+        case fraction
+    }
+
+    /// The exact value of a non-negative decimal such as `7.0`, `1e3` or `1.0E+2` (the text of a
+    /// JSON number or a CSV cell), decided on its digits: no binary floating point, so `1e30` or
+    /// `7.0000000000000001` are never rounded into range or into a whole number.
+    static func integral(_ text: String) -> Integral {
+        var significand: [UInt8] = []
+        var exponent = 0
+        var index = text.utf8.startIndex
+        let utf8 = text.utf8
+        var fractionDigits = 0
+        var seenPoint = false
+        var seenDigit = false
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte >= 48 && byte <= 57 {
+                seenDigit = true
+                if !(significand.isEmpty && byte == 48) { significand.append(byte - 48) }
+                if seenPoint { fractionDigits += 1 }
+            } else if byte == 46 && !seenPoint {
+                seenPoint = true
+            } else {
+                break
+            }
+            index = utf8.index(after: index)
+        }
+        guard seenDigit else { return .fraction }
+        if index < utf8.endIndex {
+            guard utf8[index] == 101 || utf8[index] == 69 else { return .fraction }
+            index = utf8.index(after: index)
+            var negative = false
+            if index < utf8.endIndex, utf8[index] == 43 || utf8[index] == 45 {
+                negative = utf8[index] == 45
+                index = utf8.index(after: index)
+            }
+            guard index < utf8.endIndex else { return .fraction }
+            while index < utf8.endIndex {
+                let byte = utf8[index]
+                guard byte >= 48 && byte <= 57 else { return .fraction }
+                // Past a million the answer no longer changes (a significand has at most 40 digits).
+                exponent = Swift.min(exponent * 10 + Int(byte - 48), 1_000_000)
+                index = utf8.index(after: index)
+            }
+            if negative { exponent = -exponent }
+        }
+        // significand holds the digits without leading zeros; value = significand × 10^(exponent − fractionDigits).
+        while let last = significand.last, last == 0 {
+            significand.removeLast()
+            exponent += 1
+        }
+        if significand.isEmpty { return .value(0) }
+        exponent -= fractionDigits
+        if exponent < 0 { return .fraction }
+        guard significand.count + exponent <= 18 else { return .tooLarge }
+        var value: Int64 = 0
+        for digit in significand { value = value * 10 + Int64(digit) }
+        for _ in 0..<exponent { value *= 10 }
+        return .value(value)
     }
 
     /// GPU-seconds: a non-negative decimal with at most three decimals, at most `maxGPUSeconds`.
