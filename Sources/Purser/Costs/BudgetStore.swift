@@ -131,7 +131,8 @@ public struct BudgetInput: Sendable {
         if name.isEmpty || name.count > 200 { errors.append(FieldError(field: "name", detail: "give a name of 1–200 characters")) }
         let scope = Budget.Scope(rawValue: self.scope)
         if scope == nil { errors.append(FieldError(field: "scope", detail: "tenant, team or key")) }
-        let value = scope == .tenant ? "" : scopeValue.trimmingCharacters(in: .whitespaces)
+        // Composed as ingest stores team and key names (UsageRules.nfc), so either spelling matches.
+        let value = scope == .tenant ? "" : UsageRules.nfc(scopeValue.trimmingCharacters(in: .whitespaces))
         if scope != nil && scope != .tenant && (value.isEmpty || value.count > 200) {
             errors.append(FieldError(field: "scope_value", detail: "name the team or key (1–200 characters)"))
         }

@@ -111,7 +111,8 @@ public struct CostReport: Sendable {
                     if value.count > 200 {
                         errors.append(FieldError(field: filter.rawValue, detail: "at most 200 characters"))
                     } else {
-                        filters.append((filter, value))
+                        // Composed, as ingest stores every dimension (UsageRules.nfc): either spelling finds it.
+                        filters.append((filter, UsageRules.nfc(value)))
                     }
                 }
             }
@@ -133,7 +134,7 @@ public struct CostReport: Sendable {
                             field: "endpoint",
                             detail: "an endpoint's spend is grouped by day or endpoint alone, with no second grouping or other filter"))
                 } else {
-                    filters.append((.endpoint, value))
+                    filters.append((.endpoint, UsageRules.nfc(value)))
                 }
             }
             if !errors.isEmpty { throw ValidationError(errors) }

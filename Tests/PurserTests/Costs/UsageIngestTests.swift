@@ -316,6 +316,42 @@ import TestSupport
         #expect(try mismatches().isEmpty)
     }
 
+    /// "Équipe" composed (U+00C9) and decomposed (E, U+0301) is one team: one report group, found by
+    /// a filter and matched by a budget typed in either form.
+    @Test func dimensionsSentInEitherUnicodeFormAreOneName() throws {
+        try price("openai", "gpt-4o-mini", from: date(0), input: 1_000_000, output: 1_000_000, cached: 1_000_000)
+        let composed = #"\u00C9quipe"#, decomposed = #"E\u0301quipe"#
+        let lines = [
+            event("n1", at(39), extra: #","input_tokens":1000000,"team":"\#(composed)","feature":"r\u00C9sum\u00E9""#),
+            event("n2", at(39), extra: #","input_tokens":1000000,"team":"\#(decomposed)","feature":"rE\u0301sume\u0301""#),
+        ].joined(separator: "\n")
+        let (sent, _) = try send(lines, token: try token("tenant_admin@acme.test"))
+        #expect(sent.status == 200)
+        let reader = try app.app.tokens.create(
+            user: people.id("tenant_admin@acme.test"), tenant: people.tenant, name: "r", scopes: [.costsRead, .budgetsWrite],
+            lifetime: 3600, actor: .system
+        ).token
+        func call(_ method: String, _ path: String, _ body: String? = nil) throws -> [String: Any] {
+            let response = try app.send(
+                method, path, headers: [("Authorization", "Bearer \(reader)"), ("Content-Type", "application/json")],
+                body: body.map { Array($0.utf8) })
+            return ((try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]) ?? [:]
+        }
+        // Swift's == already equates the two forms: the bytes are compared.
+        for dimension in ["team", "feature"] {
+            let groups = try call("GET", "/api/v1/reports/costs?group_by=\(dimension)")["groups"] as? [[String: Any]] ?? []
+            let keys = groups.compactMap { $0["key"] as? String }.map { Array($0.utf8) }
+            #expect(keys == [Array((dimension == "team" ? "\u{C9}quipe" : "r\u{C9}sum\u{E9}").utf8)], "\(dimension)")
+        }
+        let filtered = try call("GET", "/api/v1/reports/costs?group_by=team&team=E%CC%81quipe")["groups"] as? [[String: Any]] ?? []
+        #expect(filtered.count == 1 && (filtered.first?["figures"] as? [String: Any])?["cost"] as? String == "2.00")
+        let budget = try call(
+            "POST", "/api/v1/budgets", #"{"name": "E", "scope": "team", "scope_value": "\#(decomposed)", "amount": "10"}"#)
+        #expect(Array((budget["scope_value"] as? String ?? "").utf8) == Array("\u{C9}quipe".utf8))
+        #expect(try call("GET", "/api/v1/budgets/\(budget["id"] as? String ?? "")/status")["spend"] as? String == "2.00")
+        #expect(try mismatches().isEmpty)
+    }
+
     @Test func retentionDeletesOldRawEventsAndPartitionsAreMadeAhead() throws {
         let admin = try token("tenant_admin@acme.test")
         let lines = [event("old", at(2)), event("new", at(35))].joined(separator: "\n")

@@ -78,11 +78,12 @@ enum UsageRules {
                 if required { throw UsageParseError("'\(name)' is required") }
                 return ""
             }
-            let string: String
+            var string: String
             switch value {
             case .string(let s), .text(let s): string = trimmed(s)
             default: throw UsageParseError("'\(name)' must be a string")
             }
+            if field.isDimension { string = nfc(string) }
             if required && string.isEmpty { throw UsageParseError("'\(name)' is required") }
             guard string.utf8.count <= max else { throw UsageParseError("'\(name)' is longer than \(max) bytes") }
             guard !holdsControl(string) else { throw UsageParseError("'\(name)' holds a control character") }
@@ -187,6 +188,16 @@ enum UsageRules {
         case eventID, occurredAt, provider, model, endpoint, deployment, team, feature, keyRef, inputTokens, outputTokens
         case cachedInputTokens, requests, latencyMs, ttftMs, status, host, gpuType, gpuSeconds
         var name: String { fieldNames[rawValue] }
+        /// What reports group by and budgets match: one spelling per name whatever form it was sent in.
+        var isDimension: Bool { [.provider, .model, .endpoint, .deployment, .team, .feature, .keyRef].contains(self) }
+    }
+
+    /// `text` in Unicode's composed form (NFC): "Équipe" sent as E and a combining acute is the same
+    /// team as the one sent with É, in the rollups as in Swift's comparisons. ASCII, nearly every
+    /// value, is its own NFC and is kept as it is.
+    static func nfc(_ text: String) -> String {
+        if text.utf8.allSatisfy({ $0 < 0x80 }) { return text }
+        return text.precomposedStringWithCanonicalMapping
     }
 
     /// An event's values by field.
