@@ -237,8 +237,15 @@ public final class Server: @unchecked Sendable {
 
     private func tooLarge(limit: Int) -> HTTPError {
         HTTPError(
-            .contentTooLarge, detail: "The request body is larger than the \(limit) bytes this route accepts.",
+            .contentTooLarge, detail: "The request body is larger than the \(Self.size(limit)) this route accepts.",
             closesConnection: true)
+    }
+
+    /// A byte count as people read it: 16 MiB, 64 KiB, 1.5 MiB.
+    static func size(_ bytes: Int) -> String {
+        let (unit, name) = bytes >= 1 << 20 ? (1 << 20, "MiB") : bytes >= 1 << 10 ? (1 << 10, "KiB") : (1, "bytes")
+        if bytes % unit == 0 { return "\(bytes / unit) \(name)" }
+        return "\(Double(bytes * 10 / unit) / 10) \(name)"
     }
 
     /// Names and values with their lengths as libmicrohttpd decoded them: a `%00` in a query value

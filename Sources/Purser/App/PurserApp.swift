@@ -108,7 +108,12 @@ public final class PurserApp: Sendable {
                 strictTransportSecurity:
                     configuration.isHTTPS ? "max-age=63072000; includeSubDomains" : nil),
             logger: logger, accessLog: configuration.logLevel <= .info ? JSONAccessLog(sink: .standardOutput) : nil,
-            errorRenderer: { problem, request in site.render(problem, for: request) })
+            // A body refused for its size never reached the route, which names its visitor: the
+            // page in the layout still shows who is signed in (a remembered session, or read now).
+            errorRenderer: { problem, request in
+                let visitor = problem.status == .contentTooLarge ? (try? auth.visitor(request)) ?? nil : nil
+                return site.render(problem, for: request, visitor: visitor)
+            })
         server = Server(
             configuration: serverConfiguration, router: router,
             middleware: [DatabaseErrorMapping(), DenialAudit(database: database, clock: world.clock, logger: logger)]

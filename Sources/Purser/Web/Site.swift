@@ -29,7 +29,8 @@ public struct Site: Sendable {
     }
 
     /// API callers and probes get problem+json; people in a browser get the page in the layout.
-    public func render(_ problem: Problem, for request: Request) -> Response {
+    /// `visitor`: the signed-in person, shown in the header (an upload refused for its size).
+    public func render(_ problem: Problem, for request: Request, visitor: Visitor? = nil) -> Response {
         let path = request.path
         if path.hasPrefix("/api/") || path == SitePage.healthz.template || path == SitePage.readyz.template {
             return Problem.problemResponse(problem)
@@ -37,7 +38,7 @@ public struct Site: Sendable {
         let model = ErrorPage(
             status: problem.status.rawValue, title: problem.title,
             detail: problem.detail ?? "", requestID: problem.requestID)
-        return page("error", title: problem.title, model, status: problem.status)
+        return page("error", title: problem.title, model, status: problem.status, visitor: visitor)
     }
 }
 

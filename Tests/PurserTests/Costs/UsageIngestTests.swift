@@ -1,6 +1,7 @@
 import Foundation
 import HTTPClient
 import HTTPServer
+import HTTPServerTesting
 import Postgres
 @testable import Purser
 import Testing
@@ -243,6 +244,17 @@ import TestSupport
         let bad = (1...501).map { "b\($0),\(at(5)),openai,gpt-4o,-1" }.joined(separator: "\n")
         let many = try upload("event_id,occurred_at,provider,model,input_tokens\n" + bad + "\n")
         #expect(many.text.contains("<strong>501</strong> rejected") && many.text.contains("The first 500 rejected lines are listed"))
+        // Over the page's limit: refused from the headers alone, as a page in the layout for the
+        // person signed in, naming the limit in MiB (16 MiB: UsagePages' route).
+        let port = try #require(URL(string: app.baseURL)?.port)
+        let cookie = admin.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+        let head =
+            "POST /t/acme/costs/upload HTTP/1.1\r\nHost: test\r\nCookie: \(cookie)\r\nAccept: text/html\r\n"
+            + "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 20971520\r\n\r\n"
+        let (tooLarge, _) = try RawHTTP.closedByServer(port: port, Array(head.utf8))
+        #expect(tooLarge.hasPrefix("HTTP/1.1 413"))
+        #expect(tooLarge.contains("larger than the 16 MiB") && !tooLarge.contains("16777216"))
+        #expect(tooLarge.contains("text/html") && tooLarge.contains("Sign out") && !tooLarge.contains("Sign in"))
         let viewer = try people.signedIn("viewer@acme.test", in: app)
         #expect(try viewer.get("/t/acme/costs/upload").status == 403)
     }
