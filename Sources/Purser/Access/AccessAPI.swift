@@ -81,7 +81,7 @@ enum AccessAPI {
             ],
         ])
     static let grantPage = SchemaComponent.page(
-        "AccessGrantPage", of: grant, description: "Up to 100 grants: `next_cursor` is always null.")
+        "AccessGrantPage", of: grant, description: "A page of grants: pass `next_cursor` back as `cursor` for the next; null on the last.")
 
     static let request = SchemaComponent(
         "AccessRequest", uses: [RequestsAPI.person, approval, grant],
@@ -407,8 +407,15 @@ enum AccessAPI {
                     .init(
                         "view", in: .query, schema: ["type": "string", "enum": ["mine", "live"]],
                         description: "`mine` (default), or `live`: everyone's live grants (approvers, auditors, admins)."),
+                    .init("limit", in: .query, schema: ["type": "integer", "minimum": 1, "maximum": 100], description: "Page size (50)."),
+                    .init(
+                        "cursor", in: .query, schema: ["type": "string", "format": "uuid"],
+                        description: "`next_cursor` of the previous page."),
                 ],
-                responses: [.init(200, "Up to 100 grants.", component: grantPage), .problem(422, "An unknown view.")])
+                responses: [
+                    .init(200, "A page of grants.", component: grantPage),
+                    .problem(422, "An unknown view, a limit out of range, or a cursor this list did not give."),
+                ])
         ) { ctx in
             try ctx.require(.accessRequest)
             let now = ctx.world.now
@@ -416,8 +423,13 @@ enum AccessAPI {
             guard view == "mine" || view == "live" else { throw ValidationError(field: "view", "mine or live") }
             let everyone = view == "live"
             if everyone && !AccessQuery.seesAll(ctx.principal) { try ctx.require(.accessApprove) }
-            let found = try query.grants(tenant: try ctx.tenant, user: everyone ? nil : ctx.principal.user, liveOnly: everyone, at: now)
-            return Response.json(["items": .array(found.map { json($0, at: now) }), "next_cursor": .null])
+            guard let limit = Int(ctx.request.query["limit"] ?? "50"), (1...100).contains(limit) else {
+                throw ValidationError(field: "limit", "choose 1 to 100")
+            }
+            let page = try query.grantPage(
+                tenant: try ctx.tenant, user: everyone ? nil : ctx.principal.user, liveOnly: everyone, at: now,
+                cursor: ctx.request.query["cursor"], limit: limit)
+            return Response.json(["items": .array(page.items.map { json($0, at: now) }), "next_cursor": text(page.next)])
         }
 
         @Sendable func visibleGrant(_ ctx: APIContext) throws -> (UUID, AccessGrantRecord) {

@@ -64,15 +64,33 @@ public struct AccessQuery: Sendable {
 
     /// The caller's grants (live and coming first, then the latest ended), or everyone's live ones.
     public func grants(tenant: UUID, user: UUID?, liveOnly: Bool, at now: Date, limit: Int = 100) throws -> [AccessGrantRecord] {
-        try database.inTenant(tenant) { tx in
+        try grantPage(tenant: tenant, user: user, liveOnly: liveOnly, at: now, limit: limit).items
+    }
+
+    /// A page of `grants`, after the grant `cursor` names (the previous page's `next`): keyset on
+    /// (live, ends_at, id), the cursor's own row read in the same statement so no time is rounded.
+    public func grantPage(
+        tenant: UUID, user: UUID?, liveOnly: Bool, at now: Date, cursor: String? = nil, limit: Int = 100
+    ) throws -> (items: [AccessGrantRecord], next: String?) {
+        let after = try cursor.map { text in
+            guard let id = UUID(uuidString: text) else { throw ValidationError(field: "cursor", "not a cursor this list gave") }
+            return id
+        }
+        let rows = try database.inTenant(tenant) { tx in
+            // A well-formed cursor naming no grant of this list ends it (an empty page), as the other lists do.
             try tx.query(
                 """
                 SELECT \(AccessGrantRecord.columns) FROM \(AccessGrantRecord.joins)
                 WHERE g.tenant_id = $1 AND ($2::uuid IS NULL OR g.user_id = $2) AND (NOT $3 OR (g.state = 'active' AND g.ends_at > $4))
-                ORDER BY (g.state = 'active' AND g.ends_at > $4) DESC, g.ends_at DESC LIMIT $5
-                """, [tenant, user, liveOnly, now, limit]
+                  AND ($6::uuid IS NULL OR ((g.state = 'active' AND g.ends_at > $4), g.ends_at, g.id)
+                      < (SELECT (c.state = 'active' AND c.ends_at > $4), c.ends_at, c.id FROM access_grants c
+                         WHERE c.tenant_id = $1 AND c.id = $6 AND ($2::uuid IS NULL OR c.user_id = $2)))
+                ORDER BY (g.state = 'active' AND g.ends_at > $4) DESC, g.ends_at DESC, g.id DESC LIMIT $5
+                """, [tenant, user, liveOnly, now, limit + 1, after]
             ).map(AccessGrantRecord.decode)
         }
+        let page = Array(rows.prefix(limit))
+        return (page, rows.count > limit ? page.last?.id.postgresText : nil)
     }
 
     /// Every live grant of every tenant, soonest end first, with its tenant's slug and name (staff).
