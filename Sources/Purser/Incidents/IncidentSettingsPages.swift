@@ -50,6 +50,10 @@ enum IncidentSettingsPages {
     struct StaffPage: TemplateModel {
         let open: [IncidentPages.Row]
         let recent: [IncidentPages.Row]
+        /// The next page of open incidents (older ones), nil on the last.
+        let nextLink: SiteURL?
+        /// Set after the first page: a way back to the newest.
+        let firstLink: SiteURL?
     }
 
     static func register(in routes: inout RouteTable, site: Site, store: IncidentStore, database: Database) {
@@ -145,10 +149,18 @@ enum IncidentSettingsPages {
                     return row
                 }
             }
-            let open = try store.list(tenant: nil, states: [.detected, .triaged, .mitigated], limit: 200)
+            // Open incidents a page at a time after `cursor` (the last id of the page before), as the
+            // tenant's incident list pages; an unreadable cursor starts at the first page.
+            let cursor = ctx.request.query["cursor"].flatMap(UUID.init(uuidString:))
+            let open = try store.list(tenant: nil, states: [.detected, .triaged, .mitigated], cursor: cursor, limit: 200)
             let recent = try store.list(tenant: nil, states: [.resolved, .reviewed], limit: 50)
             return site.page(
-                "incidents/staff", title: "Incidents", StaffPage(open: rows(open.items), recent: rows(recent.items)), visitor: ctx.visitor)
+                "incidents/staff", title: "Incidents",
+                StaffPage(
+                    open: rows(open.items), recent: rows(recent.items),
+                    nextLink: open.next.map { SitePage.staffIncidents.url.adding("cursor", $0.postgresText) },
+                    firstLink: cursor == nil ? nil : SitePage.staffIncidents.url),
+                visitor: ctx.visitor)
         }
     }
 }
