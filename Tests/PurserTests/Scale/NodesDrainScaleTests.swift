@@ -22,14 +22,15 @@ import TestSupport
         let proxy = try HAProxyPeer(servers: nodes.servers)
         let drained = nodes.serves[0]
 
-        // Each client stops when told, or after 20,000 requests at most.
+        // Each client stops when told, or after 100,000 requests at most (a quiet machine makes 40,000
+        // in the ten seconds a drain and HAProxy's check can take).
         let statuses = Locked<[Int]>([])
         let enough = Locked(false)
         let clients = DispatchGroup()
         for _ in 0..<2 {
             DispatchQueue.global().async(group: clients) {
                 let client = HTTPClient()
-                for _ in 0..<20000 where !enough.withLock({ $0 }) {
+                for _ in 0..<100_000 where !enough.withLock({ $0 }) {
                     let status = (try? client.get(proxy.url + "/api/v1/requests", headers: [("Authorization", "Bearer \(token)")]))?.status
                     statuses.withLock { $0.append(status ?? 0) }
                 }
