@@ -49,7 +49,7 @@ import TestSupport
             let status = drained.stop(signal: SIGTERM)
             exit.withLock { $0 = (status, ContinuousClock.now - signalled) }
         }
-        let takenOut = timeUntil(10) { proxy.states()[drained.name]?.hasPrefix("DOWN") == true }
+        let takenOut = timeUntil(20) { proxy.states()[drained.name]?.hasPrefix("DOWN") == true }
         #expect(stopped.wait(timeout: .now() + 20) == .success, "the node stopped within its drain and deadline")
         // After the node is gone: as many requests again, all to the node that remains.
         let atExit = statuses.withLock { $0.count }
