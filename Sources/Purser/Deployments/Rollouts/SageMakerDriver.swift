@@ -113,7 +113,7 @@ public struct SageMakerDriver: ProviderDriver {
         for variant in answer["ProductionVariants"] as? [[String: Any]] ?? [] {
             guard let name = variant["VariantName"] as? String else { continue }
             let weight = (variant["CurrentWeight"] as? NSNumber) ?? (variant["DesiredWeight"] as? NSNumber)
-            variants[name] = Int((weight?.doubleValue ?? 0).rounded())
+            variants[name] = Self.weight(weight?.doubleValue ?? 0)
         }
         let phase: EndpointState.Phase =
             switch answer["EndpointStatus"] as? String {
@@ -124,6 +124,15 @@ public struct SageMakerDriver: ProviderDriver {
             default: .failed
             }
         return EndpointState(phase: phase, variants: variants, reason: answer["FailureReason"] as? String)
+    }
+
+    /// A variant's weight as the provider states it, as a whole number the rollout compares. The
+    /// answer is the provider's (or whatever stands at the configured endpoint URL): a weight that is
+    /// not a finite number, negative or absurdly large reads as 0 or the cap instead of trapping the
+    /// conversion and taking the worker down.
+    static func weight(_ value: Double) -> Int {
+        guard value.isFinite, value > 0 else { return 0 }
+        return Int(min(value, 1_000_000).rounded())
     }
 
     /// Invocations and Invocation5XXErrors (Sum) and ModelLatency (p95, microseconds) of the variant
