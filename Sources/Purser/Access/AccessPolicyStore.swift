@@ -36,7 +36,7 @@ extension AccessStore {
         try database.inTenant(tenant) { tx in
             let now = clock.now
             guard let before = try Self.lockedPolicy(id, in: tx) else { throw NotFound() }
-            if let ifMatch, ifMatch != before.etag { throw AccessPolicyChanged(current: before.etag) }
+            if let ifMatch, !IfMatch.admits(ifMatch, current: before.etag) { throw AccessPolicyChanged(current: before.etag) }
             if before.archivedAt != nil { throw AccessPolicyArchived(name: before.name) }
             var after = try change(before)
             (after.id, after.version, after.archivedAt) = (before.id, before.version, nil)
@@ -58,7 +58,7 @@ extension AccessStore {
         try database.inTenant(tenant) { tx in
             let now = clock.now
             guard let before = try Self.lockedPolicy(id, in: tx) else { throw NotFound() }
-            if let ifMatch, ifMatch != before.etag { throw AccessPolicyChanged(current: before.etag) }
+            if let ifMatch, !IfMatch.admits(ifMatch, current: before.etag) { throw AccessPolicyChanged(current: before.etag) }
             if before.archivedAt != nil { throw AccessPolicyArchived(name: before.name) }
             try tx.query(
                 """

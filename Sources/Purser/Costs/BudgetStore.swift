@@ -31,6 +31,10 @@ public struct Budget: Sendable, Equatable {
 
     public var amount: Money { Money(micros: amountMicros, currency: currency) }
 
+    /// The version as an entity tag ("v3"), what the API sends as ETag and takes in If-Match.
+    public var etag: String { Self.etag(version: version) }
+    public static func etag(version: Int) -> String { "\"v\(version)\"" }
+
     /// The period holding `today` (a local date of the tenant's zone); nil when a custom period has
     /// not begun or is over.
     public func currentPeriod(today: LocalDate) -> CostPeriod? {
@@ -283,12 +287,13 @@ public struct BudgetStore: Sendable {
         }
     }
 
-    /// Changes a budget read at `version` (a stale version is refused); owners stay as they were.
-    public func update(tenant: UUID, id: UUID, version: Int?, _ input: BudgetInput, actor: AuditActor) throws -> Budget {
+    /// Changes a budget if `ifMatch` (an If-Match value; nil: as it is now) admits its current
+    /// version; owners stay as they were.
+    public func update(tenant: UUID, id: UUID, ifMatch: String?, _ input: BudgetInput, actor: AuditActor) throws -> Budget {
         let now = clock.now
         return try database.inTenant(tenant) { tx in
             let before = try Self.get(tx, tenant: tenant, id: id)
-            if let version, version != before.version { throw BudgetChanged(current: before.version) }
+            if let ifMatch, !IfMatch.admits(ifMatch, current: before.etag) { throw BudgetChanged(current: before.version) }
             let valid = try input.validated(currency: before.currency)
             try tx.query(
                 """

@@ -391,7 +391,8 @@ enum CostPages {
             guard let id = try? ctx.request.uuidParameter("id") else { throw HTTPError(.notFound) }
             do {
                 _ = try budgets.update(
-                    tenant: ctx.tenant.id, id: id, version: Int(form["version"] ?? ""), BudgetInput(form), actor: ctx.actor)
+                    tenant: ctx.tenant.id, id: id, ifMatch: Int(form["version"] ?? "").map { Budget.etag(version: $0) }, BudgetInput(form),
+                    actor: ctx.actor)
                 return .redirect(to: SiteURL.budget(ctx.tenant.slug, id: id).path)
             } catch let error as ValidationError {
                 return try budgetPage(

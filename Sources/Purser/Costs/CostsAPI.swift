@@ -203,7 +203,7 @@ enum CostsAPI {
     /// A budget as JSON with its version as the ETag ("v3").
     static func answer(_ budget: Budget, status: HTTPStatus = .ok) -> Response {
         var response = Response.json(json(budget), status: status)
-        response.headers.set("ETag", "\"v\(budget.version)\"")
+        response.headers.set("ETag", budget.etag)
         return response
     }
 
@@ -359,16 +359,10 @@ enum CostsAPI {
             try ctx.require(.tenantSettingsManage)
             let body = try ctx.request.decode(
                 BudgetBody.self, fields: BudgetBody.fields)
-            var version: Int?
-            if let match = ctx.request.headers["If-Match"] {
-                guard let read = Int(match.trimmingCharacters(in: CharacterSet(charactersIn: "\"W/v"))) else {
-                    throw BudgetChanged(current: 0)
-                }
-                version = read
-            }
             return answer(
                 try store.update(
-                    tenant: try ctx.tenant, id: try ctx.request.uuidParameter("id"), version: version, body.input, actor: ctx.actor))
+                    tenant: try ctx.tenant, id: try ctx.request.uuidParameter("id"), ifMatch: ctx.request.headers["If-Match"],
+                    body.input, actor: ctx.actor))
         }
 
         routes.api(

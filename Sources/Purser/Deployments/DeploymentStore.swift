@@ -342,7 +342,7 @@ public struct DeploymentStore: Sendable {
                         rule: .secondFactorMissing,
                         message: "deciding on a deployment needs a second factor: set one up on the account page")
                 }
-                if let expected, expected != current.etag { throw DeploymentChanged(current: current.etag) }
+                if let expected, !IfMatch.admits(expected, current: current.etag) { throw DeploymentChanged(current: current.etag) }
                 guard current.state == .pendingApproval else {
                     throw ValidationError.transitionRefused(
                         field: "decision", state: current.state.rawValue, allowed: current.state.actions.map(\.rawValue),
@@ -433,7 +433,7 @@ public struct DeploymentStore: Sendable {
             return try database.inTenant(tenant) { tx in
                 let now = clock.now
                 guard let current = try Self.load(tx, id, tenant: tenant, lock: true) else { throw NotFound() }
-                if let expected, expected != current.etag { throw DeploymentChanged(current: current.etag) }
+                if let expected, !IfMatch.admits(expected, current: current.etag) { throw DeploymentChanged(current: current.etag) }
                 guard DeploymentAction.operations.contains(action),
                     let next = action.target(from: current.state, pausedFrom: current.pausedFrom)
                 else {

@@ -97,7 +97,7 @@ public struct HostStore: Sendable {
         let now = clock.now
         return try transaction(reach) { tx in
             guard let before = try Self.find(id, in: tx, lock: true) else { throw NotFound() }
-            if let ifMatch, ifMatch != before.etag { throw StaleVersion(current: before.etag) }
+            if let ifMatch, !IfMatch.admits(ifMatch, current: before.etag) { throw StaleVersion(current: before.etag) }
             var after = before
             if let name = values.name { after.name = name }
             if let address = values.address { after.address = address }

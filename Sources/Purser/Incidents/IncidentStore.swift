@@ -242,7 +242,7 @@ public struct IncidentStore: Sendable {
                 }
             }
             if !errors.isEmpty { throw ValidationError(errors) }
-            if let expected, expected != current.etag { throw IncidentChanged(current: current.etag) }
+            if let expected, !IfMatch.admits(expected, current: current.etag) { throw IncidentChanged(current: current.etag) }
             if let title = change.title?.trimmingCharacters(in: .whitespacesAndNewlines), title != current.title {
                 try tx.query("UPDATE incidents SET title = $3 WHERE tenant_id = $1 AND id = $2", [tenant, id, title])
                 try Self.event(tx, tenant: tenant, incident: id, kind: "title", by: principal.user, detail: title, at: now)

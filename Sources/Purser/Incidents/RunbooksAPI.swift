@@ -211,7 +211,9 @@ enum RunbooksAPI {
             let change = try ctx.request.decode(RunbookChangeBody.self, fields: ["title", "body"])
             let changed = try database.inTenant(tenant) { tx -> Runbook in
                 guard let current = try Runbooks.find(tx, tenant: tenant, id: id, lock: true) else { throw HTTPError(.notFound) }
-                if let expected = ctx.request.headers["If-Match"], expected != Runbooks.etag(current) { throw RunbookChanged() }
+                if let expected = ctx.request.headers["If-Match"], !IfMatch.admits(expected, current: Runbooks.etag(current)) {
+                    throw RunbookChanged()
+                }
                 let body = change.body ?? current.body
                 if body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                     throw ValidationError(field: "body", "write the runbook, or DELETE it")
@@ -235,7 +237,9 @@ enum RunbooksAPI {
             let tenant = try ctx.tenant, id = try ctx.request.uuidParameter("id")
             try database.inTenant(tenant) { tx in
                 guard let current = try Runbooks.find(tx, tenant: tenant, id: id, lock: true) else { throw HTTPError(.notFound) }
-                if let expected = ctx.request.headers["If-Match"], expected != Runbooks.etag(current) { throw RunbookChanged() }
+                if let expected = ctx.request.headers["If-Match"], !IfMatch.admits(expected, current: Runbooks.etag(current)) {
+                    throw RunbookChanged()
+                }
                 try Runbooks.delete(tx, tenant: tenant, current, actor: ctx.actor, at: ctx.world.now)
             }
             return Response(status: .noContent)

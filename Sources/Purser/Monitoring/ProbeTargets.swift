@@ -145,7 +145,7 @@ public struct ProbeTargets: Sendable {
             guard
                 let current = try ProbeTarget.list(tx, tenant: tenant, only: id, lock: true).first
             else { throw NotFound(detail: "no such endpoint here") }
-            if let ifMatch, ifMatch != current.etag { throw Changed() }
+            if let ifMatch, !IfMatch.admits(ifMatch, current: current.etag) { throw Changed() }
             if current.source == .endpoint && (input.url != nil || input.name != nil || input.kind != nil) {
                 throw ValidationError([
                     FieldError(field: "url", detail: "a deployment endpoint's address, name and kind follow the deployment")

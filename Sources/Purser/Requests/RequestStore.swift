@@ -245,7 +245,7 @@ public struct RequestStore: Sendable {
             if let subject = change.subject, let problem = RequestRules.subject(subject) { errors.append(problem) }
             if let tags = change.tags, let problem = Change.tagProblem(tags) { errors.append(problem) }
             if !errors.isEmpty { throw ValidationError(errors) }
-            if let expected, expected != current.etag { throw StaleVersion(current: current.etag) }
+            if let expected, !IfMatch.admits(expected, current: current.etag) { throw StaleVersion(current: current.etag) }
             if let state = change.state {
                 guard let to = RequestState(rawValue: state), let from = RequestState(rawValue: current.state) else {
                     throw ValidationError(field: "state", "use one of " + RequestState.allCases.map(\.rawValue).joined(separator: ", "))

@@ -67,6 +67,21 @@ import TestSupport
         let stale = try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"state": "resolved"}"#, headers: [("If-Match", etag)])
         #expect(stale.0.status == 412)
         #expect(stale.0.header("ETag") == opened.header("ETag"))
+        // If-Match as RFC 9110 has it: a list admits the change when one member is current, `*`
+        // admits any version, and a weak tag never matches.
+        let current = try #require(opened.header("ETag"))
+        let listed = try call(
+            "PATCH", "/api/v1/requests/\(id)", requester, body: #"{"subject": "Endpoint slow (eu)"}"#,
+            headers: [("If-Match", "\(etag) , \(current)")])
+        #expect(listed.0.status == 200, "\(listed.1)")
+        let any = try call(
+            "PATCH", "/api/v1/requests/\(id)", requester, body: #"{"subject": "Endpoint slow"}"#, headers: [("If-Match", "*")])
+        #expect(any.0.status == 200, "\(any.1)")
+        let latest = try #require(any.0.header("ETag"))
+        for refused in ["W/\(latest)", String(latest.dropFirst().dropLast()), "\(latest), garbage"] {
+            let weak = try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"subject": "x"}"#, headers: [("If-Match", refused)])
+            #expect(weak.0.status == 412, "\(refused)")
+        }
         // A change that is wrong whatever the version is refused as such, not sent to read it again.
         let malformed = try call("PATCH", "/api/v1/requests/\(id)", requester, body: #"{"priority": ""}"#, headers: [("If-Match", etag)])
         #expect(malformed.0.status == 422, "\(malformed.1)")
@@ -85,7 +100,7 @@ import TestSupport
         #expect((triaged.1["assignee"] as? [String: Any])?["name"] as? String == "cse")
         let audited = try app.database.connect().query("SELECT count(*) FROM audit_events WHERE action LIKE 'request.%'")[0]
             .require(0, as: Int.self)
-        #expect(audited == 5, "three filings, two changes")
+        #expect(audited == 7, "three filings, four changes")
     }
 
     /// Lengths are counted as sent, as the document's `maxLength` counts them, not after trimming
