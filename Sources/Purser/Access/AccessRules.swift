@@ -222,12 +222,21 @@ public enum AccessRules {
 
     /// Approvals owed by each side. When staff ask, the customer's side always owes at least one:
     /// a provider engineer never reaches a customer's host (or role) on the provider's say alone.
-    /// The mirror for the provider's shared pool: its hosts are the provider's, so the provider's
-    /// side always owes at least one there, and a tenant never opens them on its own say.
+    /// The mirror for what is the provider's: the hosts of its shared pool, and its staff roles
+    /// (a staff role carries provider permissions such as providers.manage into the tenant), so
+    /// the provider's side always owes at least one there, and a tenant never gives either on its
+    /// own say.
     public static func needs(policy: AccessPolicy, requesterIsStaff: Bool) -> ApprovalNeeds {
         ApprovalNeeds(
             customer: max(policy.customerApprovals, requesterIsStaff ? 1 : 0),
-            provider: max(policy.providerApprovals, policy.kind == .ssh && policy.hostSource == .pool ? 1 : 0))
+            provider: max(policy.providerApprovals, grantsWhatIsTheProviders(policy) ? 1 : 0))
+    }
+
+    static func grantsWhatIsTheProviders(_ policy: AccessPolicy) -> Bool {
+        switch policy.kind {
+        case .ssh: policy.hostSource == .pool
+        case .role: policy.role.map(staffRoles.contains) ?? false
+        }
     }
 
     /// The side `approver` decides for, or nil when they may decide for neither: the customer's

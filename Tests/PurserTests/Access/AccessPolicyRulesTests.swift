@@ -4,7 +4,7 @@ import Testing
 
 /// The pieces of a policy's rules that need no database: address blocks inside blocks, what a
 /// grant's narrowed certificate options become under a policy changed later, business hours that
-/// run on across midnight, and the provider's approval a pool policy always owes.
+/// run on across midnight, and the provider's approval a pool policy or a staff role always owes.
 @Suite struct AccessPolicyRulesTests {
     @Test func blocksLieInsideBlocksOfTheirOwnFamily() {
         let cases: [(String, String, Bool)] = [
@@ -53,5 +53,16 @@ import Testing
         #expect(AccessRules.needs(policy: pool, requesterIsStaff: false) == ApprovalNeeds(customer: 1, provider: 1))
         pool.hostSource = .tenant
         #expect(AccessRules.needs(policy: pool, requesterIsStaff: false) == ApprovalNeeds(customer: 1, provider: 0))
+    }
+
+    @Test func aStaffRoleAlwaysOwesTheProvidersApproval() {
+        var elevation = AccessPolicy(
+            id: UUID(), name: "Provider admin here", kind: .role, role: "provider_admin", requesterRoles: ["cse"], maxSeconds: 600,
+            customerApprovals: 1, providerApprovals: 0)
+        #expect(AccessRules.needs(policy: elevation, requesterIsStaff: true) == ApprovalNeeds(customer: 1, provider: 1))
+        elevation.role = "platform_engineer"
+        #expect(AccessRules.needs(policy: elevation, requesterIsStaff: true) == ApprovalNeeds(customer: 1, provider: 1))
+        elevation.role = "tenant_admin"
+        #expect(AccessRules.needs(policy: elevation, requesterIsStaff: true) == ApprovalNeeds(customer: 1, provider: 0))
     }
 }
