@@ -1,5 +1,5 @@
 // Reading access for the pages and the API: access requests (mine, waiting for my decision, all,
-// by state and text, newest first, a page at a time after a (created_at, id) cursor), grants (mine
+// by state and text, newest first, a page at a time after the last request of the page before), grants (mine
 // with time left; all live ones for staff) and an access request's trail from the audit log.
 import Foundation
 import Postgres
@@ -33,7 +33,7 @@ public struct AccessQuery: Sendable {
         tenant: UUID, principal: Principal, view: View, state: AccessRequestState? = nil, text: String? = nil, cursor: String? = nil,
         limit: Int = 50
     ) throws -> Page {
-        let after = cursor.flatMap(Self.cursor)
+        let after = cursor.flatMap(Self.cursorID)
         if cursor != nil && after == nil { throw ValidationError(field: "cursor", "not a cursor this list gave") }
         if let text, text.unicodeScalars.contains(where: { $0.value == 0 }) || text.count > 200 {
             throw ValidationError(field: "q", "search for up to 200 characters, without NUL")
@@ -46,19 +46,17 @@ public struct AccessQuery: Sendable {
                 WHERE r.tenant_id = $1 AND ($2 OR r.requester_id = $3) AND ($4::text IS NULL OR r.state = $4)
                   AND ($5::text IS NULL OR r.reason ILIKE '%' || $5 || '%' OR u.name ILIKE '%' || $5 || '%' OR r.host_name ILIKE '%' || $5 || '%'
                        OR r.role ILIKE '%' || $5 || '%' OR p.name ILIKE '%' || $5 || '%')
-                  AND ($6::timestamptz IS NULL OR (r.created_at, r.id) < ($6, $7))
-                  AND (NOT $8 OR (r.state = 'pending' AND r.requester_id <> $3
+                  AND ($6::uuid IS NULL OR (r.created_at, r.id)
+                      < (SELECT c.created_at, c.id FROM access_requests c WHERE c.tenant_id = $1 AND c.id = $6))
+                  AND (NOT $7 OR (r.state = 'pending' AND r.requester_id <> $3
                        AND NOT EXISTS (SELECT 1 FROM access_approvals a WHERE a.tenant_id = r.tenant_id AND a.request_id = r.id AND a.approver_id = $3)))
-                ORDER BY r.created_at DESC, r.id DESC LIMIT $9
+                ORDER BY r.created_at DESC, r.id DESC LIMIT $8
                 """,
-                [
-                    tenant, everyone, principal.user, state?.rawValue, Self.likeSafe(text), after?.at, after?.id, view == .waiting,
-                    limit + 1,
-                ]
+                [tenant, everyone, principal.user, state?.rawValue, Self.likeSafe(text), after, view == .waiting, limit + 1]
             ).map(AccessRequestRecord.decode)
         }
         let page = Array(rows.prefix(limit))
-        let next = rows.count > limit ? page.last.map { RFC3339.string($0.createdAt) + "_" + $0.id.postgresText } : nil
+        let next = rows.count > limit ? page.last?.id.postgresText : nil
         return Page(items: page, next: next)
     }
 
@@ -140,11 +138,11 @@ public struct AccessQuery: Sendable {
         }
     }
 
-    static func cursor(_ text: String) -> (at: Date, id: UUID)? {
-        guard let cut = text.lastIndex(of: "_"), let at = RFC3339.date(String(text[..<cut])),
-            let id = UUID(uuidString: String(text[text.index(after: cut)...]))
-        else { return nil }
-        return (at, id)
+    /// The request a cursor names: the last one of the previous page. Its time is read in the list's
+    /// own statement, so no precision is lost to text (cursors were once `<time in ms>_<id>`, which
+    /// skipped requests made in the same millisecond at a page's end; those still name their id).
+    static func cursorID(_ text: String) -> UUID? {
+        UUID(uuidString: text) ?? text.lastIndex(of: "_").flatMap { UUID(uuidString: String(text[text.index(after: $0)...])) }
     }
 
     /// Text searched for as itself: LIKE's wildcards escaped.

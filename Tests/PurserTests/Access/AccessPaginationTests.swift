@@ -4,10 +4,11 @@ import Postgres
 import Testing
 import TestSupport
 
-/// GET /api/v1/access/grants a page at a time: more grants than one page holds (written in two
-/// statements, as the access feature keeps them), walked by `next_cursor` to the end, each grant
-/// once and in the list's order; a malformed cursor is a problem.
-@Suite(.serialized) struct AccessGrantPaginationTests {
+/// GET /api/v1/access/grants and /api/v1/access/requests a page at a time: more than one page holds
+/// (grants written in two statements, as the access feature keeps them; requests made microseconds
+/// apart), walked by `next_cursor` to the end, each once and in the list's order; a malformed cursor
+/// is a problem.
+@Suite(.serialized) struct AccessPaginationTests {
     let clock = SettableClock(Date(timeIntervalSince1970: 1_790_000_000))
     let app: TestApp
     let acme: People
@@ -74,5 +75,39 @@ import TestSupport
         let unknown = try get("/api/v1/access/grants?cursor=\(UUID().uuidString)", token: token)
         #expect(unknown.status == 200 && (unknown.body["items"] as? [Any])?.isEmpty == true && unknown.body["next_cursor"] is NSNull)
         #expect(try get("/api/v1/access/grants?limit=0", token: token).status == 422)
+    }
+
+    @Test func requestsMadeWithinOneMillisecondAreEachListedOnce() throws {
+        let asker = acme.id("requester@acme.test")
+        let owner = try app.database.connect()
+        let policy = UUID()
+        try owner.query(
+            """
+            INSERT INTO access_policies (tenant_id, id, name, kind, role, requester_roles, max_seconds)
+            VALUES ($1, $2, 'busy', 'role', 'approver', '{requester}', 3600)
+            """, [acme.tenant, policy])
+        // 45 requests 150 µs apart: a page's last one shares its millisecond with its neighbours.
+        try owner.query(
+            """
+            INSERT INTO access_requests
+                (tenant_id, id, policy_id, requester_id, kind, role, reason, duration_seconds, lapse_at, state, created_at)
+            SELECT $1, gen_random_uuid(), $2, $3, 'role', 'approver', 'n' || n, 3600, $4::timestamptz + interval '1 hour', 'pending',
+                   $4::timestamptz + n * interval '150 microseconds'
+            FROM generate_series(1, 45) n
+            """, [acme.tenant, policy, asker, clock.now])
+        let token = try app.app.tokens.create(
+            user: asker, tenant: acme.tenant, name: "r", scopes: [.accessRequest], lifetime: 3600, actor: .system
+        ).token
+        var reasons: [String] = [], cursor: String? = nil, pages = 0
+        repeat {
+            let page = try get("/api/v1/access/requests?limit=7" + (cursor.map { "&cursor=\($0)" } ?? ""), token: token)
+            #expect(page.status == 200, "\(page.body)")
+            reasons += (page.body["items"] as? [[String: Any]] ?? []).compactMap { $0["reason"] as? String }
+            cursor = page.body["next_cursor"] as? String
+            pages += 1
+        } while cursor != nil && pages < 20
+        #expect(pages == 7)
+        #expect(reasons == (1...45).reversed().map { "n\($0)" }, "\(reasons)")
+        #expect(try get("/api/v1/access/requests?cursor=not-a-cursor", token: token).status == 422)
     }
 }
