@@ -55,7 +55,7 @@ public struct HostInput: Sendable {
     private func check(into errors: inout [FieldError]) -> Checked {
         var out = Checked()
         if let name {
-            if matches(name, "^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$") {
+            if matches(name, "^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?\\z") {
                 out.name = name
             } else {
                 errors.append(
@@ -65,7 +65,7 @@ public struct HostInput: Sendable {
             }
         }
         if let address {
-            let trimmed = address.trimmingCharacters(in: .whitespaces)
+            let trimmed = address.trimmingCharacters(in: .whitespacesAndNewlines)
             if Self.isHostAddress(trimmed) {
                 out.address = trimmed.lowercased()
             } else {
@@ -80,7 +80,7 @@ public struct HostInput: Sendable {
             }
         }
         if let sshLogin {
-            if matches(sshLogin, "^[a-z_][a-z0-9_-]{0,31}$") {
+            if matches(sshLogin, "^[a-z_][a-z0-9_-]{0,31}\\z") {
                 out.sshLogin = sshLogin
             } else {
                 errors.append(FieldError(field: "ssh_login", detail: "a Unix login: lowercase letters, digits, '_' or '-', at most 32"))
@@ -109,8 +109,8 @@ public struct HostInput: Sendable {
             }
         }
         if let labels {
-            let cleaned = Array(Set(labels.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })).sorted()
-            if cleaned.count > 20 || cleaned.contains(where: { !matches($0, "^[a-z0-9][a-z0-9_.:/-]{0,99}$") }) {
+            let cleaned = Array(Set(labels.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty })).sorted()
+            if cleaned.count > 20 || cleaned.contains(where: { !matches($0, "^[a-z0-9][a-z0-9_.:/-]{0,99}\\z") }) {
                 errors.append(FieldError(field: "labels", detail: "up to 20 labels of lowercase letters, digits and _ . : / -"))
             } else {
                 out.labels = cleaned
@@ -154,6 +154,7 @@ public struct HostInput: Sendable {
         return out
     }
 
+    /// Patterns end in `\z`: ICU's `$` also matches before a final line break, so "gpu-1\n" would pass.
     private func matches(_ text: String, _ pattern: String) -> Bool { text.range(of: pattern, options: .regularExpression) != nil }
 
     /// A DNS host name (RFC 1123 labels) or an IPv4 or IPv6 address.
@@ -164,8 +165,8 @@ public struct HostInput: Sendable {
         if inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1 { return true }
         let label = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
         // All digits and dots would be an IPv4 address, and it was not one.
-        guard text.range(of: "^\(label)(\\.\(label))*\\.?$", options: .regularExpression) != nil,
-            text.range(of: "^[0-9.]+$", options: .regularExpression) == nil
+        guard text.range(of: "^\(label)(\\.\(label))*\\.?\\z", options: .regularExpression) != nil,
+            text.range(of: "^[0-9.]+\\z", options: .regularExpression) == nil
         else { return false }
         return true
     }

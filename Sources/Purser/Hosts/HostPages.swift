@@ -26,6 +26,9 @@ enum HostPages {
         let formToken: String
         let formLink: SiteURL
         let rows: [Row]
+        /// The next page of hosts (by tenant, then name), nil on the last; and back to the first.
+        let nextLink: SiteURL?
+        let firstLink: SiteURL?
         let showTenant: Bool
         let canEdit: Bool
         let caLink = SitePage.sshCAPublicKey.url
@@ -33,9 +36,20 @@ enum HostPages {
         /// Where staff hear of pool hosts going down (the staff page only).
         let providerChannelsLink = SitePage.staffProviderChannels.url
         var values: [String: String] = [:]
+        /// The add form's runtimes, the one chosen before a refusal still chosen.
+        var runtimes: [Option] = []
         var errors: [FieldError] = []
         var message: String?
     }
+
+    struct Option: Encodable, Sendable {
+        let value: String
+        let label: String
+        let selected: Bool
+    }
+
+    /// Hosts on one page; the rest follow the page's next link.
+    static let pageSize = 200
 
     static func row(_ host: GPUHost, canEdit: Bool) -> Row {
         let health: String
@@ -82,12 +96,22 @@ enum HostPages {
     static func register(in routes: inout RouteTable, site: Site, store: HostStore) {
         @Sendable func page(
             _ visitor: Visitor, tenant: TenantMembership?, reach: HostStore.Reach, canEdit: Bool, form: QueryParameters? = nil,
-            errors: [FieldError] = [], message: String? = nil, status: HTTPStatus = .ok
+            errors: [FieldError] = [], message: String? = nil, status: HTTPStatus = .ok, cursor: String? = nil
         ) throws -> Response {
+            let link = tenant.map { SiteURL.hosts($0.slug) } ?? SitePage.staffHosts.url
+            // A cursor is "<tenant slug>/<host name>" as the API's next_cursor; another value starts over.
+            let after = cursor.flatMap {
+                $0.range(of: "^[a-z0-9-]{0,40}/[a-z0-9-]{1,40}\\z", options: .regularExpression) == nil ? nil : $0
+            }
+            let hosts = try store.list(reach, after: after, limit: pageSize + 1)
+            let shown = hosts.prefix(pageSize)
             var model = ListPage(
-                heading: tenant.map { "GPU hosts of \($0.name)" } ?? "GPU hosts", formToken: visitor.formToken,
-                formLink: tenant.map { SiteURL.hosts($0.slug) } ?? SitePage.staffHosts.url,
-                rows: try store.list(reach, limit: 500).map { row($0, canEdit: canEdit) }, showTenant: tenant == nil, canEdit: canEdit)
+                heading: tenant.map { "GPU hosts of \($0.name)" } ?? "GPU hosts", formToken: visitor.formToken, formLink: link,
+                rows: shown.map { row($0, canEdit: canEdit) },
+                nextLink: hosts.count > pageSize ? shown.last.map { link.adding("cursor", HostStore.cursor(after: $0)) } : nil,
+                firstLink: after == nil ? nil : link, showTenant: tenant == nil, canEdit: canEdit)
+            let runtime = form?["runtime"] ?? GPUHost.Runtime.vllm.rawValue
+            model.runtimes = [("vllm", "vLLM"), ("tgi", "TGI")].map { Option(value: $0.0, label: $0.1, selected: $0.0 == runtime) }
             model.errors = errors
             model.message = message
             if let form {
@@ -114,7 +138,9 @@ enum HostPages {
         }
 
         routes.tenant(.get, .hosts, permission: .accessRequest) { ctx in
-            try page(ctx.visitor, tenant: ctx.tenant, reach: .tenant(ctx.tenant.id), canEdit: ctx.principal.can(.providersManage))
+            try page(
+                ctx.visitor, tenant: ctx.tenant, reach: .tenant(ctx.tenant.id), canEdit: ctx.principal.can(.providersManage),
+                cursor: ctx.request.query["cursor"])
         }
         routes.tenant(.post, .hosts, permission: .providersManage, options: .form) { ctx in
             let form = try ctx.form()
@@ -128,7 +154,7 @@ enum HostPages {
             }
         }
         routes.staff(.get, .staffHosts, permission: .providersManage) { ctx in
-            try page(ctx.visitor, tenant: nil, reach: .staff, canEdit: true)
+            try page(ctx.visitor, tenant: nil, reach: .staff, canEdit: true, cursor: ctx.request.query["cursor"])
         }
         routes.staff(.post, .staffHosts, permission: .providersManage, options: .form) { ctx in
             let form = try ctx.form()

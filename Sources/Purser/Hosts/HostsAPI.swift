@@ -208,7 +208,7 @@ enum HostsAPI {
             if poolOnly && reach != .staff { return .json(["items": [], "next_cursor": .null]) }
             // The tenant's slug (empty for the pool), '/', and the host's name, as next_cursor gave it.
             let cursor = query["cursor"]
-            if let cursor, cursor.range(of: "^[a-z0-9-]{0,40}/[a-z0-9-]{1,40}$", options: .regularExpression) == nil {
+            if let cursor, cursor.range(of: "^[a-z0-9-]{0,40}/[a-z0-9-]{1,40}\\z", options: .regularExpression) == nil {
                 throw HTTPError(.badRequest, detail: "cursor: not a cursor this list gave")
             }
             let page = try store.list(reach, after: cursor, limit: limit + 1, poolOnly: poolOnly)

@@ -1,0 +1,89 @@
+import Foundation
+import HTTPClient
+import Postgres
+@testable import Purser
+import Testing
+import TestSupport
+
+/// A host's fields as a new user may type or send them: a line break after a name, login, address
+/// or label is refused by field or trimmed (never stored), the hosts page lists every host a page
+/// at a time, and a refused form keeps the runtime chosen.
+@Suite(.serialized) struct HostFormEdgeTests {
+    let app: TestApp
+    let acme: People
+
+    init() throws {
+        app = try TestApp()
+        acme = try People(app, staff: true)
+    }
+
+    func call(_ method: String, _ path: String, json: String) throws -> ClientResponse {
+        let token = try app.app.tokens.create(
+            user: acme.id("provider_admin@staff.test"), tenant: nil, name: "t", scopes: [.hostsRead, .hostsWrite], lifetime: 3600,
+            actor: .system
+        ).token
+        return try app.send(
+            method, path, headers: [("Authorization", "Bearer " + token), ("Content-Type", "application/json")], body: Array(json.utf8))
+    }
+
+    static func body(name: String = "gpu-e1", address: String = "gpu-e1.example.net", login: String = "purser", label: String = "group:a")
+        -> String
+    {
+        """
+        {"name": "\(name)", "address": "\(address)", "ssh_login": "\(login)", "host_keys": ["\(HostsAPITests.hostKey)"],
+         "runtime": "vllm", "labels": ["\(label)"]}
+        """
+    }
+
+    /// ICU's `$` also matches before a final line break: "gpu-1\n" passed the name's and login's
+    /// patterns (the database then refused it without naming the field) and "host\n" passed the
+    /// address check and was stored for ssh's command line.
+    @Test func aLineBreakAfterAValueIsRefusedByFieldOrTrimmed() throws {
+        for (json, field) in [
+            (Self.body(name: "gpu-e2\\n"), "name"), (Self.body(name: "gpu-e3", login: "purser\\n"), "ssh_login"),
+        ] {
+            let answer = try call("POST", APIPath.hosts.path() + "?tenant=acme", json: json)
+            #expect(answer.status == 422 && answer.text.contains(#""field":"\#(field)""#), "\(answer.text)")
+        }
+        let trimmed = try call(
+            "POST", APIPath.hosts.path() + "?tenant=acme",
+            json: Self.body(name: "gpu-e4", address: "gpu-e4.example.net\\n", label: "group:b\\n"))
+        #expect(trimmed.status == 201, "\(trimmed.text)")
+        #expect(trimmed.text.contains(#""address":"gpu-e4.example.net""#) && trimmed.text.contains(#"["group:b"]"#), "\(trimmed.text)")
+    }
+
+    /// /staff/hosts listed the first 500 hosts and no more; it pages (200 a page) with a link on.
+    @Test func theHostsPageListsEveryHostAPageAtATime() throws {
+        try app.database.connect().query(
+            """
+            INSERT INTO gpu_hosts (tenant_id, id, name, address, host_keys, runtime, created_at, updated_at)
+            SELECT NULL, gen_random_uuid(), 'pool-' || lpad(n::text, 3, '0'), '10.9.0.' || (n % 250 + 1), ARRAY[$1], 'vllm', $2, $2
+            FROM generate_series(1, 230) n
+            """, [HostsAPITests.hostKey, app.app.world.now])
+        let staff = try acme.signedIn(
+            "provider_admin@staff.test", in: app, totp: try acme.enableSecondFactor("provider_admin@staff.test", in: app))
+        var seen: [String] = []
+        var path: String? = SitePage.staffHosts.template
+        var pages = 0
+        while let next = path, pages < 5 {
+            let page = try staff.get(next)
+            #expect(page.status == 200)
+            seen += page.text.matches(of: /<td>(pool-[0-9]{3})<br>/).map { String($0.1) }
+            path = WebVisitor.firstMatch(#"href="([^"]*cursor=[^"]*)">Next hosts"#, in: page.text)?
+                .replacingOccurrences(of: "&amp;", with: "&")
+            pages += 1
+        }
+        #expect(pages == 2)
+        #expect(seen == (1...230).map { "pool-" + String(format: "%03d", $0) })
+    }
+
+    @Test func aRefusedFormKeepsTheRuntimeChosen() throws {
+        let staff = try acme.signedIn(
+            "platform_engineer@staff.test", in: app, totp: try acme.enableSecondFactor("platform_engineer@staff.test", in: app))
+        let refused = try staff.post(
+            SitePage.staffHosts.template,
+            [("name", "tgi-bad"), ("address", "not an address"), ("host_keys", HostsAPITests.hostKey), ("runtime", "tgi")])
+        #expect(refused.status == 422)
+        #expect(refused.text.contains(#"<option value="tgi" selected>"#), "\(refused.text)")
+    }
+}
