@@ -63,6 +63,8 @@ enum AccessPages {
         var noPortForwarding = false
         var sourceAddresses = ""
         var forceCommand = ""
+        /// The form's one-time key: sending it twice files one access request (`FormSubmissions`).
+        var formKey = FormSubmissions.newKey()
 
         var options: CertificateOptions {
             let sources = sourceAddresses.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
@@ -214,7 +216,7 @@ enum AccessPages {
                 host: form["host"] ?? "", minutes: form["minutes"] ?? "", start: form["start"] ?? "", reason: form["reason"] ?? "",
                 publicKey: form["public_key"] ?? "", linkedRequest: form["linked_request"] ?? "",
                 noPortForwarding: form["no_port_forwarding"] == "1", sourceAddresses: form["source_addresses"] ?? "",
-                forceCommand: form["force_command"] ?? "")
+                forceCommand: form["force_command"] ?? "", formKey: FormSubmissions.key(form["form_key"]) ?? FormSubmissions.newKey())
             let policy = UUID(uuidString: form["policy_id"] ?? "")
             do {
                 guard let policy else { throw ValidationError(field: "policy_id", "choose a policy") }
@@ -236,7 +238,7 @@ enum AccessPages {
                         host: values.host.isEmpty ? nil : values.host, publicKey: values.publicKey.isEmpty ? nil : values.publicKey,
                         linkedRequest: values.linkedRequest.isEmpty ? nil : values.linkedRequest,
                         extendsGrantID: UUID(uuidString: form["extends_grant_id"] ?? ""), breakGlass: form["break_glass"] == "1",
-                        options: values.options),
+                        options: values.options, formKey: values.formKey),
                     tenant: ctx.tenant.id, principal: ctx.principal, actor: ctx.actor)
                 return .redirect(to: SiteURL.accessRequest(ctx.tenant.slug, id: made.id).path)
             } catch {

@@ -27,6 +27,8 @@ public struct NewAccessRequest: Sendable, Decodable {
     public var permitPortForwarding: Bool?
     public var sourceAddresses: [String]?
     public var forceCommand: String?
+    /// The one-time key of the page form it came from (`FormSubmissions`); not part of the API body.
+    public var formKey: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case policyID = "policy_id", reason, durationSeconds = "duration_seconds", start, host, publicKey = "public_key"
@@ -46,8 +48,9 @@ public struct NewAccessRequest: Sendable, Decodable {
     public init(
         policyID: UUID, reason: String, durationSeconds: Int, start: String? = nil, host: String? = nil, publicKey: String? = nil,
         linkedRequest: String? = nil, extendsGrantID: UUID? = nil, breakGlass: Bool? = nil,
-        options: CertificateOptions = CertificateOptions()
+        options: CertificateOptions = CertificateOptions(), formKey: String? = nil
     ) {
+        self.formKey = formKey
         self.policyID = policyID
         self.reason = reason
         self.durationSeconds = durationSeconds
@@ -130,6 +133,13 @@ public struct AccessStore: Sendable {
             let pool = try poolHost(new, tenant: tenant)
             return try database.inTenant(tenant) { tx in
                 let now = clock.now
+                // The same page form sent again: the access request the first sending filed.
+                if let key = new.formKey,
+                    let earlier = try FormSubmissions.claim(tx, tenant: tenant, user: principal.user, key: key, at: now),
+                    let id = UUID(uuidString: earlier), let record = try Self.request(id, in: tx)
+                {
+                    return record
+                }
                 let policy = try Self.policy(new.policyID, in: tx)
                 let asker = try Self.person(principal, in: tx)
                 let link = try Self.link(new.linkedRequest, tenant: tenant, in: tx)
@@ -163,6 +173,9 @@ public struct AccessStore: Sendable {
                         new.forceCommand,
                     ])
                 let record = try Self.request(id, in: tx)!
+                if let key = new.formKey {
+                    try FormSubmissions.record(tx, tenant: tenant, user: principal.user, key: key, target: id.postgresText)
+                }
                 let needs = AccessRules.needs(policy: policy, requesterIsStaff: asker.staffRole != nil)
                 try AuditLog.record(
                     AuditEvent(

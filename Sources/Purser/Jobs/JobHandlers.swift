@@ -73,6 +73,7 @@ public struct JobHandlers: Sendable {
                                               AND finished_at < $1::timestamptz - interval '7 days' LIMIT 10000)
                 """, [context.world.now])
             try IdempotencyStore.purgeExpired(context.database, at: context.world.now)
+            try FormSubmissions.purge(context.database, at: context.world.now)
         }
         return handlers
     }

@@ -31,6 +31,8 @@ enum RequestPages {
 
     struct NewPage: TemplateModel {
         let formToken: String
+        /// The form's one-time key: sending it twice files one request (`FormSubmissions`).
+        let formKey: String
         let createLink: SiteURL
         let types: [Option]
         let priorities: [Option]
@@ -167,19 +169,21 @@ enum RequestPages {
         }
 
         @Sendable func newForm(
-            _ ctx: TenantContext, subject: String = "", description: String = "",
-            errors: [FieldError] = [], status: HTTPStatus = .ok
+            _ ctx: TenantContext, subject: String = "", description: String = "", type: String? = nil, priority: String? = nil,
+            formKey: String? = nil, errors: [FieldError] = [], status: HTTPStatus = .ok
         ) -> Response {
-            site.page(
+            // A question at P3 unless the person says otherwise: the least alarming choice is the default.
+            let type = RequestType(rawValue: type ?? "") ?? .question
+            let priority = RequestPriority(rawValue: priority ?? "") ?? .p3
+            return site.page(
                 "requests/new", title: "New request",
                 NewPage(
-                    formToken: ctx.visitor.formToken, createLink: .requests(ctx.tenant.slug),
-                    // A question at P3 unless the person says otherwise: the least alarming choice is the default.
+                    formToken: ctx.visitor.formToken, formKey: formKey ?? FormSubmissions.newKey(), createLink: .requests(ctx.tenant.slug),
                     types: RequestType.allCases.map {
-                        Option(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0 == .question)
+                        Option(value: $0.rawValue, label: $0.rawValue.capitalized, selected: $0 == type)
                     },
                     priorities: RequestPriority.allCases.map {
-                        Option(value: $0.rawValue, label: "\($0.rawValue) — \($0.meaning)", selected: $0 == .p3)
+                        Option(value: $0.rawValue, label: "\($0.rawValue) — \($0.meaning)", selected: $0 == priority)
                     },
                     subject: subject, description: description, errors: errors), status: status, visitor: ctx.visitor, tenant: ctx.tenant)
         }
@@ -193,12 +197,14 @@ enum RequestPages {
                     NewRequest(
                         subject: form["subject"] ?? "", description: form["description"],
                         type: form["type"] ?? "", priority: form["priority"] ?? ""),
-                    tenant: ctx.tenant.id, requester: ctx.visitor.user, actor: ctx.actor)
+                    tenant: ctx.tenant.id, requester: ctx.visitor.user, actor: ctx.actor,
+                    formKey: FormSubmissions.key(form["form_key"]))
                 return .redirect(to: SiteURL.request(ctx.tenant.slug, number: created.number).path)
             } catch let error as ValidationError {
                 return newForm(
-                    ctx, subject: form["subject"] ?? "", description: form["description"] ?? "",
-                    errors: error.fieldErrors, status: error.status)
+                    ctx, subject: form["subject"] ?? "", description: form["description"] ?? "", type: form["type"],
+                    priority: form["priority"], formKey: FormSubmissions.key(form["form_key"]), errors: error.fieldErrors,
+                    status: error.status)
             }
         }
 

@@ -105,12 +105,28 @@ public struct RequestStore: Sendable {
             escalated: try row.require(20))
     }
 
-    public func create(_ new: NewRequest, tenant: UUID, requester: UUID, actor: AuditActor) throws -> ServiceRequest {
+    /// Files `new`. `formKey`: the one-time key of the page form it came from; the same form sent
+    /// again gets the request the first sending filed (`FormSubmissions`) instead of a second one.
+    public func create(
+        _ new: NewRequest, tenant: UUID, requester: UUID, actor: AuditActor, formKey: String? = nil
+    ) throws -> ServiceRequest {
         try new.validate()
         defer { lists?.changed(tenant) }
-        return try database.inTenant(tenant) { tx in
-            try create(tx, new, tenant: tenant, requester: requester, actor: actor, at: clock.now)
+        let now = clock.now
+        let (created, earlier) = try database.inTenant(tenant) { tx -> (ServiceRequest?, UUID?) in
+            guard let formKey else { return (try create(tx, new, tenant: tenant, requester: requester, actor: actor, at: now), nil) }
+            if let target = try FormSubmissions.claim(tx, tenant: tenant, user: requester, key: formKey, at: now) {
+                return (nil, UUID(uuidString: target))
+            }
+            let created = try create(tx, new, tenant: tenant, requester: requester, actor: actor, at: now)
+            try FormSubmissions.record(tx, tenant: tenant, user: requester, key: formKey, target: created.id.postgresText)
+            return (created, nil)
         }
+        if let created { return created }
+        guard let earlier, let found = try find(earlier.postgresText, tenant: tenant) else {
+            throw ValidationError(field: "subject", "this form was sent already; open the request list to find it")
+        }
+        return found
     }
 
     /// Files `new` inside `tx`, a transaction of `tenant`, stamped `filedAt`: for features that file a
