@@ -119,11 +119,14 @@ public struct HostInput: Sendable {
         if let gpus {
             if gpus.count > 16
                 || gpus.contains(where: {
-                    $0.model.isEmpty || $0.model.count > 100 || !(1...64).contains($0.count) || !(1...4_194_304).contains($0.memoryMiB)
+                    $0.model.isEmpty || $0.model.count > 100 || RequestRules.hasControl($0.model) || !(1...64).contains($0.count)
+                        || !(1...4_194_304).contains($0.memoryMiB)
                 })
             {
                 errors.append(
-                    FieldError(field: "gpus", detail: "each GPU kind needs a model (1–100 characters), a count of 1–64 and memory_mib"))
+                    FieldError(
+                        field: "gpus", detail: "each GPU kind needs a model (1–100 characters on one line), a count of 1–64 and memory_mib")
+                )
             } else {
                 out.gpus = gpus
             }
@@ -136,9 +139,9 @@ public struct HostInput: Sendable {
             }
         }
         if let models {
-            let cleaned = models.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            if cleaned.count > 50 || cleaned.contains(where: { $0.count > 200 }) {
-                errors.append(FieldError(field: "models", detail: "up to 50 model names of at most 200 characters"))
+            let cleaned = models.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+            if cleaned.count > 50 || cleaned.contains(where: { $0.count > 200 || RequestRules.hasControl($0) }) {
+                errors.append(FieldError(field: "models", detail: "up to 50 model names of at most 200 characters, each on one line"))
             } else {
                 out.models = cleaned
             }

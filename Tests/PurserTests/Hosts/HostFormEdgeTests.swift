@@ -87,3 +87,23 @@ import TestSupport
         #expect(refused.text.contains(#"<option value="tgi" selected>"#), "\(refused.text)")
     }
 }
+
+extension HostFormEdgeTests {
+    /// A NUL in a model name got a fieldless 422 from the database; a line break or other control
+    /// character was stored and shown.
+    @Test func controlCharactersInModelsAndGPUsAreRefusedByField() throws {
+        func host(_ name: String, _ extra: String) -> String {
+            #"{"name": "\#(name)", "address": "\#(name).example.net", "host_keys": ["\#(HostsAPITests.hostKey)"], "runtime": "vllm", \#(extra)}"#
+        }
+        for (json, field) in [
+            (host("ctl-1", #""models": ["a\u0000b"]"#), "models"), (host("ctl-2", #""models": ["llama\u0007"]"#), "models"),
+            (host("ctl-3", #""gpus": [{"model": "H100\u0000", "count": 1, "memory_mib": 5}]"#), "gpus"),
+            (host("ctl-4", #""gpus": [{"model": "H100\nL40", "count": 1, "memory_mib": 5}]"#), "gpus"),
+        ] {
+            let answer = try call("POST", APIPath.hosts.path() + "?tenant=acme", json: json)
+            #expect(answer.status == 422 && answer.text.contains(#""field":"\#(field)""#), "\(json): \(answer.text)")
+        }
+        let trimmed = try call("POST", APIPath.hosts.path() + "?tenant=acme", json: host("ctl-5", #""models": ["llama-3\n"]"#))
+        #expect(trimmed.status == 201 && trimmed.text.contains(#""models":["llama-3"]"#), "\(trimmed.text)")
+    }
+}
