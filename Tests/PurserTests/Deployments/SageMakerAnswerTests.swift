@@ -34,6 +34,29 @@ struct SageMakerAnswerTests {
         #expect(state.variants == ["huge": 1_000_000, "negative": 0, "canary": 10, "desired": 90])
     }
 
+    /// CloudWatch's figures come from the same configurable address: a count of 1e300, inf or nan
+    /// trapped the conversion of the invocation count to Int, and a nan error rate passed every gate.
+    @Test func metricFiguresThatAreNotFiniteAreLeftOutInsteadOfTrapping() throws {
+        func member(_ id: String, _ values: [String]) -> String {
+            "<member><Id>\(id)</Id><Values>" + values.map { "<member>\($0)</member>" }.joined() + "</Values></member>"
+        }
+        let world = World(
+            clock: SettableClock(Date(timeIntervalSince1970: 1_795_000_000)),
+            http: FixedAnswer(
+                body: "<GetMetricDataResponse><MetricDataResults>" + member("inv", ["1e300", "1e308", "1e308", "nan", "40"])
+                    + member("err", ["inf", "2"]) + member("lat", ["-5", "nan", "250000"]) + "</MetricDataResults></GetMetricDataResponse>")
+        )
+        let driver = SageMakerDriver(
+            region: "eu-west-1", endpointURL: "http://127.0.0.1:9",
+            keys: ProviderCredentials(accessKeyID: "AKIAPURSERTEST000001", secretAccessKey: "x"), settings: SageMakerSettings(),
+            world: world)
+        let reading = try driver.health(
+            endpoint: "e", variant: "v", from: Date(timeIntervalSince1970: 1_795_000_000), to: Date(timeIntervalSince1970: 1_795_000_300))
+        #expect(reading.requests == 1_000_000_000_000)
+        #expect(reading.values[.errorRate]?.isFinite == true)
+        #expect(reading.values[.p95LatencyMs] == 250)
+    }
+
     @Test func weightsThatAreNotFiniteReadAsZero() {
         #expect(SageMakerDriver.weight(.infinity) == 0)
         #expect(SageMakerDriver.weight(-.infinity) == 0)

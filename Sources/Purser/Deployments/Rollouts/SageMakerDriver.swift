@@ -168,7 +168,8 @@ public struct SageMakerDriver: ProviderDriver {
         var values: [LLMSignal: Double] = [:]
         if invocations > 0 { values[.errorRate] = errors / invocations }
         if let latency = series["lat"]?.max() { values[.p95LatencyMs] = latency / 1000 }
-        return LLMReading(requests: Int(invocations), values: values)
+        // Finite figures can still add up past any count (1e308 twice is inf): capped, never trapped.
+        return LLMReading(requests: Int(invocations.isFinite ? min(invocations, 1e12) : 1e12), values: values)
     }
 
     public func delete(endpoint: String) throws {
@@ -317,6 +318,8 @@ public struct SageMakerDriver: ProviderDriver {
     }
 
     /// GetMetricData's XML: each result's <Id> and the numbers in its <Values>.
+    /// Counts and latencies are never negative nor infinite: a value that is (or nan, which would
+    /// make the error rate nan and pass every gate) is left out like an unreadable one.
     static func metricValues(_ xml: String) -> [String: [Double]] {
         var out: [String: [Double]] = [:]
         for chunk in xml.components(separatedBy: "<Id>").dropFirst() {
@@ -324,6 +327,7 @@ public struct SageMakerDriver: ProviderDriver {
             out[id] = values.components(separatedBy: "<member>").dropFirst().compactMap {
                 Double($0.components(separatedBy: "</member>")[0].trimmingCharacters(in: .whitespaces))
             }
+            .filter { $0.isFinite && $0 >= 0 }
         }
         return out
     }
