@@ -149,8 +149,22 @@ public struct LLMGate: Codable, Sendable, Equatable {
             let hasMin = object["min"] is NSNumber
             if signal.higherIsWorse && !hasMax { problems.append("Gate \(index + 1): \(signal.label) needs a \"max\".") }
             if !signal.higherIsWorse && !hasMin { problems.append("Gate \(index + 1): \(signal.label) needs a \"min\".") }
-            if let window = object["window_seconds"], !((window as? NSNumber).map { $0.intValue > 0 } ?? false) {
-                problems.append("Gate \(index + 1): window_seconds must be a positive number.")
+            // A threshold outside what the signal can read would fail (or pass) every reading.
+            for key in ["max", "min"] {
+                guard let value = (object[key] as? NSNumber)?.doubleValue else { continue }
+                if signal == .errorRate && !(0...1).contains(value) {
+                    problems.append("Gate \(index + 1): the error rate's \"\(key)\" is a fraction 0–1 (0.02 is 2 %).")
+                } else if !value.isFinite || value < 0 {
+                    problems.append("Gate \(index + 1): \(signal.label)'s \"\(key)\" must be 0 or more.")
+                }
+            }
+            // Whole numbers in range: the reconciler reads them as Int.
+            for (key, range) in [("window_seconds", 1...604_800), ("min_requests", 0...1_000_000_000)] {
+                guard let given = object[key] else { continue }
+                let value = (given as? NSNumber)?.doubleValue ?? .nan
+                if !(value.rounded() == value && Double(range.lowerBound) <= value && value <= Double(range.upperBound)) {
+                    problems.append("Gate \(index + 1): \(key) must be a whole number \(range.lowerBound)–\(range.upperBound).")
+                }
             }
         }
         return problems
