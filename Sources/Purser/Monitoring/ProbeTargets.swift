@@ -93,6 +93,10 @@ public struct ProbeTargets: Sendable {
     func checkURL(_ url: String?) -> [FieldError] {
         guard let url, !url.isEmpty else { return [FieldError(field: "url", detail: "give the URL to probe")] }
         guard url.count <= 2000 else { return [FieldError(field: "url", detail: "at most 2000 characters")] }
+        // The outbound check's own words name a channel's secret; a probe has its credentials field.
+        if let parsed = URL(string: url), parsed.user != nil || parsed.password != nil {
+            return [FieldError(field: "url", detail: "credentials in the URL are not allowed; put the token in the probe's credentials")]
+        }
         do {
             _ = try Destinations.check(url, policy: policy, resolver: world.resolver)
             return []

@@ -91,6 +91,11 @@ import TestSupport
             #expect(made.status == 422, "\(body) \(made.json)")
             #expect((made.json["errors"] as? [[String: Any]])?.first?["field"] as? String == field, "\(made.json)")
         }
+        // A URL carrying user:password@ is refused in a probe's words, not a notification channel's.
+        let secret = try call(
+            "POST", "/api/v1/probe-targets?tenant=acme", staff, body: #"{"name": "s", "url": "http://user:pass@127.0.0.1:9/"}"#)
+        let detail = (secret.json["errors"] as? [[String: Any]])?.first?["detail"] as? String ?? ""
+        #expect(secret.status == 422 && detail.contains("probe's credentials") && !detail.contains("channel"), "\(secret.json)")
         let made = try call(
             "POST", "/api/v1/probe-targets?tenant=acme", staff,
             body: #"{"name": "e", "url": "http://127.0.0.1:9/", "availability_percent": 99.999}"#)
