@@ -46,7 +46,7 @@ enum AlertmanagerAPI {
                             "labels": [
                                 "type": "object", "additionalProperties": ["type": "string"],
                                 "description":
-                                    "alertname, service (or job) groups alerts, severity (critical, error, warning, info or SEV1–SEV4).",
+                                    "alertname, service (or job) groups alerts, severity (critical, error, warning or SEV1–SEV4; none or another value is SEV4).",
                             ],
                             "annotations": ["type": "object", "additionalProperties": ["type": "string"]],
                             "startsAt": ["type": "string", "format": "date-time"], "endsAt": ["type": "string"],

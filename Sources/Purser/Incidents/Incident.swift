@@ -63,6 +63,11 @@ public enum IncidentSeverity: String, Sendable, Codable, CaseIterable, Comparabl
     /// Lower is more severe: SEV1 < SEV2.
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
+    /// A severity a person or client typed: SEV1–SEV4 in any case, spaces around ignored ("sev2").
+    public static func parse(_ text: String) -> IncidentSeverity? {
+        IncidentSeverity(rawValue: text.trimmingCharacters(in: .whitespaces).uppercased())
+    }
+
     /// An alert's `severity` label: SEV1–SEV4 (any case), or Prometheus' usual words — critical
     /// and page are SEV1, error and high SEV2, warning SEV3; anything else (info, none) SEV4.
     public static func fromLabel(_ label: String?) -> IncidentSeverity {

@@ -46,6 +46,11 @@ public struct IncidentSignal: Sendable {
         self.startsAt = startsAt
         self.endsAt = endsAt
     }
+
+    /// When a resolved alert ended: as sent (else when it was received), never before it began. A
+    /// sender whose clock runs behind may send an end before the start; refusing the delivery would
+    /// drop its other alerts (Alertmanager does not retry a 4xx), so the alert lasts no time instead.
+    public func ended(receivedAt now: Date) -> Date { max(endsAt ?? now, startsAt) }
 }
 
 /// What one delivery did.
@@ -94,7 +99,10 @@ public enum IncidentIntake {
                            resolved_received_at = CASE WHEN $5 = 'resolved' THEN coalesce(resolved_received_at, $4::timestamptz) END
                     WHERE tenant_id = $1 AND fingerprint = $2 AND starts_at = $3
                     """,
-                    [tenant, signal.fingerprint, signal.startsAt, now, signal.status.rawValue, labels, annotations, signal.endsAt ?? now])
+                    [
+                        tenant, signal.fingerprint, signal.startsAt, now, signal.status.rawValue, labels, annotations,
+                        signal.ended(receivedAt: now),
+                    ])
                 result.recorded += 1
                 let incident: UUID? = try existing.decode(0)
                 let before: String = try existing.require(1)
@@ -146,7 +154,7 @@ public enum IncidentIntake {
                 [
                     tenant, signal.fingerprint, signal.startsAt, incident?.id, String(signal.alertname.prefix(200)),
                     String(signal.service.prefix(200)), signal.severity.rawValue, signal.status.rawValue, labels, annotations,
-                    signal.status == .resolved ? signal.endsAt ?? now : nil, now,
+                    signal.status == .resolved ? signal.ended(receivedAt: now) : nil, now,
                 ])
             result.recorded += 1
             if signal.status == .resolved, let found = incident {

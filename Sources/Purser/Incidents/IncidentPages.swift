@@ -281,13 +281,14 @@ enum IncidentPages {
                     throw ValidationError(field: "commander_id", "choose someone from the list")
                 }
                 let responders = form.all("responders").compactMap(UUID.init(uuidString:))
+                var change = IncidentChange(
+                    severity: (form["severity"] ?? "").isEmpty ? nil : form["severity"],
+                    state: (form["state"] ?? "").isEmpty ? nil : form["state"], commanderID: commander,
+                    responders: form["people_form"] == "1" ? responders : nil)
+                // The people form shows the current commander chosen: '—' chosen there means nobody.
+                change.clearsCommander = form["people_form"] == "1" && commander == nil
                 _ = try store.change(
-                    id, tenant: ctx.tenant.id,
-                    change: IncidentChange(
-                        severity: (form["severity"] ?? "").isEmpty ? nil : form["severity"],
-                        state: (form["state"] ?? "").isEmpty ? nil : form["state"], commanderID: commander,
-                        responders: form["people_form"] == "1" ? responders : nil),
-                    expected: form["version"], principal: ctx.principal, actor: ctx.actor)
+                    id, tenant: ctx.tenant.id, change: change, expected: form["version"], principal: ctx.principal, actor: ctx.actor)
             }
         }
 

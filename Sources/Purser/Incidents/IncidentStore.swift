@@ -26,6 +26,8 @@ public struct IncidentChange: Sendable, Decodable {
     public var severity: String?
     public var state: String?
     public var commanderID: UUID?
+    /// commander_id given as null: the incident has no commander any more (absent: unchanged).
+    public var clearsCommander = false
     public var responders: [UUID]?
 
     enum CodingKeys: String, CodingKey {
@@ -41,6 +43,16 @@ public struct IncidentChange: Sendable, Decodable {
         self.state = state
         self.commanderID = commanderID
         self.responders = responders
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        title = try container.decodeIfPresent(String.self, forKey: .title)
+        severity = try container.decodeIfPresent(String.self, forKey: .severity)
+        state = try container.decodeIfPresent(String.self, forKey: .state)
+        commanderID = try container.decodeIfPresent(UUID.self, forKey: .commanderID)
+        clearsCommander = try container.contains(.commanderID) && container.decodeNil(forKey: .commanderID)
+        responders = try container.decodeIfPresent([UUID].self, forKey: .responders)
     }
 }
 
@@ -135,7 +147,7 @@ public struct IncidentStore: Sendable {
     public func open(_ new: NewIncident, tenant: UUID, principal: Principal, actor: AuditActor) throws -> Incident {
         var errors: [FieldError] = []
         if let problem = Self.titleProblem(new.title) { errors.append(problem) }
-        let severity = IncidentSeverity(rawValue: new.severity)
+        let severity = IncidentSeverity.parse(new.severity)
         if severity == nil { errors.append(FieldError(field: "severity", detail: Self.severityDetail)) }
         let service = (new.service ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         if service.count > 200 || RequestRules.hasControl(service) {
@@ -217,7 +229,7 @@ public struct IncidentStore: Sendable {
             guard let current = try Self.load(tx, tenant: tenant, id: id, lock: true) else { throw NotFound() }
             var errors: [FieldError] = []
             if let title = change.title, let problem = Self.titleProblem(title) { errors.append(problem) }
-            let severity = change.severity.map { IncidentSeverity(rawValue: $0) }
+            let severity = change.severity.map { IncidentSeverity.parse($0) }
             if severity == .some(nil) { errors.append(FieldError(field: "severity", detail: Self.severityDetail)) }
             let state = change.state.map { IncidentState(rawValue: $0) }
             if state == .some(nil) {
@@ -259,6 +271,9 @@ public struct IncidentStore: Sendable {
                 try tx.query("UPDATE incidents SET commander_id = $3 WHERE tenant_id = $1 AND id = $2", [tenant, id, commander])
                 let name = try tx.query("SELECT name FROM users WHERE id = $1", [commander])[0].require(0, as: String.self)
                 try Self.event(tx, tenant: tenant, incident: id, kind: "commander", by: principal.user, detail: name, at: now)
+            } else if change.clearsCommander, current.commander != nil {
+                try tx.query("UPDATE incidents SET commander_id = NULL WHERE tenant_id = $1 AND id = $2", [tenant, id])
+                try Self.event(tx, tenant: tenant, incident: id, kind: "commander", by: principal.user, detail: "nobody", at: now)
             }
             if let responders = change.responders {
                 let sorted = Array(Set(responders)).sorted { $0.uuidString < $1.uuidString }
@@ -274,11 +289,12 @@ public struct IncidentStore: Sendable {
                 try Self.transition(tx, tenant: tenant, current, to: state, by: principal.user, actor: actor, at: now, notices: notices)
             }
             try tx.query("UPDATE incidents SET updated_at = $3, version = version + 1 WHERE tenant_id = $1 AND id = $2", [tenant, id, now])
-            var after: [String: String] = [:]
+            var after: [String: String?] = [:]
             if let title = change.title { after["title"] = title }
-            if let severity = change.severity { after["severity"] = severity }
+            if let severity = severity ?? nil { after["severity"] = severity.rawValue }
             if let state = change.state { after["state"] = state }
             if let commander = change.commanderID { after["commander_id"] = commander.postgresText }
+            if change.clearsCommander { after["commander_id"] = .some(nil) }
             if let responders = change.responders { after["responders"] = responders.map(\.postgresText).joined(separator: ",") }
             try AuditLog.record(
                 AuditEvent(

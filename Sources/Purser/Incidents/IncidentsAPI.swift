@@ -7,6 +7,11 @@ import Postgres
 
 enum IncidentsAPI {
     static let severitySchema: JSONValue = ["type": "string", "enum": .array(IncidentSeverity.allCases.map { .string($0.rawValue) })]
+    /// What a client may send: the answer's SEV1–SEV4, or the same in lower case.
+    static let severityInputSchema: JSONValue = [
+        "type": "string", "description": "SEV1–SEV4, read in any case.",
+        "enum": .array(IncidentSeverity.allCases.flatMap { [.string($0.rawValue), .string($0.rawValue.lowercased())] }),
+    ]
     static let stateSchema: JSONValue = ["type": "string", "enum": .array(IncidentState.allCases.map { .string($0.rawValue) })]
     static let titleSchema: JSONValue = [
         "type": "string", "minLength": 1, "maxLength": 200,
@@ -51,7 +56,7 @@ enum IncidentsAPI {
         schema: [
             "type": "object", "required": ["title", "severity"], "additionalProperties": false,
             "properties": [
-                "title": titleSchema, "severity": severitySchema,
+                "title": titleSchema, "severity": severityInputSchema,
                 "service": ["type": "string", "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"],
                 "description": RequestRules.descriptionSchema,
             ],
@@ -62,8 +67,10 @@ enum IncidentsAPI {
         schema: [
             "type": "object", "additionalProperties": false,
             "properties": [
-                "title": titleSchema, "severity": severitySchema, "state": stateSchema,
-                "commander_id": ["type": "string", "format": "uuid"],
+                "title": titleSchema, "severity": severityInputSchema, "state": stateSchema,
+                "commander_id": [
+                    "type": ["string", "null"], "format": "uuid", "description": "null: the incident has no commander any more.",
+                ],
                 "responders": ["type": "array", "maxItems": 50, "items": ["type": "string", "format": "uuid"]],
             ],
         ])
@@ -227,7 +234,7 @@ enum IncidentsAPI {
                 parameters: [
                     APIGate.tenantParameter,
                     .init("state", in: .query, schema: stateSchema, description: "Only this state."),
-                    .init("severity", in: .query, schema: severitySchema, description: "Only this severity."),
+                    .init("severity", in: .query, schema: severityInputSchema, description: "Only this severity."),
                     .init("limit", in: .query, schema: ["type": "integer", "minimum": 1, "maximum": 100], description: "Page size (20)."),
                     .init(
                         "cursor", in: .query, schema: ["type": "string", "format": "uuid"],
@@ -238,7 +245,7 @@ enum IncidentsAPI {
             try ctx.require(.incidentsRead)
             let query = ctx.request.query
             let state = query["state"].map { IncidentState(rawValue: $0) }
-            let severity = query["severity"].map { IncidentSeverity(rawValue: $0) }
+            let severity = query["severity"].map { IncidentSeverity.parse($0) }
             let limit = query["limit"].map { Int($0) }
             let cursor = query["cursor"].map { UUID(uuidString: $0) }
             if state == .some(nil) { throw HTTPError(.badRequest, detail: "state: use one of the incident states") }
