@@ -28,7 +28,8 @@ enum ProviderChannelPages {
         let formToken: String
         let channels: [ChannelRow]
         let deliveries: [DeliveryRow]
-        let kinds = ProviderChannel.Kind.allCases.map(\.rawValue)
+        /// The kinds, the one chosen before a refusal still chosen.
+        var kinds: [HostPages.Option] = []
         var values: [String: String] = ["events": "host.down"]
         var errors: [FieldError] = []
         var message: String?
@@ -54,6 +55,9 @@ enum ProviderChannelPages {
                 }, deliveries: deliveries)
             (model.errors, model.message) = (errors, message)
             if let form { for name in ["kind", "name", "target", "events"] { model.values[name] = form[name] ?? "" } }
+            model.kinds = ProviderChannel.Kind.allCases.map {
+                HostPages.Option(value: $0.rawValue, label: $0.rawValue, selected: $0.rawValue == model.values["kind"])
+            }
             return site.page("hosts/provider-channels", title: model.heading, model, status: status, visitor: ctx.visitor)
         }
 

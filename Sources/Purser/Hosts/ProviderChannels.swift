@@ -31,7 +31,9 @@ public enum ProviderChannels {
         let target = target.trimmingCharacters(in: .whitespacesAndNewlines)
         let events = events.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         var errors: [FieldError] = []
-        if !(1...100).contains(name.count) { errors.append(FieldError(field: "name", detail: "give a name of 1–100 characters")) }
+        if !(1...100).contains(name.count) || RequestRules.hasControl(name) {
+            errors.append(FieldError(field: "name", detail: "give a name of 1–100 characters on one line"))
+        }
         switch kind {
         case .email:
             let addresses = target.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

@@ -107,3 +107,18 @@ extension HostFormEdgeTests {
         #expect(trimmed.status == 201 && trimmed.text.contains(#""models":["llama-3"]"#), "\(trimmed.text)")
     }
 }
+
+extension HostFormEdgeTests {
+    /// A refused provider channel kept its name, target and events but fell back to kind email, so
+    /// sending it again made the webhook URL an e-mail target; a name with a control character was
+    /// stored as typed.
+    @Test func aRefusedProviderChannelKeepsItsKindAndRefusesAControlCharacterInItsName() throws {
+        let admin = try acme.signedIn(
+            "provider_admin@staff.test", in: app, totp: try acme.enableSecondFactor("provider_admin@staff.test", in: app))
+        let refused = try admin.post(
+            "/staff/provider-channels", [("kind", "webhook"), ("name", "On\u{7}call"), ("target", "ftp://x"), ("events", "host.down")])
+        #expect(refused.status == 422)
+        #expect(refused.text.contains(#"<option value="webhook" selected>"#), "\(refused.text)")
+        #expect(refused.text.contains("<strong>name</strong>") && refused.text.contains("<strong>target</strong>"), "\(refused.text)")
+    }
+}
