@@ -88,7 +88,10 @@ enum Routes {
         HostPages.register(in: &routes, site: site, store: hosts)
         HostsAPI.register(in: &routes, store: hosts)
         SSHHostCertificates.register(in: &routes, store: hosts, keyring: parts.keyring)
-        ProviderChannelPages.register(in: &routes, site: site, database: database, keyring: parts.keyring)
+        ProviderChannelPages.register(
+            in: &routes, site: site, database: database, keyring: parts.keyring,
+            policy: DestinationPolicy(
+                allowHTTP: parts.configuration.allowHTTPDestinations, allowed: parts.configuration.allowedDestinations))
         // Just-in-time access: policies, access requests, approvals, grants, certificates
         AccessRoutes.register(in: &routes, parts: parts)
         // Costs: usage ingestion and the price catalogue

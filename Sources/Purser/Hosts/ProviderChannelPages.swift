@@ -38,7 +38,7 @@ enum ProviderChannelPages {
     /// The most recent deliveries shown (the log is keyed by created_at, id for this read).
     static let recentDeliveries = 50
 
-    static func register(in routes: inout RouteTable, site: Site, database: Database, keyring: Keyring) {
+    static func register(in routes: inout RouteTable, site: Site, database: Database, keyring: Keyring, policy: DestinationPolicy) {
         @Sendable func page(
             _ ctx: PageContext, form: QueryParameters? = nil, errors: [FieldError] = [], message: String? = nil, status: HTTPStatus = .ok
         ) throws -> Response {
@@ -81,7 +81,17 @@ enum ProviderChannelPages {
                     try ProviderChannels.create(
                         kind: kind, name: form["name"] ?? "", target: form["target"] ?? "",
                         events: (form["events"] ?? "").split(separator: ",").map(String.init), keyring: keyring, actor: ctx.actor,
-                        at: now, in: tx)
+                        at: now, in: tx
+                    ) { url in
+                        do {
+                            _ = try Destinations.check(url, policy: policy, resolver: ctx.world.resolver)
+                            return nil
+                        } catch let refused as RefusedDestination {
+                            return refused.description
+                        } catch {
+                            return "the host name does not resolve"
+                        }
+                    }
                 }
                 let secret = made.secret.map { " Its signing secret, shown only now: \($0)" } ?? ""
                 return try page(ctx, message: "Added \(made.channel.name).\(secret)", status: .created)

@@ -23,9 +23,11 @@ public enum ProviderChannels {
 
     /// Adds a channel (audited in the provider's chain). A webhook signs with `secret`, or one made
     /// here and returned once; sealed at rest, it makes `Purser-Signature` on each delivery.
+    /// `destination` judges a webhook's URL as deliveries will (the outbound destination policy):
+    /// what it says refuses the URL now, rather than every delivery later.
     public static func create(
         kind: ProviderChannel.Kind, name: String, target: String, events: [String], secret given: String? = nil, keyring: Keyring,
-        actor: AuditActor, at now: Date, in tx: Connection
+        actor: AuditActor, at now: Date, in tx: Connection, destination: ((String) -> String?)? = nil
     ) throws -> (channel: ProviderChannel, secret: String?) {
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
         let target = target.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -43,6 +45,8 @@ public enum ProviderChannels {
         case .webhook:
             if URLComponents(string: target).map({ ["http", "https"].contains($0.scheme ?? "") && $0.host != nil }) != true {
                 errors.append(FieldError(field: "target", detail: "give the webhook's http(s) URL"))
+            } else if let problem = destination?(target) {
+                errors.append(FieldError(field: "target", detail: problem))
             }
         }
         if events.isEmpty || events.contains(where: { !NotificationEvents.isKnown($0) }) {

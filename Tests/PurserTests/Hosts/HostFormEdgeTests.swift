@@ -120,5 +120,13 @@ extension HostFormEdgeTests {
         #expect(refused.status == 422)
         #expect(refused.text.contains(#"<option value="webhook" selected>"#), "\(refused.text)")
         #expect(refused.text.contains("<strong>name</strong>") && refused.text.contains("<strong>target</strong>"), "\(refused.text)")
+        // A webhook deliveries would refuse (a private address, credentials in the URL) is refused now.
+        for (target, reason) in [
+            ("https://10.1.2.3/hook", "not a public address"), ("https://noc:pw@10.1.2.3/hook", "credentials in the URL"),
+        ] {
+            let answer = try admin.post(
+                "/staff/provider-channels", [("kind", "webhook"), ("name", "NOC"), ("target", target), ("events", "host.down")])
+            #expect(answer.status == 422 && answer.text.contains(reason), "\(answer.text)")
+        }
     }
 }
