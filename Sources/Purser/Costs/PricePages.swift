@@ -92,7 +92,9 @@ enum PricePages {
         {
             errors.append(FieldError(field: "provider", detail: "lower-case letters, digits, '.', '-' or '_', as events name it"))
         }
-        let item = (form["item"] ?? "").trimmingCharacters(in: .whitespaces)
+        // Composed (NFC) as ingest stores models and GPU types: a decomposed "é" typed here would
+        // otherwise never match an event.
+        let item = UsageRules.nfc((form["item"] ?? "").trimmingCharacters(in: .whitespaces))
         if item.isEmpty || item.utf8.count > 200 {
             errors.append(FieldError(field: "item", detail: "the model or GPU type, as events name it"))
         }

@@ -247,7 +247,7 @@ enum PricesAPI {
             let query = ctx.request.query
             let rows = try catalogue.prices(
                 after: cursor, limit: limit + 1, provider: query["provider"].flatMap { $0.isEmpty ? nil : $0 },
-                item: query["item"].flatMap { $0.isEmpty ? nil : $0 })
+                item: query["item"].flatMap { $0.isEmpty ? nil : UsageRules.nfc($0) })
             return page(rows, limit: limit, id: \.id, json: json(list:))
         }
 

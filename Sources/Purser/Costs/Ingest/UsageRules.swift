@@ -189,7 +189,8 @@ enum UsageRules {
         case cachedInputTokens, requests, latencyMs, ttftMs, status, host, gpuType, gpuSeconds
         var name: String { fieldNames[rawValue] }
         /// What reports group by and budgets match: one spelling per name whatever form it was sent in.
-        var isDimension: Bool { [.provider, .model, .endpoint, .deployment, .team, .feature, .keyRef].contains(self) }
+        /// A GPU type is composed too: prices name it as their item, composed when typed.
+        var isDimension: Bool { [.provider, .model, .endpoint, .deployment, .team, .feature, .keyRef, .gpuType].contains(self) }
     }
 
     /// `text` in Unicode's composed form (NFC): "Équipe" sent as E and a combining acute is the same
