@@ -51,6 +51,13 @@ public final class PurserNode: @unchecked Sendable {
     @discardableResult
     public func stop(signal: Int32 = SIGTERM) -> Int32 { process.stop(signal: signal) }
 
+    /// Sends `signal` to the process alone and returns at once (`waitForExit` reaps it).
+    public func send(_ signal: Int32) { kill(process.pid, signal) }
+
+    /// Waits for the process to end by itself; returns its exit status.
+    @discardableResult
+    public func waitForExit() -> Int32 { process.wait() }
+
     deinit { _ = process.stop(signal: SIGKILL) }
 }
 
