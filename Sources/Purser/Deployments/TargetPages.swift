@@ -27,14 +27,18 @@ enum TargetPages {
         let region: String
         let endpointURL: String
         let settings: String
+        /// What was typed in the environment form, kept when it is refused.
+        let environmentTenant: String
+        let environmentName: String
+        let environmentPosition: String
         var message: String?
         var errors: [FieldError] = []
     }
 
     static func register(in routes: inout RouteTable, site: Site, targets: DeploymentTargets, database: Database) {
         @Sendable func render(
-            _ ctx: PageContext, form: QueryParameters? = nil, message: String? = nil, errors: [FieldError] = [],
-            status: HTTPStatus = .ok
+            _ ctx: PageContext, form: QueryParameters? = nil, environmentForm: QueryParameters? = nil, message: String? = nil,
+            errors: [FieldError] = [], status: HTTPStatus = .ok
         ) throws -> Response {
             let rows = try targets.allTargets().map { entry in
                 Row(
@@ -51,7 +55,9 @@ enum TargetPages {
                         DeploymentPages.Option(value: $0.rawValue, label: $0.label, selected: (form?["kind"] ?? "sandbox") == $0.rawValue)
                     },
                     tenant: form?["tenant"] ?? "", name: form?["name"] ?? "", region: form?["region"] ?? "",
-                    endpointURL: form?["endpoint_url"] ?? "", settings: form?["settings"] ?? "", message: message, errors: errors),
+                    endpointURL: form?["endpoint_url"] ?? "", settings: form?["settings"] ?? "",
+                    environmentTenant: environmentForm?["tenant"] ?? "", environmentName: environmentForm?["environment"] ?? "",
+                    environmentPosition: environmentForm?["position"] ?? "", message: message, errors: errors),
                 status: status, visitor: ctx.visitor)
         }
 
@@ -71,7 +77,7 @@ enum TargetPages {
                     name: form["environment"] ?? "", position: Int(form["position"] ?? "") ?? 0, tenant: tenant, actor: ctx.actor)
                 return try render(ctx, message: "Environment \(made.name) (\(made.position)) made for \(slug).", status: .created)
             } catch let error as ValidationError {
-                return try render(ctx, errors: error.fieldErrors, status: error.status)
+                return try render(ctx, environmentForm: form, errors: error.fieldErrors, status: error.status)
             }
         }
 

@@ -240,6 +240,13 @@ import TestSupport
         // Staff make environments and targets; a target's secret is sealed and never shown again.
         let platform = try people.signedIn(
             "platform_engineer@staff.test", in: app, totp: try people.enableSecondFactor("platform_engineer@staff.test", in: app))
+        // A refused environment keeps what was typed in its own form.
+        let misplaced = try platform.post(
+            "/staff/targets/environments", [("tenant", "acme"), ("environment", "prod-eu"), ("position", "101")], from: "/staff/targets")
+        #expect(misplaced.status == 422 && misplaced.text.contains("1 to 100"))
+        #expect(
+            misplaced.text.contains(#"name="tenant" value="acme""#) && misplaced.text.contains(#"value="prod-eu""#)
+                && misplaced.text.contains(#"value="101""#))
         let environment = try platform.post(
             "/staff/targets/environments", [("tenant", "acme"), ("environment", "production"), ("position", "3")], from: "/staff/targets")
         #expect(environment.status == 201)
