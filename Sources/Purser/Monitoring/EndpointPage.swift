@@ -85,6 +85,8 @@ enum EndpointPage {
         message: String? = nil, status: HTTPStatus = .ok
     ) throws -> Response {
         let id = try ctx.request.uuidParameter("id")
+        // A refused objectives form shows what was typed, not the stored values.
+        let typed = { (name: String) in form?["action"] == "maintenance" ? nil : form?[name] }
         let now = ctx.world.clock.now
         let slug = ctx.tenant.slug
         let week = now.addingTimeInterval(-7 * 86400)
@@ -173,9 +175,10 @@ enum EndpointPage {
                 },
                 incidents: incidents, deployments: deployments, grants: grants, canManage: ctx.principal.can(.monitoringManage),
                 formToken: ctx.visitor.formToken, formLink: .endpoint(slug, id: id), backLink: .endpoints(slug),
-                availabilityValue: target.availabilityObjective.map { String($0) } ?? "",
-                latencyValue: target.latencyObjectiveMs.map(String.init) ?? "", ttftValue: target.ttftObjectiveMs.map(String.init) ?? "",
-                intervalValue: String(target.intervalSeconds))
+                availabilityValue: typed("availability_percent") ?? target.availabilityObjective.map { String($0) } ?? "",
+                latencyValue: typed("p95_latency_ms") ?? target.latencyObjectiveMs.map(String.init) ?? "",
+                ttftValue: typed("p95_ttft_ms") ?? target.ttftObjectiveMs.map(String.init) ?? "",
+                intervalValue: typed("interval_seconds") ?? String(target.intervalSeconds))
             (page.errors, page.message) = (errors, message)
             if let form { for name in ["starts_at", "ends_at", "reason"] { page.values[name] = form[name] ?? "" } }
             return page

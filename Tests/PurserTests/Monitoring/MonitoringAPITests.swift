@@ -120,6 +120,10 @@ import TestSupport
             [("availability_percent", ""), ("p95_latency_ms", ""), ("p95_ttft_ms", ""), ("interval_seconds", "60"), ("credentials", "")],
             from: page)
         #expect(saved.status == 200 && saved.text.contains("Saved."))
+        // A refused objective keeps what was typed in its field.
+        let refused = try browser.post(
+            page, [("availability_percent", "99.99999"), ("p95_latency_ms", "750"), ("interval_seconds", "60")], from: page)
+        #expect(refused.status == 422 && refused.text.contains(#"value="99.99999""#) && refused.text.contains(#"value="750""#))
         let read = try call("GET", "/api/v1/probe-targets/\(id)?tenant=acme", staff)
         #expect((read.json["objectives"] as? [String: Any])?["p95_latency_ms"] is NSNull, "\(read.json)")
         // A window for an endpoint the tenant does not have names the field the body used.
