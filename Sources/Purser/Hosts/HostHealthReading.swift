@@ -38,6 +38,16 @@ public struct HostHealthReading: Sendable, Codable, Equatable {
         "nvidia-smi --query-gpu=name,memory.total,memory.used,utilization.gpu,temperature.gpu --format=csv,noheader,nounits"
         + "; echo '--purser-uptime--'; cat /proc/uptime; echo '--purser-disk--'; df -Pk /"
 
+    /// The largest disk figure kept from df (1 EiB in KiB).
+    public static let largestDiskKiB: Int64 = 1 << 50
+
+    /// How full the root disk is, 0–100, for any stored figures (readings kept before they were
+    /// bounded included): never an overflow.
+    public var diskPercent: Int {
+        guard diskTotalKiB > 0 else { return 0 }
+        return Int(min(100, max(0, (Double(diskUsedKiB) / Double(diskTotalKiB) * 100).rounded(.down))))
+    }
+
     /// Reads what `command` printed; nil names what was missing.
     public static func parse(_ output: String) -> Result<HostHealthReading, HealthUnreadable> {
         let parts = output.components(separatedBy: "--purser-uptime--\n")
@@ -66,7 +76,10 @@ public struct HostHealthReading: Sendable, Codable, Equatable {
         guard disk.count >= 6, let total = Int64(disk[1]), let used = Int64(disk[2]) else {
             return .failure(HealthUnreadable("df printed no usage for /"))
         }
-        return .success(HostHealthReading(gpus: gpus, uptimeSeconds: Int(uptime), diskTotalKiB: total, diskUsedKiB: used))
+        // 2^50 KiB is an exbibyte: more is a host's misprint, and the pages compute with these.
+        let bounded = { (value: Int64) in min(max(value, 0), Self.largestDiskKiB) }
+        return .success(
+            HostHealthReading(gpus: gpus, uptimeSeconds: Int(uptime), diskTotalKiB: bounded(total), diskUsedKiB: bounded(used)))
     }
 }
 

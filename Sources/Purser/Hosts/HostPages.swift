@@ -56,7 +56,7 @@ enum HostPages {
         if let reading = host.health, let at = host.healthAt {
             let used = reading.gpus.map { "\($0.utilizationPercent)%" }.joined(separator: " ")
             health =
-                "\(reading.gpus.count) GPU(s) \(used), up \(reading.uptimeSeconds / 3600) h, disk \(reading.diskUsedKiB * 100 / max(reading.diskTotalKiB, 1))% — \(DisplayTime.format(at))"
+                "\(reading.gpus.count) GPU(s) \(used), up \(reading.uptimeSeconds / 3600) h, disk \(reading.diskPercent)% — \(DisplayTime.format(at))"
         } else {
             health = "not read yet"
         }

@@ -130,3 +130,28 @@ extension HostFormEdgeTests {
         }
     }
 }
+
+extension HostFormEdgeTests {
+    /// A host's df answer is whatever it prints: a used figure near Int64's limit overflowed the
+    /// hosts page's percentage (a trap that took the process down for everyone opening the page),
+    /// and a negative one was kept. Readings are now bounded, and the page's figure cannot overflow
+    /// for a reading stored before.
+    @Test func anAbsurdDiskReadingNeitherTrapsNorIsKept() throws {
+        let answer = "NVIDIA H100, 81559, 10, 5, 40\n--purser-uptime--\n3600.5 100.0\n--purser-disk--\n"
+        for (used, kept) in [("99999999999999999", Int64(1) << 50), ("-5", 0)] {
+            let df = "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 100 \(used) 1 99% /\n"
+            let reading = try HostHealthReading.parse(answer + df).get()
+            #expect(reading.diskUsedKiB == kept && reading.diskTotalKiB == 100)
+        }
+        try app.database.connect().query(
+            """
+            INSERT INTO gpu_hosts (tenant_id, id, name, address, host_keys, runtime, health, health_at, created_at, updated_at)
+            VALUES (NULL, gen_random_uuid(), 'pool-df', '10.9.9.9', ARRAY[$1], 'vllm',
+                    '{"gpus": [], "uptime_seconds": 7200, "disk_total_kib": 1, "disk_used_kib": 9000000000000000000}', $2, $2, $2)
+            """, [HostsAPITests.hostKey, app.app.world.now])
+        let staff = try acme.signedIn(
+            "provider_admin@staff.test", in: app, totp: try acme.enableSecondFactor("provider_admin@staff.test", in: app))
+        let page = try staff.get(SitePage.staffHosts.template)
+        #expect(page.status == 200 && page.text.contains("up 2 h, disk 100%"), "\(page.text)")
+    }
+}
