@@ -79,7 +79,9 @@ enum HostPages {
         var input = HostInput()
         input.name = form["name"] ?? ""
         input.address = form["address"] ?? ""
-        input.sshPort = Int(form["ssh_port"] ?? "22") ?? -1
+        // The port and login fields start empty with 22 and purser as placeholders: empty is those.
+        let port = (form["ssh_port"] ?? "").trimmingCharacters(in: .whitespaces)
+        input.sshPort = port.isEmpty ? 22 : Int(port) ?? -1
         input.sshLogin = (form["ssh_login"] ?? "").isEmpty ? "purser" : form["ssh_login"]
         input.hostKeys = list("host_keys", lines: true)
         input.labels = list("labels")
