@@ -83,7 +83,7 @@ enum DemoIncidents {
                 item: PostmortemActionInput(
                     title: "Keep batch jobs off the GPUs that serve real-time models", ownerID: pat.principal.user,
                     dueOn: String(format: "%04d-%02d-%02d", due.year!, due.month!, due.day!)),
-                by: pat.principal.user, at: written)
+                by: pat.principal.user, actor: pat.actor, at: written)
         }
 
         // Twenty minutes ago: a warning on a GPU host, acknowledged and still open.

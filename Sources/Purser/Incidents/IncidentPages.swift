@@ -325,7 +325,7 @@ enum IncidentPages {
                         guard let action = UUID(uuidString: action) else { throw ValidationError(field: "action", "no such action item") }
                         try Postmortems.setDone(
                             tx, tenant: ctx.tenant.id, incident: id, action: action, done: form["done"] == "1", by: ctx.principal.user,
-                            at: ctx.world.now)
+                            actor: ctx.actor, at: ctx.world.now)
                     } else {
                         guard let owner = UUID(uuidString: form["owner_id"] ?? "") else {
                             throw ValidationError(field: "owner_id", "choose the action's owner")
@@ -333,7 +333,7 @@ enum IncidentPages {
                         try Postmortems.addAction(
                             tx, tenant: ctx.tenant.id, incident: id,
                             item: PostmortemActionInput(title: form["title"] ?? "", ownerID: owner, dueOn: form["due_on"] ?? ""),
-                            by: ctx.principal.user, at: ctx.world.now)
+                            by: ctx.principal.user, actor: ctx.actor, at: ctx.world.now)
                     }
                 }
             }

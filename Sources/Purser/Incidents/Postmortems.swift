@@ -210,24 +210,33 @@ enum Postmortems {
         }
     }
 
-    /// Adds one action item (a page's form).
+    /// Adds one action item (a page's form); audited like the API's whole postmortem.
     static func addAction(
-        _ tx: Connection, tenant: UUID, incident: UUID, item: PostmortemActionInput, by user: UUID, at now: Date
+        _ tx: Connection, tenant: UUID, incident: UUID, item: PostmortemActionInput, by user: UUID, actor: AuditActor, at now: Date
     ) throws {
         let problems = try actionProblems(tx, tenant: tenant, incident: incident, [item], prefix: "action")
         if !problems.isEmpty { throw ValidationError(problems) }
         try ensure(tx, tenant: tenant, incident: incident, by: user, at: now)
+        let id = UUID.v7(at: now), title = item.title.trimmingCharacters(in: .whitespacesAndNewlines)
         try tx.query(
             """
             INSERT INTO postmortem_actions (tenant_id, id, incident_id, title, owner_id, due_on, created_at)
             VALUES ($1, $2, $3, $4, $5, $6::date, $7)
             """,
-            [tenant, UUID.v7(at: now), incident, item.title.trimmingCharacters(in: .whitespacesAndNewlines), item.ownerID, item.dueOn, now])
+            [tenant, id, incident, title, item.ownerID, item.dueOn, now])
         try IncidentStore.event(tx, tenant: tenant, incident: incident, kind: "action_item", by: user, detail: item.title, at: now)
+        try AuditLog.record(
+            AuditEvent(
+                tenant: tenant, actor: actor, action: "incident.action_item", targetType: "incident", targetID: incident.postgresText,
+                after: try JSONText(
+                    encoding: ["id": id.postgresText, "title": title, "owner_id": item.ownerID.postgresText, "due_on": item.dueOn]),
+                at: now), in: tx)
     }
 
-    /// Marks an action item done (or not done again).
-    static func setDone(_ tx: Connection, tenant: UUID, incident: UUID, action: UUID, done: Bool, by user: UUID, at now: Date) throws {
+    /// Marks an action item done (or not done again), audited.
+    static func setDone(
+        _ tx: Connection, tenant: UUID, incident: UUID, action: UUID, done: Bool, by user: UUID, actor: AuditActor, at now: Date
+    ) throws {
         let title = try tx.query(
             """
             UPDATE postmortem_actions SET done_at = CASE WHEN $4 THEN coalesce(done_at, $5::timestamptz) END
@@ -238,6 +247,10 @@ enum Postmortems {
         try IncidentStore.event(
             tx, tenant: tenant, incident: incident, kind: "action_item", by: user, detail: (done ? "done: " : "reopened: ") + title, at: now
         )
+        try AuditLog.record(
+            AuditEvent(
+                tenant: tenant, actor: actor, action: "incident.action_item", targetType: "incident", targetID: incident.postgresText,
+                after: try JSONText(encoding: ["id": action.postgresText, "done": done ? "true" : "false"]), at: now), in: tx)
     }
 
     /// The row action items hang from, made empty if the text was never saved.

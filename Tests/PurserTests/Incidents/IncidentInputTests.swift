@@ -51,6 +51,18 @@ extension IncidentFlowTests {
             try browser.post(show + "/update", [("people_form", "1"), ("severity", "SEV2"), ("commander_id", "")], from: show).status == 303
         )
         #expect(try value("SELECT commander_id::text FROM incidents WHERE id = $1::uuid", [id]) == nil)
+
+        // Action items added and ticked on the page are audited, as the API's postmortem is.
+        let owner = acme.id("tenant_admin@acme.test").postgresText
+        let added = try browser.post(
+            show + "/actions", [("title", "Add a canary"), ("owner_id", owner), ("due_on", "2026-12-01")], from: show)
+        #expect(added.status == 303)
+        let item = try #require(try value("SELECT id::text FROM postmortem_actions WHERE incident_id = $1::uuid", [id]))
+        #expect(try browser.post(show + "/actions", [("action_id", item), ("done", "1")], from: show).status == 303)
+        #expect(
+            try value(
+                "SELECT string_agg(after->>'title', ',') || '/' || string_agg(after->>'done', ',') FROM audit_events WHERE action = 'incident.action_item' AND target_id = $1",
+                [id]) == "Add a canary/true")
     }
 
     @Test func aResolvedAlertEndsNoEarlierThanItStartedAndNoSeverityIsSEV4() throws {
