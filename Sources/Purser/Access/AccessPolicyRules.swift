@@ -19,14 +19,14 @@ extension AccessPolicy {
             if hostLabels.isEmpty || hostLabels.count > 20 {
                 errors.append(FieldError(field: "host_labels", detail: "name 1–20 labels of the hosts (e.g. group:train)"))
             } else if let bad = hostLabels.first(where: {
-                $0.range(of: "^[a-z0-9][a-z0-9_.:/-]{0,99}$", options: .regularExpression) == nil
+                $0.range(of: "^[a-z0-9][a-z0-9_.:/-]{0,99}\\z", options: .regularExpression) == nil
             }) {
                 errors.append(
                     FieldError(field: "host_labels", detail: "\(bad) is not a host label (lower-case letters, digits and _ . : / -)"))
             } else if Set(hostLabels).count != hostLabels.count {
                 errors.append(FieldError(field: "host_labels", detail: "a label is named twice"))
             }
-            if (sshLogin ?? "").range(of: "^[a-z_][a-z0-9_-]{0,31}$", options: .regularExpression) == nil {
+            if (sshLogin ?? "").range(of: "^[a-z_][a-z0-9_-]{0,31}\\z", options: .regularExpression) == nil {
                 errors.append(FieldError(field: "ssh_login", detail: "a login of lower-case letters, digits, - and _ (at most 32)"))
             }
             if let bad = sourceAddresses.first(where: { !Self.isAddressBlock($0) }) {

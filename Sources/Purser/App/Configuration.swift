@@ -176,9 +176,11 @@ public struct Configuration: Sendable {
             }
         }
         if let sources = environment["PURSER_SSH_SOURCE_ADDRESSES"] {
-            config.sshSourceAddresses = sources.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            config.sshSourceAddresses = sources.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter {
+                !$0.isEmpty
+            }
             if let bad = config.sshSourceAddresses.first(where: {
-                $0.range(of: "^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$", options: .regularExpression) == nil
+                $0.range(of: "^[0-9A-Fa-f:.]+(/[0-9]{1,3})?\\z", options: .regularExpression) == nil
             }) {
                 problems.append("PURSER_SSH_SOURCE_ADDRESSES: \(bad) is not an address or CIDR (e.g. 10.0.4.0/24,10.0.5.7)")
             }

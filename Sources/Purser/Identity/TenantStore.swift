@@ -26,14 +26,14 @@ public struct NewTenant: Sendable, Codable {
 
     func validate() throws {
         var errors: [FieldError] = []
-        if slug.range(of: "^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$", options: .regularExpression) == nil {
+        if slug.range(of: "^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?\\z", options: .regularExpression) == nil {
             errors.append(FieldError(field: "slug", detail: "use 1–40 lowercase letters, digits and inner hyphens"))
         }
         let trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmedName.isEmpty || trimmedName.count > 200 {
             errors.append(FieldError(field: "name", detail: "give a name of 1–200 characters"))
         }
-        if effectiveKey.range(of: "^[A-Z][A-Z0-9]{1,9}$", options: .regularExpression) == nil {
+        if effectiveKey.range(of: "^[A-Z][A-Z0-9]{1,9}\\z", options: .regularExpression) == nil {
             errors.append(FieldError(field: "key", detail: "use 2–10 uppercase letters and digits, starting with a letter"))
         }
         if TimeZone(identifier: timeZone) == nil {

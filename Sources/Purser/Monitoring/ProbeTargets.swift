@@ -61,7 +61,7 @@ public struct ProbeTargets: Sendable {
     func problems(_ input: ProbeTargetInput, creating: Bool) -> [FieldError] {
         var errors: [FieldError] = []
         if creating || input.name != nil {
-            if (input.name ?? "").range(of: "^[a-z0-9][a-z0-9-]{0,62}$", options: .regularExpression) == nil {
+            if (input.name ?? "").range(of: "^[a-z0-9][a-z0-9-]{0,62}\\z", options: .regularExpression) == nil {
                 errors.append(FieldError(field: "name", detail: "lower-case letters, digits and dashes, up to 63"))
             }
         }

@@ -55,6 +55,18 @@ import Testing
         #expect(AccessRules.needs(policy: pool, requesterIsStaff: false) == ApprovalNeeds(customer: 1, provider: 0))
     }
 
+    @Test func aLineBreakAfterALabelOrLoginIsNotPartOfIt() {
+        var policy = AccessPolicy(
+            id: UUID(), name: "GPU", kind: .ssh, hostLabels: ["group:train\n"], sshLogin: "ops", requesterRoles: ["requester"],
+            maxSeconds: 600)
+        #expect(policy.problems().map(\.field) == ["host_labels"])
+        policy.hostLabels = ["group:train"]
+        policy.sshLogin = "ops\n"
+        #expect(policy.problems().map(\.field) == ["ssh_login"])
+        policy.sshLogin = "ops"
+        #expect(policy.problems().isEmpty)
+    }
+
     @Test func aStaffRoleAlwaysOwesTheProvidersApproval() {
         var elevation = AccessPolicy(
             id: UUID(), name: "Provider admin here", kind: .role, role: "provider_admin", requesterRoles: ["cse"], maxSeconds: 600,

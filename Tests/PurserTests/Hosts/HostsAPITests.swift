@@ -116,6 +116,10 @@ import TestSupport
         #expect(fine.isEmpty && configured.sshSourceAddresses == ["10.0.4.0/24", "10.0.5.7", "fd00::/8"])
         let (_, problems) = Configuration.load(environment: ["PURSER_SSH_SOURCE_ADDRESSES": "10.0.4.0/24,any"], root: TestEnvironment.root)
         #expect(problems.contains { $0.contains("PURSER_SSH_SOURCE_ADDRESSES: any") }, "\(problems)")
+        // A value read from a file ends in a line break: it is not part of the last address.
+        let (fromFile, none) = Configuration.load(
+            environment: ["PURSER_SSH_SOURCE_ADDRESSES": "10.0.4.0/24,10.0.5.7\n"], root: TestEnvironment.root)
+        #expect(none.isEmpty && fromFile.sshSourceAddresses == ["10.0.4.0/24", "10.0.5.7"], "\(none)")
         #expect((World.live(configured).ssh as? OpenSSHClient)?.sourceAddresses == configured.sshSourceAddresses)
     }
 

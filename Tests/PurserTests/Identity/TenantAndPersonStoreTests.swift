@@ -34,6 +34,11 @@ import TestSupport
                 actor: .system, reason: nil)
         }
         #expect(error?.fieldErrors.map(\.field) == ["slug", "name", "key", "time_zone"])
+        // A line break after a value is not part of a slug or key (ICU's $ matches before one).
+        let trailing = #expect(throws: ValidationError.self) {
+            try tenants.create(NewTenant(slug: "globex\n", name: "Globex", key: "GLOBEX\n"), actor: .system, reason: nil)
+        }
+        #expect(trailing?.fieldErrors.map(\.field) == ["slug", "key"])
         let plan = #expect(throws: ValidationError.self) {
             try tenants.create(NewTenant(slug: "ok", name: "Ok", plan: "gold"), actor: .system, reason: nil)
         }

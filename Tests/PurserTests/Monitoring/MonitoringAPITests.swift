@@ -86,6 +86,7 @@ import TestSupport
             (#"{"name": "b", "url": "http://127.0.0.1:9/", "availability_percent": 0.0001}"#, "availability_percent"),
             (#"{"name": "c", "url": "http://127.0.0.1:99999/"}"#, "url"),
             (#"{"name": "d", "url": "http://127.0.0.1:0/"}"#, "url"),
+            (#"{"name": "e\n", "url": "http://127.0.0.1:9/"}"#, "name"),
         ] {
             let made = try call("POST", "/api/v1/probe-targets?tenant=acme", staff, body: body)
             #expect(made.status == 422, "\(body) \(made.json)")
