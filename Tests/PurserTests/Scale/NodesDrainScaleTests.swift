@@ -46,6 +46,14 @@ import TestSupport
         }
         #expect(waitUntil(20) { statuses.withLock { $0.count } >= 100 }, "\(nodes.logs)")
 
+        // A health checker that keeps its connection alive, and a client connection left idle: neither
+        // may keep the node from answering 503 during the drain or from exiting after it.
+        let checker = try RawHTTP.connect(port: drained.port, timeout: .seconds(2))
+        defer { close(checker) }
+        let idle = try RawHTTP.connect(port: drained.port, timeout: .seconds(2))
+        defer { close(idle) }
+        #expect(Self.status(askingReadiness: checker) == 200)
+
         // The signal is sent from this thread and the exit awaited on a thread of its own. (Sent from
         // a block on Dispatch's global queue, it waited while blocking client loops held that queue's
         // threads, 2–12 s, and the drain looked that much slower than it is.)
@@ -67,6 +75,7 @@ import TestSupport
             if seen.last?.state != state { seen.append((Date(), state)) }
             return state.hasPrefix("DOWN")
         }
+        #expect(Self.status(askingReadiness: checker) == 503, "the kept-alive checker is told the node is draining")
         // Idle once HAProxy stops sending, the node exits as soon as its drain period ends.
         #expect(stopped.wait(timeout: deadline) == .success, "the node exited within 3 s of its drain period's end")
         // After the node is gone: 200 more requests, all to the node that remains.
@@ -111,6 +120,27 @@ import TestSupport
             WebVisitor.firstMatch(#""message":"([a-z ]+)""#, in: String($0))
         }
         #expect(messages.filter { ["draining", "closing", "stopped"].contains($0) } == ["draining", "closing", "stopped"], "\(messages)")
+    }
+
+    /// Sends GET /readyz on a kept-alive connection and reads one answer (bounded by the socket's
+    /// 2 s read timeout and 64 reads); 0 when none came.
+    static func status(askingReadiness socket: Int32) -> Int {
+        RawHTTP.send(socket, Array("GET /readyz HTTP/1.1\r\nHost: node\r\n\r\n".utf8))
+        var received = ""
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        for _ in 0..<64 {
+            if let end = received.range(of: "\r\n\r\n"),
+                let length = WebVisitor.firstMatch(#"(?i)content-length: *([0-9]+)"#, in: String(received[..<end.lowerBound])).flatMap(
+                    Int.init),
+                received.utf8.count - received[..<end.upperBound].utf8.count >= length
+            {
+                break
+            }
+            let count = recv(socket, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            received += String(decoding: buffer[0..<count], as: UTF8.self)
+        }
+        return WebVisitor.firstMatch(#"^HTTP/1\.1 ([0-9]{3})"#, in: received).flatMap(Int.init) ?? 0
     }
 
     /// The nodes' PURSER_DRAIN_SECONDS: more than HAProxy's 0.4 s (inter 200 ms × fall 2).
