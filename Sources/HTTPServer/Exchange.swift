@@ -16,6 +16,8 @@ final class Exchange: @unchecked Sendable {
     /// Bytes of an over-limit chunked body that were read and dropped.
     var discarded = 0
     var tooLarge = false
+    /// The declared body is over the limit and the route answers that itself, before the body.
+    var answersUnread = false
     /// Set by a worker before it resumes the connection; queued on the next call.
     var pendingResponse: Response?
 

@@ -18,6 +18,9 @@ public struct Request: Sendable {
     public internal(set) var requestID: String = ""
     /// False while the handler runs on an I/O thread: it must not block, and throws `WouldBlock` instead.
     public internal(set) var mayBlock = true
+    /// The declared body was over the route's limit and was not read (`RouteOptions.seesOversizedBody`):
+    /// the body is empty and the handler answers with its own refusal.
+    public internal(set) var bodyTooLarge = false
     /// What routing decided; the end of the middleware chain acts on it.
     var resolution: Resolution = .notFound
 

@@ -38,12 +38,20 @@ public struct RouteOptions: Sendable {
     /// Try the handler on the I/O thread (`Request.mayBlock` false); when it throws `WouldBlock`
     /// (its answer needs the database this time), run it again on a worker thread.
     public var triesInline: Bool
+    /// A declared body over `bodyLimit` runs the handler instead of the generic 413 (a page that shows
+    /// its form again with the limit): at once, on the I/O thread as every refusal before a body,
+    /// with an empty body and `Request.bodyTooLarge`; the connection closes after the answer.
+    public var seesOversizedBody: Bool
 
-    public init(bodyLimit: Int? = nil, accepts: [String]? = nil, runsInline: Bool = false, triesInline: Bool = false) {
+    public init(
+        bodyLimit: Int? = nil, accepts: [String]? = nil, runsInline: Bool = false, triesInline: Bool = false,
+        seesOversizedBody: Bool = false
+    ) {
         self.bodyLimit = bodyLimit
         self.accepts = accepts
         self.runsInline = runsInline
         self.triesInline = triesInline
+        self.seesOversizedBody = seesOversizedBody
     }
 
     public static let inline = RouteOptions(runsInline: true)

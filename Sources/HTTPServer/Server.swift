@@ -133,6 +133,11 @@ public final class Server: @unchecked Sendable {
                 // With mayBlock true the answer is never nil.
                 return queue(respond(to: exchange, mayBlock: true)!, on: connection)
             }
+            if exchange.answersUnread {
+                var response = respond(to: exchange, mayBlock: true)!
+                response.headers.set("Connection", "close")
+                return queue(response, on: connection)
+            }
             return .YES
         }
         let exchange = Unmanaged<Exchange>.fromOpaque(raw).takeUnretainedValue()
@@ -223,15 +228,21 @@ public final class Server: @unchecked Sendable {
         case .methodNotAllowed(let allowed): resolution = .methodNotAllowed(allowed)
         case .notFound: resolution = .notFound
         }
+        var answersUnread = false
         if let problem = Framing.problem(in: headers) {
             resolution = .rejected(HTTPError(.badRequest, detail: problem, closesConnection: true))
         } else if let declared = headers["Content-Length"].flatMap(Int.init), declared > limit {
-            resolution = .rejected(tooLarge(limit: limit))
+            if case .route(let route) = resolution, route.options.seesOversizedBody {
+                answersUnread = true
+            } else {
+                resolution = .rejected(tooLarge(limit: limit))
+            }
         }
         let exchange = Exchange(
             method: requestMethod, path: path, headers: headers, query: query, peer: peer,
             resolution: resolution, bodyLimit: limit)
         exchange.pathParameters = pathParameters
+        exchange.answersUnread = answersUnread
         return exchange
     }
 
@@ -242,7 +253,7 @@ public final class Server: @unchecked Sendable {
     }
 
     /// A byte count as people read it: 16 MiB, 64 KiB, 1.5 MiB.
-    static func size(_ bytes: Int) -> String {
+    public static func size(_ bytes: Int) -> String {
         let (unit, name) = bytes >= 1 << 20 ? (1 << 20, "MiB") : bytes >= 1 << 10 ? (1 << 10, "KiB") : (1, "bytes")
         if bytes % unit == 0 { return "\(bytes / unit) \(name)" }
         return "\(Double(bytes * 10 / unit) / 10) \(name)"
@@ -282,6 +293,7 @@ public final class Server: @unchecked Sendable {
             headers: exchange.headers, body: exchange.body,
             clientAddress: proxies.client(peer: exchange.peer, headers: exchange.headers))
         request.mayBlock = mayBlock
+        request.bodyTooLarge = exchange.answersUnread
         request.requestID = exchange.headers["X-Request-Id"].flatMap { RequestID.accepts($0) ? $0 : nil } ?? RequestID.next()
         request.resolution = exchange.resolution
         var routeLabel = "unmatched"

@@ -52,8 +52,16 @@ enum UsagePages {
         routes.tenant(
             .post, .costsUpload, permission: .usageWrite,
             // The media type is checked by MultipartForm after the tenant, as for request files.
-            options: RouteOptions(bodyLimit: UsageAPI.bodyLimit)
+            // A file over the limit is answered here, unread, with the form again (not the generic
+            // 413 page); nothing is uploaded, so the form token in the dropped body is not needed.
+            options: RouteOptions(bodyLimit: UsageAPI.bodyLimit, seesOversizedBody: true)
         ) { ctx in
+            if ctx.request.bodyTooLarge {
+                let limit = Server.size(UsageAPI.bodyLimit)
+                return show(
+                    ctx, errors: [FieldError(field: "file", detail: "the file is larger than \(limit); split it and upload the parts")],
+                    status: .contentTooLarge)
+            }
             let form = try MultipartForm(ctx.request)
             try auth.checkFormToken(form["csrf"]?.text, for: ctx.visitor)
             guard let file = form["file"], !file.data.isEmpty else {

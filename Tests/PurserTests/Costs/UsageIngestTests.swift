@@ -244,19 +244,28 @@ import TestSupport
         let bad = (1...501).map { "b\($0),\(at(5)),openai,gpt-4o,-1" }.joined(separator: "\n")
         let many = try upload("event_id,occurred_at,provider,model,input_tokens\n" + bad + "\n")
         #expect(many.text.contains("<strong>501</strong> rejected") && many.text.contains("The first 500 rejected lines are listed"))
-        // Over the page's limit: refused from the headers alone, as a page in the layout for the
-        // person signed in, naming the limit in MiB (16 MiB: UsagePages' route).
+        // Over the page's limit: refused from the headers alone, the body unread, with the upload
+        // form again and the limit in MiB (16 MiB: UsagePages' route); nothing is stored.
         let port = try #require(URL(string: app.baseURL)?.port)
-        let cookie = admin.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
-        let head =
-            "POST /t/acme/costs/upload HTTP/1.1\r\nHost: test\r\nCookie: \(cookie)\r\nAccept: text/html\r\n"
-            + "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 20971520\r\n\r\n"
-        let (tooLarge, _) = try RawHTTP.closedByServer(port: port, Array(head.utf8))
+        func oversized(_ person: WebVisitor) throws -> String {
+            let cookie = person.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+            let head =
+                "POST /t/acme/costs/upload HTTP/1.1\r\nHost: test\r\nCookie: \(cookie)\r\nAccept: text/html\r\n"
+                + "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 20971520\r\n\r\n"
+            return try RawHTTP.closedByServer(port: port, Array(head.utf8)).0
+        }
+        let stored = try owner.query("SELECT count(*) FROM usage_events")[0].require(0, as: Int.self)
+        let tooLarge = try oversized(admin)
         #expect(tooLarge.hasPrefix("HTTP/1.1 413"))
-        #expect(tooLarge.contains("larger than the 16 MiB") && !tooLarge.contains("16777216"))
+        #expect(tooLarge.contains("the file is larger than 16 MiB") && !tooLarge.contains("16777216"))
+        #expect(tooLarge.contains("name=\"file\"") && tooLarge.contains("Upload usage"), "the page's own form")
         #expect(tooLarge.contains("text/html") && tooLarge.contains("Sign out") && !tooLarge.contains("Sign in"))
+        #expect(try owner.query("SELECT count(*) FROM usage_events")[0].require(0, as: Int.self) == stored)
         let viewer = try people.signedIn("viewer@acme.test", in: app)
         #expect(try viewer.get("/t/acme/costs/upload").status == 403)
+        // Someone who may not upload gets no form, oversized or not.
+        let refused = try oversized(viewer)
+        #expect(refused.hasPrefix("HTTP/1.1 403") && !refused.contains("name=\"file\""))
     }
 
     @Test func rollupsEqualRawAggregationAfterRandomIngestsResendsAndReratings() throws {
