@@ -87,7 +87,8 @@ public struct HostInput: Sendable {
             }
         }
         if let hostKeys {
-            let lines = hostKeys.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+            // ssh-keyscan's "# host:22 SSH-2.0-…" banners come along when its output is pasted whole.
+            let lines = hostKeys.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
             if lines.isEmpty || lines.count > 8 {
                 errors.append(FieldError(field: "host_keys", detail: "give 1–8 host public keys"))
             } else {

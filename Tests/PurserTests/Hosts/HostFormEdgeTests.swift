@@ -173,3 +173,15 @@ extension HostFormEdgeTests {
         #expect(added.text.contains("10.7.0.1:22"))
     }
 }
+
+extension HostFormEdgeTests {
+    /// ssh-keyscan's output pasted whole carries "# host:22 SSH-2.0-…" banner lines; each was read as
+    /// a key and refused ("key 1: …").
+    @Test func keyscanBannerLinesAreSkipped() throws {
+        let json = Self.body(name: "gpu-k1").replacingOccurrences(
+            of: #"["\#(HostsAPITests.hostKey)"]"#,
+            with: ##"["# gpu-k1.example.net:22 SSH-2.0-OpenSSH_9.6p1", "gpu-k1.example.net \##(HostsAPITests.hostKey)"]"##)
+        let answer = try call("POST", APIPath.hosts.path() + "?tenant=acme", json: json)
+        #expect(answer.status == 201 && answer.text.contains(#""host_keys":["\#(HostsAPITests.hostKey)"]"#), "\(answer.text)")
+    }
+}
