@@ -54,7 +54,8 @@ public enum DeploymentRules {
         }
         let bake = new.bakeSeconds ?? defaultBakeSeconds
         if bake < 0 || bake > 86400 { errors.append(FieldError(field: "bake_seconds", detail: "bake time: 0 to 86400 seconds per step")) }
-        let deadline = new.progressDeadlineSeconds ?? max(600, bake * 3)
+        // Three bakes by default, of a bake in range: a huge one (refused above) must not overflow.
+        let deadline = new.progressDeadlineSeconds ?? max(600, min(max(bake, 0), 86400) * 3)
         if deadline <= bake || deadline > 7 * 86400 {
             errors.append(
                 FieldError(field: "progress_deadline_seconds", detail: "progress deadline: longer than the bake time, at most 7 days"))

@@ -30,4 +30,18 @@ import Testing
                 #"[{"signal": "error_rate", "max": 0}, {"signal": "error_rate", "max": 1, "window_seconds": 600, "min_requests": 0}]"#
             ) == [])
     }
+
+    /// A bake time past any Int the default deadline (three bakes) could hold is refused by field;
+    /// the multiplication used to trap and take the whole process down.
+    @Test func aHugeBakeTimeIsRefusedNotMultiplied() {
+        for bake in [Int.max, Int.max / 3 + 1, -Int.max] {
+            let new = NewDeployment(modelVersionID: "v", environment: "e", target: "t", strategy: "canary", bakeSeconds: bake)
+            do {
+                _ = try DeploymentRules.plan(new)
+                Issue.record("a bake of \(bake) s was accepted")
+            } catch let error as ValidationError {
+                #expect(error.fieldErrors.map(\.field).contains("bake_seconds"), "\(bake)")
+            } catch { Issue.record("\(error)") }
+        }
+    }
 }
