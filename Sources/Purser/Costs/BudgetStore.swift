@@ -56,11 +56,14 @@ public struct Budget: Sendable, Equatable {
         return startsOn.days(to: endsOn) + 1
     }
 
-    /// The thresholds `spend` has reached, lowest first: spend × 100 ≥ amount × level, in integers.
+    /// The thresholds `spend` has reached, lowest first: spend × 100 ≥ amount × level, in 128-bit
+    /// integers (an amount of ten billion at 1000 % overflows 64 bits, and the wrapped product read
+    /// as reached with nothing spent).
     public func reached(spend: Int64) -> [Int] {
-        thresholds.sorted().filter { level in
-            spend.multipliedReportingOverflow(by: 100).partialValue
-                >= amountMicros.multipliedReportingOverflow(by: Int64(level)).partialValue
+        let spent = spend.multipliedFullWidth(by: 100)
+        return thresholds.sorted().filter { level in
+            let limit = amountMicros.multipliedFullWidth(by: Int64(level))
+            return (spent.high, spent.low) >= (limit.high, limit.low)
         }
     }
 
