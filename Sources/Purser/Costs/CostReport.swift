@@ -57,7 +57,7 @@ public struct CostReport: Sendable {
         public var costPerRequest: Int64? { allUnpriced ? nil : Money.divide(tokenCostMicros, by: requests) }
         /// Micro-units of token spend per 1,000 tokens (input, cached input and output), rounded half to even.
         public var costPer1kTokens: Int64? {
-            tokens == 0 || allUnpriced ? nil : Money.divide(tokenCostMicros * 1000, by: tokens)
+            tokens == 0 || allUnpriced ? nil : Money.divide(tokenCostMicros, times: 1000, by: tokens)
         }
         /// Cached input tokens as a share of all input tokens (cached and not).
         public var cacheHitShare: String { Money.percent(cachedInputTokens, of: inputTokens + cachedInputTokens) }

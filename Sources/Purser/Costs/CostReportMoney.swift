@@ -53,9 +53,25 @@ public struct Money: Sendable, Equatable, Hashable {
         return quotient
     }
 
+    /// `numerator × factor / denominator` rounded half to even (`factor` even: 1000 for per 1,000
+    /// tokens or tenths of a percent); nil when it does not fit. The product alone could pass 64 bits
+    /// (a cost of billions × 1000), which traps in Swift and took the process down with the page:
+    /// then the whole quotient is scaled and the remainder's share rounded, the same figure exactly.
+    public static func divide(_ numerator: Int64, times factor: Int64, by denominator: Int64) -> Int64? {
+        guard denominator != 0 else { return nil }
+        let (product, overflow) = numerator.multipliedReportingOverflow(by: factor)
+        if !overflow { return divide(product, by: denominator) }
+        let (quotient, remainder) = numerator.quotientAndRemainder(dividingBy: denominator)
+        let (whole, wholeOverflow) = quotient.multipliedReportingOverflow(by: factor)
+        let (part, partOverflow) = remainder.multipliedReportingOverflow(by: factor)
+        guard !wholeOverflow, !partOverflow, let share = divide(part, by: denominator) else { return nil }
+        let (sum, sumOverflow) = whole.addingReportingOverflow(share)
+        return sumOverflow ? nil : sum
+    }
+
     /// A share as a percentage with one decimal, from integers ("12.5 %"); "—" when nothing to share.
     public static func percent(_ part: Int64, of whole: Int64) -> String {
-        guard whole > 0, let tenths = divide(part * 1000, by: whole) else { return "—" }
+        guard whole > 0, let tenths = divide(part, times: 1000, by: whole) else { return "—" }
         return "\(tenths / 10).\(tenths.magnitude % 10) %"
     }
 }

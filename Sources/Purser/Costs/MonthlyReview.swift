@@ -28,7 +28,7 @@ public struct MonthlyReview: Codable, Sendable, Equatable {
 
     /// The change over the month before, as a percentage to a tenth ("+12.5 %"), or "new".
     public var change: String {
-        guard previousMicros > 0, let tenths = Money.divide((totalMicros - previousMicros) * 1000, by: previousMicros) else {
+        guard previousMicros > 0, let tenths = Money.divide(totalMicros - previousMicros, times: 1000, by: previousMicros) else {
             return totalMicros > 0 ? "new" : "—"
         }
         return (tenths >= 0 ? "+" : "-") + "\(tenths.magnitude / 10).\(tenths.magnitude % 10) %"
@@ -106,7 +106,7 @@ public struct MonthlyReview: Codable, Sendable, Equatable {
         // Premium models: cost per 1,000 tokens at least premiumFactor × the cheapest priced model's.
         let rates = usage.compactMap { item -> (String, Int64)? in
             let tokens = item.input + item.cached + item.output
-            guard tokens > 0, item.cost > 0, let rate = Money.divide(item.cost * 1000, by: tokens) else { return nil }
+            guard tokens > 0, item.cost > 0, let rate = Money.divide(item.cost, times: 1000, by: tokens) else { return nil }
             return (item.model, max(rate, 1))
         }
         if let cheapest = rates.map(\.1).min() {

@@ -129,7 +129,7 @@ public struct WeeklyReport: Codable, Sendable, Equatable {
 
     /// The change from `before` to `now` as a percentage to a tenth ("+12.5 %"), "new", or "—".
     public static func change(_ now: Int64, from before: Int64) -> String {
-        guard before > 0, let tenths = Money.divide((now - before) * 1000, by: before) else { return now > 0 ? "new" : "—" }
+        guard before > 0, let tenths = Money.divide(now - before, times: 1000, by: before) else { return now > 0 ? "new" : "—" }
         return (tenths >= 0 ? "+" : "-") + "\(tenths.magnitude / 10).\(tenths.magnitude % 10) %"
     }
 
