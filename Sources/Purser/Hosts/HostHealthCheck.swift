@@ -68,7 +68,8 @@ enum HostHealthCheck {
         }
     }
 
-    /// The host answered: its reading is kept, and a host that was down is active again.
+    /// The host answered: its reading is kept, and a host that was down is back as it was left —
+    /// draining if people drained it (a drained host rebooted for maintenance stays out), else active.
     static func answered(_ host: GPUHost, reading: HostHealthReading?, error: String?, context: JobContext, at now: Date) throws {
         try HostStore.transaction(for: host.tenant, in: context.database) { tx in
             let wasDown =
@@ -77,7 +78,7 @@ enum HostHealthCheck {
                 """
                 UPDATE gpu_hosts SET health = coalesce($2::jsonb, health), health_at = CASE WHEN $2::jsonb IS NULL THEN health_at ELSE $3 END,
                     health_error = $4, answered_at = $3,
-                    state = CASE WHEN state = 'down' THEN 'active' ELSE state END,
+                    state = CASE WHEN state <> 'down' THEN state WHEN drain_wanted THEN 'draining' ELSE 'active' END,
                     version = version + CASE WHEN state = 'down' THEN 1 ELSE 0 END
                 WHERE id = $1
                 """, [host.id, try reading.map { try JSONText(encoding: $0) }, now, error])

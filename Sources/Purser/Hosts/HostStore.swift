@@ -119,12 +119,14 @@ public struct HostStore: Sendable {
                 try tx.query(
                     """
                     UPDATE gpu_hosts SET name = $2, address = $3, ssh_port = $4, ssh_login = $5, host_keys = $6, labels = $7,
-                        gpus = $8::jsonb, runtime = $9, models = $10, state = $11, updated_at = $12, version = version + 1
+                        gpus = $8::jsonb, runtime = $9, models = $10, state = $11, updated_at = $12, version = version + 1,
+                        drain_wanted = coalesce($13::boolean, drain_wanted)
                     WHERE id = $1
                     """,
                     [
                         id, after.name, after.address, after.sshPort, after.sshLogin, after.hostKeys, after.labels,
                         try JSONText(encoding: after.gpus), after.runtime.rawValue, after.models, after.state.rawValue, now,
+                        drain.map { $0 == .drain },
                     ])
             } catch let error as PostgresError where error.sqlState == "23505" {
                 throw ValidationError(field: "name", "a host of this name exists here", refusal: .conflict)

@@ -185,3 +185,30 @@ extension HostFormEdgeTests {
         #expect(answer.status == 201 && answer.text.contains(#""host_keys":["\#(HostsAPITests.hostKey)"]"#), "\(answer.text)")
     }
 }
+
+extension HostFormEdgeTests {
+    /// A drained host that went down (rebooted for maintenance, say) came back `active` when it
+    /// answered again: the drain was forgotten and placements saw it in rotation. It comes back
+    /// draining; an undrained one active.
+    @Test func aDrainedHostThatWasDownComesBackDraining() throws {
+        let store = HostStore(database: app.app.database, clock: app.app.world.clock)
+        let job = Job(id: 0, kind: HostHealthCheck.kind, payload: JSONText("{}"), tenant: nil, attempt: 1, maxAttempts: 1, timeout: 30)
+        let context = JobContext(job: job, database: app.app.database, world: app.app.world)
+        for (name, drained) in [("gpu-m1", true), ("gpu-m2", false)] {
+            var input = HostInput()
+            (input.name, input.address, input.hostKeys, input.runtime) = (name, "10.8.0.1", [HostsAPITests.hostKey], "vllm")
+            var host = try store.create(input, tenant: acme.tenant, actor: .system)
+            if drained {
+                var change = HostInput()
+                change.state = "draining"
+                host = try store.update(host.id, change, reach: .tenant(acme.tenant), ifMatch: nil, actor: .system)
+            }
+            try app.database.connect().query(
+                "UPDATE gpu_hosts SET created_at = created_at - interval '1 hour' WHERE id = $1", [host.id])
+            try HostHealthCheck.unanswered(host, reason: "no answer", context: context, at: app.app.world.now)
+            #expect(try store.find(host.id, .tenant(acme.tenant)).state == .down)
+            try HostHealthCheck.answered(host, reading: nil, error: nil, context: context, at: app.app.world.now)
+            #expect(try store.find(host.id, .tenant(acme.tenant)).state == (drained ? .draining : .active), "\(name)")
+        }
+    }
+}
