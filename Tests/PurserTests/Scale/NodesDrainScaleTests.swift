@@ -108,8 +108,10 @@ import TestSupport
                 + "\(ms(exited?.at, after: began)) ms")
         #expect(failed.isEmpty, "every request answered 200: \(failed.count) of \(all.count) were not: \(proxy.logText.suffix(3000))")
         #expect(
-            takenOut.map { $0 < .seconds(1) } == true,
-            "HAProxy took the draining node out within 1 s: \(seen) \(proxy.logText.split(separator: "\n").filter { $0.contains("Server nodes/") })"
+            // Two failed checks 200 ms apart take ~0.4 s; the bound leaves room for a loaded machine and
+            // still lies well inside the 2 s drain, before the node closes its listener.
+            takenOut.map { $0 < .milliseconds(1500) } == true,
+            "HAProxy took the draining node out within 1.5 s: \(seen) \(proxy.logText.split(separator: "\n").filter { $0.contains("Server nodes/") })"
         )
         #expect(!afterDrain.isEmpty, "requests sent during the drain were answered by the draining node")
         #expect(lastSent < closed, "HAProxy stopped sending before the node closed its listener")
