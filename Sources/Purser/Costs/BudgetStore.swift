@@ -109,12 +109,13 @@ public struct BudgetInput: Sendable {
 
     public static let defaultThresholds = [70, 90, 100]
 
-    /// Micro-units from a decimal text, exactly; nil when it is not a positive amount with at most six decimals.
+    /// Micro-units from a decimal text, exactly; nil when it is not a positive amount of digits (no
+    /// sign) with at most six decimals.
     public static func micros(_ text: String) -> Int64? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ",", with: "")
         let parts = trimmed.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count <= 2, let wholeText = parts.first, !wholeText.isEmpty, wholeText.count <= 12,
-            wholeText.allSatisfy(\.isASCII), let whole = Int64(wholeText), whole >= 0
+            wholeText.utf8.allSatisfy({ (48...57).contains($0) }), let whole = Int64(wholeText)
         else { return nil }
         var fraction: Int64 = 0
         if parts.count == 2 {

@@ -15,10 +15,14 @@ public struct LocalDate: Sendable, Hashable, Comparable, CustomStringConvertible
         self.day = day
     }
 
-    /// "2026-11-27" (also how PostgreSQL reads and writes a date).
+    /// "2026-11-27" (also how PostgreSQL reads and writes a date): digits in place, so "2026-+1-05"
+    /// or "2026- 1-05" (which Int reads as 1) is not a date.
     public init?(_ text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard text.count == 10, parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+        let shape = text.utf8.enumerated().allSatisfy { index, byte in
+            index == 4 || index == 7 ? byte == UInt8(ascii: "-") : (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        }
+        guard text.utf8.count == 10, shape, parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
             (1...12).contains(month), day >= 1, day <= LocalDate.days(inMonth: month, year: year), year >= 1970, year <= 9999
         else { return nil }
         self.init(year: year, month: month, day: day)
