@@ -129,7 +129,7 @@ public enum IncidentIntake {
             if signal.status == .firing {
                 if let found = incident {
                     if signal.severity < found.severity {
-                        try raise(tx, tenant: tenant, incident: found.id, to: signal.severity, actor: actor, at: now)
+                        try raise(tx, tenant: tenant, incident: found.id, from: found.severity, to: signal.severity, actor: actor, at: now)
                         incident = (found.id, signal.severity)
                     }
                     if !result.opened.contains(found.id) && !result.joined.contains(found.id) { result.joined.append(found.id) }
@@ -197,14 +197,22 @@ public enum IncidentIntake {
             + (signal.service.isEmpty ? "" : " (\(signal.service))") + " [\(signal.severity.rawValue)]"
     }
 
-    /// A more severe alert raises its incident (and the request's priority with it).
-    static func raise(_ tx: Connection, tenant: UUID, incident: UUID, to severity: IncidentSeverity, actor: AuditActor, at now: Date) throws
-    {
+    /// A more severe alert raises its incident (and the request's priority with it), audited as a
+    /// person's change of severity is.
+    static func raise(
+        _ tx: Connection, tenant: UUID, incident: UUID, from previous: IncidentSeverity, to severity: IncidentSeverity, actor: AuditActor,
+        at now: Date
+    ) throws {
         let request = try tx.query(
             "UPDATE incidents SET severity = $3 WHERE tenant_id = $1 AND id = $2 RETURNING request_id",
             [tenant, incident, severity.rawValue])[0]
             .require(0, as: UUID.self)
         try IncidentRequestLink.reprioritise(tx, tenant: tenant, request: request, to: severity.priority, actor: actor, at: now)
+        try AuditLog.record(
+            AuditEvent(
+                tenant: tenant, actor: actor, action: "incident.update", targetType: "incident", targetID: incident.postgresText,
+                reason: "raised by an alert", before: try JSONText(encoding: ["severity": previous.rawValue]),
+                after: try JSONText(encoding: ["severity": severity.rawValue]), at: now), in: tx)
         try IncidentStore.event(
             tx, tenant: tenant, incident: incident, kind: "severity", by: nil, detail: "raised to \(severity.rawValue) by an alert", at: now
         )

@@ -247,6 +247,11 @@ import TestSupport
                 && again.body["recorded"] as? Double == 200)
         #expect(try value("SELECT count(*)::text FROM incidents WHERE service = 'chat-api'") == "1")
         #expect(try value("SELECT severity FROM incidents WHERE id = $1", [id]) == "SEV1")
+        // The critical alert raised it, audited as a change of severity.
+        #expect(
+            try value(
+                "SELECT after->>'severity' FROM audit_events WHERE action = 'incident.update' AND target_id = $1", [id.postgresText])
+                == "SEV1")
         // The burst is one line on the timeline, not 200.
         #expect(
             try value("SELECT count(*) || ' ' || min(detail) FROM incident_events WHERE incident_id = $1 AND kind = 'alert'", [id])?
