@@ -23,15 +23,21 @@ import TestSupport
         return (response.status, (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:])
     }
 
-    @Test func everyGrantPastTheFirstHundredIsReachedOnceByItsCursor() throws {
-        let holder = acme.id("requester@acme.test")
-        let owner = try app.database.connect()
+    /// A policy under which requesters ask to be approvers for an hour, written as the table owner.
+    func approverPolicy(named name: String, on owner: Connection) throws -> UUID {
         let policy = UUID()
         try owner.query(
             """
             INSERT INTO access_policies (tenant_id, id, name, kind, role, requester_roles, max_seconds)
-            VALUES ($1, $2, 'many', 'role', 'approver', '{requester}', 3600)
-            """, [acme.tenant, policy])
+            VALUES ($1, $2, $3, 'role', 'approver', '{requester}', 3600)
+            """, [acme.tenant, policy, name])
+        return policy
+    }
+
+    @Test func everyGrantPastTheFirstHundredIsReachedOnceByItsCursor() throws {
+        let holder = acme.id("requester@acme.test")
+        let owner = try app.database.connect()
+        let policy = try approverPolicy(named: "many", on: owner)
         // 130 grants: 70 live (some ending at the same instant, so the id breaks ties) and 60 ended.
         try owner.query(
             """
@@ -80,12 +86,7 @@ import TestSupport
     @Test func requestsMadeWithinOneMillisecondAreEachListedOnce() throws {
         let asker = acme.id("requester@acme.test")
         let owner = try app.database.connect()
-        let policy = UUID()
-        try owner.query(
-            """
-            INSERT INTO access_policies (tenant_id, id, name, kind, role, requester_roles, max_seconds)
-            VALUES ($1, $2, 'busy', 'role', 'approver', '{requester}', 3600)
-            """, [acme.tenant, policy])
+        let policy = try approverPolicy(named: "busy", on: owner)
         // 45 requests 150 µs apart: a page's last one shares its millisecond with its neighbours.
         try owner.query(
             """
